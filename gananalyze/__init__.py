@@ -1,0 +1,31 @@
+"""gananalyze: what happened in a GAN training run, after the fact.
+
+Training code logs with `RunLog`; analysis code reads any run with `load_run`.
+Names are imported lazily so that `gananalyze --help` does not pay for pandas
+or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "GanAnalyzeError": "errors",
+    "load_run": "loader",
+    "Run": "run",
+    "Checkpoint": "run",
+    "SampleGrid": "run",
+    "Flag": "run",
+    "RunLog": "runlog",
+    "generator_spec": "runlog",
+}
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'gananalyze' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""`python -m gananalyze` (and `torchrun -m gananalyze`) runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""One table mapping the canonical metric names to the names other trainers use.
+
+gananalyze's own logging API writes the canonical names. Imported runs keep their
+original column names (so nothing is renamed behind the user's back); the rules,
+the report and `compare` find "the G loss" of any run through this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# canonical name -> other names meaning the same thing, most specific first.
+ALIASES: dict[str, list[str]] = {
+    "G_loss": ["Loss/G/loss", "loss_G", "G_loss", "g_loss", "lossG", "G_GAN", "losses/l_g_gan", "train/G_loss", "gen_loss"],
+    "D_loss": ["Loss/D/loss", "loss_D", "D_loss", "d_loss", "lossD", "train/D_loss", "disc_loss"],
+    "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob"],
+    "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake"],
+    "D_G_z_after": ["D_G_z_after", "D_G_z2"],
+    "D_acc": ["D_acc", "d_acc", "D_accuracy"],
+    "G_grad_norm": ["G_grad_norm", "grad_norm/G", "g_grad_norm"],
+    "D_grad_norm": ["D_grad_norm", "grad_norm/D", "d_grad_norm"],
+    "fid": ["fid", "fid50k_full", "fid50k", "fid10k", "FID"],
+}
+
+# Display names for the canonical metrics.
+LABELS: dict[str, str] = {
+    "G_loss": "G loss",
+    "D_loss": "D loss",
+    "D_x": "D(x)",
+    "D_G_z_before": "D(G(z)) before D update",
+    "D_G_z_after": "D(G(z)) after D update",
+    "D_acc": "D accuracy",
+    "G_grad_norm": "G gradient norm",
+    "D_grad_norm": "D gradient norm",
+    "fid": "FID",
+}
+
+
+def resolve(canonical: str, columns: Iterable[str]) -> str | None:
+    """The column among `columns` that holds `canonical`, or None.
+
+    An exact canonical name wins; otherwise the first alias present.
+    """
+    cols = list(columns)
+    present = set(cols)
+    if canonical in present:
+        return canonical
+    for name in ALIASES.get(canonical, []):
+        if name in present:
+            return name
+    return None

@@ -1,0 +1,62 @@
+"""`load_run`: read any run directory (native or a trainer's own files) into a Run.
+
+The native format is tried first, then every importer in
+`gananalyze.importers.REGISTRY`, in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import store
+from .errors import GanAnalyzeError
+from .run import Run
+
+
+def formats() -> list[str]:
+    """Every format name load_run understands, in the order they are tried."""
+    from .importers import REGISTRY
+
+    return ["native", *REGISTRY]
+
+
+def detect_format(path: str | Path) -> str | None:
+    """The name of the first format that recognises `path`, or None."""
+    from .importers import REGISTRY
+
+    p = Path(path)
+    if store.is_native_run(p):
+        return "native"
+    for name, mod in REGISTRY.items():
+        try:
+            if mod.detect(p):
+                return name
+        except OSError:
+            continue
+    return None
+
+
+def load_run(path: str | Path, format: str | None = None) -> Run:
+    """Load the run at `path`; `format` forces one format (see `formats()`).
+
+    Raises GanAnalyzeError with one plain message when the path is missing or
+    nothing recognises it. Problems inside a readable run (a corrupt part,
+    duplicate steps, garbage lines) become `run.warnings`, not errors.
+    """
+    from .importers import REGISTRY
+
+    p = Path(path)
+    if not p.exists():
+        raise GanAnalyzeError(f"{p}: no such file or directory")
+    if format is not None and format not in formats():
+        raise GanAnalyzeError(f"unknown format {format!r}; known formats: {', '.join(formats())}")
+    if format is None:
+        format = detect_format(p)
+        if format is None:
+            what = "directory" if p.is_dir() else "file"
+            raise GanAnalyzeError(f"{p}: not a training run: no format recognised this {what} (tried: {', '.join(formats())})")
+    if format == "native":
+        if not p.is_dir():
+            raise GanAnalyzeError(f"{p}: a native run is a directory")
+        return store.load_native(p)
+    return REGISTRY[format].load(p)

@@ -1,0 +1,200 @@
+"""The in-memory `Run`: what every loader and importer returns, and every
+analysis (rules, report, compare, fid-sweep) reads.
+
+A Run is format-agnostic: a native run directory and an imported StyleGAN2-ADA,
+CycleGAN, TensorBoard or CSV run all become the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .aliases import resolve
+
+LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
+
+
+@dataclass
+class Checkpoint:
+    """A saved generator (and maybe discriminator) at one training step.
+
+    kind "native" is a gananalyze state_dict file (loadable with
+    weights_only=True); "pickle" is a trainer's pickle (e.g. StyleGAN
+    network-snapshot-*.pkl) that is never unpickled without --trust-pickles.
+    """
+
+    step: int
+    path: Path
+    kind: str = "native"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SampleGrid:
+    """A fixed-noise sample image (usually a grid) at one step.
+
+    nrow/ncol/tile/padding describe the grid layout when known, so that the
+    individual samples can be cut back out (for diversity checks); None when the
+    image is a single picture or the layout is unknown.
+    """
+
+    step: int
+    path: Path | None = None
+    png: bytes | None = None  # inline image data when there is no file (e.g. TensorBoard images)
+    tag: str = "samples"
+    nrow: int | None = None
+    ncol: int | None = None
+    tile: tuple[int, int] | None = None  # (height, width) of one sample
+    padding: int = 0
+    count: int | None = None  # how many samples the grid holds
+
+    def read_bytes(self) -> bytes:
+        """The PNG/JPEG bytes of the image."""
+        if self.png is not None:
+            return self.png
+        if self.path is None:
+            raise ValueError("sample grid has neither data nor a path")
+        return Path(self.path).read_bytes()
+
+    def tiles(self) -> np.ndarray:
+        """The individual samples as float32 array (N, H, W, C) in [0, 1].
+
+        When the layout is unknown the whole image is one sample.
+        """
+        import io
+
+        from PIL import Image
+
+        img = np.asarray(Image.open(io.BytesIO(self.read_bytes())).convert("RGB"), dtype=np.float32) / 255.0
+        if not (self.nrow and self.ncol and self.tile):
+            return img[None]
+        th, tw = self.tile
+        p = self.padding
+        out = []
+        for r in range(self.nrow):
+            for c in range(self.ncol):
+                if self.count is not None and len(out) >= self.count:
+                    break
+                y = p + r * (th + p)
+                x = p + c * (tw + p)
+                out.append(img[y : y + th, x : x + tw])
+        return np.stack(out)
+
+
+@dataclass
+class Flag:
+    """A value that cannot be right (FID < 0, probability > 1, NaN loss...)."""
+
+    file: str
+    metric: str
+    step: int | None
+    value: float
+    reason: str
+
+    def __str__(self) -> str:
+        at = f" at step {self.step}" if self.step is not None else ""
+        return f"{self.file}: {self.metric}{at} = {self.value!r}: {self.reason}"
+
+
+@dataclass
+class Run:
+    """One training run, whatever wrote it.
+
+    scalars: one row per step (sorted, unique `step` int64 column), plus
+      `epoch` and `wall_time` when known, and one float64 column per metric; NaN
+      where a metric was not logged at that step. Logged NaN/Inf values are kept
+      as they are and also listed in `nonfinite`.
+    counts: metric -> number of points actually logged (not NaN-padding).
+    sample_metrics: one row per (step, features) with FID/KID/IS/PR/DC columns,
+      from `fid-sweep` or a trainer's own metric files.
+    histograms: long table: step, model, param, kind ("weight"/"grad"), numel,
+      mean, std and the quantile columns in HIST_QUANTILES.
+    """
+
+    path: Path
+    name: str
+    format: str = "native"
+    loss: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    generator: dict[str, Any] | None = None
+    created: str | None = None
+    scalars: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"step": pd.Series([], dtype="int64")}))
+    counts: dict[str, int] = field(default_factory=dict)
+    nonfinite: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+    )
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    samples: list[SampleGrid] = field(default_factory=list)
+    histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sample_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    duplicates_replaced: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # format-specific facts (e.g. StyleGAN kimg per tick)
+
+    # Columns of `scalars` that are not metrics.
+    INDEX_COLUMNS = ("step", "epoch", "wall_time")
+
+    @property
+    def metrics(self) -> list[str]:
+        """Names of the metric columns, in file order."""
+        return [c for c in self.scalars.columns if c not in self.INDEX_COLUMNS]
+
+    def column(self, name: str) -> str | None:
+        """The scalars column holding `name` (canonical or alias), or None."""
+        return resolve(name, self.metrics)
+
+    def series(self, name: str, dropna: bool = True) -> pd.Series:
+        """A metric as a float Series indexed by step (only logged points when dropna).
+
+        `name` may be a canonical name (G_loss, D_x...) resolved through the alias
+        table, or a raw column name. Logged Inf values are kept; with dropna, rows
+        where the metric was not logged are dropped (a logged NaN is dropped too:
+        see `nonfinite` for those).
+        """
+        col = name if name in self.scalars.columns else self.column(name)
+        if col is None:
+            return pd.Series([], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step"))
+        s = pd.Series(self.scalars[col].to_numpy(dtype="float64"), index=pd.Index(self.scalars["step"].to_numpy(), name="step"), name=col)
+        return s.dropna() if dropna else s
+
+    def has(self, name: str) -> bool:
+        """Whether the run logged at least one point of `name`."""
+        return len(self.series(name)) > 0
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.scalars["step"].to_numpy()
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data summary used by `gananalyze info` (and its --json)."""
+        sc = self.scalars
+        span = None
+        if "wall_time" in sc.columns and sc["wall_time"].notna().any():
+            wt = sc["wall_time"].dropna()
+            span = float(wt.max() - wt.min())
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "format": self.format,
+            "loss": self.loss,
+            "created": self.created,
+            "rows": int(len(sc)),
+            "first_step": int(sc["step"].iloc[0]) if len(sc) else None,
+            "last_step": int(sc["step"].iloc[-1]) if len(sc) else None,
+            "time_span_s": span,
+            "metrics": {m: int(self.counts.get(m, int(sc[m].notna().sum()))) for m in self.metrics},
+            "nonfinite": int(len(self.nonfinite)),
+            "checkpoints": [c.step for c in self.checkpoints],
+            "samples": [s.step for s in self.samples],
+            "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
+            "sample_metrics": [c for c in self.sample_metrics.columns if c not in ("step", "features", "num_samples")] if len(self.sample_metrics) else [],
+            "duplicates_replaced": self.duplicates_replaced,
+            "warnings": list(self.warnings),
+            "flags": [str(f) for f in self.flags],
+        }

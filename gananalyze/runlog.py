@@ -1,0 +1,321 @@
+"""The logging API training code calls: `RunLog` writes a native run directory.
+
+    with gananalyze.RunLog("runs/x", loss="bce", config=cfg, generator=spec) as log:
+        log.scalars(step, G_loss=g, D_loss=d)
+        log.discriminator(step, d_real, d_fake_before, d_fake_after)
+
+Scalars are buffered in memory and flushed as new Parquet part files, written
+atomically, every `flush_rows` steps or `flush_seconds` seconds (whichever comes
+first; a background thread flushes on time even when training stops calling),
+so a crash loses at most the unflushed buffer and never corrupts what was
+written. Tensors passed as values are kept as tensors until the flush, so a
+logging call never forces a GPU synchronisation.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from . import store
+from .errors import GanAnalyzeError
+from .run import LOSS_TYPES
+
+D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
+
+
+def _to_float(v: Any) -> float:
+    if hasattr(v, "detach"):  # torch tensor, converted at flush time
+        v = v.detach()
+        return float(v.float().mean().item()) if v.numel() != 1 else float(v.item())
+    if isinstance(v, np.ndarray):
+        return float(v.mean()) if v.size != 1 else float(v.reshape(()))
+    return float(v)
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def generator_spec(target: str, kwargs: dict[str, Any] | None = None, latent_shape: tuple[int, ...] | list[int] = (100,), noise_seed: int = 0, output_range: tuple[float, float] = (-1.0, 1.0), pythonpath: list[str] | None = None) -> dict[str, Any]:
+    """The `generator` entry of run.json: how a later process rebuilds G.
+
+    target is "package.module:callable" returning an nn.Module when called with
+    **kwargs; latent_shape is the shape of one noise vector; output_range the
+    range of G's output pixels (mapped to [0, 1] for metrics).
+    """
+    if ":" not in target:
+        raise GanAnalyzeError(f"generator target {target!r} must look like 'package.module:callable'")
+    spec = {"target": target, "kwargs": dict(kwargs or {}), "latent_shape": [int(s) for s in latent_shape], "noise_seed": int(noise_seed), "output_range": [float(output_range[0]), float(output_range[1])]}
+    if pythonpath:
+        spec["pythonpath"] = list(pythonpath)
+    return spec
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, value_range: tuple[float, float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Tile (N, C, H, W) or (N, H, W) images into one uint8 grid (like torchvision's make_grid).
+
+    Returns the (H, W, C) uint8 image and its layout (for cutting samples back out).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4:
+        raise GanAnalyzeError(f"samples must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    if value_range is None:
+        value_range = (-1.0, 1.0) if float(np.nanmin(x)) < 0 else (0.0, 1.0)
+    lo, hi = value_range
+    x = np.clip((x - lo) / (hi - lo), 0, 1)
+    x = np.nan_to_num(x, nan=0.0)
+    x = (x * 255 + 0.5).astype(np.uint8)
+    if c == 1:
+        x = np.repeat(x, 3, axis=1)
+    elif c != 3:
+        x = x[:, :3]
+    ncol = nrow or int(math.ceil(math.sqrt(n)))
+    nrows = int(math.ceil(n / ncol))
+    H = nrows * (h + padding) + padding
+    W = ncol * (w + padding) + padding
+    grid = np.zeros((H, W, 3), dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        y, xx = padding + r * (h + padding), padding + col * (w + padding)
+        grid[y : y + h, xx : xx + w] = x[i].transpose(1, 2, 0)
+    layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": n}
+    return grid, layout
+
+
+class RunLog:
+    """Writes one native run directory. Use as a context manager, or call close().
+
+    Opening an existing run resumes it: new part files are numbered after the
+    old ones, and when steps are logged again the later values win on load.
+    """
+
+    def __init__(self, path: str | os.PathLike, loss: str = "bce", config: dict[str, Any] | None = None, generator: dict[str, Any] | None = None, name: str | None = None, flush_rows: int = 1000, flush_seconds: float = 10.0):
+        if loss not in LOSS_TYPES:
+            raise GanAnalyzeError(f"loss must be one of {', '.join(LOSS_TYPES)}, not {loss!r}")
+        if flush_rows < 1 or flush_seconds <= 0:
+            raise GanAnalyzeError("flush_rows must be >= 1 and flush_seconds > 0")
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.flush_rows = int(flush_rows)
+        self.flush_seconds = float(flush_seconds)
+        self._lock = threading.RLock()
+        self._rows: dict[int, dict[str, Any]] = {}
+        self._hist_rows: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+        self._closed = False
+        self._scalar_part = store.next_part_number(self.path / store.SCALARS_DIR)
+        self._hist_part = store.next_part_number(self.path / store.HIST_DIR)
+        meta = store.read_run_json(self.path)
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        meta.setdefault("format", "gananalyze-run")
+        meta["version"] = store.FORMAT_VERSION
+        meta["name"] = name or meta.get("name") or self.path.name
+        meta.setdefault("created", now)
+        meta["loss"] = loss
+        if config is not None:
+            meta["config"] = config
+        meta.setdefault("config", {})
+        if generator is not None:
+            meta["generator"] = generator
+        meta.setdefault("generator", None)
+        meta.setdefault("sessions", []).append({"started": now, "first_scalars_part": self._scalar_part})
+        store.atomic_write_json(self.path / store.RUN_JSON, meta)
+        self.meta = meta
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._flush_on_time, name="gananalyze-flush", daemon=True)
+        self._timer.start()
+
+    # ------------------------------------------------------------ scalars
+    def scalars(self, step: int, epoch: float | None = None, **metrics: Any) -> None:
+        """Record named values at `step`. Floats, ints, numpy or torch scalars.
+
+        Several calls for the same step merge into one row.
+        """
+        step = int(step)
+        with self._lock:
+            row = self._rows.get(step)
+            if row is None:
+                row = self._rows[step] = {"wall_time": time.time()}
+            if epoch is not None:
+                row["epoch"] = epoch
+            row.update(metrics)
+            if len(self._rows) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
+                self.flush()
+
+    def discriminator(self, step: int, d_real: Any, d_fake_before: Any, d_fake_after: Any | None = None, logits: bool = False, epoch: float | None = None) -> None:
+        """Record D's outputs on a real and a fake batch.
+
+        d_real: D(x) on the real batch; d_fake_before: D(G(z)) on the fake batch
+        before D's update; d_fake_after: D(G(z)) after D's update (what G trained
+        against). Probabilities by default; pass logits=True for raw scores.
+        Logs the means (D_x, D_G_z_before, D_G_z_after), D's accuracy and its
+        confusion counts at threshold 0.5 (real is the positive class).
+        """
+        real = _as_numpy(d_real).reshape(-1)
+        fake = _as_numpy(d_fake_before).reshape(-1)
+        after = None if d_fake_after is None else _as_numpy(d_fake_after).reshape(-1)
+        if logits:
+            real, fake = 1 / (1 + np.exp(-real)), 1 / (1 + np.exp(-fake))
+            after = None if after is None else 1 / (1 + np.exp(-after))
+        tp = int((real >= 0.5).sum())
+        fn = int(real.size - tp)
+        fp = int((fake >= 0.5).sum())
+        tn = int(fake.size - fp)
+        vals = {"D_x": float(real.mean()) if real.size else math.nan, "D_G_z_before": float(fake.mean()) if fake.size else math.nan}
+        if after is not None:
+            vals["D_G_z_after"] = float(after.mean()) if after.size else math.nan
+        total = tp + fn + fp + tn
+        vals.update(D_acc=(tp + tn) / total if total else math.nan, D_tp=tp, D_fp=fp, D_fn=fn, D_tn=tn)
+        self.scalars(step, epoch=epoch, **vals)
+
+    # ------------------------------------------------------------ flushing
+    def _flush_on_time(self) -> None:
+        while not self._stop.wait(self.flush_seconds / 2):
+            if self._rows and time.monotonic() - self._last_flush >= self.flush_seconds:
+                try:
+                    self.flush()
+                except Exception:  # never kill training from the background thread
+                    pass
+
+    def flush(self) -> None:
+        """Write the buffered rows as new part files now."""
+        with self._lock:
+            rows, self._rows = self._rows, {}
+            hist, self._hist_rows = self._hist_rows, []
+            self._last_flush = time.monotonic()
+            if rows:
+                self._write_scalars(rows)
+            if hist:
+                self._write_histograms(hist)
+
+    def _write_scalars(self, rows: dict[int, dict[str, Any]]) -> None:
+        steps = list(rows)
+        names: dict[str, None] = {}
+        for r in rows.values():
+            names.update(dict.fromkeys(r))
+        cols: dict[str, Any] = {"step": pa.array(np.asarray(steps, dtype=np.int64))}
+        for name in ("epoch", "wall_time", *[k for k in names if k not in ("epoch", "wall_time")]):
+            if name not in names:
+                if name == "epoch":
+                    cols[name] = pa.nulls(len(steps), pa.float64())
+                continue
+            vals = np.empty(len(steps))
+            mask = np.zeros(len(steps), dtype=bool)
+            for i, s in enumerate(steps):
+                v = rows[s].get(name)
+                if v is None:
+                    mask[i] = True
+                    vals[i] = 0.0
+                else:
+                    vals[i] = _to_float(v)
+            cols[name] = pa.array(vals, mask=mask if mask.any() else None, type=pa.float64())
+        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part)
+        self._scalar_part += 1
+
+    def _write_histograms(self, rows: list[dict[str, Any]]) -> None:
+        table = pa.Table.from_pylist(rows)
+        store.write_part(self.path / store.HIST_DIR, table, self._hist_part)
+        self._hist_part += 1
+
+    # ------------------------------------------------------------ artefacts
+    def checkpoint(self, step: int, G: Any, D: Any | None = None, **extra: Any) -> Path:
+        """Save G's (and D's) state_dict at `step`; loadable with weights_only=True.
+
+        extra: more state_dicts (optimizers) or small plain values (str, int,
+        float, lists/dicts of them) stored under "meta".
+        """
+        import torch
+
+        payload: dict[str, Any] = {"format": "gananalyze-checkpoint", "version": store.FORMAT_VERSION, "step": int(step), "generator": G.state_dict()}
+        if D is not None:
+            payload["discriminator"] = D.state_dict()
+        meta = {}
+        for k, v in extra.items():
+            payload_key = k if hasattr(v, "keys") and k.endswith("state_dict") else None
+            if payload_key:
+                payload[payload_key] = v
+            else:
+                meta[k] = v
+        payload["meta"] = meta
+        path = self.path / store.CKPT_DIR / f"step-{int(step):09d}.pt"
+        store.atomic_write(path, lambda p: torch.save(payload, p))
+        return path
+
+    def samples(self, step: int, images: Any, nrow: int | None = None, value_range: tuple[float, float] | None = None) -> Path:
+        """Save a grid of fixed-noise samples (N, C, H, W) at `step` as PNG."""
+        from PIL import Image
+
+        if value_range is None and self.meta.get("generator"):
+            value_range = tuple(self.meta["generator"].get("output_range", (-1.0, 1.0)))
+        grid, layout = make_grid(_as_numpy(images), nrow=nrow, value_range=value_range)
+        name = f"step-{int(step):09d}.png"
+        path = self.path / store.SAMPLES_DIR / name
+        buf = io.BytesIO()
+        Image.fromarray(grid).save(buf, format="PNG", optimize=True)
+        store.atomic_write_bytes(path, buf.getvalue())
+        with self._lock, open(self.path / store.SAMPLES_DIR / store.SAMPLES_INDEX, "a") as f:
+            f.write(json.dumps({"step": int(step), "file": name, **layout}) + "\n")
+        return path
+
+    def histograms(self, step: int, model: Any, name: str = "G", max_elements: int = 1 << 20) -> None:
+        """Record quantiles of each parameter's weights (and gradients, when set).
+
+        Stores TensorBoard's distribution percentiles plus mean/std per
+        parameter, not the raw tensors. Parameters larger than max_elements are
+        summarised from an evenly strided subset.
+        """
+        import torch
+
+        qs = torch.tensor([b / 10000 for b in store.HIST_BPS], dtype=torch.float64)
+        with torch.no_grad():
+            for pname, p in model.named_parameters():
+                for kind, t in (("weight", p), ("grad", p.grad)):
+                    if t is None:
+                        continue
+                    x = t.detach().reshape(-1).to(torch.float64)
+                    if x.numel() > max_elements:
+                        x = x[:: int(math.ceil(x.numel() / max_elements))]
+                    x = x.cpu()
+                    finite = torch.isfinite(x)
+                    xf = x[finite]
+                    row = {"step": int(step), "model": name, "param": pname, "kind": kind, "numel": int(t.numel()), "nonfinite": int((~finite).sum())}
+                    if xf.numel():
+                        q = torch.quantile(xf, qs).tolist()
+                        row.update(mean=float(xf.mean()), std=float(xf.std()) if xf.numel() > 1 else 0.0)
+                    else:
+                        q = [math.nan] * len(qs)
+                        row.update(mean=math.nan, std=math.nan)
+                    row.update(dict(zip(store.HIST_QUANTILES, q)))
+                    with self._lock:
+                        self._hist_rows.append(row)
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._stop.set()
+        self._timer.join(timeout=5)
+        self.flush()
+        self._closed = True
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,370 @@
+"""The native run format on disk: paths, atomic writes, and the reader.
+
+A run is a directory (documented in docs/run-format.md):
+
+    run.json                      metadata, loss type, config, generator spec
+    scalars/part-NNNNNN.parquet   per-step scalars, one part per flush
+    histograms/part-NNNNNN.parquet  per-layer weight/grad quantiles
+    checkpoints/step-NNNNNNNNN.pt   state_dicts (torch.load(weights_only=True))
+    samples/step-NNNNNNNNN.png      fixed-noise sample grids, + samples/index.jsonl
+    metrics/part-NNNNNN.parquet     sample metrics (FID, KID, ...) from fid-sweep
+
+Every file is written to a temporary name and renamed into place, so a crash
+leaves either the whole file or no file. The reader uses every part it can read
+and reports, by file name, the ones it cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import GanAnalyzeError
+from .run import Checkpoint, Run, SampleGrid
+
+FORMAT_VERSION = 1
+RUN_JSON = "run.json"
+SCALARS_DIR = "scalars"
+HIST_DIR = "histograms"
+CKPT_DIR = "checkpoints"
+SAMPLES_DIR = "samples"
+SAMPLES_INDEX = "index.jsonl"
+METRICS_DIR = "metrics"
+
+# TensorBoard's distribution dashboard percentiles, in basis points.
+HIST_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
+HIST_QUANTILES = tuple(f"q{b:05d}" for b in HIST_BPS)
+
+_PART_RE = re.compile(r"^part-(\d+)\.parquet$")
+_STEP_RE = re.compile(r"step-(\d+)")
+
+
+# ---------------------------------------------------------------- writing
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write `path` via `write(tmp_path)` then rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
+
+
+def next_part_number(directory: Path) -> int:
+    """1 + the highest part number in `directory` (0 when there is none)."""
+    best = -1
+    if directory.is_dir():
+        for p in directory.iterdir():
+            m = _PART_RE.match(p.name)
+            if m:
+                best = max(best, int(m.group(1)))
+    return best + 1
+
+
+def part_path(directory: Path, number: int) -> Path:
+    return Path(directory) / f"part-{number:06d}.parquet"
+
+
+def write_part(directory: Path, table: pa.Table, number: int | None = None) -> Path:
+    """Write one Parquet part atomically; returns its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if number is None:
+        number = next_part_number(directory)
+    path = part_path(directory, number)
+    atomic_write(path, lambda p: pq.write_table(table, p, compression="zstd"))
+    return path
+
+
+def append_sample_metrics(run_dir: Path, rows: pd.DataFrame) -> Path:
+    """Append sample-metric rows (step, features, fid, ...) to a native run."""
+    if "step" not in rows.columns:
+        raise ValueError("sample metrics need a step column")
+    rows = rows.copy()
+    rows["step"] = rows["step"].astype("int64")
+    return write_part(Path(run_dir) / METRICS_DIR, pa.Table.from_pandas(rows, preserve_index=False))
+
+
+# ---------------------------------------------------------------- reading
+
+def is_native_run(path: Path) -> bool:
+    path = Path(path)
+    return (path / RUN_JSON).is_file() or (path / SCALARS_DIR).is_dir()
+
+
+def _part_files(directory: Path, warnings: list[str]) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    parts = []
+    for p in sorted(directory.iterdir()):
+        if _PART_RE.match(p.name):
+            parts.append(p)
+        elif p.name.endswith(".tmp"):
+            warnings.append(f"{p}: unfinished temporary file from an interrupted write, ignored")
+    parts.sort(key=lambda p: int(_PART_RE.match(p.name).group(1)))
+    return parts
+
+
+def _read_parts(directory: Path, warnings: list[str]) -> list[pa.Table]:
+    tables = []
+    for p in _part_files(directory, warnings):
+        try:
+            tables.append(pq.read_table(p))
+        except Exception as e:  # truncated / corrupt file from a crash or a bad copy
+            warnings.append(f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'}); all other parts used")
+    return tables
+
+
+def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Table:
+    """Concatenate parts with different columns (union), numeric metrics as float64."""
+    fixed = []
+    for t in tables:
+        cols, names = [], []
+        for name, col in zip(t.column_names, t.columns):
+            want = index_cols.get(name)
+            if want is None:
+                if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) or pa.types.is_null(col.type):
+                    want = pa.float64()
+                else:
+                    want = col.type
+            if col.type != want:
+                col = col.cast(want)
+            cols.append(col)
+            names.append(name)
+        fixed.append(pa.table(cols, names=names))
+    return pa.concat_tables(fixed, promote_options="default")
+
+
+def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+    """Turn concatenated scalar rows (in write order) into one row per step.
+
+    Later writes win, per (step, metric) cell: a resumed run that logs step 5100
+    again replaces the old values, while two calls for the same step that log
+    different metrics both count. Returns (frame, counts, nonfinite, steps with a
+    replaced value, replaced values).
+    """
+    if "step" not in table.column_names:
+        raise GanAnalyzeError(f"{source}: scalars have no 'step' column")
+    step_col = table.column("step")
+    if step_col.null_count:
+        keep = pc.is_valid(step_col)
+        table = table.filter(keep)
+        step_col = table.column("step")
+    steps = step_col.to_numpy().astype(np.int64, copy=False)
+    names = [c for c in table.column_names if c != "step"]
+    n = len(steps)
+
+    def column_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+        col = table.column(name)
+        if col.null_count:
+            valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+            vals = col.fill_null(np.nan).to_numpy() if pa.types.is_floating(col.type) else col.to_numpy(zero_copy_only=False)
+        else:
+            valid = np.ones(n, dtype=bool)
+            vals = col.to_numpy()
+        return np.asarray(vals), valid
+
+    monotonic = n < 2 or bool(np.all(steps[1:] > steps[:-1]))
+    data: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    nonfinite_parts = []
+    replaced_values = 0
+    if monotonic:
+        out_steps = steps
+        for name in names:
+            vals, valid = column_arrays(name)
+            data[name] = vals
+            counts[name] = int(valid.sum())
+            if vals.dtype.kind == "f":
+                bad = valid & ~np.isfinite(vals)
+                if bad.any():
+                    nonfinite_parts.append(pd.DataFrame({"step": out_steps[bad], "metric": name, "value": vals[bad]}))
+        n_dup_steps = 0
+    else:
+        order = np.argsort(steps, kind="stable")
+        s_sorted = steps[order]
+        out_steps = np.unique(s_sorted)
+        dup_mask = np.zeros(len(out_steps), dtype=bool)
+        for name in names:
+            vals, valid = column_arrays(name)
+            idx = order[valid[order]]  # rows with a value, by step, in write order within a step
+            s = steps[idx]
+            last = np.ones(len(idx), dtype=bool)
+            last[:-1] = s[1:] != s[:-1]
+            keep = idx[last]
+            replaced = len(idx) - len(keep)
+            if replaced and name not in ("epoch", "wall_time"):
+                replaced_values += replaced
+                dup_mask[np.searchsorted(out_steps, s[~last])] = True
+            pos = np.searchsorted(out_steps, steps[keep])
+            if vals.dtype.kind == "f":
+                col = np.full(len(out_steps), np.nan)
+            else:
+                col = np.full(len(out_steps), None, dtype=object)
+            col[pos] = vals[keep]
+            data[name] = col
+            counts[name] = int(len(keep))
+            if vals.dtype.kind == "f":
+                kv = vals[keep]
+                bad = ~np.isfinite(kv)
+                if bad.any():
+                    nonfinite_parts.append(pd.DataFrame({"step": steps[keep][bad], "metric": name, "value": kv[bad]}))
+        n_dup_steps = int(dup_mask.sum())
+    frame = pd.DataFrame({"step": out_steps.astype(np.int64), **data})
+    if nonfinite_parts:
+        nonfinite = pd.concat(nonfinite_parts, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True)
+    else:
+        nonfinite = pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+    # index columns are not metrics
+    for c in ("epoch", "wall_time"):
+        counts.pop(c, None)
+    return frame, counts, nonfinite, n_dup_steps, replaced_values
+
+
+def read_scalars(run_dir: Path, warnings: list[str]) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
+    tables = _read_parts(Path(run_dir) / SCALARS_DIR, warnings)
+    for t in [t for t in tables if "step" not in t.column_names]:
+        warnings.append(f"{run_dir}: a scalars part has no 'step' column ({', '.join(t.column_names[:5])}...), skipped")
+    tables = [t for t in tables if "step" in t.column_names]
+    if not tables:
+        return Run(path=Path(run_dir), name="").scalars, {}, Run(path=Path(run_dir), name="").nonfinite, 0
+    table = _concat(tables, {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()})
+    frame, counts, nonfinite, dup_steps, replaced = merge_scalars(table, str(Path(run_dir) / SCALARS_DIR))
+    if dup_steps:
+        warnings.append(f"{dup_steps} step(s) were written more than once (e.g. a resumed run); the later write was kept ({replaced} value(s) replaced)")
+    return frame, counts, nonfinite, dup_steps
+
+
+def read_histograms(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
+    tables = _read_parts(Path(run_dir) / HIST_DIR, warnings)
+    if not tables:
+        return pd.DataFrame()
+    df = pa.concat_tables(tables, promote_options="default").to_pandas()
+    return df.drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
+
+
+def read_sample_metrics(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
+    tables = _read_parts(Path(run_dir) / METRICS_DIR, warnings)
+    if not tables:
+        return pd.DataFrame()
+    df = pa.concat_tables(tables, promote_options="default").to_pandas()
+    keys = ["step", "features"] if "features" in df.columns else ["step"]
+    return df.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)
+
+
+def list_checkpoints(run_dir: Path) -> list[Checkpoint]:
+    d = Path(run_dir) / CKPT_DIR
+    out = []
+    if d.is_dir():
+        for p in d.glob("*.pt"):
+            m = _STEP_RE.search(p.name)
+            if m:
+                out.append(Checkpoint(step=int(m.group(1)), path=p, kind="native"))
+    return sorted(out, key=lambda c: c.step)
+
+
+def list_samples(run_dir: Path, warnings: list[str]) -> list[SampleGrid]:
+    d = Path(run_dir) / SAMPLES_DIR
+    if not d.is_dir():
+        return []
+    layout: dict[str, dict] = {}
+    index = d / SAMPLES_INDEX
+    if index.is_file():
+        for i, line in enumerate(index.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                layout[rec["file"]] = rec
+            except (ValueError, KeyError, TypeError):
+                warnings.append(f"{index}:{i}: unreadable line skipped")
+    out = []
+    for p in d.glob("*.png"):
+        m = _STEP_RE.search(p.name)
+        if not m:
+            continue
+        rec = layout.get(p.name, {})
+        tile = rec.get("tile")
+        out.append(SampleGrid(step=int(m.group(1)), path=p, nrow=rec.get("nrow"), ncol=rec.get("ncol"), tile=tuple(tile) if tile else None, padding=int(rec.get("padding", 0)), count=rec.get("count")))
+    return sorted(out, key=lambda s: s.step)
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    p = Path(run_dir) / RUN_JSON
+    if not p.is_file():
+        return {}
+    try:
+        meta = json.loads(p.read_text())
+    except ValueError as e:
+        raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise GanAnalyzeError(f"{p}: expected a JSON object")
+    return meta
+
+
+def load_native(path: Path) -> Run:
+    """Read a native run directory into a Run (see module docstring)."""
+    path = Path(path)
+    warnings: list[str] = []
+    meta = read_run_json(path)
+    if not meta:
+        warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
+    scalars, counts, nonfinite, dups = read_scalars(path, warnings)
+    run = Run(
+        path=path,
+        name=str(meta.get("name") or path.name),
+        format="native",
+        loss=meta.get("loss"),
+        config=meta.get("config") or {},
+        generator=meta.get("generator"),
+        created=meta.get("created"),
+        scalars=scalars,
+        counts=counts,
+        nonfinite=nonfinite,
+        checkpoints=list_checkpoints(path),
+        samples=list_samples(path, warnings),
+        histograms=read_histograms(path, warnings),
+        sample_metrics=read_sample_metrics(path, warnings),
+        warnings=warnings,
+        duplicates_replaced=dups,
+    )
+    if len(scalars) == 0:
+        warnings.append(f"{path}: the run has no scalars yet")
+    return run

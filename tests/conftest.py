@@ -1,0 +1,57 @@
+"""Shared fixtures: small synthetic runs written with the real logging API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REAL_RUNS = SHARED / "real_runs"
+SAMPLE_RUNS = Path(__file__).resolve().parents[1] / "sample_runs"
+
+
+def real_run(name: str) -> Path:
+    """Path of a run in ../shared/real_runs, or skip the test when it is absent."""
+    p = REAL_RUNS / name
+    if not p.exists():
+        pytest.skip(f"{p} not available (../shared is absent)")
+    return p
+
+
+def write_synthetic_run(path: Path, steps: int = 200, loss: str = "bce", seed: int = 0, d_x: float | np.ndarray = 0.5, d_gz: float | np.ndarray = 0.5, g_loss: float | np.ndarray | None = None, d_loss: float | np.ndarray | None = None, noise: float = 0.02, extra: dict | None = None, config: dict | None = None) -> Path:
+    """A native run with the standard metrics; each curve a constant or an array over steps."""
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(seed)
+
+    def arr(v, default):
+        v = default if v is None else v
+        a = np.broadcast_to(np.asarray(v, dtype=float), (steps,)).copy()
+        return a + rng.normal(0, noise, steps)
+
+    dx = np.clip(arr(d_x, 0.5), 1e-4, 1 - 1e-4)
+    dg = np.clip(arr(d_gz, 0.5), 1e-4, 1 - 1e-4)
+    gl = arr(g_loss, -np.log(dg))
+    dl = arr(d_loss, -np.log(dx) - np.log(1 - dg))
+    with RunLog(path, loss=loss, config=config or {"lr": 2e-4, "seed": seed}, flush_rows=10_000) as log:
+        for i in range(steps):
+            vals = {"G_loss": gl[i], "D_loss": dl[i], "D_x": dx[i], "D_G_z_before": dg[i], "D_G_z_after": dg[i]}
+            for k, v in (extra or {}).items():
+                vals[k] = float(np.asarray(v)[i]) if np.ndim(v) else float(v)
+            log.scalars(i, epoch=i // 50, **vals)
+    return path
+
+
+@pytest.fixture
+def synthetic_run(tmp_path):
+    """Factory: synthetic_run(name, **kwargs) -> path of a new native run."""
+
+    def make(name: str = "run", **kwargs) -> Path:
+        return write_synthetic_run(tmp_path / name, **kwargs)
+
+    return make
