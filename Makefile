@@ -20,6 +20,7 @@ setup: .venv/.synced
 demo: setup
 	@mkdir -p reports
 	@for r in $(SAMPLES); do echo "== $$r"; $(RUN) gananalyze info sample_runs/$$r || exit 1; done
+	$(RUN) gananalyze compare $(addprefix sample_runs/,$(SAMPLES)) -o reports/compare.html
 
 test: setup
 	$(RUN) pytest -q -n 2 tests

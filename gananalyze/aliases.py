@@ -16,6 +16,8 @@ ALIASES: dict[str, list[str]] = {
     "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob"],
     "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake"],
     "D_G_z_after": ["D_G_z_after", "D_G_z2"],
+    "D_x_logit": ["D_x_logit", "Loss/scores/real", "out_d_real"],  # raw D scores (logits) on real data
+    "D_G_z_logit": ["D_G_z_logit", "Loss/scores/fake", "out_d_fake"],  # raw D scores (logits) on fakes
     "D_acc": ["D_acc", "d_acc", "D_accuracy"],
     "G_grad_norm": ["G_grad_norm", "grad_norm/G", "g_grad_norm"],
     "D_grad_norm": ["D_grad_norm", "grad_norm/D", "d_grad_norm"],

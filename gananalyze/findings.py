@@ -52,6 +52,7 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # loss type, equilibrium values, bins (rules.diagnose)
 
     def worst(self) -> str | None:
         """The highest severity among the findings, or None."""
@@ -66,4 +67,5 @@ class Diagnosis:
             "worst": self.worst(),
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [{"rule": r, "reason": why} for r, why in self.skipped],
+            "context": self.context,
         }

@@ -193,7 +193,7 @@ class Run:
             "checkpoints": [c.step for c in self.checkpoints],
             "samples": [s.step for s in self.samples],
             "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
-            "sample_metrics": [c for c in self.sample_metrics.columns if c not in ("step", "features", "num_samples")] if len(self.sample_metrics) else [],
+            "sample_metrics": [c for c in self.sample_metrics.columns if c not in ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds")] if len(self.sample_metrics) else [],
             "duplicates_replaced": self.duplicates_replaced,
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],

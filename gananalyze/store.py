@@ -367,4 +367,7 @@ def load_native(path: Path) -> Run:
     )
     if len(scalars) == 0:
         warnings.append(f"{path}: the run has no scalars yet")
+    from .plausibility import check_run
+
+    run.flags = check_run(run, file=str(path / SCALARS_DIR))
     return run

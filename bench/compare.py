@@ -1,0 +1,141 @@
+"""Benchmark: `gananalyze compare` on 20 runs x 200,000 steps x 8 metrics, end to end.
+
+Generates the runs once into a cache directory (native format, written with
+gananalyze.store.write_part: 4 Parquet parts of 50,000 rows per run, FID every
+10,000 steps, one sample grid), then times the real command in a subprocess:
+
+    gananalyze compare RUN_DIR/run-* -o out.html
+
+and prints the median of several repetitions. Target: under 15 s on 2 cores.
+
+    uv run --frozen python bench/compare.py [--repeat 3] [--cache DIR] [--group-by lr]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+RUNS = 20
+STEPS = 200_000
+PART_ROWS = 50_000
+METRICS = ("G_loss", "D_loss", "D_x", "D_G_z_before", "D_G_z_after", "D_acc", "G_grad_norm", "D_grad_norm")
+LRS = (1e-4, 2e-4, 5e-4, 1e-3)
+VERSION = 1
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("GANANALYZE_BENCH_CACHE", Path(tempfile.gettempdir()) / "gananalyze-bench")) / f"compare-{RUNS}x{STEPS}-v{VERSION}"
+
+
+def _grid_png(rng: np.random.Generator) -> bytes:
+    from PIL import Image
+
+    img = (rng.random((8 * 30 + 2, 8 * 30 + 2, 3)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_run(path: Path, i: int) -> None:
+    """One synthetic native run: healthy-ish curves whose quality depends on lr, plus noise."""
+    from gananalyze import store
+
+    rng = np.random.default_rng(i)
+    lr = LRS[i % len(LRS)]
+    seed = i // len(LRS)
+    steps = np.arange(STEPS, dtype=np.int64)
+    t = steps / STEPS
+    gap = 0.05 + 0.4 * (lr / max(LRS)) * t  # larger lr: D pulls ahead over time
+    d_x = np.clip(0.5 + gap + rng.normal(0, 0.05, STEPS), 1e-4, 1 - 1e-4)
+    d_gz = np.clip(0.5 - gap + rng.normal(0, 0.05, STEPS), 1e-4, 1 - 1e-4)
+    d_gz_after = np.clip(d_gz + rng.normal(0, 0.02, STEPS), 1e-4, 1 - 1e-4)
+    cols = {
+        "G_loss": -np.log(d_gz_after),
+        "D_loss": -np.log(d_x) - np.log(1 - d_gz),
+        "D_x": d_x,
+        "D_G_z_before": d_gz,
+        "D_G_z_after": d_gz_after,
+        "D_acc": np.clip(0.5 + gap + rng.normal(0, 0.03, STEPS), 0, 1),
+        "G_grad_norm": np.exp(rng.normal(0, 0.3, STEPS)) * (1 - 0.5 * t),
+        "D_grad_norm": np.exp(rng.normal(0, 0.3, STEPS)) * (1 + t),
+    }
+    wall = 1.7e9 + steps * 0.05 * (1 + 0.1 * rng.random())
+    epoch = steps // 1000
+    store.atomic_write_json(path / store.RUN_JSON, {"format": "gananalyze-run", "version": store.FORMAT_VERSION, "name": path.name, "loss": "bce", "config": {"lr": lr, "seed": seed, "batch_size": 64, "model": {"nz": 100, "ngf": 64}}, "generator": None})
+    for k, lo in enumerate(range(0, STEPS, PART_ROWS)):
+        sl = slice(lo, lo + PART_ROWS)
+        table = pa.table({"step": steps[sl], "epoch": epoch[sl].astype(np.float64), "wall_time": wall[sl], **{m: cols[m][sl] for m in METRICS}})
+        store.write_part(path / store.SCALARS_DIR, table, k)
+    fid_steps = np.arange(10_000, STEPS + 1, 10_000)
+    fid = 30 + 200 * np.exp(-fid_steps / 40_000) + 40 * (lr / max(LRS)) * (fid_steps / STEPS) ** 2 + rng.normal(0, 1.5, len(fid_steps))
+    store.append_sample_metrics(path, pd.DataFrame({"step": fid_steps, "features": "inception", "fid": fid}))
+    samples = path / store.SAMPLES_DIR
+    samples.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_bytes(samples / f"step-{STEPS - 1:09d}.png", _grid_png(rng))
+    store.atomic_write_bytes(samples / store.SAMPLES_INDEX, (json.dumps({"file": f"step-{STEPS - 1:09d}.png", "step": STEPS - 1, "nrow": 8, "ncol": 8, "tile": [28, 28], "padding": 2, "count": 64}) + "\n").encode())
+
+
+def ensure_runs(cache: Path) -> list[Path]:
+    """The benchmark runs, generated on first use (a `.complete` marker guards half-written caches)."""
+    paths = [cache / f"run-{i:02d}" for i in range(RUNS)]
+    if (cache / ".complete").is_file():
+        return paths
+    import shutil
+
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    t0 = time.perf_counter()
+    for i, p in enumerate(paths):
+        write_run(p, i)
+    (cache / ".complete").write_text("ok\n")
+    print(f"generated {RUNS} runs x {STEPS:,} steps x {len(METRICS)} metrics in {time.perf_counter() - t0:.1f} s into {cache}")
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--group-by", default=None, help="also pass --group-by (e.g. lr)")
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html")
+    args = ap.parse_args()
+    cache = args.cache or _default_cache()
+    ensure_runs(cache)
+    cmd = [sys.executable, "-m", "gananalyze", "compare", str(cache / "run-*"), "-o", str(args.out)]
+    if args.group_by:
+        cmd += ["--group-by", args.group_by]
+    # As on a normal install, Python may cache bytecode (PYTHONDONTWRITEBYTECODE
+    # would make every run recompile scipy & co.); one untimed warm-up run fills
+    # that cache and the OS file cache.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    warm = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if warm.returncode != 0:
+        sys.exit(f"compare failed (exit {warm.returncode}):\n{warm.stderr[-3000:]}")
+    times = []
+    for k in range(args.repeat):
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        dt = time.perf_counter() - t0
+        if res.returncode != 0:
+            sys.exit(f"compare failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
+        times.append(dt)
+        print(f"run {k + 1}/{args.repeat}: {dt:.2f} s")
+    size = args.out.stat().st_size
+    print(f"compare {RUNS} runs x {STEPS:,} steps x {len(METRICS)} metrics{' --group-by ' + args.group_by if args.group_by else ''}: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}; target < 15 s on 2 cores); HTML {size / 1e6:.2f} MB at {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Benchmarks for the FID sweep (issue 6).
+
+Part (a) `bench_frechet`: the Fréchet distance at d = 2048 (statistics of
+random correlated features, N = 5,000 per side by default), ours
+(gananalyze.fid.frechet_distance, symmetric eigenvalue form) against
+pytorch-fid's calculate_frechet_distance (scipy.linalg.sqrtm); median time of
+several runs, relative difference, speed-up. Target: >= 5x.
+
+Part (b) `bench_sweep`: a sweep over several checkpoints against the
+PNG-folder + `python -m pytorch_fid` route (added with the sweep command).
+
+    uv run python bench/fid.py --part a [--repeats 5] [--dims 2048] [--samples 5000]
+    uv run python bench/fid.py --part all --json results.json
+
+Self-contained; prints medians. Timings on a loaded machine are noisy: run it
+alone and quote the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _device_line() -> str:
+    import torch
+
+    cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}; {gpu}; numpy {np.__version__}"
+
+
+def _random_stats(n: int, d: int, seed: int, shift: float, scale: float):
+    """Mean and covariance of n correlated d-dim features (a realistic, full-rank SPD matrix)."""
+    from gananalyze.fid import feature_stats
+
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(d, d)) / np.sqrt(d)
+    x = np.abs(rng.normal(size=(n, d)) @ mix) * scale + shift  # ReLU-like, non-negative
+    return feature_stats(x)
+
+
+def _median_time(fn: Callable[[], float], repeats: int) -> tuple[float, float, list[float]]:
+    times, value = [], float("nan")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), value, times
+
+
+def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw) -> dict:
+    """Part (a): our Fréchet distance vs pytorch-fid's at `dims` dimensions."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    from gananalyze.fid import frechet_distance
+
+    t0 = time.perf_counter()
+    s1 = _random_stats(samples, dims, 1, 0.0, 1.0)
+    s2 = _random_stats(samples, dims, 2, 0.05, 1.1)
+    prep = time.perf_counter() - t0
+
+    def ours() -> float:
+        return frechet_distance(*s1, *s2)
+
+    def ref() -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sqrtm's `disp` deprecation
+            return float(calculate_frechet_distance(*s1, *s2))
+
+    ours()  # warm-up (BLAS/LAPACK threads, page faults)
+    t_ours, v_ours, all_ours = _median_time(ours, repeats)
+    t_ref, v_ref, all_ref = _median_time(ref, repeats)
+    res = {
+        "part": "a",
+        "dims": dims,
+        "samples": samples,
+        "repeats": repeats,
+        "fid_ours": v_ours,
+        "fid_pytorch_fid": v_ref,
+        "rel_diff": abs(v_ours - v_ref) / abs(v_ref),
+        "median_s_ours": t_ours,
+        "median_s_pytorch_fid": t_ref,
+        "speedup": t_ref / t_ours,
+        "times_ours": all_ours,
+        "times_pytorch_fid": all_ref,
+        "stats_prep_s": prep,
+        "device": _device_line(),
+    }
+    print(f"(a) Fréchet distance, d={dims}, stats of {samples} samples each, median of {repeats} runs")
+    print(f"    device: {res['device']}")
+    print(f"    pytorch-fid calculate_frechet_distance : {t_ref:8.3f} s   FID {v_ref:.10f}")
+    print(f"    gananalyze.fid.frechet_distance        : {t_ours:8.3f} s   FID {v_ours:.10f}")
+    print(f"    relative difference {res['rel_diff']:.2e}   speed-up {res['speedup']:.1f}x (target >= 5x)")
+    return res
+
+
+# part name -> function(**args) -> result dict. Part (b) is registered by the sweep's author.
+PARTS: dict[str, Callable[..., dict]] = {"a": bench_frechet}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="FID benchmarks: (a) Fréchet distance, (b) sweep vs PNG route.")
+    ap.add_argument("--part", choices=["a", "b", "all"], default="all")
+    ap.add_argument("--repeats", type=int, default=5, help="(a) timed runs per implementation")
+    ap.add_argument("--dims", type=int, default=2048, help="(a) feature dimension")
+    ap.add_argument("--samples", type=int, default=5000, help="(a) samples behind each covariance")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args, rest = ap.parse_known_args(argv)
+    parts = sorted(PARTS) if args.part == "all" else [args.part]
+    results = []
+    for p in parts:
+        if p not in PARTS:
+            print(f"part ({p}) is not available yet")
+            continue
+        results.append(PARTS[p](**{k: v for k, v in vars(args).items() if k not in ("part", "json")}, extra_args=rest))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""`save_run`: write any Run (native or imported) as a native run directory.
+
+Used by `gananalyze import SRC DEST`: the native copy loads much faster than
+re-parsing text logs or event files, and `fid-sweep` can add its sample
+metrics to it. What is written:
+    run.json        name, loss, config, generator spec, plus "source": the
+                    format, path, warnings, flags and the trainer's pickled
+                    checkpoints (listed, never copied or unpickled)
+    scalars/        the per-step frame, in parts of `part_rows` rows
+    samples/        every sample grid as PNG + samples/index.jsonl (layout)
+    metrics/        sample metrics (FID, KID, ...) via store.append_sample_metrics
+    histograms/     the histogram long table
+    checkpoints/    native (state_dict) checkpoints are copied; pickles are not
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from . import store
+from .errors import GanAnalyzeError
+from .run import Run
+
+
+def _png_bytes(data: bytes) -> bytes:
+    """The image as PNG (TensorBoard images may be JPEG or GIF)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return data
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-safe copy (numpy scalars, Paths, Series -> plain values)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, pd.Series):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bool = False) -> Path:
+    """Write `run` as a native run directory at `dest`; returns its path.
+
+    Refuses to write into an existing non-empty directory unless `overwrite`
+    (then the directory is replaced).
+    """
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        if not overwrite:
+            raise GanAnalyzeError(f"{dest}: already exists and is not empty; choose a new destination (or pass --overwrite)")
+        if dest.resolve() == Path(run.path).resolve():
+            raise GanAnalyzeError(f"{dest}: is the run being converted; choose another destination")
+        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    dest.mkdir(parents=True, exist_ok=True)
+
+    pickles = [{"step": c.step, "path": str(c.path), **_plain(c.meta)} for c in run.checkpoints if c.kind != "native"]
+    meta = {
+        "format": "gananalyze-run",
+        "version": store.FORMAT_VERSION,
+        "name": run.name,
+        "created": run.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "loss": run.loss,
+        "config": _plain(run.config),
+        "generator": run.generator,
+        "source": {
+            "format": run.format,
+            "path": str(run.path),
+            "imported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "warnings": list(run.warnings),
+            "flags": [str(f) for f in run.flags],
+            "duplicates_replaced": run.duplicates_replaced,
+            "pickled_checkpoints": pickles,
+            "extra": _plain({k: v for k, v in run.extra.items() if k != "log_tail"}),
+        },
+    }
+    store.atomic_write_json(dest / store.RUN_JSON, meta)
+
+    sc = run.scalars
+    if len(sc):
+        cols = {"step": sc["step"].to_numpy(dtype=np.int64)}
+        for c in ("epoch", "wall_time"):
+            cols[c] = sc[c].to_numpy(dtype="float64") if c in sc.columns else np.full(len(sc), np.nan)
+        for m in run.metrics:
+            cols[m] = sc[m].to_numpy(dtype="float64")
+        for number, a in enumerate(range(0, len(sc), part_rows)):
+            arrays = {}
+            for k, v in cols.items():
+                chunk = v[a : a + part_rows]
+                if k == "step":
+                    arrays[k] = pa.array(chunk, type=pa.int64())
+                else:
+                    # NaN = "not logged" in the frame: store nulls, except values really logged as NaN
+                    arrays[k] = pa.array(chunk, mask=np.isnan(chunk), type=pa.float64())
+            if len(run.nonfinite):
+                steps = cols["step"][a : a + part_rows]
+                for m, grp in run.nonfinite.groupby("metric"):
+                    if m in arrays:
+                        nan_steps = grp.loc[grp["value"].isna(), "step"].to_numpy()
+                        hit = np.isin(steps, nan_steps)
+                        if hit.any():
+                            vals = cols[m][a : a + part_rows]
+                            arrays[m] = pa.array(vals, mask=np.isnan(vals) & ~hit, type=pa.float64())
+            store.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
+
+    if run.samples:
+        index_lines = []
+        used: set[str] = set()
+        for g in run.samples:
+            tag = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (g.tag or "samples"))
+            name = f"step-{int(g.step):09d}.png" if tag == "samples" else f"step-{int(g.step):09d}-{tag}.png"
+            if name in used:
+                continue
+            used.add(name)
+            store.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
+            rec = {"step": int(g.step), "file": name, "tag": g.tag}
+            if g.nrow and g.ncol and g.tile:
+                rec.update(nrow=g.nrow, ncol=g.ncol, tile=list(g.tile), padding=g.padding, count=g.count)
+            index_lines.append(json.dumps(rec))
+        store.atomic_write_bytes(dest / store.SAMPLES_DIR / store.SAMPLES_INDEX, ("\n".join(index_lines) + "\n").encode())
+
+    if len(run.sample_metrics):
+        store.append_sample_metrics(dest, run.sample_metrics)
+    if len(run.histograms):
+        store.write_part(dest / store.HIST_DIR, pa.Table.from_pandas(run.histograms.reset_index(drop=True), preserve_index=False))
+    for c in run.checkpoints:
+        if c.kind == "native" and Path(c.path).is_file():
+            target = dest / store.CKPT_DIR / f"step-{int(c.step):09d}.pt"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(c.path, target)
+    return dest
+
+
+def import_run(src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False) -> tuple[Run, Path]:
+    """Load `src` (any format) and save it as a native run at `dest`."""
+    from .loader import load_run
+
+    run = load_run(src, format=format)
+    return run, save_run(run, dest, overwrite=overwrite)

@@ -1,0 +1,119 @@
+"""Helpers every importer shares: building the per-step scalars frame from
+long (step, metric, value) points with later-write-wins, and finishing a Run
+(counts, NaN/Inf list, plausibility flags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..plausibility import check_run
+from ..run import Run
+
+EMPTY_NONFINITE = {"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")}
+
+
+def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, names: Sequence[str], order: np.ndarray | None = None, wall: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+    """Long points -> one row per step, one float column per metric.
+
+    When a (step, metric) cell is written more than once the point that comes
+    last in `order` (default: array order) wins. Returns the frame (with a
+    `wall_time` column when `wall` is given: the latest kept write at that
+    step), counts per metric, the logged NaN/Inf points, the number of steps
+    that had a value replaced and the number of replaced values. Pure numpy: millions of points take well under a second.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    metric_ids = np.asarray(metric_ids, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    n = len(steps)
+    if order is None:
+        order = np.arange(n)
+    # sort by metric, then step, then write order; the last of each (metric, step) run wins.
+    # Fast path: each metric's steps already strictly increase in array order (no rewrites).
+    idx = np.argsort(metric_ids, kind="stable")
+    m_s, st_s = metric_ids[idx], steps[idx]
+    same = m_s[1:] == m_s[:-1]
+    if n > 1 and not bool(np.all(st_s[1:][same] > st_s[:-1][same])):
+        idx = np.lexsort((order, steps, metric_ids))
+    m_s, st_s = metric_ids[idx], steps[idx]
+    last = np.ones(n, dtype=bool)
+    if n > 1:
+        last[:-1] = (m_s[1:] != m_s[:-1]) | (st_s[1:] != st_s[:-1])
+    keep = idx[last]
+    replaced = n - len(keep)
+    if n and m_s[0] == m_s[-1]:
+        out_steps = st_s[last]  # one metric: already sorted and unique
+    else:
+        u = np.sort(steps, kind="stable")
+        out_steps = u[np.concatenate([[True], u[1:] != u[:-1]])] if n else u
+    dup_steps = int(len(np.unique(st_s[~last]))) if replaced else 0
+    cols: dict[str, np.ndarray] = {"step": out_steps}
+    wall_col = np.full(len(out_steps), np.nan) if wall is not None else None
+    counts: dict[str, int] = {}
+    nonfinite = []
+    km = metric_ids[keep]
+    bounds = np.searchsorted(km, np.arange(len(names) + 1))
+    for j, name in enumerate(names):
+        sel = keep[bounds[j] : bounds[j + 1]]
+        col = np.full(len(out_steps), np.nan)
+        pos = np.searchsorted(out_steps, steps[sel])
+        col[pos] = values[sel]
+        cols[name] = col
+        counts[name] = int(len(sel))
+        bad = ~np.isfinite(values[sel])
+        if bad.any():
+            nonfinite.append(pd.DataFrame({"step": steps[sel][bad], "metric": name, "value": values[sel][bad]}))
+        if wall_col is not None:
+            w = np.full(len(out_steps), np.nan)
+            w[pos] = wall[sel]
+            wall_col = np.fmax(wall_col, w)
+    if wall_col is not None:
+        cols = {"step": out_steps, "wall_time": wall_col, **{k: v for k, v in cols.items() if k != "step"}}
+    nf = pd.concat(nonfinite, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True) if nonfinite else pd.DataFrame(EMPTY_NONFINITE)
+    return pd.DataFrame(cols), counts, nf, dup_steps, replaced
+
+
+def pivot_wide(steps: np.ndarray, columns: dict[str, np.ndarray], logged: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+    """Like pivot_points for rows in write order (one value per metric per row).
+
+    `logged[name]` marks the cells that were written; by default a NaN cell
+    counts as "not logged" (sparse CSV rows). Later rows win on repeated steps.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    names = list(columns)
+    s_parts, m_parts, v_parts, o_parts = [], [], [], []
+    base = np.arange(len(steps))
+    for j, name in enumerate(names):
+        v = np.asarray(columns[name], dtype=np.float64)
+        ok = logged[name] if logged and name in logged else ~np.isnan(v)
+        s_parts.append(steps[ok])
+        m_parts.append(np.full(int(ok.sum()), j))
+        v_parts.append(v[ok])
+        o_parts.append(base[ok])
+    if not names:
+        return pd.DataFrame({"step": np.unique(steps)}), {}, pd.DataFrame(EMPTY_NONFINITE), 0, 0
+    return pivot_points(np.concatenate(s_parts), np.concatenate(m_parts), np.concatenate(v_parts), names, order=np.concatenate(o_parts))
+
+
+def finish(run: Run, file: str | None = None, losses: Iterable[str] | None = None) -> Run:
+    """Fill counts and the NaN/Inf list from `run.scalars`, then the plausibility flags."""
+    sc = run.scalars
+    if "step" not in sc.columns:
+        sc.insert(0, "step", pd.Series([], dtype="int64"))
+    sc["step"] = sc["step"].astype("int64")
+    run.scalars = sc.sort_values("step", kind="stable").reset_index(drop=True) if len(sc) > 1 and not sc["step"].is_monotonic_increasing else sc
+    sc = run.scalars
+    for m in run.metrics:
+        run.counts.setdefault(m, int(sc[m].notna().sum()))
+    run.flags = check_run(run, file=file, losses=losses)
+    return run
+
+
+def warn_limit(warnings: list[str], items: list[str], what: str, limit: int = 10) -> None:
+    """Append up to `limit` item warnings and one line counting the rest."""
+    warnings.extend(items[:limit])
+    if len(items) > limit:
+        warnings.append(f"... and {len(items) - limit} more {what}")

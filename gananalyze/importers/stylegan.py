@@ -1,0 +1,198 @@
+"""StyleGAN2-ADA / StyleGAN3 (PyTorch) run directories.
+
+Files read
+  stats.jsonl            one JSON object per tick; each statistic is
+                         {num, mean, std}. The mean becomes a metric column
+                         with the original name (`Loss/G/loss`), the std a
+                         column `<name>/std` (only when some std is non-zero).
+  metric-*.jsonl         one object per evaluated snapshot ->
+                         `Run.sample_metrics` (fid50k_full -> fid, kid50k_full
+                         -> kid, pr50k3_full_precision -> precision, ...; the
+                         original key is kept in `metric_name`).
+  training_options.json  -> `Run.config`; the loss is StyleGAN's
+                         non-saturating logistic loss, i.e. "bce".
+  log.txt                kept as `run.extra["log_tail"]` (last lines, for the report).
+  network-snapshot-*.pkl -> Checkpoint(kind="pickle"). These are pickles that
+                         need StyleGAN's source code to load; they are never
+                         unpickled here (see --trust-pickles).
+
+Step axis: the tick index (`Progress/tick`, else the line number). `epoch`
+is left empty; kimg per tick (`Progress/kimg`) stays a column and is exposed
+as `run.extra["kimg"]`. A snapshot `network-snapshot-000400.pkl` (kimg 400) is
+placed at the tick whose kimg, rounded down, equals 400 (else the nearest).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
+from ._common import finish, pivot_wide, warn_limit
+
+NAME = "stylegan"
+_SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
+
+# StyleGAN metric names -> gananalyze sample-metric columns
+METRIC_MAP = {
+    "fid50k_full": "fid", "fid50k": "fid", "fid10k": "fid", "fid10k_full": "fid", "fid2k": "fid",
+    "kid50k_full": "kid", "kid50k": "kid",
+    "is50k": "is", "is50k_std": "is_std",
+    "pr50k3_full_precision": "precision", "pr50k3_full_recall": "recall",
+    "pr50k3_precision": "precision", "pr50k3_recall": "recall",
+    "ppl2_wend": "ppl", "ppl_zfull": "ppl", "ppl_wfull": "ppl", "ppl_zend": "ppl", "ppl_wend": "ppl",
+    "eqt50k_int": "eqt_int", "eqt50k_frac": "eqt_frac", "eqr50k": "eqr",
+}
+_FEATURES = {"fid": "inception", "kid": "inception", "is": "inception", "is_std": "inception", "precision": "vgg16", "recall": "vgg16"}
+
+
+def detect(path: Path) -> bool:
+    path = Path(path)
+    if path.is_file():
+        return path.name == "stats.jsonl"
+    return path.is_dir() and (path / "stats.jsonl").is_file() and ((path / "training_options.json").is_file() or any(path.glob("metric-*.jsonl")) or (path / "log.txt").is_file() or any(path.glob("network-snapshot-*.pkl")))
+
+
+def _read_jsonl(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
+    out = []
+    bad = []
+    with open(p, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
+                continue
+            if not isinstance(obj, dict):
+                bad.append(f"{p}:{i}: not a JSON object, line skipped")
+                continue
+            out.append((i, obj))
+    warn_limit(warnings, bad, "unreadable lines")
+    return out
+
+
+def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    """(steps, columns, wall times) from stats.jsonl: mean per stat, std as `<name>/std`."""
+    rows = _read_jsonl(p, warnings)
+    names: dict[str, None] = {}
+    for _, r in rows:
+        names.update(dict.fromkeys(k for k, v in r.items() if isinstance(v, dict)))
+    n = len(rows)
+    means = {k: np.full(n, np.nan) for k in names}
+    stds = {k: np.full(n, np.nan) for k in names}
+    wall = np.full(n, np.nan)
+    for i, (_, r) in enumerate(rows):
+        for k, v in r.items():
+            if isinstance(v, dict):
+                m = v.get("mean")
+                s = v.get("std")
+                means[k][i] = np.nan if m is None else float(m)
+                stds[k][i] = np.nan if s is None else float(s)
+            elif k == "timestamp" and isinstance(v, (int, float)):
+                wall[i] = float(v)
+    if "Progress/tick" in means and not np.isnan(means["Progress/tick"]).any():
+        steps = np.rint(means["Progress/tick"]).astype(np.int64)
+    else:
+        steps = np.arange(n, dtype=np.int64)
+    cols: dict[str, np.ndarray] = {}
+    for k in names:
+        cols[k] = means[k]
+        s = stds[k]
+        if np.nanmax(np.abs(s), initial=0.0) > 0:
+            cols[f"{k}/std"] = s
+    return steps, cols, (wall if not np.isnan(wall).all() else None)
+
+
+def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFrame:
+    """metric-*.jsonl files -> sample-metrics rows at the tick of each snapshot."""
+    rows: dict[tuple[int, str], dict] = {}
+    for p in sorted(path.glob("metric-*.jsonl")):
+        for line_no, obj in _read_jsonl(p, warnings):
+            results = obj.get("results")
+            snap = str(obj.get("snapshot_pkl", ""))
+            m = _SNAP_RE.search(snap)
+            if not isinstance(results, dict) or m is None:
+                warnings.append(f"{p}:{line_no}: no results/snapshot_pkl, line skipped")
+                continue
+            snap_kimg = int(m.group(1))
+            step = tick_for_kimg(kimg, snap_kimg)
+            for key, val in results.items():
+                col = METRIC_MAP.get(key, key)
+                feat = _FEATURES.get(col, "stylegan")
+                row = rows.setdefault((step, feat), {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap})
+                try:
+                    row[col] = float(val)
+                except (TypeError, ValueError):
+                    warnings.append(f"{p}:{line_no}: {key} is not a number ({val!r}), skipped")
+                row.setdefault("metric_name", key)
+                if obj.get("timestamp") is not None:
+                    row["timestamp"] = float(obj["timestamp"])
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(list(rows.values()))
+    df["step"] = df["step"].astype("int64")
+    return df.sort_values(["step", "features"]).reset_index(drop=True)
+
+
+def tick_for_kimg(kimg: pd.Series, snap_kimg: int) -> int:
+    """The tick whose kimg (rounded down) is `snap_kimg`, else the nearest; -1 without kimg."""
+    if kimg is None or not len(kimg):
+        return int(snap_kimg)
+    floor = np.floor(kimg.to_numpy() + 1e-6)
+    hit = np.flatnonzero(floor == snap_kimg)
+    if len(hit):
+        return int(kimg.index[hit[0]])
+    return int(kimg.index[int(np.argmin(np.abs(kimg.to_numpy() - snap_kimg)))])
+
+
+def load(path: Path) -> Run:
+    """Read a StyleGAN2-ADA / StyleGAN3 run directory (see the module docstring)."""
+    path = Path(path)
+    if path.is_file():
+        path = path.parent
+    stats = path / "stats.jsonl"
+    if not stats.is_file():
+        raise GanAnalyzeError(f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory")
+    warnings: list[str] = []
+    steps, cols, wall = read_stats(stats, warnings)
+    logged = {k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v) for k, v in cols.items()}
+    frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
+    if wall is not None:
+        frame.insert(1, "wall_time", pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy())
+    if dup_steps:
+        warnings.append(f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept ({replaced} value(s) replaced)")
+    kimg = pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy()) if "Progress/kimg" in frame.columns else pd.Series([], dtype=float)
+    config: dict = {}
+    opts = path / "training_options.json"
+    if opts.is_file():
+        try:
+            config = json.loads(opts.read_text())
+            if not isinstance(config, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            warnings.append(f"{opts}: not valid JSON ({e}); config unknown")
+            config = {}
+    sm = read_metrics(path, kimg, warnings)
+    ckpts = []
+    for p in sorted(path.glob("network-snapshot-*.pkl")):
+        m = _SNAP_RE.search(p.name)
+        if m:
+            ckpts.append(Checkpoint(step=tick_for_kimg(kimg, int(m.group(1))), path=p, kind="pickle", meta={"kimg": int(m.group(1)), "needs": "--trust-pickles and the StyleGAN source code"}))
+    run = Run(path=path, name=path.name, format=NAME, loss="bce", config=config, scalars=frame, counts=counts, nonfinite=nonfinite, checkpoints=ckpts, sample_metrics=sm, warnings=warnings, duplicates_replaced=dup_steps)
+    run.extra["kimg"] = kimg
+    run.extra["loss_detail"] = "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
+    if len(sm):
+        run.extra["sample_metrics_file"] = ", ".join(str(p) for p in sorted(path.glob("metric-*.jsonl")))
+    log = path / "log.txt"
+    if log.is_file():
+        run.extra["log_tail"] = log.read_text(errors="replace").splitlines()[-20:]
+    if not len(frame):
+        warnings.append(f"{stats}: no readable ticks")
+    return finish(run, file=str(stats))

@@ -1,0 +1,105 @@
+"""Plot helpers: the min/max envelope keeps spikes, figures become PNG data URIs."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gananalyze import plots
+
+
+def test_envelope_keeps_a_single_spike_in_a_million_points():
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    v = rng.normal(0, 0.1, n)
+    v[654_321] = 50.0
+    v[123_456] = -40.0
+    x, lo, hi, mean = plots.envelope(np.arange(n), v, bins=2000)
+    assert len(x) == 2000
+    assert hi.max() == 50.0 and lo.min() == -40.0
+    # the spike sits in the bin whose x is near its step
+    assert abs(x[np.argmax(hi)] - 654_321) < n / 2000
+    # per-bin reductions equal a brute-force computation
+    edges = np.linspace(0, n - 1, 2001)
+    idx = np.minimum(((np.arange(n) - 0) / ((n - 1) / 2000)).astype(int), 1999)
+    for b in (0, 17, 1327, 1999):
+        sel = v[idx == b]
+        assert lo[b] == sel.min() and hi[b] == sel.max()
+        assert mean[b] == pytest.approx(sel.mean())
+    assert edges[0] <= x[0] < edges[1]
+
+
+def test_envelope_short_series_unchanged_and_nonfinite_dropped():
+    s = np.array([3, 1, 2, 4, 5])
+    v = np.array([30.0, 10.0, np.nan, np.inf, 50.0])
+    x, lo, hi, mean = plots.envelope(s, v, bins=100)
+    assert x.tolist() == [1, 3, 5]  # sorted by step, NaN/Inf left out
+    assert lo.tolist() == hi.tolist() == mean.tolist() == [10.0, 30.0, 50.0]
+
+
+def test_envelope_bins_by_step_so_gaps_stay_gaps():
+    s = np.r_[np.arange(0, 1000), np.arange(9000, 10000)]
+    v = np.ones(s.size)
+    x, lo, hi, _ = plots.envelope(s, v, bins=100)
+    assert not np.any((x > 1000) & (x < 9000))
+    assert len(x) <= 100
+
+
+def test_envelope_length_mismatch_raises():
+    with pytest.raises(ValueError):
+        plots.envelope([1, 2, 3], [1.0, 2.0])
+
+
+def _png(uri: str) -> Image.Image:
+    assert uri.startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
+def test_line_chart_to_data_uri_has_the_requested_size_and_content():
+    s = np.arange(5000)
+    v = np.sin(s / 300.0)
+    fig = plots.line_chart([plots.Curve("G", s, v, smoothed=v)], title="t", hlines=[plots.HLine(0.5, "eq")], vlines=[plots.VLine(2500, "best")], spans=[plots.Span(100, 900, "finding")], width=6, height=2.5)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["G", "finding", "eq", "best"]
+    img = _png(plots.fig_to_data_uri(fig))
+    assert img.size == (6 * plots.DPI, int(2.5 * plots.DPI))
+    a = np.asarray(img.convert("L"), dtype=float)
+    assert a.std() > 5  # not blank
+    assert not fig.axes  # the figure was cleared
+
+
+def test_log_chart_ignores_nonpositive_values():
+    s = np.arange(100)
+    v = np.r_[np.zeros(10), np.logspace(-3, 2, 90)]
+    fig = plots.line_chart([plots.Curve("g", s, v)], logy=True)
+    assert fig.axes[0].get_yscale() == "log"
+    plots.fig_to_png(fig)
+
+
+def test_small_multiples_hides_unused_panels():
+    panels = [plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))]) for i in range(4)]
+    fig = plots.small_multiples(panels, ncols=3)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(visible) == 4
+    assert [ax.get_title(loc="left") for ax in visible] == ["m0", "m1", "m2", "m3"]
+
+
+def test_upscale_png_nearest_neighbour_keeps_pixel_values():
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(small).save(buf, format="PNG")
+    big = Image.open(io.BytesIO(plots.upscale_png(buf.getvalue(), min_width=100)))
+    assert big.size == (12 * 8, 10 * 8)
+    arr = np.asarray(big)
+    assert np.array_equal(arr[::8, ::8], small)
+
+
+def test_finite_range_skips_inf():
+    assert plots.finite_range(np.array([0.0, np.inf, 1.0]), pad=0) == (0.0, 1.0)
+    assert plots.finite_range(np.array([np.nan])) is None
