@@ -107,8 +107,25 @@ def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw
     return res
 
 
-# part name -> function(**args) -> result dict. Part (b) is registered by the sweep's author.
-PARTS: dict[str, Callable[..., dict]] = {"a": bench_frechet}
+def bench_sweep(extra_args: list[str] | None = None, **_kw) -> dict:
+    """Part (b): fid-sweep vs PNG folders + `python -m pytorch_fid` (bench/fid_sweep.py).
+
+    Its options follow on the command line, e.g. `--part b --num-samples 10000 --device cuda`
+    (see `python bench/fid_sweep.py --help`); --repeats belongs to part (a) here.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fid_sweep import add_args
+    from fid_sweep import bench_sweep as run_b
+
+    ap = argparse.ArgumentParser(prog="bench/fid.py --part b")
+    add_args(ap)
+    a = ap.parse_args(extra_args or [])
+    res = run_b(a.num_samples, a.checkpoints, a.num_real, a.device, a.repeats, a.batch_size, a.threads, a.inception_weights, a.work, not a.no_stats_route)
+    return {"part": "b", **res}
+
+
+# part name -> function(**args) -> result dict.
+PARTS: dict[str, Callable[..., dict]] = {"a": bench_frechet, "b": bench_sweep}
 
 
 def main(argv: list[str] | None = None) -> None:

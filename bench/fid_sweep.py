@@ -140,7 +140,7 @@ def sweep_route(s: dict, num: int, device: str, batch: int | None, env: dict) ->
     if p.returncode != 0:
         raise SystemExit(f"fid-sweep failed:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
     res = json.loads(p.stdout[p.stdout.index("{"):])["results"]
-    secs = sum(r["seconds"] for r in res)
+    secs = sum(r["seconds_features"] for r in res)
     return dt, {r["step"]: r["fid"] for r in res}, num * len(res) / secs
 
 
@@ -176,7 +176,7 @@ def bench_sweep(num_samples: int = 200, checkpoints: int = 3, num_real: int | No
         for k, v in med.items():
             print(f"  {k:<16} {v:9.1f} s   ({v / checkpoints:7.1f} s per checkpoint)")
         print(f"  speed-up vs png+pytorch_fid: {med['png+pytorch_fid'] / med['fid-sweep']:.1f}x" + (f"   vs png+stats: {med['png+stats'] / med['fid-sweep']:.1f}x" if "png+stats" in med else ""))
-        print(f"  fid-sweep throughput (generation + Inception + metrics, per checkpoint): {statistics.median(rates):,.0f} samples/s")
+        print(f"  fid-sweep throughput through generation + Inception: {statistics.median(rates):,.1f} samples/s")
         worst = 0.0
         print("  step     fid-sweep FID   pytorch_fid FID   rel. diff")
         for step in s["steps"]:

@@ -16,7 +16,11 @@ Losses (config "g_loss", "d_loss_reduction"):
            2 ln 2 ~ 1.386 at equilibrium.
   G_loss = the loss G actually minimises:
            "non-saturating": -log D(G(z))        (ln 2 ~ 0.693 at equilibrium)
-           "saturating":     log(1 - D(G(z)))    (-ln 2 at equilibrium, 0 when D wins)
+           "saturating":     log(1 - D(G(z)))    (-ln 2 at equilibrium, climbs to 0 when D wins);
+           saturating runs also log G_loss_nonsaturating = -log D(G(z)) as a diagnostic.
+  D outputs are logged as logits and turned into probabilities by RunLog.discriminator;
+  "before" is D(G(z)) on the fake batch of D's last update, "after" the same batch after it.
+  Gradient norms: global L2 norm of all parameter gradients of the last update.
 """
 
 from __future__ import annotations
@@ -64,17 +68,19 @@ BASE = {
 # What each run is, and the hyper-parameters that make it so.
 RUNS: dict[str, dict] = {
     "healthy": {
-        "description": "Balanced learning rates, one D and one G step per iteration, non-saturating G loss.",
+        "description": "Equal learning rates, one D and one G step per iteration, non-saturating G loss, dropout 0.3 in D.",
+        "steps": 5000,
+        "d_dropout": 0.3,
     },
     "mode-collapse": {
-        "description": "G takes 5 steps per D step at 10x D's learning rate: it chases D's current favourite and ends up drawing the same digit for every z.",
+        "description": "G takes 5 steps per D step at 10x D's learning rate: it chases D's current favourite image and draws the same digit for every z, hopping from one digit to another as D catches up.",
         "g_lr": 2e-3,
         "g_steps": 5,
     },
     "d-overpowers": {
-        "description": "D learns 10x faster and takes 5 steps per G step; G minimises the saturating loss log(1 - D(G(z))), whose gradient vanishes once D rejects every fake.",
-        "d_lr": 2e-3,
-        "d_steps": 5,
+        "description": "D learns 5x faster than G and takes 2 steps per G step; G minimises the saturating loss log(1 - D(G(z))), whose gradient vanishes once D rejects every fake, so G never recovers.",
+        "d_lr": 1e-3,
+        "d_steps": 2,
         "g_loss": "saturating",
     },
 }
@@ -114,7 +120,11 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
     path = out / name
     if path.exists():
         shutil.rmtree(path)
-    config = {**cfg, "dataset": "sklearn.datasets.load_digits (1797 images, 8x8, scaled to [-1, 1])", "optimizer": "Adam", "real_data_mpd": mean_pairwise_distance(data[torch.from_numpy(rng.choice(n, 512, replace=False))])}
+    config = {**cfg, "dataset": "sklearn.datasets.load_digits (1797 images, 8x8, scaled to [-1, 1])", "optimizer": "Adam",
+              "d_loss_formula": "BCE(D(x), 1) + BCE(D(G(z)), 0), batch means summed; 2 ln 2 = 1.386 at equilibrium",
+              "g_loss_formula": {"non-saturating": "-log D(G(z))", "saturating": "log(1 - D(G(z)))"}[cfg["g_loss"]],
+              "real_data_mpd_note": "mean pairwise L2 distance between 512 real images in [-1, 1]; fixed_noise_mpd is the same for G(fixed noise)",
+              "real_data_mpd": mean_pairwise_distance(data[torch.from_numpy(rng.choice(n, 512, replace=False))])}
 
     def snapshot(step: int, log: RunLog) -> None:
         G.eval()
@@ -153,7 +163,10 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
                 opt_g.step()
             if step % cfg["histogram_every"] == 0:
                 log.histograms(step, G, "G")
-            log.scalars(step, epoch=step * bs * cfg["d_steps"] / n, G_loss=g_loss.item(), D_loss=d_loss.item(), G_grad_norm=g_gn, D_grad_norm=d_gn)
+            extra = {}
+            if cfg["g_loss"] != "non-saturating":  # diagnostic only: -log D(G(z)) on G's last batch
+                extra["G_loss_nonsaturating"] = F.softplus(-logits.detach()).mean().item()
+            log.scalars(step, epoch=step * bs * cfg["d_steps"] / n, G_loss=g_loss.item(), D_loss=d_loss.item(), G_grad_norm=g_gn, D_grad_norm=d_gn, **extra)
             log.discriminator(step, lr_.detach(), lf_.detach(), lf_after, logits=True)
             if step in ckpt_steps:
                 snapshot(step, log)

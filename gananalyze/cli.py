@@ -150,8 +150,10 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
     interrupted sweep resumes where it stopped. Several GPUs or machines:
     torchrun --nproc_per_node=N -m gananalyze fid-sweep RUN ...
     """
-    from .sweep import best_checkpoint, is_main_process, sweep
+    from .sweep import HIGHER_IS_BETTER, best_checkpoint, is_main_process, sweep
 
+    if select not in HIGHER_IS_BETTER:
+        raise click.BadParameter(f"choose from {', '.join(HIGHER_IS_BETTER)}", param_hint="--select")
     step_list = None
     if steps:
         try:

@@ -30,7 +30,8 @@ What this module owns, and the choices it makes where there was one to make:
   deviation (ddof=1) with `band="std"`. **Aggregation uses only the steps every
   run of the group logged (the intersection)**: a mean over a changing set of
   runs would jump where a run stops, and a union would need resampling. How
-  many steps were dropped is said in a note. Runs in a group that differ in
+  many steps were dropped is said in a note. A group's x at a shared step is
+  the mean of its runs' x there (they differ with --x time). Runs in a group that differ in
   more than seed-like keys (`SEED_KEYS`) produce a warning.
 - **Metric names**: columns are matched across formats through the one table
   `gananalyze.aliases.ALIASES` (e.g. StyleGAN's `Loss/G/loss` is `G_loss`). A
@@ -1006,6 +1007,7 @@ class _Plotter:
     def __init__(self, comp: Comparison, x: str, band: str, smoothing: float):
         self.comp, self.x, self.band, self.smoothing = comp, x, band, smoothing
         self.notes: list[str] = []
+        self._gap_notes: set[tuple[str, int, int]] = set()
         self.mappers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         for r in comp.runs:
             f, desc = x_mapper(r, x)
@@ -1075,8 +1077,12 @@ class _Plotter:
             if len(agg) == 0:
                 notes.append(f"{lab}: its runs share no logged step for {what}; no mean drawn (compare them without --group-by)")
                 continue
-            if len(agg) < longest:
-                notes.append(f"{lab}: mean and band of {what} use the {_fmt_int(len(agg))} steps all {len(series)} runs logged (the longest run logged {_fmt_int(longest)})")
+            if len(agg) < longest:  # said once per group and count, not once per chart
+                note = f"{lab}: means and bands use only the steps all {len(series)} runs logged ({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
+                key = (lab, len(agg), longest)
+                if key not in self._gap_notes:
+                    self._gap_notes.add(key)
+                    self.notes.append(note)
             st = agg["step"].to_numpy()
             xs = np.mean([self.xs(r, st) for r, _ in series], axis=0)
             b = None

@@ -270,10 +270,15 @@ def draw_curves(ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool =
         x, lo, hi, mean = envelope(steps, vals, bins)
         if not x.size:
             continue
-        has_band = c.band and (c.smoothed is not None or not np.array_equal(lo, hi))
-        if has_band:
-            if x.size > 1:
-                ax.fill_between(x, lo, hi, color=color, alpha=0.22, linewidth=0, label=None)
+        reduced = not np.array_equal(lo, hi)
+        if c.band and reduced:
+            # min-max band per bin, with its edges drawn so that a one-bin spike stays visible
+            ax.fill_between(x, lo, hi, color=color, alpha=0.22, linewidth=0, label=None)
+            ax.plot(x, hi, color=color, alpha=0.35, linewidth=0.5)
+            ax.plot(x, lo, color=color, alpha=0.35, linewidth=0.5)
+            plotted.append((lo, hi))
+        elif c.band and c.smoothed is not None:
+            ax.plot(x, mean, color=color, alpha=0.3, linewidth=0.7)  # every raw point, under the smoothed line
             plotted.append((lo, hi))
         if c.smoothed is not None:
             sm = np.asarray(c.smoothed, dtype=np.float64)
@@ -302,21 +307,34 @@ def decorate(ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = ()
         ax.axvline(v.x, color=v.color, linestyle=v.linestyle, linewidth=1.4, label=v.label or None)
 
 
-def line_chart(curves: Sequence[Curve], title: str = "", ylabel: str = "", xlabel: str = "step", hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = (), logy: bool = False, ylim: tuple[float, float] | None = None, width: float = WIDTH_IN, height: float = HEIGHT_IN, bins: int = 1500, legend: bool = True) -> Any:
+def draw_marks(ax: Any, steps: Any, label: str = "", color: str = "#d62728", bins: int = 1500) -> None:
+    """Red ticks along the top edge of `ax` at `steps` (at most one per step bin)."""
+    s = np.unique(np.asarray(steps, dtype=np.float64))
+    if s.size > bins:
+        x, _, _, _ = envelope(s, np.zeros(s.size), bins)
+        s = x
+    ax.plot(s, np.full(s.size, 0.985), linestyle="none", marker="v", markersize=4, color=color, transform=ax.get_xaxis_transform(), label=label or None, clip_on=False)
+
+
+def line_chart(curves: Sequence[Curve], title: str = "", ylabel: str = "", xlabel: str = "step", hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = (), logy: bool = False, ylim: tuple[float, float] | None = None, width: float = WIDTH_IN, height: float = HEIGHT_IN, bins: int = 1500, legend: bool = True, marks: Any = None, marks_label: str = "NaN/Inf logged") -> Any:
     """A figure with smoothed curves over their raw min/max envelopes, plus markers.
 
     The y-range follows the data and the reference lines (not +-Inf); `ylim`
-    forces it (e.g. (0, 1) for probabilities).
+    forces it (e.g. (0, 1) for probabilities). The legend goes under the plot
+    (fig.legends[0]) so stacked charts line up. `marks`: steps where a value
+    was NaN/Inf (not plottable), drawn as red ticks along the top edge.
     """
     with styled():
-        return _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend)
+        return _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend, marks, marks_label)
 
 
-def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend):
+def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend, marks=None, marks_label=""):
     fig, axes = new_figure(width=width, height=height)
     ax = axes[0][0]
     plotted = draw_curves(ax, curves, bins=bins, logy=logy)
     decorate(ax, hlines, vlines, spans)
+    if marks is not None and np.size(marks):
+        draw_marks(ax, marks, marks_label, bins=bins)
     if ylim is not None:
         ax.set_ylim(*ylim)
     elif not logy:
@@ -328,8 +346,10 @@ def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    if legend and handles:
+        # below the chart, in rows, so that every chart's plot area has the same width
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5))
     return fig
 
 

@@ -335,6 +335,13 @@ class _Builder:
         sm = smooth(v, self.w) if self.w > 0 else None
         return plots.Curve(label or col, x, v, smoothed=sm, color=color)
 
+    def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
+        """Steps where any of `cols` was logged as NaN/Inf (they cannot be drawn as values)."""
+        nf = self.run.nonfinite
+        if nf is None or not len(nf):
+            return np.array([], dtype=np.int64)
+        return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
+
     def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
         for m in metrics:
             self.chart_for.setdefault(m, fig_id)
@@ -355,7 +362,7 @@ class _Builder:
                 continue
             self.used.add(col)
             hl = [plots.HLine(eq[canon], f"equilibrium ({loss}) {eq[canon]:.3g}")] if canon in eq else []
-            fig = plots.line_chart([self.curve(col, f"{label_of(canon)} (smoothed)", plots.PALETTE[0] if canon == "G_loss" else plots.PALETTE[1])], title=f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon), ylabel="loss", hlines=hl, vlines=self.best_vline(), spans=self.spans_for([col]), bins=self.bins, width=CHART_WIDTH)
+            fig = plots.line_chart([self.curve(col, f"{label_of(canon)} (smoothed)", plots.PALETTE[0] if canon == "G_loss" else plots.PALETTE[1])], title=f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon), ylabel="loss", hlines=hl, vlines=self.best_vline(), spans=self.spans_for([col]), bins=self.bins, width=CHART_WIDTH, marks=self.nonfinite_steps([col]))
             fid = f"chart-{slug(canon)}"
             figs.append(self.figure(fig, fid, f"{label_of(canon)} over training"))
             self.register(fid, "losses", [col, canon])
@@ -373,22 +380,47 @@ class _Builder:
     def discriminator(self) -> Section | None:
         cols = [(c, self.col(c)) for c in ("D_x", "D_G_z_before", "D_G_z_after")]
         cols = [(c, col) for c, col in cols if col]
-        if not cols:
+        logits = [(c, self.col(c)) for c in ("D_x_logit", "D_G_z_logit")]
+        logits = [(c, col) for c, col in logits if col]
+        if not cols and not logits:
             return None
-        curves = [self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)]
-        allv = np.concatenate([np.asarray(cv.values) for cv in curves])
-        allv = allv[np.isfinite(allv)]
-        probs = bool(allv.size) and allv.min() >= -1e-6 and allv.max() <= 1 + 1e-6
-        fig = plots.line_chart(curves, title="D(x) and D(G(z))", ylabel="D output" if probs else "D output (not in [0, 1])", hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")] if probs else [], vlines=self.best_vline(), spans=self.spans_for([col for _, col in cols]), ylim=(-0.02, 1.02) if probs else None, bins=self.bins, width=CHART_WIDTH)
-        figs = [self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training")]
-        for c, col in cols:
+        figs, leads = [], []
+        spans = self.spans_for([col for _, col in cols + logits] + ["D_x", "D_G_z", "D_G_z_before", "D_G_z_after"])
+        if cols:
+            curves = [self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)]
+            allv = np.concatenate([np.asarray(cv.values) for cv in curves])
+            allv = allv[np.isfinite(allv)]
+            probs = bool(allv.size) and allv.min() >= -1e-6 and allv.max() <= 1 + 1e-6
+            fig = plots.line_chart(curves, title="D(x) and D(G(z))", ylabel="D output" if probs else "D output (not in [0, 1])", hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")] if probs else [], vlines=self.best_vline(), spans=spans, ylim=(-0.02, 1.02) if probs else None, bins=self.bins, width=CHART_WIDTH)
+            figs.append(self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training"))
+            if probs:
+                leads.append("What D outputs on real images, D(x), and on generated ones, D(G(z)), before and after D's update; at equilibrium both sit near the 0.5 line, D(x) near 1 with D(G(z)) near 0 means D wins")
+            else:
+                leads.append("D's outputs on real and generated images; they leave [0, 1], so they are scores rather than probabilities and the 0.5 line does not apply")
+        elif logits:
+            # only raw scores: show what the rules read, the sigmoid of the logged mean score
+            curves = []
+            for i, (_c, col) in enumerate(logits):
+                x, v = self.arrays(col)
+                with np.errstate(over="ignore"):
+                    p = 1.0 / (1.0 + np.exp(-v))
+                curves.append(plots.Curve(f"sigmoid({col})", x, p, smoothed=smooth(p, self.w) if self.w > 0 else None, color=plots.PALETTE[i]))
+            fig = plots.line_chart(curves, title="D(x) and D(G(z)) as sigmoid of D's mean score", ylabel="sigmoid(score)", hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")], vlines=self.best_vline(), spans=spans, ylim=(-0.02, 1.02), bins=self.bins, width=CHART_WIDTH)
+            figs.append(self.figure(fig, "chart-D-outputs", "sigmoid of D's scores over training"))
+            leads.append("D logged raw scores (logits), so the first chart shows the sigmoid of the mean score on real and generated images, the probability the rule checks read; 0.5 means D cannot tell them apart")
+        for c, col in cols + ([] if cols else logits):
             self.used.add(col)
             self.register("chart-D-outputs", "discriminator", [col, c])
-        if probs:
-            lead = "What D outputs on real images, D(x), and on generated ones, D(G(z)), before and after D's update; at equilibrium both sit near the 0.5 line, D(x) near 1 with D(G(z)) near 0 means D wins."
-        else:
-            lead = "D's raw outputs on real and generated images; they leave [0, 1], so they are scores or logits rather than probabilities and the 0.5 line does not apply."
-        return Section("discriminator", "Discriminator outputs", lead, figures=figs)
+        if logits:
+            curves = [self.curve(col, f"{col} (D score on {'real' if c == 'D_x_logit' else 'generated'})", plots.PALETTE[i]) for i, (c, col) in enumerate(logits)]
+            fig = plots.line_chart(curves, title="D's raw scores (logits)", ylabel="score", hlines=[plots.HLine(0.0, "0 (D cannot tell)")], vlines=self.best_vline(), spans=spans, bins=self.bins, width=CHART_WIDTH)
+            figs.append(self.figure(fig, "chart-D-scores", "D's raw scores over training"))
+            for c, col in logits:
+                self.used.add(col)
+                self.register("chart-D-scores", "discriminator", [col, c])
+            leads.append("the raw scores are drawn as logged, with 0 where D cannot tell real from generated")
+        text = "; ".join(leads)
+        return Section("discriminator", "Discriminator outputs", text[:1].upper() + text[1:] + ".", figures=figs)
 
     def d_accuracy(self) -> Section | None:
         acc = self.col("D_acc")
@@ -452,7 +484,7 @@ class _Builder:
             return None
         curves = [self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)]
         positive = all((np.asarray(cv.values)[np.isfinite(cv.values)] > 0).any() for cv in curves)
-        fig = plots.line_chart(curves, title="Gradient norms", ylabel="L2 norm (log scale)" if positive else "L2 norm", logy=positive, vlines=self.best_vline(), spans=self.spans_for([col for _, col in cols]), bins=self.bins, width=CHART_WIDTH)
+        fig = plots.line_chart(curves, title="Gradient norms", ylabel="L2 norm (log scale)" if positive else "L2 norm", logy=positive, vlines=self.best_vline(), spans=self.spans_for([col for _, col in cols]), bins=self.bins, width=CHART_WIDTH, marks=self.nonfinite_steps([col for _, col in cols]))
         for c, col in cols:
             self.used.add(col)
             self.register("chart-grad-norms", "gradients", [col, c])

@@ -5,10 +5,10 @@
         log.discriminator(step, d_real, d_fake_before, d_fake_after)
 
 Scalars are buffered in memory and flushed as new Parquet part files, written
-atomically, every `flush_rows` steps or `flush_seconds` seconds (whichever comes
-first; a background thread flushes on time even when training stops calling),
-so a crash loses at most the unflushed buffer and never corrupts what was
-written. Tensors passed as values are kept as tensors until the flush, so a
+atomically by a background writer thread, every `flush_rows` steps or
+`flush_seconds` seconds (whichever comes first, even when training stops
+calling), so a crash loses at most the unflushed buffer and never corrupts what
+was written. Tensors passed as values are kept as tensors until the flush, so a
 logging call never forces a GPU synchronisation.
 """
 
@@ -103,9 +103,14 @@ class RunLog:
 
     Opening an existing run resumes it: new part files are numbered after the
     old ones, and when steps are logged again the later values win on load.
+
+    flush_rows / flush_seconds bound what a crash can lose. durable=True also
+    fsyncs every part (survives a power cut, costs milliseconds per flush);
+    without it, parts survive any crash of the training process itself.
+    Checkpoints are always fsynced.
     """
 
-    def __init__(self, path: str | os.PathLike, loss: str = "bce", config: dict[str, Any] | None = None, generator: dict[str, Any] | None = None, name: str | None = None, flush_rows: int = 1000, flush_seconds: float = 10.0):
+    def __init__(self, path: str | os.PathLike, loss: str = "bce", config: dict[str, Any] | None = None, generator: dict[str, Any] | None = None, name: str | None = None, flush_rows: int = 1000, flush_seconds: float = 10.0, durable: bool = False):
         if loss not in LOSS_TYPES:
             raise GanAnalyzeError(f"loss must be one of {', '.join(LOSS_TYPES)}, not {loss!r}")
         if flush_rows < 1 or flush_seconds <= 0:
@@ -114,6 +119,7 @@ class RunLog:
         self.path.mkdir(parents=True, exist_ok=True)
         self.flush_rows = int(flush_rows)
         self.flush_seconds = float(flush_seconds)
+        self.durable = bool(durable)
         self._lock = threading.RLock()
         self._rows: dict[int, dict[str, Any]] = {}
         self._hist_rows: list[dict[str, Any]] = []
@@ -137,9 +143,12 @@ class RunLog:
         meta.setdefault("sessions", []).append({"started": now, "first_scalars_part": self._scalar_part})
         store.atomic_write_json(self.path / store.RUN_JSON, meta)
         self.meta = meta
-        self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._flush_on_time, name="gananalyze-flush", daemon=True)
-        self._timer.start()
+        self._cond = threading.Condition(self._lock)
+        self._queue: list[tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]] = []
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="gananalyze-writer", daemon=True)
+        self._writer.start()
 
     # ------------------------------------------------------------ scalars
     def scalars(self, step: int, epoch: float | None = None, **metrics: Any) -> None:
@@ -149,6 +158,8 @@ class RunLog:
         """
         step = int(step)
         with self._lock:
+            if self._error is not None:
+                self._raise_error()
             row = self._rows.get(step)
             if row is None:
                 row = self._rows[step] = {"wall_time": time.time()}
@@ -156,7 +167,7 @@ class RunLog:
                 row["epoch"] = epoch
             row.update(metrics)
             if len(self._rows) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
-                self.flush()
+                self._handoff()
 
     def discriminator(self, step: int, d_real: Any, d_fake_before: Any, d_fake_after: Any | None = None, logits: bool = False, epoch: float | None = None) -> None:
         """Record D's outputs on a real and a fake batch.
@@ -185,27 +196,62 @@ class RunLog:
         self.scalars(step, epoch=epoch, **vals)
 
     # ------------------------------------------------------------ flushing
-    def _flush_on_time(self) -> None:
-        while not self._stop.wait(self.flush_seconds / 2):
-            if self._rows and time.monotonic() - self._last_flush >= self.flush_seconds:
-                try:
-                    self.flush()
-                except Exception:  # never kill training from the background thread
-                    pass
+    # The training thread only fills the buffer; a writer thread turns full
+    # buffers into Parquet parts (conversion, compression, fsync), so logging
+    # costs training a dict update per call. At most one full batch waits for
+    # the writer (back-pressure), so a crash loses at most the buffer plus the
+    # batch being written.
+
+    def _handoff(self) -> None:
+        """Queue the buffer for the writer thread (lock held)."""
+        if not self._rows and not self._hist_rows:
+            return
+        while self._queue and self._error is None:
+            self._cond.wait()
+        self._queue.append((self._rows, self._hist_rows))
+        self._rows, self._hist_rows = {}, []
+        self._last_flush = time.monotonic()
+        self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._stopping:
+                    self._cond.wait(timeout=self.flush_seconds / 4)
+                    if (self._rows or self._hist_rows) and time.monotonic() - self._last_flush >= self.flush_seconds:
+                        self._handoff()
+                if not self._queue:
+                    return
+                rows, hist = self._queue[0]
+            try:
+                if rows:
+                    self._write_scalars(rows)
+                if hist:
+                    self._write_histograms(hist)
+            except BaseException as e:  # reported to the training thread on its next call
+                with self._lock:
+                    self._error = e
+            finally:
+                with self._lock:
+                    self._queue.pop(0)
+                    self._cond.notify_all()
+
+    def _raise_error(self) -> None:
+        e = self._error
+        raise GanAnalyzeError(f"{self.path}: writing the run failed ({type(e).__name__}: {e})") from e
 
     def flush(self) -> None:
-        """Write the buffered rows as new part files now."""
+        """Write everything buffered to disk now, and wait until it is written."""
         with self._lock:
-            rows, self._rows = self._rows, {}
-            hist, self._hist_rows = self._hist_rows, []
-            self._last_flush = time.monotonic()
-            if rows:
-                self._write_scalars(rows)
-            if hist:
-                self._write_histograms(hist)
+            self._handoff()
+            while self._queue:
+                self._cond.wait()
+            if self._error is not None:
+                self._raise_error()
 
     def _write_scalars(self, rows: dict[int, dict[str, Any]]) -> None:
         steps = list(rows)
+        rowlist = list(rows.values())
         names: dict[str, None] = {}
         for r in rows.values():
             names.update(dict.fromkeys(r))
@@ -215,22 +261,19 @@ class RunLog:
                 if name == "epoch":
                     cols[name] = pa.nulls(len(steps), pa.float64())
                 continue
-            vals = np.empty(len(steps))
-            mask = np.zeros(len(steps), dtype=bool)
-            for i, s in enumerate(steps):
-                v = rows[s].get(name)
-                if v is None:
-                    mask[i] = True
-                    vals[i] = 0.0
-                else:
-                    vals[i] = _to_float(v)
+            raw = [r.get(name) for r in rowlist]
+            mask = np.fromiter((v is None for v in raw), dtype=bool, count=len(raw))
+            try:  # plain Python/numpy numbers: one vectorised conversion
+                vals = np.array(raw, dtype=np.float64)
+            except (TypeError, ValueError):  # tensors and arrays, converted one by one
+                vals = np.array([np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64)
             cols[name] = pa.array(vals, mask=mask if mask.any() else None, type=pa.float64())
-        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part)
+        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part, fsync=self.durable)
         self._scalar_part += 1
 
     def _write_histograms(self, rows: list[dict[str, Any]]) -> None:
         table = pa.Table.from_pylist(rows)
-        store.write_part(self.path / store.HIST_DIR, table, self._hist_part)
+        store.write_part(self.path / store.HIST_DIR, table, self._hist_part, fsync=self.durable)
         self._hist_part += 1
 
     # ------------------------------------------------------------ artefacts
@@ -307,12 +350,17 @@ class RunLog:
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
+        """Write what is buffered and stop the writer thread."""
         if self._closed:
             return
-        self._stop.set()
-        self._timer.join(timeout=5)
-        self.flush()
-        self._closed = True
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                self._stopping = True
+                self._cond.notify_all()
+            self._writer.join(timeout=30)
+            self._closed = True
 
     def __enter__(self) -> RunLog:
         return self

@@ -243,8 +243,9 @@ def sweep(
     """Evaluate sample metrics for the run's checkpoints; returns one row per selected step.
 
     Columns: step, features, features_key, num_samples, quantized, real (short
-    content hash of the real data), the metric values, seconds (evaluation time,
-    NaN for stored rows), source ("computed" or "stored") and error (None, or why
+    content hash of the real data), the metric values, seconds (evaluation time)
+    and seconds_features (generation + feature extraction only; both NaN for
+    stored rows), source ("computed" or "stored") and error (None, or why
     the checkpoint could not be evaluated). New rows are appended to the run as
     each checkpoint finishes. `progress(event)` is called after each checkpoint
     (event: done, total, step, row) on rank 0. Under torchrun, checkpoints are
@@ -337,7 +338,7 @@ def sweep(
                 done += 1
                 if dist.rank == 0:
                     if got.get("error") is None:
-                        store.append_sample_metrics(Path(run.path), pd.DataFrame([{k: v for k, v in got.items() if k not in ("error", "source", "seconds")}]))
+                        store.append_sample_metrics(Path(run.path), pd.DataFrame([{k: v for k, v in got.items() if k not in ("error", "source", "seconds", "seconds_features")}]))
                     if progress is not None:
                         progress({"done": done, "total": len(todo), "step": got["step"], "row": got})
     finally:
@@ -348,8 +349,8 @@ def sweep(
         r["error"] = None
     frame = pd.DataFrame(stored + rows)
     order = [c for c in (*ID_COLUMNS, *want_cols) if c in frame.columns]
-    rest = [c for c in frame.columns if c not in order and c not in ("seconds", "source", "error")]
-    frame = frame[order + rest + [c for c in ("seconds", "source", "error") if c in frame.columns]]
+    rest = [c for c in frame.columns if c not in order and c not in ("seconds", "seconds_features", "source", "error")]
+    frame = frame[order + rest + [c for c in ("seconds", "seconds_features", "source", "error") if c in frame.columns]]
     frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
     frame.attrs.update(metrics=names, want_columns=want_cols, batch_size=batcher.size, device=str(dev), world_size=dist.world)
     return frame
@@ -388,7 +389,9 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
                 bad[0] += int((~finite).sum())
             return to_unit(x, out_range, quantize)
 
+        t1 = time.perf_counter()
         feats, logits = embed(generate, n)
+        row["seconds_features"] = time.perf_counter() - t1
         if bad[0]:
             raise GanAnalyzeError(f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged checkpoint)")
         row.update(compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev))

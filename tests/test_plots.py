@@ -63,8 +63,7 @@ def test_line_chart_to_data_uri_has_the_requested_size_and_content():
     s = np.arange(5000)
     v = np.sin(s / 300.0)
     fig = plots.line_chart([plots.Curve("G", s, v, smoothed=v)], title="t", hlines=[plots.HLine(0.5, "eq")], vlines=[plots.VLine(2500, "best")], spans=[plots.Span(100, 900, "finding")], width=6, height=2.5)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["G", "finding", "eq", "best"]
     img = _png(plots.fig_to_data_uri(fig))
     assert img.size == (6 * plots.DPI, int(2.5 * plots.DPI))
