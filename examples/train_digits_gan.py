@@ -39,7 +39,13 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from gananalyze import RunLog, generator_spec  # noqa: E402
-from gananalyze.digits import Discriminator, Generator, fixed_noise, load_digits_images, mean_pairwise_distance  # noqa: E402
+from gananalyze.digits import (  # noqa: E402
+    Discriminator,
+    Generator,
+    fixed_noise,
+    load_digits_images,
+    mean_pairwise_distance,
+)
 
 BASE = {
     "seed": 0,

@@ -679,6 +679,8 @@ def compare_table(runs: Sequence[Run], metric: str = "fid", diagnoses: dict[str,
             row[f"config.{k}"] = diff.loc[r.name, k]
         rows.append(row)
     df = pd.DataFrame(rows)
+    for c in ("steps", f"{metric}_final_step", f"{metric}_best_step"):
+        df[c] = df[c].astype("Int64")  # integers with missing values
     key = df[f"{metric}_best"].astype("float64")
     order = np.lexsort((np.arange(len(df)), -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy()))
     df = df.iloc[order].reset_index(drop=True)
@@ -948,7 +950,7 @@ def _draw(ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = F
             ax.plot(x, y, color=ln.color, linewidth=1.2, marker="o", markersize=3, label=ln.label)
             drawn.append(y)
         else:
-            mx, my = bin_mean(x, y, bins)
+            mx, my = _break_gaps(*bin_mean(x, y, bins))
             ax.plot(mx, my, color=ln.color, linewidth=1.4, label=ln.label)
             drawn.append(my)
         if ln.best is not None and np.isfinite(ln.best[0]):
@@ -956,6 +958,18 @@ def _draw(ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = F
     if logy:
         ax.set_yscale("log")
     return drawn
+
+
+def _break_gaps(x: np.ndarray, y: np.ndarray, factor: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN where the x gap is `factor` times the typical one, so gaps in logging stay gaps."""
+    if len(x) < 3:
+        return x, y
+    dx = np.diff(x)
+    typical = np.median(dx)
+    cut = np.flatnonzero(dx > factor * typical) if typical > 0 else np.array([], dtype=int)
+    if not len(cut):
+        return x, y
+    return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
 
 
 def _want_log(lines: Sequence[_Line]) -> bool:

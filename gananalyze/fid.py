@@ -18,7 +18,7 @@ solve (`eigvalsh`). When S1 is singular (fewer samples than dimensions) the
 Cholesky factorisation fails and we use the symmetric square root instead,
 A = S1^½ S2 S1^½ with S1^½ from `eigh` (eigenvalues clipped at 0). Tiny negative
 eigenvalues of A from rounding (below the numerical-rank tolerance
-d·eps·λ_max) are set to 0, so the result is always finite and real.
+d·eps·λ_max) count as 0, so the result is always finite and real.
 """
 
 from __future__ import annotations
@@ -32,9 +32,16 @@ def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean (D,) and covariance (D, D) of features (N, D), in float64.
 
     The covariance is `np.cov(rowvar=False)` (divides by N-1), as pytorch-fid's
-    `calculate_activation_statistics`. Accepts a NumPy array or a torch tensor.
+    `calculate_activation_statistics`. Accepts a NumPy array or a torch tensor;
+    a tensor on a GPU is reduced there (float64), only (D,) + (D, D) come back.
     """
     if hasattr(features, "detach"):  # torch tensor
+        if features.device.type != "cpu" and features.ndim == 2 and features.shape[0] >= 2:
+            x = features.detach().double()
+            mu = x.mean(dim=0)
+            xc = x - mu
+            sigma = (xc.T @ xc) / (x.shape[0] - 1)
+            return mu.cpu().numpy(), sigma.cpu().numpy()
         features = features.detach().cpu().numpy()
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2:
@@ -46,15 +53,21 @@ def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:
     return mu, np.atleast_2d(sigma)
 
 
-def _sym_sqrt(s: np.ndarray) -> np.ndarray:
-    """Symmetric PSD square root via eigh, negative (rounding) eigenvalues clipped to 0."""
-    w, v = np.linalg.eigh(s)
-    w = np.sqrt(np.clip(w, 0.0, None))
-    return (v * w) @ v.T
+def _sum_sqrt_eigs(lam: np.ndarray) -> float:
+    """Σ sqrt(λ) over the eigenvalues of a symmetric PSD matrix.
+
+    Eigenvalues at rounding level are zeros of a rank-deficient product (fewer
+    samples than dims); their square roots (~1e-8 each) would add up to a
+    spurious bias, so they count as 0 (the usual numerical-rank tolerance
+    d·eps·λ_max); negative ones are rounding too.
+    """
+    tol = max(float(lam.max(initial=0.0)), 0.0) * lam.shape[0] * np.finfo(np.float64).eps
+    return float(np.sqrt(np.where(lam > tol, lam, 0.0)).sum())
 
 
-def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
-    """Tr sqrt(sigma1 @ sigma2) for symmetric PSD matrices, from a symmetric eigenproblem."""
+def _trace_sqrt_numpy(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    from scipy.linalg import blas, eigh
+
     a = None
     # The eigenvalues of S1 S2 and S2 S1 are the same: factor whichever is positive definite.
     for s, t in ((sigma1, sigma2), (sigma2, sigma1)):
@@ -62,26 +75,53 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
             L = np.linalg.cholesky(s)
         except np.linalg.LinAlgError:
             continue
-        a = L.T @ t @ L
+        # A = Lᵀ T L with two triangular products (half the flops of two GEMMs)
+        a = blas.dtrmm(1.0, L, blas.dtrmm(1.0, L, t, side=1, lower=1), side=0, lower=1, trans_a=1)
         break
     if a is None:  # both singular (e.g. fewer samples than dims): symmetric square root
-        r = _sym_sqrt(sigma1)
+        w, v = np.linalg.eigh(sigma1)
+        r = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
         a = r @ sigma2 @ r
     a = 0.5 * (a + a.T)
-    lam = np.linalg.eigvalsh(a)
-    # Eigenvalues at rounding level are zeros of a rank-deficient product (fewer
-    # samples than dims); their square roots (~1e-8 each) would add up to a
-    # spurious bias, so treat them as 0 (the usual numerical-rank tolerance).
-    tol = max(lam.max(initial=0.0), 0.0) * lam.shape[0] * np.finfo(np.float64).eps
-    return float(np.sqrt(np.where(lam > tol, lam, 0.0)).sum())
+    return _sum_sqrt_eigs(eigh(a, eigvals_only=True, check_finite=False, driver="evd"))
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+def _trace_sqrt_torch(sigma1: np.ndarray, sigma2: np.ndarray, device) -> float:
+    import torch
+
+    s1 = torch.as_tensor(sigma1, dtype=torch.float64, device=device)
+    s2 = torch.as_tensor(sigma2, dtype=torch.float64, device=device)
+    a = None
+    for s, t in ((s1, s2), (s2, s1)):
+        L, info = torch.linalg.cholesky_ex(s)
+        if int(info) == 0:
+            a = L.T @ t @ L
+            break
+    if a is None:
+        w, v = torch.linalg.eigh(s1)
+        r = (v * w.clamp(min=0).sqrt()) @ v.T
+        a = r @ s2 @ r
+    a = 0.5 * (a + a.T)
+    return _sum_sqrt_eigs(torch.linalg.eigvalsh(a).cpu().numpy())
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, device=None) -> float:
+    """Tr sqrt(sigma1 @ sigma2) for symmetric PSD matrices, from a symmetric eigenproblem.
+
+    device None: NumPy/SciPy (LAPACK); a torch device ("cuda", "cpu"): torch in float64.
+    """
+    if device is None:
+        return _trace_sqrt_numpy(sigma1, sigma2)
+    return _trace_sqrt_torch(sigma1, sigma2, device)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, device=None) -> float:
     """Squared Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64.
 
     Same value as pytorch-fid's `calculate_frechet_distance` (to ~1e-12
     relative on well-conditioned inputs) without `scipy.linalg.sqrtm`; finite and
-    real for singular covariances as well.
+    real for singular covariances as well. device: None computes with
+    NumPy/SciPy; a torch device (e.g. "cuda") does the linear algebra there, in float64.
     """
     mu1 = np.atleast_1d(np.asarray(mu1, dtype=np.float64))
     mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
@@ -97,7 +137,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         if not np.all(np.isfinite(arr)):
             raise GanAnalyzeError(f"{name} contains NaN or Inf (non-finite features?)")
     diff = mu1 - mu2
-    tr_covmean = trace_sqrt_product(sigma1, sigma2)
+    tr_covmean = trace_sqrt_product(sigma1, sigma2, device)
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * tr_covmean)
 
 

@@ -232,10 +232,12 @@ def _need(x, what: str, metric: str):
     return x
 
 
-def _m_fid(real, fake, fake_logits=None, *, real_stats=None, **_kw) -> dict[str, float]:
+def _m_fid(real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw) -> dict[str, float]:
     if real_stats is None:
         real_stats = feature_stats(_need(real, "real features or statistics", "fid"))
-    return {"fid": frechet_distance(*real_stats, *feature_stats(fake))}
+    # On a GPU the linear algebra runs there (float64); on CPU NumPy/SciPy's LAPACK.
+    la_device = None if torch.device(device).type == "cpu" else device
+    return {"fid": frechet_distance(*real_stats, *feature_stats(fake), device=la_device)}
 
 
 def _m_kid(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:

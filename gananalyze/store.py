@@ -150,13 +150,41 @@ def _part_files(directory: Path, warnings: list[str]) -> list[Path]:
     return parts
 
 
+def _unreadable(p: Path, e: Exception) -> str:
+    detail = str(e).splitlines()[0] if str(e) else "no detail"
+    return f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); all other parts used"
+
+
 def _read_parts(directory: Path, warnings: list[str]) -> list[pa.Table]:
-    tables = []
+    """Every readable part in `directory`, in part order.
+
+    Parts that share one schema (the usual case) are read together, in
+    parallel; any failure falls back to reading file by file so that one
+    damaged part never costs the others.
+    """
+    good: list[Path] = []
+    schemas: list[pa.Schema] = []
     for p in _part_files(directory, warnings):
         try:
+            schemas.append(pq.read_schema(p))  # reads the footer: catches truncation
+            good.append(p)
+        except Exception as e:
+            warnings.append(_unreadable(p, e))
+    if not good:
+        return []
+    if len(good) > 1 and all(s.equals(schemas[0]) for s in schemas[1:]):
+        try:
+            import pyarrow.dataset as ds
+
+            return [ds.dataset(good, schema=schemas[0], format="parquet").to_table()]
+        except Exception:
+            pass  # a damaged data page somewhere: isolate it below
+    tables = []
+    for p in good:
+        try:
             tables.append(pq.read_table(p))
-        except Exception as e:  # truncated / corrupt file from a crash or a bad copy
-            warnings.append(f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'}); all other parts used")
+        except Exception as e:
+            warnings.append(_unreadable(p, e))
     return tables
 
 
@@ -215,16 +243,21 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
     nonfinite_parts = []
     replaced_values = 0
     if monotonic:
-        out_steps = steps
+        # Arrow builds the frame column by column (no copy into one 2-D block);
+        # nulls become NaN, and counts / non-finite values come from Arrow's own
+        # validity, so a logged NaN is still told apart from "not logged".
+        frame = table.to_pandas(split_blocks=True)
         for name in names:
-            vals, valid = column_arrays(name)
-            data[name] = vals
-            counts[name] = int(valid.sum())
-            if vals.dtype.kind == "f":
-                bad = valid & ~np.isfinite(vals)
+            col = table.column(name)
+            counts[name] = n - col.null_count
+            if pa.types.is_floating(col.type):
+                bad = pc.and_(pc.is_valid(col), pc.invert(pc.is_finite(col.fill_null(0.0)))).to_numpy(zero_copy_only=False) if col.null_count else ~np.isfinite(col.to_numpy())
                 if bad.any():
-                    nonfinite_parts.append(pd.DataFrame({"step": out_steps[bad], "metric": name, "value": vals[bad]}))
+                    vals = frame[name].to_numpy()
+                    nonfinite_parts.append(pd.DataFrame({"step": steps[bad], "metric": name, "value": vals[bad]}))
         n_dup_steps = 0
+        if frame.columns[0] != "step":
+            frame = frame[["step", *names]]
     else:
         order = np.argsort(steps, kind="stable")
         s_sorted = steps[order]
@@ -255,7 +288,7 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
                 if bad.any():
                     nonfinite_parts.append(pd.DataFrame({"step": steps[keep][bad], "metric": name, "value": kv[bad]}))
         n_dup_steps = int(dup_mask.sum())
-    frame = pd.DataFrame({"step": out_steps.astype(np.int64), **data})
+        frame = pd.DataFrame({"step": out_steps.astype(np.int64), **data})
     if nonfinite_parts:
         nonfinite = pd.concat(nonfinite_parts, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True)
     else:

@@ -14,7 +14,13 @@ import torch
 
 from gananalyze import load_run
 from gananalyze.checkpoints import load_checkpoint
-from gananalyze.digits import Discriminator, Generator, fixed_noise, load_digits_images, mean_pairwise_distance
+from gananalyze.digits import (
+    Discriminator,
+    Generator,
+    fixed_noise,
+    load_digits_images,
+    mean_pairwise_distance,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RUNS = ROOT / "sample_runs"

@@ -85,3 +85,23 @@ def test_errors_are_user_errors():
         frechet_distance(mu, bad, mu, s)
     with pytest.raises(GanAnalyzeError, match="at least 2"):
         feature_stats(np.ones((1, 4)))
+
+
+@pytest.mark.parametrize("singular", [False, True])
+def test_torch_backend_matches_numpy(singular):
+    n = 20 if singular else 300
+    s1 = feature_stats(_features(n, 48, 5))
+    s2 = feature_stats(_features(n, 48, 6, shift=0.2))
+    ref = frechet_distance(*s1, *s2)
+    assert frechet_distance(*s1, *s2, device="cpu") == pytest.approx(ref, rel=1e-9)
+    if torch.cuda.is_available():
+        assert frechet_distance(*s1, *s2, device="cuda") == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_feature_stats_on_gpu_match_numpy():
+    x = _features(500, 32, 7)
+    mu, s = feature_stats(x)
+    mu_g, s_g = feature_stats(torch.from_numpy(x).cuda())
+    np.testing.assert_allclose(mu_g, mu, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s_g, s, rtol=1e-10, atol=1e-13)
