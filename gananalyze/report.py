@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
 SAMPLE_METRIC_SKIP = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "timestamp", "kimg")
 MAX_STRIP = 12
+MAX_TAGS = 6
 MAX_OTHER_PANELS = 24
 MAX_LAYERS = 12
 CHART_WIDTH = 10.8  # inches at plots.DPI: the template's content width (1056 px)
@@ -67,6 +69,14 @@ class StripItem:
     src: str
     label: str
     note: str = ""
+
+
+@dataclass
+class StripGroup:
+    """One film strip: the images of one tag (a trainer may save several kinds per step)."""
+
+    tag: str
+    items: list[StripItem]
 
 
 @dataclass
@@ -105,7 +115,7 @@ class Section:
     lead: str
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    strip: list[StripItem] = field(default_factory=list)
+    strips: list[StripGroup] = field(default_factory=list)
     confusions: list[Confusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)  # plain bullet list (warnings)
@@ -298,7 +308,7 @@ class _Builder:
         self.section_for: dict[str, str] = {}
         self.used: set[str] = set()  # scalar columns shown by a dedicated chart
         self.best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
-        self.timings: dict[str, float] = {}
+        self.diversity: pd.DataFrame | None = None  # filled by the samples section
 
     # ---------------------------------------------------------- shared pieces
     def col(self, canonical: str) -> str | None:
@@ -576,36 +586,50 @@ class _Builder:
         grids = self.run.samples
         if not grids:
             return None
-        chosen = _pick_evenly(list(range(len(grids))), MAX_STRIP)
-        if self.best:
-            near = int(np.argmin([abs(g.step - self.best["step"]) for g in grids]))
-            if near not in chosen:
-                chosen = sorted(set(chosen[:-2] + [near, chosen[-1]]))
-        strip, problems = [], []
-        for i in chosen:
-            g = grids[i]
-            try:
-                png = _thumbnail(g.read_bytes())
-            except Exception as e:  # an unreadable image should not sink the whole report
-                problems.append(f"sample grid at step {g.step}: unreadable ({type(e).__name__})")
-                continue
-            note = "best" if self.best and g.step == self.best["step"] else ""
-            strip.append(StripItem(plots.png_data_uri(png), f"step {fmt_num(g.step)}", note))
-        if not strip:
+        by_tag: dict[str, list] = {}
+        for g in grids:
+            by_tag.setdefault(str(g.tag), []).append(g)
+        tags = list(by_tag)[:MAX_TAGS]
+        groups, problems, total, shown_n = [], [], 0, 0
+        for tag in tags:
+            gs = sorted(by_tag[tag], key=lambda g: g.step)
+            total += len(gs)
+            chosen = _pick_evenly(list(range(len(gs))), MAX_STRIP)
+            if self.best:
+                near = int(np.argmin([abs(g.step - self.best["step"]) for g in gs]))
+                if near not in chosen:
+                    chosen = sorted(set(chosen[:-2] + [near, chosen[-1]]))
+            items = []
+            for i in chosen:
+                g = gs[i]
+                try:
+                    png = _thumbnail(g.read_bytes())
+                except Exception as e:  # an unreadable image should not sink the whole report
+                    problems.append(f"sample image at step {g.step} ({tag}): unreadable ({type(e).__name__})")
+                    continue
+                note = "best" if self.best and g.step == self.best["step"] else ""
+                items.append(StripItem(plots.png_data_uri(png), f"step {fmt_num(g.step)}", note))
+            if items:
+                groups.append(StripGroup(tag if len(by_tag) > 1 else "", items))
+                shown_n += len(items)
+        if len(by_tag) > len(tags):
+            problems.append(f"{len(by_tag) - len(tags)} more image kinds not shown: {', '.join(list(by_tag)[len(tags):][:10])}")
+        if not groups:
             return None
         figs = self._diversity()
         self.register(figs[0].id if figs else "samples", "samples", ["samples", "diversity"])
-        shown = f"{len(strip)} of {len(grids)}" if len(grids) > len(strip) else f"all {len(grids)}"
-        lead = f"The same fixed noise fed through G as training went on ({shown} grids, left to right, in reading order); healthy runs sharpen while staying varied, mode collapse shows as the tiles turning into copies of each other."
+        shown = f"{shown_n} of {total}" if total > shown_n else f"all {total}"
+        lead = f"The same fixed noise fed through G as training went on ({shown} images, left to right, in reading order); healthy runs sharpen while staying varied, mode collapse shows as the tiles turning into copies of each other."
         if figs:
             lead += " The chart under the grids measures that variety: the mean pairwise distance between the samples of each grid."
-        return Section("samples", "Fixed-noise samples over training", lead, figures=figs, strip=strip, notes=problems)
+        return Section("samples", "Fixed-noise samples over training", lead, figures=figs, strips=groups, notes=problems)
 
     def _diversity(self) -> list[Figure]:
         from .diversity import real_diversity, sample_diversity
 
         df = sample_diversity(self.run)
         df = df[np.isfinite(df["diversity"].to_numpy(dtype=np.float64))]
+        self.diversity = df
         if len(df) < 2:
             return []
         hl = []
@@ -627,10 +651,22 @@ class _Builder:
         ckpts = [c for c in self.run.checkpoints if c.kind == "native"]
         last = ckpts[-1]
         chosen = {}
+        what = "the last checkpoint"
         if self.best:
             b = min(ckpts, key=lambda c: abs(c.step - self.best["step"]))
             if b.step != last.step:
                 chosen[b.step] = (b, f"best checkpoint, step {fmt_num(b.step)}")
+                what = f"the best (by {self.best['metric']}) and the last checkpoint"
+        elif self.diversity is not None and len(self.diversity):
+            # no sample metric to say which checkpoint is best: use the one whose
+            # fixed-noise samples were most diverse (the opposite of collapse)
+            by_step = dict(zip(self.diversity["step"].astype(int), self.diversity["diversity"], strict=True))
+            cands = [c for c in ckpts if c.step in by_step]
+            if cands:
+                b = max(cands, key=lambda c: by_step[c.step])
+                if b.step != last.step:
+                    chosen[b.step] = (b, f"most diverse samples, step {fmt_num(b.step)}")
+                    what = "the checkpoint with the most diverse fixed-noise samples (no sample metric names a best one) and the last checkpoint"
         chosen[last.step] = (last, f"last checkpoint, step {fmt_num(last.step)}")
         try:
             res = tsne_mod.embed(self.run, [c for c, _ in chosen.values()], real)
@@ -638,7 +674,7 @@ class _Builder:
         except GanAnalyzeError as e:
             return Section("tsne", "t-SNE of real vs generated samples", "t-SNE could not be computed for this run.", notes=[str(e)])
         self.register("chart-tsne", "tsne", ["tsne"])
-        lead = f"Real images ({res.source}) and images generated at the {'best and the last' if len(chosen) > 1 else 'last'} checkpoint embedded together by t-SNE ({len(res.real)} of each, {res.dims} pixel dimensions): generated points spread over the whole real cloud mean good coverage; tight clumps mean mode collapse."
+        lead = f"Real images ({res.source}) and images generated at {what} embedded together by t-SNE ({len(res.real)} of each, {res.dims} pixel dimensions): generated points spread over the whole real cloud mean good coverage; tight clumps mean mode collapse."
         return Section("tsne", "t-SNE of real vs generated samples", lead, figures=[self.figure(fig, "chart-tsne", "t-SNE of real and generated samples", wide=len(chosen) > 1)])
 
     def other_metrics(self) -> Section | None:
@@ -867,6 +903,9 @@ def render_report(run: Run | str | Path, out_path: str | Path | None = None, dia
     out = Path(out_path) if out_path is not None else default_report_path(run)
     try:
         atomic_write_bytes(out, html.encode("utf-8"))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(out, 0o666 & ~umask)  # a report is meant to be shared; the temp file was 0600
     except OSError as e:
         raise GanAnalyzeError(f"{out}: cannot write the report ({e.strerror or e})") from None
     return out

@@ -68,6 +68,8 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "collapse_dup_frac": 0.25,  # ... or this fraction of sample pairs being near-duplicates
     "collapse_g_drop_z": 5.0,  # G loss drop between bins, robust z below -this ...
     "collapse_dgz_osc": 3.0,  # ... while D(G(z))'s dispersion exceeds this multiple of its median
+    "collapse_g_drop_min_frac": 0.1,  # ... and the drop is at least this fraction of the G loss's scale
+    "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
@@ -605,7 +607,7 @@ def d_overpowering(ctx: _Ctx) -> list[Finding]:
     msg = f"D wins {span} ({_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
     ckpt = _checkpoint_before(ctx.run, int(b0))
     action = "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), fewer D steps per G step, one-sided label smoothing or instance noise, and the non-saturating G loss -log D(G(z))"
-    action += f"; resume from the checkpoint at step {ckpt}." if ckpt is not None else "."
+    action += f"; resume from the checkpoint at step {ckpt}." if ckpt is not None and ckpt > int(ctx.steps[0]) else "; it started before the first checkpoint, so restart with these changes."
     return [Finding("d_overpowering", "error" if ongoing else "warning", "Discriminator overpowers the generator", msg, action, int(b0), int(b1), nums, metrics)]
 
 
@@ -750,9 +752,11 @@ def _collapse_from_metrics(ctx: _Ctx) -> list[Finding]:
     dmed = np.nanmedian(disp)
     if not (np.isfinite(dmed) and dmed > 0):
         return []
-    osc = disp > th["collapse_dgz_osc"] * dmed
+    osc = (disp > th["collapse_dgz_osc"] * dmed) & (disp >= th["collapse_dgz_min_disp"])
     osc_near = osc[1:] | osc[:-1]  # oscillation in either bin of the drop
-    hit = (z < -th["collapse_g_drop_z"]) & osc_near
+    g_eq = ctx.eq.g_loss if ctx.eq else None
+    scale = abs(g_eq) if g_eq else float(np.nanmedian(np.abs(gl)))
+    hit = (z < -th["collapse_g_drop_z"]) & (-dG >= th["collapse_g_drop_min_frac"] * scale) & osc_near
     warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
     hit[: max(0, warm - 1)] = False
     if not hit.any():

@@ -46,6 +46,9 @@ METRICS_DIR = "metrics"
 HIST_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
 HIST_QUANTILES = tuple(f"q{b:05d}" for b in HIST_BPS)
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 _PART_RE = re.compile(r"^part-(\d+)\.parquet$")
 _STEP_RE = re.compile(r"step-(\d+)")
 
@@ -65,6 +68,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = True) 
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
         if fsync:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())

@@ -111,10 +111,15 @@ def embed(run: Run, checkpoints: list[Checkpoint], real: str | None = None, n: i
     parts = [real_x.reshape(len(real_x), -1)] + [f.reshape(len(f), -1) for f in fakes.values()]
     X = np.concatenate(parts).astype(np.float64)
     dims = X.shape[1]
-    if dims > 50:
-        X = PCA(n_components=50, random_state=seed).fit_transform(X)
     perplexity = float(min(30.0, (len(X) - 1) / 3))
-    Y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500).fit_transform(X)
+    # One thread: sklearn's Barnes-Hut gradient otherwise starts an OpenMP thread per
+    # core, which on a busy 2-core machine made it 5x slower (20 s instead of 4 s).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        if dims > 50:
+            X = PCA(n_components=50, random_state=seed).fit_transform(X)
+        Y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500).fit_transform(X)
     out = TsneResult(real=Y[: len(real_x)], source=src, dims=dims)
     pos = len(real_x)
     for step, f in fakes.items():

@@ -89,13 +89,14 @@ def test_sample_runs_rank_healthy_first():
     if not all(p.is_dir() for p in paths):
         pytest.skip("sample_runs/ not generated (make sample-runs)")
     runs, _, diags = compare.load_and_diagnose([str(p) for p in paths])
-    if not all(compare.metric_series(r, "fid")[1] for r in runs):
-        pytest.skip("sample runs have no FID yet (gananalyze fid-sweep)")
     comp = compare.compare_runs(runs, diagnoses=diags)
-    assert comp.table.loc[0, "run"] == "healthy"
     by = comp.table.set_index("run")
-    for n in names[1:]:
-        assert by.loc[n, "worst"] in ("warning", "error") and by.loc[n, "findings"]
+    assert "mode_collapse" in by.loc["mode-collapse", "findings"]
+    assert "d_overpowering" in by.loc["d-overpowers", "findings"]
+    assert by.loc["healthy", "worst"] in (None, "info")
+    if not all(compare.metric_series(r, "fid")[1] for r in runs):
+        pytest.skip("sample runs have no FID yet (gananalyze fid-sweep): ranking not checked")
+    assert comp.table.loc[0, "run"] == "healthy"
 
 
 def test_higher_is_better_metric_ranks_descending(tmp_path):

@@ -53,7 +53,7 @@ def test_architectures_shapes():
     G = Generator(latent_dim=8, hidden=16, layers=1)
     out = G(torch.randn(5, 8))
     assert out.shape == (5, 1, 8, 8)
-    assert float(out.abs().max()) <= 1.0
+    assert float(out.detach().abs().max()) <= 1.0
     D = Discriminator(hidden=16, layers=2, dropout=0.3)
     assert D(out).shape == (5,)
     z = fixed_noise(4, 8, seed=3)

@@ -79,6 +79,8 @@ def test_png_folder_route_of_pytorch_fid_gives_same_features(ours, reference, tm
     ref = get_activations(files, reference, batch_size=4, dims=2048, num_workers=0)
     feats, _ = ours(u8.float() / 255)
     np.testing.assert_allclose(feats.numpy(), ref, rtol=1e-5, atol=1e-5)
+    feats_u8, _ = ours(u8)  # uint8 input is scaled like ToTensor
+    torch.testing.assert_close(feats_u8, feats)
 
 
 def test_key_depends_on_weight_contents(ours, weights, tmp_path):
@@ -156,13 +158,14 @@ class _WithLogits(torch.nn.Module):
 def test_torchscript_extractors(tmp_path):
     p1 = _save_script(_FeatsOnly(), tmp_path / "feats.pt")
     ex = fe.get_extractor(f"torchscript:{p1}")
-    assert ex.dims is None and ex.has_logits is None  # learnt on the first call
+    assert ex.dims is None and ex.has_logits is False  # dims learnt on the first call
     x = _images(n=4, c=3, size=6)
     f, lg = ex(x)
     assert lg is None and ex.dims == 5 and ex.has_logits is False
     torch.testing.assert_close(f, x.flatten(1)[:, :5] * 2)
     p2 = _save_script(_WithLogits(), tmp_path / "both.pt")
     ex2 = fe.get_extractor(str(p2))  # a bare path works too
+    assert ex2.has_logits is True  # from forward's return type, before any call
     f2, lg2 = ex2(x)
     torch.testing.assert_close(lg2, f2 * 10)
     assert ex2.has_logits and ex2.key.startswith("torchscript:") and ex2.key != ex.key
@@ -183,3 +186,16 @@ def test_bad_specs_are_user_errors(tmp_path):
         fe.get_extractor(str(junk))
     with pytest.raises(GanAnalyzeError, match=r"\(N, C, H, W\)"):
         fe.get_extractor("digits")(torch.rand(3, 8, 8))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_extractors_on_cuda_match_cpu(ours, weights):
+    x = _images(n=4, size=16, seed=5)
+    gpu = fe.get_extractor("inception", device="cuda", inception_weights=weights)
+    f_gpu, lg_gpu = gpu(x)  # moved to the device by the call
+    assert f_gpu.device.type == "cuda"
+    f_cpu, _ = ours(x)
+    # cuDNN convolutions use TF32 by default (as they do for pytorch-fid on a GPU)
+    torch.testing.assert_close(f_gpu.cpu(), f_cpu, rtol=2e-2, atol=2e-2)
+    d_cpu, d_gpu = fe.get_extractor("digits"), fe.get_extractor("digits", device="cuda")
+    torch.testing.assert_close(d_gpu(x)[0].cpu(), d_cpu(x)[0], rtol=1e-2, atol=1e-2)

@@ -27,6 +27,7 @@ def test_feature_stats_match_numpy_cov_and_accept_tensors():
     np.testing.assert_allclose(sigma_t, sigma, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pytorch-fid's sqrtm(disp=False)
 @pytest.mark.parametrize("n,d", [(400, 32), (1000, 256)])
 def test_matches_pytorch_fid(n, d):
     from pytorch_fid.fid_score import calculate_frechet_distance

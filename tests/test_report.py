@@ -231,3 +231,44 @@ def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
     assert a.std() > 20  # text and charts, not a blank page
     rows = a.std(axis=1)
     assert (rows > 5).mean() > 0.3  # content down the page, not one line at the top
+
+
+def test_tsne_real_data_and_reasons(full, tmp_path):
+    from gananalyze import tsne
+
+    run = load_run(full)
+    assert tsne.real_source(run) == "sklearn-digits"  # from the generator target
+    assert tsne.real_source(run, "my.npy") == "my.npy"
+    assert tsne.unavailable_reason(run) is None
+    run.generator = None
+    assert "generator spec" in tsne.unavailable_reason(run)
+    run.checkpoints = []
+    assert "checkpoints" in tsne.unavailable_reason(run)
+    other = load_run(write_synthetic_run(tmp_path / "o", steps=20, config={"dataset": "sklearn.datasets.load_digits"}))
+    assert tsne.real_source(other) == "sklearn-digits"
+    assert tsne.real_source(load_run(write_synthetic_run(tmp_path / "p", steps=20))) is None
+
+
+def test_sample_images_of_several_tags_get_one_strip_each(synthetic_run):
+    import io
+
+    from PIL import Image
+
+    from gananalyze.run import SampleGrid
+
+    def png(v):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((8, 8, 3), v, dtype=np.uint8)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    run = load_run(synthetic_run("tags", steps=50))
+    run.samples = [SampleGrid(step=s, png=png(s), tag=t) for s in range(0, 50, 2) for t in ("fake_B", "rec_A" + XSS)]
+    soup = _soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok")))
+    tags = [p.get_text() for p in soup.select("#samples .striptag")]
+    assert tags == ["fake_B", "rec_A" + XSS]
+    strips = soup.select("#samples .strip")
+    assert [len(s.find_all("img")) for s in strips] == [12, 12]  # 25 each, 12 picked evenly
+    assert [f.get_text(strip=True) for f in strips[0].find_all("figcaption")][:2] == ["step 0", "step 4"]
+    assert strips[0].find_all("figcaption")[-1].get_text(strip=True) == "step 48"
+    img = Image.open(io.BytesIO(__import__("base64").b64decode(strips[0].img["src"].split(",", 1)[1])))
+    assert img.size[0] >= 200  # tiny images upscaled (nearest neighbour)
