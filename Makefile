@@ -23,7 +23,7 @@ demo: setup
 	$(RUN) gananalyze compare $(addprefix sample_runs/,$(SAMPLES)) -o reports/compare.html
 
 test: setup
-	$(RUN) pytest -q -n 2 tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(RUN) pytest -q -n 2 tests
 
 bench: setup
 	$(RUN) python bench/load.py

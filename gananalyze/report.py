@@ -305,7 +305,6 @@ class _Builder:
         self.w = float(smoothing)
         self.bins = bins
         self.chart_for: dict[str, str] = {}  # metric name (column or canonical) -> figure id
-        self.section_for: dict[str, str] = {}
         self.used: set[str] = set()  # scalar columns shown by a dedicated chart
         self.best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
         self.diversity: pd.DataFrame | None = None  # filled by the samples section
@@ -353,10 +352,10 @@ class _Builder:
         return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
 
     def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
+        """Note that chart `fig_id` (in `section`) shows `metrics`: findings naming them link there."""
         for m in metrics:
             self.chart_for.setdefault(m, fig_id)
             self.chart_for.setdefault(canonical_of(m), fig_id)
-            self.section_for.setdefault(m, section)
 
     def figure(self, fig: Any, fig_id: str, alt: str, caption: str = "", wide: bool = True) -> Figure:
         return Figure(fig_id, plots.fig_to_data_uri(fig), alt, caption, wide)
@@ -421,6 +420,7 @@ class _Builder:
         for c, col in cols + ([] if cols else logits):
             self.used.add(col)
             self.register("chart-D-outputs", "discriminator", [col, c])
+        self.register("chart-D-outputs", "discriminator", ["D_x", "D_G_z", "D_x_prob", "D_G_z_prob"])  # the rules' names
         if logits:
             curves = [self.curve(col, f"{col} (D score on {'real' if c == 'D_x_logit' else 'generated'})", plots.PALETTE[i]) for i, (c, col) in enumerate(logits)]
             fig = plots.line_chart(curves, title="D's raw scores (logits)", ylabel="score", hlines=[plots.HLine(0.0, "0 (D cannot tell)")], vlines=self.best_vline(), spans=spans, bins=self.bins, width=CHART_WIDTH)
@@ -796,7 +796,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
 
     img = Image.open(io.BytesIO(data))
     if img.size[0] < min_width:
-        return plots.upscale_png(data, min_width=min_width)
+        return plots.upscale_png(data, min_width=min_width, max_factor=32)
     if img.size[0] > max_width:
         img = img.convert("RGB")
         img.thumbnail((max_width, max_width * 4), Image.LANCZOS)
@@ -825,10 +825,8 @@ def build_report_context(run: Run, diagnosis: Diagnosis | None = None, smoothing
     """Everything the template needs, as plain data (no HTML)."""
     if not (0.0 <= float(smoothing) <= 0.999):
         raise GanAnalyzeError(f"smoothing weight must be between 0 and 0.999, not {smoothing!r}")
-    t0 = time.perf_counter()
     diag = diagnosis if diagnosis is not None else _diagnose(run, rules_config)
     b = _Builder(run, diag, smoothing)
-    t_diag = time.perf_counter()
     sections: list[Section] = []
     for name in ("losses", "discriminator", "d_accuracy", "gradients", "histograms", "sample_metrics", "samples"):
         s = getattr(b, name)()
@@ -856,7 +854,6 @@ def build_report_context(run: Run, diagnosis: Diagnosis | None = None, smoothing
         "sections": sections,
         "smoothing": smoothing,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "timing": {"diagnosis_s": t_diag - t0, "sections_s": time.perf_counter() - t_diag},
         "version": _version(),
     }
 
