@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -900,9 +899,6 @@ def render_report(run: Run | str | Path, out_path: str | Path | None = None, dia
     out = Path(out_path) if out_path is not None else default_report_path(run)
     try:
         atomic_write_bytes(out, html.encode("utf-8"))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(out, 0o666 & ~umask)  # a report is meant to be shared; the temp file was 0600
     except OSError as e:
         raise GanAnalyzeError(f"{out}: cannot write the report ({e.strerror or e})") from None
     return out

@@ -274,6 +274,8 @@ def test_cli_prints_table_best_and_json(setup):
     out = json.loads(res.output[res.output.index("{"):])
     assert [r["step"] for r in out["results"]] == [0, 300] and all(r["source"] == "stored" for r in out["results"])
     assert out["best"]["metric"] == "fid"
+    res = CliRunner().invoke(_main(), [*args, "--select", "loss"])
+    assert res.exit_code == 2 and "--select" in res.output
 
 
 @pytest.mark.slow
