@@ -440,7 +440,8 @@ def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float =
 
     stop_step is the earliest checkpoint whose value is within `tolerance`
     (relative) of the best: training past it bought (almost) nothing.
-    still_improving is True when the best is the last evaluated checkpoint.
+    still_improving is True when the best is the last evaluated checkpoint and
+    no earlier one came within `tolerance` of it.
     """
     col = {"pr": "precision", "dc": "coverage"}.get(select, select)
     if col not in HIGHER_IS_BETTER:
@@ -469,6 +470,6 @@ def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float =
         "stop_step": int(steps[j]),
         "stop_value": float(vals[j]),
         "last_step": int(steps[-1]),
-        "still_improving": i == len(vals) - 1,
+        "still_improving": i == len(vals) - 1 and j == i,
         "tolerance": tolerance,
     }
