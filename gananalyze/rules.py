@@ -84,6 +84,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "osc_min_frac": 0.05,  # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
+    "overtrain_min_later": 2,  # ... and at least this many evaluations after the best worse by the margin (one bad evaluation is noise)
     "min_evaluations": 3,  # sample-metric evaluations needed
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
@@ -890,10 +891,19 @@ def over_training(ctx: _Ctx) -> list[Finding]:
     cname = _checkpoint_name(ctx.run, bstep)
     ck = f"checkpoint {cname} (step {bstep})" if cname else f"the checkpoint at step {bstep}"
     nums = {"metric": ctx.select_metric, "best_step": bstep, "best_value": best, "last_step": int(st[-1]), "last_value": last, "last_worse_by": worse, "margin": th["overtrain_margin"], "evaluations": int(len(v)), "checkpoint": cname}
-    if i_best < len(v) - 1 and worse > th["overtrain_margin"]:
-        msg = f"Best {nm} {_fmt(best)} at step {bstep}; the {len(v) - 1 - i_best} later evaluation(s) are worse, the last ({_fmt(last)} at step {int(st[-1])}) by {_pct(worse)} (margin {_pct(th['overtrain_margin'])})."
+    later = v[i_best + 1 :]
+    rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
+    n_worse = int((rel > th["overtrain_margin"]).sum()) if best != 0 else int((later != best).sum())
+    nums["later_worse"] = n_worse
+    if i_best < len(v) - 1 and worse > th["overtrain_margin"] and n_worse >= th["overtrain_min_later"]:
+        msg = f"Best {nm} {_fmt(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} later evaluation(s) are worse by more than the margin, the last ({_fmt(last)} at step {int(st[-1])}) by {_pct(worse)} (margin {_pct(th['overtrain_margin'])})."
         return [Finding("over_training", "warning", "Over-training: the best checkpoint is not the last", msg, f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).", bstep, int(st[-1]), nums, [ctx.select_metric])]
-    where = "the last evaluation" if i_best == len(v) - 1 else f"the last is within {_pct(th['overtrain_margin'])} ({_fmt(last)}, {_pct(max(worse, 0))} worse)"
+    if i_best == len(v) - 1:
+        where = "the last evaluation"
+    elif worse > th["overtrain_margin"]:
+        where = f"only {n_worse} later evaluation(s) worse by more than {_pct(th['overtrain_margin'])} (the last: {_fmt(last)}, {_pct(worse)} worse), fewer than the {th['overtrain_min_later']} that would show a trend"
+    else:
+        where = f"the last is within {_pct(th['overtrain_margin'])} ({_fmt(last)}, {_pct(max(worse, 0))} worse)"
     msg = f"Best {nm} {_fmt(best)} at step {bstep} of {len(v)} evaluations; {where}: no over-training."
     return [Finding("over_training", "info", f"Best checkpoint: step {bstep} ({nm} {_fmt(best)})", msg, f"Keep {ck}." + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."), bstep, bstep, nums, [ctx.select_metric])]
 

@@ -339,6 +339,16 @@ def test_small_late_rise_is_not_over_training(synthetic_run):
     assert problems(d) == []
 
 
+def test_one_worse_last_evaluation_is_noise_not_over_training(synthetic_run):
+    # the healthy sample run's shape: best at the second-to-last checkpoint, the last 10% worse
+    p = _with_fid(synthetic_run("noisy", steps=200), [900.0, 400.0, 250.0, 198.0, 218.0])
+    d = diagnose(load_run(p))
+    f = only(d, "over_training")
+    assert (f.severity, f.start_step, f.numbers["later_worse"]) == ("info", 120, 1)
+    assert "fewer than the 2 that would show a trend" in f.message
+    assert problems(d) == []
+
+
 def test_higher_is_better_metric_selected(synthetic_run):
     p = synthetic_run("pr", steps=200)
     store.append_sample_metrics(p, pd.DataFrame({"step": [0, 50, 100, 150], "features": "vgg16", "recall": [0.1, 0.6, 0.4, 0.3]}))
