@@ -51,3 +51,18 @@ def resolve(canonical: str, columns: Iterable[str]) -> str | None:
         if name in present:
             return name
     return None
+
+
+def canonical(column: str) -> str:
+    """The canonical name of a column (through the alias table), else the column itself."""
+    if column in ALIASES:
+        return column
+    for canon, names in ALIASES.items():
+        if column in names:
+            return canon
+    return column
+
+
+def label(metric: str) -> str:
+    """Display name of a metric (canonical names get a readable label)."""
+    return LABELS.get(metric, metric)

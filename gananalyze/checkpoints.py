@@ -2,12 +2,15 @@
 
 Checkpoints are always read with torch.load(weights_only=True): a checkpoint
 file never runs code. A trainer's pickles (StyleGAN's network-snapshot-*.pkl)
-are only unpickled when the user explicitly trusts them.
+are only unpickled when the user explicitly trusts them (`trust=True`, the
+CLI's --trust-pickles): load_stylegan_pickle refuses otherwise, before the
+file is opened.
 """
 
 from __future__ import annotations
 
 import importlib
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,3 +93,68 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
             raise GanAnalyzeError(f"{cpath}: weights do not fit the generator in run.json ({first})") from None
     G.eval()
     return G
+
+
+def pickle_refusal(path: str | Path) -> str:
+    """The message for a StyleGAN pickle that the user has not trusted."""
+    return (
+        f"{path}: StyleGAN snapshot is a Python pickle; loading it runs code from the file. "
+        "Pass --trust-pickles if you trust it (the StyleGAN source tree (dnnlib, torch_utils) must be "
+        "importable, e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch)."
+    )
+
+
+def pickled_checkpoints(run: Run) -> list[Checkpoint]:
+    """The trainer pickles an imported native run lists in run.json ("source" -> "pickled_checkpoints").
+
+    `gananalyze import` records them (absolute paths) without copying them;
+    they stay where the trainer wrote them.
+    """
+    if run.format != "native":
+        return []
+    from .store import read_run_json
+
+    listed = (read_run_json(Path(run.path)).get("source") or {}).get("pickled_checkpoints") or []
+    out = []
+    for rec in listed:
+        if isinstance(rec, dict) and "path" in rec and "step" in rec:
+            meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
+            out.append(Checkpoint(step=int(rec["step"]), path=Path(rec["path"]), kind="pickle", meta=meta))
+    return sorted(out, key=lambda c: c.step)
+
+
+def load_stylegan_pickle(path: str | Path, trust: bool = False):
+    """The generator (G_ema) of a StyleGAN2-ADA/StyleGAN3 network-snapshot-*.pkl, on CPU, in eval mode.
+
+    Unpickling runs code from the file, so without `trust` this raises before
+    the file is opened. Uses StyleGAN's own legacy.load_network_pkl when the
+    StyleGAN source tree is importable (it also converts TensorFlow pickles),
+    else pickle.load. The classes inside (dnnlib, torch_utils, training.networks)
+    come from the StyleGAN source tree, which must be on PYTHONPATH.
+    """
+    path = Path(path)
+    if not trust:
+        raise GanAnalyzeError(pickle_refusal(path))
+    if not path.is_file():
+        raise GanAnalyzeError(f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved after `gananalyze import`?)")
+    try:
+        try:  # StyleGAN's own loader, when its source tree is importable
+            from legacy import load_network_pkl
+        except ImportError:
+            load_network_pkl = None
+        with open(path, "rb") as f:
+            data = load_network_pkl(f) if load_network_pkl is not None else pickle.load(f)
+    except ModuleNotFoundError as e:
+        raise GanAnalyzeError(
+            f"{path}: unpickling needs the StyleGAN source code (module {e.name!r} not found); "
+            "put the StyleGAN source tree (dnnlib, torch_utils) on PYTHONPATH, "
+            "e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch"
+        ) from None
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
+        raise GanAnalyzeError(f"{path}: cannot unpickle the StyleGAN snapshot ({type(e).__name__}: {first})") from None
+    G = data.get("G_ema") if isinstance(data, dict) else None
+    if G is None or not hasattr(G, "z_dim"):
+        found = ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
+        raise GanAnalyzeError(f"{path}: no StyleGAN generator 'G_ema' (with z_dim) in the snapshot (found: {found})")
+    return G.eval() if hasattr(G, "eval") else G

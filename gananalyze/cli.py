@@ -140,8 +140,9 @@ def _fmt_value(v: Any) -> str:
 @click.option("--inception-weights", type=click.Path(), default=None, help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache).")
 @click.option("--select", default="fid", show_default=True, help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, recall, density, coverage: highest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--trust-pickles", is_flag=True, help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists (this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).")
 @_friendly
-def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_samples: int, batch_size: int | None, device: str | None, every: int, steps: str | None, quantize: bool, force: bool, cache_dir: str | None, inception_weights: str | None, select: str, as_json: bool) -> None:
+def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_samples: int, batch_size: int | None, device: str | None, every: int, steps: str | None, quantize: bool, force: bool, cache_dir: str | None, inception_weights: str | None, select: str, as_json: bool, trust_pickles: bool) -> None:
     """FID (and KID, IS, precision/recall, density/coverage) for every checkpoint of RUN.
 
     Rebuilds the generator from each native checkpoint, generates samples from
@@ -149,6 +150,11 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
     data's. Results are appended to RUN as each checkpoint finishes, so an
     interrupted sweep resumes where it stopped. Several GPUs or machines:
     torchrun --nproc_per_node=N -m gananalyze fid-sweep RUN ...
+
+    \b
+    StyleGAN2-ADA/3 runs: import first, then trust the pickles:
+      gananalyze import stylegan-run/00000-x runs/x
+      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
     """
     from .sweep import HIGHER_IS_BETTER, best_checkpoint, is_main_process, sweep
 
@@ -172,7 +178,7 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
             bar["done"] = ev["done"]
 
     try:
-        frame = sweep(run, real, features=features, metrics=metrics, num_samples=num_samples, batch_size=batch_size, device=device, every=every, steps=step_list, quantize=quantize, force=force, cache_dir=cache_dir, inception_weights=inception_weights, progress=progress)
+        frame = sweep(run, real, features=features, metrics=metrics, num_samples=num_samples, batch_size=batch_size, device=device, every=every, steps=step_list, quantize=quantize, force=force, cache_dir=cache_dir, inception_weights=inception_weights, progress=progress, trust_pickles=trust_pickles)
     finally:
         if "bar" in bar:
             bar["bar"].__exit__(None, None, None)
@@ -287,7 +293,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     click.echo(f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric rows -> {out}")
     pickles = [c for c in r.checkpoints if c.kind == "pickle"]
     if pickles:
-        click.echo(f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied (they need --trust-pickles to load)")
+        click.echo(f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with the StyleGAN source tree on PYTHONPATH)")
     if r.flags:
         click.echo(f"implausible values: {len(r.flags)} (see `gananalyze info {dest}`)")
     for w in r.warnings[:10]:

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import ALIASES, LABELS, resolve
+from .aliases import ALIASES, canonical, label, resolve
 from .errors import GanAnalyzeError
 from .run import Run
 
@@ -427,20 +427,6 @@ def aggregate(series: Sequence[pd.Series], band: str = "minmax") -> pd.DataFrame
 
 
 # ---------------------------------------------------------------- metrics
-
-def canonical(column: str) -> str:
-    """The canonical name of a metric column (through the alias table), else the column itself."""
-    if column in ALIASES:
-        return column
-    for canon, names in ALIASES.items():
-        if column in names:
-            return canon
-    return column
-
-
-def label(metric: str) -> str:
-    return LABELS.get(metric, metric)
-
 
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of `metric` is better (IS, precision, recall...)."""

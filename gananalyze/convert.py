@@ -5,7 +5,8 @@ re-parsing text logs or event files, and `fid-sweep` can add its sample
 metrics to it. What is written:
     run.json        name, loss, config, generator spec, plus "source": the
                     format, path, warnings, flags and the trainer's pickled
-                    checkpoints (listed, never copied or unpickled)
+                    checkpoints (listed with absolute paths, never copied;
+                    `fid-sweep --trust-pickles` loads them from there)
     scalars/        the per-step frame, in parts of `part_rows` rows
     samples/        every sample grid as PNG + samples/index.jsonl (layout)
     metrics/        sample metrics (FID, KID, ...) via store.append_sample_metrics
@@ -74,7 +75,8 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
         shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
     dest.mkdir(parents=True, exist_ok=True)
 
-    pickles = [{"step": c.step, "path": str(c.path), **_plain(c.meta)} for c in run.checkpoints if c.kind != "native"]
+    # absolute paths: `fid-sweep DEST --trust-pickles` loads them from wherever it is started
+    pickles = [{"step": c.step, "path": str(Path(c.path).resolve()), **_plain(c.meta)} for c in run.checkpoints if c.kind != "native"]
     meta = {
         "format": "gananalyze-run",
         "version": store.FORMAT_VERSION,

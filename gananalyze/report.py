@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .aliases import ALIASES, LABELS, resolve
+from .aliases import LABELS, resolve
+from .aliases import canonical as canonical_of
+from .aliases import label as label_of
 from .errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
 from .run import Run
@@ -208,20 +210,6 @@ def step_range(f: Finding) -> str:
     if f.start_step is None:
         return f"up to step {fmt_num(f.end_step)}"
     return f"steps {fmt_num(f.start_step)}–{fmt_num(f.end_step)}"
-
-
-def canonical_of(name: str) -> str:
-    """The canonical name for a column or alias (the name itself when none)."""
-    if name in ALIASES:
-        return name
-    for c, names in ALIASES.items():
-        if name in names:
-            return c
-    return name
-
-
-def label_of(name: str) -> str:
-    return LABELS.get(name, name)
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:

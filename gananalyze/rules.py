@@ -148,6 +148,67 @@ def load_thresholds(path: str | Path) -> dict[str, Any]:
     return validate_thresholds(data, str(p))
 
 
+# --------------------------------------------------------------------------- GAN views
+@dataclass
+class GanView:
+    """How the rules read one GAN of a run whose trainer names its losses differently.
+
+    columns: canonical name -> the run's column, or a tuple of columns whose sum
+    is the metric (a D loss logged as its real and fake terms). Derived in the
+    rules only; the run's columns are never renamed. tag: "A" / "B" for the two
+    GANs of a CycleGAN run (prefixed to the findings' titles), else None.
+    reduction: how the D loss combines its real and fake terms ("sum" | "mean").
+    """
+
+    tag: str | None
+    columns: dict[str, str | tuple[str, ...]]
+    reduction: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "columns": {k: _src_name(v) for k, v in self.columns.items()}, "reduction": self.reduction, "source": self.source}
+
+
+# Layouts of other trainers, tried in order when the run has no D loss under a
+# canonical name or alias: (columns that must all be present, views).
+GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
+    # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G loss
+    (("D_A", "G_A", "D_B", "G_B"), [GanView("A", {"D_loss": "D_A", "G_loss": "G_A"}, "mean", "CycleGAN: D_A = 0.5 (real + fake), G_A"), GanView("B", {"D_loss": "D_B", "G_loss": "G_B"}, "mean", "CycleGAN: D_B = 0.5 (real + fake), G_B")]),
+    # pix2pix: D_real and D_fake are the two D terms, logged unhalved (D optimises their average)
+    (("D_real", "D_fake"), [GanView(None, {"D_loss": ("D_real", "D_fake")}, "sum", "pix2pix: D loss = D_real + D_fake")]),
+    # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_* logits via the aliases)
+    (("losses/l_d_real", "losses/l_d_fake"), [GanView(None, {"D_loss": ("losses/l_d_real", "losses/l_d_fake")}, "sum", "BasicSR: D loss = l_d_real + l_d_fake")]),
+]
+
+
+def _src_name(src: str | tuple[str, ...]) -> str:
+    return src if isinstance(src, str) else "+".join(src)
+
+
+def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
+    """A view column: one of the run's columns, or the sum of several at the steps where all were logged."""
+    if isinstance(src, str):
+        return run.series(src)
+    parts = [run.series(c) for c in src]
+    if any(not len(p) for p in parts):
+        return pd.Series([], dtype="float64", name=_src_name(src), index=pd.Index([], dtype="int64", name="step"))
+    j = pd.concat(parts, axis=1, join="inner")
+    return j.sum(axis=1, skipna=False).rename(_src_name(src))
+
+
+def gan_views(run: Run) -> list[GanView]:
+    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching GAN_LAYOUTS entry.
+
+    A run that has a D loss under a canonical name or alias is read as is.
+    """
+    cols = set(run.metrics)
+    if run.column("D_loss") is None:
+        for need, views in GAN_LAYOUTS:
+            if all(c in cols for c in need):
+                return views
+    return [GanView(None, {})]
+
+
 # --------------------------------------------------------------------------- loss conventions
 @dataclass
 class Equilibrium:
@@ -189,10 +250,15 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
             if isinstance(v, str) and v.lower() in _LOSS_NAMES:
                 loss, source = _LOSS_NAMES[v.lower()], "config"
                 break
+    if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
+        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
+        loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
+        notes.append(f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's default for this model)")
     if loss is None:
         loss, source = "bce", "assumed"
         notes.append("loss type unknown: assumed BCE")
     reduction = None
+    view = ctx.view
     if th["d_loss_reduction"] != "auto":
         reduction = th["d_loss_reduction"]
         notes.append(f"D loss reduction {reduction} (from the thresholds)")
@@ -201,6 +267,9 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
         if isinstance(v, str) and v.lower() in ("sum", "mean"):
             reduction = v.lower()
             notes.append(f"D loss reduction {reduction} (from the config)")
+        elif view is not None and view.reduction and "D_loss" in view.columns:
+            reduction = view.reduction
+            notes.append(f"D loss reduction {reduction} ({view.source})")
     if reduction is None and loss == "bce":
         dl = ctx.raw("D_loss")
         dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
@@ -224,6 +293,10 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
     g_kind = str(run.config.get("g_loss", "")).lower()
     if loss == "bce":
         d_eq, g_eq = 2 * LN2 * s, (-LN2 if g_kind == "saturating" else LN2)
+        w = _g_loss_weight(ctx) if g_kind != "saturating" else None
+        if w is not None:
+            g_eq *= w
+            notes.append(f"G loss logged with a weight of about {w:g} (detected: median G loss / -log D(G(z))); its equilibrium is scaled to {g_eq:.3g}")
     elif loss == "hinge":
         d_eq, g_eq = 2.0 * s, 0.0
     elif loss == "lsgan":
@@ -234,14 +307,36 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
     return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
 
 
+def _g_loss_weight(ctx: _Ctx) -> float | None:
+    """A loss weight applied to a logged non-saturating BCE G loss, rounded to one significant digit, or None.
+
+    Real-ESRGAN logs l_g_gan after its 0.1 weight. Detected as the median of
+    G loss / -log D(G(z)) when that is clearly below 1 (< 0.3); D(G(z)) from
+    logits makes this an estimate (Jensen), hence the rounding.
+    """
+    gl, dg = ctx.raw("G_loss"), ctx.prob("D_G_z")
+    if len(gl) < ctx.th["min_points"] or len(dg) < ctx.th["min_points"]:
+        return None
+    j = pd.concat([gl.rename("g"), dg.rename("p")], axis=1, join="inner").dropna()
+    j = j[np.isfinite(j["g"])]
+    if len(j) < ctx.th["min_points"]:
+        return None
+    implied = -np.log(j["p"].clip(1e-6, 1 - 1e-6))
+    ratio = float(np.median(j["g"]) / max(float(np.median(implied)), 1e-9))
+    if not 0 < ratio < 0.3:
+        return None
+    return float(f"{ratio:.0g}")
+
+
 # --------------------------------------------------------------------------- curve summaries
 class _Ctx:
     """What the rules share: the run, thresholds, aligned bins and cached series."""
 
-    def __init__(self, run: Run, thresholds: dict[str, Any], select_metric: str = "fid"):
+    def __init__(self, run: Run, thresholds: dict[str, Any], select_metric: str = "fid", view: GanView | None = None):
         self.run = run
         self.th = thresholds
         self.select_metric = select_metric
+        self.view = view
         self._series: dict[str, pd.Series] = {}
         self._bins: dict[tuple[str, bool], pd.DataFrame] = {}
         self.steps = run.scalars["step"].to_numpy(dtype=np.int64) if "step" in run.scalars else np.zeros(0, np.int64)
@@ -260,8 +355,8 @@ class _Ctx:
     def raw(self, name: str) -> pd.Series:
         """A metric's logged points (Inf kept), or an empty series."""
         if name not in self._series:
-            s = self.run.series(name)
-            self._series[name] = s
+            src = self.view.columns.get(name) if self.view else None
+            self._series[name] = self.run.series(name) if src is None else _view_series(self.run, src)
         return self._series[name]
 
     def finite(self, name: str) -> pd.Series:
@@ -302,10 +397,16 @@ class _Ctx:
         return out
 
     def label(self, name: str) -> str:
+        src = self.view.columns.get(name) if self.view else None
+        if src is not None:
+            return f"{LABELS.get(name, name)} ({_src_name(src)})"
         return LABELS.get(name, name)
 
     def column(self, name: str) -> str:
-        """The run's column name for a canonical metric (for Finding.metrics)."""
+        """The run's column name for a canonical metric (for Finding.metrics); "a+b" for a derived sum."""
+        src = self.view.columns.get(name) if self.view else None
+        if src is not None:
+            return _src_name(src)
         if name in ("D_x", "D_G_z"):
             for nm in (["D_x", "D_x_logit"] if name == "D_x" else ["D_G_z_before", "D_G_z_after", "D_G_z_logit"]):
                 c = self.run.column(nm)
@@ -971,21 +1072,38 @@ def diagnose(run: Run, thresholds: dict[str, Any] | None = None, select_metric: 
     select_metric: the sample metric over_training and the FID-jump check use.
     """
     th = validate_thresholds(thresholds or {}, "thresholds")
-    ctx = _Ctx(run, th, select_metric)
-    ctx.eq = equilibrium(run, th, ctx)
+    views = gan_views(run)
     findings: list[Finding] = []
-    skipped: list[tuple[str, str]] = []
-    ran = 0
-    for fn in RULES:
-        name = fn.rule_name  # type: ignore[attr-defined]
-        reason = _missing_reason(ctx, fn.needs) if fn.needs and fn.needs != [()] else None  # type: ignore[attr-defined]
-        if reason is None and fn.applies is not None:  # type: ignore[attr-defined]
-            reason = fn.applies(ctx)  # type: ignore[attr-defined]
-        if reason:
-            skipped.append((name, reason))
-            continue
-        ran += 1
-        findings.extend(fn(ctx))
+    reasons: dict[str, str] = {}  # rule -> why it was skipped (in every view)
+    ran_rules: set[str] = set()
+    seen: set[tuple[str, str, str]] = set()
+    ctxs: list[_Ctx] = []
+    for view in views:
+        ctx = _Ctx(run, th, select_metric, view if view.columns else None)
+        ctx.eq = equilibrium(run, th, ctx)
+        ctxs.append(ctx)
+        mapped = {_src_name(c) for c in view.columns.values()}
+        for fn in RULES:
+            name = fn.rule_name  # type: ignore[attr-defined]
+            reason = _missing_reason(ctx, fn.needs) if fn.needs and fn.needs != [()] else None  # type: ignore[attr-defined]
+            if reason is None and fn.applies is not None:  # type: ignore[attr-defined]
+                reason = fn.applies(ctx)  # type: ignore[attr-defined]
+            if reason:
+                reasons.setdefault(name, reason)
+                continue
+            ran_rules.add(name)
+            for f in fn(ctx):
+                if view.tag and mapped & set(f.metrics):
+                    f.title = f"GAN {view.tag}: {f.title}"  # a finding about this GAN's losses
+                key = (f.rule, f.title, f.message)
+                if key not in seen:  # rules that do not read the view's losses say the same for every GAN
+                    seen.add(key)
+                    findings.append(f)
+    ctx = ctxs[0]
+    ran = len(ran_rules)
+    skipped = [(fn.rule_name, reasons[fn.rule_name]) for fn in RULES if fn.rule_name in reasons and fn.rule_name not in ran_rules]  # type: ignore[attr-defined]
+    if len(views) > 1 and sum(f.rule == "healthy_equilibrium" for f in findings) < len(views):
+        findings = [f for f in findings if f.rule != "healthy_equilibrium"]  # healthy only if every GAN is
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     problems = [f for f in findings if f.severity != "info"]
@@ -1000,7 +1118,9 @@ def diagnose(run: Run, thresholds: dict[str, Any] | None = None, select_metric: 
             findings.append(Finding("no_data", "info", "Not enough data to judge", f"No verdict: {what}; {len(skipped)} rule(s) skipped.", "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; see docs/rules.md for what each rule needs.", None, None, {"rules_ran": ran, "rules_skipped": len(skipped)}, []))
     rank = {n: i for i, n in enumerate(_PRIORITY)}
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], rank.get(f.rule, len(rank)), f.start_step if f.start_step is not None else -1))
-    context = {"equilibrium": ctx.eq.to_dict(), "bins": ctx.nb, "select_metric": select_metric}
+    context: dict[str, Any] = {"equilibrium": ctx.eq.to_dict(), "bins": ctx.nb, "select_metric": select_metric}
+    if views[0].columns:
+        context["gans"] = [dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)]
     return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
 
 
@@ -1049,6 +1169,9 @@ def format_text(diag: Diagnosis, color: bool = False) -> str:
         red = "summed" if eq["reduction"] == "sum" else "averaged"
         at = f"equilibrium D loss {_fmt(eq['D_loss'])}" if eq["D_loss"] is not None else "no equilibrium value"
         lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
+    for g in (diag.context or {}).get("gans", []):
+        cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
+        lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")
     lines.append(f"verdict:  {diag.verdict}")
     lines.append("")
     for f in diag.findings:

@@ -344,7 +344,7 @@ class RunLog:
                     else:
                         q = [math.nan] * len(qs)
                         row.update(mean=math.nan, std=math.nan)
-                    row.update(dict(zip(store.HIST_QUANTILES, q)))
+                    row.update(dict(zip(store.HIST_QUANTILES, q, strict=False)))
                     with self._lock:
                         self._hist_rows.append(row)
 

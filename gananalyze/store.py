@@ -197,7 +197,7 @@ def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Ta
     fixed = []
     for t in tables:
         cols, names = [], []
-        for name, col in zip(t.column_names, t.columns):
+        for name, col in zip(t.column_names, t.columns, strict=False):
             want = index_cols.get(name)
             if want is None:
                 if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) or pa.types.is_null(col.type):

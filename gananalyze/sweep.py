@@ -1,7 +1,11 @@
 """`fid-sweep`: sample metrics (FID, KID, IS, PR, DC) for every checkpoint of a run.
 
 For each native checkpoint the generator is rebuilt from run.json's spec
-(gananalyze.checkpoints.build_generator, weights_only=True), `num_samples`
+(gananalyze.checkpoints.build_generator, weights_only=True); for a StyleGAN
+run imported with `gananalyze import`, the network-snapshot-*.pkl files that
+run.json lists are unpickled, only with trust_pickles=True (G_ema, called as
+G(z, zero labels, truncation_psi=1, noise_mode='const'), output in [-1, 1]).
+Results go to the native run, never into the trainer's directory. `num_samples`
 samples are generated from the run's fixed noise seed in batches under
 torch.inference_mode(), mapped from the generator's output range to [0, 1]
 and fed straight to the feature extractor (no PNG round trip). The real data's
@@ -43,7 +47,7 @@ import torch
 
 from . import store
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
-from .checkpoints import build_generator
+from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .errors import GanAnalyzeError
 from .realdata import RealData, load_real, real_features
 from .run import Checkpoint, Run
@@ -179,8 +183,12 @@ def is_main_process() -> bool:
 # ---------------------------------------------------------------- selection
 
 def select_checkpoints(run: Run, every: int = 1, steps: Sequence[int] | None = None) -> list[Checkpoint]:
-    """The native checkpoints to evaluate: every Nth, or exactly `steps`."""
-    ckpts = [c for c in run.checkpoints if c.kind == "native"]
+    """The checkpoints to evaluate: every Nth, or exactly `steps`.
+
+    Native checkpoints, plus the trainer pickles an imported run lists in
+    run.json (whether they may be loaded is decided later, by trust_pickles).
+    """
+    ckpts = sorted([c for c in run.checkpoints if c.kind == "native"] + pickled_checkpoints(run), key=lambda c: c.step)
     if not ckpts:
         other = f" ({len(run.checkpoints)} {run.checkpoints[0].kind} checkpoint(s) cannot be loaded safely)" if run.checkpoints else ""
         raise GanAnalyzeError(f"{run.path}: the run has no native checkpoints to evaluate{other}")
@@ -239,6 +247,7 @@ def sweep(
     cache_dir: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    trust_pickles: bool = False,
 ) -> pd.DataFrame:
     """Evaluate sample metrics for the run's checkpoints; returns one row per selected step.
 
@@ -250,6 +259,11 @@ def sweep(
     each checkpoint finishes. `progress(event)` is called after each checkpoint
     (event: done, total, step, row) on rank 0. Under torchrun, checkpoints are
     split over ranks, rank 0 writes; every rank returns the same frame.
+
+    StyleGAN snapshots (listed in an imported run's run.json) are unpickled
+    only with `trust_pickles=True`; otherwise the sweep stops before loading
+    anything. A StyleGAN run directory itself is refused: import it first
+    (`gananalyze import SRC DEST`), so the results have a native run to go to.
     """
     from .features import get_extractor
     from .loader import load_run
@@ -269,10 +283,22 @@ def sweep(
             raise GanAnalyzeError(f"{run_path}: run not found")
         run = load_run(run_path)
     if run.format != "native":
+        if any(c.kind == "pickle" for c in run.checkpoints):
+            raise GanAnalyzeError(
+                f"{run.path}: fid-sweep writes its results into a native gananalyze run and leaves the {run.format} run directory untouched; "
+                f"import it first: `gananalyze import {run.path} DEST`, then `gananalyze fid-sweep DEST --trust-pickles ...` "
+                f"(its {sum(c.kind == 'pickle' for c in run.checkpoints)} snapshot(s) are Python pickles)"
+            )
         raise GanAnalyzeError(f"{run.path}: fid-sweep needs a native gananalyze run with checkpoints and a generator spec; this is a {run.format} run")
     spec = run.generator or {}
     chosen = select_checkpoints(run, every, steps)
-    build_generator(run)  # fails early, once, when the spec or its module is wrong
+    first_pickle = next((c for c in chosen if c.kind == "pickle"), None)
+    if first_pickle is not None:
+        if not trust_pickles:
+            raise GanAnalyzeError(pickle_refusal(first_pickle.path))
+        load_stylegan_pickle(first_pickle.path, trust=True)  # fails early, once, when the StyleGAN source is missing
+    if any(c.kind == "native" for c in chosen):
+        build_generator(run)  # fails early, once, when the spec or its module is wrong
     needs_real = [n for n in names if METRIC_NEEDS[n] != "logits"]
     if needs_real and real is None:
         raise GanAnalyzeError(f"metric(s) {', '.join(needs_real)} need real data (--real)")
@@ -330,7 +356,7 @@ def sweep(
             mine = todo[r0 + dist.rank] if r0 + dist.rank < len(todo) else None
             row = None
             if mine is not None:
-                row = _evaluate(run, mine, noise, out_range, num_samples, quantize, embed, names, real_feats, real_stats, ident, dev)
+                row = _evaluate(run, mine, noise, out_range, num_samples, quantize, embed, names, real_feats, real_stats, ident, dev, trust_pickles)
             for got in dist.gather(row):
                 if got is None:
                     continue
@@ -374,12 +400,30 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
     return rf.features, (rf.mu, rf.sigma), rd.short
 
 
-def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quantize: bool, embed, names, real_feats, real_stats, ident, dev) -> dict[str, Any]:
+def _stylegan_sampler(path: Path, dev: torch.device, trust: bool) -> tuple[Callable[[torch.Tensor], Any], int]:
+    """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation, constant noise."""
+    G = load_stylegan_pickle(path, trust).to(dev)
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
+
+    def sample(z: torch.Tensor) -> Any:
+        c = torch.zeros((z.shape[0], c_dim), device=z.device)
+        return G(z, c, truncation_psi=1, noise_mode="const")
+
+    return sample, int(G.z_dim)
+
+
+def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quantize: bool, embed, names, real_feats, real_stats, ident, dev, trust_pickles: bool = False) -> dict[str, Any]:
     """One checkpoint's row; per-checkpoint failures land in row["error"]."""
     t0 = time.perf_counter()
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
     try:
-        G = build_generator(run, ckpt).to(dev)
+        if ckpt.kind == "pickle":
+            G, z_dim = _stylegan_sampler(Path(ckpt.path), dev, trust_pickles)
+            out_range = (-1.0, 1.0)  # StyleGAN's convention
+            if noise.shape != (z_dim,):
+                noise = Noise(noise.seed, (z_dim,), noise.chunk)
+        else:
+            G = build_generator(run, ckpt).to(dev)
         bad = [0]
 
         def generate(a: int, b: int) -> torch.Tensor:

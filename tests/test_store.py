@@ -9,8 +9,7 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from gananalyze import GanAnalyzeError, RunLog, load_run
-from gananalyze import store
+from gananalyze import GanAnalyzeError, RunLog, load_run, store
 from gananalyze.cli import main
 
 
@@ -66,7 +65,7 @@ def test_nan_and_inf_are_kept_and_listed(tmp_path):
     assert math.isnan(run.scalars["G_loss"][1]) and run.scalars["D_loss"][1] == math.inf
     assert run.series("G_loss").tolist() == [1.0, -math.inf]
     nf = run.nonfinite
-    assert list(zip(nf.step, nf.metric)) == [(1, "D_loss"), (1, "G_loss"), (2, "G_loss")]
+    assert list(zip(nf.step, nf.metric, strict=False)) == [(1, "D_loss"), (1, "G_loss"), (2, "G_loss")]
     out = CliRunner().invoke(main, ["info", str(tmp_path / "r")]).output
     assert "(2 NaN/Inf)" in out and "(1 NaN/Inf)" in out
 

@@ -5,7 +5,9 @@ long (step, metric, value) points with later-write-wins, and finishing a Run
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,3 +119,24 @@ def warn_limit(warnings: list[str], items: list[str], what: str, limit: int = 10
     warnings.extend(items[:limit])
     if len(items) > limit:
         warnings.append(f"... and {len(items) - limit} more {what}")
+
+
+def read_jsonl_objects(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
+    """(line number, object) for every JSON-object line of a JSON-lines file; bad lines become warnings."""
+    out = []
+    bad = []
+    with open(p, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
+                continue
+            if not isinstance(obj, dict):
+                bad.append(f"{p}:{i}: not a JSON object, line skipped")
+                continue
+            out.append((i, obj))
+    warn_limit(warnings, bad, "unreadable lines")
+    return out

@@ -14,7 +14,9 @@ Files read
   log.txt                kept as `run.extra["log_tail"]` (last lines, for the report).
   network-snapshot-*.pkl -> Checkpoint(kind="pickle"). These are pickles that
                          need StyleGAN's source code to load; they are never
-                         unpickled here (see --trust-pickles).
+                         unpickled here. `gananalyze import` lists them in
+                         the native run, and `gananalyze fid-sweep DEST
+                         --trust-pickles` evaluates them.
 
 Step axis: the tick index (`Progress/tick`, else the line number). `epoch`
 is left empty; kimg per tick (`Progress/kimg`) stays a column and is exposed
@@ -33,7 +35,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
-from ._common import finish, pivot_wide, warn_limit
+from ._common import finish, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"
 _SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
@@ -58,29 +60,9 @@ def detect(path: Path) -> bool:
     return path.is_dir() and (path / "stats.jsonl").is_file() and ((path / "training_options.json").is_file() or any(path.glob("metric-*.jsonl")) or (path / "log.txt").is_file() or any(path.glob("network-snapshot-*.pkl")))
 
 
-def _read_jsonl(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
-    out = []
-    bad = []
-    with open(p, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
-                continue
-            if not isinstance(obj, dict):
-                bad.append(f"{p}:{i}: not a JSON object, line skipped")
-                continue
-            out.append((i, obj))
-    warn_limit(warnings, bad, "unreadable lines")
-    return out
-
-
 def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """(steps, columns, wall times) from stats.jsonl: mean per stat, std as `<name>/std`."""
-    rows = _read_jsonl(p, warnings)
+    rows = read_jsonl_objects(p, warnings)
     names: dict[str, None] = {}
     for _, r in rows:
         names.update(dict.fromkeys(k for k, v in r.items() if isinstance(v, dict)))
@@ -114,7 +96,7 @@ def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFra
     """metric-*.jsonl files -> sample-metrics rows at the tick of each snapshot."""
     rows: dict[tuple[int, str], dict] = {}
     for p in sorted(path.glob("metric-*.jsonl")):
-        for line_no, obj in _read_jsonl(p, warnings):
+        for line_no, obj in read_jsonl_objects(p, warnings):
             results = obj.get("results")
             snap = str(obj.get("snapshot_pkl", ""))
             m = _SNAP_RE.search(snap)

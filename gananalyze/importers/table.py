@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
-from ._common import finish, pivot_wide, warn_limit
+from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 
 NAME = "csv"
 STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iterations", "iter", "iters", "it", "_step", "steps", "n_iter")
@@ -129,24 +129,9 @@ def read_csv(p: Path, warnings: list[str]) -> pd.DataFrame:
 
 
 def read_jsonl(p: Path, warnings: list[str]) -> pd.DataFrame:
-    rows, bad, lines = [], [], []
-    with open(p, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
-                continue
-            if not isinstance(obj, dict):
-                bad.append(f"{p}:{i}: not a JSON object, line skipped")
-                continue
-            rows.append(_flatten(obj))
-            lines.append(i)
-    warn_limit(warnings, bad, "unreadable lines")
-    df = pd.DataFrame(rows)
-    df.attrs["lines"] = lines
+    objs = read_jsonl_objects(p, warnings)
+    df = pd.DataFrame([_flatten(obj) for _, obj in objs])
+    df.attrs["lines"] = [i for i, _ in objs]
     return df
 
 
