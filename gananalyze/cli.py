@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
+from .textfmt import fmt_duration
 
 
 def _friendly(fn):
@@ -46,15 +47,6 @@ def main() -> None:
     """
 
 
-def _fmt_span(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{seconds:.1f}s")
-
-
 def _ranges(steps: list[int], limit: int = 6) -> str:
     if not steps:
         return "none"
@@ -83,7 +75,7 @@ def info(run: str, fmt: str | None, as_json: bool) -> None:
         click.echo(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
     else:
         click.echo("steps:       none logged")
-    click.echo(f"time span:   {_fmt_span(s['time_span_s'])}")
+    click.echo(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
     if s["metrics"]:
         click.echo(f"metrics:     {len(s['metrics'])}")
         width = max(len(m) for m in s["metrics"])

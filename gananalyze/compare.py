@@ -65,6 +65,7 @@ import pandas as pd
 from .aliases import ALIASES, canonical, label, resolve
 from .errors import GanAnalyzeError
 from .run import Run
+from .textfmt import flatten_config, fmt_duration
 
 X_CHOICES = ("step", "epoch", "time", "images")
 BANDS = ("minmax", "std")
@@ -235,18 +236,6 @@ def _unique_names(runs: list[Run]) -> None:
 
 
 # ---------------------------------------------------------------- configs
-
-def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts flattened to dotted keys ({"opt": {"lr": 1}} -> {"opt.lr": 1})."""
-    out: dict[str, Any] = {}
-    for k, v in (config or {}).items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(flatten_config(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
 
 def _norm(v: Any) -> Any:
     """A hashable, comparable form of a config value (lists/dicts by JSON value)."""
@@ -736,15 +725,6 @@ def _fmt_num(v: Any, digits: int = 4) -> str:
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.{digits - 1}e}"
     return f"{v:.{digits}g}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{seconds:.1f}s")
 
 
 def format_table(comp: Comparison, max_config_keys: int = 6) -> str:

@@ -32,6 +32,7 @@ from .aliases import label as label_of
 from .errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
 from .run import Run
+from .textfmt import flatten_config, fmt_duration
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
@@ -176,30 +177,6 @@ def fmt_value(v: Any, limit: int = 300) -> str:
     else:
         s = str(v)
     return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested dicts as (dotted.key, value) pairs, in insertion order."""
-    out: list[tuple[str, Any]] = []
-    if isinstance(d, dict):
-        for k, v in d.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if isinstance(v, dict) and v:
-                out.extend(flatten(v, key))
-            else:
-                out.append((key, v))
-    return out
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "unknown"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return f"{h}h {m:02d}m"
-    return f"{m}m {s:02d}s" if m else f"{seconds:.1f}s"
 
 
 def step_range(f: Finding) -> str:
@@ -686,10 +663,10 @@ class _Builder:
         return Section("other-metrics", "Other metrics", lead, figures=figs)
 
     def config(self) -> Section | None:
-        rows = [[k, fmt_value(v)] for k, v in flatten(self.run.config or {})]
+        rows = [[k, fmt_value(v)] for k, v in flatten_config(self.run.config).items()]
         gen = self.run.generator
         if isinstance(gen, dict) and gen:
-            rows += [[f"generator.{k}", fmt_value(v)] for k, v in flatten(gen)]
+            rows += [[f"generator.{k}", fmt_value(v)] for k, v in flatten_config(gen).items()]
         if not rows:
             return None
         return Section("config", "Configuration", "The hyper-parameters and settings the run recorded, as written in its files.", tables=[Table("", ["key", "value"], rows, "config")])
@@ -734,7 +711,7 @@ class _Builder:
             out.append(("steps logged", f"{fmt_num(len(sc))} ({fmt_num(int(sc['step'].iloc[0]))} – {fmt_num(int(sc['step'].iloc[-1]))})"))
         if "wall_time" in sc.columns and sc["wall_time"].notna().any():
             wt = sc["wall_time"].dropna()
-            out.append(("wall-clock span", fmt_duration(float(wt.max() - wt.min()))))
+            out.append(("wall-clock span", fmt_duration(float(wt.max() - wt.min()), missing="unknown")))
         out.append(("loss type", run.loss or "unknown"))
         for canon in ("G_loss", "D_loss", "D_x", "D_G_z_before"):
             col = self.col(canon)
