@@ -102,3 +102,13 @@ def test_upscale_png_nearest_neighbour_keeps_pixel_values():
 def test_finite_range_skips_inf():
     assert plots.finite_range(np.array([0.0, np.inf, 1.0]), pad=0) == (0.0, 1.0)
     assert plots.finite_range(np.array([np.nan])) is None
+
+
+def test_palette_and_style_are_seaborns():
+    import seaborn as sns
+
+    from gananalyze import plots
+
+    assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
+    rc = plots._style()
+    assert rc["axes.grid"] is True and rc["axes.facecolor"] == sns.axes_style("whitegrid")["axes.facecolor"]
