@@ -167,6 +167,8 @@ def load_and_diagnose(paths_or_globs: Iterable[str | Path], skip_bad: bool = Fal
     fewer than 4 runs, where starting workers costs more than it saves) and the
     number of usable cores otherwise.
     """
+    from .loader import detect_format
+
     warnings: list[str] = []
     seen: set[Path] = set()
     todo: list[Path] = []
@@ -181,6 +183,10 @@ def load_and_diagnose(paths_or_globs: Iterable[str | Path], skip_bad: bool = Fal
             bad(f"{arg}: the pattern matches no run directory")
             continue
         for p in paths:
+            if p.is_file() and detect_format(p) is None:
+                # a shell glob (runs/*) also hands over README.md and friends
+                warnings.append(f"{p}: a file that is not a run; skipped")
+                continue
             key = p.resolve()
             if key not in seen:
                 seen.add(key)

@@ -389,3 +389,16 @@ def test_native_vs_cyclegan(trio, tmp_path):
     assert any("FID is missing for cyclegan-horse2zebra" in n for n in comp.notes)
     ctx = compare.build_context(comp, x="epoch", max_metric_charts=3)
     assert ctx["charts"] and compare.render_html(ctx)
+
+
+def test_shell_expanded_files_that_are_not_runs_are_skipped(tmp_path):
+    from conftest import write_synthetic_run
+
+    from gananalyze.compare import load_runs
+
+    write_synthetic_run(tmp_path / "a", steps=20)
+    write_synthetic_run(tmp_path / "b", steps=20)
+    (tmp_path / "README.md").write_text("# runs")
+    runs, warnings = load_runs([tmp_path / "README.md", tmp_path / "a", tmp_path / "b"])
+    assert [r.name for r in runs] == ["a", "b"]
+    assert warnings == [f"{tmp_path / 'README.md'}: a file that is not a run; skipped"]
