@@ -448,6 +448,8 @@ def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
                 rows = sm[sm["features"] == pick]
                 source = f"sample metrics ({col}, {pick} features)"
             s = pd.Series(pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64), index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"), name=col).dropna()
+            if "features" in rows.columns and rows["features"].notna().any():
+                s.attrs["features"] = str(rows["features"].dropna().iloc[-1])
             s = s[~s.index.duplicated(keep="last")].sort_index()
             if len(s):
                 return s, source
@@ -717,6 +719,14 @@ def compare_runs(runs: Sequence[Run], metric: str = "fid", group_by: str | None 
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
     elif missing:
         comp.notes.append(f"no run has {label(metric)}; rows are in the order given (compute it with `gananalyze fid-sweep`)")
+    by_features: dict[str, list[str]] = {}
+    for r in runs:
+        s, _ = metric_series(r, metric)
+        if len(s) and s.attrs.get("features"):
+            by_features.setdefault(s.attrs["features"], []).append(r.name)
+    if len(by_features) > 1:
+        parts = "; ".join(f"{f}: {', '.join(names)}" for f, names in by_features.items())
+        comp.notes.append(f"{label(metric)} was computed with different feature networks ({parts}); values are only comparable within one network, so the ranking across them means little")
     return comp
 
 

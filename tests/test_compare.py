@@ -402,3 +402,18 @@ def test_shell_expanded_files_that_are_not_runs_are_skipped(tmp_path):
     runs, warnings = load_runs([tmp_path / "README.md", tmp_path / "a", tmp_path / "b"])
     assert [r.name for r in runs] == ["a", "b"]
     assert warnings == [f"{tmp_path / 'README.md'}: a file that is not a run; skipped"]
+
+
+def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
+    import pandas as pd
+    from conftest import write_synthetic_run
+
+    from gananalyze import store
+    from gananalyze.compare import compare_runs, load_runs
+
+    for name, feats, fid in (("a", "inception", 30.0), ("b", "digits", 200.0), ("c", "inception", 40.0)):
+        p = write_synthetic_run(tmp_path / name, steps=20)
+        store.append_sample_metrics(p, pd.DataFrame({"step": [0, 10], "features": feats, "fid": [fid * 2, fid]}))
+    runs, _ = load_runs([tmp_path / n for n in "abc"])
+    comp = compare_runs(runs)
+    assert comp.notes == ["FID was computed with different feature networks (inception: a, c; digits: b); values are only comparable within one network, so the ranking across them means little"]
