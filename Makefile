@@ -35,8 +35,14 @@ demo: setup
 test: setup
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(RUN) pytest -q -n 2 tests
 
+# All benchmarks, one after another (about 20 minutes on 2 cores); each prints
+# medians and its targets. Run one alone with `uv run python bench/NAME.py`.
 bench: setup
 	$(RUN) python bench/load.py
+	$(RUN) python bench/logging_cost.py
+	$(RUN) python bench/report.py
+	$(RUN) python bench/compare.py
+	$(RUN) python bench/fid.py --part all --repeats 3
 
 lint: setup
 	$(RUN) ruff check gananalyze tests bench examples
