@@ -70,7 +70,8 @@ def info(run: str, fmt: str | None, as_json: bool) -> None:
         click.echo(json.dumps(s, indent=2, default=str))
         return
     click.echo(f"run:         {s['name']}  ({s['path']})")
-    click.echo(f"format:      {s['format']}" + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown"))
+    how = "forced with --format" if fmt else "detected"
+    click.echo(f"format:      {s['format']} ({how})" + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown"))
     if s["rows"]:
         click.echo(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
     else:

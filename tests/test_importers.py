@@ -389,7 +389,9 @@ def test_cli_info_says_the_format(tmp_path):
     for path, fmt in (("tb", "tensorboard"), ("sg", "stylegan"), ("cg", "cyclegan"), ("t.csv", "csv")):
         res = runner.invoke(main, ["info", str(tmp_path / path)])
         assert res.exit_code == 0, res.output
-        assert f"format:      {fmt}" in res.output
+        assert f"format:      {fmt} (detected)" in res.output
+    res = runner.invoke(main, ["info", str(tmp_path / "sg"), "--format", "stylegan"])
+    assert res.exit_code == 0 and "format:      stylegan (forced with --format)" in res.output
     res = runner.invoke(main, ["info", str(tmp_path / "sg"), "--format", "cyclegan"])
     assert res.exit_code == 1 and "Error:" in res.output and "Traceback" not in res.output
 
