@@ -24,6 +24,11 @@ ALIASES: dict[str, list[str]] = {
     "fid": ["fid", "fid50k_full", "fid50k", "fid10k", "FID"],
 }
 
+# Metrics where a larger value is better (lower-case). Every other metric
+# (FID, KID, PPL, losses, distances) is lower-is-better. The one place that
+# knows a metric's direction: rules, report, compare and fid-sweep all ask it.
+HIGHER_IS_BETTER = frozenset({"is", "isc", "inception_score", "precision", "recall", "density", "coverage", "d_acc", "accuracy", "psnr", "ssim"})
+
 # Display names for the canonical metrics.
 LABELS: dict[str, str] = {
     "G_loss": "G loss",
@@ -66,3 +71,8 @@ def canonical(column: str) -> str:
 def label(metric: str) -> str:
     """Display name of a metric (canonical names get a readable label)."""
     return LABELS.get(metric, metric)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of `metric` (a name or an alias) is better."""
+    return metric.lower() in HIGHER_IS_BETTER or canonical(metric).lower() in HIGHER_IS_BETTER

@@ -149,10 +149,10 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
       gananalyze import stylegan-run/00000-x runs/x
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
     """
-    from .sweep import HIGHER_IS_BETTER, best_checkpoint, is_main_process, sweep
+    from .sweep import SELECT_METRICS, best_checkpoint, is_main_process, sweep
 
-    if select not in HIGHER_IS_BETTER:
-        raise click.BadParameter(f"choose from {', '.join(HIGHER_IS_BETTER)}", param_hint="--select")
+    if select not in SELECT_METRICS:
+        raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
     step_list = None
     if steps:
         try:

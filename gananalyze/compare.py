@@ -9,7 +9,7 @@ What this module owns, and the choices it makes where there was one to make:
   legends stay distinct.
 - **Ranking metric**: `metric` (default "fid") is read from `run.sample_metrics`
   (through the alias table, so StyleGAN's `fid50k_full` is an FID), else from the
-  scalars. Lower is better unless the metric is in `HIGHER_IS_BETTER`. Rows are
+  scalars. Lower is better unless `aliases.higher_is_better` says otherwise. Rows are
   ranked by the best value; runs without it come last, in the order given.
 - **Config diff** (`config_diff`): nested config flattened with dotted keys
   (`G_opt_kwargs.lr`); a key is listed when its value differs between runs or is
@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import ALIASES, canonical, label, resolve
+from .aliases import ALIASES, canonical, higher_is_better, label, resolve
 from .errors import GanAnalyzeError
 from .run import Run
 from .textfmt import flatten_config, fmt_duration
@@ -74,7 +74,6 @@ KIMG_COLUMNS = ("Progress/kimg", "kimg")
 # Config keys (last dotted segment, lower case) that only pick a random seed.
 SEED_KEYS = {"seed", "random_seed", "manual_seed", "rng_seed", "random_state", "noise_seed", "seeds"}
 # Metrics where a larger value is better (everything else: lower is better).
-HIGHER_IS_BETTER = {"is", "isc", "inception_score", "precision", "recall", "density", "coverage", "D_acc", "psnr", "ssim"}
 # Canonical metrics drawn in the D(x) / D(G(z)) panel instead of the overlay grid.
 D_PANEL = ("D_x", "D_G_z_before", "D_G_z_after")
 MAX_METRIC_CHARTS = 16
@@ -422,11 +421,6 @@ def aggregate(series: Sequence[pd.Series], band: str = "minmax") -> pd.DataFrame
 
 
 # ---------------------------------------------------------------- metrics
-
-def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of `metric` is better (IS, precision, recall...)."""
-    return metric in HIGHER_IS_BETTER or canonical(metric) in HIGHER_IS_BETTER or metric.lower() in HIGHER_IS_BETTER
-
 
 def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
     """`metric` of `run` as a Series indexed by step, and where it came from.

@@ -26,17 +26,16 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .aliases import LABELS, resolve
+from .aliases import LABELS, higher_is_better, resolve
 from .aliases import canonical as canonical_of
 from .aliases import label as label_of
 from .errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
-from .run import Run
+from .run import SAMPLE_METRIC_META, Run
 from .textfmt import flatten_config, fmt_duration
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
-SAMPLE_METRIC_SKIP = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "timestamp", "kimg")
 MAX_STRIP = 12
 MAX_TAGS = 6
 MAX_OTHER_PANELS = 24
@@ -240,9 +239,7 @@ def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
     rows = rows[np.isfinite(rows[col].astype(float))]
     if not len(rows):
         return None
-    from .rules import LOWER_IS_BETTER
-
-    lower = canonical_of(col).lower() in LOWER_IS_BETTER or col.lower().startswith(("fid", "kid"))
+    lower = not higher_is_better(col)
     i = rows[col].astype(float).idxmin() if lower else rows[col].astype(float).idxmax()
     last = rows.sort_values("step").iloc[-1]
     ckpt_steps = {c.step for c in run.checkpoints}
@@ -519,7 +516,7 @@ class _Builder:
         sm = self.run.sample_metrics
         if sm is None or not len(sm) or "step" not in sm.columns:
             return None
-        cols = [c for c in sm.columns if c not in SAMPLE_METRIC_SKIP and not c.endswith("_std") and pd.api.types.is_numeric_dtype(sm[c]) and sm[c].notna().any()]
+        cols = [c for c in sm.columns if c not in SAMPLE_METRIC_META and not c.endswith("_std") and pd.api.types.is_numeric_dtype(sm[c]) and sm[c].notna().any()]
         if not cols:
             return None
         groups = list(sm.groupby("features", sort=False)) if "features" in sm.columns and sm["features"].nunique() > 1 else [(None, sm)]

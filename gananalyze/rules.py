@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import LABELS
+from .aliases import LABELS, higher_is_better
 from .errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
 from .run import Run
@@ -95,7 +95,6 @@ _STRING_KEYS = {"d_loss_reduction": ("auto", "sum", "mean")}
 _INT_KEYS = {"max_bins", "min_bin_points", "min_points", "sustain_min_bins", "min_evaluations"}
 
 # Sample metrics for which lower is better; every other one (is, precision, recall, density, coverage) higher.
-LOWER_IS_BETTER = {"fid", "kid", "ppl", "fid_clip", "eqt_int"}
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -770,7 +769,7 @@ def mode_collapse(ctx: _Ctx) -> list[Finding]:
     if ctx.has("G_loss") and ctx.has("D_G_z_prob"):
         out += _collapse_from_metrics(ctx)
     sm = _sample_metric(ctx)
-    if len(sm) >= 2 and _lower_is_better(ctx.select_metric):
+    if len(sm) >= 2 and not higher_is_better(ctx.select_metric):
         out += _fid_jumps(ctx, sm)
     return out
 
@@ -895,10 +894,6 @@ def _sample_metric(ctx: _Ctx) -> pd.Series:
     return out
 
 
-def _lower_is_better(name: str) -> bool:
-    return name.lower() in LOWER_IS_BETTER or name.lower().startswith(("fid", "kid"))
-
-
 def _fid_jumps(ctx: _Ctx, sm: pd.Series) -> list[Finding]:
     th = ctx.th
     v = sm.to_numpy()
@@ -981,7 +976,7 @@ def over_training(ctx: _Ctx) -> list[Finding]:
     sm = _sample_metric(ctx)
     v = sm.to_numpy()
     st = sm.index.to_numpy()
-    lower = _lower_is_better(ctx.select_metric)
+    lower = not higher_is_better(ctx.select_metric)
     i_best = int(np.argmin(v) if lower else np.argmax(v))
     best, last = float(v[i_best]), float(v[-1])
     worse = (last - best) / abs(best) if lower else (best - last) / abs(best)

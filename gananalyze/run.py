@@ -18,6 +18,10 @@ from .aliases import resolve
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
+# Columns of `Run.sample_metrics` that describe an evaluation rather than
+# measure it (fid-sweep's bookkeeping, StyleGAN's snapshot facts).
+SAMPLE_METRIC_META = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name")
+
 
 @dataclass
 class Checkpoint:
@@ -193,7 +197,7 @@ class Run:
             "checkpoints": [c.step for c in self.checkpoints],
             "samples": [s.step for s in self.samples],
             "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
-            "sample_metrics": [c for c in self.sample_metrics.columns if c not in ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds")] if len(self.sample_metrics) else [],
+            "sample_metrics": [c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META] if len(self.sample_metrics) else [],
             "duplicates_replaced": self.duplicates_replaced,
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],

@@ -46,6 +46,7 @@ import pandas as pd
 import torch
 
 from . import store
+from .aliases import higher_is_better
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .errors import GanAnalyzeError
@@ -55,7 +56,7 @@ from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_
 
 NOISE_CHUNK = 1024
 # Direction of each value column: True when higher is better.
-HIGHER_IS_BETTER = {"fid": False, "kid": False, "is": True, "precision": True, "recall": True, "density": True, "coverage": True}
+SELECT_METRICS = ("fid", "kid", "is", "precision", "recall", "density", "coverage")  # what --select accepts
 ID_COLUMNS = ("step", "features", "features_key", "num_samples", "quantized", "real")
 
 
@@ -488,8 +489,8 @@ def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float =
     no earlier one came within `tolerance` of it.
     """
     col = {"pr": "precision", "dc": "coverage"}.get(select, select)
-    if col not in HIGHER_IS_BETTER:
-        raise GanAnalyzeError(f"cannot select by {select!r}; choose from {', '.join(HIGHER_IS_BETTER)}")
+    if col not in SELECT_METRICS:
+        raise GanAnalyzeError(f"cannot select by {select!r}; choose from {', '.join(SELECT_METRICS)}")
     if col not in frame.columns:
         return None
     ok = frame[frame[col].notna()]
@@ -500,7 +501,7 @@ def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float =
     ok = ok.sort_values("step")
     vals = ok[col].to_numpy(dtype=float)
     steps = ok["step"].to_numpy()
-    higher = HIGHER_IS_BETTER[col]
+    higher = higher_is_better(col)
     i = int(np.argmax(vals) if higher else np.argmin(vals))
     best = vals[i]
     slack = tolerance * abs(best)
