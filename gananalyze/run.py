@@ -23,6 +23,16 @@ LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 SAMPLE_METRIC_META = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name")
 
 
+def empty_scalars() -> pd.DataFrame:
+    """A scalars frame with no rows (the shape every loader returns)."""
+    return pd.DataFrame({"step": pd.Series([], dtype="int64")})
+
+
+def empty_nonfinite() -> pd.DataFrame:
+    """A `Run.nonfinite` table with no rows."""
+    return pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+
+
 @dataclass
 class Checkpoint:
     """A saved generator (and maybe discriminator) at one training step.
@@ -127,11 +137,9 @@ class Run:
     config: dict[str, Any] = field(default_factory=dict)
     generator: dict[str, Any] | None = None
     created: str | None = None
-    scalars: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"step": pd.Series([], dtype="int64")}))
+    scalars: pd.DataFrame = field(default_factory=empty_scalars)
     counts: dict[str, int] = field(default_factory=dict)
-    nonfinite: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
-    )
+    nonfinite: pd.DataFrame = field(default_factory=empty_nonfinite)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     samples: list[SampleGrid] = field(default_factory=list)
     histograms: pd.DataFrame = field(default_factory=pd.DataFrame)

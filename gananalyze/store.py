@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import GanAnalyzeError
-from .run import Checkpoint, Run, SampleGrid
+from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"
@@ -296,7 +296,7 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
     if nonfinite_parts:
         nonfinite = pd.concat(nonfinite_parts, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True)
     else:
-        nonfinite = pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+        nonfinite = empty_nonfinite()
     # index columns are not metrics
     for c in ("epoch", "wall_time"):
         counts.pop(c, None)
@@ -309,7 +309,7 @@ def read_scalars(run_dir: Path, warnings: list[str]) -> tuple[pd.DataFrame, dict
         warnings.append(f"{run_dir}: a scalars part has no 'step' column ({', '.join(t.column_names[:5])}...), skipped")
     tables = [t for t in tables if "step" in t.column_names]
     if not tables:
-        return Run(path=Path(run_dir), name="").scalars, {}, Run(path=Path(run_dir), name="").nonfinite, 0
+        return empty_scalars(), {}, empty_nonfinite(), 0
     table = _concat(tables, {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()})
     frame, counts, nonfinite, dup_steps, replaced = merge_scalars(table, str(Path(run_dir) / SCALARS_DIR))
     if dup_steps:

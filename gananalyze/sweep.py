@@ -275,14 +275,7 @@ def sweep(
     if num_samples < 2:
         raise GanAnalyzeError(f"--num-samples must be at least 2, not {num_samples}")
     dev = resolve_device(device)
-    if isinstance(run_path, Run):
-        run = run_path
-    elif store.is_native_run(Path(run_path)):
-        run = store.load_native(Path(run_path))
-    else:
-        if not Path(run_path).exists():
-            raise GanAnalyzeError(f"{run_path}: run not found")
-        run = load_run(run_path)
+    run = run_path if isinstance(run_path, Run) else load_run(run_path)
     if run.format != "native":
         if any(c.kind == "pickle" for c in run.checkpoints):
             raise GanAnalyzeError(

@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..plausibility import check_run
-from ..run import Run
-
-EMPTY_NONFINITE = {"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")}
+from ..run import Run, empty_nonfinite
 
 
 def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, names: Sequence[str], order: np.ndarray | None = None, wall: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
@@ -74,30 +72,27 @@ def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, 
             wall_col = np.fmax(wall_col, w)
     if wall_col is not None:
         cols = {"step": out_steps, "wall_time": wall_col, **{k: v for k, v in cols.items() if k != "step"}}
-    nf = pd.concat(nonfinite, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True) if nonfinite else pd.DataFrame(EMPTY_NONFINITE)
+    nf = pd.concat(nonfinite, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True) if nonfinite else empty_nonfinite()
     return pd.DataFrame(cols), counts, nf, dup_steps, replaced
 
 
 def pivot_wide(steps: np.ndarray, columns: dict[str, np.ndarray], logged: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
-    """Like pivot_points for rows in write order (one value per metric per row).
+    """Rows in write order (one value per metric per row) -> one row per step.
 
     `logged[name]` marks the cells that were written; by default a NaN cell
-    counts as "not logged" (sparse CSV rows). Later rows win on repeated steps.
+    counts as "not logged" (sparse CSV rows). The merge is the native store's
+    (`store.merge_scalars`): later rows win per (step, metric) value.
     """
-    steps = np.asarray(steps, dtype=np.int64)
-    names = list(columns)
-    s_parts, m_parts, v_parts, o_parts = [], [], [], []
-    base = np.arange(len(steps))
-    for j, name in enumerate(names):
-        v = np.asarray(columns[name], dtype=np.float64)
+    import pyarrow as pa
+
+    from ..store import merge_scalars
+
+    cols: dict[str, pa.Array] = {"step": pa.array(np.asarray(steps, dtype=np.int64))}
+    for name, v in columns.items():
+        v = np.asarray(v, dtype=np.float64)
         ok = logged[name] if logged and name in logged else ~np.isnan(v)
-        s_parts.append(steps[ok])
-        m_parts.append(np.full(int(ok.sum()), j))
-        v_parts.append(v[ok])
-        o_parts.append(base[ok])
-    if not names:
-        return pd.DataFrame({"step": np.unique(steps)}), {}, pd.DataFrame(EMPTY_NONFINITE), 0, 0
-    return pivot_points(np.concatenate(s_parts), np.concatenate(m_parts), np.concatenate(v_parts), names, order=np.concatenate(o_parts))
+        cols[name] = pa.array(v, mask=~np.asarray(ok, dtype=bool), type=pa.float64())
+    return merge_scalars(pa.table(cols), "imported rows")
 
 
 def finish(run: Run, file: str | None = None, losses: Iterable[str] | None = None) -> Run:
