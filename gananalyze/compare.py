@@ -1260,11 +1260,10 @@ def _steps_text(start: int | None, end: int | None) -> str:
 
 
 def render_html(context: dict[str, Any]) -> str:
-    """templates/compare.html rendered with autoescaping."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    """templates/compare.html rendered (gananalyze.html: autoescaped, strict)."""
+    from .html import render
 
-    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("compare.html").render(**context)
+    return render("compare.html", **context)
 
 
 def render_compare(runs: Sequence[Run], out_path: str | Path, x: str = "step", group_by: str | None = None, band: str = "minmax", metric: str = "fid", smoothing: float = 0.6, comparison: Comparison | None = None, thresholds: dict[str, Any] | None = None) -> Path:

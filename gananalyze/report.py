@@ -15,7 +15,6 @@ visible; smoothing is TensorBoard's EMA (`smoothing.tensorboard_ema`).
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,8 +30,9 @@ from .aliases import canonical as canonical_of
 from .aliases import label as label_of
 from .errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
+from .html import render
 from .run import SAMPLE_METRIC_META, Run
-from .textfmt import flatten_config, fmt_duration
+from .textfmt import flatten_config, fmt_duration, fmt_num
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
@@ -142,29 +142,6 @@ def slug(text: str) -> str:
     """An HTML id fragment from any text (metric names can hold anything)."""
     s = re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-")
     return s or "x"
-
-
-def fmt_num(v: Any) -> str:
-    """A number for humans: 4 significant digits, ints as ints, NaN/Inf spelled out."""
-    if v is None:
-        return "n/a"
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}"
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if math.isnan(f):
-            return "NaN"
-        if math.isinf(f):
-            return "Inf" if f > 0 else "-Inf"
-        if f == int(f) and abs(f) < 1e15:
-            return f"{int(f):,}"
-        a = abs(f)
-        if a >= 1e5 or a < 1e-3:
-            return f"{f:.3g}"
-        return f"{f:.4g}"
-    return str(v)
 
 
 def fmt_value(v: Any, limit: int = 300) -> str:
@@ -825,18 +802,10 @@ def _version() -> str:
     return __version__
 
 
-def _environment():
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader("gananalyze", "templates"), autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = fmt_num
-    return env
-
-
 def build_report_html(run: Run, diagnosis: Diagnosis | None = None, smoothing: float = 0.6, tsne: bool = True, real: str | None = None, rules_config: str | Path | None = None) -> str:
     """The report as one self-contained HTML string (all images as data: URIs)."""
     ctx = build_report_context(run, diagnosis, smoothing, tsne, real, rules_config)
-    return _environment().get_template("report.html").render(**ctx)
+    return render("report.html", **ctx)
 
 
 def default_report_path(run: Run, directory: str | Path = "reports") -> Path:

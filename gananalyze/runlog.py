@@ -288,14 +288,9 @@ class RunLog:
         payload: dict[str, Any] = {"format": "gananalyze-checkpoint", "version": store.FORMAT_VERSION, "step": int(step), "generator": G.state_dict()}
         if D is not None:
             payload["discriminator"] = D.state_dict()
-        meta = {}
-        for k, v in extra.items():
-            payload_key = k if hasattr(v, "keys") and k.endswith("state_dict") else None
-            if payload_key:
-                payload[payload_key] = v
-            else:
-                meta[k] = v
-        payload["meta"] = meta
+        is_state = {k: k.endswith("state_dict") and hasattr(v, "keys") for k, v in extra.items()}
+        payload.update({k: v for k, v in extra.items() if is_state[k]})
+        payload["meta"] = {k: v for k, v in extra.items() if not is_state[k]}
         path = self.path / store.CKPT_DIR / f"step-{int(step):09d}.pt"
         store.atomic_write(path, lambda p: torch.save(payload, p))
         return path

@@ -27,3 +27,28 @@ def flatten_config(config: dict[str, Any] | None, prefix: str = "") -> dict[str,
         else:
             out[key] = v
     return out
+
+
+def fmt_num(v: Any) -> str:
+    """A number for humans: 4 significant digits, ints as ints, NaN/Inf spelled out."""
+    import numpy as np  # not at module level: the CLI imports this module for --help
+
+    if v is None:
+        return "n/a"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return "NaN"
+        if math.isinf(f):
+            return "Inf" if f > 0 else "-Inf"
+        if f == int(f) and abs(f) < 1e15:
+            return f"{int(f):,}"
+        a = abs(f)
+        if a >= 1e5 or a < 1e-3:
+            return f"{f:.3g}"
+        return f"{f:.4g}"
+    return str(v)
