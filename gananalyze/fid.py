@@ -141,6 +141,25 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, device=None) -> float:
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * tr_covmean)
 
 
+def fid_few_samples(fake: np.ndarray, mu_real: np.ndarray, sigma_real: np.ndarray) -> float:
+    """FID when the fake set has fewer samples n than dimensions D, in O(n D²) instead of O(D³).
+
+    The fake covariance is S1 = AᵀA with A = (X - mu) / sqrt(n - 1) (n x D), so
+    Tr S1 = ‖A‖²_F and the nonzero eigenvalues of S1 S2 are those of the
+    symmetric n x n matrix A S2 Aᵀ: Tr sqrt(S1 S2) = Σ sqrt(λ(A S2 Aᵀ)). Same value
+    as frechet_distance of the statistics (to rounding), without
+    the D x D eigendecomposition that dominates small-sample sweeps.
+    """
+    x = np.asarray(fake, dtype=np.float64)
+    n = x.shape[0]
+    mu = x.mean(axis=0)
+    a = (x - mu) / np.sqrt(n - 1)
+    m = a @ np.asarray(sigma_real, dtype=np.float64) @ a.T
+    lam = np.linalg.eigvalsh(0.5 * (m + m.T))
+    diff = mu - np.asarray(mu_real, dtype=np.float64)
+    return float(diff @ diff + np.sum(a * a) + np.trace(sigma_real) - 2.0 * np.sqrt(np.clip(lam, 0.0, None)).sum())
+
+
 def fid_from_features(real_features, fake_features) -> float:
     """FID between two feature sets (N, D): `frechet_distance` of their `feature_stats`."""
     return frechet_distance(*feature_stats(real_features), *feature_stats(fake_features))

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from .errors import GanAnalyzeError
-from .fid import feature_stats, frechet_distance
+from .fid import feature_stats, fid_few_samples, frechet_distance
 
 DEFAULT_SEED = 2020  # torch-fidelity's default rng_seed
 
@@ -235,6 +235,11 @@ def _need(x, what: str, metric: str):
 def _m_fid(real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw) -> dict[str, float]:
     if real_stats is None:
         real_stats = feature_stats(_need(real, "real features or statistics", "fid"))
+    if 2 <= fake.shape[0] < fake.shape[1]:  # fewer samples than dimensions: an n x n problem suffices
+        def host(a):
+            return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+        return {"fid": fid_few_samples(host(fake), *(host(s) for s in real_stats))}
     # On a GPU the linear algebra runs there (float64); on CPU NumPy/SciPy's LAPACK.
     la_device = None if torch.device(device).type == "cpu" else device
     return {"fid": frechet_distance(*real_stats, *feature_stats(fake), device=la_device)}

@@ -432,12 +432,7 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
         row["seconds_features"] = time.perf_counter() - t1
         if bad[0]:
             raise GanAnalyzeError(f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged checkpoint)")
-        rest = names
-        if "fid" in names and real_stats is not None and 2 <= feats.shape[0] < feats.shape[1]:
-            row["fid"] = fid_few_samples(feats, *real_stats)
-            rest = [m for m in names if m != "fid"]
-        if rest:
-            row.update(compute_metrics(rest, real_feats, feats, logits, real_stats=real_stats, device=dev))
+        row.update(compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev))
         row["error"] = None
     except OutOfMemory:
         raise
@@ -450,25 +445,6 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
     row["seconds"] = time.perf_counter() - t0
     row["source"] = "computed"
     return row
-
-
-def fid_few_samples(fake: np.ndarray, mu_real: np.ndarray, sigma_real: np.ndarray) -> float:
-    """FID when the fake set has fewer samples n than dimensions D, in O(n D²) instead of O(D³).
-
-    The fake covariance is S1 = AᵀA with A = (X - mu) / sqrt(n - 1) (n x D), so
-    Tr S1 = ‖A‖²_F and the nonzero eigenvalues of S1 S2 are those of the
-    symmetric n x n matrix A S2 Aᵀ: Tr sqrt(S1 S2) = Σ sqrt(λ(A S2 Aᵀ)). Same value
-    as gananalyze.fid.frechet_distance of the statistics (to rounding), without
-    the D x D eigendecomposition that dominates small-sample sweeps.
-    """
-    x = np.asarray(fake, dtype=np.float64)
-    n = x.shape[0]
-    mu = x.mean(axis=0)
-    a = (x - mu) / np.sqrt(n - 1)
-    m = a @ np.asarray(sigma_real, dtype=np.float64) @ a.T
-    lam = np.linalg.eigvalsh(0.5 * (m + m.T))
-    diff = mu - np.asarray(mu_real, dtype=np.float64)
-    return float(diff @ diff + np.sum(a * a) + np.trace(sigma_real) - 2.0 * np.sqrt(np.clip(lam, 0.0, None)).sum())
 
 
 # ---------------------------------------------------------------- summary

@@ -299,8 +299,7 @@ def test_torchrun_two_processes_give_identical_numbers(setup, tmp_path):
 
 
 def test_fid_few_samples_equals_the_full_formula():
-    from gananalyze.fid import feature_stats, frechet_distance
-    from gananalyze.sweep import fid_few_samples
+    from gananalyze.fid import feature_stats, fid_few_samples, frechet_distance
 
     rng = np.random.default_rng(0)
     real = np.abs(rng.normal(size=(300, 40)) @ rng.normal(size=(40, 40)))
