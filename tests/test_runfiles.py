@@ -1,0 +1,29 @@
+"""runfiles: files that resolve outside a run are never read."""
+
+from __future__ import annotations
+
+import os
+
+from gananalyze import runfiles
+
+
+def test_symlink_out_of_the_run_is_left_out_with_a_warning(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0")
+    (run / "ok.txt").write_text("fine")
+    os.symlink(secret, run / "train_opt.txt")
+    os.symlink(run / "ok.txt", run / "alias.txt")  # a link that stays inside is fine
+    warnings: list[str] = []
+    kept = runfiles.keep_inside(run, sorted(run.iterdir()), warnings)
+    assert [p.name for p in kept] == ["alias.txt", "ok.txt"]
+    assert warnings == ["train_opt.txt: not read: it is a link that resolves outside the run folder"]
+    assert runfiles.checked(run, run / "train_opt.txt") is None
+    assert runfiles.checked(run, run / "ok.txt") == run / "ok.txt"
+
+
+def test_symlink_loop_is_outside(tmp_path):
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    assert not runfiles.is_inside(tmp_path, tmp_path / "a")
