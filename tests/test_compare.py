@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from browser import assert_not_blank, needs_chromium, screenshot
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
 from gananalyze import RunLog, compare, store
@@ -417,3 +418,12 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     runs, _ = load_runs([tmp_path / n for n in "abc"])
     comp = compare_runs(runs)
     assert comp.notes == ["FID was computed with different feature networks (inception: a, c; digits: b); values are only comparable within one network, so the ranking across them means little"]
+
+
+@needs_chromium
+def test_chromium_renders_the_compare_page(tmp_path):
+    out = tmp_path / "compare.html"
+    runs = [str(SAMPLE_RUNS / r) for r in ("healthy", "mode-collapse", "d-overpowers")]
+    res = CliRunner().invoke(main, ["compare", *runs, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert_not_blank(screenshot(out, tmp_path / "compare.png", height=3000))

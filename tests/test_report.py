@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from browser import assert_not_blank, needs_chromium, screenshot
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import write_synthetic_run
@@ -216,21 +214,9 @@ def test_no_tsne_without_checkpoints_or_when_disabled(full):
     assert "tsne" not in _sections(_soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok"), tsne=False)))
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+@needs_chromium
 def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
-    from PIL import Image
-
-    out = full_html
-    png = tmp_path / "shot.png"
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1280,4000", out.resolve().as_uri()]
-    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
-    assert png.is_file(), "chromium wrote no screenshot"
-    img = Image.open(png).convert("L")
-    assert img.size == (1280, 4000)
-    a = np.asarray(img, dtype=np.float64)
-    assert a.std() > 20  # text and charts, not a blank page
-    rows = a.std(axis=1)
-    assert (rows > 5).mean() > 0.3  # content down the page, not one line at the top
+    assert_not_blank(screenshot(full_html, tmp_path / "shot.png"))
 
 
 def test_tsne_real_data_and_reasons(full, tmp_path):

@@ -91,12 +91,25 @@ def test_interrupted_sweep_resumes_where_it_stopped(setup, monkeypatch):
     assert list(df["source"]) == ["stored", "stored", "computed", "computed"]
 
 
+# Batched convolutions and matrix products are not bit-identical across batch sizes
+# on every CPU: BLAS and oneDNN pick a different blocking per batch shape, so the
+# features move in the last bits (1e-9 relative seen on one 2-core machine). The
+# promise is "batch size never changes the numbers beyond float noise": FID within
+# 1e-6 relative. Precision/recall count samples inside k-NN radii; a 1e-9 shift can
+# only flip a sample lying within 1e-9 of a radius, so at most one sample of n may move.
+def assert_same_up_to_batching(a, b, n):
+    np.testing.assert_allclose(a["fid"].to_numpy(), b["fid"].to_numpy(), rtol=1e-6)
+    for col in ("precision", "recall"):
+        if col in a and col in b:
+            np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=0, atol=1.0 / n + 1e-12)
+
+
 def test_batch_size_and_oom_halving_give_identical_numbers(setup, monkeypatch):
     run, feats, cache = setup
     kw = dict(features=feats, metrics="fid,pr", num_samples=150, device="cpu", cache_dir=cache, force=True)
     a = sweep(run, "sklearn-digits", batch_size=150, **kw)
     b = sweep(run, "sklearn-digits", batch_size=7, **kw)
-    np.testing.assert_array_equal(a[["fid", "precision", "recall"]].to_numpy(), b[["fid", "precision", "recall"]].to_numpy())
+    assert_same_up_to_batching(a, b, n=150)
 
     from gananalyze.digits import Generator
 
@@ -114,7 +127,7 @@ def test_batch_size_and_oom_halving_give_identical_numbers(setup, monkeypatch):
     assert c.attrs["batch_size"] == 16  # 64 -> 32 -> 16, kept for the rest of the sweep
     assert seen[:3] == [64, 32, 16] and max(seen[3:]) == 16
     assert c["error"].isna().all()
-    np.testing.assert_array_equal(a[["fid", "precision"]].to_numpy(), c[["fid", "precision"]].to_numpy())
+    assert_same_up_to_batching(a, c, n=150)
 
 
 def test_oom_at_batch_size_one_is_a_clear_error(setup, monkeypatch):

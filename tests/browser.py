@@ -1,0 +1,43 @@
+"""Render an HTML page to PNG in headless Chromium, for the page tests.
+
+`make test` installs Debian's chromium when it is missing and it may (root with
+apt-get); elsewhere the tests that need it skip with `SKIP_REASON`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SKIP_REASON = "chromium not installed: `apt-get install -y chromium` (make test does it as root) to run the page screenshots"
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+
+# Flags for a closed network: without the background-networking ones Chromium keeps
+# trying to reach Google's hosts at every start.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars")
+
+
+def screenshot(page: Path, out: Path, width: int = 1280, height: int = 4000) -> np.ndarray:
+    """Render `page` at width x height, write `out` (PNG) and return it as a grey array."""
+    from PIL import Image
+
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={out.parent / (out.stem + '-profile')}",
+           f"--screenshot={out}", f"--window-size={width},{height}", Path(page).resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert out.is_file(), "chromium wrote no screenshot"
+    img = Image.open(out).convert("L")
+    assert img.size == (width, height)
+    return np.asarray(img, dtype=np.float64)
+
+
+def assert_not_blank(a: np.ndarray) -> None:
+    """Text and charts down the page, not a blank page or one line at the top."""
+    assert a.std() > 20
+    assert (a.std(axis=1) > 5).mean() > 0.3
