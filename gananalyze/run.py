@@ -20,7 +20,10 @@ LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
 # Columns of `Run.sample_metrics` that describe an evaluation rather than
 # measure it (fid-sweep's bookkeeping, StyleGAN's snapshot facts).
-SAMPLE_METRIC_META = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name")
+SAMPLE_METRIC_META = (
+    "step", "features", "features_key", "num_samples", "quantized", "real", "seconds",
+    "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name",
+)
 
 
 def empty_scalars() -> pd.DataFrame:
@@ -128,6 +131,17 @@ class Run:
       from `fid-sweep` or a trainer's own metric files.
     histograms: long table: step, model, param, kind ("weight"/"grad"), numel,
       mean, std and the quantile columns in HIST_QUANTILES.
+    name: what the run is called: the name given explicitly when the run was
+      written (`RunLog(name=...)`), otherwise its directory's name, so a renamed
+      directory is never called by its old name.
+    given_name: the name recorded in the run's own files (RunLog's explicit
+      name, a trainer's experiment name), or None; shown next to the directory
+      name when the two differ.
+    damaged: (file, problem) for every piece of data skipped as damaged (an
+      unreadable part, a corrupt record, a cut-off line), so a pipeline gated on
+      `check` can see that the run is incomplete. Each also has a warning.
+    writers: how many writers (RunLog sessions) wrote the scalars; more than
+      one means a resumed run or a job started twice.
     """
 
     path: Path
@@ -147,6 +161,9 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     duplicates_replaced: int = 0
+    given_name: str | None = None
+    damaged: list[tuple[str, str]] = field(default_factory=list)
+    writers: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # format-specific facts (e.g. StyleGAN kimg per tick)
 
     # Columns of `scalars` that are not metrics.
@@ -192,6 +209,8 @@ class Run:
             span = float(wt.max() - wt.min())
         return {
             "name": self.name,
+            "given_name": self.given_name,
+            "directory": Path(self.path).name,
             "path": str(self.path),
             "format": self.format,
             "loss": self.loss,
@@ -207,6 +226,8 @@ class Run:
             "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
             "sample_metrics": [c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META] if len(self.sample_metrics) else [],
             "duplicates_replaced": self.duplicates_replaced,
+            "writers": self.writers,
+            "damaged": [list(d) for d in self.damaged],
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],
         }

@@ -7,8 +7,12 @@
 Scalars are buffered in memory and flushed as new Parquet part files, written
 atomically by a background writer thread, every `flush_rows` steps or
 `flush_seconds` seconds (whichever comes first, even when training stops
-calling), so a crash loses at most the unflushed buffer and never corrupts what
-was written. Tensors passed as values are kept as tensors until the flush, so a
+calling). A crash (even kill -9) never corrupts what was written and loses at
+most the steps of the last 2 x flush_rows - 1 completed calls: the buffer being
+filled (< flush_rows steps) plus the one batch the writer thread is writing
+(tests/test_crashloss.py kills real writers and checks this bound). Each RunLog
+names its parts with its own writer id, so two writers on one directory never
+replace each other's parts. Tensors passed as values are kept as tensors until the flush, so a
 logging call never forces a GPU synchronisation.
 """
 
@@ -41,6 +45,18 @@ def _to_float(v: Any) -> float:
     if isinstance(v, np.ndarray):
         return float(v.mean()) if v.size != 1 else float(v.reshape(()))
     return float(v)
+
+
+def _check_step(step: Any) -> int:
+    """`step` as an int that fits the store's int64 step column, or a clear error
+    (1e300 and 1e23 must not silently become one and the same stored step)."""
+    if isinstance(step, float) and not math.isfinite(step):
+        raise GanAnalyzeError(f"step {step!r} is not a finite number; not logged")
+    s = int(step)
+    if not store.INT64_MIN <= s <= store.INT64_MAX:
+        raise GanAnalyzeError(f"step {step!r} does not fit a 64-bit integer "
+                              "(|step| must be below 2**63); not logged")
+    return s
 
 
 def _as_numpy(x: Any) -> np.ndarray:
@@ -125,13 +141,18 @@ class RunLog:
         self._hist_rows: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
         self._closed = False
+        self.writer_id = store.new_writer_id()
         self._scalar_part = store.next_part_number(self.path / store.SCALARS_DIR)
         self._hist_part = store.next_part_number(self.path / store.HIST_DIR)
         meta = store.read_run_json(self.path)
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         meta.setdefault("format", "gananalyze-run")
         meta["version"] = store.FORMAT_VERSION
-        meta["name"] = name or meta.get("name") or self.path.name
+        if name:  # an explicit name; otherwise the run is called after its directory
+            meta["name"] = str(name)
+            meta["name_given"] = True
+        elif not meta.get("name_given"):
+            meta.pop("name", None)
         meta.setdefault("created", now)
         meta["loss"] = loss
         if config is not None:
@@ -140,7 +161,10 @@ class RunLog:
         if generator is not None:
             meta["generator"] = generator
         meta.setdefault("generator", None)
-        meta.setdefault("sessions", []).append({"started": now, "first_scalars_part": self._scalar_part})
+        sessions = meta.get("sessions") if isinstance(meta.get("sessions"), list) else []
+        sessions.append({"started": now, "first_scalars_part": self._scalar_part,
+                         "writer": self.writer_id})
+        meta["sessions"] = sessions
         store.atomic_write_json(self.path / store.RUN_JSON, meta)
         self.meta = meta
         self._cond = threading.Condition(self._lock)
@@ -156,7 +180,7 @@ class RunLog:
 
         Several calls for the same step merge into one row.
         """
-        step = int(step)
+        step = _check_step(step)
         with self._lock:
             if self._error is not None:
                 self._raise_error()
@@ -268,12 +292,14 @@ class RunLog:
             except (TypeError, ValueError):  # tensors and arrays, converted one by one
                 vals = np.array([np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64)
             cols[name] = pa.array(vals, mask=mask if mask.any() else None, type=pa.float64())
-        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part, fsync=self.durable)
+        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part,
+                         fsync=self.durable, writer=self.writer_id)
         self._scalar_part += 1
 
     def _write_histograms(self, rows: list[dict[str, Any]]) -> None:
         table = pa.Table.from_pylist(rows)
-        store.write_part(self.path / store.HIST_DIR, table, self._hist_part, fsync=self.durable)
+        store.write_part(self.path / store.HIST_DIR, table, self._hist_part,
+                         fsync=self.durable, writer=self.writer_id)
         self._hist_part += 1
 
     # ------------------------------------------------------------ artefacts
@@ -332,7 +358,7 @@ class RunLog:
                     x = x.cpu()
                     finite = torch.isfinite(x)
                     xf = x[finite]
-                    row = {"step": int(step), "model": name, "param": pname, "kind": kind, "numel": int(t.numel()), "nonfinite": int((~finite).sum())}
+                    row = {"step": _check_step(step), "model": name, "param": pname, "kind": kind, "numel": int(t.numel()), "nonfinite": int((~finite).sum())}
                     if xf.numel():
                         q = torch.quantile(xf, qs).tolist()
                         row.update(mean=float(xf.mean()), std=float(xf.std()) if xf.numel() > 1 else 0.0)
