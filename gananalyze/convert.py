@@ -30,6 +30,7 @@ import pyarrow as pa
 from . import store
 from .errors import GanAnalyzeError
 from .run import Run
+from .runfiles import check_replaceable, is_inside, root_of
 
 
 def _png_bytes(data: bytes) -> bytes:
@@ -63,16 +64,25 @@ def _plain(obj: Any) -> Any:
 def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bool = False) -> Path:
     """Write `run` as a native run directory at `dest`; returns its path.
 
-    Refuses to write into an existing non-empty directory unless `overwrite`
-    (then the directory is replaced).
+    Refuses to write into an existing non-empty directory unless `overwrite`,
+    and even then replaces only a gananalyze run directory that holds nothing
+    else and neither is, holds nor lies inside the source run
+    (`runfiles.check_replaceable`).
     """
     dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        if not overwrite:
-            raise GanAnalyzeError(f"{dest}: already exists and is not empty; choose a new destination (or pass --overwrite)")
-        if dest.resolve() == Path(run.path).resolve():
-            raise GanAnalyzeError(f"{dest}: is the run being converted; choose another destination")
-        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    src = Path(run.path)
+    if dest.exists() or dest.is_symlink():
+        if dest.is_dir() and not dest.is_symlink() and not any(dest.iterdir()):
+            pass
+        elif not overwrite:
+            raise GanAnalyzeError(f"{dest}: already exists and is not empty; choose a new "
+                                  "destination (or pass --overwrite)")
+        else:
+            check_replaceable(dest, keep=[src])
+            shutil.rmtree(dest)
+    if is_inside(root_of(src), dest.parent if not dest.exists() else dest) and src.is_dir():
+        raise GanAnalyzeError(f"{dest}: lies inside the source run {src}; "
+                              "choose a destination outside it")
     dest.mkdir(parents=True, exist_ok=True)
 
     # absolute paths: `fid-sweep DEST --trust-pickles` loads them from wherever it is started
@@ -80,7 +90,9 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
     meta = {
         "format": "gananalyze-run",
         "version": store.FORMAT_VERSION,
-        "name": run.name,
+        "name": run.given_name or run.name,
+        "name_given": run.given_name is not None and run.format == "native"
+        and run.given_name == run.name,
         "created": run.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "loss": run.loss,
         "config": _plain(run.config),
@@ -90,6 +102,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             "path": str(run.path),
             "imported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "warnings": list(run.warnings),
+            "damaged": [list(d) for d in run.damaged],
             "flags": [str(f) for f in run.flags],
             "duplicates_replaced": run.duplicates_replaced,
             "pickled_checkpoints": pickles,

@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import GanAnalyzeError
-from .runfiles import checked, keep_inside, loads_json
 from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from .runfiles import checked, keep_inside, loads_json
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"

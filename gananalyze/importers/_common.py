@@ -1,11 +1,11 @@
 """Helpers every importer shares: building the per-step scalars frame from
-long (step, metric, value) points with later-write-wins, and finishing a Run
-(counts, NaN/Inf list, plausibility flags).
+long (step, metric, value) points with later-write-wins, finishing a Run
+(counts, NaN/Inf list, plausibility flags), reading JSON lines safely, and
+recording what was skipped as damaged (`Run.damaged`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -14,6 +14,15 @@ import pandas as pd
 
 from ..plausibility import check_run
 from ..run import Run, empty_nonfinite
+from ..runfiles import loads_json
+
+Damaged = list[tuple[str, str]]
+
+
+def note_damaged(damaged: Damaged | None, file: str | Path, problem: str) -> None:
+    """Record that data in `file` was skipped as damaged (no-op without a list)."""
+    if damaged is not None:
+        damaged.append((str(file), problem))
 
 
 def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, names: Sequence[str], order: np.ndarray | None = None, wall: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
@@ -116,8 +125,10 @@ def warn_limit(warnings: list[str], items: list[str], what: str, limit: int = 10
         warnings.append(f"... and {len(items) - limit} more {what}")
 
 
-def read_jsonl_objects(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
-    """(line number, object) for every JSON-object line of a JSON-lines file; bad lines become warnings."""
+def read_jsonl_objects(p: Path, warnings: list[str],
+                       damaged: Damaged | None = None) -> list[tuple[int, dict]]:
+    """(line number, object) for every JSON-object line of a JSON-lines file; bad
+    lines (garbage, cut off, nested absurdly deep) become warnings and `damaged`."""
     out = []
     bad = []
     with open(p, encoding="utf-8", errors="replace") as f:
@@ -125,12 +136,15 @@ def read_jsonl_objects(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except ValueError:
-                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
+                obj = loads_json(line)
+            except ValueError as e:
+                what = "nested too deeply" if "nested" in str(e) else "cut off or garbage"
+                bad.append(f"{p}:{i}: not valid JSON ({what}), line skipped")
+                note_damaged(damaged, f"{p}:{i}", f"unreadable JSON line ({what})")
                 continue
             if not isinstance(obj, dict):
                 bad.append(f"{p}:{i}: not a JSON object, line skipped")
+                note_damaged(damaged, f"{p}:{i}", "JSON line is not an object")
                 continue
             out.append((i, obj))
     warn_limit(warnings, bad, "unreadable lines")

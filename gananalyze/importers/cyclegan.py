@@ -50,6 +50,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
+from ..runfiles import checked, glob_inside, keep_inside, root_of
 from ._common import finish, pivot_wide, warn_limit
 
 NAME = "cyclegan"
@@ -71,7 +72,8 @@ def find_log(path: Path) -> Path | None:
         return None
     if (path / LOG_NAME).is_file():
         return path / LOG_NAME
-    found = sorted(path.glob(f"checkpoints/*/{LOG_NAME}")) or sorted(path.glob(f"*/{LOG_NAME}"))
+    found = (glob_inside(path, path, f"checkpoints/*/{LOG_NAME}")
+             or glob_inside(path, path, f"*/{LOG_NAME}"))
     if len(found) > 1:
         names = ", ".join(str(p.parent.relative_to(path)) for p in found)
         raise GanAnalyzeError(f"{path}: several CycleGAN/pix2pix logs ({names}); point gananalyze at one of those folders")
@@ -220,10 +222,13 @@ def load(path: Path) -> Run:
     if log is None:
         raise GanAnalyzeError(f"{path}: no {LOG_NAME} (looked in the folder and in checkpoints/*/)")
     warnings: list[str] = []
+    root = root_of(path)
+    if checked(root, log) is None:
+        raise GanAnalyzeError(f"{log}: not read: it is a link that resolves outside the run folder")
     parsed = parse_log(log, warnings)
     opts: dict[str, Any] = {}
-    opt_file = log.parent / "train_opt.txt"
-    if opt_file.is_file():
+    opt_file = checked(root, log.parent / "train_opt.txt", warnings)
+    if opt_file is not None:
         opts = read_options(opt_file, warnings)
     train = [s for s in parsed["sections"] if s["kind"].lower().startswith("training")]
     all_rows = [r for s in train for r in s["rows"]]
@@ -295,7 +300,7 @@ def load(path: Path) -> Run:
         last_step_of_epoch = {}
         for r in kept:
             last_step_of_epoch[r["logged_epoch"]] = r["step"]
-        for f in sorted(img_dir.iterdir()):
+        for f in keep_inside(root, sorted(img_dir.iterdir()), warnings):
             m = _IMG_RE.match(f.name)
             if m:
                 e = int(m.group(1))
@@ -303,7 +308,15 @@ def load(path: Path) -> Run:
         samples.sort(key=lambda s: (s.step, s.tag))
 
     loss = GAN_MODES.get(str(opts.get("gan_mode", "")))
-    run = Run(path=path, name=str(opts.get("name") or log.parent.name), format=NAME, loss=loss, config=opts, scalars=frame, counts=counts, nonfinite=nonfinite, samples=samples, warnings=warnings, duplicates_replaced=replaced)
+    damaged = [(b.split(": ", 1)[0], b.split(": ", 1)[-1]) for b in parsed["bad"]]
+    given = str(opts["name"]) if opts.get("name") else None
+    dir_name = log.parent.name
+    if given is not None and given != dir_name:
+        warnings.append(f"{opt_file}: the experiment name {given!r} differs from the run "
+                        f"directory's name {dir_name!r}; called {dir_name!r}")
+    run = Run(path=path, name=dir_name, given_name=given, format=NAME, loss=loss,
+              config=opts, scalars=frame, counts=counts, nonfinite=nonfinite, samples=samples,
+              warnings=warnings, duplicates_replaced=replaced, damaged=damaged)
     run.extra.update(sections=info, images_per_epoch=n_epoch, print_interval=p, test_results=parsed["test_results"], model_saved=parsed["model_saved"], log_file=str(log))
     if not len(frame):
         warnings.append(f"{log}: no training loss lines")

@@ -26,7 +26,6 @@ placed at the tick whose kimg, rounded down, equals 400 (else the nearest).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -35,7 +34,8 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
-from ._common import finish, pivot_wide, read_jsonl_objects
+from ..runfiles import checked, glob_inside, loads_json
+from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"
 _SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
@@ -60,9 +60,10 @@ def detect(path: Path) -> bool:
     return path.is_dir() and (path / "stats.jsonl").is_file() and ((path / "training_options.json").is_file() or any(path.glob("metric-*.jsonl")) or (path / "log.txt").is_file() or any(path.glob("network-snapshot-*.pkl")))
 
 
-def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+def read_stats(p: Path, warnings: list[str], damaged: Damaged | None = None
+               ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """(steps, columns, wall times) from stats.jsonl: mean per stat, std as `<name>/std`."""
-    rows = read_jsonl_objects(p, warnings)
+    rows = read_jsonl_objects(p, warnings, damaged)
     names: dict[str, None] = {}
     for _, r in rows:
         names.update(dict.fromkeys(k for k, v in r.items() if isinstance(v, dict)))
@@ -92,11 +93,12 @@ def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.n
     return steps, cols, (wall if not np.isnan(wall).all() else None)
 
 
-def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFrame:
+def read_metrics(path: Path, kimg: pd.Series, warnings: list[str],
+                 damaged: Damaged | None = None) -> pd.DataFrame:
     """metric-*.jsonl files -> sample-metrics rows at the tick of each snapshot."""
     rows: dict[tuple[int, str], dict] = {}
-    for p in sorted(path.glob("metric-*.jsonl")):
-        for line_no, obj in read_jsonl_objects(p, warnings):
+    for p in glob_inside(path, path, "metric-*.jsonl", warnings):
+        for line_no, obj in read_jsonl_objects(p, warnings, damaged):
             results = obj.get("results")
             snap = str(obj.get("snapshot_pkl", ""))
             m = _SNAP_RE.search(snap)
@@ -114,8 +116,9 @@ def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFra
                 except (TypeError, ValueError):
                     warnings.append(f"{p}:{line_no}: {key} is not a number ({val!r}), skipped")
                 row.setdefault("metric_name", key)
-                if obj.get("timestamp") is not None:
-                    row["timestamp"] = float(obj["timestamp"])
+                ts = obj.get("timestamp")
+                if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+                    row["timestamp"] = float(ts)
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(list(rows.values()))
@@ -140,10 +143,13 @@ def load(path: Path) -> Run:
     if path.is_file():
         path = path.parent
     stats = path / "stats.jsonl"
+    warnings: list[str] = []
+    damaged: Damaged = []
     if not stats.is_file():
         raise GanAnalyzeError(f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory")
-    warnings: list[str] = []
-    steps, cols, wall = read_stats(stats, warnings)
+    if checked(path, stats) is None:
+        raise GanAnalyzeError(f"{stats}: not read: it is a link that resolves outside the run folder")
+    steps, cols, wall = read_stats(stats, warnings, damaged)
     logged = {k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v) for k, v in cols.items()}
     frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
     if wall is not None:
@@ -152,28 +158,32 @@ def load(path: Path) -> Run:
         warnings.append(f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept ({replaced} value(s) replaced)")
     kimg = pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy()) if "Progress/kimg" in frame.columns else pd.Series([], dtype=float)
     config: dict = {}
-    opts = path / "training_options.json"
-    if opts.is_file():
+    opts = checked(path, path / "training_options.json", warnings)
+    if opts is not None:
         try:
-            config = json.loads(opts.read_text())
+            config = loads_json(opts.read_bytes())
             if not isinstance(config, dict):
                 raise ValueError("not an object")
         except ValueError as e:
             warnings.append(f"{opts}: not valid JSON ({e}); config unknown")
+            note_damaged(damaged, opts, f"not valid JSON ({e})")
             config = {}
-    sm = read_metrics(path, kimg, warnings)
+    sm = read_metrics(path, kimg, warnings, damaged)
     ckpts = []
-    for p in sorted(path.glob("network-snapshot-*.pkl")):
+    for p in glob_inside(path, path, "network-snapshot-*.pkl", warnings):
         m = _SNAP_RE.search(p.name)
         if m:
             ckpts.append(Checkpoint(step=tick_for_kimg(kimg, int(m.group(1))), path=p, kind="pickle", meta={"kimg": int(m.group(1)), "needs": "--trust-pickles and the StyleGAN source code"}))
-    run = Run(path=path, name=path.name, format=NAME, loss="bce", config=config, scalars=frame, counts=counts, nonfinite=nonfinite, checkpoints=ckpts, sample_metrics=sm, warnings=warnings, duplicates_replaced=dup_steps)
+    run = Run(path=path, name=path.name, format=NAME, loss="bce", config=config, scalars=frame,
+              counts=counts, nonfinite=nonfinite, checkpoints=ckpts, sample_metrics=sm,
+              warnings=warnings, duplicates_replaced=dup_steps, damaged=damaged)
     run.extra["kimg"] = kimg
     run.extra["loss_detail"] = "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
     if len(sm):
-        run.extra["sample_metrics_file"] = ", ".join(str(p) for p in sorted(path.glob("metric-*.jsonl")))
-    log = path / "log.txt"
-    if log.is_file():
+        run.extra["sample_metrics_file"] = ", ".join(
+            str(p) for p in glob_inside(path, path, "metric-*.jsonl"))
+    log = checked(path, path / "log.txt", warnings)
+    if log is not None:
         run.extra["log_tail"] = log.read_text(errors="replace").splitlines()[-20:]
     if not len(frame):
         warnings.append(f"{stats}: no readable ticks")
