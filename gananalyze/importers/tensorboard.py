@@ -15,10 +15,13 @@ How a file is read
   at once with numpy from the protobuf wire format; every other event
   (tensor-based scalars of tf2 / new-style writers, images, histograms) goes
   through the protobuf classes.
-  A truncated or corrupt file keeps every record before the damage and warns
-  with the file name and byte offset. Empty files (only the file_version
-  event) are normal for restarted trainers and are only counted in
-  `run.extra["empty_event_files"]`.
+  A corrupt record (a flipped bit in a length field, garbage in the middle)
+  does not cost the rest of the file: the reader resynchronises on the next
+  position where a record's length checksum and data checksum both match, and
+  warns with the file name, byte offsets and how many bytes were skipped (also
+  in `run.damaged`). A truncated file keeps every record before the cut.
+  Empty files (only the file_version event) are normal for restarted trainers
+  and are only counted in `run.extra["empty_event_files"]`.
 
 How files and folders are merged
   Every event file below the directory is read. Files in the same folder are
@@ -54,6 +57,7 @@ import pandas as pd
 from .. import store
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
+from ..runfiles import keep_inside
 from ._common import finish, pivot_points
 
 NAME = "tensorboard"
@@ -125,17 +129,22 @@ def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[in
     return first_bad, ok
 
 
-def frame_file(data: bytes, name: str, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets and lengths of the intact records' payloads; damage becomes a warning."""
+def _frame_from(data: bytes, buf: np.ndarray, start: int
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, str] | None, int, int]:
+    """Frame records from byte `start` until the first damage.
+
+    Returns offsets and lengths of the intact records' payloads, the damage
+    (byte offset, what) or None, and the count and first offset of records
+    skipped for a data checksum mismatch.
+    """
     n = len(data)
-    buf = np.frombuffer(data, dtype=np.uint8)
     offs: list[int] = []
     lens: list[int] = []
     o_parts: list[np.ndarray] = []
     l_parts: list[np.ndarray] = []
     tail: list[int] = []  # the last lengths, to spot the repeating pattern
     up = struct.unpack_from
-    pos = 0
+    pos = start
     problem = None
     cycles = 64
     while pos + 12 <= n:
@@ -171,16 +180,22 @@ def frame_file(data: bytes, name: str, warnings: list[str]) -> tuple[np.ndarray,
         (length,) = up("<Q", data, pos)
         end = pos + 12 + length + 4
         if end > n:
-            problem = (pos, "record cut off (truncated file)")
+            hdr_ok = masked_crc(crc32c_rows(buf[pos : pos + 8].reshape(1, 8)))[0] == up(
+                "<I", data, pos + 8)[0]
+            what = "record cut off (truncated file)" if hdr_ok else (
+                "corrupt record header (length checksum mismatch)")
+            problem = (pos, what)
             break
         offs.append(pos + 12)
         lens.append(length)
         tail = (tail + [length])[-32:]
         pos = end
     if problem is None and pos != n:
-        problem = (pos, f"{n - pos} trailing byte(s) that do not form a record (truncated file)")
+        problem = (pos, f"{n - pos} trailing byte(s) that do not form a record "
+                        "(truncated file)")
     o = np.concatenate([*o_parts, np.asarray(offs, dtype=np.int64)])
     ln = np.concatenate([*l_parts, np.asarray(lens, dtype=np.int64)])
+    n_bad, first_bad_at = 0, -1
     if len(o):
         first_bad, ok = _check_crcs(buf, o, ln)
         if first_bad < len(o):
@@ -188,11 +203,70 @@ def frame_file(data: bytes, name: str, warnings: list[str]) -> tuple[np.ndarray,
             o, ln = o[:first_bad], ln[:first_bad]
         if not ok.all():
             bad = np.flatnonzero(~ok)
-            warnings.append(f"{name}: {len(bad)} record(s) with a data checksum mismatch skipped (first at byte offset {int(o[bad[0]]) - 12}, record #{int(bad[0])})")
+            n_bad, first_bad_at = len(bad), int(o[bad[0]]) - 12
             o, ln = o[ok], ln[ok]
-    if problem is not None:
-        warnings.append(f"{name}: {problem[1]} at byte offset {problem[0]}; the {len(o)} record(s) before it were read, the rest of the file ({n - problem[0]} bytes) ignored")
-    return o, ln
+    return o, ln, problem, n_bad, first_bad_at
+
+
+def _resync(buf: np.ndarray, start: int) -> int | None:
+    """The first offset >= `start` where a whole, intact record begins (its
+    length checksum and its data checksum both match), or None."""
+    n = len(buf)
+    step = 1 << 16
+    for a in range(start, n - 15, step):
+        qs = np.arange(a, min(a + step, n - 15), dtype=np.int64)
+        hdr = _gather(buf, qs, 8)
+        want = _gather(buf, qs + 8, 4).copy().view("<u4").ravel()
+        for i in np.flatnonzero(masked_crc(crc32c_rows(hdr)) == want):
+            q = int(qs[i])
+            length = int(hdr[i].copy().view("<u8")[0])
+            if q + 16 + length > n:
+                continue
+            data = buf[q + 12 : q + 12 + length].reshape(1, -1)
+            crc = buf[q + 12 + length : q + 16 + length].copy().view("<u4")[0]
+            if masked_crc(crc32c_rows(data))[0] == crc:
+                return q
+    return None
+
+
+def frame_file(data: bytes, name: str, warnings: list[str],
+               damaged: list[tuple[str, str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and lengths of the intact records' payloads; damage becomes a
+    warning (and an entry in `damaged`), and reading goes on at the next intact
+    record."""
+    n = len(data)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    o_all: list[np.ndarray] = []
+    l_all: list[np.ndarray] = []
+    pos = 0
+    while True:
+        o, ln, problem, n_bad, bad_at = _frame_from(data, buf, pos)
+        o_all.append(o)
+        l_all.append(ln)
+        if n_bad:
+            warnings.append(f"{name}: {n_bad} record(s) with a data checksum mismatch skipped "
+                            f"(first at byte offset {bad_at})")
+            if damaged is not None:
+                damaged.append((name, f"{n_bad} record(s) with a data checksum mismatch"))
+        if problem is None:
+            break
+        at, what = problem
+        read = sum(len(x) for x in o_all)
+        nxt = _resync(buf, at + 1)
+        if nxt is None:
+            warnings.append(f"{name}: {what} at byte offset {at}; the {read} record(s) before it "
+                            f"were read, the rest of the file ({n - at} bytes) ignored")
+            if damaged is not None:
+                damaged.append((name, f"{what} at byte offset {at}; {n - at} bytes not read"))
+            break
+        warnings.append(f"{name}: {what} at byte offset {at}; skipped {nxt - at} bytes to the "
+                        f"next intact record at offset {nxt} and read on")
+        if damaged is not None:
+            damaged.append((name, f"{what} at byte offset {at}; {nxt - at} bytes skipped"))
+        pos = nxt
+    return np.concatenate(o_all), np.concatenate(l_all)
+
+
 
 
 # ------------------------------------------------------------------ fast scalar decoding
@@ -371,12 +445,13 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
 # ------------------------------------------------------------------ files and sub-runs
 
 
-def event_files(path: Path) -> list[Path]:
-    """Every event file below `path` (or `path` itself), in write order (name timestamp)."""
+def event_files(path: Path, warnings: list[str] | None = None) -> list[Path]:
+    """Every event file below `path` (or `path` itself), in write order (name
+    timestamp); files that resolve outside `path` are left out (with a warning)."""
     path = Path(path)
     if path.is_file():
         return [path] if path.name.startswith("events.out.tfevents.") else []
-    files = [p for p in path.rglob(PATTERN) if p.is_file()]
+    files = [p for p in keep_inside(path, path.rglob(PATTERN), warnings) if p.is_file()]
 
     def key(p: Path) -> tuple:
         m = _TS_RE.search(p.name)
@@ -394,14 +469,15 @@ def detect(path: Path) -> bool:
     return next(iter(path.rglob(PATTERN)), None) is not None
 
 
-def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warnings: list[str]) -> None:
+def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warnings: list[str],
+               damaged: list[tuple[str, str]] | None = None) -> None:
     """Read one event file of sub-run `sub` into `out` (damage becomes a warning)."""
     try:
         data = f.read_bytes()
     except OSError as e:
         warnings.append(f"{f}: cannot be read ({e.strerror or e}); skipped")
         return
-    o, ln = frame_file(data, str(f), warnings)
+    o, ln = frame_file(data, str(f), warnings, damaged)
     if not len(o):
         return
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -427,7 +503,10 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
                 try:
                     _parse_event(data[s : s + int(lc[i])], sub, tags, sub_out)
                 except Exception as e:  # a record that passed the CRC but is not an Event
-                    warnings.append(f"{f}: record at byte offset {s - 12} is not a readable event ({type(e).__name__}); skipped")
+                    warnings.append(f"{f}: record at byte offset {s - 12} is not a readable "
+                                    f"event ({type(e).__name__}); skipped")
+                    if damaged is not None:
+                        damaged.append((str(f), f"unreadable event at byte offset {s - 12}"))
             if sub_out.steps:
                 out.steps.append(np.asarray(sub_out.steps, dtype=np.int64))
                 out.walls.append(np.asarray(sub_out.walls, dtype=np.float64))
@@ -442,18 +521,20 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
 def load(path: Path) -> Run:
     """Read every event file below `path` into one Run (see the module docstring)."""
     path = Path(path)
-    files = event_files(path)
-    if not files:
-        raise GanAnalyzeError(f"{path}: no TensorBoard event files (events.out.tfevents.*) found")
-    root = path if path.is_dir() else path.parent
     warnings: list[str] = []
+    damaged: list[tuple[str, str]] = []
+    files = event_files(path, warnings)
+    if not files:
+        raise GanAnalyzeError(f"{path}: no TensorBoard event files (events.out.tfevents.*) found"
+                              + (f" ({warnings[0]})" if warnings else ""))
+    root = path if path.is_dir() else path.parent
     tags: dict[str, int] = {}  # "<sub>\0<tag>" -> id
     out = _Collected()
     empty: list[str] = []
     for f in files:
         sub = str(f.parent.relative_to(root)) if f.parent != root else ""
         n_before = sum(len(v) for v in out.steps) + len(out.images) + len(out.hists)
-        _read_file(f, sub, tags, out, warnings)
+        _read_file(f, sub, tags, out, warnings, damaged)
         if sum(len(v) for v in out.steps) + len(out.images) + len(out.hists) == n_before:
             empty.append(str(f.relative_to(root)))
 
@@ -511,7 +592,9 @@ def load(path: Path) -> Run:
         rows = [dict(r, model=f"{sub}/{r['model']}") if sub else r for _, sub, r in sorted(out.hists, key=lambda x: x[0])]
         hist = pd.DataFrame(rows).drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
 
-    run = Run(path=path, name=root.name, format=NAME, scalars=frame, counts=counts, nonfinite=nonfinite, samples=grids, histograms=hist, warnings=warnings, duplicates_replaced=dup_steps)
+    run = Run(path=path, name=root.name, format=NAME, scalars=frame, counts=counts,
+              nonfinite=nonfinite, samples=grids, histograms=hist, warnings=warnings,
+              duplicates_replaced=dup_steps, damaged=damaged)
     run.extra["event_files"] = [str(f.relative_to(root)) for f in files]
     run.extra["empty_event_files"] = empty
     if empty and len(empty) == len(files):
