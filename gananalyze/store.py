@@ -525,9 +525,14 @@ def load_native(path: Path) -> Run:
     path = Path(path)
     warnings: list[str] = []
     damaged: list[tuple[str, str]] = []
-    meta = read_run_json(path, warnings)
-    if not meta:
-        warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
+    try:
+        meta = read_run_json(path, warnings)
+        if not meta and not any(RUN_JSON in w for w in warnings):
+            warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
+    except GanAnalyzeError as e:  # damaged metadata: the scalars are still worth reading
+        meta = {}
+        warnings.append(f"{e}; loss type, config and generator spec unknown")
+        damaged.append((str(path / RUN_JSON), str(e).split(": ", 1)[-1]))
     scalars, counts, nonfinite, dups = read_scalars(path, warnings, damaged)
     name, given = run_names(meta, path, warnings)
     writers = part_writers(path / SCALARS_DIR)

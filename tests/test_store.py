@@ -107,7 +107,9 @@ def test_corrupt_run_json_and_samples_index(tmp_path):
     assert any("index.jsonl:2: unreadable line skipped" in w for w in run.warnings)
     (tmp_path / "r" / "run.json").write_text("{not json")
     result = CliRunner().invoke(main, ["info", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "run.json: not valid JSON" in result.output
+    # damaged metadata is a warning: the scalars are still used
+    assert result.exit_code == 0 and "run.json: not valid JSON" in result.output
+    assert "steps:       1 logged" in result.output
 
 
 def test_info_summary_lists_everything(tmp_path):
