@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .aliases import resolve
+from .errors import GanAnalyzeError
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
@@ -87,7 +88,14 @@ class SampleGrid:
 
         from PIL import Image
 
-        img = np.asarray(Image.open(io.BytesIO(self.read_bytes())).convert("RGB"), dtype=np.float32) / 255.0
+        try:
+            rgb = Image.open(io.BytesIO(self.read_bytes())).convert("RGB")
+        except Exception as e:  # a damaged or truncated image in someone else's run
+            where = self.path if self.path is not None else f"image {self.tag!r}"
+            detail = str(e).splitlines()[0] if str(e) else "no detail"
+            raise GanAnalyzeError(f"{where}: unreadable sample image at step {self.step} "
+                                  f"({type(e).__name__}: {detail})") from None
+        img = np.asarray(rgb, dtype=np.float32) / 255.0
         if not (self.nrow and self.ncol and self.tile):
             return img[None]
         th, tw = self.tile

@@ -243,7 +243,8 @@ def load(path: Path) -> Run:
         if last_epoch is not None and s["rows"][0]["epoch"] < last_epoch and s["rows"][0]["epoch"] == 1:
             resets.append(k)
         last_epoch = s["rows"][-1]["epoch"]
-    continue_reset = resets[-1] if resets and opts.get("continue_train") is True and int(opts.get("epoch_count", 1)) == 1 else None
+    restarted_at_1 = opts.get("continue_train") is True and opts.get("epoch_count", 1) == 1
+    continue_reset = resets[-1] if resets and restarted_at_1 else None
 
     kept: list[dict] = []  # rows with "step", in axis order
     step_off = epoch_off = 0
