@@ -7,7 +7,7 @@ A run is a directory (documented in docs/run-format.md):
     histograms/part-NNNNNN-WRITER.parquet  per-layer weight/grad quantiles
     checkpoints/step-NNNNNNNNN.pt   state_dicts (torch.load(weights_only=True))
     samples/step-NNNNNNNNN.png      fixed-noise sample grids, + samples/index.jsonl
-    metrics/part-NNNNNN.parquet     sample metrics (FID, KID, ...) from fid-sweep
+    metrics/part-NNNNNN-WRITER.parquet     sample metrics (FID, KID, ...) from fid-sweep
 
 Every file is written to a temporary name and renamed into place, so a crash
 leaves either the whole file or no file. Part names carry the writer's id, so two
