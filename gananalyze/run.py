@@ -22,8 +22,20 @@ LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 # Columns of `Run.sample_metrics` that describe an evaluation rather than
 # measure it (fid-sweep's bookkeeping, StyleGAN's snapshot facts).
 SAMPLE_METRIC_META = (
-    "step", "features", "features_key", "num_samples", "quantized", "real", "seconds",
-    "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name",
+    "step",
+    "features",
+    "features_key",
+    "num_samples",
+    "quantized",
+    "real",
+    "seconds",
+    "seconds_features",
+    "source",
+    "error",
+    "timestamp",
+    "kimg",
+    "snapshot",
+    "metric_name",
 )
 
 
@@ -34,7 +46,13 @@ def empty_scalars() -> pd.DataFrame:
 
 def empty_nonfinite() -> pd.DataFrame:
     """A `Run.nonfinite` table with no rows."""
-    return pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+    return pd.DataFrame(
+        {
+            "step": pd.Series([], dtype="int64"),
+            "metric": pd.Series([], dtype="object"),
+            "value": pd.Series([], dtype="float64"),
+        }
+    )
 
 
 @dataclass
@@ -93,8 +111,10 @@ class SampleGrid:
         except Exception as e:  # a damaged or truncated image in someone else's run
             where = self.path if self.path is not None else f"image {self.tag!r}"
             detail = str(e).splitlines()[0] if str(e) else "no detail"
-            raise GanAnalyzeError(f"{where}: unreadable sample image at step {self.step} "
-                                  f"({type(e).__name__}: {detail})") from None
+            raise GanAnalyzeError(
+                f"{where}: unreadable sample image at step {self.step} "
+                f"({type(e).__name__}: {detail})"
+            ) from None
         img = np.asarray(rgb, dtype=np.float32) / 255.0
         if not (self.nrow and self.ncol and self.tile):
             return img[None]
@@ -172,7 +192,9 @@ class Run:
     given_name: str | None = None
     damaged: list[tuple[str, str]] = field(default_factory=list)
     writers: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)  # format-specific facts (e.g. StyleGAN kimg per tick)
+    extra: dict[str, Any] = field(
+        default_factory=dict
+    )  # format-specific facts (e.g. StyleGAN kimg per tick)
 
     # Columns of `scalars` that are not metrics.
     INDEX_COLUMNS = ("step", "epoch", "wall_time")
@@ -196,8 +218,14 @@ class Run:
         """
         col = name if name in self.scalars.columns else self.column(name)
         if col is None:
-            return pd.Series([], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step"))
-        s = pd.Series(self.scalars[col].to_numpy(dtype="float64"), index=pd.Index(self.scalars["step"].to_numpy(), name="step"), name=col)
+            return pd.Series(
+                [], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step")
+            )
+        s = pd.Series(
+            self.scalars[col].to_numpy(dtype="float64"),
+            index=pd.Index(self.scalars["step"].to_numpy(), name="step"),
+            name=col,
+        )
         return s.dropna() if dropna else s
 
     def has(self, name: str) -> bool:
@@ -231,8 +259,14 @@ class Run:
             "nonfinite": int(len(self.nonfinite)),
             "checkpoints": [c.step for c in self.checkpoints],
             "samples": [s.step for s in self.samples],
-            "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
-            "sample_metrics": [c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META] if len(self.sample_metrics) else [],
+            "histogram_steps": int(self.histograms["step"].nunique())
+            if len(self.histograms)
+            else 0,
+            "sample_metrics": [
+                c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META
+            ]
+            if len(self.sample_metrics)
+            else [],
             "duplicates_replaced": self.duplicates_replaced,
             "writers": self.writers,
             "damaged": [list(d) for d in self.damaged],

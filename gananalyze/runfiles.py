@@ -76,8 +76,13 @@ def checked(root: str | Path, path: str | Path, warnings: list[str] | None = Non
     return p if p.is_file() else None
 
 
-def glob_inside(root: str | Path, folder: str | Path, pattern: str,
-                warnings: list[str] | None = None, recursive: bool = False) -> list[Path]:
+def glob_inside(
+    root: str | Path,
+    folder: str | Path,
+    pattern: str,
+    warnings: list[str] | None = None,
+    recursive: bool = False,
+) -> list[Path]:
     """`folder.glob(pattern)` (or rglob), sorted, keeping only what resolves inside `root`."""
     f = Path(folder)
     found = sorted(f.rglob(pattern) if recursive else f.glob(pattern))

@@ -61,6 +61,7 @@ _STEP_RE = re.compile(r"step-(\d+)")
 
 # ---------------------------------------------------------------- writing
 
+
 def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = True) -> None:
     """Write `path` via `write(tmp_path)` then rename, so readers never see half a file.
 
@@ -102,7 +103,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode()
+    )
 
 
 def next_part_number(directory: Path) -> int:
@@ -137,8 +140,13 @@ def part_path(directory: Path, number: int, writer: str | None = None) -> Path:
     return Path(directory) / f"part-{number:06d}{suffix}.parquet"
 
 
-def write_part(directory: Path, table: pa.Table, number: int | None = None,
-               fsync: bool = True, writer: str | None = None) -> Path:
+def write_part(
+    directory: Path,
+    table: pa.Table,
+    number: int | None = None,
+    fsync: bool = True,
+    writer: str | None = None,
+) -> Path:
     """Write one Parquet part atomically (with page checksums); returns its path.
 
     Without `writer` the process's writer id is used, so the name never
@@ -167,6 +175,7 @@ def append_sample_metrics(run_dir: Path, rows: pd.DataFrame) -> Path:
 
 
 # ---------------------------------------------------------------- reading
+
 
 def is_native_run(path: Path) -> bool:
     path = Path(path)
@@ -211,12 +220,14 @@ def part_writers(directory: Path) -> list[str]:
 
 def _unreadable(p: Path, e: Exception) -> str:
     detail = str(e).splitlines()[0] if str(e) else "no detail"
-    return (f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); "
-            "all other parts used")
+    return (
+        f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); all other parts used"
+    )
 
 
-def _damaged_part(p: Path, e: Exception, warnings: list[str],
-                  damaged: list[tuple[str, str]] | None) -> None:
+def _damaged_part(
+    p: Path, e: Exception, warnings: list[str], damaged: list[tuple[str, str]] | None
+) -> None:
     warnings.append(_unreadable(p, e))
     if damaged is not None:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -227,8 +238,9 @@ def _read_table(p: Path) -> pa.Table:
     return pq.read_table(p, page_checksum_verification=True)
 
 
-def _read_parts(directory: Path, warnings: list[str],
-                damaged: list[tuple[str, str]] | None = None) -> list[pa.Table]:
+def _read_parts(
+    directory: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> list[pa.Table]:
     """Every readable part in `directory`, in part order.
 
     Parts that share one schema (the usual case) are read together, in
@@ -249,8 +261,11 @@ def _read_parts(directory: Path, warnings: list[str],
         try:
             import pyarrow.dataset as ds
 
-            fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
-                page_checksum_verification=True))
+            fmt = ds.ParquetFileFormat(
+                default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+                    page_checksum_verification=True
+                )
+            )
             return [ds.dataset(good, schema=schemas[0], format=fmt).to_table()]
         except Exception:
             pass  # a damaged data page somewhere: isolate it below
@@ -271,7 +286,12 @@ def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Ta
         for name, col in zip(t.column_names, t.columns, strict=False):
             want = index_cols.get(name)
             if want is None:
-                if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) or pa.types.is_null(col.type):
+                if (
+                    pa.types.is_integer(col.type)
+                    or pa.types.is_floating(col.type)
+                    or pa.types.is_boolean(col.type)
+                    or pa.types.is_null(col.type)
+                ):
                     want = pa.float64()
                 else:
                     want = col.type
@@ -283,7 +303,9 @@ def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Ta
     return pa.concat_tables(fixed, promote_options="default")
 
 
-def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+def merge_scalars(
+    table: pa.Table, source: str
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
     """Turn concatenated scalar rows (in write order) into one row per step.
 
     Later writes win, per (step, metric) cell: a resumed run that logs step 5100
@@ -306,7 +328,11 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
         col = table.column(name)
         if col.null_count:
             valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
-            vals = col.fill_null(np.nan).to_numpy() if pa.types.is_floating(col.type) else col.to_numpy(zero_copy_only=False)
+            vals = (
+                col.fill_null(np.nan).to_numpy()
+                if pa.types.is_floating(col.type)
+                else col.to_numpy(zero_copy_only=False)
+            )
         else:
             valid = np.ones(n, dtype=bool)
             vals = col.to_numpy()
@@ -326,10 +352,18 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
             col = table.column(name)
             counts[name] = n - col.null_count
             if pa.types.is_floating(col.type):
-                bad = pc.and_(pc.is_valid(col), pc.invert(pc.is_finite(col.fill_null(0.0)))).to_numpy(zero_copy_only=False) if col.null_count else ~np.isfinite(col.to_numpy())
+                bad = (
+                    pc.and_(pc.is_valid(col), pc.invert(pc.is_finite(col.fill_null(0.0)))).to_numpy(
+                        zero_copy_only=False
+                    )
+                    if col.null_count
+                    else ~np.isfinite(col.to_numpy())
+                )
                 if bad.any():
                     vals = frame[name].to_numpy()
-                    nonfinite_parts.append(pd.DataFrame({"step": steps[bad], "metric": name, "value": vals[bad]}))
+                    nonfinite_parts.append(
+                        pd.DataFrame({"step": steps[bad], "metric": name, "value": vals[bad]})
+                    )
         n_dup_steps = 0
         if frame.columns[0] != "step":
             frame = frame[["step", *names]]
@@ -361,11 +395,17 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
                 kv = vals[keep]
                 bad = ~np.isfinite(kv)
                 if bad.any():
-                    nonfinite_parts.append(pd.DataFrame({"step": steps[keep][bad], "metric": name, "value": kv[bad]}))
+                    nonfinite_parts.append(
+                        pd.DataFrame({"step": steps[keep][bad], "metric": name, "value": kv[bad]})
+                    )
         n_dup_steps = int(dup_mask.sum())
         frame = pd.DataFrame({"step": out_steps.astype(np.int64), **data})
     if nonfinite_parts:
-        nonfinite = pd.concat(nonfinite_parts, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True)
+        nonfinite = (
+            pd.concat(nonfinite_parts, ignore_index=True)
+            .sort_values(["step", "metric"], kind="stable")
+            .reset_index(drop=True)
+        )
     else:
         nonfinite = empty_nonfinite()
     # index columns are not metrics
@@ -374,34 +414,47 @@ def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str,
     return frame, counts, nonfinite, n_dup_steps, replaced_values
 
 
-def read_scalars(run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
-                 ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
+def read_scalars(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
     tables = _read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged)
     for t in [t for t in tables if "step" not in t.column_names]:
-        warnings.append(f"{run_dir}: a scalars part has no 'step' column "
-                        f"({', '.join(t.column_names[:5])}...), skipped")
+        warnings.append(
+            f"{run_dir}: a scalars part has no 'step' column "
+            f"({', '.join(t.column_names[:5])}...), skipped"
+        )
     tables = [t for t in tables if "step" in t.column_names]
     if not tables:
         return empty_scalars(), {}, empty_nonfinite(), 0
     table = _concat(tables, {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()})
-    frame, counts, nonfinite, dup_steps, replaced = merge_scalars(table, str(Path(run_dir) / SCALARS_DIR))
+    frame, counts, nonfinite, dup_steps, replaced = merge_scalars(
+        table, str(Path(run_dir) / SCALARS_DIR)
+    )
     if dup_steps:
-        warnings.append(f"{dup_steps} step(s) were written more than once (e.g. a resumed run); "
-                        f"the later write was kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{dup_steps} step(s) were written more than once (e.g. a resumed run); "
+            f"the later write was kept ({replaced} value(s) replaced)"
+        )
     return frame, counts, nonfinite, dup_steps
 
 
-def read_histograms(run_dir: Path, warnings: list[str],
-                    damaged: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+def read_histograms(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
     tables = _read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    return df.drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
+    return (
+        df.drop_duplicates(["step", "model", "param", "kind"], keep="last")
+        .sort_values(["step", "model", "param", "kind"])
+        .reset_index(drop=True)
+    )
 
 
-def read_sample_metrics(run_dir: Path, warnings: list[str],
-                        damaged: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+def read_sample_metrics(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
     tables = _read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
@@ -423,23 +476,39 @@ def list_checkpoints(run_dir: Path, warnings: list[str] | None = None) -> list[C
 
 def _layout(rec: dict) -> dict[str, Any] | None:
     """The grid layout of one index.jsonl record, or None when a field has the wrong type."""
+
     def count(v: Any) -> bool:
         return v is None or (type(v) is int and 0 < v < 1 << 20)
 
     tile = rec.get("tile")
     padding = rec.get("padding", 0)
-    ok = (all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
-          and type(padding) is int and 0 <= padding < 1 << 16
-          and (tile is None or (isinstance(tile, list) and len(tile) == 2
-                                and all(count(t) and t is not None for t in tile))))
+    ok = (
+        all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
+        and type(padding) is int
+        and 0 <= padding < 1 << 16
+        and (
+            tile is None
+            or (
+                isinstance(tile, list)
+                and len(tile) == 2
+                and all(count(t) and t is not None for t in tile)
+            )
+        )
+    )
     if not ok:
         return None
-    return {"nrow": rec.get("nrow"), "ncol": rec.get("ncol"), "count": rec.get("count"),
-            "tile": tuple(tile) if tile else None, "padding": padding}
+    return {
+        "nrow": rec.get("nrow"),
+        "ncol": rec.get("ncol"),
+        "count": rec.get("count"),
+        "tile": tuple(tile) if tile else None,
+        "padding": padding,
+    }
 
 
-def list_samples(run_dir: Path, warnings: list[str],
-                 damaged: list[tuple[str, str]] | None = None) -> list[SampleGrid]:
+def list_samples(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> list[SampleGrid]:
     d = Path(run_dir) / SAMPLES_DIR
     if not d.is_dir():
         return []
@@ -469,9 +538,17 @@ def list_samples(run_dir: Path, warnings: list[str],
         if not m:
             continue
         lay = layout.get(p.name, {})
-        out.append(SampleGrid(step=int(m.group(1)), path=p, nrow=lay.get("nrow"),
-                              ncol=lay.get("ncol"), tile=lay.get("tile"),
-                              padding=lay.get("padding") or 0, count=lay.get("count")))
+        out.append(
+            SampleGrid(
+                step=int(m.group(1)),
+                path=p,
+                nrow=lay.get("nrow"),
+                ncol=lay.get("ncol"),
+                tile=lay.get("tile"),
+                padding=lay.get("padding") or 0,
+                count=lay.get("count"),
+            )
+        )
     return sorted(out, key=lambda s: s.step)
 
 
@@ -500,8 +577,9 @@ def _config(meta: dict[str, Any], p: Path, warnings: list[str]) -> dict[str, Any
         return {}
     if isinstance(cfg, dict):
         return cfg
-    warnings.append(f"{p}: 'config' is a {type(cfg).__name__}, not an object; "
-                    "kept as config['value']")
+    warnings.append(
+        f"{p}: 'config' is a {type(cfg).__name__}, not an object; kept as config['value']"
+    )
     return {"value": cfg}
 
 
@@ -515,8 +593,10 @@ def run_names(meta: dict[str, Any], path: Path, warnings: list[str]) -> tuple[st
     name = given if explicit else path.name
     if given is not None and given != path.name:
         how = "given when it was written" if explicit else "recorded in its files"
-        warnings.append(f"{path}: the run's name {given!r} ({how}) differs from its "
-                        f"directory's name {path.name!r}; called {name!r}")
+        warnings.append(
+            f"{path}: the run's name {given!r} ({how}) differs from its "
+            f"directory's name {path.name!r}; called {name!r}"
+        )
     return name, given
 
 
@@ -531,15 +611,22 @@ def load_native(path: Path) -> Run:
             warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
     except GanAnalyzeError as e:  # damaged metadata: the scalars are still worth reading
         meta = {}
+        meta_error: GanAnalyzeError | None = e
         warnings.append(f"{e}; loss type, config and generator spec unknown")
         damaged.append((str(path / RUN_JSON), str(e).split(": ", 1)[-1]))
+    else:
+        meta_error = None
     scalars, counts, nonfinite, dups = read_scalars(path, warnings, damaged)
+    if meta_error is not None and len(scalars) == 0:
+        raise meta_error  # nothing readable at all
     name, given = run_names(meta, path, warnings)
     writers = part_writers(path / SCALARS_DIR)
     if len(writers) > 1:
-        warnings.append(f"{path / SCALARS_DIR}: written by {len(writers)} writers (a resumed run, "
-                        "or one job started twice); their parts are all used, later writes win "
-                        "per step")
+        warnings.append(
+            f"{path / SCALARS_DIR}: written by {len(writers)} writers (a resumed run, "
+            "or one job started twice); their parts are all used, later writes win "
+            "per step"
+        )
     loss = meta.get("loss")
     generator = meta.get("generator")
     run = Run(

@@ -42,26 +42,57 @@ _SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
 
 # StyleGAN metric names -> gananalyze sample-metric columns
 METRIC_MAP = {
-    "fid50k_full": "fid", "fid50k": "fid", "fid10k": "fid", "fid10k_full": "fid", "fid2k": "fid",
-    "kid50k_full": "kid", "kid50k": "kid",
-    "is50k": "is", "is50k_std": "is_std",
-    "pr50k3_full_precision": "precision", "pr50k3_full_recall": "recall",
-    "pr50k3_precision": "precision", "pr50k3_recall": "recall",
-    "ppl2_wend": "ppl", "ppl_zfull": "ppl", "ppl_wfull": "ppl", "ppl_zend": "ppl", "ppl_wend": "ppl",
-    "eqt50k_int": "eqt_int", "eqt50k_frac": "eqt_frac", "eqr50k": "eqr",
+    "fid50k_full": "fid",
+    "fid50k": "fid",
+    "fid10k": "fid",
+    "fid10k_full": "fid",
+    "fid2k": "fid",
+    "kid50k_full": "kid",
+    "kid50k": "kid",
+    "is50k": "is",
+    "is50k_std": "is_std",
+    "pr50k3_full_precision": "precision",
+    "pr50k3_full_recall": "recall",
+    "pr50k3_precision": "precision",
+    "pr50k3_recall": "recall",
+    "ppl2_wend": "ppl",
+    "ppl_zfull": "ppl",
+    "ppl_wfull": "ppl",
+    "ppl_zend": "ppl",
+    "ppl_wend": "ppl",
+    "eqt50k_int": "eqt_int",
+    "eqt50k_frac": "eqt_frac",
+    "eqr50k": "eqr",
 }
-_FEATURES = {"fid": "inception", "kid": "inception", "is": "inception", "is_std": "inception", "precision": "vgg16", "recall": "vgg16"}
+_FEATURES = {
+    "fid": "inception",
+    "kid": "inception",
+    "is": "inception",
+    "is_std": "inception",
+    "precision": "vgg16",
+    "recall": "vgg16",
+}
 
 
 def detect(path: Path) -> bool:
     path = Path(path)
     if path.is_file():
         return path.name == "stats.jsonl"
-    return path.is_dir() and (path / "stats.jsonl").is_file() and ((path / "training_options.json").is_file() or any(path.glob("metric-*.jsonl")) or (path / "log.txt").is_file() or any(path.glob("network-snapshot-*.pkl")))
+    return (
+        path.is_dir()
+        and (path / "stats.jsonl").is_file()
+        and (
+            (path / "training_options.json").is_file()
+            or any(path.glob("metric-*.jsonl"))
+            or (path / "log.txt").is_file()
+            or any(path.glob("network-snapshot-*.pkl"))
+        )
+    )
 
 
-def read_stats(p: Path, warnings: list[str], damaged: Damaged | None = None
-               ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+def read_stats(
+    p: Path, warnings: list[str], damaged: Damaged | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """(steps, columns, wall times) from stats.jsonl: mean per stat, std as `<name>/std`."""
     rows = read_jsonl_objects(p, warnings, damaged)
     names: dict[str, None] = {}
@@ -93,8 +124,9 @@ def read_stats(p: Path, warnings: list[str], damaged: Damaged | None = None
     return steps, cols, (wall if not np.isnan(wall).all() else None)
 
 
-def read_metrics(path: Path, kimg: pd.Series, warnings: list[str],
-                 damaged: Damaged | None = None) -> pd.DataFrame:
+def read_metrics(
+    path: Path, kimg: pd.Series, warnings: list[str], damaged: Damaged | None = None
+) -> pd.DataFrame:
     """metric-*.jsonl files -> sample-metrics rows at the tick of each snapshot."""
     rows: dict[tuple[int, str], dict] = {}
     for p in glob_inside(path, path, "metric-*.jsonl", warnings):
@@ -110,7 +142,10 @@ def read_metrics(path: Path, kimg: pd.Series, warnings: list[str],
             for key, val in results.items():
                 col = METRIC_MAP.get(key, key)
                 feat = _FEATURES.get(col, "stylegan")
-                row = rows.setdefault((step, feat), {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap})
+                row = rows.setdefault(
+                    (step, feat),
+                    {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap},
+                )
                 try:
                     row[col] = float(val)
                 except (TypeError, ValueError):
@@ -146,17 +181,35 @@ def load(path: Path) -> Run:
     warnings: list[str] = []
     damaged: Damaged = []
     if not stats.is_file():
-        raise GanAnalyzeError(f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory")
+        raise GanAnalyzeError(
+            f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory"
+        )
     if checked(path, stats) is None:
-        raise GanAnalyzeError(f"{stats}: not read: it is a link that resolves outside the run folder")
+        raise GanAnalyzeError(
+            f"{stats}: not read: it is a link that resolves outside the run folder"
+        )
     steps, cols, wall = read_stats(stats, warnings, damaged)
-    logged = {k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v) for k, v in cols.items()}
+    logged = {
+        k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v)
+        for k, v in cols.items()
+    }
     frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
     if wall is not None:
-        frame.insert(1, "wall_time", pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy())
+        frame.insert(
+            1,
+            "wall_time",
+            pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy(),
+        )
     if dup_steps:
-        warnings.append(f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept ({replaced} value(s) replaced)")
-    kimg = pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy()) if "Progress/kimg" in frame.columns else pd.Series([], dtype=float)
+        warnings.append(
+            f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept "
+            f"({replaced} value(s) replaced)"
+        )
+    kimg = (
+        pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy())
+        if "Progress/kimg" in frame.columns
+        else pd.Series([], dtype=float)
+    )
     config: dict = {}
     opts = checked(path, path / "training_options.json", warnings)
     if opts is not None:
@@ -173,15 +226,40 @@ def load(path: Path) -> Run:
     for p in glob_inside(path, path, "network-snapshot-*.pkl", warnings):
         m = _SNAP_RE.search(p.name)
         if m:
-            ckpts.append(Checkpoint(step=tick_for_kimg(kimg, int(m.group(1))), path=p, kind="pickle", meta={"kimg": int(m.group(1)), "needs": "--trust-pickles and the StyleGAN source code"}))
-    run = Run(path=path, name=path.name, format=NAME, loss="bce", config=config, scalars=frame,
-              counts=counts, nonfinite=nonfinite, checkpoints=ckpts, sample_metrics=sm,
-              warnings=warnings, duplicates_replaced=dup_steps, damaged=damaged)
+            ckpts.append(
+                Checkpoint(
+                    step=tick_for_kimg(kimg, int(m.group(1))),
+                    path=p,
+                    kind="pickle",
+                    meta={
+                        "kimg": int(m.group(1)),
+                        "needs": "--trust-pickles and the StyleGAN source code",
+                    },
+                )
+            )
+    run = Run(
+        path=path,
+        name=path.name,
+        format=NAME,
+        loss="bce",
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        checkpoints=ckpts,
+        sample_metrics=sm,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+        damaged=damaged,
+    )
     run.extra["kimg"] = kimg
-    run.extra["loss_detail"] = "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
+    run.extra["loss_detail"] = (
+        "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
+    )
     if len(sm):
         run.extra["sample_metrics_file"] = ", ".join(
-            str(p) for p in glob_inside(path, path, "metric-*.jsonl"))
+            str(p) for p in glob_inside(path, path, "metric-*.jsonl")
+        )
     log = checked(path, path / "log.txt", warnings)
     if log is not None:
         run.extra["log_tail"] = log.read_text(errors="replace").splitlines()[-20:]

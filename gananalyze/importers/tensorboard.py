@@ -96,17 +96,24 @@ def masked_crc(crc: np.ndarray) -> np.ndarray:
 
 
 def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) bytes starting at each of `starts` (clipped to the buffer), copied via a strided view."""
+    """(n, width) bytes starting at each of `starts` (clipped to the buffer),
+    copied via a strided view."""
     if width == 0:
         return np.zeros((len(starts), 0), dtype=np.uint8)
     if len(buf) < width:
         buf = np.concatenate([buf, np.zeros(width - len(buf), np.uint8)])
-    view = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - width + 1, width), strides=(buf.strides[0], buf.strides[0]), writeable=False)
+    view = np.lib.stride_tricks.as_strided(
+        buf,
+        shape=(len(buf) - width + 1, width),
+        strides=(buf.strides[0], buf.strides[0]),
+        writeable=False,
+    )
     return view[np.clip(starts, 0, len(buf) - width)]
 
 
 def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[int, np.ndarray]:
-    """(index of the first record whose length CRC is wrong or len(offs), mask of data CRCs that match)."""
+    """(index of the first record whose length CRC is wrong or len(offs),
+    mask of data CRCs that match)."""
     n = len(offs)
     first_bad = n
     for a in range(0, n, _CHUNK):
@@ -129,8 +136,9 @@ def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[in
     return first_bad, ok
 
 
-def _frame_from(data: bytes, buf: np.ndarray, start: int
-                ) -> tuple[np.ndarray, np.ndarray, tuple[int, str] | None, int, int]:
+def _frame_from(
+    data: bytes, buf: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray, tuple[int, str] | None, int, tuple[int, int]]:
     """Frame records from byte `start` until the first damage.
 
     Returns offsets and lengths of the intact records' payloads, the damage
@@ -180,10 +188,15 @@ def _frame_from(data: bytes, buf: np.ndarray, start: int
         (length,) = up("<Q", data, pos)
         end = pos + 12 + length + 4
         if end > n:
-            hdr_ok = masked_crc(crc32c_rows(buf[pos : pos + 8].reshape(1, 8)))[0] == up(
-                "<I", data, pos + 8)[0]
-            what = "record cut off (truncated file)" if hdr_ok else (
-                "corrupt record header (length checksum mismatch)")
+            hdr_ok = (
+                masked_crc(crc32c_rows(buf[pos : pos + 8].reshape(1, 8)))[0]
+                == up("<I", data, pos + 8)[0]
+            )
+            what = (
+                "record cut off (truncated file)"
+                if hdr_ok
+                else ("corrupt record header (length checksum mismatch)")
+            )
             problem = (pos, what)
             break
         offs.append(pos + 12)
@@ -191,11 +204,10 @@ def _frame_from(data: bytes, buf: np.ndarray, start: int
         tail = (tail + [length])[-32:]
         pos = end
     if problem is None and pos != n:
-        problem = (pos, f"{n - pos} trailing byte(s) that do not form a record "
-                        "(truncated file)")
+        problem = (pos, f"{n - pos} trailing byte(s) that do not form a record (truncated file)")
     o = np.concatenate([*o_parts, np.asarray(offs, dtype=np.int64)])
     ln = np.concatenate([*l_parts, np.asarray(lens, dtype=np.int64)])
-    n_bad, first_bad_at = 0, -1
+    n_bad, first_bad_at = 0, (-1, -1)
     if len(o):
         first_bad, ok = _check_crcs(buf, o, ln)
         if first_bad < len(o):
@@ -203,7 +215,7 @@ def _frame_from(data: bytes, buf: np.ndarray, start: int
             o, ln = o[:first_bad], ln[:first_bad]
         if not ok.all():
             bad = np.flatnonzero(~ok)
-            n_bad, first_bad_at = len(bad), int(o[bad[0]]) - 12
+            n_bad, first_bad_at = len(bad), (int(o[bad[0]]) - 12, int(bad[0]))
             o, ln = o[ok], ln[ok]
     return o, ln, problem, n_bad, first_bad_at
 
@@ -229,8 +241,9 @@ def _resync(buf: np.ndarray, start: int) -> int | None:
     return None
 
 
-def frame_file(data: bytes, name: str, warnings: list[str],
-               damaged: list[tuple[str, str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def frame_file(
+    data: bytes, name: str, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Offsets and lengths of the intact records' payloads; damage becomes a
     warning (and an entry in `damaged`), and reading goes on at the next intact
     record."""
@@ -244,8 +257,11 @@ def frame_file(data: bytes, name: str, warnings: list[str],
         o_all.append(o)
         l_all.append(ln)
         if n_bad:
-            warnings.append(f"{name}: {n_bad} record(s) with a data checksum mismatch skipped "
-                            f"(first at byte offset {bad_at})")
+            warnings.append(
+                f"{name}: {n_bad} record(s) with a data checksum mismatch skipped "
+                f"(first at byte offset {bad_at[0]}, "
+                f"record #{sum(len(x) for x in o_all[:-1]) + bad_at[1]})"
+            )
             if damaged is not None:
                 damaged.append((name, f"{n_bad} record(s) with a data checksum mismatch"))
         if problem is None:
@@ -254,25 +270,29 @@ def frame_file(data: bytes, name: str, warnings: list[str],
         read = sum(len(x) for x in o_all)
         nxt = _resync(buf, at + 1)
         if nxt is None:
-            warnings.append(f"{name}: {what} at byte offset {at}; the {read} record(s) before it "
-                            f"were read, the rest of the file ({n - at} bytes) ignored")
+            warnings.append(
+                f"{name}: {what} at byte offset {at}; the {read} record(s) before it "
+                f"were read, the rest of the file ({n - at} bytes) ignored"
+            )
             if damaged is not None:
                 damaged.append((name, f"{what} at byte offset {at}; {n - at} bytes not read"))
             break
-        warnings.append(f"{name}: {what} at byte offset {at}; skipped {nxt - at} bytes to the "
-                        f"next intact record at offset {nxt} and read on")
+        warnings.append(
+            f"{name}: {what} at byte offset {at}; skipped {nxt - at} bytes to the "
+            f"next intact record at offset {nxt} and read on"
+        )
         if damaged is not None:
             damaged.append((name, f"{what} at byte offset {at}; {nxt - at} bytes skipped"))
         pos = nxt
     return np.concatenate(o_all), np.concatenate(l_all)
 
 
-
-
 # ------------------------------------------------------------------ fast scalar decoding
 
 
-def _varint(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _varint(
+    buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode one protobuf varint at each position: (value as int64, byte length, ok)."""
     val = np.zeros(len(pos), dtype=np.uint64)
     length = np.zeros(len(pos), dtype=np.int64)
@@ -322,10 +342,19 @@ def _decode_simple(buf: np.ndarray, o: np.ndarray, ln: np.ndarray) -> dict[str, 
     p = tag_start + tlen
     ok &= ok3 & (at(p) == 0x15) & (p + 5 == end)
     value = _gather(buf, p + 1, 4).copy().view("<f4").ravel().astype(np.float64)
-    return {"ok": ok, "wall": wall, "step": step, "tag_start": tag_start, "tag_len": tlen, "value": value}
+    return {
+        "ok": ok,
+        "wall": wall,
+        "step": step,
+        "tag_start": tag_start,
+        "tag_len": tlen,
+        "value": value,
+    }
 
 
-def _tag_ids(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[str, int]) -> np.ndarray:
+def _tag_ids(
+    buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[str, int]
+) -> np.ndarray:
     """Map each (start, len) tag byte string to an id in `tags` (added when new)."""
     ids = np.empty(len(starts), dtype=np.int64)
     for L in np.unique(lens):
@@ -353,10 +382,26 @@ def _tag_ids(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[s
 # ------------------------------------------------------------------ protobuf path
 
 
-def _hist_row(step: int, tag: str, limits: np.ndarray, counts: np.ndarray, lo: float, hi: float, num: float, total: float | None, sumsq: float | None) -> dict:
+def _hist_row(
+    step: int,
+    tag: str,
+    limits: np.ndarray,
+    counts: np.ndarray,
+    lo: float,
+    hi: float,
+    num: float,
+    total: float | None,
+    sumsq: float | None,
+) -> dict:
     """A histograms-table row from bucket (right limit, count) pairs."""
     model, _, param = tag.rpartition("/")
-    row = {"step": int(step), "model": model or "tensorboard", "param": param or tag, "kind": "grad" if "grad" in tag.lower() else "weight", "numel": int(round(num))}
+    row = {
+        "step": int(step),
+        "model": model or "tensorboard",
+        "param": param or tag,
+        "kind": "grad" if "grad" in tag.lower() else "weight",
+        "numel": int(round(num)),
+    }
     if num <= 0 or len(counts) == 0:
         row.update(mean=np.nan, std=np.nan, **{q: np.nan for q in store.HIST_QUANTILES})
         return row
@@ -412,10 +457,28 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
             out.tag_ids.append(tags.setdefault(key, len(tags)))
             out.values.append(v.simple_value)
         elif kind == "image":
-            out.images.append((ev.wall_time, ev.step, sub, tag, bytes(v.image.encoded_image_string)))
+            out.images.append(
+                (ev.wall_time, ev.step, sub, tag, bytes(v.image.encoded_image_string))
+            )
         elif kind == "histo":
             h = v.histo
-            out.hists.append((ev.wall_time, sub, _hist_row(ev.step, tag, np.asarray(h.bucket_limit, float), np.asarray(h.bucket, float), h.min, h.max, h.num, h.sum, h.sum_squares)))
+            out.hists.append(
+                (
+                    ev.wall_time,
+                    sub,
+                    _hist_row(
+                        ev.step,
+                        tag,
+                        np.asarray(h.bucket_limit, float),
+                        np.asarray(h.bucket, float),
+                        h.min,
+                        h.max,
+                        h.num,
+                        h.sum,
+                        h.sum_squares,
+                    ),
+                )
+            )
         elif kind == "tensor":
             t = v.tensor
             if plugin == "images" and len(t.string_val) > 2:
@@ -424,20 +487,32 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
             try:
                 arr = tensor_util.make_ndarray(t)
             except Exception:
-                out.skipped_plugins[plugin or "unknown tensor"] = out.skipped_plugins.get(plugin or "unknown tensor", 0) + 1
+                out.skipped_plugins[plugin or "unknown tensor"] = (
+                    out.skipped_plugins.get(plugin or "unknown tensor", 0) + 1
+                )
                 continue
             if plugin == "histograms" and arr.ndim == 2 and arr.shape[1] == 3:
                 a = arr.astype(float)
                 lo = float(a[0, 0]) if len(a) else 0.0
                 hi = float(a[-1, 1]) if len(a) else 0.0
-                out.hists.append((ev.wall_time, sub, _hist_row(ev.step, tag, a[:, 1], a[:, 2], lo, hi, float(a[:, 2].sum()), None, None)))
+                out.hists.append(
+                    (
+                        ev.wall_time,
+                        sub,
+                        _hist_row(
+                            ev.step, tag, a[:, 1], a[:, 2], lo, hi, float(a[:, 2].sum()), None, None
+                        ),
+                    )
+                )
             elif plugin in ("", "scalars") and arr.size == 1 and arr.dtype.kind in "fiub":
                 out.steps.append(ev.step)
                 out.walls.append(ev.wall_time)
                 out.tag_ids.append(tags.setdefault(key, len(tags)))
                 out.values.append(float(arr.reshape(())))
             else:
-                out.skipped_plugins[plugin or "non-scalar tensor"] = out.skipped_plugins.get(plugin or "non-scalar tensor", 0) + 1
+                out.skipped_plugins[plugin or "non-scalar tensor"] = (
+                    out.skipped_plugins.get(plugin or "non-scalar tensor", 0) + 1
+                )
         else:
             out.skipped_plugins[kind or "empty"] = out.skipped_plugins.get(kind or "empty", 0) + 1
 
@@ -469,8 +544,14 @@ def detect(path: Path) -> bool:
     return next(iter(path.rglob(PATTERN)), None) is not None
 
 
-def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warnings: list[str],
-               damaged: list[tuple[str, str]] | None = None) -> None:
+def _read_file(
+    f: Path,
+    sub: str,
+    tags: dict[str, int],
+    out: _Collected,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None = None,
+) -> None:
     """Read one event file of sub-run `sub` into `out` (damage becomes a warning)."""
     try:
         data = f.read_bytes()
@@ -490,7 +571,13 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
             local: dict[str, int] = {}
             ids_local = _tag_ids(buf, d["tag_start"][fast], d["tag_len"][fast], local)
             # the key keeps the sub-run until collisions between sub-runs are known
-            remap = np.array([tags.setdefault(f"{sub}\x00{t}", len(tags)) for t, _ in sorted(local.items(), key=lambda kv: kv[1])], dtype=np.int64)
+            remap = np.array(
+                [
+                    tags.setdefault(f"{sub}\x00{t}", len(tags))
+                    for t, _ in sorted(local.items(), key=lambda kv: kv[1])
+                ],
+                dtype=np.int64,
+            )
             out.steps.append(d["step"][fast])
             out.walls.append(d["wall"][fast])
             out.tag_ids.append(remap[ids_local])
@@ -503,8 +590,10 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
                 try:
                     _parse_event(data[s : s + int(lc[i])], sub, tags, sub_out)
                 except Exception as e:  # a record that passed the CRC but is not an Event
-                    warnings.append(f"{f}: record at byte offset {s - 12} is not a readable "
-                                    f"event ({type(e).__name__}); skipped")
+                    warnings.append(
+                        f"{f}: record at byte offset {s - 12} is not a readable "
+                        f"event ({type(e).__name__}); skipped"
+                    )
                     if damaged is not None:
                         damaged.append((str(f), f"unreadable event at byte offset {s - 12}"))
             if sub_out.steps:
@@ -525,8 +614,10 @@ def load(path: Path) -> Run:
     damaged: list[tuple[str, str]] = []
     files = event_files(path, warnings)
     if not files:
-        raise GanAnalyzeError(f"{path}: no TensorBoard event files (events.out.tfevents.*) found"
-                              + (f" ({warnings[0]})" if warnings else ""))
+        raise GanAnalyzeError(
+            f"{path}: no TensorBoard event files (events.out.tfevents.*) found"
+            + (f" ({warnings[0]})" if warnings else "")
+        )
     root = path if path.is_dir() else path.parent
     tags: dict[str, int] = {}  # "<sub>\0<tag>" -> id
     out = _Collected()
@@ -572,29 +663,70 @@ def load(path: Path) -> Run:
             prefixed.add(names[-1])
             collided.setdefault(sub or root.name, []).append(tag)
     for sub, tl in collided.items():
-        warnings.append(f"{root / sub}: logs the same tag(s) as a newer sub-run ({', '.join(sorted(tl)[:4])}{', ...' if len(tl) > 4 else ''}); kept as separate columns prefixed '{sub}/' rather than merged (point gananalyze at one folder to analyse it alone)")
+        warnings.append(
+            f"{root / sub}: logs the same tag(s) as a newer sub-run "
+            f"({', '.join(sorted(tl)[:4])}{', ...' if len(tl) > 4 else ''}); "
+            f"kept as separate columns prefixed '{sub}/' rather than merged "
+            "(point gananalyze at one folder to analyse it alone)"
+        )
 
-    frame, counts, nonfinite, dup_steps, replaced = pivot_points(steps, ids, values, names, order=walls, wall=walls)
+    frame, counts, nonfinite, dup_steps, replaced = pivot_points(
+        steps, ids, values, names, order=walls, wall=walls
+    )
     # the newest sub-run's (plain) columns first, other sub-runs' prefixed columns after
-    frame = frame[["step", "wall_time", *[n for n in names if n not in prefixed], *[n for n in names if n in prefixed]]]
+    frame = frame[
+        [
+            "step",
+            "wall_time",
+            *[n for n in names if n not in prefixed],
+            *[n for n in names if n in prefixed],
+        ]
+    ]
     if dup_steps:
-        warnings.append(f"{dup_steps} step(s) were written more than once (a resumed run); the later write (by event wall time) was kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{dup_steps} step(s) were written more than once (a resumed run); the later "
+            f"write (by event wall time) was kept ({replaced} value(s) replaced)"
+        )
     if out.skipped_plugins:
-        warnings.append("summaries of other kinds not imported: " + ", ".join(f"{k} ({v})" for k, v in sorted(out.skipped_plugins.items())))
+        warnings.append(
+            "summaries of other kinds not imported: "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(out.skipped_plugins.items()))
+        )
 
     # images and histograms: later write wins per (tag, step); other sub-runs' tags get their folder
     samples: dict[tuple[str, int], bytes] = {}
     for _, step, sub, tag, png in sorted(out.images, key=lambda x: x[0]):
         samples[(f"{sub}/{tag}" if sub else tag, int(step))] = png
-    grids = [SampleGrid(step=s, png=png, tag=t) for (t, s), png in sorted(samples.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    grids = [
+        SampleGrid(step=s, png=png, tag=t)
+        for (t, s), png in sorted(samples.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
     hist = pd.DataFrame()
     if out.hists:
-        rows = [dict(r, model=f"{sub}/{r['model']}") if sub else r for _, sub, r in sorted(out.hists, key=lambda x: x[0])]
-        hist = pd.DataFrame(rows).drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
+        rows = [
+            dict(r, model=f"{sub}/{r['model']}") if sub else r
+            for _, sub, r in sorted(out.hists, key=lambda x: x[0])
+        ]
+        hist = (
+            pd.DataFrame(rows)
+            .drop_duplicates(["step", "model", "param", "kind"], keep="last")
+            .sort_values(["step", "model", "param", "kind"])
+            .reset_index(drop=True)
+        )
 
-    run = Run(path=path, name=root.name, format=NAME, scalars=frame, counts=counts,
-              nonfinite=nonfinite, samples=grids, histograms=hist, warnings=warnings,
-              duplicates_replaced=dup_steps, damaged=damaged)
+    run = Run(
+        path=path,
+        name=root.name,
+        format=NAME,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        samples=grids,
+        histograms=hist,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+        damaged=damaged,
+    )
     run.extra["event_files"] = [str(f.relative_to(root)) for f in files]
     run.extra["empty_event_files"] = empty
     if empty and len(empty) == len(files):
