@@ -112,11 +112,11 @@ def pivot_wide(
 
     `logged[name]` marks the cells that were written; by default a NaN cell
     counts as "not logged" (sparse CSV rows). The merge is the native store's
-    (`store.merge_scalars`): later rows win per (step, metric) value.
+    (`scalarmerge.merge_scalars`): later rows win per (step, metric) value.
     """
     import pyarrow as pa
 
-    from ..store import merge_scalars
+    from ..scalarmerge import merge_scalars
 
     cols: dict[str, pa.Array] = {"step": pa.array(np.asarray(steps, dtype=np.int64))}
     for name, v in columns.items():
