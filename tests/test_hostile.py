@@ -60,6 +60,13 @@ def test_cyclegan_train_opt_linked_outside_is_not_read(tmp_path):
         r.warnings[0])
     assert r.samples == []
     assert any("epoch001_fake_B.png: not read" in w for w in r.warnings)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "loss_log.txt").symlink_to(secret)
+    out = CliRunner().invoke(main, ["info", str(linked)])
+    assert out.exit_code == 1 and "secret-line" not in out.output
+    assert out.output.strip() == (f"Error: {linked / 'loss_log.txt'}: not read: it is a link "
+                                  "that resolves outside the run folder")
     _, dest = import_run(run, tmp_path / "imported")
     assert "secret-line" not in (dest / "run.json").read_text()
     out = CliRunner().invoke(main, ["info", str(run)])

@@ -50,7 +50,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
-from ..runfiles import checked, glob_inside, keep_inside, root_of
+from ..runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ._common import finish, pivot_wide, warn_limit
 
 NAME = "cyclegan"
@@ -95,6 +95,8 @@ def detect(path: Path) -> bool:
         return True  # it is this format; load() will say which folder to pick
     if log is None:
         return False
+    if not is_inside(root_of(path), log):
+        return True  # its name says CycleGAN; load() says why it is not read
     with open(log, encoding="utf-8", errors="replace") as f:
         head = [f.readline() for _ in range(20)]
     return any(line.startswith("(epoch:") or "Training Loss" in line for line in head)
