@@ -55,6 +55,7 @@ os.umask(_UMASK)
 # part-NNNNNN.parquet (written before writer ids) or part-NNNNNN-WRITER.parquet
 _PART_RE = re.compile(r"^part-(\d+)(?:-([0-9a-z]{1,32}))?\.parquet$")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+CHECK_KEY = b"gananalyze.check"  # Parquet key-value metadata: rows and columns written
 _STEP_RE = re.compile(r"step-(\d+)")
 
 
@@ -156,6 +157,11 @@ def write_part(
     if number is None:
         number = next_part_number(directory)
     path = part_path(directory, number, writer or process_writer_id())
+    # the row count and column names again, outside the footer's own fields: a
+    # flipped bit there would otherwise drop rows or rename a column silently
+    check = json.dumps({"rows": table.num_rows, "columns": table.column_names}).encode()
+    meta = {**(table.schema.metadata or {}), CHECK_KEY: check}
+    table = table.replace_schema_metadata(meta)
     atomic_write(
         path,
         lambda p: pq.write_table(table, p, compression="zstd", write_page_checksum=True),
@@ -237,6 +243,19 @@ def _read_table(p: Path) -> pa.Table:
     return pq.read_table(p, page_checksum_verification=True)
 
 
+def _check_footer(md: pq.FileMetaData, schema: pa.Schema) -> None:
+    """Raise ValueError when the footer disagrees with what the writer recorded."""
+    raw = (schema.metadata or {}).get(CHECK_KEY)
+    if raw is None:  # written before the check existed, or by another tool
+        return
+    want = json.loads(raw)
+    groups = sum(md.row_group(i).num_rows for i in range(md.num_row_groups))
+    if not (want["rows"] == md.num_rows == groups):
+        raise ValueError(f"footer says {md.num_rows} rows, {want['rows']} were written")
+    if want["columns"] != schema.names:
+        raise ValueError("footer column names differ from those written")
+
+
 def _read_parts(
     directory: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> list[pa.Table]:
@@ -250,7 +269,10 @@ def _read_parts(
     schemas: list[pa.Schema] = []
     for p in _part_files(directory, warnings):
         try:
-            schemas.append(pq.read_schema(p))  # reads the footer: catches truncation
+            md = pq.read_metadata(p)  # reads the footer: catches truncation
+            schema = md.schema.to_arrow_schema()
+            _check_footer(md, schema)
+            schemas.append(schema)
             good.append(p)
         except Exception as e:
             _damaged_part(p, e, warnings, damaged)

@@ -174,7 +174,7 @@ def test_every_bit_flip_in_a_part_is_either_harmless_or_named(tmp_path):
     size = p1.stat().st_size
     rng = np.random.default_rng(7)
     silent, named = 0, 0
-    for k, off in enumerate(rng.integers(4, size - 8, 40)):  # not the PAR1 magic
+    for k, off in enumerate(rng.integers(4, size - 8, 150)):  # not the PAR1 magic
         run = tmp_path / f"f{k}"
         run.mkdir()
         for f in ("run.json",):
