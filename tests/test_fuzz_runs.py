@@ -18,7 +18,7 @@ from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
 
-N_MUTATIONS = 300
+N_MUTATIONS = 250
 FILES_PER_REAL_RUN = ("stats.jsonl", "training_options.json", "metric-fid50k_full.jsonl",
                       "loss_log.txt", "train_opt.txt")
 
