@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
+from .runfiles import check_output
 from .textfmt import fmt_duration
 
 
@@ -238,6 +239,7 @@ def compare(runs: tuple[str, ...], output: str | None, as_json: bool, as_csv: bo
         raise click.UsageError("choose one of --json and --csv")
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
+    _ = output and check_output(output, runs)  # never write over a run's files
     loaded, warnings, diagnoses = load_and_diagnose(runs, skip_bad=skip_bad, format=fmt, metric=metric)
     comp = compare_runs(loaded, metric=metric, group_by=group_by, higher=higher, warnings=warnings, diagnoses=diagnoses)
     for w in comp.warnings:
@@ -268,6 +270,7 @@ def report(run: str, output: str | None, rules_config: str | None, smoothing: fl
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
+    _ = output and check_output(output, [run])  # never write over a run's files
     path = render_report(run, output, smoothing=smoothing, tsne=not no_tsne, real=real, rules_config=rules_config, format=fmt)
     click.echo(f"wrote {path}")
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 from . import store
 from .errors import GanAnalyzeError
 from .run import Run
+from .runfiles import check_replaceable, is_inside, root_of
 
 
 def _png_bytes(data: bytes) -> bytes:
@@ -63,24 +64,43 @@ def _plain(obj: Any) -> Any:
 def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bool = False) -> Path:
     """Write `run` as a native run directory at `dest`; returns its path.
 
-    Refuses to write into an existing non-empty directory unless `overwrite`
-    (then the directory is replaced).
+    Refuses to write into an existing non-empty directory unless `overwrite`,
+    and even then replaces only a gananalyze run directory that holds nothing
+    else and neither is, holds nor lies inside the source run
+    (`runfiles.check_replaceable`).
     """
     dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        if not overwrite:
-            raise GanAnalyzeError(f"{dest}: already exists and is not empty; choose a new destination (or pass --overwrite)")
-        if dest.resolve() == Path(run.path).resolve():
-            raise GanAnalyzeError(f"{dest}: is the run being converted; choose another destination")
-        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    src = Path(run.path)
+    if dest.exists() or dest.is_symlink():
+        if dest.is_dir() and not dest.is_symlink() and not any(dest.iterdir()):
+            pass
+        elif not overwrite:
+            raise GanAnalyzeError(
+                f"{dest}: already exists and is not empty; choose a new "
+                "destination (or pass --overwrite)"
+            )
+        else:
+            check_replaceable(dest, keep=[src])
+            shutil.rmtree(dest)
+    if is_inside(root_of(src), dest.parent if not dest.exists() else dest) and src.is_dir():
+        raise GanAnalyzeError(
+            f"{dest}: lies inside the source run {src}; choose a destination outside it"
+        )
     dest.mkdir(parents=True, exist_ok=True)
 
     # absolute paths: `fid-sweep DEST --trust-pickles` loads them from wherever it is started
-    pickles = [{"step": c.step, "path": str(Path(c.path).resolve()), **_plain(c.meta)} for c in run.checkpoints if c.kind != "native"]
+    pickles = [
+        {"step": c.step, "path": str(Path(c.path).resolve()), **_plain(c.meta)}
+        for c in run.checkpoints
+        if c.kind != "native"
+    ]
     meta = {
         "format": "gananalyze-run",
         "version": store.FORMAT_VERSION,
-        "name": run.name,
+        "name": run.given_name or run.name,
+        "name_given": run.given_name is not None
+        and run.format == "native"
+        and run.given_name == run.name,
         "created": run.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "loss": run.loss,
         "config": _plain(run.config),
@@ -90,6 +110,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             "path": str(run.path),
             "imported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "warnings": list(run.warnings),
+            "damaged": [list(d) for d in run.damaged],
             "flags": [str(f) for f in run.flags],
             "duplicates_replaced": run.duplicates_replaced,
             "pickled_checkpoints": pickles,
@@ -102,7 +123,9 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
     if len(sc):
         cols = {"step": sc["step"].to_numpy(dtype=np.int64)}
         for c in ("epoch", "wall_time"):
-            cols[c] = sc[c].to_numpy(dtype="float64") if c in sc.columns else np.full(len(sc), np.nan)
+            cols[c] = (
+                sc[c].to_numpy(dtype="float64") if c in sc.columns else np.full(len(sc), np.nan)
+            )
         for m in run.metrics:
             cols[m] = sc[m].to_numpy(dtype="float64")
         for number, a in enumerate(range(0, len(sc), part_rows)):
@@ -112,7 +135,8 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
                 if k == "step":
                     arrays[k] = pa.array(chunk, type=pa.int64())
                 else:
-                    # NaN = "not logged" in the frame: store nulls, except values really logged as NaN
+                    # NaN = "not logged" in the frame: store nulls,
+                    # except values really logged as NaN
                     arrays[k] = pa.array(chunk, mask=np.isnan(chunk), type=pa.float64())
             if len(run.nonfinite):
                 steps = cols["step"][a : a + part_rows]
@@ -122,7 +146,9 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
                         hit = np.isin(steps, nan_steps)
                         if hit.any():
                             vals = cols[m][a : a + part_rows]
-                            arrays[m] = pa.array(vals, mask=np.isnan(vals) & ~hit, type=pa.float64())
+                            arrays[m] = pa.array(
+                                vals, mask=np.isnan(vals) & ~hit, type=pa.float64()
+                            )
             store.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
 
     if run.samples:
@@ -130,21 +156,32 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
         used: set[str] = set()
         for g in run.samples:
             tag = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (g.tag or "samples"))
-            name = f"step-{int(g.step):09d}.png" if tag == "samples" else f"step-{int(g.step):09d}-{tag}.png"
+            name = (
+                f"step-{int(g.step):09d}.png"
+                if tag == "samples"
+                else f"step-{int(g.step):09d}-{tag}.png"
+            )
             if name in used:
                 continue
             used.add(name)
             store.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
             rec = {"step": int(g.step), "file": name, "tag": g.tag}
             if g.nrow and g.ncol and g.tile:
-                rec.update(nrow=g.nrow, ncol=g.ncol, tile=list(g.tile), padding=g.padding, count=g.count)
+                rec.update(
+                    nrow=g.nrow, ncol=g.ncol, tile=list(g.tile), padding=g.padding, count=g.count
+                )
             index_lines.append(json.dumps(rec))
-        store.atomic_write_bytes(dest / store.SAMPLES_DIR / store.SAMPLES_INDEX, ("\n".join(index_lines) + "\n").encode())
+        store.atomic_write_bytes(
+            dest / store.SAMPLES_DIR / store.SAMPLES_INDEX, ("\n".join(index_lines) + "\n").encode()
+        )
 
     if len(run.sample_metrics):
         store.append_sample_metrics(dest, run.sample_metrics)
     if len(run.histograms):
-        store.write_part(dest / store.HIST_DIR, pa.Table.from_pandas(run.histograms.reset_index(drop=True), preserve_index=False))
+        store.write_part(
+            dest / store.HIST_DIR,
+            pa.Table.from_pandas(run.histograms.reset_index(drop=True), preserve_index=False),
+        )
     for c in run.checkpoints:
         if c.kind == "native" and Path(c.path).is_file():
             target = dest / store.CKPT_DIR / f"step-{int(c.step):09d}.pt"
@@ -153,7 +190,9 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
     return dest
 
 
-def import_run(src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False) -> tuple[Run, Path]:
+def import_run(
+    src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False
+) -> tuple[Run, Path]:
     """Load `src` (any format) and save it as a native run at `dest`."""
     from .loader import load_run
 

@@ -54,7 +54,10 @@ def load_run(path: str | Path, format: str | None = None) -> Run:
         format = detect_format(p)
         if format is None:
             what = "directory" if p.is_dir() else "file"
-            raise GanAnalyzeError(f"{p}: not a training run: no format recognised this {what} (tried: {', '.join(formats())})")
+            raise GanAnalyzeError(
+                f"{p}: not a training run: no format recognised this {what} "
+                f"(tried: {', '.join(formats())})"
+            )
     if format == "native":
         if not p.is_dir():
             raise GanAnalyzeError(f"{p}: a native run is a directory")

@@ -15,12 +15,28 @@ import numpy as np
 import pandas as pd
 
 from .aliases import resolve
+from .errors import GanAnalyzeError
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
 # Columns of `Run.sample_metrics` that describe an evaluation rather than
 # measure it (fid-sweep's bookkeeping, StyleGAN's snapshot facts).
-SAMPLE_METRIC_META = ("step", "features", "features_key", "num_samples", "quantized", "real", "seconds", "seconds_features", "source", "error", "timestamp", "kimg", "snapshot", "metric_name")
+SAMPLE_METRIC_META = (
+    "step",
+    "features",
+    "features_key",
+    "num_samples",
+    "quantized",
+    "real",
+    "seconds",
+    "seconds_features",
+    "source",
+    "error",
+    "timestamp",
+    "kimg",
+    "snapshot",
+    "metric_name",
+)
 
 
 def empty_scalars() -> pd.DataFrame:
@@ -30,7 +46,13 @@ def empty_scalars() -> pd.DataFrame:
 
 def empty_nonfinite() -> pd.DataFrame:
     """A `Run.nonfinite` table with no rows."""
-    return pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype="object"), "value": pd.Series([], dtype="float64")})
+    return pd.DataFrame(
+        {
+            "step": pd.Series([], dtype="int64"),
+            "metric": pd.Series([], dtype="object"),
+            "value": pd.Series([], dtype="float64"),
+        }
+    )
 
 
 @dataclass
@@ -84,7 +106,16 @@ class SampleGrid:
 
         from PIL import Image
 
-        img = np.asarray(Image.open(io.BytesIO(self.read_bytes())).convert("RGB"), dtype=np.float32) / 255.0
+        try:
+            rgb = Image.open(io.BytesIO(self.read_bytes())).convert("RGB")
+        except Exception as e:  # a damaged or truncated image in someone else's run
+            where = self.path if self.path is not None else f"image {self.tag!r}"
+            detail = str(e).splitlines()[0] if str(e) else "no detail"
+            raise GanAnalyzeError(
+                f"{where}: unreadable sample image at step {self.step} "
+                f"({type(e).__name__}: {detail})"
+            ) from None
+        img = np.asarray(rgb, dtype=np.float32) / 255.0
         if not (self.nrow and self.ncol and self.tile):
             return img[None]
         th, tw = self.tile
@@ -128,6 +159,17 @@ class Run:
       from `fid-sweep` or a trainer's own metric files.
     histograms: long table: step, model, param, kind ("weight"/"grad"), numel,
       mean, std and the quantile columns in HIST_QUANTILES.
+    name: what the run is called: the name given explicitly when the run was
+      written (`RunLog(name=...)`), otherwise its directory's name, so a renamed
+      directory is never called by its old name.
+    given_name: the name recorded in the run's own files (RunLog's explicit
+      name, a trainer's experiment name), or None; shown next to the directory
+      name when the two differ.
+    damaged: (file, problem) for every piece of data skipped as damaged (an
+      unreadable part, a corrupt record, a cut-off line), so a pipeline gated on
+      `check` can see that the run is incomplete. Each also has a warning.
+    writers: how many writers (RunLog sessions) wrote the scalars; more than
+      one means a resumed run or a job started twice.
     """
 
     path: Path
@@ -147,7 +189,12 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     duplicates_replaced: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)  # format-specific facts (e.g. StyleGAN kimg per tick)
+    given_name: str | None = None
+    damaged: list[tuple[str, str]] = field(default_factory=list)
+    writers: int = 1
+    extra: dict[str, Any] = field(
+        default_factory=dict
+    )  # format-specific facts (e.g. StyleGAN kimg per tick)
 
     # Columns of `scalars` that are not metrics.
     INDEX_COLUMNS = ("step", "epoch", "wall_time")
@@ -171,8 +218,14 @@ class Run:
         """
         col = name if name in self.scalars.columns else self.column(name)
         if col is None:
-            return pd.Series([], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step"))
-        s = pd.Series(self.scalars[col].to_numpy(dtype="float64"), index=pd.Index(self.scalars["step"].to_numpy(), name="step"), name=col)
+            return pd.Series(
+                [], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step")
+            )
+        s = pd.Series(
+            self.scalars[col].to_numpy(dtype="float64"),
+            index=pd.Index(self.scalars["step"].to_numpy(), name="step"),
+            name=col,
+        )
         return s.dropna() if dropna else s
 
     def has(self, name: str) -> bool:
@@ -192,6 +245,8 @@ class Run:
             span = float(wt.max() - wt.min())
         return {
             "name": self.name,
+            "given_name": self.given_name,
+            "directory": Path(self.path).name,
             "path": str(self.path),
             "format": self.format,
             "loss": self.loss,
@@ -204,9 +259,17 @@ class Run:
             "nonfinite": int(len(self.nonfinite)),
             "checkpoints": [c.step for c in self.checkpoints],
             "samples": [s.step for s in self.samples],
-            "histogram_steps": int(self.histograms["step"].nunique()) if len(self.histograms) else 0,
-            "sample_metrics": [c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META] if len(self.sample_metrics) else [],
+            "histogram_steps": int(self.histograms["step"].nunique())
+            if len(self.histograms)
+            else 0,
+            "sample_metrics": [
+                c for c in self.sample_metrics.columns if c not in SAMPLE_METRIC_META
+            ]
+            if len(self.sample_metrics)
+            else [],
             "duplicates_replaced": self.duplicates_replaced,
+            "writers": self.writers,
+            "damaged": [list(d) for d in self.damaged],
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],
         }

@@ -7,8 +7,12 @@
 Scalars are buffered in memory and flushed as new Parquet part files, written
 atomically by a background writer thread, every `flush_rows` steps or
 `flush_seconds` seconds (whichever comes first, even when training stops
-calling), so a crash loses at most the unflushed buffer and never corrupts what
-was written. Tensors passed as values are kept as tensors until the flush, so a
+calling). A crash (even kill -9) never corrupts what was written and loses at
+most the steps of the last 2 x flush_rows - 1 completed calls: the buffer being
+filled (< flush_rows steps) plus the one batch the writer thread is writing
+(tests/test_crashloss.py kills real writers and checks this bound). Each RunLog
+names its parts with its own writer id, so two writers on one directory never
+replace each other's parts. Tensors passed as values are kept as tensors until the flush, so a
 logging call never forces a GPU synchronisation.
 """
 
@@ -43,13 +47,33 @@ def _to_float(v: Any) -> float:
     return float(v)
 
 
+def _check_step(step: Any) -> int:
+    """`step` as an int that fits the store's int64 step column, or a clear error
+    (1e300 and 1e23 must not silently become one and the same stored step)."""
+    if isinstance(step, float) and not math.isfinite(step):
+        raise GanAnalyzeError(f"step {step!r} is not a finite number; not logged")
+    s = int(step)
+    if not store.INT64_MIN <= s <= store.INT64_MAX:
+        raise GanAnalyzeError(
+            f"step {step!r} does not fit a 64-bit integer (|step| must be below 2**63); not logged"
+        )
+    return s
+
+
 def _as_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
         return x.detach().float().cpu().numpy()
     return np.asarray(x, dtype=np.float64)
 
 
-def generator_spec(target: str, kwargs: dict[str, Any] | None = None, latent_shape: tuple[int, ...] | list[int] = (100,), noise_seed: int = 0, output_range: tuple[float, float] = (-1.0, 1.0), pythonpath: list[str] | None = None) -> dict[str, Any]:
+def generator_spec(
+    target: str,
+    kwargs: dict[str, Any] | None = None,
+    latent_shape: tuple[int, ...] | list[int] = (100,),
+    noise_seed: int = 0,
+    output_range: tuple[float, float] = (-1.0, 1.0),
+    pythonpath: list[str] | None = None,
+) -> dict[str, Any]:
     """The `generator` entry of run.json: how a later process rebuilds G.
 
     target is "package.module:callable" returning an nn.Module when called with
@@ -57,14 +81,27 @@ def generator_spec(target: str, kwargs: dict[str, Any] | None = None, latent_sha
     range of G's output pixels (mapped to [0, 1] for metrics).
     """
     if ":" not in target:
-        raise GanAnalyzeError(f"generator target {target!r} must look like 'package.module:callable'")
-    spec = {"target": target, "kwargs": dict(kwargs or {}), "latent_shape": [int(s) for s in latent_shape], "noise_seed": int(noise_seed), "output_range": [float(output_range[0]), float(output_range[1])]}
+        raise GanAnalyzeError(
+            f"generator target {target!r} must look like 'package.module:callable'"
+        )
+    spec = {
+        "target": target,
+        "kwargs": dict(kwargs or {}),
+        "latent_shape": [int(s) for s in latent_shape],
+        "noise_seed": int(noise_seed),
+        "output_range": [float(output_range[0]), float(output_range[1])],
+    }
     if pythonpath:
         spec["pythonpath"] = list(pythonpath)
     return spec
 
 
-def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, value_range: tuple[float, float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def make_grid(
+    images: np.ndarray,
+    nrow: int | None = None,
+    padding: int = 2,
+    value_range: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Tile (N, C, H, W) or (N, H, W) images into one uint8 grid (like torchvision's make_grid).
 
     Returns the (H, W, C) uint8 image and its layout (for cutting samples back out).
@@ -73,7 +110,9 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, val
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4:
-        raise GanAnalyzeError(f"samples must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}")
+        raise GanAnalyzeError(
+            f"samples must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}"
+        )
     n, c, h, w = x.shape
     if value_range is None:
         value_range = (-1.0, 1.0) if float(np.nanmin(x)) < 0 else (0.0, 1.0)
@@ -110,7 +149,17 @@ class RunLog:
     Checkpoints are always fsynced.
     """
 
-    def __init__(self, path: str | os.PathLike, loss: str = "bce", config: dict[str, Any] | None = None, generator: dict[str, Any] | None = None, name: str | None = None, flush_rows: int = 1000, flush_seconds: float = 10.0, durable: bool = False):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        loss: str = "bce",
+        config: dict[str, Any] | None = None,
+        generator: dict[str, Any] | None = None,
+        name: str | None = None,
+        flush_rows: int = 1000,
+        flush_seconds: float = 10.0,
+        durable: bool = False,
+    ):
         if loss not in LOSS_TYPES:
             raise GanAnalyzeError(f"loss must be one of {', '.join(LOSS_TYPES)}, not {loss!r}")
         if flush_rows < 1 or flush_seconds <= 0:
@@ -125,13 +174,18 @@ class RunLog:
         self._hist_rows: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
         self._closed = False
+        self.writer_id = store.new_writer_id()
         self._scalar_part = store.next_part_number(self.path / store.SCALARS_DIR)
         self._hist_part = store.next_part_number(self.path / store.HIST_DIR)
         meta = store.read_run_json(self.path)
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         meta.setdefault("format", "gananalyze-run")
         meta["version"] = store.FORMAT_VERSION
-        meta["name"] = name or meta.get("name") or self.path.name
+        if name:  # an explicit name; otherwise the run is called after its directory
+            meta["name"] = str(name)
+            meta["name_given"] = True
+        elif not meta.get("name_given"):
+            meta.pop("name", None)
         meta.setdefault("created", now)
         meta["loss"] = loss
         if config is not None:
@@ -140,14 +194,20 @@ class RunLog:
         if generator is not None:
             meta["generator"] = generator
         meta.setdefault("generator", None)
-        meta.setdefault("sessions", []).append({"started": now, "first_scalars_part": self._scalar_part})
+        sessions = meta.get("sessions") if isinstance(meta.get("sessions"), list) else []
+        sessions.append(
+            {"started": now, "first_scalars_part": self._scalar_part, "writer": self.writer_id}
+        )
+        meta["sessions"] = sessions
         store.atomic_write_json(self.path / store.RUN_JSON, meta)
         self.meta = meta
         self._cond = threading.Condition(self._lock)
         self._queue: list[tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]] = []
         self._stopping = False
         self._error: BaseException | None = None
-        self._writer = threading.Thread(target=self._write_loop, name="gananalyze-writer", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, name="gananalyze-writer", daemon=True
+        )
         self._writer.start()
 
     # ------------------------------------------------------------ scalars
@@ -156,7 +216,7 @@ class RunLog:
 
         Several calls for the same step merge into one row.
         """
-        step = int(step)
+        step = _check_step(step)
         with self._lock:
             if self._error is not None:
                 self._raise_error()
@@ -166,10 +226,21 @@ class RunLog:
             if epoch is not None:
                 row["epoch"] = epoch
             row.update(metrics)
-            if len(self._rows) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
+            if (
+                len(self._rows) >= self.flush_rows
+                or time.monotonic() - self._last_flush >= self.flush_seconds
+            ):
                 self._handoff()
 
-    def discriminator(self, step: int, d_real: Any, d_fake_before: Any, d_fake_after: Any | None = None, logits: bool = False, epoch: float | None = None) -> None:
+    def discriminator(
+        self,
+        step: int,
+        d_real: Any,
+        d_fake_before: Any,
+        d_fake_after: Any | None = None,
+        logits: bool = False,
+        epoch: float | None = None,
+    ) -> None:
         """Record D's outputs on a real and a fake batch.
 
         d_real: D(x) on the real batch; d_fake_before: D(G(z)) on the fake batch
@@ -188,11 +259,16 @@ class RunLog:
         fn = int(real.size - tp)
         fp = int((fake >= 0.5).sum())
         tn = int(fake.size - fp)
-        vals = {"D_x": float(real.mean()) if real.size else math.nan, "D_G_z_before": float(fake.mean()) if fake.size else math.nan}
+        vals = {
+            "D_x": float(real.mean()) if real.size else math.nan,
+            "D_G_z_before": float(fake.mean()) if fake.size else math.nan,
+        }
         if after is not None:
             vals["D_G_z_after"] = float(after.mean()) if after.size else math.nan
         total = tp + fn + fp + tn
-        vals.update(D_acc=(tp + tn) / total if total else math.nan, D_tp=tp, D_fp=fp, D_fn=fn, D_tn=tn)
+        vals.update(
+            D_acc=(tp + tn) / total if total else math.nan, D_tp=tp, D_fp=fp, D_fn=fn, D_tn=tn
+        )
         self.scalars(step, epoch=epoch, **vals)
 
     # ------------------------------------------------------------ flushing
@@ -218,7 +294,9 @@ class RunLog:
             with self._lock:
                 while not self._queue and not self._stopping:
                     self._cond.wait(timeout=self.flush_seconds / 4)
-                    if (self._rows or self._hist_rows) and time.monotonic() - self._last_flush >= self.flush_seconds:
+                    if (
+                        self._rows or self._hist_rows
+                    ) and time.monotonic() - self._last_flush >= self.flush_seconds:
                         self._handoff()
                 if not self._queue:
                     return
@@ -238,7 +316,9 @@ class RunLog:
 
     def _raise_error(self) -> None:
         e = self._error
-        raise GanAnalyzeError(f"{self.path}: writing the run failed ({type(e).__name__}: {e})") from e
+        raise GanAnalyzeError(
+            f"{self.path}: writing the run failed ({type(e).__name__}: {e})"
+        ) from e
 
     def flush(self) -> None:
         """Write everything buffered to disk now, and wait until it is written."""
@@ -266,14 +346,28 @@ class RunLog:
             try:  # plain Python/numpy numbers: one vectorised conversion
                 vals = np.array(raw, dtype=np.float64)
             except (TypeError, ValueError):  # tensors and arrays, converted one by one
-                vals = np.array([np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64)
+                vals = np.array(
+                    [np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64
+                )
             cols[name] = pa.array(vals, mask=mask if mask.any() else None, type=pa.float64())
-        store.write_part(self.path / store.SCALARS_DIR, pa.table(cols), self._scalar_part, fsync=self.durable)
+        store.write_part(
+            self.path / store.SCALARS_DIR,
+            pa.table(cols),
+            self._scalar_part,
+            fsync=self.durable,
+            writer=self.writer_id,
+        )
         self._scalar_part += 1
 
     def _write_histograms(self, rows: list[dict[str, Any]]) -> None:
         table = pa.Table.from_pylist(rows)
-        store.write_part(self.path / store.HIST_DIR, table, self._hist_part, fsync=self.durable)
+        store.write_part(
+            self.path / store.HIST_DIR,
+            table,
+            self._hist_part,
+            fsync=self.durable,
+            writer=self.writer_id,
+        )
         self._hist_part += 1
 
     # ------------------------------------------------------------ artefacts
@@ -285,7 +379,12 @@ class RunLog:
         """
         import torch
 
-        payload: dict[str, Any] = {"format": "gananalyze-checkpoint", "version": store.FORMAT_VERSION, "step": int(step), "generator": G.state_dict()}
+        payload: dict[str, Any] = {
+            "format": "gananalyze-checkpoint",
+            "version": store.FORMAT_VERSION,
+            "step": int(step),
+            "generator": G.state_dict(),
+        }
         if D is not None:
             payload["discriminator"] = D.state_dict()
         is_state = {k: k.endswith("state_dict") and hasattr(v, "keys") for k, v in extra.items()}
@@ -295,7 +394,13 @@ class RunLog:
         store.atomic_write(path, lambda p: torch.save(payload, p))
         return path
 
-    def samples(self, step: int, images: Any, nrow: int | None = None, value_range: tuple[float, float] | None = None) -> Path:
+    def samples(
+        self,
+        step: int,
+        images: Any,
+        nrow: int | None = None,
+        value_range: tuple[float, float] | None = None,
+    ) -> Path:
         """Save a grid of fixed-noise samples (N, C, H, W) at `step` as PNG."""
         from PIL import Image
 
@@ -311,7 +416,9 @@ class RunLog:
             f.write(json.dumps({"step": int(step), "file": name, **layout}) + "\n")
         return path
 
-    def histograms(self, step: int, model: Any, name: str = "G", max_elements: int = 1 << 20) -> None:
+    def histograms(
+        self, step: int, model: Any, name: str = "G", max_elements: int = 1 << 20
+    ) -> None:
         """Record quantiles of each parameter's weights (and gradients, when set).
 
         Stores TensorBoard's distribution percentiles plus mean/std per
@@ -332,10 +439,19 @@ class RunLog:
                     x = x.cpu()
                     finite = torch.isfinite(x)
                     xf = x[finite]
-                    row = {"step": int(step), "model": name, "param": pname, "kind": kind, "numel": int(t.numel()), "nonfinite": int((~finite).sum())}
+                    row = {
+                        "step": _check_step(step),
+                        "model": name,
+                        "param": pname,
+                        "kind": kind,
+                        "numel": int(t.numel()),
+                        "nonfinite": int((~finite).sum()),
+                    }
                     if xf.numel():
                         q = torch.quantile(xf, qs).tolist()
-                        row.update(mean=float(xf.mean()), std=float(xf.std()) if xf.numel() > 1 else 0.0)
+                        row.update(
+                            mean=float(xf.mean()), std=float(xf.std()) if xf.numel() > 1 else 0.0
+                        )
                     else:
                         q = [math.nan] * len(qs)
                         row.update(mean=math.nan, std=math.nan)

@@ -3,15 +3,18 @@
 A run is a directory (documented in docs/run-format.md):
 
     run.json                      metadata, loss type, config, generator spec
-    scalars/part-NNNNNN.parquet   per-step scalars, one part per flush
-    histograms/part-NNNNNN.parquet  per-layer weight/grad quantiles
+    scalars/part-NNNNNN-WRITER.parquet     per-step scalars, one part per flush
+    histograms/part-NNNNNN-WRITER.parquet  per-layer weight/grad quantiles
     checkpoints/step-NNNNNNNNN.pt   state_dicts (torch.load(weights_only=True))
     samples/step-NNNNNNNNN.png      fixed-noise sample grids, + samples/index.jsonl
-    metrics/part-NNNNNN.parquet     sample metrics (FID, KID, ...) from fid-sweep
+    metrics/part-NNNNNN-WRITER.parquet     sample metrics (FID, KID, ...) from fid-sweep
 
 Every file is written to a temporary name and renamed into place, so a crash
-leaves either the whole file or no file. The reader uses every part it can read
-and reports, by file name, the ones it cannot.
+leaves either the whole file or no file. Part names carry the writer's id, so two
+writers on one directory (a job started twice) never replace each other's parts.
+Parts carry Parquet page checksums, verified on read. The reader uses every part
+it can read and reports, by file name, the ones it cannot (in `Run.damaged` too);
+it reads only files that resolve inside the run directory.
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import GanAnalyzeError
 from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from .runfiles import checked, keep_inside, loads_json
+from .scalarmerge import _concat, merge_scalars
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"
@@ -49,11 +52,15 @@ HIST_QUANTILES = tuple(f"q{b:05d}" for b in HIST_BPS)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-_PART_RE = re.compile(r"^part-(\d+)\.parquet$")
+# part-NNNNNN.parquet (written before writer ids) or part-NNNNNN-WRITER.parquet
+_PART_RE = re.compile(r"^part-(\d+)(?:-([0-9a-z]{1,32}))?\.parquet$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+CHECK_KEY = b"gananalyze.check"  # Parquet key-value metadata: rows and columns written
 _STEP_RE = re.compile(r"step-(\d+)")
 
 
 # ---------------------------------------------------------------- writing
+
 
 def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = True) -> None:
     """Write `path` via `write(tmp_path)` then rename, so readers never see half a file.
@@ -96,7 +103,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode()
+    )
 
 
 def next_part_number(directory: Path) -> int:
@@ -110,18 +119,54 @@ def next_part_number(directory: Path) -> int:
     return best + 1
 
 
-def part_path(directory: Path, number: int) -> Path:
-    return Path(directory) / f"part-{number:06d}.parquet"
+def new_writer_id() -> str:
+    """A random id that makes one writer's part names unique."""
+    return os.urandom(6).hex()
 
 
-def write_part(directory: Path, table: pa.Table, number: int | None = None, fsync: bool = True) -> Path:
-    """Write one Parquet part atomically; returns its path."""
+_PROCESS_WRITER: tuple[int, str] | None = None
+
+
+def process_writer_id() -> str:
+    """One writer id per process (for parts written outside a RunLog)."""
+    global _PROCESS_WRITER
+    if _PROCESS_WRITER is None or _PROCESS_WRITER[0] != os.getpid():
+        _PROCESS_WRITER = (os.getpid(), new_writer_id())
+    return _PROCESS_WRITER[1]
+
+
+def part_path(directory: Path, number: int, writer: str | None = None) -> Path:
+    suffix = f"-{writer}" if writer else ""
+    return Path(directory) / f"part-{number:06d}{suffix}.parquet"
+
+
+def write_part(
+    directory: Path,
+    table: pa.Table,
+    number: int | None = None,
+    fsync: bool = True,
+    writer: str | None = None,
+) -> Path:
+    """Write one Parquet part atomically (with page checksums); returns its path.
+
+    Without `writer` the process's writer id is used, so the name never
+    replaces a part another process wrote.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if number is None:
         number = next_part_number(directory)
-    path = part_path(directory, number)
-    atomic_write(path, lambda p: pq.write_table(table, p, compression="zstd"), fsync=fsync)
+    path = part_path(directory, number, writer or process_writer_id())
+    # the row count and column names again, outside the footer's own fields: a
+    # flipped bit there would otherwise drop rows or rename a column silently
+    check = json.dumps({"rows": table.num_rows, "columns": table.column_names}).encode()
+    meta = {**(table.schema.metadata or {}), CHECK_KEY: check}
+    table = table.replace_schema_metadata(meta)
+    atomic_write(
+        path,
+        lambda p: pq.write_table(table, p, compression="zstd", write_page_checksum=True),
+        fsync=fsync,
+    )
     return path
 
 
@@ -136,9 +181,20 @@ def append_sample_metrics(run_dir: Path, rows: pd.DataFrame) -> Path:
 
 # ---------------------------------------------------------------- reading
 
+
 def is_native_run(path: Path) -> bool:
     path = Path(path)
     return (path / RUN_JSON).is_file() or (path / SCALARS_DIR).is_dir()
+
+
+def _part_key(p: Path) -> tuple[int, float, str]:
+    """Parts in write order: by number, then (two writers, one number) by mtime."""
+    m = _PART_RE.match(p.name)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return (int(m.group(1)), mtime, p.name)
 
 
 def _part_files(directory: Path, warnings: list[str]) -> list[Path]:
@@ -150,16 +206,59 @@ def _part_files(directory: Path, warnings: list[str]) -> list[Path]:
             parts.append(p)
         elif p.name.endswith(".tmp"):
             warnings.append(f"{p}: unfinished temporary file from an interrupted write, ignored")
-    parts.sort(key=lambda p: int(_PART_RE.match(p.name).group(1)))
+    parts = keep_inside(directory.parent, parts, warnings)
+    parts.sort(key=_part_key)
     return parts
+
+
+def part_writers(directory: Path) -> list[str]:
+    """The distinct writer ids of the parts in `directory` ("" for parts named
+    before writer ids existed), in order of first part."""
+    out: dict[str, None] = {}
+    if Path(directory).is_dir():
+        for p in sorted(Path(directory).iterdir(), key=lambda q: q.name):
+            m = _PART_RE.match(p.name)
+            if m:
+                out[m.group(2) or ""] = None
+    return list(out)
 
 
 def _unreadable(p: Path, e: Exception) -> str:
     detail = str(e).splitlines()[0] if str(e) else "no detail"
-    return f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); all other parts used"
+    return (
+        f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); all other parts used"
+    )
 
 
-def _read_parts(directory: Path, warnings: list[str]) -> list[pa.Table]:
+def _damaged_part(
+    p: Path, e: Exception, warnings: list[str], damaged: list[tuple[str, str]] | None
+) -> None:
+    warnings.append(_unreadable(p, e))
+    if damaged is not None:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        damaged.append((str(p), f"unreadable Parquet part ({detail})"))
+
+
+def _read_table(p: Path) -> pa.Table:
+    return pq.read_table(p, page_checksum_verification=True)
+
+
+def _check_footer(md: pq.FileMetaData, schema: pa.Schema) -> None:
+    """Raise ValueError when the footer disagrees with what the writer recorded."""
+    raw = (schema.metadata or {}).get(CHECK_KEY)
+    if raw is None:  # written before the check existed, or by another tool
+        return
+    want = json.loads(raw)
+    groups = sum(md.row_group(i).num_rows for i in range(md.num_row_groups))
+    if not (want["rows"] == md.num_rows == groups):
+        raise ValueError(f"footer says {md.num_rows} rows, {want['rows']} were written")
+    if want["columns"] != schema.names:
+        raise ValueError("footer column names differ from those written")
+
+
+def _read_parts(
+    directory: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> list[pa.Table]:
     """Every readable part in `directory`, in part order.
 
     Parts that share one schema (the usual case) are read together, in
@@ -170,163 +269,78 @@ def _read_parts(directory: Path, warnings: list[str]) -> list[pa.Table]:
     schemas: list[pa.Schema] = []
     for p in _part_files(directory, warnings):
         try:
-            schemas.append(pq.read_schema(p))  # reads the footer: catches truncation
+            md = pq.read_metadata(p)  # reads the footer: catches truncation
+            schema = md.schema.to_arrow_schema()
+            _check_footer(md, schema)
+            schemas.append(schema)
             good.append(p)
         except Exception as e:
-            warnings.append(_unreadable(p, e))
+            _damaged_part(p, e, warnings, damaged)
     if not good:
         return []
     if len(good) > 1 and all(s.equals(schemas[0]) for s in schemas[1:]):
         try:
             import pyarrow.dataset as ds
 
-            return [ds.dataset(good, schema=schemas[0], format="parquet").to_table()]
+            fmt = ds.ParquetFileFormat(
+                default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+                    page_checksum_verification=True
+                )
+            )
+            return [ds.dataset(good, schema=schemas[0], format=fmt).to_table()]
         except Exception:
             pass  # a damaged data page somewhere: isolate it below
     tables = []
     for p in good:
         try:
-            tables.append(pq.read_table(p))
+            tables.append(_read_table(p))
         except Exception as e:
-            warnings.append(_unreadable(p, e))
+            _damaged_part(p, e, warnings, damaged)
     return tables
 
 
-def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Table:
-    """Concatenate parts with different columns (union), numeric metrics as float64."""
-    fixed = []
-    for t in tables:
-        cols, names = [], []
-        for name, col in zip(t.column_names, t.columns, strict=False):
-            want = index_cols.get(name)
-            if want is None:
-                if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) or pa.types.is_null(col.type):
-                    want = pa.float64()
-                else:
-                    want = col.type
-            if col.type != want:
-                col = col.cast(want)
-            cols.append(col)
-            names.append(name)
-        fixed.append(pa.table(cols, names=names))
-    return pa.concat_tables(fixed, promote_options="default")
-
-
-def merge_scalars(table: pa.Table, source: str) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
-    """Turn concatenated scalar rows (in write order) into one row per step.
-
-    Later writes win, per (step, metric) cell: a resumed run that logs step 5100
-    again replaces the old values, while two calls for the same step that log
-    different metrics both count. Returns (frame, counts, nonfinite, steps with a
-    replaced value, replaced values).
-    """
-    if "step" not in table.column_names:
-        raise GanAnalyzeError(f"{source}: scalars have no 'step' column")
-    step_col = table.column("step")
-    if step_col.null_count:
-        keep = pc.is_valid(step_col)
-        table = table.filter(keep)
-        step_col = table.column("step")
-    steps = step_col.to_numpy().astype(np.int64, copy=False)
-    names = [c for c in table.column_names if c != "step"]
-    n = len(steps)
-
-    def column_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
-        col = table.column(name)
-        if col.null_count:
-            valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
-            vals = col.fill_null(np.nan).to_numpy() if pa.types.is_floating(col.type) else col.to_numpy(zero_copy_only=False)
-        else:
-            valid = np.ones(n, dtype=bool)
-            vals = col.to_numpy()
-        return np.asarray(vals), valid
-
-    monotonic = n < 2 or bool(np.all(steps[1:] > steps[:-1]))
-    data: dict[str, np.ndarray] = {}
-    counts: dict[str, int] = {}
-    nonfinite_parts = []
-    replaced_values = 0
-    if monotonic:
-        # Arrow builds the frame column by column (no copy into one 2-D block);
-        # nulls become NaN, and counts / non-finite values come from Arrow's own
-        # validity, so a logged NaN is still told apart from "not logged".
-        frame = table.to_pandas(split_blocks=True)
-        for name in names:
-            col = table.column(name)
-            counts[name] = n - col.null_count
-            if pa.types.is_floating(col.type):
-                bad = pc.and_(pc.is_valid(col), pc.invert(pc.is_finite(col.fill_null(0.0)))).to_numpy(zero_copy_only=False) if col.null_count else ~np.isfinite(col.to_numpy())
-                if bad.any():
-                    vals = frame[name].to_numpy()
-                    nonfinite_parts.append(pd.DataFrame({"step": steps[bad], "metric": name, "value": vals[bad]}))
-        n_dup_steps = 0
-        if frame.columns[0] != "step":
-            frame = frame[["step", *names]]
-    else:
-        order = np.argsort(steps, kind="stable")
-        s_sorted = steps[order]
-        out_steps = np.unique(s_sorted)
-        dup_mask = np.zeros(len(out_steps), dtype=bool)
-        for name in names:
-            vals, valid = column_arrays(name)
-            idx = order[valid[order]]  # rows with a value, by step, in write order within a step
-            s = steps[idx]
-            last = np.ones(len(idx), dtype=bool)
-            last[:-1] = s[1:] != s[:-1]
-            keep = idx[last]
-            replaced = len(idx) - len(keep)
-            if replaced and name not in ("epoch", "wall_time"):
-                replaced_values += replaced
-                dup_mask[np.searchsorted(out_steps, s[~last])] = True
-            pos = np.searchsorted(out_steps, steps[keep])
-            if vals.dtype.kind == "f":
-                col = np.full(len(out_steps), np.nan)
-            else:
-                col = np.full(len(out_steps), None, dtype=object)
-            col[pos] = vals[keep]
-            data[name] = col
-            counts[name] = int(len(keep))
-            if vals.dtype.kind == "f":
-                kv = vals[keep]
-                bad = ~np.isfinite(kv)
-                if bad.any():
-                    nonfinite_parts.append(pd.DataFrame({"step": steps[keep][bad], "metric": name, "value": kv[bad]}))
-        n_dup_steps = int(dup_mask.sum())
-        frame = pd.DataFrame({"step": out_steps.astype(np.int64), **data})
-    if nonfinite_parts:
-        nonfinite = pd.concat(nonfinite_parts, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True)
-    else:
-        nonfinite = empty_nonfinite()
-    # index columns are not metrics
-    for c in ("epoch", "wall_time"):
-        counts.pop(c, None)
-    return frame, counts, nonfinite, n_dup_steps, replaced_values
-
-
-def read_scalars(run_dir: Path, warnings: list[str]) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
-    tables = _read_parts(Path(run_dir) / SCALARS_DIR, warnings)
+def read_scalars(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
+    tables = _read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged)
     for t in [t for t in tables if "step" not in t.column_names]:
-        warnings.append(f"{run_dir}: a scalars part has no 'step' column ({', '.join(t.column_names[:5])}...), skipped")
+        warnings.append(
+            f"{run_dir}: a scalars part has no 'step' column "
+            f"({', '.join(t.column_names[:5])}...), skipped"
+        )
     tables = [t for t in tables if "step" in t.column_names]
     if not tables:
         return empty_scalars(), {}, empty_nonfinite(), 0
     table = _concat(tables, {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()})
-    frame, counts, nonfinite, dup_steps, replaced = merge_scalars(table, str(Path(run_dir) / SCALARS_DIR))
+    frame, counts, nonfinite, dup_steps, replaced = merge_scalars(
+        table, str(Path(run_dir) / SCALARS_DIR)
+    )
     if dup_steps:
-        warnings.append(f"{dup_steps} step(s) were written more than once (e.g. a resumed run); the later write was kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{dup_steps} step(s) were written more than once (e.g. a resumed run); "
+            f"the later write was kept ({replaced} value(s) replaced)"
+        )
     return frame, counts, nonfinite, dup_steps
 
 
-def read_histograms(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
-    tables = _read_parts(Path(run_dir) / HIST_DIR, warnings)
+def read_histograms(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
+    tables = _read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    return df.drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
+    return (
+        df.drop_duplicates(["step", "model", "param", "kind"], keep="last")
+        .sort_values(["step", "model", "param", "kind"])
+        .reset_index(drop=True)
+    )
 
 
-def read_sample_metrics(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
-    tables = _read_parts(Path(run_dir) / METRICS_DIR, warnings)
+def read_sample_metrics(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
+    tables = _read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -334,49 +348,106 @@ def read_sample_metrics(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
     return df.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)
 
 
-def list_checkpoints(run_dir: Path) -> list[Checkpoint]:
+def list_checkpoints(run_dir: Path, warnings: list[str] | None = None) -> list[Checkpoint]:
     d = Path(run_dir) / CKPT_DIR
     out = []
     if d.is_dir():
-        for p in d.glob("*.pt"):
+        for p in keep_inside(run_dir, sorted(d.glob("*.pt")), warnings):
             m = _STEP_RE.search(p.name)
             if m:
                 out.append(Checkpoint(step=int(m.group(1)), path=p, kind="native"))
     return sorted(out, key=lambda c: c.step)
 
 
-def list_samples(run_dir: Path, warnings: list[str]) -> list[SampleGrid]:
+def _layout(rec: dict) -> dict[str, Any] | None:
+    """The grid layout of one index.jsonl record, or None when a field has the wrong type."""
+
+    def count(v: Any) -> bool:
+        return v is None or (type(v) is int and 0 < v < 1 << 20)
+
+    tile = rec.get("tile")
+    padding = rec.get("padding", 0)
+    ok = (
+        all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
+        and type(padding) is int
+        and 0 <= padding < 1 << 16
+        and (
+            tile is None
+            or (
+                isinstance(tile, list)
+                and len(tile) == 2
+                and all(count(t) and t is not None for t in tile)
+            )
+        )
+    )
+    if not ok:
+        return None
+    return {
+        "nrow": rec.get("nrow"),
+        "ncol": rec.get("ncol"),
+        "count": rec.get("count"),
+        "tile": tuple(tile) if tile else None,
+        "padding": padding,
+    }
+
+
+def list_samples(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> list[SampleGrid]:
     d = Path(run_dir) / SAMPLES_DIR
     if not d.is_dir():
         return []
     layout: dict[str, dict] = {}
-    index = d / SAMPLES_INDEX
-    if index.is_file():
+    index = checked(run_dir, d / SAMPLES_INDEX, warnings)
+    if index is not None:
+        bad = []
         for i, line in enumerate(index.read_text(errors="replace").splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-                layout[rec["file"]] = rec
-            except (ValueError, KeyError, TypeError):
-                warnings.append(f"{index}:{i}: unreadable line skipped")
+                rec = loads_json(line)
+                lay = _layout(rec)
+                if lay is None or not isinstance(rec["file"], str):
+                    raise TypeError("a field has the wrong type")
+                layout[rec["file"]] = lay
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                bad.append(f"{index}:{i}: unreadable line skipped ({e})")
+                if damaged is not None:
+                    damaged.append((f"{index}:{i}", "unreadable sample index line"))
+        warnings.extend(bad[:10])
+        if len(bad) > 10:
+            warnings.append(f"... and {len(bad) - 10} more unreadable lines in {index}")
     out = []
-    for p in d.glob("*.png"):
+    for p in keep_inside(run_dir, sorted(d.glob("*.png")), warnings):
         m = _STEP_RE.search(p.name)
         if not m:
             continue
-        rec = layout.get(p.name, {})
-        tile = rec.get("tile")
-        out.append(SampleGrid(step=int(m.group(1)), path=p, nrow=rec.get("nrow"), ncol=rec.get("ncol"), tile=tuple(tile) if tile else None, padding=int(rec.get("padding", 0)), count=rec.get("count")))
+        lay = layout.get(p.name, {})
+        out.append(
+            SampleGrid(
+                step=int(m.group(1)),
+                path=p,
+                nrow=lay.get("nrow"),
+                ncol=lay.get("ncol"),
+                tile=lay.get("tile"),
+                padding=lay.get("padding") or 0,
+                count=lay.get("count"),
+            )
+        )
     return sorted(out, key=lambda s: s.step)
 
 
-def read_run_json(run_dir: Path) -> dict[str, Any]:
-    p = Path(run_dir) / RUN_JSON
+def read_run_json(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    p = run_dir / RUN_JSON
     if not p.is_file():
         return {}
+    if checked(run_dir, p, warnings) is None:
+        if warnings is None:
+            raise GanAnalyzeError(f"{p}: a link that resolves outside the run folder; not read")
+        return {}
     try:
-        meta = json.loads(p.read_text())
+        meta = loads_json(p.read_bytes())
     except ValueError as e:
         raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
     if not isinstance(meta, dict):
@@ -384,31 +455,85 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
     return meta
 
 
+def _config(meta: dict[str, Any], p: Path, warnings: list[str]) -> dict[str, Any]:
+    """run.json's config as a dict; anything else is kept under "value" with a warning."""
+    cfg = meta.get("config")
+    if cfg is None:
+        return {}
+    if isinstance(cfg, dict):
+        return cfg
+    warnings.append(
+        f"{p}: 'config' is a {type(cfg).__name__}, not an object; kept as config['value']"
+    )
+    return {"value": cfg}
+
+
+def run_names(meta: dict[str, Any], path: Path, warnings: list[str]) -> tuple[str, str | None]:
+    """(name, given name): the explicit name when the writer was given one
+    (run.json "name_given"), else the directory's name; a differing recorded
+    name is reported next to the directory's."""
+    given = meta.get("name")
+    given = given if isinstance(given, str) and given else None
+    explicit = given is not None and meta.get("name_given") is True
+    name = given if explicit else path.name
+    if given is not None and given != path.name:
+        how = "given when it was written" if explicit else "recorded in its files"
+        warnings.append(
+            f"{path}: the run's name {given!r} ({how}) differs from its "
+            f"directory's name {path.name!r}; called {name!r}"
+        )
+    return name, given
+
+
 def load_native(path: Path) -> Run:
     """Read a native run directory into a Run (see module docstring)."""
     path = Path(path)
     warnings: list[str] = []
-    meta = read_run_json(path)
-    if not meta:
-        warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
-    scalars, counts, nonfinite, dups = read_scalars(path, warnings)
+    damaged: list[tuple[str, str]] = []
+    try:
+        meta = read_run_json(path, warnings)
+        if not meta and not any(RUN_JSON in w for w in warnings):
+            warnings.append(f"{path / RUN_JSON}: missing; loss type and generator spec unknown")
+    except GanAnalyzeError as e:  # damaged metadata: the scalars are still worth reading
+        meta = {}
+        meta_error: GanAnalyzeError | None = e
+        warnings.append(f"{e}; loss type, config and generator spec unknown")
+        damaged.append((str(path / RUN_JSON), str(e).split(": ", 1)[-1]))
+    else:
+        meta_error = None
+    scalars, counts, nonfinite, dups = read_scalars(path, warnings, damaged)
+    if meta_error is not None and len(scalars) == 0:
+        raise meta_error  # nothing readable at all
+    name, given = run_names(meta, path, warnings)
+    writers = part_writers(path / SCALARS_DIR)
+    if len(writers) > 1:
+        warnings.append(
+            f"{path / SCALARS_DIR}: written by {len(writers)} writers (a resumed run, "
+            "or one job started twice); their parts are all used, later writes win "
+            "per step"
+        )
+    loss = meta.get("loss")
+    generator = meta.get("generator")
     run = Run(
         path=path,
-        name=str(meta.get("name") or path.name),
+        name=name,
+        given_name=given,
         format="native",
-        loss=meta.get("loss"),
-        config=meta.get("config") or {},
-        generator=meta.get("generator"),
-        created=meta.get("created"),
+        loss=loss if isinstance(loss, str) else None,
+        config=_config(meta, path / RUN_JSON, warnings),
+        generator=generator if isinstance(generator, dict) else None,
+        created=meta.get("created") if isinstance(meta.get("created"), str) else None,
         scalars=scalars,
         counts=counts,
         nonfinite=nonfinite,
-        checkpoints=list_checkpoints(path),
-        samples=list_samples(path, warnings),
-        histograms=read_histograms(path, warnings),
-        sample_metrics=read_sample_metrics(path, warnings),
+        checkpoints=list_checkpoints(path, warnings),
+        samples=list_samples(path, warnings, damaged),
+        histograms=read_histograms(path, warnings, damaged),
+        sample_metrics=read_sample_metrics(path, warnings, damaged),
         warnings=warnings,
         duplicates_replaced=dups,
+        damaged=damaged,
+        writers=max(1, len(writers)),
     )
     if len(scalars) == 0:
         warnings.append(f"{path}: the run has no scalars yet")

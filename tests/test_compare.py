@@ -328,6 +328,7 @@ def test_html_is_self_contained_and_escaped(trio, tmp_path):
     evil = write_synthetic_run(tmp_path / "evil", steps=60, config={"lr": "<b>2e-4</b>", "seed": 0})
     meta = json.loads((evil / "run.json").read_text())
     meta["name"] = "<script>alert(1)</script>"
+    meta["name_given"] = True  # an explicit name is what a run is called by
     (evil / "run.json").write_text(json.dumps(meta))
     out = tmp_path / "reports" / "compare.html"
     res = CliRunner().invoke(main, ["compare", str(trio / "*"), str(evil), "-o", str(out), "--x", "images"])

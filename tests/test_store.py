@@ -44,15 +44,15 @@ def test_truncated_part_is_skipped_with_a_warning_and_the_rest_used(tmp_path):
     _part(r, 0, step=np.arange(100, dtype=np.int64), G_loss=np.ones(100))
     _part(r, 1, step=np.arange(100, 200, dtype=np.int64), G_loss=np.full(100, 2.0))
     _part(r, 2, step=np.arange(200, 300, dtype=np.int64), G_loss=np.full(100, 3.0))
-    p1 = r / "scalars" / "part-000001.parquet"
+    (p1,) = (r / "scalars").glob("part-000001-*.parquet")
     p1.write_bytes(p1.read_bytes()[: p1.stat().st_size // 2])
     (r / "scalars" / ".part-000003.parquet.abc.tmp").write_bytes(b"PAR1 half")
     run = load_run(r)
     assert run.steps.tolist() == list(range(100)) + list(range(200, 300))
-    assert any("part-000001.parquet: unreadable Parquet part skipped" in w for w in run.warnings)
+    assert any(f"{p1.name}: unreadable Parquet part skipped" in w for w in run.warnings)
     assert any("unfinished temporary file" in w for w in run.warnings)
     result = CliRunner().invoke(main, ["info", str(r)])
-    assert result.exit_code == 0 and "part-000001.parquet" in result.output
+    assert result.exit_code == 0 and p1.name in result.output
 
 
 def test_nan_and_inf_are_kept_and_listed(tmp_path):
@@ -107,7 +107,9 @@ def test_corrupt_run_json_and_samples_index(tmp_path):
     assert any("index.jsonl:2: unreadable line skipped" in w for w in run.warnings)
     (tmp_path / "r" / "run.json").write_text("{not json")
     result = CliRunner().invoke(main, ["info", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "run.json: not valid JSON" in result.output
+    # damaged metadata is a warning: the scalars are still used
+    assert result.exit_code == 0 and "run.json: not valid JSON" in result.output
+    assert "steps:       1 logged" in result.output
 
 
 def test_info_summary_lists_everything(tmp_path):

@@ -1,11 +1,11 @@
 """Helpers every importer shares: building the per-step scalars frame from
-long (step, metric, value) points with later-write-wins, and finishing a Run
-(counts, NaN/Inf list, plausibility flags).
+long (step, metric, value) points with later-write-wins, finishing a Run
+(counts, NaN/Inf list, plausibility flags), reading JSON lines safely, and
+recording what was skipped as damaged (`Run.damaged`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -14,16 +14,33 @@ import pandas as pd
 
 from ..plausibility import check_run
 from ..run import Run, empty_nonfinite
+from ..runfiles import loads_json
+
+Damaged = list[tuple[str, str]]
 
 
-def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, names: Sequence[str], order: np.ndarray | None = None, wall: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+def note_damaged(damaged: Damaged | None, file: str | Path, problem: str) -> None:
+    """Record that data in `file` was skipped as damaged (no-op without a list)."""
+    if damaged is not None:
+        damaged.append((str(file), problem))
+
+
+def pivot_points(
+    steps: np.ndarray,
+    metric_ids: np.ndarray,
+    values: np.ndarray,
+    names: Sequence[str],
+    order: np.ndarray | None = None,
+    wall: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
     """Long points -> one row per step, one float column per metric.
 
     When a (step, metric) cell is written more than once the point that comes
     last in `order` (default: array order) wins. Returns the frame (with a
     `wall_time` column when `wall` is given: the latest kept write at that
     step), counts per metric, the logged NaN/Inf points, the number of steps
-    that had a value replaced and the number of replaced values. Pure numpy: millions of points take well under a second.
+    that had a value replaced and the number of replaced values. Pure numpy:
+    millions of points take well under a second.
     """
     steps = np.asarray(steps, dtype=np.int64)
     metric_ids = np.asarray(metric_ids, dtype=np.int64)
@@ -65,27 +82,41 @@ def pivot_points(steps: np.ndarray, metric_ids: np.ndarray, values: np.ndarray, 
         counts[name] = int(len(sel))
         bad = ~np.isfinite(values[sel])
         if bad.any():
-            nonfinite.append(pd.DataFrame({"step": steps[sel][bad], "metric": name, "value": values[sel][bad]}))
+            nonfinite.append(
+                pd.DataFrame({"step": steps[sel][bad], "metric": name, "value": values[sel][bad]})
+            )
         if wall_col is not None:
             w = np.full(len(out_steps), np.nan)
             w[pos] = wall[sel]
             wall_col = np.fmax(wall_col, w)
     if wall_col is not None:
-        cols = {"step": out_steps, "wall_time": wall_col, **{k: v for k, v in cols.items() if k != "step"}}
-    nf = pd.concat(nonfinite, ignore_index=True).sort_values(["step", "metric"], kind="stable").reset_index(drop=True) if nonfinite else empty_nonfinite()
+        cols = {
+            "step": out_steps,
+            "wall_time": wall_col,
+            **{k: v for k, v in cols.items() if k != "step"},
+        }
+    nf = (
+        pd.concat(nonfinite, ignore_index=True)
+        .sort_values(["step", "metric"], kind="stable")
+        .reset_index(drop=True)
+        if nonfinite
+        else empty_nonfinite()
+    )
     return pd.DataFrame(cols), counts, nf, dup_steps, replaced
 
 
-def pivot_wide(steps: np.ndarray, columns: dict[str, np.ndarray], logged: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+def pivot_wide(
+    steps: np.ndarray, columns: dict[str, np.ndarray], logged: dict[str, np.ndarray] | None = None
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
     """Rows in write order (one value per metric per row) -> one row per step.
 
     `logged[name]` marks the cells that were written; by default a NaN cell
     counts as "not logged" (sparse CSV rows). The merge is the native store's
-    (`store.merge_scalars`): later rows win per (step, metric) value.
+    (`scalarmerge.merge_scalars`): later rows win per (step, metric) value.
     """
     import pyarrow as pa
 
-    from ..store import merge_scalars
+    from ..scalarmerge import merge_scalars
 
     cols: dict[str, pa.Array] = {"step": pa.array(np.asarray(steps, dtype=np.int64))}
     for name, v in columns.items():
@@ -101,7 +132,11 @@ def finish(run: Run, file: str | None = None, losses: Iterable[str] | None = Non
     if "step" not in sc.columns:
         sc.insert(0, "step", pd.Series([], dtype="int64"))
     sc["step"] = sc["step"].astype("int64")
-    run.scalars = sc.sort_values("step", kind="stable").reset_index(drop=True) if len(sc) > 1 and not sc["step"].is_monotonic_increasing else sc
+    run.scalars = (
+        sc.sort_values("step", kind="stable").reset_index(drop=True)
+        if len(sc) > 1 and not sc["step"].is_monotonic_increasing
+        else sc
+    )
     sc = run.scalars
     for m in run.metrics:
         run.counts.setdefault(m, int(sc[m].notna().sum()))
@@ -116,8 +151,11 @@ def warn_limit(warnings: list[str], items: list[str], what: str, limit: int = 10
         warnings.append(f"... and {len(items) - limit} more {what}")
 
 
-def read_jsonl_objects(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
-    """(line number, object) for every JSON-object line of a JSON-lines file; bad lines become warnings."""
+def read_jsonl_objects(
+    p: Path, warnings: list[str], damaged: Damaged | None = None
+) -> list[tuple[int, dict]]:
+    """(line number, object) for every JSON-object line of a JSON-lines file; bad
+    lines (garbage, cut off, nested absurdly deep) become warnings and `damaged`."""
     out = []
     bad = []
     with open(p, encoding="utf-8", errors="replace") as f:
@@ -125,12 +163,15 @@ def read_jsonl_objects(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except ValueError:
-                bad.append(f"{p}:{i}: not valid JSON (cut off or garbage), line skipped")
+                obj = loads_json(line)
+            except ValueError as e:
+                what = "nested too deeply" if "nested" in str(e) else "cut off or garbage"
+                bad.append(f"{p}:{i}: not valid JSON ({what}), line skipped")
+                note_damaged(damaged, f"{p}:{i}", f"unreadable JSON line ({what})")
                 continue
             if not isinstance(obj, dict):
                 bad.append(f"{p}:{i}: not a JSON object, line skipped")
+                note_damaged(damaged, f"{p}:{i}", "JSON line is not an object")
                 continue
             out.append((i, obj))
     warn_limit(warnings, bad, "unreadable lines")

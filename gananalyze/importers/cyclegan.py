@@ -50,6 +50,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
+from ..runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ._common import finish, pivot_wide, warn_limit
 
 NAME = "cyclegan"
@@ -57,7 +58,11 @@ LOG_NAME = "loss_log.txt"
 _HEADER_RE = re.compile(r"^=+\s*(.*?)\s*(?:\((.*)\))?\s*=+\s*$")
 _LINE_RE = re.compile(r"^\((?P<prefix>[^)]*)\)?\s*(?P<rest>.*)$")
 _PAIR_RE = re.compile(r"([^\s:]+):\s*(\S+)")
-_NUM_STD_RE = re.compile(r"^\s*([^:]+?)\s*:\s*([-+0-9.eE]+|nan|inf|-inf)\s*(?:\(\s*([-+0-9.eE]+|nan|inf|-inf)\s*\))?\s*$", re.I)
+_NUM_STD_RE = re.compile(
+    r"^\s*([^:]+?)\s*:\s*([-+0-9.eE]+|nan|inf|-inf)\s*"
+    r"(?:\(\s*([-+0-9.eE]+|nan|inf|-inf)\s*\))?\s*$",
+    re.I,
+)
 _IMG_RE = re.compile(r"^epoch(\d+)_(.+)\.(png|jpg)$")
 GAN_MODES = {"vanilla": "bce", "lsgan": "lsgan", "wgangp": "wasserstein", "hinge": "hinge"}
 
@@ -71,10 +76,15 @@ def find_log(path: Path) -> Path | None:
         return None
     if (path / LOG_NAME).is_file():
         return path / LOG_NAME
-    found = sorted(path.glob(f"checkpoints/*/{LOG_NAME}")) or sorted(path.glob(f"*/{LOG_NAME}"))
+    found = glob_inside(path, path, f"checkpoints/*/{LOG_NAME}") or glob_inside(
+        path, path, f"*/{LOG_NAME}"
+    )
     if len(found) > 1:
         names = ", ".join(str(p.parent.relative_to(path)) for p in found)
-        raise GanAnalyzeError(f"{path}: several CycleGAN/pix2pix logs ({names}); point gananalyze at one of those folders")
+        raise GanAnalyzeError(
+            f"{path}: several CycleGAN/pix2pix logs ({names}); "
+            "point gananalyze at one of those folders"
+        )
     return found[0] if found else None
 
 
@@ -85,6 +95,8 @@ def detect(path: Path) -> bool:
         return True  # it is this format; load() will say which folder to pick
     if log is None:
         return False
+    if not is_inside(root_of(path), log):
+        return True  # its name says CycleGAN; load() says why it is not read
     with open(log, encoding="utf-8", errors="replace") as f:
         head = [f.readline() for _ in range(20)]
     return any(line.startswith("(epoch:") or "Training Loss" in line for line in head)
@@ -166,23 +178,55 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                 i = 0
                 while i < len(tokens):
                     name = tokens[i]
-                    if not name.endswith(":") or i + 1 >= len(tokens) or _num(tokens[i + 1]) is None:
+                    if (
+                        not name.endswith(":")
+                        or i + 1 >= len(tokens)
+                        or _num(tokens[i + 1]) is None
+                    ):
                         cut = True
                         break
                     values[name[:-1]] = float(tokens[i + 1])
                     i += 2
-                if not raw.endswith("\n") and not line.endswith(" ") and not cut and len(values) > 2:
-                    values.pop(list(values)[-1])  # last line of a file cut off: its last number may be partial
+                if (
+                    not raw.endswith("\n")
+                    and not line.endswith(" ")
+                    and not cut
+                    and len(values) > 2
+                ):
+                    values.pop(
+                        list(values)[-1]
+                    )  # last line of a file cut off: its last number may be partial
                     cut = True
                 prev = cur["rows"][-1]["values"] if cur["rows"] else None
-                if not cut and prev is not None and len(values) < len(prev) and set(values) < set(prev):
+                if (
+                    not cut
+                    and prev is not None
+                    and len(values) < len(prev)
+                    and set(values) < set(prev)
+                ):
                     cut = True
-                row = {"epoch": int(epoch), "iters": int(iters), "line": line_no, "values": values, "cut": cut}
+                row = {
+                    "epoch": int(epoch),
+                    "iters": int(iters),
+                    "line": line_no,
+                    "values": values,
+                    "cut": cut,
+                }
                 cur["rows"].append(row)
                 if cut:
-                    bad.append(f"{log}:{line_no}: line cut off or garbled after {len([k for k in values if k not in ('iter_time', 'data_time')])} value(s); the readable values were used")
+                    bad.append(
+                        f"{log}:{line_no}: line cut off or garbled after "
+                        f"{len([k for k in values if k not in ('iter_time', 'data_time')])} "
+                        "value(s); the readable values were used"
+                    )
             else:
-                target = test_results[-1] if test_results and cur["kind"].lower().startswith("test") else model_saved[-1] if model_saved and cur["kind"].lower().startswith("model saved") else None
+                target = (
+                    test_results[-1]
+                    if test_results and cur["kind"].lower().startswith("test")
+                    else model_saved[-1]
+                    if model_saved and cur["kind"].lower().startswith("model saved")
+                    else None
+                )
                 m = _NUM_STD_RE.match(line)
                 if target is not None and m:
                     target["values"][m.group(1)] = float(m.group(2))
@@ -192,7 +236,13 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                     bad.append(f"{log}:{line_no}: unreadable line skipped")
                 else:
                     skipped_other[cur["kind"]] += 1
-    return {"sections": sections, "skipped_other": skipped_other, "bad": bad, "test_results": test_results, "model_saved": model_saved}
+    return {
+        "sections": sections,
+        "skipped_other": skipped_other,
+        "bad": bad,
+        "test_results": test_results,
+        "model_saved": model_saved,
+    }
 
 
 def _infer_epoch_size(rows: list[dict]) -> tuple[int, int]:
@@ -220,10 +270,13 @@ def load(path: Path) -> Run:
     if log is None:
         raise GanAnalyzeError(f"{path}: no {LOG_NAME} (looked in the folder and in checkpoints/*/)")
     warnings: list[str] = []
+    root = root_of(path)
+    if checked(root, log) is None:
+        raise GanAnalyzeError(f"{log}: not read: it is a link that resolves outside the run folder")
     parsed = parse_log(log, warnings)
     opts: dict[str, Any] = {}
-    opt_file = log.parent / "train_opt.txt"
-    if opt_file.is_file():
+    opt_file = checked(root, log.parent / "train_opt.txt", warnings)
+    if opt_file is not None:
         opts = read_options(opt_file, warnings)
     train = [s for s in parsed["sections"] if s["kind"].lower().startswith("training")]
     all_rows = [r for s in train for r in s["rows"]]
@@ -235,10 +288,15 @@ def load(path: Path) -> Run:
     for k, s in enumerate(train):
         if not s["rows"]:
             continue
-        if last_epoch is not None and s["rows"][0]["epoch"] < last_epoch and s["rows"][0]["epoch"] == 1:
+        if (
+            last_epoch is not None
+            and s["rows"][0]["epoch"] < last_epoch
+            and s["rows"][0]["epoch"] == 1
+        ):
             resets.append(k)
         last_epoch = s["rows"][-1]["epoch"]
-    continue_reset = resets[-1] if resets and opts.get("continue_train") is True and int(opts.get("epoch_count", 1)) == 1 else None
+    restarted_at_1 = opts.get("continue_train") is True and opts.get("epoch_count", 1) == 1
+    continue_reset = resets[-1] if resets and restarted_at_1 else None
 
     kept: list[dict] = []  # rows with "step", in axis order
     step_off = epoch_off = 0
@@ -255,17 +313,44 @@ def load(path: Path) -> Run:
         if last_step is not None and step_off + first <= last_step:
             if k == continue_reset:
                 step_off, epoch_off = last_step, kept[-1]["epoch"]
-                how = "continue_train restart with the epoch counter reset: appended after the previous section"
+                how = (
+                    "continue_train restart with the epoch counter reset: "
+                    "appended after the previous section"
+                )
             else:
-                g = step_off + (rows[0]["epoch"] - 1) * n_epoch + 1  # the whole restarted epoch was redone
+                g = (
+                    step_off + (rows[0]["epoch"] - 1) * n_epoch + 1
+                )  # the whole restarted epoch was redone
                 before = len(kept)
                 kept = [r for r in kept if r["step"] < g]
                 drop = before - len(kept)
                 replaced += drop
-                how = f"restart at epoch {rows[0]['epoch']}: replaces {drop} earlier line(s) from step {g} on"
+                how = (
+                    f"restart at epoch {rows[0]['epoch']}: replaces {drop} earlier line(s) "
+                    f"from step {g} on"
+                )
         for r in rows:
-            kept.append({**r, "step": step_off + (r["epoch"] - 1) * n_epoch + r["iters"], "epoch": r["epoch"] + epoch_off, "logged_epoch": r["epoch"]})
-        info.append({"header_line": s["line"], "date": s["date"], "lines": len(rows), "first_epoch": rows[0]["epoch"], "last_epoch": rows[-1]["epoch"], "first_step": kept[-len(rows)]["step"], "last_step": kept[-1]["step"], "placed": how, "replaced": drop})
+            kept.append(
+                {
+                    **r,
+                    "step": step_off + (r["epoch"] - 1) * n_epoch + r["iters"],
+                    "epoch": r["epoch"] + epoch_off,
+                    "logged_epoch": r["epoch"],
+                }
+            )
+        info.append(
+            {
+                "header_line": s["line"],
+                "date": s["date"],
+                "lines": len(rows),
+                "first_epoch": rows[0]["epoch"],
+                "last_epoch": rows[-1]["epoch"],
+                "first_step": kept[-len(rows)]["step"],
+                "last_step": kept[-1]["step"],
+                "placed": how,
+                "replaced": drop,
+            }
+        )
 
     # within a section the axis can still repeat a step (a garbled iters); keep the later line
     names: dict[str, None] = {}
@@ -277,16 +362,39 @@ def load(path: Path) -> Run:
     cols_epoch = np.array([r["epoch"] for r in kept], dtype=float)
     frame, counts, nonfinite, dup_steps, dup_vals = pivot_wide(steps, cols, logged)
     if len(frame):
-        frame.insert(1, "epoch", pd.Series(cols_epoch, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy())
+        frame.insert(
+            1,
+            "epoch",
+            pd.Series(cols_epoch, index=steps)
+            .groupby(level=0)
+            .last()
+            .reindex(frame["step"])
+            .to_numpy(),
+        )
     if dup_steps:
-        warnings.append(f"{log}: {dup_steps} step(s) appear twice within a section; the later line was kept")
+        warnings.append(
+            f"{log}: {dup_steps} step(s) appear twice within a section; the later line was kept"
+        )
     if replaced:
-        warnings.append(f"{log}: restarts overlap earlier lines; {replaced} earlier line(s) were replaced by the later section(s) (see extra['sections'])")
+        warnings.append(
+            f"{log}: restarts overlap earlier lines; {replaced} earlier line(s) were "
+            "replaced by the later section(s) (see extra['sections'])"
+        )
     if continue_reset is not None:
-        warnings.append(f"{log}:{train[continue_reset]['line']}: continue_train restart with the epoch counter back at 1 (train_opt.txt: continue_train True, epoch_count 1): appended after the previous section instead of replacing it")
+        warnings.append(
+            f"{log}:{train[continue_reset]['line']}: continue_train restart with the epoch "
+            "counter back at 1 (train_opt.txt: continue_train True, epoch_count 1): "
+            "appended after the previous section instead of replacing it"
+        )
     for kind, n in parsed["skipped_other"].items():
-        what = "they repeat the last training values, not validation losses" if kind.lower().startswith("validation") else "not training points"
-        warnings.append(f"{log}: {n} line(s) in '{kind}' sections kept out of the training scalars ({what})")
+        what = (
+            "they repeat the last training values, not validation losses"
+            if kind.lower().startswith("validation")
+            else "not training points"
+        )
+        warnings.append(
+            f"{log}: {n} line(s) in '{kind}' sections kept out of the training scalars ({what})"
+        )
     warn_limit(warnings, parsed["bad"], "damaged lines")
 
     samples = []
@@ -295,16 +403,49 @@ def load(path: Path) -> Run:
         last_step_of_epoch = {}
         for r in kept:
             last_step_of_epoch[r["logged_epoch"]] = r["step"]
-        for f in sorted(img_dir.iterdir()):
+        for f in keep_inside(root, sorted(img_dir.iterdir()), warnings):
             m = _IMG_RE.match(f.name)
             if m:
                 e = int(m.group(1))
-                samples.append(SampleGrid(step=int(last_step_of_epoch.get(e, e * n_epoch)), path=f, tag=m.group(2)))
+                samples.append(
+                    SampleGrid(
+                        step=int(last_step_of_epoch.get(e, e * n_epoch)), path=f, tag=m.group(2)
+                    )
+                )
         samples.sort(key=lambda s: (s.step, s.tag))
 
     loss = GAN_MODES.get(str(opts.get("gan_mode", "")))
-    run = Run(path=path, name=str(opts.get("name") or log.parent.name), format=NAME, loss=loss, config=opts, scalars=frame, counts=counts, nonfinite=nonfinite, samples=samples, warnings=warnings, duplicates_replaced=replaced)
-    run.extra.update(sections=info, images_per_epoch=n_epoch, print_interval=p, test_results=parsed["test_results"], model_saved=parsed["model_saved"], log_file=str(log))
+    damaged = [(b.split(": ", 1)[0], b.split(": ", 1)[-1]) for b in parsed["bad"]]
+    given = str(opts["name"]) if opts.get("name") else None
+    dir_name = log.parent.name
+    if given is not None and given != dir_name:
+        warnings.append(
+            f"{opt_file}: the experiment name {given!r} differs from the run "
+            f"directory's name {dir_name!r}; called {dir_name!r}"
+        )
+    run = Run(
+        path=path,
+        name=dir_name,
+        given_name=given,
+        format=NAME,
+        loss=loss,
+        config=opts,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        samples=samples,
+        warnings=warnings,
+        duplicates_replaced=replaced,
+        damaged=damaged,
+    )
+    run.extra.update(
+        sections=info,
+        images_per_epoch=n_epoch,
+        print_interval=p,
+        test_results=parsed["test_results"],
+        model_saved=parsed["model_saved"],
+        log_file=str(log),
+    )
     if not len(frame):
         warnings.append(f"{log}: no training loss lines")
     loss_names = [n for n in names if n not in ("iter_time", "data_time")]

@@ -26,7 +26,6 @@ placed at the tick whose kimg, rounded down, equals 400 (else the nearest).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -35,34 +34,67 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
-from ._common import finish, pivot_wide, read_jsonl_objects
+from ..runfiles import checked, glob_inside, loads_json
+from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"
 _SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
 
 # StyleGAN metric names -> gananalyze sample-metric columns
 METRIC_MAP = {
-    "fid50k_full": "fid", "fid50k": "fid", "fid10k": "fid", "fid10k_full": "fid", "fid2k": "fid",
-    "kid50k_full": "kid", "kid50k": "kid",
-    "is50k": "is", "is50k_std": "is_std",
-    "pr50k3_full_precision": "precision", "pr50k3_full_recall": "recall",
-    "pr50k3_precision": "precision", "pr50k3_recall": "recall",
-    "ppl2_wend": "ppl", "ppl_zfull": "ppl", "ppl_wfull": "ppl", "ppl_zend": "ppl", "ppl_wend": "ppl",
-    "eqt50k_int": "eqt_int", "eqt50k_frac": "eqt_frac", "eqr50k": "eqr",
+    "fid50k_full": "fid",
+    "fid50k": "fid",
+    "fid10k": "fid",
+    "fid10k_full": "fid",
+    "fid2k": "fid",
+    "kid50k_full": "kid",
+    "kid50k": "kid",
+    "is50k": "is",
+    "is50k_std": "is_std",
+    "pr50k3_full_precision": "precision",
+    "pr50k3_full_recall": "recall",
+    "pr50k3_precision": "precision",
+    "pr50k3_recall": "recall",
+    "ppl2_wend": "ppl",
+    "ppl_zfull": "ppl",
+    "ppl_wfull": "ppl",
+    "ppl_zend": "ppl",
+    "ppl_wend": "ppl",
+    "eqt50k_int": "eqt_int",
+    "eqt50k_frac": "eqt_frac",
+    "eqr50k": "eqr",
 }
-_FEATURES = {"fid": "inception", "kid": "inception", "is": "inception", "is_std": "inception", "precision": "vgg16", "recall": "vgg16"}
+_FEATURES = {
+    "fid": "inception",
+    "kid": "inception",
+    "is": "inception",
+    "is_std": "inception",
+    "precision": "vgg16",
+    "recall": "vgg16",
+}
 
 
 def detect(path: Path) -> bool:
     path = Path(path)
     if path.is_file():
         return path.name == "stats.jsonl"
-    return path.is_dir() and (path / "stats.jsonl").is_file() and ((path / "training_options.json").is_file() or any(path.glob("metric-*.jsonl")) or (path / "log.txt").is_file() or any(path.glob("network-snapshot-*.pkl")))
+    return (
+        path.is_dir()
+        and (path / "stats.jsonl").is_file()
+        and (
+            (path / "training_options.json").is_file()
+            or any(path.glob("metric-*.jsonl"))
+            or (path / "log.txt").is_file()
+            or any(path.glob("network-snapshot-*.pkl"))
+        )
+    )
 
 
-def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+def read_stats(
+    p: Path, warnings: list[str], damaged: Damaged | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """(steps, columns, wall times) from stats.jsonl: mean per stat, std as `<name>/std`."""
-    rows = read_jsonl_objects(p, warnings)
+    rows = read_jsonl_objects(p, warnings, damaged)
     names: dict[str, None] = {}
     for _, r in rows:
         names.update(dict.fromkeys(k for k, v in r.items() if isinstance(v, dict)))
@@ -92,11 +124,13 @@ def read_stats(p: Path, warnings: list[str]) -> tuple[np.ndarray, dict[str, np.n
     return steps, cols, (wall if not np.isnan(wall).all() else None)
 
 
-def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFrame:
+def read_metrics(
+    path: Path, kimg: pd.Series, warnings: list[str], damaged: Damaged | None = None
+) -> pd.DataFrame:
     """metric-*.jsonl files -> sample-metrics rows at the tick of each snapshot."""
     rows: dict[tuple[int, str], dict] = {}
-    for p in sorted(path.glob("metric-*.jsonl")):
-        for line_no, obj in read_jsonl_objects(p, warnings):
+    for p in glob_inside(path, path, "metric-*.jsonl", warnings):
+        for line_no, obj in read_jsonl_objects(p, warnings, damaged):
             results = obj.get("results")
             snap = str(obj.get("snapshot_pkl", ""))
             m = _SNAP_RE.search(snap)
@@ -108,14 +142,18 @@ def read_metrics(path: Path, kimg: pd.Series, warnings: list[str]) -> pd.DataFra
             for key, val in results.items():
                 col = METRIC_MAP.get(key, key)
                 feat = _FEATURES.get(col, "stylegan")
-                row = rows.setdefault((step, feat), {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap})
+                row = rows.setdefault(
+                    (step, feat),
+                    {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap},
+                )
                 try:
                     row[col] = float(val)
                 except (TypeError, ValueError):
                     warnings.append(f"{p}:{line_no}: {key} is not a number ({val!r}), skipped")
                 row.setdefault("metric_name", key)
-                if obj.get("timestamp") is not None:
-                    row["timestamp"] = float(obj["timestamp"])
+                ts = obj.get("timestamp")
+                if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+                    row["timestamp"] = float(ts)
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(list(rows.values()))
@@ -140,40 +178,90 @@ def load(path: Path) -> Run:
     if path.is_file():
         path = path.parent
     stats = path / "stats.jsonl"
-    if not stats.is_file():
-        raise GanAnalyzeError(f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory")
     warnings: list[str] = []
-    steps, cols, wall = read_stats(stats, warnings)
-    logged = {k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v) for k, v in cols.items()}
+    damaged: Damaged = []
+    if not stats.is_file():
+        raise GanAnalyzeError(
+            f"{path}: no stats.jsonl; not a StyleGAN2-ADA/StyleGAN3 run directory"
+        )
+    if checked(path, stats) is None:
+        raise GanAnalyzeError(
+            f"{stats}: not read: it is a link that resolves outside the run folder"
+        )
+    steps, cols, wall = read_stats(stats, warnings, damaged)
+    logged = {
+        k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v)
+        for k, v in cols.items()
+    }
     frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
     if wall is not None:
-        frame.insert(1, "wall_time", pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy())
+        frame.insert(
+            1,
+            "wall_time",
+            pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy(),
+        )
     if dup_steps:
-        warnings.append(f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept ({replaced} value(s) replaced)")
-    kimg = pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy()) if "Progress/kimg" in frame.columns else pd.Series([], dtype=float)
+        warnings.append(
+            f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept "
+            f"({replaced} value(s) replaced)"
+        )
+    kimg = (
+        pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy())
+        if "Progress/kimg" in frame.columns
+        else pd.Series([], dtype=float)
+    )
     config: dict = {}
-    opts = path / "training_options.json"
-    if opts.is_file():
+    opts = checked(path, path / "training_options.json", warnings)
+    if opts is not None:
         try:
-            config = json.loads(opts.read_text())
+            config = loads_json(opts.read_bytes())
             if not isinstance(config, dict):
                 raise ValueError("not an object")
         except ValueError as e:
             warnings.append(f"{opts}: not valid JSON ({e}); config unknown")
+            note_damaged(damaged, opts, f"not valid JSON ({e})")
             config = {}
-    sm = read_metrics(path, kimg, warnings)
+    sm = read_metrics(path, kimg, warnings, damaged)
     ckpts = []
-    for p in sorted(path.glob("network-snapshot-*.pkl")):
+    for p in glob_inside(path, path, "network-snapshot-*.pkl", warnings):
         m = _SNAP_RE.search(p.name)
         if m:
-            ckpts.append(Checkpoint(step=tick_for_kimg(kimg, int(m.group(1))), path=p, kind="pickle", meta={"kimg": int(m.group(1)), "needs": "--trust-pickles and the StyleGAN source code"}))
-    run = Run(path=path, name=path.name, format=NAME, loss="bce", config=config, scalars=frame, counts=counts, nonfinite=nonfinite, checkpoints=ckpts, sample_metrics=sm, warnings=warnings, duplicates_replaced=dup_steps)
+            ckpts.append(
+                Checkpoint(
+                    step=tick_for_kimg(kimg, int(m.group(1))),
+                    path=p,
+                    kind="pickle",
+                    meta={
+                        "kimg": int(m.group(1)),
+                        "needs": "--trust-pickles and the StyleGAN source code",
+                    },
+                )
+            )
+    run = Run(
+        path=path,
+        name=path.name,
+        format=NAME,
+        loss="bce",
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        checkpoints=ckpts,
+        sample_metrics=sm,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+        damaged=damaged,
+    )
     run.extra["kimg"] = kimg
-    run.extra["loss_detail"] = "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
+    run.extra["loss_detail"] = (
+        "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
+    )
     if len(sm):
-        run.extra["sample_metrics_file"] = ", ".join(str(p) for p in sorted(path.glob("metric-*.jsonl")))
-    log = path / "log.txt"
-    if log.is_file():
+        run.extra["sample_metrics_file"] = ", ".join(
+            str(p) for p in glob_inside(path, path, "metric-*.jsonl")
+        )
+    log = checked(path, path / "log.txt", warnings)
+    if log is not None:
         run.extra["log_tail"] = log.read_text(errors="replace").splitlines()[-20:]
     if not len(frame):
         warnings.append(f"{stats}: no readable ticks")

@@ -6,7 +6,8 @@ this reader keeps them all and is much faster than tbparse.
 
 How a file is read
   Records are framed as (uint64 length, masked CRC32C of the length, data,
-  masked CRC32C of the data). The framing loop is plain Python (TensorBoard's
+  masked CRC32C of the data; framing and damage handling live in
+  `tfrecord.py`). The framing loop is plain Python (TensorBoard's
   own record reader computes CRC32C byte by byte in Python, far too slow for
   millions of records); both CRCs are then checked for all records at once
   with a vectorised CRC32C. Events are `tensorboard.compat.proto.event_pb2.Event`
@@ -15,10 +16,13 @@ How a file is read
   at once with numpy from the protobuf wire format; every other event
   (tensor-based scalars of tf2 / new-style writers, images, histograms) goes
   through the protobuf classes.
-  A truncated or corrupt file keeps every record before the damage and warns
-  with the file name and byte offset. Empty files (only the file_version
-  event) are normal for restarted trainers and are only counted in
-  `run.extra["empty_event_files"]`.
+  A corrupt record (a flipped bit in a length field, garbage in the middle)
+  does not cost the rest of the file: the reader resynchronises on the next
+  position where a record's length checksum and data checksum both match, and
+  warns with the file name, byte offsets and how many bytes were skipped (also
+  in `run.damaged`). A truncated file keeps every record before the cut.
+  Empty files (only the file_version event) are normal for restarted trainers
+  and are only counted in `run.extra["empty_event_files"]`.
 
 How files and folders are merged
   Every event file below the directory is read. Files in the same folder are
@@ -44,7 +48,6 @@ at TensorBoard's distribution percentiles `store.HIST_QUANTILES`).
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,151 +57,23 @@ import pandas as pd
 from .. import store
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
+from ..runfiles import keep_inside
 from ._common import finish, pivot_points
+from .tfrecord import _gather, crc32c_rows, frame_file, masked_crc
+
+__all__ = ["crc32c_rows", "detect", "frame_file", "load", "masked_crc"]
 
 NAME = "tensorboard"
 PATTERN = "events.out.tfevents.*"
 _TS_RE = re.compile(r"tfevents\.(\d+(?:\.\d+)?)")
 _CHUNK = 1 << 18  # records decoded per vectorised batch
 
-# ------------------------------------------------------------------ CRC32C
-
-
-def _crc_table() -> np.ndarray:
-    table = np.zeros(256, dtype=np.uint32)
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table[i] = c
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc32c_rows(rows: np.ndarray) -> np.ndarray:
-    """CRC32C of each row of a (n, L) uint8 array, vectorised over rows."""
-    crc = np.full(rows.shape[0], 0xFFFFFFFF, dtype=np.uint32)
-    for j in range(rows.shape[1]):
-        crc = _CRC_TABLE[(crc ^ rows[:, j]) & 0xFF] ^ (crc >> 8)
-    return crc ^ np.uint32(0xFFFFFFFF)
-
-
-def masked_crc(crc: np.ndarray) -> np.ndarray:
-    """TFRecord's masked CRC: rotate right by 15 and add a constant."""
-    crc = crc.astype(np.uint32)
-    return (((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)).astype(np.uint32)
-
-
-def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) bytes starting at each of `starts` (clipped to the buffer), copied via a strided view."""
-    if width == 0:
-        return np.zeros((len(starts), 0), dtype=np.uint8)
-    if len(buf) < width:
-        buf = np.concatenate([buf, np.zeros(width - len(buf), np.uint8)])
-    view = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - width + 1, width), strides=(buf.strides[0], buf.strides[0]), writeable=False)
-    return view[np.clip(starts, 0, len(buf) - width)]
-
-
-def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[int, np.ndarray]:
-    """(index of the first record whose length CRC is wrong or len(offs), mask of data CRCs that match)."""
-    n = len(offs)
-    first_bad = n
-    for a in range(0, n, _CHUNK):
-        b = min(n, a + _CHUNK)
-        hdr = _gather(buf, offs[a:b] - 12, 8)
-        want = _gather(buf, offs[a:b] - 4, 4).copy().view("<u4").ravel()
-        bad = np.flatnonzero(masked_crc(crc32c_rows(hdr)) != want)
-        if len(bad):
-            first_bad = a + int(bad[0])
-            break
-    ok = np.ones(first_bad, dtype=bool)
-    lens = lens[:first_bad]
-    for L in np.unique(lens):
-        sel = np.flatnonzero(lens == L)
-        for a in range(0, len(sel), max(1, (4 << 20) // max(int(L), 1))):
-            s = sel[a : a + max(1, (4 << 20) // max(int(L), 1))]
-            data = _gather(buf, offs[s], int(L)) if L else np.zeros((len(s), 0), np.uint8)
-            want = _gather(buf, offs[s] + L, 4).copy().view("<u4").ravel()
-            ok[s] = masked_crc(crc32c_rows(data)) == want
-    return first_bad, ok
-
-
-def frame_file(data: bytes, name: str, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets and lengths of the intact records' payloads; damage becomes a warning."""
-    n = len(data)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    offs: list[int] = []
-    lens: list[int] = []
-    o_parts: list[np.ndarray] = []
-    l_parts: list[np.ndarray] = []
-    tail: list[int] = []  # the last lengths, to spot the repeating pattern
-    up = struct.unpack_from
-    pos = 0
-    problem = None
-    cycles = 64
-    while pos + 12 <= n:
-        # Speculate that the lengths of the last P records repeat (P tags logged per step):
-        # read the length fields where the next records would start, all at once, and
-        # accept the prefix that matches. Exact: each accepted record starts where the
-        # previous one ends.
-        for P in range(1, min(16, len(tail) // 2) + 1):
-            if tail[-P:] != tail[-2 * P : -P]:
-                continue
-            pattern = np.asarray(tail[-P:], dtype=np.int64)
-            rec = pattern + 16
-            C = int(rec.sum())
-            M = min(cycles, (n - pos) // C)
-            if M < 2:
-                break
-            rel = np.concatenate([[0], np.cumsum(rec)[:-1]])
-            cand = (pos + np.arange(M, dtype=np.int64)[:, None] * C + rel).ravel()
-            want = np.tile(pattern, M)
-            got = _gather(buf, cand, 8).copy().view("<u8").ravel()
-            bad = np.flatnonzero(got != want.astype(np.uint64))
-            take = int(bad[0]) if len(bad) else len(cand)
-            if take:
-                o_parts += [np.asarray(offs, dtype=np.int64), cand[:take] + 12]
-                l_parts += [np.asarray(lens, dtype=np.int64), want[:take]]
-                offs, lens = [], []
-                tail = (tail + want[max(0, take - 32) : take].tolist())[-32:]
-                pos = int(cand[take - 1]) + 16 + int(want[take - 1])
-            cycles = min(cycles * 2, 1 << 16) if not len(bad) else 64
-            break
-        if pos + 12 > n:
-            break
-        (length,) = up("<Q", data, pos)
-        end = pos + 12 + length + 4
-        if end > n:
-            problem = (pos, "record cut off (truncated file)")
-            break
-        offs.append(pos + 12)
-        lens.append(length)
-        tail = (tail + [length])[-32:]
-        pos = end
-    if problem is None and pos != n:
-        problem = (pos, f"{n - pos} trailing byte(s) that do not form a record (truncated file)")
-    o = np.concatenate([*o_parts, np.asarray(offs, dtype=np.int64)])
-    ln = np.concatenate([*l_parts, np.asarray(lens, dtype=np.int64)])
-    if len(o):
-        first_bad, ok = _check_crcs(buf, o, ln)
-        if first_bad < len(o):
-            problem = (int(o[first_bad]) - 12, "corrupt record header (length checksum mismatch)")
-            o, ln = o[:first_bad], ln[:first_bad]
-        if not ok.all():
-            bad = np.flatnonzero(~ok)
-            warnings.append(f"{name}: {len(bad)} record(s) with a data checksum mismatch skipped (first at byte offset {int(o[bad[0]]) - 12}, record #{int(bad[0])})")
-            o, ln = o[ok], ln[ok]
-    if problem is not None:
-        warnings.append(f"{name}: {problem[1]} at byte offset {problem[0]}; the {len(o)} record(s) before it were read, the rest of the file ({n - problem[0]} bytes) ignored")
-    return o, ln
-
-
 # ------------------------------------------------------------------ fast scalar decoding
 
 
-def _varint(buf: np.ndarray, pos: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _varint(
+    buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode one protobuf varint at each position: (value as int64, byte length, ok)."""
     val = np.zeros(len(pos), dtype=np.uint64)
     length = np.zeros(len(pos), dtype=np.int64)
@@ -248,10 +123,19 @@ def _decode_simple(buf: np.ndarray, o: np.ndarray, ln: np.ndarray) -> dict[str, 
     p = tag_start + tlen
     ok &= ok3 & (at(p) == 0x15) & (p + 5 == end)
     value = _gather(buf, p + 1, 4).copy().view("<f4").ravel().astype(np.float64)
-    return {"ok": ok, "wall": wall, "step": step, "tag_start": tag_start, "tag_len": tlen, "value": value}
+    return {
+        "ok": ok,
+        "wall": wall,
+        "step": step,
+        "tag_start": tag_start,
+        "tag_len": tlen,
+        "value": value,
+    }
 
 
-def _tag_ids(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[str, int]) -> np.ndarray:
+def _tag_ids(
+    buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[str, int]
+) -> np.ndarray:
     """Map each (start, len) tag byte string to an id in `tags` (added when new)."""
     ids = np.empty(len(starts), dtype=np.int64)
     for L in np.unique(lens):
@@ -279,10 +163,26 @@ def _tag_ids(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, tags: dict[s
 # ------------------------------------------------------------------ protobuf path
 
 
-def _hist_row(step: int, tag: str, limits: np.ndarray, counts: np.ndarray, lo: float, hi: float, num: float, total: float | None, sumsq: float | None) -> dict:
+def _hist_row(
+    step: int,
+    tag: str,
+    limits: np.ndarray,
+    counts: np.ndarray,
+    lo: float,
+    hi: float,
+    num: float,
+    total: float | None,
+    sumsq: float | None,
+) -> dict:
     """A histograms-table row from bucket (right limit, count) pairs."""
     model, _, param = tag.rpartition("/")
-    row = {"step": int(step), "model": model or "tensorboard", "param": param or tag, "kind": "grad" if "grad" in tag.lower() else "weight", "numel": int(round(num))}
+    row = {
+        "step": int(step),
+        "model": model or "tensorboard",
+        "param": param or tag,
+        "kind": "grad" if "grad" in tag.lower() else "weight",
+        "numel": int(round(num)),
+    }
     if num <= 0 or len(counts) == 0:
         row.update(mean=np.nan, std=np.nan, **{q: np.nan for q in store.HIST_QUANTILES})
         return row
@@ -338,10 +238,28 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
             out.tag_ids.append(tags.setdefault(key, len(tags)))
             out.values.append(v.simple_value)
         elif kind == "image":
-            out.images.append((ev.wall_time, ev.step, sub, tag, bytes(v.image.encoded_image_string)))
+            out.images.append(
+                (ev.wall_time, ev.step, sub, tag, bytes(v.image.encoded_image_string))
+            )
         elif kind == "histo":
             h = v.histo
-            out.hists.append((ev.wall_time, sub, _hist_row(ev.step, tag, np.asarray(h.bucket_limit, float), np.asarray(h.bucket, float), h.min, h.max, h.num, h.sum, h.sum_squares)))
+            out.hists.append(
+                (
+                    ev.wall_time,
+                    sub,
+                    _hist_row(
+                        ev.step,
+                        tag,
+                        np.asarray(h.bucket_limit, float),
+                        np.asarray(h.bucket, float),
+                        h.min,
+                        h.max,
+                        h.num,
+                        h.sum,
+                        h.sum_squares,
+                    ),
+                )
+            )
         elif kind == "tensor":
             t = v.tensor
             if plugin == "images" and len(t.string_val) > 2:
@@ -350,20 +268,32 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
             try:
                 arr = tensor_util.make_ndarray(t)
             except Exception:
-                out.skipped_plugins[plugin or "unknown tensor"] = out.skipped_plugins.get(plugin or "unknown tensor", 0) + 1
+                out.skipped_plugins[plugin or "unknown tensor"] = (
+                    out.skipped_plugins.get(plugin or "unknown tensor", 0) + 1
+                )
                 continue
             if plugin == "histograms" and arr.ndim == 2 and arr.shape[1] == 3:
                 a = arr.astype(float)
                 lo = float(a[0, 0]) if len(a) else 0.0
                 hi = float(a[-1, 1]) if len(a) else 0.0
-                out.hists.append((ev.wall_time, sub, _hist_row(ev.step, tag, a[:, 1], a[:, 2], lo, hi, float(a[:, 2].sum()), None, None)))
+                out.hists.append(
+                    (
+                        ev.wall_time,
+                        sub,
+                        _hist_row(
+                            ev.step, tag, a[:, 1], a[:, 2], lo, hi, float(a[:, 2].sum()), None, None
+                        ),
+                    )
+                )
             elif plugin in ("", "scalars") and arr.size == 1 and arr.dtype.kind in "fiub":
                 out.steps.append(ev.step)
                 out.walls.append(ev.wall_time)
                 out.tag_ids.append(tags.setdefault(key, len(tags)))
                 out.values.append(float(arr.reshape(())))
             else:
-                out.skipped_plugins[plugin or "non-scalar tensor"] = out.skipped_plugins.get(plugin or "non-scalar tensor", 0) + 1
+                out.skipped_plugins[plugin or "non-scalar tensor"] = (
+                    out.skipped_plugins.get(plugin or "non-scalar tensor", 0) + 1
+                )
         else:
             out.skipped_plugins[kind or "empty"] = out.skipped_plugins.get(kind or "empty", 0) + 1
 
@@ -371,12 +301,13 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
 # ------------------------------------------------------------------ files and sub-runs
 
 
-def event_files(path: Path) -> list[Path]:
-    """Every event file below `path` (or `path` itself), in write order (name timestamp)."""
+def event_files(path: Path, warnings: list[str] | None = None) -> list[Path]:
+    """Every event file below `path` (or `path` itself), in write order (name
+    timestamp); files that resolve outside `path` are left out (with a warning)."""
     path = Path(path)
     if path.is_file():
         return [path] if path.name.startswith("events.out.tfevents.") else []
-    files = [p for p in path.rglob(PATTERN) if p.is_file()]
+    files = [p for p in keep_inside(path, path.rglob(PATTERN), warnings) if p.is_file()]
 
     def key(p: Path) -> tuple:
         m = _TS_RE.search(p.name)
@@ -394,14 +325,21 @@ def detect(path: Path) -> bool:
     return next(iter(path.rglob(PATTERN)), None) is not None
 
 
-def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warnings: list[str]) -> None:
+def _read_file(
+    f: Path,
+    sub: str,
+    tags: dict[str, int],
+    out: _Collected,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None = None,
+) -> None:
     """Read one event file of sub-run `sub` into `out` (damage becomes a warning)."""
     try:
         data = f.read_bytes()
     except OSError as e:
         warnings.append(f"{f}: cannot be read ({e.strerror or e}); skipped")
         return
-    o, ln = frame_file(data, str(f), warnings)
+    o, ln = frame_file(data, str(f), warnings, damaged)
     if not len(o):
         return
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -414,7 +352,13 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
             local: dict[str, int] = {}
             ids_local = _tag_ids(buf, d["tag_start"][fast], d["tag_len"][fast], local)
             # the key keeps the sub-run until collisions between sub-runs are known
-            remap = np.array([tags.setdefault(f"{sub}\x00{t}", len(tags)) for t, _ in sorted(local.items(), key=lambda kv: kv[1])], dtype=np.int64)
+            remap = np.array(
+                [
+                    tags.setdefault(f"{sub}\x00{t}", len(tags))
+                    for t, _ in sorted(local.items(), key=lambda kv: kv[1])
+                ],
+                dtype=np.int64,
+            )
             out.steps.append(d["step"][fast])
             out.walls.append(d["wall"][fast])
             out.tag_ids.append(remap[ids_local])
@@ -427,7 +371,12 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
                 try:
                     _parse_event(data[s : s + int(lc[i])], sub, tags, sub_out)
                 except Exception as e:  # a record that passed the CRC but is not an Event
-                    warnings.append(f"{f}: record at byte offset {s - 12} is not a readable event ({type(e).__name__}); skipped")
+                    warnings.append(
+                        f"{f}: record at byte offset {s - 12} is not a readable "
+                        f"event ({type(e).__name__}); skipped"
+                    )
+                    if damaged is not None:
+                        damaged.append((str(f), f"unreadable event at byte offset {s - 12}"))
             if sub_out.steps:
                 out.steps.append(np.asarray(sub_out.steps, dtype=np.int64))
                 out.walls.append(np.asarray(sub_out.walls, dtype=np.float64))
@@ -442,18 +391,22 @@ def _read_file(f: Path, sub: str, tags: dict[str, int], out: _Collected, warning
 def load(path: Path) -> Run:
     """Read every event file below `path` into one Run (see the module docstring)."""
     path = Path(path)
-    files = event_files(path)
-    if not files:
-        raise GanAnalyzeError(f"{path}: no TensorBoard event files (events.out.tfevents.*) found")
-    root = path if path.is_dir() else path.parent
     warnings: list[str] = []
+    damaged: list[tuple[str, str]] = []
+    files = event_files(path, warnings)
+    if not files:
+        raise GanAnalyzeError(
+            f"{path}: no TensorBoard event files (events.out.tfevents.*) found"
+            + (f" ({warnings[0]})" if warnings else "")
+        )
+    root = path if path.is_dir() else path.parent
     tags: dict[str, int] = {}  # "<sub>\0<tag>" -> id
     out = _Collected()
     empty: list[str] = []
     for f in files:
         sub = str(f.parent.relative_to(root)) if f.parent != root else ""
         n_before = sum(len(v) for v in out.steps) + len(out.images) + len(out.hists)
-        _read_file(f, sub, tags, out, warnings)
+        _read_file(f, sub, tags, out, warnings, damaged)
         if sum(len(v) for v in out.steps) + len(out.images) + len(out.hists) == n_before:
             empty.append(str(f.relative_to(root)))
 
@@ -491,27 +444,70 @@ def load(path: Path) -> Run:
             prefixed.add(names[-1])
             collided.setdefault(sub or root.name, []).append(tag)
     for sub, tl in collided.items():
-        warnings.append(f"{root / sub}: logs the same tag(s) as a newer sub-run ({', '.join(sorted(tl)[:4])}{', ...' if len(tl) > 4 else ''}); kept as separate columns prefixed '{sub}/' rather than merged (point gananalyze at one folder to analyse it alone)")
+        warnings.append(
+            f"{root / sub}: logs the same tag(s) as a newer sub-run "
+            f"({', '.join(sorted(tl)[:4])}{', ...' if len(tl) > 4 else ''}); "
+            f"kept as separate columns prefixed '{sub}/' rather than merged "
+            "(point gananalyze at one folder to analyse it alone)"
+        )
 
-    frame, counts, nonfinite, dup_steps, replaced = pivot_points(steps, ids, values, names, order=walls, wall=walls)
+    frame, counts, nonfinite, dup_steps, replaced = pivot_points(
+        steps, ids, values, names, order=walls, wall=walls
+    )
     # the newest sub-run's (plain) columns first, other sub-runs' prefixed columns after
-    frame = frame[["step", "wall_time", *[n for n in names if n not in prefixed], *[n for n in names if n in prefixed]]]
+    frame = frame[
+        [
+            "step",
+            "wall_time",
+            *[n for n in names if n not in prefixed],
+            *[n for n in names if n in prefixed],
+        ]
+    ]
     if dup_steps:
-        warnings.append(f"{dup_steps} step(s) were written more than once (a resumed run); the later write (by event wall time) was kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{dup_steps} step(s) were written more than once (a resumed run); the later "
+            f"write (by event wall time) was kept ({replaced} value(s) replaced)"
+        )
     if out.skipped_plugins:
-        warnings.append("summaries of other kinds not imported: " + ", ".join(f"{k} ({v})" for k, v in sorted(out.skipped_plugins.items())))
+        warnings.append(
+            "summaries of other kinds not imported: "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(out.skipped_plugins.items()))
+        )
 
     # images and histograms: later write wins per (tag, step); other sub-runs' tags get their folder
     samples: dict[tuple[str, int], bytes] = {}
     for _, step, sub, tag, png in sorted(out.images, key=lambda x: x[0]):
         samples[(f"{sub}/{tag}" if sub else tag, int(step))] = png
-    grids = [SampleGrid(step=s, png=png, tag=t) for (t, s), png in sorted(samples.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    grids = [
+        SampleGrid(step=s, png=png, tag=t)
+        for (t, s), png in sorted(samples.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
     hist = pd.DataFrame()
     if out.hists:
-        rows = [dict(r, model=f"{sub}/{r['model']}") if sub else r for _, sub, r in sorted(out.hists, key=lambda x: x[0])]
-        hist = pd.DataFrame(rows).drop_duplicates(["step", "model", "param", "kind"], keep="last").sort_values(["step", "model", "param", "kind"]).reset_index(drop=True)
+        rows = [
+            dict(r, model=f"{sub}/{r['model']}") if sub else r
+            for _, sub, r in sorted(out.hists, key=lambda x: x[0])
+        ]
+        hist = (
+            pd.DataFrame(rows)
+            .drop_duplicates(["step", "model", "param", "kind"], keep="last")
+            .sort_values(["step", "model", "param", "kind"])
+            .reset_index(drop=True)
+        )
 
-    run = Run(path=path, name=root.name, format=NAME, scalars=frame, counts=counts, nonfinite=nonfinite, samples=grids, histograms=hist, warnings=warnings, duplicates_replaced=dup_steps)
+    run = Run(
+        path=path,
+        name=root.name,
+        format=NAME,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        samples=grids,
+        histograms=hist,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+        damaged=damaged,
+    )
     run.extra["event_files"] = [str(f.relative_to(root)) for f in files]
     run.extra["empty_event_files"] = empty
     if empty and len(empty) == len(files):
