@@ -40,6 +40,10 @@ _CHUNK = 1 << 20
 _NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|inf|infinity)\s*$"
 
 
+class TooWide(GanAnalyzeError):
+    """The first line has more fields than any metrics table would."""
+
+
 @dataclass
 class Table:
     """A table read from one file (see the module docstring)."""
@@ -72,7 +76,7 @@ def _first_lines(p: Path, max_lines: int = 30) -> tuple[bytes, list[bytes], bool
         while b"\n" not in buf:
             most = max(buf.count(s.encode()) for s in SEPARATORS)
             if most >= MAX_COLUMNS:
-                raise GanAnalyzeError(
+                raise TooWide(
                     f"{p}: the first line has more than {MAX_COLUMNS:,} fields "
                     f"({len(buf):,} bytes read so far); not a metrics table"
                 )
@@ -123,7 +127,7 @@ def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
     sep = sniff(p, head, body, forced_sep)
     names = [c.strip().strip('"') for c in _split(head, sep)]
     if len(names) > MAX_COLUMNS:
-        raise GanAnalyzeError(
+        raise TooWide(
             f"{p}: {len(names):,} columns in the first line (limit {MAX_COLUMNS:,}); "
             "not a metrics table"
         )
@@ -194,6 +198,8 @@ def read_table(p: Path, warnings: list[str], forced_sep: str | None = None,
         tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
         lines = np.arange(2, tab.num_rows + 2, dtype=np.int64)
         restarts: list[int] = []
+        if any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in tab.schema.types):
+            raise pa.ArrowInvalid("text cells: read again row by row")  # e.g. a repeated header
     except pa.ArrowInvalid:
         tab, lines, restarts = _read_text(p, names, sep, bad)
     except (pa.ArrowException, OSError) as e:

@@ -41,7 +41,7 @@ from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
 from ..runfiles import checked, keep_inside, root_of
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
-from ._csvread import MAX_COLUMNS, header, read_table, sniff_text
+from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 
 NAME = "csv"
 STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iterations",
@@ -72,6 +72,8 @@ def columns_of(p: Path) -> list[str]:
             return header(p, "\t" if p.suffix == ".tsv" else None)[0]
         with open(p, encoding="utf-8-sig", errors="replace") as f:
             text = f.read(256 * 1024)
+    except TooWide:
+        raise
     except (GanAnalyzeError, OSError, UnicodeError):
         return []
     if kind == "jsonl":
