@@ -45,8 +45,21 @@ from pathlib import Path
 from .aliases import ALIASES
 from .errors import GanAnalyzeError
 
-ROLES = ("G_loss", "D_loss", "D_loss_real", "D_loss_fake", "D_x", "D_G_z_before", "D_G_z_after",
-         "D_x_logit", "D_G_z_logit", "D_acc", "G_grad_norm", "D_grad_norm", "fid")
+ROLES = (
+    "G_loss",
+    "D_loss",
+    "D_loss_real",
+    "D_loss_fake",
+    "D_x",
+    "D_G_z_before",
+    "D_G_z_after",
+    "D_x_logit",
+    "D_G_z_logit",
+    "D_acc",
+    "G_grad_norm",
+    "D_grad_norm",
+    "fid",
+)
 MAP_FILE = "gananalyze.yaml"
 INDEX_COLUMNS = ("step", "epoch", "wall_time")
 
@@ -59,8 +72,15 @@ GRAD_WORDS = {"grad", "grads", "gradient", "gradients", "norm", "gnorm"}
 ACC_WORDS = {"acc", "accuracy"}
 REAL_WORDS = {"real", "x"}
 FAKE_WORDS = {"fake", "z", "gz"}
-SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val",
-               "validation": "val", "test": "val", "eval": "val"}
+SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "val",
+    "eval": "val",
+}
 AGG_WORDS = {"step": "step", "epoch": "epoch"}
 _NEUTRAL = {"net", "model", "mean", "avg", "on", "of", "the"}
 _AGG_PREF = {"step": 0, None: 1, "epoch": 2}
@@ -143,8 +163,10 @@ class Resolution:
     def lines(self) -> list[str]:
         """One readable line per role, ambiguity and leftover, for `info`-like output."""
         out = [f"{r}: {c} ({self.how[r]})" for r, c in self.roles.items()]
-        out += [f"{r}: ambiguous between {', '.join(c)}; settle it with --map {r}=COLUMN"
-                for r, c in self.ambiguous.items()]
+        out += [
+            f"{r}: ambiguous between {', '.join(c)}; settle it with --map {r}=COLUMN"
+            for r, c in self.ambiguous.items()
+        ]
         if self.unclaimed:
             out.append(f"no role: {', '.join(self.unclaimed)}")
         return out
@@ -161,8 +183,9 @@ def _exact(column: str) -> str | None:
     return None
 
 
-def resolve_roles(columns: Iterable[str], explicit: dict[str, str] | None = None,
-                  source: str = "--map") -> Resolution:
+def resolve_roles(
+    columns: Iterable[str], explicit: dict[str, str] | None = None, source: str = "--map"
+) -> Resolution:
     """Roles for `columns`; `explicit` (role -> column, from --map or the map file,
     named by `source`) wins over everything and settles ambiguity."""
     cols = [c for c in dict.fromkeys(columns) if c not in INDEX_COLUMNS]
@@ -233,7 +256,9 @@ def parse_map(items: Iterable[str]) -> dict[str, str]:
             raise GanAnalyzeError(f"--map {item!r}: expected ROLE=COLUMN, e.g. G_loss=lossG_total")
         base = role[4:] if role.startswith("val/") else role
         if base not in ROLES:
-            raise GanAnalyzeError(f"--map {item!r}: unknown role {role!r}; roles: {', '.join(ROLES)}")
+            raise GanAnalyzeError(
+                f"--map {item!r}: unknown role {role!r}; roles: {', '.join(ROLES)}"
+            )
         if role in out and out[role] != col:
             raise GanAnalyzeError(f"--map: {role} given twice ({out[role]!r} and {col!r})")
         out[role] = col
@@ -258,6 +283,7 @@ def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dic
     if roles is None:
         return {}
     if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
-        raise GanAnalyzeError(f"{p}: 'roles' must map role names to column names "
-                              "(e.g. G_loss: lossG_total)")
+        raise GanAnalyzeError(
+            f"{p}: 'roles' must map role names to column names (e.g. G_loss: lossG_total)"
+        )
     return parse_map(f"{k}={v}" for k, v in roles.items())

@@ -24,16 +24,33 @@ def info_format(path) -> str:
 
 
 def test_registry_order():
-    assert list(REGISTRY) == ["stylegan", "stylegan-log", "cyclegan", "tensorboard", "chainer",
-                              "mlflow", "wandb", "ctgan", "epoch-iter", "keras", "csv"]
+    assert list(REGISTRY) == [
+        "stylegan",
+        "stylegan-log",
+        "cyclegan",
+        "tensorboard",
+        "chainer",
+        "mlflow",
+        "wandb",
+        "ctgan",
+        "epoch-iter",
+        "keras",
+        "csv",
+    ]
 
 
 # ------------------------------------------------------------------ Chainer
 
 
 CHAINER = [
-    {"main/loss": 1.0, "gen/loss": 2.5, "dis/loss": 0.75, "epoch": 0, "iteration": 100,
-     "elapsed_time": 10.5},
+    {
+        "main/loss": 1.0,
+        "gen/loss": 2.5,
+        "dis/loss": 0.75,
+        "epoch": 0,
+        "iteration": 100,
+        "elapsed_time": 10.5,
+    },
     {"gen/loss": 2.0, "dis/loss": 0.5, "epoch": 1, "iteration": 200, "elapsed_time": 21.0},
     {"gen/loss": 1.5, "dis/loss": 0.25, "epoch": 1, "iteration": 300, "elapsed_time": 31.5},
 ]
@@ -49,7 +66,11 @@ def test_chainer_log(tmp_path):
     assert r.steps.tolist() == [100, 200, 300]
     assert r.series("gen/loss").tolist() == [2.5, 2.0, 1.5]
     assert r.series("dis/loss").tolist() == [0.75, 0.5, 0.25]
-    assert r.scalars["epoch"].tolist() == [0, 1, 1] and r.scalars["wall_time"].tolist() == [10.5, 21.0, 31.5]
+    assert r.scalars["epoch"].tolist() == [0, 1, 1] and r.scalars["wall_time"].tolist() == [
+        10.5,
+        21.0,
+        31.5,
+    ]
     assert r.counts["main/loss"] == 1 and not r.warnings
     assert info_format(d) == "format:      chainer (detected)   loss: unknown"
 
@@ -60,24 +81,31 @@ def test_chainer_log_cut_off_mid_write(tmp_path):
     (tmp_path / "log").write_text(cut)
     r = load_run(tmp_path)
     assert r.steps.tolist() == [100, 200] and r.series("gen/loss").tolist() == [2.5, 2.0]
-    assert any("the JSON array is cut off or damaged here; the 2 complete record(s)" in w
-               for w in r.warnings)
+    assert any(
+        "the JSON array is cut off or damaged here; the 2 complete record(s)" in w
+        for w in r.warnings
+    )
 
 
 # ------------------------------------------------------------------ StyleGAN log.txt
 
 TF_LOG = """dnnlib: Running training.training_loop.training_loop() on localhost...
 Building TensorFlow graph...
-tick 0     kimg 0.1      lod 0.00  minibatch 32   time 38s          sec/tick 38.5    sec/kimg 300.44  maintenance 0.0    gpumem 4.9
+tick 0     kimg 0.1      lod 0.00  minibatch 32   time 38s          sec/tick 38.5    \
+sec/kimg 300.44  maintenance 0.0    gpumem 4.9
 network-snapshot-000000        time 6m 38s       fid50k 469.2366
-tick 1     kimg 140.3    lod 0.00  minibatch 32   time 1h 02m 03s   sec/tick 125.8   sec/kimg 0.90    maintenance 48.6   gpumem 5.1
-tick 2     kimg 280.6    lod 0.00  minibatch 32   time 1h 04m 10s   sec/tick 127.0   sec/kimg 0.91    maintenance 0.0    gpumem 5.1
+tick 1     kimg 140.3    lod 0.00  minibatch 32   time 1h 02m 03s   sec/tick 125.8   \
+sec/kimg 0.90    maintenance 48.6   gpumem 5.1
+tick 2     kimg 280.6    lod 0.00  minibatch 32   time 1h 04m 10s   sec/tick 127.0   \
+sec/kimg 0.91    maintenance 0.0    gpumem 5.1
 network-snapshot-000280        time 5m 01s       fid50k 201.5
 tick 3     ki
 """
 
-RESUMED = """tick 0     kimg 280.6    lod 0.00  minibatch 32   time 20s          sec/tick 20.0    sec/kimg 0.2     maintenance 0.0    gpumem 5.0
-tick 1     kimg 420.9    lod 0.00  minibatch 32   time 2m 30s       sec/tick 130.0   sec/kimg 0.93    maintenance 0.0    gpumem 5.2
+RESUMED = """tick 0     kimg 280.6    lod 0.00  minibatch 32   time 20s          sec/tick \
+20.0    sec/kimg 0.2     maintenance 0.0    gpumem 5.0
+tick 1     kimg 420.9    lod 0.00  minibatch 32   time 2m 30s       sec/tick 130.0   \
+sec/kimg 0.93    maintenance 0.0    gpumem 5.2
 network-snapshot-000420        time 5m 00s       fid50k 150.25
 """
 
@@ -115,10 +143,13 @@ def test_tf_stylegan_resume_in_a_new_folder(tmp_path):
 
 
 ADA_LOG = """Loading training set...
-tick 0     kimg 0.0      time 1m 01s       sec/tick 16.5    sec/kimg 4125.95 maintenance 44.6   cpumem 4.40   gpumem 8.45   augment 0.000
+tick 0     kimg 0.0      time 1m 01s       sec/tick 16.5    sec/kimg 4125.95 maintenance \
+44.6   cpumem 4.40   gpumem 8.45   augment 0.000
 Evaluating metrics...
-{"results": {"fid50k_full": 276.36}, "metric": "fid50k_full", "total_time": 120.0, "snapshot_pkl": "network-snapshot-000000.pkl", "timestamp": 1620000000.5}
-tick 1     kimg 4.0      time 2m 10s       sec/tick 60.1    sec/kimg 15.02   maintenance 9.0    cpumem 4.60   gpumem 8.50   augment 0.012
+{"results": {"fid50k_full": 276.36}, "metric": "fid50k_full", "total_time": 120.0, \
+"snapshot_pkl": "network-snapshot-000000.pkl", "timestamp": 1620000000.5}
+tick 1     kimg 4.0      time 2m 10s       sec/tick 60.1    sec/kimg 15.02   maintenance \
+9.0    cpumem 4.60   gpumem 8.50   augment 0.012
 {"results": {"fid50k_full": 270.5
 """
 
@@ -134,10 +165,13 @@ def test_ada_log_without_jsonl(tmp_path):
 
 
 def test_stylegan_metric_files_only(tmp_path):
-    lines = [{"results": {"fid50k_full": 80.0}, "snapshot_pkl": "network-snapshot-000200.pkl"},
-             {"results": {"fid50k_full": 40.5}, "snapshot_pkl": "network-snapshot-000400.pkl"}]
+    lines = [
+        {"results": {"fid50k_full": 80.0}, "snapshot_pkl": "network-snapshot-000200.pkl"},
+        {"results": {"fid50k_full": 40.5}, "snapshot_pkl": "network-snapshot-000400.pkl"},
+    ]
     (tmp_path / "metric-fid50k_full.jsonl").write_text(
-        "\n".join(json.dumps(x) for x in lines) + "\n{not json\n")
+        "\n".join(json.dumps(x) for x in lines) + "\n{not json\n"
+    )
     assert detect_format(tmp_path) == "stylegan-log"
     r = load_run(tmp_path)
     assert r.extra["step_unit"] == "kimg" and len(r.scalars) == 0
@@ -155,7 +189,9 @@ def write_mlflow(root, run_id="abc123def456"):
     (run / "params").mkdir()
     (run / "meta.yaml").write_text(f"run_id: {run_id}\nrun_name: dcgan-try\n")
     (run / "metrics" / "loss" / "G").write_text("1700000000000 2.5 0\n1700000001000 2.0 10\n")
-    (run / "metrics" / "loss" / "D").write_text("1700000000000 0.5 0\ngarbage\n1700000002000 0.25 10\n")
+    (run / "metrics" / "loss" / "D").write_text(
+        "1700000000000 0.5 0\ngarbage\n1700000002000 0.25 10\n"
+    )
     (run / "metrics" / "fid").write_text("1700000003000 55.5 10\n")
     (run / "params" / "lr").write_text("0.0002")
     (run / "params" / "gan_mode").write_text("hinge")
@@ -193,7 +229,11 @@ def test_keras_csvlogger(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,d_loss,g_loss\n0,0.69,0.7\n1,0.6,x\n2,0.5,0.9\n")
     assert detect_format(tmp_path / "history.csv") == "keras"
     r = load_run(tmp_path / "history.csv")
-    assert r.format == "keras" and r.extra["step_unit"] == "epoch" and r.name == f"{tmp_path.name}/history"
+    assert (
+        r.format == "keras"
+        and r.extra["step_unit"] == "epoch"
+        and r.name == f"{tmp_path.name}/history"
+    )
     assert r.steps.tolist() == [0, 1, 2] and r.series("g_loss").tolist() == [0.7, 0.9]
     assert r.series("d_loss").tolist() == [0.69, 0.6, 0.5]
     assert any("history.csv:3: g_loss = 'x' is not a number" in w for w in r.warnings)
@@ -201,21 +241,32 @@ def test_keras_csvlogger(tmp_path):
 
 def test_ctgan_loss_table(tmp_path):
     f = tmp_path / "loss_values.csv"
-    f.write_text(",Epoch,Generator Loss,Discriminator Loss\n0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n")
+    f.write_text(
+        ",Epoch,Generator Loss,Discriminator Loss\n0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n"
+    )
     assert detect_format(f) == "ctgan"
     r = load_run(f)
     assert r.format == "ctgan" and r.extra["step_unit"] == "epoch" and r.loss == "wasserstein"
-    assert r.steps.tolist() == [0, 1, 2] and r.series("Generator Loss").tolist() == [1.25, 0.75, 0.5]
+    assert r.steps.tolist() == [0, 1, 2] and r.series("Generator Loss").tolist() == [
+        1.25,
+        0.75,
+        0.5,
+    ]
     assert r.series("Discriminator Loss").tolist() == [-0.5, -0.25, -0.125]
-    assert r.extra["value_kind"]["Generator Loss"] == "loss of the last batch of each epoch (not a mean)"
+    assert (
+        r.extra["value_kind"]["Generator Loss"]
+        == "loss of the last batch of each epoch (not a mean)"
+    )
     assert any("unnamed first column (a saved row index) was left out" in w for w in r.warnings)
     assert info_format(f).startswith("format:      ctgan (detected)   loss: wasserstein")
 
 
 def test_wandb_history_export(tmp_path):
     f = tmp_path / "wandb_export.csv"
-    f.write_text("_step,_runtime,_timestamp,gen_loss,disc_loss\n0,1.5,1700000000.5,2.0,0.5\n"
-                 "1,3.0,1700000002.0,,0.4\n2,4.5,1700000003.5,1.5,\n")
+    f.write_text(
+        "_step,_runtime,_timestamp,gen_loss,disc_loss\n0,1.5,1700000000.5,2.0,0.5\n"
+        "1,3.0,1700000002.0,,0.4\n2,4.5,1700000003.5,1.5,\n"
+    )
     assert detect_format(f) == "wandb"
     r = load_run(f)
     assert r.format == "wandb" and r.metrics == ["gen_loss", "disc_loss"]
@@ -244,8 +295,11 @@ def test_epoch_iter_csv_with_restarts(tmp_path):
     assert r.format == "epoch-iter" and r.extra["iters_per_epoch"] == 100
     # steps (E-1)*100+I; the fresh start at step 25 replaces everything from 25 on
     assert r.steps.tolist() == [25] and r.series("G_loss").tolist() == [7.0]
-    assert [s["placed"] for s in r.extra["sections"]] == ["continues", "restart: replaces earlier rows",
-                                                          "restart: replaces earlier rows"]
+    assert [s["placed"] for s in r.extra["sections"]] == [
+        "continues",
+        "restart: replaces earlier rows",
+        "restart: replaces earlier rows",
+    ]
     assert r.duplicates_replaced == 4 + 7
     f.write_text("\n".join(rows[:-1]) + "\n")
     r = load_run(f)
@@ -261,10 +315,16 @@ def test_any_file_name_bom_and_sniffed_delimiter(tmp_path):
     d = tmp_path / "exp7"
     d.mkdir()
     f = d / "losses.txt"
-    f.write_bytes("\ufeffstep;G_loss;D_loss\n0;1,5;0.5\n10;1.25;0.25\n".encode().replace(b"1,5", b"1.5"))
+    f.write_bytes(
+        "\ufeffstep;G_loss;D_loss\n0;1,5;0.5\n10;1.25;0.25\n".encode().replace(b"1,5", b"1.5")
+    )
     assert detect_format(f) == "csv"
     r = load_run(f)
-    assert r.name == "exp7/losses" and r.metrics == ["G_loss", "D_loss"] and r.steps.tolist() == [0, 10]
+    assert (
+        r.name == "exp7/losses"
+        and r.metrics == ["G_loss", "D_loss"]
+        and r.steps.tolist() == [0, 10]
+    )
     assert r.series("G_loss").tolist() == [1.5, 1.25] and r.extra["step_unit"] == "iteration"
     g = d / "m.tsv"
     g.write_text("step\tloss\n1\t0.5\n")
@@ -277,8 +337,11 @@ def test_any_file_name_bom_and_sniffed_delimiter(tmp_path):
 def test_no_delimiter_is_named(tmp_path):
     f = tmp_path / "x.csv"
     f.write_text("step G_loss\n0 1\n")
-    with pytest.raises(GanAnalyzeError, match="could not tell the delimiter: the first line has no "
-                       "comma, tab, semicolon, pipe between fields"):
+    with pytest.raises(
+        GanAnalyzeError,
+        match="could not tell the delimiter: the first line has no "
+        "comma, tab, semicolon, pipe between fields",
+    ):
         table.read_columns(f, [], [])
 
 

@@ -9,16 +9,38 @@ from gananalyze.roles import parse_map, read_map_file, resolve_roles, words
 
 # names seen in public trainers -> the role they hold
 SEEN = {
-    "errD": "D_loss", "errG": "G_loss", "Loss_D": "D_loss", "Loss_G": "G_loss",
-    "loss_D_fake": "D_loss_fake", "loss_D_real": "D_loss_real", "d_loss_epoch": "D_loss",
-    "g_loss_step": "G_loss", "train/d_loss": "D_loss", "loss/discriminator": "D_loss",
-    "disc_loss": "D_loss", "gen_loss": "G_loss", "critic_loss": "D_loss", "loss_dis": "D_loss",
-    "loss_gen": "G_loss", "lossD": "D_loss", "D/Real_Prob": "D_x", "D(x)": "D_x",
-    "D_G_z1": "D_G_z_before", "D_G_z2": "D_G_z_after", "Generator Loss": "G_loss",
-    "Discriminator Loss": "D_loss", "Loss/scores/real": "D_x_logit",
-    "Loss/scores/fake": "D_G_z_logit", "train_disc_loss": "D_loss", "train_gen_loss": "G_loss",
-    "Loss/D": "D_loss", "Loss/G": "G_loss", "netD_grad_norm": "D_grad_norm",
-    "grad_norm/G": "G_grad_norm", "D(G(z))": "D_G_z_before", "D_acc": "D_acc",
+    "errD": "D_loss",
+    "errG": "G_loss",
+    "Loss_D": "D_loss",
+    "Loss_G": "G_loss",
+    "loss_D_fake": "D_loss_fake",
+    "loss_D_real": "D_loss_real",
+    "d_loss_epoch": "D_loss",
+    "g_loss_step": "G_loss",
+    "train/d_loss": "D_loss",
+    "loss/discriminator": "D_loss",
+    "disc_loss": "D_loss",
+    "gen_loss": "G_loss",
+    "critic_loss": "D_loss",
+    "loss_dis": "D_loss",
+    "loss_gen": "G_loss",
+    "lossD": "D_loss",
+    "D/Real_Prob": "D_x",
+    "D(x)": "D_x",
+    "D_G_z1": "D_G_z_before",
+    "D_G_z2": "D_G_z_after",
+    "Generator Loss": "G_loss",
+    "Discriminator Loss": "D_loss",
+    "Loss/scores/real": "D_x_logit",
+    "Loss/scores/fake": "D_G_z_logit",
+    "train_disc_loss": "D_loss",
+    "train_gen_loss": "G_loss",
+    "Loss/D": "D_loss",
+    "Loss/G": "G_loss",
+    "netD_grad_norm": "D_grad_norm",
+    "grad_norm/G": "G_grad_norm",
+    "D(G(z))": "D_G_z_before",
+    "D_acc": "D_acc",
 }
 
 
@@ -37,8 +59,14 @@ def test_each_name_alone(name, role):
 def test_a_whole_table():
     cols = ["step", "errD", "errG", "D(x)", "D_G_z1", "D_G_z2", "lr", "G_L1", "G_A", "fid"]
     res = resolve_roles(cols)
-    assert res.roles == {"D_loss": "errD", "G_loss": "errG", "D_x": "D(x)",
-                         "D_G_z_before": "D_G_z1", "D_G_z_after": "D_G_z2", "fid": "fid"}
+    assert res.roles == {
+        "D_loss": "errD",
+        "G_loss": "errG",
+        "D_x": "D(x)",
+        "D_G_z_before": "D_G_z1",
+        "D_G_z_after": "D_G_z2",
+        "fid": "fid",
+    }
     assert res.unclaimed == ["lr", "G_L1", "G_A"]
     assert res.how["D_x"] == "exact name" and res.how["D_loss"] == "from words err, D"
 
@@ -47,7 +75,10 @@ def test_ambiguous_is_reported_not_guessed():
     res = resolve_roles(["G_loss", "gen_loss", "d_loss"])
     assert res.ambiguous == {"G_loss": ["G_loss", "gen_loss"]} and "G_loss" not in res.roles
     assert res.roles == {"D_loss": "d_loss"} and res.unclaimed == []
-    assert res.lines()[-1] == "G_loss: ambiguous between G_loss, gen_loss; settle it with --map G_loss=COLUMN"
+    assert (
+        res.lines()[-1]
+        == "G_loss: ambiguous between G_loss, gen_loss; settle it with --map G_loss=COLUMN"
+    )
     settled = resolve_roles(["G_loss", "gen_loss"], parse_map(["G_loss=gen_loss"]))
     assert settled.roles == {"G_loss": "gen_loss"} and settled.how["G_loss"] == "--map"
     assert settled.unclaimed == ["G_loss"]
@@ -55,7 +86,11 @@ def test_ambiguous_is_reported_not_guessed():
 
 def test_step_preferred_over_epoch_and_splits_kept_apart():
     res = resolve_roles(["g_loss_step", "g_loss_epoch", "val/g_loss", "d_loss_epoch"])
-    assert res.roles == {"G_loss": "g_loss_step", "val/G_loss": "val/g_loss", "D_loss": "d_loss_epoch"}
+    assert res.roles == {
+        "G_loss": "g_loss_step",
+        "val/G_loss": "val/g_loss",
+        "D_loss": "d_loss_epoch",
+    }
     assert res.how["G_loss"] == "from words g, loss; per-step column preferred over g_loss_epoch"
     assert not res.ambiguous
 
@@ -103,4 +138,6 @@ def test_map_file(tmp_path):
     (tmp_path / "gananalyze.yaml").symlink_to(outside)
     warnings: list[str] = []
     assert read_map_file(tmp_path, warnings) == {}
-    assert warnings == ["gananalyze.yaml: not read: it is a link that resolves outside the run folder"]
+    assert warnings == [
+        "gananalyze.yaml: not read: it is a link that resolves outside the run folder"
+    ]

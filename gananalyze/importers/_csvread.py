@@ -173,18 +173,22 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _options(names: list[str], sep: str, strings: bool, handler=None):
-    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=not strings,
-                          block_size=4 << 20)
+    ro = pcsv.ReadOptions(
+        column_names=names, skip_rows=1, use_threads=not strings, block_size=4 << 20
+    )
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
     co = pcsv.ConvertOptions(
-        null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
         column_types={n: pa.string() for n in names} if strings else None,
     )
     return ro, po, co
 
 
-def read_table(p: Path, warnings: list[str], forced_sep: str | None = None,
-               bad: list[str] | None = None) -> Table:
+def read_table(
+    p: Path, warnings: list[str], forced_sep: str | None = None, bad: list[str] | None = None
+) -> Table:
     """Read the delimited table `p` (see the module docstring). Malformed rows and
     cells go to `bad` (file:line lines), everything else to `warnings`."""
     bad = bad if bad is not None else warnings
@@ -204,8 +208,13 @@ def read_table(p: Path, warnings: list[str], forced_sep: str | None = None,
         tab, lines, restarts = _read_text(p, names, sep, bad)
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
-    out = Table(path=p, names=[n for n in names if n != "\x00index"], lines=lines,
-                restarts=restarts, sep=sep)
+    out = Table(
+        path=p,
+        names=[n for n in names if n != "\x00index"],
+        lines=lines,
+        restarts=restarts,
+        sep=sep,
+    )
     if drop_index:
         warnings.append(f"{p}: the unnamed first column (a saved row index) was left out")
     cells: list[str] = []
@@ -241,8 +250,10 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
     def handler(row) -> str:
         skipped.append(row.number or -1)
         text = (row.text or "")[:60]
-        bad.append(f"{p}:{row.number}: malformed row skipped ({row.expected_columns} fields "
-                   f"expected, {row.actual_columns} found: {text!r})")
+        bad.append(
+            f"{p}:{row.number}: malformed row skipped ({row.expected_columns} fields "
+            f"expected, {row.actual_columns} found: {text!r})"
+        )
         return "skip"
 
     ro, po, co = _options(names, sep, strings=True, handler=handler)

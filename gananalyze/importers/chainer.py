@@ -33,7 +33,9 @@ def _is_log(p: Path) -> bool:
             head = f.read(2048).lstrip()
     except OSError:
         return False
-    return head.startswith(b"[") and (head[1:].lstrip().startswith(b"{") or head[1:].strip() in (b"", b"]"))
+    return head.startswith(b"[") and (
+        head[1:].lstrip().startswith(b"{") or head[1:].strip() in (b"", b"]")
+    )
 
 
 def find_log(path: Path) -> Path | None:
@@ -81,5 +83,15 @@ def load(path: Path) -> Run:
         except ValueError:
             warnings.append(f"{p}: not plain JSON; config unknown")
         break
-    return build_run(path, log, NAME, steps, cols, logged, warnings, unit="iteration",
-                     index={"wall_time": elapsed, "epoch": epoch}, config=config)
+    return build_run(
+        path,
+        log,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": elapsed, "epoch": epoch},
+        config=config,
+    )

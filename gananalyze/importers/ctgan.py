@@ -58,9 +58,21 @@ def load(path: Path) -> Run:
         steps, unit, kind = epochs * per + b, "iteration", "loss of each batch"
     else:
         steps, unit, kind = epochs, "epoch", "loss of the last batch of each epoch (not a mean)"
-    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep,) + ((batch,) if batch else ()))
+    _, wall, cols, logged = split_columns(
+        t, table, warnings, skip=(ep,) + ((batch,) if batch else ())
+    )
     warn_limit(warnings, bad, "problems")
-    run = build_run(path, table, NAME, steps, cols, logged, warnings, unit=unit,
-                    index={"wall_time": wall, "epoch": epochs.astype(float)}, loss="wasserstein")
+    run = build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit=unit,
+        index={"wall_time": wall, "epoch": epochs.astype(float)},
+        loss="wasserstein",
+    )
     run.extra["value_kind"] = {c: kind for c in cols}
     return run

@@ -41,7 +41,11 @@ def iter_column(cols: list[str]) -> str | None:
 
 def accept(cols: list[str]) -> bool:
     low = {c.strip().lower() for c in cols}
-    return epoch_column(cols) is not None and iter_column(cols) is not None and not (low & set(_GLOBAL))
+    return (
+        epoch_column(cols) is not None
+        and iter_column(cols) is not None
+        and not (low & set(_GLOBAL))
+    )
 
 
 def detect(path: Path) -> bool:
@@ -84,8 +88,15 @@ def derive_steps(epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts:
         how = "continues" if not earlier.any() else "restart: replaces earlier rows"
         replaced += int(earlier.sum())
         keep[:a] &= ~earlier
-        sections.append({"first_line": int(lines[a]), "first_step": int(first),
-                         "last_step": int(g[b - 1]), "rows": int(b - a), "placed": how})
+        sections.append(
+            {
+                "first_line": int(lines[a]),
+                "first_step": int(first),
+                "last_step": int(g[b - 1]),
+                "rows": int(b - a),
+                "placed": how,
+            }
+        )
     return g, keep, sections, replaced, n
 
 
@@ -110,14 +121,27 @@ def load(path: Path) -> Run:
     steps, epoch = steps[keep], epoch[keep]
     _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc))
     if replaced:
-        warnings.append(f"{table}: training restarted inside the file ({len(sections)} sections); "
-                        f"{replaced} earlier row(s) at or after each restart point were replaced")
+        warnings.append(
+            f"{table}: training restarted inside the file ({len(sections)} sections); "
+            f"{replaced} earlier row(s) at or after each restart point were replaced"
+        )
     elif restarts:
-        warnings.append(f"{table}: header repeated at line(s) "
-                        f"{', '.join(map(str, restarts[:5]))}; those lines were skipped")
+        warnings.append(
+            f"{table}: header repeated at line(s) "
+            f"{', '.join(map(str, restarts[:5]))}; those lines were skipped"
+        )
     warn_limit(warnings, bad, "problems")
-    run = build_run(path, table, NAME, steps, cols, logged, warnings, unit="iteration",
-                    index={"wall_time": wall, "epoch": epoch.astype(float)})
+    run = build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": wall, "epoch": epoch.astype(float)},
+    )
     run.duplicates_replaced += replaced
     run.extra["iters_per_epoch"] = n
     run.extra["sections"] = sections

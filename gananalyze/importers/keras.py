@@ -45,5 +45,14 @@ def load(path: Path) -> Run:
     keep_rows(t, ok)
     _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep,))
     warn_limit(warnings, bad, "problems")
-    return build_run(path, table, NAME, steps, cols, logged, warnings, unit="epoch",
-                     index={"wall_time": wall, "epoch": steps.astype(float)})
+    return build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="epoch",
+        index={"wall_time": wall, "epoch": steps.astype(float)},
+    )

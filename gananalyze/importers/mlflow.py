@@ -85,14 +85,20 @@ def load(path: Path) -> Run:
             walls.append(ts / 1000.0)
     warn_limit(warnings, bad, "unreadable lines")
     frame, counts, nonfinite, dup_steps, replaced = pivot_points(
-        np.asarray(steps, np.int64), np.asarray(ids, np.int64), np.asarray(values, float), names,
-        wall=np.asarray(walls, float))
+        np.asarray(steps, np.int64),
+        np.asarray(ids, np.int64),
+        np.asarray(values, float),
+        names,
+        wall=np.asarray(walls, float),
+    )
     config: dict = {}
     pdir = run_dir / "params"
     if pdir.is_dir():
         for p in keep_inside(run_dir, sorted(pdir.rglob("*")), warnings):
             if p.is_file():
-                config[p.relative_to(pdir).as_posix()] = _number(p.read_text(errors="replace").strip())
+                config[p.relative_to(pdir).as_posix()] = _number(
+                    p.read_text(errors="replace").strip()
+                )
     name = run_dir.name
     meta = run_dir / "meta.yaml"
     import yaml
@@ -104,12 +110,23 @@ def load(path: Path) -> Run:
     except (OSError, ValueError, yaml.YAMLError) as e:
         warnings.append(f"{meta}: not readable ({str(e).splitlines()[0]})")
     if dup_steps:
-        warnings.append(f"{mdir}: {dup_steps} step(s) logged more than once; the later value was "
-                        f"kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{mdir}: {dup_steps} step(s) logged more than once; the later value was "
+            f"kept ({replaced} value(s) replaced)"
+        )
     from .table import loss_from_config
 
-    run = Run(path=path, name=name, format=NAME, loss=loss_from_config(config), config=config,
-              scalars=frame, counts=counts, nonfinite=nonfinite, warnings=warnings,
-              duplicates_replaced=dup_steps)
+    run = Run(
+        path=path,
+        name=name,
+        format=NAME,
+        loss=loss_from_config(config),
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+    )
     run.extra["step_unit"] = "iteration"
     return finish(run, file=str(mdir))

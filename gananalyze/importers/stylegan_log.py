@@ -76,7 +76,11 @@ def find(path: Path) -> tuple[list[Path], list[Path]]:
     if metrics:
         return [], metrics
     subs = keep_inside(path, sorted(path.glob("*/log.txt")))
-    subs = [p for p in subs if p.is_file() and not (p.parent / "stats.jsonl").is_file() and _has_ticks(p)]
+    subs = [
+        p
+        for p in subs
+        if p.is_file() and not (p.parent / "stats.jsonl").is_file() and _has_ticks(p)
+    ]
     return subs, []
 
 
@@ -110,8 +114,14 @@ def parse_log(p: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
             if m:
                 rest = _TIME_RE.sub("", m.group(2))
                 for k, v in _PAIR_RE.findall(rest):
-                    metrics.append({"kimg": int(m.group(1)), "key": k, "value": float(v),
-                                    "snapshot": f"network-snapshot-{m.group(1)}"})
+                    metrics.append(
+                        {
+                            "kimg": int(m.group(1)),
+                            "key": k,
+                            "value": float(v),
+                            "snapshot": f"network-snapshot-{m.group(1)}",
+                        }
+                    )
                 continue
             if line.startswith("{") and '"results"' in line:
                 try:
@@ -131,8 +141,15 @@ def _metric_rows(obj: dict) -> list[dict]:
     out = []
     for k, v in res.items():
         try:
-            out.append({"kimg": int(m.group(1)), "key": k, "value": float(v),
-                        "snapshot": str(obj.get("snapshot_pkl")), "timestamp": obj.get("timestamp")})
+            out.append(
+                {
+                    "kimg": int(m.group(1)),
+                    "key": k,
+                    "value": float(v),
+                    "snapshot": str(obj.get("snapshot_pkl")),
+                    "timestamp": obj.get("timestamp"),
+                }
+            )
         except (TypeError, ValueError):
             continue
     return out
@@ -179,27 +196,52 @@ def load(path: Path) -> Run:
             mrows.extend(_metric_rows(obj))
     rows, replaced = place_sections(sections)
     steps = np.asarray([r["step"] for r in rows], dtype=np.int64)
-    names = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("tick", "line", "step", "wall_time")]
+    names = [
+        k
+        for k in dict.fromkeys(k for r in rows for k in r)
+        if k not in ("tick", "line", "step", "wall_time")
+    ]
     cols = {k: np.asarray([r.get(k, np.nan) for r in rows], dtype=float) for k in names}
     frame, counts, nonfinite, _, _ = pivot_wide(steps, cols)
     if rows and any("wall_time" in r for r in rows):
         wall = [r.get("wall_time", np.nan) for r in rows]
-        frame.insert(1, "wall_time", pd.Series(wall, index=steps).groupby(level=0).last()
-                     .reindex(frame["step"]).to_numpy())
-    kimg = (pd.Series(frame["kimg"].to_numpy(), index=frame["step"].to_numpy())
-            if "kimg" in frame.columns else pd.Series([], dtype=float))
+        frame.insert(
+            1,
+            "wall_time",
+            pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy(),
+        )
+    kimg = (
+        pd.Series(frame["kimg"].to_numpy(), index=frame["step"].to_numpy())
+        if "kimg" in frame.columns
+        else pd.Series([], dtype=float)
+    )
     sm = _sample_metrics(mrows, kimg)
     if replaced:
-        warnings.append(f"{path}: a resume started at a kimg already logged; {replaced} earlier "
-                        "tick(s) from that kimg on were replaced")
+        warnings.append(
+            f"{path}: a resume started at a kimg already logged; {replaced} earlier "
+            "tick(s) from that kimg on were replaced"
+        )
     src = logs[0].parent if logs else path
     name = path.name if path.is_dir() else src.name
-    run = Run(path=path, name=name, format=NAME, loss="bce", scalars=frame, counts=counts,
-              nonfinite=nonfinite, sample_metrics=sm, warnings=warnings, duplicates_replaced=replaced)
+    run = Run(
+        path=path,
+        name=name,
+        format=NAME,
+        loss="bce",
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        sample_metrics=sm,
+        warnings=warnings,
+        duplicates_replaced=replaced,
+    )
     run.extra["step_unit"] = "tick" if rows else "kimg"
     run.extra["kimg"] = kimg
-    run.extra["sections"] = [{"first_tick": s[0]["tick"], "first_kimg": s[0]["kimg"],
-                              "ticks": len(s)} for s in sections if s]
+    run.extra["sections"] = [
+        {"first_tick": s[0]["tick"], "first_kimg": s[0]["kimg"], "ticks": len(s)}
+        for s in sections
+        if s
+    ]
     return finish(run, file=str(logs[0] if logs else metric_files[0]))
 
 
@@ -209,8 +251,10 @@ def _sample_metrics(mrows: list[dict], kimg: pd.Series) -> pd.DataFrame:
         step = tick_for_kimg(kimg, m["kimg"])
         col = METRIC_MAP.get(m["key"], m["key"])
         feat = _FEATURES.get(col, "stylegan")
-        row = rows.setdefault((step, feat), {"step": step, "features": feat,
-                                             "kimg": float(m["kimg"]), "snapshot": m["snapshot"]})
+        row = rows.setdefault(
+            (step, feat),
+            {"step": step, "features": feat, "kimg": float(m["kimg"]), "snapshot": m["snapshot"]},
+        )
         row[col] = m["value"]
         row.setdefault("metric_name", m["key"])
         if m.get("timestamp") is not None:

@@ -39,13 +39,24 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
-from ..runfiles import checked, keep_inside, root_of
+from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 
 NAME = "csv"
-STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iterations",
-                "iter", "iters", "it", "_step", "steps", "n_iter")
+STEP_COLUMNS = (
+    "step",
+    "global_step",
+    "trainer/global_step",
+    "iteration",
+    "iterations",
+    "iter",
+    "iters",
+    "it",
+    "_step",
+    "steps",
+    "n_iter",
+)
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
 SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
@@ -97,7 +108,11 @@ def columns_of(p: Path) -> list[str]:
         obj = json.loads(text)
     except ValueError:
         return []
-    return list(obj) if isinstance(obj, dict) and all(isinstance(v, list) for v in obj.values()) else []
+    return (
+        list(obj)
+        if isinstance(obj, dict) and all(isinstance(v, list) for v in obj.values())
+        else []
+    )
 
 
 def _is_table_file(p: Path, accept) -> bool:
@@ -129,9 +144,11 @@ def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
     if versions and accept(columns_of(versions[-1])):
         if len(versions) > 1:
             older = ", ".join(str(v.parent.relative_to(path)) for v in versions[:-1][:5])
-            notes.append(f"{path}: {len(versions)} Lightning versions found; read the newest, "
-                         f"{versions[-1].relative_to(path)} (older: {older}); "
-                         "point at a version folder to read another")
+            notes.append(
+                f"{path}: {len(versions)} Lightning versions found; read the newest, "
+                f"{versions[-1].relative_to(path)} (older: {older}); "
+                "point at a version folder to read another"
+            )
         return versions[-1], notes
     files = keep_inside(path, sorted(path.iterdir()), notes)
     cands = [p for p in files if _is_table_file(p, accept)]
@@ -177,11 +194,13 @@ class Columns:
 def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
     rows = [flatten(o) for _, o in objs]
     df = pd.DataFrame(rows)
-    out = Columns(names=[str(c) for c in df.columns],
-                  lines=np.asarray([i for i, _ in objs], dtype=np.int64))
+    out = Columns(
+        names=[str(c) for c in df.columns], lines=np.asarray([i for i, _ in objs], dtype=np.int64)
+    )
     if len(df.columns) > MAX_COLUMNS:
-        raise GanAnalyzeError(f"{p}: {len(df.columns):,} keys (limit {MAX_COLUMNS:,}); "
-                              "not a metrics table")
+        raise GanAnalyzeError(
+            f"{p}: {len(df.columns):,} keys (limit {MAX_COLUMNS:,}); not a metrics table"
+        )
     for c in df.columns:
         s = df[c]
         num = pd.to_numeric(s, errors="coerce")
@@ -198,7 +217,9 @@ def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Colu
         out.values[str(c)] = v
         out.logged[str(c)] = ok.to_numpy()
         for i in np.flatnonzero(wrong.to_numpy())[:3]:
-            bad.append(f"{p}:{out.lines[i]}: {c} = {str(s.iloc[i])[:30]!r} is not a number, left out")
+            bad.append(
+                f"{p}:{out.lines[i]}: {c} = {str(s.iloc[i])[:30]!r} is not a number, left out"
+            )
     return out
 
 
@@ -225,15 +246,19 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
             pos += 1
         if pos >= len(text) or text[pos] == "]":
             if pos >= len(text):
-                warnings.append(f"{p}: the JSON array is cut off after {len(out)} complete "
-                                "record(s); all of them were read")
+                warnings.append(
+                    f"{p}: the JSON array is cut off after {len(out)} complete "
+                    "record(s); all of them were read"
+                )
             break
         try:
             obj, end = dec.raw_decode(text, pos)
         except ValueError:
             line = text.count("\n", 0, pos) + 1
-            warnings.append(f"{p}:{line}: the JSON array is cut off or damaged here; "
-                            f"the {len(out)} complete record(s) before it were read")
+            warnings.append(
+                f"{p}:{line}: the JSON array is cut off or damaged here; "
+                f"the {len(out)} complete record(s) before it were read"
+            )
             break
         if isinstance(obj, dict):
             out.append((text.count("\n", 0, pos) + 1, obj))
@@ -253,8 +278,14 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
     if kind == "json":
         return _from_objects(p, read_json_document(p, warnings), bad)
     t = read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
-    return Columns(names=t.names, values=t.values, logged=t.logged, lines=t.lines,
-                   text_columns=t.text_columns, restarts=t.restarts)
+    return Columns(
+        names=t.names,
+        values=t.values,
+        logged=t.logged,
+        lines=t.lines,
+        text_columns=t.text_columns,
+        restarts=t.restarts,
+    )
 
 
 def loss_from_config(config: dict[str, Any]) -> str | None:
@@ -279,8 +310,9 @@ def read_hparams(table: Path, warnings: list[str]) -> dict[str, Any]:
         loaded = yaml.safe_load(hp.read_text(errors="replace"))
         return loaded if isinstance(loaded, dict) else {}
     except yaml.YAMLError as e:
-        warnings.append(f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); "
-                        "config unknown")
+        warnings.append(
+            f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); config unknown"
+        )
         return {}
 
 
@@ -296,10 +328,21 @@ def run_name(table: Path) -> str:
     return f"{parent.name}/{table.stem}" if parent.name else table.stem
 
 
-def build_run(path: Path, table: Path, fmt: str, steps: np.ndarray, cols: dict[str, np.ndarray],
-              logged: dict[str, np.ndarray], warnings: list[str], *, unit: str,
-              index: dict[str, np.ndarray] | None = None, config: dict | None = None,
-              loss: str | None = None, name: str | None = None) -> Run:
+def build_run(
+    path: Path,
+    table: Path,
+    fmt: str,
+    steps: np.ndarray,
+    cols: dict[str, np.ndarray],
+    logged: dict[str, np.ndarray],
+    warnings: list[str],
+    *,
+    unit: str,
+    index: dict[str, np.ndarray] | None = None,
+    config: dict | None = None,
+    loss: str | None = None,
+    name: str | None = None,
+) -> Run:
     """A Run from row-ordered columns: merge rows per step, add epoch/wall_time."""
     frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
     for col, arr in (index or {}).items():
@@ -307,13 +350,23 @@ def build_run(path: Path, table: Path, fmt: str, steps: np.ndarray, cols: dict[s
             s = pd.Series(arr, index=steps).dropna().groupby(level=0).last()
             frame.insert(1, col, s.reindex(frame["step"]).to_numpy())
     if dup_steps:
-        warnings.append(f"{table}: {dup_steps} step(s) were written more than once with "
-                        f"different values; the later row was kept ({replaced} value(s) replaced)")
+        warnings.append(
+            f"{table}: {dup_steps} step(s) were written more than once with "
+            f"different values; the later row was kept ({replaced} value(s) replaced)"
+        )
     config = config or {}
-    run = Run(path=path, name=name or run_name(table), format=fmt,
-              loss=loss or loss_from_config(config), config=config, scalars=frame,
-              counts=counts, nonfinite=nonfinite, warnings=warnings,
-              duplicates_replaced=dup_steps)
+    run = Run(
+        path=path,
+        name=name or run_name(table),
+        format=fmt,
+        loss=loss or loss_from_config(config),
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+    )
     run.extra["table"] = str(table)
     run.extra["step_unit"] = unit
     if not len(frame):
@@ -341,8 +394,10 @@ def split_columns(t: Columns, table: Path, warnings: list[str], skip: tuple[str,
         warnings.append(f"{table}: non-numeric column(s) left out: {', '.join(t.text_columns[:8])}")
     if t.restarts:
         where = ", ".join(str(x) for x in t.restarts[:5])
-        warnings.append(f"{table}: the header is repeated at line(s) {where} (training restarted "
-                        "and appended to the file); those lines were skipped")
+        warnings.append(
+            f"{table}: the header is repeated at line(s) {where} (training restarted "
+            "and appended to the file); those lines were skipped"
+        )
     return epoch, wall, cols, logged
 
 
@@ -351,8 +406,9 @@ def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], l
     path = Path(path)
     table, notes = find_table(path, accept)
     if table is None:
-        raise GanAnalyzeError(f"{path}: no CSV/JSON table with a step column "
-                              f"({', '.join(STEP_COLUMNS[:6])}, ...)")
+        raise GanAnalyzeError(
+            f"{path}: no CSV/JSON table with a step column ({', '.join(STEP_COLUMNS[:6])}, ...)"
+        )
     warnings: list[str] = list(notes)
     bad: list[str] = []
     return table, read_columns(table, warnings, bad), warnings, bad
@@ -370,7 +426,9 @@ def load(path: Path) -> Run:
     table, t, warnings, bad = load_table(path)
     step_col = step_column(list(t.values))
     if step_col is None:
-        raise GanAnalyzeError(f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})")
+        raise GanAnalyzeError(
+            f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})"
+        )
     ok = t.logged[step_col] & ~np.isnan(t.values[step_col])
     if (~ok).any():
         bad.append(f"{table}: {int((~ok).sum())} row(s) without a step skipped")
@@ -379,5 +437,15 @@ def load(path: Path) -> Run:
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=(step_col,))
     warn_limit(warnings, bad, "problems")
     config = read_hparams(table, warnings)
-    return build_run(path, table, NAME, steps, cols, logged, warnings, unit="iteration",
-                     index={"wall_time": wall, "epoch": epoch}, config=config)
+    return build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": wall, "epoch": epoch},
+        config=config,
+    )

@@ -46,8 +46,17 @@ def load(path: Path) -> Run:
     runtime = t.values.get("_runtime")
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=("_step", "_runtime"))
     warn_limit(warnings, bad, "problems")
-    run = build_run(path, table, NAME, steps, cols, logged, warnings, unit="iteration",
-                    index={"wall_time": wall, "epoch": epoch})
+    run = build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": wall, "epoch": epoch},
+    )
     if runtime is not None and np.isfinite(runtime).any():
         run.extra["runtime_s"] = float(np.nanmax(runtime))
     return run
