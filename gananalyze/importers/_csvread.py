@@ -174,7 +174,7 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def _options(names: list[str], sep: str, strings: bool, handler=None):
     ro = pcsv.ReadOptions(
-        column_names=names, skip_rows=1, use_threads=not strings, block_size=4 << 20
+        column_names=names, skip_rows=1, use_threads=not strings
     )
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
     co = pcsv.ConvertOptions(
@@ -222,10 +222,14 @@ def read_table(
         col = tab.column(n)
         t = col.type
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-            v = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
-            v = np.asarray(v, dtype=np.float64)
+            if not pa.types.is_float64(t):
+                col = pc.cast(col, pa.float64())
+            v = np.asarray(col.to_numpy(), dtype=np.float64)
             out.values[n] = v
-            out.logged[n] = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool)
+            if col.null_count == 0:
+                out.logged[n] = np.ones(len(v), dtype=bool)
+            else:
+                out.logged[n] = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool)
             continue
         if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
             col = pc.cast(col, pa.string())

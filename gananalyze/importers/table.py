@@ -415,6 +415,8 @@ def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], l
 
 
 def keep_rows(t: Columns, ok: np.ndarray) -> None:
+    if ok.all():
+        return
     for c in t.values:
         t.values[c], t.logged[c] = t.values[c][ok], t.logged[c][ok]
     t.lines = t.lines[ok]
