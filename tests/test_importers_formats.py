@@ -225,7 +225,9 @@ def test_mlflow_two_runs_is_one_clear_error(tmp_path):
 def test_keras_csvlogger(tmp_path):
     f = tmp_path / "training.log"
     f.write_text("epoch,d_loss,g_loss\n0,0.69,0.7\n1,0.6,x\n2,0.5,0.9\n")
-    assert detect_format(f) == "csv" or True  # .log is not a table suffix: pass the folder
+    assert detect_format(f) == "keras" and detect_format(tmp_path) == "keras"  # its default name
+    assert load_run(f).name == f"{tmp_path.name}/training"
+    f.unlink()
     (tmp_path / "history.csv").write_text("epoch,d_loss,g_loss\n0,0.69,0.7\n1,0.6,x\n2,0.5,0.9\n")
     assert detect_format(tmp_path / "history.csv") == "keras"
     r = load_run(tmp_path / "history.csv")
@@ -242,7 +244,7 @@ def test_keras_csvlogger(tmp_path):
 def test_ctgan_loss_table(tmp_path):
     f = tmp_path / "loss_values.csv"
     f.write_text(
-        ",Epoch,Generator Loss,Discriminator Loss\n0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n"
+        ",Epoch,Generator Loss,Discriminator Loss\n0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n3,3,0.4\n"
     )
     assert detect_format(f) == "ctgan"
     r = load_run(f)
@@ -258,6 +260,8 @@ def test_ctgan_loss_table(tmp_path):
         == "loss of the last batch of each epoch (not a mean)"
     )
     assert any("unnamed first column (a saved row index) was left out" in w for w in r.warnings)
+    assert any(w.startswith(f"{f}:5: malformed row skipped (4 fields expected, 3 found")
+               for w in r.warnings)
     assert info_format(f).startswith("format:      ctgan (detected)   loss: wasserstein")
 
 
@@ -265,7 +269,7 @@ def test_wandb_history_export(tmp_path):
     f = tmp_path / "wandb_export.csv"
     f.write_text(
         "_step,_runtime,_timestamp,gen_loss,disc_loss\n0,1.5,1700000000.5,2.0,0.5\n"
-        "1,3.0,1700000002.0,,0.4\n2,4.5,1700000003.5,1.5,\n"
+        "1,3.0,1700000002.0,,0.4\n2,4.5,1700000003.5,1.5,\nnan\n"
     )
     assert detect_format(f) == "wandb"
     r = load_run(f)
@@ -273,6 +277,7 @@ def test_wandb_history_export(tmp_path):
     assert r.series("gen_loss").to_dict() == {0: 2.0, 2: 1.5} and r.counts["disc_loss"] == 2
     assert r.scalars["wall_time"].tolist() == [1700000000.5, 1700000002.0, 1700000003.5]
     assert r.extra["runtime_s"] == 4.5
+    assert any(w.startswith(f"{f}:5: malformed row skipped") for w in r.warnings)
 
 
 # ------------------------------------------------------------------ epoch / iter CSV

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..runfiles import keep_inside
+from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_points, warn_limit
 
 NAME = "mlflow"
@@ -100,11 +100,11 @@ def load(path: Path) -> Run:
                     p.read_text(errors="replace").strip()
                 )
     name = run_dir.name
-    meta = run_dir / "meta.yaml"
+    meta = checked(run_dir, run_dir / "meta.yaml", warnings)
     import yaml
 
     try:
-        m = yaml.safe_load(meta.read_text(errors="replace"))
+        m = yaml.safe_load(meta.read_text(errors="replace")) if meta else None
         if isinstance(m, dict) and m.get("run_name"):
             name = f"{m['run_name']} ({run_dir.name[:8]})"
     except (OSError, ValueError, yaml.YAMLError) as e:

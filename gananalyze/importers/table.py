@@ -58,7 +58,7 @@ STEP_COLUMNS = (
     "n_iter",
 )
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
-SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
+SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
 _NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
 
