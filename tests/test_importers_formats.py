@@ -260,8 +260,10 @@ def test_ctgan_loss_table(tmp_path):
         == "loss of the last batch of each epoch (not a mean)"
     )
     assert any("unnamed first column (a saved row index) was left out" in w for w in r.warnings)
-    assert any(w.startswith(f"{f}:5: malformed row skipped (4 fields expected, 3 found")
-               for w in r.warnings)
+    assert any(
+        w.startswith(f"{f}:5: malformed row skipped (4 fields expected, 3 found")
+        for w in r.warnings
+    )
     assert info_format(f).startswith("format:      ctgan (detected)   loss: wasserstein")
 
 
@@ -348,6 +350,11 @@ def test_no_delimiter_is_named(tmp_path):
         "comma, tab, semicolon, pipe between fields",
     ):
         table.read_columns(f, [], [])
+    res = CliRunner().invoke(main, ["info", str(f)])
+    assert res.exit_code == 1 and "could not tell the delimiter" in res.output
+    f.write_text("epoch_count,loss\n1,2\n")
+    res = CliRunner().invoke(main, ["info", str(f)])
+    assert res.exit_code == 1 and f"{f}: no numeric step column (looked for step," in res.output
 
 
 def test_duplicate_columns_warned(tmp_path):

@@ -173,9 +173,7 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _options(names: list[str], sep: str, strings: bool, handler=None):
-    ro = pcsv.ReadOptions(
-        column_names=names, skip_rows=1, use_threads=not strings
-    )
+    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=not strings)
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
     co = pcsv.ConvertOptions(
         null_values=[""],

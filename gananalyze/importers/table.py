@@ -161,6 +161,12 @@ def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
 
 
 def detect(path: Path) -> bool:
+    """A table with a step column; also any file named *.csv / *.tsv, so that a
+    CSV nothing else claims gets the table reader's own error (no delimiter,
+    no step column) instead of "not a training run"."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in (".csv", ".tsv"):
+        return True
     try:
         table, _ = find_table(path)
     except GanAnalyzeError:
@@ -404,7 +410,8 @@ def split_columns(t: Columns, table: Path, warnings: list[str], skip: tuple[str,
 def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], list[str]]:
     """(table file, its columns, warnings, file:line problems) for `path`."""
     path = Path(path)
-    table, notes = find_table(path, accept)
+    # a file named on the command line is read as it is: its own problems are the error
+    table, notes = (path, []) if path.is_file() else find_table(path, accept)
     if table is None:
         raise GanAnalyzeError(
             f"{path}: no CSV/JSON table with a step column ({', '.join(STEP_COLUMNS[:6])}, ...)"
