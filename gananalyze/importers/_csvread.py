@@ -6,7 +6,7 @@ every table-shaped importer (plain tables, Keras, CTGAN, W&B, epoch/iter logs) u
 - The delimiter is sniffed from the header and the next lines (`,` tab `;` `|`);
   a UTF-8 byte-order mark is dropped; duplicate column names become `name.1`,
   `name.2` with a warning; an unnamed first column (a saved pandas index) is left out.
-- The body is read by `pyarrow.csv` (multi-threaded, typed). Only when that strict
+- The body is read by `pyarrow.csv` (multi-threaded, as float64). Only when that strict
   read fails (a row with the wrong number of fields, text in a numeric column, a
   repeated header from a restart) is the file read again as text, row by row in
   C++: bad rows are skipped with file:line warnings, repeated header rows mark
@@ -173,13 +173,15 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _options(names: list[str], sep: str, strings: bool, handler=None):
-    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=not strings)
+    # row numbers for bad rows are only known single-threaded
+    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=handler is None)
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
     co = pcsv.ConvertOptions(
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
-        column_types={n: pa.string() for n in names} if strings else None,
+        # typed up front: no inference, no casts; any text cell fails the read -> text path
+        column_types={n: pa.string() if strings else pa.float64() for n in names},
     )
     return ro, po, co
 
@@ -258,9 +260,13 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
         )
         return "skip"
 
-    ro, po, co = _options(names, sep, strings=True, handler=handler)
     try:
-        tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+        try:  # every row has the right number of fields: read in parallel
+            ro, po, co = _options(names, sep, strings=True)
+            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+        except pa.ArrowInvalid:
+            ro, po, co = _options(names, sep, strings=True, handler=handler)
+            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
     # physical line of each kept row: rows are numbered from 2, skipped ones removed
