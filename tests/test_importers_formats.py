@@ -395,3 +395,20 @@ def test_big_table_reads_typed(tmp_path):
     r = load_run(f)
     assert len(r.scalars) == n and r.counts == {"a": n, "b": n}
     assert np.allclose(r.series("a").to_numpy(), v)
+
+
+def test_links_leading_out_of_the_run_are_not_read(tmp_path):
+    outside = tmp_path / "secret.csv"
+    outside.write_text("step,x\n0,1\n")
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "a_link.csv").symlink_to(outside)
+    (d / "train.csv").write_text("step,G_loss\n0,2.5\n")
+    r = load_run(d)
+    assert r.extra["table"] == str(d / "train.csv") and r.metrics == ["G_loss"]
+    assert "a_link.csv: not read: it is a link that resolves outside the run folder" in r.warnings
+    run = write_mlflow(tmp_path / "ml")
+    (run / "metrics" / "leak").symlink_to(outside)
+    r = load_run(run)
+    assert "leak" not in r.metrics
+    assert "metrics/leak: not read: it is a link that resolves outside the run folder" in r.warnings
