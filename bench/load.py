@@ -11,13 +11,18 @@ Cases (every tool must return every point; counts are checked):
   tbparse      tbparse.SummaryReader(path).scalars
   tb-EA        TensorBoard's EventAccumulator with size_guidance={"scalars": 0}
                (0 = keep every point, no reservoir sampling)
+  csv-ours     `load_run` on a --csv-rows x 4 CSV (step + 3 metrics), side by side with
+  csv-pandas   pandas.read_csv(engine="pyarrow") and the default C engine on the same file
+               (the pandas cases only parse; ours also merges steps and checks values)
+    uv run --frozen python bench/load.py --only-csv      # just the CSV case
 tbparse and EventAccumulator take minutes at 8M points, so by default they run
 on a --small-steps event file and their full-size time is extrapolated
 linearly (marked "extrapolated"); our importer runs on both files, so the
 ratio at the small size is measured, not extrapolated.
 
 Inputs are cached under --cache (default: $TMPDIR/gananalyze-bench) and reused.
-Targets: native < 1 s (2 cores) and >= 20x faster than tbparse; our
+Targets: CSV 5M x 4 < 5 s on 2 cores and no slower than pandas' pyarrow engine;
+native < 1 s (2 cores) and >= 20x faster than tbparse; our
 TensorBoard importer >= 10x faster than tbparse.
 """
 
@@ -187,6 +192,54 @@ def bench_runlog(steps: int, tags: list[str]) -> float:
         return time.perf_counter() - t
 
 
+def ensure_csv(cache: Path, rows: int) -> Path:
+    """A `rows` x 4 CSV (step, G_loss, D_loss, D_x) written with pyarrow; cached."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    path = cache / f"table-{rows}.csv"
+    if not path.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        v = make_values(rows, 3).astype(np.float64)
+        t = pa.table({"step": np.arange(rows, dtype=np.int64), "G_loss": v[:, 0],
+                      "D_loss": v[:, 1], "D_x": v[:, 2]})
+        pcsv.write_csv(t, path.with_suffix(".tmp"),
+                       pcsv.WriteOptions(quoting_style="none"))
+        path.with_suffix(".tmp").rename(path)
+        print(f"  wrote {path} ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
+    return path
+
+
+def bench_csv(cache: Path, rows: int, repeats: int) -> None:
+    """Median seconds of our loader vs pandas on the same CSV, printed side by side."""
+    import pandas as pd
+
+    from gananalyze.loader import load_run
+
+    path = ensure_csv(cache, rows)
+    cases = [
+        ("gananalyze load_run (csv importer)", lambda: sum(load_run(path).counts.values())),
+        ('pandas.read_csv(engine="pyarrow")',
+         lambda: int(pd.read_csv(path, engine="pyarrow").iloc[:, 1:].notna().sum().sum())),
+        ("pandas.read_csv (C engine)",
+         lambda: int(pd.read_csv(path).iloc[:, 1:].notna().sum().sum())),
+    ]
+    print(f"\nCSV: {rows:,} rows x 4 columns, median of {repeats}; cpus={os.cpu_count()}")
+    print(f"{'case':<40} {'seconds':>9} {'values':>12}")
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    counts: dict[str, int] = {}
+    for _ in range(repeats):  # interleaved, so that load from other processes hits all alike
+        for name, fn in cases:
+            t = time.perf_counter()
+            counts[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    res = {name: statistics.median(ts) for name, ts in times.items()}
+    for name, _ in cases:
+        print(f"{name:<40} {res[name]:>9.3f} {counts[name]:>12,}", flush=True)
+    ours, pa_t = res[cases[0][0]], res[cases[1][0]]
+    print(f"ours / pandas-pyarrow = {ours / pa_t:.2f} (target <= 1); ours < 5 s: {ours < 5}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=1_000_000)
@@ -195,9 +248,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--runlog-steps", type=int, default=100_000, help="steps logged with RunLog for the write timing (0 to skip)")
     ap.add_argument("--skip-others", action="store_true", help="skip tbparse and EventAccumulator")
+    ap.add_argument("--csv-rows", type=int, default=5_000_000, help="rows of the CSV case (0 to skip)")
+    ap.add_argument("--only-csv", action="store_true", help="run only the CSV case")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "gananalyze-bench")
     args = ap.parse_args()
 
+    if args.only_csv:
+        bench_csv(args.cache, args.csv_rows, args.repeats)
+        return
     from gananalyze.importers import tensorboard as tb
     from gananalyze.loader import load_run
 
@@ -260,6 +318,8 @@ def main() -> None:
         label = "" if n_o == args.steps else " (tool extrapolated to full size)"
         print(f"{name}: our TB importer is {t_o / ours_same:.1f}x faster at {n_o:,} steps (measured); native load is {full_o / native_t:.1f}x faster at {args.steps:,} steps{label}")
     print(f"targets: native < 1 s -> {native_t:.2f} s; TB importer >= 10x tbparse; native >= 20x tbparse")
+    if args.csv_rows:
+        bench_csv(args.cache, args.csv_rows, args.repeats)
     if args.runlog_steps:
         t = bench_runlog(args.runlog_steps, TAGS)
         print(f"writing with RunLog: {args.runlog_steps:,} steps x {len(TAGS)} metrics in {t:.2f} s ({t / args.runlog_steps * 1e6:.1f} us per step, flushing included); see bench/logging_cost.py")

@@ -85,7 +85,7 @@ def test_not_a_run_is_one_plain_error(tmp_path):
         load_run(tmp_path)
     result = CliRunner().invoke(main, ["info", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path}: not a training run: no format recognised this directory (tried: native, stylegan, cyclegan, tensorboard, csv)\n"
+    assert result.output == f"Error: {tmp_path}: not a training run: no format recognised this directory (tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, wandb, ctgan, epoch-iter, keras, csv)\n"
     assert "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["info", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and missing.output == f"Error: {tmp_path / 'nope'}: no such file or directory\n"

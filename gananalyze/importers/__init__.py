@@ -5,18 +5,40 @@ REGISTRY maps a format name to a module with two functions:
     load(path: Path) -> Run      read it (warnings and flags on the Run, no traceback)
 Order matters: load_run tries them in this order after the native format.
 StyleGAN comes before TensorBoard because a StyleGAN run directory also holds
-an event file; the generic table importer comes last.
+an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
+comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
+Keras) claim a table by its column names before the generic table importer,
+which comes last.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import cyclegan, stylegan, table, tensorboard
+from . import (
+    chainer,
+    ctgan,
+    cyclegan,
+    epochiter,
+    keras,
+    mlflow,
+    stylegan,
+    stylegan_log,
+    table,
+    tensorboard,
+    wandb,
+)
 
 REGISTRY: dict[str, ModuleType] = {
     "stylegan": stylegan,
+    "stylegan-log": stylegan_log,
     "cyclegan": cyclegan,
     "tensorboard": tensorboard,
+    "chainer": chainer,
+    "mlflow": mlflow,
+    "wandb": wandb,
+    "ctgan": ctgan,
+    "epoch-iter": epochiter,
+    "keras": keras,
     "csv": table,
 }

@@ -1,29 +1,36 @@
-"""Generic tables: CSV / TSV / JSON-lines files with a step column, including
-PyTorch Lightning's CSVLogger (`lightning_logs/version_N/metrics.csv`).
+"""Generic tables: any CSV / TSV / JSON / JSON-lines file with a step column,
+including PyTorch Lightning's CSVLogger (`lightning_logs/version_N/metrics.csv`).
+The table-shaped formats (Keras CSVLogger, CTGAN loss tables, W&B history exports,
+epoch/iter CSV logs) are thin importers over `load_table` here.
 
-The step column is the first of STEP_COLUMNS present (case-insensitive).
-Rows may be sparse (Lightning writes one row per logging call with only the
-metrics of that call); rows for the same step merge, and a value written twice
-for the same (step, metric) keeps the later row. `epoch` becomes the epoch
-column; `wall_time`/`timestamp`/`time` the wall time. Columns that are not
-numbers are left out with one warning. Nested JSON objects are flattened with
-"/" (`{"loss": {"G": 1}}` -> `loss/G`).
+A single file is read whatever its name or suffix: its content says whether it is
+JSON (an array of objects, or an object of columns), JSON lines, or delimited
+text (delimiter sniffed, BOM dropped; see `_csvread`). The step column is the
+first of STEP_COLUMNS present (case-insensitive). Rows may be sparse (Lightning
+writes one row per logging call); rows for the same step merge, and a value
+written twice for the same (step, metric) keeps the later row. `epoch` becomes
+the epoch column; `wall_time`/`timestamp`/`time` the wall time. Columns that are
+not numbers are left out with one warning. Nested JSON objects are flattened
+with "/" (`{"loss": {"G": 1}}` -> `loss/G`).
 
-Damaged input: a CSV row with the wrong number of fields or a JSON line that
-does not parse is skipped with a file:line warning; non-numeric cells in a
-numeric column become "not logged" (first ones reported by file:line).
+Damaged input: a row with the wrong number of fields or a JSON line that does
+not parse is skipped with a file:line warning; non-numeric cells in a numeric
+column become "not logged" (first ones reported by file:line); a repeated header
+row (a restart appending to the same file) is dropped and named in a warning.
 
 Pointed at a folder: `metrics.csv` there, or the newest
 `lightning_logs/version_N/metrics.csv` below it (older versions are named in a
-warning), or the only CSV/JSONL file with a step column. `hparams.yaml` next
-to the table becomes the config.
+warning), or the only table file with a step column. `hparams.yaml` next to the
+table becomes the config. The run is named after the table's folder (and the
+file's stem when the file is not `metrics.csv`); `run.extra["step_unit"]` says
+what the step counts ("iteration" here).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import warnings as _warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +39,31 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
+from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
+from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 
 NAME = "csv"
-STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iterations", "iter", "iters", "it", "_step", "steps", "n_iter")
+STEP_COLUMNS = (
+    "step",
+    "global_step",
+    "trainer/global_step",
+    "iteration",
+    "iterations",
+    "iter",
+    "iters",
+    "it",
+    "_step",
+    "steps",
+    "n_iter",
+)
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
-SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
+SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
+_NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
 
 
-def _step_column(columns: list[str]) -> str | None:
+def step_column(columns: list[str]) -> str | None:
     low = {c.strip().lower(): c for c in columns}
     for name in STEP_COLUMNS:
         if name in low:
@@ -49,47 +71,102 @@ def _step_column(columns: list[str]) -> str | None:
     return None
 
 
-def _header(p: Path) -> list[str]:
-    """Column names from the first line (CSV/TSV) or first parseable object (JSONL)."""
-    with open(p, encoding="utf-8", errors="replace") as f:
-        if p.suffix in (".jsonl", ".ndjson"):
-            for _, line in zip(range(50), f, strict=False):
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    return list(_flatten(obj))
+def epoch_column(columns: list[str]) -> str | None:
+    return next((c for c in columns if c.strip().lower() == "epoch"), None)
+
+
+def columns_of(p: Path) -> list[str]:
+    """Column names of a table file, cheaply (first object / first line); [] if unreadable."""
+    try:
+        kind = sniff_text(p)
+        if kind == "delimited":
+            return header(p, "\t" if p.suffix == ".tsv" else None)[0]
+        with open(p, encoding="utf-8-sig", errors="replace") as f:
+            text = f.read(256 * 1024)
+    except TooWide:
+        raise
+    except (GanAnalyzeError, OSError, UnicodeError):
+        return []
+    if kind == "jsonl":
+        for line in text.splitlines()[:50]:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                return list(flatten(obj))
+        return []
+    dec = json.JSONDecoder()
+    s = text.lstrip()
+    if s.startswith("["):
+        try:
+            obj, _ = dec.raw_decode(s, 1 + (len(s[1:]) - len(s[1:].lstrip())))
+            return list(flatten(obj)) if isinstance(obj, dict) else []
+        except ValueError:
             return []
-        first = f.readline()
-    sep = "\t" if p.suffix == ".tsv" else ","
-    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(sep)]
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return []
+    return (
+        list(obj)
+        if isinstance(obj, dict) and all(isinstance(v, list) for v in obj.values())
+        else []
+    )
 
 
-def find_table(path: Path) -> tuple[Path | None, list[str]]:
-    """(the table to read, notes about other candidates) for `path`."""
+def _is_table_file(p: Path, accept) -> bool:
+    return p.is_file() and p.suffix.lower() in SUFFIXES and accept(columns_of(p))
+
+
+def has_step(cols: list[str]) -> bool:
+    return step_column(cols) is not None
+
+
+def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
+    """(the table to read, notes about other candidates) for `path`. `accept`
+    judges a file by its column names."""
     path = Path(path)
     notes: list[str] = []
     if path.is_file():
-        return (path if path.suffix in SUFFIXES and _step_column(_header(path)) else None), notes
+        return (path if accept(columns_of(path)) else None), notes
     if not path.is_dir():
         return None, notes
-    if (path / "metrics.csv").is_file():
+    if checked(path, path / "metrics.csv", notes) and accept(columns_of(path / "metrics.csv")):
         return path / "metrics.csv", notes
-    versions = sorted(path.glob("**/version_*/metrics.csv"), key=lambda p: (str(p.parent.parent), int(_VERSION_RE.search(p.parent.name).group(1)) if _VERSION_RE.search(p.parent.name) else -1))
-    if versions:
+
+    def version(p: Path) -> tuple[str, int]:
+        m = _VERSION_RE.search(p.parent.name)
+        return str(p.parent.parent), int(m.group(1)) if m else -1
+
+    versions = sorted(keep_inside(path, path.glob("**/version_*/metrics.csv"), notes), key=version)
+    versions = [v for v in versions if v.is_file()]
+    if versions and accept(columns_of(versions[-1])):
         if len(versions) > 1:
-            notes.append(f"{path}: {len(versions)} Lightning versions found; read the newest, {versions[-1].relative_to(path)} (older: {', '.join(str(v.parent.relative_to(path)) for v in versions[:-1][:5])}); point at a version folder to read another")
+            older = ", ".join(str(v.parent.relative_to(path)) for v in versions[:-1][:5])
+            notes.append(
+                f"{path}: {len(versions)} Lightning versions found; read the newest, "
+                f"{versions[-1].relative_to(path)} (older: {older}); "
+                "point at a version folder to read another"
+            )
         return versions[-1], notes
-    cands = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in SUFFIXES and _step_column(_header(p))]
+    files = keep_inside(path, sorted(path.iterdir()), notes)
+    cands = [p for p in files if _is_table_file(p, accept)]
     if len(cands) == 1:
         return cands[0], notes
     if len(cands) > 1:
-        raise GanAnalyzeError(f"{path}: several tables with a step column ({', '.join(p.name for p in cands[:6])}); point gananalyze at one file")
+        names = ", ".join(p.name for p in cands[:6])
+        raise GanAnalyzeError(f"{path}: several tables ({names}); point gananalyze at one file")
     return None, notes
 
 
 def detect(path: Path) -> bool:
+    """A table with a step column; also any file named *.csv / *.tsv, so that a
+    CSV nothing else claims gets the table reader's own error (no delimiter,
+    no step column) instead of "not a training run"."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in (".csv", ".tsv"):
+        return True
     try:
         table, _ = find_table(path)
     except GanAnalyzeError:
@@ -97,138 +174,287 @@ def detect(path: Path) -> bool:
     return table is not None
 
 
-def _flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
+def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in obj.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            out.update(_flatten(v, key + "/"))
+            out.update(flatten(v, key + "/"))
         else:
             out[key] = v
     return out
 
 
-def read_csv(p: Path, warnings: list[str]) -> pd.DataFrame:
-    bad: list[str] = []
-    sep = "\t" if p.suffix == ".tsv" else ","
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        try:
-            # only empty cells are "not logged"; a literal nan/inf is a logged value
-            df = pd.read_csv(p, sep=sep, on_bad_lines="warn", low_memory=False, keep_default_na=False, na_values=[""])
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
-    for w in caught:
-        for m in re.finditer(r"Skipping line (\d+): (.*)", str(w.message)):
-            bad.append(f"{p}:{m.group(1)}: malformed row skipped ({m.group(2).strip()})")
-    warn_limit(warnings, bad, "malformed rows")
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
+@dataclass
+class Columns:
+    """A table as numeric columns: values, which cells were written, source lines."""
+
+    names: list[str]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    logged: dict[str, np.ndarray] = field(default_factory=dict)
+    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    text_columns: list[str] = field(default_factory=list)
+    restarts: list[int] = field(default_factory=list)
 
 
-def read_jsonl(p: Path, warnings: list[str]) -> pd.DataFrame:
-    objs = read_jsonl_objects(p, warnings)
-    df = pd.DataFrame([_flatten(obj) for _, obj in objs])
-    df.attrs["lines"] = [i for i, _ in objs]
-    return df
-
-
-_NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
-
-
-def _numeric(df: pd.DataFrame, col: str, p: Path, lines: list[int] | None, bad: list[str]) -> np.ndarray:
-    s = df[col]
-    if s.dtype.kind in "fiub":
-        return s.to_numpy(dtype="float64")
-    num = pd.to_numeric(s, errors="coerce")
-    text = s.astype(str).str.strip()
-    wrong = num.isna() & s.notna() & (text != "") & ~text.str.lower().isin(_NAN_WORDS)
-    num[wrong] = np.nan
-    for i in np.flatnonzero(wrong.to_numpy())[:3]:
-        where = lines[i] if lines else i + 2  # +2: header line and 1-based
-        bad.append(f"{p}:{where}: {col} = {str(s.iloc[i])[:30]!r} is not a number, left out")
-    return num.to_numpy(dtype="float64")
-
-
-def load(path: Path) -> Run:
-    """Read a CSV/TSV/JSONL table or a Lightning CSVLogger folder (see the module docstring)."""
-    path = Path(path)
-    table, notes = find_table(path)
-    if table is None:
-        raise GanAnalyzeError(f"{path}: no CSV/JSONL table with a step column ({', '.join(STEP_COLUMNS[:6])}, ...)")
-    warnings: list[str] = list(notes)
-    df = read_jsonl(table, warnings) if table.suffix in (".jsonl", ".ndjson") else read_csv(table, warnings)
-    lines = df.attrs.get("lines")
-    step_col = _step_column(list(df.columns)) if len(df.columns) else None
-    if step_col is None:
-        raise GanAnalyzeError(f"{table}: no step column (looked for {', '.join(STEP_COLUMNS)})")
-    bad: list[str] = []
-    steps_f = _numeric(df, step_col, table, lines, bad)
-    ok = ~np.isnan(steps_f)
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without a step skipped")
-    steps = steps_f[ok].astype(np.int64)
-    epoch = wall = None
-    cols: dict[str, np.ndarray] = {}
-    logged: dict[str, np.ndarray] = {}
-    dropped = []
-    low = {c.lower(): c for c in df.columns}
-    wall_col = next((low[c] for c in WALL_COLUMNS if c in low), None)
+def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
+    rows = [flatten(o) for _, o in objs]
+    df = pd.DataFrame(rows)
+    out = Columns(
+        names=[str(c) for c in df.columns], lines=np.asarray([i for i, _ in objs], dtype=np.int64)
+    )
+    if len(df.columns) > MAX_COLUMNS:
+        raise GanAnalyzeError(
+            f"{p}: {len(df.columns):,} keys (limit {MAX_COLUMNS:,}); not a metrics table"
+        )
     for c in df.columns:
-        if c == step_col:
+        s = df[c]
+        num = pd.to_numeric(s, errors="coerce")
+        text = s.astype(str).str.strip()
+        isword = text.str.lower().isin(_NAN_WORDS)
+        written = s.notna() & (text != "")
+        wrong = written & num.isna() & ~isword & ~s.map(lambda x: isinstance(x, float)).astype(bool)
+        ok = written & ~wrong
+        if not ok.any():
+            if written.any():
+                out.text_columns.append(str(c))
             continue
-        if df[c].dtype.kind not in "fiub" and pd.to_numeric(df[c], errors="coerce").notna().sum() == 0:
-            if df[c].notna().any():
-                dropped.append(c)
-            continue
-        v = _numeric(df, c, table, lines, bad)[ok]
-        cell = df[c][ok]
-        logged[c] = (cell.notna() & (cell.astype(str).str.strip() != "")).to_numpy() & ~(np.isnan(v) & ~cell.astype(str).str.strip().str.lower().isin(_NAN_WORDS).to_numpy())
-        if c.lower() == "epoch":
-            epoch = v
-        elif c == wall_col:
-            wall = v
-        else:
-            cols[c] = v
-    if dropped:
-        warnings.append(f"{table}: non-numeric column(s) left out: {', '.join(dropped[:8])}")
-    warn_limit(warnings, bad, "non-numeric cells")
-    frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
-    for name, arr in (("wall_time", wall), ("epoch", epoch)):
-        if arr is not None and len(frame):
-            s = pd.Series(arr, index=steps).dropna().groupby(level=0).last()
-            frame.insert(1, name, s.reindex(frame["step"]).to_numpy())
-    if dup_steps:
-        warnings.append(f"{table}: {dup_steps} step(s) were written more than once with different values; the later row was kept ({replaced} value(s) replaced)")
-    config: dict[str, Any] = {}
-    hp = table.parent / "hparams.yaml"
-    if hp.is_file():
-        import yaml
+        v = np.array(num.to_numpy(dtype="float64"))
+        out.values[str(c)] = v
+        out.logged[str(c)] = ok.to_numpy()
+        for i in np.flatnonzero(wrong.to_numpy())[:3]:
+            bad.append(
+                f"{p}:{out.lines[i]}: {c} = {str(s.iloc[i])[:30]!r} is not a number, left out"
+            )
+    return out
 
+
+def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
+    """(line, object) for each complete object of a JSON array (a truncated array
+    still yields every complete object), or the rows of an object of columns."""
+    text = p.read_text(encoding="utf-8-sig", errors="replace")
+    s = text.lstrip()
+    if s.startswith("{"):
         try:
-            loaded = yaml.safe_load(hp.read_text(errors="replace"))
-            config = loaded if isinstance(loaded, dict) else {}
-        except yaml.YAMLError as e:
-            warnings.append(f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); config unknown")
-    loss = None
+            obj = json.loads(s)
+        except ValueError as e:
+            raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
+        if not (isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values())):
+            raise GanAnalyzeError(f"{p}: a JSON object, but not a table (expected lists of values)")
+        n = max(len(v) for v in obj.values())
+        return [(1, {k: (v[i] if i < len(v) else None) for k, v in obj.items()}) for i in range(n)]
+    dec = json.JSONDecoder()
+    out: list[tuple[int, dict]] = []
+    pos = len(text) - len(s) + 1
+    skipped = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            if pos >= len(text):
+                warnings.append(
+                    f"{p}: the JSON array is cut off after {len(out)} complete "
+                    "record(s); all of them were read"
+                )
+            break
+        try:
+            obj, end = dec.raw_decode(text, pos)
+        except ValueError:
+            line = text.count("\n", 0, pos) + 1
+            warnings.append(
+                f"{p}:{line}: the JSON array is cut off or damaged here; "
+                f"the {len(out)} complete record(s) before it were read"
+            )
+            break
+        if isinstance(obj, dict):
+            out.append((text.count("\n", 0, pos) + 1, obj))
+        else:
+            skipped += 1
+        pos = end
+    if skipped:
+        warnings.append(f"{p}: {skipped} array item(s) that are not objects left out")
+    return out
+
+
+def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
+    """Any table file as numeric columns (JSON, JSON lines or delimited, by content)."""
+    kind = sniff_text(p)
+    if kind == "jsonl":
+        return _from_objects(p, read_jsonl_objects(p, warnings), bad)
+    if kind == "json":
+        return _from_objects(p, read_json_document(p, warnings), bad)
+    t = read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
+    return Columns(
+        names=t.names,
+        values=t.values,
+        logged=t.logged,
+        lines=t.lines,
+        text_columns=t.text_columns,
+        restarts=t.restarts,
+    )
+
+
+def loss_from_config(config: dict[str, Any]) -> str | None:
     for key in ("loss", "loss_type", "gan_loss", "gan_mode", "adv_loss"):
         v = str(config.get(key, "")).lower()
         if v in LOSS_TYPES:
-            loss = v
-            break
+            return v
         if v in ("vanilla", "bce", "ns", "non-saturating"):
-            loss = "bce"
-            break
+            return "bce"
         if v in ("wgan", "wgan-gp", "wgangp"):
-            loss = "wasserstein"
-            break
-    name = table.parent.name if table.name == "metrics.csv" else table.stem
-    if _VERSION_RE.search(table.parent.name) and table.parent.parent.name:
-        name = f"{table.parent.parent.parent.name or table.parent.parent.name}/{table.parent.name}"
-    run = Run(path=path, name=name, format=NAME, loss=loss, config=config, scalars=frame, counts=counts, nonfinite=nonfinite, warnings=warnings, duplicates_replaced=dup_steps)
+            return "wasserstein"
+    return None
+
+
+def read_hparams(table: Path, warnings: list[str]) -> dict[str, Any]:
+    hp = checked(table.parent, table.parent / "hparams.yaml", warnings)
+    if hp is None:
+        return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(hp.read_text(errors="replace"))
+        return loaded if isinstance(loaded, dict) else {}
+    except yaml.YAMLError as e:
+        warnings.append(
+            f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); config unknown"
+        )
+        return {}
+
+
+def run_name(table: Path) -> str:
+    """The table's folder, plus the file's stem unless it is the usual metrics.csv;
+    Lightning's `name/version_N`."""
+    parent = table.parent.resolve()
+    if _VERSION_RE.search(parent.name) and parent.parent.name:
+        up = parent.parent
+        return f"{up.parent.name or up.name}/{parent.name}"
+    if table.name in ("metrics.csv", "log"):
+        return parent.name
+    return f"{parent.name}/{table.stem}" if parent.name else table.stem
+
+
+def build_run(
+    path: Path,
+    table: Path,
+    fmt: str,
+    steps: np.ndarray,
+    cols: dict[str, np.ndarray],
+    logged: dict[str, np.ndarray],
+    warnings: list[str],
+    *,
+    unit: str,
+    index: dict[str, np.ndarray] | None = None,
+    config: dict | None = None,
+    loss: str | None = None,
+    name: str | None = None,
+) -> Run:
+    """A Run from row-ordered columns: merge rows per step, add epoch/wall_time."""
+    frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
+    for col, arr in (index or {}).items():
+        if arr is not None and len(frame):
+            s = pd.Series(arr, index=steps).dropna().groupby(level=0).last()
+            frame.insert(1, col, s.reindex(frame["step"]).to_numpy())
+    if dup_steps:
+        warnings.append(
+            f"{table}: {dup_steps} step(s) were written more than once with "
+            f"different values; the later row was kept ({replaced} value(s) replaced)"
+        )
+    config = config or {}
+    run = Run(
+        path=path,
+        name=name or run_name(table),
+        format=fmt,
+        loss=loss or loss_from_config(config),
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+    )
     run.extra["table"] = str(table)
+    run.extra["step_unit"] = unit
     if not len(frame):
         warnings.append(f"{table}: no rows with a step")
     return finish(run, file=str(table))
+
+
+def split_columns(t: Columns, table: Path, warnings: list[str], skip: tuple[str, ...] = ()):
+    """(epoch, wall, metric columns, logged) of a read table; `skip` columns left out."""
+    low = {c.lower(): c for c in t.values}
+    wall_col = next((low[c] for c in WALL_COLUMNS if c in low), None)
+    epoch = wall = None
+    cols: dict[str, np.ndarray] = {}
+    logged: dict[str, np.ndarray] = {}
+    for c, v in t.values.items():
+        if c in skip:
+            continue
+        if c.lower() == "epoch":
+            epoch = np.where(t.logged[c], v, np.nan)
+        elif c == wall_col:
+            wall = np.where(t.logged[c], v, np.nan)
+        else:
+            cols[c], logged[c] = v, t.logged[c]
+    if t.text_columns:
+        warnings.append(f"{table}: non-numeric column(s) left out: {', '.join(t.text_columns[:8])}")
+    if t.restarts:
+        where = ", ".join(str(x) for x in t.restarts[:5])
+        warnings.append(
+            f"{table}: the header is repeated at line(s) {where} (training restarted "
+            "and appended to the file); those lines were skipped"
+        )
+    return epoch, wall, cols, logged
+
+
+def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], list[str]]:
+    """(table file, its columns, warnings, file:line problems) for `path`."""
+    path = Path(path)
+    # a file named on the command line is read as it is: its own problems are the error
+    table, notes = (path, []) if path.is_file() else find_table(path, accept)
+    if table is None:
+        raise GanAnalyzeError(
+            f"{path}: no CSV/JSON table with a step column ({', '.join(STEP_COLUMNS[:6])}, ...)"
+        )
+    warnings: list[str] = list(notes)
+    bad: list[str] = []
+    return table, read_columns(table, warnings, bad), warnings, bad
+
+
+def keep_rows(t: Columns, ok: np.ndarray) -> None:
+    if ok.all():
+        return
+    for c in t.values:
+        t.values[c], t.logged[c] = t.values[c][ok], t.logged[c][ok]
+    t.lines = t.lines[ok]
+
+
+def load(path: Path) -> Run:
+    """Read a CSV/TSV/JSON/JSONL table or a Lightning CSVLogger folder (module docstring)."""
+    path = Path(path)
+    table, t, warnings, bad = load_table(path)
+    step_col = step_column(list(t.values))
+    if step_col is None:
+        raise GanAnalyzeError(
+            f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})"
+        )
+    ok = t.logged[step_col] & ~np.isnan(t.values[step_col])
+    if (~ok).any():
+        bad.append(f"{table}: {int((~ok).sum())} row(s) without a step skipped")
+    steps = t.values[step_col][ok].astype(np.int64)
+    keep_rows(t, ok)
+    epoch, wall, cols, logged = split_columns(t, table, warnings, skip=(step_col,))
+    warn_limit(warnings, bad, "problems")
+    config = read_hparams(table, warnings)
+    return build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": wall, "epoch": epoch},
+        config=config,
+    )

@@ -1,0 +1,305 @@
+"""Reading a delimited text table fast, bounded and forgiving: the one CSV reader
+every table-shaped importer (plain tables, Keras, CTGAN, W&B, epoch/iter logs) uses.
+
+- The header is read on its own, in bounded chunks: a first line with more than
+  MAX_COLUMNS fields is refused with one line (a 10 MB header must not take minutes).
+- The delimiter is sniffed from the header and the next lines (`,` tab `;` `|`);
+  a UTF-8 byte-order mark is dropped; duplicate column names become `name.1`,
+  `name.2` with a warning; an unnamed first column (a saved pandas index) is left out.
+- The body is read by `pyarrow.csv` (multi-threaded, as float64). Only when that strict
+  read fails (a row with the wrong number of fields, text in a numeric column, a
+  repeated header from a restart) is the file read again as text, row by row in
+  C++: bad rows are skipped with file:line warnings, repeated header rows mark
+  restarts, and each text column is converted with vectorised pyarrow kernels.
+  Typed columns never pass through Python strings.
+
+`read_table` returns a `Table`: numeric columns as float64 arrays with a mask of
+the cells actually written (an empty cell is "not logged"; a literal `nan`/`inf`
+is a logged value), the physical line number of every row, and what was left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from ..errors import GanAnalyzeError
+
+MAX_COLUMNS = 10_000
+SEPARATORS = (",", "\t", ";", "|")
+_SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 20
+_NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|inf|infinity)\s*$"
+
+
+class TooWide(GanAnalyzeError):
+    """The first line has more fields than any metrics table would."""
+
+
+@dataclass
+class Table:
+    """A table read from one file (see the module docstring)."""
+
+    path: Path
+    names: list[str]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    logged: dict[str, np.ndarray] = field(default_factory=dict)
+    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    text_columns: list[str] = field(default_factory=list)  # no number in them: left out
+    restarts: list[int] = field(default_factory=list)  # lines holding a repeated header
+    sep: str = ","
+
+    @property
+    def rows(self) -> int:
+        return len(self.lines)
+
+
+def _first_lines(p: Path, max_lines: int = 30) -> tuple[bytes, list[bytes], bool]:
+    """(header line, following complete lines, had a BOM), reading in bounded chunks.
+
+    Raises when the first line has more than MAX_COLUMNS fields for every separator
+    counted so far, without reading the rest of a huge line.
+    """
+    with open(p, "rb") as f:
+        buf = f.read(64 * 1024)
+        bom = buf.startswith(_BOM)
+        if bom:
+            buf = buf[len(_BOM) :]
+        while b"\n" not in buf:
+            most = max(buf.count(s.encode()) for s in SEPARATORS)
+            if most >= MAX_COLUMNS:
+                raise TooWide(
+                    f"{p}: the first line has more than {MAX_COLUMNS:,} fields "
+                    f"({len(buf):,} bytes read so far); not a metrics table"
+                )
+            more = f.read(_CHUNK)
+            if not more:
+                break
+            buf += more
+        head, _, rest = buf.partition(b"\n")
+        if b"\n" in rest or len(rest) < _CHUNK:
+            rest += f.read(_CHUNK) if len(rest) < 4096 else b""
+    lines = rest.split(b"\n")
+    complete = lines[:-1] if len(lines) > 1 else lines
+    return head.rstrip(b"\r"), [x.rstrip(b"\r") for x in complete[:max_lines] if x.strip()], bom
+
+
+def _split(line: str, sep: str) -> list[str]:
+    return next(csv.reader([line], delimiter=sep), [])
+
+
+def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str:
+    """The delimiter: the one that splits the header into the most fields and
+    the following lines into as many (ties go to SEPARATORS order)."""
+    if forced:
+        return forced
+    best, score = None, (0, 0)
+    for sep in SEPARATORS:
+        n = head.count(sep)
+        if n == 0:
+            continue
+        width = len(_split(head, sep))
+        agree = sum(len(_split(x, sep)) == width for x in body)
+        s = (agree, width)
+        if width > 1 and s > score:
+            best, score = sep, s
+    if best is None:
+        names = ", ".join(_SEP_NAMES[s] for s in SEPARATORS)
+        raise GanAnalyzeError(
+            f"{p}: could not tell the delimiter: the first line has no {names} between fields"
+        )
+    return best
+
+
+def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
+    """(raw column names, delimiter) from the first line of `p`."""
+    head_b, body_b, _ = _first_lines(p)
+    head = head_b.decode("utf-8", errors="replace")
+    body = [x.decode("utf-8", errors="replace") for x in body_b]
+    sep = sniff(p, head, body, forced_sep)
+    names = [c.strip().strip('"') for c in _split(head, sep)]
+    if len(names) > MAX_COLUMNS:
+        raise TooWide(
+            f"{p}: {len(names):,} columns in the first line (limit {MAX_COLUMNS:,}); "
+            "not a metrics table"
+        )
+    return names, sep
+
+
+def unique_names(p: Path, names: list[str], warnings: list[str]) -> list[str]:
+    """Duplicate names renamed `name.1`, `name.2` ... (one warning naming them)."""
+    seen: dict[str, int] = {}
+    out, dups = [], []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            new = f"{n}.{seen[n]}"
+            while new in seen:
+                seen[n] += 1
+                new = f"{n}.{seen[n]}"
+            dups.append(f"{n!r} -> {new!r}")
+            seen[new] = 0
+            out.append(new)
+        else:
+            seen[n] = 0
+            out.append(n)
+    if dups:
+        warnings.append(
+            f"{p}: duplicate column name(s) renamed: {', '.join(dups[:6])}"
+            + (f" and {len(dups) - 6} more" if len(dups) > 6 else "")
+        )
+    return out
+
+
+def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, written, not-a-number) for a text column, vectorised."""
+    arr = pc.utf8_trim_whitespace(arr)
+    written = pc.fill_null(pc.not_equal(arr, ""), False)
+    isnum = pc.fill_null(pc.match_substring_regex(arr, _NUMBER_RE, ignore_case=True), False)
+    num = pc.cast(pc.if_else(isnum, arr, pa.scalar(None, pa.string())), pa.float64())
+    vals = num.to_numpy(zero_copy_only=False).astype(np.float64)
+    w = written.to_numpy(zero_copy_only=False).astype(bool)
+    ok = isnum.to_numpy(zero_copy_only=False).astype(bool)
+    vals = np.where(ok, vals, np.nan)
+    return vals, w & ok, w & ~ok
+
+
+def _options(names: list[str], sep: str, strings: bool, handler=None):
+    # row numbers for bad rows are only known single-threaded
+    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=handler is None)
+    po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
+    co = pcsv.ConvertOptions(
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        # typed up front: no inference, no casts; any text cell fails the read -> text path
+        column_types={n: pa.string() if strings else pa.float64() for n in names},
+    )
+    return ro, po, co
+
+
+def read_table(
+    p: Path, warnings: list[str], forced_sep: str | None = None, bad: list[str] | None = None
+) -> Table:
+    """Read the delimited table `p` (see the module docstring). Malformed rows and
+    cells go to `bad` (file:line lines), everything else to `warnings`."""
+    bad = bad if bad is not None else warnings
+    raw, sep = header(p, forced_sep)
+    names = unique_names(p, raw, warnings)
+    drop_index = bool(names) and names[0] == ""
+    if drop_index:
+        names[0] = "\x00index"
+    try:
+        ro, po, co = _options(names, sep, strings=False)
+        tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+        lines = np.arange(2, tab.num_rows + 2, dtype=np.int64)
+        restarts: list[int] = []
+        if any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in tab.schema.types):
+            raise pa.ArrowInvalid("text cells: read again row by row")  # e.g. a repeated header
+    except pa.ArrowInvalid:
+        tab, lines, restarts = _read_text(p, names, sep, bad)
+    except (pa.ArrowException, OSError) as e:
+        raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
+    out = Table(
+        path=p,
+        names=[n for n in names if n != "\x00index"],
+        lines=lines,
+        restarts=restarts,
+        sep=sep,
+    )
+    if drop_index:
+        warnings.append(f"{p}: the unnamed first column (a saved row index) was left out")
+    cells: list[str] = []
+    for n in out.names:
+        col = tab.column(n)
+        t = col.type
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+            if not pa.types.is_float64(t):
+                col = pc.cast(col, pa.float64())
+            v = np.asarray(col.to_numpy(), dtype=np.float64)
+            out.values[n] = v
+            if col.null_count == 0:
+                out.logged[n] = np.ones(len(v), dtype=bool)
+            else:
+                out.logged[n] = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool)
+            continue
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            col = pc.cast(col, pa.string())
+        v, logged, wrong = _numeric_text(col)
+        if not logged.any():
+            if wrong.any():
+                out.text_columns.append(n)
+            continue
+        out.values[n], out.logged[n] = v, logged
+        for i in np.flatnonzero(wrong)[:3]:
+            cell = str(col[int(i)].as_py())[:30]
+            cells.append(f"{p}:{lines[i]}: {n} = {cell!r} is not a number, left out")
+    bad.extend(cells)
+    return out
+
+
+def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
+    """The forgiving read: every cell as text, bad rows skipped (file:line),
+    rows repeating the header dropped and remembered as restarts."""
+    skipped: list[int] = []
+
+    def handler(row) -> str:
+        skipped.append(row.number or -1)
+        text = (row.text or "")[:60]
+        bad.append(
+            f"{p}:{row.number}: malformed row skipped ({row.expected_columns} fields "
+            f"expected, {row.actual_columns} found: {text!r})"
+        )
+        return "skip"
+
+    try:
+        try:  # every row has the right number of fields: read in parallel
+            ro, po, co = _options(names, sep, strings=True)
+            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+        except pa.ArrowInvalid:
+            ro, po, co = _options(names, sep, strings=True, handler=handler)
+            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+    except (pa.ArrowException, OSError) as e:
+        raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
+    # physical line of each kept row: rows are numbered from 2, skipped ones removed
+    n = tab.num_rows
+    sk = np.sort(np.asarray([s for s in skipped if s > 0], dtype=np.int64))
+    lines = np.arange(2, n + len(sk) + 2, dtype=np.int64)
+    if len(sk):
+        lines = lines[~np.isin(lines, sk)][:n]
+    # rows repeating the header (a restart that wrote the header again)
+    same = None
+    for c in names[:8]:
+        if c == "\x00index":
+            continue
+        eq = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(tab.column(c)), c), False)
+        same = eq if same is None else pc.and_(same, eq)
+    restarts: list[int] = []
+    if same is not None:
+        mask = np.asarray(same.to_numpy(zero_copy_only=False), bool)
+        if mask.any():
+            restarts = lines[mask].tolist()
+            tab = tab.filter(pa.array(~mask))
+            lines = lines[~mask]
+    return tab, lines, restarts
+
+
+def sniff_text(p: Path) -> str:
+    """'json' (one JSON document / array), 'jsonl', or 'delimited': by content."""
+    with open(p, "rb") as f:
+        start = f.read(4096)
+    s = start.lstrip(_BOM).lstrip()
+    if s.startswith(b"["):
+        return "json"
+    if s.startswith(b"{"):
+        first = io.BytesIO(s).readline().strip()
+        return "jsonl" if first.endswith(b"}") else "json"
+    return "delimited"

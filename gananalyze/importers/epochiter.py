@@ -1,0 +1,148 @@
+"""CSV logs that count the iteration within each epoch: `epoch,iter,<metric>...`
+(the iteration column may be `iter`, `iters`, `iteration`, `it`, `batch`,
+`batch_idx` or `i`), with no global step column.
+
+Step axis: `(epoch - first epoch) * N + iter`, N the iterations per epoch
+inferred from the rows that cross an epoch boundary (print interval p, the most
+common gap within an epoch: N = I_last + p - I_first_of_next; the most common
+estimate wins, and N is at least the largest iteration seen, so the axis is
+monotonic). An iteration column that never goes back is already global and is
+used as it is. Unit: "iteration".
+
+Restarts inside one file, as in the CycleGAN importer: a repeated header row, or
+a headerless continuation whose (epoch, iter) goes back, starts a new section.
+A section that starts at or before a step already logged replaces the earlier
+rows from that step on (resumed from a checkpoint, or a fresh start replacing
+the abandoned attempt); `run.duplicates_replaced` counts the replaced rows and
+`run.extra["sections"]` lists the sections.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GanAnalyzeError
+from ..run import Run
+from ._common import warn_limit
+from .table import build_run, epoch_column, keep_rows, load_table, split_columns
+
+NAME = "epoch-iter"
+ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
+_GLOBAL = ("step", "global_step", "trainer/global_step", "_step", "steps", "n_iter")
+
+
+def iter_column(cols: list[str]) -> str | None:
+    low = {c.strip().lower(): c for c in cols}
+    return next((low[c] for c in ITER_COLUMNS if c in low), None)
+
+
+def accept(cols: list[str]) -> bool:
+    low = {c.strip().lower() for c in cols}
+    return (
+        epoch_column(cols) is not None
+        and iter_column(cols) is not None
+        and not (low & set(_GLOBAL))
+    )
+
+
+def detect(path: Path) -> bool:
+    from .table import find_table
+
+    try:
+        return find_table(path, accept)[0] is not None
+    except GanAnalyzeError:
+        return False
+
+
+def per_epoch(epoch: np.ndarray, it: np.ndarray) -> int:
+    """Iterations per epoch, inferred (module docstring)."""
+    same = epoch[1:] == epoch[:-1]
+    gaps = np.diff(it)[same]
+    gaps = gaps[gaps > 0]
+    p = Counter(gaps.tolist()).most_common(1)[0][0] if len(gaps) else 1
+    cross = np.flatnonzero(epoch[1:] == epoch[:-1] + 1)
+    est = [int(it[i] + p - it[i + 1]) for i in cross]
+    n = Counter(est).most_common(1)[0][0] if est else 0
+    top = int(it.max()) + (1 if it.min() == 0 else 0) if len(it) else 1
+    return max(n, top, 1)
+
+
+def derive_steps(epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts: list[int]):
+    """(global steps, rows kept, sections, rows replaced, iterations per epoch)."""
+    n = per_epoch(epoch, it)
+    e0 = int(epoch.min()) if len(epoch) else 0
+    g = (epoch - e0) * n + it
+    back = (np.flatnonzero(g[1:] < g[:-1]) + 1).tolist()
+    after_header = np.searchsorted(lines, np.asarray(restarts, dtype=np.int64)).tolist()
+    starts = sorted({0, len(g), *back, *after_header})
+    keep = np.ones(len(g), dtype=bool)
+    sections, replaced = [], 0
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        if a == b:
+            continue
+        first = g[a]
+        earlier = keep[:a] & (g[:a] >= first)
+        how = "continues" if not earlier.any() else "restart: replaces earlier rows"
+        replaced += int(earlier.sum())
+        keep[:a] &= ~earlier
+        sections.append(
+            {
+                "first_line": int(lines[a]),
+                "first_step": int(first),
+                "last_step": int(g[b - 1]),
+                "rows": int(b - a),
+                "placed": how,
+            }
+        )
+    return g, keep, sections, replaced, n
+
+
+def load(path: Path) -> Run:
+    path = Path(path)
+    table, t, warnings, bad = load_table(path, accept)
+    ep, itc = epoch_column(list(t.values)), iter_column(list(t.values))
+    if ep is None or itc is None:
+        raise GanAnalyzeError(f"{table}: the epoch and iteration columns must hold numbers")
+    ok = t.logged[ep] & t.logged[itc] & ~np.isnan(t.values[ep]) & ~np.isnan(t.values[itc])
+    if (~ok).any():
+        bad.append(f"{table}: {int((~ok).sum())} row(s) without an epoch or iteration skipped")
+    keep_rows(t, ok)
+    epoch, it = t.values[ep].astype(np.int64), t.values[itc].astype(np.int64)
+    if len(it) < 2 or np.all(np.diff(it) >= 0):
+        steps, keep, sections, replaced, n = it, np.ones(len(it), bool), [], 0, None
+    else:
+        steps, keep, sections, replaced, n = derive_steps(epoch, it, t.lines, t.restarts)
+    restarts = t.restarts
+    t.restarts = []  # sections say it
+    keep_rows(t, keep)
+    steps, epoch = steps[keep], epoch[keep]
+    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc))
+    if replaced:
+        warnings.append(
+            f"{table}: training restarted inside the file ({len(sections)} sections); "
+            f"{replaced} earlier row(s) at or after each restart point were replaced"
+        )
+    elif restarts:
+        warnings.append(
+            f"{table}: header repeated at line(s) "
+            f"{', '.join(map(str, restarts[:5]))}; those lines were skipped"
+        )
+    warn_limit(warnings, bad, "problems")
+    run = build_run(
+        path,
+        table,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit="iteration",
+        index={"wall_time": wall, "epoch": epoch.astype(float)},
+    )
+    run.duplicates_replaced += replaced
+    run.extra["iters_per_epoch"] = n
+    run.extra["sections"] = sections
+    return run

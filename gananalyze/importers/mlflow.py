@@ -1,0 +1,132 @@
+"""MLflow's file store: `mlruns/<experiment id>/<run id>/` with
+    metrics/<key>   one line per value: `<timestamp ms> <value> <step>`
+                    (old stores: `<timestamp ms> <value>`, step 0); a key with `/`
+                    is stored as nested folders (`metrics/loss/G` is `loss/G`)
+    params/<name>   one value per file -> `run.config` (numbers parsed)
+    meta.yaml       the run's name (`run_name`) when present
+Point gananalyze at a run folder, or at an experiment / `mlruns` folder holding
+exactly one run. Unit "iteration" (MLflow's step is whatever the code passed).
+The wall time is the latest timestamp at each step, in seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GanAnalyzeError
+from ..run import Run
+from ..runfiles import checked, keep_inside
+from ._common import finish, pivot_points, warn_limit
+
+NAME = "mlflow"
+
+
+def _is_run(p: Path) -> bool:
+    return p.is_dir() and (p / "metrics").is_dir() and (p / "meta.yaml").is_file()
+
+
+def find_run(path: Path) -> Path | None:
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    if _is_run(path):
+        return path
+    runs = [p for p in sorted(path.glob("*/metrics")) if _is_run(p.parent)]
+    runs = runs or [p for p in sorted(path.glob("*/*/metrics")) if _is_run(p.parent)]
+    runs = keep_inside(path, [p.parent for p in runs])
+    if len(runs) > 1:
+        names = ", ".join(str(p.relative_to(path)) for p in runs[:6])
+        raise GanAnalyzeError(f"{path}: {len(runs)} MLflow runs ({names}); point at one run folder")
+    return runs[0] if runs else None
+
+
+def detect(path: Path) -> bool:
+    try:
+        return find_run(path) is not None
+    except GanAnalyzeError:
+        return True
+
+
+def _number(s: str):
+    try:
+        f = float(s)
+    except ValueError:
+        return s
+    return int(f) if f.is_integer() and "." not in s and "e" not in s.lower() else f
+
+
+def load(path: Path) -> Run:
+    path = Path(path)
+    run_dir = find_run(path)
+    if run_dir is None:
+        raise GanAnalyzeError(f"{path}: no MLflow run (a folder with metrics/ and meta.yaml)")
+    warnings: list[str] = []
+    bad: list[str] = []
+    mdir = run_dir / "metrics"
+    files = [p for p in keep_inside(run_dir, sorted(mdir.rglob("*")), warnings) if p.is_file()]
+    names, steps, ids, values, walls = [], [], [], [], []
+    for j, f in enumerate(files):
+        names.append(f.relative_to(mdir).as_posix())
+        for i, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                ts, val = float(parts[0]), float(parts[1])
+                st = int(parts[2]) if len(parts) > 2 else 0
+            except (ValueError, IndexError):
+                bad.append(f"{f}:{i}: not '<timestamp> <value> <step>', line skipped")
+                continue
+            steps.append(st)
+            ids.append(j)
+            values.append(val)
+            walls.append(ts / 1000.0)
+    warn_limit(warnings, bad, "unreadable lines")
+    frame, counts, nonfinite, dup_steps, replaced = pivot_points(
+        np.asarray(steps, np.int64),
+        np.asarray(ids, np.int64),
+        np.asarray(values, float),
+        names,
+        wall=np.asarray(walls, float),
+    )
+    config: dict = {}
+    pdir = run_dir / "params"
+    if pdir.is_dir():
+        for p in keep_inside(run_dir, sorted(pdir.rglob("*")), warnings):
+            if p.is_file():
+                config[p.relative_to(pdir).as_posix()] = _number(
+                    p.read_text(errors="replace").strip()
+                )
+    name = run_dir.name
+    meta = checked(run_dir, run_dir / "meta.yaml", warnings)
+    import yaml
+
+    try:
+        m = yaml.safe_load(meta.read_text(errors="replace")) if meta else None
+        if isinstance(m, dict) and m.get("run_name"):
+            name = f"{m['run_name']} ({run_dir.name[:8]})"
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        warnings.append(f"{meta}: not readable ({str(e).splitlines()[0]})")
+    if dup_steps:
+        warnings.append(
+            f"{mdir}: {dup_steps} step(s) logged more than once; the later value was "
+            f"kept ({replaced} value(s) replaced)"
+        )
+    from .table import loss_from_config
+
+    run = Run(
+        path=path,
+        name=name,
+        format=NAME,
+        loss=loss_from_config(config),
+        config=config,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        warnings=warnings,
+        duplicates_replaced=dup_steps,
+    )
+    run.extra["step_unit"] = "iteration"
+    return finish(run, file=str(mdir))

@@ -1,0 +1,289 @@
+"""Metric roles for any naming: which column is "the G loss", "D(x)", "the D
+gradient norm"..., worked out from the words in the column names.
+
+Pure: no Run, no files except `read_map_file`. Not wired into the rules yet.
+
+How a name is read
+  The name is split into words on separators (`/ _ - . space ( ) [ ]`) and on
+  case changes (`lossD` -> loss, D; `DLoss` -> D, Loss; `z1` -> z, 1).
+  Decorations a logger adds are set aside: a split word (`train`, `val`,
+  `valid`, `validation`, `test`, `eval`) anywhere, and Lightning's `step` /
+  `epoch` suffix. Validation columns get roles of their own, prefixed `val/`
+  (`val/G_loss`), so training and validation never mix.
+  Words then say the network (G: g, gen, generator, netg; D: d, dis, disc,
+  discriminator, critic, netd), the kind (loss: loss, losses, err, error;
+  output: prob, probability, score, scores, logit, logits, out, output; gradient:
+  grad, gradient, norm, gnorm, grad_norm; acc, accuracy), and the data (real / x;
+  fake / z with G). Words left over (`total`, `adv`, `l1`...) make a name a
+  weaker candidate: `g_loss` beats `g_loss_l1`; a lone `lossG_total` still wins.
+
+Roles (ROLES): G_loss, D_loss, D_loss_real, D_loss_fake, D_x, D_G_z_before,
+D_G_z_after (D_G_z1 / D_G_z2 in the PyTorch DCGAN tutorial), D_x_logit,
+D_G_z_logit (raw scores; StyleGAN's `Loss/scores/real`), D_acc, G_grad_norm,
+D_grad_norm, fid. The exact names in `aliases.ALIASES` keep resolving.
+
+Ambiguity is reported, never guessed: two equally good candidates for a role
+(`G_loss` and `gen_loss`) leave the role unset and list both in `.ambiguous`;
+the user settles it with `--map G_loss=gen_loss` or the map file. The same
+metric logged per step and per epoch (`g_loss_step`, `g_loss_epoch`) is not
+ambiguous: the per-step column is taken.
+
+Map file: `gananalyze.yaml` in the run folder, with a `roles:` mapping
+    roles:
+      G_loss: lossG_total
+      D_loss: lossD_total
+(see `read_map_file`). `--map ROLE=COLUMN` strings: `parse_map`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .aliases import ALIASES
+from .errors import GanAnalyzeError
+
+ROLES = (
+    "G_loss",
+    "D_loss",
+    "D_loss_real",
+    "D_loss_fake",
+    "D_x",
+    "D_G_z_before",
+    "D_G_z_after",
+    "D_x_logit",
+    "D_G_z_logit",
+    "D_acc",
+    "G_grad_norm",
+    "D_grad_norm",
+    "fid",
+)
+MAP_FILE = "gananalyze.yaml"
+INDEX_COLUMNS = ("step", "epoch", "wall_time")
+
+G_WORDS = {"g", "gen", "generator", "netg", "generators"}
+D_WORDS = {"d", "dis", "disc", "discriminator", "critic", "netd", "discriminators"}
+LOSS_WORDS = {"loss", "losses", "err", "error", "errors"}
+OUT_WORDS = {"prob", "probability", "probs", "out", "output", "pred"}
+LOGIT_WORDS = {"score", "scores", "logit", "logits"}
+GRAD_WORDS = {"grad", "grads", "gradient", "gradients", "norm", "gnorm"}
+ACC_WORDS = {"acc", "accuracy"}
+REAL_WORDS = {"real", "x"}
+FAKE_WORDS = {"fake", "z", "gz"}
+SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "val",
+    "eval": "val",
+}
+AGG_WORDS = {"step": "step", "epoch": "epoch"}
+_NEUTRAL = {"net", "model", "mean", "avg", "on", "of", "the"}
+_AGG_PREF = {"step": 0, None: 1, "epoch": 2}
+
+
+def words(name: str) -> list[str]:
+    """`train/lossD_step` -> ['train', 'loss', 'D', 'step'] (original case)."""
+    out: list[str] = []
+    for part in re.split(r"[/_\-.\s()\[\]:,]+", name):
+        out.extend(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", part))
+    return out
+
+
+@dataclass
+class Reading:
+    """What the words of one column name say."""
+
+    column: str
+    role: str | None
+    split: str  # "train" / "val"
+    agg: str | None  # "step" / "epoch" / None
+    extra: list[str]  # words that did not count
+    used: list[str]
+
+
+def read_name(name: str) -> Reading:
+    """The role a column name's words point to (None when they point to none)."""
+    ws = words(name)
+    low = [w.lower() for w in ws]
+    split, agg = "train", None
+    rest: list[str] = []
+    for i, w in enumerate(low):
+        if w in SPLIT_WORDS and (i == 0 or i == len(low) - 1 or w != "test"):
+            split = SPLIT_WORDS[w]
+        elif w in AGG_WORDS and i == len(low) - 1 and i > 0:
+            agg = AGG_WORDS[w]
+        else:
+            rest.append(w)
+    nets = {"G" for w in rest if w in G_WORDS} | {"D" for w in rest if w in D_WORDS}
+    has = lambda group: any(w in group for w in rest)  # noqa: E731
+    loss, logit, grad, acc = has(LOSS_WORDS), has(LOGIT_WORDS), has(GRAD_WORDS), has(ACC_WORDS)
+    prob = has(OUT_WORDS)
+    real, fake = has(REAL_WORDS), has(FAKE_WORDS)
+    known = G_WORDS | D_WORDS | LOSS_WORDS | OUT_WORDS | LOGIT_WORDS | GRAD_WORDS | ACC_WORDS
+    known |= REAL_WORDS | FAKE_WORDS | _NEUTRAL | {"1", "2"}
+    role = None
+    if nets == {"G", "D"} and "z" in rest and not loss:
+        role = "D_G_z_after" if "2" in rest else "D_G_z_before"
+    elif (real or fake) and not grad and nets <= {"D"}:
+        if logit:
+            role = "D_x_logit" if real else "D_G_z_logit"
+        elif loss:
+            role = "D_loss_real" if real else "D_loss_fake"
+        elif nets == {"D"} or prob:
+            role = "D_x" if real else "D_G_z_before"
+    elif len(nets) == 1:
+        net = next(iter(nets))
+        if grad:
+            role = f"{net}_grad_norm"
+        elif acc:
+            role = "D_acc" if net == "D" else None
+        elif loss:
+            role = f"{net}_loss"
+    extra = [w for w in rest if w not in known]
+    if role is None:
+        return Reading(name, None, split, agg, extra, [])
+    used = [w for w in ws if w.lower() in known - _NEUTRAL]
+    return Reading(name, role, split, agg, extra, used)
+
+
+@dataclass
+class Resolution:
+    """Roles for a set of columns (see the module docstring)."""
+
+    roles: dict[str, str] = field(default_factory=dict)  # role -> column
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)  # role -> candidates
+    unclaimed: list[str] = field(default_factory=list)
+    how: dict[str, str] = field(default_factory=dict)  # role -> how it was found
+
+    def lines(self) -> list[str]:
+        """One readable line per role, ambiguity and leftover, for `info`-like output."""
+        out = [f"{r}: {c} ({self.how[r]})" for r, c in self.roles.items()]
+        out += [
+            f"{r}: ambiguous between {', '.join(c)}; settle it with --map {r}=COLUMN"
+            for r, c in self.ambiguous.items()
+        ]
+        if self.unclaimed:
+            out.append(f"no role: {', '.join(self.unclaimed)}")
+        return out
+
+
+def _role_key(role: str, split: str) -> str:
+    return role if split == "train" else f"val/{role}"
+
+
+def _exact(column: str) -> str | None:
+    for canon, names in ALIASES.items():
+        if column == canon or column in names:
+            return canon
+    return None
+
+
+def resolve_roles(
+    columns: Iterable[str], explicit: dict[str, str] | None = None, source: str = "--map"
+) -> Resolution:
+    """Roles for `columns`; `explicit` (role -> column, from --map or the map file,
+    named by `source`) wins over everything and settles ambiguity."""
+    cols = [c for c in dict.fromkeys(columns) if c not in INDEX_COLUMNS]
+    res = Resolution()
+    taken: set[str] = set()
+    lead = source if source == "--map" else f"{source}:"
+    for role, col in (explicit or {}).items():
+        base = role[4:] if role.startswith("val/") else role
+        if base not in ROLES:
+            raise GanAnalyzeError(f"{lead} unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if col not in cols:
+            raise GanAnalyzeError(f"{lead} {role}={col}: no column {col!r} in this run")
+        res.roles[role], res.how[role] = col, source
+        taken.add(col)
+    cands: dict[str, list[tuple[tuple, Reading, str]]] = {}
+    for c in cols:
+        if c in taken:
+            continue
+        r = read_name(c)
+        canon = _exact(c)
+        if canon is not None:
+            role, how = _role_key(canon, r.split), "exact name"
+            rank: tuple = (0, 0 if c == canon else 1)
+        elif r.role is not None:
+            role = _role_key(r.role, r.split)
+            how = f"from words {', '.join(r.used)}"
+            if r.extra:
+                how += f" (ignoring {', '.join(r.extra)})"
+            rank = (len(r.extra), 0)
+        else:
+            continue
+        cands.setdefault(role, []).append((rank, r, how))
+    claimed: set[str] = set(taken)
+    for role, group in cands.items():
+        if role in res.roles:
+            continue
+        best = min(g[0][0] for g in group)
+        top = [g for g in group if g[0][0] == best]
+        if len(top) > 1:
+            pref = min(_AGG_PREF[g[1].agg] for g in top)
+            bases = {_strip_agg(g[1].column) for g in top}
+            if len(bases) == 1 and sum(_AGG_PREF[g[1].agg] == pref for g in top) == 1:
+                top = [g for g in top if _AGG_PREF[g[1].agg] == pref]
+                others = [g[1].column for g in group if g[1].column != top[0][1].column]
+                res.how[role] = f"{top[0][2]}; per-step column preferred over {', '.join(others)}"
+        if len(top) > 1:
+            res.ambiguous[role] = [g[1].column for g in top]
+            claimed.update(g[1].column for g in group)
+            continue
+        res.roles[role] = top[0][1].column
+        res.how.setdefault(role, top[0][2])
+        claimed.add(top[0][1].column)
+    res.unclaimed = [c for c in cols if c not in claimed]
+    return res
+
+
+def _strip_agg(column: str) -> str:
+    return re.sub(r"[_/\-.](step|epoch)$", "", column)
+
+
+def parse_map(items: Iterable[str]) -> dict[str, str]:
+    """`["G_loss=lossG_total", ...]` -> {"G_loss": "lossG_total"}; one clear error per bad item."""
+    out: dict[str, str] = {}
+    for item in items:
+        role, sep, col = item.partition("=")
+        role, col = role.strip(), col.strip()
+        if not sep or not role or not col:
+            raise GanAnalyzeError(f"--map {item!r}: expected ROLE=COLUMN, e.g. G_loss=lossG_total")
+        base = role[4:] if role.startswith("val/") else role
+        if base not in ROLES:
+            raise GanAnalyzeError(
+                f"--map {item!r}: unknown role {role!r}; roles: {', '.join(ROLES)}"
+            )
+        if role in out and out[role] != col:
+            raise GanAnalyzeError(f"--map: {role} given twice ({out[role]!r} and {col!r})")
+        out[role] = col
+    return out
+
+
+def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dict[str, str]:
+    """The `roles:` mapping of `gananalyze.yaml` in `run_dir` ({} when there is none).
+    The file is read only when it lies inside the run (no links leading out)."""
+    import yaml
+
+    from .runfiles import checked
+
+    p = checked(run_dir, Path(run_dir) / MAP_FILE, warnings)
+    if p is None:
+        return {}
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError as e:
+        raise GanAnalyzeError(f"{p}: not readable YAML ({str(e).splitlines()[0]})") from None
+    roles = data.get("roles") if isinstance(data, dict) else None
+    if roles is None:
+        return {}
+    if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
+        raise GanAnalyzeError(
+            f"{p}: 'roles' must map role names to column names (e.g. G_loss: lossG_total)"
+        )
+    return parse_map(f"{k}={v}" for k, v in roles.items())

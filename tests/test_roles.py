@@ -1,0 +1,143 @@
+"""Metric roles from the words in column names (gananalyze/roles.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.roles import parse_map, read_map_file, resolve_roles, words
+
+# names seen in public trainers -> the role they hold
+SEEN = {
+    "errD": "D_loss",
+    "errG": "G_loss",
+    "Loss_D": "D_loss",
+    "Loss_G": "G_loss",
+    "loss_D_fake": "D_loss_fake",
+    "loss_D_real": "D_loss_real",
+    "d_loss_epoch": "D_loss",
+    "g_loss_step": "G_loss",
+    "train/d_loss": "D_loss",
+    "loss/discriminator": "D_loss",
+    "disc_loss": "D_loss",
+    "gen_loss": "G_loss",
+    "critic_loss": "D_loss",
+    "loss_dis": "D_loss",
+    "loss_gen": "G_loss",
+    "lossD": "D_loss",
+    "D/Real_Prob": "D_x",
+    "D(x)": "D_x",
+    "D_G_z1": "D_G_z_before",
+    "D_G_z2": "D_G_z_after",
+    "Generator Loss": "G_loss",
+    "Discriminator Loss": "D_loss",
+    "Loss/scores/real": "D_x_logit",
+    "Loss/scores/fake": "D_G_z_logit",
+    "train_disc_loss": "D_loss",
+    "train_gen_loss": "G_loss",
+    "Loss/D": "D_loss",
+    "Loss/G": "G_loss",
+    "netD_grad_norm": "D_grad_norm",
+    "grad_norm/G": "G_grad_norm",
+    "D(G(z))": "D_G_z_before",
+    "D_acc": "D_acc",
+}
+
+
+def test_words():
+    assert words("train/lossD_step") == ["train", "loss", "D", "step"]
+    assert words("D_G_z1") == ["D", "G", "z", "1"]
+    assert words("DLoss netG") == ["D", "Loss", "net", "G"]
+
+
+@pytest.mark.parametrize("name,role", sorted(SEEN.items()))
+def test_each_name_alone(name, role):
+    res = resolve_roles([name, "step", "epoch"])
+    assert res.roles == {role: name} and not res.ambiguous and not res.unclaimed
+
+
+def test_a_whole_table():
+    cols = ["step", "errD", "errG", "D(x)", "D_G_z1", "D_G_z2", "lr", "G_L1", "G_A", "fid"]
+    res = resolve_roles(cols)
+    assert res.roles == {
+        "D_loss": "errD",
+        "G_loss": "errG",
+        "D_x": "D(x)",
+        "D_G_z_before": "D_G_z1",
+        "D_G_z_after": "D_G_z2",
+        "fid": "fid",
+    }
+    assert res.unclaimed == ["lr", "G_L1", "G_A"]
+    assert res.how["D_x"] == "exact name" and res.how["D_loss"] == "from words err, D"
+
+
+def test_ambiguous_is_reported_not_guessed():
+    res = resolve_roles(["G_loss", "gen_loss", "d_loss"])
+    assert res.ambiguous == {"G_loss": ["G_loss", "gen_loss"]} and "G_loss" not in res.roles
+    assert res.roles == {"D_loss": "d_loss"} and res.unclaimed == []
+    assert (
+        res.lines()[-1]
+        == "G_loss: ambiguous between G_loss, gen_loss; settle it with --map G_loss=COLUMN"
+    )
+    settled = resolve_roles(["G_loss", "gen_loss"], parse_map(["G_loss=gen_loss"]))
+    assert settled.roles == {"G_loss": "gen_loss"} and settled.how["G_loss"] == "--map"
+    assert settled.unclaimed == ["G_loss"]
+
+
+def test_step_preferred_over_epoch_and_splits_kept_apart():
+    res = resolve_roles(["g_loss_step", "g_loss_epoch", "val/g_loss", "d_loss_epoch"])
+    assert res.roles == {
+        "G_loss": "g_loss_step",
+        "val/G_loss": "val/g_loss",
+        "D_loss": "d_loss_epoch",
+    }
+    assert res.how["G_loss"] == "from words g, loss; per-step column preferred over g_loss_epoch"
+    assert not res.ambiguous
+
+
+def test_components_lose_to_the_plain_name():
+    res = resolve_roles(["g_loss", "g_loss_adv", "g_loss_l1"])
+    assert res.roles == {"G_loss": "g_loss"} and res.unclaimed == ["g_loss_adv", "g_loss_l1"]
+    res = resolve_roles(["lossG_total"])
+    assert res.roles == {"G_loss": "lossG_total"}
+    assert res.how["G_loss"] == "from words loss, G (ignoring total)"
+    res = resolve_roles(["g_loss_adv", "g_loss_l1"])
+    assert res.ambiguous == {"G_loss": ["g_loss_adv", "g_loss_l1"]}
+
+
+def test_exact_aliases_still_resolve():
+    for name in ("Loss/G/loss", "G_GAN", "losses/l_g_gan", "out_d_real_prob", "fid50k_full"):
+        res = resolve_roles([name])
+        assert len(res.roles) == 1 and res.how[next(iter(res.roles))] == "exact name", name
+
+
+def test_parse_map_errors():
+    assert parse_map(["G_loss=a b", " D_loss = c "]) == {"G_loss": "a b", "D_loss": "c"}
+    with pytest.raises(GanAnalyzeError, match=r"--map 'G_loss': expected ROLE=COLUMN"):
+        parse_map(["G_loss"])
+    with pytest.raises(GanAnalyzeError, match=r"unknown role 'Gloss'; roles: G_loss, D_loss"):
+        parse_map(["Gloss=x"])
+    with pytest.raises(GanAnalyzeError, match=r"--map G_loss=nope: no column 'nope' in this run"):
+        resolve_roles(["a"], {"G_loss": "nope"})
+
+
+def test_map_file(tmp_path):
+    assert read_map_file(tmp_path) == {}
+    (tmp_path / "gananalyze.yaml").write_text("roles:\n  G_loss: lossG_total\n  val/D_loss: vD\n")
+    m = read_map_file(tmp_path)
+    assert m == {"G_loss": "lossG_total", "val/D_loss": "vD"}
+    res = resolve_roles(["lossG_total", "lossG_adv", "vD"], m, source="gananalyze.yaml")
+    assert res.roles == {"G_loss": "lossG_total", "val/D_loss": "vD"}
+    assert res.how == {"G_loss": "gananalyze.yaml", "val/D_loss": "gananalyze.yaml"}
+    (tmp_path / "gananalyze.yaml").write_text("roles: [G_loss]\n")
+    with pytest.raises(GanAnalyzeError, match="'roles' must map role names to column names"):
+        read_map_file(tmp_path)
+    outside = tmp_path.parent / "elsewhere.yaml"
+    outside.write_text("roles:\n  G_loss: x\n")
+    (tmp_path / "gananalyze.yaml").unlink()
+    (tmp_path / "gananalyze.yaml").symlink_to(outside)
+    warnings: list[str] = []
+    assert read_map_file(tmp_path, warnings) == {}
+    assert warnings == [
+        "gananalyze.yaml: not read: it is a link that resolves outside the run folder"
+    ]
