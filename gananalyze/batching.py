@@ -39,7 +39,12 @@ def is_oom(exc: BaseException) -> bool:
 class Batcher:
     """Current batch size, halved on out-of-memory and kept halved afterwards."""
 
-    def __init__(self, batch_size: int, device: Any = "cpu", on_halve: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        batch_size: int,
+        device: Any = "cpu",
+        on_halve: Callable[[int, int], None] | None = None,
+    ):
         if batch_size < 1:
             raise GanAnalyzeError(f"batch size must be at least 1, not {batch_size}")
         self.size = int(batch_size)
@@ -60,7 +65,9 @@ class Batcher:
                     raise
                 self._free()
                 if self.size == 1:
-                    raise OutOfMemory(f"out of memory on {self.device} even with batch size 1") from None
+                    raise OutOfMemory(
+                        f"out of memory on {self.device} even with batch size 1"
+                    ) from None
                 old = self.size
                 self.size = max(1, self.size // 2)
                 self.halvings += 1

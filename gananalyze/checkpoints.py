@@ -43,13 +43,19 @@ def generator_state(obj: dict[str, Any], path: str | Path = "checkpoint") -> dic
             return obj[key]
     if obj and all(hasattr(v, "shape") for v in obj.values()):
         return obj  # a bare state_dict
-    raise GanAnalyzeError(f"{path}: no generator state_dict found (keys: {', '.join(map(str, list(obj)[:8]))})")
+    raise GanAnalyzeError(
+        f"{path}: no generator state_dict found (keys: {', '.join(map(str, list(obj)[:8]))})"
+    )
 
 
-def import_target(target: str, pythonpath: list[str] | None = None, base: Path | None = None) -> Any:
+def import_target(
+    target: str, pythonpath: list[str] | None = None, base: Path | None = None
+) -> Any:
     """Import "package.module:callable", optionally adding run-relative paths to sys.path."""
     if ":" not in target:
-        raise GanAnalyzeError(f"generator target {target!r} must look like 'package.module:callable'")
+        raise GanAnalyzeError(
+            f"generator target {target!r} must look like 'package.module:callable'"
+        )
     for p in pythonpath or []:
         pp = Path(p)
         if not pp.is_absolute() and base is not None:
@@ -60,7 +66,9 @@ def import_target(target: str, pythonpath: list[str] | None = None, base: Path |
     try:
         obj: Any = importlib.import_module(mod_name)
     except Exception as e:
-        raise GanAnalyzeError(f"cannot import generator module {mod_name!r} ({type(e).__name__}: {e})") from None
+        raise GanAnalyzeError(
+            f"cannot import generator module {mod_name!r} ({type(e).__name__}: {e})"
+        ) from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise GanAnalyzeError(f"module {mod_name!r} has no attribute {attr!r}")
@@ -72,16 +80,22 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
     """An nn.Module built from run.json's generator spec, with the checkpoint's weights loaded."""
     spec = run.generator
     if not spec or "target" not in spec:
-        raise GanAnalyzeError(f"{run.path}: run.json has no generator spec ('generator': {{'target': 'module:callable', ...}}); cannot rebuild the generator")
+        raise GanAnalyzeError(
+            f"{run.path}: run.json has no generator spec ('generator': {{'target': 'module:callable', ...}}); cannot rebuild the generator"
+        )
     factory = import_target(spec["target"], spec.get("pythonpath"), Path(run.path))
     try:
         G = factory(**spec.get("kwargs", {}))
     except Exception as e:
-        raise GanAnalyzeError(f"{run.path}: building the generator {spec['target']}(**kwargs) failed ({type(e).__name__}: {e})") from None
+        raise GanAnalyzeError(
+            f"{run.path}: building the generator {spec['target']}(**kwargs) failed ({type(e).__name__}: {e})"
+        ) from None
     if checkpoint is not None:
         if isinstance(checkpoint, Checkpoint):
             if checkpoint.kind != "native":
-                raise GanAnalyzeError(f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with weights_only=True")
+                raise GanAnalyzeError(
+                    f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with weights_only=True"
+                )
             cpath = checkpoint.path
         else:
             cpath = Path(checkpoint)
@@ -90,7 +104,9 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
             G.load_state_dict(state)
         except Exception as e:
             first = str(e).strip().splitlines()[0]
-            raise GanAnalyzeError(f"{cpath}: weights do not fit the generator in run.json ({first})") from None
+            raise GanAnalyzeError(
+                f"{cpath}: weights do not fit the generator in run.json ({first})"
+            ) from None
     G.eval()
     return G
 
@@ -119,7 +135,9 @@ def pickled_checkpoints(run: Run) -> list[Checkpoint]:
     for rec in listed:
         if isinstance(rec, dict) and "path" in rec and "step" in rec:
             meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
-            out.append(Checkpoint(step=int(rec["step"]), path=Path(rec["path"]), kind="pickle", meta=meta))
+            out.append(
+                Checkpoint(step=int(rec["step"]), path=Path(rec["path"]), kind="pickle", meta=meta)
+            )
     return sorted(out, key=lambda c: c.step)
 
 
@@ -136,7 +154,9 @@ def load_stylegan_pickle(path: str | Path, trust: bool = False):
     if not trust:
         raise GanAnalyzeError(pickle_refusal(path))
     if not path.is_file():
-        raise GanAnalyzeError(f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved after `gananalyze import`?)")
+        raise GanAnalyzeError(
+            f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved after `gananalyze import`?)"
+        )
     try:
         try:  # StyleGAN's own loader, when its source tree is importable
             from legacy import load_network_pkl
@@ -152,9 +172,15 @@ def load_stylegan_pickle(path: str | Path, trust: bool = False):
         ) from None
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
-        raise GanAnalyzeError(f"{path}: cannot unpickle the StyleGAN snapshot ({type(e).__name__}: {first})") from None
+        raise GanAnalyzeError(
+            f"{path}: cannot unpickle the StyleGAN snapshot ({type(e).__name__}: {first})"
+        ) from None
     G = data.get("G_ema") if isinstance(data, dict) else None
     if G is None or not hasattr(G, "z_dim"):
-        found = ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
-        raise GanAnalyzeError(f"{path}: no StyleGAN generator 'G_ema' (with z_dim) in the snapshot (found: {found})")
+        found = (
+            ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
+        )
+        raise GanAnalyzeError(
+            f"{path}: no StyleGAN generator 'G_ema' (with z_dim) in the snapshot (found: {found})"
+        )
     return G.eval() if hasattr(G, "eval") else G

@@ -72,18 +72,34 @@ BANDS = ("minmax", "std")
 BATCH_KEYS = ("batch_size", "batch", "batchSize")
 KIMG_COLUMNS = ("Progress/kimg", "kimg")
 # Config keys (last dotted segment, lower case) that only pick a random seed.
-SEED_KEYS = {"seed", "random_seed", "manual_seed", "rng_seed", "random_state", "noise_seed", "seeds"}
+SEED_KEYS = {
+    "seed",
+    "random_seed",
+    "manual_seed",
+    "rng_seed",
+    "random_state",
+    "noise_seed",
+    "seeds",
+}
 # Metrics where a larger value is better (everything else: lower is better).
 # Canonical metrics drawn in the D(x) / D(G(z)) panel instead of the overlay grid.
 D_PANEL = ("D_x", "D_G_z_before", "D_G_z_after")
 MAX_METRIC_CHARTS = 16
 # Columns that are counters or x axes, not training metrics: never drawn as curves.
-NOT_CHARTED = {"Progress/tick", "Progress/kimg", "kimg", "Timing/total_sec", "Timing/total_hours", "Timing/total_days"}
+NOT_CHARTED = {
+    "Progress/tick",
+    "Progress/kimg",
+    "kimg",
+    "Timing/total_sec",
+    "Timing/total_hours",
+    "Timing/total_days",
+}
 PLOT_BINS = 600
 SAMPLE_MAX_PX = 384
 
 
 # ---------------------------------------------------------------- loading
+
 
 def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Path]]]:
     """Each argument with the paths it stands for (a glob: its matching directories, sorted)."""
@@ -97,7 +113,12 @@ def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Path]]
     return out
 
 
-def load_runs(paths_or_globs: Iterable[str | Path], skip_bad: bool = False, format: str | None = None, jobs: int | None = None) -> tuple[list[Run], list[str]]:
+def load_runs(
+    paths_or_globs: Iterable[str | Path],
+    skip_bad: bool = False,
+    format: str | None = None,
+    jobs: int | None = None,
+) -> tuple[list[Run], list[str]]:
     """Load every run named by `paths_or_globs`; returns (runs, warnings).
 
     A path that is missing or that no format can read raises GanAnalyzeError
@@ -106,14 +127,18 @@ def load_runs(paths_or_globs: Iterable[str | Path], skip_bad: bool = False, form
     named twice is loaded once. At least one run must remain. `jobs`: worker
     processes (None: automatic, see `load_and_diagnose`).
     """
-    runs, warnings, _ = load_and_diagnose(paths_or_globs, skip_bad=skip_bad, format=format, diagnose=False, jobs=jobs)
+    runs, warnings, _ = load_and_diagnose(
+        paths_or_globs, skip_bad=skip_bad, format=format, diagnose=False, jobs=jobs
+    )
     return runs, warnings
 
 
 PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
 
 
-def _load_one(args: tuple[Path, str | None, bool, str, dict[str, Any] | None]) -> tuple[str, Any, Any]:
+def _load_one(
+    args: tuple[Path, str | None, bool, str, dict[str, Any] | None],
+) -> tuple[str, Any, Any]:
     """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None)."""
     from .loader import load_run
 
@@ -146,7 +171,11 @@ def _data_bytes(paths: Sequence[Path]) -> int:
 
 def _auto_jobs(paths: Sequence[Path]) -> int:
     """Worker processes for loading: 1 for small comparisons or without fork, else up to the cores."""
-    if len(paths) < 4 or "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux":
+    if (
+        len(paths) < 4
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or sys.platform != "linux"
+    ):
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
@@ -157,7 +186,15 @@ def _auto_jobs(paths: Sequence[Path]) -> int:
     return min(cores, len(paths), 8)
 
 
-def load_and_diagnose(paths_or_globs: Iterable[str | Path], skip_bad: bool = False, format: str | None = None, diagnose: bool = True, metric: str = "fid", thresholds: dict[str, Any] | None = None, jobs: int | None = None) -> tuple[list[Run], list[str], dict[str, Any]]:
+def load_and_diagnose(
+    paths_or_globs: Iterable[str | Path],
+    skip_bad: bool = False,
+    format: str | None = None,
+    diagnose: bool = True,
+    metric: str = "fid",
+    thresholds: dict[str, Any] | None = None,
+    jobs: int | None = None,
+) -> tuple[list[Run], list[str], dict[str, Any]]:
     """`load_runs` plus the rule checks of each run: (runs, warnings, diagnoses by run name).
 
     Loading and diagnosing are independent per run, so with `jobs` > 1 they run
@@ -196,7 +233,9 @@ def load_and_diagnose(paths_or_globs: Iterable[str | Path], skip_bad: bool = Fal
     if jobs > 1 and len(tasks) > 1:
         import concurrent.futures as cf
 
-        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
             results = list(pool.map(_load_one, tasks))
     else:
         results = []
@@ -214,7 +253,9 @@ def load_and_diagnose(paths_or_globs: Iterable[str | Path], skip_bad: bool = Fal
         runs.append(obj)
         diags.append(diag)
     if not runs:
-        raise GanAnalyzeError("no run left to compare" + (": " + "; ".join(warnings) if warnings else ""))
+        raise GanAnalyzeError(
+            "no run left to compare" + (": " + "; ".join(warnings) if warnings else "")
+        )
     _unique_names(runs)
     diagnoses = {}
     for r, d in zip(runs, diags, strict=True):
@@ -242,6 +283,7 @@ def _unique_names(runs: list[Run]) -> None:
 
 # ---------------------------------------------------------------- configs
 
+
 def _norm(v: Any) -> Any:
     """A hashable, comparable form of a config value (lists/dicts by JSON value)."""
     if isinstance(v, (list, tuple, dict)):
@@ -260,7 +302,9 @@ def _display(v: Any) -> Any:
 _MISSING = object()
 
 
-def _differing_keys(flat: list[dict[str, Any]], ignore: Callable[[str], bool] | None = None) -> list[str]:
+def _differing_keys(
+    flat: list[dict[str, Any]], ignore: Callable[[str], bool] | None = None
+) -> list[str]:
     keys: dict[str, None] = {}
     for f in flat:
         keys.update(dict.fromkeys(f))
@@ -312,6 +356,7 @@ def batch_size(run: Run) -> int | None:
 
 # ---------------------------------------------------------------- groups
 
+
 @dataclass
 class Group:
     """Runs aggregated together (same value of the group-by key)."""
@@ -353,14 +398,22 @@ def group_runs(runs: Sequence[Run], group_by: str) -> list[Group]:
         try:
             pat = re.compile(group_by[3:])
         except re.error as e:
-            raise GanAnalyzeError(f"--group-by {group_by!r}: not a valid regular expression ({e})") from None
+            raise GanAnalyzeError(
+                f"--group-by {group_by!r}: not a valid regular expression ({e})"
+            ) from None
         for r in runs:
             m = pat.search(r.name)
             if m is None:
                 labels.append(r.name)
-                notes.setdefault(r.name, []).append(f"run {r.name} does not match {group_by[3:]!r}; it forms its own group")
+                notes.setdefault(r.name, []).append(
+                    f"run {r.name} does not match {group_by[3:]!r}; it forms its own group"
+                )
             else:
-                labels.append(next((g for g in m.groups() if g is not None), m.group(0)) if m.groups() else m.group(0))
+                labels.append(
+                    next((g for g in m.groups() if g is not None), m.group(0))
+                    if m.groups()
+                    else m.group(0)
+                )
     else:
         for r in runs:
             found, v = _config_value(r, group_by)
@@ -368,7 +421,9 @@ def group_runs(runs: Sequence[Run], group_by: str) -> list[Group]:
                 labels.append(f"{group_by}={_display(v)}")
             else:
                 labels.append(r.name)
-                notes.setdefault(r.name, []).append(f"run {r.name} has no config key {group_by!r}; it forms its own group")
+                notes.setdefault(r.name, []).append(
+                    f"run {r.name} has no config key {group_by!r}; it forms its own group"
+                )
     groups: dict[str, Group] = {}
     for r, lab in zip(runs, labels, strict=True):
         groups.setdefault(lab, Group(lab, [])).runs.append(r)
@@ -378,7 +433,9 @@ def group_runs(runs: Sequence[Run], group_by: str) -> list[Group]:
             flat = [flatten_config(r.config) for r in g.runs]
             other = _differing_keys(flat, ignore=lambda k: is_seed_key(k) or k == group_by)
             if other:
-                g.warnings.append(f"group {g.label}: its runs differ in more than the seed ({', '.join(other[:6])}{', ...' if len(other) > 6 else ''}); the band mixes those settings")
+                g.warnings.append(
+                    f"group {g.label}: its runs differ in more than the seed ({', '.join(other[:6])}{', ...' if len(other) > 6 else ''}); the band mixes those settings"
+                )
     return list(groups.values())
 
 
@@ -392,7 +449,13 @@ def aggregate(series: Sequence[pd.Series], band: str = "minmax") -> pd.DataFrame
     """
     if band not in BANDS:
         raise GanAnalyzeError(f"unknown band {band!r}; choose one of {', '.join(BANDS)}")
-    empty = pd.DataFrame({"step": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype="float64") for c in ("mean", "lo", "hi")}, "n": pd.Series([], dtype="int64")})
+    empty = pd.DataFrame(
+        {
+            "step": pd.Series([], dtype="int64"),
+            **{c: pd.Series([], dtype="float64") for c in ("mean", "lo", "hi")},
+            "n": pd.Series([], dtype="int64"),
+        }
+    )
     if not series:
         return empty
     steps = np.asarray(series[0].index, dtype=np.int64)
@@ -422,6 +485,7 @@ def aggregate(series: Sequence[pd.Series], band: str = "minmax") -> pd.DataFrame
 
 # ---------------------------------------------------------------- metrics
 
+
 def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
     """`metric` of `run` as a Series indexed by step, and where it came from.
 
@@ -438,10 +502,16 @@ def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
             source = f"sample metrics ({col})"
             if "features" in sm.columns and sm["features"].nunique() > 1:
                 feats = sm.loc[sm[col].notna(), "features"]
-                pick = "inception" if (feats == "inception").any() else feats.value_counts().index[0]
+                pick = (
+                    "inception" if (feats == "inception").any() else feats.value_counts().index[0]
+                )
                 rows = sm[sm["features"] == pick]
                 source = f"sample metrics ({col}, {pick} features)"
-            s = pd.Series(pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64), index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"), name=col).dropna()
+            s = pd.Series(
+                pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64),
+                index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"),
+                name=col,
+            ).dropna()
             if "features" in rows.columns and rows["features"].notna().any():
                 s.attrs["features"] = str(rows["features"].dropna().iloc[-1])
             s = s[~s.index.duplicated(keep="last")].sort_index()
@@ -464,6 +534,7 @@ def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
 
 # ---------------------------------------------------------------- alignment
 
+
 def _time_unit(seconds: float) -> tuple[float, str]:
     if seconds >= 3 * 3600:
         return 3600.0, "h"
@@ -472,7 +543,9 @@ def _time_unit(seconds: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
-def _interp_mapper(known_steps: np.ndarray, known_x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _interp_mapper(
+    known_steps: np.ndarray, known_x: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
     def f(steps: np.ndarray) -> np.ndarray:
         steps = np.asarray(steps, dtype=np.float64)
         if len(known_steps) == 0:
@@ -495,7 +568,9 @@ def x_mapper(run: Run, x: str) -> tuple[Callable[[np.ndarray], np.ndarray] | Non
     if x == "step":
         return (lambda s: np.asarray(s, dtype=np.float64)), "step"
 
-    def from_column(col: str, offset: bool = False, scale: float = 1.0) -> Callable[[np.ndarray], np.ndarray] | None:
+    def from_column(
+        col: str, offset: bool = False, scale: float = 1.0
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
         if col not in sc.columns:
             return None
         v = sc[col].to_numpy(dtype=np.float64)
@@ -545,6 +620,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- the comparison
 
+
 @dataclass
 class Comparison:
     """Everything `compare` computed, shared by the terminal table and the HTML page."""
@@ -576,16 +652,27 @@ class Comparison:
         for rec in rows:
             d = self.diagnoses.get(rec["run"])
             rec["findings"] = [f.to_dict() for f in d.findings] if d is not None else []
-            rec["config"] = {k[len("config."):]: rec.pop(k) for k in [k for k in rec if k.startswith("config.")]}
-        out: dict[str, Any] = {"metric": self.metric, "higher_is_better": self.higher_is_better, "runs": rows, "config_diff_keys": list(self.config_diff.columns)}
+            rec["config"] = {
+                k[len("config.") :]: rec.pop(k) for k in [k for k in rec if k.startswith("config.")]
+            }
+        out: dict[str, Any] = {
+            "metric": self.metric,
+            "higher_is_better": self.higher_is_better,
+            "runs": rows,
+            "config_diff_keys": list(self.config_diff.columns),
+        }
         if self.group_table is not None:
-            out["groups"] = [{k: clean(v) for k, v in rec.items()} for rec in _records(self.group_table)]
+            out["groups"] = [
+                {k: clean(v) for k, v in rec.items()} for rec in _records(self.group_table)
+            ]
         out["warnings"] = list(self.warnings)
         out["notes"] = list(self.notes)
         return out
 
 
-def diagnose_runs(runs: Sequence[Run], metric: str = "fid", thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+def diagnose_runs(
+    runs: Sequence[Run], metric: str = "fid", thresholds: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The rule checks' Diagnosis of each run, by run name."""
     from .rules import diagnose
 
@@ -608,7 +695,15 @@ def _span(run: Run) -> tuple[float | None, float | None]:
     return span, (span / dsteps if dsteps > 0 else None)
 
 
-def compare_table(runs: Sequence[Run], metric: str = "fid", diagnoses: dict[str, Any] | None = None, higher: bool | None = None, diff: pd.DataFrame | None = None, groups: list[Group] | None = None, thresholds: dict[str, Any] | None = None) -> pd.DataFrame:
+def compare_table(
+    runs: Sequence[Run],
+    metric: str = "fid",
+    diagnoses: dict[str, Any] | None = None,
+    higher: bool | None = None,
+    diff: pd.DataFrame | None = None,
+    groups: list[Group] | None = None,
+    thresholds: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """One row per run, ranked by the best value of `metric` (runs without it last).
 
     Columns: rank, run, path, format, steps (last logged step), rows, wall_time_s,
@@ -648,7 +743,9 @@ def compare_table(runs: Sequence[Run], metric: str = "fid", diagnoses: dict[str,
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
             "worst": d.worst() if d is not None else None,
-            "findings": ", ".join(dict.fromkeys(f.rule for f in d.findings if f.severity != "info")) if d is not None else "",
+            "findings": ", ".join(dict.fromkeys(f.rule for f in d.findings if f.severity != "info"))
+            if d is not None
+            else "",
         }
         if groups is not None:
             row["group"] = group_of.get(r.name, r.name)
@@ -659,7 +756,12 @@ def compare_table(runs: Sequence[Run], metric: str = "fid", diagnoses: dict[str,
     for c in ("steps", f"{metric}_final_step", f"{metric}_best_step"):
         df[c] = df[c].astype("Int64")  # integers with missing values
     key = df[f"{metric}_best"].astype("float64")
-    order = np.lexsort((np.arange(len(df)), -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy()))
+    order = np.lexsort(
+        (
+            np.arange(len(df)),
+            -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy(),
+        )
+    )
     df = df.iloc[order].reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df
@@ -671,23 +773,38 @@ def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
     for g in groups:
         bests = [b[0] for b in (best_of(metric_series(r, metric)[0], higher) for r in g.runs) if b]
         arr = np.asarray(bests, dtype=np.float64)
-        rows.append({
-            "group": g.label,
-            "n": g.n,
-            "runs": ", ".join(r.name for r in g.runs),
-            f"{metric}_best_mean": float(arr.mean()) if len(arr) else None,
-            f"{metric}_best_min": float(arr.min()) if len(arr) else None,
-            f"{metric}_best_max": float(arr.max()) if len(arr) else None,
-            f"{metric}_best_std": float(arr.std(ddof=1)) if len(arr) > 1 else None,
-            f"{metric}_runs_with_value": int(len(arr)),
-        })
+        rows.append(
+            {
+                "group": g.label,
+                "n": g.n,
+                "runs": ", ".join(r.name for r in g.runs),
+                f"{metric}_best_mean": float(arr.mean()) if len(arr) else None,
+                f"{metric}_best_min": float(arr.min()) if len(arr) else None,
+                f"{metric}_best_max": float(arr.max()) if len(arr) else None,
+                f"{metric}_best_std": float(arr.std(ddof=1)) if len(arr) > 1 else None,
+                f"{metric}_runs_with_value": int(len(arr)),
+            }
+        )
     df = pd.DataFrame(rows)
     key = df[f"{metric}_best_mean"].astype("float64")
-    order = np.lexsort((np.arange(len(df)), -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy()))
+    order = np.lexsort(
+        (
+            np.arange(len(df)),
+            -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy(),
+        )
+    )
     return df.iloc[order].reset_index(drop=True)
 
 
-def compare_runs(runs: Sequence[Run], metric: str = "fid", group_by: str | None = None, higher: bool | None = None, thresholds: dict[str, Any] | None = None, warnings: Sequence[str] = (), diagnoses: dict[str, Any] | None = None) -> Comparison:
+def compare_runs(
+    runs: Sequence[Run],
+    metric: str = "fid",
+    group_by: str | None = None,
+    higher: bool | None = None,
+    thresholds: dict[str, Any] | None = None,
+    warnings: Sequence[str] = (),
+    diagnoses: dict[str, Any] | None = None,
+) -> Comparison:
     """Rule checks, config diff, ranking table and groups for `runs` (computed once).
 
     `diagnoses` (by run name, e.g. from load_and_diagnose) skips the rule checks
@@ -702,8 +819,19 @@ def compare_runs(runs: Sequence[Run], metric: str = "fid", group_by: str | None 
         diagnoses.update(diagnose_runs(todo, metric, thresholds))
     diff = config_diff(runs)
     groups = group_runs(runs, group_by) if group_by else None
-    table = compare_table(runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups)
-    comp = Comparison(runs=runs, metric=metric, higher_is_better=higher, diagnoses=diagnoses, table=table, config_diff=diff, groups=groups, warnings=list(warnings))
+    table = compare_table(
+        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups
+    )
+    comp = Comparison(
+        runs=runs,
+        metric=metric,
+        higher_is_better=higher,
+        diagnoses=diagnoses,
+        table=table,
+        config_diff=diff,
+        groups=groups,
+        warnings=list(warnings),
+    )
     if groups is not None:
         comp.group_table = group_table(groups, metric, higher)
         for g in groups:
@@ -712,7 +840,9 @@ def compare_runs(runs: Sequence[Run], metric: str = "fid", group_by: str | None 
     if missing and len(missing) < len(runs):
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
     elif missing:
-        comp.notes.append(f"no run has {label(metric)}; rows are in the order given (compute it with `gananalyze fid-sweep`)")
+        comp.notes.append(
+            f"no run has {label(metric)}; rows are in the order given (compute it with `gananalyze fid-sweep`)"
+        )
     by_features: dict[str, list[str]] = {}
     for r in runs:
         s, _ = metric_series(r, metric)
@@ -720,11 +850,14 @@ def compare_runs(runs: Sequence[Run], metric: str = "fid", group_by: str | None 
             by_features.setdefault(s.attrs["features"], []).append(r.name)
     if len(by_features) > 1:
         parts = "; ".join(f"{f}: {', '.join(names)}" for f, names in by_features.items())
-        comp.notes.append(f"{label(metric)} was computed with different feature networks ({parts}); values are only comparable within one network, so the ranking across them means little")
+        comp.notes.append(
+            f"{label(metric)} was computed with different feature networks ({parts}); values are only comparable within one network, so the ranking across them means little"
+        )
     return comp
 
 
 # ---------------------------------------------------------------- terminal
+
 
 def _fmt_num(v: Any, digits: int = 4) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
@@ -742,14 +875,40 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     m = comp.metric
     t = comp.table
     lab = label(m)
-    headers = ["#", "run", "format", "steps", "wall", "s/step", f"best {lab} @step", f"final {lab}", "worst", "problems found"]
+    headers = [
+        "#",
+        "run",
+        "format",
+        "steps",
+        "wall",
+        "s/step",
+        f"best {lab} @step",
+        f"final {lab}",
+        "worst",
+        "problems found",
+    ]
     if "group" in t.columns:
         headers.insert(2, "group")
     cfg_cols = [c for c in t.columns if c.startswith("config.")]
     lines_rows = []
     for rec in _records(t):
-        best = "-" if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"]) else f"{_fmt_num(rec[f'{m}_best'])} @{int(rec[f'{m}_best_step'])}"
-        row = [str(rec["rank"]), rec["run"], rec["format"], _fmt_num(rec["steps"]), fmt_duration(rec["wall_time_s"]), _fmt_num(rec["s_per_step"], 3), best, _fmt_num(rec[f"{m}_final"]), _status(rec["worst"]), rec["findings"] or "-"]
+        best = (
+            "-"
+            if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"])
+            else f"{_fmt_num(rec[f'{m}_best'])} @{int(rec[f'{m}_best_step'])}"
+        )
+        row = [
+            str(rec["rank"]),
+            rec["run"],
+            rec["format"],
+            _fmt_num(rec["steps"]),
+            fmt_duration(rec["wall_time_s"]),
+            _fmt_num(rec["s_per_step"], 3),
+            best,
+            _fmt_num(rec[f"{m}_final"]),
+            _status(rec["worst"]),
+            rec["findings"] or "-",
+        ]
         if "group" in t.columns:
             row.insert(2, str(rec["group"]))
         lines_rows.append(row)
@@ -765,24 +924,42 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     if cfg_cols:
         out.append("")
         shown = cfg_cols[:max_config_keys]
-        more = f" (+{len(cfg_cols) - len(shown)} more keys: see --json or the HTML report)" if len(cfg_cols) > len(shown) else ""
-        out.append(f"config keys that differ: {', '.join(c[len('config.'):] for c in cfg_cols)}" if not more else f"config keys that differ ({len(cfg_cols)}): {', '.join(c[len('config.'):] for c in shown)}{more}")
+        more = (
+            f" (+{len(cfg_cols) - len(shown)} more keys: see --json or the HTML report)"
+            if len(cfg_cols) > len(shown)
+            else ""
+        )
+        out.append(
+            f"config keys that differ: {', '.join(c[len('config.') :] for c in cfg_cols)}"
+            if not more
+            else f"config keys that differ ({len(cfg_cols)}): {', '.join(c[len('config.') :] for c in shown)}{more}"
+        )
         for rec in _records(t):
-            vals = ", ".join(f"{c[len('config.'):]}={_fmt_cfg(rec[c])}" for c in shown)
+            vals = ", ".join(f"{c[len('config.') :]}={_fmt_cfg(rec[c])}" for c in shown)
             out.append(f"  {rec['run']}: {vals}")
     else:
         out.append("")
-        out.append("config: no key differs between the runs" if len(t) > 1 else "config: one run, nothing to diff")
+        out.append(
+            "config: no key differs between the runs"
+            if len(t) > 1
+            else "config: one run, nothing to diff"
+        )
     if comp.group_table is not None:
         gt = comp.group_table
         out.append("")
         out.append(f"groups ({len(gt)}): best {lab} over the runs of each group")
         for rec in _records(gt):
             mean = rec[f"{m}_best_mean"]
-            spread = f" (min {_fmt_num(rec[f'{m}_best_min'])}, max {_fmt_num(rec[f'{m}_best_max'])})" if rec["n"] > 1 and mean is not None and not pd.isna(mean) else ""
+            spread = (
+                f" (min {_fmt_num(rec[f'{m}_best_min'])}, max {_fmt_num(rec[f'{m}_best_max'])})"
+                if rec["n"] > 1 and mean is not None and not pd.isna(mean)
+                else ""
+            )
             out.append(f"  {rec['group']}  n={rec['n']}  mean {_fmt_num(mean)}{spread}")
     out.append("")
-    out.append("verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):")
+    out.append(
+        "verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):"
+    )
     for rec in _records(t):
         d = comp.diagnoses.get(rec["run"])
         out.append(f"  {rec['run']}: {getattr(d, 'verdict', None) or 'not checked'}")
@@ -795,7 +972,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
 
 
 def _status(worst: str | None) -> str:
-    """"ok" when the rule checks found nothing worse than info, else the worst severity."""
+    """ "ok" when the rule checks found nothing worse than info, else the worst severity."""
     return worst if worst in ("warning", "error") else "ok"
 
 
@@ -808,6 +985,7 @@ def _fmt_cfg(v: Any) -> str:
 
 
 # ---------------------------------------------------------------- HTML
+
 
 def palette(n: int) -> list[str]:
     """n distinct hex colours, one per run (or group), the same in every chart.
@@ -893,7 +1071,9 @@ def _finite_xy(x: np.ndarray, *ys: np.ndarray | None) -> np.ndarray:
     return ok
 
 
-def _draw(ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = False) -> list[np.ndarray]:
+def _draw(
+    ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = False
+) -> list[np.ndarray]:
     """Draw lines (group bands, raw envelopes, the line, best-point stars); returns what was drawn."""
     from .plots import bin_mean, envelope
 
@@ -930,13 +1110,24 @@ def _draw(ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = F
             ax.plot(mx, my, color=ln.color, linewidth=1.4, label=ln.label)
             drawn.append(my)
         if ln.best is not None and np.isfinite(ln.best[0]):
-            ax.scatter([ln.best[0]], [ln.best[1]], marker="*", s=150, color=ln.color, edgecolors="#222222", linewidths=0.8, zorder=5)
+            ax.scatter(
+                [ln.best[0]],
+                [ln.best[1]],
+                marker="*",
+                s=150,
+                color=ln.color,
+                edgecolors="#222222",
+                linewidths=0.8,
+                zorder=5,
+            )
     if logy:
         ax.set_yscale("log")
     return drawn
 
 
-def _break_gaps(x: np.ndarray, y: np.ndarray, factor: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+def _break_gaps(
+    x: np.ndarray, y: np.ndarray, factor: float = 20.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Insert a NaN where the x gap is `factor` times the typical one, so gaps in logging stay gaps."""
     if len(x) < 3:
         return x, y
@@ -957,12 +1148,27 @@ def _want_log(lines: Sequence[_Line]) -> bool:
     return bool(v.min() > 0 and v.max() / v.min() > 50)
 
 
-def _figure(panels: Sequence[tuple[str, Sequence[_Line]]], xlabel: str, ylim: tuple[float, float] | None = None, logy: bool | None = None, legend: bool = True, width: float = 6.6, height: float = 2.7, star_note: bool = False) -> str:
+def _figure(
+    panels: Sequence[tuple[str, Sequence[_Line]]],
+    xlabel: str,
+    ylim: tuple[float, float] | None = None,
+    logy: bool | None = None,
+    legend: bool = True,
+    width: float = 6.6,
+    height: float = 2.7,
+    star_note: bool = False,
+) -> str:
     """One row of panels (title, lines) as a PNG data URI."""
     from .plots import _fmt_step, fig_to_data_uri, finite_range, new_figure, styled
 
     with styled():
-        fig, axes = new_figure(1, len(panels), width=width * len(panels) if len(panels) > 1 else width, height=height, sharey=len(panels) > 1)
+        fig, axes = new_figure(
+            1,
+            len(panels),
+            width=width * len(panels) if len(panels) > 1 else width,
+            height=height,
+            sharey=len(panels) > 1,
+        )
         for ax, (title, lines) in zip(axes[0], panels, strict=True):
             lg = _want_log(lines) if logy is None else logy
             drawn = _draw(ax, lines, logy=lg)
@@ -981,7 +1187,9 @@ def _figure(panels: Sequence[tuple[str, Sequence[_Line]]], xlabel: str, ylim: tu
             if star_note:
                 from matplotlib.lines import Line2D
 
-                handles.append(Line2D([], [], marker="*", color="#222222", linestyle="", markersize=9))
+                handles.append(
+                    Line2D([], [], marker="*", color="#222222", linestyle="", markersize=9)
+                )
                 labels.append("best")
             ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return fig_to_data_uri(fig)
@@ -1002,7 +1210,9 @@ class _Plotter:
         for r in comp.runs:
             f, desc = x_mapper(r, x)
             if f is None:
-                self.notes.append(f"{r.name} is not on the charts: --x {x} is unavailable for it ({desc})")
+                self.notes.append(
+                    f"{r.name} is not on the charts: --x {x} is unavailable for it ({desc})"
+                )
             else:
                 self.mappers[r.name] = f
         self.scale, unit = 1.0, ""
@@ -1014,16 +1224,27 @@ class _Plotter:
                     if np.isfinite(v).all():
                         top = max(top, float(v[0]))
             self.scale, unit = _time_unit(top)
-        self.xlabel = {"step": "step", "epoch": "epoch", "time": f"wall time ({unit})", "images": "images seen"}[x]
+        self.xlabel = {
+            "step": "step",
+            "epoch": "epoch",
+            "time": f"wall time ({unit})",
+            "images": "images seen",
+        }[x]
         if comp.groups:
-            self.units = [(g.label + f" (n={g.n})", [r for r in g.runs if r.name in self.mappers]) for g in comp.groups]
+            self.units = [
+                (g.label + f" (n={g.n})", [r for r in g.runs if r.name in self.mappers])
+                for g in comp.groups
+            ]
         else:
             self.units = [(r.name, [r]) for r in comp.runs if r.name in self.mappers]
         names = [g.label for g in comp.groups] if comp.groups else [r.name for r in comp.runs]
         cols = palette(len(names))
         self.color = dict(zip(names, cols, strict=True))
         if comp.groups:
-            self.unit_color = {lab: self.color[g.label] for (lab, _), g in zip(self.units, comp.groups, strict=True)}
+            self.unit_color = {
+                lab: self.color[g.label]
+                for (lab, _), g in zip(self.units, comp.groups, strict=True)
+            }
             self.run_color = {r.name: self.color[g.label] for g in comp.groups for r in g.runs}
         else:
             self.unit_color = {r.name: self.color[r.name] for r in comp.runs}
@@ -1032,7 +1253,14 @@ class _Plotter:
     def xs(self, run: Run, steps: np.ndarray) -> np.ndarray:
         return self.mappers[run.name](steps) / self.scale
 
-    def lines(self, get: Callable[[Run], pd.Series], smooth: bool = True, markers: bool = False, best: bool = False, what: str = "") -> tuple[list[_Line], list[str]]:
+    def lines(
+        self,
+        get: Callable[[Run], pd.Series],
+        smooth: bool = True,
+        markers: bool = False,
+        best: bool = False,
+        what: str = "",
+    ) -> tuple[list[_Line], list[str]]:
         """Lines for one metric: one per run, or mean + band per group; notes about gaps."""
         higher = self.comp.higher_is_better
         out: list[_Line] = []
@@ -1057,15 +1285,37 @@ class _Plotter:
                     bb = best_of(s, higher)
                     if bb is not None:
                         b = (float(self.xs(r, np.array([bb[1]]))[0]), bb[0])
-                out.append(_Line(lab, color, xs, sm, raw=y if (raw_band and smooth) else None, markers=markers, best=b))
+                out.append(
+                    _Line(
+                        lab,
+                        color,
+                        xs,
+                        sm,
+                        raw=y if (raw_band and smooth) else None,
+                        markers=markers,
+                        best=b,
+                    )
+                )
                 continue
-            sm_series = [pd.Series(_smooth(s.to_numpy(dtype=np.float64), self.smoothing) if smooth else s.to_numpy(dtype=np.float64), index=s.index) for _, s in series]
+            sm_series = [
+                pd.Series(
+                    _smooth(s.to_numpy(dtype=np.float64), self.smoothing)
+                    if smooth
+                    else s.to_numpy(dtype=np.float64),
+                    index=s.index,
+                )
+                for _, s in series
+            ]
             agg = aggregate(sm_series, self.band)
             longest = max(len(s) for _, s in series)
             if len(series) < len(runs):
-                notes.append(f"{lab}: {what} logged by {len(series)} of its {len(runs)} runs; the mean uses those")
+                notes.append(
+                    f"{lab}: {what} logged by {len(series)} of its {len(runs)} runs; the mean uses those"
+                )
             if len(agg) == 0:
-                notes.append(f"{lab}: its runs share no logged step for {what}; no mean drawn (compare them without --group-by)")
+                notes.append(
+                    f"{lab}: its runs share no logged step for {what}; no mean drawn (compare them without --group-by)"
+                )
                 continue
             if len(agg) < longest:  # said once per group and count, not once per chart
                 note = f"{lab}: means and bands use only the steps all {len(series)} runs logged ({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
@@ -1080,7 +1330,18 @@ class _Plotter:
                 bb = best_of(pd.Series(agg["mean"].to_numpy(), index=st), higher)
                 if bb is not None:
                     b = (float(xs[np.searchsorted(st, bb[1])]), bb[0])
-            out.append(_Line(lab, color, xs, agg["mean"].to_numpy(), lo=agg["lo"].to_numpy(), hi=agg["hi"].to_numpy(), markers=markers, best=b))
+            out.append(
+                _Line(
+                    lab,
+                    color,
+                    xs,
+                    agg["mean"].to_numpy(),
+                    lo=agg["lo"].to_numpy(),
+                    hi=agg["hi"].to_numpy(),
+                    markers=markers,
+                    best=b,
+                )
+            )
         return out, notes
 
 
@@ -1093,13 +1354,18 @@ def _metric_keys(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
             key = canonical(col)
             if r.counts.get(col, 1) == 0 or col in NOT_CHARTED:
                 continue
-            if col.endswith("/std") and col[: -len("/std")] in cols:  # spread of another column (StyleGAN stats)
+            if (
+                col.endswith("/std") and col[: -len("/std")] in cols
+            ):  # spread of another column (StyleGAN stats)
                 continue
             lst = have.setdefault(key, [])
             if r.name not in lst:
                 lst.append(r.name)
     order = list(ALIASES)
-    return sorted(have.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), -len(kv[1]), kv[0]))
+    return sorted(
+        have.items(),
+        key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), -len(kv[1]), kv[0]),
+    )
 
 
 def _missing_note(what: str, have: Sequence[str], runs: Sequence[Run]) -> str | None:
@@ -1117,7 +1383,13 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def build_context(comp: Comparison, x: str = "step", band: str = "minmax", smoothing: float = 0.6, max_metric_charts: int = MAX_METRIC_CHARTS) -> dict[str, Any]:
+def build_context(
+    comp: Comparison,
+    x: str = "step",
+    band: str = "minmax",
+    smoothing: float = 0.6,
+    max_metric_charts: int = MAX_METRIC_CHARTS,
+) -> dict[str, Any]:
     """Everything templates/compare.html shows (charts as data URIs), as plain data."""
     import datetime as _dt
 
@@ -1131,16 +1403,48 @@ def build_context(comp: Comparison, x: str = "step", band: str = "minmax", smoot
     grouped = comp.groups is not None
 
     # ranking table
-    headers = ["#", "run", "format", "last step", "wall time", "s/step", f"best {mlab} (step)", f"final {mlab}", "verdict", "findings"]
+    headers = [
+        "#",
+        "run",
+        "format",
+        "last step",
+        "wall time",
+        "s/step",
+        f"best {mlab} (step)",
+        f"final {mlab}",
+        "verdict",
+        "findings",
+    ]
     if grouped:
         headers.insert(2, "group")
     rows = []
     for rec in _records(t):
-        best = "-" if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"]) else f"{_fmt_num(rec[f'{m}_best'])} ({int(rec[f'{m}_best_step'])})"
-        cells = [str(rec["rank"]), rec["run"], rec["format"], _cell(rec["steps"]), fmt_duration(rec["wall_time_s"]), _cell(rec["s_per_step"]), best, _cell(rec[f"{m}_final"]), rec["verdict"] or "-", rec["findings"] or "none"]
+        best = (
+            "-"
+            if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"])
+            else f"{_fmt_num(rec[f'{m}_best'])} ({int(rec[f'{m}_best_step'])})"
+        )
+        cells = [
+            str(rec["rank"]),
+            rec["run"],
+            rec["format"],
+            _cell(rec["steps"]),
+            fmt_duration(rec["wall_time_s"]),
+            _cell(rec["s_per_step"]),
+            best,
+            _cell(rec[f"{m}_final"]),
+            rec["verdict"] or "-",
+            rec["findings"] or "none",
+        ]
         if grouped:
             cells.insert(2, rec["group"])
-        rows.append({"cells": cells, "color": pl.run_color.get(rec["run"], "#999999"), "worst": _status(rec["worst"])})
+        rows.append(
+            {
+                "cells": cells,
+                "color": pl.run_color.get(rec["run"], "#999999"),
+                "worst": _status(rec["worst"]),
+            }
+        )
     first = t.iloc[0] if len(t) else None
     if first is not None and first[f"{m}_best"] is not None and not pd.isna(first[f"{m}_best"]):
         better = "highest" if comp.higher_is_better else "lowest"
@@ -1153,14 +1457,34 @@ def build_context(comp: Comparison, x: str = "step", band: str = "minmax", smoot
     if comp.group_table is not None:
         group_rows = []
         for rec in _records(comp.group_table):
-            group_rows.append({"color": pl.color.get(rec["group"], "#999999"), "cells": [rec["group"], str(rec["n"]), _cell(rec[f"{m}_best_mean"]), _cell(rec[f"{m}_best_min"]), _cell(rec[f"{m}_best_max"]), _cell(rec[f"{m}_best_std"]), rec["runs"]]})
+            group_rows.append(
+                {
+                    "color": pl.color.get(rec["group"], "#999999"),
+                    "cells": [
+                        rec["group"],
+                        str(rec["n"]),
+                        _cell(rec[f"{m}_best_mean"]),
+                        _cell(rec[f"{m}_best_min"]),
+                        _cell(rec[f"{m}_best_max"]),
+                        _cell(rec[f"{m}_best_std"]),
+                        rec["runs"],
+                    ],
+                }
+            )
 
     # FID (or the chosen metric) with each run's best point
-    fid_lines, fid_notes = pl.lines(lambda r: metric_series(r, m)[0], smooth=False, markers=True, best=True, what=mlab)
+    fid_lines, fid_notes = pl.lines(
+        lambda r: metric_series(r, m)[0], smooth=False, markers=True, best=True, what=mlab
+    )
     have_m = [r.name for r in runs if metric_series(r, m)[1] is not None]
     metric_chart = None
     if fid_lines:
-        metric_chart = {"uri": _figure([(mlab, fid_lines)], pl.xlabel, star_note=True, legend=len(fid_lines) <= 12), "notes": [n for n in [_missing_note(mlab, have_m, runs), *fid_notes] if n]}
+        metric_chart = {
+            "uri": _figure(
+                [(mlab, fid_lines)], pl.xlabel, star_note=True, legend=len(fid_lines) <= 12
+            ),
+            "notes": [n for n in [_missing_note(mlab, have_m, runs), *fid_notes] if n],
+        }
 
     # D(x) and D(G(z)) side by side
     d_chart = None
@@ -1173,20 +1497,42 @@ def build_context(comp: Comparison, x: str = "step", band: str = "minmax", smoot
             d_panels.append((label(key), lines))
             d_notes += [n for n in [_missing_note(label(key), have, runs), *notes] if n]
     if d_panels:
-        d_chart = {"uri": _figure(d_panels, pl.xlabel, ylim=(-0.02, 1.02), logy=False, legend=len(pl.units) <= 12, width=4.6), "notes": d_notes}
+        d_chart = {
+            "uri": _figure(
+                d_panels,
+                pl.xlabel,
+                ylim=(-0.02, 1.02),
+                logy=False,
+                legend=len(pl.units) <= 12,
+                width=4.6,
+            ),
+            "notes": d_notes,
+        }
 
     # every other metric, overlaid
-    keys = [(k, have) for k, have in _metric_keys(runs) if k not in D_PANEL and k not in ("D_tp", "D_fp", "D_fn", "D_tn")]
+    keys = [
+        (k, have)
+        for k, have in _metric_keys(runs)
+        if k not in D_PANEL and k not in ("D_tp", "D_fp", "D_fn", "D_tn")
+    ]
     omitted = keys[max_metric_charts:]
     charts = []
     for key, have in keys[:max_metric_charts]:
         lines, notes = pl.lines(lambda r, k=key: r.series(k), what=label(key))
         if not lines:
             continue
-        charts.append({"title": label(key), "uri": _figure([(label(key), lines)], pl.xlabel, legend=len(lines) <= 12), "notes": [n for n in [_missing_note(label(key), have, runs), *notes] if n]})
+        charts.append(
+            {
+                "title": label(key),
+                "uri": _figure([(label(key), lines)], pl.xlabel, legend=len(lines) <= 12),
+                "notes": [n for n in [_missing_note(label(key), have, runs), *notes] if n],
+            }
+        )
     metric_notes = []
     if omitted:
-        metric_notes.append(f"{len(omitted)} more metrics not drawn: {', '.join(k for k, _ in omitted[:12])}{', ...' if len(omitted) > 12 else ''}")
+        metric_notes.append(
+            f"{len(omitted)} more metrics not drawn: {', '.join(k for k, _ in omitted[:12])}{', ...' if len(omitted) > 12 else ''}"
+        )
 
     # samples: the grid nearest each run's best checkpoint, else the last
     samples = []
@@ -1195,28 +1541,63 @@ def build_context(comp: Comparison, x: str = "step", band: str = "minmax", smoot
         bstep = rec[f"{m}_best_step"]
         bstep = None if bstep is None or pd.isna(bstep) else int(bstep)
         uri, step = _sample_uri(r, bstep)
-        samples.append({"run": r.name, "color": pl.run_color.get(r.name), "uri": uri, "step": step, "which": (f"nearest the best {mlab} (step {bstep})" if bstep is not None else "last") if uri else None})
+        samples.append(
+            {
+                "run": r.name,
+                "color": pl.run_color.get(r.name),
+                "uri": uri,
+                "step": step,
+                "which": (
+                    f"nearest the best {mlab} (step {bstep})" if bstep is not None else "last"
+                )
+                if uri
+                else None,
+            }
+        )
 
     # config diff: keys as rows, runs as columns (in ranking order)
     diff = comp.config_diff
     order = list(t["run"])
-    config_rows = [{"key": k, "values": [_cfg_cell(diff.loc[name, k]) for name in order]} for k in diff.columns]
+    config_rows = [
+        {"key": k, "values": [_cfg_cell(diff.loc[name, k]) for name in order]} for k in diff.columns
+    ]
 
     # findings per run
     findings = []
     for name in order:
         d = comp.diagnoses.get(name)
-        findings.append({
-            "run": name,
-            "color": pl.run_color.get(name),
-            "verdict": getattr(d, "verdict", None) or "not checked",
-            "worst": _status(d.worst() if d is not None else None),
-            "findings": [{"severity": f.severity, "title": f.title, "message": f.message, "action": f.action, "steps": _steps_text(f.start_step, f.end_step)} for f in (d.findings if d is not None else [])],
-        })
+        findings.append(
+            {
+                "run": name,
+                "color": pl.run_color.get(name),
+                "verdict": getattr(d, "verdict", None) or "not checked",
+                "worst": _status(d.worst() if d is not None else None),
+                "findings": [
+                    {
+                        "severity": f.severity,
+                        "title": f.title,
+                        "message": f.message,
+                        "action": f.action,
+                        "steps": _steps_text(f.start_step, f.end_step),
+                    }
+                    for f in (d.findings if d is not None else [])
+                ],
+            }
+        )
 
     n_find = sum(1 for f in findings if f["worst"] != "ok")
-    summary = f"{len(runs)} runs compared on {pl.xlabel}" + (f" in {len(comp.groups)} groups" if grouped else "") + f"; the rule checks found warnings or errors in {n_find} of them."
-    legend = [{"name": (g.label + f" (n={g.n})") if grouped else g, "color": pl.color[g.label if grouped else g]} for g in (comp.groups if grouped else [r.name for r in runs])]
+    summary = (
+        f"{len(runs)} runs compared on {pl.xlabel}"
+        + (f" in {len(comp.groups)} groups" if grouped else "")
+        + f"; the rule checks found warnings or errors in {n_find} of them."
+    )
+    legend = [
+        {
+            "name": (g.label + f" (n={g.n})") if grouped else g,
+            "color": pl.color[g.label if grouped else g],
+        }
+        for g in (comp.groups if grouped else [r.name for r in runs])
+    ]
     return {
         "title": f"gananalyze compare: {len(runs)} runs",
         "generated": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -1266,7 +1647,17 @@ def render_html(context: dict[str, Any]) -> str:
     return render("compare.html", **context)
 
 
-def render_compare(runs: Sequence[Run], out_path: str | Path, x: str = "step", group_by: str | None = None, band: str = "minmax", metric: str = "fid", smoothing: float = 0.6, comparison: Comparison | None = None, thresholds: dict[str, Any] | None = None) -> Path:
+def render_compare(
+    runs: Sequence[Run],
+    out_path: str | Path,
+    x: str = "step",
+    group_by: str | None = None,
+    band: str = "minmax",
+    metric: str = "fid",
+    smoothing: float = 0.6,
+    comparison: Comparison | None = None,
+    thresholds: dict[str, Any] | None = None,
+) -> Path:
     """Write the self-contained HTML comparison page to `out_path`; returns its path.
 
     Pass `comparison` (from compare_runs) to reuse rule checks already run.

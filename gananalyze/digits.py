@@ -48,7 +48,9 @@ class Generator(nn.Module):
     train and eval mode give the same samples).
     """
 
-    def __init__(self, latent_dim: int = 16, hidden: int = 128, layers: int = 2, batchnorm: bool = False):
+    def __init__(
+        self, latent_dim: int = 16, hidden: int = 128, layers: int = 2, batchnorm: bool = False
+    ):
         super().__init__()
         self.latent_dim = int(latent_dim)
         mods: list[nn.Module] = []

@@ -22,7 +22,9 @@ import pandas as pd
 from .run import Run, SampleGrid
 
 FEATURE_SIDE = 16  # samples larger than this are box-downscaled to at most 16x16 before comparing
-NEAR_DUPLICATE = 0.02  # pairs closer than this (RMS per pixel, [0, 1] units) count as near-duplicates
+NEAR_DUPLICATE = (
+    0.02  # pairs closer than this (RMS per pixel, [0, 1] units) count as near-duplicates
+)
 
 
 def sample_features(tiles: np.ndarray, side: int | None = None) -> np.ndarray:
@@ -58,7 +60,11 @@ def pairwise_stats(features: np.ndarray) -> dict[str, float]:
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
     iu = np.triu_indices(n, 1)
     dist = np.sqrt(d2[iu] / d)
-    return {"diversity": float(dist.mean()), "near_duplicates": float((dist < NEAR_DUPLICATE).mean()), "n": n}
+    return {
+        "diversity": float(dist.mean()),
+        "near_duplicates": float((dist < NEAR_DUPLICATE).mean()),
+        "n": n,
+    }
 
 
 def grid_diversity(grid: SampleGrid, side: int | None = None) -> dict[str, Any]:
@@ -85,14 +91,26 @@ def sample_diversity(run: Run, side: int | None = None) -> pd.DataFrame:
         try:
             r = grid_diversity(g, side)
         except (OSError, ValueError) as e:
-            run.warnings.append(f"sample grid at step {g.step}: unreadable ({e}); left out of the diversity check")
+            run.warnings.append(
+                f"sample grid at step {g.step}: unreadable ({e}); left out of the diversity check"
+            )
             continue
         if r["n"] >= 2:
             rows.append(r)
     if not rows:
-        return pd.DataFrame({"step": pd.Series([], dtype="int64"), "n": [], "diversity": [], "near_duplicates": [], "side": []})
+        return pd.DataFrame(
+            {
+                "step": pd.Series([], dtype="int64"),
+                "n": [],
+                "diversity": [],
+                "near_duplicates": [],
+                "side": [],
+            }
+        )
     df = pd.DataFrame(rows)
-    return df.groupby("step", as_index=False).agg({"n": "sum", "diversity": "mean", "near_duplicates": "mean", "side": "first"})
+    return df.groupby("step", as_index=False).agg(
+        {"n": "sum", "diversity": "mean", "near_duplicates": "mean", "side": "first"}
+    )
 
 
 def real_dataset(run: Run) -> str | None:

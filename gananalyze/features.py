@@ -68,7 +68,9 @@ class Extractor:
         if not isinstance(images, torch.Tensor):
             images = torch.as_tensor(np.asarray(images))
         if images.ndim != 4:
-            raise GanAnalyzeError(f"{self.name}: images must be (N, C, H, W), got shape {tuple(images.shape)}")
+            raise GanAnalyzeError(
+                f"{self.name}: images must be (N, C, H, W), got shape {tuple(images.shape)}"
+            )
         if images.dtype == torch.uint8:  # 8-bit images (what PNG files hold): 0..255 -> [0, 1]
             images = images.to(self.device).float() / 255.0
         with torch.inference_mode():
@@ -160,7 +162,9 @@ def build_fid_inception(weights: str | os.PathLike) -> torch.nn.Module:
         with mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: state):
             net = pfi.fid_inception_v3()
     except RuntimeError as e:
-        raise GanAnalyzeError(f"{weights} is not a pytorch-fid FID Inception state dict: {str(e)[:200]}") from None
+        raise GanAnalyzeError(
+            f"{weights} is not a pytorch-fid FID Inception state dict: {str(e)[:200]}"
+        ) from None
     return net.eval()
 
 
@@ -179,7 +183,9 @@ def inception_preprocess(images: torch.Tensor) -> torch.Tensor:
         raise GanAnalyzeError(f"inception: images must have 1 or 3 channels, got {c}")
     # Resizing is per channel, so resizing one grey channel and then repeating it
     # equals pytorch-fid's (PIL convert("RGB") first) at a third of the cost.
-    x = F.interpolate(images, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear", align_corners=False)
+    x = F.interpolate(
+        images, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear", align_corners=False
+    )
     x = 2 * x - 1
     return x.expand(-1, 3, -1, -1) if c == 1 else x
 
@@ -218,7 +224,9 @@ def _load_script(path: str | os.PathLike, dev: torch.device) -> torch.jit.Script
             warnings.simplefilter("ignore", FutureWarning)
             return torch.jit.load(str(p), map_location=dev).eval()
     except Exception as e:
-        raise GanAnalyzeError(f"{p} is not a TorchScript file (torch.jit.save): {str(e)[:200]}") from None
+        raise GanAnalyzeError(
+            f"{p} is not a TorchScript file (torch.jit.save): {str(e)[:200]}"
+        ) from None
 
 
 def _script_extractor(name: str, path: str | os.PathLike, dev: torch.device) -> Extractor:
@@ -230,16 +238,28 @@ def _script_extractor(name: str, path: str | os.PathLike, dev: torch.device) -> 
             feats, logits = out[0], (out[1] if len(out) > 1 else None)
         else:
             feats, logits = out, None
-        if not isinstance(feats, torch.Tensor) or feats.ndim != 2 or feats.shape[0] != images.shape[0]:
-            raise GanAnalyzeError(f"{path}: expected features of shape (N, D) for N={images.shape[0]} images")
+        if (
+            not isinstance(feats, torch.Tensor)
+            or feats.ndim != 2
+            or feats.shape[0] != images.shape[0]
+        ):
+            raise GanAnalyzeError(
+                f"{path}: expected features of shape (N, D) for N={images.shape[0]} images"
+            )
         return feats, logits
 
     dims = getattr(mod, "dims", None)
     has_logits = getattr(mod, "has_logits", None)
     if has_logits is None:
         has_logits = _returns_tuple(mod)
-    return Extractor(name, f"{name}:{file_digest(path)}", None if dims is None else int(dims),
-                     None if has_logits is None else bool(has_logits), dev, run)
+    return Extractor(
+        name,
+        f"{name}:{file_digest(path)}",
+        None if dims is None else int(dims),
+        None if has_logits is None else bool(has_logits),
+        dev,
+        run,
+    )
 
 
 def _returns_tuple(mod) -> bool | None:
@@ -276,13 +296,17 @@ EXTRACTORS: dict[str, Callable[..., Extractor]] = {
 }
 
 
-def get_extractor(spec: str, device="cpu", inception_weights=None, download: bool = True) -> Extractor:
+def get_extractor(
+    spec: str, device="cpu", inception_weights=None, download: bool = True
+) -> Extractor:
     """Build the extractor named by spec: "inception", "digits", "torchscript:PATH" or a .pt path.
 
     download: whether "inception" may fetch missing weights into the torch hub cache.
     """
     name, _, arg = spec.partition(":")
-    if name not in EXTRACTORS and (spec.endswith((".pt", ".pth", ".ts", ".jit")) or Path(spec).is_file()):
+    if name not in EXTRACTORS and (
+        spec.endswith((".pt", ".pth", ".ts", ".jit")) or Path(spec).is_file()
+    ):
         name, arg = "torchscript", spec
     if name not in EXTRACTORS:
         raise GanAnalyzeError(
@@ -294,7 +318,9 @@ def get_extractor(spec: str, device="cpu", inception_weights=None, download: boo
     return EXTRACTORS[name](device=device, inception_weights=inception_weights, download=download)
 
 
-def extract(extractor: Extractor, images, batch_size: int = 100) -> tuple[np.ndarray, np.ndarray | None]:
+def extract(
+    extractor: Extractor, images, batch_size: int = 100
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Features (and logits) of an image array/tensor (N, C, H, W) in [0, 1], in batches, as NumPy."""
     feats, logits = [], []
     for lo in range(0, len(images), batch_size):
@@ -322,8 +348,10 @@ def random_fid_inception_weights(path: str | os.PathLike, seed: int = 0) -> Path
     from pytorch_fid import inception as pfi
 
     g = torch.Generator().manual_seed(seed)
-    with mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: {}), \
-            mock.patch.object(torch.nn.Module, "load_state_dict", lambda self, *a, **k: None):
+    with (
+        mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: {}),
+        mock.patch.object(torch.nn.Module, "load_state_dict", lambda self, *a, **k: None),
+    ):
         net = pfi.fid_inception_v3()
     state = {}
     for k, v in net.state_dict().items():

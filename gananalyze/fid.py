@@ -157,7 +157,12 @@ def fid_few_samples(fake: np.ndarray, mu_real: np.ndarray, sigma_real: np.ndarra
     m = a @ np.asarray(sigma_real, dtype=np.float64) @ a.T
     lam = np.linalg.eigvalsh(0.5 * (m + m.T))
     diff = mu - np.asarray(mu_real, dtype=np.float64)
-    return float(diff @ diff + np.sum(a * a) + np.trace(sigma_real) - 2.0 * np.sqrt(np.clip(lam, 0.0, None)).sum())
+    return float(
+        diff @ diff
+        + np.sum(a * a)
+        + np.trace(sigma_real)
+        - 2.0 * np.sqrt(np.clip(lam, 0.0, None)).sum()
+    )
 
 
 def fid_from_features(real_features, fake_features) -> float:

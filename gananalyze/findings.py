@@ -52,7 +52,9 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)  # loss type, equilibrium values, bins (rules.diagnose)
+    context: dict[str, Any] = field(
+        default_factory=dict
+    )  # loss type, equilibrium values, bins (rules.diagnose)
 
     def worst(self) -> str | None:
         """The highest severity among the findings, or None."""

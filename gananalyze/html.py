@@ -19,7 +19,13 @@ def environment():
 
     from .textfmt import fmt_num
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("gananalyze", "templates"), autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("gananalyze", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = fmt_num
     return env
 

@@ -24,7 +24,18 @@ import numpy as np
 
 # seaborn's colour-blind-friendly "colorblind" palette (tests check it equals
 # seaborn's), spelled out so that colours can be assigned before seaborn loads.
-PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")
+PALETTE = (
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+)
 DPI = 96
 WIDTH_IN = 9.0
 HEIGHT_IN = 3.0
@@ -32,7 +43,10 @@ HEIGHT_IN = 3.0
 
 # ------------------------------------------------------------------ data reduction
 
-def envelope(steps: Any, values: Any, bins: int = 2000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+
+def envelope(
+    steps: Any, values: Any, bins: int = 2000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Min/max/mean of `values` per step bin: (x, lo, hi, mean), at most `bins` points.
 
     Bins are equal-width in step (so gaps in logging stay gaps); x is the mean
@@ -74,7 +88,9 @@ def bin_mean(steps: Any, values: Any, bins: int = 2000) -> tuple[np.ndarray, np.
 
 def finite_range(*arrays: Any, pad: float = 0.05) -> tuple[float, float] | None:
     """(lo, hi) over the finite values of all arrays, padded; None when there are none."""
-    vals = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if a is not None and np.size(a)]
+    vals = [
+        np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if a is not None and np.size(a)
+    ]
     if not vals:
         return None
     v = np.concatenate(vals)
@@ -87,6 +103,7 @@ def finite_range(*arrays: Any, pad: float = 0.05) -> tuple[float, float] | None:
 
 
 # ------------------------------------------------------------------ chart specs
+
 
 @dataclass
 class Curve:
@@ -152,6 +169,7 @@ class Panel:
 
 # ------------------------------------------------------------------ figures
 
+
 def _style() -> dict[str, Any]:
     """seaborn's "whitegrid" style and "paper" context, with the house tweaks.
 
@@ -203,7 +221,15 @@ def styled():
     return rc_context(_STYLE)
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, width: float = WIDTH_IN, height: float = HEIGHT_IN, sharex: bool = False, layout: str | None = "constrained", **kw: Any):
+def new_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    width: float = WIDTH_IN,
+    height: float = HEIGHT_IN,
+    sharex: bool = False,
+    layout: str | None = "constrained",
+    **kw: Any,
+):
     """(fig, axes[nrows][ncols]) from matplotlib.figure.Figure: no pyplot, no GUI backend.
 
     Call inside `styled()` for the house look. layout=None uses fixed margins
@@ -219,10 +245,26 @@ def new_figure(nrows: int = 1, ncols: int = 1, width: float = WIDTH_IN, height: 
     return fig, axes
 
 
-def grid_margins(fig: Any, nrows: int = 1, left: float = 0.5, right: float = 0.15, top: float = 0.3, bottom: float = 0.3, hspace: float = 0.55, wspace: float = 0.3) -> None:
+def grid_margins(
+    fig: Any,
+    nrows: int = 1,
+    left: float = 0.5,
+    right: float = 0.15,
+    top: float = 0.3,
+    bottom: float = 0.3,
+    hspace: float = 0.55,
+    wspace: float = 0.3,
+) -> None:
     """Fixed margins in inches (converted to figure fractions) for a grid of small panels."""
     w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h, hspace=hspace, wspace=wspace)
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        top=1 - top / h,
+        bottom=bottom / h,
+        hspace=hspace,
+        wspace=wspace,
+    )
 
 
 def fig_to_png(fig: Any, dpi: int = DPI) -> bytes:
@@ -256,7 +298,9 @@ def _fmt_step(x: float, _pos: Any = None) -> str:
 fmt_step = _fmt_step  # public name for axis formatters (compare uses both)
 
 
-def draw_curves(ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+def draw_curves(
+    ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Draw curves on `ax` (band + line); returns the plotted (lo, hi) arrays for y-limits."""
     plotted = []
     for i, c in enumerate(curves):
@@ -276,7 +320,9 @@ def draw_curves(ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool =
             ax.plot(x, lo, color=color, alpha=0.35, linewidth=0.5)
             plotted.append((lo, hi))
         elif c.band and c.smoothed is not None:
-            ax.plot(x, mean, color=color, alpha=0.3, linewidth=0.7)  # every raw point, under the smoothed line
+            ax.plot(
+                x, mean, color=color, alpha=0.3, linewidth=0.7
+            )  # every raw point, under the smoothed line
             plotted.append((lo, hi))
         if c.smoothed is not None:
             sm = np.asarray(c.smoothed, dtype=np.float64)
@@ -286,7 +332,16 @@ def draw_curves(ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool =
             ax.plot(sx, sy, color=color, linewidth=1.5, linestyle=c.linestyle, label=c.label)
             plotted.append((sy, sy))
         else:
-            ax.plot(x, mean, color=color, linewidth=1.3 if not c.markers else 1.0, linestyle=c.linestyle, label=c.label, marker="o" if c.markers else None, markersize=3.5)
+            ax.plot(
+                x,
+                mean,
+                color=color,
+                linewidth=1.3 if not c.markers else 1.0,
+                linestyle=c.linestyle,
+                label=c.label,
+                marker="o" if c.markers else None,
+                markersize=3.5,
+            )
             plotted.append((mean, mean))
     if logy:
         ax.set_yscale("log")
@@ -294,7 +349,9 @@ def draw_curves(ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool =
     return plotted
 
 
-def decorate(ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = ()) -> None:
+def decorate(
+    ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = ()
+) -> None:
     """Reference lines, step markers and shaded ranges on `ax`."""
     for s in spans:
         end = s.end if s.end > s.start else s.start + 1
@@ -305,16 +362,44 @@ def decorate(ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = ()
         ax.axvline(v.x, color=v.color, linestyle=v.linestyle, linewidth=1.4, label=v.label or None)
 
 
-def draw_marks(ax: Any, steps: Any, label: str = "", color: str = "#d62728", bins: int = 1500) -> None:
+def draw_marks(
+    ax: Any, steps: Any, label: str = "", color: str = "#d62728", bins: int = 1500
+) -> None:
     """Red ticks along the top edge of `ax` at `steps` (at most one per step bin)."""
     s = np.unique(np.asarray(steps, dtype=np.float64))
     if s.size > bins:
         x, _, _, _ = envelope(s, np.zeros(s.size), bins)
         s = x
-    ax.plot(s, np.full(s.size, 0.985), linestyle="none", marker="v", markersize=4, color=color, transform=ax.get_xaxis_transform(), label=label or None, clip_on=False)
+    ax.plot(
+        s,
+        np.full(s.size, 0.985),
+        linestyle="none",
+        marker="v",
+        markersize=4,
+        color=color,
+        transform=ax.get_xaxis_transform(),
+        label=label or None,
+        clip_on=False,
+    )
 
 
-def line_chart(curves: Sequence[Curve], title: str = "", ylabel: str = "", xlabel: str = "step", hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = (), logy: bool = False, ylim: tuple[float, float] | None = None, width: float = WIDTH_IN, height: float = HEIGHT_IN, bins: int = 1500, legend: bool = True, marks: Any = None, marks_label: str = "NaN/Inf logged") -> Any:
+def line_chart(
+    curves: Sequence[Curve],
+    title: str = "",
+    ylabel: str = "",
+    xlabel: str = "step",
+    hlines: Sequence[HLine] = (),
+    vlines: Sequence[VLine] = (),
+    spans: Sequence[Span] = (),
+    logy: bool = False,
+    ylim: tuple[float, float] | None = None,
+    width: float = WIDTH_IN,
+    height: float = HEIGHT_IN,
+    bins: int = 1500,
+    legend: bool = True,
+    marks: Any = None,
+    marks_label: str = "NaN/Inf logged",
+) -> Any:
     """A figure with smoothed curves over their raw min/max envelopes, plus markers.
 
     The y-range follows the data and the reference lines (not +-Inf); `ylim`
@@ -323,10 +408,42 @@ def line_chart(curves: Sequence[Curve], title: str = "", ylabel: str = "", xlabe
     was NaN/Inf (not plottable), drawn as red ticks along the top edge.
     """
     with styled():
-        return _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend, marks, marks_label)
+        return _line_chart(
+            curves,
+            title,
+            ylabel,
+            xlabel,
+            hlines,
+            vlines,
+            spans,
+            logy,
+            ylim,
+            width,
+            height,
+            bins,
+            legend,
+            marks,
+            marks_label,
+        )
 
 
-def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim, width, height, bins, legend, marks=None, marks_label=""):
+def _line_chart(
+    curves,
+    title,
+    ylabel,
+    xlabel,
+    hlines,
+    vlines,
+    spans,
+    logy,
+    ylim,
+    width,
+    height,
+    bins,
+    legend,
+    marks=None,
+    marks_label="",
+):
     fig, axes = new_figure(width=width, height=height)
     ax = axes[0][0]
     plotted = draw_curves(ax, curves, bins=bins, logy=logy)
@@ -336,7 +453,9 @@ def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim
     if ylim is not None:
         ax.set_ylim(*ylim)
     elif not logy:
-        rng = finite_range(*[a for pair in plotted for a in pair], *[np.array([h.y]) for h in hlines])
+        rng = finite_range(
+            *[a for pair in plotted for a in pair], *[np.array([h.y]) for h in hlines]
+        )
         if rng:
             ax.set_ylim(*rng)
     if title:
@@ -351,7 +470,14 @@ def _line_chart(curves, title, ylabel, xlabel, hlines, vlines, spans, logy, ylim
     return fig
 
 
-def small_multiples(panels: Sequence[Panel], ncols: int = 3, panel_width: float = 3.0, panel_height: float = 2.0, vlines: Sequence[VLine] = (), bins: int = 600) -> Any:
+def small_multiples(
+    panels: Sequence[Panel],
+    ncols: int = 3,
+    panel_width: float = 3.0,
+    panel_height: float = 2.0,
+    vlines: Sequence[VLine] = (),
+    bins: int = 600,
+) -> Any:
     """A grid of small charts, one per panel (other metrics, per-layer views)."""
     with styled():
         return _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins)
@@ -361,7 +487,9 @@ def _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins):
     n = max(len(panels), 1)
     ncols = min(ncols, n)
     nrows = (n + ncols - 1) // ncols
-    fig, axes = new_figure(nrows, ncols, width=panel_width * ncols, height=panel_height * nrows, layout=None)
+    fig, axes = new_figure(
+        nrows, ncols, width=panel_width * ncols, height=panel_height * nrows, layout=None
+    )
     for i, ax in enumerate(axes.reshape(-1)):
         if i >= len(panels):
             ax.set_visible(False)
@@ -370,7 +498,9 @@ def _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins):
         plotted = draw_curves(ax, p.curves, bins=bins, logy=p.logy)
         decorate(ax, p.hlines, vlines)
         if not p.logy:
-            rng = finite_range(*[a for pair in plotted for a in pair], *[np.array([h.y]) for h in p.hlines])
+            rng = finite_range(
+                *[a for pair in plotted for a in pair], *[np.array([h.y]) for h in p.hlines]
+            )
             if rng:
                 ax.set_ylim(*rng)
         ax.set_title(p.title, loc="left", fontsize=9)
@@ -388,17 +518,31 @@ def quantile_bands(ax: Any, steps: Any, quantiles: np.ndarray, color: str = PALE
     q = np.asarray(quantiles, dtype=np.float64)
     k = q.shape[1]
     for j in range(k // 2):
-        ax.fill_between(s, q[:, j], q[:, k - 1 - j], color=color, alpha=0.16 + 0.06 * j, linewidth=0)
+        ax.fill_between(
+            s, q[:, j], q[:, k - 1 - j], color=color, alpha=0.16 + 0.06 * j, linewidth=0
+        )
     ax.plot(s, q[:, k // 2], color=color, linewidth=1.0)
     ax.xaxis.set_major_formatter(_fmt_step)
 
 
-def heatmap(ax: Any, matrix: np.ndarray, row_labels: Sequence[str], col_values: Sequence[float], cmap: str = "viridis", colorbar_label: str = "", fig: Any = None) -> None:
+def heatmap(
+    ax: Any,
+    matrix: np.ndarray,
+    row_labels: Sequence[str],
+    col_values: Sequence[float],
+    cmap: str = "viridis",
+    colorbar_label: str = "",
+    fig: Any = None,
+) -> None:
     """A heat map (rows x columns) with step values on the x axis and a colour bar."""
     m = np.asarray(matrix, dtype=np.float64)
     cols = np.asarray(col_values, dtype=np.float64)
     if cols.size > 1:
-        edges = np.r_[cols[0] - (cols[1] - cols[0]) / 2, (cols[1:] + cols[:-1]) / 2, cols[-1] + (cols[-1] - cols[-2]) / 2]
+        edges = np.r_[
+            cols[0] - (cols[1] - cols[0]) / 2,
+            (cols[1:] + cols[:-1]) / 2,
+            cols[-1] + (cols[-1] - cols[-2]) / 2,
+        ]
     else:
         edges = np.array([cols[0] - 0.5, cols[0] + 0.5]) if cols.size else np.array([0.0, 1.0])
     yedges = np.arange(m.shape[0] + 1) - 0.5
@@ -414,7 +558,13 @@ def heatmap(ax: Any, matrix: np.ndarray, row_labels: Sequence[str], col_values: 
             cb.set_label(colorbar_label)
 
 
-def scatter_2d(groups: Sequence[tuple[str, np.ndarray]], title: str = "", ax: Any = None, width: float = 4.2, height: float = 4.0) -> Any:
+def scatter_2d(
+    groups: Sequence[tuple[str, np.ndarray]],
+    title: str = "",
+    ax: Any = None,
+    width: float = 4.2,
+    height: float = 4.0,
+) -> Any:
     """A 2-D scatter of labelled point groups (t-SNE embeddings). Returns the figure (or None with ax)."""
     fig = None
     if ax is None:
@@ -424,7 +574,15 @@ def scatter_2d(groups: Sequence[tuple[str, np.ndarray]], title: str = "", ax: An
         return fig
     for i, (label, pts) in enumerate(groups):
         pts = np.asarray(pts)
-        ax.scatter(pts[:, 0], pts[:, 1], s=7, alpha=0.6, color=PALETTE[i % len(PALETTE)], label=f"{label} ({len(pts)})", linewidths=0)
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            s=7,
+            alpha=0.6,
+            color=PALETTE[i % len(PALETTE)],
+            label=f"{label} ({len(pts)})",
+            linewidths=0,
+        )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

@@ -89,6 +89,7 @@ class RealData:
 
 # ---------------------------------------------------------------- loading
 
+
 def load_real(spec: str | os.PathLike) -> RealData:
     """Open `--real` (see the module docstring for the accepted forms)."""
     s = str(spec)
@@ -98,17 +99,23 @@ def load_real(spec: str | os.PathLike) -> RealData:
     if p.is_dir():
         return _folder(p)
     if not p.exists():
-        raise GanAnalyzeError(f"{p}: real data not found (expected a folder of images, a .npy/.npz file or one of: {', '.join(BUILTIN)})")
+        raise GanAnalyzeError(
+            f"{p}: real data not found (expected a folder of images, a .npy/.npz file or one of: {', '.join(BUILTIN)})"
+        )
     suffix = p.suffix.lower()
     if suffix == ".npy":
         try:
             arr = np.load(p, mmap_mode="r", allow_pickle=False)
         except Exception as e:
-            raise GanAnalyzeError(f"{p}: not a readable .npy array ({type(e).__name__}: {e})") from None
+            raise GanAnalyzeError(
+                f"{p}: not a readable .npy array ({type(e).__name__}: {e})"
+            ) from None
         return _array(str(p), arr)
     if suffix == ".npz":
         return _npz(p)
-    raise GanAnalyzeError(f"{p}: unsupported real data file (expected a folder of images, a .npy or .npz file)")
+    raise GanAnalyzeError(
+        f"{p}: unsupported real data file (expected a folder of images, a .npy or .npz file)"
+    )
 
 
 def _sha(*parts: bytes | str) -> Any:
@@ -140,7 +147,15 @@ def _digits_images() -> np.ndarray:
 def _sklearn_digits() -> RealData:
     x = np.ascontiguousarray((_digits_images().astype(np.float32) / 16.0)[:, None])
     digest = _sha("sklearn-digits", str(x.shape), x.tobytes()).hexdigest()
-    return RealData(source="sklearn-digits", kind="images", digest=digest, prep="array:float", count=len(x), shape=tuple(x.shape[1:]), _load=lambda a, b: x[a:b])
+    return RealData(
+        source="sklearn-digits",
+        kind="images",
+        digest=digest,
+        prep="array:float",
+        count=len(x),
+        shape=tuple(x.shape[1:]),
+        _load=lambda a, b: x[a:b],
+    )
 
 
 def _npz(p: Path) -> RealData:
@@ -153,15 +168,21 @@ def _npz(p: Path) -> RealData:
         mu = np.asarray(arrays["mu"], dtype=np.float64).reshape(-1)
         sigma = np.atleast_2d(np.asarray(arrays["sigma"], dtype=np.float64))
         if sigma.shape != (mu.shape[0], mu.shape[0]):
-            raise GanAnalyzeError(f"{p}: mu has shape {mu.shape} but sigma {sigma.shape}; expected (D,) and (D, D)")
+            raise GanAnalyzeError(
+                f"{p}: mu has shape {mu.shape} but sigma {sigma.shape}; expected (D,) and (D, D)"
+            )
         digest = _sha("stats", mu.tobytes(), sigma.tobytes()).hexdigest()
-        return RealData(source=str(p), kind="stats", digest=digest, prep="stats", mu=mu, sigma=sigma)
+        return RealData(
+            source=str(p), kind="stats", digest=digest, prep="stats", mu=mu, sigma=sigma
+        )
     if len(arrays) == 1:
         arr = next(iter(arrays.values()))
     else:
         name = next((k for k in ("images", "x", "arr_0") if k in arrays), None)
         if name is None:
-            raise GanAnalyzeError(f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' (or save 'mu' and 'sigma' for FID statistics)")
+            raise GanAnalyzeError(
+                f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' (or save 'mu' and 'sigma' for FID statistics)"
+            )
         arr = arrays[name]
     return _array(str(p), arr)
 
@@ -174,7 +195,9 @@ def _layout(source: str, shape: tuple[int, ...]) -> str:
             return "NCHW"
         if shape[3] in (1, 3):
             return "NHWC"
-    raise GanAnalyzeError(f"{source}: image array has shape {tuple(shape)}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) with C = 1 or 3")
+    raise GanAnalyzeError(
+        f"{source}: image array has shape {tuple(shape)}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) with C = 1 or 3"
+    )
 
 
 def _array(source: str, arr: np.ndarray) -> RealData:
@@ -183,7 +206,9 @@ def _array(source: str, arr: np.ndarray) -> RealData:
         raise GanAnalyzeError(f"{source}: needs at least 2 images, found {arr.shape[0]}")
     kind = arr.dtype.kind
     if kind not in "uif":
-        raise GanAnalyzeError(f"{source}: image array has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]")
+        raise GanAnalyzeError(
+            f"{source}: image array has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]"
+        )
     h = _sha("array", layout, str(arr.dtype), str(tuple(arr.shape)))
     lo, hi = np.inf, -np.inf
     step = max(1, (64 << 20) // max(1, arr[0].nbytes))
@@ -195,11 +220,15 @@ def _array(source: str, arr: np.ndarray) -> RealData:
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise GanAnalyzeError(f"{source}: image array contains NaN or Inf")
         if lo < 0 or hi > 1:
-            raise GanAnalyzeError(f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] (map [-1, 1] data with (x + 1) / 2)")
+            raise GanAnalyzeError(
+                f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] (map [-1, 1] data with (x + 1) / 2)"
+            )
         scale = 1.0
     else:
         if lo < 0 or hi > 255:
-            raise GanAnalyzeError(f"{source}: integer images must lie in [0, 255], found values in [{lo:g}, {hi:g}]")
+            raise GanAnalyzeError(
+                f"{source}: integer images must lie in [0, 255], found values in [{lo:g}, {hi:g}]"
+            )
         scale = 1.0 / 255.0
     if layout == "NHW":
         shape = (1, arr.shape[1], arr.shape[2])
@@ -219,15 +248,27 @@ def _array(source: str, arr: np.ndarray) -> RealData:
             x = x / np.float32(255.0)  # what torchvision's to_tensor does with PNG bytes
         return np.ascontiguousarray(x)
 
-    return RealData(source=source, kind="images", digest=h.hexdigest(), prep=f"array:{'float' if kind == 'f' else 'uint8'}", count=int(arr.shape[0]), shape=tuple(int(s) for s in shape), _load=load)
+    return RealData(
+        source=source,
+        kind="images",
+        digest=h.hexdigest(),
+        prep=f"array:{'float' if kind == 'f' else 'uint8'}",
+        count=int(arr.shape[0]),
+        shape=tuple(int(s) for s in shape),
+        _load=load,
+    )
 
 
 def _folder(root: Path) -> RealData:
     from PIL import Image, UnidentifiedImageError
 
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    files = sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
     if len(files) < 2:
-        raise GanAnalyzeError(f"{root}: needs at least 2 images ({', '.join(IMAGE_EXTENSIONS)}), found {len(files)}")
+        raise GanAnalyzeError(
+            f"{root}: needs at least 2 images ({', '.join(IMAGE_EXTENSIONS)}), found {len(files)}"
+        )
     entries = []
     size = None
     grey = True
@@ -241,7 +282,9 @@ def _folder(root: Path) -> RealData:
         if size is None:
             size, first = sz, p
         elif sz != size:
-            raise GanAnalyzeError(f"{p}: image is {sz[0]}x{sz[1]} but {first} is {size[0]}x{size[1]}; all real images must have the same size")
+            raise GanAnalyzeError(
+                f"{p}: image is {sz[0]}x{sz[1]} but {first} is {size[0]}x{size[1]}; all real images must have the same size"
+            )
         grey = grey and mode in GREY_MODES
         entries.append((hashlib.sha256(data).hexdigest(), str(p.relative_to(root)), p))
     # Order by content, so that renaming or moving files changes neither the hash nor the features.
@@ -260,10 +303,19 @@ def _folder(root: Path) -> RealData:
             out[i] = x.astype(np.float32) / np.float32(255.0)
         return out
 
-    return RealData(source=str(root), kind="images", digest=digest, prep=f"folder:{mode}", count=len(paths), shape=shape, _load=load)
+    return RealData(
+        source=str(root),
+        kind="images",
+        digest=digest,
+        prep=f"folder:{mode}",
+        count=len(paths),
+        shape=shape,
+        _load=load,
+    )
 
 
 # ---------------------------------------------------------------- features
+
 
 @dataclass
 class RealFeatures:
@@ -283,7 +335,13 @@ def cache_path(real: RealData, extractor: Any, cache_dir: str | os.PathLike | No
     return base / f"real-{key}.npz"
 
 
-def real_features(real: RealData, extractor: Any, embed: Callable[[Callable[[int, int], np.ndarray], int], np.ndarray], cache_dir: str | os.PathLike | None = None, use_cache: bool = True) -> RealFeatures:
+def real_features(
+    real: RealData,
+    extractor: Any,
+    embed: Callable[[Callable[[int, int], np.ndarray], int], np.ndarray],
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+) -> RealFeatures:
     """Features and statistics of `real` under `extractor`, from the cache when present.
 
     embed(load, n) runs the extractor over images load(a, b) for range(n) and
@@ -293,23 +351,38 @@ def real_features(real: RealData, extractor: Any, embed: Callable[[Callable[[int
 
     if real.kind == "stats":
         if extractor.dims is not None and real.mu.shape[0] != extractor.dims:
-            raise GanAnalyzeError(f"{real.source}: statistics have {real.mu.shape[0]} dims but the '{extractor.name}' features have {extractor.dims}; they come from a different feature extractor")
+            raise GanAnalyzeError(
+                f"{real.source}: statistics have {real.mu.shape[0]} dims but the '{extractor.name}' features have {extractor.dims}; they come from a different feature extractor"
+            )
         return RealFeatures(None, real.mu, real.sigma)
     path = cache_path(real, extractor, cache_dir)
     if use_cache and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as f:
                 feats, mu, sigma = f["features"], f["mu"], f["sigma"]
-            if feats.ndim == 2 and feats.shape[0] == real.count and extractor.dims in (None, feats.shape[1]):
+            if (
+                feats.ndim == 2
+                and feats.shape[0] == real.count
+                and extractor.dims in (None, feats.shape[1])
+            ):
                 return RealFeatures(feats, mu, sigma, path, True)
         except Exception:  # a damaged cache file is recomputed and replaced
             pass
     feats = np.ascontiguousarray(embed(real.load, real.count), dtype=np.float32)
     mu, sigma = feature_stats(feats)
     if use_cache:
+
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(fh, features=feats, mu=mu, sigma=sigma, source=np.array(real.source), digest=np.array(real.digest), extractor=np.array(str(extractor.key)))
+                np.savez(
+                    fh,
+                    features=feats,
+                    mu=mu,
+                    sigma=sigma,
+                    source=np.array(real.source),
+                    digest=np.array(real.digest),
+                    extractor=np.array(str(extractor.key)),
+                )
 
         try:
             atomic_write(path, write)

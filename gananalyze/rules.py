@@ -104,12 +104,16 @@ def validate_thresholds(overrides: dict[str, Any], source: str = "thresholds") -
         raise GanAnalyzeError(f"{source}: expected a mapping of threshold names to values")
     unknown = sorted(set(overrides) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise GanAnalyzeError(f"{source}: unknown threshold(s) {', '.join(map(repr, unknown))}; known: {', '.join(DEFAULT_THRESHOLDS)}")
+        raise GanAnalyzeError(
+            f"{source}: unknown threshold(s) {', '.join(map(repr, unknown))}; known: {', '.join(DEFAULT_THRESHOLDS)}"
+        )
     out = dict(DEFAULT_THRESHOLDS)
     for k, v in overrides.items():
         if k in _STRING_KEYS:
             if v not in _STRING_KEYS[k]:
-                raise GanAnalyzeError(f"{source}: {k} must be one of {', '.join(_STRING_KEYS[k])}, not {v!r}")
+                raise GanAnalyzeError(
+                    f"{source}: {k} must be one of {', '.join(_STRING_KEYS[k])}, not {v!r}"
+                )
         elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise GanAnalyzeError(f"{source}: {k} must be a number, not {v!r}")
         elif k in _INT_KEYS and (v != int(v) or v < 1):
@@ -137,9 +141,13 @@ def load_thresholds(path: str | Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except (ValueError, ImportError) as e:
-        raise GanAnalyzeError(f"{p}: cannot parse rules config ({str(e).splitlines()[0]})") from None
+        raise GanAnalyzeError(
+            f"{p}: cannot parse rules config ({str(e).splitlines()[0]})"
+        ) from None
     except Exception as e:  # yaml.YAMLError
-        raise GanAnalyzeError(f"{p}: cannot parse rules config ({str(e).splitlines()[0]})") from None
+        raise GanAnalyzeError(
+            f"{p}: cannot parse rules config ({str(e).splitlines()[0]})"
+        ) from None
     if data is None:
         data = {}
     if isinstance(data, dict) and set(data) == {"thresholds"}:
@@ -165,18 +173,56 @@ class GanView:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "columns": {k: _src_name(v) for k, v in self.columns.items()}, "reduction": self.reduction, "source": self.source}
+        return {
+            "tag": self.tag,
+            "columns": {k: _src_name(v) for k, v in self.columns.items()},
+            "reduction": self.reduction,
+            "source": self.source,
+        }
 
 
 # Layouts of other trainers, tried in order when the run has no D loss under a
 # canonical name or alias: (columns that must all be present, views).
 GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
     # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G loss
-    (("D_A", "G_A", "D_B", "G_B"), [GanView("A", {"D_loss": "D_A", "G_loss": "G_A"}, "mean", "CycleGAN: D_A = 0.5 (real + fake), G_A"), GanView("B", {"D_loss": "D_B", "G_loss": "G_B"}, "mean", "CycleGAN: D_B = 0.5 (real + fake), G_B")]),
+    (
+        ("D_A", "G_A", "D_B", "G_B"),
+        [
+            GanView(
+                "A",
+                {"D_loss": "D_A", "G_loss": "G_A"},
+                "mean",
+                "CycleGAN: D_A = 0.5 (real + fake), G_A",
+            ),
+            GanView(
+                "B",
+                {"D_loss": "D_B", "G_loss": "G_B"},
+                "mean",
+                "CycleGAN: D_B = 0.5 (real + fake), G_B",
+            ),
+        ],
+    ),
     # pix2pix: D_real and D_fake are the two D terms, logged unhalved (D optimises their average)
-    (("D_real", "D_fake"), [GanView(None, {"D_loss": ("D_real", "D_fake")}, "sum", "pix2pix: D loss = D_real + D_fake")]),
+    (
+        ("D_real", "D_fake"),
+        [
+            GanView(
+                None, {"D_loss": ("D_real", "D_fake")}, "sum", "pix2pix: D loss = D_real + D_fake"
+            )
+        ],
+    ),
     # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_* logits via the aliases)
-    (("losses/l_d_real", "losses/l_d_fake"), [GanView(None, {"D_loss": ("losses/l_d_real", "losses/l_d_fake")}, "sum", "BasicSR: D loss = l_d_real + l_d_fake")]),
+    (
+        ("losses/l_d_real", "losses/l_d_fake"),
+        [
+            GanView(
+                None,
+                {"D_loss": ("losses/l_d_real", "losses/l_d_fake")},
+                "sum",
+                "BasicSR: D loss = l_d_real + l_d_fake",
+            )
+        ],
+    ),
 ]
 
 
@@ -190,7 +236,9 @@ def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
         return run.series(src)
     parts = [run.series(c) for c in src]
     if any(not len(p) for p in parts):
-        return pd.Series([], dtype="float64", name=_src_name(src), index=pd.Index([], dtype="int64", name="step"))
+        return pd.Series(
+            [], dtype="float64", name=_src_name(src), index=pd.Index([], dtype="int64", name="step")
+        )
     j = pd.concat(parts, axis=1, join="inner")
     return j.sum(axis=1, skipna=False).rename(_src_name(src))
 
@@ -221,13 +269,37 @@ class Equilibrium:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"loss": self.loss, "reduction": self.reduction, "source": self.source, "D_loss": self.d_loss, "G_loss": self.g_loss, "notes": list(self.notes)}
+        return {
+            "loss": self.loss,
+            "reduction": self.reduction,
+            "source": self.source,
+            "D_loss": self.d_loss,
+            "G_loss": self.g_loss,
+            "notes": list(self.notes),
+        }
 
 
-_LOSS_NAMES = {"bce": "bce", "gan": "bce", "vanilla": "bce", "dcgan": "bce", "logistic": "bce", "ns": "bce", "non-saturating": "bce", "hinge": "hinge", "lsgan": "lsgan", "ls": "lsgan", "wgan": "wasserstein", "wgan-gp": "wasserstein", "wgangp": "wasserstein", "wasserstein": "wasserstein"}
+_LOSS_NAMES = {
+    "bce": "bce",
+    "gan": "bce",
+    "vanilla": "bce",
+    "dcgan": "bce",
+    "logistic": "bce",
+    "ns": "bce",
+    "non-saturating": "bce",
+    "hinge": "hinge",
+    "lsgan": "lsgan",
+    "ls": "lsgan",
+    "wgan": "wasserstein",
+    "wgan-gp": "wasserstein",
+    "wgangp": "wasserstein",
+    "wasserstein": "wasserstein",
+}
 
 
-def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | None = None) -> Equilibrium:
+def equilibrium(
+    run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | None = None
+) -> Equilibrium:
     """The loss type, D-loss reduction and equilibrium loss values of `run`.
 
     Loss type: run.loss, else config keys loss / gan_mode / gan_type /
@@ -252,7 +324,9 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
         loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
-        notes.append(f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's default for this model)")
+        notes.append(
+            f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's default for this model)"
+        )
     if loss is None:
         loss, source = "bce", "assumed"
         notes.append("loss type unknown: assumed BCE")
@@ -273,18 +347,26 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
         dl = ctx.raw("D_loss")
         dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
         if len(dl) >= th["min_points"] and len(dx) and len(dg):
-            j = pd.concat([dl.rename("l"), dx.rename("x"), dg.rename("g")], axis=1, join="inner").dropna()
+            j = pd.concat(
+                [dl.rename("l"), dx.rename("x"), dg.rename("g")], axis=1, join="inner"
+            ).dropna()
             j = j[np.isfinite(j["l"])]
             if len(j) >= th["min_points"]:
-                expected = -np.log(j["x"].clip(1e-6, 1 - 1e-6)) - np.log(1 - j["g"].clip(1e-6, 1 - 1e-6))
+                expected = -np.log(j["x"].clip(1e-6, 1 - 1e-6)) - np.log(
+                    1 - j["g"].clip(1e-6, 1 - 1e-6)
+                )
                 ratio = float(np.median(j["l"]) / max(float(np.median(expected)), 1e-9))
                 reduction = "mean" if ratio < 0.7 else "sum"
-                notes.append(f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the summed BCE implied by D(x), D(G(z)))")
+                notes.append(
+                    f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the summed BCE implied by D(x), D(G(z)))"
+                )
         if reduction is None and len(dl) >= th["min_points"]:
             early = float(np.nanmedian(dl.to_numpy()[: max(5, len(dl) // 20)]))
             if math.isfinite(early) and 0.45 <= early <= 0.9:
                 reduction = "mean"
-                notes.append(f"D loss reduction mean (detected: early D loss {early:.2f} is near ln 2)")
+                notes.append(
+                    f"D loss reduction mean (detected: early D loss {early:.2f} is near ln 2)"
+                )
     if reduction is None:
         reduction = "sum"
         notes.append("D loss reduction assumed sum (real and fake terms added)")
@@ -295,7 +377,9 @@ def equilibrium(run: Run, thresholds: dict[str, Any] | None = None, ctx: _Ctx | 
         w = _g_loss_weight(ctx) if g_kind != "saturating" else None
         if w is not None:
             g_eq *= w
-            notes.append(f"G loss logged with a weight of about {w:g} (detected: median G loss / -log D(G(z))); its equilibrium is scaled to {g_eq:.3g}")
+            notes.append(
+                f"G loss logged with a weight of about {w:g} (detected: median G loss / -log D(G(z))); its equilibrium is scaled to {g_eq:.3g}"
+            )
     elif loss == "hinge":
         d_eq, g_eq = 2.0 * s, 0.0
     elif loss == "lsgan":
@@ -331,18 +415,34 @@ def _g_loss_weight(ctx: _Ctx) -> float | None:
 class _Ctx:
     """What the rules share: the run, thresholds, aligned bins and cached series."""
 
-    def __init__(self, run: Run, thresholds: dict[str, Any], select_metric: str = "fid", view: GanView | None = None):
+    def __init__(
+        self,
+        run: Run,
+        thresholds: dict[str, Any],
+        select_metric: str = "fid",
+        view: GanView | None = None,
+    ):
         self.run = run
         self.th = thresholds
         self.select_metric = select_metric
         self.view = view
         self._series: dict[str, pd.Series] = {}
         self._bins: dict[tuple[str, bool], pd.DataFrame] = {}
-        self.steps = run.scalars["step"].to_numpy(dtype=np.int64) if "step" in run.scalars else np.zeros(0, np.int64)
+        self.steps = (
+            run.scalars["step"].to_numpy(dtype=np.int64)
+            if "step" in run.scalars
+            else np.zeros(0, np.int64)
+        )
         n = len(self.steps)
-        self.nb = int(max(1, min(thresholds["max_bins"], n // max(1, thresholds["min_bin_points"])))) if n else 0
+        self.nb = (
+            int(max(1, min(thresholds["max_bins"], n // max(1, thresholds["min_bin_points"]))))
+            if n
+            else 0
+        )
         if n:
-            first_row = (np.arange(self.nb) * n + self.nb - 1) // self.nb  # first row r with r*nb//n == b
+            first_row = (
+                np.arange(self.nb) * n + self.nb - 1
+            ) // self.nb  # first row r with r*nb//n == b
             self.bin_start = self.steps[first_row]
             self.bin_end = np.r_[self.steps[first_row[1:] - 1], self.steps[-1]]
         else:
@@ -355,7 +455,9 @@ class _Ctx:
         """A metric's logged points (Inf kept), or an empty series."""
         if name not in self._series:
             src = self.view.columns.get(name) if self.view else None
-            self._series[name] = self.run.series(name) if src is None else _view_series(self.run, src)
+            self._series[name] = (
+                self.run.series(name) if src is None else _view_series(self.run, src)
+            )
         return self._series[name]
 
     def finite(self, name: str) -> pd.Series:
@@ -407,7 +509,11 @@ class _Ctx:
         if src is not None:
             return _src_name(src)
         if name in ("D_x", "D_G_z"):
-            for nm in (["D_x", "D_x_logit"] if name == "D_x" else ["D_G_z_before", "D_G_z_after", "D_G_z_logit"]):
+            for nm in (
+                ["D_x", "D_x_logit"]
+                if name == "D_x"
+                else ["D_G_z_before", "D_G_z_after", "D_G_z_logit"]
+            ):
                 c = self.run.column(nm)
                 if c is not None:
                     return c
@@ -440,12 +546,16 @@ class _Ctx:
             if same.any():
                 dd = pd.DataFrame({"b": b[1:][same], "d": d[same]}).groupby("b")["d"].std()
                 disp[dd.index.to_numpy()] = dd.to_numpy() / math.sqrt(2.0)
-        out = pd.DataFrame({"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt})
+        out = pd.DataFrame(
+            {"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt}
+        )
         self._bins[key] = out
         return out
 
     def need_bins(self) -> int:
-        return int(max(self.th["sustain_min_bins"], math.ceil(self.th["sustain_fraction"] * self.nb)))
+        return int(
+            max(self.th["sustain_min_bins"], math.ceil(self.th["sustain_fraction"] * self.nb))
+        )
 
     def baseline(self, med: np.ndarray) -> float:
         """Median of the bin medians over the first baseline_fraction of the run (NaN-safe)."""
@@ -545,7 +655,12 @@ RuleFn = Callable[[_Ctx], list[Finding]]
 RULES: list[RuleFn] = []
 
 
-def rule(name: str, needs: tuple[str, ...] | list[tuple[str, ...]] = (), describe: str = "", applies: Callable[[_Ctx], str | None] | None = None) -> Callable[[RuleFn], RuleFn]:
+def rule(
+    name: str,
+    needs: tuple[str, ...] | list[tuple[str, ...]] = (),
+    describe: str = "",
+    applies: Callable[[_Ctx], str | None] | None = None,
+) -> Callable[[RuleFn], RuleFn]:
     """Register a rule. `needs`: metric names that must all be present, or a
     list of such tuples of which any one suffices. Special names: D_x_prob,
     D_G_z_prob (D outputs as probabilities or logits), samples (sample grids),
@@ -556,7 +671,9 @@ def rule(name: str, needs: tuple[str, ...] | list[tuple[str, ...]] = (), describ
 
     def deco(fn: RuleFn) -> RuleFn:
         fn.rule_name = name  # type: ignore[attr-defined]
-        alts = [tuple(needs)] if not needs or isinstance(needs[0], str) else [tuple(a) for a in needs]
+        alts = (
+            [tuple(needs)] if not needs or isinstance(needs[0], str) else [tuple(a) for a in needs]
+        )
         fn.needs = alts  # type: ignore[attr-defined]
         fn.applies = applies  # type: ignore[attr-defined]
         fn.describe = describe or (fn.__doc__ or "").strip().splitlines()[0]  # type: ignore[attr-defined]
@@ -568,7 +685,10 @@ def rule(name: str, needs: tuple[str, ...] | list[tuple[str, ...]] = (), describ
 
 def _available(ctx: _Ctx, name: str) -> bool:
     if name == "samples":
-        return any(g.nrow and g.ncol and g.tile and (g.count or g.nrow * g.ncol) >= 2 for g in ctx.run.samples)
+        return any(
+            g.nrow and g.ncol and g.tile and (g.count or g.nrow * g.ncol) >= 2
+            for g in ctx.run.samples
+        )
     if name == "sample_metric":
         return len(_sample_metric(ctx)) >= ctx.th["min_evaluations"]
     if name == "scalars":
@@ -576,7 +696,13 @@ def _available(ctx: _Ctx, name: str) -> bool:
     return ctx.has(name)
 
 
-_NEED_WORDS = {"D_x_prob": "D(x) (D_x or its logits)", "D_G_z_prob": "D(G(z)) (D_G_z_before/after or logits)", "samples": "fixed-noise sample grids with a known layout", "sample_metric": "sample metric evaluations", "scalars": "any logged metric"}
+_NEED_WORDS = {
+    "D_x_prob": "D(x) (D_x or its logits)",
+    "D_G_z_prob": "D(G(z)) (D_G_z_before/after or logits)",
+    "samples": "fixed-noise sample grids with a known layout",
+    "sample_metric": "sample metric evaluations",
+    "scalars": "any logged metric",
+}
 
 
 def _missing_reason(ctx: _Ctx, alts: list[tuple[str, ...]]) -> str | None:
@@ -605,12 +731,33 @@ def divergence(ctx: _Ctx) -> list[Finding]:
     th = ctx.th
     nf = ctx.run.nonfinite
     if len(nf):
-        per = nf.groupby("metric").agg(n=("step", "size"), first=("step", "min")).sort_values("first")
+        per = (
+            nf.groupby("metric").agg(n=("step", "size"), first=("step", "min")).sort_values("first")
+        )
         first = nf.iloc[0]
-        desc = ", ".join(f"{m} ({int(r.n)} from step {int(r.first)})" for m, r in per.head(4).iterrows())
+        desc = ", ".join(
+            f"{m} ({int(r.n)} from step {int(r.first)})" for m, r in per.head(4).iterrows()
+        )
         if len(per) > 4:
             desc += f" and {len(per) - 4} more metrics"
-        out.append(Finding("divergence", "error", "Training diverged (NaN/Inf)", f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} at step {int(first['step'])}.", "Resume from the last checkpoint before the first NaN with a lower learning rate; add gradient clipping, check for log(0) / division by zero in the losses, or use mixed precision with loss scaling.", int(nf["step"].min()), int(nf["step"].max()), {"nonfinite_values": int(len(nf)), "first_step": int(first["step"]), "first_metric": str(first["metric"]), "per_metric": {str(m): int(r.n) for m, r in per.iterrows()}}, [str(m) for m in per.index]))
+        out.append(
+            Finding(
+                "divergence",
+                "error",
+                "Training diverged (NaN/Inf)",
+                f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} at step {int(first['step'])}.",
+                "Resume from the last checkpoint before the first NaN with a lower learning rate; add gradient clipping, check for log(0) / division by zero in the losses, or use mixed precision with loss scaling.",
+                int(nf["step"].min()),
+                int(nf["step"].max()),
+                {
+                    "nonfinite_values": int(len(nf)),
+                    "first_step": int(first["step"]),
+                    "first_metric": str(first["metric"]),
+                    "per_metric": {str(m): int(r.n) for m, r in per.iterrows()},
+                },
+                [str(m) for m in per.index],
+            )
+        )
     for name in ("G_grad_norm", "D_grad_norm"):
         if not ctx.has(name):
             continue
@@ -624,7 +771,19 @@ def divergence(ctx: _Ctx) -> list[Finding]:
         if pick:
             a, z, ongoing = pick
             peak = float(np.nanmax(med[a : z + 1]))
-            out.append(Finding("divergence", "error" if ongoing else "warning", f"{ctx.label(name)} exploded", f"{ctx.label(name)} median reached {_fmt(peak)} (early value {_fmt(base)}, {_fmt(peak / max(base, 1e-12))}x) from step {int(b['start'][a])} to {int(b['end'][z])}{' and stays there' if ongoing else ''}.", "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower the learning rate, or add a gradient penalty / spectral normalisation to D.", int(b["start"][a]), int(b["end"][z]), {"peak_median": peak, "early_median": base, "ratio": peak / max(base, 1e-12)}, [ctx.column(name)]))
+            out.append(
+                Finding(
+                    "divergence",
+                    "error" if ongoing else "warning",
+                    f"{ctx.label(name)} exploded",
+                    f"{ctx.label(name)} median reached {_fmt(peak)} (early value {_fmt(base)}, {_fmt(peak / max(base, 1e-12))}x) from step {int(b['start'][a])} to {int(b['end'][z])}{' and stays there' if ongoing else ''}.",
+                    "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower the learning rate, or add a gradient penalty / spectral normalisation to D.",
+                    int(b["start"][a]),
+                    int(b["end"][z]),
+                    {"peak_median": peak, "early_median": base, "ratio": peak / max(base, 1e-12)},
+                    [ctx.column(name)],
+                )
+            )
     eq = ctx.eq
     for name in ("D_loss", "G_loss"):
         if not ctx.has(name):
@@ -639,7 +798,19 @@ def divergence(ctx: _Ctx) -> list[Finding]:
         if pick:
             a, z, ongoing = pick
             peak = float(np.nanmax(med[a : z + 1]))
-            out.append(Finding("divergence", "error" if ongoing else "warning", f"{ctx.label(name)} exploded", f"|{ctx.label(name)}| median reached {_fmt(peak)}, {_fmt(peak / scale)}x its early scale {_fmt(scale)}, from step {int(b['start'][a])} to {int(b['end'][z])}.", "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein critics check the gradient penalty / weight clipping.", int(b["start"][a]), int(b["end"][z]), {"peak_abs_median": peak, "early_scale": scale}, [ctx.column(name)]))
+            out.append(
+                Finding(
+                    "divergence",
+                    "error" if ongoing else "warning",
+                    f"{ctx.label(name)} exploded",
+                    f"|{ctx.label(name)}| median reached {_fmt(peak)}, {_fmt(peak / scale)}x its early scale {_fmt(scale)}, from step {int(b['start'][a])} to {int(b['end'][z])}.",
+                    "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein critics check the gradient penalty / weight clipping.",
+                    int(b["start"][a]),
+                    int(b["end"][z]),
+                    {"peak_abs_median": peak, "early_scale": scale},
+                    [ctx.column(name)],
+                )
+            )
     return out
 
 
@@ -651,7 +822,11 @@ def _needs_probs_or_equilibrium(ctx: _Ctx) -> str | None:
     return None
 
 
-@rule("d_overpowering", needs=[("D_x_prob", "D_G_z_prob"), ("D_loss",)], applies=_needs_probs_or_equilibrium)
+@rule(
+    "d_overpowering",
+    needs=[("D_x_prob", "D_G_z_prob"), ("D_loss",)],
+    applies=_needs_probs_or_equilibrium,
+)
 def d_overpowering(ctx: _Ctx) -> list[Finding]:
     """D overpowers G: D(x) near 1 and D(G(z)) near 0 (or D loss near 0), sustained."""
     th = ctx.th
@@ -685,7 +860,10 @@ def d_overpowering(ctx: _Ctx) -> list[Finding]:
         bd = ctx.bins("D_loss")["med"].to_numpy()
         dl = float(np.nanmedian(bd[a : z + 1]))
         nums["D_loss"] = dl
-        parts.append(f"D loss {_fmt(dl)}" + (f" (equilibrium {_fmt(eq.d_loss)})" if eq and eq.d_loss is not None else ""))
+        parts.append(
+            f"D loss {_fmt(dl)}"
+            + (f" (equilibrium {_fmt(eq.d_loss)})" if eq and eq.d_loss is not None else "")
+        )
         metrics.append(ctx.column("D_loss"))
     if ctx.has("G_loss"):
         bgl = ctx.bins("G_loss")["med"].to_numpy()
@@ -701,15 +879,37 @@ def d_overpowering(ctx: _Ctx) -> list[Finding]:
         early = ctx.baseline(bgg)
         during = float(np.nanmedian(bgg[a : z + 1]))
         if np.isfinite(early) and early > 0:
-            nums.update(G_grad_norm_early=early, G_grad_norm_during=during, G_grad_shrink=early / max(during, 1e-30))
-            parts.append(f"G gradient norm {_fmt(early)} -> {_fmt(during)} ({_fmt(early / max(during, 1e-30))}x smaller)")
+            nums.update(
+                G_grad_norm_early=early,
+                G_grad_norm_during=during,
+                G_grad_shrink=early / max(during, 1e-30),
+            )
+            parts.append(
+                f"G gradient norm {_fmt(early)} -> {_fmt(during)} ({_fmt(early / max(during, 1e-30))}x smaller)"
+            )
         metrics.append(ctx.column("G_grad_norm"))
     span = f"from step {int(b0)}" + (" to the end" if ongoing else f" to {int(b1)}")
     msg = f"D wins {span} ({_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
     ckpt = _checkpoint_before(ctx.run, int(b0))
     action = "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), fewer D steps per G step, one-sided label smoothing or instance noise, and the non-saturating G loss -log D(G(z))"
-    action += f"; resume from the checkpoint at step {ckpt}." if ckpt is not None and ckpt > int(ctx.steps[0]) else "; it started before the first checkpoint, so restart with these changes."
-    return [Finding("d_overpowering", "error" if ongoing else "warning", "Discriminator overpowers the generator", msg, action, int(b0), int(b1), nums, metrics)]
+    action += (
+        f"; resume from the checkpoint at step {ckpt}."
+        if ckpt is not None and ckpt > int(ctx.steps[0])
+        else "; it started before the first checkpoint, so restart with these changes."
+    )
+    return [
+        Finding(
+            "d_overpowering",
+            "error" if ongoing else "warning",
+            "Discriminator overpowers the generator",
+            msg,
+            action,
+            int(b0),
+            int(b1),
+            nums,
+            metrics,
+        )
+    ]
 
 
 @rule("g_overpowering", needs=("D_G_z_prob",))
@@ -735,10 +935,30 @@ def g_overpowering(ctx: _Ctx) -> list[Finding]:
         bd = ctx.bins("D_loss")["med"].to_numpy()
         early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
         nums.update(D_loss_early=early, D_loss_during=during)
-        parts.append(f"D loss {'rose' if during > early else 'went'} from {_fmt(early)} to {_fmt(during)}")
+        parts.append(
+            f"D loss {'rose' if during > early else 'went'} from {_fmt(early)} to {_fmt(during)}"
+        )
         metrics.append(ctx.column("D_loss"))
-    msg = f"D rates fakes as real from step {int(b0)}" + (" to the end" if ongoing else f" to {int(b1)}") + f" ({_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
-    return [Finding("g_overpowering", "warning", "Generator fools the discriminator", msg, "Strengthen D: raise its learning rate or take more D steps per G step, check that D is not crippled (dropout, too small, wrong labels), and look at the samples: G may be exploiting a D blind spot (mode collapse).", int(b0), int(b1), nums, metrics)]
+    msg = (
+        f"D rates fakes as real from step {int(b0)}"
+        + (" to the end" if ongoing else f" to {int(b1)}")
+        + f" ({_pct(nums['fraction_of_run'])} of the run): "
+        + "; ".join(parts)
+        + "."
+    )
+    return [
+        Finding(
+            "g_overpowering",
+            "warning",
+            "Generator fools the discriminator",
+            msg,
+            "Strengthen D: raise its learning rate or take more D steps per G step, check that D is not crippled (dropout, too small, wrong labels), and look at the samples: G may be exploiting a D blind spot (mode collapse).",
+            int(b0),
+            int(b1),
+            nums,
+            metrics,
+        )
+    ]
 
 
 def _checkpoint_before(run: Run, step: int) -> int | None:
@@ -814,10 +1034,29 @@ def _collapse_from_samples(ctx: _Ctx) -> list[Finding]:
     i0, i1 = int(idx[0]), int(idx[-1])
     f0 = int(np.flatnonzero(fell)[0]) if fell[1:].any() else i0
     peak_i = int(np.nanargmax(ref_d[:f0])) if np.isfinite(ref_d[:f0]).any() else 0
-    nums: dict[str, Any] = {"diversity_first_collapsed": float(d[i0]), "diversity_last": float(d[-1]), "earlier_peak": float(d[peak_i]), "earlier_peak_step": int(steps[peak_i]), "near_duplicate_pairs_last": float(dup[-1]), "grids": int(len(d)), "collapsed_grids": int(collapsed.sum()), "criteria": [c for c, m in (("fell_below_earlier_peak", fell), ("near_duplicates", dups), ("far_below_real_data", low_real)) if m[1:].any()]}
+    nums: dict[str, Any] = {
+        "diversity_first_collapsed": float(d[i0]),
+        "diversity_last": float(d[-1]),
+        "earlier_peak": float(d[peak_i]),
+        "earlier_peak_step": int(steps[peak_i]),
+        "near_duplicate_pairs_last": float(dup[-1]),
+        "grids": int(len(d)),
+        "collapsed_grids": int(collapsed.sum()),
+        "criteria": [
+            c
+            for c, m in (
+                ("fell_below_earlier_peak", fell),
+                ("near_duplicates", dups),
+                ("far_below_real_data", low_real),
+            )
+            if m[1:].any()
+        ],
+    }
     why = []
     if fell[1:].any():
-        why.append(f"below {_pct(th['collapse_ratio'])} of its earlier peak {_fmt(d[peak_i])} (step {int(steps[peak_i])})")
+        why.append(
+            f"below {_pct(th['collapse_ratio'])} of its earlier peak {_fmt(d[peak_i])} (step {int(steps[peak_i])})"
+        )
     if dups[1:].any():
         why.append(f"up to {_pct(float(np.nanmax(dup[1:])))} near-duplicate sample pairs")
     if real is not None:
@@ -825,13 +1064,33 @@ def _collapse_from_samples(ctx: _Ctx) -> list[Finding]:
         nums["last_vs_real"] = float(d[-1] / real)
         if low_real.any():
             why.append(f"ends at {_pct(d[-1] / real)} of the real data's diversity {_fmt(real)}")
-    msg = f"Fixed-noise sample diversity (mean pairwise RMS distance) {_fmt(d[i0])} at step {int(steps[i0])}, last {_fmt(d[-1])} at step {int(steps[-1])}: " + "; ".join(why) + f"; {int(collapsed.sum())} of {len(d)} grids affected."
+    msg = (
+        f"Fixed-noise sample diversity (mean pairwise RMS distance) {_fmt(d[i0])} at step {int(steps[i0])}, last {_fmt(d[-1])} at step {int(steps[-1])}: "
+        + "; ".join(why)
+        + f"; {int(collapsed.sum())} of {len(d)} grids affected."
+    )
     best_i = int(np.nanargmax(ref_d)) if np.isfinite(ref_d).any() else 0
     keep = _checkpoint_before(ctx.run, int(steps[best_i])) if ctx.run.checkpoints else None
     action = "G draws few distinct samples: lower G's learning rate or G steps per D step, add minibatch discrimination / minibatch-std, use a loss less prone to collapse (WGAN-GP, hinge with spectral norm) or unrolled D"
     action += f"; the most diverse checkpoint is at step {keep}." if keep is not None else "."
-    title = "Mode collapse (samples lost their diversity)" if (fell[1:].any() or dups[1:].any()) else "Mode collapse (samples far less diverse than the real data)"
-    return [Finding("mode_collapse", "error" if ongoing else "warning", title, msg, action, int(steps[i0]), int(steps[-1]) if ongoing else int(steps[i1]), nums, ["samples"])]
+    title = (
+        "Mode collapse (samples lost their diversity)"
+        if (fell[1:].any() or dups[1:].any())
+        else "Mode collapse (samples far less diverse than the real data)"
+    )
+    return [
+        Finding(
+            "mode_collapse",
+            "error" if ongoing else "warning",
+            title,
+            msg,
+            action,
+            int(steps[i0]),
+            int(steps[-1]) if ongoing else int(steps[i1]),
+            nums,
+            ["samples"],
+        )
+    ]
 
 
 def _collapse_from_metrics(ctx: _Ctx) -> list[Finding]:
@@ -857,7 +1116,9 @@ def _collapse_from_metrics(ctx: _Ctx) -> list[Finding]:
     osc_near = osc[1:] | osc[:-1]  # oscillation in either bin of the drop
     g_eq = ctx.eq.g_loss if ctx.eq else None
     scale = abs(g_eq) if g_eq else float(np.nanmedian(np.abs(gl)))
-    hit = (z < -th["collapse_g_drop_z"]) & (-dG >= th["collapse_g_drop_min_frac"] * scale) & osc_near
+    hit = (
+        (z < -th["collapse_g_drop_z"]) & (-dG >= th["collapse_g_drop_min_frac"] * scale) & osc_near
+    )
     warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
     hit[: max(0, warm - 1)] = False
     if not hit.any():
@@ -866,7 +1127,23 @@ def _collapse_from_metrics(ctx: _Ctx) -> list[Finding]:
     i0, i1 = int(idx[0]), int(idx[-1])
     drop = float(-np.nanmin(dG[hit]))
     msg = f"G loss dropped sharply ({len(idx)} drop(s), largest {_fmt(drop)} between bins, robust z {_fmt(float(np.nanmin(z[hit])))}) while D(G(z))'s dispersion was {_fmt(float(np.nanmax(disp[idx])))} ({_fmt(float(np.nanmax(disp[idx]) / dmed))}x its median), from step {int(ctx.bin_start[i0])} to {int(ctx.bin_end[i1])}."
-    return [Finding("mode_collapse", "warning", "Possible mode collapse (G loss drops while D(G(z)) oscillates)", msg, "Look at the fixed-noise samples around these steps; if they look alike, lower G's learning rate or add minibatch-std / minibatch discrimination.", int(ctx.bin_start[i0]), int(ctx.bin_end[i1]), {"drops": int(len(idx)), "largest_drop": drop, "dgz_dispersion_ratio": float(np.nanmax(disp[idx]) / dmed)}, [ctx.column("G_loss"), ctx.column("D_G_z")])]
+    return [
+        Finding(
+            "mode_collapse",
+            "warning",
+            "Possible mode collapse (G loss drops while D(G(z)) oscillates)",
+            msg,
+            "Look at the fixed-noise samples around these steps; if they look alike, lower G's learning rate or add minibatch-std / minibatch discrimination.",
+            int(ctx.bin_start[i0]),
+            int(ctx.bin_end[i1]),
+            {
+                "drops": int(len(idx)),
+                "largest_drop": drop,
+                "dgz_dispersion_ratio": float(np.nanmax(disp[idx]) / dmed),
+            },
+            [ctx.column("G_loss"), ctx.column("D_G_z")],
+        )
+    ]
 
 
 def _sample_metric(ctx: _Ctx) -> pd.Series:
@@ -878,13 +1155,17 @@ def _sample_metric(ctx: _Ctx) -> pd.Series:
     sm = ctx.run.sample_metrics
     out = pd.Series([], dtype="float64")
     if len(sm) and name in sm.columns and "step" in sm.columns:
-        df = sm[["step", name] + (["features"] if "features" in sm.columns else [])].dropna(subset=[name])
+        df = sm[["step", name] + (["features"] if "features" in sm.columns else [])].dropna(
+            subset=[name]
+        )
         if "features" in df.columns and df["features"].nunique() > 1:
             feats = df["features"].astype(str)
             pick = "inception" if (feats == "inception").any() else feats.iloc[0]
             df = df[feats == pick]
         df = df.drop_duplicates("step", keep="last").sort_values("step")
-        out = pd.Series(df[name].to_numpy(dtype=np.float64), index=df["step"].to_numpy(dtype=np.int64))
+        out = pd.Series(
+            df[name].to_numpy(dtype=np.float64), index=df["step"].to_numpy(dtype=np.int64)
+        )
     else:
         s = ctx.finite(name)
         if len(s):
@@ -903,14 +1184,44 @@ def _fid_jumps(ctx: _Ctx, sm: pd.Series) -> list[Finding]:
     ratio = v[1:] / np.maximum(v[:-1], 1e-12)
     best_before = np.fmin.accumulate(v)[:-1]
     hit = (ratio >= th["fid_jump_ratio"]) & (v[1:] > th["fid_jump_ratio"] * best_before)
-    hit[0] = hit[0] and len(v) > 3 and False  # the second evaluation after an untrained first one is never a jump
+    hit[0] = (
+        hit[0] and len(v) > 3 and False
+    )  # the second evaluation after an untrained first one is never a jump
     if not hit.any():
         return []
     i = int(np.flatnonzero(hit)[0]) + 1
-    nm = ctx.select_metric.upper() if ctx.select_metric.lower() in ("fid", "kid") else ctx.select_metric
+    nm = (
+        ctx.select_metric.upper()
+        if ctx.select_metric.lower() in ("fid", "kid")
+        else ctx.select_metric
+    )
     recovered = v[-1] < th["fid_jump_ratio"] * best_before[i - 1]
-    msg = f"{nm} jumped from {_fmt(v[i - 1])} (step {int(st[i - 1])}) to {_fmt(v[i])} (step {int(st[i])}), {_fmt(v[i] / v[i - 1])}x" + (f"; it recovered to {_fmt(v[-1])} by step {int(st[-1])}." if recovered else f"; last {_fmt(v[-1])} at step {int(st[-1])}.")
-    return [Finding("mode_collapse", "warning", f"{nm} jumped up (samples degraded)", msg, f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint at step {int(st[i - 1])} or earlier.", int(st[i - 1]), int(st[i]), {"before": float(v[i - 1]), "after": float(v[i]), "ratio": float(v[i] / v[i - 1]), "recovered": bool(recovered)}, [ctx.select_metric])]
+    msg = (
+        f"{nm} jumped from {_fmt(v[i - 1])} (step {int(st[i - 1])}) to {_fmt(v[i])} (step {int(st[i])}), {_fmt(v[i] / v[i - 1])}x"
+        + (
+            f"; it recovered to {_fmt(v[-1])} by step {int(st[-1])}."
+            if recovered
+            else f"; last {_fmt(v[-1])} at step {int(st[-1])}."
+        )
+    )
+    return [
+        Finding(
+            "mode_collapse",
+            "warning",
+            f"{nm} jumped up (samples degraded)",
+            msg,
+            f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint at step {int(st[i - 1])} or earlier.",
+            int(st[i - 1]),
+            int(st[i]),
+            {
+                "before": float(v[i - 1]),
+                "after": float(v[i]),
+                "ratio": float(v[i] / v[i - 1]),
+                "recovered": bool(recovered),
+            },
+            [ctx.select_metric],
+        )
+    ]
 
 
 @rule("vanishing_gradients", needs=[("G_grad_norm",), ("D_grad_norm",)])
@@ -932,8 +1243,30 @@ def vanishing_gradients(ctx: _Ctx) -> list[Finding]:
             continue
         a, z, ongoing = pick
         during = float(np.nanmedian(med[a : z + 1]))
-        why = "D rejects every fake and the saturating/non-saturating loss gives G no signal" if who == "G" else "D stopped learning"
-        out.append(Finding("vanishing_gradients", "warning", f"{who}'s gradients vanished", f"{ctx.label(name)} median {_fmt(during)} from step {int(b['start'][a])}" + (" to the end" if ongoing else f" to {int(b['end'][z])}") + f", {_fmt(base / max(during, 1e-30))}x below its early value {_fmt(base)}.", f"Likely {why}: use the non-saturating G loss, weaken D (lower LR, label smoothing, noise), or normalise (spectral norm) / add residual connections.", int(b["start"][a]), int(b["end"][z]), {"early_median": base, "median_during": during, "shrink": base / max(during, 1e-30)}, [ctx.column(name)]))
+        why = (
+            "D rejects every fake and the saturating/non-saturating loss gives G no signal"
+            if who == "G"
+            else "D stopped learning"
+        )
+        out.append(
+            Finding(
+                "vanishing_gradients",
+                "warning",
+                f"{who}'s gradients vanished",
+                f"{ctx.label(name)} median {_fmt(during)} from step {int(b['start'][a])}"
+                + (" to the end" if ongoing else f" to {int(b['end'][z])}")
+                + f", {_fmt(base / max(during, 1e-30))}x below its early value {_fmt(base)}.",
+                f"Likely {why}: use the non-saturating G loss, weaken D (lower LR, label smoothing, noise), or normalise (spectral norm) / add residual connections.",
+                int(b["start"][a]),
+                int(b["end"][z]),
+                {
+                    "early_median": base,
+                    "median_during": during,
+                    "shrink": base / max(during, 1e-30),
+                },
+                [ctx.column(name)],
+            )
+        )
     return out
 
 
@@ -955,9 +1288,13 @@ def oscillation(ctx: _Ctx) -> list[Finding]:
         mad = max(mad, 0.05)  # a perfectly regular series must not make every wiggle infinite z
         z = (ld - c) / mad
         base = float(np.exp(c))
-        ref = ctx.eq.d_loss if (ctx.eq and name == "D_loss") else (ctx.eq.g_loss if ctx.eq else None)
+        ref = (
+            ctx.eq.d_loss if (ctx.eq and name == "D_loss") else (ctx.eq.g_loss if ctx.eq else None)
+        )
         scale = abs(ref) if ref else float(np.nanmedian(np.abs(ctx.bins(name)["med"].to_numpy())))
-        floor = th["osc_min_frac"] * scale  # swings of 1e-6 around a loss of 1e-9 are numerical noise
+        floor = (
+            th["osc_min_frac"] * scale
+        )  # swings of 1e-6 around a loss of 1e-9 are numerical noise
         mask = (z > th["osc_z"]) & (disp > th["osc_ratio"] * base) & (disp > floor)
         mask[:warm] = False
         pick = _pick(mask, th["sustain_min_bins"], _last_bin(disp))
@@ -965,7 +1302,26 @@ def oscillation(ctx: _Ctx) -> list[Finding]:
             continue
         a, zb, ongoing = pick
         peak = float(np.nanmax(disp[a : zb + 1]))
-        out.append(Finding("oscillation", "warning", f"{ctx.label(name)} oscillates", f"{ctx.label(name)} step-to-step dispersion up to {_fmt(peak)} ({_fmt(peak / base)}x its usual {_fmt(base)}, robust z {_fmt(float(np.nanmax(z[a:zb + 1])))}) from step {int(ctx.bin_start[a])}" + (" to the end" if ongoing else f" to {int(ctx.bin_end[zb])}") + ".", "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, or add a gradient penalty; check the samples for mode hopping.", int(ctx.bin_start[a]), int(ctx.bin_end[zb]), {"peak_dispersion": peak, "usual_dispersion": base, "ratio": peak / base, "max_z": float(np.nanmax(z[a : zb + 1]))}, [ctx.column(name)]))
+        out.append(
+            Finding(
+                "oscillation",
+                "warning",
+                f"{ctx.label(name)} oscillates",
+                f"{ctx.label(name)} step-to-step dispersion up to {_fmt(peak)} ({_fmt(peak / base)}x its usual {_fmt(base)}, robust z {_fmt(float(np.nanmax(z[a : zb + 1])))}) from step {int(ctx.bin_start[a])}"
+                + (" to the end" if ongoing else f" to {int(ctx.bin_end[zb])}")
+                + ".",
+                "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, or add a gradient penalty; check the samples for mode hopping.",
+                int(ctx.bin_start[a]),
+                int(ctx.bin_end[zb]),
+                {
+                    "peak_dispersion": peak,
+                    "usual_dispersion": base,
+                    "ratio": peak / base,
+                    "max_z": float(np.nanmax(z[a : zb + 1])),
+                },
+                [ctx.column(name)],
+            )
+        )
     return out
 
 
@@ -982,18 +1338,48 @@ def over_training(ctx: _Ctx) -> list[Finding]:
     worse = (last - best) / abs(best) if lower else (best - last) / abs(best)
     if best == 0:
         worse = float("inf") if last != best else 0.0
-    nm = ctx.select_metric.upper() if ctx.select_metric.lower() in ("fid", "kid") else ctx.select_metric
+    nm = (
+        ctx.select_metric.upper()
+        if ctx.select_metric.lower() in ("fid", "kid")
+        else ctx.select_metric
+    )
     bstep = int(st[i_best])
     cname = _checkpoint_name(ctx.run, bstep)
     ck = f"checkpoint {cname} (step {bstep})" if cname else f"the checkpoint at step {bstep}"
-    nums = {"metric": ctx.select_metric, "best_step": bstep, "best_value": best, "last_step": int(st[-1]), "last_value": last, "last_worse_by": worse, "margin": th["overtrain_margin"], "evaluations": int(len(v)), "checkpoint": cname}
+    nums = {
+        "metric": ctx.select_metric,
+        "best_step": bstep,
+        "best_value": best,
+        "last_step": int(st[-1]),
+        "last_value": last,
+        "last_worse_by": worse,
+        "margin": th["overtrain_margin"],
+        "evaluations": int(len(v)),
+        "checkpoint": cname,
+    }
     later = v[i_best + 1 :]
     rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
     n_worse = int((rel > th["overtrain_margin"]).sum()) if best != 0 else int((later != best).sum())
     nums["later_worse"] = n_worse
-    if i_best < len(v) - 1 and worse > th["overtrain_margin"] and n_worse >= th["overtrain_min_later"]:
+    if (
+        i_best < len(v) - 1
+        and worse > th["overtrain_margin"]
+        and n_worse >= th["overtrain_min_later"]
+    ):
         msg = f"Best {nm} {_fmt(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} later evaluation(s) are worse by more than the margin, the last ({_fmt(last)} at step {int(st[-1])}) by {_pct(worse)} (margin {_pct(th['overtrain_margin'])})."
-        return [Finding("over_training", "warning", "Over-training: the best checkpoint is not the last", msg, f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).", bstep, int(st[-1]), nums, [ctx.select_metric])]
+        return [
+            Finding(
+                "over_training",
+                "warning",
+                "Over-training: the best checkpoint is not the last",
+                msg,
+                f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
+                bstep,
+                int(st[-1]),
+                nums,
+                [ctx.select_metric],
+            )
+        ]
     if i_best == len(v) - 1:
         where = "the last evaluation"
     elif worse > th["overtrain_margin"]:
@@ -1001,10 +1387,27 @@ def over_training(ctx: _Ctx) -> list[Finding]:
     else:
         where = f"the last is within {_pct(th['overtrain_margin'])} ({_fmt(last)}, {_pct(max(worse, 0))} worse)"
     msg = f"Best {nm} {_fmt(best)} at step {bstep} of {len(v)} evaluations; {where}: no over-training."
-    return [Finding("over_training", "info", f"Best checkpoint: step {bstep} ({nm} {_fmt(best)})", msg, f"Keep {ck}." + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."), bstep, bstep, nums, [ctx.select_metric])]
+    return [
+        Finding(
+            "over_training",
+            "info",
+            f"Best checkpoint: step {bstep} ({nm} {_fmt(best)})",
+            msg,
+            f"Keep {ck}."
+            + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
+            bstep,
+            bstep,
+            nums,
+            [ctx.select_metric],
+        )
+    ]
 
 
-@rule("healthy_equilibrium", needs=[("D_x_prob", "D_G_z_prob"), ("D_loss", "G_loss")], applies=_needs_probs_or_equilibrium)
+@rule(
+    "healthy_equilibrium",
+    needs=[("D_x_prob", "D_G_z_prob"), ("D_loss", "G_loss")],
+    applies=_needs_probs_or_equilibrium,
+)
 def healthy_equilibrium(ctx: _Ctx) -> list[Finding]:
     """D(x) and D(G(z)) near 0.5 and the losses near their equilibrium values at the end of the run."""
     th = ctx.th
@@ -1025,18 +1428,38 @@ def healthy_equilibrium(ctx: _Ctx) -> list[Finding]:
                 nums[name] = val
                 nums[name + "_equilibrium"] = ref
                 f = th["eq_loss_factor"]
-                checks.append(ref / f <= val <= ref * f if ref > 0 else abs(val - ref) <= (f - 1) * max(abs(ref), 0.5))
+                checks.append(
+                    ref / f <= val <= ref * f
+                    if ref > 0
+                    else abs(val - ref) <= (f - 1) * max(abs(ref), 0.5)
+                )
                 metrics.append(ctx.column(name))
     if not checks or not all(checks):
         return []
     parts = []
     if "D_x" in nums:
-        parts.append(f"D(x) {_fmt(nums['D_x'])}, D(G(z)) {_fmt(nums['D_G_z'])} (0.5 +- {th['eq_prob_tol']})")
+        parts.append(
+            f"D(x) {_fmt(nums['D_x'])}, D(G(z)) {_fmt(nums['D_G_z'])} (0.5 +- {th['eq_prob_tol']})"
+        )
     for name in ("D_loss", "G_loss"):
         if name in nums:
-            parts.append(f"{ctx.label(name)} {_fmt(nums[name])} (equilibrium {_fmt(nums[name + '_equilibrium'])})")
+            parts.append(
+                f"{ctx.label(name)} {_fmt(nums[name])} (equilibrium {_fmt(nums[name + '_equilibrium'])})"
+            )
     k0 = ctx.nb - max(1, int(math.ceil(th["tail_fraction"] * ctx.nb)))
-    return [Finding("healthy_equilibrium", "info", "Healthy equilibrium", f"Over the last {_pct(th['tail_fraction'])} of the run: " + "; ".join(parts) + ".", "Nothing to fix; pick the checkpoint with the best sample metric.", int(ctx.bin_start[k0]), int(ctx.bin_end[-1]), nums, metrics)]
+    return [
+        Finding(
+            "healthy_equilibrium",
+            "info",
+            "Healthy equilibrium",
+            f"Over the last {_pct(th['tail_fraction'])} of the run: " + "; ".join(parts) + ".",
+            "Nothing to fix; pick the checkpoint with the best sample metric.",
+            int(ctx.bin_start[k0]),
+            int(ctx.bin_end[-1]),
+            nums,
+            metrics,
+        )
+    ]
 
 
 @rule("implausible_values", needs=())
@@ -1045,22 +1468,60 @@ def implausible_values(ctx: _Ctx) -> list[Finding]:
     nf = ctx.run.nonfinite
     nf_metrics = set(nf["metric"].astype(str)) if len(nf) else set()
     # NaN/Inf flags of metrics listed in run.nonfinite are the divergence rule's business
-    flags = [f for f in ctx.run.flags if not (f.metric in nf_metrics and (not math.isfinite(f.value) or re.search(r"\bnan\b|\binf\b|infinite|non-finite", f.reason, re.I)))]
+    flags = [
+        f
+        for f in ctx.run.flags
+        if not (
+            f.metric in nf_metrics
+            and (
+                not math.isfinite(f.value)
+                or re.search(r"\bnan\b|\binf\b|infinite|non-finite", f.reason, re.I)
+            )
+        )
+    ]
     if not flags:
         return []
     steps = [f.step for f in flags if f.step is not None]
-    shown = "; ".join(str(f) for f in flags[:3]) + (f"; and {len(flags) - 3} more" if len(flags) > 3 else "")
+    shown = "; ".join(str(f) for f in flags[:3]) + (
+        f"; and {len(flags) - 3} more" if len(flags) > 3 else ""
+    )
     per: dict[str, int] = {}
     for f in flags:
         per[f.metric] = per.get(f.metric, 0) + 1
-    return [Finding("implausible_values", "warning", "Implausible values in the logs", f"{len(flags)} value(s) cannot be right: {shown}.", "Check how these metrics are computed and logged (units, wrong column, a bug in the metric); the rules treat them as ordinary numbers.", min(steps) if steps else None, max(steps) if steps else None, {"count": len(flags), "per_metric": per}, sorted(per))]
+    return [
+        Finding(
+            "implausible_values",
+            "warning",
+            "Implausible values in the logs",
+            f"{len(flags)} value(s) cannot be right: {shown}.",
+            "Check how these metrics are computed and logged (units, wrong column, a bug in the metric); the rules treat them as ordinary numbers.",
+            min(steps) if steps else None,
+            max(steps) if steps else None,
+            {"count": len(flags), "per_metric": per},
+            sorted(per),
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- diagnose
-_PRIORITY = ["healthy_equilibrium", "no_problems", "no_data", "divergence", "d_overpowering", "mode_collapse", "g_overpowering", "vanishing_gradients", "over_training", "oscillation", "implausible_values"]
+_PRIORITY = [
+    "healthy_equilibrium",
+    "no_problems",
+    "no_data",
+    "divergence",
+    "d_overpowering",
+    "mode_collapse",
+    "g_overpowering",
+    "vanishing_gradients",
+    "over_training",
+    "oscillation",
+    "implausible_values",
+]
 
 
-def diagnose(run: Run, thresholds: dict[str, Any] | None = None, select_metric: str = "fid") -> Diagnosis:
+def diagnose(
+    run: Run, thresholds: dict[str, Any] | None = None, select_metric: str = "fid"
+) -> Diagnosis:
     """Run every rule in RULES on `run`; the findings, the skipped rules and a one-sentence verdict.
 
     thresholds: a full table (load_thresholds) or a partial dict of overrides;
@@ -1091,31 +1552,86 @@ def diagnose(run: Run, thresholds: dict[str, Any] | None = None, select_metric: 
                 if view.tag and mapped & set(f.metrics):
                     f.title = f"GAN {view.tag}: {f.title}"  # a finding about this GAN's losses
                 key = (f.rule, f.title, f.message)
-                if key not in seen:  # rules that do not read the view's losses say the same for every GAN
+                if (
+                    key not in seen
+                ):  # rules that do not read the view's losses say the same for every GAN
                     seen.add(key)
                     findings.append(f)
     ctx = ctxs[0]
     ran = len(ran_rules)
-    skipped = [(fn.rule_name, reasons[fn.rule_name]) for fn in RULES if fn.rule_name in reasons and fn.rule_name not in ran_rules]  # type: ignore[attr-defined]
+    skipped = [
+        (fn.rule_name, reasons[fn.rule_name])
+        for fn in RULES
+        if fn.rule_name in reasons and fn.rule_name not in ran_rules
+    ]  # type: ignore[attr-defined]
     if len(views) > 1 and sum(f.rule == "healthy_equilibrium" for f in findings) < len(views):
-        findings = [f for f in findings if f.rule != "healthy_equilibrium"]  # healthy only if every GAN is
+        findings = [
+            f for f in findings if f.rule != "healthy_equilibrium"
+        ]  # healthy only if every GAN is
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     problems = [f for f in findings if f.severity != "info"]
     # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag checks
-    substantive = ran - sum(1 for fn in RULES if fn.rule_name in ("divergence", "implausible_values") and fn.rule_name not in dict(skipped))  # type: ignore[attr-defined]
+    substantive = ran - sum(
+        1
+        for fn in RULES
+        if fn.rule_name in ("divergence", "implausible_values")
+        and fn.rule_name not in dict(skipped)
+    )  # type: ignore[attr-defined]
     if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
         if substantive > 0:
-            msg = f"{ran} rule(s) ran on this run and none found a problem" + (f"; {len(skipped)} skipped for lack of data." if skipped else ".")
-            findings.append(Finding("no_problems", "info", "No problems found", msg, "Nothing to fix.", int(ctx.steps[0]) if len(ctx.steps) else None, int(ctx.steps[-1]) if len(ctx.steps) else None, {"rules_ran": ran, "rules_skipped": len(skipped)}, []))
+            msg = f"{ran} rule(s) ran on this run and none found a problem" + (
+                f"; {len(skipped)} skipped for lack of data." if skipped else "."
+            )
+            findings.append(
+                Finding(
+                    "no_problems",
+                    "info",
+                    "No problems found",
+                    msg,
+                    "Nothing to fix.",
+                    int(ctx.steps[0]) if len(ctx.steps) else None,
+                    int(ctx.steps[-1]) if len(ctx.steps) else None,
+                    {"rules_ran": ran, "rules_skipped": len(skipped)},
+                    [],
+                )
+            )
         else:
-            what = "the run has no logged metrics" if not len(ctx.steps) else "no rule beyond the NaN/Inf and plausibility checks had the metrics it needs"
-            findings.append(Finding("no_data", "info", "Not enough data to judge", f"No verdict: {what}; {len(skipped)} rule(s) skipped.", "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; see docs/rules.md for what each rule needs.", None, None, {"rules_ran": ran, "rules_skipped": len(skipped)}, []))
+            what = (
+                "the run has no logged metrics"
+                if not len(ctx.steps)
+                else "no rule beyond the NaN/Inf and plausibility checks had the metrics it needs"
+            )
+            findings.append(
+                Finding(
+                    "no_data",
+                    "info",
+                    "Not enough data to judge",
+                    f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
+                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; see docs/rules.md for what each rule needs.",
+                    None,
+                    None,
+                    {"rules_ran": ran, "rules_skipped": len(skipped)},
+                    [],
+                )
+            )
     rank = {n: i for i, n in enumerate(_PRIORITY)}
-    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], rank.get(f.rule, len(rank)), f.start_step if f.start_step is not None else -1))
-    context: dict[str, Any] = {"equilibrium": ctx.eq.to_dict(), "bins": ctx.nb, "select_metric": select_metric}
+    findings.sort(
+        key=lambda f: (
+            -SEVERITY_RANK[f.severity],
+            rank.get(f.rule, len(rank)),
+            f.start_step if f.start_step is not None else -1,
+        )
+    )
+    context: dict[str, Any] = {
+        "equilibrium": ctx.eq.to_dict(),
+        "bins": ctx.nb,
+        "select_metric": select_metric,
+    }
     if views[0].columns:
-        context["gans"] = [dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)]
+        context["gans"] = [
+            dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
+        ]
     return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
 
 
@@ -1130,15 +1646,23 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
                 bits.append(f"D(x) {_fmt(n['D_x'], 2)}, D(G(z)) {_fmt(n['D_G_z'], 2)}")
             if "D_loss" in n:
                 bits.append(f"D loss {_fmt(n['D_loss'], 3)}")
-            return "Healthy: no problems found" + (f", {'; '.join(bits)} near equilibrium at the end." if bits else ".")
+            return "Healthy: no problems found" + (
+                f", {'; '.join(bits)} near equilibrium at the end." if bits else "."
+            )
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."
-        return f"Healthy: no problems found by the {ran} rule(s) that had data" + (f" ({len(skipped)} skipped)." if skipped else ".")
+        return f"Healthy: no problems found by the {ran} rule(s) that had data" + (
+            f" ({len(skipped)} skipped)." if skipped else "."
+        )
     main = problems[0]
     where = ""
     if main.start_step is not None:
-        where = f" from step {main.start_step}" if main.end_step is None or main.end_step != main.start_step else f" at step {main.start_step}"
+        where = (
+            f" from step {main.start_step}"
+            if main.end_step is None or main.end_step != main.start_step
+            else f" at step {main.start_step}"
+        )
     others: list[str] = []
     seen_rules = {main.rule}
     for f in problems[1:]:
@@ -1149,7 +1673,12 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
         t = t.lower() if t[:1].isupper() and not t[:2].isupper() else t
         if t not in others:
             others.append(t)
-    also = f"; also {', '.join(others[:3])}" + (f" and {len(others) - 3} more" if len(others) > 3 else "") if others else ""
+    also = (
+        f"; also {', '.join(others[:3])}"
+        + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        if others
+        else ""
+    )
     return f"{main.title.split(' (')[0]}{where} ({main.severity}){also}."
 
 
@@ -1162,7 +1691,11 @@ def format_text(diag: Diagnosis, color: bool = False) -> str:
     eq = diag.context.get("equilibrium") if diag.context else None
     if eq:
         red = "summed" if eq["reduction"] == "sum" else "averaged"
-        at = f"equilibrium D loss {_fmt(eq['D_loss'])}" if eq["D_loss"] is not None else "no equilibrium value"
+        at = (
+            f"equilibrium D loss {_fmt(eq['D_loss'])}"
+            if eq["D_loss"] is not None
+            else "no equilibrium value"
+        )
         lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
     for g in (diag.context or {}).get("gans", []):
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())

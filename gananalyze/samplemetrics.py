@@ -91,7 +91,9 @@ def kid(
     n_r, n_f = real.shape[0], fake.shape[0]
     m = min(int(subset_size), n_r, n_f)
     if m < 2:
-        raise GanAnalyzeError(f"KID needs at least 2 samples per set, got {n_r} real and {n_f} fake")
+        raise GanAnalyzeError(
+            f"KID needs at least 2 samples per set, got {n_r} real and {n_f} fake"
+        )
     g = 1.0 / real.shape[1] if gamma is None else float(gamma)
     rng = np.random.RandomState(seed)
     mmds = np.zeros(int(num_subsets))
@@ -123,7 +125,9 @@ def inception_score(
     lg = _as_tensor(logits, "cpu", torch.float64)
     n = lg.shape[0]
     if n < splits:
-        raise GanAnalyzeError(f"Inception Score needs at least {splits} samples (one per split), got {n}")
+        raise GanAnalyzeError(
+            f"Inception Score needs at least {splits} samples (one per split), got {n}"
+        )
     if shuffle:
         lg = lg[torch.from_numpy(np.random.RandomState(seed).permutation(n))]
     p = lg.softmax(dim=1)
@@ -148,7 +152,9 @@ def _kth_nn_radii(x: torch.Tensor, ks: list[int], chunk: int) -> dict[int, torch
     """
     kmax = max(ks)
     if x.shape[0] <= kmax:
-        raise GanAnalyzeError(f"k-NN metrics with k={kmax} need more than {kmax} samples, got {x.shape[0]}")
+        raise GanAnalyzeError(
+            f"k-NN metrics with k={kmax} need more than {kmax} samples, got {x.shape[0]}"
+        )
     parts: dict[int, list[torch.Tensor]] = {k: [] for k in ks}
     for lo in range(0, x.shape[0], chunk):
         d = torch.cdist(x[lo : lo + chunk], x)
@@ -232,10 +238,15 @@ def _need(x, what: str, metric: str):
     return x
 
 
-def _m_fid(real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw) -> dict[str, float]:
+def _m_fid(
+    real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw
+) -> dict[str, float]:
     if real_stats is None:
         real_stats = feature_stats(_need(real, "real features or statistics", "fid"))
-    if 2 <= fake.shape[0] < fake.shape[1]:  # fewer samples than dimensions: an n x n problem suffices
+    if (
+        2 <= fake.shape[0] < fake.shape[1]
+    ):  # fewer samples than dimensions: an n x n problem suffices
+
         def host(a):
             return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
@@ -256,11 +267,15 @@ def _m_is(real, fake, fake_logits=None, **_kw) -> dict[str, float]:
 
 
 def _m_pr(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
-    return prdc(_need(real, "real features (not only statistics)", "pr"), fake, 3, None, device=device)
+    return prdc(
+        _need(real, "real features (not only statistics)", "pr"), fake, 3, None, device=device
+    )
 
 
 def _m_dc(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
-    return prdc(_need(real, "real features (not only statistics)", "dc"), fake, None, 5, device=device)
+    return prdc(
+        _need(real, "real features (not only statistics)", "dc"), fake, None, 5, device=device
+    )
 
 
 # name -> fn(real_features, fake_features, fake_logits, *, real_stats=None, device="cpu")
@@ -275,7 +290,13 @@ METRICS: dict[str, MetricFn] = {
 
 # What each metric needs besides fake features: "stats" (real mu/sigma suffice),
 # "features" (real feature vectors), "logits" (the fake samples' logits).
-METRIC_NEEDS: dict[str, str] = {"fid": "stats", "kid": "features", "is": "logits", "pr": "features", "dc": "features"}
+METRIC_NEEDS: dict[str, str] = {
+    "fid": "stats",
+    "kid": "features",
+    "is": "logits",
+    "pr": "features",
+    "dc": "features",
+}
 
 # Column names each metric produces, in order.
 METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -293,7 +314,9 @@ def parse_metrics(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     names = [n for n in dict.fromkeys(names) if n]
     bad = [n for n in names if n not in METRICS]
     if bad:
-        raise GanAnalyzeError(f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRICS)}")
+        raise GanAnalyzeError(
+            f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRICS)}"
+        )
     return names
 
 
@@ -316,8 +339,20 @@ def compute_metrics(
     out: dict[str, float] = {}
     rest = list(names)
     if "pr" in names and "dc" in names:
-        out.update(prdc(_need(real_features, "real features (not only statistics)", "pr"), fake_features, 3, 5, device=device))
+        out.update(
+            prdc(
+                _need(real_features, "real features (not only statistics)", "pr"),
+                fake_features,
+                3,
+                5,
+                device=device,
+            )
+        )
         rest = [n for n in names if n not in ("pr", "dc")]
     for n in rest:
-        out.update(METRICS[n](real_features, fake_features, fake_logits, real_stats=real_stats, device=device))
+        out.update(
+            METRICS[n](
+                real_features, fake_features, fake_logits, real_stats=real_stats, device=device
+            )
+        )
     return out

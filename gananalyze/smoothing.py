@@ -46,7 +46,9 @@ def tensorboard_ema(values: Sequence[float] | np.ndarray, weight: float = 0.6) -
 
     w = float(weight)
     if not (0.0 <= w <= MAX_EMA_WEIGHT):
-        raise GanAnalyzeError(f"smoothing weight must be between 0 and {MAX_EMA_WEIGHT}, not {weight!r}")
+        raise GanAnalyzeError(
+            f"smoothing weight must be between 0 and {MAX_EMA_WEIGHT}, not {weight!r}"
+        )
     x = _as_1d(values)
     out = x.copy()
     if x.size == 0:
@@ -68,7 +70,9 @@ def tensorboard_ema(values: Sequence[float] | np.ndarray, weight: float = 0.6) -
     return out
 
 
-def moving_average(values: Sequence[float] | np.ndarray, window: int, centered: bool = False) -> np.ndarray:
+def moving_average(
+    values: Sequence[float] | np.ndarray, window: int, centered: bool = False
+) -> np.ndarray:
     """Mean over a sliding window of `window` points (trailing, or centred).
 
     Trailing: point i averages points i-window+1 .. i. Centred: the window is
@@ -87,12 +91,19 @@ def moving_average(values: Sequence[float] | np.ndarray, window: int, centered: 
         return x.copy()
     finite = np.isfinite(x)
     clean = np.where(finite, x, np.nan)
-    out = pd.Series(clean).rolling(window, min_periods=1, center=centered).mean().to_numpy(dtype=np.float64, copy=True)
+    out = (
+        pd.Series(clean)
+        .rolling(window, min_periods=1, center=centered)
+        .mean()
+        .to_numpy(dtype=np.float64, copy=True)
+    )
     out[~finite] = x[~finite]
     return out
 
 
-def time_weighted_ema(steps: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, half_life: float) -> np.ndarray:
+def time_weighted_ema(
+    steps: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, half_life: float
+) -> np.ndarray:
     """An EMA whose decay depends on the step gap, for unevenly spaced points.
 
     Weights & Biases-style: between consecutive finite points the running sums

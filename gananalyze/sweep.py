@@ -56,11 +56,20 @@ from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_
 
 NOISE_CHUNK = 1024
 # Direction of each value column: True when higher is better.
-SELECT_METRICS = ("fid", "kid", "is", "precision", "recall", "density", "coverage")  # what --select accepts
+SELECT_METRICS = (
+    "fid",
+    "kid",
+    "is",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+)  # what --select accepts
 ID_COLUMNS = ("step", "features", "features_key", "num_samples", "quantized", "real")
 
 
 # ---------------------------------------------------------------- samples
+
 
 class Noise:
     """The fixed noise of a sweep: sample i's latent depends only on (seed, i)."""
@@ -75,7 +84,13 @@ class Noise:
         if j not in self._cache:
             if len(self._cache) > 4:
                 self._cache.clear()
-            s = int.from_bytes(hashlib.sha256(f"gananalyze-noise:{self.seed}:{j}".encode()).digest()[:8], "little") >> 1
+            s = (
+                int.from_bytes(
+                    hashlib.sha256(f"gananalyze-noise:{self.seed}:{j}".encode()).digest()[:8],
+                    "little",
+                )
+                >> 1
+            )
             g = torch.Generator().manual_seed(s)
             self._cache[j] = torch.randn((self.chunk, *self.shape), generator=g)
         return self._cache[j]
@@ -92,7 +107,9 @@ class Noise:
         return torch.cat(parts) if len(parts) > 1 else parts[0].clone()
 
 
-def to_unit(x: torch.Tensor, output_range: Sequence[float] = (-1.0, 1.0), quantize: bool = True) -> torch.Tensor:
+def to_unit(
+    x: torch.Tensor, output_range: Sequence[float] = (-1.0, 1.0), quantize: bool = True
+) -> torch.Tensor:
     """Generator output -> float32 images in [0, 1], optionally rounded to 8 bits.
 
     The operations are those of torchvision's save_image(normalize=True,
@@ -117,15 +134,20 @@ def _as_images(out: Any, ckpt: Path) -> torch.Tensor:
     if isinstance(out, dict):
         out = next(iter(out.values()))
     if not isinstance(out, torch.Tensor):
-        raise GanAnalyzeError(f"{ckpt}: the generator returned {type(out).__name__}, not an image tensor")
+        raise GanAnalyzeError(
+            f"{ckpt}: the generator returned {type(out).__name__}, not an image tensor"
+        )
     if out.ndim == 3:
         out = out[:, None]
     if out.ndim != 4:
-        raise GanAnalyzeError(f"{ckpt}: the generator returned shape {tuple(out.shape)}; expected images (N, C, H, W)")
+        raise GanAnalyzeError(
+            f"{ckpt}: the generator returned shape {tuple(out.shape)}; expected images (N, C, H, W)"
+        )
     return out
 
 
 # ---------------------------------------------------------------- distributed
+
 
 @dataclass
 class _Dist:
@@ -183,21 +205,33 @@ def is_main_process() -> bool:
 
 # ---------------------------------------------------------------- selection
 
-def select_checkpoints(run: Run, every: int = 1, steps: Sequence[int] | None = None) -> list[Checkpoint]:
+
+def select_checkpoints(
+    run: Run, every: int = 1, steps: Sequence[int] | None = None
+) -> list[Checkpoint]:
     """The checkpoints to evaluate: every Nth, or exactly `steps`.
 
     Native checkpoints, plus the trainer pickles an imported run lists in
     run.json (whether they may be loaded is decided later, by trust_pickles).
     """
-    ckpts = sorted([c for c in run.checkpoints if c.kind == "native"] + pickled_checkpoints(run), key=lambda c: c.step)
+    ckpts = sorted(
+        [c for c in run.checkpoints if c.kind == "native"] + pickled_checkpoints(run),
+        key=lambda c: c.step,
+    )
     if not ckpts:
-        other = f" ({len(run.checkpoints)} {run.checkpoints[0].kind} checkpoint(s) cannot be loaded safely)" if run.checkpoints else ""
+        other = (
+            f" ({len(run.checkpoints)} {run.checkpoints[0].kind} checkpoint(s) cannot be loaded safely)"
+            if run.checkpoints
+            else ""
+        )
         raise GanAnalyzeError(f"{run.path}: the run has no native checkpoints to evaluate{other}")
     if steps:
         by_step = {c.step: c for c in ckpts}
         missing = [s for s in steps if s not in by_step]
         if missing:
-            raise GanAnalyzeError(f"{run.path}: no checkpoint at step(s) {', '.join(map(str, missing))}; checkpoints exist at {', '.join(str(c.step) for c in ckpts[:12])}{' ...' if len(ckpts) > 12 else ''}")
+            raise GanAnalyzeError(
+                f"{run.path}: no checkpoint at step(s) {', '.join(map(str, missing))}; checkpoints exist at {', '.join(str(c.step) for c in ckpts[:12])}{' ...' if len(ckpts) > 12 else ''}"
+            )
         return [by_step[s] for s in sorted(set(steps))]
     if every < 1:
         raise GanAnalyzeError(f"--every must be at least 1, not {every}")
@@ -220,6 +254,7 @@ def _done(existing: pd.DataFrame, step: int, ident: dict[str, Any], columns: lis
 
 
 # ---------------------------------------------------------------- the sweep
+
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None or str(device) == "auto":
@@ -283,14 +318,18 @@ def sweep(
                 f"import it first: `gananalyze import {run.path} DEST`, then `gananalyze fid-sweep DEST --trust-pickles ...` "
                 f"(its {sum(c.kind == 'pickle' for c in run.checkpoints)} snapshot(s) are Python pickles)"
             )
-        raise GanAnalyzeError(f"{run.path}: fid-sweep needs a native gananalyze run with checkpoints and a generator spec; this is a {run.format} run")
+        raise GanAnalyzeError(
+            f"{run.path}: fid-sweep needs a native gananalyze run with checkpoints and a generator spec; this is a {run.format} run"
+        )
     spec = run.generator or {}
     chosen = select_checkpoints(run, every, steps)
     first_pickle = next((c for c in chosen if c.kind == "pickle"), None)
     if first_pickle is not None:
         if not trust_pickles:
             raise GanAnalyzeError(pickle_refusal(first_pickle.path))
-        load_stylegan_pickle(first_pickle.path, trust=True)  # fails early, once, when the StyleGAN source is missing
+        load_stylegan_pickle(
+            first_pickle.path, trust=True
+        )  # fails early, once, when the StyleGAN source is missing
     if any(c.kind == "native" for c in chosen):
         build_generator(run)  # fails early, once, when the spec or its module is wrong
     needs_real = [n for n in names if METRIC_NEEDS[n] != "logits"]
@@ -301,10 +340,14 @@ def sweep(
     try:
         extractor = get_extractor(features, device=str(dev), inception_weights=inception_weights)
         if "is" in names and not extractor.has_logits:
-            raise GanAnalyzeError(f"Inception Score needs class logits, and the '{extractor.name}' features have none")
+            raise GanAnalyzeError(
+                f"Inception Score needs class logits, and the '{extractor.name}' features have none"
+            )
         batcher = Batcher(batch_size or default_batch_size(dev), dev)
 
-        def embed(load: Callable[[int, int], Any], n: int, float_source: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        def embed(
+            load: Callable[[int, int], Any], n: int, float_source: bool = False
+        ) -> tuple[np.ndarray, np.ndarray | None]:
             def one(a: int, b: int):
                 x = torch.from_numpy(np.asarray(load(a, b))).to(dev)
                 if quantize and float_source:
@@ -330,12 +373,34 @@ def sweep(
             raise GanAnalyzeError(payload[1])
         _, real_feats, real_stats, real_short = payload
 
-        label = extractor.name if extractor.name != "torchscript" else f"torchscript:{Path(features.partition(':')[2] or features).name}"
-        ident = {"features": label, "features_key": str(extractor.key), "num_samples": int(num_samples), "quantized": bool(quantize), "real": real_short}
+        label = (
+            extractor.name
+            if extractor.name != "torchscript"
+            else f"torchscript:{Path(features.partition(':')[2] or features).name}"
+        )
+        ident = {
+            "features": label,
+            "features_key": str(extractor.key),
+            "num_samples": int(num_samples),
+            "quantized": bool(quantize),
+            "real": real_short,
+        }
         want_cols = [c for n in names for c in METRIC_COLUMNS[n]]
         existing = store.read_sample_metrics(Path(run.path), []) if dist.rank == 0 else None
-        todo_steps = [c.step for c in chosen if force or not _done(existing, c.step, ident, want_cols)]
-        stored = [] if existing is None or not len(existing) else [r for r in existing.to_dict("records") if r["step"] in {c.step for c in chosen} and r["step"] not in todo_steps and r.get("features_key") == ident["features_key"]]
+        todo_steps = [
+            c.step for c in chosen if force or not _done(existing, c.step, ident, want_cols)
+        ]
+        stored = (
+            []
+            if existing is None or not len(existing)
+            else [
+                r
+                for r in existing.to_dict("records")
+                if r["step"] in {c.step for c in chosen}
+                and r["step"] not in todo_steps
+                and r.get("features_key") == ident["features_key"]
+            ]
+        )
         todo_steps, stored = dist.broadcast((todo_steps, stored))
         by_step = {c.step: c for c in chosen}
         todo = [by_step[s] for s in todo_steps]
@@ -350,7 +415,21 @@ def sweep(
             mine = todo[r0 + dist.rank] if r0 + dist.rank < len(todo) else None
             row = None
             if mine is not None:
-                row = _evaluate(run, mine, noise, out_range, num_samples, quantize, embed, names, real_feats, real_stats, ident, dev, trust_pickles)
+                row = _evaluate(
+                    run,
+                    mine,
+                    noise,
+                    out_range,
+                    num_samples,
+                    quantize,
+                    embed,
+                    names,
+                    real_feats,
+                    real_stats,
+                    ident,
+                    dev,
+                    trust_pickles,
+                )
             for got in dist.gather(row):
                 if got is None:
                     continue
@@ -358,9 +437,23 @@ def sweep(
                 done += 1
                 if dist.rank == 0:
                     if got.get("error") is None:
-                        store.append_sample_metrics(Path(run.path), pd.DataFrame([{k: v for k, v in got.items() if k not in ("error", "source", "seconds", "seconds_features")}]))
+                        store.append_sample_metrics(
+                            Path(run.path),
+                            pd.DataFrame(
+                                [
+                                    {
+                                        k: v
+                                        for k, v in got.items()
+                                        if k
+                                        not in ("error", "source", "seconds", "seconds_features")
+                                    }
+                                ]
+                            ),
+                        )
                     if progress is not None:
-                        progress({"done": done, "total": len(todo), "step": got["step"], "row": got})
+                        progress(
+                            {"done": done, "total": len(todo), "step": got["step"], "row": got}
+                        )
     finally:
         dist.close()
 
@@ -369,10 +462,24 @@ def sweep(
         r["error"] = None
     frame = pd.DataFrame(stored + rows)
     order = [c for c in (*ID_COLUMNS, *want_cols) if c in frame.columns]
-    rest = [c for c in frame.columns if c not in order and c not in ("seconds", "seconds_features", "source", "error")]
-    frame = frame[order + rest + [c for c in ("seconds", "seconds_features", "source", "error") if c in frame.columns]]
+    rest = [
+        c
+        for c in frame.columns
+        if c not in order and c not in ("seconds", "seconds_features", "source", "error")
+    ]
+    frame = frame[
+        order
+        + rest
+        + [c for c in ("seconds", "seconds_features", "source", "error") if c in frame.columns]
+    ]
     frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
-    frame.attrs.update(metrics=names, want_columns=want_cols, batch_size=batcher.size, device=str(dev), world_size=dist.world)
+    frame.attrs.update(
+        metrics=names,
+        want_columns=want_cols,
+        batch_size=batcher.size,
+        device=str(dev),
+        world_size=dist.world,
+    )
     return frame
 
 
@@ -384,7 +491,9 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
     if rd.kind == "stats":
         bad = [n for n in names if METRIC_NEEDS[n] == "features"]
         if bad:
-            raise GanAnalyzeError(f"{rd.source}: holds only FID statistics (mu, sigma); {', '.join(bad)} need real images (a folder, .npy/.npz array or sklearn-digits)")
+            raise GanAnalyzeError(
+                f"{rd.source}: holds only FID statistics (mu, sigma); {', '.join(bad)} need real images (a folder, .npy/.npz array or sklearn-digits)"
+            )
         rf = real_features(rd, extractor, lambda load, n: None, cache_dir)
         return None, (rf.mu, rf.sigma), rd.short
     float_source = rd.prep.endswith(":float")
@@ -394,7 +503,9 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
     return rf.features, (rf.mu, rf.sigma), rd.short
 
 
-def _stylegan_sampler(path: Path, dev: torch.device, trust: bool) -> tuple[Callable[[torch.Tensor], Any], int]:
+def _stylegan_sampler(
+    path: Path, dev: torch.device, trust: bool
+) -> tuple[Callable[[torch.Tensor], Any], int]:
     """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation, constant noise."""
     G = load_stylegan_pickle(path, trust).to(dev)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
@@ -406,7 +517,21 @@ def _stylegan_sampler(path: Path, dev: torch.device, trust: bool) -> tuple[Calla
     return sample, int(G.z_dim)
 
 
-def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quantize: bool, embed, names, real_feats, real_stats, ident, dev, trust_pickles: bool = False) -> dict[str, Any]:
+def _evaluate(
+    run: Run,
+    ckpt: Checkpoint,
+    noise: Noise,
+    out_range,
+    n: int,
+    quantize: bool,
+    embed,
+    names,
+    real_feats,
+    real_stats,
+    ident,
+    dev,
+    trust_pickles: bool = False,
+) -> dict[str, Any]:
     """One checkpoint's row; per-checkpoint failures land in row["error"]."""
     t0 = time.perf_counter()
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
@@ -431,8 +556,12 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
         feats, logits = embed(generate, n)
         row["seconds_features"] = time.perf_counter() - t1
         if bad[0]:
-            raise GanAnalyzeError(f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged checkpoint)")
-        row.update(compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev))
+            raise GanAnalyzeError(
+                f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged checkpoint)"
+            )
+        row.update(
+            compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev)
+        )
         row["error"] = None
     except OutOfMemory:
         raise
@@ -441,7 +570,9 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
     except Exception as e:  # a generator that crashes on this checkpoint: report it, keep sweeping
         if is_oom(e):
             raise
-        row["error"] = f"{ckpt.path}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no detail'}"
+        row["error"] = (
+            f"{ckpt.path}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no detail'}"
+        )
     row["seconds"] = time.perf_counter() - t0
     row["source"] = "computed"
     return row
@@ -449,7 +580,10 @@ def _evaluate(run: Run, ckpt: Checkpoint, noise: Noise, out_range, n: int, quant
 
 # ---------------------------------------------------------------- summary
 
-def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float = 0.02) -> dict[str, Any] | None:
+
+def best_checkpoint(
+    frame: pd.DataFrame, select: str = "fid", tolerance: float = 0.02
+) -> dict[str, Any] | None:
     """The best step by `select` (lowest FID/KID, highest IS/precision/...), and when to have stopped.
 
     stop_step is the earliest checkpoint whose value is within `tolerance`
@@ -459,7 +593,9 @@ def best_checkpoint(frame: pd.DataFrame, select: str = "fid", tolerance: float =
     """
     col = {"pr": "precision", "dc": "coverage"}.get(select, select)
     if col not in SELECT_METRICS:
-        raise GanAnalyzeError(f"cannot select by {select!r}; choose from {', '.join(SELECT_METRICS)}")
+        raise GanAnalyzeError(
+            f"cannot select by {select!r}; choose from {', '.join(SELECT_METRICS)}"
+        )
     if col not in frame.columns:
         return None
     ok = frame[frame[col].notna()]

@@ -81,7 +81,13 @@ def generate(run: Run, checkpoint: Checkpoint, n: int, seed: int = 0) -> np.ndar
     return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
-def embed(run: Run, checkpoints: list[Checkpoint], real: str | None = None, n: int = DEFAULT_N, seed: int = 0) -> TsneResult:
+def embed(
+    run: Run,
+    checkpoints: list[Checkpoint],
+    real: str | None = None,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+) -> TsneResult:
     """Embed n real and n generated samples per checkpoint with one t-SNE."""
     import torch
     from sklearn.decomposition import PCA
@@ -98,7 +104,11 @@ def embed(run: Run, checkpoints: list[Checkpoint], real: str | None = None, n: i
         raise GanAnalyzeError(f"{src}: t-SNE needs real images, not statistics")
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(data.count, size=min(n, data.count), replace=False))
-    real_x = np.concatenate([data.load(int(i), int(i) + 1) for i in idx]) if data.count > 4 * n else data.load(0, data.count)[idx]
+    real_x = (
+        np.concatenate([data.load(int(i), int(i) + 1) for i in idx])
+        if data.count > 4 * n
+        else data.load(0, data.count)[idx]
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -107,7 +117,9 @@ def embed(run: Run, checkpoints: list[Checkpoint], real: str | None = None, n: i
         torch.set_num_threads(threads)
     for step, f in fakes.items():
         if f.shape[1:] != real_x.shape[1:]:
-            raise GanAnalyzeError(f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the real data {src} {real_x.shape[1:]}")
+            raise GanAnalyzeError(
+                f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the real data {src} {real_x.shape[1:]}"
+            )
     parts = [real_x.reshape(len(real_x), -1)] + [f.reshape(len(f), -1) for f in fakes.values()]
     X = np.concatenate(parts).astype(np.float64)
     dims = X.shape[1]
@@ -119,7 +131,9 @@ def embed(run: Run, checkpoints: list[Checkpoint], real: str | None = None, n: i
     with threadpool_limits(1):
         if dims > 50:
             X = PCA(n_components=50, random_state=seed).fit_transform(X)
-        Y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500).fit_transform(X)
+        Y = TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
+        ).fit_transform(X)
     out = TsneResult(real=Y[: len(real_x)], source=src, dims=dims)
     pos = len(real_x)
     for step, f in fakes.items():
@@ -134,7 +148,13 @@ def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
 
     steps = list(result.fake)
     with plots.styled():
-        fig, axes = plots.new_figure(1, len(steps), width=4.2 * len(steps), height=4.0, sharex=True, sharey=True)
+        fig, axes = plots.new_figure(
+            1, len(steps), width=4.2 * len(steps), height=4.0, sharex=True, sharey=True
+        )
         for ax, step in zip(axes[0], steps, strict=True):
-            plots.scatter_2d([("real", result.real), (labels.get(step, f"step {step}"), result.fake[step])], title=labels.get(step, f"step {step}"), ax=ax)
+            plots.scatter_2d(
+                [("real", result.real), (labels.get(step, f"step {step}"), result.fake[step])],
+                title=labels.get(step, f"step {step}"),
+                ax=ax,
+            )
     return fig
