@@ -50,7 +50,7 @@ def _device_line() -> str:
 
 def _random_stats(n: int, d: int, seed: int, shift: float, scale: float):
     """Mean and covariance of n correlated d-dim features (a realistic, full-rank SPD matrix)."""
-    from gananalyze.fid import feature_stats
+    from gananalyze.metrics.fid import feature_stats
 
     rng = np.random.default_rng(seed)
     mix = rng.normal(size=(d, d)) / np.sqrt(d)
@@ -71,7 +71,7 @@ def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw
     """Part (a): our Fréchet distance vs pytorch-fid's at `dims` dimensions."""
     from pytorch_fid.fid_score import calculate_frechet_distance
 
-    from gananalyze.fid import frechet_distance
+    from gananalyze.metrics.fid import frechet_distance
 
     t0 = time.perf_counter()
     s1 = _random_stats(samples, dims, 1, 0.0, 1.0)

@@ -57,8 +57,8 @@ def _setup(work: Path, n_ckpt: int, num_real: int, weights: str | None) -> dict:
 
     from gananalyze import RunLog, generator_spec
     from gananalyze.digits import Generator
-    from gananalyze.features import random_fid_inception_weights
-    from gananalyze.realdata import load_real
+    from gananalyze.metrics.features import random_fid_inception_weights
+    from gananalyze.metrics.realdata import load_real
 
     torch_home = work / "torch_home"
     wfile = torch_home / "hub" / "checkpoints" / INCEPTION_FILENAME
@@ -107,9 +107,9 @@ def png_route(s: dict, num: int, device: str, batch: int, env: dict, stats: Path
     import torch
     from torchvision.utils import save_image
 
-    from gananalyze.checkpoints import build_generator
+    from gananalyze.metrics.checkpoints import build_generator
     from gananalyze.store import load_native
-    from gananalyze.sweep import Noise
+    from gananalyze.metrics.sweep import Noise
 
     t0 = time.perf_counter()
     run = load_native(s["run"])

@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
-from .textfmt import fmt_duration
+from .pages.textfmt import fmt_duration
 
 
 def _friendly(fn):
@@ -229,7 +229,7 @@ def fid_sweep(
       gananalyze import stylegan-run/00000-x runs/x
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
     """
-    from .sweep import SELECT_METRICS, best_checkpoint, is_main_process, sweep
+    from .metrics.sweep import SELECT_METRICS, best_checkpoint, is_main_process, sweep
 
     if select not in SELECT_METRICS:
         raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
@@ -402,7 +402,7 @@ def compare(
     by the best FID (or --metric); with -o also writes an HTML page with
     overlaid curves, sample grids and per-run findings.
     """
-    from .compare import compare_runs, format_table, load_and_diagnose, render_compare
+    from .pages.compare import compare_runs, format_table, load_and_diagnose, render_compare
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -478,7 +478,7 @@ def report(
     fmt: str | None,
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
-    from .report import render_report
+    from .pages.report import render_report
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
@@ -561,9 +561,9 @@ def check(
     Exit codes: 0 nothing at or above the --fail-on severity, 1 something is
     (or the run cannot be read), 2 bad command-line usage.
     """
-    from .findings import SEVERITY_RANK
+    from .analysis.findings import SEVERITY_RANK
     from .loader import load_run
-    from .rules import diagnose, format_text, load_thresholds
+    from .analysis.rules import diagnose, format_text, load_thresholds
 
     thresholds = load_thresholds(rules_config) if rules_config else None
     r = load_run(run, format=fmt)

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
-from gananalyze import RunLog, compare, store
+from gananalyze import RunLog, store
+from gananalyze.pages import compare
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.run import Run
@@ -394,7 +395,7 @@ def test_native_vs_cyclegan(trio, tmp_path):
 def test_shell_expanded_files_that_are_not_runs_are_skipped(tmp_path):
     from conftest import write_synthetic_run
 
-    from gananalyze.compare import load_runs
+    from gananalyze.pages.compare import load_runs
 
     write_synthetic_run(tmp_path / "a", steps=20)
     write_synthetic_run(tmp_path / "b", steps=20)
@@ -409,7 +410,7 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     from conftest import write_synthetic_run
 
     from gananalyze import store
-    from gananalyze.compare import compare_runs, load_runs
+    from gananalyze.pages.compare import compare_runs, load_runs
 
     for name, feats, fid in (("a", "inception", 30.0), ("b", "digits", 200.0), ("c", "inception", 40.0)):
         p = write_synthetic_run(tmp_path / name, steps=20)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from gananalyze import load_run
-from gananalyze.checkpoints import load_checkpoint
+from gananalyze.metrics.checkpoints import load_checkpoint
 from gananalyze.digits import (
     Discriminator,
     Generator,
@@ -149,7 +149,7 @@ def test_generator_rebuilt_in_fresh_process_matches(runs, tmp_path):
     code = (
         "import sys, numpy as np, torch\n"
         "from gananalyze import load_run\n"
-        "from gananalyze.checkpoints import build_generator\n"
+        "from gananalyze.metrics.checkpoints import build_generator\n"
         "from gananalyze.digits import fixed_noise\n"
         "run = load_run(sys.argv[1]); G = build_generator(run, run.checkpoints[-1])\n"
         "s = run.generator\n"

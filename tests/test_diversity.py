@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gananalyze import RunLog
-from gananalyze.diversity import (
+from gananalyze.analysis.diversity import (
     pairwise_stats,
     real_dataset,
     real_diversity,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze import features as fe
+from gananalyze.metrics import features as fe
 from gananalyze.errors import GanAnalyzeError
 
 

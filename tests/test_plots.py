@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gananalyze import plots
+from gananalyze.pages import plots
 
 
 def test_envelope_keeps_a_single_spike_in_a_million_points():
@@ -107,7 +107,7 @@ def test_finite_range_skips_inf():
 def test_palette_and_style_are_seaborns():
     import seaborn as sns
 
-    from gananalyze import plots
+    from gananalyze.pages import plots
 
     assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
     rc = plots._style()

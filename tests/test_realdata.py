@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.realdata import cache_path, default_cache_dir, load_real, real_features
+from gananalyze.metrics.realdata import cache_path, default_cache_dir, load_real, real_features
 
 
 def _images(n=6, h=5, w=7, c=3, seed=0):

@@ -15,8 +15,8 @@ from conftest import write_synthetic_run
 
 from gananalyze import RunLog, generator_spec, load_run
 from gananalyze.cli import main
-from gananalyze.findings import Diagnosis, Finding
-from gananalyze.report import best_checkpoint, build_report_html, equilibrium, render_report
+from gananalyze.analysis.findings import Diagnosis, Finding
+from gananalyze.pages.report import best_checkpoint, build_report_html, equilibrium, render_report
 from gananalyze.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"
@@ -68,7 +68,7 @@ def full(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_html(full):
     """The full run's report (with a t-SNE of 60 + 60 + 60 points), written once for the module."""
-    import gananalyze.tsne as tsne
+    import gananalyze.analysis.tsne as tsne
 
     old, tsne.DEFAULT_N = tsne.DEFAULT_N, 60
     try:
@@ -234,7 +234,7 @@ def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
 
 
 def test_tsne_real_data_and_reasons(full, tmp_path):
-    from gananalyze import tsne
+    from gananalyze.analysis import tsne
 
     run = load_run(full)
     assert tsne.real_source(run) == "sklearn-digits"  # from the generator target

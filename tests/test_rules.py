@@ -14,9 +14,9 @@ from conftest import SAMPLE_RUNS, real_run
 
 from gananalyze import RunLog, store
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.findings import Diagnosis
+from gananalyze.analysis.findings import Diagnosis
 from gananalyze.loader import load_run
-from gananalyze.rules import (
+from gananalyze.analysis.rules import (
     DEFAULT_THRESHOLDS,
     RULES,
     diagnose,

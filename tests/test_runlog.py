@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from gananalyze import GanAnalyzeError, RunLog, generator_spec, load_run
-from gananalyze.checkpoints import build_generator, load_checkpoint
+from gananalyze.metrics.checkpoints import build_generator, load_checkpoint
 from gananalyze.runlog import make_grid
 
 
@@ -192,7 +192,7 @@ def test_generator_rebuilt_from_spec_in_fresh_process(tmp_path):
     code = (
         "import sys, torch, numpy as np\n"
         "from gananalyze import load_run\n"
-        "from gananalyze.checkpoints import build_generator\n"
+        "from gananalyze.metrics.checkpoints import build_generator\n"
         "run = load_run(sys.argv[1]); G = build_generator(run, run.checkpoints[-1])\n"
         "z = torch.randn(3, 4, generator=torch.Generator().manual_seed(run.generator['noise_seed']))\n"
         "np.save(sys.argv[2], G(z).detach().numpy())\n"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze import samplemetrics as sm
+from gananalyze.metrics import samplemetrics as sm
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.fid import feature_stats, frechet_distance
+from gananalyze.metrics.fid import feature_stats, frechet_distance
 
 
 def _pair(n_real=300, n_fake=250, d=16, seed=0):

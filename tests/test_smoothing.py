@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.smoothing import moving_average, tensorboard_ema, time_weighted_ema
+from gananalyze.analysis.smoothing import moving_average, tensorboard_ema, time_weighted_ema
 
 
 def tb_reference(values, weight):

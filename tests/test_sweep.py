@@ -17,7 +17,7 @@ from sweep_models import make_run, save_tiny_features
 
 from gananalyze import store
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.sweep import Noise, best_checkpoint, select_checkpoints, sweep, to_unit
+from gananalyze.metrics.sweep import Noise, best_checkpoint, select_checkpoints, sweep, to_unit
 
 TESTS = Path(__file__).resolve().parent
 VALUES = ["fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]
@@ -69,7 +69,7 @@ def test_sweep_writes_resumes_and_forces(setup):
 
 def test_interrupted_sweep_resumes_where_it_stopped(setup, monkeypatch):
     run, feats, cache = setup
-    import gananalyze.sweep as sw
+    import gananalyze.metrics.sweep as sw
 
     real_eval = sw._evaluate
     calls = []
@@ -144,7 +144,7 @@ def test_bad_checkpoint_is_reported_and_the_sweep_goes_on(setup):
 
 def test_nan_generator_is_an_error_for_that_checkpoint(setup):
     run, feats, cache = setup
-    import gananalyze.checkpoints as ck
+    import gananalyze.metrics.checkpoints as ck
 
     state = ck.load_checkpoint(run / "checkpoints" / "step-000000200.pt")
     state["generator"]["net.4.weight"][:] = float("nan")
@@ -167,7 +167,7 @@ def test_statistics_file_gives_the_same_fid_and_refuses_other_metrics(setup, tmp
     run, feats, cache = setup
     from sklearn.datasets import load_digits
 
-    from gananalyze.fid import feature_stats
+    from gananalyze.metrics.fid import feature_stats
 
     imgs = np.round(load_digits().images * (255 / 16)).astype(np.uint8)  # (N, 8, 8) uint8
     np.save(tmp_path / "real.npy", imgs)
@@ -299,7 +299,7 @@ def test_torchrun_two_processes_give_identical_numbers(setup, tmp_path):
 
 
 def test_fid_few_samples_equals_the_full_formula():
-    from gananalyze.fid import feature_stats, fid_few_samples, frechet_distance
+    from gananalyze.metrics.fid import feature_stats, fid_few_samples, frechet_distance
 
     rng = np.random.default_rng(0)
     real = np.abs(rng.normal(size=(300, 40)) @ rng.normal(size=(40, 40)))

@@ -24,7 +24,7 @@ from gananalyze import store
 from gananalyze.cli import main
 from gananalyze.convert import import_run
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.sweep import sweep
+from gananalyze.metrics.sweep import sweep
 
 FAKE_NETWORKS = '''
 from pathlib import Path
@@ -144,7 +144,7 @@ def test_class_conditional_generator_gets_zero_labels(tmp_path, monkeypatch):
     try:
         df = sweep(dest, "sklearn-digits", features="digits", num_samples=16, device="cpu", cache_dir=tmp_path / "c", steps=[2], trust_pickles=True)
         assert df["error"].isna().all() and math.isfinite(df["fid"].iloc[0])
-        from gananalyze.checkpoints import load_stylegan_pickle
+        from gananalyze.metrics.checkpoints import load_stylegan_pickle
 
         G = load_stylegan_pickle(run / "network-snapshot-000008.pkl", trust=True)
         assert G.c_dim == 3 and not G.training

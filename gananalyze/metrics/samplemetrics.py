@@ -34,7 +34,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 from .fid import feature_stats, fid_few_samples, frechet_distance
 
 DEFAULT_SEED = 2020  # torch-fidelity's default rng_seed

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 INCEPTION_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
@@ -50,7 +50,7 @@ INCEPTION_URL = (
 )
 INCEPTION_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_SIZE = 299
-DIGITS_WEIGHTS = Path(__file__).parent / "data" / "digits_features.pt"
+DIGITS_WEIGHTS = Path(__file__).parents[1] / "data" / "digits_features.pt"
 
 
 @dataclass

@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .aliases import LABELS, higher_is_better, resolve
-from .aliases import canonical as canonical_of
-from .aliases import label as label_of
-from .errors import GanAnalyzeError
-from .findings import SEVERITY_RANK, Diagnosis, Finding
+from ..aliases import LABELS, higher_is_better, resolve
+from ..aliases import canonical as canonical_of
+from ..aliases import label as label_of
+from ..errors import GanAnalyzeError
+from ..analysis.findings import SEVERITY_RANK, Diagnosis, Finding
 from .html import render
-from .run import SAMPLE_METRIC_META, Run
+from ..run import SAMPLE_METRIC_META, Run
 from .textfmt import flatten_config, fmt_duration, fmt_num
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
@@ -176,7 +176,7 @@ def step_range(f: Finding) -> str:
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     """TensorBoard's EMA (smoothing.tensorboard_ema); identity for weight 0."""
-    from .smoothing import tensorboard_ema
+    from ..analysis.smoothing import tensorboard_ema
 
     if weight <= 0 or values.size == 0:
         return values
@@ -195,7 +195,7 @@ def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float
     """
     eq = (diagnosis.context or {}).get("equilibrium") if diagnosis is not None else None
     if not eq:
-        from .rules import equilibrium as rules_equilibrium
+        from ..analysis.rules import equilibrium as rules_equilibrium
 
         eq = rules_equilibrium(
             run, diagnosis.thresholds if diagnosis is not None and diagnosis.thresholds else None
@@ -622,7 +622,7 @@ class _Builder:
         )
 
     def histograms(self) -> Section | None:
-        from .store import HIST_QUANTILES
+        from ..store import HIST_QUANTILES
 
         h = self.run.histograms
         if h is None or not len(h) or not set(HIST_QUANTILES) <= set(h.columns):
@@ -818,7 +818,7 @@ class _Builder:
         )
 
     def _diversity(self) -> list[Figure]:
-        from .diversity import real_diversity, sample_diversity
+        from ..analysis.diversity import real_diversity, sample_diversity
 
         df = sample_diversity(self.run)
         df = df[np.isfinite(df["diversity"].to_numpy(dtype=np.float64))]
@@ -859,7 +859,7 @@ class _Builder:
         ]
 
     def tsne(self, real: str | None) -> Section | None:
-        from . import tsne as tsne_mod
+        from ..analysis import tsne as tsne_mod
 
         why = tsne_mod.unavailable_reason(self.run, real)
         if why:
@@ -1153,7 +1153,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
 
 
 def _diagnose(run: Run, rules_config: str | Path | None = None) -> Diagnosis:
-    from .rules import diagnose, load_thresholds
+    from ..analysis.rules import diagnose, load_thresholds
 
     thresholds = load_thresholds(rules_config) if rules_config else None
     return diagnose(run, thresholds=thresholds)
@@ -1225,7 +1225,7 @@ def build_report_context(
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -1264,10 +1264,10 @@ def render_report(
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
-    from .store import atomic_write_bytes
+    from ..store import atomic_write_bytes
 
     if not isinstance(run, Run):
-        from .loader import load_run
+        from ..loader import load_run
 
         run = load_run(run, format=format)
     html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 DEFAULT_BATCH_SIZE = {"cuda": 500, "cpu": 100}
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .run import Run, SampleGrid
+from ..run import Run, SampleGrid
 
 FEATURE_SIDE = 16  # samples larger than this are box-downscaled to at most 16x16 before comparing
 NEAR_DUPLICATE = (

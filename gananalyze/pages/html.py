@@ -20,7 +20,7 @@ def environment():
     from .textfmt import fmt_num
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("gananalyze", "templates"),
+        loader=jinja2.PackageLoader("gananalyze.pages", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

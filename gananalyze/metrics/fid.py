@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 
 def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import GanAnalyzeError
-from .run import Checkpoint, Run
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def pickled_checkpoints(run: Run) -> list[Checkpoint]:
     """
     if run.format != "native":
         return []
-    from .store import read_run_json
+    from ..store import read_run_json
 
     listed = (read_run_json(Path(run.path)).get("source") or {}).get("pickled_checkpoints") or []
     out = []

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanAnalyzeError
-from .run import Checkpoint, Run
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
 
 DIGITS_TARGETS = ("gananalyze.digits:Generator",)
 DEFAULT_N = 300
@@ -67,7 +67,7 @@ def generate(run: Run, checkpoint: Checkpoint, n: int, seed: int = 0) -> np.ndar
     """n samples from G at `checkpoint`, as float32 (n, C, H, W) in [0, 1]."""
     import torch
 
-    from .checkpoints import build_generator
+    from ..metrics.checkpoints import build_generator
 
     spec = run.generator or {}
     G = build_generator(run, checkpoint)
@@ -93,7 +93,7 @@ def embed(
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    from .realdata import load_real
+    from ..metrics.realdata import load_real
 
     why = unavailable_reason(run, real)
     if why:
@@ -144,7 +144,7 @@ def embed(
 
 def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
     """One panel per checkpoint: real points vs that checkpoint's generated points."""
-    from . import plots
+    from ..pages import plots
 
     steps = list(result.fake)
     with plots.styled():

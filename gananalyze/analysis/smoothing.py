@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 MAX_EMA_WEIGHT = 0.999  # TensorBoard's slider range is 0 .. 0.999
 

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import LABELS, higher_is_better
-from .errors import GanAnalyzeError
+from ..aliases import LABELS, higher_is_better
+from ..errors import GanAnalyzeError
 from .findings import SEVERITY_RANK, Diagnosis, Finding
-from .run import Run
+from ..run import Run
 
 LN2 = math.log(2.0)
 

@@ -62,9 +62,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import ALIASES, canonical, higher_is_better, label, resolve
-from .errors import GanAnalyzeError
-from .run import Run
+from ..aliases import ALIASES, canonical, higher_is_better, label, resolve
+from ..errors import GanAnalyzeError
+from ..run import Run
 from .textfmt import flatten_config, fmt_duration
 
 X_CHOICES = ("step", "epoch", "time", "images")
@@ -140,7 +140,7 @@ def _load_one(
     args: tuple[Path, str | None, bool, str, dict[str, Any] | None],
 ) -> tuple[str, Any, Any]:
     """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None)."""
-    from .loader import load_run
+    from ..loader import load_run
 
     path, format, diagnose, metric, thresholds = args
     try:
@@ -151,7 +151,7 @@ def _load_one(
         return "bad", f"{path}: unreadable run ({type(e).__name__}: {e})", None
     diag = None
     if diagnose:
-        from .rules import diagnose as run_rules
+        from ..analysis.rules import diagnose as run_rules
 
         diag = run_rules(run, thresholds=thresholds, select_metric=metric)
     return "ok", run, diag
@@ -203,7 +203,7 @@ def load_and_diagnose(
     fewer than 4 runs, where starting workers costs more than it saves) and the
     number of usable cores otherwise.
     """
-    from .loader import detect_format
+    from ..loader import detect_format
 
     warnings: list[str] = []
     seen: set[Path] = set()
@@ -674,7 +674,7 @@ def diagnose_runs(
     runs: Sequence[Run], metric: str = "fid", thresholds: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The rule checks' Diagnosis of each run, by run name."""
-    from .rules import diagnose
+    from ..analysis.rules import diagnose
 
     return {r.name: diagnose(r, thresholds=thresholds, select_metric=metric) for r in runs}
 
@@ -1012,7 +1012,7 @@ def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
     """TensorBoard's EMA (gananalyze.smoothing) over a run's own logged points."""
     if weight <= 0 or len(y) < 3:
         return y
-    from .smoothing import tensorboard_ema
+    from ..analysis.smoothing import tensorboard_ema
 
     return tensorboard_ema(y, weight)
 
@@ -1662,7 +1662,7 @@ def render_compare(
 
     Pass `comparison` (from compare_runs) to reuse rule checks already run.
     """
-    from .store import atomic_write_bytes
+    from ..store import atomic_write_bytes
 
     if comparison is None:
         comparison = compare_runs(runs, metric=metric, group_by=group_by, thresholds=thresholds)

@@ -9,7 +9,7 @@ Results go to the native run, never into the trainer's directory. `num_samples`
 samples are generated from the run's fixed noise seed in batches under
 torch.inference_mode(), mapped from the generator's output range to [0, 1]
 and fed straight to the feature extractor (no PNG round trip). The real data's
-features come from gananalyze.realdata (cached on disk).
+features come from gananalyze.metrics.realdata (cached on disk).
 
 Exactness and determinism:
 - The noise of sample i depends only on (noise_seed, i): it is drawn in fixed
@@ -45,13 +45,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import store
-from .aliases import higher_is_better
+from .. import store
+from ..aliases import higher_is_better
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 from .realdata import RealData, load_real, real_features
-from .run import Checkpoint, Run
+from ..run import Checkpoint, Run
 from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
 
 NOISE_CHUNK = 1024
@@ -302,7 +302,7 @@ def sweep(
     (`gananalyze import SRC DEST`), so the results have a native run to go to.
     """
     from .features import get_extractor
-    from .loader import load_run
+    from ..loader import load_run
 
     names = parse_metrics(metrics)
     if not names:
