@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
-from .pages.textfmt import fmt_duration
+from .textfmt import fmt_duration
 
 
 def _friendly(fn):
@@ -229,7 +229,7 @@ def fid_sweep(
       gananalyze import stylegan-run/00000-x runs/x
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
     """
-    from .metrics.sweep import SELECT_METRICS, best_checkpoint, is_main_process, sweep
+    from .metrics.sweep import SELECT_METRICS, is_main_process, stop_advice, sweep
 
     if select not in SELECT_METRICS:
         raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
@@ -277,7 +277,7 @@ def fid_sweep(
             bar["bar"].__exit__(None, None, None)
     if not is_main_process():
         return
-    best = best_checkpoint(frame, select)
+    best = stop_advice(frame, select)
     errors = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
     if as_json:
         records = json.loads(frame.to_json(orient="records"))
@@ -562,8 +562,9 @@ def check(
     (or the run cannot be read), 2 bad command-line usage.
     """
     from .analysis.findings import SEVERITY_RANK
+    from .analysis.rules import diagnose, load_thresholds
     from .loader import load_run
-    from .analysis.rules import diagnose, format_text, load_thresholds
+    from .pages.text import check_text
 
     thresholds = load_thresholds(rules_config) if rules_config else None
     r = load_run(run, format=fmt)
@@ -571,7 +572,7 @@ def check(
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:
-        click.echo(format_text(diag, color=sys.stdout.isatty()))
+        click.echo(check_text(diag, color=sys.stdout.isatty()))
     worst = diag.worst()
     if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
         sys.exit(1)

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
 from gananalyze import RunLog, store
-from gananalyze.pages import compare
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.pages import compare
 from gananalyze.run import Run
 
 STEPS = 200

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from gananalyze import load_run
-from gananalyze.metrics.checkpoints import load_checkpoint
 from gananalyze.digits import (
     Discriminator,
     Generator,
@@ -21,6 +20,7 @@ from gananalyze.digits import (
     load_digits_images,
     mean_pairwise_distance,
 )
+from gananalyze.metrics.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RUNS = ROOT / "sample_runs"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze.metrics import features as fe
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.metrics import features as fe
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.metrics.fid import feature_stats, fid_from_features, frechet_distance, trace_sqrt_product
+from gananalyze.metrics.fid import (
+    feature_stats,
+    fid_from_features,
+    frechet_distance,
+    trace_sqrt_product,
+)
 
 
 def _features(n: int, d: int, seed: int, shift: float = 0.0, scale: float = 1.0) -> np.ndarray:

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from conftest import write_synthetic_run
 
 from gananalyze import RunLog, generator_spec, load_run
-from gananalyze.cli import main
+from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.findings import Diagnosis, Finding
-from gananalyze.pages.report import best_checkpoint, build_report_html, equilibrium, render_report
+from gananalyze.cli import main
+from gananalyze.pages.report import build_report_html, equilibrium, render_report
 from gananalyze.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"

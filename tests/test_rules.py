@@ -13,17 +13,21 @@ import pytest
 from conftest import SAMPLE_RUNS, real_run
 
 from gananalyze import RunLog, store
-from gananalyze.errors import GanAnalyzeError
 from gananalyze.analysis.findings import Diagnosis
-from gananalyze.loader import load_run
 from gananalyze.analysis.rules import (
     DEFAULT_THRESHOLDS,
-    RULES,
+    ORDER,
+    REGISTRY,
+    Rule,
     diagnose,
     equilibrium,
-    format_text,
     load_thresholds,
+    rule,
+    rules_in_order,
 )
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.loader import load_run
+from gananalyze.pages.text import check_text
 from gananalyze.run import Flag, Run
 
 
@@ -385,16 +389,22 @@ def test_rules_without_data_are_skipped_with_reason(tmp_path):
     assert skipped["over_training"] == "not enough data: needs fid at >= 3 evaluations"
     assert skipped["vanishing_gradients"] == "not enough data: needs G_grad_norm (>= 20 points), or D_grad_norm (>= 20 points)"
     assert "divergence" not in skipped and "oscillation" not in skipped
-    text = format_text(d)
+    text = check_text(d)
     assert "skipped:" in text and "g_overpowering: not enough data" in text
 
 
 def test_registry_rules_declare_needs():
-    names = [fn.rule_name for fn in RULES]
-    assert len(names) == len(set(names))
-    for must in ("d_overpowering", "g_overpowering", "mode_collapse", "divergence", "vanishing_gradients", "oscillation", "over_training", "healthy_equilibrium", "implausible_values"):
-        assert must in names
-    assert all(isinstance(fn.needs, list) for fn in RULES)
+    names = [r.name for r in rules_in_order()]
+    assert names == list(ORDER)
+    assert all(isinstance(r, Rule) and isinstance(r.needs, list) and r.describe for r in REGISTRY.values())
+    assert REGISTRY["over_training"].needs == [("sample_metric",)]
+    assert REGISTRY["mode_collapse"].needs == [("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",)]
+
+
+def test_registry_refuses_a_duplicate_name():
+    with pytest.raises(ValueError, match="a rule named 'oscillation' is already registered"):
+        rule("oscillation")(lambda ctx: [])
+    assert REGISTRY["oscillation"].fn.__name__ == "oscillation"
 
 
 # ---------------------------------------------------------------- loss types

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import real_run
 
-from gananalyze.loader import load_run
 from gananalyze.analysis.rules import diagnose, gan_views
+from gananalyze.loader import load_run
 
 LN2 = math.log(2.0)
 
@@ -183,7 +183,8 @@ def test_derived_d_loss_is_the_sum_where_both_terms_exist(tmp_path):
     assert diag.context["equilibrium"]["reduction"] == "sum"
     h = [f for f in diag.findings if f.rule == "healthy_equilibrium"]
     assert h and h[0].numbers["D_loss"] == pytest.approx(2 * LN2) and h[0].metrics == ["D_real+D_fake", "G_GAN"]
-    from gananalyze.analysis.rules import _Ctx, _view_series
+    from gananalyze.analysis.rules.context import RuleContext as _Ctx
+    from gananalyze.analysis.rules.views import _view_series
 
     s = _view_series(run, ("D_real", "D_fake"))
     assert len(s) == 90 and s.name == "D_real+D_fake"

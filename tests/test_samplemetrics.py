@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze.metrics import samplemetrics as sm
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.metrics import samplemetrics as sm
 from gananalyze.metrics.fid import feature_stats, frechet_distance
 
 

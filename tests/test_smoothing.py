@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from gananalyze.errors import GanAnalyzeError
 from gananalyze.analysis.smoothing import moving_average, tensorboard_ema, time_weighted_ema
+from gananalyze.errors import GanAnalyzeError
 
 
 def tb_reference(values, weight):

@@ -17,7 +17,7 @@ from sweep_models import make_run, save_tiny_features
 
 from gananalyze import store
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.metrics.sweep import Noise, best_checkpoint, select_checkpoints, sweep, to_unit
+from gananalyze.metrics.sweep import Noise, select_checkpoints, stop_advice, sweep, to_unit
 
 TESTS = Path(__file__).resolve().parent
 VALUES = ["fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]
@@ -239,14 +239,14 @@ def test_checkpoint_selection(setup):
         select_checkpoints(r, steps=[150])
 
 
-def test_best_checkpoint_directions():
+def test_stop_advice_directions():
     df = pd.DataFrame({"step": [0, 10, 20, 30, 40], "fid": [50.0, 20.0, 10.1, 10.0, 30.0], "is": [1.0, 2.0, 3.0, 4.0, 5.0], "error": [None] * 5})
-    b = best_checkpoint(df, "fid")
+    b = stop_advice(df, "fid")
     assert (b["best_step"], b["stop_step"], b["still_improving"]) == (30, 20, False)
-    b = best_checkpoint(df, "is")
+    b = stop_advice(df, "is")
     assert (b["best_step"], b["stop_step"], b["still_improving"]) == (40, 40, True)
     with pytest.raises(GanAnalyzeError):
-        best_checkpoint(df, "loss")
+        stop_advice(df, "loss")
 
 
 def _main():

@@ -47,11 +47,12 @@ import torch
 
 from .. import store
 from ..aliases import higher_is_better
+from ..analysis.evaluations import best_position
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
-from ..errors import GanAnalyzeError
 from .realdata import RealData, load_real, real_features
-from ..run import Checkpoint, Run
 from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
 
 NOISE_CHUNK = 1024
@@ -301,8 +302,8 @@ def sweep(
     anything. A StyleGAN run directory itself is refused: import it first
     (`gananalyze import SRC DEST`), so the results have a native run to go to.
     """
-    from .features import get_extractor
     from ..loader import load_run
+    from .features import get_extractor
 
     names = parse_metrics(metrics)
     if not names:
@@ -581,10 +582,10 @@ def _evaluate(
 # ---------------------------------------------------------------- summary
 
 
-def best_checkpoint(
+def stop_advice(
     frame: pd.DataFrame, select: str = "fid", tolerance: float = 0.02
 ) -> dict[str, Any] | None:
-    """The best step by `select` (lowest FID/KID, highest IS/precision/...), and when to have stopped.
+    """When training should have stopped, on top of the best step (analysis.evaluations).
 
     stop_step is the earliest checkpoint whose value is within `tolerance`
     (relative) of the best: training past it bought (almost) nothing.
@@ -607,7 +608,7 @@ def best_checkpoint(
     vals = ok[col].to_numpy(dtype=float)
     steps = ok["step"].to_numpy()
     higher = higher_is_better(col)
-    i = int(np.argmax(vals) if higher else np.argmin(vals))
+    i = best_position(vals, higher)
     best = vals[i]
     slack = tolerance * abs(best)
     close = vals >= best - slack if higher else vals <= best + slack

@@ -62,10 +62,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import ALIASES, canonical, higher_is_better, label, resolve
+from ..aliases import ALIASES, canonical, higher_is_better, label
+from ..analysis.evaluations import best_of, metric_series
 from ..errors import GanAnalyzeError
 from ..run import Run
-from .textfmt import flatten_config, fmt_duration
+from ..textfmt import flatten_config, fmt_duration
 
 X_CHOICES = ("step", "epoch", "time", "images")
 BANDS = ("minmax", "std")
@@ -484,52 +485,6 @@ def aggregate(series: Sequence[pd.Series], band: str = "minmax") -> pd.DataFrame
 
 
 # ---------------------------------------------------------------- metrics
-
-
-def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
-    """`metric` of `run` as a Series indexed by step, and where it came from.
-
-    Sample metrics (FID, KID... from fid-sweep or the trainer's metric files)
-    come first, through the alias table; then the scalars. When sample metrics
-    hold several feature extractors, the rows of "inception" (else the most
-    common one) are used. Returns an empty Series and None when absent.
-    """
-    sm = run.sample_metrics
-    if sm is not None and len(sm) and "step" in sm.columns:
-        col = metric if metric in sm.columns else resolve(metric, sm.columns)
-        if col is not None and col != "step":
-            rows = sm
-            source = f"sample metrics ({col})"
-            if "features" in sm.columns and sm["features"].nunique() > 1:
-                feats = sm.loc[sm[col].notna(), "features"]
-                pick = (
-                    "inception" if (feats == "inception").any() else feats.value_counts().index[0]
-                )
-                rows = sm[sm["features"] == pick]
-                source = f"sample metrics ({col}, {pick} features)"
-            s = pd.Series(
-                pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64),
-                index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"),
-                name=col,
-            ).dropna()
-            if "features" in rows.columns and rows["features"].notna().any():
-                s.attrs["features"] = str(rows["features"].dropna().iloc[-1])
-            s = s[~s.index.duplicated(keep="last")].sort_index()
-            if len(s):
-                return s, source
-    s = run.series(metric)
-    if len(s):
-        return s, f"scalars ({s.name})"
-    return s, None
-
-
-def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
-    """(best finite value, its first step) of a series, or None."""
-    v = s[np.isfinite(s.to_numpy())]
-    if not len(v):
-        return None
-    i = int(np.argmax(v.to_numpy()) if higher else np.argmin(v.to_numpy()))
-    return float(v.iloc[i]), int(v.index[i])
 
 
 # ---------------------------------------------------------------- alignment

@@ -17,7 +17,7 @@ def environment():
     """The shared, cached jinja2.Environment (filters: `num`)."""
     import jinja2
 
-    from .textfmt import fmt_num
+    from ..textfmt import fmt_num
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("gananalyze.pages", "templates"),

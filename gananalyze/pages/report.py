@@ -24,15 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import plots
-from ..aliases import LABELS, higher_is_better, resolve
+from ..aliases import LABELS
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
-from ..errors import GanAnalyzeError
+from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis, Finding
-from .html import render
+from ..errors import GanAnalyzeError
 from ..run import SAMPLE_METRIC_META, Run
-from .textfmt import flatten_config, fmt_duration, fmt_num
+from ..textfmt import flatten_config, fmt_duration, fmt_num
+from . import plots
+from .html import render
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
@@ -206,42 +207,6 @@ def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float
 def equilibrium_loss(run: Run, diagnosis: Diagnosis | None = None) -> str:
     eq = (diagnosis.context or {}).get("equilibrium") if diagnosis is not None else None
     return str((eq or {}).get("loss") or run.loss or "unknown")
-
-
-def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
-    """The best evaluated step by `metric` in run.sample_metrics: {step, metric, value, features, last_value}."""
-    sm = run.sample_metrics
-    if sm is None or not len(sm) or "step" not in sm.columns:
-        return None
-    col = metric if metric in sm.columns else resolve(metric, sm.columns)
-    if col is None:
-        return None
-    rows = sm
-    features = None
-    if "features" in sm.columns and sm["features"].nunique() > 1:
-        have = sm.dropna(subset=[col])
-        if not len(have):
-            return None
-        features = have["features"].mode().iloc[0]
-        rows = sm[sm["features"] == features]
-    rows = rows.dropna(subset=[col])
-    rows = rows[np.isfinite(rows[col].astype(float))]
-    if not len(rows):
-        return None
-    lower = not higher_is_better(col)
-    i = rows[col].astype(float).idxmin() if lower else rows[col].astype(float).idxmax()
-    last = rows.sort_values("step").iloc[-1]
-    ckpt_steps = {c.step for c in run.checkpoints}
-    return {
-        "step": int(rows.loc[i, "step"]),
-        "metric": col,
-        "value": float(rows.loc[i, col]),
-        "features": features,
-        "lower_is_better": lower,
-        "last_step": int(last["step"]),
-        "last_value": float(last[col]),
-        "has_checkpoint": int(rows.loc[i, "step"]) in ckpt_steps,
-    }
 
 
 # ------------------------------------------------------------------ the builder

@@ -52,3 +52,17 @@ def fmt_num(v: Any) -> str:
             return f"{f:.3g}"
         return f"{f:.4g}"
     return str(v)
+
+
+def fmt_sig(x: float | None, digits: int = 3) -> str:
+    """A number in a finding's message: `digits` significant digits, tiny/huge ones as 1.23e-05."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.2e}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_pct(frac: float) -> str:
+    """A fraction as a whole percentage: 0.25 -> 25%."""
+    return f"{100 * frac:.0f}%"
