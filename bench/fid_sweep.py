@@ -108,8 +108,8 @@ def png_route(s: dict, num: int, device: str, batch: int, env: dict, stats: Path
     from torchvision.utils import save_image
 
     from gananalyze.metrics.checkpoints import build_generator
-    from gananalyze.store import load_native
     from gananalyze.metrics.sweep import Noise
+    from gananalyze.store import load_native
 
     t0 = time.perf_counter()
     run = load_native(s["run"])

@@ -402,7 +402,10 @@ def compare(
     by the best FID (or --metric); with -o also writes an HTML page with
     overlaid curves, sample grids and per-run findings.
     """
-    from .pages.compare import compare_runs, format_table, load_and_diagnose, render_compare
+    from .analysis.comparison import compare_runs
+    from .analysis.runset import load_and_diagnose
+    from .pages.compare import render_compare
+    from .pages.text import format_table
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")

@@ -13,9 +13,11 @@ from click.testing import CliRunner
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
 from gananalyze import RunLog, store
+from gananalyze.analysis import alignment, comparison, configs, evaluations, runset
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.pages import compare
+from gananalyze.pages import compare, compare_charts
+from gananalyze.pages import text as pages_text
 from gananalyze.run import Run
 
 STEPS = 200
@@ -61,8 +63,8 @@ def trio(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def trio_comparison(trio):
-    runs, warnings, diags = compare.load_and_diagnose([str(trio / "*")])
-    return compare.compare_runs(runs, warnings=warnings, diagnoses=diags)
+    runs, warnings, diags = runset.load_and_diagnose([str(trio / "*")])
+    return comparison.compare_runs(runs, warnings=warnings, diagnoses=diags)
 
 
 # ---------------------------------------------------------------- ranking
@@ -89,13 +91,13 @@ def test_sample_runs_rank_healthy_first():
     paths = [SAMPLE_RUNS / n for n in names]
     if not all(p.is_dir() for p in paths):
         pytest.skip("sample_runs/ not generated (make sample-runs)")
-    runs, _, diags = compare.load_and_diagnose([str(p) for p in paths])
-    comp = compare.compare_runs(runs, diagnoses=diags)
+    runs, _, diags = runset.load_and_diagnose([str(p) for p in paths])
+    comp = comparison.compare_runs(runs, diagnoses=diags)
     by = comp.table.set_index("run")
     assert "mode_collapse" in by.loc["mode-collapse", "findings"]
     assert "d_overpowering" in by.loc["d-overpowers", "findings"]
     assert by.loc["healthy", "worst"] in (None, "info")
-    if not all(compare.metric_series(r, "fid")[1] for r in runs):
+    if not all(evaluations.metric_series(r, "fid")[1] for r in runs):
         pytest.skip("sample runs have no FID yet (gananalyze fid-sweep): ranking not checked")
     assert comp.table.loc[0, "run"] == "healthy"
 
@@ -107,7 +109,7 @@ def test_higher_is_better_metric_ranks_descending(tmp_path):
         if rec is not None:
             r.sample_metrics = pd.DataFrame({"step": [10, 20], "recall": [rec / 2, rec]})
         runs.append(r)
-    t = compare.compare_table(runs, metric="recall", diagnoses={})
+    t = comparison.compare_table(runs, metric="recall", diagnoses={})
     assert list(t["run"]) == ["b", "a", "c"]
     assert t.loc[0, "recall_best"] == pytest.approx(0.7)
     assert pd.isna(t.loc[2, "recall_best"])
@@ -127,13 +129,13 @@ def test_config_diff_lists_exactly_the_differing_keys():
     c_cfg["extra"] = True
     c_cfg["seed"] = 0.0  # same value, other type: not a difference
     runs = [a, Run(path=Path("b"), name="b", config=b_cfg), Run(path=Path("c"), name="c", config=c_cfg)]
-    diff = compare.config_diff(runs)
+    diff = configs.config_diff(runs)
     assert list(diff.columns) == ["lr", "opt.beta2", "layers", "extra"]
     assert list(diff.index) == ["a", "b", "c"]
     assert diff.loc["b", "lr"] == pytest.approx(2e-4) and diff.loc["a", "lr"] == pytest.approx(1e-4)
     assert diff.loc["c", "layers"] == "[1, 2, 3]"
     assert diff.loc["c", "extra"] is True and diff.loc["a", "extra"] is None
-    assert compare.config_diff(runs[:1]).shape == (1, 0)
+    assert configs.config_diff(runs[:1]).shape == (1, 0)
 
 
 # ---------------------------------------------------------------- groups
@@ -143,23 +145,23 @@ def test_aggregate_mean_and_bands_on_shared_steps():
     a = pd.Series([1.0, 2, 3, 4, 5], index=[0, 10, 20, 30, 40])
     b = pd.Series([3.0, 4, 5, 6, 7], index=[0, 10, 20, 30, 40])
     c = pd.Series([2.0, 3, 4, 5, 6, 100], index=[0, 10, 20, 30, 40, 50])  # longer: step 50 is not shared
-    mm = compare.aggregate([a, b, c], "minmax")
+    mm = configs.aggregate([a, b, c], "minmax")
     assert mm["step"].tolist() == [0, 10, 20, 30, 40]
     np.testing.assert_allclose(mm["mean"], [2, 3, 4, 5, 6])
     np.testing.assert_allclose(mm["lo"], [1, 2, 3, 4, 5])
     np.testing.assert_allclose(mm["hi"], [3, 4, 5, 6, 7])
     assert mm["n"].tolist() == [3] * 5
-    sd = compare.aggregate([a, b, c], "std")
+    sd = configs.aggregate([a, b, c], "std")
     np.testing.assert_allclose(sd["lo"], [1, 2, 3, 4, 5])  # mean -+ sample std (= 1 here)
     np.testing.assert_allclose(sd["hi"], [3, 4, 5, 6, 7])
     # other cadence: only the common steps, never interpolated
     d = pd.Series([10.0, 30.0], index=[0, 20])
-    both = compare.aggregate([a, d], "minmax")
+    both = configs.aggregate([a, d], "minmax")
     assert both["step"].tolist() == [0, 20]
     np.testing.assert_allclose(both["mean"], [5.5, 16.5])
-    assert len(compare.aggregate([a, pd.Series([1.0], index=[5])])) == 0
+    assert len(configs.aggregate([a, pd.Series([1.0], index=[5])])) == 0
     with pytest.raises(GanAnalyzeError):
-        compare.aggregate([a], "iqr")
+        configs.aggregate([a], "iqr")
 
 
 def _seed_runs(base: Path) -> list[Path]:
@@ -175,8 +177,8 @@ def _seed_runs(base: Path) -> list[Path]:
 
 
 def test_group_by_config_key_aggregates_seeds(tmp_path):
-    runs, _ = compare.load_runs(_seed_runs(tmp_path))
-    comp = compare.compare_runs(runs, group_by="lr")
+    runs, _ = runset.load_runs(_seed_runs(tmp_path))
+    comp = comparison.compare_runs(runs, group_by="lr")
     assert [(g.label, g.n) for g in comp.groups] == [("lr=0.0001", 3), ("lr=0.0005", 3)]
     assert not comp.warnings  # they differ by seed only
     gt = comp.group_table.set_index("group")
@@ -187,12 +189,12 @@ def test_group_by_config_key_aggregates_seeds(tmp_path):
     assert list(gt.index) == ["lr=0.0001", "lr=0.0005"]
     # the curves: mean and band of G_loss across the seeds, on the shared steps
     g = comp.groups[0]
-    agg = compare.aggregate([r.series("G_loss") for r in g.runs], "minmax")
+    agg = configs.aggregate([r.series("G_loss") for r in g.runs], "minmax")
     assert len(agg) == 60
     np.testing.assert_allclose(agg["mean"], 2.0)
     np.testing.assert_allclose(agg["lo"], 1.0)
     np.testing.assert_allclose(agg["hi"], 3.0)
-    text = compare.format_table(comp)
+    text = pages_text.format_table(comp)
     assert "lr=0.0001  n=3  mean 32 (min 30, max 34)" in text
     ctx = compare.build_context(comp, band="std", smoothing=0.0)
     assert [x["name"] for x in ctx["legend"]] == ["lr=0.0001 (n=3)", "lr=0.0005 (n=3)"]
@@ -201,19 +203,19 @@ def test_group_by_config_key_aggregates_seeds(tmp_path):
 
 def test_group_by_name_pattern_and_warnings(tmp_path):
     paths = _seed_runs(tmp_path)
-    runs, _ = compare.load_runs(paths)
-    groups = compare.group_runs(runs, r"re:lr[0-9.e-]+")
+    runs, _ = runset.load_runs(paths)
+    groups = configs.group_runs(runs, r"re:lr[0-9.e-]+")
     assert [(g.label, g.n) for g in groups] == [("lr0.0001-", 3), ("lr0.0005-", 3)]
-    groups = compare.group_runs(runs, r"re:lr([0-9.e]+)")
+    groups = configs.group_runs(runs, r"re:lr([0-9.e]+)")
     assert [g.label for g in groups] == ["0.0001", "0.0005"]
     # grouping by seed mixes learning rates: warned, not hidden
-    groups = compare.group_runs(runs, "seed")
+    groups = configs.group_runs(runs, "seed")
     assert [g.n for g in groups] == [2, 2, 2]
     assert all(any("differ in more than the seed (lr)" in w for w in g.warnings) for g in groups)
     # a key nested in the config matches by its last segment
-    assert [g.label for g in compare.group_runs(runs, "ngf")] == ["ngf=64"]
+    assert [g.label for g in configs.group_runs(runs, "ngf")] == ["ngf=64"]
     with pytest.raises(GanAnalyzeError, match="regular expression"):
-        compare.group_runs(runs, "re:(")
+        configs.group_runs(runs, "re:(")
 
 
 # ---------------------------------------------------------------- alignment
@@ -222,18 +224,18 @@ def test_group_by_name_pattern_and_warnings(tmp_path):
 def test_x_axes(tmp_path):
     p = write_synthetic_run(tmp_path / "a", steps=120, config={"batchSize": 32})
     run = store.load_native(p)
-    f, desc = compare.x_mapper(run, "images")
+    f, desc = alignment.x_mapper(run, "images")
     assert desc == "step x batch size 32"
     np.testing.assert_allclose(f(np.array([0, 10, 100])), [0, 320, 3200])
-    f, _ = compare.x_mapper(run, "epoch")
+    f, _ = alignment.x_mapper(run, "epoch")
     np.testing.assert_allclose(f(np.array([0, 49, 50, 119])), [0, 0, 1, 2])
-    f, _ = compare.x_mapper(run, "time")
+    f, _ = alignment.x_mapper(run, "time")
     assert f(run.steps[:1])[0] == 0.0 and f(run.steps[-1:])[0] >= 0
     bare = Run(path=tmp_path, name="bare", scalars=pd.DataFrame({"step": np.arange(5, dtype=np.int64), "G_loss": np.ones(5)}))
-    assert compare.x_mapper(bare, "epoch") == (None, "no epoch column")
-    assert compare.x_mapper(bare, "images")[0] is None
+    assert alignment.x_mapper(bare, "epoch") == (None, "no epoch column")
+    assert alignment.x_mapper(bare, "images")[0] is None
     kimg = Run(path=tmp_path, name="sg", config={"batch_size": 32}, scalars=pd.DataFrame({"step": np.arange(3, dtype=np.int64), "Progress/kimg": [0.0, 4.0, 8.0]}))
-    f, desc = compare.x_mapper(kimg, "images")
+    f, desc = alignment.x_mapper(kimg, "images")
     assert desc == "Progress/kimg x 1000"  # kimg wins over step x batch (a StyleGAN step is a tick)
     np.testing.assert_allclose(f(np.array([0, 1, 2])), [0, 4000, 8000])
 
@@ -241,11 +243,11 @@ def test_x_axes(tmp_path):
 def test_unavailable_x_and_partial_metrics_are_noted(tmp_path):
     a = write_synthetic_run(tmp_path / "a", steps=80, config={"batch_size": 16, "seed": 0}, extra={"G_grad_norm": 1.0})
     b = write_synthetic_run(tmp_path / "b", steps=80, config={"seed": 1})
-    runs, _ = compare.load_runs([a, b])
-    ctx = compare.build_context(compare.compare_runs(runs), x="images")
+    runs, _ = runset.load_runs([a, b])
+    ctx = compare.build_context(comparison.compare_runs(runs), x="images")
     assert any("b is not on the charts: --x images is unavailable for it" in n for n in ctx["notes"])
-    runs, _ = compare.load_runs([a, b])
-    ctx = compare.build_context(compare.compare_runs(runs), x="step")
+    runs, _ = runset.load_runs([a, b])
+    ctx = compare.build_context(comparison.compare_runs(runs), x="step")
     grad = next(c for c in ctx["charts"] if c["title"] == "G gradient norm")
     assert grad["notes"] == ["G gradient norm: shown for 1 of 2 runs; not logged by b"]
     assert not any("not on the charts" in n for n in ctx["notes"])
@@ -271,28 +273,28 @@ def test_missing_or_unreadable_run_is_named(trio, tmp_path):
     assert str(bad / "run.json") in res.stderr
     assert "healthy" in res.stdout and "d-overpowers" in res.stdout
     with pytest.raises(GanAnalyzeError, match="no run left"):
-        compare.load_runs([tmp_path / "nope"], skip_bad=True)
+        runset.load_runs([tmp_path / "nope"], skip_bad=True)
 
 
 def test_globs_expand_to_directories_only(trio, tmp_path):
     (tmp_path / "x-file.txt").write_text("not a run")
     write_synthetic_run(tmp_path / "x-run", steps=30)
-    runs, warnings = compare.load_runs([str(tmp_path / "x-*"), str(trio / "healthy"), str(trio / "healthy")])
+    runs, warnings = runset.load_runs([str(tmp_path / "x-*"), str(trio / "healthy"), str(trio / "healthy")])
     assert [r.name for r in runs] == ["x-run", "healthy"] and warnings == []
     with pytest.raises(GanAnalyzeError, match="matches no run directory"):
-        compare.load_runs([str(tmp_path / "zzz*")])
+        runset.load_runs([str(tmp_path / "zzz*")])
 
 
 def test_same_names_become_distinct(tmp_path):
     for d in ("a", "b"):
         write_synthetic_run(tmp_path / d / "run", steps=30)
-    runs, _ = compare.load_runs([tmp_path / "a" / "run", tmp_path / "b" / "run"])
+    runs, _ = runset.load_runs([tmp_path / "a" / "run", tmp_path / "b" / "run"])
     assert [r.name for r in runs] == [str(tmp_path / "a" / "run"), str(tmp_path / "b" / "run")]
 
 
 def test_parallel_loading_matches_serial(trio):
-    r1, w1, d1 = compare.load_and_diagnose([str(trio / "*")], jobs=1)
-    r2, w2, d2 = compare.load_and_diagnose([str(trio / "*")], jobs=2)
+    r1, w1, d1 = runset.load_and_diagnose([str(trio / "*")], jobs=1)
+    r2, w2, d2 = runset.load_and_diagnose([str(trio / "*")], jobs=2)
     assert [r.name for r in r1] == [r.name for r in r2]
     assert {k: v.verdict for k, v in d1.items()} == {k: v.verdict for k, v in d2.items()}
     pd.testing.assert_frame_equal(r1[0].scalars, r2[0].scalars)
@@ -361,14 +363,14 @@ def test_html_is_self_contained_and_escaped(trio, tmp_path):
 
 def test_native_vs_stylegan(trio, tmp_path):
     sg = real_run("stylegan2-ada-phytoplankton")
-    runs, _, diags = compare.load_and_diagnose([trio / "healthy", sg])
-    comp = compare.compare_runs(runs, diagnoses=diags)
+    runs, _, diags = runset.load_and_diagnose([trio / "healthy", sg])
+    comp = comparison.compare_runs(runs, diagnoses=diags)
     by = comp.table.set_index("run")
     assert by.loc["stylegan2-ada-phytoplankton", "format"] == "stylegan"
     fid = runs[1].sample_metrics
     assert by.loc["stylegan2-ada-phytoplankton", "fid_best"] == pytest.approx(fid["fid"].min())
     assert list(comp.table["run"]) == ["stylegan2-ada-phytoplankton", "healthy"]  # FID ~28.8 beats 41.5
-    keys = dict(compare._metric_keys(runs))
+    keys = dict(compare_charts._metric_keys(runs))
     assert keys["G_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]  # Loss/G/loss is G_loss
     assert keys["D_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]
     ctx = compare.build_context(comp, x="images", max_metric_charts=3)
@@ -383,8 +385,8 @@ def test_native_vs_stylegan(trio, tmp_path):
 
 def test_native_vs_cyclegan(trio, tmp_path):
     cg = real_run("cyclegan-horse2zebra")
-    runs, _ = compare.load_runs([trio / "d-overpowers", cg])
-    comp = compare.compare_runs(runs)
+    runs, _ = runset.load_runs([trio / "d-overpowers", cg])
+    comp = comparison.compare_runs(runs)
     assert set(comp.table["run"]) == {"d-overpowers", "cyclegan-horse2zebra"}
     assert comp.table.loc[0, "run"] == "d-overpowers"  # the only one with FID
     assert any("FID is missing for cyclegan-horse2zebra" in n for n in comp.notes)
@@ -395,7 +397,7 @@ def test_native_vs_cyclegan(trio, tmp_path):
 def test_shell_expanded_files_that_are_not_runs_are_skipped(tmp_path):
     from conftest import write_synthetic_run
 
-    from gananalyze.pages.compare import load_runs
+    from gananalyze.analysis.runset import load_runs
 
     write_synthetic_run(tmp_path / "a", steps=20)
     write_synthetic_run(tmp_path / "b", steps=20)
@@ -410,7 +412,8 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     from conftest import write_synthetic_run
 
     from gananalyze import store
-    from gananalyze.pages.compare import compare_runs, load_runs
+    from gananalyze.analysis.comparison import compare_runs
+    from gananalyze.analysis.runset import load_runs
 
     for name, feats, fid in (("a", "inception", 30.0), ("b", "digits", 200.0), ("c", "inception", 40.0)):
         p = write_synthetic_run(tmp_path / name, steps=20)

@@ -7,8 +7,16 @@ through gananalyze.textfmt, like the HTML pages.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import label
+from ..analysis.comparison import Comparison, _records
 from ..analysis.findings import Diagnosis
-from ..textfmt import fmt_sig
+from ..textfmt import fmt_duration, fmt_sig
 
 
 def check_text(diag: Diagnosis, color: bool = False) -> str:
@@ -52,3 +60,130 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+
+
+
+
+def _fmt_num(v: Any, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    v = float(v)
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}g}"
+
+
+def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
+    """The ranking as aligned plain text (what `gananalyze compare` prints)."""
+    m = comp.metric
+    t = comp.table
+    lab = label(m)
+    headers = [
+        "#",
+        "run",
+        "format",
+        "steps",
+        "wall",
+        "s/step",
+        f"best {lab} @step",
+        f"final {lab}",
+        "worst",
+        "problems found",
+    ]
+    if "group" in t.columns:
+        headers.insert(2, "group")
+    cfg_cols = [c for c in t.columns if c.startswith("config.")]
+    lines_rows = []
+    for rec in _records(t):
+        best = (
+            "-"
+            if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"])
+            else f"{_fmt_num(rec[f'{m}_best'])} @{int(rec[f'{m}_best_step'])}"
+        )
+        row = [
+            str(rec["rank"]),
+            rec["run"],
+            rec["format"],
+            _fmt_num(rec["steps"]),
+            fmt_duration(rec["wall_time_s"]),
+            _fmt_num(rec["s_per_step"], 3),
+            best,
+            _fmt_num(rec[f"{m}_final"]),
+            _status(rec["worst"]),
+            rec["findings"] or "-",
+        ]
+        if "group" in t.columns:
+            row.insert(2, str(rec["group"]))
+        lines_rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in lines_rows)) for i, h in enumerate(headers)]
+    widths = [min(w, 48) for w in widths]
+
+    def fit(s: str, w: int) -> str:
+        return s if len(s) <= w else s[: w - 3] + "..."
+
+    out = ["  ".join(fit(h, w).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for r in lines_rows:
+        out.append("  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if cfg_cols:
+        out.append("")
+        shown = cfg_cols[:max_config_keys]
+        more = (
+            f" (+{len(cfg_cols) - len(shown)} more keys: see --json or the HTML report)"
+            if len(cfg_cols) > len(shown)
+            else ""
+        )
+        out.append(
+            f"config keys that differ: {', '.join(c[len('config.') :] for c in cfg_cols)}"
+            if not more
+            else f"config keys that differ ({len(cfg_cols)}): {', '.join(c[len('config.') :] for c in shown)}{more}"
+        )
+        for rec in _records(t):
+            vals = ", ".join(f"{c[len('config.') :]}={_fmt_cfg(rec[c])}" for c in shown)
+            out.append(f"  {rec['run']}: {vals}")
+    else:
+        out.append("")
+        out.append(
+            "config: no key differs between the runs"
+            if len(t) > 1
+            else "config: one run, nothing to diff"
+        )
+    if comp.group_table is not None:
+        gt = comp.group_table
+        out.append("")
+        out.append(f"groups ({len(gt)}): best {lab} over the runs of each group")
+        for rec in _records(gt):
+            mean = rec[f"{m}_best_mean"]
+            spread = (
+                f" (min {_fmt_num(rec[f'{m}_best_min'])}, max {_fmt_num(rec[f'{m}_best_max'])})"
+                if rec["n"] > 1 and mean is not None and not pd.isna(mean)
+                else ""
+            )
+            out.append(f"  {rec['group']}  n={rec['n']}  mean {_fmt_num(mean)}{spread}")
+    out.append("")
+    out.append(
+        "verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):"
+    )
+    for rec in _records(t):
+        d = comp.diagnoses.get(rec["run"])
+        out.append(f"  {rec['run']}: {getattr(d, 'verdict', None) or 'not checked'}")
+        for f in d.findings if d is not None else []:
+            if f.severity != "info":
+                out.append(f"    [{f.severity}] {f.title}: {f.message}")
+    for n in comp.notes:
+        out.append(f"note: {n}")
+    return "\n".join(out)
+
+
+def _status(worst: str | None) -> str:
+    """ "ok" when the rule checks found nothing worse than info, else the worst severity."""
+    return worst if worst in ("warning", "error") else "ok"
+
+
+def _fmt_cfg(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "(not set)"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)

@@ -1,0 +1,426 @@
+"""The charts of the compare page: overlaid runs, group bands, best markers, samples.
+
+Metric names are matched across formats through `gananalyze.aliases.ALIASES`. A
+metric present in some runs only is drawn for those, with a note naming the others.
+D(x) and D(G(z)) get their own side-by-side panel; counters and x-axis columns
+(`NOT_CHARTED`) and StyleGAN's `<stat>/std` companions are not drawn; beyond
+`MAX_METRIC_CHARTS` charts the rest are named in a note. Charts are drawn from
+per-bin envelopes/means (`pages.plots`), never from every point.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import ALIASES, canonical
+from ..analysis.alignment import _time_unit, x_mapper
+from ..analysis.comparison import Comparison
+from ..analysis.configs import aggregate
+from ..analysis.evaluations import best_of
+from ..run import Run
+
+# Columns that are counters or x axes, not training metrics: never drawn as curves.
+NOT_CHARTED = {
+    "Progress/tick",
+    "Progress/kimg",
+    "kimg",
+    "Timing/total_sec",
+    "Timing/total_hours",
+    "Timing/total_days",
+}
+PLOT_BINS = 600
+SAMPLE_MAX_PX = 384
+
+
+def palette(n: int) -> list[str]:
+    """n distinct hex colours, one per run (or group), the same in every chart.
+
+    Up to 10: seaborn's "colorblind" palette (gananalyze.plots.PALETTE, shared
+    with the single-run report); more: seaborn's "hls" palette (evenly spaced
+    hues, l=0.6, s=0.65), computed here so seaborn need not be imported.
+    """
+    import colorsys
+
+    from .plots import PALETTE
+
+    if n <= len(PALETTE):
+        return list(PALETTE[:n])
+    hues = (np.linspace(0, 1, n + 1)[:-1] + 0.01) % 1
+    return [_hex(colorsys.hls_to_rgb(h, 0.6, 0.65)) for h in hues]
+
+
+def _hex(c: Sequence[float]) -> str:
+    return "#" + "".join(f"{int(round(255 * v)):02x}" for v in c[:3])
+
+
+def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's EMA (gananalyze.smoothing) over a run's own logged points."""
+    if weight <= 0 or len(y) < 3:
+        return y
+    from ..analysis.smoothing import tensorboard_ema
+
+    return tensorboard_ema(y, weight)
+
+
+def _sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]:
+    """The run's sample grid nearest its best step (else its last) as a data URI, and its step.
+
+    Large images are shrunk to SAMPLE_MAX_PX so that twenty runs stay a light page.
+    """
+    if not run.samples:
+        return None, None
+    if best_step is not None:
+        grid = min(run.samples, key=lambda g: (abs(g.step - best_step), -g.step))
+    else:
+        grid = run.samples[-1]
+    try:
+        data = grid.read_bytes()
+        from PIL import Image
+
+        img = Image.open(io.BytesIO(data))
+        if max(img.size) > SAMPLE_MAX_PX or img.format not in ("PNG", "JPEG"):
+            img = img.convert("RGB")
+            img.thumbnail((SAMPLE_MAX_PX, SAMPLE_MAX_PX))
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+            data, mime = buf.getvalue(), "image/png"
+        else:
+            mime = "image/png" if img.format == "PNG" else "image/jpeg"
+    except Exception:  # missing or not an image PIL can read: leave it out, say so in the page
+        return None, None
+    from .plots import png_data_uri
+
+    return png_data_uri(data, mime), grid.step
+
+
+@dataclass
+class _Line:
+    """One thing to draw: a run's (or a group's) series, already on the chosen x."""
+
+    label: str
+    color: str
+    x: np.ndarray
+    y: np.ndarray  # the line (smoothed, or the group mean)
+    raw: np.ndarray | None = None  # raw values for a faint min/max envelope
+    lo: np.ndarray | None = None  # group band
+    hi: np.ndarray | None = None
+    markers: bool = False
+    best: tuple[float, float] | None = None  # (x, y) of the best point
+
+
+def _finite_xy(x: np.ndarray, *ys: np.ndarray | None) -> np.ndarray:
+    ok = np.isfinite(x)
+    for y in ys:
+        if y is not None:
+            ok &= np.isfinite(y)
+    return ok
+
+
+def _draw(
+    ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = False
+) -> list[np.ndarray]:
+    """Draw lines (group bands, raw envelopes, the line, best-point stars); returns what was drawn."""
+    from .plots import bin_mean, envelope
+
+    drawn: list[np.ndarray] = []
+    for ln in lines:
+        ok = _finite_xy(ln.x, ln.y, ln.lo, ln.hi)
+        if logy:
+            ok &= ln.y > 0
+        x, y = ln.x[ok], ln.y[ok]
+        if not len(x):
+            continue
+        if ln.lo is not None and ln.hi is not None:
+            lo, hi = ln.lo[ok], ln.hi[ok]
+            if logy:
+                lo = np.where(lo > 0, lo, np.nan)
+            bx, blo, _, _ = envelope(x, lo, bins)
+            bx2, _, bhi, _ = envelope(x, hi, bins)
+            if len(bx) == len(bx2) and len(bx) > 1:
+                ax.fill_between(bx, blo, bhi, color=ln.color, alpha=0.22, linewidth=0)
+                drawn += [blo, bhi]
+        elif ln.raw is not None:
+            raw = ln.raw[ok]
+            if logy:
+                raw = np.where(raw > 0, raw, np.nan)
+            bx, blo, bhi, _ = envelope(x, raw, bins)
+            if len(bx) > 1 and not np.array_equal(blo, bhi):
+                ax.fill_between(bx, blo, bhi, color=ln.color, alpha=0.15, linewidth=0)
+                drawn += [blo, bhi]
+        if ln.markers:
+            ax.plot(x, y, color=ln.color, linewidth=1.2, marker="o", markersize=3, label=ln.label)
+            drawn.append(y)
+        else:
+            mx, my = _break_gaps(*bin_mean(x, y, bins))
+            ax.plot(mx, my, color=ln.color, linewidth=1.4, label=ln.label)
+            drawn.append(my)
+        if ln.best is not None and np.isfinite(ln.best[0]):
+            ax.scatter(
+                [ln.best[0]],
+                [ln.best[1]],
+                marker="*",
+                s=150,
+                color=ln.color,
+                edgecolors="#222222",
+                linewidths=0.8,
+                zorder=5,
+            )
+    if logy:
+        ax.set_yscale("log")
+    return drawn
+
+
+def _break_gaps(
+    x: np.ndarray, y: np.ndarray, factor: float = 20.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN where the x gap is `factor` times the typical one, so gaps in logging stay gaps."""
+    if len(x) < 3:
+        return x, y
+    dx = np.diff(x)
+    typical = np.median(dx)
+    cut = np.flatnonzero(dx > factor * typical) if typical > 0 else np.array([], dtype=int)
+    if not len(cut):
+        return x, y
+    return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
+
+
+def _want_log(lines: Sequence[_Line]) -> bool:
+    vals = [ln.y[np.isfinite(ln.y)] for ln in lines]
+    vals = [v for v in vals if len(v)]
+    if not vals:
+        return False
+    v = np.concatenate(vals)
+    return bool(v.min() > 0 and v.max() / v.min() > 50)
+
+
+def _figure(
+    panels: Sequence[tuple[str, Sequence[_Line]]],
+    xlabel: str,
+    ylim: tuple[float, float] | None = None,
+    logy: bool | None = None,
+    legend: bool = True,
+    width: float = 6.6,
+    height: float = 2.7,
+    star_note: bool = False,
+) -> str:
+    """One row of panels (title, lines) as a PNG data URI."""
+    from .plots import _fmt_step, fig_to_data_uri, finite_range, new_figure, styled
+
+    with styled():
+        fig, axes = new_figure(
+            1,
+            len(panels),
+            width=width * len(panels) if len(panels) > 1 else width,
+            height=height,
+            sharey=len(panels) > 1,
+        )
+        for ax, (title, lines) in zip(axes[0], panels, strict=True):
+            lg = _want_log(lines) if logy is None else logy
+            drawn = _draw(ax, lines, logy=lg)
+            if ylim is not None:
+                ax.set_ylim(*ylim)
+            elif not lg:
+                rng = finite_range(*drawn)
+                if rng:
+                    ax.set_ylim(*rng)
+            ax.set_title(title, loc="left")
+            ax.set_xlabel(xlabel)
+            ax.xaxis.set_major_formatter(_fmt_step)
+        ax = axes[0][-1]
+        if legend and ax.get_legend_handles_labels()[0]:
+            handles, labels = ax.get_legend_handles_labels()
+            if star_note:
+                from matplotlib.lines import Line2D
+
+                handles.append(
+                    Line2D([], [], marker="*", color="#222222", linestyle="", markersize=9)
+                )
+                labels.append("best")
+            ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return fig_to_data_uri(fig)
+
+
+def _fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+class _Plotter:
+    """Builds the per-run (or per-group) lines for one comparison on one x axis."""
+
+    def __init__(self, comp: Comparison, x: str, band: str, smoothing: float):
+        self.comp, self.x, self.band, self.smoothing = comp, x, band, smoothing
+        self.notes: list[str] = []
+        self._gap_notes: set[tuple[str, int, int]] = set()
+        self.mappers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        for r in comp.runs:
+            f, desc = x_mapper(r, x)
+            if f is None:
+                self.notes.append(
+                    f"{r.name} is not on the charts: --x {x} is unavailable for it ({desc})"
+                )
+            else:
+                self.mappers[r.name] = f
+        self.scale, unit = 1.0, ""
+        if x == "time":
+            top = 0.0
+            for r in comp.runs:
+                if r.name in self.mappers and len(r.scalars):
+                    v = self.mappers[r.name](r.scalars["step"].to_numpy()[-1:])
+                    if np.isfinite(v).all():
+                        top = max(top, float(v[0]))
+            self.scale, unit = _time_unit(top)
+        self.xlabel = {
+            "step": "step",
+            "epoch": "epoch",
+            "time": f"wall time ({unit})",
+            "images": "images seen",
+        }[x]
+        if comp.groups:
+            self.units = [
+                (g.label + f" (n={g.n})", [r for r in g.runs if r.name in self.mappers])
+                for g in comp.groups
+            ]
+        else:
+            self.units = [(r.name, [r]) for r in comp.runs if r.name in self.mappers]
+        names = [g.label for g in comp.groups] if comp.groups else [r.name for r in comp.runs]
+        cols = palette(len(names))
+        self.color = dict(zip(names, cols, strict=True))
+        if comp.groups:
+            self.unit_color = {
+                lab: self.color[g.label]
+                for (lab, _), g in zip(self.units, comp.groups, strict=True)
+            }
+            self.run_color = {r.name: self.color[g.label] for g in comp.groups for r in g.runs}
+        else:
+            self.unit_color = {r.name: self.color[r.name] for r in comp.runs}
+            self.run_color = dict(self.unit_color)
+
+    def xs(self, run: Run, steps: np.ndarray) -> np.ndarray:
+        return self.mappers[run.name](steps) / self.scale
+
+    def lines(
+        self,
+        get: Callable[[Run], pd.Series],
+        smooth: bool = True,
+        markers: bool = False,
+        best: bool = False,
+        what: str = "",
+    ) -> tuple[list[_Line], list[str]]:
+        """Lines for one metric: one per run, or mean + band per group; notes about gaps."""
+        higher = self.comp.higher_is_better
+        out: list[_Line] = []
+        notes: list[str] = []
+        raw_band = not self.comp.groups and len(self.units) <= 3
+        for lab, runs in self.units:
+            color = self.unit_color[lab]
+            series = []
+            for r in runs:
+                s = get(r)
+                if len(s):
+                    series.append((r, s))
+            if not series:
+                continue
+            if not self.comp.groups:
+                r, s = series[0]
+                y = s.to_numpy(dtype=np.float64)
+                sm = _smooth(y, self.smoothing) if smooth else y
+                xs = self.xs(r, s.index.to_numpy())
+                b = None
+                if best:
+                    bb = best_of(s, higher)
+                    if bb is not None:
+                        b = (float(self.xs(r, np.array([bb[1]]))[0]), bb[0])
+                out.append(
+                    _Line(
+                        lab,
+                        color,
+                        xs,
+                        sm,
+                        raw=y if (raw_band and smooth) else None,
+                        markers=markers,
+                        best=b,
+                    )
+                )
+                continue
+            sm_series = [
+                pd.Series(
+                    _smooth(s.to_numpy(dtype=np.float64), self.smoothing)
+                    if smooth
+                    else s.to_numpy(dtype=np.float64),
+                    index=s.index,
+                )
+                for _, s in series
+            ]
+            agg = aggregate(sm_series, self.band)
+            longest = max(len(s) for _, s in series)
+            if len(series) < len(runs):
+                notes.append(
+                    f"{lab}: {what} logged by {len(series)} of its {len(runs)} runs; the mean uses those"
+                )
+            if len(agg) == 0:
+                notes.append(
+                    f"{lab}: its runs share no logged step for {what}; no mean drawn (compare them without --group-by)"
+                )
+                continue
+            if len(agg) < longest:  # said once per group and count, not once per chart
+                note = f"{lab}: means and bands use only the steps all {len(series)} runs logged ({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
+                key = (lab, len(agg), longest)
+                if key not in self._gap_notes:
+                    self._gap_notes.add(key)
+                    self.notes.append(note)
+            st = agg["step"].to_numpy()
+            xs = np.mean([self.xs(r, st) for r, _ in series], axis=0)
+            b = None
+            if best:
+                bb = best_of(pd.Series(agg["mean"].to_numpy(), index=st), higher)
+                if bb is not None:
+                    b = (float(xs[np.searchsorted(st, bb[1])]), bb[0])
+            out.append(
+                _Line(
+                    lab,
+                    color,
+                    xs,
+                    agg["mean"].to_numpy(),
+                    lo=agg["lo"].to_numpy(),
+                    hi=agg["hi"].to_numpy(),
+                    markers=markers,
+                    best=b,
+                )
+            )
+        return out, notes
+
+
+def _metric_keys(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
+    """(canonical metric, runs that have it) for every metric of any run, canonical ones first."""
+    have: dict[str, list[str]] = {}
+    for r in runs:
+        cols = set(r.metrics)
+        for col in r.metrics:
+            key = canonical(col)
+            if r.counts.get(col, 1) == 0 or col in NOT_CHARTED:
+                continue
+            if (
+                col.endswith("/std") and col[: -len("/std")] in cols
+            ):  # spread of another column (StyleGAN stats)
+                continue
+            lst = have.setdefault(key, [])
+            if r.name not in lst:
+                lst.append(r.name)
+    order = list(ALIASES)
+    return sorted(
+        have.items(),
+        key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), -len(kv[1]), kv[0]),
+    )
+
+
+def _missing_note(what: str, have: Sequence[str], runs: Sequence[Run]) -> str | None:
+    missing = [r.name for r in runs if r.name not in have]
+    if not missing:
+        return None
+    return f"{what}: shown for {len(have)} of {len(runs)} runs; not logged by {', '.join(missing)}"
