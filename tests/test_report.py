@@ -17,7 +17,8 @@ from gananalyze import RunLog, generator_spec, load_run
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.findings import Diagnosis, Finding
 from gananalyze.cli import main
-from gananalyze.pages.report import build_report_html, equilibrium, render_report
+from gananalyze.pages.report import build_report_html, render_report
+from gananalyze.pages.report_model import equilibrium
 from gananalyze.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"
