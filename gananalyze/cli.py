@@ -16,7 +16,6 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
-from .textfmt import fmt_duration
 
 
 def _friendly(fn):
@@ -53,14 +52,6 @@ def main() -> None:
     """
 
 
-def _ranges(steps: list[int], limit: int = 6) -> str:
-    if not steps:
-        return "none"
-    if len(steps) <= limit:
-        return ", ".join(map(str, steps))
-    return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
-
-
 @main.command()
 @click.argument("run", type=click.Path())
 @FORMAT_OPTION
@@ -69,48 +60,13 @@ def _ranges(steps: list[int], limit: int = 6) -> str:
 def info(run: str, fmt: str | None, as_json: bool) -> None:
     """Summarise RUN: steps, time span, metrics, checkpoints, samples, warnings."""
     from .loader import load_run
+    from .pages.text import info_text
 
     r = load_run(run, format=fmt)
-    s = r.summary()
     if as_json:
-        click.echo(json.dumps(s, indent=2, default=str))
+        click.echo(json.dumps(r.summary(), indent=2, default=str))
         return
-    click.echo(f"run:         {s['name']}  ({s['path']})")
-    how = "forced with --format" if fmt else "detected"
-    click.echo(
-        f"format:      {s['format']} ({how})"
-        + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown")
-    )
-    if s["rows"]:
-        click.echo(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
-    else:
-        click.echo("steps:       none logged")
-    click.echo(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
-    if s["metrics"]:
-        click.echo(f"metrics:     {len(s['metrics'])}")
-        width = max(len(m) for m in s["metrics"])
-        nonfinite = r.nonfinite.groupby("metric").size().to_dict() if len(r.nonfinite) else {}
-        for m, n in s["metrics"].items():
-            extra = f"  ({nonfinite[m]} NaN/Inf)" if m in nonfinite else ""
-            click.echo(f"  {m:<{width}}  {n:>9} points{extra}")
-    click.echo(f"checkpoints: {_ranges(s['checkpoints'])}")
-    click.echo(f"samples:     {_ranges(s['samples'])}")
-    if s["histogram_steps"]:
-        click.echo(f"histograms:  {s['histogram_steps']} steps")
-    if s["sample_metrics"]:
-        click.echo(
-            f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} checkpoints"
-        )
-    if s["flags"]:
-        click.echo(f"implausible values: {len(s['flags'])}")
-        for f in s["flags"][:20]:
-            click.echo(f"  {f}")
-        if len(s["flags"]) > 20:
-            click.echo(f"  ... and {len(s['flags']) - 20} more")
-    if s["warnings"]:
-        click.echo(f"warnings:    {len(s['warnings'])}")
-        for w in s["warnings"]:
-            click.echo(f"  {w}")
+    click.echo(info_text(r, forced=bool(fmt)))
 
 
 _FID_QUANTIZE_HELP = (
@@ -118,14 +74,6 @@ _FID_QUANTIZE_HELP = (
     "(default on, so numbers equal the 'save PNGs + python -m pytorch_fid' route and published "
     "FIDs, which are all computed from 8-bit images). --no-quantize feeds the raw float samples."
 )
-
-
-def _fmt_value(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
-    return str(v)
 
 
 @main.command("fid-sweep")
@@ -230,6 +178,7 @@ def fid_sweep(
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
     """
     from .metrics.sweep import SELECT_METRICS, is_main_process, stop_advice, sweep
+    from .pages.text import sweep_text
 
     if select not in SELECT_METRICS:
         raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
@@ -283,40 +232,7 @@ def fid_sweep(
         records = json.loads(frame.to_json(orient="records"))
         click.echo(json.dumps({"results": records, "best": best}, indent=2))
     else:
-        cols = [c for c in frame.attrs.get("want_columns", []) if c in frame.columns]
-        head = ["step", *cols, ""]
-        body = []
-        for r in frame.to_dict("records"):
-            note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
-            body.append([str(r["step"]), *[_fmt_value(r.get(c)) for c in cols], note])
-        widths = [
-            max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
-        ]
-        click.echo("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)).rstrip())
-        for b in body:
-            click.echo("  ".join(x.rjust(w) for x, w in zip(b, widths, strict=True)).rstrip())
-        if len(frame):
-            first = frame.iloc[0]
-            click.echo(
-                f"features: {first['features']}   samples: {first['num_samples']}   quantized: {bool(first['quantized'])}   real: {first['real'] or '-'}"
-            )
-        if best:
-            m = best["metric"]
-            click.echo(
-                f"best checkpoint: step {best['best_step']} ({m} {_fmt_value(best['best_value'])})"
-            )
-            if best["still_improving"]:
-                click.echo(
-                    f"{m} was still improving at the last checkpoint (step {best['last_step']}): training had not finished improving."
-                )
-            elif best["stop_step"] != best["best_step"]:
-                click.echo(
-                    f"training should have stopped at step {best['stop_step']}: {m} was already within {best['tolerance']:.0%} of the best there ({_fmt_value(best['stop_value'])}); later checkpoints did not improve it meaningfully."
-                )
-            else:
-                click.echo(
-                    f"training should have stopped at step {best['stop_step']}: {m} got worse after it."
-                )
+        click.echo(sweep_text(frame, best))
     if len(errors):
         for e in errors["error"]:
             click.echo(f"  {e}", err=True)
@@ -380,6 +296,13 @@ def fid_sweep(
 @click.option(
     "--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others."
 )
+@click.option(
+    "--rules-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).",
+)
 @FORMAT_OPTION
 @_friendly
 def compare(
@@ -394,6 +317,7 @@ def compare(
     band: str,
     smoothing: float,
     skip_bad: bool,
+    rules_config: str | None,
     fmt: str | None,
 ) -> None:
     """Compare RUNS side by side: ranking by FID, rule-check findings, config diff.
@@ -403,6 +327,7 @@ def compare(
     overlaid curves, sample grids and per-run findings.
     """
     from .analysis.comparison import compare_runs
+    from .analysis.rules import load_thresholds
     from .analysis.runset import load_and_diagnose
     from .pages.compare import render_compare
     from .pages.text import format_table
@@ -411,12 +336,14 @@ def compare(
         raise click.UsageError("choose one of --json and --csv")
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
+    thresholds = load_thresholds(rules_config) if rules_config else None
     loaded, warnings, diagnoses = load_and_diagnose(
-        runs, skip_bad=skip_bad, format=fmt, metric=metric
+        runs, skip_bad=skip_bad, format=fmt, metric=metric, thresholds=thresholds
     )
     comp = compare_runs(
         loaded,
         metric=metric,
+        thresholds=thresholds,
         group_by=group_by,
         higher=higher,
         warnings=warnings,
@@ -564,14 +491,11 @@ def check(
     Exit codes: 0 nothing at or above the --fail-on severity, 1 something is
     (or the run cannot be read), 2 bad command-line usage.
     """
+    from .analysis import analyze
     from .analysis.findings import SEVERITY_RANK
-    from .analysis.rules import diagnose, load_thresholds
-    from .loader import load_run
     from .pages.text import check_text
 
-    thresholds = load_thresholds(rules_config) if rules_config else None
-    r = load_run(run, format=fmt)
-    diag = diagnose(r, thresholds=thresholds, select_metric=select_metric)
+    _, diag = analyze(run, format=fmt, rules_config=rules_config, metric=select_metric)
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:

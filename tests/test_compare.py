@@ -421,3 +421,21 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     runs, _ = load_runs([tmp_path / n for n in "abc"])
     comp = compare_runs(runs)
     assert comp.notes == ["FID was computed with different feature networks (inception: a, c; digits: b); values are only comparable within one network, so the ranking across them means little"]
+
+
+def test_compare_rules_config_changes_the_findings_like_check(tmp_path):
+    """`compare --rules-config` diagnoses each run exactly as `check --rules-config` does."""
+    import json as _json
+
+    run = SAMPLE_RUNS / "healthy"
+    cfg = tmp_path / "rules.yaml"
+    cfg.write_text("eq_prob_tol: 0.01\n")  # D(x) 0.61 is no longer "near 0.5"
+    res = CliRunner().invoke(main, ["compare", str(run), "--json", "--rules-config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    verdict = _json.loads(res.output)["runs"][0]["verdict"]
+    chk = CliRunner().invoke(main, ["check", str(run), "--json", "--rules-config", str(cfg)])
+    expected = _json.loads(chk.output)["verdict"]
+    assert expected.startswith("Healthy: no problems found by the")
+    assert verdict == expected
+    bad = CliRunner().invoke(main, ["compare", str(run), "--rules-config", str(tmp_path / "no.yaml")])
+    assert bad.exit_code == 1 and "no.yaml: no such rules-config file" in bad.output

@@ -92,9 +92,9 @@ def diagnose_runs(
     runs: Sequence[Run], metric: str = "fid", thresholds: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The rule checks' Diagnosis of each run, by run name."""
-    from .rules import diagnose
+    from . import analyze
 
-    return {r.name: diagnose(r, thresholds=thresholds, select_metric=metric) for r in runs}
+    return {r.name: analyze(r, rules_config=thresholds, metric=metric)[1] for r in runs}
 
 
 def _span(run: Run) -> tuple[float | None, float | None]:

@@ -73,9 +73,9 @@ def _load_one(
         return "bad", f"{path}: unreadable run ({type(e).__name__}: {e})", None
     diag = None
     if diagnose:
-        from .rules import diagnose as run_rules
+        from . import analyze
 
-        diag = run_rules(run, thresholds=thresholds, select_metric=metric)
+        diag = analyze(run, rules_config=thresholds, metric=metric)[1]
     return "ok", run, diag
 
 

@@ -326,10 +326,9 @@ class _Builder(_DynamicsSections, _SampleSections):
 
 
 def _diagnose(run: Run, rules_config: str | Path | None = None) -> Diagnosis:
-    from ..analysis.rules import diagnose, load_thresholds
+    from ..analysis import analyze
 
-    thresholds = load_thresholds(rules_config) if rules_config else None
-    return diagnose(run, thresholds=thresholds)
+    return analyze(run, rules_config=rules_config)[1]
 
 
 def _severity_class(sev: str | None) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from ..aliases import label
 from ..analysis.comparison import Comparison, _records
 from ..analysis.findings import Diagnosis
+from ..run import Run
 from ..textfmt import fmt_duration, fmt_sig
 
 
@@ -187,3 +188,102 @@ def _fmt_cfg(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+def _ranges(steps: list[int], limit: int = 6) -> str:
+    if not steps:
+        return "none"
+    if len(steps) <= limit:
+        return ", ".join(map(str, steps))
+    return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
+
+
+def info_text(r: Run, forced: bool = False) -> str:
+    """What `gananalyze info` prints: steps, time span, metrics, checkpoints, warnings."""
+    s = r.summary()
+    out: list[str] = []
+    out.append(f"run:         {s['name']}  ({s['path']})")
+    how = "forced with --format" if forced else "detected"
+    out.append(
+        f"format:      {s['format']} ({how})"
+        + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown")
+    )
+    if s["rows"]:
+        out.append(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
+    else:
+        out.append("steps:       none logged")
+    out.append(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
+    if s["metrics"]:
+        out.append(f"metrics:     {len(s['metrics'])}")
+        width = max(len(m) for m in s["metrics"])
+        nonfinite = r.nonfinite.groupby("metric").size().to_dict() if len(r.nonfinite) else {}
+        for m, n in s["metrics"].items():
+            extra = f"  ({nonfinite[m]} NaN/Inf)" if m in nonfinite else ""
+            out.append(f"  {m:<{width}}  {n:>9} points{extra}")
+    out.append(f"checkpoints: {_ranges(s['checkpoints'])}")
+    out.append(f"samples:     {_ranges(s['samples'])}")
+    if s["histogram_steps"]:
+        out.append(f"histograms:  {s['histogram_steps']} steps")
+    if s["sample_metrics"]:
+        out.append(
+            f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} checkpoints"
+        )
+    if s["flags"]:
+        out.append(f"implausible values: {len(s['flags'])}")
+        for f in s["flags"][:20]:
+            out.append(f"  {f}")
+        if len(s["flags"]) > 20:
+            out.append(f"  ... and {len(s['flags']) - 20} more")
+    if s["warnings"]:
+        out.append(f"warnings:    {len(s['warnings'])}")
+        for w in s["warnings"]:
+            out.append(f"  {w}")
+    return "\n".join(out)
+
+
+def _sweep_value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.6g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
+    return str(v)
+
+
+def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
+    """What `gananalyze fid-sweep` prints: one row per checkpoint, the best, the stop advice."""
+    out: list[str] = []
+    cols = [c for c in frame.attrs.get("want_columns", []) if c in frame.columns]
+    head = ["step", *cols, ""]
+    body = []
+    for r in frame.to_dict("records"):
+        note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
+        body.append([str(r["step"]), *[_sweep_value(r.get(c)) for c in cols], note])
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
+    ]
+    out.append("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    for b in body:
+        out.append("  ".join(x.rjust(w) for x, w in zip(b, widths, strict=True)).rstrip())
+    if len(frame):
+        first = frame.iloc[0]
+        out.append(
+            f"features: {first['features']}   samples: {first['num_samples']}   quantized: {bool(first['quantized'])}   real: {first['real'] or '-'}"
+        )
+    if best:
+        m = best["metric"]
+        out.append(
+            f"best checkpoint: step {best['best_step']} ({m} {_sweep_value(best['best_value'])})"
+        )
+        if best["still_improving"]:
+            out.append(
+                f"{m} was still improving at the last checkpoint (step {best['last_step']}): training had not finished improving."
+            )
+        elif best["stop_step"] != best["best_step"]:
+            out.append(
+                f"training should have stopped at step {best['stop_step']}: {m} was already within {best['tolerance']:.0%} of the best there ({_sweep_value(best['stop_value'])}); later checkpoints did not improve it meaningfully."
+            )
+        else:
+            out.append(
+                f"training should have stopped at step {best['stop_step']}: {m} got worse after it."
+            )
+    return "\n".join(out)
