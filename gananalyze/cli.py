@@ -36,7 +36,8 @@ FORMAT_OPTION = click.option(
     "fmt",
     default=None,
     metavar="NAME",
-    help="Force a run format instead of detecting it (native, tensorboard, stylegan, cyclegan, csv).",
+    help="Force a run format instead of detecting it (native, tensorboard, stylegan, "
+    "cyclegan, csv).",
 )
 
 
@@ -82,7 +83,9 @@ _FID_QUANTIZE_HELP = (
     "--real",
     metavar="DATA",
     default=None,
-    help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, sigma; FID only) or sklearn-digits.",
+    help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC "
+    "or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, "
+    "sigma; FID only) or sklearn-digits.",
 )
 @click.option(
     "--features",
@@ -137,13 +140,15 @@ _FID_QUANTIZE_HELP = (
     "--select",
     default="fid",
     show_default=True,
-    help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, recall, density, coverage: highest).",
+    help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, "
+    "recall, density, coverage: highest).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option(
     "--trust-pickles",
     is_flag=True,
-    help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists (this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).",
+    help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists "
+    "(this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).",
 )
 @_friendly
 def fid_sweep(
@@ -175,7 +180,8 @@ def fid_sweep(
     \b
     StyleGAN2-ADA/3 runs: import first, then trust the pickles:
       gananalyze import stylegan-run/00000-x runs/x
-      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
+      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real
+      data/
     """
     from .metrics.sweep import SELECT_METRICS, is_main_process, stop_advice, sweep
     from .pages.text import sweep_text
@@ -237,7 +243,8 @@ def fid_sweep(
         for e in errors["error"]:
             click.echo(f"  {e}", err=True)
         raise click.ClickException(
-            f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see above); the others were"
+            f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see "
+            "above); the others were"
         )
 
 
@@ -271,13 +278,15 @@ def fid_sweep(
     type=click.Choice(["step", "epoch", "time", "images"]),
     default="step",
     show_default=True,
-    help="x axis of the charts: step, epoch, wall time, or images seen (step x batch size, or StyleGAN's kimg).",
+    help="x axis of the charts: step, epoch, wall time, or images seen (step x batch "
+    "size, or StyleGAN's kimg).",
 )
 @click.option(
     "--group-by",
     default=None,
     metavar="KEY",
-    help="Aggregate runs that share a config KEY (e.g. lr) or a name pattern re:PATTERN into mean and band.",
+    help="Aggregate runs that share a config KEY (e.g. lr) or a name pattern re:PATTERN "
+    "into mean and band.",
 )
 @click.option(
     "--band",
@@ -394,7 +403,8 @@ def compare(
     "--real",
     default=None,
     metavar="SPEC",
-    help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy domains are found without it.",
+    help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy "
+    "domains are found without it.",
 )
 @FORMAT_OPTION
 @_friendly
@@ -436,12 +446,16 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 
     r, out = import_run(src, dest, format=fmt, overwrite=overwrite)
     click.echo(
-        f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric rows -> {out}"
+        f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} "
+        f"metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric "
+        f"rows -> {out}"
     )
     pickles = [c for c in r.checkpoints if c.kind == "pickle"]
     if pickles:
         click.echo(
-            f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with the StyleGAN source tree on PYTHONPATH)"
+            f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to "
+            f"evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with "
+            "the StyleGAN source tree on PYTHONPATH)"
         )
     if r.flags:
         click.echo(f"implausible values: {len(r.flags)} (see `gananalyze info {dest}`)")

@@ -24,7 +24,12 @@ STEPS = 200
 
 
 def _fid(path: Path, values, steps=(50, 100, 150, 199)) -> None:
-    store.append_sample_metrics(path, pd.DataFrame({"step": list(steps), "features": "inception", "fid": [float(v) for v in values]}))
+    store.append_sample_metrics(
+        path,
+        pd.DataFrame(
+            {"step": list(steps), "features": "inception", "fid": [float(v) for v in values]}
+        ),
+    )
 
 
 def _samples(path: Path, collapse_at: int | None, seed: int, config: dict) -> None:
@@ -50,13 +55,30 @@ def trio(tmp_path_factory) -> Path:
         "mode-collapse": {"lr": 1e-3, "seed": 0, "batch_size": 64, "opt": {"beta1": 0.5}},
         "d-overpowers": {"lr": 2e-4, "seed": 0, "batch_size": 64, "opt": {"beta1": 0.9}},
     }
-    write_synthetic_run(base / "healthy", steps=STEPS, d_x=0.52, d_gz=0.47, seed=1, config=cfgs["healthy"])
+    write_synthetic_run(
+        base / "healthy", steps=STEPS, d_x=0.52, d_gz=0.47, seed=1, config=cfgs["healthy"]
+    )
     _samples(base / "healthy", None, 1, cfgs["healthy"])
     _fid(base / "healthy", [120, 60, 41.5, 43])
-    write_synthetic_run(base / "mode-collapse", steps=STEPS, d_x=0.55, d_gz=0.45, seed=2, config=cfgs["mode-collapse"])
+    write_synthetic_run(
+        base / "mode-collapse",
+        steps=STEPS,
+        d_x=0.55,
+        d_gz=0.45,
+        seed=2,
+        config=cfgs["mode-collapse"],
+    )
     _samples(base / "mode-collapse", 100, 2, cfgs["mode-collapse"])
     _fid(base / "mode-collapse", [130, 70, 90, 150])
-    write_synthetic_run(base / "d-overpowers", steps=STEPS, d_x=0.99, d_gz=0.01, g_loss=np.linspace(3, 6, STEPS), seed=3, config=cfgs["d-overpowers"])
+    write_synthetic_run(
+        base / "d-overpowers",
+        steps=STEPS,
+        d_x=0.99,
+        d_gz=0.01,
+        g_loss=np.linspace(3, 6, STEPS),
+        seed=3,
+        config=cfgs["d-overpowers"],
+    )
     _fid(base / "d-overpowers", [200, 180, 175, 176])
     return base
 
@@ -78,7 +100,10 @@ def test_trio_ranks_healthy_first_and_shows_findings(trio_comparison):
     assert t.loc[0, "fid_final"] == pytest.approx(43.0) and t.loc[0, "fid_final_step"] == 199
     assert t.loc[1, "fid_best"] == pytest.approx(70.0) and t.loc[1, "fid_best_step"] == 100
     by = t.set_index("run")
-    assert "d_overpowering" in by.loc["d-overpowers", "findings"] and by.loc["d-overpowers", "worst"] == "error"
+    assert (
+        "d_overpowering" in by.loc["d-overpowers", "findings"]
+        and by.loc["d-overpowers", "worst"] == "error"
+    )
     assert "mode_collapse" in by.loc["mode-collapse", "findings"]
     assert by.loc["healthy", "worst"] in (None, "info")
     # only the differing config keys, flattened
@@ -119,7 +144,13 @@ def test_higher_is_better_metric_ranks_descending(tmp_path):
 
 
 def test_config_diff_lists_exactly_the_differing_keys():
-    base = {"lr": 1e-4, "seed": 0, "opt": {"beta1": 0.5, "beta2": 0.999}, "layers": [1, 2], "name": "x"}
+    base = {
+        "lr": 1e-4,
+        "seed": 0,
+        "opt": {"beta1": 0.5, "beta2": 0.999},
+        "layers": [1, 2],
+        "name": "x",
+    }
     a = Run(path=Path("a"), name="a", config=json.loads(json.dumps(base)))
     b_cfg = json.loads(json.dumps(base))
     b_cfg["lr"] = 2e-4
@@ -128,7 +159,11 @@ def test_config_diff_lists_exactly_the_differing_keys():
     c_cfg["layers"] = [1, 2, 3]
     c_cfg["extra"] = True
     c_cfg["seed"] = 0.0  # same value, other type: not a difference
-    runs = [a, Run(path=Path("b"), name="b", config=b_cfg), Run(path=Path("c"), name="c", config=c_cfg)]
+    runs = [
+        a,
+        Run(path=Path("b"), name="b", config=b_cfg),
+        Run(path=Path("c"), name="c", config=c_cfg),
+    ]
     diff = configs.config_diff(runs)
     assert list(diff.columns) == ["lr", "opt.beta2", "layers", "extra"]
     assert list(diff.index) == ["a", "b", "c"]
@@ -144,7 +179,9 @@ def test_config_diff_lists_exactly_the_differing_keys():
 def test_aggregate_mean_and_bands_on_shared_steps():
     a = pd.Series([1.0, 2, 3, 4, 5], index=[0, 10, 20, 30, 40])
     b = pd.Series([3.0, 4, 5, 6, 7], index=[0, 10, 20, 30, 40])
-    c = pd.Series([2.0, 3, 4, 5, 6, 100], index=[0, 10, 20, 30, 40, 50])  # longer: step 50 is not shared
+    c = pd.Series(
+        [2.0, 3, 4, 5, 6, 100], index=[0, 10, 20, 30, 40, 50]
+    )  # longer: step 50 is not shared
     mm = configs.aggregate([a, b, c], "minmax")
     assert mm["step"].tolist() == [0, 10, 20, 30, 40]
     np.testing.assert_allclose(mm["mean"], [2, 3, 4, 5, 6])
@@ -167,10 +204,24 @@ def test_aggregate_mean_and_bands_on_shared_steps():
 def _seed_runs(base: Path) -> list[Path]:
     """Two learning rates x three seeds; G_loss = offset per run, FID known."""
     paths = []
-    fids = {(1e-4, 0): 30, (1e-4, 1): 32, (1e-4, 2): 34, (5e-4, 0): 50, (5e-4, 1): 60, (5e-4, 2): 70}
+    fids = {
+        (1e-4, 0): 30,
+        (1e-4, 1): 32,
+        (1e-4, 2): 34,
+        (5e-4, 0): 50,
+        (5e-4, 1): 60,
+        (5e-4, 2): 70,
+    }
     for (lr, seed), fid in fids.items():
         p = base / f"lr{lr:g}-s{seed}"
-        write_synthetic_run(p, steps=60, seed=seed, noise=0.0, g_loss=1.0 + seed + (10 if lr > 1e-4 else 0), config={"lr": lr, "seed": seed, "model": {"ngf": 64}})
+        write_synthetic_run(
+            p,
+            steps=60,
+            seed=seed,
+            noise=0.0,
+            g_loss=1.0 + seed + (10 if lr > 1e-4 else 0),
+            config={"lr": lr, "seed": seed, "model": {"ngf": 64}},
+        )
         _fid(p, [fid + 20, fid], steps=(20, 59))
         paths.append(p)
     return paths
@@ -183,9 +234,15 @@ def test_group_by_config_key_aggregates_seeds(tmp_path):
     assert not comp.warnings  # they differ by seed only
     gt = comp.group_table.set_index("group")
     assert gt.loc["lr=0.0001", "fid_best_mean"] == pytest.approx(32.0)
-    assert (gt.loc["lr=0.0001", "fid_best_min"], gt.loc["lr=0.0001", "fid_best_max"]) == (30.0, 34.0)
+    assert (gt.loc["lr=0.0001", "fid_best_min"], gt.loc["lr=0.0001", "fid_best_max"]) == (
+        30.0,
+        34.0,
+    )
     assert gt.loc["lr=0.0001", "fid_best_std"] == pytest.approx(2.0)
-    assert gt.loc["lr=0.0005", "fid_best_mean"] == pytest.approx(60.0) and gt.loc["lr=0.0005", "n"] == 3
+    assert (
+        gt.loc["lr=0.0005", "fid_best_mean"] == pytest.approx(60.0)
+        and gt.loc["lr=0.0005", "n"] == 3
+    )
     assert list(gt.index) == ["lr=0.0001", "lr=0.0005"]
     # the curves: mean and band of G_loss across the seeds, on the shared steps
     g = comp.groups[0]
@@ -231,21 +288,36 @@ def test_x_axes(tmp_path):
     np.testing.assert_allclose(f(np.array([0, 49, 50, 119])), [0, 0, 1, 2])
     f, _ = alignment.x_mapper(run, "time")
     assert f(run.steps[:1])[0] == 0.0 and f(run.steps[-1:])[0] >= 0
-    bare = Run(path=tmp_path, name="bare", scalars=pd.DataFrame({"step": np.arange(5, dtype=np.int64), "G_loss": np.ones(5)}))
+    bare = Run(
+        path=tmp_path,
+        name="bare",
+        scalars=pd.DataFrame({"step": np.arange(5, dtype=np.int64), "G_loss": np.ones(5)}),
+    )
     assert alignment.x_mapper(bare, "epoch") == (None, "no epoch column")
     assert alignment.x_mapper(bare, "images")[0] is None
-    kimg = Run(path=tmp_path, name="sg", config={"batch_size": 32}, scalars=pd.DataFrame({"step": np.arange(3, dtype=np.int64), "Progress/kimg": [0.0, 4.0, 8.0]}))
+    kimg = Run(
+        path=tmp_path,
+        name="sg",
+        config={"batch_size": 32},
+        scalars=pd.DataFrame(
+            {"step": np.arange(3, dtype=np.int64), "Progress/kimg": [0.0, 4.0, 8.0]}
+        ),
+    )
     f, desc = alignment.x_mapper(kimg, "images")
     assert desc == "Progress/kimg x 1000"  # kimg wins over step x batch (a StyleGAN step is a tick)
     np.testing.assert_allclose(f(np.array([0, 1, 2])), [0, 4000, 8000])
 
 
 def test_unavailable_x_and_partial_metrics_are_noted(tmp_path):
-    a = write_synthetic_run(tmp_path / "a", steps=80, config={"batch_size": 16, "seed": 0}, extra={"G_grad_norm": 1.0})
+    a = write_synthetic_run(
+        tmp_path / "a", steps=80, config={"batch_size": 16, "seed": 0}, extra={"G_grad_norm": 1.0}
+    )
     b = write_synthetic_run(tmp_path / "b", steps=80, config={"seed": 1})
     runs, _ = runset.load_runs([a, b])
     ctx = compare.build_context(comparison.compare_runs(runs), x="images")
-    assert any("b is not on the charts: --x images is unavailable for it" in n for n in ctx["notes"])
+    assert any(
+        "b is not on the charts: --x images is unavailable for it" in n for n in ctx["notes"]
+    )
     runs, _ = runset.load_runs([a, b])
     ctx = compare.build_context(comparison.compare_runs(runs), x="step")
     grad = next(c for c in ctx["charts"] if c["title"] == "G gradient norm")
@@ -261,13 +333,32 @@ def test_missing_or_unreadable_run_is_named(trio, tmp_path):
     bad.mkdir()
     (bad / "run.json").write_text("{not json")
     cli = CliRunner()
-    res = cli.invoke(main, ["compare", str(trio / "healthy"), str(tmp_path / "nope"), str(trio / "d-overpowers")])
+    res = cli.invoke(
+        main, ["compare", str(trio / "healthy"), str(tmp_path / "nope"), str(trio / "d-overpowers")]
+    )
     assert res.exit_code == 1
-    assert f"Error: {tmp_path / 'nope'}: no such file or directory" in res.output and "--skip-bad" in res.output
+    assert (
+        f"Error: {tmp_path / 'nope'}: no such file or directory" in res.output
+        and "--skip-bad" in res.output
+    )
     assert "Traceback" not in res.output
     res = cli.invoke(main, ["compare", str(trio / "healthy"), str(bad)])
-    assert res.exit_code == 1 and str(bad / "run.json") in res.output and "not valid JSON" in res.output
-    res = cli.invoke(main, ["compare", str(trio / "healthy"), str(tmp_path / "nope"), str(bad), str(trio / "d-overpowers"), "--skip-bad"])
+    assert (
+        res.exit_code == 1
+        and str(bad / "run.json") in res.output
+        and "not valid JSON" in res.output
+    )
+    res = cli.invoke(
+        main,
+        [
+            "compare",
+            str(trio / "healthy"),
+            str(tmp_path / "nope"),
+            str(bad),
+            str(trio / "d-overpowers"),
+            "--skip-bad",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert f"warning: {tmp_path / 'nope'}: no such file or directory; skipped" in res.stderr
     assert str(bad / "run.json") in res.stderr
@@ -279,7 +370,9 @@ def test_missing_or_unreadable_run_is_named(trio, tmp_path):
 def test_globs_expand_to_directories_only(trio, tmp_path):
     (tmp_path / "x-file.txt").write_text("not a run")
     write_synthetic_run(tmp_path / "x-run", steps=30)
-    runs, warnings = runset.load_runs([str(tmp_path / "x-*"), str(trio / "healthy"), str(trio / "healthy")])
+    runs, warnings = runset.load_runs(
+        [str(tmp_path / "x-*"), str(trio / "healthy"), str(trio / "healthy")]
+    )
     assert [r.name for r in runs] == ["x-run", "healthy"] and warnings == []
     with pytest.raises(GanAnalyzeError, match="matches no run directory"):
         runset.load_runs([str(tmp_path / "zzz*")])
@@ -332,12 +425,16 @@ def test_html_is_self_contained_and_escaped(trio, tmp_path):
     meta["name"] = "<script>alert(1)</script>"
     (evil / "run.json").write_text(json.dumps(meta))
     out = tmp_path / "reports" / "compare.html"
-    res = CliRunner().invoke(main, ["compare", str(trio / "*"), str(evil), "-o", str(out), "--x", "images"])
+    res = CliRunner().invoke(
+        main, ["compare", str(trio / "*"), str(evil), "-o", str(out), "--x", "images"]
+    )
     assert res.exit_code == 0, res.output
     html = out.read_text()
     soup = bs4.BeautifulSoup(html, "html.parser")
     assert soup.find_all("script") == [] and soup.find_all("link") == []
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (
+        "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    )
     assert "<b>2e-4</b>" not in html
     for tag in soup.find_all(src=True):
         assert tag["src"].startswith("data:image/")
@@ -347,15 +444,25 @@ def test_html_is_self_contained_and_escaped(trio, tmp_path):
         assert sec is not None and sec.find("h2") is not None
         assert len(sec.find_all("p", class_="what")) == 1  # one sentence per section
     rows = soup.find("section", id="ranking").find("tbody").find_all("tr")
-    assert [r.find_all("td")[1].get_text(strip=True) for r in rows][:3] == ["healthy", "mode-collapse", "d-overpowers"]
+    assert [r.find_all("td")[1].get_text(strip=True) for r in rows][:3] == [
+        "healthy",
+        "mode-collapse",
+        "d-overpowers",
+    ]
     assert len(soup.find("section", id="metric").find_all("img")) == 1
     assert len(soup.find("section", id="discriminator").find_all("img")) == 1
     assert len(soup.find("section", id="samples").find_all("img")) == 2  # the two runs with grids
-    keys = [tr.find("td").get_text(strip=True) for tr in soup.find("section", id="config").find("tbody").find_all("tr")]
+    keys = [
+        tr.find("td").get_text(strip=True)
+        for tr in soup.find("section", id="config").find("tbody").find_all("tr")
+    ]
     assert keys == ["lr", "batch_size", "opt.beta1"]
     findings = soup.find("section", id="findings").get_text(" ", strip=True)
     assert "Discriminator overpowers the generator" in findings
-    assert any("not on the charts: --x images is unavailable" in li.get_text() for li in soup.select("header ul.notes li"))
+    assert any(
+        "not on the charts: --x images is unavailable" in li.get_text()
+        for li in soup.select("header ul.notes li")
+    )
 
 
 # ---------------------------------------------------------------- other formats
@@ -369,7 +476,10 @@ def test_native_vs_stylegan(trio, tmp_path):
     assert by.loc["stylegan2-ada-phytoplankton", "format"] == "stylegan"
     fid = runs[1].sample_metrics
     assert by.loc["stylegan2-ada-phytoplankton", "fid_best"] == pytest.approx(fid["fid"].min())
-    assert list(comp.table["run"]) == ["stylegan2-ada-phytoplankton", "healthy"]  # FID ~28.8 beats 41.5
+    assert list(comp.table["run"]) == [
+        "stylegan2-ada-phytoplankton",
+        "healthy",
+    ]  # FID ~28.8 beats 41.5
     keys = dict(compare_charts._metric_keys(runs))
     assert keys["G_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]  # Loss/G/loss is G_loss
     assert keys["D_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]
@@ -415,12 +525,22 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     from gananalyze.analysis.comparison import compare_runs
     from gananalyze.analysis.runset import load_runs
 
-    for name, feats, fid in (("a", "inception", 30.0), ("b", "digits", 200.0), ("c", "inception", 40.0)):
+    for name, feats, fid in (
+        ("a", "inception", 30.0),
+        ("b", "digits", 200.0),
+        ("c", "inception", 40.0),
+    ):
         p = write_synthetic_run(tmp_path / name, steps=20)
-        store.append_sample_metrics(p, pd.DataFrame({"step": [0, 10], "features": feats, "fid": [fid * 2, fid]}))
+        store.append_sample_metrics(
+            p, pd.DataFrame({"step": [0, 10], "features": feats, "fid": [fid * 2, fid]})
+        )
     runs, _ = load_runs([tmp_path / n for n in "abc"])
     comp = compare_runs(runs)
-    assert comp.notes == ["FID was computed with different feature networks (inception: a, c; digits: b); values are only comparable within one network, so the ranking across them means little"]
+    assert comp.notes == [
+        "FID was computed with different feature networks (inception: "
+        "a, c; digits: b); values are only comparable within one network, "
+        "so the ranking across them means little"
+    ]
 
 
 def test_compare_rules_config_changes_the_findings_like_check(tmp_path):
@@ -437,5 +557,7 @@ def test_compare_rules_config_changes_the_findings_like_check(tmp_path):
     expected = _json.loads(chk.output)["verdict"]
     assert expected.startswith("Healthy: no problems found by the")
     assert verdict == expected
-    bad = CliRunner().invoke(main, ["compare", str(run), "--rules-config", str(tmp_path / "no.yaml")])
+    bad = CliRunner().invoke(
+        main, ["compare", str(run), "--rules-config", str(tmp_path / "no.yaml")]
+    )
     assert bad.exit_code == 1 and "no.yaml: no such rules-config file" in bad.output

@@ -61,7 +61,9 @@ def test_singular_covariances_stay_finite_and_exact():
     b = np.array([4.0, 2.0, 0.0, 0.0])
     expected = 1.0 + 2.0 + 9.0
     assert trace_sqrt_product(np.diag(a), np.diag(b)) == pytest.approx(2.0, abs=1e-12)
-    assert frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == pytest.approx(expected, abs=1e-10)
+    assert frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == pytest.approx(
+        expected, abs=1e-10
+    )
 
 
 def test_fewer_samples_than_dims():

@@ -19,10 +19,17 @@ from gananalyze.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SAMPLES = ["healthy", "mode-collapse", "d-overpowers"]
-REAL = sorted(p.name for p in REAL_RUNS.iterdir() if p.is_dir()) if REAL_RUNS.exists() else [
-    "cyclegan-horse2zebra", "pix2pix-ctmri-modified-log", "pix2pix-custom-restart",
-    "realesrgan-sobel-anime-tb", "stylegan2-ada-phytoplankton",
-]
+REAL = (
+    sorted(p.name for p in REAL_RUNS.iterdir() if p.is_dir())
+    if REAL_RUNS.exists()
+    else [
+        "cyclegan-horse2zebra",
+        "pix2pix-ctmri-modified-log",
+        "pix2pix-custom-restart",
+        "realesrgan-sobel-anime-tb",
+        "stylegan2-ada-phytoplankton",
+    ]
+)
 
 
 def _run_path(name: str) -> Path:
@@ -74,7 +81,9 @@ def _outline(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
-    lines = [f"{t.name}: {' '.join(t.get_text().split())}" for t in soup.find_all(["h1", "h2", "h3"])]
+    lines = [
+        f"{t.name}: {' '.join(t.get_text().split())}" for t in soup.find_all(["h1", "h2", "h3"])
+    ]
     lines += [f"section#{s.get('id')}" for s in soup.find_all("section")]
     lines.append(f"images: {len(soup.find_all('img'))}, svgs: {len(soup.find_all('svg'))}")
     return "\n".join(lines) + "\n"

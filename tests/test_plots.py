@@ -62,7 +62,15 @@ def _png(uri: str) -> Image.Image:
 def test_line_chart_to_data_uri_has_the_requested_size_and_content():
     s = np.arange(5000)
     v = np.sin(s / 300.0)
-    fig = plots.line_chart([plots.Curve("G", s, v, smoothed=v)], title="t", hlines=[plots.HLine(0.5, "eq")], vlines=[plots.VLine(2500, "best")], spans=[plots.Span(100, 900, "finding")], width=6, height=2.5)
+    fig = plots.line_chart(
+        [plots.Curve("G", s, v, smoothed=v)],
+        title="t",
+        hlines=[plots.HLine(0.5, "eq")],
+        vlines=[plots.VLine(2500, "best")],
+        spans=[plots.Span(100, 900, "finding")],
+        width=6,
+        height=2.5,
+    )
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["G", "finding", "eq", "best"]
     img = _png(plots.fig_to_data_uri(fig))
@@ -81,7 +89,10 @@ def test_log_chart_ignores_nonpositive_values():
 
 
 def test_small_multiples_hides_unused_panels():
-    panels = [plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))]) for i in range(4)]
+    panels = [
+        plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))])
+        for i in range(4)
+    ]
     fig = plots.small_multiples(panels, ncols=3)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 6 and len(visible) == 4
@@ -111,4 +122,7 @@ def test_palette_and_style_are_seaborns():
 
     assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
     rc = plots._style()
-    assert rc["axes.grid"] is True and rc["axes.facecolor"] == sns.axes_style("whitegrid")["axes.facecolor"]
+    assert (
+        rc["axes.grid"] is True
+        and rc["axes.facecolor"] == sns.axes_style("whitegrid")["axes.facecolor"]
+    )

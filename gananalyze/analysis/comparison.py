@@ -259,7 +259,8 @@ def compare_runs(
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
     elif missing:
         comp.notes.append(
-            f"no run has {label(metric)}; rows are in the order given (compute it with `gananalyze fid-sweep`)"
+            f"no run has {label(metric)}; rows are in the order given (compute it with "
+            "`gananalyze fid-sweep`)"
         )
     by_features: dict[str, list[str]] = {}
     for r in runs:
@@ -269,6 +270,8 @@ def compare_runs(
     if len(by_features) > 1:
         parts = "; ".join(f"{f}: {', '.join(names)}" for f, names in by_features.items())
         comp.notes.append(
-            f"{label(metric)} was computed with different feature networks ({parts}); values are only comparable within one network, so the ranking across them means little"
+            f"{label(metric)} was computed with different feature networks ({parts}); "
+            "values are only comparable within one network, so the ranking across them "
+            "means little"
         )
     return comp

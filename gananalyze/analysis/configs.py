@@ -193,7 +193,9 @@ def group_runs(runs: Sequence[Run], group_by: str) -> list[Group]:
             other = _differing_keys(flat, ignore=lambda k: is_seed_key(k) or k == group_by)
             if other:
                 g.warnings.append(
-                    f"group {g.label}: its runs differ in more than the seed ({', '.join(other[:6])}{', ...' if len(other) > 6 else ''}); the band mixes those settings"
+                    f"group {g.label}: its runs differ in more than the seed ("
+                    f"{', '.join(other[:6])}{', ...' if len(other) > 6 else ''}); "
+                    "the band mixes those settings"
                 )
     return list(groups.values())
 

@@ -79,7 +79,8 @@ def grid_diversity(grid: SampleGrid, side: int | None = None) -> dict[str, Any]:
 
 
 def sample_diversity(run: Run, side: int | None = None) -> pd.DataFrame:
-    """One row per sample grid of `run` with at least 2 samples: step, n, diversity, near_duplicates.
+    """One row per sample grid of `run` with at least 2 samples: step, n, diversity,
+    near_duplicates.
 
     Grids whose image cannot be read are left out (and noted in run.warnings).
     Several grids at the same step (different tags) are averaged.
@@ -114,7 +115,9 @@ def sample_diversity(run: Run, side: int | None = None) -> pd.DataFrame:
 
 
 def real_dataset(run: Run) -> str | None:
-    """The built-in real dataset a run was trained on, when its config says so ("sklearn-digits"), else None."""
+    """The built-in real dataset a run was trained on, when its config says so ("sklearn-digits"),
+    else None.
+    """
     for key in ("dataset", "data", "real", "dataset_name"):
         v = run.config.get(key)
         if isinstance(v, str) and "digits" in v.lower():

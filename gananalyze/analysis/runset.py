@@ -92,7 +92,9 @@ def _data_bytes(paths: Sequence[Path]) -> int:
 
 
 def _auto_jobs(paths: Sequence[Path]) -> int:
-    """Worker processes for loading: 1 for small comparisons or without fork, else up to the cores."""
+    """Worker processes for loading: 1 for small comparisons or
+    without fork, else up to the cores.
+    """
     if (
         len(paths) < 4
         or "fork" not in multiprocessing.get_all_start_methods()

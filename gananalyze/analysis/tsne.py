@@ -118,7 +118,8 @@ def embed(
     for step, f in fakes.items():
         if f.shape[1:] != real_x.shape[1:]:
             raise GanAnalyzeError(
-                f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the real data {src} {real_x.shape[1:]}"
+                f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the "
+                f"real data {src} {real_x.shape[1:]}"
             )
     parts = [real_x.reshape(len(real_x), -1)] + [f.reshape(len(f), -1) for f in fakes.values()]
     X = np.concatenate(parts).astype(np.float64)

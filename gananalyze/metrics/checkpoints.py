@@ -81,20 +81,25 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
     spec = run.generator
     if not spec or "target" not in spec:
         raise GanAnalyzeError(
-            f"{run.path}: run.json has no generator spec ('generator': {{'target': 'module:callable', ...}}); cannot rebuild the generator"
+            f"{run.path}: run.json has no generator spec ('generator': {{'target': "
+            "'module:callable', "
+            f"...}}); cannot rebuild the generator"
         )
     factory = import_target(spec["target"], spec.get("pythonpath"), Path(run.path))
     try:
         G = factory(**spec.get("kwargs", {}))
     except Exception as e:
         raise GanAnalyzeError(
-            f"{run.path}: building the generator {spec['target']}(**kwargs) failed ({type(e).__name__}: {e})"
+            f"{run.path}: building the generator {spec['target']}(**kwargs) "
+            f"failed ({type(e).__name__}: "
+            f"{e})"
         ) from None
     if checkpoint is not None:
         if isinstance(checkpoint, Checkpoint):
             if checkpoint.kind != "native":
                 raise GanAnalyzeError(
-                    f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with weights_only=True"
+                    f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with "
+                    "weights_only=True"
                 )
             cpath = checkpoint.path
         else:
@@ -115,13 +120,15 @@ def pickle_refusal(path: str | Path) -> str:
     """The message for a StyleGAN pickle that the user has not trusted."""
     return (
         f"{path}: StyleGAN snapshot is a Python pickle; loading it runs code from the file. "
-        "Pass --trust-pickles if you trust it (the StyleGAN source tree (dnnlib, torch_utils) must be "
+        "Pass --trust-pickles if you trust it (the StyleGAN source tree (dnnlib, "
+        "torch_utils) must be "
         "importable, e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch)."
     )
 
 
 def pickled_checkpoints(run: Run) -> list[Checkpoint]:
-    """The trainer pickles an imported native run lists in run.json ("source" -> "pickled_checkpoints").
+    """The trainer pickles an imported native run lists in run.json ("source" ->
+    "pickled_checkpoints").
 
     `gananalyze import` records them (absolute paths) without copying them;
     they stay where the trainer wrote them.
@@ -142,7 +149,8 @@ def pickled_checkpoints(run: Run) -> list[Checkpoint]:
 
 
 def load_stylegan_pickle(path: str | Path, trust: bool = False):
-    """The generator (G_ema) of a StyleGAN2-ADA/StyleGAN3 network-snapshot-*.pkl, on CPU, in eval mode.
+    """The generator (G_ema) of a StyleGAN2-ADA/StyleGAN3 network-snapshot-*.pkl,
+    on CPU, in eval mode.
 
     Unpickling runs code from the file, so without `trust` this raises before
     the file is opened. Uses StyleGAN's own legacy.load_network_pkl when the
@@ -155,7 +163,8 @@ def load_stylegan_pickle(path: str | Path, trust: bool = False):
         raise GanAnalyzeError(pickle_refusal(path))
     if not path.is_file():
         raise GanAnalyzeError(
-            f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved after `gananalyze import`?)"
+            f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved "
+            "after `gananalyze import`?)"
         )
     try:
         try:  # StyleGAN's own loader, when its source tree is importable

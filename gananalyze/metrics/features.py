@@ -119,12 +119,15 @@ def _download_inception(dst: Path, timeout: float = 30.0) -> None:
 
 
 def resolve_inception_weights(path: str | os.PathLike | None = None, download: bool = True) -> Path:
-    """The weights file to use: `path` if given, else the torch hub cache (downloaded if allowed)."""
+    """The weights file to use: `path` if given, else the torch hub
+    cache (downloaded if allowed).
+    """
     if path is not None:
         p = Path(path).expanduser()
         if not p.is_file():
             raise GanAnalyzeError(
-                f"Inception weights file not found: {p} (expected pytorch-fid's {INCEPTION_FILENAME}, "
+                f"Inception weights file not found: {p} (expected pytorch-fid's "
+                f"{INCEPTION_FILENAME}, "
                 f"from {INCEPTION_URL})"
             )
         return p
@@ -321,7 +324,9 @@ def get_extractor(
 def extract(
     extractor: Extractor, images, batch_size: int = 100
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Features (and logits) of an image array/tensor (N, C, H, W) in [0, 1], in batches, as NumPy."""
+    """Features (and logits) of an image array/tensor (N, C, H, W)
+    in [0, 1], in batches, as NumPy.
+    """
     feats, logits = [], []
     for lo in range(0, len(images), batch_size):
         batch = images[lo : lo + batch_size]

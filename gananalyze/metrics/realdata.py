@@ -100,7 +100,8 @@ def load_real(spec: str | os.PathLike) -> RealData:
         return _folder(p)
     if not p.exists():
         raise GanAnalyzeError(
-            f"{p}: real data not found (expected a folder of images, a .npy/.npz file or one of: {', '.join(BUILTIN)})"
+            f"{p}: real data not found (expected a folder of images, a .npy/.npz file "
+            f"or one of: {', '.join(BUILTIN)})"
         )
     suffix = p.suffix.lower()
     if suffix == ".npy":
@@ -181,7 +182,8 @@ def _npz(p: Path) -> RealData:
         name = next((k for k in ("images", "x", "arr_0") if k in arrays), None)
         if name is None:
             raise GanAnalyzeError(
-                f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' (or save 'mu' and 'sigma' for FID statistics)"
+                f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' "
+                "(or save 'mu' and 'sigma' for FID statistics)"
             )
         arr = arrays[name]
     return _array(str(p), arr)
@@ -196,7 +198,8 @@ def _layout(source: str, shape: tuple[int, ...]) -> str:
         if shape[3] in (1, 3):
             return "NHWC"
     raise GanAnalyzeError(
-        f"{source}: image array has shape {tuple(shape)}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) with C = 1 or 3"
+        f"{source}: image array has shape {tuple(shape)}; expected (N, H, W), (N, "
+        "H, W, C) or (N, C, H, W) with C = 1 or 3"
     )
 
 
@@ -207,7 +210,8 @@ def _array(source: str, arr: np.ndarray) -> RealData:
     kind = arr.dtype.kind
     if kind not in "uif":
         raise GanAnalyzeError(
-            f"{source}: image array has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]"
+            f"{source}: image array has dtype {arr.dtype}; expected uint8 in [0, 255] "
+            "or float in [0, 1]"
         )
     h = _sha("array", layout, str(arr.dtype), str(tuple(arr.shape)))
     lo, hi = np.inf, -np.inf
@@ -221,7 +225,8 @@ def _array(source: str, arr: np.ndarray) -> RealData:
             raise GanAnalyzeError(f"{source}: image array contains NaN or Inf")
         if lo < 0 or hi > 1:
             raise GanAnalyzeError(
-                f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] (map [-1, 1] data with (x + 1) / 2)"
+                f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] "
+                "(map [-1, 1] data with (x + 1) / 2)"
             )
         scale = 1.0
     else:
@@ -283,7 +288,8 @@ def _folder(root: Path) -> RealData:
             size, first = sz, p
         elif sz != size:
             raise GanAnalyzeError(
-                f"{p}: image is {sz[0]}x{sz[1]} but {first} is {size[0]}x{size[1]}; all real images must have the same size"
+                f"{p}: image is {sz[0]}x{sz[1]} but {first} is {size[0]}x{size[1]}; all real "
+                "images must have the same size"
             )
         grey = grey and mode in GREY_MODES
         entries.append((hashlib.sha256(data).hexdigest(), str(p.relative_to(root)), p))
@@ -329,7 +335,9 @@ class RealFeatures:
 
 
 def cache_path(real: RealData, extractor: Any, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where the features of `real` under `extractor` are cached (content hash + extractor + preprocessing)."""
+    """Where the features of `real` under `extractor` are cached (content hash + extractor +
+    preprocessing).
+    """
     key = _sha(CACHE_VERSION, real.digest, real.prep, str(extractor.key)).hexdigest()[:40]
     base = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     return base / f"real-{key}.npz"
@@ -352,7 +360,9 @@ def real_features(
     if real.kind == "stats":
         if extractor.dims is not None and real.mu.shape[0] != extractor.dims:
             raise GanAnalyzeError(
-                f"{real.source}: statistics have {real.mu.shape[0]} dims but the '{extractor.name}' features have {extractor.dims}; they come from a different feature extractor"
+                f"{real.source}: statistics have {real.mu.shape[0]} dims but the "
+                f"'{extractor.name}' "
+                f"features have {extractor.dims}; they come from a different feature extractor"
             )
         return RealFeatures(None, real.mu, real.sigma)
     path = cache_path(real, extractor, cache_dir)

@@ -221,7 +221,8 @@ def select_checkpoints(
     )
     if not ckpts:
         other = (
-            f" ({len(run.checkpoints)} {run.checkpoints[0].kind} checkpoint(s) cannot be loaded safely)"
+            f" ({len(run.checkpoints)} {run.checkpoints[0].kind} checkpoint(s) cannot "
+            "be loaded safely)"
             if run.checkpoints
             else ""
         )
@@ -231,7 +232,9 @@ def select_checkpoints(
         missing = [s for s in steps if s not in by_step]
         if missing:
             raise GanAnalyzeError(
-                f"{run.path}: no checkpoint at step(s) {', '.join(map(str, missing))}; checkpoints exist at {', '.join(str(c.step) for c in ckpts[:12])}{' ...' if len(ckpts) > 12 else ''}"
+                f"{run.path}: no checkpoint at step(s) {', '.join(map(str, missing))}; checkpoints "
+                f"exist at {', '.join(str(c.step) for c in ckpts[:12])}"
+                f"{' ...' if len(ckpts) > 12 else ''}"
             )
         return [by_step[s] for s in sorted(set(steps))]
     if every < 1:
@@ -315,12 +318,16 @@ def sweep(
     if run.format != "native":
         if any(c.kind == "pickle" for c in run.checkpoints):
             raise GanAnalyzeError(
-                f"{run.path}: fid-sweep writes its results into a native gananalyze run and leaves the {run.format} run directory untouched; "
-                f"import it first: `gananalyze import {run.path} DEST`, then `gananalyze fid-sweep DEST --trust-pickles ...` "
-                f"(its {sum(c.kind == 'pickle' for c in run.checkpoints)} snapshot(s) are Python pickles)"
+                f"{run.path}: fid-sweep writes its results into a native gananalyze run and "
+                f"leaves the {run.format} run directory untouched; "
+                f"import it first: `gananalyze import {run.path} DEST`, then `gananalyze fid-sweep "
+                "DEST --trust-pickles ...` "
+                f"(its {sum(c.kind == 'pickle' for c in run.checkpoints)} snapshot(s) are "
+                "Python pickles)"
             )
         raise GanAnalyzeError(
-            f"{run.path}: fid-sweep needs a native gananalyze run with checkpoints and a generator spec; this is a {run.format} run"
+            f"{run.path}: fid-sweep needs a native gananalyze run with checkpoints and "
+            f"a generator spec; this is a {run.format} run"
         )
     spec = run.generator or {}
     chosen = select_checkpoints(run, every, steps)
@@ -493,7 +500,8 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
         bad = [n for n in names if METRIC_NEEDS[n] == "features"]
         if bad:
             raise GanAnalyzeError(
-                f"{rd.source}: holds only FID statistics (mu, sigma); {', '.join(bad)} need real images (a folder, .npy/.npz array or sklearn-digits)"
+                f"{rd.source}: holds only FID statistics (mu, sigma); {', '.join(bad)} need "
+                "real images (a folder, .npy/.npz array or sklearn-digits)"
             )
         rf = real_features(rd, extractor, lambda load, n: None, cache_dir)
         return None, (rf.mu, rf.sigma), rd.short
@@ -507,7 +515,9 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
 def _stylegan_sampler(
     path: Path, dev: torch.device, trust: bool
 ) -> tuple[Callable[[torch.Tensor], Any], int]:
-    """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation, constant noise."""
+    """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation,
+    constant noise.
+    """
     G = load_stylegan_pickle(path, trust).to(dev)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
 
@@ -558,7 +568,8 @@ def _evaluate(
         row["seconds_features"] = time.perf_counter() - t1
         if bad[0]:
             raise GanAnalyzeError(
-                f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged checkpoint)"
+                f"{ckpt.path}: the generator produced {bad[0]} NaN/Inf pixel values (a diverged "
+                "checkpoint)"
             )
         row.update(
             compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev)
@@ -571,9 +582,8 @@ def _evaluate(
     except Exception as e:  # a generator that crashes on this checkpoint: report it, keep sweeping
         if is_oom(e):
             raise
-        row["error"] = (
-            f"{ckpt.path}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no detail'}"
-        )
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
+        row["error"] = f"{ckpt.path}: {type(e).__name__}: {detail}"
     row["seconds"] = time.perf_counter() - t0
     row["source"] = "computed"
     return row

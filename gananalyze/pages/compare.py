@@ -104,9 +104,15 @@ def build_context(
     first = t.iloc[0] if len(t) else None
     if first is not None and first[f"{m}_best"] is not None and not pd.isna(first[f"{m}_best"]):
         better = "highest" if comp.higher_is_better else "lowest"
-        ranking_sentence = f"Runs ranked by their best {mlab} ({better} is better): {first['run']} leads with {_fmt_num(first[f'{m}_best'])} at step {int(first[f'{m}_best_step'])}."
+        ranking_sentence = (
+            f"Runs ranked by their best {mlab} ({better} is better): {first['run']} leads "
+            f"with {_fmt_num(first[f'{m}_best'])} at step {int(first[f'{m}_best_step'])}."
+        )
     else:
-        ranking_sentence = f"No run has {mlab}, so the runs are listed in the order given; the verdict column is from the rule checks."
+        ranking_sentence = (
+            f"No run has {mlab}, so the runs are listed in the order given; the verdict "
+            "column is from the rule checks."
+        )
 
     # groups
     group_rows = None
@@ -187,7 +193,8 @@ def build_context(
     metric_notes = []
     if omitted:
         metric_notes.append(
-            f"{len(omitted)} more metrics not drawn: {', '.join(k for k, _ in omitted[:12])}{', ...' if len(omitted) > 12 else ''}"
+            f"{len(omitted)} more metrics not drawn: {', '.join(k for k, _ in omitted[:12])}"
+            f"{', ...' if len(omitted) > 12 else ''}"
         )
 
     # samples: the grid nearest each run's best checkpoint, else the last

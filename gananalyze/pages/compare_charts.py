@@ -125,7 +125,9 @@ def _finite_xy(x: np.ndarray, *ys: np.ndarray | None) -> np.ndarray:
 def _draw(
     ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = False
 ) -> list[np.ndarray]:
-    """Draw lines (group bands, raw envelopes, the line, best-point stars); returns what was drawn."""
+    """Draw lines (group bands, raw envelopes, the line, best-point
+    stars); returns what was drawn.
+    """
     from .plots import bin_mean, envelope
 
     drawn: list[np.ndarray] = []
@@ -179,7 +181,9 @@ def _draw(
 def _break_gaps(
     x: np.ndarray, y: np.ndarray, factor: float = 20.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Insert a NaN where the x gap is `factor` times the typical one, so gaps in logging stay gaps."""
+    """Insert a NaN where the x gap is `factor` times the typical
+    one, so gaps in logging stay gaps.
+    """
     if len(x) < 3:
         return x, y
     dx = np.diff(x)
@@ -361,15 +365,20 @@ class _Plotter:
             longest = max(len(s) for _, s in series)
             if len(series) < len(runs):
                 notes.append(
-                    f"{lab}: {what} logged by {len(series)} of its {len(runs)} runs; the mean uses those"
+                    f"{lab}: {what} logged by {len(series)} of its {len(runs)} runs; the mean "
+                    "uses those"
                 )
             if len(agg) == 0:
                 notes.append(
-                    f"{lab}: its runs share no logged step for {what}; no mean drawn (compare them without --group-by)"
+                    f"{lab}: its runs share no logged step for {what}; no mean drawn (compare "
+                    "them without --group-by)"
                 )
                 continue
             if len(agg) < longest:  # said once per group and count, not once per chart
-                note = f"{lab}: means and bands use only the steps all {len(series)} runs logged ({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
+                note = (
+                    f"{lab}: means and bands use only the steps all {len(series)} runs logged "
+                    f"({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
+                )
                 key = (lab, len(agg), longest)
                 if key not in self._gap_notes:
                     self._gap_notes.add(key)

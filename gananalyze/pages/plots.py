@@ -565,7 +565,9 @@ def scatter_2d(
     width: float = 4.2,
     height: float = 4.0,
 ) -> Any:
-    """A 2-D scatter of labelled point groups (t-SNE embeddings). Returns the figure (or None with ax)."""
+    """A 2-D scatter of labelled point groups (t-SNE embeddings). Returns the figure (or None with
+    ax).
+    """
     fig = None
     if ax is None:
         with styled():

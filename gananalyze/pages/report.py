@@ -48,11 +48,8 @@ SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 MAX_OTHER_PANELS = 24
 
 
-
-
 class _Builder(_DynamicsSections, _SampleSections):
     """Builds the sections of one report; keeps track of which chart shows which metric."""
-
 
     def __init__(self, run: Run, diagnosis: Diagnosis, smoothing: float, bins: int = 1500):
         self.run = run
@@ -101,7 +98,8 @@ class _Builder(_DynamicsSections, _SampleSections):
         return [
             plots.VLine(
                 self.best["step"],
-                f"best checkpoint ({label_of(canonical_of(self.best['metric']))} {fmt_num(self.best['value'])})",
+                f"best checkpoint ({label_of(canonical_of(self.best['metric']))} "
+                f"{fmt_num(self.best['value'])})",
             )
         ]
 
@@ -118,7 +116,9 @@ class _Builder(_DynamicsSections, _SampleSections):
         return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
 
     def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
-        """Note that chart `fig_id` (in `section`) shows `metrics`: findings naming them link there."""
+        """Note that chart `fig_id` (in `section`) shows `metrics`:
+        findings naming them link there.
+        """
         for m in metrics:
             self.chart_for.setdefault(m, fig_id)
             self.chart_for.setdefault(canonical_of(m), fig_id)
@@ -176,7 +176,10 @@ class _Builder(_DynamicsSections, _SampleSections):
             fid = f"chart-other-{k // MAX_OTHER_PANELS}"
             figs.append(self.figure(fig, fid, "other logged metrics"))
             self.register(fid, "other-metrics", chunk)
-        lead = f"Every other logged metric ({len(cols)}), one small chart each, raw band and smoothed line as above."
+        lead = (
+            f"Every other logged metric ({len(cols)}), one small chart each, raw band "
+            "and smoothed line as above."
+        )
         return Section("other-metrics", "Other metrics", lead, figures=figs)
 
     def config(self) -> Section | None:
@@ -239,7 +242,11 @@ class _Builder(_DynamicsSections, _SampleSections):
         skipped = [f"{rule}: {why}" for rule, why in self.diag.skipped]
         if not items and not tables and not skipped:
             return None
-        lead = "Everything the loaders found odd while reading the run (kept, not hidden), values that cannot be right, and the checks that could not run for lack of data."
+        lead = (
+            "Everything the loaders found odd while reading the run (kept, not hidden), "
+            "values that cannot be right, and the checks that could not run for lack "
+            "of data."
+        )
         sec = Section("warnings", "Warnings and data problems", lead, tables=tables, items=items)
         if skipped:
             sec.tables.append(
@@ -282,7 +289,8 @@ class _Builder(_DynamicsSections, _SampleSections):
             out.append(
                 (
                     "steps logged",
-                    f"{fmt_num(len(sc))} ({fmt_num(int(sc['step'].iloc[0]))} – {fmt_num(int(sc['step'].iloc[-1]))})",
+                    f"{fmt_num(len(sc))} ({fmt_num(int(sc['step'].iloc[0]))} – "
+                    f"{fmt_num(int(sc['step'].iloc[-1]))})",
                 )
             )
         if "wall_time" in sc.columns and sc["wall_time"].notna().any():

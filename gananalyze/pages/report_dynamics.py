@@ -24,8 +24,6 @@ D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
 MAX_LAYERS = 12
 
 
-
-
 class _DynamicsSections:
     """Sections of the report's builder (pages/report.py, class _Builder)."""
 
@@ -66,12 +64,21 @@ class _DynamicsSections:
         if not figs:
             return None
         if loss == "wasserstein":
-            eqs = "a Wasserstein loss has no fixed equilibrium value, so only trends and the gap between the critic's scores matter"
+            eqs = (
+                "a Wasserstein loss has no fixed equilibrium value, so only trends and the "
+                "gap between the critic's scores matter"
+            )
         elif eq:
-            eqs = f"the dashed line is where the {loss} loss sits when G and D are balanced (D loss {fmt_num(eq.get('D_loss'))}, G loss {fmt_num(eq.get('G_loss'))})"
+            eqs = (
+                f"the dashed line is where the {loss} loss sits when G and D are balanced "
+                f"(D loss {fmt_num(eq.get('D_loss'))}, G loss {fmt_num(eq.get('G_loss'))})"
+            )
         else:
             eqs = "the loss type is unknown, so no equilibrium line is drawn"
-        lead = f"Generator and discriminator losses per step: the pale band is the raw value's min–max per bin, the line TensorBoard's EMA (weight {self.w:g}); {eqs}."
+        lead = (
+            "Generator and discriminator losses per step: the pale band is the raw value's "
+            f"min–max per bin, the line TensorBoard's EMA (weight {self.w:g}); {eqs}."
+        )
         return Section("losses", "Losses", lead, figures=figs)
 
     def discriminator(self) -> Section | None:
@@ -106,11 +113,14 @@ class _DynamicsSections:
             figs.append(self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training"))
             if probs:
                 leads.append(
-                    "What D outputs on real images, D(x), and on generated ones, D(G(z)), before and after D's update; at equilibrium both sit near the 0.5 line, D(x) near 1 with D(G(z)) near 0 means D wins"
+                    "What D outputs on real images, D(x), and on generated ones, D(G(z)), before "
+                    "and after D's update; at equilibrium both sit near the 0.5 line, D(x) near "
+                    "1 with D(G(z)) near 0 means D wins"
                 )
             else:
                 leads.append(
-                    "D's outputs on real and generated images; they leave [0, 1], so they are scores rather than probabilities and the 0.5 line does not apply"
+                    "D's outputs on real and generated images; they leave [0, 1], so they are "
+                    "scores rather than probabilities and the 0.5 line does not apply"
                 )
         elif logits:
             # only raw scores: show what the rules read, the sigmoid of the logged mean score
@@ -141,7 +151,9 @@ class _DynamicsSections:
             )
             figs.append(self.figure(fig, "chart-D-outputs", "sigmoid of D's scores over training"))
             leads.append(
-                "D logged raw scores (logits), so the first chart shows the sigmoid of the mean score on real and generated images, the probability the rule checks read; 0.5 means D cannot tell them apart"
+                "D logged raw scores (logits), so the first chart shows the sigmoid of the "
+                "mean score on real and generated images, the probability the rule checks "
+                "read; 0.5 means D cannot tell them apart"
             )
         for c, col in cols + ([] if cols else logits):
             self.used.add(col)
@@ -207,7 +219,8 @@ class _DynamicsSections:
             sec.figures.append(self.figure(fig, "chart-D_acc", "D accuracy over training"))
             self.register("chart-D_acc", "d-accuracy", [acc, "D_acc"])
             leads.append(
-                "how often D classifies real and generated images correctly (0.5 is chance, 1.0 means G fools it never)"
+                "how often D classifies real and generated images correctly (0.5 is chance, "
+                "1.0 means G fools it never)"
             )
         if have_counts:
             for c in counts.values():
@@ -256,7 +269,9 @@ class _DynamicsSections:
                 )
                 sec.confusions = self._confusions(steps, tp, fp, fn, tn)
                 leads.append(
-                    "the confusion matrices count D's decisions at a few chosen steps (rows: what the image was; columns: what D said), and precision/recall track D's calls on real images over time"
+                    "the confusion matrices count D's decisions at a few chosen steps (rows: "
+                    "what the image was; columns: what D said), and precision/recall track D's "
+                    "calls on real images over time"
                 )
         text = "; ".join(leads)
         sec.lead = text[:1].upper() + text[1:] + "."
@@ -316,7 +331,11 @@ class _DynamicsSections:
         for c, col in cols:
             self.used.add(col)
             self.register("chart-grad-norms", "gradients", [col, c])
-        lead = "The L2 norm of G's and D's gradients on a log scale: a norm falling by orders of magnitude means vanishing gradients (G learns nothing), one shooting up means the run is diverging."
+        lead = (
+            "The L2 norm of G's and D's gradients on a log scale: a norm falling by orders "
+            "of magnitude means vanishing gradients (G learns nothing), one shooting "
+            "up means the run is diverging."
+        )
         return Section(
             "gradients",
             "Gradient norms",
@@ -390,5 +409,10 @@ class _DynamicsSections:
                 f" (the first {MAX_LAYERS} layers of each model)" if n < len(rows) else ""
             )
             figs.append(self.figure(fig, f"chart-dist-{slug(kind)}", cap, caption=cap))
-        lead = "Weights and gradients per layer over time, like TensorBoard's distribution dashboard: each heat map row is a layer coloured by how widely its values spread (blank: a single value), and each small chart shades the 0–100, 7–93, 16–84 and 31–69 percentile bands around the median line."
+        lead = (
+            "Weights and gradients per layer over time, like TensorBoard's distribution "
+            "dashboard: each heat map row is a layer coloured by how widely its values "
+            "spread (blank: a single value), and each small chart shades the 0–100, 7–93, "
+            "16–84 and 31–69 percentile bands around the median line."
+        )
         return Section("histograms", "Weight and gradient distributions", lead, figures=figs)

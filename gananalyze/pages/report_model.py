@@ -173,7 +173,9 @@ def _pivot(
     rows: list[tuple[str, str]],
     cols: np.ndarray,
 ) -> np.ndarray:
-    """(rows x cols) matrix of `val` by (model, param) row key and step column; NaN where missing."""
+    """(rows x cols) matrix of `val` by (model, param) row key and
+    step column; NaN where missing.
+    """
     row_index = {r: i for i, r in enumerate(rows)}
     ri = np.fromiter((row_index[r] for r in key), dtype=np.int64, count=len(val))
     ci = np.searchsorted(cols, steps)

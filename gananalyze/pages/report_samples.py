@@ -27,8 +27,6 @@ SAMPLE_LABELS = {
 }
 
 
-
-
 def _pick_evenly(items: list[int], k: int) -> list[int]:
     if len(items) <= k:
         return items
@@ -37,7 +35,9 @@ def _pick_evenly(items: list[int], k: int) -> list[int]:
 
 
 def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes:
-    """Tiny grids upscaled (nearest neighbour, crisp pixels), big ones shrunk to keep the HTML small."""
+    """Tiny grids upscaled (nearest neighbour, crisp pixels), big ones shrunk to keep the HTML
+    small.
+    """
     import io
 
     from PIL import Image
@@ -123,9 +123,17 @@ class _SampleSections:
         if self.best:
             b = self.best
             better = "lowest" if b["lower_is_better"] else "highest"
-            lead = f"Sample-quality metrics computed from generated images at each evaluated checkpoint; the dotted line marks the best checkpoint by {b['metric']} ({better}: {fmt_num(b['value'])} at step {fmt_num(b['step'])})."
+            lead = (
+                "Sample-quality metrics computed from generated images at each evaluated "
+                "checkpoint; the dotted line marks the best checkpoint by "
+                f"{b['metric']} ({better}: "
+                f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})."
+            )
         else:
-            lead = "Sample-quality metrics computed from generated images at each evaluated checkpoint."
+            lead = (
+                "Sample-quality metrics computed from generated images at each evaluated "
+                "checkpoint."
+            )
         if groups[0][0] is not None:
             lead += " One line per feature extractor."
         return Section(
@@ -169,16 +177,24 @@ class _SampleSections:
                 shown_n += len(items)
         if len(by_tag) > len(tags):
             problems.append(
-                f"{len(by_tag) - len(tags)} more image kinds not shown: {', '.join(list(by_tag)[len(tags) :][:10])}"
+                f"{len(by_tag) - len(tags)} more image kinds not shown: "
+                f"{', '.join(list(by_tag)[len(tags) :][:10])}"
             )
         if not groups:
             return None
         figs = self._diversity()
         self.register(figs[0].id if figs else "samples", "samples", ["samples", "diversity"])
         shown = f"{shown_n} of {total}" if total > shown_n else f"all {total}"
-        lead = f"The same fixed noise fed through G as training went on ({shown} images, left to right, in reading order); healthy runs sharpen while staying varied, mode collapse shows as the tiles turning into copies of each other."
+        lead = (
+            f"The same fixed noise fed through G as training went on ({shown} images, "
+            "left to right, in reading order); healthy runs sharpen while staying varied, "
+            "mode collapse shows as the tiles turning into copies of each other."
+        )
         if figs:
-            lead += " The chart under the grids measures that variety: the mean pairwise distance between the samples of each grid."
+            lead += (
+                " The chart under the grids measures that variety: the mean pairwise distance "
+                "between the samples of each grid."
+            )
         return Section(
             "samples",
             "Fixed-noise samples over training",
@@ -255,7 +271,11 @@ class _SampleSections:
                 b = max(cands, key=lambda c: by_step[c.step])
                 if b.step != last.step:
                     chosen[b.step] = (b, f"most diverse samples, step {fmt_num(b.step)}")
-                    what = "the checkpoint with the most diverse fixed-noise samples (no sample metric names a best one) and the last checkpoint"
+                    what = (
+                        "the checkpoint with the most diverse fixed-noise samples (no "
+                        "sample metric "
+                        "names a best one) and the last checkpoint"
+                    )
         chosen[last.step] = (last, f"last checkpoint, step {fmt_num(last.step)}")
         try:
             res = tsne_mod.embed(self.run, [c for c, _ in chosen.values()], real)
@@ -268,7 +288,12 @@ class _SampleSections:
                 notes=[str(e)],
             )
         self.register("chart-tsne", "tsne", ["tsne"])
-        lead = f"Real images ({res.source}) and images generated at {what} embedded together by t-SNE ({len(res.real)} of each, {res.dims} pixel dimensions): generated points spread over the whole real cloud mean good coverage; tight clumps mean mode collapse."
+        lead = (
+            f"Real images ({res.source}) and images generated at {what} embedded together "
+            f"by t-SNE ({len(res.real)} of each, {res.dims} pixel dimensions): generated "
+            "points spread over the whole real cloud mean good coverage; tight clumps "
+            "mean mode collapse."
+        )
         return Section(
             "tsne",
             "t-SNE of real vs generated samples",

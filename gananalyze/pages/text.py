@@ -61,10 +61,6 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-
-
-
-
 def _fmt_num(v: Any, digits: int = 4) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
@@ -138,7 +134,9 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         out.append(
             f"config keys that differ: {', '.join(c[len('config.') :] for c in cfg_cols)}"
             if not more
-            else f"config keys that differ ({len(cfg_cols)}): {', '.join(c[len('config.') :] for c in shown)}{more}"
+            else f"config keys that differ ({len(cfg_cols)}): "
+            f"{', '.join(c[len('config.') :] for c in shown)}"
+            f"{more}"
         )
         for rec in _records(t):
             vals = ", ".join(f"{c[len('config.') :]}={_fmt_cfg(rec[c])}" for c in shown)
@@ -226,7 +224,8 @@ def info_text(r: Run, forced: bool = False) -> str:
         out.append(f"histograms:  {s['histogram_steps']} steps")
     if s["sample_metrics"]:
         out.append(
-            f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} checkpoints"
+            f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} "
+            "checkpoints"
         )
     if s["flags"]:
         out.append(f"implausible values: {len(s['flags'])}")
@@ -267,7 +266,8 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     if len(frame):
         first = frame.iloc[0]
         out.append(
-            f"features: {first['features']}   samples: {first['num_samples']}   quantized: {bool(first['quantized'])}   real: {first['real'] or '-'}"
+            f"features: {first['features']}   samples: {first['num_samples']}   quantized: "
+            f"{bool(first['quantized'])}   real: {first['real'] or '-'}"
         )
     if best:
         m = best["metric"]
@@ -276,11 +276,15 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
         )
         if best["still_improving"]:
             out.append(
-                f"{m} was still improving at the last checkpoint (step {best['last_step']}): training had not finished improving."
+                f"{m} was still improving at the last checkpoint (step {best['last_step']}): "
+                "training had not finished improving."
             )
         elif best["stop_step"] != best["best_step"]:
             out.append(
-                f"training should have stopped at step {best['stop_step']}: {m} was already within {best['tolerance']:.0%} of the best there ({_sweep_value(best['stop_value'])}); later checkpoints did not improve it meaningfully."
+                f"training should have stopped at step {best['stop_step']}: {m} was already "
+                f"within {best['tolerance']:.0%} of the best there ("
+                f"{_sweep_value(best['stop_value'])}); "
+                "later checkpoints did not improve it meaningfully."
             )
         else:
             out.append(

@@ -18,7 +18,10 @@ def _needs_probs_or_equilibrium(ctx: RuleContext) -> str | None:
     if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
         return None
     if ctx.eq is not None and ctx.eq.d_loss is None:
-        return f"not applicable: a {ctx.eq.loss} loss has no equilibrium value to compare with; needs D(x) and D(G(z))"
+        return (
+            f"not applicable: a {ctx.eq.loss} loss has no equilibrium value to compare "
+            "with; needs D(x) and D(G(z))"
+        )
     return None
 
 
@@ -85,13 +88,21 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
                 G_grad_shrink=early / max(during, 1e-30),
             )
             parts.append(
-                f"G gradient norm {fmt_sig(early)} -> {fmt_sig(during)} ({fmt_sig(early / max(during, 1e-30))}x smaller)"
+                f"G gradient norm {fmt_sig(early)} -> {fmt_sig(during)} ("
+                f"{fmt_sig(early / max(during, 1e-30))}x "
+                "smaller)"
             )
         metrics.append(ctx.column("G_grad_norm"))
     span = f"from step {int(b0)}" + (" to the end" if ongoing else f" to {int(b1)}")
-    msg = f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
+    msg = (
+        f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
+    )
     ckpt = checkpoint_before(ctx.run, int(b0))
-    action = "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), fewer D steps per G step, one-sided label smoothing or instance noise, and the non-saturating G loss -log D(G(z))"
+    action = (
+        "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), "
+        "fewer D steps per G step, one-sided label smoothing or instance noise, and "
+        "the non-saturating G loss -log D(G(z))"
+    )
     action += (
         f"; resume from the checkpoint at step {ckpt}."
         if ckpt is not None and ckpt > int(ctx.steps[0])
@@ -136,7 +147,8 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
         early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
         nums.update(D_loss_early=early, D_loss_during=during)
         parts.append(
-            f"D loss {'rose' if during > early else 'went'} from {fmt_sig(early)} to {fmt_sig(during)}"
+            f"D loss {'rose' if during > early else 'went'} from "
+            f"{fmt_sig(early)} to {fmt_sig(during)}"
         )
         metrics.append(ctx.column("D_loss"))
     msg = (
@@ -152,7 +164,9 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
             "warning",
             "Generator fools the discriminator",
             msg,
-            "Strengthen D: raise its learning rate or take more D steps per G step, check that D is not crippled (dropout, too small, wrong labels), and look at the samples: G may be exploiting a D blind spot (mode collapse).",
+            "Strengthen D: raise its learning rate or take more D steps per G step, check "
+            "that D is not crippled (dropout, too small, wrong labels), and look at the "
+            "samples: G may be exploiting a D blind spot (mode collapse).",
             int(b0),
             int(b1),
             nums,
@@ -167,7 +181,9 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     applies=_needs_probs_or_equilibrium,
 )
 def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
-    """D(x) and D(G(z)) near 0.5 and the losses near their equilibrium values at the end of the run."""
+    """D(x) and D(G(z)) near 0.5 and the losses near their
+    equilibrium values at the end of the run.
+    """
     th = ctx.th
     eq = ctx.eq
     checks = []
@@ -197,12 +213,14 @@ def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
     parts = []
     if "D_x" in nums:
         parts.append(
-            f"D(x) {fmt_sig(nums['D_x'])}, D(G(z)) {fmt_sig(nums['D_G_z'])} (0.5 +- {th['eq_prob_tol']})"
+            f"D(x) {fmt_sig(nums['D_x'])}, D(G(z)) {fmt_sig(nums['D_G_z'])} "
+            f"(0.5 +- {th['eq_prob_tol']})"
         )
     for name in ("D_loss", "G_loss"):
         if name in nums:
             parts.append(
-                f"{ctx.label(name)} {fmt_sig(nums[name])} (equilibrium {fmt_sig(nums[name + '_equilibrium'])})"
+                f"{ctx.label(name)} {fmt_sig(nums[name])} (equilibrium "
+                f"{fmt_sig(nums[name + '_equilibrium'])})"
             )
     k0 = ctx.nb - max(1, int(math.ceil(th["tail_fraction"] * ctx.nb)))
     return [

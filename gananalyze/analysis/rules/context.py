@@ -87,7 +87,8 @@ class RuleContext:
         return len(self.finite(name)) >= self.th["min_points"]
 
     def prob(self, which: str) -> pd.Series:
-        """D's output as a probability: "D_x" or "D_G_z" (before the D update when logged, else after).
+        """D's output as a probability: "D_x" or "D_G_z" (before the D update when logged, else
+        after).
 
         From logged probabilities when they lie in [0, 1], else the sigmoid of
         logged logits (D_x_logit / D_G_z_logit), else empty.
@@ -125,7 +126,9 @@ class RuleContext:
         return LABELS.get(name, name)
 
     def column(self, name: str) -> str:
-        """The run's column name for a canonical metric (for Finding.metrics); "a+b" for a derived sum."""
+        """The run's column name for a canonical metric (for Finding.metrics); "a+b" for a derived
+        sum.
+        """
         src = self.view.columns.get(name) if self.view else None
         if src is not None:
             return _src_name(src)
@@ -142,7 +145,9 @@ class RuleContext:
 
     # -- bins
     def bins(self, name: str, series: pd.Series | None = None) -> pd.DataFrame:
-        """Per-bin summary of a metric on the run's common bins: med, disp, n (NaN where no points)."""
+        """Per-bin summary of a metric on the run's common bins: med,
+        disp, n (NaN where no points).
+        """
         key = name
         if key in self._bins:
             return self._bins[key]

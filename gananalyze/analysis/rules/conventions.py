@@ -88,7 +88,8 @@ def equilibrium(
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
         loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
         notes.append(
-            f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's default for this model)"
+            f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's "
+            "default for this model)"
         )
     if loss is None:
         loss, source = "bce", "assumed"
@@ -121,7 +122,8 @@ def equilibrium(
                 ratio = float(np.median(j["l"]) / max(float(np.median(expected)), 1e-9))
                 reduction = "mean" if ratio < 0.7 else "sum"
                 notes.append(
-                    f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the summed BCE implied by D(x), D(G(z)))"
+                    f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the "
+                    "summed BCE implied by D(x), D(G(z)))"
                 )
         if reduction is None and len(dl) >= th["min_points"]:
             early = float(np.nanmedian(dl.to_numpy()[: max(5, len(dl) // 20)]))
@@ -141,7 +143,8 @@ def equilibrium(
         if w is not None:
             g_eq *= w
             notes.append(
-                f"G loss logged with a weight of about {w:g} (detected: median G loss / -log D(G(z))); its equilibrium is scaled to {g_eq:.3g}"
+                f"G loss logged with a weight of about {w:g} (detected: median G loss / -log "
+                f"D(G(z))); its equilibrium is scaled to {g_eq:.3g}"
             )
     elif loss == "hinge":
         d_eq, g_eq = 2.0 * s, 0.0
@@ -154,7 +157,8 @@ def equilibrium(
 
 
 def _g_loss_weight(ctx: RuleContext) -> float | None:
-    """A loss weight applied to a logged non-saturating BCE G loss, rounded to one significant digit, or None.
+    """A loss weight applied to a logged non-saturating BCE G loss, rounded to one significant
+    digit, or None.
 
     Real-ESRGAN logs l_g_gan after its 0.1 weight. Detected as the median of
     G loss / -log D(G(z)) when that is clearly below 1 (< 0.3); D(G(z)) from

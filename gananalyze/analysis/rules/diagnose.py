@@ -36,7 +36,8 @@ _PRIORITY = [
 def diagnose(
     run: Run, thresholds: dict[str, Any] | None = None, select_metric: str = "fid"
 ) -> Diagnosis:
-    """Run every registered rule on `run`; the findings, the skipped rules and a one-sentence verdict.
+    """Run every registered rule on `run`; the findings, the skipped rules and a one-sentence
+    verdict.
 
     thresholds: a full table (load_thresholds) or a partial dict of overrides;
     select_metric: the sample metric over_training and the FID-jump check use.
@@ -72,16 +73,21 @@ def diagnose(
                     findings.append(f)
     ctx = ctxs[0]
     ran = len(ran_rules)
-    skipped = [(r.name, reasons[r.name]) for r in rules if r.name in reasons and r.name not in ran_rules]
+    skipped = [
+        (r.name, reasons[r.name]) for r in rules if r.name in reasons and r.name not in ran_rules
+    ]
     if len(views) > 1 and sum(f.rule == "healthy_equilibrium" for f in findings) < len(views):
         # healthy only if every GAN is
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     problems = [f for f in findings if f.severity != "info"]
-    # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag checks
+    # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag
+    # checks
     checks_only = ("divergence", "implausible_values")
-    substantive = ran - sum(1 for r in rules if r.name in checks_only and r.name not in dict(skipped))
+    substantive = ran - sum(
+        1 for r in rules if r.name in checks_only and r.name not in dict(skipped)
+    )
     if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
         if substantive > 0:
             msg = f"{ran} rule(s) ran on this run and none found a problem" + (
@@ -112,7 +118,9 @@ def diagnose(
                     "info",
                     "Not enough data to judge",
                     f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
-                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; see docs/rules.md for what each rule needs.",
+                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
+                    "see docs/rules.md "
+                    "for what each rule needs.",
                     None,
                     None,
                     {"rules_ran": ran, "rules_skipped": len(skipped)},

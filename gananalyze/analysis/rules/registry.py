@@ -69,7 +69,9 @@ def rule(
     """Decorator: register the function as rule `name` (see `Rule`); returns it unchanged."""
 
     def deco(fn: RuleFn) -> RuleFn:
-        alts = [tuple(needs)] if not needs or isinstance(needs[0], str) else [tuple(a) for a in needs]
+        alts = (
+            [tuple(needs)] if not needs or isinstance(needs[0], str) else [tuple(a) for a in needs]
+        )
         text = describe or "".join((fn.__doc__ or "").strip().splitlines()[:1])
         register(Rule(name, alts, text, applies, fn))
         return fn

@@ -19,7 +19,9 @@ from .registry import available, rule
 
 @rule("mode_collapse", needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",)])
 def mode_collapse(ctx: RuleContext) -> list[Finding]:
-    """Mode collapse: fixed-noise samples lose their diversity; G loss drops while D(G(z)) oscillates; FID jumps."""
+    """Mode collapse: fixed-noise samples lose their diversity; G loss drops while D(G(z))
+    oscillates; FID jumps.
+    """
     out: list[Finding] = []
     if available(ctx, "samples"):
         out += _collapse_from_samples(ctx)
@@ -92,7 +94,8 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     why = []
     if fell[1:].any():
         why.append(
-            f"below {fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} (step {int(steps[peak_i])})"
+            f"below {fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} "
+            f"(step {int(steps[peak_i])})"
         )
     if dups[1:].any():
         why.append(f"up to {fmt_pct(float(np.nanmax(dup[1:])))} near-duplicate sample pairs")
@@ -100,15 +103,22 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
         nums["real_diversity"] = real
         nums["last_vs_real"] = float(d[-1] / real)
         if low_real.any():
-            why.append(f"ends at {fmt_pct(d[-1] / real)} of the real data's diversity {fmt_sig(real)}")
+            why.append(
+                f"ends at {fmt_pct(d[-1] / real)} of the real data's diversity {fmt_sig(real)}"
+            )
     msg = (
-        f"Fixed-noise sample diversity (mean pairwise RMS distance) {fmt_sig(d[i0])} at step {int(steps[i0])}, last {fmt_sig(d[-1])} at step {int(steps[-1])}: "
+        f"Fixed-noise sample diversity (mean pairwise RMS distance) {fmt_sig(d[i0])} "
+        f"at step {int(steps[i0])}, last {fmt_sig(d[-1])} at step {int(steps[-1])}: "
         + "; ".join(why)
         + f"; {int(collapsed.sum())} of {len(d)} grids affected."
     )
     best_i = int(np.nanargmax(ref_d)) if np.isfinite(ref_d).any() else 0
     keep = checkpoint_before(ctx.run, int(steps[best_i])) if ctx.run.checkpoints else None
-    action = "G draws few distinct samples: lower G's learning rate or G steps per D step, add minibatch discrimination / minibatch-std, use a loss less prone to collapse (WGAN-GP, hinge with spectral norm) or unrolled D"
+    action = (
+        "G draws few distinct samples: lower G's learning rate or G steps per D step, "
+        "add minibatch discrimination / minibatch-std, use a loss less prone to collapse "
+        "(WGAN-GP, hinge with spectral norm) or unrolled D"
+    )
     action += f"; the most diverse checkpoint is at step {keep}." if keep is not None else "."
     title = (
         "Mode collapse (samples lost their diversity)"
@@ -163,14 +173,21 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
     idx = np.flatnonzero(hit) + 1  # bin after the drop
     i0, i1 = int(idx[0]), int(idx[-1])
     drop = float(-np.nanmin(dG[hit]))
-    msg = f"G loss dropped sharply ({len(idx)} drop(s), largest {fmt_sig(drop)} between bins, robust z {fmt_sig(float(np.nanmin(z[hit])))}) while D(G(z))'s dispersion was {fmt_sig(float(np.nanmax(disp[idx])))} ({fmt_sig(float(np.nanmax(disp[idx]) / dmed))}x its median), from step {int(ctx.bin_start[i0])} to {int(ctx.bin_end[i1])}."
+    msg = (
+        f"G loss dropped sharply ({len(idx)} drop(s), largest {fmt_sig(drop)} between "
+        f"bins, robust z {fmt_sig(float(np.nanmin(z[hit])))}) while D(G(z))'s dispersion "
+        f"was {fmt_sig(float(np.nanmax(disp[idx])))} ("
+        f"{fmt_sig(float(np.nanmax(disp[idx]) / dmed))}x "
+        f"its median), from step {int(ctx.bin_start[i0])} to {int(ctx.bin_end[i1])}."
+    )
     return [
         Finding(
             "mode_collapse",
             "warning",
             "Possible mode collapse (G loss drops while D(G(z)) oscillates)",
             msg,
-            "Look at the fixed-noise samples around these steps; if they look alike, lower G's learning rate or add minibatch-std / minibatch discrimination.",
+            "Look at the fixed-noise samples around these steps; if they look alike, "
+            "lower G's learning rate or add minibatch-std / minibatch discrimination.",
             int(ctx.bin_start[i0]),
             int(ctx.bin_end[i1]),
             {
@@ -205,7 +222,8 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     )
     recovered = v[-1] < th["fid_jump_ratio"] * best_before[i - 1]
     msg = (
-        f"{nm} jumped from {fmt_sig(v[i - 1])} (step {int(st[i - 1])}) to {fmt_sig(v[i])} (step {int(st[i])}), {fmt_sig(v[i] / v[i - 1])}x"
+        f"{nm} jumped from {fmt_sig(v[i - 1])} (step {int(st[i - 1])}) to {fmt_sig(v[i])} "
+        f"(step {int(st[i])}), {fmt_sig(v[i] / v[i - 1])}x"
         + (
             f"; it recovered to {fmt_sig(v[-1])} by step {int(st[-1])}."
             if recovered
@@ -218,7 +236,8 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
             "warning",
             f"{nm} jumped up (samples degraded)",
             msg,
-            f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint at step {int(st[i - 1])} or earlier.",
+            f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
+            f"at step {int(st[i - 1])} or earlier.",
             int(st[i - 1]),
             int(st[i]),
             {
@@ -234,7 +253,9 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
 
 @rule("over_training", needs=("sample_metric",))
 def over_training(ctx: RuleContext) -> list[Finding]:
-    """The best checkpoint by FID (or the selected metric) is earlier than the last, which is worse by a margin."""
+    """The best checkpoint by FID (or the selected metric) is earlier than the last, which is worse
+    by a margin.
+    """
     th = ctx.th
     sm = ctx.sample_metric()
     v = sm.to_numpy()
@@ -273,7 +294,12 @@ def over_training(ctx: RuleContext) -> list[Finding]:
         and worse > th["overtrain_margin"]
         and n_worse >= th["overtrain_min_later"]
     ):
-        msg = f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} later evaluation(s) are worse by more than the margin, the last ({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin {fmt_pct(th['overtrain_margin'])})."
+        msg = (
+            f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} "
+            f"later evaluation(s) are worse by more than the margin, the last ({fmt_sig(last)} "
+            f"at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
+            f"{fmt_pct(th['overtrain_margin'])})."
+        )
         return [
             Finding(
                 "over_training",
@@ -290,10 +316,23 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     if i_best == len(v) - 1:
         where = "the last evaluation"
     elif worse > th["overtrain_margin"]:
-        where = f"only {n_worse} later evaluation(s) worse by more than {fmt_pct(th['overtrain_margin'])} (the last: {fmt_sig(last)}, {fmt_pct(worse)} worse), fewer than the {th['overtrain_min_later']} that would show a trend"
+        where = (
+            f"only {n_worse} later evaluation(s) worse by more than "
+            f"{fmt_pct(th['overtrain_margin'])} "
+            f"(the last: {fmt_sig(last)}, {fmt_pct(worse)} worse), fewer than "
+            f"the {th['overtrain_min_later']} "
+            "that would show a trend"
+        )
     else:
-        where = f"the last is within {fmt_pct(th['overtrain_margin'])} ({fmt_sig(last)}, {fmt_pct(max(worse, 0))} worse)"
-    msg = f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: no over-training."
+        where = (
+            f"the last is within {fmt_pct(th['overtrain_margin'])} ("
+            f"{fmt_sig(last)}, {fmt_pct(max(worse, 0))} "
+            "worse)"
+        )
+    msg = (
+        f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: "
+        "no over-training."
+    )
     return [
         Finding(
             "over_training",

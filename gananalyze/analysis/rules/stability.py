@@ -34,8 +34,11 @@ def divergence(ctx: RuleContext) -> list[Finding]:
                 "divergence",
                 "error",
                 "Training diverged (NaN/Inf)",
-                f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} at step {int(first['step'])}.",
-                "Resume from the last checkpoint before the first NaN with a lower learning rate; add gradient clipping, check for log(0) / division by zero in the losses, or use mixed precision with loss scaling.",
+                f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} "
+                f"at step {int(first['step'])}.",
+                "Resume from the last checkpoint before the first NaN with a lower learning "
+                "rate; add gradient clipping, check for log(0) / division by zero in the "
+                "losses, or use mixed precision with loss scaling.",
                 int(nf["step"].min()),
                 int(nf["step"].max()),
                 {
@@ -65,8 +68,14 @@ def divergence(ctx: RuleContext) -> list[Finding]:
                     "divergence",
                     "error" if ongoing else "warning",
                     f"{ctx.label(name)} exploded",
-                    f"{ctx.label(name)} median reached {fmt_sig(peak)} (early value {fmt_sig(base)}, {fmt_sig(peak / max(base, 1e-12))}x) from step {int(b['start'][a])} to {int(b['end'][z])}{' and stays there' if ongoing else ''}.",
-                    "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower the learning rate, or add a gradient penalty / spectral normalisation to D.",
+                    f"{ctx.label(name)} median reached {fmt_sig(peak)} (early value "
+                    f"{fmt_sig(base)}, "
+                    f"{fmt_sig(peak / max(base, 1e-12))}x) from step "
+                    f"{int(b['start'][a])} to {int(b['end'][z])}"
+                    f"{' and stays there' if ongoing else ''}.",
+                    "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower "
+                    "the learning rate, or add a gradient penalty / spectral normalisation to "
+                    "D.",
                     int(b["start"][a]),
                     int(b["end"][z]),
                     {"peak_median": peak, "early_median": base, "ratio": peak / max(base, 1e-12)},
@@ -92,8 +101,11 @@ def divergence(ctx: RuleContext) -> list[Finding]:
                     "divergence",
                     "error" if ongoing else "warning",
                     f"{ctx.label(name)} exploded",
-                    f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x its early scale {fmt_sig(scale)}, from step {int(b['start'][a])} to {int(b['end'][z])}.",
-                    "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein critics check the gradient penalty / weight clipping.",
+                    f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
+                    f"its early scale {fmt_sig(scale)}, from step "
+                    f"{int(b['start'][a])} to {int(b['end'][z])}.",
+                    "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein "
+                    "critics check the gradient penalty / weight clipping.",
                     int(b["start"][a]),
                     int(b["end"][z]),
                     {"peak_abs_median": peak, "early_scale": scale},
@@ -135,7 +147,9 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
                 f"{ctx.label(name)} median {fmt_sig(during)} from step {int(b['start'][a])}"
                 + (" to the end" if ongoing else f" to {int(b['end'][z])}")
                 + f", {fmt_sig(base / max(during, 1e-30))}x below its early value {fmt_sig(base)}.",
-                f"Likely {why}: use the non-saturating G loss, weaken D (lower LR, label smoothing, noise), or normalise (spectral norm) / add residual connections.",
+                f"Likely {why}: use the non-saturating G loss, weaken D (lower "
+                "LR, label smoothing, "
+                "noise), or normalise (spectral norm) / add residual connections.",
                 int(b["start"][a]),
                 int(b["end"][z]),
                 {
@@ -186,10 +200,14 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
                 "oscillation",
                 "warning",
                 f"{ctx.label(name)} oscillates",
-                f"{ctx.label(name)} step-to-step dispersion up to {fmt_sig(peak)} ({fmt_sig(peak / base)}x its usual {fmt_sig(base)}, robust z {fmt_sig(float(np.nanmax(z[a : zb + 1])))}) from step {int(ctx.bin_start[a])}"
+                f"{ctx.label(name)} step-to-step dispersion up to "
+                f"{fmt_sig(peak)} ({fmt_sig(peak / base)}x "
+                f"its usual {fmt_sig(base)}, robust z {fmt_sig(float(np.nanmax(z[a : zb + 1])))}) "
+                f"from step {int(ctx.bin_start[a])}"
                 + (" to the end" if ongoing else f" to {int(ctx.bin_end[zb])}")
                 + ".",
-                "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, or add a gradient penalty; check the samples for mode hopping.",
+                "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, "
+                "or add a gradient penalty; check the samples for mode hopping.",
                 int(ctx.bin_start[a]),
                 int(ctx.bin_end[zb]),
                 {

@@ -19,26 +19,31 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "max_bins": 200,  # a run is cut into at most this many bins of consecutive steps
     "min_bin_points": 5,  # ... each holding at least this many logged rows
     "min_points": 20,  # a metric with fewer logged points counts as absent
-    "sustain_fraction": 0.1,  # "sustained" = over consecutive bins covering this fraction of the run
+    # "sustained" = over consecutive bins covering this fraction of the run
+    "sustain_fraction": 0.1,
     "sustain_min_bins": 3,  # ... and at least this many bins
     "baseline_fraction": 0.2,  # "early value" = median over the first 20% of the run
     "warmup_fraction": 0.05,  # the first 5% of the run is warm-up: oscillation ignores it
     "tail_fraction": 0.25,  # "the end of the run" = its last 25%
     # loss conventions
-    "d_loss_reduction": "auto",  # "sum" | "mean" | "auto" (config key d_loss_reduction, else the data)
+    # "sum" | "mean" | "auto" (config key d_loss_reduction, else the data)
+    "d_loss_reduction": "auto",
     # d_overpowering
     "d_over_dx_min": 0.95,  # D(x) at least this ...
     "d_over_dgz_max": 0.05,  # ... and D(G(z)) at most this
-    "d_over_loss_frac": 0.075,  # or (no D outputs logged) D loss below this fraction of its equilibrium value
+    # or (no D outputs logged) D loss below this fraction of its equilibrium value
+    "d_over_loss_frac": 0.075,
     # g_overpowering
     "g_over_dgz_min": 0.6,  # D(G(z)) sustained above this
     # mode_collapse
     "collapse_ratio": 0.5,  # grid diversity below this fraction of its earlier peak
-    "collapse_real_ratio": 0.5,  # ... or the run ending below this fraction of the real data's diversity
+    # ... or the run ending below this fraction of the real data's diversity
+    "collapse_real_ratio": 0.5,
     "collapse_dup_frac": 0.25,  # ... or this fraction of sample pairs being near-duplicates
     "collapse_g_drop_z": 5.0,  # G loss drop between bins, robust z below -this ...
     "collapse_dgz_osc": 3.0,  # ... while D(G(z))'s dispersion exceeds this multiple of its median
-    "collapse_g_drop_min_frac": 0.1,  # ... and the drop is at least this fraction of the G loss's scale
+    # ... and the drop is at least this fraction of the G loss's scale
+    "collapse_g_drop_min_frac": 0.1,
     "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # divergence
@@ -51,14 +56,19 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # oscillation
     "osc_z": 5.0,  # robust z of the log dispersion above this ...
     "osc_ratio": 3.0,  # ... and dispersion this many times its median
-    "osc_min_frac": 0.05,  # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
+    # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
+    "osc_min_frac": 0.05,
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
-    "overtrain_min_later": 2,  # ... and at least this many evaluations after the best worse by the margin (one bad evaluation is noise)
+    # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
+    # is noise)
+    "overtrain_min_later": 2,
     "min_evaluations": 3,  # sample-metric evaluations needed
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
-    "eq_loss_factor": 3.0,  # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <= 0)
+    # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
+    # 0)
+    "eq_loss_factor": 3.0,
 }
 
 
@@ -75,7 +85,8 @@ def validate_thresholds(overrides: dict[str, Any], source: str = "thresholds") -
     unknown = sorted(set(overrides) - set(DEFAULT_THRESHOLDS))
     if unknown:
         raise GanAnalyzeError(
-            f"{source}: unknown threshold(s) {', '.join(map(repr, unknown))}; known: {', '.join(DEFAULT_THRESHOLDS)}"
+            f"{source}: unknown threshold(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(DEFAULT_THRESHOLDS)}"
         )
     out = dict(DEFAULT_THRESHOLDS)
     for k, v in overrides.items():

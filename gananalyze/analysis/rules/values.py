@@ -42,7 +42,8 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
             "warning",
             "Implausible values in the logs",
             f"{len(flags)} value(s) cannot be right: {shown}.",
-            "Check how these metrics are computed and logged (units, wrong column, a bug in the metric); the rules treat them as ordinary numbers.",
+            "Check how these metrics are computed and logged (units, wrong column, a "
+            "bug in the metric); the rules treat them as ordinary numbers.",
             min(steps) if steps else None,
             max(steps) if steps else None,
             {"count": len(flags), "per_metric": per},

@@ -43,7 +43,8 @@ class GanView:
 # Layouts of other trainers, tried in order when the run has no D loss under a
 # canonical name or alias: (columns that must all be present, views).
 GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
-    # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G loss
+    # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G
+    # loss
     (
         ("D_A", "G_A", "D_B", "G_B"),
         [
@@ -70,7 +71,8 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
             )
         ],
     ),
-    # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_* logits via the aliases)
+    # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_*
+    # logits via the aliases)
     (
         ("losses/l_d_real", "losses/l_d_fake"),
         [
@@ -90,7 +92,9 @@ def _src_name(src: str | tuple[str, ...]) -> str:
 
 
 def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
-    """A view column: one of the run's columns, or the sum of several at the steps where all were logged."""
+    """A view column: one of the run's columns, or the sum of several at the steps where all were
+    logged.
+    """
     if isinstance(src, str):
         return run.series(src)
     parts = [run.series(c) for c in src]
@@ -103,7 +107,8 @@ def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
 
 
 def gan_views(run: Run) -> list[GanView]:
-    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching GAN_LAYOUTS entry.
+    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching
+    GAN_LAYOUTS entry.
 
     A run that has a D loss under a canonical name or alias is read as is.
     """
