@@ -40,6 +40,21 @@ FORMAT_OPTION = click.option(
     "cyclegan, csv).",
 )
 
+SMOOTHING_OPTION = click.option(
+    "--smoothing",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
+)
+RULES_CONFIG_OPTION = click.option(
+    "--rules-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gananalyze")
@@ -295,23 +310,11 @@ def fid_sweep(
     show_default=True,
     help="Band around a group's mean: min/max or +- standard deviation.",
 )
-@click.option(
-    "--smoothing",
-    type=float,
-    default=0.6,
-    show_default=True,
-    help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
-)
+@SMOOTHING_OPTION
 @click.option(
     "--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others."
 )
-@click.option(
-    "--rules-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).",
-)
+@RULES_CONFIG_OPTION
 @FORMAT_OPTION
 @_friendly
 def compare(
@@ -387,13 +390,7 @@ def compare(
     metavar="FILE",
     help="YAML/JSON file overriding the rule thresholds.",
 )
-@click.option(
-    "--smoothing",
-    type=float,
-    default=0.6,
-    show_default=True,
-    help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
-)
+@SMOOTHING_OPTION
 @click.option(
     "--no-tsne",
     is_flag=True,
@@ -475,13 +472,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     show_default=True,
     help="Exit with code 1 when a finding reaches this severity.",
 )
-@click.option(
-    "--rules-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).",
-)
+@RULES_CONFIG_OPTION
 @click.option(
     "--metric",
     "select_metric",

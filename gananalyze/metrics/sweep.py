@@ -423,20 +423,9 @@ def sweep(
             mine = todo[r0 + dist.rank] if r0 + dist.rank < len(todo) else None
             row = None
             if mine is not None:
+                feats = (embed, names, real_feats, real_stats, ident)
                 row = _evaluate(
-                    run,
-                    mine,
-                    noise,
-                    out_range,
-                    num_samples,
-                    quantize,
-                    embed,
-                    names,
-                    real_feats,
-                    real_stats,
-                    ident,
-                    dev,
-                    trust_pickles,
+                    run, mine, noise, out_range, num_samples, quantize, *feats, dev, trust_pickles
                 )
             for got in dist.gather(row):
                 if got is None:

@@ -23,7 +23,7 @@ from ..errors import GanAnalyzeError
 from ..run import Run
 from ..textfmt import fmt_duration
 from .compare_charts import _figure, _metric_keys, _missing_note, _Plotter, _sample_uri
-from .text import _fmt_cfg, _fmt_num, _status
+from .text import _fmt_cfg, _fmt_num, _status, best_text, rank_cells
 
 # Metrics where a larger value is better (everything else: lower is better).
 # Canonical metrics drawn in the D(x) / D(G(z)) panel instead of the overlay grid.
@@ -75,15 +75,9 @@ def build_context(
         headers.insert(2, "group")
     rows = []
     for rec in _records(t):
-        best = (
-            "-"
-            if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"])
-            else f"{_fmt_num(rec[f'{m}_best'])} ({int(rec[f'{m}_best_step'])})"
-        )
+        best = best_text(rec, m, "{v} ({s})")
         cells = [
-            str(rec["rank"]),
-            rec["run"],
-            rec["format"],
+            *rank_cells(rec),
             _cell(rec["steps"]),
             fmt_duration(rec["wall_time_s"]),
             _cell(rec["s_per_step"]),

@@ -15,8 +15,9 @@ The chart functions take small plain dataclasses (`Curve`, `HLine`, `VLine`,
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,6 +222,17 @@ def styled():
     return rc_context(_STYLE)
 
 
+def in_style(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: build the whole figure inside `styled()`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with styled():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def new_figure(
     nrows: int = 1,
     ncols: int = 1,
@@ -383,6 +395,7 @@ def draw_marks(
     )
 
 
+@in_style
 def line_chart(
     curves: Sequence[Curve],
     title: str = "",
@@ -407,43 +420,6 @@ def line_chart(
     (fig.legends[0]) so stacked charts line up. `marks`: steps where a value
     was NaN/Inf (not plottable), drawn as red ticks along the top edge.
     """
-    with styled():
-        return _line_chart(
-            curves,
-            title,
-            ylabel,
-            xlabel,
-            hlines,
-            vlines,
-            spans,
-            logy,
-            ylim,
-            width,
-            height,
-            bins,
-            legend,
-            marks,
-            marks_label,
-        )
-
-
-def _line_chart(
-    curves,
-    title,
-    ylabel,
-    xlabel,
-    hlines,
-    vlines,
-    spans,
-    logy,
-    ylim,
-    width,
-    height,
-    bins,
-    legend,
-    marks=None,
-    marks_label="",
-):
     fig, axes = new_figure(width=width, height=height)
     ax = axes[0][0]
     plotted = draw_curves(ax, curves, bins=bins, logy=logy)

@@ -410,17 +410,12 @@ def _version() -> str:
     return __version__
 
 
-def build_report_html(
-    run: Run,
-    diagnosis: Diagnosis | None = None,
-    smoothing: float = 0.6,
-    tsne: bool = True,
-    real: str | None = None,
-    rules_config: str | Path | None = None,
-) -> str:
-    """The report as one self-contained HTML string (all images as data: URIs)."""
-    ctx = build_report_context(run, diagnosis, smoothing, tsne, real, rules_config)
-    return render("report.html", **ctx)
+def build_report_html(run: Run, diagnosis: Diagnosis | None = None, *args: Any, **kw: Any) -> str:
+    """The report as one self-contained HTML string (all images as data: URIs).
+
+    Takes the arguments of build_report_context (smoothing, tsne, real, rules_config).
+    """
+    return render("report.html", **build_report_context(run, diagnosis, *args, **kw))
 
 
 def default_report_path(run: Run, directory: str | Path = "reports") -> Path:

@@ -72,6 +72,18 @@ def _fmt_num(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
+def best_text(rec: dict[str, Any], m: str, pattern: str) -> str:
+    """A ranking row's best value of metric `m` and its step, e.g. "198.2 @4500", or "-"."""
+    if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"]):
+        return "-"
+    return pattern.format(v=_fmt_num(rec[f"{m}_best"]), s=int(rec[f"{m}_best_step"]))
+
+
+def rank_cells(rec: dict[str, Any]) -> list[str]:
+    """The first cells of a ranking row: rank, run, format."""
+    return [str(rec["rank"]), rec["run"], rec["format"]]
+
+
 def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     """The ranking as aligned plain text (what `gananalyze compare` prints)."""
     m = comp.metric
@@ -94,19 +106,12 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     cfg_cols = [c for c in t.columns if c.startswith("config.")]
     lines_rows = []
     for rec in _records(t):
-        best = (
-            "-"
-            if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"])
-            else f"{_fmt_num(rec[f'{m}_best'])} @{int(rec[f'{m}_best_step'])}"
-        )
         row = [
-            str(rec["rank"]),
-            rec["run"],
-            rec["format"],
+            *rank_cells(rec),
             _fmt_num(rec["steps"]),
             fmt_duration(rec["wall_time_s"]),
             _fmt_num(rec["s_per_step"], 3),
-            best,
+            best_text(rec, m, "{v} @{s}"),
             _fmt_num(rec[f"{m}_final"]),
             _status(rec["worst"]),
             rec["findings"] or "-",
