@@ -40,6 +40,14 @@ FORMAT_OPTION = click.option(
     "cyclegan, csv).",
 )
 
+
+def _choice(flag: str, choices: list[str], default: str, help: str) -> Any:
+    """An option taking one of `choices`, its default shown in --help."""
+    return click.option(
+        flag, type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
 SMOOTHING_OPTION = click.option(
     "--smoothing",
     type=float,
@@ -303,12 +311,11 @@ def fid_sweep(
     help="Aggregate runs that share a config KEY (e.g. lr) or a name pattern re:PATTERN "
     "into mean and band.",
 )
-@click.option(
+@_choice(
     "--band",
-    type=click.Choice(["minmax", "std"]),
-    default="minmax",
-    show_default=True,
-    help="Band around a group's mean: min/max or +- standard deviation.",
+    ["minmax", "std"],
+    "minmax",
+    "Band around a group's mean: min/max or +- standard deviation.",
 )
 @SMOOTHING_OPTION
 @click.option(
@@ -465,12 +472,11 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 @main.command()
 @click.argument("run", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
-@click.option(
+@_choice(
     "--fail-on",
-    type=click.Choice(["warning", "error"]),
-    default="error",
-    show_default=True,
-    help="Exit with code 1 when a finding reaches this severity.",
+    ["warning", "error"],
+    "error",
+    "Exit with code 1 when a finding reaches this severity.",
 )
 @RULES_CONFIG_OPTION
 @click.option(

@@ -4,6 +4,8 @@ vanishing gradients, oscillating losses."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +13,35 @@ from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext, _last_bin, _pick, _robust_center
 from .registry import rule
+
+
+def _exploded(
+    ctx: RuleContext,
+    name: str,
+    mask: np.ndarray,
+    message: Callable[..., str],
+    action: str,
+    numbers: Callable[[float], dict[str, Any]],
+) -> Finding | None:
+    """A divergence finding for metric `name` where `mask` holds over 2+ bins, or None.
+
+    The stretch is picked among the bins of `name`; message(peak, start, end, ongoing)
+    and numbers(peak) describe it, peak being the highest |bin median| in the stretch.
+    """
+    b = ctx.bins(name)
+    med = np.abs(b["med"].to_numpy())
+    pick = _pick(mask, 2, _last_bin(med))
+    if not pick:
+        return None
+    a, z, ongoing = pick
+    peak = float(np.nanmax(med[a : z + 1]))
+    start, end = int(b["start"][a]), int(b["end"][z])
+    sev = "error" if ongoing else "warning"
+    title = f"{ctx.label(name)} exploded"
+    msg = message(peak, start, end, ongoing)
+    return Finding(
+        "divergence", sev, title, msg, action, start, end, numbers(peak), [ctx.column(name)]
+    )
 
 
 @rule("divergence", needs=("scalars",))
@@ -59,29 +90,24 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         if not np.isfinite(base):
             continue
         mask = (med > th["grad_explode_abs"]) & (med > th["grad_explode_ratio"] * max(base, 1e-12))
-        pick = _pick(mask, 2, _last_bin(med))
-        if pick:
-            a, z, ongoing = pick
-            peak = float(np.nanmax(med[a : z + 1]))
-            out.append(
-                Finding(
-                    "divergence",
-                    "error" if ongoing else "warning",
-                    f"{ctx.label(name)} exploded",
-                    f"{ctx.label(name)} median reached {fmt_sig(peak)} (early value "
-                    f"{fmt_sig(base)}, "
-                    f"{fmt_sig(peak / max(base, 1e-12))}x) from step "
-                    f"{int(b['start'][a])} to {int(b['end'][z])}"
-                    f"{' and stays there' if ongoing else ''}.",
-                    "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower "
-                    "the learning rate, or add a gradient penalty / spectral normalisation to "
-                    "D.",
-                    int(b["start"][a]),
-                    int(b["end"][z]),
-                    {"peak_median": peak, "early_median": base, "ratio": peak / max(base, 1e-12)},
-                    [ctx.column(name)],
-                )
-            )
+        f = _exploded(
+            ctx,
+            name,
+            mask,
+            lambda peak, start, end, ongoing, base=base, name=name: (
+                f"{ctx.label(name)} median reached {fmt_sig(peak)} (early value "
+                f"{fmt_sig(base)}, {fmt_sig(peak / max(base, 1e-12))}x) from step {start} to {end}"
+                f"{' and stays there' if ongoing else ''}."
+            ),
+            "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower "
+            "the learning rate, or add a gradient penalty / spectral normalisation to D.",
+            lambda peak, base=base: {
+                "peak_median": peak,
+                "early_median": base,
+                "ratio": peak / max(base, 1e-12),
+            },
+        )
+        out += [f] if f else []
     eq = ctx.eq
     for name in ("D_loss", "G_loss"):
         if not ctx.has(name):
@@ -92,34 +118,27 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         ref = eq.d_loss if (eq and name == "D_loss") else (eq.g_loss if eq else None)
         scale = max(base if np.isfinite(base) else 0.0, abs(ref) if ref else 0.0, 1e-3)
         mask = med > th["loss_explode_ratio"] * scale
-        pick = _pick(mask, 2, _last_bin(med))
-        if pick:
-            a, z, ongoing = pick
-            peak = float(np.nanmax(med[a : z + 1]))
-            out.append(
-                Finding(
-                    "divergence",
-                    "error" if ongoing else "warning",
-                    f"{ctx.label(name)} exploded",
-                    f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
-                    f"its early scale {fmt_sig(scale)}, from step "
-                    f"{int(b['start'][a])} to {int(b['end'][z])}.",
-                    "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein "
-                    "critics check the gradient penalty / weight clipping.",
-                    int(b["start"][a]),
-                    int(b["end"][z]),
-                    {"peak_abs_median": peak, "early_scale": scale},
-                    [ctx.column(name)],
-                )
-            )
+        f = _exploded(
+            ctx,
+            name,
+            mask,
+            lambda peak, start, end, ongoing, scale=scale, name=name: (
+                f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
+                f"its early scale {fmt_sig(scale)}, from step {start} to {end}."
+            ),
+            "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein "
+            "critics check the gradient penalty / weight clipping.",
+            lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
+        )
+        out += [f] if f else []
     return out
 
 
 @rule("vanishing_gradients", needs=[("G_grad_norm",), ("D_grad_norm",)])
 def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
     """Gradient norms fall to a tiny fraction of their early value and stay there."""
+    out: list[Finding] = []
     th = ctx.th
-    out = []
     for name, who in (("G_grad_norm", "G"), ("D_grad_norm", "D")):
         if not ctx.has(name):
             continue
@@ -157,7 +176,7 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
                     "median_during": during,
                     "shrink": base / max(during, 1e-30),
                 },
-                [ctx.column(name)],
+                metrics=[ctx.column(name)],
             )
         )
     return out
@@ -167,7 +186,7 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
 def oscillation(ctx: RuleContext) -> list[Finding]:
     """A loss swings far more than its own usual noise (robust z of its rolling dispersion)."""
     th = ctx.th
-    out = []
+    out: list[Finding] = []
     warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
     for name in ("D_loss", "G_loss"):
         if not ctx.has(name):
@@ -216,7 +235,7 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
                     "ratio": peak / base,
                     "max_z": float(np.nanmax(z[a : zb + 1])),
                 },
-                [ctx.column(name)],
+                metrics=[ctx.column(name)],
             )
         )
     return out
