@@ -115,6 +115,12 @@ class _Builder(_DynamicsSections, _SampleSections):
             return np.array([], dtype=np.int64)
         return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
 
+    def chart(self, curves: list[plots.Curve], **kw: Any) -> Any:
+        """plots.line_chart at the report's width and bins, the best checkpoint marked."""
+        return plots.line_chart(
+            curves, vlines=self.best_vline(), bins=self.bins, width=CHART_WIDTH, **kw
+        )
+
     def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
         """Note that chart `fig_id` (in `section`) shows `metrics`:
         findings naming them link there.

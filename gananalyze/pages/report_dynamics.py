@@ -10,7 +10,6 @@ from ..aliases import label as label_of
 from ..textfmt import fmt_num
 from . import plots
 from .report_model import (
-    CHART_WIDTH,
     Confusion,
     Section,
     _pivot,
@@ -41,7 +40,7 @@ class _DynamicsSections:
                 if canon in eq
                 else []
             )
-            fig = plots.line_chart(
+            fig = self.chart(
                 [
                     self.curve(
                         col,
@@ -52,10 +51,7 @@ class _DynamicsSections:
                 title=f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon),
                 ylabel="loss",
                 hlines=hl,
-                vlines=self.best_vline(),
                 spans=self.spans_for([col]),
-                bins=self.bins,
-                width=CHART_WIDTH,
                 marks=self.nonfinite_steps([col]),
             )
             fid = f"chart-{slug(canon)}"
@@ -99,16 +95,13 @@ class _DynamicsSections:
             allv = np.concatenate([np.asarray(cv.values) for cv in curves])
             allv = allv[np.isfinite(allv)]
             probs = bool(allv.size) and allv.min() >= -1e-6 and allv.max() <= 1 + 1e-6
-            fig = plots.line_chart(
+            fig = self.chart(
                 curves,
                 title="D(x) and D(G(z))",
                 ylabel="D output" if probs else "D output (not in [0, 1])",
                 hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")] if probs else [],
-                vlines=self.best_vline(),
                 spans=spans,
                 ylim=(-0.02, 1.02) if probs else None,
-                bins=self.bins,
-                width=CHART_WIDTH,
             )
             figs.append(self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training"))
             if probs:
@@ -138,16 +131,13 @@ class _DynamicsSections:
                         color=plots.PALETTE[i],
                     )
                 )
-            fig = plots.line_chart(
+            fig = self.chart(
                 curves,
                 title="D(x) and D(G(z)) as sigmoid of D's mean score",
                 ylabel="sigmoid(score)",
                 hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")],
-                vlines=self.best_vline(),
                 spans=spans,
                 ylim=(-0.02, 1.02),
-                bins=self.bins,
-                width=CHART_WIDTH,
             )
             figs.append(self.figure(fig, "chart-D-outputs", "sigmoid of D's scores over training"))
             leads.append(
@@ -170,15 +160,12 @@ class _DynamicsSections:
                 )
                 for i, (c, col) in enumerate(logits)
             ]
-            fig = plots.line_chart(
+            fig = self.chart(
                 curves,
                 title="D's raw scores (logits)",
                 ylabel="score",
                 hlines=[plots.HLine(0.0, "0 (D cannot tell)")],
-                vlines=self.best_vline(),
                 spans=spans,
-                bins=self.bins,
-                width=CHART_WIDTH,
             )
             figs.append(self.figure(fig, "chart-D-scores", "D's raw scores over training"))
             for c, col in logits:
@@ -205,16 +192,13 @@ class _DynamicsSections:
         leads = []
         if acc:
             self.used.add(acc)
-            fig = plots.line_chart(
+            fig = self.chart(
                 [self.curve(acc, "D accuracy", plots.PALETTE[2])],
                 title="D accuracy (real and fake batches, threshold 0.5)",
                 ylabel="accuracy",
                 hlines=[plots.HLine(0.5, "0.5 (chance)")],
-                vlines=self.best_vline(),
                 spans=self.spans_for([acc, "D_acc"]),
                 ylim=(-0.02, 1.02),
-                bins=self.bins,
-                width=CHART_WIDTH,
             )
             sec.figures.append(self.figure(fig, "chart-D_acc", "D accuracy over training"))
             self.register("chart-D_acc", "d-accuracy", [acc, "D_acc"])
@@ -249,15 +233,12 @@ class _DynamicsSections:
                         color=plots.PALETTE[3],
                     ),
                 ]
-                fig = plots.line_chart(
+                fig = self.chart(
                     curves,
                     title="D precision and recall (real = positive class)",
                     ylabel="",
-                    vlines=self.best_vline(),
                     spans=self.spans_for(list(D_COUNTS)),
                     ylim=(-0.02, 1.02),
-                    bins=self.bins,
-                    width=CHART_WIDTH,
                 )
                 sec.figures.append(
                     self.figure(
@@ -317,15 +298,12 @@ class _DynamicsSections:
             return None
         curves = [self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)]
         positive = all((np.asarray(cv.values)[np.isfinite(cv.values)] > 0).any() for cv in curves)
-        fig = plots.line_chart(
+        fig = self.chart(
             curves,
             title="Gradient norms",
             ylabel="L2 norm (log scale)" if positive else "L2 norm",
             logy=positive,
-            vlines=self.best_vline(),
             spans=self.spans_for([col for _, col in cols]),
-            bins=self.bins,
-            width=CHART_WIDTH,
             marks=self.nonfinite_steps([col for _, col in cols]),
         )
         for c, col in cols:
