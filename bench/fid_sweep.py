@@ -136,7 +136,7 @@ def png_route(
     from torchvision.utils import save_image
 
     from gananalyze.metrics.checkpoints import build_generator
-    from gananalyze.metrics.sweep import Noise
+    from gananalyze.metrics.generate import Noise
     from gananalyze.store import load_native
 
     t0 = time.perf_counter()

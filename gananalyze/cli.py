@@ -206,7 +206,8 @@ def fid_sweep(
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real
       data/
     """
-    from .metrics.sweep import SELECT_METRICS, is_main_process, stop_advice, sweep
+    from .metrics.distributed import is_main_process
+    from .metrics.sweep import SELECT_METRICS, stop_advice, sweep
     from .pages.text import sweep_text
 
     if select not in SELECT_METRICS:

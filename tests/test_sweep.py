@@ -17,7 +17,8 @@ from sweep_models import make_run, save_tiny_features
 
 from gananalyze import store
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.metrics.sweep import Noise, select_checkpoints, stop_advice, sweep, to_unit
+from gananalyze.metrics.generate import Noise, to_unit
+from gananalyze.metrics.sweep import select_checkpoints, stop_advice, sweep
 
 TESTS = Path(__file__).resolve().parent
 VALUES = ["fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]

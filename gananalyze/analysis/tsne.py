@@ -145,7 +145,7 @@ def embed(
 
 def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
     """One panel per checkpoint: real points vs that checkpoint's generated points."""
-    from ..pages import plots
+    from ..pages import plot_kinds, plots
 
     steps = list(result.fake)
     with plots.styled():
@@ -153,7 +153,7 @@ def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
             1, len(steps), width=4.2 * len(steps), height=4.0, sharex=True, sharey=True
         )
         for ax, step in zip(axes[0], steps, strict=True):
-            plots.scatter_2d(
+            plot_kinds.scatter_2d(
                 [("real", result.real), (labels.get(step, f"step {step}"), result.fake[step])],
                 title=labels.get(step, f"step {step}"),
                 ax=ax,

@@ -13,7 +13,7 @@ features come from gananalyze.metrics.realdata (cached on disk).
 
 Exactness and determinism:
 - The noise of sample i depends only on (noise_seed, i): it is drawn in fixed
-  chunks of NOISE_CHUNK samples, chunk j from its own torch.Generator seeded
+  chunks of generate.NOISE_CHUNK samples, chunk j from its own torch.Generator seeded
   from (noise_seed, j). Batch size, OOM halving and distributed rank never
   change which noise a sample gets.
 - With quantize=True (the default) samples are rounded to 8 bits exactly as
@@ -33,11 +33,9 @@ column and the sweep goes on.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +50,11 @@ from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
+from .distributed import _init_distributed
+from .generate import Noise, _as_images, _stylegan_sampler, to_unit
 from .realdata import RealData, load_real, real_features
 from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
 
-NOISE_CHUNK = 1024
 # Direction of each value column: True when higher is better.
 SELECT_METRICS = (
     "fid",
@@ -72,136 +71,7 @@ ID_COLUMNS = ("step", "features", "features_key", "num_samples", "quantized", "r
 # ---------------------------------------------------------------- samples
 
 
-class Noise:
-    """The fixed noise of a sweep: sample i's latent depends only on (seed, i)."""
-
-    def __init__(self, seed: int, latent_shape: Sequence[int], chunk: int = NOISE_CHUNK):
-        self.seed = int(seed)
-        self.shape = tuple(int(s) for s in latent_shape)
-        self.chunk = int(chunk)
-        self._cache: dict[int, torch.Tensor] = {}
-
-    def _chunk(self, j: int) -> torch.Tensor:
-        if j not in self._cache:
-            if len(self._cache) > 4:
-                self._cache.clear()
-            s = (
-                int.from_bytes(
-                    hashlib.sha256(f"gananalyze-noise:{self.seed}:{j}".encode()).digest()[:8],
-                    "little",
-                )
-                >> 1
-            )
-            g = torch.Generator().manual_seed(s)
-            self._cache[j] = torch.randn((self.chunk, *self.shape), generator=g)
-        return self._cache[j]
-
-    def get(self, start: int, stop: int) -> torch.Tensor:
-        """Latents of samples start..stop-1, float32 on CPU."""
-        parts = []
-        i = start
-        while i < stop:
-            j, off = divmod(i, self.chunk)
-            take = min(stop - i, self.chunk - off)
-            parts.append(self._chunk(j)[off : off + take])
-            i += take
-        return torch.cat(parts) if len(parts) > 1 else parts[0].clone()
-
-
-def to_unit(
-    x: torch.Tensor, output_range: Sequence[float] = (-1.0, 1.0), quantize: bool = True
-) -> torch.Tensor:
-    """Generator output -> float32 images in [0, 1], optionally rounded to 8 bits.
-
-    The operations are those of torchvision's save_image(normalize=True,
-    value_range=output_range) followed by reading the PNG with PIL and
-    to_tensor: clamp, shift, divide, x*255+0.5 truncated to uint8, /255. So a
-    quantized sample equals, bit for bit, the same sample after a PNG round trip.
-    """
-    lo, hi = float(output_range[0]), float(output_range[1])
-    x = x.float()
-    if (lo, hi) != (0.0, 1.0):
-        x = x.clamp(lo, hi).sub(lo).div(max(hi - lo, 1e-5))
-    else:
-        x = x.clamp(0.0, 1.0)
-    if quantize:
-        x = x.mul(255).add(0.5).clamp(0, 255).floor().div(255)
-    return x
-
-
-def _as_images(out: Any, ckpt: Path) -> torch.Tensor:
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if isinstance(out, dict):
-        out = next(iter(out.values()))
-    if not isinstance(out, torch.Tensor):
-        raise GanAnalyzeError(
-            f"{ckpt}: the generator returned {type(out).__name__}, not an image tensor"
-        )
-    if out.ndim == 3:
-        out = out[:, None]
-    if out.ndim != 4:
-        raise GanAnalyzeError(
-            f"{ckpt}: the generator returned shape {tuple(out.shape)}; expected images (N, C, H, W)"
-        )
-    return out
-
-
 # ---------------------------------------------------------------- distributed
-
-
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    owns_group: bool = False
-
-    def broadcast(self, obj: Any) -> Any:
-        if self.world == 1:
-            return obj
-        import torch.distributed as dist
-
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def gather(self, obj: Any) -> list[Any]:
-        if self.world == 1:
-            return [obj]
-        import torch.distributed as dist
-
-        out: list[Any] = [None] * self.world
-        dist.all_gather_object(out, obj)
-        return out
-
-    def close(self) -> None:
-        if self.owns_group:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-
-
-def _init_distributed(device: torch.device) -> tuple[_Dist, torch.device]:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if world <= 1:
-        return _Dist(), device
-    import torch.distributed as dist
-
-    owns = False
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        owns = True
-    return _Dist(dist.get_rank(), dist.get_world_size(), owns), device
-
-
-def is_main_process() -> bool:
-    """False on torchrun ranks other than 0 (they print nothing)."""
-    return int(os.environ.get("RANK", "0") or 0) == 0
 
 
 # ---------------------------------------------------------------- selection
@@ -499,22 +369,6 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
         rd = dataclasses.replace(rd, prep=rd.prep + "+q8")
     rf = real_features(rd, extractor, lambda load, n: embed(load, n, float_source)[0], cache_dir)
     return rf.features, (rf.mu, rf.sigma), rd.short
-
-
-def _stylegan_sampler(
-    path: Path, dev: torch.device, trust: bool
-) -> tuple[Callable[[torch.Tensor], Any], int]:
-    """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation,
-    constant noise.
-    """
-    G = load_stylegan_pickle(path, trust).to(dev)
-    c_dim = int(getattr(G, "c_dim", 0) or 0)
-
-    def sample(z: torch.Tensor) -> Any:
-        c = torch.zeros((z.shape[0], c_dim), device=z.device)
-        return G(z, c, truncation_psi=1, noise_mode="const")
-
-    return sample, int(G.z_dim)
 
 
 def _evaluate(

@@ -94,7 +94,7 @@ def _sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None
             mime = "image/png" if img.format == "PNG" else "image/jpeg"
     except Exception:  # missing or not an image PIL can read: leave it out, say so in the page
         return None, None
-    from .plots import png_data_uri
+    from .pngs import png_data_uri
 
     return png_data_uri(data, mime), grid.step
 
@@ -214,7 +214,8 @@ def _figure(
     star_note: bool = False,
 ) -> str:
     """One row of panels (title, lines) as a PNG data URI."""
-    from .plots import _fmt_step, fig_to_data_uri, finite_range, new_figure, styled
+    from .plots import _fmt_step, finite_range, new_figure, styled
+    from .pngs import fig_to_data_uri
 
     with styled():
         fig, axes = new_figure(

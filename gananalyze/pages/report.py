@@ -29,7 +29,7 @@ from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num
-from . import plots
+from . import plots, pngs
 from .html import render
 from .report_dynamics import D_COUNTS, _DynamicsSections
 from .report_model import (
@@ -132,7 +132,7 @@ class _Builder(_DynamicsSections, _SampleSections):
     def figure(
         self, fig: Any, fig_id: str, alt: str, caption: str = "", wide: bool = True
     ) -> Figure:
-        return Figure(fig_id, plots.fig_to_data_uri(fig), alt, caption, wide)
+        return Figure(fig_id, pngs.fig_to_data_uri(fig), alt, caption, wide)
 
     def other_metrics(self) -> Section | None:
         cols = [

@@ -8,7 +8,7 @@ import numpy as np
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
 from ..textfmt import fmt_num
-from . import plots
+from . import plot_kinds, plots
 from .report_model import (
     Confusion,
     Section,
@@ -350,7 +350,7 @@ class _DynamicsSections:
             color = plots.PALETTE[0] if kind == "weight" else plots.PALETTE[3]
             with plots.styled():
                 fig, axes = plots.new_figure(width=10.8, height=min(1.0 + 0.2 * len(rows), 6.0))
-                plots.heatmap(
+                plot_kinds.heatmap(
                     axes[0][0], piv, labels, steps, colorbar_label="log10 spread", fig=fig
                 )
                 axes[0][0].set_title(
@@ -375,7 +375,7 @@ class _DynamicsSections:
                         ax.set_visible(False)
                         continue
                     gp = groups[shown[i]].sort_values("step")
-                    plots.quantile_bands(
+                    plot_kinds.quantile_bands(
                         ax,
                         gp["step"].to_numpy(),
                         gp[list(HIST_QUANTILES)].to_numpy(dtype=np.float64),

@@ -12,7 +12,7 @@ from ..aliases import label as label_of
 from ..errors import GanAnalyzeError
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num
-from . import plots
+from . import plots, pngs
 from .report_model import CHART_WIDTH, Figure, Section, StripGroup, StripItem
 
 MAX_STRIP = 12
@@ -44,7 +44,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
 
     img = Image.open(io.BytesIO(data))
     if img.size[0] < min_width:
-        return plots.upscale_png(data, min_width=min_width, max_factor=32)
+        return pngs.upscale_png(data, min_width=min_width, max_factor=32)
     if img.size[0] > max_width:
         img = img.convert("RGB")
         img.thumbnail((max_width, max_width * 4), Image.LANCZOS)
@@ -171,7 +171,7 @@ class _SampleSections:
                     )
                     continue
                 note = "best" if self.best and g.step == self.best["step"] else ""
-                items.append(StripItem(plots.png_data_uri(png), f"step {fmt_num(g.step)}", note))
+                items.append(StripItem(pngs.png_data_uri(png), f"step {fmt_num(g.step)}", note))
             if items:
                 groups.append(StripGroup(tag if len(by_tag) > 1 else "", items))
                 shown_n += len(items)
