@@ -1,7 +1,7 @@
 """Sample-quality metrics computed from feature vectors (and classifier logits).
 
 Owns KID, Inception Score, precision/recall, density/coverage and the METRICS
-registry that the FID sweep uses; FID's formula lives in gananalyze.fid.
+registry that the FID sweep uses; FID's formula lives in gananalyze.metrics.fid.
 
 Conventions (chosen so numbers agree with the reference implementations):
 - KID: unbiased MMD² with the polynomial kernel k(x, y) = (γ xᵀy + c)^degree,

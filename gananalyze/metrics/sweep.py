@@ -1,7 +1,7 @@
 """`fid-sweep`: sample metrics (FID, KID, IS, PR, DC) for every checkpoint of a run.
 
 For each native checkpoint the generator is rebuilt from run.json's spec
-(gananalyze.checkpoints.build_generator, weights_only=True); for a StyleGAN
+(gananalyze.metrics.checkpoints.build_generator, weights_only=True); for a StyleGAN
 run imported with `gananalyze import`, the network-snapshot-*.pkl files that
 run.json lists are unpickled, only with trust_pickles=True (G_ema, called as
 G(z, zero labels, truncation_psi=1, noise_mode='const'), output in [-1, 1]).

@@ -298,7 +298,7 @@ def _steps_text(start: int | None, end: int | None) -> str:
 
 
 def render_html(context: dict[str, Any]) -> str:
-    """templates/compare.html rendered (gananalyze.html: autoescaped, strict)."""
+    """templates/compare.html rendered (pages/html.py: autoescaped, strict)."""
     from .html import render
 
     return render("compare.html", **context)

@@ -41,7 +41,7 @@ SAMPLE_MAX_PX = 384
 def palette(n: int) -> list[str]:
     """n distinct hex colours, one per run (or group), the same in every chart.
 
-    Up to 10: seaborn's "colorblind" palette (gananalyze.plots.PALETTE, shared
+    Up to 10: seaborn's "colorblind" palette (pages.plots.PALETTE, shared
     with the single-run report); more: seaborn's "hls" palette (evenly spaced
     hues, l=0.6, s=0.65), computed here so seaborn need not be imported.
     """
@@ -60,7 +60,7 @@ def _hex(c: Sequence[float]) -> str:
 
 
 def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's EMA (gananalyze.smoothing) over a run's own logged points."""
+    """TensorBoard's EMA (analysis.smoothing) over a run's own logged points."""
     if weight <= 0 or len(y) < 3:
         return y
     from ..analysis.smoothing import tensorboard_ema
