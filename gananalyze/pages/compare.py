@@ -7,12 +7,10 @@ config differences, findings) and renders templates/compare.html.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..aliases import label
@@ -21,22 +19,14 @@ from ..analysis.configs import BANDS
 from ..analysis.evaluations import metric_series
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..textfmt import fmt_duration
+from ..textfmt import fmt_cfg, fmt_duration, fmt_table
 from .compare_charts import _figure, _metric_keys, _missing_note, _Plotter, _sample_uri
-from .text import _fmt_cfg, _fmt_num, _status, best_text, rank_cells
+from .text import _status, best_text, rank_cells
 
 # Metrics where a larger value is better (everything else: lower is better).
 # Canonical metrics drawn in the D(x) / D(G(z)) panel instead of the overlay grid.
 D_PANEL = ("D_x", "D_G_z_before", "D_G_z_after")
 MAX_METRIC_CHARTS = 16
-
-
-def _cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, (float, np.floating)):
-        return _fmt_num(float(v))
-    return str(v)
 
 
 def build_context(
@@ -78,11 +68,11 @@ def build_context(
         best = best_text(rec, m, "{v} ({s})")
         cells = [
             *rank_cells(rec),
-            _cell(rec["steps"]),
+            fmt_table(rec["steps"]),
             fmt_duration(rec["wall_time_s"]),
-            _cell(rec["s_per_step"]),
+            fmt_table(rec["s_per_step"]),
             best,
-            _cell(rec[f"{m}_final"]),
+            fmt_table(rec[f"{m}_final"]),
             rec["verdict"] or "-",
             rec["findings"] or "none",
         ]
@@ -100,7 +90,7 @@ def build_context(
         better = "highest" if comp.higher_is_better else "lowest"
         ranking_sentence = (
             f"Runs ranked by their best {mlab} ({better} is better): {first['run']} leads "
-            f"with {_fmt_num(first[f'{m}_best'])} at step {int(first[f'{m}_best_step'])}."
+            f"with {fmt_table(first[f'{m}_best'])} at step {int(first[f'{m}_best_step'])}."
         )
     else:
         ranking_sentence = (
@@ -119,10 +109,10 @@ def build_context(
                     "cells": [
                         rec["group"],
                         str(rec["n"]),
-                        _cell(rec[f"{m}_best_mean"]),
-                        _cell(rec[f"{m}_best_min"]),
-                        _cell(rec[f"{m}_best_max"]),
-                        _cell(rec[f"{m}_best_std"]),
+                        fmt_table(rec[f"{m}_best_mean"]),
+                        fmt_table(rec[f"{m}_best_min"]),
+                        fmt_table(rec[f"{m}_best_max"]),
+                        fmt_table(rec[f"{m}_best_std"]),
                         rec["runs"],
                     ],
                 }
@@ -216,7 +206,7 @@ def build_context(
     diff = comp.config_diff
     order = list(t["run"])
     config_rows = [
-        {"key": k, "values": [_cfg_cell(diff.loc[name, k]) for name in order]} for k in diff.columns
+        {"key": k, "values": [fmt_cfg(diff.loc[name, k]) for name in order]} for k in diff.columns
     ]
 
     # findings per run
@@ -281,12 +271,6 @@ def build_context(
         "config_rows": config_rows,
         "findings": findings,
     }
-
-
-def _cfg_cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "(not set)"
-    return _fmt_cfg(v)
 
 
 def _steps_text(start: int | None, end: int | None) -> str:

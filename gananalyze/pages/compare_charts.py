@@ -24,6 +24,7 @@ from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
 from ..run import Run
+from ..textfmt import fmt_num
 
 # Columns that are counters or x axes, not training metrics: never drawn as curves.
 NOT_CHARTED = {
@@ -214,7 +215,7 @@ def _figure(
     star_note: bool = False,
 ) -> str:
     """One row of panels (title, lines) as a PNG data URI."""
-    from .plots import _fmt_step, finite_range, new_figure, styled
+    from .plots import finite_range, fmt_step, new_figure, styled
     from .pngs import fig_to_data_uri
 
     with styled():
@@ -236,7 +237,7 @@ def _figure(
                     ax.set_ylim(*rng)
             ax.set_title(title, loc="left")
             ax.set_xlabel(xlabel)
-            ax.xaxis.set_major_formatter(_fmt_step)
+            ax.xaxis.set_major_formatter(fmt_step)
         ax = axes[0][-1]
         if legend and ax.get_legend_handles_labels()[0]:
             handles, labels = ax.get_legend_handles_labels()
@@ -249,10 +250,6 @@ def _figure(
                 labels.append("best")
             ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return fig_to_data_uri(fig)
-
-
-def _fmt_int(n: int) -> str:
-    return f"{n:,}"
 
 
 class _Plotter:
@@ -378,7 +375,7 @@ class _Plotter:
             if len(agg) < longest:  # said once per group and count, not once per chart
                 note = (
                     f"{lab}: means and bands use only the steps all {len(series)} runs logged "
-                    f"({_fmt_int(len(agg))} for {what}; the longest run logged {_fmt_int(longest)})"
+                    f"({fmt_num(len(agg))} for {what}; the longest run logged {fmt_num(longest)})"
                 )
                 key = (lab, len(agg), longest)
                 if key not in self._gap_notes:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import PALETTE, _fmt_step, new_figure, styled
+from .plots import PALETTE, fmt_step, new_figure, styled
 
 
 def quantile_bands(ax: Any, steps: Any, quantiles: np.ndarray, color: str = PALETTE[0]) -> None:
@@ -25,7 +25,7 @@ def quantile_bands(ax: Any, steps: Any, quantiles: np.ndarray, color: str = PALE
             s, q[:, j], q[:, k - 1 - j], color=color, alpha=0.16 + 0.06 * j, linewidth=0
         )
     ax.plot(s, q[:, k // 2], color=color, linewidth=1.0)
-    ax.xaxis.set_major_formatter(_fmt_step)
+    ax.xaxis.set_major_formatter(fmt_step)
 
 
 def heatmap(
@@ -54,7 +54,7 @@ def heatmap(
     ax.set_yticklabels(list(row_labels), fontsize=7)
     ax.invert_yaxis()
     ax.grid(False)
-    ax.xaxis.set_major_formatter(_fmt_step)
+    ax.xaxis.set_major_formatter(fmt_step)
     if fig is not None:
         cb = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.03)
         if colorbar_label:

@@ -277,16 +277,13 @@ def grid_margins(
     )
 
 
-def _fmt_step(x: float, _pos: Any = None) -> str:
+def fmt_step(x: float, _pos: Any = None) -> str:
     a = abs(x)
     if a >= 1e6:
         return f"{x / 1e6:g}M"
     if a >= 1e4:
         return f"{x / 1e3:g}k"
     return f"{x:g}"
-
-
-fmt_step = _fmt_step  # public name for axis formatters (compare uses both)
 
 
 def draw_curves(
@@ -336,7 +333,7 @@ def draw_curves(
             plotted.append((mean, mean))
     if logy:
         ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(_fmt_step)
+    ax.xaxis.set_major_formatter(fmt_step)
     return plotted
 
 

@@ -28,7 +28,7 @@ from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..textfmt import flatten_config, fmt_duration, fmt_num
+from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
 from .report_dynamics import D_COUNTS, _DynamicsSections
@@ -38,7 +38,6 @@ from .report_model import (
     FindingView,
     Section,
     Table,
-    fmt_value,
     smooth,
     step_range,
 )
@@ -189,10 +188,10 @@ class _Builder(_DynamicsSections, _SampleSections):
         return Section("other-metrics", "Other metrics", lead, figures=figs)
 
     def config(self) -> Section | None:
-        rows = [[k, fmt_value(v)] for k, v in flatten_config(self.run.config).items()]
+        rows = [[k, fmt_text(v)] for k, v in flatten_config(self.run.config).items()]
         gen = self.run.generator
         if isinstance(gen, dict) and gen:
-            rows += [[f"generator.{k}", fmt_value(v)] for k, v in flatten_config(gen).items()]
+            rows += [[f"generator.{k}", fmt_text(v)] for k, v in flatten_config(gen).items()]
         if not rows:
             return None
         return Section(
@@ -277,7 +276,7 @@ class _Builder(_DynamicsSections, _SampleSections):
             nums = [
                 (
                     str(k),
-                    fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_value(v, 120),
+                    fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120),
                 )
                 for k, v in (f.numbers or {}).items()
             ]

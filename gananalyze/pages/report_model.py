@@ -4,7 +4,6 @@ equilibrium lines)."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,17 +111,6 @@ def slug(text: str) -> str:
     """An HTML id fragment from any text (metric names can hold anything)."""
     s = re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-")
     return s or "x"
-
-
-def fmt_value(v: Any, limit: int = 300) -> str:
-    """A config value as text (lists/dicts as JSON), cut at `limit` characters."""
-    if isinstance(v, (dict, list, tuple)):
-        s = json.dumps(v, default=str)
-    elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-        s = repr(v) if isinstance(v, float) else str(v)
-    else:
-        s = str(v)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def step_range(f: Finding) -> str:

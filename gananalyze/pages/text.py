@@ -7,17 +7,15 @@ through gananalyze.textfmt, like the HTML pages.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..aliases import label
 from ..analysis.comparison import Comparison, _records
 from ..analysis.findings import Diagnosis
 from ..run import Run
-from ..textfmt import fmt_duration, fmt_sig
+from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
 
 
 def check_text(diag: Diagnosis, color: bool = False) -> str:
@@ -61,22 +59,11 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _fmt_num(v: Any, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    v = float(v)
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}g}"
-
-
 def best_text(rec: dict[str, Any], m: str, pattern: str) -> str:
     """A ranking row's best value of metric `m` and its step, e.g. "198.2 @4500", or "-"."""
     if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"]):
         return "-"
-    return pattern.format(v=_fmt_num(rec[f"{m}_best"]), s=int(rec[f"{m}_best_step"]))
+    return pattern.format(v=fmt_table(rec[f"{m}_best"]), s=int(rec[f"{m}_best_step"]))
 
 
 def rank_cells(rec: dict[str, Any]) -> list[str]:
@@ -108,11 +95,11 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     for rec in _records(t):
         row = [
             *rank_cells(rec),
-            _fmt_num(rec["steps"]),
+            fmt_table(rec["steps"]),
             fmt_duration(rec["wall_time_s"]),
-            _fmt_num(rec["s_per_step"], 3),
+            fmt_table(rec["s_per_step"], 3),
             best_text(rec, m, "{v} @{s}"),
-            _fmt_num(rec[f"{m}_final"]),
+            fmt_table(rec[f"{m}_final"]),
             _status(rec["worst"]),
             rec["findings"] or "-",
         ]
@@ -144,7 +131,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
             f"{more}"
         )
         for rec in _records(t):
-            vals = ", ".join(f"{c[len('config.') :]}={_fmt_cfg(rec[c])}" for c in shown)
+            vals = ", ".join(f"{c[len('config.') :]}={fmt_cfg(rec[c])}" for c in shown)
             out.append(f"  {rec['run']}: {vals}")
     else:
         out.append("")
@@ -160,11 +147,11 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         for rec in _records(gt):
             mean = rec[f"{m}_best_mean"]
             spread = (
-                f" (min {_fmt_num(rec[f'{m}_best_min'])}, max {_fmt_num(rec[f'{m}_best_max'])})"
+                f" (min {fmt_table(rec[f'{m}_best_min'])}, max {fmt_table(rec[f'{m}_best_max'])})"
                 if rec["n"] > 1 and mean is not None and not pd.isna(mean)
                 else ""
             )
-            out.append(f"  {rec['group']}  n={rec['n']}  mean {_fmt_num(mean)}{spread}")
+            out.append(f"  {rec['group']}  n={rec['n']}  mean {fmt_table(mean)}{spread}")
     out.append("")
     out.append(
         "verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):"
@@ -183,14 +170,6 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
 def _status(worst: str | None) -> str:
     """ "ok" when the rule checks found nothing worse than info, else the worst severity."""
     return worst if worst in ("warning", "error") else "ok"
-
-
-def _fmt_cfg(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "(not set)"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 def _ranges(steps: list[int], limit: int = 6) -> str:
@@ -245,14 +224,6 @@ def info_text(r: Run, forced: bool = False) -> str:
     return "\n".join(out)
 
 
-def _sweep_value(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
-    return str(v)
-
-
 def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     """What `gananalyze fid-sweep` prints: one row per checkpoint, the best, the stop advice."""
     out: list[str] = []
@@ -261,7 +232,7 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     body = []
     for r in frame.to_dict("records"):
         note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
-        body.append([str(r["step"]), *[_sweep_value(r.get(c)) for c in cols], note])
+        body.append([str(r["step"]), *[fmt_fixed(r.get(c)) for c in cols], note])
     widths = [
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
     ]
@@ -277,7 +248,7 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     if best:
         m = best["metric"]
         out.append(
-            f"best checkpoint: step {best['best_step']} ({m} {_sweep_value(best['best_value'])})"
+            f"best checkpoint: step {best['best_step']} ({m} {fmt_fixed(best['best_value'])})"
         )
         if best["still_improving"]:
             out.append(
@@ -288,7 +259,7 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
             out.append(
                 f"training should have stopped at step {best['stop_step']}: {m} was already "
                 f"within {best['tolerance']:.0%} of the best there ("
-                f"{_sweep_value(best['stop_value'])}); "
+                f"{fmt_fixed(best['stop_value'])}); "
                 "later checkpoints did not improve it meaningfully."
             )
         else:
