@@ -2,7 +2,7 @@
 
 Part (a) `bench_frechet`: the Fréchet distance at d = 2048 (statistics of
 random correlated features, N = 5,000 per side by default), ours
-(gananalyze.fid.frechet_distance, symmetric eigenvalue form) against
+(gananalyze.metrics.fid.frechet_distance, symmetric eigenvalue form) against
 pytorch-fid's calculate_frechet_distance (scipy.linalg.sqrtm); median time of
 several runs, relative difference, speed-up. Target: >= 5x.
 

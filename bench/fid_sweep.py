@@ -10,7 +10,7 @@ first --num-real scikit-learn digits written once as PNGs (both routes read
 the same folder).
 
 Routes, on the same checkpoints and the same samples (noise from
-gananalyze.sweep.Noise, so both routes see identical images):
+gananalyze.metrics.generate.Noise, so both routes see identical images):
   png+pytorch_fid  what users do today: per checkpoint, generate, save one PNG
                    per sample with torchvision's save_image, then run
                    `python -m pytorch_fid FAKE_DIR REAL_DIR` (real statistics
