@@ -104,3 +104,20 @@ def test_page_outline_unchanged(page: str, tmp_path: Path) -> None:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_analyze_is_the_one_entry_for_paths_and_runs(tmp_path: Path) -> None:
+    """analyze(path) and analyze(Run) give the diagnosis `check --json` printed."""
+    import json
+
+    import gananalyze
+
+    golden = json.loads((GOLDEN / "check" / "healthy.json").read_text().split("\n", 1)[1])
+    run, diag = gananalyze.analyze(SAMPLE_RUNS / "healthy")
+    assert json.loads(json.dumps(diag.to_dict(), default=str)) == golden
+    _, again = gananalyze.analyze(run, rules_config={"eq_prob_tol": 0.01})
+    assert again.verdict == "Healthy: no problems found by the 9 rule(s) that had data."
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("no_such_threshold: 1\n")
+    with pytest.raises(gananalyze.GanAnalyzeError, match="unknown threshold"):
+        gananalyze.analyze(run, rules_config=bad)
