@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +23,7 @@ from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
 from ..run import Run
 from ..textfmt import fmt_num
+from .plots import Curve
 
 # Columns that are counters or x axes, not training metrics: never drawn as curves.
 NOT_CHARTED = {
@@ -100,103 +99,12 @@ def _sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None
     return png_data_uri(data, mime), grid.step
 
 
-@dataclass
-class _Line:
-    """One thing to draw: a run's (or a group's) series, already on the chosen x."""
-
-    label: str
-    color: str
-    x: np.ndarray
-    y: np.ndarray  # the line (smoothed, or the group mean)
-    raw: np.ndarray | None = None  # raw values for a faint min/max envelope
-    lo: np.ndarray | None = None  # group band
-    hi: np.ndarray | None = None
-    markers: bool = False
-    best: tuple[float, float] | None = None  # (x, y) of the best point
+def _line_of(c: Curve) -> np.ndarray:
+    return np.asarray(c.smoothed if c.smoothed is not None else c.values, dtype=np.float64)
 
 
-def _finite_xy(x: np.ndarray, *ys: np.ndarray | None) -> np.ndarray:
-    ok = np.isfinite(x)
-    for y in ys:
-        if y is not None:
-            ok &= np.isfinite(y)
-    return ok
-
-
-def _draw(
-    ax: Any, lines: Sequence[_Line], bins: int = PLOT_BINS, logy: bool = False
-) -> list[np.ndarray]:
-    """Draw lines (group bands, raw envelopes, the line, best-point
-    stars); returns what was drawn.
-    """
-    from .plots import bin_mean, envelope
-
-    drawn: list[np.ndarray] = []
-    for ln in lines:
-        ok = _finite_xy(ln.x, ln.y, ln.lo, ln.hi)
-        if logy:
-            ok &= ln.y > 0
-        x, y = ln.x[ok], ln.y[ok]
-        if not len(x):
-            continue
-        if ln.lo is not None and ln.hi is not None:
-            lo, hi = ln.lo[ok], ln.hi[ok]
-            if logy:
-                lo = np.where(lo > 0, lo, np.nan)
-            bx, blo, _, _ = envelope(x, lo, bins)
-            bx2, _, bhi, _ = envelope(x, hi, bins)
-            if len(bx) == len(bx2) and len(bx) > 1:
-                ax.fill_between(bx, blo, bhi, color=ln.color, alpha=0.22, linewidth=0)
-                drawn += [blo, bhi]
-        elif ln.raw is not None:
-            raw = ln.raw[ok]
-            if logy:
-                raw = np.where(raw > 0, raw, np.nan)
-            bx, blo, bhi, _ = envelope(x, raw, bins)
-            if len(bx) > 1 and not np.array_equal(blo, bhi):
-                ax.fill_between(bx, blo, bhi, color=ln.color, alpha=0.15, linewidth=0)
-                drawn += [blo, bhi]
-        if ln.markers:
-            ax.plot(x, y, color=ln.color, linewidth=1.2, marker="o", markersize=3, label=ln.label)
-            drawn.append(y)
-        else:
-            mx, my = _break_gaps(*bin_mean(x, y, bins))
-            ax.plot(mx, my, color=ln.color, linewidth=1.4, label=ln.label)
-            drawn.append(my)
-        if ln.best is not None and np.isfinite(ln.best[0]):
-            ax.scatter(
-                [ln.best[0]],
-                [ln.best[1]],
-                marker="*",
-                s=150,
-                color=ln.color,
-                edgecolors="#222222",
-                linewidths=0.8,
-                zorder=5,
-            )
-    if logy:
-        ax.set_yscale("log")
-    return drawn
-
-
-def _break_gaps(
-    x: np.ndarray, y: np.ndarray, factor: float = 20.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Insert a NaN where the x gap is `factor` times the typical
-    one, so gaps in logging stay gaps.
-    """
-    if len(x) < 3:
-        return x, y
-    dx = np.diff(x)
-    typical = np.median(dx)
-    cut = np.flatnonzero(dx > factor * typical) if typical > 0 else np.array([], dtype=int)
-    if not len(cut):
-        return x, y
-    return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
-
-
-def _want_log(lines: Sequence[_Line]) -> bool:
-    vals = [ln.y[np.isfinite(ln.y)] for ln in lines]
+def _want_log(lines: Sequence[Curve]) -> bool:
+    vals = [y[np.isfinite(y)] for y in map(_line_of, lines)]
     vals = [v for v in vals if len(v)]
     if not vals:
         return False
@@ -205,7 +113,7 @@ def _want_log(lines: Sequence[_Line]) -> bool:
 
 
 def _figure(
-    panels: Sequence[tuple[str, Sequence[_Line]]],
+    panels: Sequence[tuple[str, Sequence[Curve]]],
     xlabel: str,
     ylim: tuple[float, float] | None = None,
     logy: bool | None = None,
@@ -215,7 +123,7 @@ def _figure(
     star_note: bool = False,
 ) -> str:
     """One row of panels (title, lines) as a PNG data URI."""
-    from .plots import finite_range, fmt_step, new_figure, styled
+    from .plots import draw_curves, finite_range, fmt_step, new_figure, styled
     from .pngs import fig_to_data_uri
 
     with styled():
@@ -228,11 +136,11 @@ def _figure(
         )
         for ax, (title, lines) in zip(axes[0], panels, strict=True):
             lg = _want_log(lines) if logy is None else logy
-            drawn = _draw(ax, lines, logy=lg)
+            drawn = draw_curves(ax, lines, bins=PLOT_BINS, logy=lg)
             if ylim is not None:
                 ax.set_ylim(*ylim)
             elif not lg:
-                rng = finite_range(*drawn)
+                rng = finite_range(*[a for pair in drawn for a in pair])
                 if rng:
                     ax.set_ylim(*rng)
             ax.set_title(title, loc="left")
@@ -313,10 +221,10 @@ class _Plotter:
         markers: bool = False,
         best: bool = False,
         what: str = "",
-    ) -> tuple[list[_Line], list[str]]:
+    ) -> tuple[list[Curve], list[str]]:
         """Lines for one metric: one per run, or mean + band per group; notes about gaps."""
         higher = self.comp.higher_is_better
-        out: list[_Line] = []
+        out: list[Curve] = []
         notes: list[str] = []
         raw_band = not self.comp.groups and len(self.units) <= 3
         for lab, runs in self.units:
@@ -338,15 +246,22 @@ class _Plotter:
                     bb = best_of(s, higher)
                     if bb is not None:
                         b = (float(self.xs(r, np.array([bb[1]]))[0]), bb[0])
+                envelope_of_raw = raw_band and smooth and not markers
                 out.append(
-                    _Line(
+                    Curve(
                         lab,
-                        color,
                         xs,
-                        sm,
-                        raw=y if (raw_band and smooth) else None,
+                        y if envelope_of_raw else sm,
+                        smoothed=None if markers else sm,
+                        color=color,
+                        band=envelope_of_raw,
                         markers=markers,
                         best=b,
+                        break_gaps=True,
+                        linewidth=1.2 if markers else 1.4,
+                        markersize=3,
+                        edges=False,
+                        band_alpha=0.15,
                     )
                 )
                 continue
@@ -388,16 +303,22 @@ class _Plotter:
                 bb = best_of(pd.Series(agg["mean"].to_numpy(), index=st), higher)
                 if bb is not None:
                     b = (float(xs[np.searchsorted(st, bb[1])]), bb[0])
+            mean = agg["mean"].to_numpy()
             out.append(
-                _Line(
+                Curve(
                     lab,
-                    color,
                     xs,
-                    agg["mean"].to_numpy(),
+                    mean,
+                    smoothed=None if markers else mean,
+                    color=color,
+                    band=False,
+                    markers=markers,
                     lo=agg["lo"].to_numpy(),
                     hi=agg["hi"].to_numpy(),
-                    markers=markers,
                     best=b,
+                    break_gaps=True,
+                    linewidth=1.2 if markers else 1.4,
+                    markersize=3,
                 )
             )
         return out, notes

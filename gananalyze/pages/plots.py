@@ -109,7 +109,8 @@ class Curve:
     """One series: raw envelope band plus a smoothed line (or points when sparse).
 
     smoothed: an already smoothed copy of `values` (same length), drawn as the
-    line; when None the line is the per-bin mean of the raw values.
+    line; when None the line is the per-bin mean of the raw values. Points whose
+    step (x) is not finite are left out.
     band: draw the raw min-max envelope behind the line (only when there are
     more points than bins or a smoothed line, otherwise there is nothing to show).
     markers: draw each point (for sparse series such as FID per checkpoint).
@@ -123,6 +124,14 @@ class Curve:
     band: bool = True
     markers: bool = False
     linestyle: str = "-"
+    lo: Any = None  # a band of its own (a group's min/max or mean +- std), drawn instead
+    hi: Any = None  # ... of the raw envelope
+    best: tuple[float, float] | None = None  # (x, y) of the best point: a star
+    break_gaps: bool = False  # leave a gap where logging paused (x gap >> typical)
+    edges: bool = True  # outline the raw envelope so that one-bin spikes stay visible
+    band_alpha: float = 0.22
+    linewidth: float | None = None  # default: 1.5 smoothed, 1.3 binned, 1.0 with markers
+    markersize: float = 3.5
 
 
 @dataclass
@@ -294,47 +303,85 @@ def draw_curves(
     for i, c in enumerate(curves):
         color = c.color or PALETTE[i % len(PALETTE)]
         steps = np.asarray(c.steps, dtype=np.float64)
-        vals = np.asarray(c.values, dtype=np.float64)
+        keep = np.isfinite(steps)
+        steps = steps[keep]
+        vals = np.asarray(c.values, dtype=np.float64)[keep]
         if logy:
             vals = np.where(vals > 0, vals, np.nan)
         x, lo, hi, mean = envelope(steps, vals, bins)
         if not x.size:
             continue
         reduced = not np.array_equal(lo, hi)
-        if c.band and reduced:
+        if c.lo is not None and c.hi is not None:
+            blo = np.asarray(c.lo, dtype=np.float64)[keep]
+            if logy:
+                blo = np.where(blo > 0, blo, np.nan)
+            bx, blo, _, _ = envelope(steps, blo, bins)
+            bx2, _, bhi, _ = envelope(steps, np.asarray(c.hi, dtype=np.float64)[keep], bins)
+            if len(bx) == len(bx2) and len(bx) > 1:
+                ax.fill_between(bx, blo, bhi, color=color, alpha=c.band_alpha, linewidth=0)
+                plotted.append((blo, bhi))
+        elif c.band and reduced:
             # min-max band per bin, with its edges drawn so that a one-bin spike stays visible
-            ax.fill_between(x, lo, hi, color=color, alpha=0.22, linewidth=0, label=None)
-            ax.plot(x, hi, color=color, alpha=0.35, linewidth=0.5)
-            ax.plot(x, lo, color=color, alpha=0.35, linewidth=0.5)
+            ax.fill_between(x, lo, hi, color=color, alpha=c.band_alpha, linewidth=0, label=None)
+            if c.edges:
+                ax.plot(x, hi, color=color, alpha=0.35, linewidth=0.5)
+                ax.plot(x, lo, color=color, alpha=0.35, linewidth=0.5)
             plotted.append((lo, hi))
-        elif c.band and c.smoothed is not None:
-            ax.plot(
-                x, mean, color=color, alpha=0.3, linewidth=0.7
-            )  # every raw point, under the smoothed line
+        elif c.band and c.smoothed is not None and c.edges:
+            # every raw point, under the smoothed line
+            ax.plot(x, mean, color=color, alpha=0.3, linewidth=0.7)
             plotted.append((lo, hi))
         if c.smoothed is not None:
-            sm = np.asarray(c.smoothed, dtype=np.float64)
+            sm = np.asarray(c.smoothed, dtype=np.float64)[keep]
             if logy:
                 sm = np.where(sm > 0, sm, np.nan)
             sx, sy = bin_mean(steps, sm, bins)
-            ax.plot(sx, sy, color=color, linewidth=1.5, linestyle=c.linestyle, label=c.label)
+            if c.break_gaps:
+                sx, sy = break_gaps(sx, sy)
+            lw = c.linewidth or 1.5
+            ax.plot(sx, sy, color=color, linewidth=lw, linestyle=c.linestyle, label=c.label)
             plotted.append((sy, sy))
         else:
             ax.plot(
                 x,
                 mean,
                 color=color,
-                linewidth=1.3 if not c.markers else 1.0,
+                linewidth=c.linewidth or (1.3 if not c.markers else 1.0),
                 linestyle=c.linestyle,
                 label=c.label,
                 marker="o" if c.markers else None,
-                markersize=3.5,
+                markersize=c.markersize,
             )
             plotted.append((mean, mean))
+        if c.best is not None and np.isfinite(c.best[0]):
+            bx_, by_ = c.best
+            ax.scatter(
+                [bx_],
+                [by_],
+                marker="*",
+                s=150,
+                color=color,
+                edgecolors="#222222",
+                linewidths=0.8,
+                zorder=5,
+            )
     if logy:
         ax.set_yscale("log")
     ax.xaxis.set_major_formatter(fmt_step)
     return plotted
+
+
+def break_gaps(x: np.ndarray, y: np.ndarray, factor: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN where the x gap is `factor` times the typical one (logging paused)."""
+    if len(x) < 3:
+        return x, y
+    dx = np.diff(x)
+    typical = np.median(dx)
+    cut = np.flatnonzero(dx > factor * typical) if typical > 0 else np.array([], dtype=int)
+    if not len(cut):
+        return x, y
+    return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
 
 
 def decorate(
