@@ -31,13 +31,29 @@ import pyarrow as pa
 RUNS = 20
 STEPS = 200_000
 PART_ROWS = 50_000
-METRICS = ("G_loss", "D_loss", "D_x", "D_G_z_before", "D_G_z_after", "D_acc", "G_grad_norm", "D_grad_norm")
+METRICS = (
+    "G_loss",
+    "D_loss",
+    "D_x",
+    "D_G_z_before",
+    "D_G_z_after",
+    "D_acc",
+    "G_grad_norm",
+    "D_grad_norm",
+)
 LRS = (1e-4, 2e-4, 5e-4, 1e-3)
 VERSION = 1
 
 
 def _default_cache() -> Path:
-    return Path(os.environ.get("GANANALYZE_BENCH_CACHE", Path(tempfile.gettempdir()) / "gananalyze-bench")) / f"compare-{RUNS}x{STEPS}-v{VERSION}"
+    return (
+        Path(
+            os.environ.get(
+                "GANANALYZE_BENCH_CACHE", Path(tempfile.gettempdir()) / "gananalyze-bench"
+            )
+        )
+        / f"compare-{RUNS}x{STEPS}-v{VERSION}"
+    )
 
 
 def _grid_png(rng: np.random.Generator) -> bytes:
@@ -74,22 +90,64 @@ def write_run(path: Path, i: int) -> None:
     }
     wall = 1.7e9 + steps * 0.05 * (1 + 0.1 * rng.random())
     epoch = steps // 1000
-    store.atomic_write_json(path / store.RUN_JSON, {"format": "gananalyze-run", "version": store.FORMAT_VERSION, "name": path.name, "loss": "bce", "config": {"lr": lr, "seed": seed, "batch_size": 64, "model": {"nz": 100, "ngf": 64}}, "generator": None})
+    store.atomic_write_json(
+        path / store.RUN_JSON,
+        {
+            "format": "gananalyze-run",
+            "version": store.FORMAT_VERSION,
+            "name": path.name,
+            "loss": "bce",
+            "config": {"lr": lr, "seed": seed, "batch_size": 64, "model": {"nz": 100, "ngf": 64}},
+            "generator": None,
+        },
+    )
     for k, lo in enumerate(range(0, STEPS, PART_ROWS)):
         sl = slice(lo, lo + PART_ROWS)
-        table = pa.table({"step": steps[sl], "epoch": epoch[sl].astype(np.float64), "wall_time": wall[sl], **{m: cols[m][sl] for m in METRICS}})
+        table = pa.table(
+            {
+                "step": steps[sl],
+                "epoch": epoch[sl].astype(np.float64),
+                "wall_time": wall[sl],
+                **{m: cols[m][sl] for m in METRICS},
+            }
+        )
         store.write_part(path / store.SCALARS_DIR, table, k)
     fid_steps = np.arange(10_000, STEPS + 1, 10_000)
-    fid = 30 + 200 * np.exp(-fid_steps / 40_000) + 40 * (lr / max(LRS)) * (fid_steps / STEPS) ** 2 + rng.normal(0, 1.5, len(fid_steps))
-    store.append_sample_metrics(path, pd.DataFrame({"step": fid_steps, "features": "inception", "fid": fid}))
+    fid = (
+        30
+        + 200 * np.exp(-fid_steps / 40_000)
+        + 40 * (lr / max(LRS)) * (fid_steps / STEPS) ** 2
+        + rng.normal(0, 1.5, len(fid_steps))
+    )
+    store.append_sample_metrics(
+        path, pd.DataFrame({"step": fid_steps, "features": "inception", "fid": fid})
+    )
     samples = path / store.SAMPLES_DIR
     samples.mkdir(parents=True, exist_ok=True)
     store.atomic_write_bytes(samples / f"step-{STEPS - 1:09d}.png", _grid_png(rng))
-    store.atomic_write_bytes(samples / store.SAMPLES_INDEX, (json.dumps({"file": f"step-{STEPS - 1:09d}.png", "step": STEPS - 1, "nrow": 8, "ncol": 8, "tile": [28, 28], "padding": 2, "count": 64}) + "\n").encode())
+    store.atomic_write_bytes(
+        samples / store.SAMPLES_INDEX,
+        (
+            json.dumps(
+                {
+                    "file": f"step-{STEPS - 1:09d}.png",
+                    "step": STEPS - 1,
+                    "nrow": 8,
+                    "ncol": 8,
+                    "tile": [28, 28],
+                    "padding": 2,
+                    "count": 64,
+                }
+            )
+            + "\n"
+        ).encode(),
+    )
 
 
 def ensure_runs(cache: Path) -> list[Path]:
-    """The benchmark runs, generated on first use (a `.complete` marker guards half-written caches)."""
+    """The benchmark runs, generated on first use (a `.complete`
+    marker guards half-written caches).
+    """
     paths = [cache / f"run-{i:02d}" for i in range(RUNS)]
     if (cache / ".complete").is_file():
         return paths
@@ -101,16 +159,24 @@ def ensure_runs(cache: Path) -> list[Path]:
     for i, p in enumerate(paths):
         write_run(p, i)
     (cache / ".complete").write_text("ok\n")
-    print(f"generated {RUNS} runs x {STEPS:,} steps x {len(METRICS)} metrics in {time.perf_counter() - t0:.1f} s into {cache}")
+    print(
+        f"generated {RUNS} runs x {STEPS:,} steps x "
+        f"{len(METRICS)} metrics in {time.perf_counter() - t0:.1f} s into "
+        f"{cache}"
+    )
     return paths
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--group-by", default=None, help="also pass --group-by (e.g. lr)")
-    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html")
+    ap.add_argument(
+        "--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html"
+    )
     args = ap.parse_args()
     cache = args.cache or _default_cache()
     ensure_runs(cache)
@@ -134,7 +200,13 @@ def main() -> None:
         times.append(dt)
         print(f"run {k + 1}/{args.repeat}: {dt:.2f} s")
     size = args.out.stat().st_size
-    print(f"compare {RUNS} runs x {STEPS:,} steps x {len(METRICS)} metrics{' --group-by ' + args.group_by if args.group_by else ''}: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}; target < 15 s on 2 cores); HTML {size / 1e6:.2f} MB at {args.out}")
+    print(
+        f"compare {RUNS} runs x {STEPS:,} steps x "
+        f"{len(METRICS)} metrics{' --group-by ' + args.group_by if args.group_by else ''}: "
+        f"median {statistics.median(times):.2f} s (min "
+        f"{min(times):.2f}, max {max(times):.2f}; target < 15 s on 2 cores); "
+        f"HTML {size / 1e6:.2f} MB at {args.out}"
+    )
 
 
 if __name__ == "__main__":

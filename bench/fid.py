@@ -2,7 +2,7 @@
 
 Part (a) `bench_frechet`: the Fréchet distance at d = 2048 (statistics of
 random correlated features, N = 5,000 per side by default), ours
-(gananalyze.fid.frechet_distance, symmetric eigenvalue form) against
+(gananalyze.metrics.fid.frechet_distance, symmetric eigenvalue form) against
 pytorch-fid's calculate_frechet_distance (scipy.linalg.sqrtm); median time of
 several runs, relative difference, speed-up. Target: >= 5x.
 
@@ -50,7 +50,7 @@ def _device_line() -> str:
 
 def _random_stats(n: int, d: int, seed: int, shift: float, scale: float):
     """Mean and covariance of n correlated d-dim features (a realistic, full-rank SPD matrix)."""
-    from gananalyze.fid import feature_stats
+    from gananalyze.metrics.fid import feature_stats
 
     rng = np.random.default_rng(seed)
     mix = rng.normal(size=(d, d)) / np.sqrt(d)
@@ -71,7 +71,7 @@ def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw
     """Part (a): our Fréchet distance vs pytorch-fid's at `dims` dimensions."""
     from pytorch_fid.fid_score import calculate_frechet_distance
 
-    from gananalyze.fid import frechet_distance
+    from gananalyze.metrics.fid import frechet_distance
 
     t0 = time.perf_counter()
     s1 = _random_stats(samples, dims, 1, 0.0, 1.0)
@@ -95,7 +95,12 @@ def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw
     if torch.cuda.is_available():
         frechet_distance(*s1, *s2, device="cuda")  # warm-up (CUDA context, cuSOLVER)
         t_gpu, v_gpu, _ = _median_time(lambda: frechet_distance(*s1, *s2, device="cuda"), repeats)
-        gpu = {"median_s": t_gpu, "fid": v_gpu, "rel_diff": abs(v_gpu - v_ref) / abs(v_ref), "speedup": t_ref / t_gpu}
+        gpu = {
+            "median_s": t_gpu,
+            "fid": v_gpu,
+            "rel_diff": abs(v_gpu - v_ref) / abs(v_ref),
+            "speedup": t_ref / t_gpu,
+        }
     res = {
         "part": "a",
         "dims": dims,
@@ -113,13 +118,21 @@ def bench_frechet(dims: int = 2048, samples: int = 5000, repeats: int = 5, **_kw
         "cuda_float64": gpu,
         "device": _device_line(),
     }
-    print(f"(a) Fréchet distance, d={dims}, stats of {samples} samples each, median of {repeats} runs")
+    print(
+        f"(a) Fréchet distance, d={dims}, stats of {samples} samples each, median of {repeats} runs"
+    )
     print(f"    device: {res['device']}")
     print(f"    pytorch-fid calculate_frechet_distance : {t_ref:8.3f} s   FID {v_ref:.10f}")
     print(f"    gananalyze.fid.frechet_distance        : {t_ours:8.3f} s   FID {v_ours:.10f}")
     if gpu:
-        print(f"    gananalyze.fid (torch, cuda, float64)  : {gpu['median_s']:8.3f} s   FID {gpu['fid']:.10f}")
-    print(f"    relative difference {res['rel_diff']:.2e}   speed-up {res['speedup']:.1f}x (target >= 5x)")
+        print(
+            "    gananalyze.fid (torch, cuda, float64)  : "
+            f"{gpu['median_s']:8.3f} s   FID {gpu['fid']:.10f}"
+        )
+    print(
+        f"    relative difference {res['rel_diff']:.2e}   speed-up "
+        f"{res['speedup']:.1f}x (target >= 5x)"
+    )
     return res
 
 
@@ -136,7 +149,18 @@ def bench_sweep(extra_args: list[str] | None = None, **_kw) -> dict:
     ap = argparse.ArgumentParser(prog="bench/fid.py --part b")
     add_args(ap)
     a = ap.parse_args(extra_args or [])
-    res = run_b(a.num_samples, a.checkpoints, a.num_real, a.device, a.repeats, a.batch_size, a.threads, a.inception_weights, a.work, not a.no_stats_route)
+    res = run_b(
+        a.num_samples,
+        a.checkpoints,
+        a.num_real,
+        a.device,
+        a.repeats,
+        a.batch_size,
+        a.threads,
+        a.inception_weights,
+        a.work,
+        not a.no_stats_route,
+    )
     return {"part": "b", **res}
 
 
@@ -145,13 +169,20 @@ PARTS: dict[str, Callable[..., dict]] = {"a": bench_frechet, "b": bench_sweep}
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="FID benchmarks: (a) Fréchet distance, (b) sweep vs PNG route.")
+    ap = argparse.ArgumentParser(
+        description="FID benchmarks: (a) Fréchet distance, (b) sweep vs PNG route."
+    )
     ap.add_argument("--part", choices=["a", "b", "all"], default="all")
     ap.add_argument("--repeats", type=int, default=5, help="(a) timed runs per implementation")
     ap.add_argument("--dims", type=int, default=2048, help="(a) feature dimension")
     ap.add_argument("--samples", type=int, default=5000, help="(a) samples behind each covariance")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
-    ap.add_argument("--blas-threads", type=int, default=None, help="limit BLAS/LAPACK threads (both sides), e.g. 1 on a shared machine")
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="limit BLAS/LAPACK threads (both sides), e.g. 1 on a shared machine",
+    )
     args, rest = ap.parse_known_args(argv)
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
@@ -161,7 +192,14 @@ def main(argv: list[str] | None = None) -> None:
     parts = sorted(PARTS) if args.part == "all" else [args.part]
     results = []
     for p in parts:
-        results.append(PARTS[p](**{k: v for k, v in vars(args).items() if k not in ("part", "json", "blas_threads")}, extra_args=rest))
+        results.append(
+            PARTS[p](
+                **{
+                    k: v for k, v in vars(args).items() if k not in ("part", "json", "blas_threads")
+                },
+                extra_args=rest,
+            )
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         print(f"wrote {args.json}")

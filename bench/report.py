@@ -9,7 +9,8 @@ so that the envelope plotting has something to keep. Then runs
 `python -m gananalyze report RUN -o OUT --no-tsne` as a fresh process several
 times, each pinned to 2 CPU cores when the machine has more, and reports the
 wall time from process start to the HTML written (the process exits right
-after writing), its CPU time (a check on a busy machine) and the peak resident memory of the children
+after writing), its CPU time (a check on a busy machine) and the peak resident memory of the
+children
 (getrusage(RUSAGE_CHILDREN).ru_maxrss). Targets: < 10 s, < 1.5 GB.
 """
 
@@ -33,7 +34,16 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_S = 10.0
 TARGET_MB = 1536.0
-METRICS = ("G_loss", "D_loss", "D_x", "D_G_z_before", "D_G_z_after", "D_acc", "G_grad_norm", "D_grad_norm")
+METRICS = (
+    "G_loss",
+    "D_loss",
+    "D_x",
+    "D_G_z_before",
+    "D_G_z_after",
+    "D_acc",
+    "G_grad_norm",
+    "D_grad_norm",
+)
 
 
 def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Path:
@@ -50,7 +60,17 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
 
         shutil.rmtree(path)
     rng = np.random.default_rng(seed)
-    store.atomic_write_json(path / store.RUN_JSON, {"format": "gananalyze-run", "version": store.FORMAT_VERSION, "name": f"bench-{steps}", "loss": "bce", "config": {"lr": 2e-4, "batch_size": 64, "d_loss_reduction": "sum"}, "generator": None})
+    store.atomic_write_json(
+        path / store.RUN_JSON,
+        {
+            "format": "gananalyze-run",
+            "version": store.FORMAT_VERSION,
+            "name": f"bench-{steps}",
+            "loss": "bce",
+            "config": {"lr": 2e-4, "batch_size": 64, "d_loss_reduction": "sum"},
+            "generator": None,
+        },
+    )
     t0 = 1.7e9
     for k, start in enumerate(range(0, steps, chunk)):
         s = np.arange(start, min(start + chunk, steps), dtype=np.int64)
@@ -93,12 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cpus", type=int, default=2, help="pin the report process to this many cores")
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("GANANALYZE_CACHE", Path.home() / ".cache" / "gananalyze")) / "bench")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("GANANALYZE_CACHE", Path.home() / ".cache" / "gananalyze"))
+        / "bench",
+    )
     args = ap.parse_args(argv)
 
     t = time.perf_counter()
     run = make_run(args.cache / f"report-run-{args.steps}", args.steps)
-    print(f"run: {run} ({args.steps:,} steps x {len(METRICS)} metrics; ready in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"run: {run} ({args.steps:,} steps x {len(METRICS)} metrics; ready "
+        f"in {time.perf_counter() - t:.1f} s)"
+    )
 
     times, cpus = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +137,22 @@ def main(argv: list[str] | None = None) -> int:
                 out.unlink()
             ru = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
-            r = subprocess.run([sys.executable, "-m", "gananalyze", "report", str(run), "-o", str(out), "--no-tsne"], capture_output=True, text=True, env=env, preexec_fn=_pin(args.cpus))
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gananalyze",
+                    "report",
+                    str(run),
+                    "-o",
+                    str(out),
+                    "--no-tsne",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                preexec_fn=_pin(args.cpus),
+            )
             dt = time.perf_counter() - t
             if r.returncode != 0 or not out.is_file():
                 print(r.stdout, r.stderr, sep="\n")
@@ -119,14 +162,31 @@ def main(argv: list[str] | None = None) -> int:
             cpu = (ru2.ru_utime - ru.ru_utime) + (ru2.ru_stime - ru.ru_stime)
             times.append(dt)
             cpus.append(cpu)
-            print(f"run {i + 1}/{args.repeats}: {dt:.2f} s wall, {cpu:.2f} s CPU  ({out.stat().st_size / 1e6:.2f} MB HTML)")
+            print(
+                f"run {i + 1}/{args.repeats}: {dt:.2f} s wall, "
+                f"{cpu:.2f} s CPU  ({out.stat().st_size / 1e6:.2f} MB HTML)"
+            )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     med = statistics.median(times)
     print()
-    print(f"report, {args.steps:,} steps x {len(METRICS)} metrics, process start to HTML written, {args.cpus} cores:")
-    print(f"  median {med:.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs)   target < {TARGET_S:.0f} s: {'PASS' if med < TARGET_S else 'FAIL'}")
-    print(f"  CPU time (user + system) median {statistics.median(cpus):.2f} s: about the wall time on an idle machine; wall time well above it means the machine was busy")
-    print(f"  peak memory {peak_mb:.0f} MB   target < {TARGET_MB:.0f} MB: {'PASS' if peak_mb < TARGET_MB else 'FAIL'}")
+    print(
+        f"report, {args.steps:,} steps x {len(METRICS)} metrics, process "
+        f"start to HTML written, {args.cpus} cores:"
+    )
+    print(
+        f"  median {med:.2f} s  (min {min(times):.2f}, max "
+        f"{max(times):.2f}, {len(times)} runs)   target < "
+        f"{TARGET_S:.0f} s: {'PASS' if med < TARGET_S else 'FAIL'}"
+    )
+    print(
+        f"  CPU time (user + system) median {statistics.median(cpus):.2f} "
+        "s: about the wall time on an idle machine; wall time well above "
+        "it means the machine was busy"
+    )
+    print(
+        f"  peak memory {peak_mb:.0f} MB   target < "
+        f"{TARGET_MB:.0f} MB: {'PASS' if peak_mb < TARGET_MB else 'FAIL'}"
+    )
     return 0 if med < TARGET_S and peak_mb < TARGET_MB else 2
 
 

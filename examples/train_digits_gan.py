@@ -74,18 +74,23 @@ BASE = {
 # What each run is, and the hyper-parameters that make it so.
 RUNS: dict[str, dict] = {
     "healthy": {
-        "description": "Equal learning rates, one D and one G step per iteration, non-saturating G loss, dropout 0.3 in D.",
+        "description": "Equal learning rates, one D and one G step per iteration, non-saturating "
+        "G loss, dropout 0.3 in D.",
         "steps": 5000,
         "checkpoints": 10,
         "d_dropout": 0.3,
     },
     "mode-collapse": {
-        "description": "G takes 5 steps per D step at 10x D's learning rate: it chases D's current favourite image and draws the same digit for every z, hopping from one digit to another as D catches up.",
+        "description": "G takes 5 steps per D step at 10x D's learning rate: it chases "
+        "D's current favourite image and draws the same digit for every "
+        "z, hopping from one digit to another as D catches up.",
         "g_lr": 2e-3,
         "g_steps": 5,
     },
     "d-overpowers": {
-        "description": "D learns 5x faster than G and takes 2 steps per G step; G minimises the saturating loss log(1 - D(G(z))), whose gradient vanishes once D rejects every fake, so G never recovers.",
+        "description": "D learns 5x faster than G and takes 2 steps per G step; G minimises "
+        "the saturating loss log(1 - D(G(z))), whose gradient vanishes "
+        "once D rejects every fake, so G never recovers.",
         "d_lr": 1e-3,
         "d_steps": 2,
         "g_loss": "saturating",
@@ -103,7 +108,9 @@ def g_objective(logits_fake: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "non-saturating":
         return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
     if kind == "saturating":
-        return -F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))  # mean log(1 - D(G(z)))
+        return -F.binary_cross_entropy_with_logits(
+            logits_fake, torch.zeros_like(logits_fake)
+        )  # mean log(1 - D(G(z)))
     raise ValueError(f"unknown g_loss {kind!r}")
 
 
@@ -123,15 +130,31 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
     steps, bs = cfg["steps"], cfg["batch_size"]
     ckpt_steps = {int(round(s)) for s in np.linspace(0, steps, cfg["checkpoints"] + 1)}
     real_label = 1.0 - cfg["label_smoothing"]
-    spec = generator_spec("gananalyze.digits:Generator", gkw, latent_shape=(cfg["latent_dim"],), noise_seed=cfg["noise_seed"], output_range=(-1.0, 1.0))
+    spec = generator_spec(
+        "gananalyze.digits:Generator",
+        gkw,
+        latent_shape=(cfg["latent_dim"],),
+        noise_seed=cfg["noise_seed"],
+        output_range=(-1.0, 1.0),
+    )
     path = out / name
     if path.exists():
         shutil.rmtree(path)
-    config = {**cfg, "dataset": "sklearn.datasets.load_digits (1797 images, 8x8, scaled to [-1, 1])", "optimizer": "Adam",
-              "d_loss_formula": "BCE(D(x), 1) + BCE(D(G(z)), 0), batch means summed; 2 ln 2 = 1.386 at equilibrium",
-              "g_loss_formula": {"non-saturating": "-log D(G(z))", "saturating": "log(1 - D(G(z)))"}[cfg["g_loss"]],
-              "real_data_mpd_note": "mean pairwise L2 distance between 512 real images in [-1, 1]; fixed_noise_mpd is the same for G(fixed noise)",
-              "real_data_mpd": mean_pairwise_distance(data[torch.from_numpy(rng.choice(n, 512, replace=False))])}
+    config = {
+        **cfg,
+        "dataset": "sklearn.datasets.load_digits (1797 images, 8x8, scaled to [-1, 1])",
+        "optimizer": "Adam",
+        "d_loss_formula": "BCE(D(x), 1) + BCE(D(G(z)), 0), batch means summed; 2 ln 2 = "
+        "1.386 at equilibrium",
+        "g_loss_formula": {"non-saturating": "-log D(G(z))", "saturating": "log(1 - D(G(z)))"}[
+            cfg["g_loss"]
+        ],
+        "real_data_mpd_note": "mean pairwise L2 distance between 512 real images in [-1, 1]; "
+        "fixed_noise_mpd is the same for G(fixed noise)",
+        "real_data_mpd": mean_pairwise_distance(
+            data[torch.from_numpy(rng.choice(n, 512, replace=False))]
+        ),
+    }
 
     def snapshot(step: int, log: RunLog) -> None:
         G.eval()
@@ -152,7 +175,9 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
                     fake = G(torch.randn(bs, cfg["latent_dim"]))
                 opt_d.zero_grad(set_to_none=True)
                 lr_, lf_ = D(real), D(fake)
-                d_loss = F.binary_cross_entropy_with_logits(lr_, torch.full_like(lr_, real_label)) + F.binary_cross_entropy_with_logits(lf_, torch.zeros_like(lf_))
+                d_loss = F.binary_cross_entropy_with_logits(
+                    lr_, torch.full_like(lr_, real_label)
+                ) + F.binary_cross_entropy_with_logits(lf_, torch.zeros_like(lf_))
                 d_loss.backward()
                 d_gn = grad_norm(D)
                 opt_d.step()
@@ -173,7 +198,15 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
             extra = {}
             if cfg["g_loss"] != "non-saturating":  # diagnostic only: -log D(G(z)) on G's last batch
                 extra["G_loss_nonsaturating"] = F.softplus(-logits.detach()).mean().item()
-            log.scalars(step, epoch=step * bs * cfg["d_steps"] / n, G_loss=g_loss.item(), D_loss=d_loss.item(), G_grad_norm=g_gn, D_grad_norm=d_gn, **extra)
+            log.scalars(
+                step,
+                epoch=step * bs * cfg["d_steps"] / n,
+                G_loss=g_loss.item(),
+                D_loss=d_loss.item(),
+                G_grad_norm=g_gn,
+                D_grad_norm=d_gn,
+                **extra,
+            )
             log.discriminator(step, lr_.detach(), lf_.detach(), lf_after, logits=True)
             if step in ckpt_steps:
                 snapshot(step, log)
@@ -210,9 +243,21 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("sample_runs"))
     ap.add_argument("--only", nargs="*", choices=list(RUNS), help="train only these runs")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override hyper-parameters (experiments)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps runs bit-reproducible)")
-    ap.add_argument("--summary", type=Path, help="print the measured numbers of the runs under this directory and exit")
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="override hyper-parameters (experiments)",
+    )
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 keeps runs bit-reproducible)"
+    )
+    ap.add_argument(
+        "--summary",
+        type=Path,
+        help="print the measured numbers of the runs under this directory and exit",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.summary:
@@ -225,7 +270,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         path = train(name, args.out, overrides)
         print(f"{name}: {time.perf_counter() - t0:.1f} s -> {path}")
-        print("  " + json.dumps({k: v for k, v in summarize(path).items() if k != "mpd_by_checkpoint"}))
+        print(
+            "  "
+            + json.dumps({k: v for k, v in summarize(path).items() if k != "mpd_by_checkpoint"})
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """gananalyze: what happened in a GAN training run, after the fact.
 
-Training code logs with `RunLog`; analysis code reads any run with `load_run`.
+Training code logs with `RunLog`; analysis code reads any run with `load_run` and
+judges it with `analyze` (every command's one entry).
 Names are imported lazily so that `gananalyze --help` does not pay for pandas
 or torch.
 """
@@ -21,6 +22,7 @@ _LAZY = {
     "Flag": "run",
     "RunLog": "runlog",
     "generator_spec": "runlog",
+    "analyze": "analysis",
 }
 __all__ = [*_LAZY, "__version__"]
 

@@ -11,13 +11,31 @@ from collections.abc import Iterable
 
 # canonical name -> other names meaning the same thing, most specific first.
 ALIASES: dict[str, list[str]] = {
-    "G_loss": ["Loss/G/loss", "loss_G", "G_loss", "g_loss", "lossG", "G_GAN", "losses/l_g_gan", "train/G_loss", "gen_loss"],
+    "G_loss": [
+        "Loss/G/loss",
+        "loss_G",
+        "G_loss",
+        "g_loss",
+        "lossG",
+        "G_GAN",
+        "losses/l_g_gan",
+        "train/G_loss",
+        "gen_loss",
+    ],
     "D_loss": ["Loss/D/loss", "loss_D", "D_loss", "d_loss", "lossD", "train/D_loss", "disc_loss"],
     "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob"],
     "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake"],
     "D_G_z_after": ["D_G_z_after", "D_G_z2"],
-    "D_x_logit": ["D_x_logit", "Loss/scores/real", "out_d_real"],  # raw D scores (logits) on real data
-    "D_G_z_logit": ["D_G_z_logit", "Loss/scores/fake", "out_d_fake"],  # raw D scores (logits) on fakes
+    "D_x_logit": [
+        "D_x_logit",
+        "Loss/scores/real",
+        "out_d_real",
+    ],  # raw D scores (logits) on real data
+    "D_G_z_logit": [
+        "D_G_z_logit",
+        "Loss/scores/fake",
+        "out_d_fake",
+    ],  # raw D scores (logits) on fakes
     "D_acc": ["D_acc", "d_acc", "D_accuracy"],
     "G_grad_norm": ["G_grad_norm", "grad_norm/G", "g_grad_norm"],
     "D_grad_norm": ["D_grad_norm", "grad_norm/D", "d_grad_norm"],
@@ -27,7 +45,21 @@ ALIASES: dict[str, list[str]] = {
 # Metrics where a larger value is better (lower-case). Every other metric
 # (FID, KID, PPL, losses, distances) is lower-is-better. The one place that
 # knows a metric's direction: rules, report, compare and fid-sweep all ask it.
-HIGHER_IS_BETTER = frozenset({"is", "isc", "inception_score", "precision", "recall", "density", "coverage", "d_acc", "accuracy", "psnr", "ssim"})
+HIGHER_IS_BETTER = frozenset(
+    {
+        "is",
+        "isc",
+        "inception_score",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "d_acc",
+        "accuracy",
+        "psnr",
+        "ssim",
+    }
+)
 
 # Display names for the canonical metrics.
 LABELS: dict[str, str] = {

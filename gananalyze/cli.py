@@ -17,7 +17,6 @@ import click
 from . import __version__
 from .errors import GanAnalyzeError
 from .runfiles import check_output
-from .textfmt import fmt_duration
 
 
 def _friendly(fn):
@@ -33,7 +32,37 @@ def _friendly(fn):
     return wrapper
 
 
-FORMAT_OPTION = click.option("--format", "fmt", default=None, metavar="NAME", help="Force a run format instead of detecting it (native, tensorboard, stylegan, cyclegan, csv).")
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    default=None,
+    metavar="NAME",
+    help="Force a run format instead of detecting it (native, tensorboard, stylegan, "
+    "cyclegan, csv).",
+)
+
+
+def _choice(flag: str, choices: list[str], default: str, help: str) -> Any:
+    """An option taking one of `choices`, its default shown in --help."""
+    return click.option(
+        flag, type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
+SMOOTHING_OPTION = click.option(
+    "--smoothing",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
+)
+RULES_CONFIG_OPTION = click.option(
+    "--rules-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,14 +77,6 @@ def main() -> None:
     """
 
 
-def _ranges(steps: list[int], limit: int = 6) -> str:
-    if not steps:
-        return "none"
-    if len(steps) <= limit:
-        return ", ".join(map(str, steps))
-    return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
-
-
 @main.command()
 @click.argument("run", type=click.Path())
 @FORMAT_OPTION
@@ -64,43 +85,13 @@ def _ranges(steps: list[int], limit: int = 6) -> str:
 def info(run: str, fmt: str | None, as_json: bool) -> None:
     """Summarise RUN: steps, time span, metrics, checkpoints, samples, warnings."""
     from .loader import load_run
+    from .pages.text import info_text
 
     r = load_run(run, format=fmt)
-    s = r.summary()
     if as_json:
-        click.echo(json.dumps(s, indent=2, default=str))
+        click.echo(json.dumps(r.summary(), indent=2, default=str))
         return
-    click.echo(f"run:         {s['name']}  ({s['path']})")
-    how = "forced with --format" if fmt else "detected"
-    click.echo(f"format:      {s['format']} ({how})" + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown"))
-    if s["rows"]:
-        click.echo(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
-    else:
-        click.echo("steps:       none logged")
-    click.echo(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
-    if s["metrics"]:
-        click.echo(f"metrics:     {len(s['metrics'])}")
-        width = max(len(m) for m in s["metrics"])
-        nonfinite = r.nonfinite.groupby("metric").size().to_dict() if len(r.nonfinite) else {}
-        for m, n in s["metrics"].items():
-            extra = f"  ({nonfinite[m]} NaN/Inf)" if m in nonfinite else ""
-            click.echo(f"  {m:<{width}}  {n:>9} points{extra}")
-    click.echo(f"checkpoints: {_ranges(s['checkpoints'])}")
-    click.echo(f"samples:     {_ranges(s['samples'])}")
-    if s["histogram_steps"]:
-        click.echo(f"histograms:  {s['histogram_steps']} steps")
-    if s["sample_metrics"]:
-        click.echo(f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} checkpoints")
-    if s["flags"]:
-        click.echo(f"implausible values: {len(s['flags'])}")
-        for f in s["flags"][:20]:
-            click.echo(f"  {f}")
-        if len(s["flags"]) > 20:
-            click.echo(f"  ... and {len(s['flags']) - 20} more")
-    if s["warnings"]:
-        click.echo(f"warnings:    {len(s['warnings'])}")
-        for w in s["warnings"]:
-            click.echo(f"  {w}")
+    click.echo(info_text(r, forced=bool(fmt)))
 
 
 _FID_QUANTIZE_HELP = (
@@ -110,33 +101,98 @@ _FID_QUANTIZE_HELP = (
 )
 
 
-def _fmt_value(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
-    return str(v)
-
-
 @main.command("fid-sweep")
 @click.argument("run", type=click.Path())
-@click.option("--real", metavar="DATA", default=None, help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, sigma; FID only) or sklearn-digits.")
-@click.option("--features", default="inception", show_default=True, metavar="NAME", help="Feature network: inception (pytorch-fid's), digits, or torchscript:PATH.")
-@click.option("--metrics", default="fid", show_default=True, help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage).")
-@click.option("--num-samples", default=10_000, show_default=True, type=int, help="Samples generated per checkpoint.")
-@click.option("--batch-size", type=int, default=None, help="Samples per batch (default: 500 on CUDA, halved on out-of-memory; 100 on CPU).")
-@click.option("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available, else CPU).")
-@click.option("--every", type=int, default=1, show_default=True, help="Evaluate every Nth checkpoint.")
-@click.option("--steps", default=None, metavar="A,B,C", help="Evaluate only the checkpoints at these steps.")
+@click.option(
+    "--real",
+    metavar="DATA",
+    default=None,
+    help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC "
+    "or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, "
+    "sigma; FID only) or sklearn-digits.",
+)
+@click.option(
+    "--features",
+    default="inception",
+    show_default=True,
+    metavar="NAME",
+    help="Feature network: inception (pytorch-fid's), digits, or torchscript:PATH.",
+)
+@click.option(
+    "--metrics",
+    default="fid",
+    show_default=True,
+    help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage).",
+)
+@click.option(
+    "--num-samples",
+    default=10_000,
+    show_default=True,
+    type=int,
+    help="Samples generated per checkpoint.",
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Samples per batch (default: 500 on CUDA, halved on out-of-memory; 100 on CPU).",
+)
+@click.option(
+    "--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available, else CPU)."
+)
+@click.option(
+    "--every", type=int, default=1, show_default=True, help="Evaluate every Nth checkpoint."
+)
+@click.option(
+    "--steps", default=None, metavar="A,B,C", help="Evaluate only the checkpoints at these steps."
+)
 @click.option("--quantize/--no-quantize", default=True, show_default=True, help=_FID_QUANTIZE_HELP)
 @click.option("--force", is_flag=True, help="Recompute checkpoints that already have results.")
-@click.option("--cache-dir", type=click.Path(), default=None, help="Cache for real-data features (default: $GANANALYZE_CACHE or ~/.cache/gananalyze).")
-@click.option("--inception-weights", type=click.Path(), default=None, help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache).")
-@click.option("--select", default="fid", show_default=True, help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, recall, density, coverage: highest).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(),
+    default=None,
+    help="Cache for real-data features (default: $GANANALYZE_CACHE or ~/.cache/gananalyze).",
+)
+@click.option(
+    "--inception-weights",
+    type=click.Path(),
+    default=None,
+    help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache).",
+)
+@click.option(
+    "--select",
+    default="fid",
+    show_default=True,
+    help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, "
+    "recall, density, coverage: highest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@click.option("--trust-pickles", is_flag=True, help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists (this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).")
+@click.option(
+    "--trust-pickles",
+    is_flag=True,
+    help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists "
+    "(this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).",
+)
 @_friendly
-def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_samples: int, batch_size: int | None, device: str | None, every: int, steps: str | None, quantize: bool, force: bool, cache_dir: str | None, inception_weights: str | None, select: str, as_json: bool, trust_pickles: bool) -> None:
+def fid_sweep(
+    run: str,
+    real: str | None,
+    features: str,
+    metrics: str,
+    num_samples: int,
+    batch_size: int | None,
+    device: str | None,
+    every: int,
+    steps: str | None,
+    quantize: bool,
+    force: bool,
+    cache_dir: str | None,
+    inception_weights: str | None,
+    select: str,
+    as_json: bool,
+    trust_pickles: bool,
+) -> None:
     """FID (and KID, IS, precision/recall, density/coverage) for every checkpoint of RUN.
 
     Rebuilds the generator from each native checkpoint, generates samples from
@@ -148,9 +204,12 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
     \b
     StyleGAN2-ADA/3 runs: import first, then trust the pickles:
       gananalyze import stylegan-run/00000-x runs/x
-      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real data/
+      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real
+      data/
     """
-    from .sweep import SELECT_METRICS, best_checkpoint, is_main_process, sweep
+    from .metrics.distributed import is_main_process
+    from .metrics.sweep import SELECT_METRICS, stop_advice, sweep
+    from .pages.text import sweep_text
 
     if select not in SELECT_METRICS:
         raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
@@ -159,12 +218,16 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
         try:
             step_list = [int(s) for s in steps.split(",") if s.strip()]
         except ValueError:
-            raise click.BadParameter(f"expected comma-separated integers, got {steps!r}", param_hint="--steps") from None
+            raise click.BadParameter(
+                f"expected comma-separated integers, got {steps!r}", param_hint="--steps"
+            ) from None
     bar: dict[str, Any] = {}
 
     def progress(ev: dict[str, Any]) -> None:
         if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=max(ev["total"], 1), label="fid-sweep", file=sys.stderr, show_pos=True)
+            bar["bar"] = click.progressbar(
+                length=max(ev["total"], 1), label="fid-sweep", file=sys.stderr, show_pos=True
+            )
             bar["bar"].__enter__()
             bar["done"] = 0
         if ev["done"] > bar["done"]:
@@ -172,76 +235,143 @@ def fid_sweep(run: str, real: str | None, features: str, metrics: str, num_sampl
             bar["done"] = ev["done"]
 
     try:
-        frame = sweep(run, real, features=features, metrics=metrics, num_samples=num_samples, batch_size=batch_size, device=device, every=every, steps=step_list, quantize=quantize, force=force, cache_dir=cache_dir, inception_weights=inception_weights, progress=progress, trust_pickles=trust_pickles)
+        frame = sweep(
+            run,
+            real,
+            features=features,
+            metrics=metrics,
+            num_samples=num_samples,
+            batch_size=batch_size,
+            device=device,
+            every=every,
+            steps=step_list,
+            quantize=quantize,
+            force=force,
+            cache_dir=cache_dir,
+            inception_weights=inception_weights,
+            progress=progress,
+            trust_pickles=trust_pickles,
+        )
     finally:
         if "bar" in bar:
             bar["bar"].__exit__(None, None, None)
     if not is_main_process():
         return
-    best = best_checkpoint(frame, select)
+    best = stop_advice(frame, select)
     errors = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
     if as_json:
         records = json.loads(frame.to_json(orient="records"))
         click.echo(json.dumps({"results": records, "best": best}, indent=2))
     else:
-        cols = [c for c in frame.attrs.get("want_columns", []) if c in frame.columns]
-        head = ["step", *cols, ""]
-        body = []
-        for r in frame.to_dict("records"):
-            note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
-            body.append([str(r["step"]), *[_fmt_value(r.get(c)) for c in cols], note])
-        widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-        click.echo("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)).rstrip())
-        for b in body:
-            click.echo("  ".join(x.rjust(w) for x, w in zip(b, widths, strict=True)).rstrip())
-        if len(frame):
-            first = frame.iloc[0]
-            click.echo(f"features: {first['features']}   samples: {first['num_samples']}   quantized: {bool(first['quantized'])}   real: {first['real'] or '-'}")
-        if best:
-            m = best["metric"]
-            click.echo(f"best checkpoint: step {best['best_step']} ({m} {_fmt_value(best['best_value'])})")
-            if best["still_improving"]:
-                click.echo(f"{m} was still improving at the last checkpoint (step {best['last_step']}): training had not finished improving.")
-            elif best["stop_step"] != best["best_step"]:
-                click.echo(f"training should have stopped at step {best['stop_step']}: {m} was already within {best['tolerance']:.0%} of the best there ({_fmt_value(best['stop_value'])}); later checkpoints did not improve it meaningfully.")
-            else:
-                click.echo(f"training should have stopped at step {best['stop_step']}: {m} got worse after it.")
+        click.echo(sweep_text(frame, best))
     if len(errors):
         for e in errors["error"]:
             click.echo(f"  {e}", err=True)
-        raise click.ClickException(f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see above); the others were")
+        raise click.ClickException(
+            f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see "
+            "above); the others were"
+        )
 
 
 @main.command()
 @click.argument("runs", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write the HTML comparison page here (e.g. reports/compare.html).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="Write the HTML comparison page here (e.g. reports/compare.html).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the table as CSV.")
-@click.option("--metric", default="fid", show_default=True, help="Metric that ranks the runs (sample metrics first, then scalars).")
-@click.option("--higher-is-better", "higher", flag_value=True, default=None, help="The metric is better when higher (known for is, precision, recall, density, coverage).")
-@click.option("--x", "x", type=click.Choice(["step", "epoch", "time", "images"]), default="step", show_default=True, help="x axis of the charts: step, epoch, wall time, or images seen (step x batch size, or StyleGAN's kimg).")
-@click.option("--group-by", default=None, metavar="KEY", help="Aggregate runs that share a config KEY (e.g. lr) or a name pattern re:PATTERN into mean and band.")
-@click.option("--band", type=click.Choice(["minmax", "std"]), default="minmax", show_default=True, help="Band around a group's mean: min/max or +- standard deviation.")
-@click.option("--smoothing", type=float, default=0.6, show_default=True, help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).")
-@click.option("--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others.")
+@click.option(
+    "--metric",
+    default="fid",
+    show_default=True,
+    help="Metric that ranks the runs (sample metrics first, then scalars).",
+)
+@click.option(
+    "--higher-is-better",
+    "higher",
+    flag_value=True,
+    default=None,
+    help="The metric is better when higher (known for is, precision, recall, density, coverage).",
+)
+@click.option(
+    "--x",
+    "x",
+    type=click.Choice(["step", "epoch", "time", "images"]),
+    default="step",
+    show_default=True,
+    help="x axis of the charts: step, epoch, wall time, or images seen (step x batch "
+    "size, or StyleGAN's kimg).",
+)
+@click.option(
+    "--group-by",
+    default=None,
+    metavar="KEY",
+    help="Aggregate runs that share a config KEY (e.g. lr) or a name pattern re:PATTERN "
+    "into mean and band.",
+)
+@_choice(
+    "--band",
+    ["minmax", "std"],
+    "minmax",
+    "Band around a group's mean: min/max or +- standard deviation.",
+)
+@SMOOTHING_OPTION
+@click.option(
+    "--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others."
+)
+@RULES_CONFIG_OPTION
 @FORMAT_OPTION
 @_friendly
-def compare(runs: tuple[str, ...], output: str | None, as_json: bool, as_csv: bool, metric: str, higher: bool | None, x: str, group_by: str | None, band: str, smoothing: float, skip_bad: bool, fmt: str | None) -> None:
+def compare(
+    runs: tuple[str, ...],
+    output: str | None,
+    as_json: bool,
+    as_csv: bool,
+    metric: str,
+    higher: bool | None,
+    x: str,
+    group_by: str | None,
+    band: str,
+    smoothing: float,
+    skip_bad: bool,
+    rules_config: str | None,
+    fmt: str | None,
+) -> None:
     """Compare RUNS side by side: ranking by FID, rule-check findings, config diff.
 
     RUNS are run directories or globs (runs/*). Prints one row per run, ranked
     by the best FID (or --metric); with -o also writes an HTML page with
     overlaid curves, sample grids and per-run findings.
     """
-    from .compare import compare_runs, format_table, load_and_diagnose, render_compare
+    from .analysis.comparison import compare_runs
+    from .analysis.rules import load_thresholds
+    from .analysis.runset import load_and_diagnose
+    from .pages.compare import render_compare
+    from .pages.text import format_table
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
-    _ = output and check_output(output, runs)  # never write over a run's files
-    loaded, warnings, diagnoses = load_and_diagnose(runs, skip_bad=skip_bad, format=fmt, metric=metric)
-    comp = compare_runs(loaded, metric=metric, group_by=group_by, higher=higher, warnings=warnings, diagnoses=diagnoses)
+    if output:
+        check_output(output, runs)  # never write over a run's files
+    thresholds = load_thresholds(rules_config) if rules_config else None
+    loaded, warnings, diagnoses = load_and_diagnose(
+        runs, skip_bad=skip_bad, format=fmt, metric=metric, thresholds=thresholds
+    )
+    comp = compare_runs(
+        loaded,
+        metric=metric,
+        thresholds=thresholds,
+        group_by=group_by,
+        higher=higher,
+        warnings=warnings,
+        diagnoses=diagnoses,
+    )
     for w in comp.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
@@ -257,21 +387,60 @@ def compare(runs: tuple[str, ...], output: str | None, as_json: bool, as_csv: bo
 
 @main.command()
 @click.argument("run", type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Where to write the HTML file [default: reports/<run name>.html].")
-@click.option("--rules-config", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE", help="YAML/JSON file overriding the rule thresholds.")
-@click.option("--smoothing", type=float, default=0.6, show_default=True, help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).")
-@click.option("--no-tsne", is_flag=True, help="Skip the t-SNE of real vs generated samples (it rebuilds G from checkpoints).")
-@click.option("--real", default=None, metavar="SPEC", help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy domains are found without it.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the HTML file [default: reports/<run name>.html].",
+)
+@click.option(
+    "--rules-config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON file overriding the rule thresholds.",
+)
+@SMOOTHING_OPTION
+@click.option(
+    "--no-tsne",
+    is_flag=True,
+    help="Skip the t-SNE of real vs generated samples (it rebuilds G from checkpoints).",
+)
+@click.option(
+    "--real",
+    default=None,
+    metavar="SPEC",
+    help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy "
+    "domains are found without it.",
+)
 @FORMAT_OPTION
 @_friendly
-def report(run: str, output: str | None, rules_config: str | None, smoothing: float, no_tsne: bool, real: str | None, fmt: str | None) -> None:
+def report(
+    run: str,
+    output: str | None,
+    rules_config: str | None,
+    smoothing: float,
+    no_tsne: bool,
+    real: str | None,
+    fmt: str | None,
+) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
-    from .report import render_report
+    from .pages.report import render_report
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
-    _ = output and check_output(output, [run])  # never write over a run's files
-    path = render_report(run, output, smoothing=smoothing, tsne=not no_tsne, real=real, rules_config=rules_config, format=fmt)
+    if output:
+        check_output(output, [run])  # never write over a run's files
+    path = render_report(
+        run,
+        output,
+        smoothing=smoothing,
+        tsne=not no_tsne,
+        real=real,
+        rules_config=rules_config,
+        format=fmt,
+    )
     click.echo(f"wrote {path}")
 
 
@@ -286,10 +455,18 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     from .convert import import_run
 
     r, out = import_run(src, dest, format=fmt, overwrite=overwrite)
-    click.echo(f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric rows -> {out}")
+    click.echo(
+        f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} "
+        f"metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric "
+        f"rows -> {out}"
+    )
     pickles = [c for c in r.checkpoints if c.kind == "pickle"]
     if pickles:
-        click.echo(f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with the StyleGAN source tree on PYTHONPATH)")
+        click.echo(
+            f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to "
+            f"evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with "
+            "the StyleGAN source tree on PYTHONPATH)"
+        )
     if r.flags:
         click.echo(f"implausible values: {len(r.flags)} (see `gananalyze info {dest}`)")
     for w in r.warnings[:10]:
@@ -301,28 +478,45 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 @main.command()
 @click.argument("run", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
-@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="error", show_default=True, help="Exit with code 1 when a finding reaches this severity.")
-@click.option("--rules-config", type=click.Path(dir_okay=False), default=None, metavar="FILE", help="YAML/JSON file overriding the rule thresholds (see docs/rules.md).")
-@click.option("--metric", "select_metric", default="fid", show_default=True, metavar="NAME", help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).")
+@_choice(
+    "--fail-on",
+    ["warning", "error"],
+    "error",
+    "Exit with code 1 when a finding reaches this severity.",
+)
+@RULES_CONFIG_OPTION
+@click.option(
+    "--metric",
+    "select_metric",
+    default="fid",
+    show_default=True,
+    metavar="NAME",
+    help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
+)
 @FORMAT_OPTION
 @_friendly
-def check(run: str, as_json: bool, fail_on: str, rules_config: str | None, select_metric: str, fmt: str | None) -> None:
+def check(
+    run: str,
+    as_json: bool,
+    fail_on: str,
+    rules_config: str | None,
+    select_metric: str,
+    fmt: str | None,
+) -> None:
     """Diagnose RUN on the terminal (or as JSON); exit code 1 when a finding reaches --fail-on.
 
     Exit codes: 0 nothing at or above the --fail-on severity, 1 something is
     (or the run cannot be read), 2 bad command-line usage.
     """
-    from .findings import SEVERITY_RANK
-    from .loader import load_run
-    from .rules import diagnose, format_text, load_thresholds
+    from .analysis import analyze
+    from .analysis.findings import SEVERITY_RANK
+    from .pages.text import check_text
 
-    thresholds = load_thresholds(rules_config) if rules_config else None
-    r = load_run(run, format=fmt)
-    diag = diagnose(r, thresholds=thresholds, select_metric=select_metric)
+    _, diag = analyze(run, format=fmt, rules_config=rules_config, metric=select_metric)
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:
-        click.echo(format_text(diag, color=sys.stdout.isatty()))
+        click.echo(check_text(diag, color=sys.stdout.isatty()))
     worst = diag.worst()
     if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
         sys.exit(1)

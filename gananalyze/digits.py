@@ -6,7 +6,7 @@ returns them as float32 (N, 1, 8, 8) scaled to [-1, 1], the range of the
 generator's tanh output. `Generator` and `Discriminator` are small MLPs; the
 generator is built from plain keyword arguments only, so a run.json generator
 spec ``{"target": "gananalyze.digits:Generator", "kwargs": {...}}`` rebuilds it
-in a fresh process (gananalyze.checkpoints.build_generator).
+in a fresh process (gananalyze.metrics.checkpoints.build_generator).
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class Generator(nn.Module):
     train and eval mode give the same samples).
     """
 
-    def __init__(self, latent_dim: int = 16, hidden: int = 128, layers: int = 2, batchnorm: bool = False):
+    def __init__(
+        self, latent_dim: int = 16, hidden: int = 128, layers: int = 2, batchnorm: bool = False
+    ):
         super().__init__()
         self.latent_dim = int(latent_dim)
         mods: list[nn.Module] = []

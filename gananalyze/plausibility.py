@@ -62,17 +62,49 @@ def is_probability(name: str) -> bool:
     return name in _PROB_NAMES or low in PROBABILITY_SAMPLE_METRICS
 
 
-def _flags_for(file: str, metric: str, steps: np.ndarray, values: np.ndarray, bad: np.ndarray, reason: str, limit: int) -> list[Flag]:
+def _flags_for(
+    file: str,
+    metric: str,
+    steps: np.ndarray,
+    values: np.ndarray,
+    bad: np.ndarray,
+    reason: str,
+    limit: int,
+) -> list[Flag]:
     idx = np.flatnonzero(bad)
     if not len(idx):
         return []
-    out = [Flag(file=file, metric=metric, step=int(steps[i]) if steps is not None else None, value=float(values[i]), reason=reason) for i in idx[:limit]]
+    out = [
+        Flag(
+            file=file,
+            metric=metric,
+            step=int(steps[i]) if steps is not None else None,
+            value=float(values[i]),
+            reason=reason,
+        )
+        for i in idx[:limit]
+    ]
     if len(idx) > limit:
-        out.append(Flag(file=file, metric=metric, step=None, value=float(len(idx) - limit), reason=f"{len(idx) - limit} more value(s) with the same problem not listed ({reason})"))
+        out.append(
+            Flag(
+                file=file,
+                metric=metric,
+                step=None,
+                value=float(len(idx) - limit),
+                reason=f"{len(idx) - limit} more value(s) with the same problem not listed"
+                f" ({reason})",
+            )
+        )
     return out
 
 
-def check_frame(frame: pd.DataFrame, file: str, losses: Iterable[str] | None = None, limit: int = DEFAULT_LIMIT, nonfinite: pd.DataFrame | None = None) -> list[Flag]:
+def check_frame(
+    frame: pd.DataFrame,
+    file: str,
+    losses: Iterable[str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    nonfinite: pd.DataFrame | None = None,
+) -> list[Flag]:
     """Flags for the impossible values in a table with a `step` column.
 
     Works for both per-step scalars and sample-metric tables. `losses` adds
@@ -104,15 +136,32 @@ def check_frame(frame: pd.DataFrame, file: str, losses: Iterable[str] | None = N
                 flags += _flags_for(file, col, steps, v, np.isinf(v), "loss is infinite", limit)
         if is_fid(col):
             with np.errstate(invalid="ignore"):
-                flags += _flags_for(file, col, steps, v, v < FID_MIN, "FID below 0 is impossible", limit)
-                flags += _flags_for(file, col, steps, v, v > FID_MAX, "FID above 1e4 is implausible", limit)
+                flags += _flags_for(
+                    file, col, steps, v, v < FID_MIN, "FID below 0 is impossible", limit
+                )
+                flags += _flags_for(
+                    file, col, steps, v, v > FID_MAX, "FID above 1e4 is implausible", limit
+                )
         if is_probability(col):
             with np.errstate(invalid="ignore"):
-                flags += _flags_for(file, col, steps, v, (v < 0) | (v > 1), "a probability must lie in [0, 1]", limit)
+                flags += _flags_for(
+                    file,
+                    col,
+                    steps,
+                    v,
+                    (v < 0) | (v > 1),
+                    "a probability must lie in [0, 1]",
+                    limit,
+                )
     return flags
 
 
-def check_run(run: Run, file: str | None = None, losses: Iterable[str] | None = None, limit: int = DEFAULT_LIMIT) -> list[Flag]:
+def check_run(
+    run: Run,
+    file: str | None = None,
+    losses: Iterable[str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Flag]:
     """Flags for a whole Run: its scalars and its sample metrics.
 
     `file` names where the scalars came from (defaults to the run's path).
@@ -120,5 +169,7 @@ def check_run(run: Run, file: str | None = None, losses: Iterable[str] | None = 
     where = file or str(run.path)
     flags = check_frame(run.scalars, where, losses=losses, limit=limit, nonfinite=run.nonfinite)
     if len(run.sample_metrics):
-        flags += check_frame(run.sample_metrics, run.extra.get("sample_metrics_file", where), limit=limit)
+        flags += check_frame(
+            run.sample_metrics, run.extra.get("sample_metrics_file", where), limit=limit
+        )
     return flags

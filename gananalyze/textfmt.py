@@ -3,6 +3,7 @@ flattened configs, so every page and table spells them the same way."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -29,17 +30,70 @@ def flatten_config(config: dict[str, Any] | None, prefix: str = "") -> dict[str,
     return out
 
 
-def fmt_num(v: Any) -> str:
-    """A number for humans: 4 significant digits, ints as ints, NaN/Inf spelled out."""
+def fmt_num(v: Any, digits: int | None = None, *, style: str = "human", limit: int = 300) -> str:
+    """The one number formatter: every page, table, message and terminal line spells
+    numbers through it, in one of a few styles (the presets below name them).
+
+    human   pages and the report (the `num` filter): 4 significant digits, ints with
+            thousands separators, NaN/Inf spelled out, None as n/a
+    sig     findings' messages: `digits` (3) significant digits, tiny/huge as 1.23e-05
+    table   compare's tables: `digits` (4) significant digits, "-" when missing
+    fixed   fid-sweep's table: 4 decimals, 6 significant digits below 0.01, "-" when missing
+    config  config values in compare: %g, "(not set)" when missing
+    text    config values in the report: repr of floats, JSON for lists and dicts, cut
+            at `limit` characters
+    pct     a fraction as a whole percentage: 0.25 -> 25%
+    """
     import numpy as np  # not at module level: the CLI imports this module for --help
 
+    floating = isinstance(v, (float, np.floating)) and not isinstance(v, bool)
+    if style == "sig":
+        if v is None or not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.2e}"
+        return f"{v:.{digits or 3}g}"
+    if style == "table":
+        if v is None or (floating and not math.isfinite(v)):
+            return "-"
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if not floating:
+            return str(v)
+        d = digits or 4
+        f = float(v)
+        return f"{f:.{d - 1}e}" if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3) else f"{f:.{d}g}"
+    if style == "fixed":
+        if v is None or (isinstance(v, float) and v != v):
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.6g}" if abs(v) < 1e-2 and v != 0 else f"{v:.4f}"
+        return str(v)
+    if style == "config":
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "(not set)"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    if style == "text":
+        if isinstance(v, (dict, list, tuple)):
+            import json
+
+            t = json.dumps(v, default=str)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            t = repr(v) if isinstance(v, float) else str(v)
+        else:
+            t = str(v)
+        return t if len(t) <= limit else t[: limit - 1] + "…"
+    if style == "pct":
+        return f"{100 * v:.0f}%"
+    if style != "human":
+        raise ValueError(f"unknown number style {style!r}")
     if v is None:
         return "n/a"
     if isinstance(v, (bool, np.bool_)):
         return str(bool(v))
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
-    if isinstance(v, (float, np.floating)):
+    if floating:
         f = float(v)
         if math.isnan(f):
             return "NaN"
@@ -52,3 +106,12 @@ def fmt_num(v: Any) -> str:
             return f"{f:.3g}"
         return f"{f:.4g}"
     return str(v)
+
+
+# Presets of the one formatter, by where the numbers appear.
+fmt_sig = functools.partial(fmt_num, style="sig")
+fmt_table = functools.partial(fmt_num, style="table")
+fmt_fixed = functools.partial(fmt_num, style="fixed")
+fmt_cfg = functools.partial(fmt_num, style="config")
+fmt_text = functools.partial(fmt_num, style="text")
+fmt_pct = functools.partial(fmt_num, style="pct")

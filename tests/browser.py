@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SKIP_REASON = "chromium not installed: `apt-get install -y chromium` (make test does it as root) to run the page screenshots"
+SKIP_REASON = (
+    "chromium not installed: `apt-get install -y chromium` (make test does it as root)"
+    " to run the page screenshots"
+)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 
 # Flags for a closed network: without the background-networking ones Chromium keeps

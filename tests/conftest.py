@@ -23,7 +23,19 @@ def real_run(name: str) -> Path:
     return p
 
 
-def write_synthetic_run(path: Path, steps: int = 200, loss: str = "bce", seed: int = 0, d_x: float | np.ndarray = 0.5, d_gz: float | np.ndarray = 0.5, g_loss: float | np.ndarray | None = None, d_loss: float | np.ndarray | None = None, noise: float = 0.02, extra: dict | None = None, config: dict | None = None) -> Path:
+def write_synthetic_run(
+    path: Path,
+    steps: int = 200,
+    loss: str = "bce",
+    seed: int = 0,
+    d_x: float | np.ndarray = 0.5,
+    d_gz: float | np.ndarray = 0.5,
+    g_loss: float | np.ndarray | None = None,
+    d_loss: float | np.ndarray | None = None,
+    noise: float = 0.02,
+    extra: dict | None = None,
+    config: dict | None = None,
+) -> Path:
     """A native run with the standard metrics; each curve a constant or an array over steps."""
     from gananalyze import RunLog
 
@@ -38,9 +50,17 @@ def write_synthetic_run(path: Path, steps: int = 200, loss: str = "bce", seed: i
     dg = np.clip(arr(d_gz, 0.5), 1e-4, 1 - 1e-4)
     gl = arr(g_loss, -np.log(dg))
     dl = arr(d_loss, -np.log(dx) - np.log(1 - dg))
-    with RunLog(path, loss=loss, config=config or {"lr": 2e-4, "seed": seed}, flush_rows=10_000) as log:
+    with RunLog(
+        path, loss=loss, config=config or {"lr": 2e-4, "seed": seed}, flush_rows=10_000
+    ) as log:
         for i in range(steps):
-            vals = {"G_loss": gl[i], "D_loss": dl[i], "D_x": dx[i], "D_G_z_before": dg[i], "D_G_z_after": dg[i]}
+            vals = {
+                "G_loss": gl[i],
+                "D_loss": dl[i],
+                "D_x": dx[i],
+                "D_G_z_before": dg[i],
+                "D_G_z_after": dg[i],
+            }
             for k, v in (extra or {}).items():
                 vals[k] = float(np.asarray(v)[i]) if np.ndim(v) else float(v)
             log.scalars(i, epoch=i // 50, **vals)

@@ -41,17 +41,29 @@ def save_tiny_features(path: Path, seed: int = 0) -> Path:
     return Path(path)
 
 
-def make_run(path: Path, steps: tuple[int, ...] = (0, 100, 200, 300), latent_dim: int = 8, noise_seed: int = 3) -> Path:
+def make_run(
+    path: Path,
+    steps: tuple[int, ...] = (0, 100, 200, 300),
+    latent_dim: int = 8,
+    noise_seed: int = 3,
+) -> Path:
     """A native run with a digits MLP generator checkpoint at each step."""
     from gananalyze import RunLog, generator_spec
     from gananalyze.digits import Generator
 
-    spec = generator_spec("gananalyze.digits:Generator", {"latent_dim": latent_dim, "hidden": 32}, latent_shape=(latent_dim,), noise_seed=noise_seed)
+    spec = generator_spec(
+        "gananalyze.digits:Generator",
+        {"latent_dim": latent_dim, "hidden": 32},
+        latent_shape=(latent_dim,),
+        noise_seed=noise_seed,
+    )
     with RunLog(path, generator=spec) as log:
         for i, step in enumerate(steps):
             torch.manual_seed(100 + i)
             G = Generator(latent_dim=latent_dim, hidden=32)
-            with torch.no_grad():  # later checkpoints: larger output weights, more spread-out samples
+            with (
+                torch.no_grad()
+            ):  # later checkpoints: larger output weights, more spread-out samples
                 G.net[-2].weight.mul_(1 + i)
             log.scalars(step, G_loss=1.0 + i)
             log.checkpoint(step, G)

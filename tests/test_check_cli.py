@@ -30,14 +30,19 @@ def test_healthy_run_exits_zero_and_says_so(synthetic_run):
     assert r.exit_code == 0, r.output
     assert "verdict:  Healthy: no problems found" in r.output
     assert "INFO     healthy_equilibrium  steps 150-199: Healthy equilibrium" in r.output
-    assert "skipped:" in r.output and "vanishing_gradients: not enough data: needs G_grad_norm" in r.output
+    assert (
+        "skipped:" in r.output
+        and "vanishing_gradients: not enough data: needs G_grad_norm" in r.output
+    )
     assert run_cli(synthetic_run("ok2"), "--fail-on", "warning").exit_code == 0
 
 
 def test_error_finding_exits_one_and_prints_range_message_action(synthetic_run):
     r = run_cli(d_overpowers(synthetic_run))
     assert r.exit_code == 1
-    assert "ERROR    d_overpowering  steps 100-199: Discriminator overpowers the generator" in r.output
+    assert (
+        "ERROR    d_overpowering  steps 100-199: Discriminator overpowers the generator" in r.output
+    )
     assert "D wins from step 100 to the end (50% of the run): D(x) 0.99" in r.output
     assert "-> Weaken D or strengthen G" in r.output
     assert "loss:     bce (real and fake D terms summed; equilibrium D loss 1.39)" in r.output
@@ -59,7 +64,10 @@ def test_json_output(synthetic_run):
     f = [f for f in d["findings"] if f["rule"] == "d_overpowering"][0]
     assert (f["severity"], f["start_step"], f["end_step"]) == ("error", 100, 199)
     assert f["numbers"]["D_x"] > 0.98
-    assert {"rule": "over_training", "reason": "not enough data: needs fid at >= 3 evaluations"} in d["skipped"]
+    assert {
+        "rule": "over_training",
+        "reason": "not enough data: needs fid at >= 3 evaluations",
+    } in d["skipped"]
     assert d["context"]["equilibrium"]["D_loss"] == 2 * np.log(2)
     assert d["verdict"].startswith("Discriminator overpowers the generator from step 100")
 

@@ -19,12 +19,24 @@ def test_tensorboard_roundtrip_keeps_scalars_images_histograms(tmp_path):
     src = load_run(tmp_path / "tb")
     save_run(src, tmp_path / "native", part_rows=7)
     r = load_run(tmp_path / "native")
-    assert r.format == "native" and len(list((tmp_path / "native" / "scalars").glob("part-*.parquet"))) == 3
+    assert (
+        r.format == "native"
+        and len(list((tmp_path / "native" / "scalars").glob("part-*.parquet"))) == 3
+    )
     pd.testing.assert_series_equal(r.series("G_loss"), src.series("G_loss"))
     assert r.counts == src.counts
     assert [s.step for s in r.samples] == [5] and r.samples[0].read_bytes() == src.samples[0].png
-    assert json.loads((tmp_path / "native" / "samples" / "index.jsonl").read_text().splitlines()[0])["tag"] == "samples"
-    pd.testing.assert_frame_equal(r.histograms[src.histograms.columns].reset_index(drop=True), src.histograms, check_dtype=False)
+    assert (
+        json.loads((tmp_path / "native" / "samples" / "index.jsonl").read_text().splitlines()[0])[
+            "tag"
+        ]
+        == "samples"
+    )
+    pd.testing.assert_frame_equal(
+        r.histograms[src.histograms.columns].reset_index(drop=True),
+        src.histograms,
+        check_dtype=False,
+    )
     meta = json.loads((tmp_path / "native" / "run.json").read_text())
     assert meta["source"]["format"] == "tensorboard"
 
@@ -37,7 +49,10 @@ def test_stylegan_import_lists_pickles_and_keeps_sample_metrics(tmp_path):
     assert not (out / "checkpoints").exists()  # pickles are never copied
     r = load_run(out)
     assert r.loss == "bce" and r.config["batch_size"] == 8
-    assert r.sample_metrics["step"].tolist() == [0, 2] and r.sample_metrics["fid"].tolist() == [400.0, 50.0]
+    assert r.sample_metrics["step"].tolist() == [0, 2] and r.sample_metrics["fid"].tolist() == [
+        400.0,
+        50.0,
+    ]
     assert r.scalars["wall_time"].tolist() == src.scalars["wall_time"].tolist()
 
 

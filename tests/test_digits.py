@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from gananalyze import load_run
-from gananalyze.checkpoints import load_checkpoint
 from gananalyze.digits import (
     Discriminator,
     Generator,
@@ -21,6 +20,7 @@ from gananalyze.digits import (
     load_digits_images,
     mean_pairwise_distance,
 )
+from gananalyze.metrics.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RUNS = ROOT / "sample_runs"
@@ -57,7 +57,9 @@ def test_architectures_shapes():
     D = Discriminator(hidden=16, layers=2, dropout=0.3)
     assert D(out).shape == (5,)
     z = fixed_noise(4, 8, seed=3)
-    assert torch.equal(z, fixed_noise(4, 8, seed=3)) and not torch.equal(z, fixed_noise(4, 8, seed=4))
+    assert torch.equal(z, fixed_noise(4, 8, seed=3)) and not torch.equal(
+        z, fixed_noise(4, 8, seed=4)
+    )
 
 
 def test_mean_pairwise_distance():
@@ -68,7 +70,9 @@ def test_mean_pairwise_distance():
 
 
 def test_short_training_is_deterministic(tmp_path):
-    spec = importlib.util.spec_from_file_location("train_digits_gan", ROOT / "examples" / "train_digits_gan.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_digits_gan", ROOT / "examples" / "train_digits_gan.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     over = {"steps": 20, "checkpoints": 2, "histogram_every": 10, "g_hidden": 32, "d_hidden": 32}
@@ -90,7 +94,16 @@ def test_sample_run_has_every_record(runs, name):
     steps = cfg["steps"]
     s = run.scalars
     assert len(s) == steps + 1 and s["step"].iloc[-1] == steps
-    for col in ("G_loss", "D_loss", "G_grad_norm", "D_grad_norm", "D_x", "D_G_z_before", "D_G_z_after", "D_acc"):
+    for col in (
+        "G_loss",
+        "D_loss",
+        "G_grad_norm",
+        "D_grad_norm",
+        "D_x",
+        "D_G_z_before",
+        "D_G_z_after",
+        "D_acc",
+    ):
         assert run.counts[col] == steps, col
     ck = [c.step for c in run.checkpoints]
     assert len(ck) >= 10 and ck[0] == 0 and ck[-1] == steps
@@ -149,14 +162,16 @@ def test_generator_rebuilt_in_fresh_process_matches(runs, tmp_path):
     code = (
         "import sys, numpy as np, torch\n"
         "from gananalyze import load_run\n"
-        "from gananalyze.checkpoints import build_generator\n"
+        "from gananalyze.metrics.checkpoints import build_generator\n"
         "from gananalyze.digits import fixed_noise\n"
         "run = load_run(sys.argv[1]); G = build_generator(run, run.checkpoints[-1])\n"
         "s = run.generator\n"
         "with torch.no_grad(): y = G(fixed_noise(64, s['latent_shape'][0], s['noise_seed']))\n"
         "np.save(sys.argv[2], y.numpy())\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(run.path), str(out)], check=True, cwd=tmp_path, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", code, str(run.path), str(out)], check=True, cwd=tmp_path, timeout=120
+    )
     there = np.load(out)
     np.testing.assert_allclose(there, here, atol=1e-6)
     # and the committed grid is exactly these samples, quantised to 8 bits

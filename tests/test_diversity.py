@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gananalyze import RunLog
-from gananalyze.diversity import (
+from gananalyze.analysis.diversity import (
     pairwise_stats,
     real_dataset,
     real_diversity,
@@ -51,7 +51,9 @@ def test_grid_roundtrip_matches_direct_computation(tmp_path):
 
 
 def test_real_digits_diversity(tmp_path):
-    with RunLog(tmp_path / "a", loss="bce", config={"dataset": "sklearn.datasets.load_digits (8x8)"}) as log:
+    with RunLog(
+        tmp_path / "a", loss="bce", config={"dataset": "sklearn.datasets.load_digits (8x8)"}
+    ) as log:
         log.scalars(0, G_loss=1.0)
     with RunLog(tmp_path / "b", loss="bce", config={"dataset": "cifar10"}) as log:
         log.scalars(0, G_loss=1.0)
@@ -60,4 +62,6 @@ def test_real_digits_diversity(tmp_path):
     assert real_diversity(b) is None
     v = real_diversity(a)
     assert 0.3 < v < 0.45
-    assert real_diversity(a, seed=1) == pytest.approx(v, rel=0.03)  # does not depend much on the draw
+    assert real_diversity(a, seed=1) == pytest.approx(
+        v, rel=0.03
+    )  # does not depend much on the draw

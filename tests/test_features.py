@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze import features as fe
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.metrics import features as fe
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,11 @@ def test_missing_inception_weights_name_the_file(tmp_path, monkeypatch):
     with pytest.raises(GanAnalyzeError) as e:
         fe.get_extractor("inception", download=False)
     msg = str(e.value)
-    assert fe.INCEPTION_URL in msg and str(tmp_path / "hub_home") in msg and "--inception-weights" in msg
+    assert (
+        fe.INCEPTION_URL in msg
+        and str(tmp_path / "hub_home") in msg
+        and "--inception-weights" in msg
+    )
     # A failing download ends in the same error (no network in tests: simulate it).
     with mock.patch.object(fe.urllib.request, "urlopen", side_effect=OSError("no route to host")):
         with pytest.raises(GanAnalyzeError, match="download failed: no route to host"):

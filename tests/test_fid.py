@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.fid import feature_stats, fid_from_features, frechet_distance, trace_sqrt_product
+from gananalyze.metrics.fid import (
+    feature_stats,
+    fid_from_features,
+    frechet_distance,
+    trace_sqrt_product,
+)
 
 
 def _features(n: int, d: int, seed: int, shift: float = 0.0, scale: float = 1.0) -> np.ndarray:
@@ -56,7 +61,9 @@ def test_singular_covariances_stay_finite_and_exact():
     b = np.array([4.0, 2.0, 0.0, 0.0])
     expected = 1.0 + 2.0 + 9.0
     assert trace_sqrt_product(np.diag(a), np.diag(b)) == pytest.approx(2.0, abs=1e-12)
-    assert frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == pytest.approx(expected, abs=1e-10)
+    assert frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == pytest.approx(
+        expected, abs=1e-10
+    )
 
 
 def test_fewer_samples_than_dims():

@@ -309,7 +309,8 @@ def test_damaged_lists_what_was_skipped_in_every_format(tmp_path):
     with open(cg / "loss_log.txt", "a") as fh:
         fh.write("(epoch: 4, it\n")
     r = load_run(cg)
-    assert r.damaged == [(f"{cg / 'loss_log.txt'}:7", "line cut off before its epoch/iters, skipped")]
+    cut = "line cut off before its epoch/iters, skipped"
+    assert r.damaged == [(f"{cg / 'loss_log.txt'}:7", cut)]
     clean = load_run(_native(tmp_path / "clean", steps=5, flush_rows=5))
     assert clean.damaged == [] and clean.writers == 1
 

@@ -44,10 +44,20 @@ def write_event_file(path: Path, points: list[tuple[int, str, float, float]]) ->
 
     out = bytearray()
     for step, tag, value, wall in points:
-        ev = event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
+        ev = event_pb2.Event(
+            wall_time=wall,
+            step=step,
+            summary=summary_pb2.Summary(
+                value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]
+            ),
+        )
         data = ev.SerializeToString()
         hdr = struct.pack("<Q", len(data))
-        crc = lambda b: int(tensorboard.masked_crc(tensorboard.crc32c_rows(np.frombuffer(b, np.uint8)[None]))[0])  # noqa: E731
+        def crc(b):
+            return int(
+                tensorboard.masked_crc(tensorboard.crc32c_rows(np.frombuffer(b, np.uint8)[None]))[0]
+            )
+
         out += hdr + struct.pack("<I", crc(hdr)) + data + struct.pack("<I", crc(data))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bytes(out))
@@ -64,7 +74,11 @@ def test_registry_order():
 
 def test_unrecognised_directory_lists_formats(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(GanAnalyzeError, match="tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, wandb, ctgan, epoch-iter, keras, csv"):
+    with pytest.raises(
+        GanAnalyzeError,
+        match="tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
+        "wandb, ctgan, epoch-iter, keras, csv",
+    ):
         load_run(tmp_path)
 
 
@@ -75,7 +89,11 @@ def test_crc32c_matches_tensorboard():
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
     for b in (b"", b"a", b"123456789", bytes(range(200))):
-        ours = int(tensorboard.masked_crc(tensorboard.crc32c_rows(np.frombuffer(b, np.uint8).reshape(1, -1)))[0])
+        ours = int(
+            tensorboard.masked_crc(
+                tensorboard.crc32c_rows(np.frombuffer(b, np.uint8).reshape(1, -1))
+            )[0]
+        )
         assert ours == masked_crc32c(b)
 
 
@@ -90,13 +108,26 @@ def test_tensorboard_scalars_image_histogram(tmp_path):
     assert r.counts == {"Loss/G/loss": 20, "D_x": 20}
     assert len(r.samples) == 1 and r.samples[0].step == 5 and r.samples[0].tag == "samples"
     tiles = r.samples[0].tiles()
-    assert tiles.shape == (1, 4, 6, 3) and tiles[0, :, :, 0].min() == 1.0 and tiles[0, :, :, 1].max() == 0.0
+    assert (
+        tiles.shape == (1, 4, 6, 3)
+        and tiles[0, :, :, 0].min() == 1.0
+        and tiles[0, :, :, 1].max() == 0.0
+    )
     h = r.histograms
-    assert len(h) == 1 and h.loc[0, "step"] == 5 and h.loc[0, "model"] == "G" and h.loc[0, "param"] == "weight"
+    assert (
+        len(h) == 1
+        and h.loc[0, "step"] == 5
+        and h.loc[0, "model"] == "G"
+        and h.loc[0, "param"] == "weight"
+    )
     assert h.loc[0, "numel"] == 1001
     assert h.loc[0, "q00000"] == pytest.approx(-1) and h.loc[0, "q10000"] == pytest.approx(1)
-    assert h.loc[0, "q05000"] == pytest.approx(0, abs=0.05) and h.loc[0, "q08413"] == pytest.approx(0.68, abs=0.05)
-    assert h.loc[0, "mean"] == pytest.approx(0, abs=1e-9) and h.loc[0, "std"] == pytest.approx(np.linspace(-1, 1, 1001).std(), rel=1e-6)
+    assert h.loc[0, "q05000"] == pytest.approx(0, abs=0.05) and h.loc[0, "q08413"] == pytest.approx(
+        0.68, abs=0.05
+    )
+    assert h.loc[0, "mean"] == pytest.approx(0, abs=1e-9) and h.loc[0, "std"] == pytest.approx(
+        np.linspace(-1, 1, 1001).std(), rel=1e-6
+    )
     assert r.warnings == [] and r.flags == []
 
 
@@ -127,7 +158,9 @@ def test_tensorboard_matches_tensorboards_own_reader(tmp_path):
     for raw in RawEventFileLoader(str(f)).Load():
         ev = event_pb2.Event.FromString(raw)
         for v in ev.summary.value:
-            want[(v.tag, ev.step)] = v.simple_value if v.WhichOneof("value") == "simple_value" else None
+            want[(v.tag, ev.step)] = (
+                v.simple_value if v.WhichOneof("value") == "simple_value" else None
+            )
     r = tensorboard.load(tmp_path)
     got = {(m, int(s)): float(v) for m in r.metrics for s, v in r.series(m).items()}
     assert got == pytest.approx(want)
@@ -144,7 +177,10 @@ def test_tensorboard_truncated_file_keeps_records_before_damage(tmp_path):
 
 
 def test_tensorboard_corrupt_record_and_garbage(tmp_path):
-    f = write_event_file(tmp_path / "events.out.tfevents.1.host", [(s, "loss", float(s), 100.0 + s) for s in range(1, 11)])
+    f = write_event_file(
+        tmp_path / "events.out.tfevents.1.host",
+        [(s, "loss", float(s), 100.0 + s) for s in range(1, 11)],
+    )
     data = bytearray(f.read_bytes())
     rec = len(data) // 10  # all records have the same length here
     data[5 * rec + 20] ^= 0xFF  # flip a byte in the 6th record's payload
@@ -159,8 +195,13 @@ def test_tensorboard_corrupt_record_and_garbage(tmp_path):
 
 
 def test_tensorboard_resumed_run_later_write_wins(tmp_path):
-    write_event_file(tmp_path / "events.out.tfevents.100.host", [(s, "loss", 1.0, 100.0 + s) for s in range(10)])
-    write_event_file(tmp_path / "events.out.tfevents.200.host", [(s, "loss", 2.0, 200.0 + s) for s in range(5, 15)])
+    write_event_file(
+        tmp_path / "events.out.tfevents.100.host", [(s, "loss", 1.0, 100.0 + s) for s in range(10)]
+    )
+    write_event_file(
+        tmp_path / "events.out.tfevents.200.host",
+        [(s, "loss", 2.0, 200.0 + s) for s in range(5, 15)],
+    )
     write_event_file(tmp_path / "events.out.tfevents.300.host", [])  # empty file: no warning
     r = tensorboard.load(tmp_path)
     s = r.series("loss")
@@ -172,9 +213,18 @@ def test_tensorboard_resumed_run_later_write_wins(tmp_path):
 
 
 def test_tensorboard_subruns_with_same_tag_kept_apart(tmp_path):
-    write_event_file(tmp_path / "old" / "events.out.tfevents.1.h", [(s, "loss", 1.0, 100.0 + s) for s in range(3)])
-    write_event_file(tmp_path / "new" / "events.out.tfevents.2.h", [(s, "loss", 2.0, 200.0 + s) for s in range(3)])
-    write_event_file(tmp_path / "new" / "events.out.tfevents.3.h", [(s, "only_new", 5.0, 300.0 + s) for s in range(3)])
+    write_event_file(
+        tmp_path / "old" / "events.out.tfevents.1.h",
+        [(s, "loss", 1.0, 100.0 + s) for s in range(3)],
+    )
+    write_event_file(
+        tmp_path / "new" / "events.out.tfevents.2.h",
+        [(s, "loss", 2.0, 200.0 + s) for s in range(3)],
+    )
+    write_event_file(
+        tmp_path / "new" / "events.out.tfevents.3.h",
+        [(s, "only_new", 5.0, 300.0 + s) for s in range(3)],
+    )
     r = tensorboard.load(tmp_path)
     assert r.metrics == ["loss", "only_new", "old/loss"]
     assert r.series("loss").tolist() == [2.0] * 3 and r.series("old/loss").tolist() == [1.0] * 3
@@ -185,14 +235,23 @@ def test_tensorboard_real_esrgan():
     p = real_run("realesrgan-sobel-anime-tb")
     r = load_run(p)
     assert r.format == "tensorboard"
-    main_tags = ["losses/l_g_pix", "losses/l_g_gan", "losses/l_d_real", "losses/l_d_fake", "out_d_real", "out_d_fake"]
+    main_tags = [
+        "losses/l_g_pix",
+        "losses/l_g_gan",
+        "losses/l_d_real",
+        "losses/l_d_fake",
+        "out_d_real",
+        "out_d_fake",
+    ]
     for t in main_tags:
         assert r.counts[t] == 204
     arch = [m for m in r.metrics if "_archived_" in m]
     assert len(arch) == 9 and all(r.counts[m] == 106 for m in arch)
     assert r.duplicates_replaced == 2  # steps 5100 and 10100 re-run after the resumes
     a = next(m for m in arch if m.endswith("losses/l_d_real"))
-    assert r.series(a).loc[5100] == pytest.approx(0.5298, abs=1e-4) and r.series(a).loc[10100] == pytest.approx(0.5716, abs=1e-4)
+    assert r.series(a).loc[5100] == pytest.approx(0.5298, abs=1e-4) and r.series(a).loc[
+        10100
+    ] == pytest.approx(0.5716, abs=1e-4)
     s = r.series("losses/l_d_real")
     assert s.iloc[0] == pytest.approx(0.686, abs=1e-3) and s.index[-1] == 80100
     assert len(r.extra["empty_event_files"]) == 5
@@ -206,11 +265,34 @@ def write_stylegan(d: Path, ticks: int = 5, garbage_line: bool = False) -> Path:
     d.mkdir(parents=True)
     lines = []
     for t in range(ticks):
-        lines.append(json.dumps({"Loss/G/loss": {"num": 8, "mean": 1.0 + t, "std": 0.5}, "Loss/D/loss": {"num": 8, "mean": 0.5, "std": 0.0}, "Progress/tick": {"num": 1, "mean": float(t), "std": 0.0}, "Progress/kimg": {"num": 1, "mean": 4.0 * t + 0.008, "std": 0.0}, "timestamp": 1000.0 + 60 * t}))
+        lines.append(
+            json.dumps(
+                {
+                    "Loss/G/loss": {"num": 8, "mean": 1.0 + t, "std": 0.5},
+                    "Loss/D/loss": {"num": 8, "mean": 0.5, "std": 0.0},
+                    "Progress/tick": {"num": 1, "mean": float(t), "std": 0.0},
+                    "Progress/kimg": {"num": 1, "mean": 4.0 * t + 0.008, "std": 0.0},
+                    "timestamp": 1000.0 + 60 * t,
+                }
+            )
+        )
         if garbage_line and t == 2:
             lines.append('{"Loss/G/loss": {"num": 8, "mea')
     (d / "stats.jsonl").write_text("\n".join(lines) + "\n")
-    (d / "metric-fid50k_full.jsonl").write_text("\n".join(json.dumps({"results": {"fid50k_full": f}, "metric": "fid50k_full", "snapshot_pkl": f"network-snapshot-{k:06d}.pkl", "timestamp": 1.0}) for k, f in ((0, 400.0), (8, 50.0))) + "\n")
+    (d / "metric-fid50k_full.jsonl").write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "results": {"fid50k_full": f},
+                    "metric": "fid50k_full",
+                    "snapshot_pkl": f"network-snapshot-{k:06d}.pkl",
+                    "timestamp": 1.0,
+                }
+            )
+            for k, f in ((0, 400.0), (8, 50.0))
+        )
+        + "\n"
+    )
     (d / "training_options.json").write_text(json.dumps({"batch_size": 8, "kimg_per_tick": 4}))
     (d / "network-snapshot-000008.pkl").write_bytes(b"\x80\x04 not a real pickle")
     (d / "events.out.tfevents.1.host").write_bytes(b"")
@@ -229,7 +311,11 @@ def test_stylegan(tmp_path):
     assert r.scalars["wall_time"].tolist() == [1000.0 + 60 * t for t in range(5)]
     assert r.extra["kimg"].round(3).tolist() == [0.008, 4.008, 8.008, 12.008, 16.008]
     sm = r.sample_metrics
-    assert sm["step"].tolist() == [0, 2] and sm["fid"].tolist() == [400.0, 50.0] and sm["kimg"].tolist() == [0.0, 8.0]
+    assert (
+        sm["step"].tolist() == [0, 2]
+        and sm["fid"].tolist() == [400.0, 50.0]
+        and sm["kimg"].tolist() == [0.0, 8.0]
+    )
     (ck,) = r.checkpoints
     assert ck.kind == "pickle" and ck.step == 2 and ck.meta["kimg"] == 8
 
@@ -257,13 +343,17 @@ def test_stylegan_real_run():
 
 
 def _line(e, i, ga, extra=""):
-    return f"(epoch: {e}, iters: {i}, time: 0.100, data: 0.010) D_A: 0.250 G_A: {ga:.3f} cycle_A: 1.000 {extra}\n"
+    return (
+        f"(epoch: {e}, iters: {i}, time: 0.100, data: 0.010) "
+        f"D_A: 0.250 G_A: {ga:.3f} cycle_A: 1.000 {extra}\n"
+    )
 
 
 def write_loss_log(d: Path, cut: bool = False, opts: str | None = None) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     text = "================ Training Loss (Mon Jan  1 00:00:00 2024) ================\n"
-    # 250 images per epoch, print every 100 images: epoch 1 at 100, 200; epoch 2 at 50, 150, 250; epoch 3 at 100, 200
+    # 250 images per epoch, print every 100 images:
+    # epoch 1 at 100, 200; epoch 2 at 50, 150, 250; epoch 3 at 100, 200
     for e, i in ((1, 100), (1, 200), (2, 50), (2, 150), (2, 250), (3, 100), (3, 200)):
         text += _line(e, i, 1.0)
     text += "================ Validation Loss (Mon Jan  1 01:00:00 2024) ================\n"
@@ -281,10 +371,24 @@ def write_loss_log(d: Path, cut: bool = False, opts: str | None = None) -> Path:
 
 
 def test_cyclegan_restart_resolution(tmp_path):
-    write_loss_log(tmp_path / "checkpoints" / "exp", opts="----------------- Options ---------------\n               gan_mode: lsgan                         \t[default: vanilla]\n                     name: exp\n             print_freq: 100\n----------------- End -------------------\n")
+    write_loss_log(
+        tmp_path / "checkpoints" / "exp",
+        opts=(
+            "----------------- Options ---------------\n"
+            "               gan_mode: lsgan                         \t[default: vanilla]\n"
+            "                     name: exp\n"
+            "             print_freq: 100\n"
+            "----------------- End -------------------\n"
+        ),
+    )
     assert detect_format(tmp_path) == "cyclegan"
     r = load_run(tmp_path)
-    assert r.format == "cyclegan" and r.loss == "lsgan" and r.name == "exp" and r.config["print_freq"] == 100
+    assert (
+        r.format == "cyclegan"
+        and r.loss == "lsgan"
+        and r.name == "exp"
+        and r.config["print_freq"] == 100
+    )
     assert r.extra["images_per_epoch"] == 250
     assert r.steps.tolist() == [100, 200, 300, 400, 500, 600, 700, 800]
     assert r.series("G_A").tolist() == [1.0] * 5 + [2.0] * 3  # epoch 3 from the later section
@@ -299,7 +403,11 @@ def test_cyclegan_cut_lines(tmp_path):
     d = write_loss_log(tmp_path / "run", cut=True)
     r = cyclegan.load(d)
     log = d / "loss_log.txt"
-    assert r.steps.tolist()[-1] == 900 and r.series("G_A").loc[900] == 2.0 and np.isnan(r.series("cycle_A", dropna=False).loc[900])
+    assert (
+        r.steps.tolist()[-1] == 900
+        and r.series("G_A").loc[900] == 2.0
+        and np.isnan(r.series("cycle_A", dropna=False).loc[900])
+    )
     assert any(w.startswith(f"{log}:15:") and "readable values were used" in w for w in r.warnings)
     assert any(w.startswith(f"{log}:16:") and "skipped" in w for w in r.warnings)
     assert r.loss is None
@@ -308,15 +416,26 @@ def test_cyclegan_cut_lines(tmp_path):
 def test_cyclegan_continue_train_epoch_counter_reset(tmp_path):
     d = tmp_path / "p2p"
     d.mkdir()
-    text = "===== Training Loss (a) =====\n" + "".join(_line(e, i, 1.0) for e, i in ((1, 100), (1, 200), (2, 100)))
-    text += "===== Training Loss (b) =====\n" + "".join(_line(e, i, 2.0) for e, i in ((1, 100), (1, 200)))
+    text = "===== Training Loss (a) =====\n" + "".join(
+        _line(e, i, 1.0) for e, i in ((1, 100), (1, 200), (2, 100))
+    )
+    text += "===== Training Loss (b) =====\n" + "".join(
+        _line(e, i, 2.0) for e, i in ((1, 100), (1, 200))
+    )
     (d / "loss_log.txt").write_text(text)
-    (d / "train_opt.txt").write_text("  continue_train: True \t[default: False]\n  epoch_count: 1\n  gan_mode: vanilla\n")
+    (d / "train_opt.txt").write_text(
+        "  continue_train: True \t[default: False]\n  epoch_count: 1\n  gan_mode: vanilla\n"
+    )
     r = cyclegan.load(d)
     assert r.loss == "bce" and r.duplicates_replaced == 0
     assert r.series("G_A").tolist() == [1.0, 1.0, 1.0, 2.0, 2.0]
-    assert r.steps.is_monotonic_increasing if hasattr(r.steps, "is_monotonic_increasing") else np.all(np.diff(r.steps) > 0)
-    # without continue_train the epoch-1 restart is a fresh start that replaces the abandoned attempt
+    assert (
+        r.steps.is_monotonic_increasing
+        if hasattr(r.steps, "is_monotonic_increasing")
+        else np.all(np.diff(r.steps) > 0)
+    )
+    # without continue_train the epoch-1 restart is a fresh start that replaces the
+    # abandoned attempt
     (d / "train_opt.txt").write_text("  continue_train: False\n")
     r = cyclegan.load(d)
     assert r.series("G_A").tolist() == [2.0, 2.0] and r.duplicates_replaced == 3
@@ -335,7 +454,9 @@ def test_cyclegan_real_logs():
     assert r.scalars["epoch"].iloc[-1] == 200 and r.loss == "bce"
     assert any("412 line(s) in 'Validation Loss'" in w for w in r.warnings)
     assert len(r.extra["test_results"]) == 6 and len(r.extra["model_saved"]) == 8
-    assert r.series("G_GAN").iloc[0] == pytest.approx(3.237) and r.series("G_GAN").iloc[-1] == pytest.approx(6.384)
+    assert r.series("G_GAN").iloc[0] == pytest.approx(3.237) and r.series("G_GAN").iloc[
+        -1
+    ] == pytest.approx(6.384)
 
 
 # ---------------------------------------------------------------- tables
@@ -345,14 +466,21 @@ def test_lightning_metrics_csv(tmp_path):
     v = tmp_path / "lightning_logs" / "version_1"
     v.mkdir(parents=True)
     (tmp_path / "lightning_logs" / "version_0").mkdir()
-    (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").write_text("epoch,step,g_loss\n0,0,9\n")
-    (v / "metrics.csv").write_text("d_loss,epoch,g_loss,step,val_fid\n0.5,0,,0,\n,0,1.5,0,\n0.4,0,,49,\n,0,1.25,49,\n,0,,49,80.0\n0.3,1,,99,\n1,2,3,4,5,6,7\n")
+    (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").write_text(
+        "epoch,step,g_loss\n0,0,9\n"
+    )
+    (v / "metrics.csv").write_text(
+        "d_loss,epoch,g_loss,step,val_fid\n0.5,0,,0,\n,0,1.5,0,\n0.4,0,,49,\n,0,1.25,49,\n,0,,49,80.0\n0.3,1,,99,\n1,2,3,4,5,6,7\n"
+    )
     (v / "hparams.yaml").write_text("lr: 0.0002\ngan_mode: hinge\n")
     assert detect_format(tmp_path) == "csv"
     r = load_run(tmp_path)
     assert r.format == "csv" and r.loss == "hinge" and r.config["lr"] == 0.0002
     assert r.steps.tolist() == [0, 49, 99]
-    assert r.series("D_loss").tolist() == [0.5, 0.4, 0.3] and r.series("G_loss").tolist() == [1.5, 1.25]
+    assert r.series("D_loss").tolist() == [0.5, 0.4, 0.3] and r.series("G_loss").tolist() == [
+        1.5,
+        1.25,
+    ]
     assert r.series("val_fid").to_dict() == {49: 80.0}
     assert r.scalars["epoch"].tolist() == [0, 0, 1]
     assert r.counts == {"d_loss": 3, "g_loss": 2, "val_fid": 1}
@@ -362,10 +490,15 @@ def test_lightning_metrics_csv(tmp_path):
 
 def test_jsonl_table_with_garbage_line(tmp_path):
     f = tmp_path / "log.jsonl"
-    f.write_text('{"iteration": 1, "loss": {"G": 1.0, "D": 2.0}}\nnot json at all\n{"iteration": 2, "loss": {"G": 1.5, "D": 2.5}}\n{"iteration": 3, "loss": {"G": NaN')
+    f.write_text(
+        '{"iteration": 1, "loss": {"G": 1.0, "D": 2.0}}\nnot json at all\n'
+        '{"iteration": 2, "loss": {"G": 1.5, "D": 2.5}}\n{"iteration": 3, "loss": {"G": NaN'
+    )
     r = table.load(f)
     assert r.steps.tolist() == [1, 2] and r.series("loss/G").tolist() == [1.0, 1.5]
-    assert any(w.startswith(f"{f}:2:") for w in r.warnings) and any(w.startswith(f"{f}:4:") for w in r.warnings)
+    assert any(w.startswith(f"{f}:2:") for w in r.warnings) and any(
+        w.startswith(f"{f}:4:") for w in r.warnings
+    )
 
 
 def test_csv_implausible_values_flagged(tmp_path):
@@ -387,7 +520,12 @@ def test_cli_info_says_the_format(tmp_path):
     write_loss_log(tmp_path / "cg")
     (tmp_path / "t.csv").write_text("step,loss\n1,0.5\n")
     runner = CliRunner()
-    for path, fmt in (("tb", "tensorboard"), ("sg", "stylegan"), ("cg", "cyclegan"), ("t.csv", "csv")):
+    for path, fmt in (
+        ("tb", "tensorboard"),
+        ("sg", "stylegan"),
+        ("cg", "cyclegan"),
+        ("t.csv", "csv"),
+    ):
         res = runner.invoke(main, ["info", str(tmp_path / path)])
         assert res.exit_code == 0, res.output
         assert f"format:      {fmt} (detected)" in res.output

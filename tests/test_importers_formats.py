@@ -244,7 +244,8 @@ def test_keras_csvlogger(tmp_path):
 def test_ctgan_loss_table(tmp_path):
     f = tmp_path / "loss_values.csv"
     f.write_text(
-        ",Epoch,Generator Loss,Discriminator Loss\n0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n3,3,0.4\n"
+        ",Epoch,Generator Loss,Discriminator Loss\n"
+        "0,0,1.25,-0.5\n1,1,0.75,-0.25\n2,2,0.5,-0.125\n3,3,0.4\n"
     )
     assert detect_format(f) == "ctgan"
     r = load_run(f)

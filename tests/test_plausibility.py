@@ -10,7 +10,15 @@ from gananalyze.loader import load_run
 
 
 def test_check_frame_flags_each_kind_with_file_metric_step():
-    df = pd.DataFrame({"step": [0, 1, 2], "G_loss": [1.0, np.nan, np.inf], "D_x": [0.5, 1.2, -0.1], "fid": [30.0, -1.0, 2e4], "other": [np.nan, np.inf, -5.0]})
+    df = pd.DataFrame(
+        {
+            "step": [0, 1, 2],
+            "G_loss": [1.0, np.nan, np.inf],
+            "D_x": [0.5, 1.2, -0.1],
+            "fid": [30.0, -1.0, 2e4],
+            "other": [np.nan, np.inf, -5.0],
+        }
+    )
     flags = plausibility.check_frame(df, "f.csv")
     got = sorted((f.metric, f.step, f.reason) for f in flags)
     assert got == [
@@ -27,7 +35,13 @@ def test_check_frame_flags_each_kind_with_file_metric_step():
 
 def test_not_logged_nan_is_not_flagged_when_nonfinite_given():
     df = pd.DataFrame({"step": [0, 1, 2], "loss_G": [1.0, np.nan, 2.0]})
-    nonfinite = pd.DataFrame({"step": pd.Series([], dtype="int64"), "metric": pd.Series([], dtype=object), "value": pd.Series([], dtype=float)})
+    nonfinite = pd.DataFrame(
+        {
+            "step": pd.Series([], dtype="int64"),
+            "metric": pd.Series([], dtype=object),
+            "value": pd.Series([], dtype=float),
+        }
+    )
     assert plausibility.check_frame(df, "x", nonfinite=nonfinite) == []
     nonfinite = pd.DataFrame({"step": [1], "metric": ["loss_G"], "value": [np.nan]})
     (f,) = plausibility.check_frame(df, "x", nonfinite=nonfinite)
@@ -35,14 +49,25 @@ def test_not_logged_nan_is_not_flagged_when_nonfinite_given():
 
 
 def test_sample_metric_probabilities_and_limit():
-    df = pd.DataFrame({"step": np.arange(50), "features": "inception", "precision": np.full(50, 1.5), "density": np.full(50, 1.5)})
+    df = pd.DataFrame(
+        {
+            "step": np.arange(50),
+            "features": "inception",
+            "precision": np.full(50, 1.5),
+            "density": np.full(50, 1.5),
+        }
+    )
     flags = plausibility.check_frame(df, "m", limit=20)
     assert len(flags) == 21 and flags[-1].step is None and "30 more" in flags[-1].reason
     assert {f.metric for f in flags} == {"precision"}  # density may exceed 1
 
 
 def test_explicit_losses_and_name_rules():
-    assert plausibility.is_loss("losses/l_g_gan") and plausibility.is_loss("Loss/D/loss") and not plausibility.is_loss("D_x")
+    assert (
+        plausibility.is_loss("losses/l_g_gan")
+        and plausibility.is_loss("Loss/D/loss")
+        and not plausibility.is_loss("D_x")
+    )
     df = pd.DataFrame({"step": [0], "D_A": [np.nan]})
     assert plausibility.check_frame(df, "x") == []
     assert len(plausibility.check_frame(df, "x", losses=["D_A"])) == 1

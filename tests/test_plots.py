@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gananalyze import plots
+from gananalyze.pages import plots, pngs
 
 
 def test_envelope_keeps_a_single_spike_in_a_million_points():
@@ -62,10 +62,18 @@ def _png(uri: str) -> Image.Image:
 def test_line_chart_to_data_uri_has_the_requested_size_and_content():
     s = np.arange(5000)
     v = np.sin(s / 300.0)
-    fig = plots.line_chart([plots.Curve("G", s, v, smoothed=v)], title="t", hlines=[plots.HLine(0.5, "eq")], vlines=[plots.VLine(2500, "best")], spans=[plots.Span(100, 900, "finding")], width=6, height=2.5)
+    fig = plots.line_chart(
+        [plots.Curve("G", s, v, smoothed=v)],
+        title="t",
+        hlines=[plots.HLine(0.5, "eq")],
+        vlines=[plots.VLine(2500, "best")],
+        spans=[plots.Span(100, 900, "finding")],
+        width=6,
+        height=2.5,
+    )
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["G", "finding", "eq", "best"]
-    img = _png(plots.fig_to_data_uri(fig))
+    img = _png(pngs.fig_to_data_uri(fig))
     assert img.size == (6 * plots.DPI, int(2.5 * plots.DPI))
     a = np.asarray(img.convert("L"), dtype=float)
     assert a.std() > 5  # not blank
@@ -77,11 +85,14 @@ def test_log_chart_ignores_nonpositive_values():
     v = np.r_[np.zeros(10), np.logspace(-3, 2, 90)]
     fig = plots.line_chart([plots.Curve("g", s, v)], logy=True)
     assert fig.axes[0].get_yscale() == "log"
-    plots.fig_to_png(fig)
+    pngs.fig_to_png(fig)
 
 
 def test_small_multiples_hides_unused_panels():
-    panels = [plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))]) for i in range(4)]
+    panels = [
+        plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))])
+        for i in range(4)
+    ]
     fig = plots.small_multiples(panels, ncols=3)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 6 and len(visible) == 4
@@ -93,7 +104,7 @@ def test_upscale_png_nearest_neighbour_keeps_pixel_values():
     small = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(small).save(buf, format="PNG")
-    big = Image.open(io.BytesIO(plots.upscale_png(buf.getvalue(), min_width=100)))
+    big = Image.open(io.BytesIO(pngs.upscale_png(buf.getvalue(), min_width=100)))
     assert big.size == (12 * 8, 10 * 8)
     arr = np.asarray(big)
     assert np.array_equal(arr[::8, ::8], small)
@@ -107,8 +118,11 @@ def test_finite_range_skips_inf():
 def test_palette_and_style_are_seaborns():
     import seaborn as sns
 
-    from gananalyze import plots
+    from gananalyze.pages import plots
 
     assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
     rc = plots._style()
-    assert rc["axes.grid"] is True and rc["axes.facecolor"] == sns.axes_style("whitegrid")["axes.facecolor"]
+    assert (
+        rc["axes.grid"] is True
+        and rc["axes.facecolor"] == sns.axes_style("whitegrid")["axes.facecolor"]
+    )

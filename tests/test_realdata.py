@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.realdata import cache_path, default_cache_dir, load_real, real_features
+from gananalyze.metrics.realdata import cache_path, default_cache_dir, load_real, real_features
 
 
 def _images(n=6, h=5, w=7, c=3, seed=0):
@@ -36,14 +36,21 @@ def test_sklearn_digits():
 def test_folder_recursive_and_keyed_by_content_not_names(tmp_path):
     imgs = _images()
     a = _write_folder(tmp_path / "a", imgs, [f"img{i}.png" for i in range(6)])
-    b = _write_folder(tmp_path / "b", imgs[::-1], [f"sub{i % 2}/x{i}.PNG" for i in range(6)])  # renamed, reordered, nested
+    b = _write_folder(
+        tmp_path / "b", imgs[::-1], [f"sub{i % 2}/x{i}.PNG" for i in range(6)]
+    )  # renamed, reordered, nested
     (tmp_path / "a" / "notes.txt").write_text("not an image")
     ra, rb = load_real(a), load_real(b)
     assert ra.count == 6 and ra.shape == (3, 5, 7)
     assert ra.digest == rb.digest
     xa, xb = ra.load(0, 6), rb.load(0, 6)
     np.testing.assert_array_equal(xa, xb)  # same order (by content), same values
-    np.testing.assert_array_equal(np.sort(xa.reshape(6, -1), axis=0), np.sort((imgs.transpose(0, 3, 1, 2) / np.float32(255)).reshape(6, -1).astype(np.float32), axis=0))
+    np.testing.assert_array_equal(
+        np.sort(xa.reshape(6, -1), axis=0),
+        np.sort(
+            (imgs.transpose(0, 3, 1, 2) / np.float32(255)).reshape(6, -1).astype(np.float32), axis=0
+        ),
+    )
     # one changed pixel changes the hash
     changed = imgs.copy()
     changed[0, 0, 0, 0] ^= 1

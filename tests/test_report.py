@@ -12,13 +12,28 @@ from click.testing import CliRunner
 from conftest import write_synthetic_run
 
 from gananalyze import RunLog, generator_spec, load_run
+from gananalyze.analysis.evaluations import best_checkpoint
+from gananalyze.analysis.findings import Diagnosis, Finding
 from gananalyze.cli import main
-from gananalyze.findings import Diagnosis, Finding
-from gananalyze.report import best_checkpoint, build_report_html, equilibrium, render_report
+from gananalyze.pages.report import build_report_html, render_report
+from gananalyze.pages.report_model import equilibrium
 from gananalyze.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"
-ALL_SECTIONS = {"summary", "losses", "discriminator", "d-accuracy", "gradients", "histograms", "sample-metrics", "samples", "tsne", "other-metrics", "config", "warnings"}
+ALL_SECTIONS = {
+    "summary",
+    "losses",
+    "discriminator",
+    "d-accuracy",
+    "gradients",
+    "histograms",
+    "sample-metrics",
+    "samples",
+    "tsne",
+    "other-metrics",
+    "config",
+    "warnings",
+}
 
 
 def _full_run(path, name="full", steps=300):
@@ -27,13 +42,29 @@ def _full_run(path, name="full", steps=300):
     n = steps
     tp = rng.integers(20, 33, n)
     tn = rng.integers(20, 33, n)
-    extra = {"D_tp": tp, "D_fn": 32 - tp, "D_tn": tn, "D_fp": 32 - tn, "D_acc": (tp + tn) / 64, "G_grad_norm": np.exp(-np.linspace(0, 4, n)), "D_grad_norm": 1 + rng.random(n), "lr": np.full(n, 2e-4), "my" + XSS: np.sin(np.arange(n) / 20)}
-    write_synthetic_run(path, steps=n, extra=extra, config={"lr": 2e-4, "note": XSS, "nested": {"beta1": 0.5}})
+    extra = {
+        "D_tp": tp,
+        "D_fn": 32 - tp,
+        "D_tn": tn,
+        "D_fp": 32 - tn,
+        "D_acc": (tp + tn) / 64,
+        "G_grad_norm": np.exp(-np.linspace(0, 4, n)),
+        "D_grad_norm": 1 + rng.random(n),
+        "lr": np.full(n, 2e-4),
+        "my" + XSS: np.sin(np.arange(n) / 20),
+    }
+    write_synthetic_run(
+        path, steps=n, extra=extra, config={"lr": 2e-4, "note": XSS, "nested": {"beta1": 0.5}}
+    )
     from gananalyze.digits import Generator
 
     torch.manual_seed(0)
     G = Generator(latent_dim=4, hidden=8, layers=1)
-    spec = generator_spec("gananalyze.digits:Generator", {"latent_dim": 4, "hidden": 8, "layers": 1}, latent_shape=(4,))
+    spec = generator_spec(
+        "gananalyze.digits:Generator",
+        {"latent_dim": 4, "hidden": 8, "layers": 1},
+        latent_shape=(4,),
+    )
     with RunLog(path, loss="bce", generator=spec, name=name) as log:
         z = torch.randn(16, 4)
         for step in (0, n // 2, n - 1):
@@ -42,7 +73,17 @@ def _full_run(path, name="full", steps=300):
             log.checkpoint(step, G)
             G.net[0].weight.grad = torch.randn_like(G.net[0].weight)
             log.histograms(step, G, "G")
-    append_sample_metrics(path, pd.DataFrame({"step": [0, n // 2, n - 1], "features": "inception", "fid": [200.0, 40.0, 55.0], "kid": [0.2, 0.03, 0.05]}))
+    append_sample_metrics(
+        path,
+        pd.DataFrame(
+            {
+                "step": [0, n // 2, n - 1],
+                "features": "inception",
+                "fid": [200.0, 40.0, 55.0],
+                "kid": [0.2, 0.03, 0.05],
+            }
+        ),
+    )
     return path
 
 
@@ -55,7 +96,14 @@ def _sections(soup: BeautifulSoup) -> set[str]:
 
 
 def _diag(run, findings=()):
-    return Diagnosis(run.name, "Discriminator overpowers the generator from step 100 (warning).", list(findings), [("oscillation", "not enough data: needs X")], {}, {"equilibrium": {"loss": "bce", "D_loss": 1.386, "G_loss": 0.693}, "select_metric": "fid"})
+    return Diagnosis(
+        run.name,
+        "Discriminator overpowers the generator from step 100 (warning).",
+        list(findings),
+        [("oscillation", "not enough data: needs X")],
+        {},
+        {"equilibrium": {"loss": "bce", "D_loss": 1.386, "G_loss": 0.693}, "select_metric": "fid"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +114,22 @@ def full(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_html(full):
     """The full run's report (with a t-SNE of 60 + 60 + 60 points), written once for the module."""
-    import gananalyze.tsne as tsne
+    import gananalyze.analysis.tsne as tsne
 
     old, tsne.DEFAULT_N = tsne.DEFAULT_N, 60
     try:
         run = load_run(full)
-        finding = Finding("d_overpowering", "warning", "Discriminator overpowers the generator", "D(x) 0.99, D(G(z)) 0.01 " + XSS, "Lower D's learning rate.", 100, 250, {"D_x": 0.991, "per_metric": {"a": 1}}, ["D_x", "D_loss", "samples"])
+        finding = Finding(
+            "d_overpowering",
+            "warning",
+            "Discriminator overpowers the generator",
+            "D(x) 0.99, D(G(z)) 0.01 " + XSS,
+            "Lower D's learning rate.",
+            100,
+            250,
+            {"D_x": 0.991, "per_metric": {"a": 1}},
+            ["D_x", "D_loss", "samples"],
+        )
         return render_report(run, full.parent / "full.html", diagnosis=_diag(run, [finding]))
     finally:
         tsne.DEFAULT_N = old
@@ -133,25 +191,40 @@ def test_run_name_metric_and_config_values_are_escaped(synthetic_run):
     assert not soup.find_all("script")
     assert soup.title.get_text() == f"run {XSS} · gananalyze report"
     assert soup.h1.get_text() == f"run {XSS}"
-    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5  # name x2, verdict, config key+value, panel alt/warning
+    assert (
+        html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
+    )  # name x2, verdict, config key+value, panel alt/warning
     cfg = soup.find("table", class_="config")
     assert [XSS, XSS] in [[td.get_text() for td in tr.find_all("td")] for tr in cfg.find_all("tr")]
 
 
 def test_real_rules_run_by_default_and_verdict_shown(synthetic_run, tmp_path):
-    p = synthetic_run("dover", steps=400, d_x=0.995, d_gz=0.004, extra={"G_grad_norm": np.exp(-np.linspace(0, 12, 400))})
+    p = synthetic_run(
+        "dover",
+        steps=400,
+        d_x=0.995,
+        d_gz=0.004,
+        extra={"G_grad_norm": np.exp(-np.linspace(0, 12, 400))},
+    )
     out = render_report(p, tmp_path / "a" / "b" / "r.html", tsne=False)
     soup = _soup(out.read_text())
     verdict = soup.find(class_="verdict").get_text(" ", strip=True)
     assert "overpower" in verdict.lower()
-    assert "error" in soup.find(class_="verdict")["class"] or "warning" in soup.find(class_="verdict")["class"]
+    assert (
+        "error" in soup.find(class_="verdict")["class"]
+        or "warning" in soup.find(class_="verdict")["class"]
+    )
     assert soup.find("div", class_="finding")
 
 
 def test_equilibrium_lines_follow_the_diagnosis(synthetic_run):
     run = load_run(synthetic_run("e", steps=60))
     assert equilibrium(run, _diag(run)) == {"D_loss": 1.386, "G_loss": 0.693}
-    wass = Diagnosis(run.name, "", context={"equilibrium": {"loss": "wasserstein", "D_loss": None, "G_loss": None}})
+    wass = Diagnosis(
+        run.name,
+        "",
+        context={"equilibrium": {"loss": "wasserstein", "D_loss": None, "G_loss": None}},
+    )
     assert equilibrium(run, wass) == {}
     eq = equilibrium(run)  # rules.equilibrium: the synthetic D loss sums both BCE terms
     assert eq["D_loss"] == pytest.approx(2 * np.log(2), rel=1e-3)
@@ -159,7 +232,9 @@ def test_equilibrium_lines_follow_the_diagnosis(synthetic_run):
 
 def test_best_checkpoint_lower_or_higher_is_better(tmp_path):
     run = load_run(write_synthetic_run(tmp_path / "b", steps=30))
-    run.sample_metrics = pd.DataFrame({"step": [10, 20, 29], "fid": [50.0, 20.0, 30.0], "is": [2.0, 3.0, 4.0]})
+    run.sample_metrics = pd.DataFrame(
+        {"step": [10, 20, 29], "fid": [50.0, 20.0, 30.0], "is": [2.0, 3.0, 4.0]}
+    )
     b = best_checkpoint(run, "fid")
     assert (b["step"], b["value"], b["last_step"], b["last_value"]) == (20, 20.0, 29, 30.0)
     assert best_checkpoint(run, "is")["step"] == 29
@@ -168,12 +243,19 @@ def test_best_checkpoint_lower_or_higher_is_better(tmp_path):
 
 def test_confusion_counts_and_precision_recall(synthetic_run):
     n = 200
-    extra = {"D_tp": np.full(n, 30.0), "D_fn": np.full(n, 2.0), "D_fp": np.full(n, 10.0), "D_tn": np.full(n, 22.0)}
+    extra = {
+        "D_tp": np.full(n, 30.0),
+        "D_fn": np.full(n, 2.0),
+        "D_fp": np.full(n, 10.0),
+        "D_tn": np.full(n, 22.0),
+    }
     run = load_run(synthetic_run("cm", steps=n, extra=extra))
     soup = _soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok")))
     start, middle = soup.select(".cm")[:2]
     assert "TP 30" in start.get_text() and "FP 10" in start.get_text()  # the first step alone
-    assert "TP 60" in middle.get_text() and "FP 20" in middle.get_text()  # summed over n // 100 = 2 steps
+    assert (
+        "TP 60" in middle.get_text() and "FP 20" in middle.get_text()
+    )  # summed over n // 100 = 2 steps
     assert "last 2 logged steps" in middle.get_text()
     foot = middle.find(class_="foot").get_text()
     assert "precision 0.75" in foot and "recall 0.9375" in foot and "accuracy 0.81" in foot
@@ -187,7 +269,10 @@ def test_cli_default_path_options_and_errors(synthetic_run, tmp_path, monkeypatc
     out = tmp_path / "reports" / "cli_run.html"
     assert out.is_file() and f"wrote {out.relative_to(tmp_path)}" in r.output
     assert "weight 0.9" in out.read_text()
-    r = CliRunner().invoke(main, ["report", str(p), "-o", str(tmp_path / "deep" / "er" / "x.html"), "--format", "native"])
+    r = CliRunner().invoke(
+        main,
+        ["report", str(p), "-o", str(tmp_path / "deep" / "er" / "x.html"), "--format", "native"],
+    )
     assert r.exit_code == 0 and (tmp_path / "deep" / "er" / "x.html").is_file()
     r = CliRunner().invoke(main, ["report", str(p), "--smoothing", "1.5"])
     assert r.exit_code == 2 and "--smoothing" in r.output
@@ -211,7 +296,9 @@ def test_no_tsne_without_checkpoints_or_when_disabled(full):
     secs = _sections(_soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok"))))
     assert "tsne" not in secs and "samples" in secs
     run = light()
-    assert "tsne" not in _sections(_soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok"), tsne=False)))
+    assert "tsne" not in _sections(
+        _soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok"), tsne=False))
+    )
 
 
 @needs_chromium
@@ -220,7 +307,7 @@ def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
 
 
 def test_tsne_real_data_and_reasons(full, tmp_path):
-    from gananalyze import tsne
+    from gananalyze.analysis import tsne
 
     run = load_run(full)
     assert tsne.real_source(run) == "sklearn-digits"  # from the generator target
@@ -230,7 +317,11 @@ def test_tsne_real_data_and_reasons(full, tmp_path):
     assert "generator spec" in tsne.unavailable_reason(run)
     run.checkpoints = []
     assert "checkpoints" in tsne.unavailable_reason(run)
-    other = load_run(write_synthetic_run(tmp_path / "o", steps=20, config={"dataset": "sklearn.datasets.load_digits"}))
+    other = load_run(
+        write_synthetic_run(
+            tmp_path / "o", steps=20, config={"dataset": "sklearn.datasets.load_digits"}
+        )
+    )
     assert tsne.real_source(other) == "sklearn-digits"
     assert tsne.real_source(load_run(write_synthetic_run(tmp_path / "p", steps=20))) is None
 
@@ -248,13 +339,22 @@ def test_sample_images_of_several_tags_get_one_strip_each(synthetic_run):
         return buf.getvalue()
 
     run = load_run(synthetic_run("tags", steps=50))
-    run.samples = [SampleGrid(step=s, png=png(s), tag=t) for s in range(0, 50, 2) for t in ("fake_B", "rec_A" + XSS)]
+    run.samples = [
+        SampleGrid(step=s, png=png(s), tag=t)
+        for s in range(0, 50, 2)
+        for t in ("fake_B", "rec_A" + XSS)
+    ]
     soup = _soup(build_report_html(run, diagnosis=Diagnosis(run.name, "ok")))
     tags = [p.get_text() for p in soup.select("#samples .striptag")]
     assert tags == ["fake_B", "rec_A" + XSS]
     strips = soup.select("#samples .strip")
     assert [len(s.find_all("img")) for s in strips] == [12, 12]  # 25 each, 12 picked evenly
-    assert [f.get_text(strip=True) for f in strips[0].find_all("figcaption")][:2] == ["step 0", "step 4"]
+    assert [f.get_text(strip=True) for f in strips[0].find_all("figcaption")][:2] == [
+        "step 0",
+        "step 4",
+    ]
     assert strips[0].find_all("figcaption")[-1].get_text(strip=True) == "step 48"
-    img = Image.open(io.BytesIO(__import__("base64").b64decode(strips[0].img["src"].split(",", 1)[1])))
+    img = Image.open(
+        io.BytesIO(__import__("base64").b64decode(strips[0].img["src"].split(",", 1)[1]))
+    )
     assert img.size[0] >= 200  # tiny images upscaled (nearest neighbour)

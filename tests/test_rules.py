@@ -13,17 +13,21 @@ import pytest
 from conftest import SAMPLE_RUNS, real_run
 
 from gananalyze import RunLog, store
-from gananalyze.errors import GanAnalyzeError
-from gananalyze.findings import Diagnosis
-from gananalyze.loader import load_run
-from gananalyze.rules import (
+from gananalyze.analysis.findings import Diagnosis
+from gananalyze.analysis.rules import (
     DEFAULT_THRESHOLDS,
-    RULES,
+    ORDER,
+    REGISTRY,
+    Rule,
     diagnose,
     equilibrium,
-    format_text,
     load_thresholds,
+    rule,
+    rules_in_order,
 )
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.loader import load_run
+from gananalyze.pages.text import check_text
 from gananalyze.run import Flag, Run
 
 
@@ -48,7 +52,10 @@ def step_fn(n: int, at: int, before: float, after: float) -> np.ndarray:
 def test_healthy_synthetic_runs_raise_nothing(synthetic_run, seed):
     rng = np.random.default_rng(seed)
     n = 600
-    extra = {"G_grad_norm": np.abs(1 + rng.normal(0, 0.2, n)), "D_grad_norm": np.abs(2 + rng.normal(0, 0.3, n))}
+    extra = {
+        "G_grad_norm": np.abs(1 + rng.normal(0, 0.2, n)),
+        "D_grad_norm": np.abs(2 + rng.normal(0, 0.3, n)),
+    }
     d = diagnose(load_run(synthetic_run(f"h{seed}", steps=n, seed=seed, noise=0.05, extra=extra)))
     assert problems(d) == []
     h = only(d, "healthy_equilibrium")
@@ -82,7 +89,14 @@ def test_no_d_outputs_no_equilibrium_says_no_problems(tmp_path):
 def test_d_overpowering_sustained_to_the_end_is_an_error(synthetic_run):
     n = 200
     gnorm = step_fn(n, 100, 1.0, 1e-4)
-    p = synthetic_run("dover", steps=n, d_x=step_fn(n, 100, 0.5, 0.99), d_gz=step_fn(n, 100, 0.5, 0.01), noise=0.005, extra={"G_grad_norm": gnorm})
+    p = synthetic_run(
+        "dover",
+        steps=n,
+        d_x=step_fn(n, 100, 0.5, 0.99),
+        d_gz=step_fn(n, 100, 0.5, 0.01),
+        noise=0.005,
+        extra={"G_grad_norm": gnorm},
+    )
     d = diagnose(load_run(p))
     f = only(d, "d_overpowering")
     assert (f.severity, f.start_step, f.end_step) == ("error", 100, 199)
@@ -100,7 +114,10 @@ def test_d_overpowering_that_recovers_is_a_warning(synthetic_run):
     n = 300
     dx = np.r_[np.full(100, 0.5), np.full(100, 0.99), np.full(100, 0.5)]
     dg = np.r_[np.full(100, 0.5), np.full(100, 0.01), np.full(100, 0.5)]
-    f = only(diagnose(load_run(synthetic_run("r", steps=n, d_x=dx, d_gz=dg, noise=0.005))), "d_overpowering")
+    f = only(
+        diagnose(load_run(synthetic_run("r", steps=n, d_x=dx, d_gz=dg, noise=0.005))),
+        "d_overpowering",
+    )
     assert (f.severity, f.start_step, f.end_step) == ("warning", 100, 199)
 
 
@@ -128,7 +145,10 @@ def test_d_overpowering_from_d_loss_only(tmp_path):
 
 def test_g_overpowering(synthetic_run):
     n = 200
-    f = only(diagnose(load_run(synthetic_run("g", steps=n, d_gz=step_fn(n, 120, 0.5, 0.8)))), "g_overpowering")
+    f = only(
+        diagnose(load_run(synthetic_run("g", steps=n, d_gz=step_fn(n, 120, 0.5, 0.8)))),
+        "g_overpowering",
+    )
     assert (f.severity, f.start_step, f.end_step) == ("warning", 120, 199)
     assert f.numbers["D_G_z"] == pytest.approx(0.8, abs=0.02)
     assert f.numbers["D_loss_during"] > f.numbers["D_loss_early"]
@@ -146,13 +166,17 @@ def test_nan_losses_are_divergence(synthetic_run):
     assert (f.severity, f.start_step, f.end_step) == ("error", 150, 199)
     assert f.numbers["per_metric"] == {"G_loss": 50}
     assert d.verdict.startswith("Training diverged from step 150 (error)")
-    assert not any(f.rule == "implausible_values" for f in d.findings)  # the loader's NaN flags are divergence's
+    assert not any(
+        f.rule == "implausible_values" for f in d.findings
+    )  # the loader's NaN flags are divergence's
 
 
 def test_gradient_explosion(synthetic_run):
     n = 200
     g = np.r_[np.full(140, 1.0), np.geomspace(10, 1e5, 60)]
-    f = only(diagnose(load_run(synthetic_run("x", steps=n, extra={"D_grad_norm": g}))), "divergence")
+    f = only(
+        diagnose(load_run(synthetic_run("x", steps=n, extra={"D_grad_norm": g}))), "divergence"
+    )
     assert f.severity == "error" and f.end_step == 199
     assert 140 <= f.start_step <= 160
     assert f.metrics == ["D_grad_norm"]
@@ -167,7 +191,12 @@ def test_gradient_norms_that_merely_shrink_10x_are_fine(synthetic_run):
 
 def test_vanishing_gradients(synthetic_run):
     n = 200
-    f = only(diagnose(load_run(synthetic_run("v", steps=n, extra={"D_grad_norm": step_fn(n, 60, 1.0, 1e-5)}))), "vanishing_gradients")
+    f = only(
+        diagnose(
+            load_run(synthetic_run("v", steps=n, extra={"D_grad_norm": step_fn(n, 60, 1.0, 1e-5)}))
+        ),
+        "vanishing_gradients",
+    )
     assert (f.severity, f.start_step, f.end_step) == ("warning", 60, 199)
     assert f.title == "D's gradients vanished"
 
@@ -204,7 +233,14 @@ def test_slow_trend_is_not_oscillation(synthetic_run):
 # ---------------------------------------------------------------- mode collapse
 
 
-def _grid_run(path: Path, collapse_at: int | None, steps: int = 200, every: int = 20, config: dict | None = None, seed: int = 0) -> Path:
+def _grid_run(
+    path: Path,
+    collapse_at: int | None,
+    steps: int = 200,
+    every: int = 20,
+    config: dict | None = None,
+    seed: int = 0,
+) -> Path:
     rng = np.random.default_rng(seed)
     base = rng.uniform(-1, 1, (16, 1, 8, 8))
     one = rng.uniform(-1, 1, (1, 1, 8, 8))
@@ -238,15 +274,21 @@ def test_diverse_samples_are_not_collapse(tmp_path):
 
 def test_mode_collapse_against_real_digits(tmp_path):
     # digits config -> real diversity from sklearn's digits is the reference
-    d = diagnose(load_run(_grid_run(tmp_path / "mc", collapse_at=100, config={"dataset": "sklearn-digits"})))
+    d = diagnose(
+        load_run(_grid_run(tmp_path / "mc", collapse_at=100, config={"dataset": "sklearn-digits"}))
+    )
     f = only(d, "mode_collapse")
     assert f.start_step == 100
     assert 0.2 < f.numbers["real_diversity"] < 0.6
     assert f.numbers["diversity_last"] < 0.5 * f.numbers["real_diversity"]
 
 
-def _amp_grid_run(path: Path, amps: list[float], dup_last: int = 0, config: dict | None = None) -> Path:
-    """One 16-sample grid per 20 steps; grid k has samples amps[k] * U(-1, 1) (diversity ~0.41 * amp)."""
+def _amp_grid_run(
+    path: Path, amps: list[float], dup_last: int = 0, config: dict | None = None
+) -> Path:
+    """One 16-sample grid per 20 steps; grid k has samples amps[k] *
+    U(-1, 1) (diversity ~0.41 * amp).
+    """
     rng = np.random.default_rng(0)
     with RunLog(path, loss="bce", config=config or {}) as log:
         for i in range(20 * len(amps)):
@@ -261,16 +303,32 @@ def _amp_grid_run(path: Path, amps: list[float], dup_last: int = 0, config: dict
 
 def test_generator_still_learning_is_not_collapse_even_below_real_data(tmp_path):
     # diversity rises 0.04 -> 0.16 (< half of the digits' 0.38) and is still rising: G is learning
-    d = diagnose(load_run(_amp_grid_run(tmp_path / "r", [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], config={"dataset": "digits"})))
+    d = diagnose(
+        load_run(
+            _amp_grid_run(
+                tmp_path / "r", [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], config={"dataset": "digits"}
+            )
+        )
+    )
     assert not any(f.rule == "mode_collapse" for f in d.findings)
 
 
 def test_run_ending_far_below_real_data_is_collapse(tmp_path):
     # peaks, then settles at a third of real data's diversity (no single 50% fall)
-    d = diagnose(load_run(_amp_grid_run(tmp_path / "r", [0.1, 0.3, 0.6, 0.55, 0.35, 0.3, 0.3, 0.3], config={"dataset": "digits"})))
+    d = diagnose(
+        load_run(
+            _amp_grid_run(
+                tmp_path / "r",
+                [0.1, 0.3, 0.6, 0.55, 0.35, 0.3, 0.3, 0.3],
+                config={"dataset": "digits"},
+            )
+        )
+    )
     f = only(d, "mode_collapse")
     assert f.severity == "error" and f.numbers["criteria"] == ["far_below_real_data"]
-    assert f.start_step == 80 and f.end_step == 140  # the final stretch below half of real data's diversity
+    assert (
+        f.start_step == 80 and f.end_step == 140
+    )  # the final stretch below half of real data's diversity
     assert f.title == "Mode collapse (samples far less diverse than the real data)"
 
 
@@ -289,7 +347,9 @@ def test_mode_collapse_from_metrics(synthetic_run):
     g = np.full(n, 2.0)
     g[250:] = 0.3  # a sharp drop of G's loss ...
     dgz = np.full(n, 0.4)
-    dgz[240:] = 0.4 + 0.35 * np.sign(np.sin(np.arange(160) * 1.7)) + rng.normal(0, 0.01, 160)  # ... while D(G(z)) swings
+    dgz[240:] = (
+        0.4 + 0.35 * np.sign(np.sin(np.arange(160) * 1.7)) + rng.normal(0, 0.01, 160)
+    )  # ... while D(G(z)) swings
     d = diagnose(load_run(synthetic_run("mcm", steps=n, g_loss=g, d_gz=dgz, d_x=0.6, noise=0.01)))
     found = [f for f in d.findings if f.rule == "mode_collapse"]
     assert len(found) == 1
@@ -299,7 +359,9 @@ def test_mode_collapse_from_metrics(synthetic_run):
 
 
 def _with_fid(path: Path, fids: list[float], every: int = 40) -> Path:
-    rows = pd.DataFrame({"step": [i * every for i in range(len(fids))], "features": "inception", "fid": fids})
+    rows = pd.DataFrame(
+        {"step": [i * every for i in range(len(fids))], "features": "inception", "fid": fids}
+    )
     store.append_sample_metrics(path, rows)
     return path
 
@@ -351,7 +413,12 @@ def test_one_worse_last_evaluation_is_noise_not_over_training(synthetic_run):
 
 def test_higher_is_better_metric_selected(synthetic_run):
     p = synthetic_run("pr", steps=200)
-    store.append_sample_metrics(p, pd.DataFrame({"step": [0, 50, 100, 150], "features": "vgg16", "recall": [0.1, 0.6, 0.4, 0.3]}))
+    store.append_sample_metrics(
+        p,
+        pd.DataFrame(
+            {"step": [0, 50, 100, 150], "features": "vgg16", "recall": [0.1, 0.6, 0.4, 0.3]}
+        ),
+    )
     f = only(diagnose(load_run(p), select_metric="recall"), "over_training")
     assert (f.severity, f.start_step, f.numbers["best_value"]) == ("warning", 50, 0.6)
 
@@ -361,7 +428,10 @@ def test_higher_is_better_metric_selected(synthetic_run):
 
 def test_implausible_values_from_loader_flags(synthetic_run):
     run = load_run(synthetic_run("f", steps=100))
-    run.flags = [Flag("metrics.csv", "fid", 40, -3.0, "FID cannot be negative"), Flag("metrics.csv", "D_x", 70, 1.5, "a probability above 1")]
+    run.flags = [
+        Flag("metrics.csv", "fid", 40, -3.0, "FID cannot be negative"),
+        Flag("metrics.csv", "D_x", 70, 1.5, "a probability above 1"),
+    ]
     f = only(diagnose(run), "implausible_values")
     assert (f.severity, f.start_step, f.end_step) == ("warning", 40, 70)
     assert f.numbers["count"] == 2 and "FID cannot be negative" in f.message
@@ -383,18 +453,33 @@ def test_rules_without_data_are_skipped_with_reason(tmp_path):
     skipped = dict(d.skipped)
     assert skipped["g_overpowering"].startswith("not enough data: needs D(G(z))")
     assert skipped["over_training"] == "not enough data: needs fid at >= 3 evaluations"
-    assert skipped["vanishing_gradients"] == "not enough data: needs G_grad_norm (>= 20 points), or D_grad_norm (>= 20 points)"
+    assert (
+        skipped["vanishing_gradients"]
+        == "not enough data: needs G_grad_norm (>= 20 points), or D_grad_norm (>= 20 points)"
+    )
     assert "divergence" not in skipped and "oscillation" not in skipped
-    text = format_text(d)
+    text = check_text(d)
     assert "skipped:" in text and "g_overpowering: not enough data" in text
 
 
 def test_registry_rules_declare_needs():
-    names = [fn.rule_name for fn in RULES]
-    assert len(names) == len(set(names))
-    for must in ("d_overpowering", "g_overpowering", "mode_collapse", "divergence", "vanishing_gradients", "oscillation", "over_training", "healthy_equilibrium", "implausible_values"):
-        assert must in names
-    assert all(isinstance(fn.needs, list) for fn in RULES)
+    names = [r.name for r in rules_in_order()]
+    assert names == list(ORDER)
+    assert all(
+        isinstance(r, Rule) and isinstance(r.needs, list) and r.describe for r in REGISTRY.values()
+    )
+    assert REGISTRY["over_training"].needs == [("sample_metric",)]
+    assert REGISTRY["mode_collapse"].needs == [
+        ("samples",),
+        ("G_loss", "D_G_z_prob"),
+        ("sample_metric",),
+    ]
+
+
+def test_registry_refuses_a_duplicate_name():
+    with pytest.raises(ValueError, match="a rule named 'oscillation' is already registered"):
+        rule("oscillation")(lambda ctx: [])
+    assert REGISTRY["oscillation"].fn.__name__ == "oscillation"
 
 
 # ---------------------------------------------------------------- loss types
@@ -431,7 +516,15 @@ def test_probabilities_from_logits(tmp_path):
     with RunLog(tmp_path / "r", loss="bce") as log:
         for i in range(200):
             real, fake = (0.0, 0.0) if i < 100 else (4.6, -4.6)
-            log.scalars(i, **{"Loss/scores/real": real, "Loss/scores/fake": fake, "Loss/D/loss": 1.386 if i < 100 else 0.02, "Loss/G/loss": 0.69 if i < 100 else 4.6})
+            log.scalars(
+                i,
+                **{
+                    "Loss/scores/real": real,
+                    "Loss/scores/fake": fake,
+                    "Loss/D/loss": 1.386 if i < 100 else 0.02,
+                    "Loss/G/loss": 0.69 if i < 100 else 4.6,
+                },
+            )
     f = only(diagnose(load_run(tmp_path / "r")), "d_overpowering")
     assert (f.start_step, f.numbers["D_x"]) == (100, pytest.approx(0.99, abs=0.005))
     assert "Loss/scores/real" in f.metrics and "Loss/D/loss" in f.metrics
@@ -447,7 +540,9 @@ def test_thresholds_override_changes_the_outcome(synthetic_run, tmp_path):
     cfg = tmp_path / "rules.yaml"
     cfg.write_text("g_over_dgz_min: 0.75\n")
     th = load_thresholds(cfg)
-    assert th["g_over_dgz_min"] == 0.75 and th["d_over_dx_min"] == DEFAULT_THRESHOLDS["d_over_dx_min"]
+    assert (
+        th["g_over_dgz_min"] == 0.75 and th["d_over_dx_min"] == DEFAULT_THRESHOLDS["d_over_dx_min"]
+    )
     d = diagnose(load_run(p), thresholds=th)
     assert not any(f.rule == "g_overpowering" for f in d.findings)
     assert d.thresholds["g_over_dgz_min"] == 0.75
@@ -460,7 +555,9 @@ def test_load_thresholds_json_nested_and_errors(tmp_path):
     assert th["sustain_fraction"] == 0.2 and th["d_loss_reduction"] == "mean"
     bad = tmp_path / "bad.yaml"
     bad.write_text("sustain_fractoin: 0.2\n")
-    with pytest.raises(GanAnalyzeError, match=r"bad.yaml: unknown threshold\(s\) 'sustain_fractoin'"):
+    with pytest.raises(
+        GanAnalyzeError, match=r"bad.yaml: unknown threshold\(s\) 'sustain_fractoin'"
+    ):
         load_thresholds(bad)
     bad.write_text("osc_z: lots\n")
     with pytest.raises(GanAnalyzeError, match="osc_z must be a number"):
@@ -493,7 +590,18 @@ def test_diagnose_a_million_steps_under_two_seconds():
     rng = np.random.default_rng(0)
     dx = np.clip(0.5 + rng.normal(0, 0.05, n), 0, 1)
     dg = np.clip(0.5 + rng.normal(0, 0.05, n), 0, 1)
-    sc = pd.DataFrame({"step": np.arange(n, dtype=np.int64), "G_loss": -np.log(dg), "D_loss": -np.log(dx) - np.log(1 - dg), "D_x": dx, "D_G_z_before": dg, "D_G_z_after": dg, "G_grad_norm": np.abs(rng.normal(1, 0.1, n)), "D_grad_norm": np.abs(rng.normal(1, 0.1, n))})
+    sc = pd.DataFrame(
+        {
+            "step": np.arange(n, dtype=np.int64),
+            "G_loss": -np.log(dg),
+            "D_loss": -np.log(dx) - np.log(1 - dg),
+            "D_x": dx,
+            "D_G_z_before": dg,
+            "D_G_z_after": dg,
+            "G_grad_norm": np.abs(rng.normal(1, 0.1, n)),
+            "D_grad_norm": np.abs(rng.normal(1, 0.1, n)),
+        }
+    )
     run = Run(path=Path("big"), name="big", loss="bce", scalars=sc)
     times = []
     for _ in range(2):
@@ -566,4 +674,7 @@ def test_sample_run_d_overpowers():
     assert f.severity == "error" and f.numbers["fraction_of_run"] > 0.9
     assert f.start_step < 0.05 * load_run(sample_run("d-overpowers")).steps[-1]
     assert d.verdict.startswith("Discriminator overpowers the generator")
-    assert {x.title for x in d.findings if x.rule == "vanishing_gradients"} == {"G's gradients vanished", "D's gradients vanished"}
+    assert {x.title for x in d.findings if x.rule == "vanishing_gradients"} == {
+        "G's gradients vanished",
+        "D's gradients vanished",
+    }

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import real_run
 
+from gananalyze.analysis.rules import diagnose, gan_views
 from gananalyze.loader import load_run
-from gananalyze.rules import diagnose, gan_views
 
 LN2 = math.log(2.0)
 
@@ -58,7 +58,10 @@ def test_cyclegan_horse2zebra_both_gans_healthy():
     assert a.numbers["D_loss"] == pytest.approx(_tail(run.scalars["D_A"]), abs=0.03)
     assert 0.12 < a.numbers["D_loss"] < 0.22 and 0.4 < a.numbers["G_loss"] < 0.75
     assert diag.verdict.startswith("Healthy")
-    assert {n for n, _ in diag.skipped} >= {"g_overpowering", "over_training"}  # no D outputs, no FID
+    assert {n for n, _ in diag.skipped} >= {
+        "g_overpowering",
+        "over_training",
+    }  # no D outputs, no FID
     assert "d_overpowering" not in {n for n, _ in diag.skipped}
 
 
@@ -87,7 +90,13 @@ def test_pix2pix_custom_restart_d_ahead_but_not_overpowering():
     assert (run.scalars["D_real"] == 0).sum() == 325
     assert not _problems(diag)
     assert [f.rule for f in diag.findings] == ["no_problems"]
-    ran = {"divergence", "d_overpowering", "oscillation", "implausible_values", "healthy_equilibrium"}
+    ran = {
+        "divergence",
+        "d_overpowering",
+        "oscillation",
+        "implausible_values",
+        "healthy_equilibrium",
+    }
     assert not ran & {n for n, _ in diag.skipped}
     loose = diagnose(run, {"d_over_loss_frac": 0.15})
     assert [f.rule for f in _problems(loose)] == ["d_overpowering"]
@@ -144,7 +153,9 @@ def test_realesrgan_d_ahead_on_reals_no_problem():
     assert {n for n, _ in diag.skipped} == {"vanishing_gradients", "over_training"}
 
 
-# ---------------------------------------------------------------- the views on small synthetic tables (no ../shared needed)
+# ---------------------------------------------------------------- the views on small synthetic
+# tables (no ../shared needed)
+
 
 def _table_run(tmp_path, cols: dict, fmt: str = "cyclegan", loss: str | None = None):
     import pandas as pd
@@ -152,38 +163,68 @@ def _table_run(tmp_path, cols: dict, fmt: str = "cyclegan", loss: str | None = N
     from gananalyze.run import Run
 
     n = len(next(iter(cols.values())))
-    df = pd.DataFrame({"step": np.arange(n, dtype=np.int64) * 100, **{k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}})
+    df = pd.DataFrame(
+        {
+            "step": np.arange(n, dtype=np.int64) * 100,
+            **{k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
+        }
+    )
     return Run(path=tmp_path, name="t", format=fmt, loss=loss, scalars=df)
 
 
 def test_cyclegan_view_flags_only_the_gan_that_fails(tmp_path):
-    """GAN B's D loss collapses to ~0 (LSGAN, averaged: 2% of 0.25) while GAN A stays at 0.2: only B is flagged."""
+    """GAN B's D loss collapses to ~0 (LSGAN, averaged: 2% of 0.25) while GAN
+    A stays at 0.2: only B is flagged.
+    """
     n = 200
     rng = np.random.default_rng(0)
     noise = lambda: 0.01 * rng.standard_normal(n)  # noqa: E731
     d_b = np.where(np.arange(n) < 100, 0.2, 0.005) + 0.001 * rng.standard_normal(n)
-    run = _table_run(tmp_path, {"D_A": 0.2 + noise(), "G_A": 0.3 + noise(), "cycle_A": 1 + noise(), "D_B": d_b, "G_B": np.where(np.arange(n) < 100, 0.3, 0.9) + noise(), "cycle_B": 1 + noise()})
+    run = _table_run(
+        tmp_path,
+        {
+            "D_A": 0.2 + noise(),
+            "G_A": 0.3 + noise(),
+            "cycle_A": 1 + noise(),
+            "D_B": d_b,
+            "G_B": np.where(np.arange(n) < 100, 0.3, 0.9) + noise(),
+            "cycle_B": 1 + noise(),
+        },
+    )
     diag = diagnose(run)
     probs = _problems(diag)
-    assert [(f.rule, f.title) for f in probs] == [("d_overpowering", "GAN B: Discriminator overpowers the generator")]
+    assert [(f.rule, f.title) for f in probs] == [
+        ("d_overpowering", "GAN B: Discriminator overpowers the generator")
+    ]
     assert probs[0].start_step == 10000 and probs[0].metrics == ["D_B", "G_B"]
     assert diag.verdict.startswith("GAN B: Discriminator overpowers")
-    assert not [f for f in diag.findings if f.rule == "healthy_equilibrium"]  # A healthy, B not: no "healthy" verdict
+    assert not [
+        f for f in diag.findings if f.rule == "healthy_equilibrium"
+    ]  # A healthy, B not: no "healthy" verdict
     assert [g["equilibrium"]["D_loss"] for g in diag.context["gans"]] == [pytest.approx(0.25)] * 2
 
 
 def test_derived_d_loss_is_the_sum_where_both_terms_exist(tmp_path):
-    """pix2pix: D loss = D_real + D_fake (summed BCE: 2 ln 2 at equilibrium); the run's columns are untouched."""
+    """pix2pix: D loss = D_real + D_fake (summed BCE: 2 ln 2 at
+    equilibrium); the run's columns are untouched.
+    """
     n = 100
     real = np.full(n, LN2)
     real[::10] = np.nan  # D_real missing on some rows: no derived point there
-    run = _table_run(tmp_path, {"G_GAN": np.full(n, LN2), "D_real": real, "D_fake": np.full(n, LN2)}, loss="bce")
+    run = _table_run(
+        tmp_path, {"G_GAN": np.full(n, LN2), "D_real": real, "D_fake": np.full(n, LN2)}, loss="bce"
+    )
     diag = diagnose(run)
     assert list(run.scalars.columns) == ["step", "G_GAN", "D_real", "D_fake"]
     assert diag.context["equilibrium"]["reduction"] == "sum"
     h = [f for f in diag.findings if f.rule == "healthy_equilibrium"]
-    assert h and h[0].numbers["D_loss"] == pytest.approx(2 * LN2) and h[0].metrics == ["D_real+D_fake", "G_GAN"]
-    from gananalyze.rules import _Ctx, _view_series
+    assert (
+        h
+        and h[0].numbers["D_loss"] == pytest.approx(2 * LN2)
+        and h[0].metrics == ["D_real+D_fake", "G_GAN"]
+    )
+    from gananalyze.analysis.rules.context import RuleContext as _Ctx
+    from gananalyze.analysis.rules.views import _view_series
 
     s = _view_series(run, ("D_real", "D_fake"))
     assert len(s) == 90 and s.name == "D_real+D_fake"
@@ -192,6 +233,10 @@ def test_derived_d_loss_is_the_sum_where_both_terms_exist(tmp_path):
 
 def test_a_logged_d_loss_wins_over_the_layouts(tmp_path):
     """A run with a real D loss column is read as is, even if it also logs D_real/D_fake."""
-    run = _table_run(tmp_path, {"D_loss": np.full(50, 1.0), "D_real": np.full(50, 0.5), "D_fake": np.full(50, 0.5)}, fmt="table")
+    run = _table_run(
+        tmp_path,
+        {"D_loss": np.full(50, 1.0), "D_real": np.full(50, 0.5), "D_fake": np.full(50, 0.5)},
+        fmt="table",
+    )
     assert [v.columns for v in gan_views(run)] == [{}]
     assert "gans" not in diagnose(run).context

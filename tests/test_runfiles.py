@@ -18,7 +18,9 @@ def test_symlink_out_of_the_run_is_left_out_with_a_warning(tmp_path):
     warnings: list[str] = []
     kept = runfiles.keep_inside(run, sorted(run.iterdir()), warnings)
     assert [p.name for p in kept] == ["alias.txt", "ok.txt"]
-    assert warnings == ["train_opt.txt: not read: it is a link that resolves outside the run folder"]
+    assert warnings == [
+        "train_opt.txt: not read: it is a link that resolves outside the run folder"
+    ]
     assert runfiles.checked(run, run / "train_opt.txt") is None
     assert runfiles.checked(run, run / "ok.txt") == run / "ok.txt"
 

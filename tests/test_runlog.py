@@ -16,12 +16,14 @@ import pytest
 import torch
 
 from gananalyze import GanAnalyzeError, RunLog, generator_spec, load_run
-from gananalyze.checkpoints import build_generator, load_checkpoint
+from gananalyze.metrics.checkpoints import build_generator, load_checkpoint
 from gananalyze.runlog import make_grid
 
 
 def test_scalars_round_trip_with_cadences_and_epochs(tmp_path):
-    with RunLog(tmp_path / "r", loss="hinge", config={"lr": 1e-4, "nested": {"beta1": 0.5}}, flush_rows=7) as log:
+    with RunLog(
+        tmp_path / "r", loss="hinge", config={"lr": 1e-4, "nested": {"beta1": 0.5}}, flush_rows=7
+    ) as log:
         for s in range(0, 50):
             log.scalars(s, epoch=s // 10, G_loss=s * 0.5, D_loss=torch.tensor(2.0 - s * 0.01))
             if s % 10 == 0:
@@ -44,7 +46,9 @@ def test_discriminator_outputs_and_confusion_counts(tmp_path):
     fake_after = np.array([0.05, 0.5, 0.1, 0.2])
     with RunLog(tmp_path / "r") as log:
         log.discriminator(3, real, fake_before, fake_after)
-        log.discriminator(4, torch.logit(torch.tensor(real)), torch.logit(torch.tensor(fake_before)), logits=True)
+        log.discriminator(
+            4, torch.logit(torch.tensor(real)), torch.logit(torch.tensor(fake_before)), logits=True
+        )
     run = load_run(tmp_path / "r")
     row = run.scalars.set_index("step").loc[3]
     assert row["D_x"] == pytest.approx(0.675)
@@ -65,7 +69,13 @@ def test_checkpoint_samples_histograms_round_trip(tmp_path):
     D(G(torch.randn(3, 4))).sum().backward()
     imgs = torch.rand(6, 1, 4, 4) * 2 - 1
     with RunLog(tmp_path / "r") as log:
-        log.checkpoint(100, G, D, optimizer_state_dict=torch.optim.Adam(G.parameters()).state_dict(), note="first")
+        log.checkpoint(
+            100,
+            G,
+            D,
+            optimizer_state_dict=torch.optim.Adam(G.parameters()).state_dict(),
+            note="first",
+        )
         log.samples(100, imgs, nrow=3)
         log.histograms(100, G, "G")
     run = load_run(tmp_path / "r")
@@ -87,8 +97,12 @@ def test_checkpoint_samples_histograms_round_trip(tmp_path):
     assert set(h["kind"]) == {"weight", "grad"} and len(h) == 2 * 4
     w = h[(h.param == "0.weight") & (h.kind == "weight")].iloc[0]
     flat = G[0].weight.detach().double().flatten()
-    assert w["q00000"] == pytest.approx(flat.min().item()) and w["q10000"] == pytest.approx(flat.max().item())
-    assert w["q05000"] == pytest.approx(flat.median().item() if flat.numel() % 2 else torch.quantile(flat, 0.5).item())
+    assert w["q00000"] == pytest.approx(flat.min().item()) and w["q10000"] == pytest.approx(
+        flat.max().item()
+    )
+    assert w["q05000"] == pytest.approx(
+        flat.median().item() if flat.numel() % 2 else torch.quantile(flat, 0.5).item()
+    )
     assert w["numel"] == 32
 
 
@@ -148,7 +162,9 @@ WRITER = textwrap.dedent(
 def test_kill_9_loses_at_most_the_unflushed_buffer(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "r")], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "r")], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
@@ -166,7 +182,9 @@ GEN_MODULE = textwrap.dedent(
     import torch
     def make(width=8, z=4):
         torch.manual_seed(123)  # different init from the saved weights
-        return torch.nn.Sequential(torch.nn.Linear(z, width), torch.nn.Tanh(), torch.nn.Linear(width, 16), torch.nn.Tanh())
+        return torch.nn.Sequential(
+            torch.nn.Linear(z, width), torch.nn.Tanh(), torch.nn.Linear(width, 16), torch.nn.Tanh()
+        )
     """
 )
 
@@ -181,7 +199,13 @@ def test_generator_rebuilt_from_spec_in_fresh_process(tmp_path):
         G = mymodels.make(width=8, z=4)
         for p in G.parameters():
             torch.nn.init.normal_(p)
-        spec = generator_spec("mymodels:make", {"width": 8, "z": 4}, latent_shape=[4], noise_seed=7, pythonpath=[str(tmp_path)])
+        spec = generator_spec(
+            "mymodels:make",
+            {"width": 8, "z": 4},
+            latent_shape=[4],
+            noise_seed=7,
+            pythonpath=[str(tmp_path)],
+        )
         with RunLog(tmp_path / "r", generator=spec) as log:
             log.checkpoint(5, G)
         z = torch.randn(3, 4, generator=torch.Generator().manual_seed(7))
@@ -192,12 +216,17 @@ def test_generator_rebuilt_from_spec_in_fresh_process(tmp_path):
     code = (
         "import sys, torch, numpy as np\n"
         "from gananalyze import load_run\n"
-        "from gananalyze.checkpoints import build_generator\n"
+        "from gananalyze.metrics.checkpoints import build_generator\n"
         "run = load_run(sys.argv[1]); G = build_generator(run, run.checkpoints[-1])\n"
-        "z = torch.randn(3, 4, generator=torch.Generator().manual_seed(run.generator['noise_seed']))\n"
+        "z = torch.randn(3, 4, generator=torch.Generator()"
+        ".manual_seed(run.generator['noise_seed']))\n"
         "np.save(sys.argv[2], G(z).detach().numpy())\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "r"), str(tmp_path / "out.npy")], check=True, cwd="/")
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "r"), str(tmp_path / "out.npy")],
+        check=True,
+        cwd="/",
+    )
     assert np.array_equal(np.load(tmp_path / "out.npy"), expected)
     run = load_run(tmp_path / "r")
     with pytest.raises(GanAnalyzeError, match="weights do not fit"):
@@ -208,7 +237,9 @@ def test_generator_rebuilt_from_spec_in_fresh_process(tmp_path):
 def test_unloadable_checkpoint_is_a_plain_error(tmp_path):
     bad = tmp_path / "step-000000001.pt"
     bad.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(GanAnalyzeError, match=r"step-000000001.pt: checkpoint cannot be loaded safely"):
+    with pytest.raises(
+        GanAnalyzeError, match=r"step-000000001.pt: checkpoint cannot be loaded safely"
+    ):
         load_checkpoint(bad)
     # a pickle with arbitrary objects is refused by weights_only=True, never executed
     import pickle

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gananalyze import samplemetrics as sm
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.fid import feature_stats, frechet_distance
+from gananalyze.metrics import samplemetrics as sm
+from gananalyze.metrics.fid import feature_stats, frechet_distance
 
 
 def _pair(n_real=300, n_fake=250, d=16, seed=0):
@@ -65,7 +65,9 @@ def test_precision_recall_matches_torch_fidelity(chunk):
     real, fake = _pair(seed=2)
     real, fake = real.float(), fake.float()
     p, r = sm.precision_recall(real, fake, chunk=chunk)
-    ref = prc_features_to_metric(fake, real, prc_neighborhood=3, prc_batch_size=10000, save_cpu_ram=False, verbose=False)
+    ref = prc_features_to_metric(
+        fake, real, prc_neighborhood=3, prc_batch_size=10000, save_cpu_ram=False, verbose=False
+    )
     assert 0.05 < p < 0.95 and 0.05 < r < 1
     assert p == pytest.approx(ref["precision"], abs=1e-6)
     assert r == pytest.approx(ref["recall"], abs=1e-6)
@@ -129,7 +131,9 @@ def test_registry_and_compute_metrics():
         assert tuple(single) == sm.METRIC_COLUMNS[name]
         for k, v in single.items():
             assert v == pytest.approx(vals[k], rel=1e-9)
-    assert vals["fid"] == pytest.approx(frechet_distance(*feature_stats(real), *feature_stats(fake)))
+    assert vals["fid"] == pytest.approx(
+        frechet_distance(*feature_stats(real), *feature_stats(fake))
+    )
     # Real statistics alone are enough for FID.
     only = sm.compute_metrics(["fid"], None, fake, real_stats=feature_stats(real))
     assert only["fid"] == pytest.approx(vals["fid"], rel=1e-12)

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from gananalyze.analysis.smoothing import moving_average, tensorboard_ema, time_weighted_ema
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.smoothing import moving_average, tensorboard_ema, time_weighted_ema
 
 
 def tb_reference(values, weight):
@@ -131,7 +131,9 @@ def test_moving_average_matches_reference(window, centered):
 
 def test_moving_average_numbers_and_errors():
     np.testing.assert_allclose(moving_average([1, 2, 3, 4], 2), [1.0, 1.5, 2.5, 3.5])
-    np.testing.assert_allclose(moving_average([1, 2, 3, 4, 5], 3, centered=True), [1.5, 2.0, 3.0, 4.0, 4.5])
+    np.testing.assert_allclose(
+        moving_average([1, 2, 3, 4, 5], 3, centered=True), [1.5, 2.0, 3.0, 4.0, 4.5]
+    )
     with pytest.raises(GanAnalyzeError):
         moving_average([1.0], 0)
 
@@ -142,7 +144,10 @@ def test_time_weighted_ema_matches_reference_uneven_steps(half_life):
     steps = np.cumsum(rng.choice([1, 1, 2, 10, 500], size=300)).astype(float)
     vals = rng.normal(0, 1, 300)
     vals[[5, 50, 51, 299]] = [np.nan, np.inf, np.nan, -np.inf]
-    same(time_weighted_ema(steps, vals, half_life), wandb_reference(steps.tolist(), vals.tolist(), half_life))
+    same(
+        time_weighted_ema(steps, vals, half_life),
+        wandb_reference(steps.tolist(), vals.tolist(), half_life),
+    )
 
 
 def test_time_weighted_ema_meaning():
@@ -167,4 +172,8 @@ def test_fast_on_a_million_points():
     elapsed = time.perf_counter() - t0
     assert elapsed < 2.0, elapsed
     head = 5000
-    same(time_weighted_ema(steps, vals, 50.0)[:head], wandb_reference(steps[:head].tolist(), vals[:head].tolist(), 50.0), rtol=1e-9)
+    same(
+        time_weighted_ema(steps, vals, 50.0)[:head],
+        wandb_reference(steps[:head].tolist(), vals[:head].tolist(), 50.0),
+        rtol=1e-9,
+    )

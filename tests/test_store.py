@@ -20,7 +20,13 @@ def _part(run_dir, number, **cols):
 def test_schema_change_mid_run_is_a_union(tmp_path):
     r = tmp_path / "r"
     _part(r, 0, step=np.arange(3, dtype=np.int64), G_loss=[1.0, 2.0, 3.0])
-    _part(r, 1, step=np.arange(3, 6, dtype=np.int64), G_loss=[4.0, 5.0, 6.0], fid=np.array([9, 8, 7], dtype=np.int32))
+    _part(
+        r,
+        1,
+        step=np.arange(3, 6, dtype=np.int64),
+        G_loss=[4.0, 5.0, 6.0],
+        fid=np.array([9, 8, 7], dtype=np.int32),
+    )
     run = load_run(r)
     assert run.metrics == ["G_loss", "fid"]
     assert run.series("fid").to_dict() == {3: 9.0, 4: 8.0, 5: 7.0}
@@ -30,8 +36,16 @@ def test_schema_change_mid_run_is_a_union(tmp_path):
 
 def test_duplicates_later_part_wins_per_value(tmp_path):
     r = tmp_path / "r"
-    _part(r, 0, step=np.array([0, 1, 2, 3], dtype=np.int64), G_loss=[0.0, 1.0, 2.0, 3.0], D_loss=[5.0, 5.0, 5.0, 5.0])
-    _part(r, 1, step=np.array([2, 3, 4], dtype=np.int64), G_loss=[20.0, 30.0, 40.0])  # resumed, logs G only
+    _part(
+        r,
+        0,
+        step=np.array([0, 1, 2, 3], dtype=np.int64),
+        G_loss=[0.0, 1.0, 2.0, 3.0],
+        D_loss=[5.0, 5.0, 5.0, 5.0],
+    )
+    _part(
+        r, 1, step=np.array([2, 3, 4], dtype=np.int64), G_loss=[20.0, 30.0, 40.0]
+    )  # resumed, logs G only
     run = load_run(r)
     assert run.series("G_loss").to_dict() == {0: 0.0, 1: 1.0, 2: 20.0, 3: 30.0, 4: 40.0}
     assert run.series("D_loss").to_dict() == {0: 5.0, 1: 5.0, 2: 5.0, 3: 5.0}
@@ -61,11 +75,18 @@ def test_nan_and_inf_are_kept_and_listed(tmp_path):
         log.scalars(1, G_loss=float("nan"), D_loss=float("inf"))
         log.scalars(2, G_loss=-float("inf"))
     run = load_run(tmp_path / "r")
-    assert run.counts == {"G_loss": 3, "D_loss": 2}  # the logged NaN counts; the unlogged D_loss at 2 does not
+    assert run.counts == {
+        "G_loss": 3,
+        "D_loss": 2,
+    }  # the logged NaN counts; the unlogged D_loss at 2 does not
     assert math.isnan(run.scalars["G_loss"][1]) and run.scalars["D_loss"][1] == math.inf
     assert run.series("G_loss").tolist() == [1.0, -math.inf]
     nf = run.nonfinite
-    assert list(zip(nf.step, nf.metric, strict=False)) == [(1, "D_loss"), (1, "G_loss"), (2, "G_loss")]
+    assert list(zip(nf.step, nf.metric, strict=False)) == [
+        (1, "D_loss"),
+        (1, "G_loss"),
+        (2, "G_loss"),
+    ]
     out = CliRunner().invoke(main, ["info", str(tmp_path / "r")]).output
     assert "(2 NaN/Inf)" in out and "(1 NaN/Inf)" in out
 
@@ -85,10 +106,18 @@ def test_not_a_run_is_one_plain_error(tmp_path):
         load_run(tmp_path)
     result = CliRunner().invoke(main, ["info", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path}: not a training run: no format recognised this directory (tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, wandb, ctgan, epoch-iter, keras, csv)\n"
+    assert (
+        result.output
+        == f"Error: {tmp_path}: not a training run: no format recognised this directory "
+        "(tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
+        "wandb, ctgan, epoch-iter, keras, csv)\n"
+    )
     assert "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["info", str(tmp_path / "nope")])
-    assert missing.exit_code == 1 and missing.output == f"Error: {tmp_path / 'nope'}: no such file or directory\n"
+    assert (
+        missing.exit_code == 1
+        and missing.output == f"Error: {tmp_path / 'nope'}: no such file or directory\n"
+    )
 
 
 def test_unknown_forced_format(tmp_path):

@@ -24,9 +24,9 @@ from gananalyze import store
 from gananalyze.cli import main
 from gananalyze.convert import import_run
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.sweep import sweep
+from gananalyze.metrics.sweep import sweep
 
-FAKE_NETWORKS = '''
+FAKE_NETWORKS = """
 from pathlib import Path
 import torch
 
@@ -45,7 +45,7 @@ class Generator(torch.nn.Module):
         assert z.shape[1:] == (self.z_dim,) and c.shape == (z.shape[0], self.c_dim) and not c.any()
         assert truncation_psi == 1 and noise_mode == "const"
         return torch.tanh(torch.cat([z, c], 1) @ self.w).view(-1, 1, 8, 8)
-'''
+"""
 
 
 def make_stylegan_run(tmp_path: Path, c_dim: int = 0) -> tuple[Path, Path, str]:
@@ -57,7 +57,15 @@ def make_stylegan_run(tmp_path: Path, c_dim: int = 0) -> tuple[Path, Path, str]:
     (src / pkg / "networks.py").write_text(FAKE_NETWORKS)
     run = tmp_path / "00000-fake"
     run.mkdir()
-    ticks = [{"Progress/tick": {"num": 1, "mean": float(t), "std": 0.0}, "Progress/kimg": {"num": 1, "mean": 4.0 * t, "std": 0.0}, "Loss/G/loss": {"num": 8, "mean": 1.0 + t, "std": 0.1}, "timestamp": 1000.0 + 60 * t} for t in range(3)]
+    ticks = [
+        {
+            "Progress/tick": {"num": 1, "mean": float(t), "std": 0.0},
+            "Progress/kimg": {"num": 1, "mean": 4.0 * t, "std": 0.0},
+            "Loss/G/loss": {"num": 8, "mean": 1.0 + t, "std": 0.1},
+            "timestamp": 1000.0 + 60 * t,
+        }
+        for t in range(3)
+    ]
     (run / "stats.jsonl").write_text("".join(json.dumps(t) + "\n" for t in ticks))
     (run / "training_options.json").write_text(json.dumps({"batch_size": 8, "kimg_per_tick": 4}))
     sys.path.insert(0, str(src))
@@ -74,7 +82,16 @@ def make_stylegan_run(tmp_path: Path, c_dim: int = 0) -> tuple[Path, Path, str]:
     return run, src, pkg
 
 
-ARGS = ["--features", "digits", "--real", "sklearn-digits", "--num-samples", "64", "--device", "cpu"]
+ARGS = [
+    "--features",
+    "digits",
+    "--real",
+    "sklearn-digits",
+    "--num-samples",
+    "64",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture
@@ -90,12 +107,18 @@ def test_refused_without_trust_and_nothing_unpickled(imported, tmp_path):
     marker = src / pkg / "imported.marker"
     sys.path.insert(0, str(src))  # even with the source importable, nothing is loaded
     try:
-        res = CliRunner().invoke(main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c")])
+        res = CliRunner().invoke(
+            main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c")]
+        )
     finally:
         sys.path.remove(str(src))
     assert res.exit_code == 1
     first = run.resolve() / "network-snapshot-000000.pkl"
-    assert f"Error: {first}: StyleGAN snapshot is a Python pickle; loading it runs code from the file. Pass --trust-pickles if you trust it" in res.output
+    assert (
+        f"Error: {first}: StyleGAN snapshot is a Python pickle; loading "
+        "it runs code from the file. Pass --trust-pickles if you trust "
+        "it" in res.output
+    )
     assert "PYTHONPATH=/path/to/stylegan2-ada-pytorch" in res.output
     assert not marker.exists() and pkg not in sys.modules
     assert not (dest / store.METRICS_DIR).exists()
@@ -106,7 +129,10 @@ def test_stylegan_dir_itself_is_refused_and_left_untouched(imported, tmp_path):
     before = sorted(p.name for p in run.iterdir())
     res = CliRunner().invoke(main, ["fid-sweep", str(run), *ARGS, "--trust-pickles"])
     assert res.exit_code == 1
-    assert "import it first: `gananalyze import" in res.output and "3 snapshot(s) are Python pickles" in res.output
+    assert (
+        "import it first: `gananalyze import" in res.output
+        and "3 snapshot(s) are Python pickles" in res.output
+    )
     assert sorted(p.name for p in run.iterdir()) == before
 
 
@@ -114,22 +140,56 @@ def test_trusted_sweep_gives_finite_fids_per_snapshot(imported, tmp_path, monkey
     run, dest, src, pkg = imported
     monkeypatch.syspath_prepend(str(src))
     try:
-        res = CliRunner().invoke(main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c"), "--trust-pickles", "--json"])
+        res = CliRunner().invoke(
+            main,
+            [
+                "fid-sweep",
+                str(dest),
+                *ARGS,
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "--trust-pickles",
+                "--json",
+            ],
+        )
         assert res.exit_code == 0, res.output
         out = json.loads(res.stdout)
         rows = out["results"]
         assert [r["step"] for r in rows] == [0, 1, 2]  # kimg 0, 4, 8 -> ticks 0, 1, 2
         fids = [r["fid"] for r in rows]
         assert all(math.isfinite(f) and f > 0 for f in fids) and len(set(fids)) == 3
-        assert all(r["error"] is None and r["num_samples"] == 64 and r["features"] == "digits" for r in rows)
+        assert all(
+            r["error"] is None and r["num_samples"] == 64 and r["features"] == "digits"
+            for r in rows
+        )
         assert out["best"]["best_step"] in (0, 1, 2)
         # stored in the native run: a second sweep recomputes nothing, with the same numbers
         sm = store.load_native(dest).sample_metrics
         assert sorted(sm.loc[sm["features"] == "digits", "step"]) == [0, 1, 2]
-        again = sweep(dest, "sklearn-digits", features="digits", num_samples=64, device="cpu", cache_dir=tmp_path / "c", trust_pickles=True)
-        assert (again["source"] == "stored").all() and again["fid"].tolist() == pytest.approx(fids, rel=1e-9)
+        again = sweep(
+            dest,
+            "sklearn-digits",
+            features="digits",
+            num_samples=64,
+            device="cpu",
+            cache_dir=tmp_path / "c",
+            trust_pickles=True,
+        )
+        assert (again["source"] == "stored").all() and again["fid"].tolist() == pytest.approx(
+            fids, rel=1e-9
+        )
         # deterministic: recomputing one snapshot gives the same FID (noise seed 0, constant noise)
-        one = sweep(dest, "sklearn-digits", features="digits", num_samples=64, device="cpu", cache_dir=tmp_path / "c", steps=[1], force=True, trust_pickles=True)
+        one = sweep(
+            dest,
+            "sklearn-digits",
+            features="digits",
+            num_samples=64,
+            device="cpu",
+            cache_dir=tmp_path / "c",
+            steps=[1],
+            force=True,
+            trust_pickles=True,
+        )
         assert one["fid"].tolist() == pytest.approx([fids[1]], rel=1e-9)
     finally:
         for name in [m for m in sys.modules if m == pkg or m.startswith(pkg + ".")]:
@@ -142,9 +202,18 @@ def test_class_conditional_generator_gets_zero_labels(tmp_path, monkeypatch):
     _, dest = import_run(run, tmp_path / "native")
     monkeypatch.syspath_prepend(str(src))
     try:
-        df = sweep(dest, "sklearn-digits", features="digits", num_samples=16, device="cpu", cache_dir=tmp_path / "c", steps=[2], trust_pickles=True)
+        df = sweep(
+            dest,
+            "sklearn-digits",
+            features="digits",
+            num_samples=16,
+            device="cpu",
+            cache_dir=tmp_path / "c",
+            steps=[2],
+            trust_pickles=True,
+        )
         assert df["error"].isna().all() and math.isfinite(df["fid"].iloc[0])
-        from gananalyze.checkpoints import load_stylegan_pickle
+        from gananalyze.metrics.checkpoints import load_stylegan_pickle
 
         G = load_stylegan_pickle(run / "network-snapshot-000008.pkl", trust=True)
         assert G.c_dim == 3 and not G.training
@@ -155,13 +224,25 @@ def test_class_conditional_generator_gets_zero_labels(tmp_path, monkeypatch):
 
 def test_trusted_but_stylegan_source_missing(imported, tmp_path):
     _, dest, _, pkg = imported
-    res = CliRunner().invoke(main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c"), "--trust-pickles"])
+    res = CliRunner().invoke(
+        main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c"), "--trust-pickles"]
+    )
     assert res.exit_code == 1
     assert "network-snapshot-000000.pkl: unpickling needs the StyleGAN source code" in res.output
-    assert f"module '{pkg}' not found" in res.output and "PYTHONPATH=/path/to/stylegan2-ada-pytorch" in res.output
+    assert (
+        f"module '{pkg}' not found" in res.output
+        and "PYTHONPATH=/path/to/stylegan2-ada-pytorch" in res.output
+    )
     assert "Traceback" not in res.output
     with pytest.raises(GanAnalyzeError, match="StyleGAN snapshot is a Python pickle"):
-        sweep(dest, "sklearn-digits", features="digits", num_samples=16, device="cpu", cache_dir=tmp_path / "c")
+        sweep(
+            dest,
+            "sklearn-digits",
+            features="digits",
+            num_samples=16,
+            device="cpu",
+            cache_dir=tmp_path / "c",
+        )
 
 
 def test_import_message_points_at_trusted_sweep(tmp_path):

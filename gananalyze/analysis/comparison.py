@@ -1,0 +1,277 @@
+"""The comparison of several runs as a plain result: `compare_runs` -> `Comparison`.
+
+Ranking metric: `metric` (default "fid") is read through analysis.evaluations
+(sample metrics through the alias table, so StyleGAN's `fid50k_full` is an FID, else
+the scalars). Lower is better unless `aliases.higher_is_better` says otherwise. Rows
+are ranked by the best value; runs without it come last, in the order given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import higher_is_better, label
+from ..run import Run
+from .configs import Group, config_diff, group_runs
+from .evaluations import best_of, metric_series
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with plain Python values; missing values (NaN, pandas NA) become None."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, np.integer):
+                v = int(v)
+            elif isinstance(v, np.floating):
+                v = float(v)
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                v = None
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+@dataclass
+class Comparison:
+    """Everything `compare` computed, shared by the terminal table and the HTML page."""
+
+    runs: list[Run]
+    metric: str
+    higher_is_better: bool
+    diagnoses: dict[str, Any]
+    table: pd.DataFrame
+    config_diff: pd.DataFrame
+    groups: list[Group] | None = None
+    group_table: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for --json."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            if isinstance(v, (np.floating,)):
+                return clean(float(v))
+            return v
+
+        rows = [{k: clean(v) for k, v in rec.items()} for rec in _records(self.table)]
+        for rec in rows:
+            d = self.diagnoses.get(rec["run"])
+            rec["findings"] = [f.to_dict() for f in d.findings] if d is not None else []
+            rec["config"] = {
+                k[len("config.") :]: rec.pop(k) for k in [k for k in rec if k.startswith("config.")]
+            }
+        out: dict[str, Any] = {
+            "metric": self.metric,
+            "higher_is_better": self.higher_is_better,
+            "runs": rows,
+            "config_diff_keys": list(self.config_diff.columns),
+        }
+        if self.group_table is not None:
+            out["groups"] = [
+                {k: clean(v) for k, v in rec.items()} for rec in _records(self.group_table)
+            ]
+        out["warnings"] = list(self.warnings)
+        out["notes"] = list(self.notes)
+        return out
+
+
+def diagnose_runs(
+    runs: Sequence[Run], metric: str = "fid", thresholds: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The rule checks' Diagnosis of each run, by run name."""
+    from . import analyze
+
+    return {r.name: analyze(r, rules_config=thresholds, metric=metric)[1] for r in runs}
+
+
+def _span(run: Run) -> tuple[float | None, float | None]:
+    """(wall time in seconds, seconds per step) from the run's wall_time column."""
+    sc = run.scalars
+    if "wall_time" not in sc.columns or len(sc) < 2:
+        return None, None
+    wt = sc["wall_time"].to_numpy(dtype=np.float64)
+    ok = np.isfinite(wt)
+    if ok.sum() < 2:
+        return None, None
+    st = sc["step"].to_numpy()[ok]
+    w = wt[ok]
+    span = float(w.max() - w.min())
+    dsteps = float(st.max() - st.min())
+    return span, (span / dsteps if dsteps > 0 else None)
+
+
+def compare_table(
+    runs: Sequence[Run],
+    metric: str = "fid",
+    diagnoses: dict[str, Any] | None = None,
+    higher: bool | None = None,
+    diff: pd.DataFrame | None = None,
+    groups: list[Group] | None = None,
+    thresholds: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One row per run, ranked by the best value of `metric` (runs without it last).
+
+    Columns: rank, run, path, format, steps (last logged step), rows, wall_time_s,
+    s_per_step, <metric>_final, <metric>_final_step, <metric>_best,
+    <metric>_best_step, verdict, worst (highest finding severity), findings
+    (names of the warning and error rules; info findings are in the JSON and
+    the HTML), group (when grouped), then `config.<key>` for each config key
+    whose value differs between the runs.
+    """
+    runs = list(runs)
+    if higher is None:
+        higher = higher_is_better(metric)
+    if diagnoses is None:
+        diagnoses = diagnose_runs(runs, metric, thresholds)
+    if diff is None:
+        diff = config_diff(runs)
+    group_of = {r.name: g.label for g in groups or [] for r in g.runs}
+    rows = []
+    for r in runs:
+        s, _ = metric_series(r, metric)
+        best = best_of(s, higher)
+        fin = s[np.isfinite(s.to_numpy())]
+        wall, per = _span(r)
+        d = diagnoses.get(r.name)
+        steps = r.scalars["step"]
+        row: dict[str, Any] = {
+            "run": r.name,
+            "path": str(r.path),
+            "format": r.format,
+            "steps": int(steps.iloc[-1]) if len(steps) else None,
+            "rows": int(len(steps)),
+            "wall_time_s": wall,
+            "s_per_step": per,
+            f"{metric}_final": float(fin.iloc[-1]) if len(fin) else None,
+            f"{metric}_final_step": int(fin.index[-1]) if len(fin) else None,
+            f"{metric}_best": best[0] if best else None,
+            f"{metric}_best_step": best[1] if best else None,
+            "verdict": getattr(d, "verdict", None),
+            "worst": d.worst() if d is not None else None,
+            "findings": ", ".join(dict.fromkeys(f.rule for f in d.findings if f.severity != "info"))
+            if d is not None
+            else "",
+        }
+        if groups is not None:
+            row["group"] = group_of.get(r.name, r.name)
+        for k in diff.columns:
+            row[f"config.{k}"] = diff.loc[r.name, k]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for c in ("steps", f"{metric}_final_step", f"{metric}_best_step"):
+        df[c] = df[c].astype("Int64")  # integers with missing values
+    key = df[f"{metric}_best"].astype("float64")
+    order = np.lexsort(
+        (
+            np.arange(len(df)),
+            -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy(),
+        )
+    )
+    df = df.iloc[order].reset_index(drop=True)
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df
+
+
+def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
+    """One row per group: label, n, and the mean/min/max/std of its runs' best `metric`."""
+    rows = []
+    for g in groups:
+        bests = [b[0] for b in (best_of(metric_series(r, metric)[0], higher) for r in g.runs) if b]
+        arr = np.asarray(bests, dtype=np.float64)
+        rows.append(
+            {
+                "group": g.label,
+                "n": g.n,
+                "runs": ", ".join(r.name for r in g.runs),
+                f"{metric}_best_mean": float(arr.mean()) if len(arr) else None,
+                f"{metric}_best_min": float(arr.min()) if len(arr) else None,
+                f"{metric}_best_max": float(arr.max()) if len(arr) else None,
+                f"{metric}_best_std": float(arr.std(ddof=1)) if len(arr) > 1 else None,
+                f"{metric}_runs_with_value": int(len(arr)),
+            }
+        )
+    df = pd.DataFrame(rows)
+    key = df[f"{metric}_best_mean"].astype("float64")
+    order = np.lexsort(
+        (
+            np.arange(len(df)),
+            -key.fillna(-np.inf).to_numpy() if higher else key.fillna(np.inf).to_numpy(),
+        )
+    )
+    return df.iloc[order].reset_index(drop=True)
+
+
+def compare_runs(
+    runs: Sequence[Run],
+    metric: str = "fid",
+    group_by: str | None = None,
+    higher: bool | None = None,
+    thresholds: dict[str, Any] | None = None,
+    warnings: Sequence[str] = (),
+    diagnoses: dict[str, Any] | None = None,
+) -> Comparison:
+    """Rule checks, config diff, ranking table and groups for `runs` (computed once).
+
+    `diagnoses` (by run name, e.g. from load_and_diagnose) skips the rule checks
+    for the runs it covers.
+    """
+    runs = list(runs)
+    if higher is None:
+        higher = higher_is_better(metric)
+    diagnoses = dict(diagnoses or {})
+    todo = [r for r in runs if r.name not in diagnoses]
+    if todo:
+        diagnoses.update(diagnose_runs(todo, metric, thresholds))
+    diff = config_diff(runs)
+    groups = group_runs(runs, group_by) if group_by else None
+    table = compare_table(
+        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups
+    )
+    comp = Comparison(
+        runs=runs,
+        metric=metric,
+        higher_is_better=higher,
+        diagnoses=diagnoses,
+        table=table,
+        config_diff=diff,
+        groups=groups,
+        warnings=list(warnings),
+    )
+    if groups is not None:
+        comp.group_table = group_table(groups, metric, higher)
+        for g in groups:
+            comp.warnings.extend(g.warnings)
+    missing = [r.name for r in runs if metric_series(r, metric)[1] is None]
+    if missing and len(missing) < len(runs):
+        comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
+    elif missing:
+        comp.notes.append(
+            f"no run has {label(metric)}; rows are in the order given (compute it with "
+            "`gananalyze fid-sweep`)"
+        )
+    by_features: dict[str, list[str]] = {}
+    for r in runs:
+        s, _ = metric_series(r, metric)
+        if len(s) and s.attrs.get("features"):
+            by_features.setdefault(s.attrs["features"], []).append(r.name)
+    if len(by_features) > 1:
+        parts = "; ".join(f"{f}: {', '.join(names)}" for f, names in by_features.items())
+        comp.notes.append(
+            f"{label(metric)} was computed with different feature networks ({parts}); "
+            "values are only comparable within one network, so the ranking across them "
+            "means little"
+        )
+    return comp

@@ -1,0 +1,134 @@
+"""A run's evaluations: its sample-metric series and its best checkpoint, decided once.
+
+Sample metrics (FID, KID, IS, precision/recall, ... from `fid-sweep` or the trainer's
+own metric files) are read from `run.sample_metrics` through the alias table, else
+from the logged scalars. When the evaluations used several feature networks, one
+policy picks the rows: "inception" when any evaluation of the metric used it, else the
+network used most often. The rules (over-training, FID jumps), the report's "best"
+marker, `compare`'s ranking and the sweep's stop advice all read these functions, so
+they can never disagree about which checkpoint is best.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import higher_is_better, resolve
+from ..run import Run
+
+
+def pick_features(features: pd.Series) -> str | None:
+    """The feature network whose evaluations count: inception if present, else the commonest."""
+    feats = features.dropna().astype(str)
+    if not len(feats):
+        return None
+    return "inception" if (feats == "inception").any() else str(feats.value_counts().index[0])
+
+
+def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
+    """`metric` of `run` as a Series indexed by step, and where it came from.
+
+    Sample metrics come first (one feature network, see the module docstring; the last
+    row wins when a step was evaluated twice), then the scalars. Returns an empty
+    Series and None when the run has neither.
+    """
+    sm = run.sample_metrics
+    if sm is not None and len(sm) and "step" in sm.columns:
+        col = metric if metric in sm.columns else resolve(metric, sm.columns)
+        if col is not None and col != "step":
+            rows = sm
+            source = f"sample metrics ({col})"
+            if "features" in sm.columns and sm["features"].nunique() > 1:
+                pick = pick_features(sm.loc[sm[col].notna(), "features"])
+                rows = sm[sm["features"].astype(str) == pick]
+                source = f"sample metrics ({col}, {pick} features)"
+            s = pd.Series(
+                pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64),
+                index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"),
+                name=col,
+            ).dropna()
+            if "features" in rows.columns and rows["features"].notna().any():
+                s.attrs["features"] = str(rows["features"].dropna().iloc[-1])
+            if rows is not sm:
+                s.attrs["picked_features"] = pick  # one network chosen among several
+            s = s[~s.index.duplicated(keep="last")].sort_index()
+            if len(s):
+                return s, source
+    s = run.series(metric)
+    if len(s):
+        return s, f"scalars ({s.name})"
+    return s, None
+
+
+def finite_series(run: Run, metric: str) -> pd.Series:
+    """metric_series without its NaN/Inf evaluations (what the rules judge)."""
+    s = metric_series(run, metric)[0]
+    return s[np.isfinite(s.to_numpy())]
+
+
+def best_position(values: np.ndarray, higher: bool) -> int:
+    """Index of the best value (the first one on a tie): lowest FID/KID, highest IS/precision."""
+    return int(np.argmax(values) if higher else np.argmin(values))
+
+
+def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
+    """(best finite value, its first step) of a series, or None."""
+    v = s[np.isfinite(s.to_numpy())]
+    if not len(v):
+        return None
+    i = best_position(v.to_numpy(), higher)
+    return float(v.iloc[i]), int(v.index[i])
+
+
+def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
+    """The best evaluated step of `run` by `metric`, or None when it was never evaluated.
+
+    {step, metric, value, features (the network picked when there were several, else
+    None), lower_is_better, last_step, last_value, has_checkpoint, checkpoint (file name)}.
+    """
+    s, _ = metric_series(run, metric)
+    s = s[np.isfinite(s.to_numpy())]
+    if not len(s):
+        return None
+    col = str(s.name) if s.name is not None else metric
+    lower = not higher_is_better(col)
+    i = best_position(s.to_numpy(), not lower)
+    step = int(s.index[i])
+    return {
+        "step": step,
+        "metric": col,
+        "value": float(s.iloc[i]),
+        "features": s.attrs.get("picked_features"),
+        "lower_is_better": lower,
+        "last_step": int(s.index[-1]),
+        "last_value": float(s.iloc[-1]),
+        "has_checkpoint": step in {c.step for c in run.checkpoints},
+        "checkpoint": checkpoint_name(run, step),
+    }
+
+
+def checkpoint_before(run: Run, step: int) -> int | None:
+    """The step of the last checkpoint saved at or before `step`, or None."""
+    c = [ck.step for ck in run.checkpoints if ck.step <= step]
+    return max(c) if c else None
+
+
+def checkpoint_name(run: Run, step: int) -> str | None:
+    """The file name of the checkpoint saved at `step`.
+
+    From run.checkpoints, else the sample metrics' snapshot column (StyleGAN's metric files).
+    """
+    for ck in run.checkpoints:
+        if ck.step == step:
+            return Path(ck.path).name
+    sm = run.sample_metrics
+    for col in ("snapshot", "snapshot_pkl", "checkpoint"):
+        if len(sm) and col in sm.columns and "step" in sm.columns:
+            hit = sm.loc[sm["step"] == step, col].dropna()
+            if len(hit):
+                return Path(str(hit.iloc[-1])).name
+    return None

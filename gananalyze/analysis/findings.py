@@ -1,0 +1,73 @@
+"""The result types of the rule checks: `Finding` and `Diagnosis`.
+
+Kept apart from rules.py so that the report, `check` and `compare` can read
+findings without importing every rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "warning", "error")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass
+class Finding:
+    """One diagnosis, with the evidence that triggered it.
+
+    rule: registry name (e.g. "d_overpowering"); severity: info/warning/error;
+    title: short headline; message: one-line explanation with the numbers;
+    action: what to do about it; start_step/end_step: the step range it covers
+    (None when it is not about a range); numbers: the values that triggered it;
+    metrics: the metric names whose charts show it (the report links to them).
+    """
+
+    rule: str
+    severity: str
+    title: str
+    message: str
+    action: str = ""
+    start_step: int | None = None
+    end_step: int | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Diagnosis:
+    """Everything the rules said about one run.
+
+    verdict: one short sentence for the top of the report ("healthy", "D
+    overpowers G from step 1200", ...); skipped: (rule, reason) for rules that
+    could not run ("not enough data: needs D_x").
+    """
+
+    run_name: str
+    verdict: str
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(
+        default_factory=dict
+    )  # loss type, equilibrium values, bins (rules.diagnose)
+
+    def worst(self) -> str | None:
+        """The highest severity among the findings, or None."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=SEVERITY_RANK.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_name,
+            "verdict": self.verdict,
+            "worst": self.worst(),
+            "findings": [f.to_dict() for f in self.findings],
+            "skipped": [{"rule": r, "reason": why} for r, why in self.skipped],
+            "context": self.context,
+        }

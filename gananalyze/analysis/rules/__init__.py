@@ -1,0 +1,48 @@
+"""The rule checks: what went wrong (or right) in a run, with the evidence.
+
+`diagnose(run)` runs every registered rule (`registry.REGISTRY`, one `Rule` each) and
+returns a `Diagnosis`: the findings (rule, severity, step range, numbers, one-line
+message, action), the rules skipped for lack of data and a one-sentence verdict.
+
+Layout (one idea per module):
+  thresholds.py   DEFAULT_THRESHOLDS (docs/rules.md), load_thresholds for --rules-config
+  views.py        GAN views: how the rules read trainers that name their losses differently
+  conventions.py  loss type, D-loss reduction, equilibrium values
+  context.py      RuleContext: common bins, cached series; the sustained-stretch helpers
+  registry.py     Rule, @rule, REGISTRY (refuses duplicate names), ORDER
+  balance.py      d_overpowering, g_overpowering, healthy_equilibrium
+  stability.py    divergence, vanishing_gradients, oscillation
+  samples.py      mode_collapse, over_training
+  values.py       implausible_values
+  diagnose.py     diagnose() and the verdict
+A new rule goes in the family module it belongs to (or a new one imported below),
+decorated with @rule; docs/architecture.md has the smallest example.
+"""
+
+from __future__ import annotations
+
+from . import balance, samples, stability, values  # noqa: F401  (registers the rules)
+from .context import RuleContext
+from .conventions import Equilibrium, equilibrium
+from .diagnose import diagnose
+from .registry import ORDER, REGISTRY, Rule, rule, rules_in_order
+from .thresholds import DEFAULT_THRESHOLDS, load_thresholds, validate_thresholds
+from .views import GAN_LAYOUTS, GanView, gan_views
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "GAN_LAYOUTS",
+    "ORDER",
+    "REGISTRY",
+    "Equilibrium",
+    "GanView",
+    "Rule",
+    "RuleContext",
+    "diagnose",
+    "equilibrium",
+    "gan_views",
+    "load_thresholds",
+    "rule",
+    "rules_in_order",
+    "validate_thresholds",
+]

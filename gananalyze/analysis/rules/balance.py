@@ -1,0 +1,238 @@
+"""Rules about the balance between D and G: D overpowers G, G fools D, healthy equilibrium."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ...textfmt import fmt_pct, fmt_sig
+from ..evaluations import checkpoint_before
+from ..findings import Finding
+from .context import RuleContext, _last_bin, _pick
+from .registry import rule
+
+
+def _needs_probs_or_equilibrium(ctx: RuleContext) -> str | None:
+    if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
+        return None
+    if ctx.eq is not None and ctx.eq.d_loss is None:
+        return (
+            f"not applicable: a {ctx.eq.loss} loss has no equilibrium value to compare "
+            "with; needs D(x) and D(G(z))"
+        )
+    return None
+
+
+@rule(
+    "d_overpowering",
+    needs=[("D_x_prob", "D_G_z_prob"), ("D_loss",)],
+    applies=_needs_probs_or_equilibrium,
+)
+def d_overpowering(ctx: RuleContext) -> list[Finding]:
+    """D overpowers G: D(x) near 1 and D(G(z)) near 0 (or D loss near 0), sustained."""
+    th = ctx.th
+    eq = ctx.eq
+    use_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
+    if use_probs:
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+        mask = (bx >= th["d_over_dx_min"]) & (bg <= th["d_over_dgz_max"])
+        last = _last_bin(bx, bg)
+    else:
+        if eq is None or eq.d_loss is None:
+            return []
+        bd = ctx.bins("D_loss")["med"].to_numpy()
+        mask = bd <= th["d_over_loss_frac"] * eq.d_loss
+        last = _last_bin(bd)
+    pick = _pick(mask, ctx.need_bins(), last)
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
+    nums: dict[str, Any] = {"bins": int(z - a + 1), "fraction_of_run": (z - a + 1) / ctx.nb}
+    parts = []
+    metrics = []
+    if use_probs:
+        dx, dg = float(np.nanmedian(bx[a : z + 1])), float(np.nanmedian(bg[a : z + 1]))
+        nums.update(D_x=dx, D_G_z=dg)
+        parts.append(f"D(x) {fmt_sig(dx)} and D(G(z)) {fmt_sig(dg)}")
+        metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
+    if ctx.has("D_loss"):
+        bd = ctx.bins("D_loss")["med"].to_numpy()
+        dl = float(np.nanmedian(bd[a : z + 1]))
+        nums["D_loss"] = dl
+        parts.append(
+            f"D loss {fmt_sig(dl)}"
+            + (f" (equilibrium {fmt_sig(eq.d_loss)})" if eq and eq.d_loss is not None else "")
+        )
+        metrics.append(ctx.column("D_loss"))
+    if ctx.has("G_loss"):
+        bgl = ctx.bins("G_loss")["med"].to_numpy()
+        before = bgl[:a] if a >= 1 else bgl[:1]
+        g_before = ctx.baseline(before) if before.size else float("nan")
+        g_in = float(np.nanmedian(bgl[a : z + 1]))
+        nums.update(G_loss_before=g_before, G_loss_during=g_in)
+        trend = "rose" if g_in > g_before else "fell"
+        parts.append(f"G loss {trend} from {fmt_sig(g_before)} to {fmt_sig(g_in)}")
+        metrics.append(ctx.column("G_loss"))
+    if ctx.has("G_grad_norm"):
+        bgg = ctx.bins("G_grad_norm")["med"].to_numpy()
+        early = ctx.baseline(bgg)
+        during = float(np.nanmedian(bgg[a : z + 1]))
+        if np.isfinite(early) and early > 0:
+            nums.update(
+                G_grad_norm_early=early,
+                G_grad_norm_during=during,
+                G_grad_shrink=early / max(during, 1e-30),
+            )
+            parts.append(
+                f"G gradient norm {fmt_sig(early)} -> {fmt_sig(during)} ("
+                f"{fmt_sig(early / max(during, 1e-30))}x "
+                "smaller)"
+            )
+        metrics.append(ctx.column("G_grad_norm"))
+    span = f"from step {int(b0)}" + (" to the end" if ongoing else f" to {int(b1)}")
+    msg = (
+        f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
+    )
+    ckpt = checkpoint_before(ctx.run, int(b0))
+    action = (
+        "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), "
+        "fewer D steps per G step, one-sided label smoothing or instance noise, and "
+        "the non-saturating G loss -log D(G(z))"
+    )
+    action += (
+        f"; resume from the checkpoint at step {ckpt}."
+        if ckpt is not None and ckpt > int(ctx.steps[0])
+        else "; it started before the first checkpoint, so restart with these changes."
+    )
+    return [
+        Finding(
+            "d_overpowering",
+            "error" if ongoing else "warning",
+            "Discriminator overpowers the generator",
+            msg,
+            action,
+            int(b0),
+            int(b1),
+            nums,
+            metrics,
+        )
+    ]
+
+
+@rule("g_overpowering", needs=("D_G_z_prob",))
+def g_overpowering(ctx: RuleContext) -> list[Finding]:
+    """G fools D: D(G(z)) sustained above 0.5 (D loss rising)."""
+    th = ctx.th
+    bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+    pick = _pick(bg > th["g_over_dgz_min"], ctx.need_bins(), _last_bin(bg))
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
+    dg = float(np.nanmedian(bg[a : z + 1]))
+    nums: dict[str, Any] = {"D_G_z": dg, "fraction_of_run": (z - a + 1) / ctx.nb}
+    parts = [f"D(G(z)) {fmt_sig(dg)}"]
+    metrics = [ctx.column("D_G_z")]
+    if ctx.has("D_x_prob"):
+        dx = float(np.nanmedian(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()[a : z + 1]))
+        nums["D_x"] = dx
+        parts.append(f"D(x) {fmt_sig(dx)}")
+        metrics.append(ctx.column("D_x"))
+    if ctx.has("D_loss"):
+        bd = ctx.bins("D_loss")["med"].to_numpy()
+        early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
+        nums.update(D_loss_early=early, D_loss_during=during)
+        parts.append(
+            f"D loss {'rose' if during > early else 'went'} from "
+            f"{fmt_sig(early)} to {fmt_sig(during)}"
+        )
+        metrics.append(ctx.column("D_loss"))
+    msg = (
+        f"D rates fakes as real from step {int(b0)}"
+        + (" to the end" if ongoing else f" to {int(b1)}")
+        + f" ({fmt_pct(nums['fraction_of_run'])} of the run): "
+        + "; ".join(parts)
+        + "."
+    )
+    return [
+        Finding(
+            "g_overpowering",
+            "warning",
+            "Generator fools the discriminator",
+            msg,
+            "Strengthen D: raise its learning rate or take more D steps per G step, check "
+            "that D is not crippled (dropout, too small, wrong labels), and look at the "
+            "samples: G may be exploiting a D blind spot (mode collapse).",
+            int(b0),
+            int(b1),
+            nums,
+            metrics,
+        )
+    ]
+
+
+@rule(
+    "healthy_equilibrium",
+    needs=[("D_x_prob", "D_G_z_prob"), ("D_loss", "G_loss")],
+    applies=_needs_probs_or_equilibrium,
+)
+def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
+    """D(x) and D(G(z)) near 0.5 and the losses near their
+    equilibrium values at the end of the run.
+    """
+    th = ctx.th
+    eq = ctx.eq
+    checks = []
+    nums: dict[str, Any] = {}
+    metrics = []
+    if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
+        dx = ctx.tail(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy())
+        dg = ctx.tail(ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy())
+        nums.update(D_x=dx, D_G_z=dg)
+        checks.append(abs(dx - 0.5) <= th["eq_prob_tol"] and abs(dg - 0.5) <= th["eq_prob_tol"])
+        metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
+    if eq is not None and eq.d_loss is not None:
+        for name, ref in (("D_loss", eq.d_loss), ("G_loss", eq.g_loss)):
+            if ctx.has(name) and ref is not None:
+                val = ctx.tail(ctx.bins(name)["med"].to_numpy())
+                nums[name] = val
+                nums[name + "_equilibrium"] = ref
+                f = th["eq_loss_factor"]
+                checks.append(
+                    ref / f <= val <= ref * f
+                    if ref > 0
+                    else abs(val - ref) <= (f - 1) * max(abs(ref), 0.5)
+                )
+                metrics.append(ctx.column(name))
+    if not checks or not all(checks):
+        return []
+    parts = []
+    if "D_x" in nums:
+        parts.append(
+            f"D(x) {fmt_sig(nums['D_x'])}, D(G(z)) {fmt_sig(nums['D_G_z'])} "
+            f"(0.5 +- {th['eq_prob_tol']})"
+        )
+    for name in ("D_loss", "G_loss"):
+        if name in nums:
+            parts.append(
+                f"{ctx.label(name)} {fmt_sig(nums[name])} (equilibrium "
+                f"{fmt_sig(nums[name + '_equilibrium'])})"
+            )
+    k0 = ctx.nb - max(1, int(math.ceil(th["tail_fraction"] * ctx.nb)))
+    return [
+        Finding(
+            "healthy_equilibrium",
+            "info",
+            "Healthy equilibrium",
+            f"Over the last {fmt_pct(th['tail_fraction'])} of the run: " + "; ".join(parts) + ".",
+            "Nothing to fix; pick the checkpoint with the best sample metric.",
+            int(ctx.bin_start[k0]),
+            int(ctx.bin_end[-1]),
+            nums,
+            metrics,
+        )
+    ]

@@ -1,0 +1,264 @@
+"""What every rule reads: `RuleContext` (the run, thresholds, common bins, cached series)
+and the binning helpers that find sustained stretches in per-bin summaries.
+
+How the rules look at a curve: the run's logged steps are cut into at most `max_bins`
+consecutive bins of equal row count (at least `min_bin_points` rows each), the same
+bins for every metric, and each metric is summarised per bin (median, point-to-point
+dispersion). Rules compare those bin summaries with thresholds and ask for a condition
+to hold over consecutive bins covering `sustain_fraction` of the run ("sustained").
+Everything is vectorised, so a 1,000,000-step run is diagnosed in well under two seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ...aliases import LABELS
+from ...run import Run
+from ..evaluations import finite_series
+from .views import GanView, _src_name, _view_series
+
+if TYPE_CHECKING:
+    from .conventions import Equilibrium
+
+
+class RuleContext:
+    """What the rules share: the run, thresholds, aligned bins and cached series."""
+
+    def __init__(
+        self,
+        run: Run,
+        thresholds: dict[str, Any],
+        select_metric: str = "fid",
+        view: GanView | None = None,
+    ):
+        self.run = run
+        self.th = thresholds
+        self.select_metric = select_metric
+        self.view = view
+        self._series: dict[str, pd.Series] = {}
+        self._bins: dict[tuple[str, bool], pd.DataFrame] = {}
+        self.steps = (
+            run.scalars["step"].to_numpy(dtype=np.int64)
+            if "step" in run.scalars
+            else np.zeros(0, np.int64)
+        )
+        n = len(self.steps)
+        self.nb = (
+            int(max(1, min(thresholds["max_bins"], n // max(1, thresholds["min_bin_points"]))))
+            if n
+            else 0
+        )
+        if n:
+            first_row = (
+                np.arange(self.nb) * n + self.nb - 1
+            ) // self.nb  # first row r with r*nb//n == b
+            self.bin_start = self.steps[first_row]
+            self.bin_end = np.r_[self.steps[first_row[1:] - 1], self.steps[-1]]
+        else:
+            self.bin_start = self.bin_end = np.zeros(0, np.int64)
+        self.eq: Equilibrium | None = None
+        self.diversity: pd.DataFrame | None = None
+
+    # -- raw series
+    def raw(self, name: str) -> pd.Series:
+        """A metric's logged points (Inf kept), or an empty series."""
+        if name not in self._series:
+            src = self.view.columns.get(name) if self.view else None
+            self._series[name] = (
+                self.run.series(name) if src is None else _view_series(self.run, src)
+            )
+        return self._series[name]
+
+    def finite(self, name: str) -> pd.Series:
+        s = self.raw(name)
+        v = s.to_numpy()
+        return s if np.isfinite(v).all() else s[np.isfinite(v)]
+
+    def has(self, name: str) -> bool:
+        if name == "D_x_prob":
+            return len(self.prob("D_x")) >= self.th["min_points"]
+        if name == "D_G_z_prob":
+            return len(self.prob("D_G_z")) >= self.th["min_points"]
+        return len(self.finite(name)) >= self.th["min_points"]
+
+    def prob(self, which: str) -> pd.Series:
+        """D's output as a probability: "D_x" or "D_G_z" (before the D update when logged, else
+        after).
+
+        From logged probabilities when they lie in [0, 1], else the sigmoid of
+        logged logits (D_x_logit / D_G_z_logit), else empty.
+        """
+        key = f"__prob_{which}"
+        if key in self._series:
+            return self._series[key]
+        names = ["D_x"] if which == "D_x" else ["D_G_z_before", "D_G_z_after"]
+        out = pd.Series([], dtype="float64")
+        for nm in names:
+            s = self.finite(nm)
+            if len(s):
+                v = s.to_numpy()
+                if v.min() >= -1e-6 and v.max() <= 1 + 1e-6:
+                    out = s.clip(0.0, 1.0)
+                    break
+        if not len(out):
+            s = self.finite(which + "_logit")
+            if len(s):
+                out = 1.0 / (1.0 + np.exp(-s.clip(-60, 60)))
+        self._series[key] = out
+        return out
+
+    def sample_metric(self) -> pd.Series:
+        """The selected sample metric (FID by default) per evaluated step (analysis.evaluations)."""
+        key = "__sample_metric"
+        if key not in self._series:
+            self._series[key] = finite_series(self.run, self.select_metric)
+        return self._series[key]
+
+    def label(self, name: str) -> str:
+        src = self.view.columns.get(name) if self.view else None
+        if src is not None:
+            return f"{LABELS.get(name, name)} ({_src_name(src)})"
+        return LABELS.get(name, name)
+
+    def column(self, name: str) -> str:
+        """The run's column name for a canonical metric (for Finding.metrics); "a+b" for a derived
+        sum.
+        """
+        src = self.view.columns.get(name) if self.view else None
+        if src is not None:
+            return _src_name(src)
+        if name in ("D_x", "D_G_z"):
+            for nm in (
+                ["D_x", "D_x_logit"]
+                if name == "D_x"
+                else ["D_G_z_before", "D_G_z_after", "D_G_z_logit"]
+            ):
+                c = self.run.column(nm)
+                if c is not None:
+                    return c
+        return self.run.column(name) or name
+
+    # -- bins
+    def bins(self, name: str, series: pd.Series | None = None) -> pd.DataFrame:
+        """Per-bin summary of a metric on the run's common bins: med,
+        disp, n (NaN where no points).
+        """
+        key = name
+        if key in self._bins:
+            return self._bins[key]
+        s = series if series is not None else self.finite(name)
+        nb = self.nb
+        med = np.full(nb, np.nan)
+        disp = np.full(nb, np.nan)
+        cnt = np.zeros(nb, dtype=np.int64)
+        if len(s) and nb:
+            pos = np.searchsorted(self.steps, s.index.to_numpy())
+            b = np.minimum(pos * nb // len(self.steps), nb - 1)
+            v = s.to_numpy(dtype=np.float64)
+            df = pd.DataFrame({"b": b, "v": v})
+            g = df.groupby("b", sort=True)["v"]
+            m = g.median()
+            med[m.index.to_numpy()] = m.to_numpy()
+            c = g.size()
+            cnt[c.index.to_numpy()] = c.to_numpy()
+            # point-to-point dispersion (trend-free): std of first differences within a bin / sqrt 2
+            d = np.diff(v)
+            same = b[1:] == b[:-1]
+            if same.any():
+                dd = pd.DataFrame({"b": b[1:][same], "d": d[same]}).groupby("b")["d"].std()
+                disp[dd.index.to_numpy()] = dd.to_numpy() / math.sqrt(2.0)
+        out = pd.DataFrame(
+            {"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt}
+        )
+        self._bins[key] = out
+        return out
+
+    def need_bins(self) -> int:
+        return int(
+            max(self.th["sustain_min_bins"], math.ceil(self.th["sustain_fraction"] * self.nb))
+        )
+
+    def baseline(self, med: np.ndarray) -> float:
+        """Median of the bin medians over the first baseline_fraction of the run (NaN-safe)."""
+        k = max(1, int(math.ceil(self.th["baseline_fraction"] * len(med))))
+        head = med[:k]
+        head = head[np.isfinite(head)]
+        return float(np.median(head)) if head.size else float("nan")
+
+    def tail(self, med: np.ndarray) -> float:
+        k = max(1, int(math.ceil(self.th["tail_fraction"] * len(med))))
+        t = med[-k:]
+        t = t[np.isfinite(t)]
+        return float(np.median(t)) if t.size else float("nan")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) index pairs of the runs of True in `mask`."""
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return []
+    d = np.diff(np.r_[0, m.astype(np.int8), 0])
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1) - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _close_gaps(mask: np.ndarray) -> np.ndarray:
+    """Fill single-bin gaps between True bins (one noisy bin does not end a sustained state)."""
+    m = np.asarray(mask, dtype=bool).copy()
+    if m.size >= 3:
+        m[1:-1] |= m[:-2] & m[2:]
+    return m
+
+
+def _pick(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] | None:
+    """The sustained stretch to report: (first bin, last bin, ongoing at the end) or None.
+
+    A qualifying stretch (>= need bins) that reaches the last bin with data wins
+    (the problem is still there); otherwise the longest one.
+    """
+    runs = [r for r in _runs(_close_gaps(mask)) if r[1] - r[0] + 1 >= need]
+    if not runs:
+        return None
+    for a, b in runs:
+        if b >= last_bin:
+            return a, b, True
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    return a, b, False
+
+
+def _last_bin(*meds: np.ndarray) -> int:
+    ok = np.zeros(len(meds[0]), dtype=bool)
+    for m in meds:
+        ok |= np.isfinite(m)
+    idx = np.flatnonzero(ok)
+    return int(idx[-1]) if idx.size else -1
+
+
+def _robust_center(x: np.ndarray, clip: float = 2.0, rounds: int = 5) -> tuple[float, float]:
+    """Median and MAD (x1.4826) of x after clipping its upper tail (robust z > clip) a few times.
+
+    The plain median/MAD breaks down when a problem covers a large part of the
+    run (a loss oscillating over 40% of it inflates the MAD); clipping the
+    upper tail recovers the spread of the quiet part, which is the baseline.
+    """
+    v = x[np.isfinite(x)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    c = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - c)))
+    for _ in range(rounds):
+        if not mad > 0:
+            break
+        keep = (v - c) / mad <= clip
+        if keep.all() or keep.sum() < max(3, v.size // 3):
+            break
+        v = v[keep]
+        c = float(np.median(v))
+        mad = 1.4826 * float(np.median(np.abs(v - c)))
+    return c, mad

@@ -1,0 +1,178 @@
+"""Loss conventions: the loss type, the D loss's reduction and the equilibrium values.
+
+BCE (D loss 2 ln 2 summed, ln 2 averaged), hinge, LSGAN and Wasserstein (no
+equilibrium value); read from the run, its config, or inferred from the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...run import Run
+from .context import RuleContext
+from .thresholds import DEFAULT_THRESHOLDS
+
+LN2 = math.log(2.0)
+
+
+@dataclass
+class Equilibrium:
+    """What the losses should look like at equilibrium for this run's loss type."""
+
+    loss: str  # bce | hinge | lsgan | wasserstein
+    reduction: str  # sum | mean
+    source: str  # where loss/reduction came from: "run", "config", "data", "assumed"
+    d_loss: float | None
+    g_loss: float | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss,
+            "reduction": self.reduction,
+            "source": self.source,
+            "D_loss": self.d_loss,
+            "G_loss": self.g_loss,
+            "notes": list(self.notes),
+        }
+
+
+_LOSS_NAMES = {
+    "bce": "bce",
+    "gan": "bce",
+    "vanilla": "bce",
+    "dcgan": "bce",
+    "logistic": "bce",
+    "ns": "bce",
+    "non-saturating": "bce",
+    "hinge": "hinge",
+    "lsgan": "lsgan",
+    "ls": "lsgan",
+    "wgan": "wasserstein",
+    "wgan-gp": "wasserstein",
+    "wgangp": "wasserstein",
+    "wasserstein": "wasserstein",
+}
+
+
+def equilibrium(
+    run: Run, thresholds: dict[str, Any] | None = None, ctx: RuleContext | None = None
+) -> Equilibrium:
+    """The loss type, D-loss reduction and equilibrium loss values of `run`.
+
+    Loss type: run.loss, else config keys loss / gan_mode / gan_type /
+    loss_type, else assumed BCE (said in notes). Reduction of the D loss (real
+    and fake terms summed or averaged): the threshold `d_loss_reduction` when
+    not "auto", else config `d_loss_reduction`, else detected from the data
+    (the logged D loss against -log D(x) - log(1 - D(G(z)))), else from the
+    D loss's early level (BCE), else "sum".
+    """
+    th = thresholds or DEFAULT_THRESHOLDS
+    ctx = ctx or RuleContext(run, th)
+    notes: list[str] = []
+    loss, source = None, "run"
+    if run.loss:
+        loss = _LOSS_NAMES.get(str(run.loss).lower(), None)
+    if loss is None:
+        for key in ("loss", "gan_mode", "gan_type", "loss_type", "gan_loss"):
+            v = run.config.get(key)
+            if isinstance(v, str) and v.lower() in _LOSS_NAMES:
+                loss, source = _LOSS_NAMES[v.lower()], "config"
+                break
+    if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
+        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
+        loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
+        notes.append(
+            f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's "
+            "default for this model)"
+        )
+    if loss is None:
+        loss, source = "bce", "assumed"
+        notes.append("loss type unknown: assumed BCE")
+    reduction = None
+    view = ctx.view
+    if th["d_loss_reduction"] != "auto":
+        reduction = th["d_loss_reduction"]
+        notes.append(f"D loss reduction {reduction} (from the thresholds)")
+    else:
+        v = run.config.get("d_loss_reduction")
+        if isinstance(v, str) and v.lower() in ("sum", "mean"):
+            reduction = v.lower()
+            notes.append(f"D loss reduction {reduction} (from the config)")
+        elif view is not None and view.reduction and "D_loss" in view.columns:
+            reduction = view.reduction
+            notes.append(f"D loss reduction {reduction} ({view.source})")
+    if reduction is None and loss == "bce":
+        dl = ctx.raw("D_loss")
+        dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
+        if len(dl) >= th["min_points"] and len(dx) and len(dg):
+            j = pd.concat(
+                [dl.rename("l"), dx.rename("x"), dg.rename("g")], axis=1, join="inner"
+            ).dropna()
+            j = j[np.isfinite(j["l"])]
+            if len(j) >= th["min_points"]:
+                expected = -np.log(j["x"].clip(1e-6, 1 - 1e-6)) - np.log(
+                    1 - j["g"].clip(1e-6, 1 - 1e-6)
+                )
+                ratio = float(np.median(j["l"]) / max(float(np.median(expected)), 1e-9))
+                reduction = "mean" if ratio < 0.7 else "sum"
+                notes.append(
+                    f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the "
+                    "summed BCE implied by D(x), D(G(z)))"
+                )
+        if reduction is None and len(dl) >= th["min_points"]:
+            early = float(np.nanmedian(dl.to_numpy()[: max(5, len(dl) // 20)]))
+            if math.isfinite(early) and 0.45 <= early <= 0.9:
+                reduction = "mean"
+                notes.append(
+                    f"D loss reduction mean (detected: early D loss {early:.2f} is near ln 2)"
+                )
+    if reduction is None:
+        reduction = "sum"
+        notes.append("D loss reduction assumed sum (real and fake terms added)")
+    s = 1.0 if reduction == "sum" else 0.5
+    g_kind = str(run.config.get("g_loss", "")).lower()
+    if loss == "bce":
+        d_eq, g_eq = 2 * LN2 * s, (-LN2 if g_kind == "saturating" else LN2)
+        w = _g_loss_weight(ctx) if g_kind != "saturating" else None
+        if w is not None:
+            g_eq *= w
+            notes.append(
+                f"G loss logged with a weight of about {w:g} (detected: median G loss / -log "
+                f"D(G(z))); its equilibrium is scaled to {g_eq:.3g}"
+            )
+    elif loss == "hinge":
+        d_eq, g_eq = 2.0 * s, 0.0
+    elif loss == "lsgan":
+        d_eq, g_eq = 0.5 * s, 0.25
+    else:
+        d_eq, g_eq = None, None
+        notes.append("Wasserstein loss: no equilibrium value, only trends")
+    return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
+
+
+def _g_loss_weight(ctx: RuleContext) -> float | None:
+    """A loss weight applied to a logged non-saturating BCE G loss, rounded to one significant
+    digit, or None.
+
+    Real-ESRGAN logs l_g_gan after its 0.1 weight. Detected as the median of
+    G loss / -log D(G(z)) when that is clearly below 1 (< 0.3); D(G(z)) from
+    logits makes this an estimate (Jensen), hence the rounding.
+    """
+    gl, dg = ctx.raw("G_loss"), ctx.prob("D_G_z")
+    if len(gl) < ctx.th["min_points"] or len(dg) < ctx.th["min_points"]:
+        return None
+    j = pd.concat([gl.rename("g"), dg.rename("p")], axis=1, join="inner").dropna()
+    j = j[np.isfinite(j["g"])]
+    if len(j) < ctx.th["min_points"]:
+        return None
+    implied = -np.log(j["p"].clip(1e-6, 1 - 1e-6))
+    ratio = float(np.median(j["g"]) / max(float(np.median(implied)), 1e-9))
+    if not 0 < ratio < 0.3:
+        return None
+    return float(f"{ratio:.0g}")

@@ -1,0 +1,194 @@
+"""Running the rules: `diagnose(run)` -> `Diagnosis` (findings, skipped rules, verdict).
+
+Every registered rule runs once per GAN view of the run (two for CycleGAN); findings
+are de-duplicated across views, sorted by severity and priority, and summarised in a
+one-sentence verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...run import Run
+from ...textfmt import fmt_sig
+from ..findings import SEVERITY_RANK, Diagnosis, Finding
+from .context import RuleContext
+from .conventions import equilibrium
+from .registry import missing_reason, rules_in_order
+from .thresholds import validate_thresholds
+from .views import _src_name, gan_views
+
+_PRIORITY = [
+    "healthy_equilibrium",
+    "no_problems",
+    "no_data",
+    "divergence",
+    "d_overpowering",
+    "mode_collapse",
+    "g_overpowering",
+    "vanishing_gradients",
+    "over_training",
+    "oscillation",
+    "implausible_values",
+]
+
+
+def diagnose(
+    run: Run, thresholds: dict[str, Any] | None = None, select_metric: str = "fid"
+) -> Diagnosis:
+    """Run every registered rule on `run`; the findings, the skipped rules and a one-sentence
+    verdict.
+
+    thresholds: a full table (load_thresholds) or a partial dict of overrides;
+    select_metric: the sample metric over_training and the FID-jump check use.
+    """
+    th = validate_thresholds(thresholds or {}, "thresholds")
+    views = gan_views(run)
+    findings: list[Finding] = []
+    reasons: dict[str, str] = {}  # rule -> why it was skipped (in every view)
+    ran_rules: set[str] = set()
+    seen: set[tuple[str, str, str]] = set()
+    ctxs: list[RuleContext] = []
+    rules = rules_in_order()
+    for view in views:
+        ctx = RuleContext(run, th, select_metric, view if view.columns else None)
+        ctx.eq = equilibrium(run, th, ctx)
+        ctxs.append(ctx)
+        mapped = {_src_name(c) for c in view.columns.values()}
+        for r in rules:
+            reason = missing_reason(ctx, r.needs) if r.needs and r.needs != [()] else None
+            if reason is None and r.applies is not None:
+                reason = r.applies(ctx)
+            if reason:
+                reasons.setdefault(r.name, reason)
+                continue
+            ran_rules.add(r.name)
+            for f in r.fn(ctx):
+                if view.tag and mapped & set(f.metrics):
+                    f.title = f"GAN {view.tag}: {f.title}"  # a finding about this GAN's losses
+                # rules that do not read the view's losses say the same for every GAN
+                key = (f.rule, f.title, f.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(f)
+    ctx = ctxs[0]
+    ran = len(ran_rules)
+    skipped = [
+        (r.name, reasons[r.name]) for r in rules if r.name in reasons and r.name not in ran_rules
+    ]
+    if len(views) > 1 and sum(f.rule == "healthy_equilibrium" for f in findings) < len(views):
+        # healthy only if every GAN is
+        findings = [f for f in findings if f.rule != "healthy_equilibrium"]
+    if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
+        findings = [f for f in findings if f.rule != "healthy_equilibrium"]
+    problems = [f for f in findings if f.severity != "info"]
+    # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag
+    # checks
+    checks_only = ("divergence", "implausible_values")
+    substantive = ran - sum(
+        1 for r in rules if r.name in checks_only and r.name not in dict(skipped)
+    )
+    if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
+        if substantive > 0:
+            msg = f"{ran} rule(s) ran on this run and none found a problem" + (
+                f"; {len(skipped)} skipped for lack of data." if skipped else "."
+            )
+            findings.append(
+                Finding(
+                    "no_problems",
+                    "info",
+                    "No problems found",
+                    msg,
+                    "Nothing to fix.",
+                    int(ctx.steps[0]) if len(ctx.steps) else None,
+                    int(ctx.steps[-1]) if len(ctx.steps) else None,
+                    {"rules_ran": ran, "rules_skipped": len(skipped)},
+                    [],
+                )
+            )
+        else:
+            what = (
+                "the run has no logged metrics"
+                if not len(ctx.steps)
+                else "no rule beyond the NaN/Inf and plausibility checks had the metrics it needs"
+            )
+            findings.append(
+                Finding(
+                    "no_data",
+                    "info",
+                    "Not enough data to judge",
+                    f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
+                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
+                    "see docs/rules.md "
+                    "for what each rule needs.",
+                    None,
+                    None,
+                    {"rules_ran": ran, "rules_skipped": len(skipped)},
+                    [],
+                )
+            )
+    rank = {n: i for i, n in enumerate(_PRIORITY)}
+    findings.sort(
+        key=lambda f: (
+            -SEVERITY_RANK[f.severity],
+            rank.get(f.rule, len(rank)),
+            f.start_step if f.start_step is not None else -1,
+        )
+    )
+    context: dict[str, Any] = {
+        "equilibrium": ctx.eq.to_dict(),
+        "bins": ctx.nb,
+        "select_metric": select_metric,
+    }
+    if views[0].columns:
+        context["gans"] = [
+            dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
+        ]
+    return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+
+
+def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) -> str:
+    problems = [f for f in findings if f.severity != "info"]
+    if not problems:
+        h = next((f for f in findings if f.rule == "healthy_equilibrium"), None)
+        if h is not None:
+            n = h.numbers
+            bits = []
+            if "D_x" in n:
+                bits.append(f"D(x) {fmt_sig(n['D_x'], 2)}, D(G(z)) {fmt_sig(n['D_G_z'], 2)}")
+            if "D_loss" in n:
+                bits.append(f"D loss {fmt_sig(n['D_loss'], 3)}")
+            return "Healthy: no problems found" + (
+                f", {'; '.join(bits)} near equilibrium at the end." if bits else "."
+            )
+        nd = next((f for f in findings if f.rule == "no_data"), None)
+        if nd is not None:
+            return nd.message.split(";")[0] + "."
+        return f"Healthy: no problems found by the {ran} rule(s) that had data" + (
+            f" ({len(skipped)} skipped)." if skipped else "."
+        )
+    main = problems[0]
+    where = ""
+    if main.start_step is not None:
+        where = (
+            f" from step {main.start_step}"
+            if main.end_step is None or main.end_step != main.start_step
+            else f" at step {main.start_step}"
+        )
+    others: list[str] = []
+    seen_rules = {main.rule}
+    for f in problems[1:]:
+        if f.rule in seen_rules and f.rule != "vanishing_gradients":
+            continue  # one mention per rule ("mode collapse", not also "possible mode collapse")
+        seen_rules.add(f.rule)
+        t = f.title.split(" (")[0]
+        t = t.lower() if t[:1].isupper() and not t[:2].isupper() else t
+        if t not in others:
+            others.append(t)
+    also = (
+        f"; also {', '.join(others[:3])}"
+        + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        if others
+        else ""
+    )
+    return f"{main.title.split(' (')[0]}{where} ({main.severity}){also}."

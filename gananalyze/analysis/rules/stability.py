@@ -1,0 +1,241 @@
+"""Rules about numerical stability: divergence (NaN/Inf, exploding gradients or losses),
+vanishing gradients, oscillating losses."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ...textfmt import fmt_sig
+from ..findings import Finding
+from .context import RuleContext, _last_bin, _pick, _robust_center
+from .registry import rule
+
+
+def _exploded(
+    ctx: RuleContext,
+    name: str,
+    mask: np.ndarray,
+    message: Callable[..., str],
+    action: str,
+    numbers: Callable[[float], dict[str, Any]],
+) -> Finding | None:
+    """A divergence finding for metric `name` where `mask` holds over 2+ bins, or None.
+
+    The stretch is picked among the bins of `name`; message(peak, start, end, ongoing)
+    and numbers(peak) describe it, peak being the highest |bin median| in the stretch.
+    """
+    b = ctx.bins(name)
+    med = np.abs(b["med"].to_numpy())
+    pick = _pick(mask, 2, _last_bin(med))
+    if not pick:
+        return None
+    a, z, ongoing = pick
+    peak = float(np.nanmax(med[a : z + 1]))
+    start, end = int(b["start"][a]), int(b["end"][z])
+    sev = "error" if ongoing else "warning"
+    title = f"{ctx.label(name)} exploded"
+    msg = message(peak, start, end, ongoing)
+    return Finding(
+        "divergence", sev, title, msg, action, start, end, numbers(peak), [ctx.column(name)]
+    )
+
+
+@rule("divergence", needs=("scalars",))
+def divergence(ctx: RuleContext) -> list[Finding]:
+    """Training diverged: NaN/Inf values, exploding gradient norms or losses."""
+    out: list[Finding] = []
+    th = ctx.th
+    nf = ctx.run.nonfinite
+    if len(nf):
+        per = (
+            nf.groupby("metric").agg(n=("step", "size"), first=("step", "min")).sort_values("first")
+        )
+        first = nf.iloc[0]
+        desc = ", ".join(
+            f"{m} ({int(r.n)} from step {int(r.first)})" for m, r in per.head(4).iterrows()
+        )
+        if len(per) > 4:
+            desc += f" and {len(per) - 4} more metrics"
+        out.append(
+            Finding(
+                "divergence",
+                "error",
+                "Training diverged (NaN/Inf)",
+                f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} "
+                f"at step {int(first['step'])}.",
+                "Resume from the last checkpoint before the first NaN with a lower learning "
+                "rate; add gradient clipping, check for log(0) / division by zero in the "
+                "losses, or use mixed precision with loss scaling.",
+                int(nf["step"].min()),
+                int(nf["step"].max()),
+                {
+                    "nonfinite_values": int(len(nf)),
+                    "first_step": int(first["step"]),
+                    "first_metric": str(first["metric"]),
+                    "per_metric": {str(m): int(r.n) for m, r in per.iterrows()},
+                },
+                [str(m) for m in per.index],
+            )
+        )
+    for name in ("G_grad_norm", "D_grad_norm"):
+        if not ctx.has(name):
+            continue
+        b = ctx.bins(name)
+        med = b["med"].to_numpy()
+        base = ctx.baseline(med)
+        if not np.isfinite(base):
+            continue
+        mask = (med > th["grad_explode_abs"]) & (med > th["grad_explode_ratio"] * max(base, 1e-12))
+        f = _exploded(
+            ctx,
+            name,
+            mask,
+            lambda peak, start, end, ongoing, base=base, name=name: (
+                f"{ctx.label(name)} median reached {fmt_sig(peak)} (early value "
+                f"{fmt_sig(base)}, {fmt_sig(peak / max(base, 1e-12))}x) from step {start} to {end}"
+                f"{' and stays there' if ongoing else ''}."
+            ),
+            "Clip gradients (e.g. clip_grad_norm_ at a few times the early norm), lower "
+            "the learning rate, or add a gradient penalty / spectral normalisation to D.",
+            lambda peak, base=base: {
+                "peak_median": peak,
+                "early_median": base,
+                "ratio": peak / max(base, 1e-12),
+            },
+        )
+        out += [f] if f else []
+    eq = ctx.eq
+    for name in ("D_loss", "G_loss"):
+        if not ctx.has(name):
+            continue
+        b = ctx.bins(name)
+        med = np.abs(b["med"].to_numpy())
+        base = ctx.baseline(med)
+        ref = eq.d_loss if (eq and name == "D_loss") else (eq.g_loss if eq else None)
+        scale = max(base if np.isfinite(base) else 0.0, abs(ref) if ref else 0.0, 1e-3)
+        mask = med > th["loss_explode_ratio"] * scale
+        f = _exploded(
+            ctx,
+            name,
+            mask,
+            lambda peak, start, end, ongoing, scale=scale, name=name: (
+                f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
+                f"its early scale {fmt_sig(scale)}, from step {start} to {end}."
+            ),
+            "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein "
+            "critics check the gradient penalty / weight clipping.",
+            lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
+        )
+        out += [f] if f else []
+    return out
+
+
+@rule("vanishing_gradients", needs=[("G_grad_norm",), ("D_grad_norm",)])
+def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
+    """Gradient norms fall to a tiny fraction of their early value and stay there."""
+    out: list[Finding] = []
+    th = ctx.th
+    for name, who in (("G_grad_norm", "G"), ("D_grad_norm", "D")):
+        if not ctx.has(name):
+            continue
+        b = ctx.bins(name)
+        med = b["med"].to_numpy()
+        base = ctx.baseline(med)
+        if not (np.isfinite(base) and base > 0):
+            continue
+        mask = (med < th["vanish_ratio"] * base) | (med < th["vanish_abs"])
+        pick = _pick(mask, ctx.need_bins(), _last_bin(med))
+        if not pick:
+            continue
+        a, z, ongoing = pick
+        during = float(np.nanmedian(med[a : z + 1]))
+        why = (
+            "D rejects every fake and the saturating/non-saturating loss gives G no signal"
+            if who == "G"
+            else "D stopped learning"
+        )
+        out.append(
+            Finding(
+                "vanishing_gradients",
+                "warning",
+                f"{who}'s gradients vanished",
+                f"{ctx.label(name)} median {fmt_sig(during)} from step {int(b['start'][a])}"
+                + (" to the end" if ongoing else f" to {int(b['end'][z])}")
+                + f", {fmt_sig(base / max(during, 1e-30))}x below its early value {fmt_sig(base)}.",
+                f"Likely {why}: use the non-saturating G loss, weaken D (lower "
+                "LR, label smoothing, "
+                "noise), or normalise (spectral norm) / add residual connections.",
+                int(b["start"][a]),
+                int(b["end"][z]),
+                {
+                    "early_median": base,
+                    "median_during": during,
+                    "shrink": base / max(during, 1e-30),
+                },
+                metrics=[ctx.column(name)],
+            )
+        )
+    return out
+
+
+@rule("oscillation", needs=[("G_loss",), ("D_loss",)])
+def oscillation(ctx: RuleContext) -> list[Finding]:
+    """A loss swings far more than its own usual noise (robust z of its rolling dispersion)."""
+    th = ctx.th
+    out: list[Finding] = []
+    warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
+    for name in ("D_loss", "G_loss"):
+        if not ctx.has(name):
+            continue
+        disp = ctx.bins(name)["disp"].to_numpy()
+        ok = np.isfinite(disp) & (disp > 0)
+        if ok.sum() < 8:
+            continue
+        ld = np.where(ok, np.log(np.where(ok, disp, 1.0)), np.nan)
+        c, mad = _robust_center(ld[warm:])
+        mad = max(mad, 0.05)  # a perfectly regular series must not make every wiggle infinite z
+        z = (ld - c) / mad
+        base = float(np.exp(c))
+        ref = (
+            ctx.eq.d_loss if (ctx.eq and name == "D_loss") else (ctx.eq.g_loss if ctx.eq else None)
+        )
+        scale = abs(ref) if ref else float(np.nanmedian(np.abs(ctx.bins(name)["med"].to_numpy())))
+        floor = (
+            th["osc_min_frac"] * scale
+        )  # swings of 1e-6 around a loss of 1e-9 are numerical noise
+        mask = (z > th["osc_z"]) & (disp > th["osc_ratio"] * base) & (disp > floor)
+        mask[:warm] = False
+        pick = _pick(mask, th["sustain_min_bins"], _last_bin(disp))
+        if not pick:
+            continue
+        a, zb, ongoing = pick
+        peak = float(np.nanmax(disp[a : zb + 1]))
+        out.append(
+            Finding(
+                "oscillation",
+                "warning",
+                f"{ctx.label(name)} oscillates",
+                f"{ctx.label(name)} step-to-step dispersion up to "
+                f"{fmt_sig(peak)} ({fmt_sig(peak / base)}x "
+                f"its usual {fmt_sig(base)}, robust z {fmt_sig(float(np.nanmax(z[a : zb + 1])))}) "
+                f"from step {int(ctx.bin_start[a])}"
+                + (" to the end" if ongoing else f" to {int(ctx.bin_end[zb])}")
+                + ".",
+                "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, "
+                "or add a gradient penalty; check the samples for mode hopping.",
+                int(ctx.bin_start[a]),
+                int(ctx.bin_end[zb]),
+                {
+                    "peak_dispersion": peak,
+                    "usual_dispersion": base,
+                    "ratio": peak / base,
+                    "max_z": float(np.nanmax(z[a : zb + 1])),
+                },
+                metrics=[ctx.column(name)],
+            )
+        )
+    return out

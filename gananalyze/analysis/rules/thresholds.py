@@ -1,0 +1,136 @@
+"""The one table of rule thresholds, and reading a user's overrides (JSON/YAML).
+
+Every key of `DEFAULT_THRESHOLDS` is documented in docs/rules.md; `validate_thresholds`
+refuses unknown keys and wrong types, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ...errors import GanAnalyzeError
+
+# The one table of thresholds. Every key is documented in docs/rules.md.
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    # how curves are summarised
+    "max_bins": 200,  # a run is cut into at most this many bins of consecutive steps
+    "min_bin_points": 5,  # ... each holding at least this many logged rows
+    "min_points": 20,  # a metric with fewer logged points counts as absent
+    # "sustained" = over consecutive bins covering this fraction of the run
+    "sustain_fraction": 0.1,
+    "sustain_min_bins": 3,  # ... and at least this many bins
+    "baseline_fraction": 0.2,  # "early value" = median over the first 20% of the run
+    "warmup_fraction": 0.05,  # the first 5% of the run is warm-up: oscillation ignores it
+    "tail_fraction": 0.25,  # "the end of the run" = its last 25%
+    # loss conventions
+    # "sum" | "mean" | "auto" (config key d_loss_reduction, else the data)
+    "d_loss_reduction": "auto",
+    # d_overpowering
+    "d_over_dx_min": 0.95,  # D(x) at least this ...
+    "d_over_dgz_max": 0.05,  # ... and D(G(z)) at most this
+    # or (no D outputs logged) D loss below this fraction of its equilibrium value
+    "d_over_loss_frac": 0.075,
+    # g_overpowering
+    "g_over_dgz_min": 0.6,  # D(G(z)) sustained above this
+    # mode_collapse
+    "collapse_ratio": 0.5,  # grid diversity below this fraction of its earlier peak
+    # ... or the run ending below this fraction of the real data's diversity
+    "collapse_real_ratio": 0.5,
+    "collapse_dup_frac": 0.25,  # ... or this fraction of sample pairs being near-duplicates
+    "collapse_g_drop_z": 5.0,  # G loss drop between bins, robust z below -this ...
+    "collapse_dgz_osc": 3.0,  # ... while D(G(z))'s dispersion exceeds this multiple of its median
+    # ... and the drop is at least this fraction of the G loss's scale
+    "collapse_g_drop_min_frac": 0.1,
+    "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
+    "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
+    # divergence
+    "grad_explode_abs": 100.0,  # gradient norm above this ...
+    "grad_explode_ratio": 10.0,  # ... and this many times its early value
+    "loss_explode_ratio": 100.0,  # |loss| this many times its early scale
+    # vanishing_gradients
+    "vanish_ratio": 0.01,  # gradient norm below this fraction of its early value
+    "vanish_abs": 1e-7,  # ... or below this absolute value
+    # oscillation
+    "osc_z": 5.0,  # robust z of the log dispersion above this ...
+    "osc_ratio": 3.0,  # ... and dispersion this many times its median
+    # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
+    "osc_min_frac": 0.05,
+    # over_training
+    "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
+    # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
+    # is noise)
+    "overtrain_min_later": 2,
+    "min_evaluations": 3,  # sample-metric evaluations needed
+    # healthy_equilibrium
+    "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
+    # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
+    # 0)
+    "eq_loss_factor": 3.0,
+}
+
+
+_STRING_KEYS = {"d_loss_reduction": ("auto", "sum", "mean")}
+
+
+_INT_KEYS = {"max_bins", "min_bin_points", "min_points", "sustain_min_bins", "min_evaluations"}
+
+
+def validate_thresholds(overrides: dict[str, Any], source: str = "thresholds") -> dict[str, Any]:
+    """DEFAULT_THRESHOLDS updated with `overrides`, checked: unknown keys or wrong types raise."""
+    if not isinstance(overrides, dict):
+        raise GanAnalyzeError(f"{source}: expected a mapping of threshold names to values")
+    unknown = sorted(set(overrides) - set(DEFAULT_THRESHOLDS))
+    if unknown:
+        raise GanAnalyzeError(
+            f"{source}: unknown threshold(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(DEFAULT_THRESHOLDS)}"
+        )
+    out = dict(DEFAULT_THRESHOLDS)
+    for k, v in overrides.items():
+        if k in _STRING_KEYS:
+            if v not in _STRING_KEYS[k]:
+                raise GanAnalyzeError(
+                    f"{source}: {k} must be one of {', '.join(_STRING_KEYS[k])}, not {v!r}"
+                )
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise GanAnalyzeError(f"{source}: {k} must be a number, not {v!r}")
+        elif k in _INT_KEYS and (v != int(v) or v < 1):
+            raise GanAnalyzeError(f"{source}: {k} must be a positive whole number, not {v!r}")
+        out[k] = int(v) if k in _INT_KEYS else v
+    return out
+
+
+def load_thresholds(path: str | Path) -> dict[str, Any]:
+    """Read threshold overrides from a JSON or YAML file; returns the full, checked table.
+
+    The file is a mapping {threshold name: value} (optionally nested under a
+    top-level "thresholds" key). Unknown names are an error, so a typo never
+    silently does nothing.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise GanAnalyzeError(f"{p}: no such rules-config file")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except (ValueError, ImportError) as e:
+        raise GanAnalyzeError(
+            f"{p}: cannot parse rules config ({str(e).splitlines()[0]})"
+        ) from None
+    except Exception as e:  # yaml.YAMLError
+        raise GanAnalyzeError(
+            f"{p}: cannot parse rules config ({str(e).splitlines()[0]})"
+        ) from None
+    if data is None:
+        data = {}
+    if isinstance(data, dict) and set(data) == {"thresholds"}:
+        data = data["thresholds"]
+    return validate_thresholds(data, str(p))

@@ -1,0 +1,52 @@
+"""Rules about the logged values themselves: implausible values flagged by the loaders."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..findings import Finding
+from .context import RuleContext
+from .registry import rule
+
+
+@rule("implausible_values", needs=())
+def implausible_values(ctx: RuleContext) -> list[Finding]:
+    """Values the loaders flagged as impossible (FID < 0, probability > 1, ...)."""
+    nf = ctx.run.nonfinite
+    nf_metrics = set(nf["metric"].astype(str)) if len(nf) else set()
+    # NaN/Inf flags of metrics listed in run.nonfinite are the divergence rule's business
+    flags = [
+        f
+        for f in ctx.run.flags
+        if not (
+            f.metric in nf_metrics
+            and (
+                not math.isfinite(f.value)
+                or re.search(r"\bnan\b|\binf\b|infinite|non-finite", f.reason, re.I)
+            )
+        )
+    ]
+    if not flags:
+        return []
+    steps = [f.step for f in flags if f.step is not None]
+    shown = "; ".join(str(f) for f in flags[:3]) + (
+        f"; and {len(flags) - 3} more" if len(flags) > 3 else ""
+    )
+    per: dict[str, int] = {}
+    for f in flags:
+        per[f.metric] = per.get(f.metric, 0) + 1
+    return [
+        Finding(
+            "implausible_values",
+            "warning",
+            "Implausible values in the logs",
+            f"{len(flags)} value(s) cannot be right: {shown}.",
+            "Check how these metrics are computed and logged (units, wrong column, a "
+            "bug in the metric); the rules treat them as ordinary numbers.",
+            min(steps) if steps else None,
+            max(steps) if steps else None,
+            {"count": len(flags), "per_metric": per},
+            sorted(per),
+        )
+    ]

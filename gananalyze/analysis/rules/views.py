@@ -1,0 +1,120 @@
+"""How the rules read a run whose trainer names its losses differently: GAN views.
+
+A view maps canonical names (D_loss, G_loss) to the run's columns, or to a sum of
+columns (pix2pix's D_real + D_fake); a CycleGAN run has two views, one per GAN. The
+run's columns are never renamed. `GAN_LAYOUTS` is plain data: add a trainer there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ...run import Run
+
+
+@dataclass
+class GanView:
+    """How the rules read one GAN of a run whose trainer names its losses differently.
+
+    columns: canonical name -> the run's column, or a tuple of columns whose sum
+    is the metric (a D loss logged as its real and fake terms). Derived in the
+    rules only; the run's columns are never renamed. tag: "A" / "B" for the two
+    GANs of a CycleGAN run (prefixed to the findings' titles), else None.
+    reduction: how the D loss combines its real and fake terms ("sum" | "mean").
+    """
+
+    tag: str | None
+    columns: dict[str, str | tuple[str, ...]]
+    reduction: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "columns": {k: _src_name(v) for k, v in self.columns.items()},
+            "reduction": self.reduction,
+            "source": self.source,
+        }
+
+
+# Layouts of other trainers, tried in order when the run has no D loss under a
+# canonical name or alias: (columns that must all be present, views).
+GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
+    # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G
+    # loss
+    (
+        ("D_A", "G_A", "D_B", "G_B"),
+        [
+            GanView(
+                "A",
+                {"D_loss": "D_A", "G_loss": "G_A"},
+                "mean",
+                "CycleGAN: D_A = 0.5 (real + fake), G_A",
+            ),
+            GanView(
+                "B",
+                {"D_loss": "D_B", "G_loss": "G_B"},
+                "mean",
+                "CycleGAN: D_B = 0.5 (real + fake), G_B",
+            ),
+        ],
+    ),
+    # pix2pix: D_real and D_fake are the two D terms, logged unhalved (D optimises their average)
+    (
+        ("D_real", "D_fake"),
+        [
+            GanView(
+                None, {"D_loss": ("D_real", "D_fake")}, "sum", "pix2pix: D loss = D_real + D_fake"
+            )
+        ],
+    ),
+    # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_*
+    # logits via the aliases)
+    (
+        ("losses/l_d_real", "losses/l_d_fake"),
+        [
+            GanView(
+                None,
+                {"D_loss": ("losses/l_d_real", "losses/l_d_fake")},
+                "sum",
+                "BasicSR: D loss = l_d_real + l_d_fake",
+            )
+        ],
+    ),
+]
+
+
+def _src_name(src: str | tuple[str, ...]) -> str:
+    return src if isinstance(src, str) else "+".join(src)
+
+
+def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
+    """A view column: one of the run's columns, or the sum of several at the steps where all were
+    logged.
+    """
+    if isinstance(src, str):
+        return run.series(src)
+    parts = [run.series(c) for c in src]
+    if any(not len(p) for p in parts):
+        return pd.Series(
+            [], dtype="float64", name=_src_name(src), index=pd.Index([], dtype="int64", name="step")
+        )
+    j = pd.concat(parts, axis=1, join="inner")
+    return j.sum(axis=1, skipna=False).rename(_src_name(src))
+
+
+def gan_views(run: Run) -> list[GanView]:
+    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching
+    GAN_LAYOUTS entry.
+
+    A run that has a D loss under a canonical name or alias is read as is.
+    """
+    cols = set(run.metrics)
+    if run.column("D_loss") is None:
+        for need, views in GAN_LAYOUTS:
+            if all(c in cols for c in need):
+                return views
+    return [GanView(None, {})]

@@ -1,0 +1,205 @@
+"""Loading several runs for `compare`, in parallel when there is enough data.
+
+Paths and globs (expanded here too, so quoted globs work; only directories count).
+One missing or unreadable run is an error naming it, or with `skip_bad` a warning and
+the rest are compared. Runs with the same name get their path as the display name so
+that rows, colours and legends stay distinct. Loading and the rule checks run per run
+in forked worker processes when there is enough data (`load_and_diagnose`).
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanAnalyzeError
+from ..run import Run
+
+PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
+
+
+def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Path]]]:
+    """Each argument with the paths it stands for (a glob: its matching directories, sorted)."""
+    out = []
+    for arg in paths_or_globs:
+        s = str(arg)
+        if glob.has_magic(s):
+            out.append((s, [Path(p) for p in sorted(glob.glob(s)) if Path(p).is_dir()]))
+        else:
+            out.append((s, [Path(s)]))
+    return out
+
+
+def load_runs(
+    paths_or_globs: Iterable[str | Path],
+    skip_bad: bool = False,
+    format: str | None = None,
+    jobs: int | None = None,
+) -> tuple[list[Run], list[str]]:
+    """Load every run named by `paths_or_globs`; returns (runs, warnings).
+
+    A path that is missing or that no format can read raises GanAnalyzeError
+    naming it; with skip_bad it becomes a warning and the others are loaded. A
+    glob that matches no directory is treated the same way. The same directory
+    named twice is loaded once. At least one run must remain. `jobs`: worker
+    processes (None: automatic, see `load_and_diagnose`).
+    """
+    runs, warnings, _ = load_and_diagnose(
+        paths_or_globs, skip_bad=skip_bad, format=format, diagnose=False, jobs=jobs
+    )
+    return runs, warnings
+
+
+PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
+
+
+def _load_one(
+    args: tuple[Path, str | None, bool, str, dict[str, Any] | None],
+) -> tuple[str, Any, Any]:
+    """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None)."""
+    from ..loader import load_run
+
+    path, format, diagnose, metric, thresholds = args
+    try:
+        run = load_run(path, format=format)
+    except GanAnalyzeError as e:
+        return "bad", str(e) if str(path) in str(e) else f"{path}: {e}", None
+    except (OSError, ValueError) as e:  # a file that broke the reader in an unplanned way
+        return "bad", f"{path}: unreadable run ({type(e).__name__}: {e})", None
+    diag = None
+    if diagnose:
+        from . import analyze
+
+        diag = analyze(run, rules_config=thresholds, metric=metric)[1]
+    return "ok", run, diag
+
+
+def _data_bytes(paths: Sequence[Path]) -> int:
+    total = 0
+    for p in paths:
+        for d in (p / "scalars", p):
+            try:
+                with os.scandir(d) as it:
+                    total += sum(e.stat().st_size for e in it if e.is_file())
+            except OSError:
+                pass
+    return total
+
+
+def _auto_jobs(paths: Sequence[Path]) -> int:
+    """Worker processes for loading: 1 for small comparisons or
+    without fork, else up to the cores.
+    """
+    if (
+        len(paths) < 4
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or sys.platform != "linux"
+    ):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if cores < 2 or _data_bytes(paths) < PARALLEL_MIN_BYTES:
+        return 1
+    return min(cores, len(paths), 8)
+
+
+def load_and_diagnose(
+    paths_or_globs: Iterable[str | Path],
+    skip_bad: bool = False,
+    format: str | None = None,
+    diagnose: bool = True,
+    metric: str = "fid",
+    thresholds: dict[str, Any] | None = None,
+    jobs: int | None = None,
+) -> tuple[list[Run], list[str], dict[str, Any]]:
+    """`load_runs` plus the rule checks of each run: (runs, warnings, diagnoses by run name).
+
+    Loading and diagnosing are independent per run, so with `jobs` > 1 they run
+    in that many forked worker processes (each returns its Run and Diagnosis).
+    jobs=None picks 1 for small comparisons (under PARALLEL_MIN_BYTES of data or
+    fewer than 4 runs, where starting workers costs more than it saves) and the
+    number of usable cores otherwise.
+    """
+    from ..loader import detect_format
+
+    warnings: list[str] = []
+    seen: set[Path] = set()
+    todo: list[Path] = []
+
+    def bad(msg: str) -> None:
+        if not skip_bad:
+            raise GanAnalyzeError(msg + " (use --skip-bad to compare the others)")
+        warnings.append(msg + "; skipped")
+
+    for arg, paths in _expand(paths_or_globs):
+        if not paths:
+            bad(f"{arg}: the pattern matches no run directory")
+            continue
+        for p in paths:
+            if p.is_file() and detect_format(p) is None:
+                # a shell glob (runs/*) also hands over README.md and friends
+                warnings.append(f"{p}: a file that is not a run; skipped")
+                continue
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                todo.append(p)
+    if jobs is None:
+        jobs = _auto_jobs(todo)
+    tasks = [(p, format, diagnose, metric, thresholds) for p in todo]
+    if jobs > 1 and len(tasks) > 1:
+        import concurrent.futures as cf
+
+        with cf.ProcessPoolExecutor(
+            max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            results = list(pool.map(_load_one, tasks))
+    else:
+        results = []
+        for t in tasks:  # serially: stop at the first bad run unless skip_bad
+            res = _load_one(t)
+            if res[0] == "bad" and not skip_bad:
+                bad(res[1])
+            results.append(res)
+    runs: list[Run] = []
+    diags: list[Any] = []
+    for status, obj, diag in results:
+        if status == "bad":
+            bad(obj)
+            continue
+        runs.append(obj)
+        diags.append(diag)
+    if not runs:
+        raise GanAnalyzeError(
+            "no run left to compare" + (": " + "; ".join(warnings) if warnings else "")
+        )
+    _unique_names(runs)
+    diagnoses = {}
+    for r, d in zip(runs, diags, strict=True):
+        if d is not None:
+            d.run_name = r.name
+            diagnoses[r.name] = d
+    return runs, warnings, diagnoses
+
+
+def _unique_names(runs: list[Run]) -> None:
+    """Give runs that share a name their path as name (rows and legends must differ)."""
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r.name] = counts.get(r.name, 0) + 1
+    used: set[str] = set()
+    for r in runs:
+        if counts[r.name] > 1:
+            name = str(r.path)
+            i = 2
+            while name in used:
+                name, i = f"{r.path} #{i}", i + 1
+            r.name = name
+        used.add(r.name)

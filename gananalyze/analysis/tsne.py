@@ -1,0 +1,161 @@
+"""t-SNE of real vs generated samples at chosen checkpoints (for the report).
+
+Needs three things: native checkpoints, a generator spec in run.json (so that
+`checkpoints.build_generator` rebuilds G in this process) and real data. Real
+data comes from `--real` (anything `realdata.load_real` accepts), else from the
+known toy domains: a run whose generator is `gananalyze.digits:Generator`, or
+whose config names scikit-learn's digits, uses `sklearn-digits`.
+
+All points (real, and generated at every chosen checkpoint) go through ONE
+t-SNE, so the panels share coordinates and can be compared: generated points
+that cover the real cloud mean good coverage; a few tight clumps mean mode
+collapse. Kept small (300 real + 300 generated per checkpoint, PCA to 50
+dimensions first) so that it takes a few seconds on one core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
+
+DIGITS_TARGETS = ("gananalyze.digits:Generator",)
+DEFAULT_N = 300
+
+
+@dataclass
+class TsneResult:
+    """Embedded points: `real` (N, 2) and `fake[step]` (M, 2), in one coordinate system."""
+
+    real: np.ndarray
+    fake: dict[int, np.ndarray] = field(default_factory=dict)
+    source: str = ""
+    dims: int = 0
+
+
+def real_source(run: Run, real: str | None = None) -> str | None:
+    """The real-data spec for `realdata.load_real`, or None when unknown."""
+    if real:
+        return str(real)
+    spec = run.generator or {}
+    if isinstance(spec.get("real_data"), str):
+        return spec["real_data"]
+    if spec.get("target") in DIGITS_TARGETS:
+        return "sklearn-digits"
+    ds = str((run.config or {}).get("dataset", ""))
+    if "load_digits" in ds or ds == "sklearn-digits":
+        return "sklearn-digits"
+    return None
+
+
+def unavailable_reason(run: Run, real: str | None = None) -> str | None:
+    """Why t-SNE cannot run on `run` (None when it can)."""
+    if not [c for c in run.checkpoints if c.kind == "native"]:
+        return "no loadable checkpoints"
+    if not run.generator or "target" not in run.generator:
+        return "run.json has no generator spec"
+    if real_source(run, real) is None:
+        return "no real data known for this run (pass --real)"
+    return None
+
+
+def generate(run: Run, checkpoint: Checkpoint, n: int, seed: int = 0) -> np.ndarray:
+    """n samples from G at `checkpoint`, as float32 (n, C, H, W) in [0, 1]."""
+    import torch
+
+    from ..metrics.checkpoints import build_generator
+
+    spec = run.generator or {}
+    G = build_generator(run, checkpoint)
+    latent = tuple(int(s) for s in spec.get("latent_shape", [100]))
+    lo, hi = spec.get("output_range", [-1.0, 1.0])
+    g = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        z = torch.randn((n, *latent), generator=g)
+        x = G(z).float().numpy()
+    x = (x - lo) / (hi - lo)
+    return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+
+def embed(
+    run: Run,
+    checkpoints: list[Checkpoint],
+    real: str | None = None,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+) -> TsneResult:
+    """Embed n real and n generated samples per checkpoint with one t-SNE."""
+    import torch
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    from ..metrics.realdata import load_real
+
+    why = unavailable_reason(run, real)
+    if why:
+        raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
+    src = real_source(run, real)
+    data = load_real(src)
+    if data.kind != "images":
+        raise GanAnalyzeError(f"{src}: t-SNE needs real images, not statistics")
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(data.count, size=min(n, data.count), replace=False))
+    real_x = (
+        np.concatenate([data.load(int(i), int(i) + 1) for i in idx])
+        if data.count > 4 * n
+        else data.load(0, data.count)[idx]
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fakes = {c.step: generate(run, c, len(real_x), seed) for c in checkpoints}
+    finally:
+        torch.set_num_threads(threads)
+    for step, f in fakes.items():
+        if f.shape[1:] != real_x.shape[1:]:
+            raise GanAnalyzeError(
+                f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the "
+                f"real data {src} {real_x.shape[1:]}"
+            )
+    parts = [real_x.reshape(len(real_x), -1)] + [f.reshape(len(f), -1) for f in fakes.values()]
+    X = np.concatenate(parts).astype(np.float64)
+    dims = X.shape[1]
+    perplexity = float(min(30.0, (len(X) - 1) / 3))
+    # One thread: sklearn's Barnes-Hut gradient otherwise starts an OpenMP thread per
+    # core, which on a busy 2-core machine made it 5x slower (20 s instead of 4 s).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        if dims > 50:
+            X = PCA(n_components=50, random_state=seed).fit_transform(X)
+        Y = TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
+        ).fit_transform(X)
+    out = TsneResult(real=Y[: len(real_x)], source=src, dims=dims)
+    pos = len(real_x)
+    for step, f in fakes.items():
+        out.fake[step] = Y[pos : pos + len(f)]
+        pos += len(f)
+    return out
+
+
+def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
+    """One panel per checkpoint: real points vs that checkpoint's generated points."""
+    from ..pages import plot_kinds, plots
+
+    steps = list(result.fake)
+    with plots.styled():
+        fig, axes = plots.new_figure(
+            1, len(steps), width=4.2 * len(steps), height=4.0, sharex=True, sharey=True
+        )
+        for ax, step in zip(axes[0], steps, strict=True):
+            plot_kinds.scatter_2d(
+                [("real", result.real), (labels.get(step, f"step {step}"), result.fake[step])],
+                title=labels.get(step, f"step {step}"),
+                ax=ax,
+            )
+    return fig

@@ -1,0 +1,195 @@
+"""Loading checkpoints safely and rebuilding the generator from run.json's spec.
+
+Checkpoints are always read with torch.load(weights_only=True): a checkpoint
+file never runs code. A trainer's pickles (StyleGAN's network-snapshot-*.pkl)
+are only unpickled when the user explicitly trusts them (`trust=True`, the
+CLI's --trust-pickles): load_stylegan_pickle refuses otherwise, before the
+file is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, loaded on CPU with weights_only=True."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanAnalyzeError(f"{path}: checkpoint not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GanAnalyzeError(f"{path}: checkpoint cannot be loaded safely ({first})") from None
+    if not isinstance(obj, dict):
+        raise GanAnalyzeError(f"{path}: expected a dict of state_dicts, found {type(obj).__name__}")
+    return obj
+
+
+def generator_state(obj: dict[str, Any], path: str | Path = "checkpoint") -> dict[str, Any]:
+    """The generator's state_dict inside a loaded checkpoint (ours, or a bare state_dict)."""
+    for key in ("generator", "G", "netG", "G_ema", "state_dict"):
+        if key in obj and isinstance(obj[key], dict):
+            return obj[key]
+    if obj and all(hasattr(v, "shape") for v in obj.values()):
+        return obj  # a bare state_dict
+    raise GanAnalyzeError(
+        f"{path}: no generator state_dict found (keys: {', '.join(map(str, list(obj)[:8]))})"
+    )
+
+
+def import_target(
+    target: str, pythonpath: list[str] | None = None, base: Path | None = None
+) -> Any:
+    """Import "package.module:callable", optionally adding run-relative paths to sys.path."""
+    if ":" not in target:
+        raise GanAnalyzeError(
+            f"generator target {target!r} must look like 'package.module:callable'"
+        )
+    for p in pythonpath or []:
+        pp = Path(p)
+        if not pp.is_absolute() and base is not None:
+            pp = base / pp
+        if str(pp) not in sys.path:
+            sys.path.insert(0, str(pp))
+    mod_name, attr = target.split(":", 1)
+    try:
+        obj: Any = importlib.import_module(mod_name)
+    except Exception as e:
+        raise GanAnalyzeError(
+            f"cannot import generator module {mod_name!r} ({type(e).__name__}: {e})"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise GanAnalyzeError(f"module {mod_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None):
+    """An nn.Module built from run.json's generator spec, with the checkpoint's weights loaded."""
+    spec = run.generator
+    if not spec or "target" not in spec:
+        raise GanAnalyzeError(
+            f"{run.path}: run.json has no generator spec ('generator': {{'target': "
+            "'module:callable', "
+            f"...}}); cannot rebuild the generator"
+        )
+    factory = import_target(spec["target"], spec.get("pythonpath"), Path(run.path))
+    try:
+        G = factory(**spec.get("kwargs", {}))
+    except Exception as e:
+        raise GanAnalyzeError(
+            f"{run.path}: building the generator {spec['target']}(**kwargs) "
+            f"failed ({type(e).__name__}: "
+            f"{e})"
+        ) from None
+    if checkpoint is not None:
+        if isinstance(checkpoint, Checkpoint):
+            if checkpoint.kind != "native":
+                raise GanAnalyzeError(
+                    f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with "
+                    "weights_only=True"
+                )
+            cpath = checkpoint.path
+        else:
+            cpath = Path(checkpoint)
+        state = generator_state(load_checkpoint(cpath), cpath)
+        try:
+            G.load_state_dict(state)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0]
+            raise GanAnalyzeError(
+                f"{cpath}: weights do not fit the generator in run.json ({first})"
+            ) from None
+    G.eval()
+    return G
+
+
+def pickle_refusal(path: str | Path) -> str:
+    """The message for a StyleGAN pickle that the user has not trusted."""
+    return (
+        f"{path}: StyleGAN snapshot is a Python pickle; loading it runs code from the file. "
+        "Pass --trust-pickles if you trust it (the StyleGAN source tree (dnnlib, "
+        "torch_utils) must be "
+        "importable, e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch)."
+    )
+
+
+def pickled_checkpoints(run: Run) -> list[Checkpoint]:
+    """The trainer pickles an imported native run lists in run.json ("source" ->
+    "pickled_checkpoints").
+
+    `gananalyze import` records them (absolute paths) without copying them;
+    they stay where the trainer wrote them.
+    """
+    if run.format != "native":
+        return []
+    from ..store import read_run_json
+
+    listed = (read_run_json(Path(run.path)).get("source") or {}).get("pickled_checkpoints") or []
+    out = []
+    for rec in listed:
+        if isinstance(rec, dict) and "path" in rec and "step" in rec:
+            meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
+            out.append(
+                Checkpoint(step=int(rec["step"]), path=Path(rec["path"]), kind="pickle", meta=meta)
+            )
+    return sorted(out, key=lambda c: c.step)
+
+
+def load_stylegan_pickle(path: str | Path, trust: bool = False):
+    """The generator (G_ema) of a StyleGAN2-ADA/StyleGAN3 network-snapshot-*.pkl,
+    on CPU, in eval mode.
+
+    Unpickling runs code from the file, so without `trust` this raises before
+    the file is opened. Uses StyleGAN's own legacy.load_network_pkl when the
+    StyleGAN source tree is importable (it also converts TensorFlow pickles),
+    else pickle.load. The classes inside (dnnlib, torch_utils, training.networks)
+    come from the StyleGAN source tree, which must be on PYTHONPATH.
+    """
+    path = Path(path)
+    if not trust:
+        raise GanAnalyzeError(pickle_refusal(path))
+    if not path.is_file():
+        raise GanAnalyzeError(
+            f"{path}: StyleGAN snapshot not found (was the StyleGAN run directory moved "
+            "after `gananalyze import`?)"
+        )
+    try:
+        try:  # StyleGAN's own loader, when its source tree is importable
+            from legacy import load_network_pkl
+        except ImportError:
+            load_network_pkl = None
+        with open(path, "rb") as f:
+            data = load_network_pkl(f) if load_network_pkl is not None else pickle.load(f)
+    except ModuleNotFoundError as e:
+        raise GanAnalyzeError(
+            f"{path}: unpickling needs the StyleGAN source code (module {e.name!r} not found); "
+            "put the StyleGAN source tree (dnnlib, torch_utils) on PYTHONPATH, "
+            "e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch"
+        ) from None
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
+        raise GanAnalyzeError(
+            f"{path}: cannot unpickle the StyleGAN snapshot ({type(e).__name__}: {first})"
+        ) from None
+    G = data.get("G_ema") if isinstance(data, dict) else None
+    if G is None or not hasattr(G, "z_dim"):
+        found = (
+            ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
+        )
+        raise GanAnalyzeError(
+            f"{path}: no StyleGAN generator 'G_ema' (with z_dim) in the snapshot (found: {found})"
+        )
+    return G.eval() if hasattr(G, "eval") else G

@@ -1,0 +1,401 @@
+"""The real data a sweep compares against (`--real`), and its cached features.
+
+Accepted forms (`load_real`):
+
+- a folder of images, searched recursively (png, jpg, jpeg, bmp, webp, tif,
+  tiff, ppm, pgm; any case). All images must have the same size. They are read
+  as greyscale when every file is a greyscale image, else as RGB (as
+  pytorch-fid does), and scaled to [0, 1];
+- a `.npy` or `.npz` image array: (N, H, W), (N, H, W, C) or (N, C, H, W) with
+  C in {1, 3}; uint8 (or any integer type) in [0, 255], or float in [0, 1]. An
+  array whose dimension 1 is 1 or 3 is read as NCHW, otherwise one whose last
+  dimension is 1 or 3 as NHWC. In a `.npz` the array is the only one, or the
+  one named `images`, `x` or `arr_0`;
+- a pytorch-fid statistics `.npz` (arrays `mu` and `sigma`): FID (and Inception
+  Score, which needs no real data) only;
+- `sklearn-digits`: scikit-learn's 1,797 8x8 digits, 0..16 scaled to [0, 1],
+  shape (N, 1, 8, 8).
+
+Features of real data are expensive (Inception on 50,000 images), so they are
+cached on disk (`real_features`), keyed by a SHA-256 of the data's *contents*
+(file bytes, array bytes: never names or modification times), the extractor's
+key and the preprocessing, and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GanAnalyzeError
+from ..store import atomic_write
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+BUILTIN = ("sklearn-digits",)
+CACHE_VERSION = "real-features-v1"
+
+
+def default_cache_dir() -> Path:
+    """$GANANALYZE_CACHE, else ~/.cache/gananalyze."""
+    env = os.environ.get("GANANALYZE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "gananalyze"
+
+
+@dataclass
+class RealData:
+    """Real data, described without decoding it all.
+
+    kind "images": `count` images of shape `shape` (C, H, W), read by
+    `load(start, stop)` as float32 (B, C, H, W) in [0, 1]. kind "stats": only
+    FID statistics `mu`, `sigma`. `digest` is the SHA-256 of the contents;
+    `prep` names the preprocessing (part of the cache key).
+    """
+
+    source: str
+    kind: str
+    digest: str
+    prep: str
+    count: int = 0
+    shape: tuple[int, int, int] | None = None
+    mu: np.ndarray | None = None
+    sigma: np.ndarray | None = None
+    _load: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def short(self) -> str:
+        """Short content hash stored in the results' `real` column."""
+        return self.digest[:12]
+
+    def load(self, start: int, stop: int) -> np.ndarray:
+        """Images start..stop-1 as float32 (B, C, H, W) in [0, 1]."""
+        if self._load is None:
+            raise GanAnalyzeError(f"{self.source}: holds FID statistics only, no images")
+        return self._load(start, stop)
+
+    def describe(self) -> str:
+        if self.kind == "stats":
+            return f"{self.source} (FID statistics, {self.mu.shape[0]} dims)"
+        c, h, w = self.shape
+        return f"{self.source} ({self.count} images, {c}x{h}x{w})"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_real(spec: str | os.PathLike) -> RealData:
+    """Open `--real` (see the module docstring for the accepted forms)."""
+    s = str(spec)
+    if s in BUILTIN:
+        return _sklearn_digits()
+    p = Path(s).expanduser()
+    if p.is_dir():
+        return _folder(p)
+    if not p.exists():
+        raise GanAnalyzeError(
+            f"{p}: real data not found (expected a folder of images, a .npy/.npz file "
+            f"or one of: {', '.join(BUILTIN)})"
+        )
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(p, mmap_mode="r", allow_pickle=False)
+        except Exception as e:
+            raise GanAnalyzeError(
+                f"{p}: not a readable .npy array ({type(e).__name__}: {e})"
+            ) from None
+        return _array(str(p), arr)
+    if suffix == ".npz":
+        return _npz(p)
+    raise GanAnalyzeError(
+        f"{p}: unsupported real data file (expected a folder of images, a .npy or .npz file)"
+    )
+
+
+def _sha(*parts: bytes | str) -> Any:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h
+
+
+def _digits_images() -> np.ndarray:
+    """scikit-learn's digits (N, 8, 8), 0..16, read from its data file without importing
+    sklearn (which takes seconds); load_digits() when the file is not where expected."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    for base in (spec.submodule_search_locations or []) if spec else []:
+        f = Path(base) / "datasets" / "data" / "digits.csv.gz"
+        if f.is_file():
+            with gzip.open(f) as fh:
+                data = np.loadtxt(fh, delimiter=",")
+            return data[:, :-1].reshape(-1, 8, 8)
+    from sklearn.datasets import load_digits
+
+    return load_digits().images
+
+
+def _sklearn_digits() -> RealData:
+    x = np.ascontiguousarray((_digits_images().astype(np.float32) / 16.0)[:, None])
+    digest = _sha("sklearn-digits", str(x.shape), x.tobytes()).hexdigest()
+    return RealData(
+        source="sklearn-digits",
+        kind="images",
+        digest=digest,
+        prep="array:float",
+        count=len(x),
+        shape=tuple(x.shape[1:]),
+        _load=lambda a, b: x[a:b],
+    )
+
+
+def _npz(p: Path) -> RealData:
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as e:
+        raise GanAnalyzeError(f"{p}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    if "mu" in arrays and "sigma" in arrays:
+        mu = np.asarray(arrays["mu"], dtype=np.float64).reshape(-1)
+        sigma = np.atleast_2d(np.asarray(arrays["sigma"], dtype=np.float64))
+        if sigma.shape != (mu.shape[0], mu.shape[0]):
+            raise GanAnalyzeError(
+                f"{p}: mu has shape {mu.shape} but sigma {sigma.shape}; expected (D,) and (D, D)"
+            )
+        digest = _sha("stats", mu.tobytes(), sigma.tobytes()).hexdigest()
+        return RealData(
+            source=str(p), kind="stats", digest=digest, prep="stats", mu=mu, sigma=sigma
+        )
+    if len(arrays) == 1:
+        arr = next(iter(arrays.values()))
+    else:
+        name = next((k for k in ("images", "x", "arr_0") if k in arrays), None)
+        if name is None:
+            raise GanAnalyzeError(
+                f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' "
+                "(or save 'mu' and 'sigma' for FID statistics)"
+            )
+        arr = arrays[name]
+    return _array(str(p), arr)
+
+
+def _layout(source: str, shape: tuple[int, ...]) -> str:
+    if len(shape) == 3:
+        return "NHW"
+    if len(shape) == 4:
+        if shape[1] in (1, 3):
+            return "NCHW"
+        if shape[3] in (1, 3):
+            return "NHWC"
+    raise GanAnalyzeError(
+        f"{source}: image array has shape {tuple(shape)}; expected (N, H, W), (N, "
+        "H, W, C) or (N, C, H, W) with C = 1 or 3"
+    )
+
+
+def _array(source: str, arr: np.ndarray) -> RealData:
+    layout = _layout(source, arr.shape)
+    if arr.shape[0] < 2:
+        raise GanAnalyzeError(f"{source}: needs at least 2 images, found {arr.shape[0]}")
+    kind = arr.dtype.kind
+    if kind not in "uif":
+        raise GanAnalyzeError(
+            f"{source}: image array has dtype {arr.dtype}; expected uint8 in [0, 255] "
+            "or float in [0, 1]"
+        )
+    h = _sha("array", layout, str(arr.dtype), str(tuple(arr.shape)))
+    lo, hi = np.inf, -np.inf
+    step = max(1, (64 << 20) // max(1, arr[0].nbytes))
+    for a in range(0, arr.shape[0], step):
+        chunk = np.ascontiguousarray(arr[a : a + step])
+        h.update(chunk.tobytes())
+        lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
+    if kind == "f":
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise GanAnalyzeError(f"{source}: image array contains NaN or Inf")
+        if lo < 0 or hi > 1:
+            raise GanAnalyzeError(
+                f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] "
+                "(map [-1, 1] data with (x + 1) / 2)"
+            )
+        scale = 1.0
+    else:
+        if lo < 0 or hi > 255:
+            raise GanAnalyzeError(
+                f"{source}: integer images must lie in [0, 255], found values in [{lo:g}, {hi:g}]"
+            )
+        scale = 1.0 / 255.0
+    if layout == "NHW":
+        shape = (1, arr.shape[1], arr.shape[2])
+    elif layout == "NCHW":
+        shape = tuple(arr.shape[1:])
+    else:
+        shape = (arr.shape[3], arr.shape[1], arr.shape[2])
+
+    def load(a: int, b: int) -> np.ndarray:
+        x = np.asarray(arr[a:b])
+        if layout == "NHW":
+            x = x[:, None]
+        elif layout == "NHWC":
+            x = x.transpose(0, 3, 1, 2)
+        x = x.astype(np.float32)
+        if scale != 1.0:
+            x = x / np.float32(255.0)  # what torchvision's to_tensor does with PNG bytes
+        return np.ascontiguousarray(x)
+
+    return RealData(
+        source=source,
+        kind="images",
+        digest=h.hexdigest(),
+        prep=f"array:{'float' if kind == 'f' else 'uint8'}",
+        count=int(arr.shape[0]),
+        shape=tuple(int(s) for s in shape),
+        _load=load,
+    )
+
+
+def _folder(root: Path) -> RealData:
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
+    if len(files) < 2:
+        raise GanAnalyzeError(
+            f"{root}: needs at least 2 images ({', '.join(IMAGE_EXTENSIONS)}), found {len(files)}"
+        )
+    entries = []
+    size = None
+    grey = True
+    for p in files:
+        data = p.read_bytes()
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                mode, sz = im.mode, im.size
+        except (UnidentifiedImageError, OSError) as e:
+            raise GanAnalyzeError(f"{p}: not a readable image ({type(e).__name__})") from None
+        if size is None:
+            size, first = sz, p
+        elif sz != size:
+            raise GanAnalyzeError(
+                f"{p}: image is {sz[0]}x{sz[1]} but {first} is {size[0]}x{size[1]}; all real "
+                "images must have the same size"
+            )
+        grey = grey and mode in GREY_MODES
+        entries.append((hashlib.sha256(data).hexdigest(), str(p.relative_to(root)), p))
+    # Order by content, so that renaming or moving files changes neither the hash nor the features.
+    entries.sort()
+    mode = "L" if grey else "RGB"
+    digest = _sha("folder", mode, *[e[0] for e in entries]).hexdigest()
+    paths = [e[2] for e in entries]
+    shape = (1 if grey else 3, size[1], size[0])
+
+    def load(a: int, b: int) -> np.ndarray:
+        out = np.empty((b - a, *shape), dtype=np.float32)
+        for i, p in enumerate(paths[a:b]):
+            with Image.open(p) as im:
+                x = np.asarray(im.convert(mode), dtype=np.uint8)
+            x = x[None] if grey else x.transpose(2, 0, 1)
+            out[i] = x.astype(np.float32) / np.float32(255.0)
+        return out
+
+    return RealData(
+        source=str(root),
+        kind="images",
+        digest=digest,
+        prep=f"folder:{mode}",
+        count=len(paths),
+        shape=shape,
+        _load=load,
+    )
+
+
+# ---------------------------------------------------------------- features
+
+
+@dataclass
+class RealFeatures:
+    """Features (N, D) float32 (None for statistics files) and FID statistics in float64."""
+
+    features: np.ndarray | None
+    mu: np.ndarray
+    sigma: np.ndarray
+    cache_path: Path | None = None
+    from_cache: bool = False
+
+
+def cache_path(real: RealData, extractor: Any, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the features of `real` under `extractor` are cached (content hash + extractor +
+    preprocessing).
+    """
+    key = _sha(CACHE_VERSION, real.digest, real.prep, str(extractor.key)).hexdigest()[:40]
+    base = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    return base / f"real-{key}.npz"
+
+
+def real_features(
+    real: RealData,
+    extractor: Any,
+    embed: Callable[[Callable[[int, int], np.ndarray], int], np.ndarray],
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+) -> RealFeatures:
+    """Features and statistics of `real` under `extractor`, from the cache when present.
+
+    embed(load, n) runs the extractor over images load(a, b) for range(n) and
+    returns float32 features (n, D) (the sweep passes its OOM-safe batcher).
+    """
+    from .fid import feature_stats
+
+    if real.kind == "stats":
+        if extractor.dims is not None and real.mu.shape[0] != extractor.dims:
+            raise GanAnalyzeError(
+                f"{real.source}: statistics have {real.mu.shape[0]} dims but the "
+                f"'{extractor.name}' "
+                f"features have {extractor.dims}; they come from a different feature extractor"
+            )
+        return RealFeatures(None, real.mu, real.sigma)
+    path = cache_path(real, extractor, cache_dir)
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                feats, mu, sigma = f["features"], f["mu"], f["sigma"]
+            if (
+                feats.ndim == 2
+                and feats.shape[0] == real.count
+                and extractor.dims in (None, feats.shape[1])
+            ):
+                return RealFeatures(feats, mu, sigma, path, True)
+        except Exception:  # a damaged cache file is recomputed and replaced
+            pass
+    feats = np.ascontiguousarray(embed(real.load, real.count), dtype=np.float32)
+    mu, sigma = feature_stats(feats)
+    if use_cache:
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(
+                    fh,
+                    features=feats,
+                    mu=mu,
+                    sigma=sigma,
+                    source=np.array(real.source),
+                    digest=np.array(real.digest),
+                    extractor=np.array(str(extractor.key)),
+                )
+
+        try:
+            atomic_write(path, write)
+        except OSError:
+            path = None  # a read-only cache directory only costs speed
+    return RealFeatures(feats, mu, sigma, path if use_cache else None, False)

@@ -1,0 +1,96 @@
+"""The report's non-line charts: quantile bands, heatmaps, 2-D scatter (t-SNE)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .plots import PALETTE, fmt_step, new_figure, styled
+
+
+def quantile_bands(ax: Any, steps: Any, quantiles: np.ndarray, color: str = PALETTE[0]) -> None:
+    """TensorBoard-distribution-style nested bands from a (steps, 9) quantile array.
+
+    Columns are the percentiles in store.HIST_BPS (0, 6.68, 15.87, 30.85, 50,
+    69.15, 84.13, 93.32, 100): the outermost band is min-max, the innermost
+    30.85-69.15, and the median is a line.
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    q = np.asarray(quantiles, dtype=np.float64)
+    k = q.shape[1]
+    for j in range(k // 2):
+        ax.fill_between(
+            s, q[:, j], q[:, k - 1 - j], color=color, alpha=0.16 + 0.06 * j, linewidth=0
+        )
+    ax.plot(s, q[:, k // 2], color=color, linewidth=1.0)
+    ax.xaxis.set_major_formatter(fmt_step)
+
+
+def heatmap(
+    ax: Any,
+    matrix: np.ndarray,
+    row_labels: Sequence[str],
+    col_values: Sequence[float],
+    cmap: str = "viridis",
+    colorbar_label: str = "",
+    fig: Any = None,
+) -> None:
+    """A heat map (rows x columns) with step values on the x axis and a colour bar."""
+    m = np.asarray(matrix, dtype=np.float64)
+    cols = np.asarray(col_values, dtype=np.float64)
+    if cols.size > 1:
+        edges = np.r_[
+            cols[0] - (cols[1] - cols[0]) / 2,
+            (cols[1:] + cols[:-1]) / 2,
+            cols[-1] + (cols[-1] - cols[-2]) / 2,
+        ]
+    else:
+        edges = np.array([cols[0] - 0.5, cols[0] + 0.5]) if cols.size else np.array([0.0, 1.0])
+    yedges = np.arange(m.shape[0] + 1) - 0.5
+    mesh = ax.pcolormesh(edges, yedges, np.ma.masked_invalid(m), cmap=cmap, shading="flat")
+    ax.set_yticks(np.arange(m.shape[0]))
+    ax.set_yticklabels(list(row_labels), fontsize=7)
+    ax.invert_yaxis()
+    ax.grid(False)
+    ax.xaxis.set_major_formatter(fmt_step)
+    if fig is not None:
+        cb = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.03)
+        if colorbar_label:
+            cb.set_label(colorbar_label)
+
+
+def scatter_2d(
+    groups: Sequence[tuple[str, np.ndarray]],
+    title: str = "",
+    ax: Any = None,
+    width: float = 4.2,
+    height: float = 4.0,
+) -> Any:
+    """A 2-D scatter of labelled point groups (t-SNE embeddings). Returns the figure (or None with
+    ax).
+    """
+    fig = None
+    if ax is None:
+        with styled():
+            fig, axes = new_figure(width=width, height=height)
+            scatter_2d(groups, title, axes[0][0])
+        return fig
+    for i, (label, pts) in enumerate(groups):
+        pts = np.asarray(pts)
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            s=7,
+            alpha=0.6,
+            color=PALETTE[i % len(PALETTE)],
+            label=f"{label} ({len(pts)})",
+            linewidths=0,
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, loc="left")
+    ax.legend(loc="best", markerscale=2)
+    return fig

@@ -1,0 +1,506 @@
+"""Plotting helpers shared by `report` and `compare`: envelopes, line charts, PNG data URIs.
+
+Long runs are never plotted point by point and never randomly sampled: every
+series is reduced with `envelope` to min/max/mean per step bin (so a one-step
+spike in a million-step run still shows as a spike), the raw data is drawn as
+that min-max band, and the smoothed curve goes on top. Figures are built with
+`matplotlib.figure.Figure` directly (no pyplot global state, no GUI backend),
+styled with seaborn's "whitegrid" look, and turned into base64 PNG data URIs so
+that an HTML page embeds them without external files.
+
+The chart functions take small plain dataclasses (`Curve`, `HLine`, `VLine`,
+`Span`) so that callers describe *what* to draw and this module decides *how*.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# seaborn's colour-blind-friendly "colorblind" palette (tests check it equals
+# seaborn's), spelled out so that colours can be assigned before seaborn loads.
+PALETTE = (
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+)
+DPI = 96
+WIDTH_IN = 9.0
+HEIGHT_IN = 3.0
+
+
+# ------------------------------------------------------------------ data reduction
+
+
+def envelope(
+    steps: Any, values: Any, bins: int = 2000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Min/max/mean of `values` per step bin: (x, lo, hi, mean), at most `bins` points.
+
+    Bins are equal-width in step (so gaps in logging stay gaps); x is the mean
+    step of the points in each non-empty bin. Non-finite values (NaN, Inf) are
+    left out (the report marks them separately). A series with no more finite
+    points than `bins` comes back unchanged (lo == hi == mean == values).
+    Never samples at random: every point influences its bin's min and max.
+    """
+    s = np.asarray(steps, dtype=np.float64).reshape(-1)
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if s.shape != v.shape:
+        raise ValueError(f"steps and values differ in length ({s.size} vs {v.size})")
+    ok = np.isfinite(v) & np.isfinite(s)
+    if not ok.all():
+        s, v = s[ok], v[ok]
+    if s.size > 1 and np.any(s[1:] < s[:-1]):
+        order = np.argsort(s, kind="stable")
+        s, v = s[order], v[order]
+    if s.size <= max(int(bins), 1):
+        return s, v.copy(), v.copy(), v.copy()
+    bins = max(int(bins), 1)
+    lo_s, hi_s = s[0], s[-1]
+    width = (hi_s - lo_s) / bins or 1.0
+    idx = np.minimum(((s - lo_s) / width).astype(np.int64), bins - 1)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    counts = np.diff(np.r_[starts, s.size])
+    x = np.add.reduceat(s, starts) / counts
+    mean = np.add.reduceat(v, starts) / counts
+    lo = np.minimum.reduceat(v, starts)
+    hi = np.maximum.reduceat(v, starts)
+    return x, lo, hi, mean
+
+
+def bin_mean(steps: Any, values: Any, bins: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """(x, mean per bin): the `envelope` reduction for a line that is already smooth."""
+    x, _, _, m = envelope(steps, values, bins)
+    return x, m
+
+
+def finite_range(*arrays: Any, pad: float = 0.05) -> tuple[float, float] | None:
+    """(lo, hi) over the finite values of all arrays, padded; None when there are none."""
+    vals = [
+        np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if a is not None and np.size(a)
+    ]
+    if not vals:
+        return None
+    v = np.concatenate(vals)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    span = hi - lo or max(abs(hi), 1.0) * 0.1
+    return lo - pad * span, hi + pad * span
+
+
+# ------------------------------------------------------------------ chart specs
+
+
+@dataclass
+class Curve:
+    """One series: raw envelope band plus a smoothed line (or points when sparse).
+
+    smoothed: an already smoothed copy of `values` (same length), drawn as the
+    line; when None the line is the per-bin mean of the raw values. Points whose
+    step (x) is not finite are left out.
+    band: draw the raw min-max envelope behind the line (only when there are
+    more points than bins or a smoothed line, otherwise there is nothing to show).
+    markers: draw each point (for sparse series such as FID per checkpoint).
+    """
+
+    label: str
+    steps: Any
+    values: Any
+    smoothed: Any = None
+    color: str | None = None
+    band: bool = True
+    markers: bool = False
+    linestyle: str = "-"
+    lo: Any = None  # a band of its own (a group's min/max or mean +- std), drawn instead
+    hi: Any = None  # ... of the raw envelope
+    best: tuple[float, float] | None = None  # (x, y) of the best point: a star
+    break_gaps: bool = False  # leave a gap where logging paused (x gap >> typical)
+    edges: bool = True  # outline the raw envelope so that one-bin spikes stay visible
+    band_alpha: float = 0.22
+    linewidth: float | None = None  # default: 1.5 smoothed, 1.3 binned, 1.0 with markers
+    markersize: float = 3.5
+
+
+@dataclass
+class HLine:
+    """A horizontal reference line (an equilibrium value, 0.5...)."""
+
+    y: float
+    label: str = ""
+    color: str = "#444444"
+    linestyle: str = "--"
+
+
+@dataclass
+class VLine:
+    """A vertical marker at one step (the best checkpoint, a chosen step...)."""
+
+    x: float
+    label: str = ""
+    color: str = "#2a9d2a"
+    linestyle: str = ":"
+
+
+@dataclass
+class Span:
+    """A shaded step range (a finding's start..end)."""
+
+    start: float
+    end: float
+    label: str = ""
+    color: str = "#d62728"
+    alpha: float = 0.10
+
+
+@dataclass
+class Panel:
+    """One small-multiple panel: a title and its curves (for `small_multiples`)."""
+
+    title: str
+    curves: list[Curve] = field(default_factory=list)
+    hlines: list[HLine] = field(default_factory=list)
+    logy: bool = False
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _style() -> dict[str, Any]:
+    """seaborn's "whitegrid" style and "paper" context, with the house tweaks.
+
+    seaborn is imported once per process, on the first figure (about 0.7 s:
+    it pulls in scipy.stats), never at `gananalyze --help` time.
+    """
+    import seaborn as sns
+    from cycler import cycler
+
+    rc: dict[str, Any] = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
+    rc.update({
+        "axes.edgecolor": "#cccccc",
+        "axes.linewidth": 0.8,
+        "axes.labelcolor": "#333333",
+        "axes.prop_cycle": cycler(color=list(PALETTE)),
+        "grid.color": "#ebebeb",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.labelsize": 9,
+        "legend.fontsize": 8,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "xtick.color": "#555555",
+        "ytick.color": "#555555",
+        "legend.frameon": False,
+        "axes.titleweight": "bold",
+        "figure.facecolor": "white",
+        "image.cmap": "viridis",
+    })  # fmt: skip
+    return rc
+
+
+_STYLE: dict[str, Any] | None = None
+
+
+def styled():
+    """Context manager applying the house style (seaborn whitegrid + small fonts).
+
+    Wrap the whole building of a figure in it (artists read rcParams when they
+    are created); the global rcParams are left untouched afterwards.
+    """
+    global _STYLE
+    from matplotlib import rc_context
+
+    if _STYLE is None:
+        _STYLE = _style()
+    return rc_context(_STYLE)
+
+
+def in_style(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: build the whole figure inside `styled()`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with styled():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def new_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    width: float = WIDTH_IN,
+    height: float = HEIGHT_IN,
+    sharex: bool = False,
+    layout: str | None = "constrained",
+    **kw: Any,
+):
+    """(fig, axes[nrows][ncols]) from matplotlib.figure.Figure: no pyplot, no GUI backend.
+
+    Call inside `styled()` for the house look. layout=None uses fixed margins
+    (`grid_margins`) instead of constrained layout, which costs ~0.1 s per axes
+    and dominates figures with many small panels.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False, **kw)
+    if layout is None:
+        grid_margins(fig, nrows)
+    return fig, axes
+
+
+def grid_margins(
+    fig: Any,
+    nrows: int = 1,
+    left: float = 0.5,
+    right: float = 0.15,
+    top: float = 0.3,
+    bottom: float = 0.3,
+    hspace: float = 0.55,
+    wspace: float = 0.3,
+) -> None:
+    """Fixed margins in inches (converted to figure fractions) for a grid of small panels."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        top=1 - top / h,
+        bottom=bottom / h,
+        hspace=hspace,
+        wspace=wspace,
+    )
+
+
+def fmt_step(x: float, _pos: Any = None) -> str:
+    a = abs(x)
+    if a >= 1e6:
+        return f"{x / 1e6:g}M"
+    if a >= 1e4:
+        return f"{x / 1e3:g}k"
+    return f"{x:g}"
+
+
+def draw_curves(
+    ax: Any, curves: Sequence[Curve], bins: int = 1500, logy: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Draw curves on `ax` (band + line); returns the plotted (lo, hi) arrays for y-limits."""
+    plotted = []
+    for i, c in enumerate(curves):
+        color = c.color or PALETTE[i % len(PALETTE)]
+        steps = np.asarray(c.steps, dtype=np.float64)
+        keep = np.isfinite(steps)
+        steps = steps[keep]
+        vals = np.asarray(c.values, dtype=np.float64)[keep]
+        if logy:
+            vals = np.where(vals > 0, vals, np.nan)
+        x, lo, hi, mean = envelope(steps, vals, bins)
+        if not x.size:
+            continue
+        reduced = not np.array_equal(lo, hi)
+        if c.lo is not None and c.hi is not None:
+            blo = np.asarray(c.lo, dtype=np.float64)[keep]
+            if logy:
+                blo = np.where(blo > 0, blo, np.nan)
+            bx, blo, _, _ = envelope(steps, blo, bins)
+            bx2, _, bhi, _ = envelope(steps, np.asarray(c.hi, dtype=np.float64)[keep], bins)
+            if len(bx) == len(bx2) and len(bx) > 1:
+                ax.fill_between(bx, blo, bhi, color=color, alpha=c.band_alpha, linewidth=0)
+                plotted.append((blo, bhi))
+        elif c.band and reduced:
+            # min-max band per bin, with its edges drawn so that a one-bin spike stays visible
+            ax.fill_between(x, lo, hi, color=color, alpha=c.band_alpha, linewidth=0, label=None)
+            if c.edges:
+                ax.plot(x, hi, color=color, alpha=0.35, linewidth=0.5)
+                ax.plot(x, lo, color=color, alpha=0.35, linewidth=0.5)
+            plotted.append((lo, hi))
+        elif c.band and c.smoothed is not None and c.edges:
+            # every raw point, under the smoothed line
+            ax.plot(x, mean, color=color, alpha=0.3, linewidth=0.7)
+            plotted.append((lo, hi))
+        if c.smoothed is not None:
+            sm = np.asarray(c.smoothed, dtype=np.float64)[keep]
+            if logy:
+                sm = np.where(sm > 0, sm, np.nan)
+            sx, sy = bin_mean(steps, sm, bins)
+            if c.break_gaps:
+                sx, sy = break_gaps(sx, sy)
+            lw = c.linewidth or 1.5
+            ax.plot(sx, sy, color=color, linewidth=lw, linestyle=c.linestyle, label=c.label)
+            plotted.append((sy, sy))
+        else:
+            ax.plot(
+                x,
+                mean,
+                color=color,
+                linewidth=c.linewidth or (1.3 if not c.markers else 1.0),
+                linestyle=c.linestyle,
+                label=c.label,
+                marker="o" if c.markers else None,
+                markersize=c.markersize,
+            )
+            plotted.append((mean, mean))
+        if c.best is not None and np.isfinite(c.best[0]):
+            bx_, by_ = c.best
+            ax.scatter(
+                [bx_],
+                [by_],
+                marker="*",
+                s=150,
+                color=color,
+                edgecolors="#222222",
+                linewidths=0.8,
+                zorder=5,
+            )
+    if logy:
+        ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(fmt_step)
+    return plotted
+
+
+def break_gaps(x: np.ndarray, y: np.ndarray, factor: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN where the x gap is `factor` times the typical one (logging paused)."""
+    if len(x) < 3:
+        return x, y
+    dx = np.diff(x)
+    typical = np.median(dx)
+    cut = np.flatnonzero(dx > factor * typical) if typical > 0 else np.array([], dtype=int)
+    if not len(cut):
+        return x, y
+    return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
+
+
+def decorate(
+    ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = ()
+) -> None:
+    """Reference lines, step markers and shaded ranges on `ax`."""
+    for s in spans:
+        end = s.end if s.end > s.start else s.start + 1
+        ax.axvspan(s.start, end, color=s.color, alpha=s.alpha, linewidth=0, label=s.label or None)
+    for h in hlines:
+        ax.axhline(h.y, color=h.color, linestyle=h.linestyle, linewidth=1.0, label=h.label or None)
+    for v in vlines:
+        ax.axvline(v.x, color=v.color, linestyle=v.linestyle, linewidth=1.4, label=v.label or None)
+
+
+def draw_marks(
+    ax: Any, steps: Any, label: str = "", color: str = "#d62728", bins: int = 1500
+) -> None:
+    """Red ticks along the top edge of `ax` at `steps` (at most one per step bin)."""
+    s = np.unique(np.asarray(steps, dtype=np.float64))
+    if s.size > bins:
+        x, _, _, _ = envelope(s, np.zeros(s.size), bins)
+        s = x
+    ax.plot(
+        s,
+        np.full(s.size, 0.985),
+        linestyle="none",
+        marker="v",
+        markersize=4,
+        color=color,
+        transform=ax.get_xaxis_transform(),
+        label=label or None,
+        clip_on=False,
+    )
+
+
+@in_style
+def line_chart(
+    curves: Sequence[Curve],
+    title: str = "",
+    ylabel: str = "",
+    xlabel: str = "step",
+    hlines: Sequence[HLine] = (),
+    vlines: Sequence[VLine] = (),
+    spans: Sequence[Span] = (),
+    logy: bool = False,
+    ylim: tuple[float, float] | None = None,
+    width: float = WIDTH_IN,
+    height: float = HEIGHT_IN,
+    bins: int = 1500,
+    legend: bool = True,
+    marks: Any = None,
+    marks_label: str = "NaN/Inf logged",
+) -> Any:
+    """A figure with smoothed curves over their raw min/max envelopes, plus markers.
+
+    The y-range follows the data and the reference lines (not +-Inf); `ylim`
+    forces it (e.g. (0, 1) for probabilities). The legend goes under the plot
+    (fig.legends[0]) so stacked charts line up. `marks`: steps where a value
+    was NaN/Inf (not plottable), drawn as red ticks along the top edge.
+    """
+    fig, axes = new_figure(width=width, height=height)
+    ax = axes[0][0]
+    plotted = draw_curves(ax, curves, bins=bins, logy=logy)
+    decorate(ax, hlines, vlines, spans)
+    if marks is not None and np.size(marks):
+        draw_marks(ax, marks, marks_label, bins=bins)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    elif not logy:
+        rng = finite_range(
+            *[a for pair in plotted for a in pair], *[np.array([h.y]) for h in hlines]
+        )
+        if rng:
+            ax.set_ylim(*rng)
+    if title:
+        ax.set_title(title, loc="left")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    handles, labels = ax.get_legend_handles_labels()
+    if legend and handles:
+        # below the chart, in rows, so that every chart's plot area has the same width
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5))
+    return fig
+
+
+def small_multiples(
+    panels: Sequence[Panel],
+    ncols: int = 3,
+    panel_width: float = 3.0,
+    panel_height: float = 2.0,
+    vlines: Sequence[VLine] = (),
+    bins: int = 600,
+) -> Any:
+    """A grid of small charts, one per panel (other metrics, per-layer views)."""
+    with styled():
+        return _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins)
+
+
+def _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins):
+    n = max(len(panels), 1)
+    ncols = min(ncols, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = new_figure(
+        nrows, ncols, width=panel_width * ncols, height=panel_height * nrows, layout=None
+    )
+    for i, ax in enumerate(axes.reshape(-1)):
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        p = panels[i]
+        plotted = draw_curves(ax, p.curves, bins=bins, logy=p.logy)
+        decorate(ax, p.hlines, vlines)
+        if not p.logy:
+            rng = finite_range(
+                *[a for pair in plotted for a in pair], *[np.array([h.y]) for h in p.hlines]
+            )
+            if rng:
+                ax.set_ylim(*rng)
+        ax.set_title(p.title, loc="left", fontsize=9)
+    return fig

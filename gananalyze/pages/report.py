@@ -1,0 +1,459 @@
+"""The HTML report: one self-contained file a person reads top to bottom.
+
+`build_report_context` turns a Run and its Diagnosis into plain data (section
+dataclasses holding texts, numbers and PNG data URIs); the Jinja2 template
+`templates/report.html` (autoescape on) turns that into HTML. No HTML is built
+in Python, so every value that comes from the user's files (run name, metric
+names, config values, warnings) is escaped by the template engine.
+
+Each section is added only when the run has the data for it and carries one
+sentence saying what the reader is looking at. Long series are plotted as
+min/max envelopes (`plots.envelope`), never randomly sampled, so spikes stay
+visible; smoothing is TensorBoard's EMA (`smoothing.tensorboard_ema`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import canonical as canonical_of
+from ..aliases import label as label_of
+from ..analysis.evaluations import best_checkpoint
+from ..analysis.findings import SEVERITY_RANK, Diagnosis
+from ..errors import GanAnalyzeError
+from ..run import Run
+from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
+from . import plots, pngs
+from .html import render
+from .report_dynamics import D_COUNTS, _DynamicsSections
+from .report_model import (
+    CHART_WIDTH,
+    Figure,
+    FindingView,
+    Section,
+    Table,
+    smooth,
+    step_range,
+)
+from .report_samples import _SampleSections
+
+SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
+MAX_OTHER_PANELS = 24
+
+
+class _Builder(_DynamicsSections, _SampleSections):
+    """Builds the sections of one report; keeps track of which chart shows which metric."""
+
+    def __init__(self, run: Run, diagnosis: Diagnosis, smoothing: float, bins: int = 1500):
+        self.run = run
+        self.diag = diagnosis
+        self.w = float(smoothing)
+        self.bins = bins
+        self.chart_for: dict[str, str] = {}  # metric name (column or canonical) -> figure id
+        self.used: set[str] = set()  # scalar columns shown by a dedicated chart
+        self.best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
+        self.diversity: pd.DataFrame | None = None  # filled by the samples section
+
+    def col(self, canonical: str) -> str | None:
+        c = self.run.column(canonical)
+        if c is None:
+            return None
+        return c if self.run.counts.get(c, 1) and self.run.scalars[c].notna().any() else None
+
+    def arrays(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        s = self.run.scalars
+        v = s[col].to_numpy(dtype=np.float64)
+        keep = ~np.isnan(v)
+        return s["step"].to_numpy()[keep], v[keep]
+
+    def spans_for(self, metrics: list[str]) -> list[plots.Span]:
+        names = set(metrics) | {canonical_of(m) for m in metrics}
+        out = []
+        for f in self.diag.findings:
+            if f.severity == "info" or f.start_step is None:
+                continue
+            fm = {m for m in f.metrics if m} | {canonical_of(m) for m in f.metrics if m}
+            if fm & names:
+                end = f.end_step if f.end_step is not None else f.start_step
+                out.append(
+                    plots.Span(
+                        float(f.start_step),
+                        float(end),
+                        f.title,
+                        SEVERITY_COLORS.get(f.severity, "#d62728"),
+                    )
+                )
+        return out
+
+    def best_vline(self) -> list[plots.VLine]:
+        if not self.best:
+            return []
+        return [
+            plots.VLine(
+                self.best["step"],
+                f"best checkpoint ({label_of(canonical_of(self.best['metric']))} "
+                f"{fmt_num(self.best['value'])})",
+            )
+        ]
+
+    def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
+        x, v = self.arrays(col)
+        sm = smooth(v, self.w) if self.w > 0 else None
+        return plots.Curve(label or col, x, v, smoothed=sm, color=color)
+
+    def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
+        """Steps where any of `cols` was logged as NaN/Inf (they cannot be drawn as values)."""
+        nf = self.run.nonfinite
+        if nf is None or not len(nf):
+            return np.array([], dtype=np.int64)
+        return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
+
+    def chart(self, curves: list[plots.Curve], **kw: Any) -> Any:
+        """plots.line_chart at the report's width and bins, the best checkpoint marked."""
+        return plots.line_chart(
+            curves, vlines=self.best_vline(), bins=self.bins, width=CHART_WIDTH, **kw
+        )
+
+    def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
+        """Note that chart `fig_id` (in `section`) shows `metrics`:
+        findings naming them link there.
+        """
+        for m in metrics:
+            self.chart_for.setdefault(m, fig_id)
+            self.chart_for.setdefault(canonical_of(m), fig_id)
+
+    def figure(
+        self, fig: Any, fig_id: str, alt: str, caption: str = "", wide: bool = True
+    ) -> Figure:
+        return Figure(fig_id, pngs.fig_to_data_uri(fig), alt, caption, wide)
+
+    def other_metrics(self) -> Section | None:
+        cols = [
+            c
+            for c in self.run.metrics
+            if c not in self.used and c not in D_COUNTS and self.run.scalars[c].notna().any()
+        ]
+        if not cols:
+            return None
+        figs = []
+        for k in range(0, len(cols), MAX_OTHER_PANELS):
+            chunk = cols[k : k + MAX_OTHER_PANELS]
+            panels = []
+            for c in chunk:
+                x, v = self.arrays(c)
+                finite = v[np.isfinite(v)]
+                sparse = len(v) <= 60
+                logy = (
+                    bool(finite.size)
+                    and finite.min() > 0
+                    and finite.max() / max(finite.min(), 1e-300) > 1e3
+                )
+                panels.append(
+                    plots.Panel(
+                        c,
+                        [
+                            plots.Curve(
+                                c,
+                                x,
+                                v,
+                                smoothed=None if sparse or self.w <= 0 else smooth(v, self.w),
+                                color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
+                                markers=sparse,
+                            )
+                        ],
+                        logy=logy,
+                    )
+                )
+            fig = plots.small_multiples(
+                panels,
+                ncols=3,
+                panel_width=CHART_WIDTH / 3,
+                panel_height=2.1,
+                vlines=self.best_vline(),
+                bins=400,
+            )
+            fid = f"chart-other-{k // MAX_OTHER_PANELS}"
+            figs.append(self.figure(fig, fid, "other logged metrics"))
+            self.register(fid, "other-metrics", chunk)
+        lead = (
+            f"Every other logged metric ({len(cols)}), one small chart each, raw band "
+            "and smoothed line as above."
+        )
+        return Section("other-metrics", "Other metrics", lead, figures=figs)
+
+    def config(self) -> Section | None:
+        rows = [[k, fmt_text(v)] for k, v in flatten_config(self.run.config).items()]
+        gen = self.run.generator
+        if isinstance(gen, dict) and gen:
+            rows += [[f"generator.{k}", fmt_text(v)] for k, v in flatten_config(gen).items()]
+        if not rows:
+            return None
+        return Section(
+            "config",
+            "Configuration",
+            "The hyper-parameters and settings the run recorded, as written in its files.",
+            tables=[Table("", ["key", "value"], rows, "config")],
+        )
+
+    def warnings(self) -> Section | None:
+        run = self.run
+        items = [str(w) for w in run.warnings]
+        tables = []
+        if run.flags:
+            tables.append(
+                Table(
+                    "Implausible values",
+                    ["file", "metric", "step", "value", "why"],
+                    [
+                        [
+                            f.file,
+                            f.metric,
+                            "" if f.step is None else fmt_num(f.step),
+                            fmt_num(f.value),
+                            f.reason,
+                        ]
+                        for f in run.flags
+                    ],
+                    "flags",
+                )
+            )
+        nf = run.nonfinite
+        if nf is not None and len(nf):
+            g = nf.groupby("metric", sort=False).agg(
+                count=("step", "size"), first=("step", "min"), last=("step", "max")
+            )
+            tables.append(
+                Table(
+                    "NaN / Inf values",
+                    ["metric", "count", "first step", "last step"],
+                    [
+                        [
+                            m,
+                            fmt_num(int(r["count"])),
+                            fmt_num(int(r["first"])),
+                            fmt_num(int(r["last"])),
+                        ]
+                        for m, r in g.iterrows()
+                    ],
+                    "nonfinite",
+                )
+            )
+        skipped = [f"{rule}: {why}" for rule, why in self.diag.skipped]
+        if not items and not tables and not skipped:
+            return None
+        lead = (
+            "Everything the loaders found odd while reading the run (kept, not hidden), "
+            "values that cannot be right, and the checks that could not run for lack "
+            "of data."
+        )
+        sec = Section("warnings", "Warnings and data problems", lead, tables=tables, items=items)
+        if skipped:
+            sec.tables.append(
+                Table(
+                    "Checks not run",
+                    ["check", "why"],
+                    [[r, w] for r, w in self.diag.skipped],
+                    "skipped",
+                )
+            )
+        return sec
+
+    def finding_views(self) -> list[FindingView]:
+        out = []
+        for f in sorted(self.diag.findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0)):
+            links, seen = [], set()
+            for m in [m for m in f.metrics or [] if m]:
+                fid = self.chart_for.get(m) or self.chart_for.get(canonical_of(m))
+                if fid and fid not in seen:
+                    seen.add(fid)
+                    links.append((fid, label_of(canonical_of(m))))
+            nums = [
+                (
+                    str(k),
+                    fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120),
+                )
+                for k, v in (f.numbers or {}).items()
+            ]
+            out.append(
+                FindingView(
+                    f.rule, f.severity, f.title, f.message, f.action, step_range(f), nums, links
+                )
+            )
+        return out
+
+    def key_numbers(self) -> list[tuple[str, str]]:
+        run, sc = self.run, self.run.scalars
+        out: list[tuple[str, str]] = []
+        if len(sc):
+            out.append(
+                (
+                    "steps logged",
+                    f"{fmt_num(len(sc))} ({fmt_num(int(sc['step'].iloc[0]))} – "
+                    f"{fmt_num(int(sc['step'].iloc[-1]))})",
+                )
+            )
+        if "wall_time" in sc.columns and sc["wall_time"].notna().any():
+            wt = sc["wall_time"].dropna()
+            out.append(
+                ("wall-clock span", fmt_duration(float(wt.max() - wt.min()), missing="unknown"))
+            )
+        out.append(("loss type", run.loss or "unknown"))
+        for canon in ("G_loss", "D_loss", "D_x", "D_G_z_before"):
+            col = self.col(canon)
+            if col:
+                _, v = self.arrays(col)
+                v = v[np.isfinite(v)]
+                if v.size:
+                    tail = v[-max(1, v.size // 10) :]
+                    out.append((f"{label_of(canon)}, last 10%", fmt_num(float(np.mean(tail)))))
+        if self.best:
+            b = self.best
+            out.append(
+                (f"best {b['metric']}", f"{fmt_num(b['value'])} at step {fmt_num(b['step'])}")
+            )
+            if b["last_step"] != b["step"]:
+                out.append(
+                    (
+                        f"last {b['metric']}",
+                        f"{fmt_num(b['last_value'])} at step {fmt_num(b['last_step'])}",
+                    )
+                )
+        if run.checkpoints:
+            out.append(
+                (
+                    "checkpoints",
+                    f"{len(run.checkpoints)} (last at step {fmt_num(run.checkpoints[-1].step)})",
+                )
+            )
+        if run.samples:
+            out.append(("sample grids", str(len(run.samples))))
+        if len(run.nonfinite):
+            out.append(("NaN/Inf values", fmt_num(len(run.nonfinite))))
+        return out
+
+
+def _diagnose(run: Run, rules_config: str | Path | None = None) -> Diagnosis:
+    from ..analysis import analyze
+
+    return analyze(run, rules_config=rules_config)[1]
+
+
+def _severity_class(sev: str | None) -> str:
+    return {"error": "error", "warning": "warning", "info": "ok", None: "ok"}.get(sev, "ok")
+
+
+def build_report_context(
+    run: Run,
+    diagnosis: Diagnosis | None = None,
+    smoothing: float = 0.6,
+    tsne: bool = True,
+    real: str | None = None,
+    rules_config: str | Path | None = None,
+) -> dict[str, Any]:
+    """Everything the template needs, as plain data (no HTML)."""
+    if not (0.0 <= float(smoothing) <= 0.999):
+        raise GanAnalyzeError(f"smoothing weight must be between 0 and 0.999, not {smoothing!r}")
+    diag = diagnosis if diagnosis is not None else _diagnose(run, rules_config)
+    b = _Builder(run, diag, smoothing)
+    sections: list[Section] = []
+    for name in (
+        "losses",
+        "discriminator",
+        "d_accuracy",
+        "gradients",
+        "histograms",
+        "sample_metrics",
+        "samples",
+    ):
+        s = getattr(b, name)()
+        if s is not None:
+            sections.append(s)
+    if tsne:
+        s = b.tsne(real)
+        if s is not None:
+            sections.append(s)
+    for name in ("other_metrics", "config", "warnings"):
+        s = getattr(b, name)()
+        if s is not None:
+            sections.append(s)
+    worst = diag.worst()
+    findings = b.finding_views()
+    return {
+        "run": {
+            "name": run.name,
+            "path": str(run.path),
+            "format": run.format,
+            "loss": run.loss or "unknown",
+            "created": run.created or "",
+        },
+        "verdict": diag.verdict,
+        "verdict_class": _severity_class(worst),
+        "worst": worst or "none",
+        "counts": {
+            s: sum(1 for f in diag.findings if f.severity == s)
+            for s in ("error", "warning", "info")
+        },
+        "key_numbers": b.key_numbers(),
+        "best": b.best,
+        "findings": findings,
+        "sections": sections,
+        "smoothing": smoothing,
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "version": _version(),
+    }
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def build_report_html(run: Run, diagnosis: Diagnosis | None = None, *args: Any, **kw: Any) -> str:
+    """The report as one self-contained HTML string (all images as data: URIs).
+
+    Takes the arguments of build_report_context (smoothing, tsne, real, rules_config).
+    """
+    return render("report.html", **build_report_context(run, diagnosis, *args, **kw))
+
+
+def default_report_path(run: Run, directory: str | Path = "reports") -> Path:
+    """reports/<run name>.html, with the name made safe for a file name."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", run.name).strip("._") or "run"
+    return Path(directory) / f"{name}.html"
+
+
+def render_report(
+    run: Run | str | Path,
+    out_path: str | Path | None = None,
+    diagnosis: Diagnosis | None = None,
+    smoothing: float = 0.6,
+    tsne: bool = True,
+    real: str | None = None,
+    rules_config: str | Path | None = None,
+    format: str | None = None,
+) -> Path:
+    """Write the HTML report for `run` (a Run or a run directory) to `out_path`; returns the path.
+
+    out_path defaults to reports/<run name>.html; parent directories are created
+    and the file is written atomically.
+    """
+    from ..store import atomic_write_bytes
+
+    if not isinstance(run, Run):
+        from ..loader import load_run
+
+        run = load_run(run, format=format)
+    html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config)
+    out = Path(out_path) if out_path is not None else default_report_path(run)
+    try:
+        atomic_write_bytes(out, html.encode("utf-8"))
+    except OSError as e:
+        raise GanAnalyzeError(f"{out}: cannot write the report ({e.strerror or e})") from None
+    return out

@@ -1,0 +1,396 @@
+"""Report sections about the training dynamics: losses, D outputs, D accuracy, gradient
+norms, weight and gradient distributions (a mixin of the report's builder)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..aliases import canonical as canonical_of
+from ..aliases import label as label_of
+from ..textfmt import fmt_num
+from . import plot_kinds, plots
+from .report_model import (
+    Confusion,
+    Section,
+    _pivot,
+    equilibrium,
+    equilibrium_loss,
+    slug,
+    smooth,
+)
+
+D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
+MAX_LAYERS = 12
+
+
+class _DynamicsSections:
+    """Sections of the report's builder (pages/report.py, class _Builder)."""
+
+    def losses(self) -> Section | None:
+        eq = equilibrium(self.run, self.diag)
+        loss = equilibrium_loss(self.run, self.diag)
+        figs = []
+        for canon in ("G_loss", "D_loss"):
+            col = self.col(canon)
+            if col is None:
+                continue
+            self.used.add(col)
+            hl = (
+                [plots.HLine(eq[canon], f"equilibrium ({loss}) {eq[canon]:.3g}")]
+                if canon in eq
+                else []
+            )
+            fig = self.chart(
+                [
+                    self.curve(
+                        col,
+                        f"{label_of(canon)} (smoothed)",
+                        plots.PALETTE[0] if canon == "G_loss" else plots.PALETTE[1],
+                    )
+                ],
+                title=f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon),
+                ylabel="loss",
+                hlines=hl,
+                spans=self.spans_for([col]),
+                marks=self.nonfinite_steps([col]),
+            )
+            fid = f"chart-{slug(canon)}"
+            figs.append(self.figure(fig, fid, f"{label_of(canon)} over training"))
+            self.register(fid, "losses", [col, canon])
+        if not figs:
+            return None
+        if loss == "wasserstein":
+            eqs = (
+                "a Wasserstein loss has no fixed equilibrium value, so only trends and the "
+                "gap between the critic's scores matter"
+            )
+        elif eq:
+            eqs = (
+                f"the dashed line is where the {loss} loss sits when G and D are balanced "
+                f"(D loss {fmt_num(eq.get('D_loss'))}, G loss {fmt_num(eq.get('G_loss'))})"
+            )
+        else:
+            eqs = "the loss type is unknown, so no equilibrium line is drawn"
+        lead = (
+            "Generator and discriminator losses per step: the pale band is the raw value's "
+            f"min–max per bin, the line TensorBoard's EMA (weight {self.w:g}); {eqs}."
+        )
+        return Section("losses", "Losses", lead, figures=figs)
+
+    def discriminator(self) -> Section | None:
+        cols = [(c, self.col(c)) for c in ("D_x", "D_G_z_before", "D_G_z_after")]
+        cols = [(c, col) for c, col in cols if col]
+        logits = [(c, self.col(c)) for c in ("D_x_logit", "D_G_z_logit")]
+        logits = [(c, col) for c, col in logits if col]
+        if not cols and not logits:
+            return None
+        figs, leads = [], []
+        spans = self.spans_for(
+            [col for _, col in cols + logits] + ["D_x", "D_G_z", "D_G_z_before", "D_G_z_after"]
+        )
+        if cols:
+            curves = [
+                self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)
+            ]
+            allv = np.concatenate([np.asarray(cv.values) for cv in curves])
+            allv = allv[np.isfinite(allv)]
+            probs = bool(allv.size) and allv.min() >= -1e-6 and allv.max() <= 1 + 1e-6
+            fig = self.chart(
+                curves,
+                title="D(x) and D(G(z))",
+                ylabel="D output" if probs else "D output (not in [0, 1])",
+                hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")] if probs else [],
+                spans=spans,
+                ylim=(-0.02, 1.02) if probs else None,
+            )
+            figs.append(self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training"))
+            if probs:
+                leads.append(
+                    "What D outputs on real images, D(x), and on generated ones, D(G(z)), before "
+                    "and after D's update; at equilibrium both sit near the 0.5 line, D(x) near "
+                    "1 with D(G(z)) near 0 means D wins"
+                )
+            else:
+                leads.append(
+                    "D's outputs on real and generated images; they leave [0, 1], so they are "
+                    "scores rather than probabilities and the 0.5 line does not apply"
+                )
+        elif logits:
+            # only raw scores: show what the rules read, the sigmoid of the logged mean score
+            curves = []
+            for i, (_c, col) in enumerate(logits):
+                x, v = self.arrays(col)
+                with np.errstate(over="ignore"):
+                    p = 1.0 / (1.0 + np.exp(-v))
+                curves.append(
+                    plots.Curve(
+                        f"sigmoid({col})",
+                        x,
+                        p,
+                        smoothed=smooth(p, self.w) if self.w > 0 else None,
+                        color=plots.PALETTE[i],
+                    )
+                )
+            fig = self.chart(
+                curves,
+                title="D(x) and D(G(z)) as sigmoid of D's mean score",
+                ylabel="sigmoid(score)",
+                hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")],
+                spans=spans,
+                ylim=(-0.02, 1.02),
+            )
+            figs.append(self.figure(fig, "chart-D-outputs", "sigmoid of D's scores over training"))
+            leads.append(
+                "D logged raw scores (logits), so the first chart shows the sigmoid of the "
+                "mean score on real and generated images, the probability the rule checks "
+                "read; 0.5 means D cannot tell them apart"
+            )
+        for c, col in cols + ([] if cols else logits):
+            self.used.add(col)
+            self.register("chart-D-outputs", "discriminator", [col, c])
+        self.register(
+            "chart-D-outputs", "discriminator", ["D_x", "D_G_z", "D_x_prob", "D_G_z_prob"]
+        )  # the rules' names
+        if logits:
+            curves = [
+                self.curve(
+                    col,
+                    f"{col} (D score on {'real' if c == 'D_x_logit' else 'generated'})",
+                    plots.PALETTE[i],
+                )
+                for i, (c, col) in enumerate(logits)
+            ]
+            fig = self.chart(
+                curves,
+                title="D's raw scores (logits)",
+                ylabel="score",
+                hlines=[plots.HLine(0.0, "0 (D cannot tell)")],
+                spans=spans,
+            )
+            figs.append(self.figure(fig, "chart-D-scores", "D's raw scores over training"))
+            for c, col in logits:
+                self.used.add(col)
+                self.register("chart-D-scores", "discriminator", [col, c])
+            leads.append(
+                "the raw scores are drawn as logged, with 0 where D cannot tell real from generated"
+            )
+        text = "; ".join(leads)
+        return Section(
+            "discriminator",
+            "Discriminator outputs",
+            text[:1].upper() + text[1:] + ".",
+            figures=figs,
+        )
+
+    def d_accuracy(self) -> Section | None:
+        acc = self.col("D_acc")
+        counts = {c: self.run.column(c) for c in D_COUNTS}
+        have_counts = all(counts.values())
+        if not acc and not have_counts:
+            return None
+        sec = Section("d-accuracy", "Discriminator accuracy", "")
+        leads = []
+        if acc:
+            self.used.add(acc)
+            fig = self.chart(
+                [self.curve(acc, "D accuracy", plots.PALETTE[2])],
+                title="D accuracy (real and fake batches, threshold 0.5)",
+                ylabel="accuracy",
+                hlines=[plots.HLine(0.5, "0.5 (chance)")],
+                spans=self.spans_for([acc, "D_acc"]),
+                ylim=(-0.02, 1.02),
+            )
+            sec.figures.append(self.figure(fig, "chart-D_acc", "D accuracy over training"))
+            self.register("chart-D_acc", "d-accuracy", [acc, "D_acc"])
+            leads.append(
+                "how often D classifies real and generated images correctly (0.5 is chance, "
+                "1.0 means G fools it never)"
+            )
+        if have_counts:
+            for c in counts.values():
+                self.used.add(c)
+            sc = self.run.scalars
+            mask = sc[list(counts.values())].notna().all(axis=1).to_numpy()
+            steps = sc["step"].to_numpy()[mask]
+            tp, fp, fn, tn = (sc[counts[c]].to_numpy(dtype=np.float64)[mask] for c in D_COUNTS)
+            if steps.size:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    prec = tp / (tp + fp)
+                    rec = tp / (tp + fn)
+                curves = [
+                    plots.Curve(
+                        "precision TP/(TP+FP)",
+                        steps,
+                        prec,
+                        smoothed=smooth(prec, self.w) if self.w > 0 else None,
+                        color=plots.PALETTE[0],
+                    ),
+                    plots.Curve(
+                        "recall TP/(TP+FN)",
+                        steps,
+                        rec,
+                        smoothed=smooth(rec, self.w) if self.w > 0 else None,
+                        color=plots.PALETTE[3],
+                    ),
+                ]
+                fig = self.chart(
+                    curves,
+                    title="D precision and recall (real = positive class)",
+                    ylabel="",
+                    spans=self.spans_for(list(D_COUNTS)),
+                    ylim=(-0.02, 1.02),
+                )
+                sec.figures.append(
+                    self.figure(
+                        fig, "chart-D-precision-recall", "D precision and recall over training"
+                    )
+                )
+                self.register(
+                    "chart-D-precision-recall", "d-accuracy", list(D_COUNTS) + list(counts.values())
+                )
+                sec.confusions = self._confusions(steps, tp, fp, fn, tn)
+                leads.append(
+                    "the confusion matrices count D's decisions at a few chosen steps (rows: "
+                    "what the image was; columns: what D said), and precision/recall track D's "
+                    "calls on real images over time"
+                )
+        text = "; ".join(leads)
+        sec.lead = text[:1].upper() + text[1:] + "."
+        return sec
+
+    def _confusions(self, steps, tp, fp, fn, tn) -> list[Confusion]:
+        n = steps.size
+        window = max(1, n // 100)
+        picks: list[tuple[int, str]] = [(0, "start"), (n // 2, "middle"), (n - 1, "end")]
+        for f in self.diag.findings:
+            if f.severity != "info" and f.start_step is not None:
+                fm = {canonical_of(m) for m in f.metrics if m}
+                if (
+                    fm & {"D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_loss", *D_COUNTS}
+                    or not f.metrics
+                ):
+                    i = int(np.searchsorted(steps, f.start_step))
+                    picks.append((min(i + window - 1, n - 1), f"{f.title} starts"))
+        out, seen = [], set()
+        for i, label in sorted(picks, key=lambda p: p[0]):
+            if i in seen:
+                continue
+            seen.add(i)
+            lo = max(0, i - window + 1)
+            sl = slice(lo, i + 1)
+            out.append(
+                Confusion(
+                    int(steps[i]),
+                    label,
+                    i + 1 - lo,
+                    float(np.nansum(tp[sl])),
+                    float(np.nansum(fp[sl])),
+                    float(np.nansum(fn[sl])),
+                    float(np.nansum(tn[sl])),
+                )
+            )
+        return out[:6]
+
+    def gradients(self) -> Section | None:
+        cols = [(c, self.col(c)) for c in ("G_grad_norm", "D_grad_norm")]
+        cols = [(c, col) for c, col in cols if col]
+        if not cols:
+            return None
+        curves = [self.curve(col, label_of(c), plots.PALETTE[i]) for i, (c, col) in enumerate(cols)]
+        positive = all((np.asarray(cv.values)[np.isfinite(cv.values)] > 0).any() for cv in curves)
+        fig = self.chart(
+            curves,
+            title="Gradient norms",
+            ylabel="L2 norm (log scale)" if positive else "L2 norm",
+            logy=positive,
+            spans=self.spans_for([col for _, col in cols]),
+            marks=self.nonfinite_steps([col for _, col in cols]),
+        )
+        for c, col in cols:
+            self.used.add(col)
+            self.register("chart-grad-norms", "gradients", [col, c])
+        lead = (
+            "The L2 norm of G's and D's gradients on a log scale: a norm falling by orders "
+            "of magnitude means vanishing gradients (G learns nothing), one shooting "
+            "up means the run is diverging."
+        )
+        return Section(
+            "gradients",
+            "Gradient norms",
+            lead,
+            figures=[self.figure(fig, "chart-grad-norms", "gradient norms over training")],
+        )
+
+    def histograms(self) -> Section | None:
+        from ..store import HIST_QUANTILES
+
+        h = self.run.histograms
+        if h is None or not len(h) or not set(HIST_QUANTILES) <= set(h.columns):
+            return None
+        figs = []
+        kinds = list(dict.fromkeys(h["kind"]))
+        kinds.sort(key=lambda k: {"weight": 0, "grad": 1}.get(k, 2))
+        for kind in kinds:
+            g = h[h["kind"] == kind]
+            rows = list(dict.fromkeys(zip(g["model"], g["param"], strict=True)))
+            labels = [f"{m} · {p}" for m, p in rows]
+            steps = np.sort(g["step"].unique())
+            # heat map: rows = layers, columns = steps, colour = log10 of the central 68% spread;
+            # a one-element tensor (a single bias) has no spread and is left blank.
+            spread = (g[HIST_QUANTILES[6]] - g[HIST_QUANTILES[2]]).abs().to_numpy(dtype=np.float64)
+            with np.errstate(divide="ignore"):
+                val = np.where(spread > 0, np.log10(spread), np.nan)
+            piv = _pivot(
+                list(zip(g["model"], g["param"], strict=True)),
+                g["step"].to_numpy(),
+                val,
+                rows,
+                steps,
+            )
+            color = plots.PALETTE[0] if kind == "weight" else plots.PALETTE[3]
+            with plots.styled():
+                fig, axes = plots.new_figure(width=10.8, height=min(1.0 + 0.2 * len(rows), 6.0))
+                plot_kinds.heatmap(
+                    axes[0][0], piv, labels, steps, colorbar_label="log10 spread", fig=fig
+                )
+                axes[0][0].set_title(
+                    f"{kind}s: spread (15.87–84.13 percentile) per layer", loc="left"
+                )
+                axes[0][0].set_xlabel("step")
+            fid = f"chart-hist-{slug(kind)}"
+            figs.append(self.figure(fig, fid, f"{kind} spread per layer"))
+            shown = []
+            for model in dict.fromkeys(g["model"]):
+                shown += [r for r in rows if r[0] == model][:MAX_LAYERS]
+            n = len(shown)
+            ncols = min(6, n)
+            nrows = (n + ncols - 1) // ncols
+            with plots.styled():
+                fig, axes = plots.new_figure(
+                    nrows, ncols, width=1.8 * ncols, height=1.5 * nrows, layout=None
+                )
+                groups = {r: d for r, d in g.groupby(["model", "param"], sort=False)}
+                for i, ax in enumerate(axes.reshape(-1)):
+                    if i >= n:
+                        ax.set_visible(False)
+                        continue
+                    gp = groups[shown[i]].sort_values("step")
+                    plot_kinds.quantile_bands(
+                        ax,
+                        gp["step"].to_numpy(),
+                        gp[list(HIST_QUANTILES)].to_numpy(dtype=np.float64),
+                        color=color,
+                    )
+                    ax.set_title(f"{shown[i][0]} · {shown[i][1]}", loc="left", fontsize=7.5)
+                    ax.tick_params(labelsize=6.5)
+            cap = f"{kind} distributions per layer" + (
+                f" (the first {MAX_LAYERS} layers of each model)" if n < len(rows) else ""
+            )
+            figs.append(self.figure(fig, f"chart-dist-{slug(kind)}", cap, caption=cap))
+        lead = (
+            "Weights and gradients per layer over time, like TensorBoard's distribution "
+            "dashboard: each heat map row is a layer coloured by how widely its values "
+            "spread (blank: a single value), and each small chart shades the 0–100, 7–93, "
+            "16–84 and 31–69 percentile bands around the median line."
+        )
+        return Section("histograms", "Weight and gradient distributions", lead, figures=figs)

@@ -1,0 +1,306 @@
+"""Report sections about the samples: sample metrics (FID, KID, ...), fixed-noise grids
+and their diversity, the t-SNE of real vs generated samples (a mixin of the builder)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..aliases import LABELS
+from ..aliases import canonical as canonical_of
+from ..aliases import label as label_of
+from ..errors import GanAnalyzeError
+from ..run import SAMPLE_METRIC_META
+from ..textfmt import fmt_num
+from . import plots, pngs
+from .report_model import CHART_WIDTH, Figure, Section, StripGroup, StripItem
+
+MAX_STRIP = 12
+MAX_TAGS = 6
+SAMPLE_LABELS = {
+    "fid": "FID",
+    "kid": "KID",
+    "is": "Inception Score",
+    "isc": "Inception Score",
+    "inception_score": "Inception Score",
+    "ppl": "PPL",
+}
+
+
+def _pick_evenly(items: list[int], k: int) -> list[int]:
+    if len(items) <= k:
+        return items
+    idx = np.unique(np.round(np.linspace(0, len(items) - 1, k)).astype(int))
+    return [items[i] for i in idx]
+
+
+def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes:
+    """Tiny grids upscaled (nearest neighbour, crisp pixels), big ones shrunk to keep the HTML
+    small.
+    """
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    if img.size[0] < min_width:
+        return pngs.upscale_png(data, min_width=min_width, max_factor=32)
+    if img.size[0] > max_width:
+        img = img.convert("RGB")
+        img.thumbnail((max_width, max_width * 4), Image.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return buf.getvalue()
+    if img.format != "PNG":
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="PNG")
+        return buf.getvalue()
+    return data
+
+
+class _SampleSections:
+    """Sections of the report's builder (pages/report.py, class _Builder)."""
+
+    def sample_metrics(self) -> Section | None:
+        sm = self.run.sample_metrics
+        if sm is None or not len(sm) or "step" not in sm.columns:
+            return None
+        cols = [
+            c
+            for c in sm.columns
+            if c not in SAMPLE_METRIC_META
+            and not c.endswith("_std")
+            and pd.api.types.is_numeric_dtype(sm[c])
+            and sm[c].notna().any()
+        ]
+        if not cols:
+            return None
+        groups = (
+            list(sm.groupby("features", sort=False))
+            if "features" in sm.columns and sm["features"].nunique() > 1
+            else [(None, sm)]
+        )
+        panels = []
+        for c in cols:
+            curves = []
+            for i, (feat, g) in enumerate(groups):
+                g = g.dropna(subset=[c]).sort_values("step")
+                if len(g):
+                    curves.append(
+                        plots.Curve(
+                            str(feat) if feat is not None else c,
+                            g["step"].to_numpy(),
+                            g[c].to_numpy(dtype=np.float64),
+                            color=plots.PALETTE[i],
+                            band=False,
+                            markers=True,
+                        )
+                    )
+            if curves:
+                panels.append(
+                    plots.Panel(
+                        SAMPLE_LABELS.get(
+                            c.lower(), label_of(canonical_of(c)) if canonical_of(c) in LABELS else c
+                        ),
+                        curves,
+                    )
+                )
+        fig = plots.small_multiples(
+            panels,
+            ncols=min(3, len(panels)),
+            panel_width=CHART_WIDTH / min(3, len(panels)),
+            panel_height=2.4 if len(panels) > 1 else 3.0,
+            vlines=self.best_vline(),
+            bins=10_000,
+        )
+        for c in cols:
+            self.register("chart-sample-metrics", "sample-metrics", [c])
+        self.register(
+            "chart-sample-metrics",
+            "sample-metrics",
+            ["fid", "kid", "is", "precision", "recall", "density", "coverage"],
+        )
+        if self.best:
+            b = self.best
+            better = "lowest" if b["lower_is_better"] else "highest"
+            lead = (
+                "Sample-quality metrics computed from generated images at each evaluated "
+                "checkpoint; the dotted line marks the best checkpoint by "
+                f"{b['metric']} ({better}: "
+                f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})."
+            )
+        else:
+            lead = (
+                "Sample-quality metrics computed from generated images at each evaluated "
+                "checkpoint."
+            )
+        if groups[0][0] is not None:
+            lead += " One line per feature extractor."
+        return Section(
+            "sample-metrics",
+            "Sample quality (FID, KID, IS, precision/recall)",
+            lead,
+            figures=[self.figure(fig, "chart-sample-metrics", "sample metrics per checkpoint")],
+        )
+
+    def samples(self) -> Section | None:
+        grids = self.run.samples
+        if not grids:
+            return None
+        by_tag: dict[str, list] = {}
+        for g in grids:
+            by_tag.setdefault(str(g.tag), []).append(g)
+        tags = list(by_tag)[:MAX_TAGS]
+        groups, problems, total, shown_n = [], [], 0, 0
+        for tag in tags:
+            gs = sorted(by_tag[tag], key=lambda g: g.step)
+            total += len(gs)
+            chosen = _pick_evenly(list(range(len(gs))), MAX_STRIP)
+            if self.best:
+                near = int(np.argmin([abs(g.step - self.best["step"]) for g in gs]))
+                if near not in chosen:
+                    chosen = sorted(set(chosen[:-2] + [near, chosen[-1]]))
+            items = []
+            for i in chosen:
+                g = gs[i]
+                try:
+                    png = _thumbnail(g.read_bytes())
+                except Exception as e:  # an unreadable image should not sink the whole report
+                    problems.append(
+                        f"sample image at step {g.step} ({tag}): unreadable ({type(e).__name__})"
+                    )
+                    continue
+                note = "best" if self.best and g.step == self.best["step"] else ""
+                items.append(StripItem(pngs.png_data_uri(png), f"step {fmt_num(g.step)}", note))
+            if items:
+                groups.append(StripGroup(tag if len(by_tag) > 1 else "", items))
+                shown_n += len(items)
+        if len(by_tag) > len(tags):
+            problems.append(
+                f"{len(by_tag) - len(tags)} more image kinds not shown: "
+                f"{', '.join(list(by_tag)[len(tags) :][:10])}"
+            )
+        if not groups:
+            return None
+        figs = self._diversity()
+        self.register(figs[0].id if figs else "samples", "samples", ["samples", "diversity"])
+        shown = f"{shown_n} of {total}" if total > shown_n else f"all {total}"
+        lead = (
+            f"The same fixed noise fed through G as training went on ({shown} images, "
+            "left to right, in reading order); healthy runs sharpen while staying varied, "
+            "mode collapse shows as the tiles turning into copies of each other."
+        )
+        if figs:
+            lead += (
+                " The chart under the grids measures that variety: the mean pairwise distance "
+                "between the samples of each grid."
+            )
+        return Section(
+            "samples",
+            "Fixed-noise samples over training",
+            lead,
+            figures=figs,
+            strips=groups,
+            notes=problems,
+        )
+
+    def _diversity(self) -> list[Figure]:
+        from ..analysis.diversity import real_diversity, sample_diversity
+
+        df = sample_diversity(self.run)
+        df = df[np.isfinite(df["diversity"].to_numpy(dtype=np.float64))]
+        self.diversity = df
+        if len(df) < 2:
+            return []
+        hl = []
+        real = real_diversity(self.run, side=int(df["side"].iloc[0]))
+        if real is not None and np.isfinite(real):
+            hl = [
+                plots.HLine(real, f"real data {real:.3g}", color="#444444"),
+                plots.HLine(real / 2, "half of real", color="#999999", linestyle=":"),
+            ]
+        curve = plots.Curve(
+            "diversity of the fixed-noise grid",
+            df["step"].to_numpy(),
+            df["diversity"].to_numpy(dtype=np.float64),
+            color=plots.PALETTE[4],
+            band=False,
+            markers=True,
+        )
+        fig = plots.line_chart(
+            [curve],
+            title="Sample diversity (mean pairwise RMS pixel distance)",
+            ylabel="diversity",
+            hlines=hl,
+            vlines=self.best_vline(),
+            spans=self.spans_for(["samples", "diversity"]),
+            width=CHART_WIDTH,
+            height=2.6,
+        )
+        ax_lo = 0.0
+        fig.axes[0].set_ylim(bottom=ax_lo)
+        return [
+            self.figure(
+                fig, "chart-diversity", "diversity of the fixed-noise samples over training"
+            )
+        ]
+
+    def tsne(self, real: str | None) -> Section | None:
+        from ..analysis import tsne as tsne_mod
+
+        why = tsne_mod.unavailable_reason(self.run, real)
+        if why:
+            return None
+        ckpts = [c for c in self.run.checkpoints if c.kind == "native"]
+        last = ckpts[-1]
+        chosen = {}
+        what = "the last checkpoint"
+        if self.best:
+            b = min(ckpts, key=lambda c: abs(c.step - self.best["step"]))
+            if b.step != last.step:
+                chosen[b.step] = (b, f"best checkpoint, step {fmt_num(b.step)}")
+                what = f"the best (by {self.best['metric']}) and the last checkpoint"
+        elif self.diversity is not None and len(self.diversity):
+            # no sample metric to say which checkpoint is best: use the one whose
+            # fixed-noise samples were most diverse (the opposite of collapse)
+            by_step = dict(
+                zip(self.diversity["step"].astype(int), self.diversity["diversity"], strict=True)
+            )
+            cands = [c for c in ckpts if c.step in by_step]
+            if cands:
+                b = max(cands, key=lambda c: by_step[c.step])
+                if b.step != last.step:
+                    chosen[b.step] = (b, f"most diverse samples, step {fmt_num(b.step)}")
+                    what = (
+                        "the checkpoint with the most diverse fixed-noise samples (no "
+                        "sample metric "
+                        "names a best one) and the last checkpoint"
+                    )
+        chosen[last.step] = (last, f"last checkpoint, step {fmt_num(last.step)}")
+        try:
+            res = tsne_mod.embed(self.run, [c for c, _ in chosen.values()], real)
+            fig = tsne_mod.tsne_figure(res, {s: lab for s, (_, lab) in chosen.items()})
+        except GanAnalyzeError as e:
+            return Section(
+                "tsne",
+                "t-SNE of real vs generated samples",
+                "t-SNE could not be computed for this run.",
+                notes=[str(e)],
+            )
+        self.register("chart-tsne", "tsne", ["tsne"])
+        lead = (
+            f"Real images ({res.source}) and images generated at {what} embedded together "
+            f"by t-SNE ({len(res.real)} of each, {res.dims} pixel dimensions): generated "
+            "points spread over the whole real cloud mean good coverage; tight clumps "
+            "mean mode collapse."
+        )
+        return Section(
+            "tsne",
+            "t-SNE of real vs generated samples",
+            lead,
+            figures=[
+                self.figure(
+                    fig, "chart-tsne", "t-SNE of real and generated samples", wide=len(chosen) > 1
+                )
+            ],
+        )

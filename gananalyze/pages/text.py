@@ -1,0 +1,269 @@
+"""Terminal text: what `check`, `info`, `compare` and `fid-sweep` print.
+
+Each renderer takes the plain result of an analysis (a Diagnosis, a Run summary, a
+Comparison, a sweep frame) and returns text; cli.py only echoes it. Numbers go
+through gananalyze.textfmt, like the HTML pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..aliases import label
+from ..analysis.comparison import Comparison, _records
+from ..analysis.findings import Diagnosis
+from ..run import Run
+from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
+
+
+def check_text(diag: Diagnosis, color: bool = False) -> str:
+    """The diagnosis as plain terminal text: verdict, one block per finding, skipped rules."""
+    import click
+
+    styles = {"error": "red", "warning": "yellow", "info": "green"}
+    lines = [f"run:      {diag.run_name}"]
+    eq = diag.context.get("equilibrium") if diag.context else None
+    if eq:
+        red = "summed" if eq["reduction"] == "sum" else "averaged"
+        at = (
+            f"equilibrium D loss {fmt_sig(eq['D_loss'])}"
+            if eq["D_loss"] is not None
+            else "no equilibrium value"
+        )
+        lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
+    for g in (diag.context or {}).get("gans", []):
+        cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
+        lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")
+    lines.append(f"verdict:  {diag.verdict}")
+    lines.append("")
+    for f in diag.findings:
+        sev = f.severity.upper()
+        tag = click.style(f"{sev:<7}", fg=styles[f.severity], bold=True) if color else f"{sev:<7}"
+        if f.start_step is None:
+            span = ""
+        elif f.end_step is None or f.end_step == f.start_step:
+            span = f"  step {f.start_step}"
+        else:
+            span = f"  steps {f.start_step}-{f.end_step}"
+        lines.append(f"{tag}  {f.rule}{span}: {f.title}")
+        lines.append(f"         {f.message}")
+        if f.action:
+            lines.append(f"         -> {f.action}")
+    if diag.skipped:
+        lines.append("")
+        lines.append("skipped:")
+        for name, why in diag.skipped:
+            lines.append(f"  {name}: {why}")
+    return "\n".join(lines)
+
+
+def best_text(rec: dict[str, Any], m: str, pattern: str) -> str:
+    """A ranking row's best value of metric `m` and its step, e.g. "198.2 @4500", or "-"."""
+    if rec[f"{m}_best"] is None or pd.isna(rec[f"{m}_best"]):
+        return "-"
+    return pattern.format(v=fmt_table(rec[f"{m}_best"]), s=int(rec[f"{m}_best_step"]))
+
+
+def rank_cells(rec: dict[str, Any]) -> list[str]:
+    """The first cells of a ranking row: rank, run, format."""
+    return [str(rec["rank"]), rec["run"], rec["format"]]
+
+
+def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
+    """The ranking as aligned plain text (what `gananalyze compare` prints)."""
+    m = comp.metric
+    t = comp.table
+    lab = label(m)
+    headers = [
+        "#",
+        "run",
+        "format",
+        "steps",
+        "wall",
+        "s/step",
+        f"best {lab} @step",
+        f"final {lab}",
+        "worst",
+        "problems found",
+    ]
+    if "group" in t.columns:
+        headers.insert(2, "group")
+    cfg_cols = [c for c in t.columns if c.startswith("config.")]
+    lines_rows = []
+    for rec in _records(t):
+        row = [
+            *rank_cells(rec),
+            fmt_table(rec["steps"]),
+            fmt_duration(rec["wall_time_s"]),
+            fmt_table(rec["s_per_step"], 3),
+            best_text(rec, m, "{v} @{s}"),
+            fmt_table(rec[f"{m}_final"]),
+            _status(rec["worst"]),
+            rec["findings"] or "-",
+        ]
+        if "group" in t.columns:
+            row.insert(2, str(rec["group"]))
+        lines_rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in lines_rows)) for i, h in enumerate(headers)]
+    widths = [min(w, 48) for w in widths]
+
+    def fit(s: str, w: int) -> str:
+        return s if len(s) <= w else s[: w - 3] + "..."
+
+    out = ["  ".join(fit(h, w).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for r in lines_rows:
+        out.append("  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if cfg_cols:
+        out.append("")
+        shown = cfg_cols[:max_config_keys]
+        more = (
+            f" (+{len(cfg_cols) - len(shown)} more keys: see --json or the HTML report)"
+            if len(cfg_cols) > len(shown)
+            else ""
+        )
+        out.append(
+            f"config keys that differ: {', '.join(c[len('config.') :] for c in cfg_cols)}"
+            if not more
+            else f"config keys that differ ({len(cfg_cols)}): "
+            f"{', '.join(c[len('config.') :] for c in shown)}"
+            f"{more}"
+        )
+        for rec in _records(t):
+            vals = ", ".join(f"{c[len('config.') :]}={fmt_cfg(rec[c])}" for c in shown)
+            out.append(f"  {rec['run']}: {vals}")
+    else:
+        out.append("")
+        out.append(
+            "config: no key differs between the runs"
+            if len(t) > 1
+            else "config: one run, nothing to diff"
+        )
+    if comp.group_table is not None:
+        gt = comp.group_table
+        out.append("")
+        out.append(f"groups ({len(gt)}): best {lab} over the runs of each group")
+        for rec in _records(gt):
+            mean = rec[f"{m}_best_mean"]
+            spread = (
+                f" (min {fmt_table(rec[f'{m}_best_min'])}, max {fmt_table(rec[f'{m}_best_max'])})"
+                if rec["n"] > 1 and mean is not None and not pd.isna(mean)
+                else ""
+            )
+            out.append(f"  {rec['group']}  n={rec['n']}  mean {fmt_table(mean)}{spread}")
+    out.append("")
+    out.append(
+        "verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):"
+    )
+    for rec in _records(t):
+        d = comp.diagnoses.get(rec["run"])
+        out.append(f"  {rec['run']}: {getattr(d, 'verdict', None) or 'not checked'}")
+        for f in d.findings if d is not None else []:
+            if f.severity != "info":
+                out.append(f"    [{f.severity}] {f.title}: {f.message}")
+    for n in comp.notes:
+        out.append(f"note: {n}")
+    return "\n".join(out)
+
+
+def _status(worst: str | None) -> str:
+    """ "ok" when the rule checks found nothing worse than info, else the worst severity."""
+    return worst if worst in ("warning", "error") else "ok"
+
+
+def _ranges(steps: list[int], limit: int = 6) -> str:
+    if not steps:
+        return "none"
+    if len(steps) <= limit:
+        return ", ".join(map(str, steps))
+    return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
+
+
+def info_text(r: Run, forced: bool = False) -> str:
+    """What `gananalyze info` prints: steps, time span, metrics, checkpoints, warnings."""
+    s = r.summary()
+    out: list[str] = []
+    out.append(f"run:         {s['name']}  ({s['path']})")
+    how = "forced with --format" if forced else "detected"
+    out.append(
+        f"format:      {s['format']} ({how})"
+        + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown")
+    )
+    if s["rows"]:
+        out.append(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
+    else:
+        out.append("steps:       none logged")
+    out.append(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
+    if s["metrics"]:
+        out.append(f"metrics:     {len(s['metrics'])}")
+        width = max(len(m) for m in s["metrics"])
+        nonfinite = r.nonfinite.groupby("metric").size().to_dict() if len(r.nonfinite) else {}
+        for m, n in s["metrics"].items():
+            extra = f"  ({nonfinite[m]} NaN/Inf)" if m in nonfinite else ""
+            out.append(f"  {m:<{width}}  {n:>9} points{extra}")
+    out.append(f"checkpoints: {_ranges(s['checkpoints'])}")
+    out.append(f"samples:     {_ranges(s['samples'])}")
+    if s["histogram_steps"]:
+        out.append(f"histograms:  {s['histogram_steps']} steps")
+    if s["sample_metrics"]:
+        out.append(
+            f"sample metrics: {', '.join(s['sample_metrics'])} at {len(r.sample_metrics)} "
+            "checkpoints"
+        )
+    if s["flags"]:
+        out.append(f"implausible values: {len(s['flags'])}")
+        for f in s["flags"][:20]:
+            out.append(f"  {f}")
+        if len(s["flags"]) > 20:
+            out.append(f"  ... and {len(s['flags']) - 20} more")
+    if s["warnings"]:
+        out.append(f"warnings:    {len(s['warnings'])}")
+        for w in s["warnings"]:
+            out.append(f"  {w}")
+    return "\n".join(out)
+
+
+def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
+    """What `gananalyze fid-sweep` prints: one row per checkpoint, the best, the stop advice."""
+    out: list[str] = []
+    cols = [c for c in frame.attrs.get("want_columns", []) if c in frame.columns]
+    head = ["step", *cols, ""]
+    body = []
+    for r in frame.to_dict("records"):
+        note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
+        body.append([str(r["step"]), *[fmt_fixed(r.get(c)) for c in cols], note])
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
+    ]
+    out.append("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    for b in body:
+        out.append("  ".join(x.rjust(w) for x, w in zip(b, widths, strict=True)).rstrip())
+    if len(frame):
+        first = frame.iloc[0]
+        out.append(
+            f"features: {first['features']}   samples: {first['num_samples']}   quantized: "
+            f"{bool(first['quantized'])}   real: {first['real'] or '-'}"
+        )
+    if best:
+        m = best["metric"]
+        out.append(
+            f"best checkpoint: step {best['best_step']} ({m} {fmt_fixed(best['best_value'])})"
+        )
+        if best["still_improving"]:
+            out.append(
+                f"{m} was still improving at the last checkpoint (step {best['last_step']}): "
+                "training had not finished improving."
+            )
+        elif best["stop_step"] != best["best_step"]:
+            out.append(
+                f"training should have stopped at step {best['stop_step']}: {m} was already "
+                f"within {best['tolerance']:.0%} of the best there ("
+                f"{fmt_fixed(best['stop_value'])}); "
+                "later checkpoints did not improve it meaningfully."
+            )
+        else:
+            out.append(
+                f"training should have stopped at step {best['stop_step']}: {m} got worse after it."
+            )
+    return "\n".join(out)
