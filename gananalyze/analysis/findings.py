@@ -11,6 +11,19 @@ from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+STATUSES = ("problems", "healthy", "no_problems_found", "not_judged")
+
+
+def status_of(findings: list[Finding]) -> str:
+    """The kind of answer a list of findings gives (see Diagnosis.status)."""
+    rules = {f.rule for f in findings}
+    if any(f.severity != "info" for f in findings):
+        return "problems"
+    if "healthy_equilibrium" in rules:
+        return "healthy"
+    if "no_data" in rules:
+        return "not_judged"
+    return "no_problems_found"
 
 
 @dataclass
@@ -44,7 +57,12 @@ class Diagnosis:
 
     verdict: one short sentence for the top of the report ("healthy", "D
     overpowers G from step 1200", ...); skipped: (rule, reason) for rules that
-    could not run ("not enough data: needs D_x").
+    could not run ("not enough data: needs D_x"); status: what kind of answer the
+    verdict is, one of STATUSES: "problems" (a warning or error was found),
+    "healthy" (the core evidence was there and showed none), "no_problems_found"
+    (the checks that could run found nothing, but too few ran to call it
+    healthy) or "not_judged" (no rule had the data it needs). Pages colour by it:
+    only "healthy" is green; the last two look neutral.
     """
 
     run_name: str
@@ -52,9 +70,12 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(
-        default_factory=dict
-    )  # loss type, equilibrium values, bins (rules.diagnose)
+    context: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = status_of(self.findings)
 
     def worst(self) -> str | None:
         """The highest severity among the findings, or None."""
@@ -67,6 +88,7 @@ class Diagnosis:
             "run": self.run_name,
             "verdict": self.verdict,
             "worst": self.worst(),
+            "status": self.status,
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [{"rule": r, "reason": why} for r, why in self.skipped],
             "context": self.context,
