@@ -42,6 +42,7 @@ from .report_model import (
     step_range,
 )
 from .report_samples import _SampleSections
+from .status import look as status_look
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
 MAX_OTHER_PANELS = 24
@@ -344,10 +345,6 @@ def _diagnose(run: Run, rules_config: str | Path | None = None) -> Diagnosis:
     return analyze(run, rules_config=rules_config)[1]
 
 
-def _severity_class(sev: str | None) -> str:
-    return {"error": "error", "warning": "warning", "info": "ok", None: "ok"}.get(sev, "ok")
-
-
 def build_report_context(
     run: Run,
     diagnosis: Diagnosis | None = None,
@@ -393,7 +390,8 @@ def build_report_context(
             "created": run.created or "",
         },
         "verdict": diag.verdict,
-        "verdict_class": _severity_class(worst),
+        "verdict_class": status_look(diag).css,
+        "verdict_label": status_look(diag).label,
         "worst": worst or "none",
         "counts": {
             s: sum(1 for f in diag.findings if f.severity == s)

@@ -16,13 +16,14 @@ from ..analysis.comparison import Comparison, _records
 from ..analysis.findings import Diagnosis
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
+from .status import look as status_look
 
 
 def check_text(diag: Diagnosis, color: bool = False) -> str:
     """The diagnosis as plain terminal text: verdict, one block per finding, skipped rules."""
     import click
 
-    styles = {"error": "red", "warning": "yellow", "info": "green"}
+    styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     lines = [f"run:      {diag.run_name}"]
     eq = diag.context.get("equilibrium") if diag.context else None
     if eq:
@@ -36,6 +37,9 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     for g in (diag.context or {}).get("gans", []):
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
         lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")
+    lk = status_look(diag)
+    word = click.style(lk.label, fg=lk.terminal_color, bold=True) if color else lk.label
+    lines.append(f"status:   {word}")
     lines.append(f"verdict:  {diag.verdict}")
     lines.append("")
     for f in diag.findings:

@@ -1,0 +1,58 @@
+"""Status looks: only a healthy run is green; a run nobody could judge looks neutral."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+from gananalyze import RunLog, load_run
+from gananalyze.analysis import analyze
+from gananalyze.analysis.findings import Diagnosis, Finding
+from gananalyze.cli import main
+from gananalyze.pages.report import build_report_html
+from gananalyze.pages.status import look, look_of
+from gananalyze.pages.text import check_text
+
+
+def _f(rule: str, sev: str) -> Finding:
+    return Finding(rule=rule, severity=sev, title="t", message="m")
+
+
+def test_each_status_has_its_own_look():
+    assert look(Diagnosis("r", "ok", [_f("healthy_equilibrium", "info")])) == look_of("healthy")
+    assert look_of("healthy").css == "ok" and look_of("healthy").terminal_color == "green"
+    nj = look(Diagnosis("r", "No verdict", [_f("no_data", "info")]))
+    assert (nj.css, nj.label, nj.terminal_color) == ("neutral", "not judged", None)
+    npf = look(Diagnosis("r", "nothing", []))
+    assert (npf.css, npf.label) == ("neutral", "no problems found")
+    warn = look(Diagnosis("r", "x", [_f("a", "warning"), _f("b", "info")]))
+    err = look(Diagnosis("r", "x", [_f("a", "warning"), _f("b", "error")]))
+    assert (warn.css, err.css, err.terminal_color) == ("warning", "error", "red")
+    assert look(None).label == "not checked" and look(None).css == "neutral"
+
+
+def _unjudgeable(path):
+    with RunLog(path, loss="bce", flush_rows=1000) as log:
+        for i in range(50):
+            log.scalars(i, lr=1e-3)
+    return path
+
+
+def test_a_run_the_rules_could_not_judge_is_grey_in_the_report_and_check(tmp_path):
+    run = load_run(_unjudgeable(tmp_path / "nj"))
+    soup = BeautifulSoup(build_report_html(run, tsne=False), "html.parser")
+    box = soup.select_one("div.verdict")
+    assert box["class"] == ["verdict", "neutral"]
+    assert box.select_one(".label").text == "not judged"
+    out = CliRunner().invoke(main, ["check", str(tmp_path / "nj")])
+    assert "status:   not judged\n" in out.output
+    colored = check_text(analyze(run)[1], color=True)
+    assert "\x1b[32m" not in colored  # nothing green for a run nobody judged
+
+
+def test_a_healthy_run_is_green(synthetic_run):
+    p = synthetic_run("ok", steps=300)
+    soup = BeautifulSoup(build_report_html(load_run(p), tsne=False), "html.parser")
+    assert soup.select_one("div.verdict")["class"] == ["verdict", "ok"]
+    out = CliRunner().invoke(main, ["check", str(p)])
+    assert "status:   healthy\n" in out.output
