@@ -20,7 +20,12 @@ from .runfiles import check_output
 
 
 def _friendly(fn):
-    """Turn the library's errors into click errors (one line, exit code 1)."""
+    """Turn the library's errors into click errors (one line, exit code 1).
+
+    The guard: any other exception also becomes one line naming the run (and the
+    file, when the error names one) with a hint to rerun with --debug, which
+    shows the traceback instead.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,8 +33,31 @@ def _friendly(fn):
             return fn(*args, **kwargs)
         except GanAnalyzeError as e:
             raise click.ClickException(str(e)) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and (ctx.find_root().params or {}).get("debug"):
+                raise
+            raise click.ClickException(unexpected_line(e, kwargs)) from None
 
     return wrapper
+
+
+def unexpected_line(e: BaseException, params: dict[str, Any]) -> str:
+    """The guard's one line for an unexpected exception: run, file, what, --debug hint."""
+    runs = params.get("run") or params.get("runs") or params.get("src")
+    if isinstance(runs, (tuple, list)):
+        runs = ", ".join(map(str, runs))
+    where = f"{runs}: " if runs else ""
+    name = getattr(e, "filename", None)
+    file = f" (file {name})" if name else ""
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    what = f"{type(e).__name__}: {first}" if first else type(e).__name__
+    return (
+        f"{where}unexpected error{file}: {what}; rerun as `gananalyze --debug ...` for the "
+        "traceback"
+    )
 
 
 FORMAT_OPTION = click.option(
@@ -65,9 +93,20 @@ RULES_CONFIG_OPTION = click.option(
 )
 
 
+TRUST_OPTION = click.option(
+    "--trust-code",
+    "--trust-pickles",
+    "trust_code",
+    is_flag=True,
+    help="Load the code this run names (run.json's generator module, StyleGAN pickles): "
+    "it runs with your rights. `gananalyze allow RUN` gives the same consent once.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gananalyze")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an unexpected error.")
+def main(debug: bool) -> None:
     """Find out what happened in a GAN training run.
 
     RUN is a directory: a native gananalyze run, or what your trainer already
@@ -168,12 +207,7 @@ _FID_QUANTIZE_HELP = (
     "recall, density, coverage: highest).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@click.option(
-    "--trust-pickles",
-    is_flag=True,
-    help="Unpickle the StyleGAN network-snapshot-*.pkl files an imported run lists "
-    "(this runs code from those files; the StyleGAN source tree must be on PYTHONPATH).",
-)
+@TRUST_OPTION
 @_friendly
 def fid_sweep(
     run: str,
@@ -191,7 +225,7 @@ def fid_sweep(
     inception_weights: str | None,
     select: str,
     as_json: bool,
-    trust_pickles: bool,
+    trust_code: bool,
 ) -> None:
     """FID (and KID, IS, precision/recall, density/coverage) for every checkpoint of RUN.
 
@@ -204,12 +238,12 @@ def fid_sweep(
     \b
     StyleGAN2-ADA/3 runs: import first, then trust the pickles:
       gananalyze import stylegan-run/00000-x runs/x
-      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-pickles --real
+      PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-code --real
       data/
     """
     from .metrics.distributed import is_main_process
     from .metrics.sweep import SELECT_METRICS, stop_advice, sweep
-    from .pages.text import sweep_text
+    from .pages.text import sweep_saved_clause, sweep_text
 
     if select not in SELECT_METRICS:
         raise click.BadParameter(f"choose from {', '.join(SELECT_METRICS)}", param_hint="--select")
@@ -250,7 +284,7 @@ def fid_sweep(
             cache_dir=cache_dir,
             inception_weights=inception_weights,
             progress=progress,
-            trust_pickles=trust_pickles,
+            trust_code=trust_code,
         )
     finally:
         if "bar" in bar:
@@ -269,7 +303,7 @@ def fid_sweep(
             click.echo(f"  {e}", err=True)
         raise click.ClickException(
             f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see "
-            "above); the others were"
+            f"above); {sweep_saved_clause(len(frame) - len(errors))}"
         )
 
 
@@ -415,6 +449,7 @@ def compare(
     "domains are found without it.",
 )
 @FORMAT_OPTION
+@TRUST_OPTION
 @_friendly
 def report(
     run: str,
@@ -424,24 +459,61 @@ def report(
     no_tsne: bool,
     real: str | None,
     fmt: str | None,
+    trust_code: bool,
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
+    from .analysis.tsne import consent_note
+    from .loader import load_run
     from .pages.report import render_report
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
     if output:
         check_output(output, [run])  # never write over a run's files
+    r = load_run(run, format=fmt)
+    skipped = None if no_tsne else consent_note(r, real, trust_code)
+    if skipped:
+        click.echo(skipped, err=True)
     path = render_report(
-        run,
+        r,
         output,
         smoothing=smoothing,
         tsne=not no_tsne,
         real=real,
         rules_config=rules_config,
         format=fmt,
+        trust_code=trust_code,
     )
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True))
+@click.option("--revoke", is_flag=True, help="Take back an earlier allow for RUN.")
+@FORMAT_OPTION
+@_friendly
+def allow(run: str, revoke: bool, fmt: str | None) -> None:
+    """Allow RUN's generator code and pickles to be loaded, once (like `direnv allow`).
+
+    Stored outside the run ($XDG_CONFIG_HOME/gananalyze/allowed.json); it lapses
+    when run.json's generator spec, the code inside the run or the pickles change.
+    """
+    from . import consent
+    from .loader import load_run
+
+    r = load_run(run, format=fmt)
+    if revoke:
+        done = consent.revoke(r)
+        click.echo(f"{run}: allow {'taken back' if done else 'was not given'}")
+        return
+    what = consent.allow(r)
+    if not what:
+        click.echo(f"{run}: names no code or pickles to load; nothing to allow")
+        return
+    click.echo(
+        f"{run}: allowed to load {' and '.join(what)} (until it changes; "
+        f"`gananalyze allow --revoke {run}` takes it back)"
+    )
 
 
 @main.command("import")
@@ -464,7 +536,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     if pickles:
         click.echo(
             f"{len(pickles)} pickled checkpoint(s) listed in run.json, not copied; to "
-            f"evaluate them: gananalyze fid-sweep {out} --trust-pickles --real DATA (with "
+            f"evaluate them: gananalyze fid-sweep {out} --trust-code --real DATA (with "
             "the StyleGAN source tree on PYTHONPATH)"
         )
     if r.flags:

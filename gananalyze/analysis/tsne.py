@@ -63,20 +63,40 @@ def unavailable_reason(run: Run, real: str | None = None) -> str | None:
     return None
 
 
-def generate(run: Run, checkpoint: Checkpoint, n: int, seed: int = 0) -> np.ndarray:
-    """n samples from G at `checkpoint`, as float32 (n, C, H, W) in [0, 1]."""
+def consent_note(run: Run, real: str | None = None, trust: bool = False) -> str | None:
+    """The one line saying the t-SNE was skipped for want of consent (None: it may run)."""
+    from .. import consent
+
+    if unavailable_reason(run, real) is not None or consent.granted(run, trust):
+        return None
+    return consent.refusal(run, "the t-SNE")
+
+
+def generate(
+    run: Run, checkpoint: Checkpoint, n: int, seed: int = 0, trust: bool = False
+) -> np.ndarray:
+    """n samples from G at `checkpoint`, as float32 (n, C, H, W) in [0, 1].
+
+    Raises GanAnalyzeError when G's output is not finite (NaN weights, say).
+    """
     import torch
 
     from ..metrics.checkpoints import build_generator
 
     spec = run.generator or {}
-    G = build_generator(run, checkpoint)
+    G = build_generator(run, checkpoint, trust=trust)
     latent = tuple(int(s) for s in spec.get("latent_shape", [100]))
     lo, hi = spec.get("output_range", [-1.0, 1.0])
     g = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
         z = torch.randn((n, *latent), generator=g)
         x = G(z).float().numpy()
+    if not np.isfinite(x).all():
+        bad = float(np.mean(~np.isfinite(x)))
+        raise GanAnalyzeError(
+            f"{checkpoint.path}: the generator at step {checkpoint.step} produced NaN/Inf "
+            f"samples ({bad:.0%} of values; are its weights NaN?)"
+        )
     x = (x - lo) / (hi - lo)
     return np.clip(x, 0.0, 1.0).astype(np.float32)
 
@@ -87,8 +107,12 @@ def embed(
     real: str | None = None,
     n: int = DEFAULT_N,
     seed: int = 0,
+    trust: bool = False,
 ) -> TsneResult:
-    """Embed n real and n generated samples per checkpoint with one t-SNE."""
+    """Embed n real and n generated samples per checkpoint with one t-SNE.
+
+    trust: consent to import the generator code run.json names (gananalyze.consent).
+    """
     import torch
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -112,7 +136,7 @@ def embed(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fakes = {c.step: generate(run, c, len(real_x), seed) for c in checkpoints}
+        fakes = {c.step: generate(run, c, len(real_x), seed, trust) for c in checkpoints}
     finally:
         torch.set_num_threads(threads)
     for step, f in fakes.items():

@@ -1,10 +1,12 @@
 """Loading checkpoints safely and rebuilding the generator from run.json's spec.
 
 Checkpoints are always read with torch.load(weights_only=True): a checkpoint
-file never runs code. A trainer's pickles (StyleGAN's network-snapshot-*.pkl)
-are only unpickled when the user explicitly trusts them (`trust=True`, the
-CLI's --trust-pickles): load_stylegan_pickle refuses otherwise, before the
-file is opened.
+file never runs code. What can run code is gated by gananalyze.consent: the
+module run.json's generator spec names is only imported (build_generator), and
+a trainer's pickles (StyleGAN's network-snapshot-*.pkl) only unpickled
+(load_stylegan_pickle), when the user consented (`trust=True`: the CLI's
+--trust-code, or a stored `gananalyze allow RUN`); both refuse before anything
+is imported or opened.
 """
 
 from __future__ import annotations
@@ -76,8 +78,16 @@ def import_target(
     return obj
 
 
-def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None):
-    """An nn.Module built from run.json's generator spec, with the checkpoint's weights loaded."""
+def build_generator(
+    run: Run, checkpoint: Checkpoint | str | Path | None = None, trust: bool = False
+):
+    """An nn.Module built from run.json's generator spec, with the checkpoint's weights loaded.
+
+    A spec that names code other than gananalyze's own generators is imported only
+    with consent (`trust`, or `gananalyze allow RUN`); otherwise GanAnalyzeError.
+    """
+    from ..consent import require
+
     spec = run.generator
     if not spec or "target" not in spec:
         raise GanAnalyzeError(
@@ -85,7 +95,13 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
             "'module:callable', "
             f"...}}); cannot rebuild the generator"
         )
+    require(run, trust, "loading the generator")
     factory = import_target(spec["target"], spec.get("pythonpath"), Path(run.path))
+    if not callable(factory) or isinstance(factory, type(importlib)):
+        raise GanAnalyzeError(
+            f"{run.path}: generator target {spec['target']!r} is a "
+            f"{type(factory).__name__}, not a class or function that builds the generator"
+        )
     try:
         G = factory(**spec.get("kwargs", {}))
     except Exception as e:
@@ -116,12 +132,13 @@ def build_generator(run: Run, checkpoint: Checkpoint | str | Path | None = None)
     return G
 
 
-def pickle_refusal(path: str | Path) -> str:
+def pickle_refusal(path: str | Path, run_path: str | Path | None = None) -> str:
     """The message for a StyleGAN pickle that the user has not trusted."""
+    allow = f"`gananalyze allow {run_path}` or " if run_path is not None else ""
     return (
         f"{path}: StyleGAN snapshot is a Python pickle; loading it runs code from the file. "
-        "Pass --trust-pickles if you trust it (the StyleGAN source tree (dnnlib, "
-        "torch_utils) must be "
+        f"If you trust it, allow it with {allow}--trust-code (the StyleGAN source tree "
+        "(dnnlib, torch_utils) must be "
         "importable, e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch)."
     )
 

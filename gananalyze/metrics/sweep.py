@@ -3,7 +3,7 @@
 For each native checkpoint the generator is rebuilt from run.json's spec
 (gananalyze.metrics.checkpoints.build_generator, weights_only=True); for a StyleGAN
 run imported with `gananalyze import`, the network-snapshot-*.pkl files that
-run.json lists are unpickled, only with trust_pickles=True (G_ema, called as
+run.json lists are unpickled, only with consent (gananalyze.consent) (G_ema, called as
 G(z, zero labels, truncation_psi=1, noise_mode='const'), output in [-1, 1]).
 Results go to the native run, never into the trainer's directory. `num_samples`
 samples are generated from the run's fixed noise seed in batches under
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import store
+from .. import consent, store
 from ..aliases import higher_is_better
 from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
@@ -158,6 +158,7 @@ def sweep(
     inception_weights: str | os.PathLike | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     trust_pickles: bool = False,
+    trust_code: bool = False,
 ) -> pd.DataFrame:
     """Evaluate sample metrics for the run's checkpoints; returns one row per selected step.
 
@@ -170,9 +171,11 @@ def sweep(
     (event: done, total, step, row) on rank 0. Under torchrun, checkpoints are
     split over ranks, rank 0 writes; every rank returns the same frame.
 
-    StyleGAN snapshots (listed in an imported run's run.json) are unpickled
-    only with `trust_pickles=True`; otherwise the sweep stops before loading
-    anything. A StyleGAN run directory itself is refused: import it first
+    StyleGAN snapshots (listed in an imported run's run.json) are unpickled, and
+    a generator spec naming code other than gananalyze's own is imported, only
+    with consent (`trust_code=True`, its old name `trust_pickles=True`, or a stored
+    `gananalyze allow RUN`: see gananalyze.consent); otherwise the sweep stops
+    before loading anything. A StyleGAN run directory itself is refused: import it first
     (`gananalyze import SRC DEST`), so the results have a native run to go to.
     """
     from ..loader import load_run
@@ -200,16 +203,18 @@ def sweep(
             f"a generator spec; this is a {run.format} run"
         )
     spec = run.generator or {}
+    trust_pickles = consent.granted(run, trust_pickles or trust_code)
     chosen = select_checkpoints(run, every, steps)
     first_pickle = next((c for c in chosen if c.kind == "pickle"), None)
     if first_pickle is not None:
         if not trust_pickles:
-            raise GanAnalyzeError(pickle_refusal(first_pickle.path))
+            raise GanAnalyzeError(pickle_refusal(first_pickle.path, run.path))
         load_stylegan_pickle(
             first_pickle.path, trust=True
         )  # fails early, once, when the StyleGAN source is missing
     if any(c.kind == "native" for c in chosen):
-        build_generator(run)  # fails early, once, when the spec or its module is wrong
+        # fails early, once, when the spec or its module is wrong (or not consented to)
+        build_generator(run, trust=trust_pickles)
     needs_real = [n for n in names if METRIC_NEEDS[n] != "logits"]
     if needs_real and real is None:
         raise GanAnalyzeError(f"metric(s) {', '.join(needs_real)} need real data (--real)")
@@ -396,7 +401,7 @@ def _evaluate(
             if noise.shape != (z_dim,):
                 noise = Noise(noise.seed, (z_dim,), noise.chunk)
         else:
-            G = build_generator(run, ckpt).to(dev)
+            G = build_generator(run, ckpt, trust=trust_pickles).to(dev)
         bad = [0]
 
         def generate(a: int, b: int) -> torch.Tensor:

@@ -352,8 +352,13 @@ def build_report_context(
     tsne: bool = True,
     real: str | None = None,
     rules_config: str | Path | None = None,
+    trust_code: bool = False,
 ) -> dict[str, Any]:
-    """Everything the template needs, as plain data (no HTML)."""
+    """Everything the template needs, as plain data (no HTML).
+
+    trust_code: consent to import the generator code run.json names, for the t-SNE
+    (see gananalyze.consent; without it the t-SNE section says what was skipped).
+    """
     if not (0.0 <= float(smoothing) <= 0.999):
         raise GanAnalyzeError(f"smoothing weight must be between 0 and 0.999, not {smoothing!r}")
     diag = diagnosis if diagnosis is not None else _diagnose(run, rules_config)
@@ -372,7 +377,7 @@ def build_report_context(
         if s is not None:
             sections.append(s)
     if tsne:
-        s = b.tsne(real)
+        s = b.tsne(real, trust_code)
         if s is not None:
             sections.append(s)
     for name in ("other_metrics", "config", "warnings"):
@@ -416,7 +421,8 @@ def _version() -> str:
 def build_report_html(run: Run, diagnosis: Diagnosis | None = None, *args: Any, **kw: Any) -> str:
     """The report as one self-contained HTML string (all images as data: URIs).
 
-    Takes the arguments of build_report_context (smoothing, tsne, real, rules_config).
+    Takes the arguments of build_report_context (smoothing, tsne, real, rules_config,
+    trust_code).
     """
     return render("report.html", **build_report_context(run, diagnosis, *args, **kw))
 
@@ -436,6 +442,7 @@ def render_report(
     real: str | None = None,
     rules_config: str | Path | None = None,
     format: str | None = None,
+    trust_code: bool = False,
 ) -> Path:
     """Write the HTML report for `run` (a Run or a run directory) to `out_path`; returns the path.
 
@@ -448,7 +455,7 @@ def render_report(
         from ..loader import load_run
 
         run = load_run(run, format=format)
-    html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config)
+    html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config, trust_code)
     out = Path(out_path) if out_path is not None else default_report_path(run)
     try:
         atomic_write_bytes(out, html.encode("utf-8"))

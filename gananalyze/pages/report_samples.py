@@ -245,12 +245,20 @@ class _SampleSections:
             )
         ]
 
-    def tsne(self, real: str | None) -> Section | None:
+    def tsne(self, real: str | None, trust_code: bool = False) -> Section | None:
         from ..analysis import tsne as tsne_mod
 
         why = tsne_mod.unavailable_reason(self.run, real)
         if why:
             return None
+        refused = tsne_mod.consent_note(self.run, real, trust_code)
+        if refused:
+            return Section(
+                "tsne",
+                "t-SNE of real vs generated samples",
+                "The t-SNE was not computed: it needs the generator code this run names.",
+                notes=[refused],
+            )
         ckpts = [c for c in self.run.checkpoints if c.kind == "native"]
         last = ckpts[-1]
         chosen = {}
@@ -278,7 +286,9 @@ class _SampleSections:
                     )
         chosen[last.step] = (last, f"last checkpoint, step {fmt_num(last.step)}")
         try:
-            res = tsne_mod.embed(self.run, [c for c, _ in chosen.values()], real)
+            res = tsne_mod.embed(
+                self.run, [c for c, _ in chosen.values()], real, trust=trust_code
+            )
             fig = tsne_mod.tsne_figure(res, {s: lab for s, (_, lab) in chosen.items()})
         except GanAnalyzeError as e:
             return Section(

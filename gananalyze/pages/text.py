@@ -235,7 +235,9 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     head = ["step", *cols, ""]
     body = []
     for r in frame.to_dict("records"):
-        note = "error" if r.get("error") else ("stored" if r.get("source") == "stored" else "")
+        err = r.get("error")  # None or NaN when the checkpoint was evaluated (NaN is truthy)
+        failed = isinstance(err, str) and bool(err)
+        note = "error" if failed else ("stored" if r.get("source") == "stored" else "")
         body.append([str(r["step"]), *[fmt_fixed(r.get(c)) for c in cols], note])
     widths = [
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
@@ -271,3 +273,10 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
                 f"training should have stopped at step {best['stop_step']}: {m} got worse after it."
             )
     return "\n".join(out)
+
+
+def sweep_saved_clause(ok: int) -> str:
+    """The end of fid-sweep's error line: what happened to the checkpoints that worked."""
+    if ok <= 0:
+        return "none was evaluated."
+    return f"the other {ok} were evaluated and saved in the run."

@@ -1,0 +1,162 @@
+"""Consent: nothing a run names (generator code, pickles) is imported without the user's yes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from gananalyze import RunLog, consent, generator_spec, load_run
+from gananalyze.cli import main
+from gananalyze.digits import Generator
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.metrics.checkpoints import build_generator
+
+KW = {"latent_dim": 4, "hidden": 8, "layers": 1}
+
+
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def _run(path: Path, spec: dict) -> Path:
+    """A native run with two digits checkpoints whose run.json names `spec`."""
+    torch.manual_seed(0)
+    G = Generator(**KW)
+    base = generator_spec("gananalyze.digits:Generator", KW, latent_shape=(4,))
+    with RunLog(path, loss="bce", generator=base, flush_rows=1000) as log:
+        for i in range(60):
+            log.scalars(i, G_loss=1.0, D_loss=1.3, D_x=0.5, D_G_z_before=0.5)
+        log.checkpoint(0, G)
+        log.checkpoint(59, G)
+    meta = json.loads((path / "run.json").read_text())
+    meta["generator"] = {**base, "real_data": "sklearn-digits", **spec}
+    (path / "run.json").write_text(json.dumps(meta))
+    return path
+
+
+def _module(where: Path, name: str, marker: Path) -> None:
+    """A module that writes `marker` when imported and provides a working Generator."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f"{name}.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\n"
+        "from gananalyze.digits import Generator\n"
+    )
+
+
+@pytest.fixture
+def clean_imports():
+    before = set(sys.modules), list(sys.path)
+    yield
+    for m in set(sys.modules) - before[0]:
+        if m.startswith("evil_") or m.startswith("benign_"):
+            del sys.modules[m]
+    sys.path[:] = before[1]
+
+
+def _hostile_runs(tmp_path: Path, marker: Path) -> list[Path]:
+    system = _run(
+        tmp_path / "system", {"target": "os:system", "kwargs": {"command": f"touch {marker}"}}
+    )
+    inside = _run(tmp_path / "inside", {"target": "evil_in:Generator", "pythonpath": ["."]})
+    _module(inside, "evil_in", marker)
+    up = _run(tmp_path / "up", {"target": "evil_up:Generator", "pythonpath": ["../outside"]})
+    _module(tmp_path / "outside", "evil_up", marker)
+    return [system, inside, up]
+
+
+def test_hostile_runs_run_nothing_without_consent(tmp_path, clean_imports):
+    marker = tmp_path / "MARKER"
+    for run in _hostile_runs(tmp_path, marker):
+        out = tmp_path / f"{run.name}.html"
+        res = CliRunner().invoke(main, ["report", str(run), "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert out.is_file()
+        line = f"{run}: the t-SNE skipped: run.json names generator code "
+        assert line in res.output
+        assert f"allow it once with `gananalyze allow {run}` or pass --trust-code" in res.output
+        assert "t-SNE skipped" in out.read_text()
+        res = CliRunner().invoke(
+            main,
+            [
+                "fid-sweep",
+                str(run),
+                "--real",
+                "sklearn-digits",
+                "--features",
+                "digits",
+                "--num-samples",
+                "20",
+            ],
+        )
+        assert res.exit_code == 1
+        assert f"{run}: loading the generator skipped" in res.output
+        with pytest.raises(GanAnalyzeError, match="gananalyze allow"):
+            build_generator(load_run(run))
+        assert not marker.exists(), run.name
+
+
+def test_a_flag_or_a_stored_allow_is_consent_and_the_allow_lapses(tmp_path, clean_imports):
+    marker = tmp_path / "MARKER"
+    run = _run(tmp_path / "benign", {"target": "benign_a:Generator", "pythonpath": ["."]})
+    _module(run, "benign_a", marker)
+    r = load_run(run)
+    assert consent.needs(r) == ["generator code 'benign_a:Generator' with pythonpath ['.']"]
+    build_generator(r, r.checkpoints[-1], trust=True)
+    assert marker.read_text() == "imported"
+    marker.unlink()
+    del sys.modules["benign_a"]
+
+    res = CliRunner().invoke(main, ["allow", str(run)])
+    assert res.output == (
+        f"{run}: allowed to load generator code 'benign_a:Generator' with pythonpath ['.'] "
+        f"(until it changes; `gananalyze allow --revoke {run}` takes it back)\n"
+    )
+    stored = json.loads((tmp_path / "config/gananalyze/allowed.json").read_text())
+    assert list(stored["runs"]) == [str(run.resolve())]
+    build_generator(load_run(run), trust=False)
+    assert marker.exists()
+    marker.unlink()
+    del sys.modules["benign_a"]
+
+    # the code inside the run changes: the allow lapses
+    (run / "benign_a.py").write_text((run / "benign_a.py").read_text() + "# changed\n")
+    with pytest.raises(GanAnalyzeError, match=r"an earlier allow lapsed"):
+        build_generator(load_run(run))
+    # so does a changed spec
+    consent.allow(load_run(run))
+    assert consent.is_allowed(load_run(run))
+    meta = json.loads((run / "run.json").read_text())
+    meta["generator"]["kwargs"]["hidden"] = 9
+    (run / "run.json").write_text(json.dumps(meta))
+    assert not consent.is_allowed(load_run(run))
+    assert not marker.exists()
+    res = CliRunner().invoke(main, ["allow", "--revoke", str(run)])
+    assert res.output == f"{run}: allow taken back\n"
+
+
+def test_report_with_trust_code_imports_a_benign_generator(tmp_path, clean_imports):
+    marker = tmp_path / "MARKER"
+    run = _run(tmp_path / "benign", {"target": "benign_b:Generator", "pythonpath": ["."]})
+    _module(run, "benign_b", marker)
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", str(run), "-o", str(out), "--trust-code"])
+    assert res.exit_code == 0, res.output
+    assert marker.exists()
+    assert 'id="chart-tsne"' in out.read_text()
+
+
+def test_builtin_generators_need_no_consent_and_old_flag_still_works(tmp_path):
+    run = _run(tmp_path / "digits", {})
+    r = load_run(run)
+    assert consent.needs(r) == [] and consent.granted(r)
+    build_generator(r, r.checkpoints[0])
+    res = CliRunner().invoke(main, ["allow", str(run)])
+    assert res.output == f"{run}: names no code or pickles to load; nothing to allow\n"
+    res = CliRunner().invoke(main, ["fid-sweep", "--help"])
+    assert "--trust-code, --trust-pickles" in res.output
