@@ -67,6 +67,12 @@ def write_synthetic_run(
     return path
 
 
+@pytest.fixture(autouse=True)
+def _own_config_home(tmp_path_factory, monkeypatch):
+    """`gananalyze allow` keeps its list under XDG_CONFIG_HOME: never the user's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def synthetic_run(tmp_path):
     """Factory: synthetic_run(name, **kwargs) -> path of a new native run."""

@@ -19,11 +19,6 @@ from gananalyze.metrics.checkpoints import build_generator
 KW = {"latent_dim": 4, "hidden": 8, "layers": 1}
 
 
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
 def _run(path: Path, spec: dict) -> Path:
     """A native run with two digits checkpoints whose run.json names `spec`."""
     torch.manual_seed(0)
@@ -117,7 +112,7 @@ def test_a_flag_or_a_stored_allow_is_consent_and_the_allow_lapses(tmp_path, clea
         f"{run}: allowed to load generator code 'benign_a:Generator' with pythonpath ['.'] "
         f"(until it changes; `gananalyze allow --revoke {run}` takes it back)\n"
     )
-    stored = json.loads((tmp_path / "config/gananalyze/allowed.json").read_text())
+    stored = json.loads(consent.store_path().read_text())  # conftest: a tmp XDG_CONFIG_HOME
     assert list(stored["runs"]) == [str(run.resolve())]
     build_generator(load_run(run), trust=False)
     assert marker.exists()

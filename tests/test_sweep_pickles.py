@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import pickle
 import sys
 import uuid
@@ -116,12 +117,19 @@ def test_refused_without_trust_and_nothing_unpickled(imported, tmp_path):
     first = run.resolve() / "network-snapshot-000000.pkl"
     assert (
         f"Error: {first}: StyleGAN snapshot is a Python pickle; loading "
-        "it runs code from the file. Pass --trust-pickles if you trust "
-        "it" in res.output
+        f"it runs code from the file. If you trust it, allow it with `gananalyze allow "
+        f"{dest}` or --trust-code" in res.output
     )
     assert "PYTHONPATH=/path/to/stylegan2-ada-pytorch" in res.output
     assert not marker.exists() and pkg not in sys.modules
     assert not (dest / store.METRICS_DIR).exists()
+    # the same consent as for code: an allow, lapsing when a pickle changes
+    from gananalyze import consent, load_run
+
+    assert CliRunner().invoke(main, ["allow", str(dest)]).exit_code == 0
+    assert consent.granted(load_run(dest))
+    os.utime(first, ns=(1, 1))
+    assert not consent.granted(load_run(dest))
 
 
 def test_stylegan_dir_itself_is_refused_and_left_untouched(imported, tmp_path):
@@ -250,6 +258,6 @@ def test_import_message_points_at_trusted_sweep(tmp_path):
     res = CliRunner().invoke(main, ["import", str(run), str(tmp_path / "n")])
     assert res.exit_code == 0, res.output
     assert "3 pickled checkpoint(s) listed in run.json" in res.output
-    assert f"gananalyze fid-sweep {tmp_path / 'n'} --trust-pickles" in res.output
+    assert f"gananalyze fid-sweep {tmp_path / 'n'} --trust-code" in res.output
     meta = json.loads((tmp_path / "n" / "run.json").read_text())
     assert all(Path(p["path"]).is_absolute() for p in meta["source"]["pickled_checkpoints"])
