@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
+from .pages.terminal import term_safe
 from .runfiles import check_output
 
 
@@ -32,14 +33,14 @@ def _friendly(fn):
         try:
             return fn(*args, **kwargs)
         except GanAnalyzeError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(term_safe(e, keep_newlines=False)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
             ctx = click.get_current_context(silent=True)
             if ctx is not None and (ctx.find_root().params or {}).get("debug"):
                 raise
-            raise click.ClickException(unexpected_line(e, kwargs)) from None
+            raise click.ClickException(term_safe(unexpected_line(e, kwargs), False)) from None
 
     return wrapper
 
@@ -300,7 +301,7 @@ def fid_sweep(
         click.echo(sweep_text(frame, best))
     if len(errors):
         for e in errors["error"]:
-            click.echo(f"  {e}", err=True)
+            click.echo(term_safe(f"  {e}"), err=True)
         raise click.ClickException(
             f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see "
             f"above); {sweep_saved_clause(len(frame) - len(errors))}"
@@ -407,16 +408,16 @@ def compare(
         diagnoses=diagnoses,
     )
     for w in comp.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(term_safe(f"warning: {w}"), err=True)
     if as_json:
         click.echo(json.dumps(comp.to_dict(), indent=2, default=str))
     elif as_csv:
-        click.echo(comp.table.to_csv(index=False), nl=False)
+        click.echo(term_safe(comp.table.to_csv(index=False)), nl=False)
     else:
         click.echo(format_table(comp))
     if output:
         path = render_compare(loaded, output, x=x, band=band, smoothing=smoothing, comparison=comp)
-        click.echo(f"wrote {path}", err=as_json or as_csv)
+        click.echo(term_safe(f"wrote {path}"), err=as_json or as_csv)
 
 
 @main.command()
@@ -473,7 +474,7 @@ def report(
     r = load_run(run, format=fmt)
     skipped = None if no_tsne else consent_note(r, real, trust_code)
     if skipped:
-        click.echo(skipped, err=True)
+        click.echo(term_safe(skipped), err=True)
     path = render_report(
         r,
         output,
@@ -484,7 +485,7 @@ def report(
         format=fmt,
         trust_code=trust_code,
     )
-    click.echo(f"wrote {path}")
+    click.echo(term_safe(f"wrote {path}"))
 
 
 @main.command()
@@ -504,15 +505,17 @@ def allow(run: str, revoke: bool, fmt: str | None) -> None:
     r = load_run(run, format=fmt)
     if revoke:
         done = consent.revoke(r)
-        click.echo(f"{run}: allow {'taken back' if done else 'was not given'}")
+        click.echo(term_safe(f"{run}: allow {'taken back' if done else 'was not given'}"))
         return
     what = consent.allow(r)
     if not what:
-        click.echo(f"{run}: names no code or pickles to load; nothing to allow")
+        click.echo(term_safe(f"{run}: names no code or pickles to load; nothing to allow"))
         return
     click.echo(
-        f"{run}: allowed to load {' and '.join(what)} (until it changes; "
-        f"`gananalyze allow --revoke {run}` takes it back)"
+        term_safe(
+            f"{run}: allowed to load {' and '.join(what)} (until it changes; "
+            f"`gananalyze allow --revoke {run}` takes it back)"
+        )
     )
 
 
@@ -528,9 +531,11 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 
     r, out = import_run(src, dest, format=fmt, overwrite=overwrite)
     click.echo(
-        f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} "
-        f"metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric "
-        f"rows -> {out}"
+        term_safe(
+            f"imported {r.name} ({r.format}): {len(r.scalars)} steps, {len(r.metrics)} "
+            f"metrics, {len(r.samples)} sample grids, {len(r.sample_metrics)} sample-metric "
+            f"rows -> {out}"
+        )
     )
     pickles = [c for c in r.checkpoints if c.kind == "pickle"]
     if pickles:
@@ -542,7 +547,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     if r.flags:
         click.echo(f"implausible values: {len(r.flags)} (see `gananalyze info {dest}`)")
     for w in r.warnings[:10]:
-        click.echo(f"warning: {w}")
+        click.echo(term_safe(f"warning: {w}"))
     if len(r.warnings) > 10:
         click.echo(f"... and {len(r.warnings) - 10} more warnings")
 

@@ -17,6 +17,7 @@ from ..analysis.findings import Diagnosis
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
 from .status import look as status_look
+from .terminal import term_safe, terminal_text
 
 
 def check_text(diag: Diagnosis, color: bool = False) -> str:
@@ -24,7 +25,7 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     import click
 
     styles = {"error": "red", "warning": "yellow", "info": "cyan"}
-    lines = [f"run:      {diag.run_name}"]
+    lines = [f"run:      {term_safe(diag.run_name, keep_newlines=False)}"]
     eq = diag.context.get("equilibrium") if diag.context else None
     if eq:
         red = "summed" if eq["reduction"] == "sum" else "averaged"
@@ -38,13 +39,11 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
         lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")
     lk = status_look(diag)
-    word = click.style(lk.label, fg=lk.terminal_color, bold=True) if color else lk.label
-    lines.append(f"status:   {word}")
+    lines.append(f"status:   {lk.label}")
     lines.append(f"verdict:  {diag.verdict}")
     lines.append("")
     for f in diag.findings:
-        sev = f.severity.upper()
-        tag = click.style(f"{sev:<7}", fg=styles[f.severity], bold=True) if color else f"{sev:<7}"
+        tag = f"{f.severity.upper():<7}"
         if f.start_step is None:
             span = ""
         elif f.end_step is None or f.end_step == f.start_step:
@@ -60,7 +59,18 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
         lines.append("skipped:")
         for name, why in diag.skipped:
             lines.append(f"  {name}: {why}")
-    return "\n".join(lines)
+    text = term_safe("\n".join(lines))  # colour only after escaping what the run named
+    if not color:
+        return text
+    out = []
+    for line in text.split("\n"):
+        tag = line[:7].strip().lower()
+        if tag in styles and line[7:9] == "  ":
+            line = click.style(line[:7], fg=styles[tag], bold=True) + line[7:]
+        elif line == f"status:   {lk.label}":
+            line = "status:   " + click.style(lk.label, fg=lk.terminal_color, bold=True)
+        out.append(line)
+    return "\n".join(out)
 
 
 def best_text(rec: dict[str, Any], m: str, pattern: str) -> str:
@@ -75,6 +85,7 @@ def rank_cells(rec: dict[str, Any]) -> list[str]:
     return [str(rec["rank"]), rec["run"], rec["format"]]
 
 
+@terminal_text
 def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     """The ranking as aligned plain text (what `gananalyze compare` prints)."""
     m = comp.metric
@@ -184,6 +195,7 @@ def _ranges(steps: list[int], limit: int = 6) -> str:
     return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
 
 
+@terminal_text
 def info_text(r: Run, forced: bool = False) -> str:
     """What `gananalyze info` prints: steps, time span, metrics, checkpoints, warnings."""
     s = r.summary()
@@ -228,6 +240,7 @@ def info_text(r: Run, forced: bool = False) -> str:
     return "\n".join(out)
 
 
+@terminal_text
 def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
     """What `gananalyze fid-sweep` prints: one row per checkpoint, the best, the stop advice."""
     out: list[str] = []
