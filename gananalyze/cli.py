@@ -53,7 +53,8 @@ def unexpected_line(e: BaseException, params: dict[str, Any]) -> str:
     where = f"{runs}: " if runs else ""
     name = getattr(e, "filename", None)
     file = f" (file {name})" if name else ""
-    first = (str(e).strip().splitlines() or [""])[0][:300]
+    text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    first = (text.strip().splitlines() or [""])[0][:300]
     what = f"{type(e).__name__}: {first}" if first else type(e).__name__
     return (
         f"{where}unexpected error{file}: {what}; rerun as `gananalyze --debug ...` for the "

@@ -309,6 +309,10 @@ def render_compare(
         comparison = compare_runs(runs, metric=metric, group_by=group_by, thresholds=thresholds)
     html = render_html(build_context(comparison, x=x, band=band, smoothing=smoothing))
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, html.encode("utf-8"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, html.encode("utf-8"))
+    except OSError as e:
+        why = e.strerror or str(e)
+        raise GanAnalyzeError(f"{out}: cannot write the comparison page ({why})") from None
     return out
