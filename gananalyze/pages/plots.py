@@ -465,8 +465,28 @@ def line_chart(
     handles, labels = ax.get_legend_handles_labels()
     if legend and handles:
         # below the chart, in rows, so that every chart's plot area has the same width
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5))
+        fit_legend(fig, handles, labels)
     return fig
+
+
+def fit_legend(fig: Any, handles: list[Any], labels: list[str], max_cols: int = 5) -> Any:
+    """A legend under the chart with as many columns as fit in the figure's width.
+
+    Long labels (finding titles) in 5 columns made the legend wider than the
+    figure, clipped at both edges; fewer columns, more rows, until it fits.
+    """
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)  # the PNG canvas the page saves with, to measure text
+    renderer = fig.canvas.get_renderer()
+    width = fig.get_window_extent(renderer).width
+    for ncols in range(min(len(handles), max_cols), 0, -1):
+        leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+        if ncols == 1 or leg.get_window_extent(renderer).width <= width * 0.98:
+            return leg
+        leg.remove()
+    return None
 
 
 def small_multiples(

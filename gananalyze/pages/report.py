@@ -44,7 +44,9 @@ from .report_model import (
 from .report_samples import _SampleSections
 from .status import look as status_look
 
-SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff8c00", "info": "#1f77b4"}
+# One colour per finding band (the same finding has the same colour on every chart), so two
+# findings on one chart can be told apart; none of them is a curve colour of plots.PALETTE.
+FINDING_COLORS = ("#d62728", "#17becf", "#9467bd", "#bcbd22", "#8c564b", "#7f7f7f")
 MAX_OTHER_PANELS = 24
 
 
@@ -76,9 +78,10 @@ class _Builder(_DynamicsSections, _SampleSections):
     def spans_for(self, metrics: list[str]) -> list[plots.Span]:
         names = set(metrics) | {canonical_of(m) for m in metrics}
         out = []
-        for f in self.diag.findings:
-            if f.severity == "info" or f.start_step is None:
-                continue
+        banded = [
+            f for f in self.diag.findings if f.severity != "info" and f.start_step is not None
+        ]
+        for k, f in enumerate(banded):
             fm = {m for m in f.metrics if m} | {canonical_of(m) for m in f.metrics if m}
             if fm & names:
                 end = f.end_step if f.end_step is not None else f.start_step
@@ -87,7 +90,8 @@ class _Builder(_DynamicsSections, _SampleSections):
                         float(f.start_step),
                         float(end),
                         f.title,
-                        SEVERITY_COLORS.get(f.severity, "#d62728"),
+                        FINDING_COLORS[k % len(FINDING_COLORS)],
+                        alpha=0.14,
                     )
                 )
         return out

@@ -34,7 +34,10 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
             if eq["D_loss"] is not None
             else "no equilibrium value"
         )
-        lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
+        if eq["loss"] == "wasserstein":  # a critic's score gap: no terms to sum or average
+            lines.append("loss:     wasserstein (critic loss E[D(G(z))] - E[D(x)]; no equilibrium)")
+        else:
+            lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
     for g in (diag.context or {}).get("gans", []):
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
         lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")

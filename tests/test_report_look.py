@@ -1,0 +1,78 @@
+"""The report's look: legend inside the chart, one colour per finding band, the path as typed,
+a WGAN run's loss line, and the page in a real browser."""
+
+from __future__ import annotations
+
+import numpy as np
+from browser import assert_not_blank, needs_chromium, screenshot
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from conftest import write_synthetic_run
+
+from gananalyze import load_run
+from gananalyze.analysis.findings import Diagnosis, Finding
+from gananalyze.cli import main
+from gananalyze.pages import plots
+from gananalyze.pages.report import _Builder
+from gananalyze.pages.text import check_text
+
+LONG = ["Discriminator overpowers the generator", "Generator gradients vanish while D saturates"]
+
+
+def test_a_legend_of_long_labels_stays_inside_the_figure():
+    x = np.arange(100.0)
+    curves = [plots.Curve(n, x, x / 100) for n in ("D(x)", "D(G(z)) before D update", "after")]
+    spans = [plots.Span(10.0, 30.0, LONG[0]), plots.Span(50.0, 70.0, LONG[1], "#17becf")]
+    fig = plots.line_chart(
+        curves,
+        spans=spans,
+        hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")],
+        vlines=[plots.VLine(90, "best checkpoint (FID 946.7)")],
+    )
+    r = fig.canvas.get_renderer()
+    box, page = fig.legends[0].get_window_extent(r), fig.get_window_extent(r)
+    assert box.x0 >= page.x0 and box.x1 <= page.x1
+    assert fig.legends[0]._ncols < 5  # it needed more rows, not a wider legend
+
+
+def _f(title: str, sev: str = "warning") -> Finding:
+    return Finding("r", sev, title, "m", start_step=10, end_step=50, metrics=["D_x"])
+
+
+def test_two_findings_on_one_chart_have_two_colours(tmp_path):
+    run = load_run(write_synthetic_run(tmp_path / "r", steps=60))
+    diag = Diagnosis("r", "v", [_f(LONG[0]), _f("info", "info"), _f(LONG[1])])
+    spans = _Builder(run, diag, 0.6).spans_for(["D_x"])
+    assert [s.label for s in spans] == LONG
+    assert spans[0].color != spans[1].color
+
+
+def test_a_wgan_runs_loss_line_does_not_speak_of_summed_terms():
+    eq = {"loss": "wasserstein", "reduction": "sum", "D_loss": None, "G_loss": None}
+    text = check_text(Diagnosis("w", "v", [], context={"equilibrium": eq}))
+    assert text.splitlines()[1] == (
+        "loss:     wasserstein (critic loss E[D(G(z))] - E[D(x)]; no equilibrium)"
+    )
+
+
+def test_the_header_shows_the_path_as_typed(tmp_path, monkeypatch):
+    write_synthetic_run(tmp_path / "runs" / "mine", steps=60)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["report", "runs/mine", "-o", "out.html", "--no-tsne"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "out.html").read_text()
+    meta = BeautifulSoup(html, "html.parser").select_one("header p.meta").text
+    assert meta.startswith("runs/mine · format native")
+    assert str(tmp_path) not in html
+
+
+@needs_chromium
+def test_report_with_two_bands_and_a_long_legend_renders(tmp_path):
+    n = 400
+    p = write_synthetic_run(
+        tmp_path / "d", steps=n, d_x=np.linspace(0.5, 0.999, n), d_gz=np.linspace(0.5, 0.001, n)
+    )
+    out = tmp_path / "d.html"
+    assert CliRunner().invoke(main, ["report", str(p), "-o", str(out)]).exit_code == 0
+    a = screenshot(out, tmp_path / "d.png", height=2400)
+    assert_not_blank(a)
