@@ -6,7 +6,7 @@ metrics to it. What is written:
     run.json        name, loss, config, generator spec, plus "source": the
                     format, path, warnings, flags and the trainer's pickled
                     checkpoints (listed with absolute paths, never copied;
-                    `fid-sweep --trust-pickles` loads them from there)
+                    `fid-sweep --trust-code` loads them from there)
     scalars/        the per-step frame, in parts of `part_rows` rows
     samples/        every sample grid as PNG + samples/index.jsonl (layout)
     metrics/        sample metrics (FID, KID, ...) via store.append_sample_metrics
@@ -88,7 +88,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
         )
     dest.mkdir(parents=True, exist_ok=True)
 
-    # absolute paths: `fid-sweep DEST --trust-pickles` loads them from wherever it is started
+    # absolute paths: `fid-sweep DEST --trust-code` loads them from wherever it is started
     pickles = [
         {"step": c.step, "path": str(Path(c.path).resolve()), **_plain(c.meta)}
         for c in run.checkpoints

@@ -61,7 +61,7 @@ class Checkpoint:
 
     kind "native" is a gananalyze state_dict file (loadable with
     weights_only=True); "pickle" is a trainer's pickle (e.g. StyleGAN
-    network-snapshot-*.pkl) that is never unpickled without --trust-pickles.
+    network-snapshot-*.pkl) that is never unpickled without consent (gananalyze.consent).
     """
 
     step: int

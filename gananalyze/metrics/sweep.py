@@ -194,7 +194,7 @@ def sweep(
                 f"{run.path}: fid-sweep writes its results into a native gananalyze run and "
                 f"leaves the {run.format} run directory untouched; "
                 f"import it first: `gananalyze import {run.path} DEST`, then `gananalyze fid-sweep "
-                "DEST --trust-pickles ...` "
+                "DEST --trust-code ...` "
                 f"(its {sum(c.kind == 'pickle' for c in run.checkpoints)} snapshot(s) are "
                 "Python pickles)"
             )
