@@ -179,8 +179,8 @@ def refusal(run: Run, doing: str) -> str:
     what = " and ".join(needs(run)) or "code"
     lapsed = " (an earlier allow lapsed: the spec or its code changed)" if _was_allowed(run) else ""
     return (
-        f"{run.path}: {doing} skipped: run.json names {what}, and loading it runs code from "
-        f"the run{lapsed}; if you trust this run, allow it once with `gananalyze allow "
+        f"{run.path}: {doing} skipped: run.json names {what}, and loading it runs that code "
+        f"with your rights{lapsed}; if you trust this run, allow it once with `gananalyze allow "
         f"{run.path}` or pass {FLAG}"
     )
 
