@@ -67,6 +67,38 @@ def write_synthetic_run(
     return path
 
 
+DIGITS_KW = {"latent_dim": 4, "hidden": 8, "layers": 1}
+
+
+def write_digits_run(path: Path, nan_last: bool = False, spec: dict | None = None) -> Path:
+    """A native run with two small digits checkpoints (steps 0 and 59); `nan_last` fills the
+    last one's weights with NaN; `spec` replaces entries of run.json's generator spec."""
+    import json
+
+    import torch
+
+    from gananalyze import RunLog, generator_spec
+    from gananalyze.digits import Generator
+
+    torch.manual_seed(0)
+    G = Generator(**DIGITS_KW)
+    base = generator_spec("gananalyze.digits:Generator", DIGITS_KW, latent_shape=(4,))
+    with RunLog(path, loss="bce", generator=base, flush_rows=1000) as log:
+        for i in range(60):
+            log.scalars(i, G_loss=1.0, D_loss=1.3, D_x=0.5, D_G_z_before=0.5)
+        log.checkpoint(0, G)
+        if nan_last:
+            with torch.no_grad():
+                for p in G.parameters():
+                    p.fill_(float("nan"))
+        log.checkpoint(59, G)
+    if spec is not None:
+        meta = json.loads((path / "run.json").read_text())
+        meta["generator"] = {**base, **spec}
+        (path / "run.json").write_text(json.dumps(meta))
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _own_config_home(tmp_path_factory, monkeypatch):
     """`gananalyze allow` keeps its list under XDG_CONFIG_HOME: never the user's own."""

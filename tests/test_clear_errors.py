@@ -7,16 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
+from conftest import write_digits_run
 
-from gananalyze import RunLog, generator_spec
+from gananalyze import RunLog
 from gananalyze.cli import main
-from gananalyze.digits import Generator
 from gananalyze.pages.text import sweep_text
 
-KW = {"latent_dim": 4, "hidden": 8, "layers": 1}
 SWEEP = [
     "--real",
     "sklearn-digits",
@@ -30,19 +28,7 @@ SWEEP = [
 
 
 def _digits_run(path: Path, nan_last: bool = False) -> Path:
-    torch.manual_seed(0)
-    G = Generator(**KW)
-    spec = generator_spec("gananalyze.digits:Generator", KW, latent_shape=(4,))
-    with RunLog(path, loss="bce", generator=spec, flush_rows=1000) as log:
-        for i in range(60):
-            log.scalars(i, G_loss=1.0, D_loss=1.3, D_x=0.5, D_G_z_before=0.5)
-        log.checkpoint(0, G)
-        if nan_last:
-            with torch.no_grad():
-                for p in G.parameters():
-                    p.fill_(float("nan"))
-        log.checkpoint(59, G)
-    return path
+    return write_digits_run(path, nan_last=nan_last)
 
 
 def test_guard_turns_an_unexpected_exception_into_one_line(tmp_path, monkeypatch):

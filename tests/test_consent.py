@@ -7,32 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
+from conftest import write_digits_run
 
-from gananalyze import RunLog, consent, generator_spec, load_run
+from gananalyze import consent, load_run
 from gananalyze.cli import main
-from gananalyze.digits import Generator
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.metrics.checkpoints import build_generator
-
-KW = {"latent_dim": 4, "hidden": 8, "layers": 1}
 
 
 def _run(path: Path, spec: dict) -> Path:
     """A native run with two digits checkpoints whose run.json names `spec`."""
-    torch.manual_seed(0)
-    G = Generator(**KW)
-    base = generator_spec("gananalyze.digits:Generator", KW, latent_shape=(4,))
-    with RunLog(path, loss="bce", generator=base, flush_rows=1000) as log:
-        for i in range(60):
-            log.scalars(i, G_loss=1.0, D_loss=1.3, D_x=0.5, D_G_z_before=0.5)
-        log.checkpoint(0, G)
-        log.checkpoint(59, G)
-    meta = json.loads((path / "run.json").read_text())
-    meta["generator"] = {**base, "real_data": "sklearn-digits", **spec}
-    (path / "run.json").write_text(json.dumps(meta))
-    return path
+    return write_digits_run(path, spec={"real_data": "sklearn-digits", **spec})
 
 
 def _module(where: Path, name: str, marker: Path) -> None:
@@ -81,12 +67,7 @@ def test_hostile_runs_run_nothing_without_consent(tmp_path, clean_imports):
             [
                 "fid-sweep",
                 str(run),
-                "--real",
-                "sklearn-digits",
-                "--features",
-                "digits",
-                "--num-samples",
-                "20",
+                *"--real sklearn-digits --features digits --num-samples 20".split(),
             ],
         )
         assert res.exit_code == 1
