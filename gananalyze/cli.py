@@ -1,7 +1,8 @@
 """The `gananalyze` command line: parses arguments, calls the library, prints.
 
 Every command is a thin layer over a library function; GanAnalyzeError becomes
-a one-line message and exit code 1. Heavy modules (torch, matplotlib) are
+a one-line message and exit code 1, and so does any other exception (the guard
+in `_friendly`; `gananalyze --debug ...` shows its traceback instead). Heavy modules (torch, matplotlib) are
 imported inside the commands that need them so that `--help` stays fast.
 """
 
@@ -16,7 +17,7 @@ import click
 
 from . import __version__
 from .errors import GanAnalyzeError
-from .pages.terminal import term_safe
+from .pages.terminal import term_safe, unexpected_line
 from .runfiles import check_output
 
 
@@ -43,23 +44,6 @@ def _friendly(fn):
             raise click.ClickException(term_safe(unexpected_line(e, kwargs), False)) from None
 
     return wrapper
-
-
-def unexpected_line(e: BaseException, params: dict[str, Any]) -> str:
-    """The guard's one line for an unexpected exception: run, file, what, --debug hint."""
-    runs = params.get("run") or params.get("runs") or params.get("src")
-    if isinstance(runs, (tuple, list)):
-        runs = ", ".join(map(str, runs))
-    where = f"{runs}: " if runs else ""
-    name = getattr(e, "filename", None)
-    file = f" (file {name})" if name else ""
-    text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-    first = (text.strip().splitlines() or [""])[0][:300]
-    what = f"{type(e).__name__}: {first}" if first else type(e).__name__
-    return (
-        f"{where}unexpected error{file}: {what}; rerun as `gananalyze --debug ...` for the "
-        "traceback"
-    )
 
 
 FORMAT_OPTION = click.option(

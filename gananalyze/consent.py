@@ -83,7 +83,9 @@ def _code_files(run: Run, spec: dict[str, Any]) -> list[Path]:
 
     root = Path(run.path).resolve()
     pp = spec.get("pythonpath") or []
-    files: list[Path] = []
+    # the run's own top-level modules too: `python -m gananalyze` run from inside the run
+    # puts the current folder on sys.path
+    files: list[Path] = [f for f in sorted(root.glob("*.py")) if is_inside(root, f)]
     for entry in pp if isinstance(pp, list) else [pp]:
         d = Path(str(entry))
         d = d if d.is_absolute() else root / d
@@ -92,7 +94,8 @@ def _code_files(run: Run, spec: dict[str, Any]) -> list[Path]:
         for f in sorted(d.rglob("*.py")):
             if len(files) >= MAX_CODE_FILES:
                 break
-            files.append(f)
+            if f not in files:
+                files.append(f)
     return files
 
 
@@ -140,8 +143,14 @@ def _write_store(data: dict[str, Any]) -> None:
 
 
 def is_allowed(run: Run) -> bool:
-    """True when `gananalyze allow` was given for this run as it is now."""
-    rec = _read_store()["runs"].get(_key(run))
+    """True when `gananalyze allow` was given for this run as it is now.
+
+    An unreadable allow list allows nothing (`gananalyze allow` then names the problem).
+    """
+    try:
+        rec = _read_store()["runs"].get(_key(run))
+    except GanAnalyzeError:
+        return False
     return isinstance(rec, dict) and rec.get("fingerprint") == fingerprint(run)
 
 

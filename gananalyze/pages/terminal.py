@@ -5,7 +5,8 @@ folders. Printed raw, an ANSI/OSC sequence in one of them can recolour the
 terminal, erase lines, set the window title, or (with a carriage return) print
 over what came before. Every terminal renderer passes its text through
 `term_safe`, which shows each control character as a visible escape (`\\x1b`,
-`\\r`) instead; newlines and tabs are kept.
+`\\r`) instead; newlines and tabs are kept. `unexpected_line` is the CLI guard's
+one line for an exception nobody anticipated.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 # C0 controls except tab and newline, DEL, C1 controls, and the Unicode
 # direction overrides that reorder what is shown.
@@ -40,3 +42,20 @@ def terminal_text(fn: Callable[..., str]) -> Callable[..., str]:
         return term_safe(fn(*args, **kwargs))
 
     return wrapper
+
+
+def unexpected_line(e: BaseException, params: dict[str, Any]) -> str:
+    """The guard's one line for an unexpected exception: run, file, what, --debug hint."""
+    runs = params.get("run") or params.get("runs") or params.get("src")
+    if isinstance(runs, (tuple, list)):
+        runs = ", ".join(map(str, runs))
+    where = f"{runs}: " if runs else ""
+    name = getattr(e, "filename", None)
+    file = f" (file {name})" if name else ""
+    text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    first = (text.strip().splitlines() or [""])[0][:300]
+    what = f"{type(e).__name__}: {first}" if first else type(e).__name__
+    return (
+        f"{where}unexpected error{file}: {what}; rerun as `gananalyze --debug ...` for the "
+        "traceback"
+    )
