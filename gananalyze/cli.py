@@ -2,8 +2,9 @@
 
 Every command is a thin layer over a library function; GanAnalyzeError becomes
 a one-line message and exit code 1, and so does any other exception (the guard
-in `_friendly`; `gananalyze --debug ...` shows its traceback instead). Heavy modules (torch, matplotlib) are
-imported inside the commands that need them so that `--help` stays fast.
+in `_friendly`; `gananalyze --debug ...` shows its traceback instead). Heavy
+modules (torch, matplotlib) are imported inside the commands that need them so
+that `--help` stays fast.
 """
 
 from __future__ import annotations
