@@ -1,7 +1,11 @@
 """Metric roles for any naming: which column is "the G loss", "D(x)", "the D
 gradient norm"..., worked out from the words in the column names.
 
-Pure: no Run, no files except `read_map_file`. Not wired into the rules yet.
+Pure functions of names (`read_name`, `resolve_roles`), plus `run_roles(run)`: the
+roles of a loaded run, which `Run.column` answers from, so the rules, the report and
+`compare` find "the G loss" of any run however it is named. Columns a known trainer
+layout claims (pix2pix's `D_real`/`D_fake` are loss terms, not D(x);
+`analysis.rules.views.GAN_LAYOUTS`) are not read by their words.
 
 How a name is read
   The name is split into words on separators (`/ _ - . space ( ) [ ]`) and on
@@ -159,6 +163,7 @@ class Resolution:
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # role -> candidates
     unclaimed: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)  # role -> how it was found
+    reserved: list[str] = field(default_factory=list)  # claimed by a known trainer layout
 
     def lines(self) -> list[str]:
         """One readable line per role, ambiguity and leftover, for `info`-like output."""
@@ -167,6 +172,8 @@ class Resolution:
             f"{r}: ambiguous between {', '.join(c)}; settle it with --map {r}=COLUMN"
             for r, c in self.ambiguous.items()
         ]
+        if self.reserved:
+            out.append(f"read as a known trainer's loss terms: {', '.join(self.reserved)}")
         if self.unclaimed:
             out.append(f"no role: {', '.join(self.unclaimed)}")
         return out
@@ -240,6 +247,63 @@ def resolve_roles(
         claimed.add(top[0][1].column)
     res.unclaimed = [c for c in cols if c not in claimed]
     return res
+
+
+SOURCE_KEY = "role_map"  # run.extra key: {role: {"column": COLUMN, "source": "--map" | FILE}}
+
+
+def set_map(run, explicit: dict[str, str], source: str) -> None:
+    """Record an explicit mapping (from --map or the map file) on `run`; later calls win.
+    Raises GanAnalyzeError (one line) for an unknown role or a column the run lacks."""
+    lead = source if source == "--map" else f"{source}:"
+    cols = set(run.metrics)
+    for role, col in explicit.items():
+        if col not in cols:
+            raise GanAnalyzeError(
+                f"{lead} {role}={col}: no column {col!r} in this run "
+                f"(columns: {', '.join(run.metrics) or 'none'})"
+            )
+    m = dict(run.extra.get(SOURCE_KEY) or {})
+    m.update({r: {"column": c, "source": source} for r, c in explicit.items()})
+    run.extra[SOURCE_KEY] = m
+    run.__dict__.pop("_roles_cache", None)
+
+
+def run_roles(run) -> Resolution:
+    """The roles of `run`'s metric columns (cached until its columns or map change).
+
+    The explicit map recorded by `set_map` wins; columns claimed by a known
+    trainer layout (views.GAN_LAYOUTS) are left to that layout.
+    """
+    from .aliases import resolve
+
+    cols = tuple(run.metrics)
+    mapping = run.extra.get(SOURCE_KEY) or {}
+    key = (cols, repr(sorted(mapping.items())))
+    cached = run.__dict__.get("_roles_cache")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    reserved: set[str] = set()
+    if resolve("D_loss", cols) is None:
+        from .analysis.rules.views import layout_columns
+
+        reserved = layout_columns(cols)
+    explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
+    res = resolve_roles([c for c in cols if c not in reserved or c in explicit.values()], explicit)
+    for r in explicit:
+        res.how[r] = mapping[r]["source"]
+    res.reserved = sorted(reserved, key=cols.index)
+    run.__dict__["_roles_cache"] = (key, res)
+    return res
+
+
+def ambiguity_warnings(res: Resolution) -> list[str]:
+    """One warning line per role left unset because two columns fit it equally well."""
+    return [
+        f"roles: {r} is ambiguous between {', '.join(c)}; the checks that need it skip it "
+        f"(settle it with --map {r}=COLUMN or {MAP_FILE})"
+        for r, c in res.ambiguous.items()
+    ]
 
 
 def _strip_agg(column: str) -> str:

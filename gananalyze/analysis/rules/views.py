@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from ...aliases import resolve
+from ...roles import SOURCE_KEY, run_roles
 from ...run import Run
 
 
@@ -106,15 +108,43 @@ def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
     return j.sum(axis=1, skipna=False).rename(_src_name(src))
 
 
+def _layout(columns) -> list[GanView] | None:
+    """The views of the first GAN_LAYOUTS entry whose columns are all present, when no column
+    is a D loss by exact name or alias (then the run is read as is)."""
+    cols = set(columns)
+    if resolve("D_loss", cols) is not None:
+        return None
+    for need, views in GAN_LAYOUTS:
+        if all(c in cols for c in need):
+            return views
+    return None
+
+
+def layout_columns(columns) -> set[str]:
+    """The columns a matching trainer layout reads as loss terms (roles leave them alone:
+    pix2pix's D_real is a D loss term, not D(x))."""
+    views = _layout(columns) or []
+    out: set[str] = set()
+    for v in views:
+        for src in v.columns.values():
+            out.update([src] if isinstance(src, str) else src)
+    return out
+
+
 def gan_views(run: Run) -> list[GanView]:
     """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching
     GAN_LAYOUTS entry.
 
-    A run that has a D loss under a canonical name or alias is read as is.
+    A run that has a D loss under a canonical name or alias is read as is; so is one whose
+    columns the roles (`roles.run_roles`: words, --map, the map file) resolve. A run with
+    no D loss but its real and fake terms (`loss_D_real`, `loss_D_fake`) is judged on their
+    sum.
     """
-    cols = set(run.metrics)
-    if run.column("D_loss") is None:
-        for need, views in GAN_LAYOUTS:
-            if all(c in cols for c in need):
-                return views
+    views = _layout(run.metrics)
+    if views is not None and "D_loss" not in (run.extra.get(SOURCE_KEY) or {}):
+        return views
+    roles = run_roles(run).roles
+    if "D_loss" not in roles and "D_loss_real" in roles and "D_loss_fake" in roles:
+        terms = (roles["D_loss_real"], roles["D_loss_fake"])
+        return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
     return [GanView(None, {})]
