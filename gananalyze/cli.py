@@ -56,6 +56,22 @@ SMOOTHING_OPTION = click.option(
     show_default=True,
     help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
 )
+MAP_OPTION = click.option(
+    "--map",
+    "role_map",
+    multiple=True,
+    metavar="ROLE=COLUMN",
+    help="Say which column holds a role, e.g. --map G_loss=lossG_total (repeatable; also "
+    "read from gananalyze.yaml beside the run).",
+)
+
+
+def _roles(items: tuple[str, ...]) -> dict[str, str] | None:
+    from .roles import parse_map
+
+    return parse_map(items) or None
+
+
 RULES_CONFIG_OPTION = click.option(
     "--rules-config",
     type=click.Path(dir_okay=False),
@@ -80,14 +96,15 @@ def main() -> None:
 @main.command()
 @click.argument("run", type=click.Path())
 @FORMAT_OPTION
+@MAP_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_friendly
-def info(run: str, fmt: str | None, as_json: bool) -> None:
+def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) -> None:
     """Summarise RUN: steps, time span, metrics, checkpoints, samples, warnings."""
     from .loader import load_run
     from .pages.text import info_text
 
-    r = load_run(run, format=fmt)
+    r = load_run(run, format=fmt, roles=_roles(role_map))
     if as_json:
         click.echo(json.dumps(r.summary(), indent=2, default=str))
         return
@@ -325,6 +342,7 @@ def fid_sweep(
 )
 @RULES_CONFIG_OPTION
 @FORMAT_OPTION
+@MAP_OPTION
 @_friendly
 def compare(
     runs: tuple[str, ...],
@@ -340,6 +358,7 @@ def compare(
     skip_bad: bool,
     rules_config: str | None,
     fmt: str | None,
+    role_map: tuple[str, ...],
 ) -> None:
     """Compare RUNS side by side: ranking by FID, rule-check findings, config diff.
 
@@ -361,7 +380,12 @@ def compare(
         check_output(output, runs)  # never write over a run's files
     thresholds = load_thresholds(rules_config) if rules_config else None
     loaded, warnings, diagnoses = load_and_diagnose(
-        runs, skip_bad=skip_bad, format=fmt, metric=metric, thresholds=thresholds
+        runs,
+        skip_bad=skip_bad,
+        format=fmt,
+        metric=metric,
+        thresholds=thresholds,
+        roles=_roles(role_map),
     )
     comp = compare_runs(
         loaded,
@@ -415,6 +439,7 @@ def compare(
     "domains are found without it.",
 )
 @FORMAT_OPTION
+@MAP_OPTION
 @_friendly
 def report(
     run: str,
@@ -424,6 +449,7 @@ def report(
     no_tsne: bool,
     real: str | None,
     fmt: str | None,
+    role_map: tuple[str, ...],
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .pages.report import render_report
@@ -440,6 +466,7 @@ def report(
         real=real,
         rules_config=rules_config,
         format=fmt,
+        roles=_roles(role_map),
     )
     click.echo(f"wrote {path}")
 
@@ -494,6 +521,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )
 @FORMAT_OPTION
+@MAP_OPTION
 @_friendly
 def check(
     run: str,
@@ -502,6 +530,7 @@ def check(
     rules_config: str | None,
     select_metric: str,
     fmt: str | None,
+    role_map: tuple[str, ...],
 ) -> None:
     """Diagnose RUN on the terminal (or as JSON); exit code 1 when a finding reaches --fail-on.
 
@@ -512,7 +541,9 @@ def check(
     from .analysis.findings import SEVERITY_RANK
     from .pages.text import check_text
 
-    _, diag = analyze(run, format=fmt, rules_config=rules_config, metric=select_metric)
+    _, diag = analyze(
+        run, format=fmt, rules_config=rules_config, metric=select_metric, roles=_roles(role_map)
+    )
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:

@@ -438,6 +438,7 @@ def render_report(
     real: str | None = None,
     rules_config: str | Path | None = None,
     format: str | None = None,
+    roles: dict[str, str] | None = None,
 ) -> Path:
     """Write the HTML report for `run` (a Run or a run directory) to `out_path`; returns the path.
 
@@ -449,7 +450,7 @@ def render_report(
     if not isinstance(run, Run):
         from ..loader import load_run
 
-        run = load_run(run, format=format)
+        run = load_run(run, format=format, roles=roles)
     html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config)
     out = Path(out_path) if out_path is not None else default_report_path(run)
     try:

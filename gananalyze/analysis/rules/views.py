@@ -148,3 +148,15 @@ def gan_views(run: Run) -> list[GanView]:
         terms = (roles["D_loss_real"], roles["D_loss_fake"])
         return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
     return [GanView(None, {})]
+
+
+def loss_convention(run: Run, thresholds: dict[str, Any] | None = None):
+    """The loss type and D-loss reduction the rules use for `run` (its first GAN view): the
+    same `conventions.equilibrium` call `check` makes, so `info` and `check` agree."""
+    from .context import RuleContext
+    from .conventions import equilibrium
+    from .thresholds import validate_thresholds
+
+    th = validate_thresholds(thresholds or {}, "thresholds")
+    view = gan_views(run)[0]
+    return equilibrium(run, th, RuleContext(run, th, view=view if view.columns else None))
