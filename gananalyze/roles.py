@@ -190,11 +190,28 @@ def _exact(column: str) -> str | None:
     return None
 
 
+def _bare_net(name: str) -> str | None:
+    """"G" / "D" when a name is only a network's name (`G`, `discriminator`, `netD`)."""
+    ws = [w.lower() for w in words(name)]
+    ws = [w for w in ws if w not in _NEUTRAL and w not in SPLIT_WORDS]
+    if len(ws) == 1 and ws[0] in G_WORDS:
+        return "G"
+    if len(ws) == 1 and ws[0] in D_WORDS:
+        return "D"
+    return None
+
+
 def resolve_roles(
-    columns: Iterable[str], explicit: dict[str, str] | None = None, source: str = "--map"
+    columns: Iterable[str],
+    explicit: dict[str, str] | None = None,
+    source: str = "--map",
+    context: str = "",
 ) -> Resolution:
     """Roles for `columns`; `explicit` (role -> column, from --map or the map file,
-    named by `source`) wins over everything and settles ambiguity."""
+    named by `source`) wins over everything and settles ambiguity. `context`: the name of
+    the file the columns came from; when its words say loss (`loss.csv`, `losses.txt`),
+    a column named only after a network (`G`, `D`, `discriminator`) is that network's loss."""
+    loss_file = any(w.lower() in LOSS_WORDS for w in words(context))
     cols = [c for c in dict.fromkeys(columns) if c not in INDEX_COLUMNS]
     res = Resolution()
     taken: set[str] = set()
@@ -222,6 +239,9 @@ def resolve_roles(
             if r.extra:
                 how += f" (ignoring {', '.join(r.extra)})"
             rank = (len(r.extra), 0)
+        elif loss_file and _bare_net(c):
+            role = _role_key(f"{_bare_net(c)}_loss", r.split)
+            how, rank = f"column {c} in the loss file {context}", (0, 2)
         else:
             continue
         cands.setdefault(role, []).append((rank, r, how))
@@ -289,7 +309,9 @@ def run_roles(run) -> Resolution:
 
         reserved = layout_columns(cols)
     explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
-    res = resolve_roles([c for c in cols if c not in reserved or c in explicit.values()], explicit)
+    context = Path(str(run.extra.get("table", ""))).name
+    keep = [c for c in cols if c not in reserved or c in explicit.values()]
+    res = resolve_roles(keep, explicit, context=context)
     for r in explicit:
         res.how[r] = mapping[r]["source"]
     res.reserved = sorted(reserved, key=cols.index)

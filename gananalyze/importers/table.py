@@ -195,6 +195,7 @@ class Columns:
     lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     text_columns: list[str] = field(default_factory=list)
     restarts: list[int] = field(default_factory=list)
+    index: np.ndarray | None = None  # the unnamed first column of a CSV (a saved pandas index)
 
 
 def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
@@ -291,6 +292,7 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
         lines=t.lines,
         text_columns=t.text_columns,
         restarts=t.restarts,
+        index=t.index,
     )
 
 
@@ -427,6 +429,8 @@ def keep_rows(t: Columns, ok: np.ndarray) -> None:
     for c in t.values:
         t.values[c], t.logged[c] = t.values[c][ok], t.logged[c][ok]
     t.lines = t.lines[ok]
+    if t.index is not None:
+        t.index = t.index[ok]
 
 
 def load(path: Path) -> Run:
