@@ -36,6 +36,10 @@ Lines that are not training points
 
 Columns keep the log's names (D_A, G_A, cycle_A, G_GAN, G_L1, D_real ...), plus
 `iter_time` and `data_time` (seconds per image) from the line's prefix.
+
+ComboGAN (same log, one value per domain): `D: 0.11, 0.10, 0.11 | G: ... | Cyc: ... |`
+gives one column per domain, `D_0`, `D_1`, ..., `G_0`, ... (numbered from 0 as
+ComboGAN numbers its domains).
 """
 
 from __future__ import annotations
@@ -173,6 +177,8 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                     if v is not None and _num(v) is not None:
                         values[k] = float(v)
                 rest = line.split(")", 1)[1]
+                if "|" in rest:
+                    rest = _per_domain(rest)
                 tokens = rest.split()
                 cut = False
                 i = 0
@@ -243,6 +249,25 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
         "test_results": test_results,
         "model_saved": model_saved,
     }
+
+
+def _per_domain(rest: str) -> str:
+    """ComboGAN's `D: a, b | G: c, d |` as `D_0: a D_1: b G_0: c G_1: d` (one name per value;
+    a part with one value keeps its name)."""
+    out: list[str] = []
+    for part in rest.split("|"):
+        name, sep, vals = part.partition(":")
+        name = name.strip()
+        if not sep or not name:
+            if part.strip():
+                out.append(part.strip())
+            continue
+        nums = [v.strip() for v in vals.split(",")]
+        if len(nums) == 1:
+            out.append(f"{name}: {nums[0]}")
+        else:
+            out.extend(f"{name}_{i}: {v}" for i, v in enumerate(nums) if v)
+    return " ".join(out)
 
 
 def _infer_epoch_size(rows: list[dict]) -> tuple[int, int]:

@@ -2,11 +2,13 @@
 
 A view maps canonical names (D_loss, G_loss) to the run's columns, or to a sum of
 columns (pix2pix's D_real + D_fake); a CycleGAN run has two views, one per GAN. The
-run's columns are never renamed. `GAN_LAYOUTS` is plain data: add a trainer there.
+run's columns are never renamed. `GAN_LAYOUTS` is plain data: add a trainer there. A
+ComboGAN run (D_0, G_0, D_1, G_1, ...: one GAN per domain) has one view per domain.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +91,11 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
 ]
 
 
+# ComboGAN: one D and one G per domain, logged as D_0, G_0, D_1, G_1, ... (importers/cyclegan.py)
+_DOMAIN_RE = re.compile(r"^D_(\d+)$")
+_DOMAIN_NOTE = "ComboGAN: D_{0}, G_{0} (domain {0})"
+
+
 def _src_name(src: str | tuple[str, ...]) -> str:
     return src if isinstance(src, str) else "+".join(src)
 
@@ -117,6 +124,14 @@ def _layout(columns) -> list[GanView] | None:
     for need, views in GAN_LAYOUTS:
         if all(c in cols for c in need):
             return views
+    domains = sorted(
+        int(m.group(1)) for c in cols if (m := _DOMAIN_RE.match(c)) and f"G_{m.group(1)}" in cols
+    )
+    if len(domains) >= 2:
+        return [
+            GanView(str(k), {"D_loss": f"D_{k}", "G_loss": f"G_{k}"}, None, _DOMAIN_NOTE.format(k))
+            for k in domains
+        ]
     return None
 
 
