@@ -16,8 +16,10 @@ How a name is read
   (`val/G_loss`), so training and validation never mix.
   Words then say the network (G: g, gen, generator, netg; D: d, dis, disc,
   discriminator, critic, netd), the kind (loss: loss, losses, err, error;
-  output: prob, probability, score, scores, logit, logits, out, output; gradient:
-  grad, gradient, norm, gnorm, grad_norm; acc, accuracy), and the data (real / x;
+  output: prob, probability, score, out, output, pred (`real_score` is D's mean
+  sigmoid output in most tutorials; the rules check it lies in [0, 1]); logit:
+  scores (StyleGAN's plural), logit, logits; gradient: grad, gradient, norm,
+  gnorm, grad_norm; acc, accuracy), and the data (real / x;
   fake / z with G). Words left over (`total`, `adv`, `l1`...) make a name a
   weaker candidate: `g_loss` beats `g_loss_l1`; a lone `lossG_total` still wins.
 
@@ -70,8 +72,8 @@ INDEX_COLUMNS = ("step", "epoch", "wall_time")
 G_WORDS = {"g", "gen", "generator", "netg", "generators"}
 D_WORDS = {"d", "dis", "disc", "discriminator", "critic", "netd", "discriminators"}
 LOSS_WORDS = {"loss", "losses", "err", "error", "errors"}
-OUT_WORDS = {"prob", "probability", "probs", "out", "output", "pred"}
-LOGIT_WORDS = {"score", "scores", "logit", "logits"}
+OUT_WORDS = {"prob", "probability", "probs", "out", "output", "pred", "score"}
+LOGIT_WORDS = {"scores", "logit", "logits"}
 GRAD_WORDS = {"grad", "grads", "gradient", "gradients", "norm", "gnorm"}
 ACC_WORDS = {"acc", "accuracy"}
 REAL_WORDS = {"real", "x"}
@@ -133,6 +135,8 @@ def read_name(name: str) -> Reading:
     role = None
     if nets == {"G", "D"} and "z" in rest and not loss:
         role = "D_G_z_after" if "2" in rest else "D_G_z_before"
+    elif real and fake and nets <= {"D"} and not (grad or logit or prob or acc):
+        role = "D_loss"  # both terms in one name (DeblurGAN's `D_real+fake`): D's whole loss
     elif (real or fake) and not grad and nets <= {"D"}:
         if logit:
             role = "D_x_logit" if real else "D_G_z_logit"

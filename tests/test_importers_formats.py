@@ -35,6 +35,7 @@ def test_registry_order():
         "ctgan",
         "epoch-iter",
         "keras",
+        "textlog",
         "csv-rows",
         "csv",
     ]

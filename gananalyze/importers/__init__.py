@@ -9,6 +9,7 @@ an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
 comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
 Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
 table by its column names before the generic table importer, which comes last.
+`textlog` (stdout logs of `key: value` lines) comes after every named log format.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from . import (
     stylegan_log,
     table,
     tensorboard,
+    textlog,
     wandb,
 )
 
@@ -41,6 +43,7 @@ REGISTRY: dict[str, ModuleType] = {
     "ctgan": ctgan,
     "epoch-iter": epochiter,
     "keras": keras,
+    "textlog": textlog,
     "csv-rows": rowtable,
     "csv": table,
 }
