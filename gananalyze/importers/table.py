@@ -214,6 +214,10 @@ def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Colu
         text = s.astype(str).str.strip()
         isword = text.str.lower().isin(_NAN_WORDS)
         written = s.notna() & (text != "")
+        if not written.all():  # a NaN the file wrote (NaN, Python 2's json) is a logged value
+            key = str(c)
+            gaps = np.flatnonzero(~written.to_numpy())
+            written.iloc[gaps] = [key in rows[i] and rows[i][key] is not None for i in gaps]
         wrong = written & num.isna() & ~isword & ~s.map(lambda x: isinstance(x, float)).astype(bool)
         ok = written & ~wrong
         if not ok.any():
