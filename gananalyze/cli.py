@@ -317,11 +317,12 @@ def fid_sweep(
 @click.option(
     "--x",
     "x",
-    type=click.Choice(["step", "epoch", "time", "images"]),
+    type=click.Choice(["step", "iteration", "epoch", "kimg", "tick", "time", "images"]),
     default="step",
     show_default=True,
-    help="x axis of the charts: step, epoch, wall time, or images seen (step x batch "
-    "size, or StyleGAN's kimg).",
+    help="x axis of the charts: each run's own step, a unit (iteration, epoch, kimg, tick: "
+    "the step of runs that count in it, else their column), wall time, or images seen "
+    "(step x batch size, or StyleGAN's kimg).",
 )
 @click.option(
     "--group-by",

@@ -195,7 +195,7 @@ def _exact(column: str) -> str | None:
 
 
 def _bare_net(name: str) -> str | None:
-    """"G" / "D" when a name is only a network's name (`G`, `discriminator`, `netD`)."""
+    """ "G" / "D" when a name is only a network's name (`G`, `discriminator`, `netD`)."""
     ws = [w.lower() for w in words(name)]
     ws = [w for w in ws if w not in _NEUTRAL and w not in SPLIT_WORDS]
     if len(ws) == 1 and ws[0] in G_WORDS:

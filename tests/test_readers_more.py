@@ -47,7 +47,7 @@ def test_printed_tensors_are_numbers(tmp_path):
         "losses_g,losses_d\n"
         '"tensor(10.5290, grad_fn=<BinaryCrossEntropyBackward0>)","tensor(0.0009, '
         'grad_fn=<AddBackward0>)"\n'
-        '"tensor(9.9135, device=\'cuda:0\')",tensor(0.0004)\n'
+        "\"tensor(9.9135, device='cuda:0')\",tensor(0.0004)\n"
         "garbage,0.5\n"
     )
     r = load_run(tmp_path)

@@ -7,8 +7,9 @@ while rewriting it) still yields every complete dict; the cut is named in a
 warning. The step is `iteration` (unit "iteration"), `epoch` the epoch column,
 `elapsed_time` the wall time (seconds since start). `log` may sit in one subfolder
 of the run folder (`result/log`, chainer's default `--out`); the run is named after
-the folder given (or the folder holding `log` when the file itself is given); `args` / `args.json` beside it (chainer examples dump
-their argparse options there) become the config when they are plain JSON.
+the folder given (or the folder holding `log` when the file itself is given);
+`args` / `args.json` beside it (chainer examples dump their argparse options
+there) become the config when they are plain JSON.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
+from ..analysis.alignment import step_label
 from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
@@ -116,6 +117,7 @@ class _Builder(_DynamicsSections, _SampleSections):
 
     def chart(self, curves: list[plots.Curve], **kw: Any) -> Any:
         """plots.line_chart at the report's width and bins, the best checkpoint marked."""
+        kw.setdefault("xlabel", step_label(self.run))
         return plots.line_chart(
             curves, vlines=self.best_vline(), bins=self.bins, width=CHART_WIDTH, **kw
         )
@@ -391,6 +393,9 @@ def build_report_context(
             "format": run.format,
             "loss": run.loss or "unknown",
             "created": run.created or "",
+            "unit": step_label(run)
+            + (f" ({run.extra['step_note']})" if run.extra.get("step_note") else ""),
+            "values": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
         },
         "verdict": diag.verdict,
         "verdict_class": _severity_class(worst),

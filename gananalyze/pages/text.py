@@ -71,6 +71,13 @@ def rank_cells(rec: dict[str, Any]) -> list[str]:
     return [str(rec["rank"]), rec["run"], rec["format"]]
 
 
+def _steps_cell(rec: dict[str, Any]) -> str:
+    """The last step, with the unit the run counts in when it says one (`99 epoch`)."""
+    unit = rec.get("step_unit") or "step"
+    cell = fmt_table(rec["steps"])
+    return cell if unit == "step" or rec["steps"] is None else f"{cell} {unit}"
+
+
 def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     """The ranking as aligned plain text (what `gananalyze compare` prints)."""
     m = comp.metric
@@ -95,7 +102,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     for rec in _records(t):
         row = [
             *rank_cells(rec),
-            fmt_table(rec["steps"]),
+            _steps_cell(rec),
             fmt_duration(rec["wall_time_s"]),
             fmt_table(rec["s_per_step"], 3),
             best_text(rec, m, "{v} @{s}"),
@@ -239,7 +246,11 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
     from ..analysis.rules.views import loss_convention
 
     unit = r.extra.get("step_unit")
-    out = [f"step unit:   {unit}" if unit else "step unit:   step (the run does not say what it counts)"]
+    out = [
+        f"step unit:   {unit}"
+        if unit
+        else "step unit:   step (the run does not say what it counts)"
+    ]
     note = r.extra.get("step_note")
     if note:
         out[-1] += f" ({note})"
