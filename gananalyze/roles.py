@@ -89,6 +89,9 @@ SPLIT_WORDS = {
 }
 AGG_WORDS = {"step": "step", "epoch": "epoch"}
 _NEUTRAL = {"net", "model", "mean", "avg", "on", "of", "the"}
+# words that make a name something other than a role (StyleGAN's `Loss/signs/real` is the
+# sign of D's scores, `lr_D` a learning rate)
+_VETO = {"sign", "signs", "lr", "rate", "time", "count"}
 _AGG_PREF = {"step": 0, None: 1, "epoch": 2}
 
 
@@ -133,7 +136,9 @@ def read_name(name: str) -> Reading:
     known = G_WORDS | D_WORDS | LOSS_WORDS | OUT_WORDS | LOGIT_WORDS | GRAD_WORDS | ACC_WORDS
     known |= REAL_WORDS | FAKE_WORDS | _NEUTRAL | {"1", "2"}
     role = None
-    if nets == {"G", "D"} and "z" in rest and not loss:
+    if _VETO & set(rest):
+        pass
+    elif nets == {"G", "D"} and "z" in rest and not loss:
         role = "D_G_z_after" if "2" in rest else "D_G_z_before"
     elif real and fake and nets <= {"D"} and not (grad or logit or prob or acc):
         role = "D_loss"  # both terms in one name (DeblurGAN's `D_real+fake`): D's whole loss

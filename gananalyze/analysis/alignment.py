@@ -99,7 +99,8 @@ def x_mapper(run: Run, x: str) -> tuple[Callable[[np.ndarray], np.ndarray] | Non
             f = from_column(col)
             if f is not None:
                 return f, col
-        return None, f"it counts in {step_label(run)}s and has no {x} column"
+        unit = step_label(run)
+        return None, f"no {x} column" + ("" if unit == "step" else f"; it counts in {unit}s")
     if x == "iteration":
         return None, f"it counts in {step_label(run)}s, not iterations"
     if x == "time":

@@ -280,7 +280,10 @@ def _role_lines(r: Run) -> list[str]:
     if res.reserved:
         out.append(f"  read as a known trainer's loss terms: {', '.join(res.reserved)}")
     if res.unclaimed:
-        out.append(f"  no role: {', '.join(res.unclaimed)}")
+        more = len(res.unclaimed) - 8
+        out.append(
+            f"  no role: {', '.join(res.unclaimed[:8])}" + (f" and {more} more" if more > 0 else "")
+        )
     return out
 
 
