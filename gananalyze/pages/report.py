@@ -395,7 +395,7 @@ def build_report_context(
             "created": run.created or "",
             "unit": step_label(run)
             + (f" ({run.extra['step_note']})" if run.extra.get("step_note") else ""),
-            "values": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
+            "value_kinds": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
         },
         "verdict": diag.verdict,
         "verdict_class": _severity_class(worst),
