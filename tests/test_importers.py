@@ -78,7 +78,7 @@ def test_unrecognised_directory_lists_formats(tmp_path):
     with pytest.raises(
         GanAnalyzeError,
         match="tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
-        "wandb, ctgan, epoch-iter, keras, csv",
+        "wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv",
     ):
         load_run(tmp_path)
 
