@@ -106,7 +106,10 @@ def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) ->
 
     r = load_run(run, format=fmt, roles=_roles(role_map))
     if as_json:
-        click.echo(json.dumps(r.summary(), indent=2, default=str))
+        from .roles import run_roles
+
+        summary = dict(r.summary(), step_unit=r.extra.get("step_unit"), **run_roles(r).to_dict())
+        click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(info_text(r, forced=bool(fmt)))
 

@@ -174,6 +174,15 @@ class Resolution:
     how: dict[str, str] = field(default_factory=dict)  # role -> how it was found
     reserved: list[str] = field(default_factory=list)  # claimed by a known trainer layout
 
+    def to_dict(self) -> dict:
+        """Plain data for `info --json`: role -> {column, how}, ambiguous, layout, unclaimed."""
+        return {
+            "roles": {r: {"column": c, "how": self.how[r]} for r, c in self.roles.items()},
+            "ambiguous": dict(self.ambiguous),
+            "layout_columns": list(self.reserved),
+            "unclaimed": list(self.unclaimed),
+        }
+
     def lines(self) -> list[str]:
         """One readable line per role, ambiguity and leftover, for `info`-like output."""
         out = [f"{r}: {c} ({self.how[r]})" for r, c in self.roles.items()]

@@ -134,3 +134,13 @@ def test_map_file_and_its_errors(tmp_path):
     res = CliRunner().invoke(main, ["check", str(d), "--map", "G_loss"])
     assert res.exit_code == 1
     assert "--map 'G_loss': expected ROLE=COLUMN" in res.output
+
+
+def test_info_json_has_the_roles(tmp_path):
+    rows = [[i, 1.0, 2.0, 0.5] for i in range(30)]
+    d = _csv(tmp_path / "j", "step,G_loss,gen_loss,disc_loss", rows)
+    data = json.loads(CliRunner().invoke(main, ["info", str(d), "--json"]).output)
+    assert data["step_unit"] == "iteration"
+    assert data["roles"] == {"D_loss": {"column": "disc_loss", "how": "exact name"}}
+    assert data["ambiguous"] == {"G_loss": ["G_loss", "gen_loss"]}
+    assert data["unclaimed"] == []
