@@ -175,3 +175,20 @@ def test_zoo_log_loads(name):
     if d is not None:
         assert r.column("D_loss") == d
     assert json.dumps(r.summary(), default=str)
+
+
+def test_epoch_batch_csv(tmp_path):
+    rows = [f"{e},{b},{0.7 + e:g},{1.3 - 0.1 * b:g}" for e in range(2) for b in range(3)]
+    (tmp_path / "training_log.csv").write_text("Epoch,Batch,Gen Loss,Disc Loss\n" + "\n".join(rows))
+    r = load_run(tmp_path)
+    assert (r.format, r.extra["step_unit"]) == ("epoch-iter", "iteration")
+    assert r.steps.tolist() == [0, 1, 2, 3, 4, 5]
+    assert r.series("G_loss").tolist() == [0.7, 0.7, 0.7, 1.7, 1.7, 1.7]
+    assert r.column("D_loss") == "Disc Loss"
+
+
+def test_a_table_beside_a_stdout_log_wins(tmp_path):
+    (tmp_path / "train.log").write_text(DCGAN)
+    (tmp_path / "metrics.csv").write_text("step,g_loss\n0,1.0\n1,0.9\n")
+    assert detect_format(tmp_path) == "csv"
+    assert detect_format(tmp_path / "train.log") == "textlog"

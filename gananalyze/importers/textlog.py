@@ -5,7 +5,8 @@ suffix) carry values, e.g.
     Epoch [1/10], loss_g: 2.98, loss_d: 0.40, real_score: 0.81, fake_score: 0.16
     [0/25][0/782] Loss_D: 1.38 Loss_G: 0.69 D(x): 0.50 D(G(z)): 0.40 / 0.30
     epoch=3 iter=200 d_loss=0.61 g_loss=1.20
-Pointed at a folder, the one such file in it is read.
+Pointed at a folder, the one such file in it is read, unless the folder also holds a
+table with a step column (then the table is the run: the `csv` format).
 
 Counters
   `Epoch [e/E]`, `Batch [b/B]`, `Step [s/S]`, `Iter [i/I]` and the DCGAN tutorial's
@@ -34,7 +35,7 @@ from ..errors import GanAnalyzeError
 from ..run import Run
 from ..runfiles import checked, keep_inside
 from ._common import warn_limit
-from .table import build_run
+from .table import build_run, find_table
 
 NAME = "textlog"
 SUFFIXES = (".txt", ".log", ".out", "")
@@ -125,7 +126,14 @@ def find_log(path: Path) -> Path | None:
     found = [
         p for p in files if p.is_file() and p.suffix.lower() in SUFFIXES and _looks_like_log(p)
     ]
-    return found[0] if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    try:  # a folder with a metrics table (Lightning's metrics.csv beside a captured stdout)
+        if find_table(path)[0] is not None:
+            return None
+    except GanAnalyzeError:
+        return None
+    return found[0]
 
 
 def detect(path: Path) -> bool:
