@@ -71,6 +71,22 @@ SMOOTHING_OPTION = click.option(
     show_default=True,
     help="TensorBoard EMA weight for the curves (0 = none, at most 0.999).",
 )
+MAP_OPTION = click.option(
+    "--map",
+    "role_map",
+    multiple=True,
+    metavar="ROLE=COLUMN",
+    help="Say which column holds a role, e.g. --map G_loss=lossG_total (repeatable; also "
+    "read from gananalyze.yaml beside the run).",
+)
+
+
+def _roles(items: tuple[str, ...]) -> dict[str, str] | None:
+    from .roles import parse_map
+
+    return parse_map(items) or None
+
+
 RULES_CONFIG_OPTION = click.option(
     "--rules-config",
     type=click.Path(dir_okay=False),
@@ -106,16 +122,20 @@ def main(debug: bool) -> None:
 @main.command()
 @click.argument("run", type=click.Path())
 @FORMAT_OPTION
+@MAP_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_friendly
-def info(run: str, fmt: str | None, as_json: bool) -> None:
+def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) -> None:
     """Summarise RUN: steps, time span, metrics, checkpoints, samples, warnings."""
     from .loader import load_run
     from .pages.text import info_text
 
-    r = load_run(run, format=fmt)
+    r = load_run(run, format=fmt, roles=_roles(role_map))
     if as_json:
-        click.echo(json.dumps(r.summary(), indent=2, default=str))
+        from .roles import run_roles
+
+        summary = dict(r.summary(), step_unit=r.extra.get("step_unit"), **run_roles(r).to_dict())
+        click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(info_text(r, forced=bool(fmt)))
 
@@ -321,11 +341,12 @@ def fid_sweep(
 @click.option(
     "--x",
     "x",
-    type=click.Choice(["step", "epoch", "time", "images"]),
+    type=click.Choice(["step", "iteration", "epoch", "kimg", "tick", "time", "images"]),
     default="step",
     show_default=True,
-    help="x axis of the charts: step, epoch, wall time, or images seen (step x batch "
-    "size, or StyleGAN's kimg).",
+    help="x axis of the charts: each run's own step, a unit (iteration, epoch, kimg, tick: "
+    "the step of runs that count in it, else their column), wall time, or images seen "
+    "(step x batch size, or StyleGAN's kimg).",
 )
 @click.option(
     "--group-by",
@@ -346,6 +367,7 @@ def fid_sweep(
 )
 @RULES_CONFIG_OPTION
 @FORMAT_OPTION
+@MAP_OPTION
 @_friendly
 def compare(
     runs: tuple[str, ...],
@@ -361,6 +383,7 @@ def compare(
     skip_bad: bool,
     rules_config: str | None,
     fmt: str | None,
+    role_map: tuple[str, ...],
 ) -> None:
     """Compare RUNS side by side: ranking by FID, rule-check findings, config diff.
 
@@ -382,7 +405,12 @@ def compare(
         check_output(output, runs)  # never write over a run's files
     thresholds = load_thresholds(rules_config) if rules_config else None
     loaded, warnings, diagnoses = load_and_diagnose(
-        runs, skip_bad=skip_bad, format=fmt, metric=metric, thresholds=thresholds
+        runs,
+        skip_bad=skip_bad,
+        format=fmt,
+        metric=metric,
+        thresholds=thresholds,
+        roles=_roles(role_map),
     )
     comp = compare_runs(
         loaded,
@@ -437,6 +465,7 @@ def compare(
 )
 @FORMAT_OPTION
 @TRUST_OPTION
+@MAP_OPTION
 @_friendly
 def report(
     run: str,
@@ -447,6 +476,7 @@ def report(
     real: str | None,
     fmt: str | None,
     trust_code: bool,
+    role_map: tuple[str, ...],
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .analysis.tsne import consent_note
@@ -457,7 +487,7 @@ def report(
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
     if output:
         check_output(output, [run])  # never write over a run's files
-    r = load_run(run, format=fmt)
+    r = load_run(run, format=fmt, roles=_roles(role_map))
     skipped = None if no_tsne else consent_note(r, real, trust_code)
     if skipped:
         click.echo(term_safe(skipped), err=True)
@@ -557,6 +587,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )
 @FORMAT_OPTION
+@MAP_OPTION
 @_friendly
 def check(
     run: str,
@@ -565,6 +596,7 @@ def check(
     rules_config: str | None,
     select_metric: str,
     fmt: str | None,
+    role_map: tuple[str, ...],
 ) -> None:
     """Diagnose RUN on the terminal (or as JSON); exit code 1 when a finding reaches --fail-on.
 
@@ -575,7 +607,9 @@ def check(
     from .analysis.findings import SEVERITY_RANK
     from .pages.text import check_text
 
-    _, diag = analyze(run, format=fmt, rules_config=rules_config, metric=select_metric)
+    _, diag = analyze(
+        run, format=fmt, rules_config=rules_config, metric=select_metric, roles=_roles(role_map)
+    )
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:

@@ -36,8 +36,14 @@ def detect_format(path: str | Path) -> str | None:
     return None
 
 
-def load_run(path: str | Path, format: str | None = None) -> Run:
+def load_run(
+    path: str | Path, format: str | None = None, roles: dict[str, str] | None = None
+) -> Run:
     """Load the run at `path`; `format` forces one format (see `formats()`).
+
+    roles: role -> column (`--map G_loss=lossG_total`, see `roles.parse_map`), over the
+    `gananalyze.yaml` map file beside the run, which is always read. A role two columns fit
+    equally well is left unset and said in `run.warnings`.
 
     Raises GanAnalyzeError with one plain message when the path is missing or
     nothing recognises it. Problems inside a readable run (a corrupt part,
@@ -61,5 +67,23 @@ def load_run(path: str | Path, format: str | None = None) -> Run:
     if format == "native":
         if not p.is_dir():
             raise GanAnalyzeError(f"{p}: a native run is a directory")
-        return store.load_native(p)
-    return REGISTRY[format].load(p)
+        run = store.load_native(p)
+    else:
+        run = REGISTRY[format].load(p)
+    return _with_roles(run, p, roles)
+
+
+def _with_roles(run: Run, p: Path, roles: dict[str, str] | None) -> Run:
+    """Record the map file's and --map's roles on `run`; say which roles are ambiguous."""
+    from . import roles as rl
+
+    base = p if p.is_dir() else p.parent
+    from_file = rl.read_map_file(base, run.warnings)
+    if from_file:
+        rl.set_map(run, from_file, str(base / rl.MAP_FILE))
+    if roles:
+        rl.set_map(run, roles, "--map")
+    for w in rl.ambiguity_warnings(rl.run_roles(run)):
+        if w not in run.warnings:
+            run.warnings.append(w)
+    return run

@@ -1,7 +1,11 @@
 """Metric roles for any naming: which column is "the G loss", "D(x)", "the D
 gradient norm"..., worked out from the words in the column names.
 
-Pure: no Run, no files except `read_map_file`. Not wired into the rules yet.
+Pure functions of names (`read_name`, `resolve_roles`), plus `run_roles(run)`: the
+roles of a loaded run, which `Run.column` answers from, so the rules, the report and
+`compare` find "the G loss" of any run however it is named. Columns a known trainer
+layout claims (pix2pix's `D_real`/`D_fake` are loss terms, not D(x);
+`analysis.rules.views.GAN_LAYOUTS`) are not read by their words.
 
 How a name is read
   The name is split into words on separators (`/ _ - . space ( ) [ ]`) and on
@@ -12,8 +16,10 @@ How a name is read
   (`val/G_loss`), so training and validation never mix.
   Words then say the network (G: g, gen, generator, netg; D: d, dis, disc,
   discriminator, critic, netd), the kind (loss: loss, losses, err, error;
-  output: prob, probability, score, scores, logit, logits, out, output; gradient:
-  grad, gradient, norm, gnorm, grad_norm; acc, accuracy), and the data (real / x;
+  output: prob, probability, score, out, output, pred (`real_score` is D's mean
+  sigmoid output in most tutorials; the rules check it lies in [0, 1]); logit:
+  scores (StyleGAN's plural), logit, logits; gradient: grad, gradient, norm,
+  gnorm, grad_norm; acc, accuracy), and the data (real / x;
   fake / z with G). Words left over (`total`, `adv`, `l1`...) make a name a
   weaker candidate: `g_loss` beats `g_loss_l1`; a lone `lossG_total` still wins.
 
@@ -66,8 +72,8 @@ INDEX_COLUMNS = ("step", "epoch", "wall_time")
 G_WORDS = {"g", "gen", "generator", "netg", "generators"}
 D_WORDS = {"d", "dis", "disc", "discriminator", "critic", "netd", "discriminators"}
 LOSS_WORDS = {"loss", "losses", "err", "error", "errors"}
-OUT_WORDS = {"prob", "probability", "probs", "out", "output", "pred"}
-LOGIT_WORDS = {"score", "scores", "logit", "logits"}
+OUT_WORDS = {"prob", "probability", "probs", "out", "output", "pred", "score"}
+LOGIT_WORDS = {"scores", "logit", "logits"}
 GRAD_WORDS = {"grad", "grads", "gradient", "gradients", "norm", "gnorm"}
 ACC_WORDS = {"acc", "accuracy"}
 REAL_WORDS = {"real", "x"}
@@ -83,6 +89,9 @@ SPLIT_WORDS = {
 }
 AGG_WORDS = {"step": "step", "epoch": "epoch"}
 _NEUTRAL = {"net", "model", "mean", "avg", "on", "of", "the"}
+# words that make a name something other than a role (StyleGAN's `Loss/signs/real` is the
+# sign of D's scores, `lr_D` a learning rate)
+_VETO = {"sign", "signs", "lr", "rate", "time", "count"}
 _AGG_PREF = {"step": 0, None: 1, "epoch": 2}
 
 
@@ -127,8 +136,12 @@ def read_name(name: str) -> Reading:
     known = G_WORDS | D_WORDS | LOSS_WORDS | OUT_WORDS | LOGIT_WORDS | GRAD_WORDS | ACC_WORDS
     known |= REAL_WORDS | FAKE_WORDS | _NEUTRAL | {"1", "2"}
     role = None
-    if nets == {"G", "D"} and "z" in rest and not loss:
+    if _VETO & set(rest):
+        pass
+    elif nets == {"G", "D"} and "z" in rest and not loss:
         role = "D_G_z_after" if "2" in rest else "D_G_z_before"
+    elif real and fake and nets <= {"D"} and not (grad or logit or prob or acc):
+        role = "D_loss"  # both terms in one name (DeblurGAN's `D_real+fake`): D's whole loss
     elif (real or fake) and not grad and nets <= {"D"}:
         if logit:
             role = "D_x_logit" if real else "D_G_z_logit"
@@ -159,6 +172,16 @@ class Resolution:
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # role -> candidates
     unclaimed: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)  # role -> how it was found
+    reserved: list[str] = field(default_factory=list)  # claimed by a known trainer layout
+
+    def to_dict(self) -> dict:
+        """Plain data for `info --json`: role -> {column, how}, ambiguous, layout, unclaimed."""
+        return {
+            "roles": {r: {"column": c, "how": self.how[r]} for r, c in self.roles.items()},
+            "ambiguous": dict(self.ambiguous),
+            "layout_columns": list(self.reserved),
+            "unclaimed": list(self.unclaimed),
+        }
 
     def lines(self) -> list[str]:
         """One readable line per role, ambiguity and leftover, for `info`-like output."""
@@ -167,6 +190,8 @@ class Resolution:
             f"{r}: ambiguous between {', '.join(c)}; settle it with --map {r}=COLUMN"
             for r, c in self.ambiguous.items()
         ]
+        if self.reserved:
+            out.append(f"read as a known trainer's loss terms: {', '.join(self.reserved)}")
         if self.unclaimed:
             out.append(f"no role: {', '.join(self.unclaimed)}")
         return out
@@ -183,11 +208,28 @@ def _exact(column: str) -> str | None:
     return None
 
 
+def _bare_net(name: str) -> str | None:
+    """ "G" / "D" when a name is only a network's name (`G`, `discriminator`, `netD`)."""
+    ws = [w.lower() for w in words(name)]
+    ws = [w for w in ws if w not in _NEUTRAL and w not in SPLIT_WORDS]
+    if len(ws) == 1 and ws[0] in G_WORDS:
+        return "G"
+    if len(ws) == 1 and ws[0] in D_WORDS:
+        return "D"
+    return None
+
+
 def resolve_roles(
-    columns: Iterable[str], explicit: dict[str, str] | None = None, source: str = "--map"
+    columns: Iterable[str],
+    explicit: dict[str, str] | None = None,
+    source: str = "--map",
+    context: str = "",
 ) -> Resolution:
     """Roles for `columns`; `explicit` (role -> column, from --map or the map file,
-    named by `source`) wins over everything and settles ambiguity."""
+    named by `source`) wins over everything and settles ambiguity. `context`: the name of
+    the file the columns came from; when its words say loss (`loss.csv`, `losses.txt`),
+    a column named only after a network (`G`, `D`, `discriminator`) is that network's loss."""
+    loss_file = any(w.lower() in LOSS_WORDS for w in words(context))
     cols = [c for c in dict.fromkeys(columns) if c not in INDEX_COLUMNS]
     res = Resolution()
     taken: set[str] = set()
@@ -215,6 +257,9 @@ def resolve_roles(
             if r.extra:
                 how += f" (ignoring {', '.join(r.extra)})"
             rank = (len(r.extra), 0)
+        elif loss_file and _bare_net(c):
+            role = _role_key(f"{_bare_net(c)}_loss", r.split)
+            how, rank = f"column {c} in the loss file {context}", (0, 2)
         else:
             continue
         cands.setdefault(role, []).append((rank, r, how))
@@ -240,6 +285,65 @@ def resolve_roles(
         claimed.add(top[0][1].column)
     res.unclaimed = [c for c in cols if c not in claimed]
     return res
+
+
+SOURCE_KEY = "role_map"  # run.extra key: {role: {"column": COLUMN, "source": "--map" | FILE}}
+
+
+def set_map(run, explicit: dict[str, str], source: str) -> None:
+    """Record an explicit mapping (from --map or the map file) on `run`; later calls win.
+    Raises GanAnalyzeError (one line) for an unknown role or a column the run lacks."""
+    lead = source if source == "--map" else f"{source}:"
+    cols = set(run.metrics)
+    for role, col in explicit.items():
+        if col not in cols:
+            raise GanAnalyzeError(
+                f"{lead} {role}={col}: no column {col!r} in this run "
+                f"(columns: {', '.join(run.metrics) or 'none'})"
+            )
+    m = dict(run.extra.get(SOURCE_KEY) or {})
+    m.update({r: {"column": c, "source": source} for r, c in explicit.items()})
+    run.extra[SOURCE_KEY] = m
+    run.__dict__.pop("_roles_cache", None)
+
+
+def run_roles(run) -> Resolution:
+    """The roles of `run`'s metric columns (cached until its columns or map change).
+
+    The explicit map recorded by `set_map` wins; columns claimed by a known
+    trainer layout (views.GAN_LAYOUTS) are left to that layout.
+    """
+    from .aliases import resolve
+
+    cols = tuple(run.metrics)
+    mapping = run.extra.get(SOURCE_KEY) or {}
+    key = (cols, repr(sorted(mapping.items())))
+    cached = run.__dict__.get("_roles_cache")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    reserved: set[str] = set()
+    if resolve("D_loss", cols) is None:
+        from .analysis.rules.views import layout_columns
+
+        reserved = layout_columns(cols)
+    explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
+    context = Path(str(run.extra.get("table", ""))).name
+    keep = [c for c in cols if c not in reserved or c in explicit.values()]
+    res = resolve_roles(keep, explicit, context=context)
+    for r in explicit:
+        res.how[r] = mapping[r]["source"]
+    res.reserved = sorted(reserved, key=cols.index)
+    run.__dict__["_roles_cache"] = (key, res)
+    return res
+
+
+def ambiguity_warnings(res: Resolution) -> list[str]:
+    """One warning line per role left unset because two columns fit it equally well."""
+    return [
+        f"roles: {r} is ambiguous between {', '.join(c)}; the checks that need it skip it "
+        f"(settle it with --map {r}=COLUMN or {MAP_FILE})"
+        for r, c in res.ambiguous.items()
+    ]
 
 
 def _strip_agg(column: str) -> str:

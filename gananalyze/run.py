@@ -205,7 +205,13 @@ class Run:
         return [c for c in self.scalars.columns if c not in self.INDEX_COLUMNS]
 
     def column(self, name: str) -> str | None:
-        """The scalars column holding `name` (canonical or alias), or None."""
+        """The scalars column holding `name`, or None. A role (G_loss, D_x, ..., `roles.ROLES`)
+        is answered by `roles.run_roles` (exact names, words, --map, the map file; None when
+        ambiguous); any other name through the alias table."""
+        from .roles import ROLES, run_roles
+
+        if name in ROLES or (name.startswith("val/") and name[4:] in ROLES):
+            return run_roles(self).roles.get(name)
         return resolve(name, self.metrics)
 
     def series(self, name: str, dropna: bool = True) -> pd.Series:

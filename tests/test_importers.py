@@ -53,6 +53,7 @@ def write_event_file(path: Path, points: list[tuple[int, str, float, float]]) ->
         )
         data = ev.SerializeToString()
         hdr = struct.pack("<Q", len(data))
+
         def crc(b):
             return int(
                 tensorboard.masked_crc(tensorboard.crc32c_rows(np.frombuffer(b, np.uint8)[None]))[0]
@@ -77,7 +78,7 @@ def test_unrecognised_directory_lists_formats(tmp_path):
     with pytest.raises(
         GanAnalyzeError,
         match="tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
-        "wandb, ctgan, epoch-iter, keras, csv",
+        "wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv",
     ):
         load_run(tmp_path)
 

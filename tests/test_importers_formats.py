@@ -35,6 +35,8 @@ def test_registry_order():
         "ctgan",
         "epoch-iter",
         "keras",
+        "textlog",
+        "csv-rows",
         "csv",
     ]
 

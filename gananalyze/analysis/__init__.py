@@ -20,12 +20,14 @@ def analyze(
     format: str | None = None,
     rules_config: str | Path | dict[str, Any] | None = None,
     metric: str = "fid",
+    roles: dict[str, str] | None = None,
 ) -> tuple[Run, Diagnosis]:
     """Load `source` (a run directory, or a Run already loaded) and run the rule checks.
 
     format: force a run format instead of detecting it (ignored for a Run).
     rules_config: a JSON/YAML file overriding the thresholds, or a dict of overrides.
     metric: the sample metric that picks the best checkpoint (fid, kid, is, ...).
+    roles: role -> column (`--map`), over the run's gananalyze.yaml (see loader.load_run).
     Returns (run, diagnosis); raises GanAnalyzeError for an unreadable run or config.
     """
     from ..run import Run
@@ -36,7 +38,11 @@ def analyze(
     if not isinstance(source, Run):
         from ..loader import load_run
 
-        source = load_run(source, format=format)
+        source = load_run(source, format=format, roles=roles)
+    elif roles:
+        from ..roles import set_map
+
+        set_map(source, roles, "--map")
     return source, diagnose(source, thresholds=rules_config, select_metric=metric)
 
 

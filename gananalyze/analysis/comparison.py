@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..aliases import higher_is_better, label
 from ..run import Run
+from .alignment import step_label
 from .configs import Group, config_diff, group_runs
 from .evaluations import best_of, metric_series
 
@@ -124,7 +125,8 @@ def compare_table(
 ) -> pd.DataFrame:
     """One row per run, ranked by the best value of `metric` (runs without it last).
 
-    Columns: rank, run, path, format, steps (last logged step), rows, wall_time_s,
+    Columns: rank, run, path, format, steps (last logged step), step_unit (what the step
+    counts: alignment.step_label), rows, wall_time_s,
     s_per_step, <metric>_final, <metric>_final_step, <metric>_best,
     <metric>_best_step, verdict, worst (highest finding severity), findings
     (names of the warning and error rules; info findings are in the JSON and
@@ -152,6 +154,7 @@ def compare_table(
             "path": str(r.path),
             "format": r.format,
             "steps": int(steps.iloc[-1]) if len(steps) else None,
+            "step_unit": step_label(r),
             "rows": int(len(steps)),
             "wall_time_s": wall,
             "s_per_step": per,

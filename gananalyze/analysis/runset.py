@@ -59,14 +59,14 @@ PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost
 
 
 def _load_one(
-    args: tuple[Path, str | None, bool, str, dict[str, Any] | None],
+    args: tuple[Path, str | None, bool, str, dict[str, Any] | None, dict[str, str] | None],
 ) -> tuple[str, Any, Any]:
     """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None)."""
     from ..loader import load_run
 
-    path, format, diagnose, metric, thresholds = args
+    path, format, diagnose, metric, thresholds, roles = args
     try:
-        run = load_run(path, format=format)
+        run = load_run(path, format=format, roles=roles)
     except GanAnalyzeError as e:
         return "bad", str(e) if str(path) in str(e) else f"{path}: {e}", None
     except (OSError, ValueError) as e:  # a file that broke the reader in an unplanned way
@@ -118,6 +118,7 @@ def load_and_diagnose(
     metric: str = "fid",
     thresholds: dict[str, Any] | None = None,
     jobs: int | None = None,
+    roles: dict[str, str] | None = None,
 ) -> tuple[list[Run], list[str], dict[str, Any]]:
     """`load_runs` plus the rule checks of each run: (runs, warnings, diagnoses by run name).
 
@@ -125,7 +126,7 @@ def load_and_diagnose(
     in that many forked worker processes (each returns its Run and Diagnosis).
     jobs=None picks 1 for small comparisons (under PARALLEL_MIN_BYTES of data or
     fewer than 4 runs, where starting workers costs more than it saves) and the
-    number of usable cores otherwise.
+    number of usable cores otherwise. roles: `--map` roles for every run (loader.load_run).
     """
     from ..loader import detect_format
 
@@ -153,7 +154,7 @@ def load_and_diagnose(
                 todo.append(p)
     if jobs is None:
         jobs = _auto_jobs(todo)
-    tasks = [(p, format, diagnose, metric, thresholds) for p in todo]
+    tasks = [(p, format, diagnose, metric, thresholds, roles) for p in todo]
     if jobs > 1 and len(tasks) > 1:
         import concurrent.futures as cf
 

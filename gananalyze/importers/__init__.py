@@ -7,8 +7,9 @@ Order matters: load_run tries them in this order after the native format.
 StyleGAN comes before TensorBoard because a StyleGAN run directory also holds
 an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
 comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
-Keras) claim a table by its column names before the generic table importer,
-which comes last.
+Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
+table by its column names before the generic table importer, which comes last.
+`textlog` (stdout logs of `key: value` lines) comes after every named log format.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from . import (
     epochiter,
     keras,
     mlflow,
+    rowtable,
     stylegan,
     stylegan_log,
     table,
     tensorboard,
+    textlog,
     wandb,
 )
 
@@ -40,5 +43,7 @@ REGISTRY: dict[str, ModuleType] = {
     "ctgan": ctgan,
     "epoch-iter": epochiter,
     "keras": keras,
+    "textlog": textlog,
+    "csv-rows": rowtable,
     "csv": table,
 }

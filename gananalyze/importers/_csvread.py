@@ -56,6 +56,7 @@ class Table:
     text_columns: list[str] = field(default_factory=list)  # no number in them: left out
     restarts: list[int] = field(default_factory=list)  # lines holding a repeated header
     sep: str = ","
+    index: np.ndarray | None = None  # the unnamed first column (a saved pandas index), if any
 
     @property
     def rows(self) -> int:
@@ -159,9 +160,14 @@ def unique_names(p: Path, names: list[str], warnings: list[str]) -> list[str]:
     return out
 
 
+_TENSOR_RE = r"^tensor\(\s*([^,()\s]+)\s*(,.*)?\)$"
+
+
 def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, written, not-a-number) for a text column, vectorised."""
+    """(values, written, not-a-number) for a text column, vectorised. A printed torch scalar
+    (`tensor(10.52, grad_fn=<...>)`, what `str(loss)` gives) reads as its number."""
     arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.replace_substring_regex(arr, pattern=_TENSOR_RE, replacement="\\1")
     written = pc.fill_null(pc.not_equal(arr, ""), False)
     isnum = pc.fill_null(pc.match_substring_regex(arr, _NUMBER_RE, ignore_case=True), False)
     num = pc.cast(pc.if_else(isnum, arr, pa.scalar(None, pa.string())), pa.float64())
@@ -216,6 +222,11 @@ def read_table(
         sep=sep,
     )
     if drop_index:
+        col = tab.column("\x00index")
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            out.index = _numeric_text(col)[0]
+        else:
+            out.index = np.asarray(pc.cast(col, pa.float64()).to_numpy(), dtype=np.float64)
         warnings.append(f"{p}: the unnamed first column (a saved row index) was left out")
     cells: list[str] = []
     for n in out.names:

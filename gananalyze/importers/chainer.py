@@ -5,9 +5,11 @@ folder) holding one JSON array of dicts, e.g.
 rewritten whole at every report. A file cut off mid-write (the trainer was killed
 while rewriting it) still yields every complete dict; the cut is named in a
 warning. The step is `iteration` (unit "iteration"), `epoch` the epoch column,
-`elapsed_time` the wall time (seconds since start). The run is named after the
-folder holding `log`; `args` / `args.json` beside it (chainer examples dump
-their argparse options there) become the config when they are plain JSON.
+`elapsed_time` the wall time (seconds since start). `log` may sit in one subfolder
+of the run folder (`result/log`, chainer's default `--out`); the run is named after
+the folder given (or the folder holding `log` when the file itself is given);
+`args` / `args.json` beside it (chainer examples dump their argparse options
+there) become the config when they are plain JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def _is_log(p: Path) -> bool:
 
 
 def find_log(path: Path) -> Path | None:
+    """`path` itself, `path/log`, or the `log` of the one subfolder holding one (chainer's
+    trainers write to `result/` by default)."""
     path = Path(path)
     if path.is_file():
         return path if path.name == LOG_NAME and _is_log(path) else None
@@ -46,6 +50,13 @@ def find_log(path: Path) -> Path | None:
         p = checked(path, path / LOG_NAME)
         if p is not None and _is_log(p):
             return p
+        try:
+            subs = sorted(d for d in path.iterdir() if d.is_dir() and not d.is_symlink())
+        except OSError:
+            return None
+        found = [p for d in subs if (p := checked(path, d / LOG_NAME)) is not None and _is_log(p)]
+        if len(found) == 1:
+            return found[0]
     return None
 
 
@@ -94,4 +105,5 @@ def load(path: Path) -> Run:
         unit="iteration",
         index={"wall_time": elapsed, "epoch": epoch},
         config=config,
+        name=path.name if path.is_dir() and log.parent != path else None,
     )

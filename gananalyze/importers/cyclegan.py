@@ -9,7 +9,8 @@ Step axis
   The global step is `(E - 1) * N + I` (images seen), with N, the images per
   epoch, inferred from the lines that cross an epoch boundary (print
   interval p: N = I_last + p - I_first_of_next; the most common estimate wins,
-  and N is at least the largest I seen, so the axis is monotonic).
+  and N is at least the largest I seen, so the axis is monotonic). Unit:
+  `run.extra["step_unit"] = "image"`.
   Each Training header starts a section. A section that starts after the
   previous one ended just continues the axis. A section that starts at or
   before a step already logged is a restart:
@@ -36,6 +37,10 @@ Lines that are not training points
 
 Columns keep the log's names (D_A, G_A, cycle_A, G_GAN, G_L1, D_real ...), plus
 `iter_time` and `data_time` (seconds per image) from the line's prefix.
+
+ComboGAN (same log, one value per domain): `D: 0.11, 0.10, 0.11 | G: ... | Cyc: ... |`
+gives one column per domain, `D_0`, `D_1`, ..., `G_0`, ... (numbered from 0 as
+ComboGAN numbers its domains).
 """
 
 from __future__ import annotations
@@ -173,6 +178,8 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                     if v is not None and _num(v) is not None:
                         values[k] = float(v)
                 rest = line.split(")", 1)[1]
+                if "|" in rest:
+                    rest = _per_domain(rest)
                 tokens = rest.split()
                 cut = False
                 i = 0
@@ -243,6 +250,25 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
         "test_results": test_results,
         "model_saved": model_saved,
     }
+
+
+def _per_domain(rest: str) -> str:
+    """ComboGAN's `D: a, b | G: c, d |` as `D_0: a D_1: b G_0: c G_1: d` (one name per value;
+    a part with one value keeps its name)."""
+    out: list[str] = []
+    for part in rest.split("|"):
+        name, sep, vals = part.partition(":")
+        name = name.strip()
+        if not sep or not name:
+            if part.strip():
+                out.append(part.strip())
+            continue
+        nums = [v.strip() for v in vals.split(",")]
+        if len(nums) == 1:
+            out.append(f"{name}: {nums[0]}")
+        else:
+            out.extend(f"{name}_{i}: {v}" for i, v in enumerate(nums) if v)
+    return " ".join(out)
 
 
 def _infer_epoch_size(rows: list[dict]) -> tuple[int, int]:
@@ -445,6 +471,7 @@ def load(path: Path) -> Run:
         test_results=parsed["test_results"],
         model_saved=parsed["model_saved"],
         log_file=str(log),
+        step_unit="image",
     )
     if not len(frame):
         warnings.append(f"{log}: no training loss lines")

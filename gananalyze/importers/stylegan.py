@@ -18,7 +18,7 @@ Files read
                          the native run, and `gananalyze fid-sweep DEST
                          --trust-pickles` evaluates them.
 
-Step axis: the tick index (`Progress/tick`, else the line number). `epoch`
+Step axis: the tick index (`Progress/tick`, else the line number); unit "tick". `epoch`
 is left empty; kimg per tick (`Progress/kimg`) stays a column and is exposed
 as `run.extra["kimg"]`. A snapshot `network-snapshot-000400.pkl` (kimg 400) is
 placed at the tick whose kimg, rounded down, equals 400 (else the nearest).
@@ -253,6 +253,7 @@ def load(path: Path) -> Run:
         damaged=damaged,
     )
     run.extra["kimg"] = kimg
+    run.extra["step_unit"] = "tick"
     run.extra["loss_detail"] = (
         "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
     )

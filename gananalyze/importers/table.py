@@ -195,6 +195,7 @@ class Columns:
     lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     text_columns: list[str] = field(default_factory=list)
     restarts: list[int] = field(default_factory=list)
+    index: np.ndarray | None = None  # the unnamed first column of a CSV (a saved pandas index)
 
 
 def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
@@ -213,6 +214,10 @@ def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Colu
         text = s.astype(str).str.strip()
         isword = text.str.lower().isin(_NAN_WORDS)
         written = s.notna() & (text != "")
+        if not written.all():  # a NaN the file wrote (NaN, Python 2's json) is a logged value
+            key = str(c)
+            gaps = np.flatnonzero(~written.to_numpy())
+            written.iloc[gaps] = [key in rows[i] and rows[i][key] is not None for i in gaps]
         wrong = written & num.isna() & ~isword & ~s.map(lambda x: isinstance(x, float)).astype(bool)
         ok = written & ~wrong
         if not ok.any():
@@ -291,6 +296,7 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
         lines=t.lines,
         text_columns=t.text_columns,
         restarts=t.restarts,
+        index=t.index,
     )
 
 
@@ -427,6 +433,8 @@ def keep_rows(t: Columns, ok: np.ndarray) -> None:
     for c in t.values:
         t.values[c], t.logged[c] = t.values[c][ok], t.logged[c][ok]
     t.lines = t.lines[ok]
+    if t.index is not None:
+        t.index = t.index[ok]
 
 
 def load(path: Path) -> Run:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..aliases import ALIASES, canonical
-from ..analysis.alignment import _time_unit, x_mapper
+from ..analysis.alignment import _time_unit, common_step_label, x_mapper
 from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
@@ -186,11 +186,10 @@ class _Plotter:
                         top = max(top, float(v[0]))
             self.scale, unit = _time_unit(top)
         self.xlabel = {
-            "step": "step",
-            "epoch": "epoch",
+            "step": common_step_label([r for r in comp.runs if r.name in self.mappers]),
             "time": f"wall time ({unit})",
             "images": "images seen",
-        }[x]
+        }.get(x, x)
         if comp.groups:
             self.units = [
                 (g.label + f" (n={g.n})", [r for r in g.runs if r.name in self.mappers])

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
+from ..analysis.alignment import step_label
 from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
@@ -121,6 +122,7 @@ class _Builder(_DynamicsSections, _SampleSections):
 
     def chart(self, curves: list[plots.Curve], **kw: Any) -> Any:
         """plots.line_chart at the report's width and bins, the best checkpoint marked."""
+        kw.setdefault("xlabel", step_label(self.run))
         return plots.line_chart(
             curves, vlines=self.best_vline(), bins=self.bins, width=CHART_WIDTH, **kw
         )
@@ -397,6 +399,9 @@ def build_report_context(
             "format": run.format,
             "loss": run.loss or "unknown",
             "created": run.created or "",
+            "unit": step_label(run)
+            + (f" ({run.extra['step_note']})" if run.extra.get("step_note") else ""),
+            "value_kinds": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
         },
         "verdict": diag.verdict,
         "verdict_class": status_look(diag).css,
@@ -447,6 +452,7 @@ def render_report(
     rules_config: str | Path | None = None,
     format: str | None = None,
     trust_code: bool = False,
+    roles: dict[str, str] | None = None,
 ) -> Path:
     """Write the HTML report for `run` (a Run or a run directory) to `out_path`; returns the path.
 
@@ -458,7 +464,7 @@ def render_report(
     if not isinstance(run, Run):
         from ..loader import load_run
 
-        run = load_run(run, format=format)
+        run = load_run(run, format=format, roles=roles)
     html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config, trust_code)
     out = Path(out_path) if out_path is not None else default_report_path(run)
     try:

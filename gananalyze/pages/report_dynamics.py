@@ -7,6 +7,7 @@ import numpy as np
 
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
+from ..analysis.alignment import step_label
 from ..textfmt import fmt_num
 from . import plot_kinds, plots
 from .report_model import (
@@ -356,7 +357,7 @@ class _DynamicsSections:
                 axes[0][0].set_title(
                     f"{kind}s: spread (15.87–84.13 percentile) per layer", loc="left"
                 )
-                axes[0][0].set_xlabel("step")
+                axes[0][0].set_xlabel(step_label(self.run))
             fid = f"chart-hist-{slug(kind)}"
             figs.append(self.figure(fig, fid, f"{kind} spread per layer"))
             shown = []

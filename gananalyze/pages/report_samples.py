@@ -9,6 +9,7 @@ import pandas as pd
 from ..aliases import LABELS
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
+from ..analysis.alignment import step_label
 from ..errors import GanAnalyzeError
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num
@@ -234,6 +235,7 @@ class _SampleSections:
             hlines=hl,
             vlines=self.best_vline(),
             spans=self.spans_for(["samples", "diversity"]),
+            xlabel=step_label(self.run),
             width=CHART_WIDTH,
             height=2.6,
         )

@@ -88,6 +88,13 @@ def rank_cells(rec: dict[str, Any]) -> list[str]:
     return [str(rec["rank"]), rec["run"], rec["format"]]
 
 
+def _steps_cell(rec: dict[str, Any]) -> str:
+    """The last step, with the unit the run counts in when it says one (`99 epoch`)."""
+    unit = rec.get("step_unit") or "step"
+    cell = fmt_table(rec["steps"])
+    return cell if unit == "step" or rec["steps"] is None else f"{cell} {unit}"
+
+
 @terminal_text
 def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     """The ranking as aligned plain text (what `gananalyze compare` prints)."""
@@ -113,7 +120,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     for rec in _records(t):
         row = [
             *rank_cells(rec),
-            fmt_table(rec["steps"]),
+            _steps_cell(rec),
             fmt_duration(rec["wall_time_s"]),
             fmt_table(rec["s_per_step"], 3),
             best_text(rec, m, "{v} @{s}"),
@@ -214,6 +221,7 @@ def info_text(r: Run, forced: bool = False) -> str:
     else:
         out.append("steps:       none logged")
     out.append(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
+    out += _unit_and_loss_lines(r)
     if s["metrics"]:
         out.append(f"metrics:     {len(s['metrics'])}")
         width = max(len(m) for m in s["metrics"])
@@ -221,6 +229,7 @@ def info_text(r: Run, forced: bool = False) -> str:
         for m, n in s["metrics"].items():
             extra = f"  ({nonfinite[m]} NaN/Inf)" if m in nonfinite else ""
             out.append(f"  {m:<{width}}  {n:>9} points{extra}")
+    out += _role_lines(r)
     out.append(f"checkpoints: {_ranges(s['checkpoints'])}")
     out.append(f"samples:     {_ranges(s['samples'])}")
     if s["histogram_steps"]:
@@ -241,6 +250,60 @@ def info_text(r: Run, forced: bool = False) -> str:
         for w in s["warnings"]:
             out.append(f"  {w}")
     return "\n".join(out)
+
+
+_LOSS_SOURCE = {
+    "run": "declared by the run",
+    "config": "declared in its config",
+    "data": "inferred from the data",
+    "assumed": "assumed",
+}
+
+
+def _unit_and_loss_lines(r: Run) -> list[str]:
+    """`info`'s step unit and loss type (the convention `check` judges with)."""
+    from ..analysis.rules.views import loss_convention
+
+    unit = r.extra.get("step_unit")
+    out = [
+        f"step unit:   {unit}"
+        if unit
+        else "step unit:   step (the run does not say what it counts)"
+    ]
+    note = r.extra.get("step_note")
+    if note:
+        out[-1] += f" ({note})"
+    kinds = sorted(set((r.extra.get("value_kind") or {}).values()))
+    if kinds:
+        out.append(f"values:      {'; '.join(kinds)}")
+    eq = loss_convention(r)
+    out.append(f"loss type:   {eq.loss} ({_LOSS_SOURCE.get(eq.source, eq.source)})")
+    return out
+
+
+def _role_lines(r: Run) -> list[str]:
+    """`info`'s roles: which column each role reads and how it was found, what no role claimed."""
+    from ..roles import run_roles
+
+    res = run_roles(r)
+    if not (res.roles or res.ambiguous or res.reserved or res.unclaimed):
+        return []
+    out = ["roles:"]
+    width = max([len(k) for k in (*res.roles, *res.ambiguous)] or [0])
+    for role, col in res.roles.items():
+        out.append(f"  {role:<{width}}  {col}  ({res.how[role]})")
+    for role, cols in res.ambiguous.items():
+        out.append(
+            f"  {role:<{width}}  ambiguous: {', '.join(cols)} (settle it with --map {role}=COLUMN)"
+        )
+    if res.reserved:
+        out.append(f"  read as a known trainer's loss terms: {', '.join(res.reserved)}")
+    if res.unclaimed:
+        more = len(res.unclaimed) - 8
+        out.append(
+            f"  no role: {', '.join(res.unclaimed[:8])}" + (f" and {more} more" if more > 0 else "")
+        )
+    return out
 
 
 @terminal_text

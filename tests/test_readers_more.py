@@ -1,0 +1,194 @@
+"""Readers for logs people actually save: pandas-index CSVs, no-step CSVs, printed tensors,
+stdout logs (importers/textlog.py), chainer's result/log, Python-2 JSON, ComboGAN lines;
+and every log of the labelled zoo (tests/data/zoo) loading with its roles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from gananalyze.analysis.rules.views import gan_views
+from gananalyze.loader import detect_format, load_run
+
+ZOO = Path(__file__).parent / "data" / "zoo"
+
+
+def test_pandas_index_is_the_step(tmp_path):
+    (tmp_path / "loss.csv").write_text(",G,D\n0,0.5,-5.8\n1,2.4,0.02\n2,-4.5,-12.0\n")
+    r = load_run(tmp_path)
+    assert r.format == "csv-rows"
+    assert r.steps.tolist() == [0, 1, 2]
+    assert r.series("G").tolist() == [0.5, 2.4, -4.5]
+    assert (r.column("G_loss"), r.column("D_loss")) == ("G", "D")
+    assert r.extra["step_unit"] == "row"
+    assert r.extra["step_note"].startswith("the file's unnamed first column")
+    assert r.warnings == []
+
+
+def test_index_not_counting_and_no_index(tmp_path):
+    (tmp_path / "a.csv").write_text(",x_val,y_val\n5,1.0,2.0\n9,1.5,2.5\n")
+    r = load_run(tmp_path / "a.csv")
+    assert r.steps.tolist() == [0, 1]
+    assert r.extra["step_note"] == (
+        "row number: the file has no step column (its unnamed first column does not count "
+        "0, 1, 2, ...)"
+    )
+    (tmp_path / "b.csv").write_text("discriminator_loss,generator_loss\n0.39,6.49\n0.38,7.20\n")
+    r = load_run(tmp_path / "b.csv")
+    assert r.steps.tolist() == [0, 1] and r.column("G_loss") == "generator_loss"
+
+
+def test_printed_tensors_are_numbers(tmp_path):
+    (tmp_path / "losses.csv").write_text(
+        "losses_g,losses_d\n"
+        '"tensor(10.5290, grad_fn=<BinaryCrossEntropyBackward0>)","tensor(0.0009, '
+        'grad_fn=<AddBackward0>)"\n'
+        "\"tensor(9.9135, device='cuda:0')\",tensor(0.0004)\n"
+        "garbage,0.5\n"
+    )
+    r = load_run(tmp_path)
+    assert r.series("losses_g").tolist() == [10.529, 9.9135]
+    assert r.series("losses_d").tolist() == [0.0009, 0.0004, 0.5]
+    assert any(":4: losses_g = 'garbage' is not a number" in w for w in r.warnings)
+
+
+DCGAN = """Starting Training Loop...
+[0/5][0/100]\tLoss_D: 1.3800\tLoss_G: 0.6900\tD(x): 0.5000\tD(G(z)): 0.4000 / 0.3000
+[0/5][50/100]\tLoss_D: 0.3800\tLoss_G: 2.6900\tD(x): 0.8000\tD(G(z)): 0.1000 / 0.0500
+[1/5][0/100]\tLoss_D: 0.2800\tLoss_G: 3.6900\tD(x): 0.9000\tD(G(z)): 0.0400 / 0.0300
+[1/5][50/100]\tLoss_D: 0.2500\tLoss_G: 3.9"""
+
+
+def test_dcgan_stdout(tmp_path):
+    (tmp_path / "train.log").write_text(DCGAN)
+    assert detect_format(tmp_path) == "textlog"
+    r = load_run(tmp_path)
+    assert r.steps.tolist() == [0, 50, 100, 150]
+    assert r.series("Loss_D").tolist() == [1.38, 0.38, 0.28, 0.25]
+    assert r.series("Loss_G").tolist() == [0.69, 2.69, 3.69]  # the cut-off 3.9 is left out
+    assert r.series("D_G_z_after").tolist() == [0.3, 0.05, 0.03]
+    assert r.column("D_G_z_before") == "D(G(z))_1"
+    assert r.scalars["epoch"].tolist() == [0, 0, 1, 1]
+    assert r.extra["step_note"] == "epoch x 100 batches per epoch + batch"
+    assert r.warnings == [
+        f"{tmp_path / 'train.log'}: 1 line(s) without values skipped (banners, progress)",
+        f"{tmp_path / 'train.log'}:5: last line cut off; its last value (Loss_G) left out",
+    ]
+
+
+def test_epoch_and_key_equals_logs(tmp_path):
+    f = tmp_path / "out.txt"
+    f.write_text(
+        "Epoch [1/10], loss_g: 2.9836, loss_d: 0.4011, real_score: 0.8093\n"
+        "Epoch [2/10], loss_g: 5.1712, loss_d: 0.4551, real_score: 0.8135\n"
+    )
+    r = load_run(f)
+    assert (r.format, r.steps.tolist(), r.extra["step_unit"]) == ("textlog", [1, 2], "epoch")
+    assert r.column("D_x") == "real_score"
+    g = tmp_path / "kv.log"
+    g.write_text("step=10 d_loss=0.61 g_loss=1.2\nsome text\nstep=20 d_loss=0.5 g_loss=1.1\n")
+    r = load_run(g)
+    assert r.steps.tolist() == [10, 20] and r.series("D_loss").tolist() == [0.61, 0.5]
+
+
+def test_prose_is_not_a_log(tmp_path):
+    (tmp_path / "notes.txt").write_text("We trained for a while.\nResults: fine.\nThe end.\n")
+    assert detect_format(tmp_path) is None
+
+
+def test_chainer_log_in_result_and_python2_json(tmp_path):
+    (tmp_path / "result").mkdir()
+    (tmp_path / "result" / "log").write_text(
+        '[\n    {\n        "gen/loss": 0.73, \n        "dis/loss": NaN, \n'
+        '        "iteration": 67, \n        "epoch": 1\n    }, \n'
+        '    {\n        "gen/loss": Infinity, \n        "dis/loss": 0.66, \n'
+        '        "iteration": 134, \n        "epoch": 2\n    }\n]'
+    )
+    r = load_run(tmp_path)
+    assert (r.format, r.name, r.steps.tolist()) == ("chainer", tmp_path.name, [67, 134])
+    assert r.series("dis/loss").tolist() == [0.66]
+    assert np.isinf(r.series("G_loss").iloc[-1])
+    assert len(r.nonfinite) == 2
+
+
+def test_combogan_lines(tmp_path):
+    (tmp_path / "loss_log.txt").write_text(
+        "================ Training Loss (Fri Jun 21 05:19:51 2024) ================\n"
+        "(epoch: 1, iters: 100, time: 0.291) D: 0.111, 0.105 | G: 0.146, 0.150 | Cyc: 0.09, "
+        "0.03 | \n"
+        "(epoch: 1, iters: 200, time: 0.284) D: 0.092, 0.113 | G: 0.159, 0.150 | Cyc: 0.06, "
+        "0.02 | \n"
+    )
+    r = load_run(tmp_path)
+    assert r.metrics == ["iter_time", "D_0", "D_1", "G_0", "G_1", "Cyc_0", "Cyc_1"]
+    assert r.series("D_1").tolist() == [0.105, 0.113]
+    views = gan_views(r)
+    assert [(v.tag, v.columns) for v in views] == [
+        ("0", {"D_loss": "D_0", "G_loss": "G_0"}),
+        ("1", {"D_loss": "D_1", "G_loss": "G_1"}),
+    ]
+
+
+def _zoo() -> dict:
+    return yaml.safe_load((ZOO / "LABELS.yaml").read_text())
+
+
+# what each zoo log loads as: format, rows, G loss column, D loss column (None: by views)
+ZOO_LOADS = {
+    "aidiary-chainer-dcgan-mnist": ("chainer", 200, "gen/loss", "dis/loss"),
+    "alokwhitewolf-chainer-dcgan-dis-only": ("chainer", 30, "loss_gen", None),
+    "apolloaggrey-gans-epoch-csv": ("keras", 5, "gen_loss", "disc_loss"),
+    "candy0543-combogan-weather-prefix": ("cyclegan", 92, None, None),
+    "caogang-wgan-gp-cat64-prefix": ("csv-rows", 385, "G", "D"),
+    "cinfogan-stomp-chainer-py2": ("chainer", 20, "gen/loss", "dis/loss"),
+    "cueltschey-ddos-gan-losses": ("csv-rows", 30, "generator_loss", "discriminator_loss"),
+    "deblurgan-wgangp-interleaved-prefix": ("cyclegan", 80, "G_GAN", "D_real+fake"),
+    "frederikravnborg-3d-cyclegan": ("keras", None, None, None),
+    "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
+    "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),
+    "proj-cat-gan-epoch-stdout": ("textlog", 10, "loss_g", "loss_d"),
+    "rckalil-gans-unet-100-epochs": ("keras", 100, None, None),
+    "rckalil-gans-unet-sgd": ("keras", 35, None, None),
+    "rpg-spritegan-stylegan2ada-logtxt": ("stylegan-log", 81, None, None),
+    "vandanayadav-gan-initial-tensor-csv": ("csv-rows", 6, "losses_g", "losses_d"),
+    "yggyatsso-colorization-cgan-prefix": ("csv-rows", 400, "Generator", "discriminator"),
+}
+
+
+def test_zoo_table_covers_the_labels():
+    assert set(ZOO_LOADS) == set(_zoo())
+
+
+@pytest.mark.parametrize("name", sorted(ZOO_LOADS))
+def test_zoo_log_loads(name):
+    fmt, rows, g, d = ZOO_LOADS[name]
+    r = load_run(ZOO / name)
+    assert r.format == fmt
+    if rows is not None:
+        assert len(r.scalars) == rows
+    if g is not None:
+        assert r.column("G_loss") == g
+    if d is not None:
+        assert r.column("D_loss") == d
+    assert json.dumps(r.summary(), default=str)
+
+
+def test_epoch_batch_csv(tmp_path):
+    rows = [f"{e},{b},{0.7 + e:g},{1.3 - 0.1 * b:g}" for e in range(2) for b in range(3)]
+    (tmp_path / "training_log.csv").write_text("Epoch,Batch,Gen Loss,Disc Loss\n" + "\n".join(rows))
+    r = load_run(tmp_path)
+    assert (r.format, r.extra["step_unit"]) == ("epoch-iter", "iteration")
+    assert r.steps.tolist() == [0, 1, 2, 3, 4, 5]
+    assert r.series("G_loss").tolist() == [0.7, 0.7, 0.7, 1.7, 1.7, 1.7]
+    assert r.column("D_loss") == "Disc Loss"
+
+
+def test_a_table_beside_a_stdout_log_wins(tmp_path):
+    (tmp_path / "train.log").write_text(DCGAN)
+    (tmp_path / "metrics.csv").write_text("step,g_loss\n0,1.0\n1,0.9\n")
+    assert detect_format(tmp_path) == "csv"
+    assert detect_format(tmp_path / "train.log") == "textlog"

@@ -1,0 +1,146 @@
+"""Roles wired into loading and the rules: any naming gets the G/D checks, --map and the map
+file settle what words cannot, info says how each role was found (roles.run_roles)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gananalyze.analysis import analyze
+from gananalyze.analysis.rules.views import gan_views
+from gananalyze.cli import main
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.loader import load_run
+
+NEEDS_LOSSES = "needs G_loss"
+
+
+def _csv(path: Path, header: str, rows: list[list[float]], name: str = "metrics.csv") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    lines = [header] + [",".join(f"{v:g}" for v in r) for r in rows]
+    (path / name).write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _lightning(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = [
+        [i // 20, i, 11.5 + 0.001 * rng.standard_normal(), 0.1 + 0.01 * rng.random()]
+        for i in range(200)
+    ]
+    return _csv(tmp_path / "lt", "epoch,step,train_disc_loss,train_gen_loss", rows)
+
+
+def _skips(diag) -> str:
+    return " ".join(why for _, why in diag.skipped)
+
+
+def test_lightning_names_get_the_loss_checks(tmp_path):
+    run, diag = analyze(_lightning(tmp_path))
+    assert run.column("D_loss") == "train_disc_loss"
+    assert run.column("G_loss") == "train_gen_loss"
+    assert len(run.series("D_loss")) == 200
+    assert "G_loss" not in _skips(diag) and "D_loss" not in _skips(diag)
+    assert diag.status != "not_judged"
+
+
+def test_tensorboard_loss_slash_d(tmp_path):
+    pytest.importorskip("torch")
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path / "tb"))
+    for i in range(100):
+        w.add_scalar("Loss/D", 1.386 + 0.01 * np.sin(i), i)
+        w.add_scalar("Loss/G", 0.693 + 0.01 * np.cos(i), i)
+    w.close()
+    run, diag = analyze(tmp_path / "tb")
+    assert (run.column("D_loss"), run.column("G_loss")) == ("Loss/D", "Loss/G")
+    assert [f.rule for f in diag.findings] == ["healthy_equilibrium"]
+
+
+def test_ctgan_loss_values_as_saved(tmp_path):
+    rows = [[i, 1.0 + 0.01 * i, -0.2 - 0.001 * i] for i in range(60)]
+    d = _csv(tmp_path / "ct", "Epoch,Generator Loss,Discriminator Loss", rows, "loss_values.csv")
+    run, diag = analyze(d)
+    assert run.column("G_loss") == "Generator Loss"
+    assert run.series("D_loss").iloc[-1] == pytest.approx(-0.259)
+    assert "G_loss" not in _skips(diag)
+    out = CliRunner().invoke(main, ["info", str(d)]).output
+    assert "step unit:   epoch" in out
+    assert "values:      loss of the last batch of each epoch (not a mean)" in out
+    assert "loss type:   wasserstein (declared by the run)" in out
+    assert "  G_loss  Generator Loss  (from words Generator, Loss)" in out
+
+
+def test_pix2pix_d_real_is_a_loss_term_not_d_x(tmp_path):
+    rows = [[i, 0.7, 1.2, 0.3, 0.35] for i in range(50)]
+    run = load_run(_csv(tmp_path / "p", "step,G_GAN,G_L1,D_real,D_fake", rows))
+    assert run.column("D_x") is None and run.column("D_G_z_before") is None
+    [view] = gan_views(run)
+    assert view.columns == {"D_loss": ("D_real", "D_fake")}
+    out = CliRunner().invoke(main, ["info", str(tmp_path / "p")]).output
+    assert "read as a known trainer's loss terms: D_real, D_fake" in out
+    assert "no role: G_L1" in out
+
+
+def test_real_and_fake_terms_are_summed(tmp_path):
+    rows = [[i, 0.9, 0.4, 0.3] for i in range(40)]
+    run = load_run(_csv(tmp_path / "r", "step,loss_G,loss_D_real,loss_D_fake", rows))
+    [view] = gan_views(run)
+    assert view.columns == {"D_loss": ("loss_D_real", "loss_D_fake")}
+    _, diag = analyze(run)
+    assert "D_loss" not in _skips(diag)
+
+
+def test_ambiguity_is_a_warning_and_map_settles_it(tmp_path):
+    rows = [[i, 1.0, 2.0, 0.5] for i in range(30)]
+    d = _csv(tmp_path / "a", "step,G_loss,gen_loss,D_loss", rows)
+    run = load_run(d)
+    assert run.column("G_loss") is None
+    assert run.warnings == [
+        "roles: G_loss is ambiguous between G_loss, gen_loss; the checks that need it skip it "
+        "(settle it with --map G_loss=COLUMN or gananalyze.yaml)"
+    ]
+    run = load_run(d, roles={"G_loss": "gen_loss"})
+    assert run.column("G_loss") == "gen_loss" and run.warnings == []
+    res = CliRunner().invoke(main, ["info", str(d), "--map", "G_loss=gen_loss"])
+    assert "  G_loss  gen_loss  (--map)" in res.output
+    assert "no role: G_loss" in res.output
+    res = CliRunner().invoke(main, ["check", str(d), "--json", "--map", "G_loss=gen_loss"])
+    assert "G_loss" not in json.dumps(json.loads(res.output)["skipped"])
+
+
+def test_map_file_and_its_errors(tmp_path):
+    rows = [[i, 1.0, 0.5] for i in range(30)]
+    d = _csv(tmp_path / "m", "step,lossG_total,lossD_total", rows)
+    (d / "gananalyze.yaml").write_text("roles:\n  G_loss: lossG_total\n")
+    run = load_run(d)
+    assert run.column("G_loss") == "lossG_total"
+    assert run.extra["role_map"]["G_loss"]["source"] == str(d / "gananalyze.yaml")
+    # --map wins over the file
+    (d / "gananalyze.yaml").write_text("roles:\n  D_loss: lossG_total\n")
+    assert load_run(d, roles={"D_loss": "lossD_total"}).column("D_loss") == "lossD_total"
+    (d / "gananalyze.yaml").write_text("roles:\n  D_loss: nope\n")
+    with pytest.raises(GanAnalyzeError) as e:
+        load_run(d)
+    assert str(e.value) == (
+        f"{d / 'gananalyze.yaml'}: D_loss=nope: no column 'nope' in this run "
+        "(columns: lossG_total, lossD_total)"
+    )
+    res = CliRunner().invoke(main, ["check", str(d), "--map", "G_loss"])
+    assert res.exit_code == 1
+    assert "--map 'G_loss': expected ROLE=COLUMN" in res.output
+
+
+def test_info_json_has_the_roles(tmp_path):
+    rows = [[i, 1.0, 2.0, 0.5] for i in range(30)]
+    d = _csv(tmp_path / "j", "step,G_loss,gen_loss,disc_loss", rows)
+    data = json.loads(CliRunner().invoke(main, ["info", str(d), "--json"]).output)
+    assert data["step_unit"] == "iteration"
+    assert data["roles"] == {"D_loss": {"column": "disc_loss", "how": "exact name"}}
+    assert data["ambiguous"] == {"G_loss": ["G_loss", "gen_loss"]}
+    assert data["unclaimed"] == []
