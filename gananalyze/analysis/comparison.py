@@ -149,7 +149,7 @@ def compare_table(
         steps = r.scalars["step"]
         row: dict[str, Any] = {
             "run": r.name,
-            "path": str(r.path),
+            "path": r.extra.get("url") or str(r.path),
             "format": r.format,
             "steps": int(steps.iloc[-1]) if len(steps) else None,
             "rows": int(len(steps)),
