@@ -35,7 +35,6 @@ def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": endpoint,
-        "FSSPEC_S3_ENDPOINT_URL": endpoint,
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }.items():
