@@ -19,7 +19,8 @@ import pandas as pd
 from ..aliases import higher_is_better, label
 from ..run import Run
 from .configs import Group, config_diff, group_runs
-from .evaluations import best_of, metric_series
+from .evaluations import metric_series, ranking_value, rules_metric
+from .sweepview import outcome_of
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -94,7 +95,8 @@ def diagnose_runs(
     """The rule checks' Diagnosis of each run, by run name."""
     from . import analyze
 
-    return {r.name: analyze(r, rules_config=thresholds, metric=metric)[1] for r in runs}
+    m = rules_metric(metric)
+    return {r.name: analyze(r, rules_config=thresholds, metric=m)[1] for r in runs}
 
 
 def _span(run: Run) -> tuple[float | None, float | None]:
@@ -126,7 +128,8 @@ def compare_table(
 
     Columns: rank, run, path, format, steps (last logged step), rows, wall_time_s,
     s_per_step, <metric>_final, <metric>_final_step, <metric>_best,
-    <metric>_best_step, verdict, worst (highest finding severity), findings
+    <metric>_best_step, verdict, worst (highest finding severity), status
+    (Diagnosis.status), outcome (analysis.sweepview.outcome_of: one word), findings
     (names of the warning and error rules; info findings are in the JSON and
     the HTML), group (when grouped), then `config.<key>` for each config key
     whose value differs between the runs.
@@ -142,7 +145,7 @@ def compare_table(
     rows = []
     for r in runs:
         s, _ = metric_series(r, metric)
-        best = best_of(s, higher)
+        best = ranking_value(r, metric, higher)
         fin = s[np.isfinite(s.to_numpy())]
         wall, per = _span(r)
         d = diagnoses.get(r.name)
@@ -161,6 +164,8 @@ def compare_table(
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
             "worst": d.worst() if d is not None else None,
+            "status": d.status if d is not None else "not_judged",
+            "outcome": outcome_of(d),
             "findings": ", ".join(dict.fromkeys(f.rule for f in d.findings if f.severity != "info"))
             if d is not None
             else "",
@@ -189,7 +194,7 @@ def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
     """One row per group: label, n, and the mean/min/max/std of its runs' best `metric`."""
     rows = []
     for g in groups:
-        bests = [b[0] for b in (best_of(metric_series(r, metric)[0], higher) for r in g.runs) if b]
+        bests = [b[0] for b in (ranking_value(r, metric, higher) for r in g.runs) if b]
         arr = np.asarray(bests, dtype=np.float64)
         rows.append(
             {
@@ -254,6 +259,12 @@ def compare_runs(
         comp.group_table = group_table(groups, metric, higher)
         for g in groups:
             comp.warnings.extend(g.warnings)
+    if rules_metric(metric) != metric:
+        comp.notes.append(
+            f"{label(metric)} is a training signal, not a sample metric: runs are ranked by "
+            f"its level at the end (median of the last 10% of logged points, "
+            f"{'higher' if higher else 'lower'} first); the rule checks judge samples by FID"
+        )
     missing = [r.name for r in runs if metric_series(r, metric)[1] is None]
     if missing and len(missing) < len(runs):
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")

@@ -82,7 +82,9 @@ def _load_one(
     if diagnose:
         from . import analyze
 
-        diag = analyze(run, rules_config=thresholds, metric=metric)[1]
+        from .evaluations import rules_metric
+
+        diag = analyze(run, rules_config=thresholds, metric=rules_metric(metric))[1]
     return "ok", run, diag
 
 

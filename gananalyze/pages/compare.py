@@ -298,16 +298,25 @@ def render_compare(
     smoothing: float = 0.6,
     comparison: Comparison | None = None,
     thresholds: dict[str, Any] | None = None,
+    sweep: bool | None = None,
 ) -> Path:
     """Write the self-contained HTML comparison page to `out_path`; returns its path.
 
-    Pass `comparison` (from compare_runs) to reuse rule checks already run.
+    Pass `comparison` (from compare_runs) to reuse rule checks already run. `sweep`:
+    write the sweep page (pages/compare_sweep.py) instead; None: when there are more
+    than SWEEP_MIN_RUNS runs.
     """
     from ..store import atomic_write_bytes
+    from .compare_sweep import SWEEP_MIN_RUNS, render_sweep_html
 
     if comparison is None:
         comparison = compare_runs(runs, metric=metric, group_by=group_by, thresholds=thresholds)
-    html = render_html(build_context(comparison, x=x, band=band, smoothing=smoothing))
+    if sweep is None:
+        sweep = len(comparison.runs) > SWEEP_MIN_RUNS
+    if sweep:
+        html = render_sweep_html(comparison)
+    else:
+        html = render_html(build_context(comparison, x=x, band=band, smoothing=smoothing))
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, html.encode("utf-8"))
