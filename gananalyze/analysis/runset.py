@@ -62,7 +62,7 @@ def load_runs(
     return runs, warnings
 
 
-PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
+PARALLEL_MIN_RUNS = 16  # from this many runs the rule checks alone pay for the workers
 
 
 def _load_one(
@@ -81,7 +81,6 @@ def _load_one(
     diag = None
     if diagnose:
         from . import analyze
-
         from .evaluations import rules_metric
 
         diag = analyze(run, rules_config=thresholds, metric=rules_metric(metric))[1]
@@ -116,7 +115,7 @@ def _auto_jobs(paths: Sequence[Path]) -> int:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    if cores < 2 or _data_bytes(paths) < PARALLEL_MIN_BYTES:
+    if cores < 2 or (len(paths) < PARALLEL_MIN_RUNS and _data_bytes(paths) < PARALLEL_MIN_BYTES):
         return 1
     return min(cores, len(paths), 8)
 
@@ -134,8 +133,9 @@ def load_and_diagnose(
 
     Loading and diagnosing are independent per run, so with `jobs` > 1 they run
     in that many forked worker processes (each returns its Run and Diagnosis).
-    jobs=None picks 1 for small comparisons (under PARALLEL_MIN_BYTES of data or
-    fewer than 4 runs, where starting workers costs more than it saves) and the
+    jobs=None picks 1 for small comparisons (fewer than 4 runs, or under
+    PARALLEL_MIN_BYTES of data and under PARALLEL_MIN_RUNS runs, where starting
+    workers costs more than it saves) and the
     number of usable cores otherwise.
     """
     from ..loader import detect_format

@@ -31,16 +31,25 @@ FEW = 3  # best and worst runs drawn and shown
 
 
 def _pick(view: SweepView) -> tuple[list[str], list[str]]:
-    """(best few, worst few) run names: by the ranking metric when runs have it
-    (worst: failed runs first, then the lowest ranked), else failed runs as worst."""
+    """(best few, worst few) run names. Best: the top of the ranking among runs with
+    the metric (else healthy runs). Worst: the lowest-ranked run of each kind of
+    failure in turn (so that a collapse and a divergence both show), then the
+    lowest-ranked of the rest."""
     with_m = [n for n, b in zip(view.runs, view.best, strict=True) if b is not None]
     best = with_m[:FEW]
-    failed = [n for n, o in zip(view.runs, view.outcomes, strict=True) if o in FAILED]
-    rest = [n for n in reversed(with_m) if n not in best and n not in failed]
-    worst = [n for n in reversed(failed) if n not in best][:FEW]
-    worst += rest[: FEW - len(worst)]
     if not best:
         best = [n for n, o in zip(view.runs, view.outcomes, strict=True) if o == "healthy"][:FEW]
+    by_kind: dict[str, list[str]] = {}
+    for n, o in zip(reversed(view.runs), reversed(view.outcomes), strict=True):
+        if o in FAILED and n not in best:
+            by_kind.setdefault(o, []).append(n)
+    worst: list[str] = []
+    while len(worst) < FEW and any(by_kind.values()):
+        for kind in [k for k in FAILED if by_kind.get(k)]:
+            if len(worst) < FEW:
+                worst.append(by_kind[kind].pop(0))
+    rest = [n for n in reversed(with_m) if n not in best and n not in worst]
+    worst += rest[: FEW - len(worst)]
     return best, worst
 
 

@@ -136,7 +136,7 @@ def parallel_coordinates(view: SweepView, metric_label: str) -> str | None:
         range(len(view.runs)), key=lambda i: -OUTCOME_NAMES.index(view.outcomes[i])
     )  # healthy/undecided first, failures on top
     with styled():
-        fig, axs = new_figure(1, 1, width=max(6.0, 1.6 * len(names)), height=3.4)
+        fig, axs = new_figure(1, 1, width=max(9.0, 2.2 * len(names)), height=3.6)
         ax = axs[0][0]
         xs = np.arange(len(names))
         for i in order:
