@@ -181,24 +181,39 @@ def build_context(
             f"{', ...' if len(omitted) > 12 else ''}"
         )
 
-    # samples: the grid nearest each run's best checkpoint, else the last
+    # samples: the grid nearest each run's best checkpoint and the last grid (a run that
+    # collapsed after its best step shows it only there); runs without grids are named
     samples = []
+    no_samples = []
     for rec in _records(t):
         r = next(rr for rr in runs if rr.name == rec["run"])
+        if not r.samples:
+            no_samples.append(r.name)
+            continue
         bstep = rec[f"{m}_best_step"]
         bstep = None if bstep is None or pd.isna(bstep) else int(bstep)
-        uri, step = _sample_uri(r, bstep)
+        last_uri, last_step = _sample_uri(r, None)
+        if bstep is not None:
+            uri, step = _sample_uri(r, bstep)
+            samples.append(
+                {
+                    "run": r.name,
+                    "color": pl.run_color.get(r.name),
+                    "uri": uri,
+                    "step": step,
+                    "which": f"nearest the best {mlab} (step {bstep})",
+                }
+            )
+            if step == last_step:
+                samples[-1]["which"] += ", also the last grid"
+                continue
         samples.append(
             {
                 "run": r.name,
                 "color": pl.run_color.get(r.name),
-                "uri": uri,
-                "step": step,
-                "which": (
-                    f"nearest the best {mlab} (step {bstep})" if bstep is not None else "last"
-                )
-                if uri
-                else None,
+                "uri": last_uri,
+                "step": last_step,
+                "which": "the last grid",
             }
         )
 
@@ -267,6 +282,7 @@ def build_context(
         "charts": charts,
         "metric_notes": metric_notes,
         "samples": samples,
+        "no_samples": no_samples,
         "config_runs": order,
         "config_rows": config_rows,
         "findings": findings,

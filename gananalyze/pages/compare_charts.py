@@ -175,8 +175,8 @@ def _figure(
 
 def robust_limits(values: list[np.ndarray], q: float = 1.0) -> tuple[float, float, int] | None:
     """(lo, hi, points outside) from the q-th and (100-q)-th percentiles of the values,
-    padded by 10%; None when clipping would hide nothing worth hiding (full range
-    within 3x the robust span)."""
+    padded by half that span (so the tails of ordinary noise stay in); None when
+    clipping would hide nothing worth hiding (full range within 3x the robust span)."""
     v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values]) if values else []
     v = np.asarray(v)[np.isfinite(v)] if len(v) else np.array([])
     if len(v) < 20:
@@ -185,7 +185,7 @@ def robust_limits(values: list[np.ndarray], q: float = 1.0) -> tuple[float, floa
     span = hi - lo
     if span <= 0 or (v.max() - v.min()) <= 3 * span:
         return None
-    lo, hi = lo - 0.1 * span, hi + 0.1 * span
+    lo, hi = lo - 0.5 * span, hi + 0.5 * span
     return float(lo), float(hi), int(((v < lo) | (v > hi)).sum())
 
 

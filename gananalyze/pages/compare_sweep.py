@@ -30,17 +30,22 @@ SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown
 
 
-def _pick(view: SweepView) -> tuple[list[str], list[str]]:
+def _pick(view: SweepView, only: set[str] | None = None) -> tuple[list[str], list[str]]:
     """(best few, worst few) run names. Best: the top of the ranking among runs with
     the metric (else healthy runs). Worst: the lowest-ranked run of each kind of
     failure in turn (so that a collapse and a divergence both show), then the
-    lowest-ranked of the rest."""
-    with_m = [n for n, b in zip(view.runs, view.best, strict=True) if b is not None]
+    lowest-ranked of the rest. `only`: pick among these runs."""
+    runs = [
+        (n, b, o)
+        for n, b, o in zip(view.runs, view.best, view.outcomes, strict=True)
+        if only is None or n in only
+    ]
+    with_m = [n for n, b, _ in runs if b is not None]
     best = with_m[:FEW]
     if not best:
-        best = [n for n, o in zip(view.runs, view.outcomes, strict=True) if o == "healthy"][:FEW]
+        best = [n for n, _, o in runs if o == "healthy"][:FEW]
     by_kind: dict[str, list[str]] = {}
-    for n, o in zip(reversed(view.runs), reversed(view.outcomes), strict=True):
+    for n, _, o in reversed(runs):
         if o in FAILED and n not in best:
             by_kind.setdefault(o, []).append(n)
     worst: list[str] = []
@@ -179,7 +184,8 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
     by = {r.name: r for r in comp.runs}
     table_rows = {rec["run"]: rec for rec in _records(comp.table)}
     samples = []
-    for name in best + worst:
+    s_best, s_worst = _pick(view, {r.name for r in comp.runs if r.samples})
+    for name in s_best + s_worst:
         r = by[name]
         if not r.samples:
             continue
