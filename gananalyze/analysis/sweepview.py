@@ -4,9 +4,8 @@ From a `Comparison` (its table: one row per run with the rule-check verdicts, th
 best value of the ranking metric and the differing config keys), `sweep_view`
 computes a `SweepView`, a plain object that the sweep page and `--json` read:
 
-- **Outcome** of each run: one word from its warning/error findings, the first
-  of `OUTCOMES` that applies (diverged before collapsed before D overpowers G
-  ...); runs without problems take their Diagnosis.status ("healthy", "no
+- **Outcome** of each run: one word for the finding its verdict leads with (the
+  first error, else the first warning), named as in `OUTCOMES`; runs without problems take their Diagnosis.status ("healthy", "no
   problems found", "not judged").
 - **Per key** (every config key whose value varies, seeds included so that a
   seed's lack of effect is visible): the outcome counts per value, and each
@@ -36,7 +35,7 @@ import pandas as pd
 
 from .configs import is_seed_key
 
-# (outcome, the rules whose warning/error findings give it), in priority order.
+# (outcome, the rules whose warning/error findings give it), in the order of the page.
 OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("diverged", ("divergence", "implausible_values")),
     ("collapsed", ("mode_collapse",)),
@@ -78,10 +77,12 @@ def outcome_of(diagnosis: Any) -> str:
     """The one-word outcome of a run from its Diagnosis (None: not judged)."""
     if diagnosis is None:
         return "not judged"
-    rules = {f.rule for f in diagnosis.findings if f.severity in ("warning", "error")}
-    if rules:
+    bad = [f for f in diagnosis.findings if f.severity in ("warning", "error")]
+    top = "error" if any(f.severity == "error" for f in bad) else "warning"
+    first = next((f.rule for f in bad if f.severity == top), None)  # the verdict's headline
+    if first is not None:
         for name, from_rules in OUTCOMES:
-            if rules & set(from_rules):
+            if first in from_rules:
                 return name
         return "other problems"
     return {"healthy": "healthy", "not_judged": "not judged"}.get(
