@@ -45,7 +45,8 @@ def test_commands_against_a_local_s3_server(bucket):
     cli = CliRunner()
     res = cli.invoke(main, ["info", "s3://sweep/runs/lr0"])
     assert res.exit_code == 0, res.output
-    assert "lr0" in res.output and "200" in res.output
+    assert "lr0  (s3://sweep/runs/lr0)" in res.output and "200" in res.output
+    assert "gananalyze-remote-" not in res.output  # the local copy is not shown
 
     res = cli.invoke(main, ["check", "s3://sweep/runs/lr2"])
     assert res.exit_code == 1, res.output  # D overpowers G: an error finding
@@ -55,6 +56,7 @@ def test_commands_against_a_local_s3_server(bucket):
     res = cli.invoke(main, ["report", "s3://sweep/runs/lr0", "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert out.stat().st_size > 10_000
+    assert "s3://sweep/runs/lr0" in out.read_text()
 
     page = bucket / "out" / "c.html"
     res = cli.invoke(main, ["compare", "s3://sweep/runs/*", "--json", "-o", str(page)])
