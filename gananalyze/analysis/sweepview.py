@@ -5,8 +5,9 @@ best value of the ranking metric and the differing config keys), `sweep_view`
 computes a `SweepView`, a plain object that the sweep page and `--json` read:
 
 - **Outcome** of each run: one word for the finding its verdict leads with (the
-  first error, else the first warning), named as in `OUTCOMES`; runs without problems take their Diagnosis.status ("healthy", "no
-  problems found", "not judged").
+  first error, else the first warning), named as in `OUTCOMES`; runs without
+  problems take their Diagnosis.status ("healthy", "no problems found", "not
+  judged").
 - **Per key** (every config key whose value varies, seeds included so that a
   seed's lack of effect is visible): the outcome counts per value, and each
   run's best metric against its value. Numeric keys with more than
