@@ -123,6 +123,7 @@ def compare_table(
     diff: pd.DataFrame | None = None,
     groups: list[Group] | None = None,
     thresholds: dict[str, Any] | None = None,
+    series: dict[str, tuple[pd.Series, str | None]] | None = None,
 ) -> pd.DataFrame:
     """One row per run, ranked by the best value of `metric` (runs without it last).
 
@@ -132,7 +133,8 @@ def compare_table(
     (Diagnosis.status), outcome (analysis.sweepview.outcome_of: one word), findings
     (names of the warning and error rules; info findings are in the JSON and
     the HTML), group (when grouped), then `config.<key>` for each config key
-    whose value differs between the runs.
+    whose value differs between the runs. `series`: metric_series of each run by
+    name, when the caller has them.
     """
     runs = list(runs)
     if higher is None:
@@ -144,8 +146,8 @@ def compare_table(
     group_of = {r.name: g.label for g in groups or [] for r in g.runs}
     rows = []
     for r in runs:
-        s, _ = metric_series(r, metric)
-        best = ranking_value(r, metric, higher)
+        s = series[r.name][0] if series is not None else metric_series(r, metric)[0]
+        best = ranking_value(r, metric, higher, s)
         fin = s[np.isfinite(s.to_numpy())]
         wall, per = _span(r)
         d = diagnoses.get(r.name)
@@ -242,8 +244,9 @@ def compare_runs(
         diagnoses.update(diagnose_runs(todo, metric, thresholds))
     diff = config_diff(runs)
     groups = group_runs(runs, group_by) if group_by else None
+    series = {r.name: metric_series(r, metric) for r in runs}  # read once per run
     table = compare_table(
-        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups
+        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups, series=series
     )
     comp = Comparison(
         runs=runs,
@@ -265,7 +268,7 @@ def compare_runs(
             f"its level at the end (median of the last 10% of logged points, "
             f"{'higher' if higher else 'lower'} first); the rule checks judge samples by FID"
         )
-    missing = [r.name for r in runs if metric_series(r, metric)[1] is None]
+    missing = [r.name for r in runs if series[r.name][1] is None]
     if missing and len(missing) < len(runs):
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
     elif missing:
@@ -275,7 +278,7 @@ def compare_runs(
         )
     by_features: dict[str, list[str]] = {}
     for r in runs:
-        s, _ = metric_series(r, metric)
+        s = series[r.name][0]
         if len(s) and s.attrs.get("features"):
             by_features.setdefault(s.attrs["features"], []).append(r.name)
     if len(by_features) > 1:

@@ -146,11 +146,14 @@ def rules_metric(metric: str) -> str:
     return metric if is_sample_metric(metric) else "fid"
 
 
-def ranking_value(run: Run, metric: str, higher: bool) -> tuple[float, int] | None:
+def ranking_value(
+    run: Run, metric: str, higher: bool, series: pd.Series | None = None
+) -> tuple[float, int] | None:
     """(value, step) that ranks `run` by `metric`: the best evaluation of a sample
     metric (best_of), else the training signal's level at the end (the median of its
-    last LEVEL_TAIL of logged points, at the last step)."""
-    s, _ = metric_series(run, metric)
+    last LEVEL_TAIL of logged points, at the last step). `series`: metric_series's,
+    when the caller has it already."""
+    s = metric_series(run, metric)[0] if series is None else series
     if is_sample_metric(metric):
         return best_of(s, higher)
     v = s[np.isfinite(s.to_numpy(dtype=np.float64))]
