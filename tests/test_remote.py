@@ -72,3 +72,12 @@ def test_missing_object_is_one_line(bucket):
     res = CliRunner().invoke(main, ["info", "s3://sweep/runs/nothing-here"])
     assert res.exit_code != 0
     assert res.output.strip() == "Error: s3://sweep/runs/nothing-here: no such file or directory"
+
+
+def test_url_glob_matching_nothing_is_one_line(bucket):
+    res = CliRunner().invoke(main, ["compare", "s3://sweep/other/*"])
+    assert res.exit_code != 0
+    assert res.output.strip() == (
+        "Error: s3://sweep/other/*: the pattern matches no run directory "
+        "(use --skip-bad to compare the others)"
+    )
