@@ -8,7 +8,13 @@ gananalyze.store.write_part: 4 Parquet parts of 50,000 rows per run, FID every
 
 and prints the median of several repetitions. Target: under 15 s on 2 cores.
 
+`--case sweep`: 1,000 runs x 5,000 steps x 4 metrics (G/D loss, D(x), D(G(z))), an
+lr x seed sweep with FID every 500 steps, the sweep page written (issue 17's case;
+target under 30 s on 2 cores, rule checks included). Also prints the peak memory of
+the command (its own and its workers', from getrusage).
+
     uv run --frozen python bench/compare.py [--repeat 3] [--cache DIR] [--group-by lr]
+    uv run --frozen python bench/compare.py --case sweep
 """
 
 from __future__ import annotations
@@ -167,17 +173,117 @@ def ensure_runs(cache: Path) -> list[Path]:
     return paths
 
 
+SWEEP_RUNS, SWEEP_STEPS = 1000, 5000
+SWEEP_METRICS = ("G_loss", "D_loss", "D_x", "D_G_z_before")
+SWEEP_LRS = (5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
+
+
+def write_sweep_run(path: Path, i: int) -> None:
+    """One sweep run: lr from SWEEP_LRS, seed i // 8; lr >= 2e-3 lets D pull ahead."""
+    from gananalyze import store
+
+    rng = np.random.default_rng(i)
+    lr = SWEEP_LRS[i % len(SWEEP_LRS)]
+    n = SWEEP_STEPS
+    steps = np.arange(n, dtype=np.int64)
+    t = steps / n
+    gap = 0.05 + (0.44 if lr >= 2e-3 else 0.0) * np.minimum(1, 3 * t)
+    d_x = np.clip(0.5 + gap + rng.normal(0, 0.03, n), 1e-4, 1 - 1e-4)
+    d_gz = np.clip(0.5 - gap + rng.normal(0, 0.03, n), 1e-4, 1 - 1e-4)
+    store.atomic_write_json(
+        path / store.RUN_JSON,
+        {
+            "format": "gananalyze-run",
+            "version": store.FORMAT_VERSION,
+            "name": path.name,
+            "loss": "bce",
+            "config": {"lr": lr, "seed": i // len(SWEEP_LRS)},
+            "generator": None,
+        },
+    )
+    cols = {
+        "G_loss": -np.log(d_gz),
+        "D_loss": -np.log(d_x) - np.log(1 - d_gz),
+        "D_x": d_x,
+        "D_G_z_before": d_gz,
+    }
+    store.write_part(
+        path / store.SCALARS_DIR, pa.table({"step": steps, **cols}), 0
+    )
+    fs = np.arange(500, n + 1, 500)
+    fid = 25 + 40 * abs(np.log10(lr / 2e-4)) + 150 * np.exp(-fs / 1200) + rng.normal(0, 2, 10)
+    store.append_sample_metrics(
+        path, pd.DataFrame({"step": fs, "features": "inception", "fid": fid})
+    )
+
+
+def ensure_sweep(cache: Path) -> Path:
+    if (cache / ".complete").is_file():
+        return cache
+    import shutil
+
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    t0 = time.perf_counter()
+    for i in range(SWEEP_RUNS):
+        write_sweep_run(cache / f"run-{i:04d}", i)
+    (cache / ".complete").write_text("ok\n")
+    dt = time.perf_counter() - t0
+    print(f"generated {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps in {dt:.1f} s")
+    return cache
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of the command and its workers) of one run."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if res.returncode != 0:
+        sys.exit(f"compare failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return dt, max(peak, before) / 1024
+
+
+def main_sweep(args: argparse.Namespace) -> None:
+    cache = args.cache or (
+        _default_cache().parent / f"sweep-{SWEEP_RUNS}x{SWEEP_STEPS}-v{VERSION}"
+    )
+    ensure_sweep(cache)
+    out = args.out.with_name("gananalyze-bench-sweep.html")
+    cmd = [sys.executable, "-m", "gananalyze", "compare", str(cache / "run-*"), "-o", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    _timed(cmd, env)  # warm-up: bytecode and OS file cache
+    times = []
+    for k in range(args.repeat):
+        dt, peak = _timed(cmd, env)
+        times.append(dt)
+        print(f"run {k + 1}/{args.repeat}: {dt:.2f} s, peak RSS so far {peak:.0f} MB")
+    print(
+        f"compare {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps x {len(SWEEP_METRICS)} metrics "
+        f"(sweep page): median {statistics.median(times):.2f} s (min {min(times):.2f}, "
+        f"max {max(times):.2f}; target < 30 s on 2 cores); largest process peak "
+        f"{peak:.0f} MB; HTML {out.stat().st_size / 1e6:.2f} MB at {out}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--case", choices=["runs", "sweep"], default="runs")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--group-by", default=None, help="also pass --group-by (e.g. lr)")
     ap.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html"
     )
     args = ap.parse_args()
+    if args.case == "sweep":
+        main_sweep(args)
+        return
     cache = args.cache or _default_cache()
     ensure_runs(cache)
     cmd = [sys.executable, "-m", "gananalyze", "compare", str(cache / "run-*"), "-o", str(args.out)]

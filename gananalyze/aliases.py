@@ -61,6 +61,36 @@ HIGHER_IS_BETTER = frozenset(
     }
 )
 
+# Sample metrics (lower-case): numbers computed from generated samples, which rank
+# checkpoints and feed the over-training and jump rules. Any other name (a loss, D(x),
+# a gradient norm) is a training signal: `compare --metric` ranks by its level at the
+# end of the run and the rules keep judging samples by FID (analysis.evaluations).
+SAMPLE_METRICS = frozenset(
+    {
+        "fid",
+        "kid",
+        "is",
+        "isc",
+        "inception_score",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "ppl",
+        "lpips",
+        "psnr",
+        "ssim",
+        "swd",
+        "prdc",
+        "fid50k_full",
+        "fid50k",
+        "fid10k",
+        "kid50k_full",
+        "is50k",
+        "pr50k3_full",
+    }
+)
+
 # Display names for the canonical metrics.
 LABELS: dict[str, str] = {
     "G_loss": "G loss",
@@ -108,3 +138,13 @@ def label(metric: str) -> str:
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of `metric` (a name or an alias) is better."""
     return metric.lower() in HIGHER_IS_BETTER or canonical(metric).lower() in HIGHER_IS_BETTER
+
+
+def is_sample_metric(metric: str) -> bool:
+    """Whether `metric` is a sample metric (SAMPLE_METRICS; `fid50k_full`, `kid_mean`,
+    `precision/...` count by their first word)."""
+    m = metric.lower()
+    head = m.replace("/", "_").split("_")[0]
+    return m in SAMPLE_METRICS or canonical(metric).lower() in SAMPLE_METRICS or (
+        head in SAMPLE_METRICS
+    )

@@ -365,6 +365,12 @@ def fid_sweep(
 @click.option(
     "--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others."
 )
+@click.option(
+    "--sweep/--no-sweep",
+    default=None,
+    help="Write the sweep page (outcomes per config value, keys ranked, parallel coordinates) "
+    "[default: when comparing more than 12 runs].",
+)
 @RULES_CONFIG_OPTION
 @FORMAT_OPTION
 @MAP_OPTION
@@ -381,6 +387,7 @@ def compare(
     band: str,
     smoothing: float,
     skip_bad: bool,
+    sweep: bool | None,
     rules_config: str | None,
     fmt: str | None,
     role_map: tuple[str, ...],
@@ -430,7 +437,9 @@ def compare(
     else:
         click.echo(format_table(comp))
     if output:
-        path = render_compare(loaded, output, x=x, band=band, smoothing=smoothing, comparison=comp)
+        path = render_compare(
+            loaded, output, x=x, band=band, smoothing=smoothing, comparison=comp, sweep=sweep
+        )
         click.echo(term_safe(f"wrote {path}"), err=as_json or as_csv)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import store
+from . import remote, store
 from .errors import GanAnalyzeError
 from .run import Run
 
@@ -51,6 +51,8 @@ def load_run(
     """
     from .importers import REGISTRY
 
+    if remote.is_url(path):  # s3://, gs://, ...: fetched into a local copy (remote.py)
+        return remote.load_url(str(path), format=format)
     p = Path(path)
     if not p.exists():
         raise GanAnalyzeError(f"{p}: no such file or directory")

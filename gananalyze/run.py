@@ -253,7 +253,7 @@ class Run:
             "name": self.name,
             "given_name": self.given_name,
             "directory": Path(self.path).name,
-            "path": str(self.path),
+            "path": self.extra.get("url") or str(self.path),  # a fetched run: its URL
             "format": self.format,
             "loss": self.loss,
             "created": self.created,

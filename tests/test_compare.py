@@ -453,7 +453,18 @@ def test_html_is_self_contained_and_escaped(trio, tmp_path):
     ]
     assert len(soup.find("section", id="metric").find_all("img")) == 1
     assert len(soup.find("section", id="discriminator").find_all("img")) == 1
-    assert len(soup.find("section", id="samples").find_all("img")) == 2  # the two runs with grids
+    # the two runs with grids: nearest the best FID and the last grid (the collapse shows
+    # only in the last); the run without grids is named, not shown as a placeholder
+    caps = [c.get_text(" ", strip=True) for c in soup.select("#samples figcaption")]
+    assert caps == [
+        "healthy: step 160, nearest the best FID (step 150)",
+        "healthy: step 199, the last grid",
+        "mode-collapse: step 100, nearest the best FID (step 100)",
+        "mode-collapse: step 199, the last grid",
+    ]
+    assert soup.select_one("#samples ul.notes").get_text(strip=True) == (
+        "No sample images: d-overpowers, <script>alert(1)</script>"
+    )
     keys = [
         tr.find("td").get_text(strip=True)
         for tr in soup.find("section", id="config").find("tbody").find_all("tr")
@@ -572,3 +583,47 @@ def test_chromium_renders_the_compare_page(tmp_path):
     res = CliRunner().invoke(main, ["compare", *runs, "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert_not_blank(screenshot(out, tmp_path / "compare.png", height=3000))
+
+
+# ---------------------------------------------------------------- issue 11: loss metric, y axis
+
+
+def test_metric_that_is_a_loss_ranks_by_its_end_level(trio):
+    res = CliRunner().invoke(main, ["compare", str(trio / "*"), "--metric", "D_loss", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    order = [r["run"] for r in data["runs"]]
+    assert order[0] == "d-overpowers"  # lowest D loss at the end; a loss, so lower first
+    runs, _ = runset.load_runs([str(trio / "d-overpowers")])
+    d = runs[0].series("D_loss")
+    tail = d.to_numpy()[-round(len(d) * 0.1) :]
+    row = data["runs"][0]
+    assert row["D_loss_best"] == pytest.approx(float(np.median(tail)))
+    assert row["D_loss_best_step"] == int(d.index[-1])
+    assert any("D loss is a training signal, not a sample metric" in n for n in data["notes"])
+    titles = [f["title"] for r in data["runs"] for f in r["findings"]]
+    assert not [t for t in titles if "D_loss" in t or "D loss jumped" in t]
+    # the rules still judge samples by FID: mode-collapse's FID jump is found
+    mc = next(r for r in data["runs"] if r["run"] == "mode-collapse")
+    assert any(f["title"] == "FID jumped up (samples degraded)" for f in mc["findings"])
+
+
+def test_is_sample_metric_rule():
+    from gananalyze.aliases import is_sample_metric
+    from gananalyze.analysis.evaluations import rules_metric
+
+    for m in ("fid", "FID", "fid50k_full", "kid", "precision", "is", "ppl"):
+        assert is_sample_metric(m), m
+    for m in ("D_loss", "G_loss", "loss_D", "D_x", "G_grad_norm", "lr"):
+        assert not is_sample_metric(m), m
+    assert rules_metric("D_loss") == "fid" and rules_metric("kid") == "kid"
+
+
+def test_robust_y_limits_ignore_one_runs_spikes():
+    rng = np.random.default_rng(0)
+    calm = [rng.normal(1.0, 0.1, 500) for _ in range(5)]
+    spiky = rng.normal(1.0, 0.1, 500)
+    spiky[[50, 300]] = [3e4, -3e4]
+    lo, hi, beyond = compare_charts.robust_limits([*calm, spiky])
+    assert 0.0 < lo < 0.7 and 1.3 < hi < 2.0 and beyond == 2
+    assert compare_charts.robust_limits(calm) is None  # nothing to hide: the full range

@@ -20,7 +20,8 @@ from ..aliases import higher_is_better, label
 from ..run import Run
 from .alignment import step_label
 from .configs import Group, config_diff, group_runs
-from .evaluations import best_of, metric_series
+from .evaluations import metric_series, ranking_value, rules_metric
+from .sweepview import outcome_of
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -95,7 +96,8 @@ def diagnose_runs(
     """The rule checks' Diagnosis of each run, by run name."""
     from . import analyze
 
-    return {r.name: analyze(r, rules_config=thresholds, metric=metric)[1] for r in runs}
+    m = rules_metric(metric)
+    return {r.name: analyze(r, rules_config=thresholds, metric=m)[1] for r in runs}
 
 
 def _span(run: Run) -> tuple[float | None, float | None]:
@@ -122,16 +124,19 @@ def compare_table(
     diff: pd.DataFrame | None = None,
     groups: list[Group] | None = None,
     thresholds: dict[str, Any] | None = None,
+    series: dict[str, tuple[pd.Series, str | None]] | None = None,
 ) -> pd.DataFrame:
     """One row per run, ranked by the best value of `metric` (runs without it last).
 
     Columns: rank, run, path, format, steps (last logged step), step_unit (what the step
     counts: alignment.step_label), rows, wall_time_s,
     s_per_step, <metric>_final, <metric>_final_step, <metric>_best,
-    <metric>_best_step, verdict, worst (highest finding severity), findings
+    <metric>_best_step, verdict, worst (highest finding severity), status
+    (Diagnosis.status), outcome (analysis.sweepview.outcome_of: one word), findings
     (names of the warning and error rules; info findings are in the JSON and
     the HTML), group (when grouped), then `config.<key>` for each config key
-    whose value differs between the runs.
+    whose value differs between the runs. `series`: metric_series of each run by
+    name, when the caller has them.
     """
     runs = list(runs)
     if higher is None:
@@ -143,15 +148,15 @@ def compare_table(
     group_of = {r.name: g.label for g in groups or [] for r in g.runs}
     rows = []
     for r in runs:
-        s, _ = metric_series(r, metric)
-        best = best_of(s, higher)
+        s = series[r.name][0] if series is not None else metric_series(r, metric)[0]
+        best = ranking_value(r, metric, higher, s)
         fin = s[np.isfinite(s.to_numpy())]
         wall, per = _span(r)
         d = diagnoses.get(r.name)
         steps = r.scalars["step"]
         row: dict[str, Any] = {
             "run": r.name,
-            "path": str(r.path),
+            "path": r.extra.get("url") or str(r.path),
             "format": r.format,
             "steps": int(steps.iloc[-1]) if len(steps) else None,
             "step_unit": step_label(r),
@@ -164,6 +169,8 @@ def compare_table(
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
             "worst": d.worst() if d is not None else None,
+            "status": d.status if d is not None else "not_judged",
+            "outcome": outcome_of(d),
             "findings": ", ".join(dict.fromkeys(f.rule for f in d.findings if f.severity != "info"))
             if d is not None
             else "",
@@ -192,7 +199,7 @@ def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
     """One row per group: label, n, and the mean/min/max/std of its runs' best `metric`."""
     rows = []
     for g in groups:
-        bests = [b[0] for b in (best_of(metric_series(r, metric)[0], higher) for r in g.runs) if b]
+        bests = [b[0] for b in (ranking_value(r, metric, higher) for r in g.runs) if b]
         arr = np.asarray(bests, dtype=np.float64)
         rows.append(
             {
@@ -240,8 +247,9 @@ def compare_runs(
         diagnoses.update(diagnose_runs(todo, metric, thresholds))
     diff = config_diff(runs)
     groups = group_runs(runs, group_by) if group_by else None
+    series = {r.name: metric_series(r, metric) for r in runs}  # read once per run
     table = compare_table(
-        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups
+        runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups, series=series
     )
     comp = Comparison(
         runs=runs,
@@ -257,7 +265,13 @@ def compare_runs(
         comp.group_table = group_table(groups, metric, higher)
         for g in groups:
             comp.warnings.extend(g.warnings)
-    missing = [r.name for r in runs if metric_series(r, metric)[1] is None]
+    if rules_metric(metric) != metric:
+        comp.notes.append(
+            f"{label(metric)} is a training signal, not a sample metric: runs are ranked by "
+            f"its level at the end (median of the last 10% of logged points, "
+            f"{'higher' if higher else 'lower'} first); the rule checks judge samples by FID"
+        )
+    missing = [r.name for r in runs if series[r.name][1] is None]
     if missing and len(missing) < len(runs):
         comp.notes.append(f"{label(metric)} is missing for {', '.join(missing)}; ranked last")
     elif missing:
@@ -267,7 +281,7 @@ def compare_runs(
         )
     by_features: dict[str, list[str]] = {}
     for r in runs:
-        s, _ = metric_series(r, metric)
+        s = series[r.name][0]
         if len(s) and s.attrs.get("features"):
             by_features.setdefault(s.attrs["features"], []).append(r.name)
     if len(by_features) > 1:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import higher_is_better, resolve
+from ..aliases import higher_is_better, is_sample_metric, resolve
 from ..run import Run
 
 
@@ -132,3 +132,32 @@ def checkpoint_name(run: Run, step: int) -> str | None:
             if len(hit):
                 return Path(str(hit.iloc[-1])).name
     return None
+
+
+LEVEL_TAIL = 0.1  # a training signal's level: the median of its last 10% of logged points
+
+
+def rules_metric(metric: str) -> str:
+    """The metric the rules judge samples by: `metric` when it is a sample metric, else FID.
+
+    A loss passed as `--metric` ranks runs, but a loss that rises is not "samples
+    degraded" and its lowest point is not the best checkpoint.
+    """
+    return metric if is_sample_metric(metric) else "fid"
+
+
+def ranking_value(
+    run: Run, metric: str, higher: bool, series: pd.Series | None = None
+) -> tuple[float, int] | None:
+    """(value, step) that ranks `run` by `metric`: the best evaluation of a sample
+    metric (best_of), else the training signal's level at the end (the median of its
+    last LEVEL_TAIL of logged points, at the last step). `series`: metric_series's,
+    when the caller has it already."""
+    s = metric_series(run, metric)[0] if series is None else series
+    if is_sample_metric(metric):
+        return best_of(s, higher)
+    v = s[np.isfinite(s.to_numpy(dtype=np.float64))]
+    if not len(v):
+        return None
+    tail = v.iloc[-max(1, int(round(len(v) * LEVEL_TAIL))) :]
+    return float(np.median(tail.to_numpy())), int(v.index[-1])

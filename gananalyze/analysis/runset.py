@@ -23,12 +23,19 @@ from ..run import Run
 PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
 
 
-def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Path]]]:
-    """Each argument with the paths it stands for (a glob: its matching directories, sorted)."""
-    out = []
+def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Any]]]:
+    """Each argument with the paths it stands for (a glob: its matching directories, sorted).
+
+    URLs (s3://...) stay strings; a URL glob is listed on its store (remote.expand).
+    """
+    from .. import remote
+
+    out: list[tuple[str, list[Any]]] = []
     for arg in paths_or_globs:
         s = str(arg)
-        if glob.has_magic(s):
+        if remote.is_url(arg):
+            out.append((s, remote.expand(s) if glob.has_magic(s) else [s]))
+        elif glob.has_magic(s):
             out.append((s, [Path(p) for p in sorted(glob.glob(s)) if Path(p).is_dir()]))
         else:
             out.append((s, [Path(s)]))
@@ -55,7 +62,7 @@ def load_runs(
     return runs, warnings
 
 
-PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
+PARALLEL_MIN_RUNS = 16  # from this many runs the rule checks alone pay for the workers
 
 
 def _load_one(
@@ -74,14 +81,17 @@ def _load_one(
     diag = None
     if diagnose:
         from . import analyze
+        from .evaluations import rules_metric
 
-        diag = analyze(run, rules_config=thresholds, metric=metric)[1]
+        diag = analyze(run, rules_config=thresholds, metric=rules_metric(metric))[1]
     return "ok", run, diag
 
 
 def _data_bytes(paths: Sequence[Path]) -> int:
     total = 0
     for p in paths:
+        if isinstance(p, str):  # a URL: its size is not known before fetching
+            continue
         for d in (p / "scalars", p):
             try:
                 with os.scandir(d) as it:
@@ -105,7 +115,7 @@ def _auto_jobs(paths: Sequence[Path]) -> int:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    if cores < 2 or _data_bytes(paths) < PARALLEL_MIN_BYTES:
+    if cores < 2 or (len(paths) < PARALLEL_MIN_RUNS and _data_bytes(paths) < PARALLEL_MIN_BYTES):
         return 1
     return min(cores, len(paths), 8)
 
@@ -124,15 +134,16 @@ def load_and_diagnose(
 
     Loading and diagnosing are independent per run, so with `jobs` > 1 they run
     in that many forked worker processes (each returns its Run and Diagnosis).
-    jobs=None picks 1 for small comparisons (under PARALLEL_MIN_BYTES of data or
-    fewer than 4 runs, where starting workers costs more than it saves) and the
-    number of usable cores otherwise. roles: `--map` roles for every run (loader.load_run).
+    jobs=None picks 1 for small comparisons (fewer than 4 runs, or under
+    PARALLEL_MIN_BYTES of data and under PARALLEL_MIN_RUNS runs, where starting
+    workers costs more than it saves) and the number of usable cores otherwise.
+    roles: `--map` roles for every run (loader.load_run).
     """
     from ..loader import detect_format
 
     warnings: list[str] = []
-    seen: set[Path] = set()
-    todo: list[Path] = []
+    seen: set[Any] = set()
+    todo: list[Any] = []
 
     def bad(msg: str) -> None:
         if not skip_bad:
@@ -144,6 +155,11 @@ def load_and_diagnose(
             bad(f"{arg}: the pattern matches no run directory")
             continue
         for p in paths:
+            if isinstance(p, str):  # a URL
+                if p.rstrip("/") not in seen:
+                    seen.add(p.rstrip("/"))
+                    todo.append(p)
+                continue
             if p.is_file() and detect_format(p) is None:
                 # a shell glob (runs/*) also hands over README.md and friends
                 warnings.append(f"{p}: a file that is not a run; skipped")
@@ -152,8 +168,15 @@ def load_and_diagnose(
             if key not in seen:
                 seen.add(key)
                 todo.append(p)
+    auto = jobs is None
     if jobs is None:
         jobs = _auto_jobs(todo)
+    if any(isinstance(p, str) for p in todo):
+        from .. import remote
+
+        remote.cache_root()  # made before forking, so that workers share (and clean) one
+        if auto and sys.platform == "linux" and len(todo) >= 4:
+            jobs = max(jobs, 4)  # fetching waits on the network, not the CPU
     tasks = [(p, format, diagnose, metric, thresholds, roles) for p in todo]
     if jobs > 1 and len(tasks) > 1:
         import concurrent.futures as cf

@@ -181,24 +181,39 @@ def build_context(
             f"{', ...' if len(omitted) > 12 else ''}"
         )
 
-    # samples: the grid nearest each run's best checkpoint, else the last
+    # samples: the grid nearest each run's best checkpoint and the last grid (a run that
+    # collapsed after its best step shows it only there); runs without grids are named
     samples = []
+    no_samples = []
     for rec in _records(t):
         r = next(rr for rr in runs if rr.name == rec["run"])
+        if not r.samples:
+            no_samples.append(r.name)
+            continue
         bstep = rec[f"{m}_best_step"]
         bstep = None if bstep is None or pd.isna(bstep) else int(bstep)
-        uri, step = _sample_uri(r, bstep)
+        last_uri, last_step = _sample_uri(r, None)
+        if bstep is not None:
+            uri, step = _sample_uri(r, bstep)
+            samples.append(
+                {
+                    "run": r.name,
+                    "color": pl.run_color.get(r.name),
+                    "uri": uri,
+                    "step": step,
+                    "which": f"nearest the best {mlab} (step {bstep})",
+                }
+            )
+            if step == last_step:
+                samples[-1]["which"] += ", also the last grid"
+                continue
         samples.append(
             {
                 "run": r.name,
                 "color": pl.run_color.get(r.name),
-                "uri": uri,
-                "step": step,
-                "which": (
-                    f"nearest the best {mlab} (step {bstep})" if bstep is not None else "last"
-                )
-                if uri
-                else None,
+                "uri": last_uri,
+                "step": last_step,
+                "which": "the last grid",
             }
         )
 
@@ -267,6 +282,7 @@ def build_context(
         "charts": charts,
         "metric_notes": metric_notes,
         "samples": samples,
+        "no_samples": no_samples,
         "config_runs": order,
         "config_rows": config_rows,
         "findings": findings,
@@ -298,16 +314,25 @@ def render_compare(
     smoothing: float = 0.6,
     comparison: Comparison | None = None,
     thresholds: dict[str, Any] | None = None,
+    sweep: bool | None = None,
 ) -> Path:
     """Write the self-contained HTML comparison page to `out_path`; returns its path.
 
-    Pass `comparison` (from compare_runs) to reuse rule checks already run.
+    Pass `comparison` (from compare_runs) to reuse rule checks already run. `sweep`:
+    write the sweep page (pages/compare_sweep.py) instead; None: when there are more
+    than SWEEP_MIN_RUNS runs.
     """
     from ..store import atomic_write_bytes
+    from .compare_sweep import SWEEP_MIN_RUNS, render_sweep_html
 
     if comparison is None:
         comparison = compare_runs(runs, metric=metric, group_by=group_by, thresholds=thresholds)
-    html = render_html(build_context(comparison, x=x, band=band, smoothing=smoothing))
+    if sweep is None:
+        sweep = len(comparison.runs) > SWEEP_MIN_RUNS
+    if sweep:
+        html = render_sweep_html(comparison)
+    else:
+        html = render_html(build_context(comparison, x=x, band=band, smoothing=smoothing))
     out = Path(out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

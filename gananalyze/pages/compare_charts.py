@@ -141,7 +141,20 @@ def _figure(
                 ax.set_ylim(*ylim)
             elif not lg:
                 rng = finite_range(*[a for pair in drawn for a in pair])
-                if rng:
+                clip = robust_limits([a for pair in drawn for a in pair])
+                if clip:  # one run's spikes would flatten every other curve: say so
+                    ax.set_ylim(clip[0], clip[1])
+                    ax.text(
+                        0.99,
+                        0.97,
+                        f"y axis: 1st-99th percentile; {clip[2]} binned points beyond",
+                        transform=ax.transAxes,
+                        ha="right",
+                        va="top",
+                        fontsize=7,
+                        color="#8a4b00",
+                    )
+                elif rng:
                     ax.set_ylim(*rng)
             ax.set_title(title, loc="left")
             ax.set_xlabel(xlabel)
@@ -158,6 +171,23 @@ def _figure(
                 labels.append("best")
             ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return fig_to_data_uri(fig)
+
+
+def robust_limits(values: list[np.ndarray], q: float = 1.0) -> tuple[float, float, int] | None:
+    """(lo, hi, points outside) from the q-th and (100-q)-th percentiles of the values,
+    padded by half that span (so the tails of ordinary noise stay in); None when
+    clipping would hide nothing worth hiding (full range within 3x the robust span)."""
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values]) if values else []
+    v = np.asarray(v)[np.isfinite(v)] if len(v) else np.array([])
+    if len(v) < 20:
+        return None
+    lo, hi = np.percentile(v, [q, 100 - q])
+    span = hi - lo
+    if span <= 0 or (v.max() - v.min()) <= 3 * span:
+        return None
+    lo, hi = lo - 0.5 * span, hi + 0.5 * span
+    return float(lo), float(hi), int(((v < lo) | (v > hi)).sum())
+
 
 
 class _Plotter:

@@ -395,7 +395,7 @@ def build_report_context(
     return {
         "run": {
             "name": run.name,
-            "path": str(run.path),
+            "path": run.extra.get("url") or str(run.path),
             "format": run.format,
             "loss": run.loss or "unknown",
             "created": run.created or "",

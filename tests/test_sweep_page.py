@@ -1,0 +1,116 @@
+"""The sweep view and page on a generated lr x seed sweep (RunLog runs made in the test)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import assert_not_blank, needs_chromium, screenshot
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from sweepgen import LRS, fate, write_sweep
+
+from gananalyze.analysis import comparison, runset, sweepview
+from gananalyze.cli import main
+
+SEEDS = 29  # 7 learning rates x 29 seeds = 203 runs
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    write_sweep(root, SEEDS, steps=40, grids=False)
+    # two runs with sample grids: the page shows grids only for runs that have them
+    from sweepgen import write_sweep_run
+
+    for lr in (2e-4, 5e-3):
+        write_sweep_run(root / f"lr{lr:g}-s{SEEDS}", lr, SEEDS, steps=40, grids=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def sweep_comp(sweep_dir):
+    runs, warnings, diags = runset.load_and_diagnose([str(sweep_dir / "*")])
+    return comparison.compare_runs(runs, warnings=warnings, diagnoses=diags)
+
+
+def test_outcomes_follow_the_learning_rate(sweep_comp):
+    view = sweepview.sweep_view(sweep_comp)
+    n = len(LRS) * SEEDS + 2
+    assert len(view.runs) == n
+    lr_of = {r.name: r.config["lr"] for r in sweep_comp.runs}
+    for name, outcome in zip(view.runs, view.outcomes, strict=True):
+        assert outcome == fate(lr_of[name]), name
+    assert view.counts == {
+        "diverged": SEEDS,
+        "collapsed": SEEDS + 1,
+        "D overpowers G": SEEDS,
+        "healthy": 4 * SEEDS + 1,
+    }
+    assert view.n_failed == 3 * SEEDS + 1
+    lr, seed = view.keys  # lr decides; the seed explains nothing
+    assert lr.key == "lr" and seed.key == "seed"
+    assert lr.failure_eps2 == pytest.approx(1.0)
+    assert lr.failure_rate == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    assert seed.failure_eps2 == 0.0
+    assert seed.binned and len(seed.levels) == sweepview.MAX_LEVELS
+    assert lr.log and not lr.binned
+
+
+def test_eps_squared_by_hand():
+    y = np.array([0.0, 0, 1, 1])
+    assert sweepview.eps_squared(y, np.array(["a", "a", "b", "b"])) == 1.0
+    # SS_total 1, SS_between 0, MS_within 0.5: eps2 = (0 - 0.5) / 1 -> clipped to 0
+    assert sweepview.eps_squared(y, np.array(["a", "b", "a", "b"])) == 0.0
+    y = np.array([1.0, 2, 3, 4, 5, 6])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    # SS_total 17.5, SS_between 13.5, MS_within 4/4 = 1: (13.5 - 1) / 17.5
+    assert sweepview.eps_squared(y, g) == pytest.approx(12.5 / 17.5)
+    assert sweepview.eps_squared(y[:2], g[:2]) is None
+
+
+def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
+    out = tmp_path / "sweep.html"
+    res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "--csv", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    csv = pd.read_csv(__import__("io").StringIO(res.stdout))
+    assert {"status", "outcome", "verdict", "config.lr", "config.seed"} <= set(csv.columns)
+    assert (csv.groupby("config.lr")["outcome"].agg(lambda s: s.mode()[0])).to_dict() == {
+        lr: fate(lr) for lr in LRS
+    }
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    head = soup.select_one("p.headline").get_text()
+    assert head.startswith("lr explains the outcomes best. 5e-05: 0% failed;")
+    assert "0.002: 100% failed; 0.005: 100% failed; 0.01: 100% failed." in head
+    assert [th.get_text() for th in soup.select("#keys th")][:4] == [
+        "key", "values", "failure ε²", "FID ε²"
+    ]
+    rows = soup.select("#runs tbody tr")
+    assert len(rows) == len(LRS) * SEEDS + 2
+    assert soup.select_one("#parallel img")["src"].startswith("data:image/png;base64,")
+    # grids only for the two runs that logged them, never placeholders
+    caps = [c.get_text() for c in soup.select("#samples figcaption")]
+    assert caps and all("s29" in c for c in caps)
+    assert any("collapsed" in c and "the last grid" in c for c in caps)
+    assert not soup.select(".nosample")
+    # no external resource: scripts inline, images data URIs
+    assert not soup.select("script[src]") and not soup.select("link[href]")
+    assert all(img["src"].startswith("data:") for img in soup.select("img"))
+
+
+@needs_chromium
+def test_sweep_page_in_chromium(sweep_dir, tmp_path):
+    out = tmp_path / "sweep.html"
+    res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert_not_blank(screenshot(out, tmp_path / "sweep.png", height=3000))
+
+
+def test_json_carries_config_verdict_and_status(sweep_comp):
+    data = json.loads(json.dumps(sweep_comp.to_dict(), default=str))
+    row = next(r for r in data["runs"] if r["run"] == "lr0.01-s0")
+    assert row["config"] == {"lr": 0.01, "seed": 0}
+    assert row["outcome"] == "diverged" and row["status"] == "problems"
+    assert row["verdict"].startswith("Training diverged")
