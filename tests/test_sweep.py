@@ -21,7 +21,7 @@ from gananalyze.metrics.generate import Noise, to_unit
 from gananalyze.metrics.sweep import select_checkpoints, stop_advice, sweep
 
 TESTS = Path(__file__).resolve().parent
-VALUES = ["fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]
+VALUES = ["fid", "fid_std", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]
 
 
 @pytest.fixture

@@ -119,6 +119,9 @@ def missing_reason(ctx: RuleContext, alts: list[tuple[str, ...]]) -> str | None:
             w = _NEED_WORDS.get(n, n)
             if n == "sample_metric":
                 w = f"{ctx.select_metric} at >= {ctx.th['min_evaluations']} evaluations"
+                bad = ctx.sample_metric().attrs.get("implausible", 0)
+                if bad:
+                    w += f" ({bad} implausible evaluation(s) left out)"
             elif n not in _NEED_WORDS:
                 w = f"{n} (>= {ctx.th['min_points']} points)"
             words.append(w)

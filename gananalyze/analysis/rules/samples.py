@@ -200,15 +200,49 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
     ]
 
 
+def metric_noise(ctx: RuleContext, sm: pd.Series) -> tuple[np.ndarray, str]:
+    """Each evaluation's uncertainty (absolute, the metric's units) and where it came from.
+
+    The sweep's own `<metric>_std` column (fid_std: split-half) when it was recorded,
+    pooled as the median over evaluations (one split is a rough estimate); else the
+    run's own scatter: the spread of the second differences of log(metric) (robust,
+    trend-free for a curve that falls like a power law), as a relative noise.
+    """
+    v = sm.to_numpy(dtype=np.float64)
+    tab = ctx.run.sample_metrics
+    col = f"{sm.name}_std"
+    if tab is not None and len(tab) and col in tab.columns and "step" in tab.columns:
+        t = tab[["step", col]].dropna().drop_duplicates("step", keep="last").set_index("step")
+        std = pd.to_numeric(t[col], errors="coerce").reindex(sm.index).to_numpy()
+        rel = std / np.maximum(np.abs(v), 1e-30)
+        if np.isfinite(rel).sum() >= 1:
+            pooled = float(np.nanmedian(rel))
+            return np.fmax(np.nan_to_num(std, nan=0.0), pooled * np.abs(v)), f"{col} (split-half)"
+    if len(v) >= 4 and (v > 0).all():
+        d2 = np.diff(np.log(v), 2)
+        rel = 1.4826 * float(np.median(np.abs(d2))) / math.sqrt(6.0)
+        return rel * np.abs(v), "the run's own scatter"
+    return np.zeros(len(v)), "no noise estimate"
+
+
+def _beyond_noise(ctx: RuleContext, a: float, b: float, na: float, nb: float) -> bool:
+    """Whether b - a exceeds metric_noise_z combined standard deviations."""
+    return abs(b - a) > ctx.th["metric_noise_z"] * math.hypot(na, nb)
+
+
 def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     th = ctx.th
     v = sm.to_numpy()
     st = sm.index.to_numpy()
     if len(v) < 3:
         return []
+    noise, _ = metric_noise(ctx, sm)
     ratio = v[1:] / np.maximum(v[:-1], 1e-12)
     best_before = np.fmin.accumulate(v)[:-1]
     hit = (ratio >= th["fid_jump_ratio"]) & (v[1:] > th["fid_jump_ratio"] * best_before)
+    hit &= np.array(
+        [_beyond_noise(ctx, v[k], v[k + 1], noise[k], noise[k + 1]) for k in range(len(v) - 1)]
+    )
     hit[0] = (
         hit[0] and len(v) > 3 and False
     )  # the second evaluation after an untrained first one is never a jump
@@ -287,18 +321,28 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     }
     later = v[i_best + 1 :]
     rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
-    n_worse = int((rel > th["overtrain_margin"]).sum()) if best != 0 else int((later != best).sum())
-    nums["later_worse"] = n_worse
+    noise, noise_src = metric_noise(ctx, sm)
+    past_noise = np.array(
+        [_beyond_noise(ctx, best, x, noise[i_best], n) for x, n in zip(later, noise[i_best + 1 :])],
+        dtype=bool,
+    )
+    n_worse = int(((rel > th["overtrain_margin"]) & past_noise).sum())
+    if best == 0:
+        n_worse = int(((later != best) & past_noise).sum())
+    nums.update(later_worse=n_worse, noise=float(noise[-1]), noise_source=noise_src)
+    last_past = bool(past_noise[-1]) if len(past_noise) else False
     if (
         i_best < len(v) - 1
         and worse > th["overtrain_margin"]
+        and last_past
         and n_worse >= th["overtrain_min_later"]
     ):
         msg = (
             f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} "
-            f"later evaluation(s) are worse by more than the margin, the last ({fmt_sig(last)} "
-            f"at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
-            f"{fmt_pct(th['overtrain_margin'])})."
+            f"later evaluation(s) are worse by more than the margin and the noise, the last "
+            f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
+            f"{fmt_pct(th['overtrain_margin'])}, noise +-{fmt_sig(float(noise[-1]))} from "
+            f"{noise_src})."
         )
         return [
             Finding(
@@ -315,6 +359,11 @@ def over_training(ctx: RuleContext) -> list[Finding]:
         ]
     if i_best == len(v) - 1:
         where = "the last evaluation"
+    elif worse > th["overtrain_margin"] and not last_past:
+        where = (
+            f"the last ({fmt_sig(last)}, {fmt_pct(worse)} worse) is within the evaluations' "
+            f"noise (+-{fmt_sig(float(noise[-1]))}, {noise_src})"
+        )
     elif worse > th["overtrain_margin"]:
         where = (
             f"only {n_worse} later evaluation(s) worse by more than "
@@ -329,9 +378,11 @@ def over_training(ctx: RuleContext) -> list[Finding]:
             f"{fmt_sig(last)}, {fmt_pct(max(worse, 0))} "
             "worse)"
         )
+    bad = sm.attrs.get("implausible", 0)
     msg = (
         f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: "
         "no over-training."
+        + (f" {bad} implausible evaluation(s) were left out." if bad else "")
     )
     return [
         Finding(

@@ -64,6 +64,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # is noise)
     "overtrain_min_later": 2,
     "min_evaluations": 3,  # sample-metric evaluations needed
+    # a sample-metric change (FID jump, over-training) must exceed this many combined standard
+    # deviations of the evaluations' noise (the sweep's fid_std, else the run's own scatter)
+    "metric_noise_z": 2.0,
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
     # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=

@@ -43,7 +43,8 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
             "Implausible values in the logs",
             f"{len(flags)} value(s) cannot be right: {shown}.",
             "Check how these metrics are computed and logged (units, wrong column, a "
-            "bug in the metric); the rules treat them as ordinary numbers.",
+            "bug in the metric). The rules leave impossible sample-metric values out (they "
+            "never pick a checkpoint) and read D's outputs only as probabilities in [0, 1].",
             min(steps) if steps else None,
             max(steps) if steps else None,
             {"count": len(flags), "per_metric": per},
