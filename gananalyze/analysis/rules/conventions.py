@@ -92,8 +92,16 @@ def equilibrium(
             "default for this model)"
         )
     if loss is None:
-        loss, source = "bce", "assumed"
-        notes.append("loss type unknown: assumed BCE")
+        neg = _negative_share(ctx.raw("D_loss"), th)
+        if neg is not None and neg >= th["signed_loss_share"]:
+            loss, source = "wasserstein", "data"
+            notes.append(
+                f"loss type inferred: Wasserstein-like (the D loss is negative at "
+                f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
+            )
+        else:
+            loss, source = "bce", "assumed"
+            notes.append("loss type unknown: assumed BCE")
     reduction = None
     view = ctx.view
     if th["d_loss_reduction"] != "auto":
@@ -154,6 +162,21 @@ def equilibrium(
         d_eq, g_eq = None, None
         notes.append("Wasserstein loss: no equilibrium value, only trends")
     return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
+
+
+def _negative_share(s: pd.Series, th: dict[str, Any]) -> float | None:
+    """The share of a loss's finite points below zero, or None with too few points."""
+    v = s.to_numpy(dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < th["min_points"]:
+        return None
+    return float((v < 0).mean())
+
+
+def loss_type_known(eq: Equilibrium | None) -> bool:
+    """Whether the loss type was declared, a format's default, or inferred from the data
+    (not the BCE fallback for an unknown loss)."""
+    return eq is not None and not any(n.startswith("loss type unknown") for n in eq.notes)
 
 
 def _g_loss_weight(ctx: RuleContext) -> float | None:

@@ -205,8 +205,9 @@ def metric_noise(ctx: RuleContext, sm: pd.Series) -> tuple[np.ndarray, str]:
 
     The sweep's own `<metric>_std` column (fid_std: split-half) when it was recorded,
     pooled as the median over evaluations (one split is a rough estimate); else the
-    run's own scatter: the spread of the second differences of log(metric) (robust,
-    trend-free for a curve that falls like a power law), as a relative noise.
+    run's own scatter (>= noise_min_evaluations evaluations): the spread of the second
+    differences of log(metric) (trend-free for a curve that falls like a power law), as a
+    relative noise; else no noise (the relative margins alone decide).
     """
     v = sm.to_numpy(dtype=np.float64)
     tab = ctx.run.sample_metrics
@@ -218,9 +219,12 @@ def metric_noise(ctx: RuleContext, sm: pd.Series) -> tuple[np.ndarray, str]:
         if np.isfinite(rel).sum() >= 1:
             pooled = float(np.nanmedian(rel))
             return np.fmax(np.nan_to_num(std, nan=0.0), pooled * np.abs(v)), f"{col} (split-half)"
-    if len(v) >= 4 and (v > 0).all():
-        d2 = np.diff(np.log(v), 2)
-        rel = 1.4826 * float(np.median(np.abs(d2))) / math.sqrt(6.0)
+    if len(v) >= ctx.th["noise_min_evaluations"] and (v > 0).all():
+        # the lower quartile of |second difference| (0.319 sigma for Gaussian noise) over the
+        # later half (the early fall bends the curve): a jump touches up to three second
+        # differences and must not pass for noise
+        d2 = np.abs(np.diff(np.log(v), 2))
+        rel = float(np.quantile(d2[len(d2) // 2 :], 0.25)) / 0.3186 / math.sqrt(6.0)
         return rel * np.abs(v), "the run's own scatter"
     return np.zeros(len(v)), "no noise estimate"
 
@@ -323,7 +327,10 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
     noise, noise_src = metric_noise(ctx, sm)
     past_noise = np.array(
-        [_beyond_noise(ctx, best, x, noise[i_best], n) for x, n in zip(later, noise[i_best + 1 :])],
+        [
+            _beyond_noise(ctx, best, x, noise[i_best], n)
+            for x, n in zip(later, noise[i_best + 1 :], strict=True)
+        ],
         dtype=bool,
     )
     n_worse = int(((rel > th["overtrain_margin"]) & past_noise).sum())
@@ -381,8 +388,7 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     bad = sm.attrs.get("implausible", 0)
     msg = (
         f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: "
-        "no over-training."
-        + (f" {bad} implausible evaluation(s) were left out." if bad else "")
+        "no over-training." + (f" {bad} implausible evaluation(s) were left out." if bad else "")
     )
     return [
         Finding(

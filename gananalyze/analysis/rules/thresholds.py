@@ -28,11 +28,22 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # loss conventions
     # "sum" | "mean" | "auto" (config key d_loss_reduction, else the data)
     "d_loss_reduction": "auto",
+    # an unknown loss type is inferred as Wasserstein when at least this share of the D loss's
+    # points are negative (BCE, LSGAN and hinge D losses are >= 0; a few negative points can be a
+    # logging offset)
+    "signed_loss_share": 0.1,
     # d_overpowering
     "d_over_dx_min": 0.95,  # D(x) at least this ...
     "d_over_dgz_max": 0.05,  # ... and D(G(z)) at most this
     # or (no D outputs logged) D loss below this fraction of its equilibrium value
     "d_over_loss_frac": 0.075,
+    # or D(G(z)) implied by the G loss (no D outputs logged) at most this, while the D loss is
+    # below this fraction of its equilibrium (D rejects 90% of fakes and is clearly winning)
+    "d_over_implied_dgz_max": 0.1,
+    "d_over_implied_loss_frac": 0.4,
+    # a D-wins stretch stays open while D(x) - D(G(z)) is at least this (or the D loss below
+    # twice d_over_loss_frac of equilibrium): a D that still wins at the end is an error
+    "d_over_hold_gap": 0.7,
     # g_overpowering
     "g_over_dgz_min": 0.6,  # D(G(z)) sustained above this
     # mode_collapse
@@ -67,6 +78,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # a sample-metric change (FID jump, over-training) must exceed this many combined standard
     # deviations of the evaluations' noise (the sweep's fid_std, else the run's own scatter)
     "metric_noise_z": 2.0,
+    "noise_min_evaluations": 10,  # the run's own scatter is estimated from this many evaluations
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
     # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
@@ -78,7 +90,14 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
 _STRING_KEYS = {"d_loss_reduction": ("auto", "sum", "mean")}
 
 
-_INT_KEYS = {"max_bins", "min_bin_points", "min_points", "sustain_min_bins", "min_evaluations"}
+_INT_KEYS = {
+    "max_bins",
+    "min_bin_points",
+    "min_points",
+    "sustain_min_bins",
+    "min_evaluations",
+    "noise_min_evaluations",
+}
 
 
 def validate_thresholds(overrides: dict[str, Any], source: str = "thresholds") -> dict[str, Any]:
