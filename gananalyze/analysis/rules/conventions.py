@@ -86,7 +86,9 @@ def equilibrium(
                 break
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
-        loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
+        # CycleGAN logs cycle_A (Cyc_A in the 2017 layout); pix2pix has no cycle loss
+        cyc = any(str(m).lower() in ("cycle_a", "cyc_a") for m in run.metrics)
+        loss, source = ("lsgan", "assumed") if cyc else ("bce", "assumed")
         notes.append(
             f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's "
             "default for this model)"
