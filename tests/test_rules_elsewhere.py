@@ -188,3 +188,54 @@ def test_a_d_that_still_wins_at_the_last_step_is_an_error_to_the_end(synthetic_r
     p = synthetic_run("end", steps=n, d_x=dx, d_gz=dg, noise=0.005)
     f = next(f for f in diagnose(load_run(p)).findings if f.rule == "d_overpowering")
     assert (f.severity, f.end_step) == ("error", n - 1)
+
+
+# ------------------------------------------------------------- damaged data (issue 12)
+
+
+def _run_with_grids(path: Path, corrupt: int | None) -> Path:
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(3)
+    with RunLog(path, loss="bce") as log:
+        for i in range(200):
+            log.scalars(i, G_loss=0.69, D_loss=1.386, D_x=0.5, D_G_z_before=0.5)
+            if i % 40 == 0:
+                log.samples(i, rng.uniform(-1, 1, (16, 1, 8, 8)), nrow=4)
+    if corrupt is not None:
+        pngs = sorted(path.rglob("*.png"))
+        pngs[corrupt].write_bytes(pngs[corrupt].read_bytes()[:40])  # cut off
+    return path
+
+
+def test_a_damaged_sample_png_is_skipped_and_named_not_fatal(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from gananalyze.cli import main
+
+    p = _run_with_grids(tmp_path / "dmg", corrupt=2)
+    res = CliRunner().invoke(main, ["check", str(p), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{") :])
+    dmg = [f for f in out["findings"] if f["rule"] == "damaged_data"]
+    assert len(dmg) == 1 and dmg[0]["severity"] == "warning"
+    assert dmg[0]["message"].startswith("1 damaged piece(s) of data in 1 file(s) were skipped: ")
+    assert "unreadable sample image at step 80" in dmg[0]["message"]
+    assert out["status"] == "problems"
+    text = CliRunner().invoke(main, ["check", str(p)]).output
+    assert "Damaged data skipped" in text and "unreadable sample image at step 80" in text
+
+
+def test_damaged_lines_of_a_log_are_a_finding(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 60
+    d = 0.25 + rng.uniform(-0.02, 0.02, n)
+    p = _cyclegan(tmp_path / "cut", d, 0.25 + rng.uniform(-0.02, 0.02, n))
+    with (p / "loss_log.txt").open("a") as fh:
+        fh.write("(epoch: 9, iters: 100, time: 0.100, data: 0.010) D_A: 0.2 G_A: 0.\x00\x00\n")
+    run = load_run(p)
+    assert run.damaged
+    f = next(f for f in diagnose(run).findings if f.rule == "damaged_data")
+    assert f.numbers["files"] == sorted({str(a) for a, _ in run.damaged})

@@ -15,7 +15,6 @@ from .context import RuleContext, _last_bin, _pick
 from .conventions import loss_type_known
 from .registry import rule
 
-
 _SOURCE_WORDS = {
     "run": "loss type declared by the run",
     "config": "loss type from the config",

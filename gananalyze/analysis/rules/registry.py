@@ -49,6 +49,7 @@ ORDER = (
     "over_training",
     "healthy_equilibrium",
     "implausible_values",
+    "damaged_data",
 )
 
 

@@ -1,4 +1,5 @@
-"""Rules about the logged values themselves: implausible values flagged by the loaders."""
+"""Rules about the logged values themselves: implausible values flagged by the loaders, and
+data skipped as damaged (`Run.damaged`)."""
 
 from __future__ import annotations
 
@@ -49,5 +50,32 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
             max(steps) if steps else None,
             {"count": len(flags), "per_metric": per},
             sorted(per),
+        )
+    ]
+
+
+@rule("damaged_data", needs=())
+def damaged_data(ctx: RuleContext) -> list[Finding]:
+    """Files or lines skipped as damaged: the run is incomplete, say which files."""
+    dmg = ctx.run.damaged
+    if not dmg:
+        return []
+    per: dict[str, list[str]] = {}
+    for file, problem in dmg:
+        per.setdefault(str(file), []).append(str(problem))
+    shown = "; ".join(
+        f"{f}: {probs[0]}" + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else "")
+        for f, probs in list(per.items())[:3]
+    ) + (f"; and {len(per) - 3} more file(s)" if len(per) > 3 else "")
+    return [
+        Finding(
+            rule="damaged_data",
+            severity="warning",
+            title="Damaged data skipped",
+            message=f"{len(dmg)} damaged piece(s) of data in {len(per)} file(s) were skipped: "
+            f"{shown}. The verdict rests on what could be read.",
+            action="Re-copy or regenerate these files if the run matters; everything readable "
+            "was used.",
+            numbers={"count": len(dmg), "files": sorted(per)},
         )
     ]
