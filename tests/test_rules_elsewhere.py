@@ -239,3 +239,21 @@ def test_damaged_lines_of_a_log_are_a_finding(tmp_path):
     assert run.damaged
     f = next(f for f in diagnose(run).findings if f.rule == "damaged_data")
     assert f.numbers["files"] == sorted({str(a) for a, _ in run.damaged})
+
+
+# ------------------------------------------------------------- issue 11 messages
+
+
+def test_one_premade_grid_per_image_is_named_in_the_collapse_skip_reason(tmp_path):
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(5)
+    p = tmp_path / "grid"
+    with RunLog(p, loss="bce") as log:
+        for i in range(100):
+            log.scalars(i, G_loss=0.69, D_loss=1.386)
+            if i % 25 == 0:
+                log.samples(i, rng.uniform(-1, 1, (1, 3, 32, 32)))
+    reason = dict(diagnose(load_run(p)).skipped)["mode_collapse"]
+    assert "the 4 sample image(s) hold one sample each" in reason
+    assert "pass the batch (N, C, H, W) to RunLog.samples" in reason

@@ -118,7 +118,13 @@ def missing_reason(ctx: RuleContext, alts: list[tuple[str, ...]]) -> str | None:
         words = []
         for n in (n for n in alt if not available(ctx, n)):
             w = _NEED_WORDS.get(n, n)
-            if n == "sample_metric":
+            if n == "samples" and ctx.run.samples:
+                w = (
+                    f"{w}: the {len(ctx.run.samples)} sample image(s) hold one sample each "
+                    "(a pre-made grid saved as one image? pass the batch (N, C, H, W) to "
+                    "RunLog.samples)"
+                )
+            elif n == "sample_metric":
                 w = f"{ctx.select_metric} at >= {ctx.th['min_evaluations']} evaluations"
                 bad = ctx.sample_metric().attrs.get("implausible", 0)
                 if bad:

@@ -94,7 +94,8 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     why = []
     if fell[1:].any():
         why.append(
-            f"below {fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} "
+            f"fell to {fmt_sig(d[f0])} at step {int(steps[f0])}, below "
+            f"{fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} "
             f"(step {int(steps[peak_i])})"
         )
     if dups[1:].any():
