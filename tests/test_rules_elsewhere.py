@@ -257,3 +257,44 @@ def test_one_premade_grid_per_image_is_named_in_the_collapse_skip_reason(tmp_pat
     reason = dict(diagnose(load_run(p)).skipped)["mode_collapse"]
     assert "the 4 sample image(s) hold one sample each" in reason
     assert "pass the batch (N, C, H, W) to RunLog.samples" in reason
+
+
+# ------------------------------------------------------------- 3. recall / coverage
+
+
+def _pr(path: Path, recall: list[float], precision: list[float], every: int = 40) -> Path:
+    rows = pd.DataFrame(
+        {
+            "step": [i * every for i in range(len(recall))],
+            "features": "raw",
+            "precision": precision,
+            "recall": recall,
+        }
+    )
+    store.append_sample_metrics(path, rows)
+    return path
+
+
+def test_collapse_at_equilibrium_is_read_from_recall(synthetic_run):
+    """8 Gaussians, 1 of 8 modes covered, D at 0.5/0.5: recall <= 0.13, precision fair."""
+    p = _pr(
+        synthetic_run("c8", steps=200),
+        recall=[0.02, 0.10, 0.13, 0.12, 0.11],
+        precision=[0.05, 0.85, 0.90, 0.92, 0.91],
+    )
+    d = diagnose(load_run(p))
+    f = next(f for f in d.findings if f.rule == "mode_collapse")
+    assert (f.severity, f.start_step, f.end_step) == ("error", 40, 160)
+    assert f.title == "Mode collapse (low recall, fair precision)"
+    assert f.numbers["recall"] == 0.11 and f.numbers["best_recall"] == 0.13
+    assert d.status == "problems" and "healthy_equilibrium" not in {x.rule for x in d.findings}
+
+
+def test_high_recall_run_is_not_a_collapse(synthetic_run):
+    p = _pr(
+        synthetic_run("ok8", steps=200),
+        recall=[0.02, 0.60, 0.90, 0.97, 0.98],
+        precision=[0.05, 0.70, 0.90, 0.95, 0.96],
+    )
+    d = diagnose(load_run(p))
+    assert "mode_collapse" not in {f.rule for f in d.findings}

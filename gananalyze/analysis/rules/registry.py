@@ -95,6 +95,10 @@ def available(ctx: RuleContext, name: str) -> bool:
         )
     if name == "sample_metric":
         return len(ctx.sample_metric()) >= ctx.th["min_evaluations"]
+    if name == "sample_recall":
+        from ..evaluations import finite_series
+
+        return any(len(finite_series(ctx.run, m)) for m in ("recall", "coverage"))
     if name == "scalars":
         return len(ctx.run.metrics) > 0 or len(ctx.run.nonfinite) > 0
     return ctx.has(name)
@@ -105,6 +109,7 @@ _NEED_WORDS = {
     "D_G_z_prob": "D(G(z)) (D_G_z_before/after or logits)",
     "samples": "fixed-noise sample grids with a known layout",
     "sample_metric": "sample metric evaluations",
+    "sample_recall": "recall or coverage evaluations (fid-sweep --metrics pr,dc)",
     "scalars": "any logged metric",
 }
 

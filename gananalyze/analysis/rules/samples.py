@@ -11,20 +11,25 @@ import pandas as pd
 
 from ...aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_before, checkpoint_name
+from ..evaluations import best_position, checkpoint_before, checkpoint_name, finite_series
 from ..findings import Finding
 from .context import RuleContext
 from .registry import available, rule
 
 
-@rule("mode_collapse", needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",)])
+@rule(
+    "mode_collapse",
+    needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",), ("sample_recall",)],
+)
 def mode_collapse(ctx: RuleContext) -> list[Finding]:
-    """Mode collapse: fixed-noise samples lose their diversity; G loss drops while D(G(z))
-    oscillates; FID jumps.
+    """Mode collapse: fixed-noise samples lose their diversity; low recall/coverage with fair
+    precision; G loss drops while D(G(z)) oscillates; FID jumps.
     """
     out: list[Finding] = []
     if available(ctx, "samples"):
         out += _collapse_from_samples(ctx)
+    if available(ctx, "sample_recall"):
+        out += _collapse_from_recall(ctx)
     if ctx.has("G_loss") and ctx.has("D_G_z_prob"):
         out += _collapse_from_metrics(ctx)
     sm = ctx.sample_metric()
@@ -139,6 +144,55 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
             ["samples"],
         )
     ]
+
+
+def _collapse_from_recall(ctx: RuleContext) -> list[Finding]:
+    """Low recall (or coverage) with fair precision (or density) at the sweep's evaluations:
+    the samples are realistic but cover few modes (Kynkaanniemi et al. 2019; Naeem et al.
+    2020). Needs two evaluations in a row, or the last one."""
+    th = ctx.th
+    for cover, fid_like in (("recall", "precision"), ("coverage", "density")):
+        rc = finite_series(ctx.run, cover)
+        pr = finite_series(ctx.run, fid_like)
+        if not len(rc) or not len(pr):
+            continue
+        j = pd.concat([rc.rename("c"), pr.rename("p")], axis=1, join="inner").dropna()
+        if not len(j):
+            continue
+        low = (j["c"] <= th["collapse_recall_max"]) & (j["p"] >= th["collapse_precision_min"])
+        m = low.to_numpy()
+        pairs = m[1:] & m[:-1]
+        if not (m[-1] or pairs.any()):
+            continue
+        st = j.index.to_numpy()
+        i0 = int(np.flatnonzero(m)[0]) if m[-1] else int(np.flatnonzero(pairs)[0])
+        ongoing = bool(m[-1])
+        i1 = len(m) - 1 if ongoing else int(np.flatnonzero(pairs)[-1]) + 1
+        c_val, p_val = float(j["c"].iloc[i1]), float(j["p"].iloc[i1])
+        best = float(j["c"].max())
+        msg = (
+            f"{cover.capitalize()} {fmt_sig(c_val)} with {fid_like} {fmt_sig(p_val)} at step "
+            f"{int(st[i1])} ({int(m.sum())} of {len(m)} evaluations with {cover} <= "
+            f"{fmt_sig(th['collapse_recall_max'])} and {fid_like} >= "
+            f"{fmt_sig(th['collapse_precision_min'])}; highest {cover} {fmt_sig(best)}): the "
+            "samples look real but cover few modes of the real data."
+        )
+        return [
+            Finding(
+                rule="mode_collapse",
+                severity="error" if ongoing else "warning",
+                title=f"Mode collapse (low {cover}, fair {fid_like})",
+                message=msg,
+                action="G covers few modes: lower G's learning rate or G steps per D step, add "
+                "minibatch-std / minibatch discrimination, or use a loss less prone to collapse "
+                "(WGAN-GP, hinge with spectral norm); look at the samples of these checkpoints.",
+                start_step=int(st[i0]),
+                end_step=int(st[i1]),
+                numbers={cover: c_val, fid_like: p_val, f"best_{cover}": best},
+                metrics=[cover, fid_like],
+            )
+        ]
+    return []
 
 
 def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:

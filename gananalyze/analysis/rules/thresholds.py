@@ -56,6 +56,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # ... and the drop is at least this fraction of the G loss's scale
     "collapse_g_drop_min_frac": 0.1,
     "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
+    # ... or recall (coverage) at most this while precision (density) is at least the next: the
+    # samples look real but cover few modes (a collapse on 8 Gaussians: recall <= 0.13 against
+    # ~0.98 for a healthy run)
+    "collapse_recall_max": 0.3,
+    "collapse_precision_min": 0.5,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
