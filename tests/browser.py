@@ -22,17 +22,31 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 
 # Flags for a closed network: without the background-networking ones Chromium keeps
 # trying to reach Google's hosts at every start.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 
 
 def screenshot(page: Path, out: Path, width: int = 1280, height: int = 4000) -> np.ndarray:
     """Render `page` at width x height, write `out` (PNG) and return it as a grey array."""
     from PIL import Image
 
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={out.parent / (out.stem + '-profile')}",
-           f"--screenshot={out}", f"--window-size={width},{height}", Path(page).resolve().as_uri()]
+    cmd = [
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={out.parent / (out.stem + '-profile')}",
+        f"--screenshot={out}",
+        f"--window-size={width},{height}",
+        Path(page).resolve().as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     assert out.is_file(), "chromium wrote no screenshot"
     img = Image.open(out).convert("L")

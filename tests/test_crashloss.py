@@ -35,8 +35,12 @@ def test_kill_9_loses_at_most_two_flushes_minus_one(tmp_path):
     rng = np.random.default_rng(0)
     for trial in range(3):
         run = tmp_path / f"r{trial}"
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(run), "0", "1000000",
-                                 str(flush_rows)], stdout=subprocess.PIPE, text=True, env=_env())
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(run), "0", "1000000", str(flush_rows)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
         stop_after = int(rng.integers(300, 1500))
         seen = -1
         for line in proc.stdout:
@@ -58,8 +62,14 @@ def test_kill_9_loses_at_most_two_flushes_minus_one(tmp_path):
 def test_two_writer_processes_on_one_run_keep_every_row(tmp_path):
     run = tmp_path / "twice"
     n = 20_000
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(run), str(first), str(n), "500"],
-                              stdout=subprocess.DEVNULL, env=_env()) for first in (0, n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(run), str(first), str(n), "500"],
+            stdout=subprocess.DEVNULL,
+            env=_env(),
+        )
+        for first in (0, n)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     r = load_run(run)
     assert len(r.scalars) == 2 * n
@@ -74,8 +84,14 @@ def test_two_writer_processes_on_one_run_keep_every_row(tmp_path):
 
 def test_two_writers_logging_the_same_steps_are_flagged_not_lost(tmp_path):
     run = tmp_path / "same"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(run), "0", "3000", "300"],
-                              stdout=subprocess.DEVNULL, env=_env()) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(run), "0", "3000", "300"],
+            stdout=subprocess.DEVNULL,
+            env=_env(),
+        )
+        for _ in range(2)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     r = load_run(run)
     assert r.steps.tolist() == list(range(3000))

@@ -19,8 +19,13 @@ from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
 
 N_MUTATIONS = 250
-FILES_PER_REAL_RUN = ("stats.jsonl", "training_options.json", "metric-fid50k_full.jsonl",
-                      "loss_log.txt", "train_opt.txt")
+FILES_PER_REAL_RUN = (
+    "stats.jsonl",
+    "training_options.json",
+    "metric-fid50k_full.jsonl",
+    "loss_log.txt",
+    "train_opt.txt",
+)
 
 
 def _mutate(data: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
@@ -41,7 +46,7 @@ def _mutate(data: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
     if kind == "nest":
         deep = b"[" * 5000 + b"{" * 100
         return kind, data[:at] + deep + data[at:]
-    line = b'{"Loss/G/loss": {"num": 1, "mean": 1' + b"9" * 400 + b'}}\n'
+    line = b'{"Loss/G/loss": {"num": 1, "mean": 1' + b"9" * 400 + b"}}\n"
     return kind, data[:at] + line + b"x" * int(rng.integers(1, 1 << 16)) + data[at:]
 
 
@@ -73,8 +78,11 @@ def _sources(tmp_path: Path) -> list[tuple[Path, list[Path]]]:
     tb = _tensorboard_run(tmp_path / "src" / "tb")
     out.append((tb, sorted(tb.glob("events.out.tfevents.*"))))
     if REAL_RUNS.is_dir():
-        for name in ("stylegan2-ada-phytoplankton", "pix2pix-custom-restart",
-                     "cyclegan-horse2zebra"):
+        for name in (
+            "stylegan2-ada-phytoplankton",
+            "pix2pix-custom-restart",
+            "cyclegan-horse2zebra",
+        ):
             src = REAL_RUNS / name
             if src.is_dir():
                 dst = tmp_path / "src" / name
@@ -96,7 +104,9 @@ def _check_cli(runner: CliRunner, args: list[str], what: str) -> None:
     res = runner.invoke(main, args)
     assert res.exit_code in (0, 1), (what, res.exit_code, res.output[-500:])
     assert res.exception is None or isinstance(res.exception, SystemExit), (
-        what, repr(res.exception))
+        what,
+        repr(res.exception),
+    )
     assert "Traceback" not in res.output, what
     if res.exit_code == 1 and args[0] == "info":
         assert len(res.output.strip().splitlines()) == 1, (what, res.output)

@@ -56,8 +56,10 @@ def test_cyclegan_train_opt_linked_outside_is_not_read(tmp_path):
     (run / "web" / "images" / "epoch001_fake_B.png").symlink_to(secret)
     r = load_run(run)
     assert r.config == {}
-    assert "train_opt.txt: not read: it is a link that resolves outside the run folder" in (
-        r.warnings[0])
+    assert (
+        "train_opt.txt: not read: it is a link that resolves outside the run folder"
+        in (r.warnings[0])
+    )
     assert r.samples == []
     assert any("epoch001_fake_B.png: not read" in w for w in r.warnings)
     linked = tmp_path / "linked"
@@ -65,8 +67,10 @@ def test_cyclegan_train_opt_linked_outside_is_not_read(tmp_path):
     (linked / "loss_log.txt").symlink_to(secret)
     out = CliRunner().invoke(main, ["info", str(linked)])
     assert out.exit_code == 1 and "secret-line" not in out.output
-    assert out.output.strip() == (f"Error: {linked / 'loss_log.txt'}: not read: it is a link "
-                                  "that resolves outside the run folder")
+    assert out.output.strip() == (
+        f"Error: {linked / 'loss_log.txt'}: not read: it is a link "
+        "that resolves outside the run folder"
+    )
     _, dest = import_run(run, tmp_path / "imported")
     assert "secret-line" not in (dest / "run.json").read_text()
     out = CliRunner().invoke(main, ["info", str(run)])
@@ -110,7 +114,8 @@ def test_import_overwrite_never_deletes_the_source_or_other_files(tmp_path):
     out = CliRunner().invoke(main, ["import", str(src), str(p), "--overwrite"])
     assert out.exit_code == 1
     assert out.output.strip().splitlines()[-1] == (
-        f"Error: {p}: is not a gananalyze run (no run.json); --overwrite only replaces a run")
+        f"Error: {p}: is not a gananalyze run (no run.json); --overwrite only replaces a run"
+    )
     assert (src / "loss_log.txt").is_file() and (p / "notes.txt").read_text() == "keep me"
     # a run that holds the source, or a run with extra files, is not replaced either
     native = _native(tmp_path / "n", steps=5, flush_rows=5)
@@ -118,8 +123,11 @@ def test_import_overwrite_never_deletes_the_source_or_other_files(tmp_path):
     with pytest.raises(GanAnalyzeError, match="contains or is the source run"):
         import_run(inner, native, overwrite=True)
     (native / "mine.txt").write_text("x")
-    with pytest.raises(GanAnalyzeError, match=r"holds files that are not part of a gananalyze "
-                                              r"run \(mine.txt\)"):
+    with pytest.raises(
+        GanAnalyzeError,
+        match=r"holds files that are not part of a gananalyze "
+        r"run \(mine.txt\)",
+    ):
         import_run(src, native, overwrite=True)
     (native / "mine.txt").unlink()
     r, dest = import_run(src, native, overwrite=True)  # a plain native run is replaced
@@ -131,13 +139,16 @@ def test_import_overwrite_never_deletes_the_source_or_other_files(tmp_path):
 def test_outputs_never_overwrite_a_runs_files(tmp_path):
     run = _native(tmp_path / "r", steps=5, flush_rows=5)
     before = (run / "run.json").read_bytes()
-    for args in (["report", str(run), "-o", str(run / "run.json")],
-                 ["compare", str(run), str(run), "-o", str(run / "run.json")]):
+    for args in (
+        ["report", str(run), "-o", str(run / "run.json")],
+        ["compare", str(run), str(run), "-o", str(run / "run.json")],
+    ):
         out = CliRunner().invoke(main, args)
         assert out.exit_code == 1, out.output
         assert out.output.strip().splitlines()[-1] == (
             f"Error: {run / 'run.json'}: is a file of the run {run}; refusing to overwrite it "
-            "(choose another output path)")
+            "(choose another output path)"
+        )
     assert (run / "run.json").read_bytes() == before
     cg = _cyclegan(tmp_path / "cg")
     with pytest.raises(GanAnalyzeError, match="is a file of the run"):
@@ -193,8 +204,10 @@ def test_every_bit_flip_in_a_part_is_either_harmless_or_named(tmp_path):
             assert any(p1.name in w and "unreadable Parquet part" in w for w in r.warnings)
             # the other parts still load
             assert set(range(100)) | set(range(200, 300)) <= set(r.steps.tolist())
-        elif not (len(got) == len(want) and got[["step", "G_loss", "D_loss"]].equals(
-                want[["step", "G_loss", "D_loss"]])):
+        elif not (
+            len(got) == len(want)
+            and got[["step", "G_loss", "D_loss"]].equals(want[["step", "G_loss", "D_loss"]])
+        ):
             silent += 1
     assert silent == 0 and named > 0
 
@@ -211,7 +224,8 @@ def test_config_of_the_wrong_type_is_normalised(tmp_path):
         r = load_run(run)
         assert r.config == {"value": cfg}
         assert f"'config' is a {type(cfg).__name__}, not an object; kept as config['value']" in (
-            "\n".join(r.warnings))
+            "\n".join(r.warnings)
+        )
         out = CliRunner().invoke(main, ["check", str(run)])
         assert out.exit_code in (0, 1) and "Traceback" not in out.output
         assert out.exception is None or isinstance(out.exception, SystemExit)
@@ -240,12 +254,15 @@ def test_json_nested_thousands_deep_is_one_clear_line(tmp_path):
     (run / "run.json").write_text('{"config": ' + deep + "}")
     r = load_run(run)  # the scalars are still used
     assert r.steps.tolist() == list(range(5))
-    assert r.damaged == [(str(run / "run.json"),
-                          "not valid JSON (JSON nested more than 200 levels deep)")]
+    assert r.damaged == [
+        (str(run / "run.json"), "not valid JSON (JSON nested more than 200 levels deep)")
+    ]
     out = CliRunner().invoke(main, ["info", str(run)])
     assert out.exit_code == 0
-    assert (f"  {run / 'run.json'}: not valid JSON (JSON nested more than 200 levels deep); "
-            "loss type, config and generator spec unknown") in out.output.splitlines()
+    assert (
+        f"  {run / 'run.json'}: not valid JSON (JSON nested more than 200 levels deep); "
+        "loss type, config and generator spec unknown"
+    ) in out.output.splitlines()
     sg = tmp_path / "sg"
     sg.mkdir()
     good = json.dumps({"Loss/G/loss": {"num": 1, "mean": 1.0}})
@@ -287,11 +304,18 @@ def test_a_flipped_length_bit_in_tensorboard_skips_one_record_not_the_rest(tmp_p
     r = load_run(tmp_path / "tb")
     assert len(r.scalars) == 999
     nxt = recs[recs.index(at) + 1]
-    assert r.warnings == [f"{f}: corrupt record header (length checksum mismatch) at byte offset "
-                          f"{at}; skipped {nxt - at} bytes to the next intact record at offset "
-                          f"{nxt} and read on"]
-    assert r.damaged == [(str(f), f"corrupt record header (length checksum mismatch) at byte "
-                                  f"offset {at}; {nxt - at} bytes skipped")]
+    assert r.warnings == [
+        f"{f}: corrupt record header (length checksum mismatch) at byte offset "
+        f"{at}; skipped {nxt - at} bytes to the next intact record at offset "
+        f"{nxt} and read on"
+    ]
+    assert r.damaged == [
+        (
+            str(f),
+            f"corrupt record header (length checksum mismatch) at byte "
+            f"offset {at}; {nxt - at} bytes skipped",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- 9. damaged is structured
@@ -327,8 +351,10 @@ def test_runs_are_called_after_their_directory_unless_named(tmp_path):
     (tmp_path / "a").rename(tmp_path / "b")
     r = load_run(tmp_path / "b")
     assert (r.name, r.given_name) == ("baseline", "baseline")
-    assert f"{tmp_path / 'b'}: the run's name 'baseline' (given when it was written) differs " \
-           "from its directory's name 'b'; called 'baseline'" in r.warnings
+    assert (
+        f"{tmp_path / 'b'}: the run's name 'baseline' (given when it was written) differs "
+        "from its directory's name 'b'; called 'baseline'" in r.warnings
+    )
     with RunLog(tmp_path / "b", flush_rows=3) as log:  # resuming keeps the given name
         log.scalars(9, G_loss=1.0)
     assert load_run(tmp_path / "b").name == "baseline"

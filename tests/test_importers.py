@@ -53,6 +53,7 @@ def write_event_file(path: Path, points: list[tuple[int, str, float, float]]) ->
         )
         data = ev.SerializeToString()
         hdr = struct.pack("<Q", len(data))
+
         def crc(b):
             return int(
                 tensorboard.masked_crc(tensorboard.crc32c_rows(np.frombuffer(b, np.uint8)[None]))[0]

@@ -298,3 +298,33 @@ def test_high_recall_run_is_not_a_collapse(synthetic_run):
     )
     d = diagnose(load_run(p))
     assert "mode_collapse" not in {f.rule for f in d.findings}
+
+
+# ------------------------------------------------------------- 5. a D that stopped learning
+
+
+def test_d_loss_pinned_at_a_clamp_while_g_climbs_is_a_stalled_d(tmp_path):
+    """D loss pinned at 11.5 for the whole run (log(sigmoid + 1e-10)); G climbs 1.1 -> 5.2."""
+    rng = np.random.default_rng(6)
+    n = 400
+    p = _csv(
+        tmp_path / "clamp",
+        G_loss=np.linspace(1.1, 5.2, n) + rng.normal(0, 0.1, n),
+        D_loss=np.full(n, 11.5129),
+    )
+    d = diagnose(load_run(p))
+    f = next(f for f in d.findings if f.rule == "d_stalled")
+    assert (f.severity, f.start_step, f.end_step) == ("warning", 0, n - 1)
+    assert f.message.startswith("D loss flat at 11.5 (within 0.5%) from step 0 to the end (100%")
+    assert d.status == "problems"
+
+
+def test_a_noisy_d_at_equilibrium_is_not_stalled(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 400
+    p = _csv(
+        tmp_path / "noisy",
+        G_loss=np.linspace(0.9, 1.4, n) + rng.normal(0, 0.05, n),
+        D_loss=1.386 + rng.normal(0, 0.05, n),
+    )
+    assert "d_stalled" not in {f.rule for f in diagnose(load_run(p)).findings}

@@ -6,8 +6,8 @@ rules that would be false alarms (`must_not`). Each run is one test:
 
 - it loads, and `diagnose` fires every expected rule and none of the `must_not` ones; a
   run labelled healthy gets no problem finding;
-- a run whose `format` says "needs importer" is an expected failure (not strict: it passes
-  once a reader for it exists);
+- a run that does not load, or whose `format` says "needs importer", is an expected failure
+  (not strict: it passes once a reader for it exists);
 - a run where label and tool still disagree keeps its disagreement in LABELS.yaml
   (`tool_disagrees`: why) and is a strict expected failure, so a fix is noticed.
 
@@ -42,8 +42,9 @@ def judge(name: str, lab: dict) -> tuple[str, str]:
     d = diagnose(run)
     fired = {f.rule for f in d.findings if f.severity != "info" or f.rule == "healthy_equilibrium"}
     false = sorted(set(lab.get("must_not") or []) & fired)
-    if lab["label"] == "healthy" and d.status == "problems":
-        false = false or sorted(fired)
+    about_training = fired - {"damaged_data"}  # unreadable lines say nothing of the training
+    if lab["label"] == "healthy" and about_training - {"healthy_equilibrium"}:
+        false = false or sorted(about_training)
     missed = sorted(set(lab.get("expected_findings") or []) - fired)
     details = f"status {d.status}; fired {sorted(fired)}; verdict: {d.verdict}"
     if false:
@@ -77,6 +78,8 @@ def test_every_zoo_folder_is_labelled_and_sourced():
 @pytest.mark.parametrize(("name", "lab"), list(_params()))
 def test_zoo_verdict_matches_label(name: str, lab: dict):
     outcome, details = judge(name, lab)
+    if outcome == "not loaded":
+        pytest.xfail(f"needs importer: {details}")
     assert outcome in ("right", "not judged"), f"{name} ({lab['label']}): {outcome}: {details}"
 
 

@@ -29,6 +29,7 @@ _PRIORITY = [
     "vanishing_gradients",
     "over_training",
     "oscillation",
+    "d_stalled",
     "implausible_values",
     "damaged_data",
 ]

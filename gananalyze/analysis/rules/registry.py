@@ -46,6 +46,7 @@ ORDER = (
     "mode_collapse",
     "vanishing_gradients",
     "oscillation",
+    "d_stalled",
     "over_training",
     "healthy_equilibrium",
     "implausible_values",

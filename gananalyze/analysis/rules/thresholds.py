@@ -74,6 +74,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "osc_ratio": 3.0,  # ... and dispersion this many times its median
     # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
     "osc_min_frac": 0.05,
+    # d_stalled
+    "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
+    "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
     # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
