@@ -328,3 +328,46 @@ def test_a_noisy_d_at_equilibrium_is_not_stalled(tmp_path):
         D_loss=1.386 + rng.normal(0, 0.05, n),
     )
     assert "d_stalled" not in {f.rule for f in diagnose(load_run(p)).findings}
+
+
+# ------------------------------------------------------------- WGAN: the critic path
+
+
+def _wgan(path: Path, gap: np.ndarray, config: dict | None = None) -> Path:
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(8)
+    with RunLog(path, loss="wasserstein", config=config or {}) as log:
+        for i, g in enumerate(gap):
+            real = rng.normal(g / 2, 0.1, 16)
+            fake = rng.normal(-g / 2, 0.1, 16)
+            log.discriminator(i, real, fake, critic=True)
+            log.scalars(i, G_loss=g / 2 + rng.normal(0, 0.05), D_loss=-g + rng.normal(0, 0.05))
+    return path
+
+
+def test_runlog_critic_stores_scores_and_gap_not_probabilities(tmp_path):
+    run = load_run(_wgan(tmp_path / "w", np.full(30, 4.0)))
+    cols = set(run.scalars.columns)
+    assert {"critic_real", "critic_fake", "critic_gap"} <= cols
+    assert not cols & {"D_x", "D_G_z_before", "D_acc", "D_tp"}
+    assert run.series("critic_gap").median() == pytest.approx(4.0, abs=0.1)
+
+
+def test_critic_values_growing_without_bound_are_divergence(tmp_path):
+    n = 300
+    d = diagnose(load_run(_wgan(tmp_path / "grow", np.geomspace(1.0, 60.0, n))))
+    f = next(f for f in d.findings if f.title == "Critic values grow without bound")
+    assert (f.rule, f.severity, f.end_step) == ("divergence", "error", n - 1)
+    assert "critic_gap" in f.message
+
+
+def test_a_vanishing_critic_gap_under_clipping_is_a_warning(tmp_path):
+    n = 300
+    gap = np.r_[np.full(100, 5.0), np.linspace(5.0, 0.05, 100), np.full(100, 0.05)]
+    d = diagnose(load_run(_wgan(tmp_path / "clip", gap, config={"clip_value": 0.01})))
+    f = next(f for f in d.findings if f.rule == "wgan_critic")
+    assert f.severity == "warning" and f.end_step == n - 1
+    assert "weights clipped at 0.01" in f.message
+    healthy = diagnose(load_run(_wgan(tmp_path / "ok", np.full(n, 5.0), {"clip_value": 0.01})))
+    assert "wgan_critic" not in {x.rule for x in healthy.findings}

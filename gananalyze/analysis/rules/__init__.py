@@ -15,6 +15,7 @@ Layout (one idea per module):
   samples.py      mode_collapse, over_training
   stalled.py      d_stalled
   values.py       implausible_values, damaged_data
+  wgan.py         wgan_critic (critic gap, critic growth)
   diagnose.py     diagnose() and the verdict
 A new rule goes in the family module it belongs to (or a new one imported below),
 decorated with @rule; docs/architecture.md has the smallest example.
@@ -22,7 +23,7 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
-from . import balance, samples, stability, stalled, values  # noqa: F401  (registers the rules)
+from . import balance, samples, stability, stalled, values, wgan  # noqa: F401  (registers the rules)
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose

@@ -30,6 +30,7 @@ _PRIORITY = [
     "over_training",
     "oscillation",
     "d_stalled",
+    "wgan_critic",
     "implausible_values",
     "damaged_data",
 ]

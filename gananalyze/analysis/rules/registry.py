@@ -47,6 +47,7 @@ ORDER = (
     "vanishing_gradients",
     "oscillation",
     "d_stalled",
+    "wgan_critic",
     "over_training",
     "healthy_equilibrium",
     "implausible_values",

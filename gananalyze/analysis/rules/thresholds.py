@@ -77,6 +77,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # d_stalled
     "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
     "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
+    # wgan_critic
+    "wgan_grow_ratio": 10.0,  # critic gap at the end this many times its early |value|, rising
+    "wgan_gap_vanish_frac": 0.05,  # ... or (weights clipped) below this fraction of its scale
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
     # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
