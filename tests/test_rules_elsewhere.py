@@ -371,3 +371,31 @@ def test_a_vanishing_critic_gap_under_clipping_is_a_warning(tmp_path):
     assert "weights clipped at 0.01" in f.message
     healthy = diagnose(load_run(_wgan(tmp_path / "ok", np.full(n, 5.0), {"clip_value": 0.01})))
     assert "wgan_critic" not in {x.rule for x in healthy.findings}
+
+
+# ------------------------------------------------------------- 7. wild from the first step
+
+
+def test_losses_wild_from_the_first_epoch_are_seen(tmp_path):
+    """CTGAN at lr 0.1: signs flip nearly every epoch, median |G| ~69, spikes to 3e4."""
+    rng = np.random.default_rng(9)
+    n = 300
+    sign = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    g = sign * np.abs(rng.normal(69, 30, n))
+    g[[3, 50, 120, 200, 260]] = [3e4, -2e4, 2.5e4, -1.5e4, 3e4]
+    d = -sign * np.abs(rng.normal(20, 10, n))
+    diag = diagnose(load_run(_csv(tmp_path / "wild", G_loss=g, D_loss=d)))
+    f = next(f for f in diag.findings if f.title == "G loss wild throughout")
+    assert (f.rule, f.severity, f.start_step, f.end_step) == ("oscillation", "warning", 0, n - 1)
+    assert f.numbers["spikes"] == 5 and f.numbers["sign_flip_share"] > 0.9
+    assert diag.status == "problems"
+
+
+def test_a_wgan_generator_loss_swinging_across_zero_is_not_wild(tmp_path):
+    rng = np.random.default_rng(10)
+    n = 300
+    g = rng.normal(5, 20, n)
+    g[5] = 100.5  # caogang/wgan-gp: -27.6 .. +100.5 early, small mean later
+    d = -np.abs(rng.normal(7, 2, n))
+    diag = diagnose(load_run(_csv(tmp_path / "wg", G_loss=g, D_loss=d)))
+    assert not [f for f in diag.findings if "wild" in f.title]

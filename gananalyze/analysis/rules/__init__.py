@@ -14,6 +14,7 @@ Layout (one idea per module):
   stability.py    divergence, vanishing_gradients, oscillation
   samples.py      mode_collapse, over_training
   stalled.py      d_stalled
+  wild.py         losses wild from the first step (part of oscillation)
   values.py       implausible_values, damaged_data
   wgan.py         wgan_critic (critic gap, critic growth)
   diagnose.py     diagnose() and the verdict

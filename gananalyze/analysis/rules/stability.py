@@ -13,6 +13,7 @@ from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext, _last_bin, _pick, _robust_center
 from .registry import rule
+from .wild import wild_losses
 
 
 def _exploded(
@@ -238,4 +239,6 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
                 metrics=[ctx.column(name)],
             )
         )
+    seen = {f.metrics[0] for f in out if f.metrics}
+    out += [f for f in wild_losses(ctx) if f.metrics and f.metrics[0] not in seen]
     return out

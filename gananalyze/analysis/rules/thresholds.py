@@ -74,6 +74,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "osc_ratio": 3.0,  # ... and dispersion this many times its median
     # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
     "osc_min_frac": 0.05,
+    # oscillation from the first step (wild.py): spikes above this many times the loss's scale
+    # (|equilibrium| or its median |value|, whichever is larger) ...
+    "wild_spike_ratio": 100.0,
+    "wild_min_share": 0.01,  # ... at >= this share of the points (and at least 2) ...
+    "wild_flip_share": 0.5,  # ... and, for a signed loss, sign flips at >= this share of points
     # d_stalled
     "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
     "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
