@@ -234,17 +234,17 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "g_overpowering",
-            "warning",
-            "Generator fools the discriminator",
-            msg,
-            "Strengthen D: raise its learning rate or take more D steps per G step, check "
+            rule="g_overpowering",
+            severity="warning",
+            title="Generator fools the discriminator",
+            message=msg,
+            action="Strengthen D: raise its learning rate or take more D steps per G step, check "
             "that D is not crippled (dropout, too small, wrong labels), and look at the "
             "samples: G may be exploiting a D blind spot (mode collapse).",
-            int(b0),
-            int(b1),
-            nums,
-            metrics,
+            start_step=int(b0),
+            end_step=int(b1),
+            numbers=nums,
+            metrics=metrics,
         )
     ]
 
@@ -299,14 +299,16 @@ def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
     k0 = ctx.nb - max(1, int(math.ceil(th["tail_fraction"] * ctx.nb)))
     return [
         Finding(
-            "healthy_equilibrium",
-            "info",
-            "Healthy equilibrium",
-            f"Over the last {fmt_pct(th['tail_fraction'])} of the run: " + "; ".join(parts) + ".",
-            "Nothing to fix; pick the checkpoint with the best sample metric.",
-            int(ctx.bin_start[k0]),
-            int(ctx.bin_end[-1]),
-            nums,
-            metrics,
+            rule="healthy_equilibrium",
+            severity="info",
+            title="Healthy equilibrium",
+            message=f"Over the last {fmt_pct(th['tail_fraction'])} of the run: "
+            + "; ".join(parts)
+            + ".",
+            action="Nothing to fix; pick the checkpoint with the best sample metric.",
+            start_step=int(ctx.bin_start[k0]),
+            end_step=int(ctx.bin_end[-1]),
+            numbers=nums,
+            metrics=metrics,
         )
     ]

@@ -126,17 +126,17 @@ def diagnose(
             )
             findings.append(
                 Finding(
-                    "no_data",
-                    "info",
-                    "Not enough data to judge",
-                    f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
-                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
+                    rule="no_data",
+                    severity="info",
+                    title="Not enough data to judge",
+                    message=f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
+                    action="Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
                     "see docs/rules.md "
                     "for what each rule needs.",
-                    None,
-                    None,
-                    {"rules_ran": ran, "rules_skipped": len(skipped)},
-                    [],
+                    start_step=None,
+                    end_step=None,
+                    numbers={"rules_ran": ran, "rules_skipped": len(skipped)},
+                    metrics=[],
                 )
             )
     rank = {n: i for i, n in enumerate(_PRIORITY)}

@@ -133,15 +133,15 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "error" if ongoing else "warning",
-            title,
-            msg,
-            action,
-            int(steps[i0]),
-            int(steps[-1]) if ongoing else int(steps[i1]),
-            nums,
-            ["samples"],
+            rule="mode_collapse",
+            severity="error" if ongoing else "warning",
+            title=title,
+            message=msg,
+            action=action,
+            start_step=int(steps[i0]),
+            end_step=int(steps[-1]) if ongoing else int(steps[i1]),
+            numbers=nums,
+            metrics=["samples"],
         )
     ]
 
@@ -237,20 +237,20 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "warning",
-            "Possible mode collapse (G loss drops while D(G(z)) oscillates)",
-            msg,
-            "Look at the fixed-noise samples around these steps; if they look alike, "
+            rule="mode_collapse",
+            severity="warning",
+            title="Possible mode collapse (G loss drops while D(G(z)) oscillates)",
+            message=msg,
+            action="Look at the fixed-noise samples around these steps; if they look alike, "
             "lower G's learning rate or add minibatch-std / minibatch discrimination.",
-            int(ctx.bin_start[i0]),
-            int(ctx.bin_end[i1]),
-            {
+            start_step=int(ctx.bin_start[i0]),
+            end_step=int(ctx.bin_end[i1]),
+            numbers={
                 "drops": int(len(idx)),
                 "largest_drop": drop,
                 "dgz_dispersion_ratio": float(np.nanmax(disp[idx]) / dmed),
             },
-            [ctx.column("G_loss"), ctx.column("D_G_z")],
+            metrics=[ctx.column("G_loss"), ctx.column("D_G_z")],
         )
     ]
 
@@ -325,21 +325,21 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "warning",
-            f"{nm} jumped up (samples degraded)",
-            msg,
-            f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
+            rule="mode_collapse",
+            severity="warning",
+            title=f"{nm} jumped up (samples degraded)",
+            message=msg,
+            action=f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
             f"at step {int(st[i - 1])} or earlier.",
-            int(st[i - 1]),
-            int(st[i]),
-            {
+            start_step=int(st[i - 1]),
+            end_step=int(st[i]),
+            numbers={
                 "before": float(v[i - 1]),
                 "after": float(v[i]),
                 "ratio": float(v[i] / v[i - 1]),
                 "recovered": bool(recovered),
             },
-            [ctx.select_metric],
+            metrics=[ctx.select_metric],
         )
     ]
 
@@ -408,15 +408,15 @@ def over_training(ctx: RuleContext) -> list[Finding]:
         )
         return [
             Finding(
-                "over_training",
-                "warning",
-                "Over-training: the best checkpoint is not the last",
-                msg,
-                f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
-                bstep,
-                int(st[-1]),
-                nums,
-                [ctx.select_metric],
+                rule="over_training",
+                severity="warning",
+                title="Over-training: the best checkpoint is not the last",
+                message=msg,
+                action=f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
+                start_step=bstep,
+                end_step=int(st[-1]),
+                numbers=nums,
+                metrics=[ctx.select_metric],
             )
         ]
     if i_best == len(v) - 1:
@@ -447,15 +447,15 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "over_training",
-            "info",
-            f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
-            msg,
-            f"Keep {ck}."
+            rule="over_training",
+            severity="info",
+            title=f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
+            message=msg,
+            action=f"Keep {ck}."
             + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
-            bstep,
-            bstep,
-            nums,
-            [ctx.select_metric],
+            start_step=bstep,
+            end_step=bstep,
+            numbers=nums,
+            metrics=[ctx.select_metric],
         )
     ]

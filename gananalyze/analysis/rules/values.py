@@ -39,17 +39,17 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
         per[f.metric] = per.get(f.metric, 0) + 1
     return [
         Finding(
-            "implausible_values",
-            "warning",
-            "Implausible values in the logs",
-            f"{len(flags)} value(s) cannot be right: {shown}.",
-            "Check how these metrics are computed and logged (units, wrong column, a "
+            rule="implausible_values",
+            severity="warning",
+            title="Implausible values in the logs",
+            message=f"{len(flags)} value(s) cannot be right: {shown}.",
+            action="Check how these metrics are computed and logged (units, wrong column, a "
             "bug in the metric). The rules leave impossible sample-metric values out (they "
             "never pick a checkpoint) and read D's outputs only as probabilities in [0, 1].",
-            min(steps) if steps else None,
-            max(steps) if steps else None,
-            {"count": len(flags), "per_metric": per},
-            sorted(per),
+            start_step=min(steps) if steps else None,
+            end_step=max(steps) if steps else None,
+            numbers={"count": len(flags), "per_metric": per},
+            metrics=sorted(per),
         )
     ]
 

@@ -27,7 +27,7 @@ def critic_gap(ctx: RuleContext) -> tuple[pd.Series, str] | None:
 
 def _applies(ctx: RuleContext) -> str | None:
     if critic_gap(ctx) is None:
-        return "not applicable: needs critic_gap or a Wasserstein D loss"
+        return "not applicable: not a WGAN run (needs critic_gap or a Wasserstein D loss)"
     return None
 
 
