@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gananalyze.analysis.rules import diagnose
+from gananalyze.analysis.rules import ORDER, diagnose
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
 
@@ -51,7 +51,9 @@ def judge(name: str, lab: dict) -> tuple[str, str]:
         return "false alarm", f"{details}; false alarm(s): {false}"
     if missed:
         return "missed", f"{details}; missed: {missed}"
-    if d.status == "not_judged":
+    checks_only = {"divergence", "implausible_values", "damaged_data"}
+    judged = set(ORDER) - checks_only - {r for r, _ in d.skipped}
+    if d.status == "not_judged" or not judged:
         return "not judged", details  # no false alarm, but no confirmation either
     return "right", details
 

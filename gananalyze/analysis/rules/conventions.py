@@ -84,6 +84,14 @@ def equilibrium(
             if isinstance(v, str) and v.lower() in _LOSS_NAMES:
                 loss, source = _LOSS_NAMES[v.lower()], "config"
                 break
+    if loss is None:  # signed D losses are evidence, stronger than a format's default
+        neg = _negative_share(ctx.raw("D_loss"), th)
+        if neg is not None and neg >= th["signed_loss_share"]:
+            loss, source = "wasserstein", "data"
+            notes.append(
+                f"loss type inferred: Wasserstein-like (the D loss is negative at "
+                f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
+            )
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
         # CycleGAN logs cycle_A (Cyc_A in the 2017 layout); pix2pix has no cycle loss
@@ -94,16 +102,8 @@ def equilibrium(
             "default for this model)"
         )
     if loss is None:
-        neg = _negative_share(ctx.raw("D_loss"), th)
-        if neg is not None and neg >= th["signed_loss_share"]:
-            loss, source = "wasserstein", "data"
-            notes.append(
-                f"loss type inferred: Wasserstein-like (the D loss is negative at "
-                f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
-            )
-        else:
-            loss, source = "bce", "assumed"
-            notes.append("loss type unknown: assumed BCE")
+        loss, source = "bce", "assumed"
+        notes.append("loss type unknown: assumed BCE")
     reduction = None
     view = ctx.view
     if th["d_loss_reduction"] != "auto":
