@@ -240,6 +240,7 @@ class RunLog:
         d_fake_after: Any | None = None,
         logits: bool = False,
         epoch: float | None = None,
+        critic: bool = False,
     ) -> None:
         """Record D's outputs on a real and a fake batch.
 
@@ -248,10 +249,21 @@ class RunLog:
         against). Probabilities by default; pass logits=True for raw scores.
         Logs the means (D_x, D_G_z_before, D_G_z_after), D's accuracy and its
         confusion counts at threshold 0.5 (real is the positive class).
+
+        critic=True (WGAN, WGAN-GP): the raw, unbounded critic scores. Logs their means
+        critic_real and critic_fake and the critic gap critic_real - critic_fake (the
+        Wasserstein estimate); no probabilities or accuracy, which mean nothing for a
+        critic. d_fake_after, when given, is used instead of d_fake_before for the gap.
         """
         real = _as_numpy(d_real).reshape(-1)
         fake = _as_numpy(d_fake_before).reshape(-1)
         after = None if d_fake_after is None else _as_numpy(d_fake_after).reshape(-1)
+        if critic:
+            cr = float(real.mean()) if real.size else math.nan
+            f = after if after is not None else fake
+            cf = float(f.mean()) if f.size else math.nan
+            self.scalars(step, epoch=epoch, critic_real=cr, critic_fake=cf, critic_gap=cr - cf)
+            return
         if logits:
             real, fake = 1 / (1 + np.exp(-real)), 1 / (1 + np.exp(-fake))
             after = None if after is None else 1 / (1 + np.exp(-after))

@@ -78,7 +78,7 @@ def test_no_d_outputs_no_equilibrium_says_no_problems(tmp_path):
             log.scalars(i, G_loss=-1.0 + 0.01 * math.sin(i), D_loss=-0.5 + 0.01 * math.cos(i))
     d = diagnose(load_run(tmp_path / "r"))
     assert [f.rule for f in d.findings] == ["no_problems"]
-    assert d.verdict.startswith("Healthy: no problems found")
+    assert d.verdict.startswith("No problems found by the 5 checks that could run")
     assert dict(d.skipped)["healthy_equilibrium"].startswith("not applicable")
     assert dict(d.skipped)["d_overpowering"].startswith("not applicable: a wasserstein loss")
 
@@ -473,6 +473,7 @@ def test_registry_rules_declare_needs():
         ("samples",),
         ("G_loss", "D_G_z_prob"),
         ("sample_metric",),
+        ("sample_recall",),
     ]
 
 

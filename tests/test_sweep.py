@@ -21,7 +21,18 @@ from gananalyze.metrics.generate import Noise, to_unit
 from gananalyze.metrics.sweep import select_checkpoints, stop_advice, sweep
 
 TESTS = Path(__file__).resolve().parent
-VALUES = ["fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage"]
+VALUES = [
+    "fid",
+    "fid_std",
+    "kid",
+    "kid_std",
+    "is",
+    "is_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+]
 
 
 @pytest.fixture
@@ -457,7 +468,9 @@ def test_cli_prints_table_best_and_json(setup):
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     header = next(
-        line for line in lines if line.split()[:4] == ["step", "fid", "precision", "recall"]
+        line
+        for line in lines
+        if line.split()[:5] == ["step", "fid", "fid_std", "precision", "recall"]
     )
     assert lines.index(header) < len(lines) - 4
     df = store.load_native(run).sample_metrics

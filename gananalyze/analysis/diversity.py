@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
 
 FEATURE_SIDE = 16  # samples larger than this are box-downscaled to at most 16x16 before comparing
@@ -91,10 +92,14 @@ def sample_diversity(run: Run, side: int | None = None) -> pd.DataFrame:
             continue
         try:
             r = grid_diversity(g, side)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, GanAnalyzeError) as e:
             run.warnings.append(
                 f"sample grid at step {g.step}: unreadable ({e}); left out of the diversity check"
             )
+            where = str(g.path) if g.path is not None else f"sample image {g.tag!r}"
+            problem = f"unreadable sample image at step {g.step}"
+            if (where, problem) not in run.damaged:
+                run.damaged.append((where, problem))
             continue
         if r["n"] >= 2:
             rows.append(r)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..aliases import higher_is_better, is_sample_metric, resolve
+from ..plausibility import FID_MAX, FID_MIN, is_fid, is_probability
 from ..run import Run
 
 
@@ -65,9 +66,30 @@ def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
 
 
 def finite_series(run: Run, metric: str) -> pd.Series:
-    """metric_series without its NaN/Inf evaluations (what the rules judge)."""
+    """metric_series without its NaN/Inf and impossible evaluations (what the rules judge).
+
+    Impossible: what `plausibility` flags (a FID below 0 or above 1e4, a precision or
+    recall outside [0, 1]); such a value never picks a checkpoint. attrs["implausible"]
+    counts the evaluations left out.
+    """
     s = metric_series(run, metric)[0]
-    return s[np.isfinite(s.to_numpy())]
+    v = s.to_numpy()
+    keep = _plausible(s, metric)
+    out = s[keep]
+    out.attrs = dict(s.attrs, implausible=int((np.isfinite(v) & ~keep).sum()))
+    return out
+
+
+def _plausible(s: pd.Series, metric: str = "") -> np.ndarray:
+    """Mask of the finite, possible values of a sample-metric series (see finite_series)."""
+    v = s.to_numpy()
+    keep = np.isfinite(v)
+    name = str(s.name) if s.name is not None else metric
+    if is_fid(name):
+        keep &= (v >= FID_MIN) & (v <= FID_MAX)
+    elif is_probability(name):
+        keep &= (v >= 0.0) & (v <= 1.0)
+    return keep
 
 
 def best_position(values: np.ndarray, higher: bool) -> int:
@@ -77,7 +99,7 @@ def best_position(values: np.ndarray, higher: bool) -> int:
 
 def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
     """(best finite value, its first step) of a series, or None."""
-    v = s[np.isfinite(s.to_numpy())]
+    v = s[_plausible(s)]
     if not len(v):
         return None
     i = best_position(v.to_numpy(), higher)
@@ -90,8 +112,7 @@ def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
     {step, metric, value, features (the network picked when there were several, else
     None), lower_is_better, last_step, last_value, has_checkpoint, checkpoint (file name)}.
     """
-    s, _ = metric_series(run, metric)
-    s = s[np.isfinite(s.to_numpy())]
+    s = finite_series(run, metric)
     if not len(s):
         return None
     col = str(s.name) if s.name is not None else metric

@@ -241,19 +241,35 @@ def _need(x, what: str, metric: str):
 def _m_fid(
     real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw
 ) -> dict[str, float]:
+    """FID of `fake` against the real statistics, and fid_std, its split-half uncertainty.
+
+    fid_std = |FID(first half) - FID(second half)| / 2: the two halves' FIDs differ by
+    about sqrt(2) x the spread of a FID on n/2 samples, which is about sqrt(2) x the
+    spread on n, so half the difference is of the order of the n-sample FID's own
+    standard deviation (a one-pair estimate: the rules pool it over evaluations).
+    NaN with fewer than 4 samples.
+    """
     if real_stats is None:
         real_stats = feature_stats(_need(real, "real features or statistics", "fid"))
-    if (
-        2 <= fake.shape[0] < fake.shape[1]
-    ):  # fewer samples than dimensions: an n x n problem suffices
+    n = int(fake.shape[0])
+    halves = (fake[: n // 2], fake[n // 2 :]) if n >= 4 else ()
+    out = {"fid": _fid_one(fake, real_stats, device)}
+    parts = [_fid_one(h, real_stats, device) for h in halves]
+    out["fid_std"] = abs(parts[0] - parts[1]) / 2.0 if parts else float("nan")
+    return out
+
+
+def _fid_one(fake, real_stats, device) -> float:
+    if 2 <= fake.shape[0] < fake.shape[1]:
+        # fewer samples than dimensions: an n x n problem suffices
 
         def host(a):
             return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
-        return {"fid": fid_few_samples(host(fake), *(host(s) for s in real_stats))}
+        return fid_few_samples(host(fake), *(host(s) for s in real_stats))
     # On a GPU the linear algebra runs there (float64); on CPU NumPy/SciPy's LAPACK.
     la_device = None if torch.device(device).type == "cpu" else device
-    return {"fid": frechet_distance(*real_stats, *feature_stats(fake), device=la_device)}
+    return frechet_distance(*real_stats, *feature_stats(fake), device=la_device)
 
 
 def _m_kid(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
@@ -300,7 +316,7 @@ METRIC_NEEDS: dict[str, str] = {
 
 # Column names each metric produces, in order.
 METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
-    "fid": ("fid",),
+    "fid": ("fid", "fid_std"),
     "kid": ("kid", "kid_std"),
     "is": ("is", "is_std"),
     "pr": ("precision", "recall"),

@@ -13,7 +13,10 @@ Layout (one idea per module):
   balance.py      d_overpowering, g_overpowering, healthy_equilibrium
   stability.py    divergence, vanishing_gradients, oscillation
   samples.py      mode_collapse, over_training
-  values.py       implausible_values
+  stalled.py      d_stalled
+  wild.py         losses wild from the first step (part of oscillation)
+  values.py       implausible_values, damaged_data
+  wgan.py         wgan_critic (critic gap, critic growth)
   diagnose.py     diagnose() and the verdict
 A new rule goes in the family module it belongs to (or a new one imported below),
 decorated with @rule; docs/architecture.md has the smallest example.
@@ -21,7 +24,7 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
-from . import balance, samples, stability, values  # noqa: F401  (registers the rules)
+from . import balance, samples, stability, stalled, values, wgan  # noqa: F401  (registers the rules)
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose

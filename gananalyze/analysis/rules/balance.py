@@ -6,12 +6,21 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import checkpoint_before
 from ..findings import Finding
 from .context import RuleContext, _last_bin, _pick
+from .conventions import loss_type_known
 from .registry import rule
+
+_SOURCE_WORDS = {
+    "run": "loss type declared by the run",
+    "config": "loss type from the config",
+    "data": "loss type inferred from the data",
+    "assumed": "the format's default loss type",
+}
 
 
 def _needs_probs_or_equilibrium(ctx: RuleContext) -> str | None:
@@ -35,21 +44,39 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     th = ctx.th
     eq = ctx.eq
     use_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
+    implied = None
     if use_probs:
         bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
         bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
         mask = (bx >= th["d_over_dx_min"]) & (bg <= th["d_over_dgz_max"])
+        # D still clearly winning: the stretch goes on while D(x) - D(G(z)) stays this wide
+        hold = (bx - bg) >= th["d_over_hold_gap"]
         last = _last_bin(bx, bg)
     else:
         if eq is None or eq.d_loss is None:
             return []
         bd = ctx.bins("D_loss")["med"].to_numpy()
         mask = bd <= th["d_over_loss_frac"] * eq.d_loss
+        hold = bd <= 2 * th["d_over_loss_frac"] * eq.d_loss
+        # Under LSGAN the loss-only test needs D loss < 7.5% of 0.25, i.e. D near perfect; the
+        # G loss says more. Not under BCE: there d_over_loss_frac already means D(G(z)) ~ 0.05,
+        # and pix2pix-style runs hold a low implied D(G(z)) while training well.
+        implied = implied_dgz(ctx) if eq.loss == "lsgan" else None
+        if implied is not None:
+            bi = ctx.bins("__implied_dgz", implied[0])["med"].to_numpy()
+            by_g = (bi <= th["d_over_implied_dgz_max"]) & (
+                bd <= th["d_over_implied_loss_frac"] * eq.d_loss
+            )
+            mask = mask | by_g
+            hold = hold | by_g
         last = _last_bin(bd)
     pick = _pick(mask, ctx.need_bins(), last)
     if not pick:
         return []
     a, z, ongoing = pick
+    while not ongoing and z + 1 <= last and (hold[z + 1] or (z + 2 <= last and hold[z + 2])):
+        z += 1  # severity follows the end: a D that still wins keeps the stretch open
+        ongoing = z >= last
     b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
     nums: dict[str, Any] = {"bins": int(z - a + 1), "fraction_of_run": (z - a + 1) / ctx.nb}
     parts = []
@@ -68,6 +95,10 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             + (f" (equilibrium {fmt_sig(eq.d_loss)})" if eq and eq.d_loss is not None else "")
         )
         metrics.append(ctx.column("D_loss"))
+    if implied is not None:
+        dgi = float(np.nanmedian(ctx.bins("__implied_dgz")["med"].to_numpy()[a : z + 1]))
+        nums.update(D_G_z_implied=dgi, implied_from=implied[1])
+        parts.append(f"D(G(z)) {fmt_sig(dgi)} implied by the G loss under {implied[1]}")
     if ctx.has("G_loss"):
         bgl = ctx.bins("G_loss")["med"].to_numpy()
         before = bgl[:a] if a >= 1 else bgl[:1]
@@ -97,30 +128,73 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     msg = (
         f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
     )
+    assumed = not use_probs and not loss_type_known(eq)
+    if not use_probs and eq is not None:
+        msg += f" Judged against the {eq.loss.upper()} equilibrium" + (
+            " (loss type unknown: assumed)."
+            if assumed
+            else f" ({_SOURCE_WORDS.get(eq.source, eq.source)})."
+        )
     ckpt = checkpoint_before(ctx.run, int(b0))
     action = (
         "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), "
-        "fewer D steps per G step, one-sided label smoothing or instance noise, and "
-        "the non-saturating G loss -log D(G(z))"
+        "fewer D steps per G step, one-sided label smoothing or instance noise"
     )
-    action += (
-        f"; resume from the checkpoint at step {ckpt}."
-        if ckpt is not None and ckpt > int(ctx.steps[0])
-        else "; it started before the first checkpoint, so restart with these changes."
-    )
+    if eq is not None and eq.loss == "bce" and not g_saturating(ctx):
+        action += " (the G loss is already the non-saturating -log D(G(z)))"
+    elif eq is not None and eq.loss == "bce":
+        action += ", and the non-saturating G loss -log D(G(z))"
+    if ckpt is not None and ckpt > int(ctx.steps[0]):
+        action += f"; resume from the checkpoint at step {ckpt}."
+    elif ctx.run.checkpoints:
+        action += "; it started before the first checkpoint, so restart with these changes."
+    else:
+        action += "; no checkpoints were saved, so restart with these changes."
     return [
         Finding(
-            "d_overpowering",
-            "error" if ongoing else "warning",
-            "Discriminator overpowers the generator",
-            msg,
-            action,
-            int(b0),
-            int(b1),
-            nums,
-            metrics,
+            rule="d_overpowering",
+            severity="error" if ongoing and not assumed else "warning",
+            title="Discriminator overpowers the generator",
+            message=msg,
+            action=action,
+            start_step=int(b0),
+            end_step=int(b1),
+            numbers=nums,
+            metrics=metrics,
         )
     ]
+
+
+def g_saturating(ctx: RuleContext) -> bool:
+    """Whether the G loss is the saturating log(1 - D(G(z))) (config g_loss, or its sign)."""
+    if str(ctx.run.config.get("g_loss", "")).lower() == "saturating":
+        return True
+    g = ctx.finite("G_loss").to_numpy()
+    return bool(g.size >= ctx.th["min_points"] and (g < 0).mean() > 0.9)
+
+
+def implied_dgz(ctx: RuleContext) -> tuple[pd.Series, str] | None:
+    """D(G(z)) implied by the G loss under the run's loss type, and the convention's name.
+
+    Non-saturating BCE: G = -log D(G(z)); saturating BCE: G = log(1 - D(G(z))); LSGAN:
+    G = (D(G(z)) - 1)^2. None for hinge/Wasserstein (raw scores, no probability) or
+    without a G loss. A G loss with extra terms (L1, cycle) implies a lower D(G(z))
+    than the true one, so findings name the convention they assumed.
+    """
+    eq = ctx.eq
+    g = ctx.finite("G_loss")
+    if eq is None or len(g) < ctx.th["min_points"] or eq.loss not in ("bce", "lsgan"):
+        return None
+    v = g.to_numpy(dtype=np.float64)
+    if eq.loss == "lsgan":
+        p, name = 1.0 - np.sqrt(np.clip(v, 0.0, 1.0)), "LSGAN (D(G(z)) - 1)^2"
+    elif g_saturating(ctx):
+        p, name = 1.0 - np.exp(np.minimum(v, 0.0)), "saturating BCE log(1 - D(G(z)))"
+    else:
+        p, name = np.exp(-np.maximum(v, 0.0)), "non-saturating BCE -log D(G(z))"
+    if not loss_type_known(eq):
+        name += ", loss type assumed"
+    return pd.Series(p, index=g.index), name
 
 
 @rule("g_overpowering", needs=("D_G_z_prob",))
@@ -160,17 +234,17 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "g_overpowering",
-            "warning",
-            "Generator fools the discriminator",
-            msg,
-            "Strengthen D: raise its learning rate or take more D steps per G step, check "
+            rule="g_overpowering",
+            severity="warning",
+            title="Generator fools the discriminator",
+            message=msg,
+            action="Strengthen D: raise its learning rate or take more D steps per G step, check "
             "that D is not crippled (dropout, too small, wrong labels), and look at the "
             "samples: G may be exploiting a D blind spot (mode collapse).",
-            int(b0),
-            int(b1),
-            nums,
-            metrics,
+            start_step=int(b0),
+            end_step=int(b1),
+            numbers=nums,
+            metrics=metrics,
         )
     ]
 
@@ -225,14 +299,16 @@ def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
     k0 = ctx.nb - max(1, int(math.ceil(th["tail_fraction"] * ctx.nb)))
     return [
         Finding(
-            "healthy_equilibrium",
-            "info",
-            "Healthy equilibrium",
-            f"Over the last {fmt_pct(th['tail_fraction'])} of the run: " + "; ".join(parts) + ".",
-            "Nothing to fix; pick the checkpoint with the best sample metric.",
-            int(ctx.bin_start[k0]),
-            int(ctx.bin_end[-1]),
-            nums,
-            metrics,
+            rule="healthy_equilibrium",
+            severity="info",
+            title="Healthy equilibrium",
+            message=f"Over the last {fmt_pct(th['tail_fraction'])} of the run: "
+            + "; ".join(parts)
+            + ".",
+            action="Nothing to fix; pick the checkpoint with the best sample metric.",
+            start_step=int(ctx.bin_start[k0]),
+            end_step=int(ctx.bin_end[-1]),
+            numbers=nums,
+            metrics=metrics,
         )
     ]

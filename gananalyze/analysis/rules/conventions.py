@@ -84,9 +84,19 @@ def equilibrium(
             if isinstance(v, str) and v.lower() in _LOSS_NAMES:
                 loss, source = _LOSS_NAMES[v.lower()], "config"
                 break
+    if loss is None:  # signed D losses are evidence, stronger than a format's default
+        neg = _negative_share(ctx.raw("D_loss"), th)
+        if neg is not None and neg >= th["signed_loss_share"]:
+            loss, source = "wasserstein", "data"
+            notes.append(
+                f"loss type inferred: Wasserstein-like (the D loss is negative at "
+                f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
+            )
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
-        loss, source = ("lsgan", "assumed") if "cycle_A" in run.metrics else ("bce", "assumed")
+        # CycleGAN logs cycle_A (Cyc_A in the 2017 layout); pix2pix has no cycle loss
+        cyc = any(str(m).lower() in ("cycle_a", "cyc_a") for m in run.metrics)
+        loss, source = ("lsgan", "assumed") if cyc else ("bce", "assumed")
         notes.append(
             f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's "
             "default for this model)"
@@ -154,6 +164,21 @@ def equilibrium(
         d_eq, g_eq = None, None
         notes.append("Wasserstein loss: no equilibrium value, only trends")
     return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
+
+
+def _negative_share(s: pd.Series, th: dict[str, Any]) -> float | None:
+    """The share of a loss's finite points below zero, or None with too few points."""
+    v = s.to_numpy(dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < th["min_points"]:
+        return None
+    return float((v < 0).mean())
+
+
+def loss_type_known(eq: Equilibrium | None) -> bool:
+    """Whether the loss type was declared, a format's default, or inferred from the data
+    (not the BCE fallback for an unknown loss)."""
+    return eq is not None and not any(n.startswith("loss type unknown") for n in eq.notes)
 
 
 def _g_loss_weight(ctx: RuleContext) -> float | None:

@@ -13,8 +13,8 @@ from ...run import Run
 from ...textfmt import fmt_sig
 from ..findings import SEVERITY_RANK, Diagnosis, Finding
 from .context import RuleContext
-from .conventions import equilibrium
-from .registry import missing_reason, rules_in_order
+from .conventions import equilibrium, loss_type_known
+from .registry import available, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 from .views import _src_name, gan_views
 
@@ -29,7 +29,10 @@ _PRIORITY = [
     "vanishing_gradients",
     "over_training",
     "oscillation",
+    "d_stalled",
+    "wgan_critic",
     "implausible_values",
+    "damaged_data",
 ]
 
 
@@ -72,7 +75,7 @@ def diagnose(
                     seen.add(key)
                     findings.append(f)
     ctx = ctxs[0]
-    ran = len(ran_rules)
+    ran = len(ran_rules - {"damaged_data"})  # about the files, not a check of the training
     skipped = [
         (r.name, reasons[r.name]) for r in rules if r.name in reasons and r.name not in ran_rules
     ]
@@ -80,6 +83,9 @@ def diagnose(
         # healthy only if every GAN is
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
+        findings = [f for f in findings if f.rule != "healthy_equilibrium"]
+    weak = _weak_evidence(ctx, findings, ran_rules)
+    if weak:  # "healthy" needs the core evidence; without it: "no problems found"
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     problems = [f for f in findings if f.severity != "info"]
     # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag
@@ -91,19 +97,25 @@ def diagnose(
     if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
         if substantive > 0:
             msg = f"{ran} rule(s) ran on this run and none found a problem" + (
-                f"; {len(skipped)} skipped for lack of data." if skipped else "."
+                f"; {len(skipped)} skipped for lack of data" if skipped else ""
             )
+            msg += f"; not called healthy: {weak}." if weak else "."
             findings.append(
                 Finding(
-                    "no_problems",
-                    "info",
-                    "No problems found",
-                    msg,
-                    "Nothing to fix.",
-                    int(ctx.steps[0]) if len(ctx.steps) else None,
-                    int(ctx.steps[-1]) if len(ctx.steps) else None,
-                    {"rules_ran": ran, "rules_skipped": len(skipped)},
-                    [],
+                    rule="no_problems",
+                    severity="info",
+                    title="No problems found",
+                    message=msg,
+                    action="Nothing to fix; log "
+                    + ("what is missing" if weak else "D's outputs and sample grids")
+                    + " to let the rules judge more.",
+                    start_step=int(ctx.steps[0]) if len(ctx.steps) else None,
+                    end_step=int(ctx.steps[-1]) if len(ctx.steps) else None,
+                    numbers={
+                        "rules_ran": ran,
+                        "rules_skipped": len(skipped),
+                        "why_not_healthy": weak or "no healthy-equilibrium evidence",
+                    },
                 )
             )
         else:
@@ -114,17 +126,17 @@ def diagnose(
             )
             findings.append(
                 Finding(
-                    "no_data",
-                    "info",
-                    "Not enough data to judge",
-                    f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
-                    "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
+                    rule="no_data",
+                    severity="info",
+                    title="Not enough data to judge",
+                    message=f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
+                    action="Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
                     "see docs/rules.md "
                     "for what each rule needs.",
-                    None,
-                    None,
-                    {"rules_ran": ran, "rules_skipped": len(skipped)},
-                    [],
+                    start_step=None,
+                    end_step=None,
+                    numbers={"rules_ran": ran, "rules_skipped": len(skipped)},
+                    metrics=[],
                 )
             )
     rank = {n: i for i, n in enumerate(_PRIORITY)}
@@ -147,6 +159,25 @@ def diagnose(
     return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
 
 
+def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> str:
+    """Why a run without problems may not be called healthy ("" when it may).
+
+    Healthy needs the core evidence: D's outputs, or losses under a known (declared,
+    format default or inferred) loss type; and, when the run has sample grids or
+    sample metrics, a sample-side rule that ran.
+    """
+    h = next((f for f in findings if f.rule == "healthy_equilibrium"), None)
+    if h is None:
+        return ""
+    why = []
+    if "D_x" not in h.numbers and not loss_type_known(ctx.eq):
+        why.append("D's outputs were not logged and the loss type is unknown (BCE assumed)")
+    has_samples = available(ctx, "samples") or available(ctx, "sample_metric")
+    if has_samples and "mode_collapse" not in ran and "over_training" not in ran:
+        why.append("the samples could not be judged")
+    return "; ".join(why)
+
+
 def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) -> str:
     problems = [f for f in findings if f.severity != "info"]
     if not problems:
@@ -164,7 +195,7 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."
-        return f"Healthy: no problems found by the {ran} rule(s) that had data" + (
+        return f"No problems found by the {ran} checks that could run" + (
             f" ({len(skipped)} skipped)." if skipped else "."
         )
     main = problems[0]

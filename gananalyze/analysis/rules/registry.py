@@ -46,9 +46,12 @@ ORDER = (
     "mode_collapse",
     "vanishing_gradients",
     "oscillation",
+    "d_stalled",
+    "wgan_critic",
     "over_training",
     "healthy_equilibrium",
     "implausible_values",
+    "damaged_data",
 )
 
 
@@ -94,6 +97,10 @@ def available(ctx: RuleContext, name: str) -> bool:
         )
     if name == "sample_metric":
         return len(ctx.sample_metric()) >= ctx.th["min_evaluations"]
+    if name == "sample_recall":
+        from ..evaluations import finite_series
+
+        return any(len(finite_series(ctx.run, m)) for m in ("recall", "coverage"))
     if name == "scalars":
         return len(ctx.run.metrics) > 0 or len(ctx.run.nonfinite) > 0
     return ctx.has(name)
@@ -104,6 +111,7 @@ _NEED_WORDS = {
     "D_G_z_prob": "D(G(z)) (D_G_z_before/after or logits)",
     "samples": "fixed-noise sample grids with a known layout",
     "sample_metric": "sample metric evaluations",
+    "sample_recall": "recall or coverage evaluations (fid-sweep --metrics pr,dc)",
     "scalars": "any logged metric",
 }
 
@@ -117,8 +125,17 @@ def missing_reason(ctx: RuleContext, alts: list[tuple[str, ...]]) -> str | None:
         words = []
         for n in (n for n in alt if not available(ctx, n)):
             w = _NEED_WORDS.get(n, n)
-            if n == "sample_metric":
+            if n == "samples" and ctx.run.samples:
+                w = (
+                    f"{w}: the {len(ctx.run.samples)} sample image(s) hold one sample each "
+                    "(a pre-made grid saved as one image? pass the batch (N, C, H, W) to "
+                    "RunLog.samples)"
+                )
+            elif n == "sample_metric":
                 w = f"{ctx.select_metric} at >= {ctx.th['min_evaluations']} evaluations"
+                bad = ctx.sample_metric().attrs.get("implausible", 0)
+                if bad:
+                    w += f" ({bad} implausible evaluation(s) left out)"
             elif n not in _NEED_WORDS:
                 w = f"{n} (>= {ctx.th['min_points']} points)"
             words.append(w)

@@ -11,20 +11,25 @@ import pandas as pd
 
 from ...aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_before, checkpoint_name
+from ..evaluations import best_position, checkpoint_before, checkpoint_name, finite_series
 from ..findings import Finding
 from .context import RuleContext
 from .registry import available, rule
 
 
-@rule("mode_collapse", needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",)])
+@rule(
+    "mode_collapse",
+    needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",), ("sample_recall",)],
+)
 def mode_collapse(ctx: RuleContext) -> list[Finding]:
-    """Mode collapse: fixed-noise samples lose their diversity; G loss drops while D(G(z))
-    oscillates; FID jumps.
+    """Mode collapse: fixed-noise samples lose their diversity; low recall/coverage with fair
+    precision; G loss drops while D(G(z)) oscillates; FID jumps.
     """
     out: list[Finding] = []
     if available(ctx, "samples"):
         out += _collapse_from_samples(ctx)
+    if available(ctx, "sample_recall"):
+        out += _collapse_from_recall(ctx)
     if ctx.has("G_loss") and ctx.has("D_G_z_prob"):
         out += _collapse_from_metrics(ctx)
     sm = ctx.sample_metric()
@@ -94,7 +99,8 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     why = []
     if fell[1:].any():
         why.append(
-            f"below {fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} "
+            f"fell to {fmt_sig(d[f0])} at step {int(steps[f0])}, below "
+            f"{fmt_pct(th['collapse_ratio'])} of its earlier peak {fmt_sig(d[peak_i])} "
             f"(step {int(steps[peak_i])})"
         )
     if dups[1:].any():
@@ -127,17 +133,66 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "error" if ongoing else "warning",
-            title,
-            msg,
-            action,
-            int(steps[i0]),
-            int(steps[-1]) if ongoing else int(steps[i1]),
-            nums,
-            ["samples"],
+            rule="mode_collapse",
+            severity="error" if ongoing else "warning",
+            title=title,
+            message=msg,
+            action=action,
+            start_step=int(steps[i0]),
+            end_step=int(steps[-1]) if ongoing else int(steps[i1]),
+            numbers=nums,
+            metrics=["samples"],
         )
     ]
+
+
+def _collapse_from_recall(ctx: RuleContext) -> list[Finding]:
+    """Low recall (or coverage) with fair precision (or density) at the sweep's evaluations:
+    the samples are realistic but cover few modes (Kynkaanniemi et al. 2019; Naeem et al.
+    2020). Needs two evaluations in a row, or the last one."""
+    th = ctx.th
+    for cover, fid_like in (("recall", "precision"), ("coverage", "density")):
+        rc = finite_series(ctx.run, cover)
+        pr = finite_series(ctx.run, fid_like)
+        if not len(rc) or not len(pr):
+            continue
+        j = pd.concat([rc.rename("c"), pr.rename("p")], axis=1, join="inner").dropna()
+        if not len(j):
+            continue
+        low = (j["c"] <= th["collapse_recall_max"]) & (j["p"] >= th["collapse_precision_min"])
+        m = low.to_numpy()
+        pairs = m[1:] & m[:-1]
+        if not (m[-1] or pairs.any()):
+            continue
+        st = j.index.to_numpy()
+        i0 = int(np.flatnonzero(m)[0]) if m[-1] else int(np.flatnonzero(pairs)[0])
+        ongoing = bool(m[-1])
+        i1 = len(m) - 1 if ongoing else int(np.flatnonzero(pairs)[-1]) + 1
+        c_val, p_val = float(j["c"].iloc[i1]), float(j["p"].iloc[i1])
+        best = float(j["c"].max())
+        msg = (
+            f"{cover.capitalize()} {fmt_sig(c_val)} with {fid_like} {fmt_sig(p_val)} at step "
+            f"{int(st[i1])} ({int(m.sum())} of {len(m)} evaluations with {cover} <= "
+            f"{fmt_sig(th['collapse_recall_max'])} and {fid_like} >= "
+            f"{fmt_sig(th['collapse_precision_min'])}; highest {cover} {fmt_sig(best)}): the "
+            "samples look real but cover few modes of the real data."
+        )
+        return [
+            Finding(
+                rule="mode_collapse",
+                severity="error" if ongoing else "warning",
+                title=f"Mode collapse (low {cover}, fair {fid_like})",
+                message=msg,
+                action="G covers few modes: lower G's learning rate or G steps per D step, add "
+                "minibatch-std / minibatch discrimination, or use a loss less prone to collapse "
+                "(WGAN-GP, hinge with spectral norm); look at the samples of these checkpoints.",
+                start_step=int(st[i0]),
+                end_step=int(st[i1]),
+                numbers={cover: c_val, fid_like: p_val, f"best_{cover}": best},
+                metrics=[cover, fid_like],
+            )
+        ]
+    return []
 
 
 def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
@@ -182,22 +237,56 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "warning",
-            "Possible mode collapse (G loss drops while D(G(z)) oscillates)",
-            msg,
-            "Look at the fixed-noise samples around these steps; if they look alike, "
+            rule="mode_collapse",
+            severity="warning",
+            title="Possible mode collapse (G loss drops while D(G(z)) oscillates)",
+            message=msg,
+            action="Look at the fixed-noise samples around these steps; if they look alike, "
             "lower G's learning rate or add minibatch-std / minibatch discrimination.",
-            int(ctx.bin_start[i0]),
-            int(ctx.bin_end[i1]),
-            {
+            start_step=int(ctx.bin_start[i0]),
+            end_step=int(ctx.bin_end[i1]),
+            numbers={
                 "drops": int(len(idx)),
                 "largest_drop": drop,
                 "dgz_dispersion_ratio": float(np.nanmax(disp[idx]) / dmed),
             },
-            [ctx.column("G_loss"), ctx.column("D_G_z")],
+            metrics=[ctx.column("G_loss"), ctx.column("D_G_z")],
         )
     ]
+
+
+def metric_noise(ctx: RuleContext, sm: pd.Series) -> tuple[np.ndarray, str]:
+    """Each evaluation's uncertainty (absolute, the metric's units) and where it came from.
+
+    The sweep's own `<metric>_std` column (fid_std: split-half) when it was recorded,
+    pooled as the median over evaluations (one split is a rough estimate); else the
+    run's own scatter (>= noise_min_evaluations evaluations): the spread of the second
+    differences of log(metric) (trend-free for a curve that falls like a power law), as a
+    relative noise; else no noise (the relative margins alone decide).
+    """
+    v = sm.to_numpy(dtype=np.float64)
+    tab = ctx.run.sample_metrics
+    col = f"{sm.name}_std"
+    if tab is not None and len(tab) and col in tab.columns and "step" in tab.columns:
+        t = tab[["step", col]].dropna().drop_duplicates("step", keep="last").set_index("step")
+        std = pd.to_numeric(t[col], errors="coerce").reindex(sm.index).to_numpy()
+        rel = std / np.maximum(np.abs(v), 1e-30)
+        if np.isfinite(rel).sum() >= 1:
+            pooled = float(np.nanmedian(rel))
+            return np.fmax(np.nan_to_num(std, nan=0.0), pooled * np.abs(v)), f"{col} (split-half)"
+    if len(v) >= ctx.th["noise_min_evaluations"] and (v > 0).all():
+        # the lower quartile of |second difference| (0.319 sigma for Gaussian noise) over the
+        # later half (the early fall bends the curve): a jump touches up to three second
+        # differences and must not pass for noise
+        d2 = np.abs(np.diff(np.log(v), 2))
+        rel = float(np.quantile(d2[len(d2) // 2 :], 0.25)) / 0.3186 / math.sqrt(6.0)
+        return rel * np.abs(v), "the run's own scatter"
+    return np.zeros(len(v)), "no noise estimate"
+
+
+def _beyond_noise(ctx: RuleContext, a: float, b: float, na: float, nb: float) -> bool:
+    """Whether b - a exceeds metric_noise_z combined standard deviations."""
+    return abs(b - a) > ctx.th["metric_noise_z"] * math.hypot(na, nb)
 
 
 def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
@@ -206,9 +295,13 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     st = sm.index.to_numpy()
     if len(v) < 3:
         return []
+    noise, _ = metric_noise(ctx, sm)
     ratio = v[1:] / np.maximum(v[:-1], 1e-12)
     best_before = np.fmin.accumulate(v)[:-1]
     hit = (ratio >= th["fid_jump_ratio"]) & (v[1:] > th["fid_jump_ratio"] * best_before)
+    hit &= np.array(
+        [_beyond_noise(ctx, v[k], v[k + 1], noise[k], noise[k + 1]) for k in range(len(v) - 1)]
+    )
     hit[0] = (
         hit[0] and len(v) > 3 and False
     )  # the second evaluation after an untrained first one is never a jump
@@ -232,21 +325,21 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     )
     return [
         Finding(
-            "mode_collapse",
-            "warning",
-            f"{nm} jumped up (samples degraded)",
-            msg,
-            f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
+            rule="mode_collapse",
+            severity="warning",
+            title=f"{nm} jumped up (samples degraded)",
+            message=msg,
+            action=f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
             f"at step {int(st[i - 1])} or earlier.",
-            int(st[i - 1]),
-            int(st[i]),
-            {
+            start_step=int(st[i - 1]),
+            end_step=int(st[i]),
+            numbers={
                 "before": float(v[i - 1]),
                 "after": float(v[i]),
                 "ratio": float(v[i] / v[i - 1]),
                 "recovered": bool(recovered),
             },
-            [ctx.select_metric],
+            metrics=[ctx.select_metric],
         )
     ]
 
@@ -287,34 +380,52 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     }
     later = v[i_best + 1 :]
     rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
-    n_worse = int((rel > th["overtrain_margin"]).sum()) if best != 0 else int((later != best).sum())
-    nums["later_worse"] = n_worse
+    noise, noise_src = metric_noise(ctx, sm)
+    past_noise = np.array(
+        [
+            _beyond_noise(ctx, best, x, noise[i_best], n)
+            for x, n in zip(later, noise[i_best + 1 :], strict=True)
+        ],
+        dtype=bool,
+    )
+    n_worse = int(((rel > th["overtrain_margin"]) & past_noise).sum())
+    if best == 0:
+        n_worse = int(((later != best) & past_noise).sum())
+    nums.update(later_worse=n_worse, noise=float(noise[-1]), noise_source=noise_src)
+    last_past = bool(past_noise[-1]) if len(past_noise) else False
     if (
         i_best < len(v) - 1
         and worse > th["overtrain_margin"]
+        and last_past
         and n_worse >= th["overtrain_min_later"]
     ):
         msg = (
             f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} "
-            f"later evaluation(s) are worse by more than the margin, the last ({fmt_sig(last)} "
-            f"at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
-            f"{fmt_pct(th['overtrain_margin'])})."
+            f"later evaluation(s) are worse by more than the margin and the noise, the last "
+            f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
+            f"{fmt_pct(th['overtrain_margin'])}, noise +-{fmt_sig(float(noise[-1]))} from "
+            f"{noise_src})."
         )
         return [
             Finding(
-                "over_training",
-                "warning",
-                "Over-training: the best checkpoint is not the last",
-                msg,
-                f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
-                bstep,
-                int(st[-1]),
-                nums,
-                [ctx.select_metric],
+                rule="over_training",
+                severity="warning",
+                title="Over-training: the best checkpoint is not the last",
+                message=msg,
+                action=f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
+                start_step=bstep,
+                end_step=int(st[-1]),
+                numbers=nums,
+                metrics=[ctx.select_metric],
             )
         ]
     if i_best == len(v) - 1:
         where = "the last evaluation"
+    elif worse > th["overtrain_margin"] and not last_past:
+        where = (
+            f"the last ({fmt_sig(last)}, {fmt_pct(worse)} worse) is within the evaluations' "
+            f"noise (+-{fmt_sig(float(noise[-1]))}, {noise_src})"
+        )
     elif worse > th["overtrain_margin"]:
         where = (
             f"only {n_worse} later evaluation(s) worse by more than "
@@ -329,21 +440,22 @@ def over_training(ctx: RuleContext) -> list[Finding]:
             f"{fmt_sig(last)}, {fmt_pct(max(worse, 0))} "
             "worse)"
         )
+    bad = sm.attrs.get("implausible", 0)
     msg = (
         f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: "
-        "no over-training."
+        "no over-training." + (f" {bad} implausible evaluation(s) were left out." if bad else "")
     )
     return [
         Finding(
-            "over_training",
-            "info",
-            f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
-            msg,
-            f"Keep {ck}."
+            rule="over_training",
+            severity="info",
+            title=f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
+            message=msg,
+            action=f"Keep {ck}."
             + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
-            bstep,
-            bstep,
-            nums,
-            [ctx.select_metric],
+            start_step=bstep,
+            end_step=bstep,
+            numbers=nums,
+            metrics=[ctx.select_metric],
         )
     ]

@@ -13,6 +13,7 @@ from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext, _last_bin, _pick, _robust_center
 from .registry import rule
+from .wild import wild_losses
 
 
 def _exploded(
@@ -40,7 +41,15 @@ def _exploded(
     title = f"{ctx.label(name)} exploded"
     msg = message(peak, start, end, ongoing)
     return Finding(
-        "divergence", sev, title, msg, action, start, end, numbers(peak), [ctx.column(name)]
+        rule="divergence",
+        severity=sev,
+        title=title,
+        message=msg,
+        action=action,
+        start_step=start,
+        end_step=end,
+        numbers=numbers(peak),
+        metrics=[ctx.column(name)],
     )
 
 
@@ -62,23 +71,23 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             desc += f" and {len(per) - 4} more metrics"
         out.append(
             Finding(
-                "divergence",
-                "error",
-                "Training diverged (NaN/Inf)",
-                f"{len(nf)} non-finite values: {desc}; first {first['metric']} = {first['value']} "
-                f"at step {int(first['step'])}.",
-                "Resume from the last checkpoint before the first NaN with a lower learning "
+                rule="divergence",
+                severity="error",
+                title="Training diverged (NaN/Inf)",
+                message=f"{len(nf)} non-finite values: {desc}; first {first['metric']} = "
+                f"{first['value']} at step {int(first['step'])}.",
+                action="Resume from the last checkpoint before the first NaN with a lower learning "
                 "rate; add gradient clipping, check for log(0) / division by zero in the "
                 "losses, or use mixed precision with loss scaling.",
-                int(nf["step"].min()),
-                int(nf["step"].max()),
-                {
+                start_step=int(nf["step"].min()),
+                end_step=int(nf["step"].max()),
+                numbers={
                     "nonfinite_values": int(len(nf)),
                     "first_step": int(first["step"]),
                     "first_metric": str(first["metric"]),
                     "per_metric": {str(m): int(r.n) for m, r in per.iterrows()},
                 },
-                [str(m) for m in per.index],
+                metrics=[str(m) for m in per.index],
             )
         )
     for name in ("G_grad_norm", "D_grad_norm"):
@@ -160,18 +169,18 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
         )
         out.append(
             Finding(
-                "vanishing_gradients",
-                "warning",
-                f"{who}'s gradients vanished",
-                f"{ctx.label(name)} median {fmt_sig(during)} from step {int(b['start'][a])}"
+                rule="vanishing_gradients",
+                severity="warning",
+                title=f"{who}'s gradients vanished",
+                message=f"{ctx.label(name)} median {fmt_sig(during)} from step {int(b['start'][a])}"
                 + (" to the end" if ongoing else f" to {int(b['end'][z])}")
                 + f", {fmt_sig(base / max(during, 1e-30))}x below its early value {fmt_sig(base)}.",
-                f"Likely {why}: use the non-saturating G loss, weaken D (lower "
+                action=f"Likely {why}: use the non-saturating G loss, weaken D (lower "
                 "LR, label smoothing, "
                 "noise), or normalise (spectral norm) / add residual connections.",
-                int(b["start"][a]),
-                int(b["end"][z]),
-                {
+                start_step=int(b["start"][a]),
+                end_step=int(b["end"][z]),
+                numbers={
                     "early_median": base,
                     "median_during": during,
                     "shrink": base / max(during, 1e-30),
@@ -216,20 +225,20 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
         peak = float(np.nanmax(disp[a : zb + 1]))
         out.append(
             Finding(
-                "oscillation",
-                "warning",
-                f"{ctx.label(name)} oscillates",
-                f"{ctx.label(name)} step-to-step dispersion up to "
+                rule="oscillation",
+                severity="warning",
+                title=f"{ctx.label(name)} oscillates",
+                message=f"{ctx.label(name)} step-to-step dispersion up to "
                 f"{fmt_sig(peak)} ({fmt_sig(peak / base)}x "
                 f"its usual {fmt_sig(base)}, robust z {fmt_sig(float(np.nanmax(z[a : zb + 1])))}) "
                 f"from step {int(ctx.bin_start[a])}"
                 + (" to the end" if ongoing else f" to {int(ctx.bin_end[zb])}")
                 + ".",
-                "Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G steps, "
-                "or add a gradient penalty; check the samples for mode hopping.",
-                int(ctx.bin_start[a]),
-                int(ctx.bin_end[zb]),
-                {
+                action="Lower the learning rates (or Adam beta1 to 0.5/0.0), balance D and G "
+                "steps, or add a gradient penalty; check the samples for mode hopping.",
+                start_step=int(ctx.bin_start[a]),
+                end_step=int(ctx.bin_end[zb]),
+                numbers={
                     "peak_dispersion": peak,
                     "usual_dispersion": base,
                     "ratio": peak / base,
@@ -238,4 +247,6 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
                 metrics=[ctx.column(name)],
             )
         )
+    seen = {f.metrics[0] for f in out if f.metrics}
+    out += [f for f in wild_losses(ctx) if f.metrics and f.metrics[0] not in seen]
     return out

@@ -28,11 +28,22 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # loss conventions
     # "sum" | "mean" | "auto" (config key d_loss_reduction, else the data)
     "d_loss_reduction": "auto",
+    # an unknown loss type is inferred as Wasserstein when at least this share of the D loss's
+    # points are negative (BCE, LSGAN and hinge D losses are >= 0; a few negative points can be a
+    # logging offset)
+    "signed_loss_share": 0.1,
     # d_overpowering
     "d_over_dx_min": 0.95,  # D(x) at least this ...
     "d_over_dgz_max": 0.05,  # ... and D(G(z)) at most this
     # or (no D outputs logged) D loss below this fraction of its equilibrium value
     "d_over_loss_frac": 0.075,
+    # or D(G(z)) implied by the G loss (no D outputs logged) at most this, while the D loss is
+    # below this fraction of its equilibrium (D rejects 90% of fakes and is clearly winning)
+    "d_over_implied_dgz_max": 0.1,
+    "d_over_implied_loss_frac": 0.4,
+    # a D-wins stretch stays open while D(x) - D(G(z)) is at least this (or the D loss below
+    # twice d_over_loss_frac of equilibrium): a D that still wins at the end is an error
+    "d_over_hold_gap": 0.7,
     # g_overpowering
     "g_over_dgz_min": 0.6,  # D(G(z)) sustained above this
     # mode_collapse
@@ -45,6 +56,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # ... and the drop is at least this fraction of the G loss's scale
     "collapse_g_drop_min_frac": 0.1,
     "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
+    # ... or recall (coverage) at most this while precision (density) is at least the next: the
+    # samples look real but cover few modes (a collapse on 8 Gaussians: recall <= 0.13 against
+    # ~0.98 for a healthy run)
+    "collapse_recall_max": 0.3,
+    "collapse_precision_min": 0.5,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
@@ -58,12 +74,27 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "osc_ratio": 3.0,  # ... and dispersion this many times its median
     # ... and above this fraction of the loss's scale (|equilibrium|, else its median |value|)
     "osc_min_frac": 0.05,
+    # oscillation from the first step (wild.py): spikes above this many times the loss's scale
+    # (|equilibrium| or its median |value|, whichever is larger) ...
+    "wild_spike_ratio": 100.0,
+    "wild_min_share": 0.01,  # ... at >= this share of the points (and at least 2) ...
+    "wild_flip_share": 0.5,  # ... and, for a signed loss, sign flips at >= this share of points
+    # d_stalled
+    "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
+    "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
+    # wgan_critic
+    "wgan_grow_ratio": 10.0,  # critic gap at the end this many times its early |value|, rising
+    "wgan_gap_vanish_frac": 0.05,  # ... or (weights clipped) below this fraction of its scale
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
     # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
     # is noise)
     "overtrain_min_later": 2,
     "min_evaluations": 3,  # sample-metric evaluations needed
+    # a sample-metric change (FID jump, over-training) must exceed this many combined standard
+    # deviations of the evaluations' noise (the sweep's fid_std, else the run's own scatter)
+    "metric_noise_z": 2.0,
+    "noise_min_evaluations": 10,  # the run's own scatter is estimated from this many evaluations
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
     # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
@@ -75,7 +106,14 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
 _STRING_KEYS = {"d_loss_reduction": ("auto", "sum", "mean")}
 
 
-_INT_KEYS = {"max_bins", "min_bin_points", "min_points", "sustain_min_bins", "min_evaluations"}
+_INT_KEYS = {
+    "max_bins",
+    "min_bin_points",
+    "min_points",
+    "sustain_min_bins",
+    "min_evaluations",
+    "noise_min_evaluations",
+}
 
 
 def validate_thresholds(overrides: dict[str, Any], source: str = "thresholds") -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Rules about the logged values themselves: implausible values flagged by the loaders."""
+"""Rules about the logged values themselves: implausible values flagged by the loaders, and
+data skipped as damaged (`Run.damaged`)."""
 
 from __future__ import annotations
 
@@ -38,15 +39,43 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
         per[f.metric] = per.get(f.metric, 0) + 1
     return [
         Finding(
-            "implausible_values",
-            "warning",
-            "Implausible values in the logs",
-            f"{len(flags)} value(s) cannot be right: {shown}.",
-            "Check how these metrics are computed and logged (units, wrong column, a "
-            "bug in the metric); the rules treat them as ordinary numbers.",
-            min(steps) if steps else None,
-            max(steps) if steps else None,
-            {"count": len(flags), "per_metric": per},
-            sorted(per),
+            rule="implausible_values",
+            severity="warning",
+            title="Implausible values in the logs",
+            message=f"{len(flags)} value(s) cannot be right: {shown}.",
+            action="Check how these metrics are computed and logged (units, wrong column, a "
+            "bug in the metric). The rules leave impossible sample-metric values out (they "
+            "never pick a checkpoint) and read D's outputs only as probabilities in [0, 1].",
+            start_step=min(steps) if steps else None,
+            end_step=max(steps) if steps else None,
+            numbers={"count": len(flags), "per_metric": per},
+            metrics=sorted(per),
+        )
+    ]
+
+
+@rule("damaged_data", needs=())
+def damaged_data(ctx: RuleContext) -> list[Finding]:
+    """Files or lines skipped as damaged: the run is incomplete, say which files."""
+    dmg = ctx.run.damaged
+    if not dmg:
+        return []
+    per: dict[str, list[str]] = {}
+    for file, problem in dmg:
+        per.setdefault(str(file), []).append(str(problem))
+    shown = "; ".join(
+        f"{f}: {probs[0]}" + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else "")
+        for f, probs in list(per.items())[:3]
+    ) + (f"; and {len(per) - 3} more file(s)" if len(per) > 3 else "")
+    return [
+        Finding(
+            rule="damaged_data",
+            severity="warning",
+            title="Damaged data skipped",
+            message=f"{len(dmg)} damaged piece(s) of data in {len(per)} file(s) were skipped: "
+            f"{shown}. The verdict rests on what could be read.",
+            action="Re-copy or regenerate these files if the run matters; everything readable "
+            "was used.",
+            numbers={"count": len(dmg), "files": sorted(per)},
         )
     ]

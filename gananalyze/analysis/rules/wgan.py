@@ -1,0 +1,90 @@
+"""WGAN readings: the critic gap (critic_real - critic_fake, logged by
+`RunLog.discriminator(..., critic=True)`, else -D loss under a Wasserstein loss) vanishing
+under weight clipping, and critic values growing without bound (divergence)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...textfmt import fmt_sig
+from ..findings import Finding
+from .context import RuleContext, _last_bin
+from .registry import rule
+
+_CLIP_KEYS = ("clip_value", "weight_clip", "clamp", "clip", "clamp_value")
+
+
+def critic_gap(ctx: RuleContext) -> tuple[pd.Series, str] | None:
+    """The critic gap series and where it came from, or None."""
+    s = ctx.finite("critic_gap")
+    if len(s) >= ctx.th["min_points"]:
+        return s, ctx.column("critic_gap")
+    if ctx.eq is not None and ctx.eq.loss == "wasserstein" and ctx.has("D_loss"):
+        return -ctx.finite("D_loss"), f"-{ctx.column('D_loss')} (critic loss)"
+    return None
+
+
+def _applies(ctx: RuleContext) -> str | None:
+    if critic_gap(ctx) is None:
+        return "not applicable: not a WGAN run (needs critic_gap or a Wasserstein D loss)"
+    return None
+
+
+@rule("wgan_critic", needs=(), applies=_applies)
+def wgan_critic(ctx: RuleContext) -> list[Finding]:
+    """WGAN: the critic gap vanishing under weight clipping; critic values growing without
+    bound."""
+    th = ctx.th
+    got = critic_gap(ctx)
+    if got is None:
+        return []
+    s, src = got
+    med = ctx.bins("__critic_gap", s)["med"].to_numpy()
+    last = _last_bin(med)
+    if last < 3:
+        return []
+    ok = med[: last + 1]
+    early = ctx.baseline(np.abs(ok))
+    tail = ctx.tail(ok)
+    out: list[Finding] = []
+    k0 = max(1, int(np.ceil(th["tail_fraction"] * (last + 1))))
+    start = int(ctx.bin_start[last + 1 - k0])
+    end = int(ctx.bin_end[last])
+    scale = max(early, float(np.nanmedian(np.abs(ok))), 1e-12)
+    rising = np.nanmax(np.abs(ok[-k0:])) >= np.nanmax(np.abs(ok[:-k0])) if last + 1 > k0 else False
+    if abs(tail) >= th["wgan_grow_ratio"] * max(early, 1e-12) and rising:
+        out.append(
+            Finding(
+                rule="divergence",
+                severity="error",
+                title="Critic values grow without bound",
+                message=f"The critic gap ({src}) grew from {fmt_sig(early)} early to "
+                f"{fmt_sig(tail)} at the end ({fmt_sig(abs(tail) / max(early, 1e-12))}x) and "
+                "is still rising: the critic is not Lipschitz-constrained.",
+                action="Check the gradient penalty (weight 10, on interpolates) or the weight "
+                "clipping; lower the learning rates; use Adam with beta1 = 0 (or RMSprop).",
+                start_step=start,
+                end_step=end,
+                numbers={"early": early, "end": tail},
+                metrics=[ctx.column("critic_gap") if "critic_gap" in src else "D_loss"],
+            )
+        )
+    clipped = next((ctx.run.config[k] for k in _CLIP_KEYS if k in ctx.run.config), None)
+    if clipped is not None and abs(tail) <= th["wgan_gap_vanish_frac"] * scale:
+        out.append(
+            Finding(
+                rule="wgan_critic",
+                severity="warning",
+                title="Critic gap vanished under weight clipping",
+                message=f"The critic gap ({src}) fell from {fmt_sig(early)} to "
+                f"{fmt_sig(tail)} at the end with weights clipped at {clipped}: the clipped "
+                "critic may have lost its capacity (or G matches the data; check the samples).",
+                action="Widen the clipping range or switch to a gradient penalty (WGAN-GP).",
+                start_step=start,
+                end_step=end,
+                numbers={"early": early, "end": tail, "clip": clipped},
+                metrics=["critic_gap"] if "critic_gap" in src else [ctx.column("D_loss")],
+            )
+        )
+    return out
