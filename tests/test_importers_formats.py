@@ -18,9 +18,13 @@ from gananalyze.loader import detect_format, load_run
 
 
 def info_format(path) -> str:
+    """info's format line and its loss-type line, joined: `chainer (detected) | bce (assumed)`."""
     res = CliRunner().invoke(main, ["info", str(path)])
     assert res.exit_code == 0, res.output
-    return next(x for x in res.output.splitlines() if x.startswith("format:"))
+    lines = res.output.splitlines()
+    fmt = next(x for x in lines if x.startswith("format:"))[len("format:"):].strip()
+    loss = next(x for x in lines if x.startswith("loss type:"))[len("loss type:"):].strip()
+    return f"{fmt} | {loss}"
 
 
 def test_registry_order():
@@ -74,7 +78,7 @@ def test_chainer_log(tmp_path):
         31.5,
     ]
     assert r.counts["main/loss"] == 1 and not r.warnings
-    assert info_format(d) == "format:      chainer (detected)   loss: unknown"
+    assert info_format(d) == "chainer (detected) | bce (assumed)"
 
 
 def test_chainer_log_cut_off_mid_write(tmp_path):
@@ -126,7 +130,7 @@ def test_tf_stylegan_log(tmp_path):
     sm = r.sample_metrics
     assert sm["step"].tolist() == [0, 2] and sm["fid"].tolist() == [469.2366, 201.5]
     assert any(":8: tick line without kimg" in w for w in r.warnings)  # the cut-off last line
-    assert info_format(d).startswith("format:      stylegan-log (detected)")
+    assert info_format(d).startswith("stylegan-log (detected)")
 
 
 def test_tf_stylegan_resume_in_a_new_folder(tmp_path):
@@ -211,7 +215,7 @@ def test_mlflow_file_store(tmp_path):
     assert r.config == {"lr": 0.0002, "gan_mode": "hinge"} and r.loss == "hinge"
     assert r.scalars["wall_time"].tolist() == [1700000000.0, 1700000003.0]
     assert any("loss/D:2: not '<timestamp> <value> <step>'" in w for w in r.warnings)
-    assert info_format(run).startswith("format:      mlflow (detected)   loss: hinge")
+    assert info_format(run).startswith("mlflow (detected) | hinge")
 
 
 def test_mlflow_two_runs_is_one_clear_error(tmp_path):
@@ -267,7 +271,7 @@ def test_ctgan_loss_table(tmp_path):
         w.startswith(f"{f}:5: malformed row skipped (4 fields expected, 3 found")
         for w in r.warnings
     )
-    assert info_format(f).startswith("format:      ctgan (detected)   loss: wasserstein")
+    assert info_format(f).startswith("ctgan (detected) | wasserstein")
 
 
 def test_wandb_history_export(tmp_path):

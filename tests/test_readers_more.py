@@ -150,6 +150,7 @@ ZOO_LOADS = {
     "frederikravnborg-3d-cyclegan": ("keras", None, None, None),
     "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
     "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),
+    "michaelwjohnson-dcgan-modified-excerpt": ("csv", 141, "Generator Loss", "Discriminator Loss"),
     "proj-cat-gan-epoch-stdout": ("textlog", 10, "loss_g", "loss_d"),
     "rckalil-gans-unet-100-epochs": ("keras", 100, None, None),
     "rckalil-gans-unet-sgd": ("keras", 35, None, None),

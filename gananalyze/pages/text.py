@@ -212,10 +212,8 @@ def info_text(r: Run, forced: bool = False) -> str:
     out: list[str] = []
     out.append(f"run:         {s['name']}  ({s['path']})")
     how = "forced with --format" if forced else "detected"
-    out.append(
-        f"format:      {s['format']} ({how})"
-        + (f"   loss: {s['loss']}" if s["loss"] else "   loss: unknown")
-    )
+    # the loss type is printed once, below, as `check` judges it (declared or assumed)
+    out.append(f"format:      {s['format']} ({how})")
     if s["rows"]:
         out.append(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
     else:
