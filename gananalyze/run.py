@@ -16,6 +16,7 @@ import pandas as pd
 
 from .aliases import resolve
 from .errors import GanAnalyzeError
+from .vecsamples import VectorSamples
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
@@ -184,6 +185,7 @@ class Run:
     nonfinite: pd.DataFrame = field(default_factory=empty_nonfinite)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     samples: list[SampleGrid] = field(default_factory=list)
+    vectors: list[VectorSamples] = field(default_factory=list)  # (N, D) / (N, T, D) samples
     histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
     sample_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
