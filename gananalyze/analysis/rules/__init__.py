@@ -14,6 +14,7 @@ Layout (one idea per module):
   stability.py    divergence, vanishing_gradients, oscillation
   samples.py      mode_collapse, over_training
   values.py       implausible_values
+  vectors.py      vector_collapse (vector/sequence samples, no sweep)
   diagnose.py     diagnose() and the verdict
 A new rule goes in the family module it belongs to (or a new one imported below),
 decorated with @rule; docs/architecture.md has the smallest example.
@@ -21,7 +22,7 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
-from . import balance, samples, stability, values  # noqa: F401  (registers the rules)
+from . import balance, samples, stability, values, vectors  # noqa: F401  (registers the rules)
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...run import Run
 from ...textfmt import fmt_sig
-from ..findings import SEVERITY_RANK, Diagnosis, Finding
+from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from .context import RuleContext
 from .conventions import equilibrium
 from .registry import missing_reason, rules_in_order
@@ -25,6 +25,7 @@ _PRIORITY = [
     "divergence",
     "d_overpowering",
     "mode_collapse",
+    "vector_collapse",
     "g_overpowering",
     "vanishing_gradients",
     "over_training",
@@ -80,7 +81,9 @@ def diagnose(
         # healthy only if every GAN is
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
-        findings = [f for f in findings if f.rule != "healthy_equilibrium"]
+        findings = [
+            f for f in findings if not (f.rule in HEALTHY_RULES and f.severity == "info")
+        ]
     problems = [f for f in findings if f.severity != "info"]
     # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag
     # checks
@@ -88,7 +91,7 @@ def diagnose(
     substantive = ran - sum(
         1 for r in rules if r.name in checks_only and r.name not in dict(skipped)
     )
-    if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
+    if not problems and not any(f.rule in HEALTHY_RULES for f in findings):
         if substantive > 0:
             msg = f"{ran} rule(s) ran on this run and none found a problem" + (
                 f"; {len(skipped)} skipped for lack of data." if skipped else "."
@@ -161,6 +164,9 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
             return "Healthy: no problems found" + (
                 f", {'; '.join(bits)} near equilibrium at the end." if bits else "."
             )
+        v = next((f for f in findings if f.rule == "vector_collapse"), None)
+        if v is not None:
+            return "Healthy: no problems found; " + v.message[0].lower() + v.message[1:]
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."

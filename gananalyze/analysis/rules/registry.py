@@ -44,6 +44,7 @@ ORDER = (
     "d_overpowering",
     "g_overpowering",
     "mode_collapse",
+    "vector_collapse",
     "vanishing_gradients",
     "oscillation",
     "over_training",
