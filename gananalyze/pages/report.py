@@ -374,7 +374,11 @@ def build_report_context(
         s = getattr(b, name)()
         if s is not None:
             sections.append(s)
-    if tsne:
+    if run.vectors:
+        from .report_vectors import vector_sections
+
+        sections += vector_sections(run, b.best, tsne=tsne)
+    elif tsne:
         s = b.tsne(real)
         if s is not None:
             sections.append(s)
