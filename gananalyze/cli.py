@@ -412,7 +412,16 @@ def compare(
     default=None,
     metavar="SPEC",
     help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy "
-    "domains are found without it.",
+    "domains are found without it. For vector samples: the real table (.csv/.parquet/.npy).",
+)
+@click.option(
+    "--samples",
+    "samples_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
+    "the run's last samples; needs --real.",
 )
 @FORMAT_OPTION
 @_friendly
@@ -423,17 +432,24 @@ def report(
     smoothing: float,
     no_tsne: bool,
     real: str | None,
+    samples_table: str | None,
     fmt: str | None,
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .pages.report import render_report
+    from .tables import is_table_file
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
     if output:
         check_output(output, [run])  # never write over a run's files
+    source: Any = run
+    if samples_table or is_table_file(real):
+        from .analysis.vectorstats import load_with_tables
+
+        source, real = load_with_tables(run, fmt, real, samples_table), None
     path = render_report(
-        run,
+        source,
         output,
         smoothing=smoothing,
         tsne=not no_tsne,
@@ -493,6 +509,23 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     metavar="NAME",
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )
+@click.option(
+    "--samples",
+    "samples_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
+    "the run's last samples; needs --real.",
+)
+@click.option(
+    "--real",
+    "real_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="The real table (.csv/.parquet/.npy) that vector samples are compared with.",
+)
 @FORMAT_OPTION
 @_friendly
 def check(
@@ -501,6 +534,8 @@ def check(
     fail_on: str,
     rules_config: str | None,
     select_metric: str,
+    samples_table: str | None,
+    real_table: str | None,
     fmt: str | None,
 ) -> None:
     """Diagnose RUN on the terminal (or as JSON); exit code 1 when a finding reaches --fail-on.
@@ -512,7 +547,12 @@ def check(
     from .analysis.findings import SEVERITY_RANK
     from .pages.text import check_text
 
-    _, diag = analyze(run, format=fmt, rules_config=rules_config, metric=select_metric)
+    source: Any = run
+    if samples_table or real_table:
+        from .analysis.vectorstats import load_with_tables
+
+        source = load_with_tables(run, fmt, real_table, samples_table)
+    _, diag = analyze(source, format=fmt, rules_config=rules_config, metric=select_metric)
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))
     else:

@@ -150,3 +150,19 @@ def standardiser(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sd = real.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     return mu, sd
+
+
+def is_table_file(spec: str | Path | None) -> bool:
+    """Whether --real names a table (.csv, .parquet, or a 2-D .npy) rather than images."""
+    if spec is None:
+        return False
+    p = Path(spec)
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return True
+    if suffix == ".npy" and p.is_file():
+        try:
+            return np.load(p, mmap_mode="r", allow_pickle=False).ndim == 2
+        except (ValueError, OSError):
+            return False
+    return False

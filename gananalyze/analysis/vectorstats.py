@@ -160,3 +160,14 @@ def attach_tables(run: Run, real: str | None = None, samples: str | None = None)
         )
         run.extra["synthetic_table"] = syn
     return run
+
+
+def load_with_tables(
+    source: str | Run, format: str | None = None, real: str | None = None,
+    samples: str | None = None,
+) -> Run:
+    """The run at `source` with a real table and/or a final synthetic table attached."""
+    from ..loader import load_run
+
+    run = source if isinstance(source, Run) else load_run(source, format=format)
+    return attach_tables(run, real=real, samples=samples)

@@ -14,7 +14,7 @@ from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from .context import RuleContext
 from .conventions import equilibrium
-from .registry import missing_reason, rules_in_order
+from .registry import NOT_THIS_KIND, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 from .views import _src_name, gan_views
 
@@ -60,6 +60,8 @@ def diagnose(
             reason = missing_reason(ctx, r.needs) if r.needs and r.needs != [()] else None
             if reason is None and r.applies is not None:
                 reason = r.applies(ctx)
+            if reason == NOT_THIS_KIND:
+                continue
             if reason:
                 reasons.setdefault(r.name, reason)
                 continue

@@ -11,14 +11,14 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from ..vectorstats import vector_series
 from .context import RuleContext
-from .registry import rule
+from .registry import NOT_THIS_KIND, rule
 
 RULE = "vector_collapse"
 
 
 def _applies(ctx: RuleContext) -> str | None:
     if not ctx.run.vectors:
-        return "not enough data: needs vector or sequence samples"
+        return NOT_THIS_KIND
     if len(ctx.run.vectors) < 2 and ctx.run.extra.get("real_table") is None:
         return "not enough data: needs vector samples at 2+ checkpoints, or a real table (--real)"
     return None
