@@ -109,14 +109,16 @@ _FID_QUANTIZE_HELP = (
     default=None,
     help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC "
     "or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, "
-    "sigma; FID only) or sklearn-digits.",
+    "sigma; FID only) or sklearn-digits; for generators of rows, a table: .csv, .parquet "
+    "or a 2-D .npy (numeric columns used, categorical ones one-hot encoded).",
 )
 @click.option(
     "--features",
-    default="inception",
-    show_default=True,
+    default=None,
     metavar="NAME",
-    help="Feature network: inception (pytorch-fid's), digits, or torchscript:PATH.",
+    help="Feature network: inception (pytorch-fid's; the default for images), digits, or "
+    "torchscript:PATH; for rows (--real a table): raw (the default: columns standardised on "
+    "the real rows) or torchscript:PATH on those rows.",
 )
 @click.option(
     "--metrics",
@@ -258,6 +260,8 @@ def fid_sweep(
     if not is_main_process():
         return
     best = stop_advice(frame, select)
+    if frame.attrs.get("note"):
+        click.echo(frame.attrs["note"], err=True)
     errors = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
     if as_json:
         records = json.loads(frame.to_json(orient="records"))

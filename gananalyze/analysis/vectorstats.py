@@ -9,7 +9,7 @@ report's tabular sections read these plain numbers; nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ class VectorData:
     arrays: list[np.ndarray]
     columns: list[str]
     real: Table | None
+    problems: list[str] = field(default_factory=list)  # steps left out, one line each
 
 
 def names(v: VectorSamples) -> list[str]:
@@ -48,29 +49,30 @@ def vector_data(run: Run) -> VectorData | None:
     if not run.vectors:
         return None
     real: Table | None = run.extra.get("real_table")
-    steps, arrays, cols = [], [], None
+    steps, arrays, cols, problems = [], [], None, []
     for v in run.vectors:
         try:
             a = v.flat().astype(np.float64)
             a = from_vectors(a, names(v), real)
         except GanAnalyzeError as e:
-            msg = str(e)
-            if msg not in run.warnings:
-                run.warnings.append(msg)
+            problems.append(str(e))
             continue
         if cols is None:
             cols = real.columns if real is not None else names(v)
         if a.shape[1] != len(cols):
-            run.warnings.append(
-                f"step {v.step}: vector samples have {a.shape[1]} columns, earlier ones "
-                f"{len(cols)}; left out"
+            problems.append(
+                f"{v.path or 'synthetic table'}: vector samples at step {v.step} have "
+                f"{a.shape[1]} columns, earlier ones {len(cols)}; left out"
             )
             continue
         steps.append(int(v.step))
         arrays.append(a)
+    for p in problems:
+        if p not in run.warnings:
+            run.warnings.append(p)
     if not arrays:
-        return None
-    return VectorData(steps, arrays, list(cols or []), real)
+        return VectorData([], [], [], real, problems)
+    return VectorData(steps, arrays, list(cols or []), real, problems)
 
 
 def _subset(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -105,7 +107,7 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
     from ..metrics.samplemetrics import prdc
 
     data = data or vector_data(run)
-    if data is None:
+    if data is None or not data.steps:
         return pd.DataFrame()
     if data.real is not None:
         mu, sd = standardiser(data.real.matrix)
@@ -133,7 +135,10 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
             ),
         }
         if real_z is not None and len(a) >= 6:
-            row.update(prdc(real_z, _subset(z), k_pr=3, k_dc=5))
+            zs = _subset(z)  # as many real rows as samples: PR/DC assume equal sizes
+            rs = real_z[np.sort(np.random.default_rng(3).choice(len(real_z), len(zs), False))] \
+                if len(real_z) > len(zs) else real_z
+            row.update(prdc(rs, zs, k_pr=3, k_dc=5))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -47,7 +47,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
     "fid_jump_ratio": 1.5,
     # vector_collapse (vector/sequence samples)
-    "vec_coverage_min": 0.5,  # coverage of the real rows below this is collapse
+    "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
     "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread  # a sample metric (FID) worse by this factor than the evaluation before
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...

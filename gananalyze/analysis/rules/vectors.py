@@ -9,7 +9,7 @@ import numpy as np
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
-from ..vectorstats import vector_series
+from ..vectorstats import vector_data, vector_series
 from .context import RuleContext
 from .registry import NOT_THIS_KIND, rule
 
@@ -29,10 +29,19 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
     """Mode collapse in vector samples: coverage of the real rows, per-column spread,
     spread over training, near-duplicates."""
     th = ctx.th
-    s = vector_series(ctx.run)
-    if s.empty:
-        return []
+    data = vector_data(ctx.run)
+    out = []
+    if data is not None and data.problems:
+        more = f" (and {len(data.problems) - 1} more)" if len(data.problems) > 1 else ""
+        out.append(
+            Finding(RULE, "warning", "Unreadable vector samples", data.problems[0] + more,
+                    "Those checkpoints' samples are left out of the collapse check.",
+                    None, None, {"unreadable": len(data.problems)}, [])
+        )
     real = ctx.run.extra.get("real_table") is not None
+    if data is None or len(data.steps) < (1 if real else 2):
+        return out
+    s = vector_series(ctx.run, data)
     spread = s["spread"].to_numpy()
     steps = s["step"].to_numpy()
     n_cols = s["columns"].to_numpy()
@@ -49,6 +58,8 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         low_cols[:] = False  # without real data the reference is the run's own peak: `fell`
         low_cols |= fell & (s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols)
     collapsed = low_cov | low_cols | dups | fell
+    if len(s) > 1:
+        collapsed[0] = False  # the first samples (often an untrained G) are never a collapse
     last = len(s) - 1
     nums = {
         "checkpoints": int(len(s)),
@@ -63,6 +74,8 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         if "recall" in s:
             nums["recall_last"] = float(s["recall"].iloc[last])
     if not collapsed.any():
+        if out:
+            return out
         what = (
             f"coverage of the real rows {fmt_sig(cov[last])}" if real else
             f"spread {fmt_sig(spread[last])} of its peak"
@@ -106,7 +119,7 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         if ongoing
         else f"at step {int(steps[k])}, recovering by step {int(steps[last])}"
     )
-    return [
+    return out + [
         Finding(
             RULE,
             "error" if ongoing else "warning",
