@@ -2,9 +2,10 @@
 
 Writes OUT/ring-collapse (a native run whose fixed-noise samples are 2-D points,
 stored as vectors) and OUT/ring-real.csv (2,000 real points: the --real table).
-From step 1,600 D's learning rate is 0 and G's 10x larger (a schedule mistake), so the generator
-chases the frozen D's favourite region and collapses onto a few of the 8 modes, which the vector_collapse rule and
-the report's scatters show. CPU only, about a minute on one thread.
+From step 1,600 D's learning rate is 0 and G's 10x larger (a schedule mistake),
+so the generator chases the frozen D's favourite region and collapses onto a few
+of the 8 modes, which the vector_collapse rule and the report's scatters show.
+CPU only, about a minute on one thread.
 
     python examples/train_ring_gan.py --out sample_runs
     gananalyze fid-sweep sample_runs/ring-collapse --real sample_runs/ring-real.csv \\
@@ -64,14 +65,20 @@ def train(out: Path, cfg: dict = CFG) -> Path:
     gen = torch.Generator().manual_seed(cfg["noise_seed"])
     z_fixed = torch.randn(cfg["n_fixed_noise"], cfg["latent_dim"], generator=gen)
     spec = generator_spec(
-        "gananalyze.toyring:Generator", gkw, latent_shape=(cfg["latent_dim"],),
-        noise_seed=cfg["noise_seed"], output_range=(-3.0, 3.0),
+        "gananalyze.toyring:Generator",
+        gkw,
+        latent_shape=(cfg["latent_dim"],),
+        noise_seed=cfg["noise_seed"],
+        output_range=(-3.0, 3.0),
     )
     path = out / "ring-collapse"
     if path.exists():
         shutil.rmtree(path)
-    config = {**cfg, "dataset": "ring of 8 Gaussians, radius 2, std 0.05 (gananalyze.toyring)",
-              "real_table": "ring-real.csv"}
+    config = {
+        **cfg,
+        "dataset": "ring of 8 Gaussians, radius 2, std 0.05 (gananalyze.toyring)",
+        "real_table": "ring-real.csv",
+    }
     bs = cfg["batch_size"]
     with RunLog(path, loss="bce", config=config, generator=spec, name="ring-collapse") as log:
         for step in range(cfg["steps"] + 1):

@@ -37,9 +37,7 @@ class Table:
         parts = [f"{len(self.frame)} rows", f"{len(self.numeric)} numeric column(s) used as is"]
         if self.categorical:
             n = sum(len(v) for v in self.categorical.values())
-            parts.append(
-                f"{len(self.categorical)} categorical column(s) one-hot encoded into {n}"
-            )
+            parts.append(f"{len(self.categorical)} categorical column(s) one-hot encoded into {n}")
         for c, why in self.dropped:
             parts.append(f"{c!r} left out ({why})")
         return f"{self.source}: " + "; ".join(parts)
@@ -70,7 +68,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     except Exception as e:
         detail = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
         raise GanAnalyzeError(f"{p}: unreadable table ({type(e).__name__}: {detail})") from None
-    raise GanAnalyzeError(f"{p}: a table must be .csv, .parquet or .npy, not {suffix or 'no suffix'}")
+    raise GanAnalyzeError(
+        f"{p}: a table must be .csv, .parquet or .npy, not {suffix or 'no suffix'}"
+    )
 
 
 def load_table(path: str | Path, like: Table | None = None) -> Table:

@@ -112,7 +112,13 @@ def encode(x: np.ndarray) -> bytes:
 def index_line(step: int, name: str, kind: str, shape: tuple[int, ...], columns) -> str:
     return (
         json.dumps(
-            {"step": int(step), "file": name, "kind": kind, "shape": list(shape), "columns": columns}
+            {
+                "step": int(step),
+                "file": name,
+                "kind": kind,
+                "shape": list(shape),
+                "columns": columns,
+            }
         )
         + "\n"
     )

@@ -64,7 +64,10 @@ def test_vectors_and_sequences_are_stored_as_arrays_and_read_back(tmp_path):
     assert [s.step for s in run.samples] == [9]
     index = (tmp_path / "r" / "samples" / "vectors.jsonl").read_text().splitlines()
     assert json.loads(index[0]) == {
-        "step": 5, "file": "step-000000005.npy", "kind": "vectors", "shape": [6, 2],
+        "step": 5,
+        "file": "step-000000005.npy",
+        "kind": "vectors",
+        "shape": [6, 2],
         "columns": ["a", "b"],
     }
 
@@ -72,10 +75,18 @@ def test_vectors_and_sequences_are_stored_as_arrays_and_read_back(tmp_path):
 @pytest.mark.parametrize(
     "shape, kind, message",
     [
-        ((64, 2, 1, 1), "auto", "samples: shape (64, 2, 1, 1) is not an image batch (N, C, H, W) "
-         "with C = 1, 3 or 4; for vectors pass (N, D), e.g. x.reshape(64, -1)"),
-        ((64,), "auto", "samples: shape (64,) is none of images (N, C, H, W) or (N, H, W), "
-         "vectors (N, D), sequences (N, T, D) with kind='sequences'"),
+        (
+            (64, 2, 1, 1),
+            "auto",
+            "samples: shape (64, 2, 1, 1) is not an image batch (N, C, H, W) "
+            "with C = 1, 3 or 4; for vectors pass (N, D), e.g. x.reshape(64, -1)",
+        ),
+        (
+            (64,),
+            "auto",
+            "samples: shape (64,) is none of images (N, C, H, W) or (N, H, W), "
+            "vectors (N, D), sequences (N, T, D) with kind='sequences'",
+        ),
         ((4, 3), "sequences", "samples: sequences must be (N, T, D), got shape (4, 3)"),
         ((4, 3), "rows", "samples kind must be auto, images, vectors or sequences, not 'rows'"),
     ],
@@ -111,7 +122,11 @@ def test_check_calls_eight_modes_healthy_and_one_mode_collapsed_from_samples_alo
     assert res.exit_code == 1 and d["status"] == "problems"
     f = d["findings"][0]
     assert (f["rule"], f["severity"], f["start_step"], f["end_step"]) == (
-        "vector_collapse", "error", 200, 300)
+        "vector_collapse",
+        "error",
+        200,
+        300,
+    )
     assert f["numbers"]["spread_last"] < 0.05
     assert "their spread fell to 0.0" in f["message"]
 
@@ -126,18 +141,27 @@ def test_with_a_real_table_one_checkpoint_is_enough(tmp_path):
     res = cli("check", bad, "--real", real)
     assert res.exit_code == 1
     assert "they cover" in res.output and "2 of 2 columns have under half the real spread" in (
-        res.output)
+        res.output
+    )
     # without the real table a single checkpoint cannot be judged
     d = json.loads(cli("check", bad, "--json").output)
     assert d["status"] == "not_judged"
-    assert {"rule": "vector_collapse", "reason": "not enough data: needs vector samples at 2+ "
-            "checkpoints, or a real table (--real)"} in d["skipped"]
+    assert {
+        "rule": "vector_collapse",
+        "reason": "not enough data: needs vector samples at 2+ "
+        "checkpoints, or a real table (--real)",
+    } in d["skipped"]
 
 
 def test_final_synthetic_table_of_a_ctgan_like_run(tmp_path):
     rng = np.random.default_rng(0)
-    real = pd.DataFrame({"age": rng.normal(40, 10, 1200), "income": rng.lognormal(10, 1, 1200),
-                         "city": rng.choice(["a", "b", "c"], 1200)})
+    real = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, 1200),
+            "income": rng.lognormal(10, 1, 1200),
+            "city": rng.choice(["a", "b", "c"], 1200),
+        }
+    )
     real.to_csv(tmp_path / "real.csv", index=False)
     # 905 of 1,000 rows near-copies of one row, as in the CTGAN run
     syn = real.sample(1000, replace=False, random_state=1).reset_index(drop=True)
@@ -146,8 +170,15 @@ def test_final_synthetic_table_of_a_ctgan_like_run(tmp_path):
     with RunLog(tmp_path / "ctgan") as log:
         for s in range(0, 300, 10):
             log.scalars(s, G_loss=1.0, D_loss=1.0)
-    res = cli("check", tmp_path / "ctgan", "--samples", tmp_path / "syn.csv", "--real",
-              tmp_path / "real.csv", "--json")
+    res = cli(
+        "check",
+        tmp_path / "ctgan",
+        "--samples",
+        tmp_path / "syn.csv",
+        "--real",
+        tmp_path / "real.csv",
+        "--json",
+    )
     f = [f for f in json.loads(res.output)["findings"] if f["rule"] == "vector_collapse"][0]
     assert f["start_step"] == 290 and f["severity"] == "error"
     assert f["numbers"]["near_duplicates_last"] == pytest.approx(0.905, abs=0.01)
@@ -159,13 +190,16 @@ def test_final_synthetic_table_of_a_ctgan_like_run(tmp_path):
 def test_tables_one_hot_encode_categories_and_say_so(tmp_path):
     from gananalyze.tables import load_table
 
-    pd.DataFrame({"a": [1.0, 2.0, 3.0], "c": ["x", "y", "x"]}).to_csv(tmp_path / "t.csv",
-                                                                       index=False)
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "c": ["x", "y", "x"]}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
     t = load_table(tmp_path / "t.csv")
     assert t.columns == ["a", "c=x", "c=y"]
     assert t.matrix.tolist() == [[1, 1, 0], [2, 0, 1], [3, 1, 0]]
-    assert t.describe() == (f"{tmp_path / 't.csv'}: 3 rows; 1 numeric column(s) used as is; "
-                            "1 categorical column(s) one-hot encoded into 2")
+    assert t.describe() == (
+        f"{tmp_path / 't.csv'}: 3 rows; 1 numeric column(s) used as is; "
+        "1 categorical column(s) one-hot encoded into 2"
+    )
     (tmp_path / "t.txt").write_text("a\n1\n2\n")
     with pytest.raises(GanAnalyzeError, match=r"a table must be .csv, .parquet or .npy, not .txt"):
         load_table(tmp_path / "t.txt")
@@ -176,8 +210,12 @@ def test_tables_one_hot_encode_categories_and_say_so(tmp_path):
 
 def _vector_generator_run(tmp_path):
     torch.manual_seed(0)
-    spec = generator_spec("gananalyze.toyring:Generator", {"latent_dim": 2, "hidden": 16},
-                          latent_shape=(2,), noise_seed=3)
+    spec = generator_spec(
+        "gananalyze.toyring:Generator",
+        {"latent_dim": 2, "hidden": 16},
+        latent_shape=(2,),
+        noise_seed=3,
+    )
     with RunLog(tmp_path / "vg", generator=spec) as log:
         for step in (0, 10):
             log.scalars(step, G_loss=1.0)
@@ -207,12 +245,18 @@ def test_fid_sweep_on_rows_equals_pytorch_fid_and_torch_fidelity(tmp_path):
         x = G(Noise(3, (2,)).get(0, 200)).double().numpy()
     zr, zg = (r - mu) / sd, (x - mu) / sd
     row = frame.iloc[1]
-    ref = calculate_frechet_distance(zr.mean(0), np.cov(zr, rowvar=False),
-                                     zg.mean(0), np.cov(zg, rowvar=False))
+    ref = calculate_frechet_distance(
+        zr.mean(0), np.cov(zr, rowvar=False), zg.mean(0), np.cov(zg, rowvar=False)
+    )
     assert row["fid"] == pytest.approx(ref, abs=1e-6)
-    prc = prc_features_to_metric(torch.from_numpy(zg).float(), torch.from_numpy(zr).float(),
-                                 prc_neighborhood=3, prc_batch_size=10000, save_cpu_ram=False,
-                                 verbose=False)
+    prc = prc_features_to_metric(
+        torch.from_numpy(zg).float(),
+        torch.from_numpy(zr).float(),
+        prc_neighborhood=3,
+        prc_batch_size=10000,
+        save_cpu_ram=False,
+        verbose=False,
+    )
     assert row["precision"] == pytest.approx(prc["precision"], abs=1e-6)
     assert row["recall"] == pytest.approx(prc["recall"], abs=1e-6)
     # density/coverage (Naeem et al. 2020, k = 5), written out from the paper's definitions
@@ -233,12 +277,16 @@ def test_fid_sweep_on_rows_refuses_image_features_and_wrong_width(tmp_path):
     run_dir = _vector_generator_run(tmp_path)
     real = tmp_path / "wide.csv"
     pd.DataFrame(np.ones((20, 3)) * np.arange(20)[:, None], columns=list("abc")).to_csv(
-        real, index=False)
+        real, index=False
+    )
     with pytest.raises(GanAnalyzeError, match="--features digits is for images; rows use raw"):
         sweep(run_dir, real, features="digits", metrics="fid", num_samples=50)
     frame = sweep(run_dir, real, features="raw", metrics="fid", num_samples=50)
-    assert frame["error"].iloc[0].endswith(
-        "the generator makes 2 columns, the real table " f"{real} has 3 (a, b, c)")
+    assert (
+        frame["error"]
+        .iloc[0]
+        .endswith(f"the generator makes 2 columns, the real table {real} has 3 (a, b, c)")
+    )
 
 
 # ---------------------------------------------------------------- the report
@@ -257,8 +305,13 @@ def vector_report(tmp_path_factory):
 
 def test_report_has_the_tabular_sections(vector_report):
     html = vector_report.read_text()
-    for anchor in ("vector-distributions", "vector-scores", "vector-correlations",
-                   "vector-scatter", "vector-tsne"):
+    for anchor in (
+        "vector-distributions",
+        "vector-scores",
+        "vector-correlations",
+        "vector-scatter",
+        "vector-tsne",
+    ):
         assert f'<section id="{anchor}">' in html, anchor
     assert "Mode collapse in the vector samples" in html
     assert "Columns: real vs generated" in html and "SDMetrics" in html

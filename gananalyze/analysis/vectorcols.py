@@ -33,7 +33,9 @@ def tv_distance(a: pd.Series, b: pd.Series) -> float:
     pa = a.astype(str).value_counts(normalize=True)
     pb = b.astype(str).value_counts(normalize=True)
     cats = pa.index.union(pb.index)
-    return float(0.5 * np.abs(pa.reindex(cats, fill_value=0) - pb.reindex(cats, fill_value=0)).sum())
+    return float(
+        0.5 * np.abs(pa.reindex(cats, fill_value=0) - pb.reindex(cats, fill_value=0)).sum()
+    )
 
 
 def source_columns(data: VectorData) -> list[tuple[str, str]]:
@@ -67,7 +69,7 @@ def column_scores(data: VectorData) -> pd.DataFrame:
         return pd.DataFrame(columns=["step", "column", "kind", "score"])
     real = data.real.frame
     rows = []
-    for step, x in zip(data.steps, data.arrays):
+    for step, x in zip(data.steps, data.arrays, strict=False):
         gen = decoded(data, x)
         for name, kind in source_columns(data):
             if kind == "numeric":
@@ -93,9 +95,7 @@ def correlation_difference(data: VectorData, x: np.ndarray) -> tuple[list[str], 
     return [data.columns[i] for i in keep], cr - cg
 
 
-def tsne_vectors(
-    data: VectorData, steps: list[int], n: int = 300, seed: int = 0
-) -> TsneResult:
+def tsne_vectors(data: VectorData, steps: list[int], n: int = 300, seed: int = 0) -> TsneResult:
     """One t-SNE of n real rows (or none without a real table) and n rows per chosen step,
     standardised on the real rows (else on all rows shown)."""
     from sklearn.decomposition import PCA
@@ -107,7 +107,7 @@ def tsne_vectors(
     def pick(a: np.ndarray) -> np.ndarray:
         return a if len(a) <= n else a[np.sort(rng.choice(len(a), n, replace=False))]
 
-    by_step = dict(zip(data.steps, data.arrays))
+    by_step = dict(zip(data.steps, data.arrays, strict=False))
     fakes = {s: pick(by_step[s]) for s in steps}
     real = pick(data.real.matrix) if data.real is not None else np.zeros((0, len(data.columns)))
     mu, sd = standardiser(real if len(real) else np.vstack(list(fakes.values())))
@@ -119,7 +119,9 @@ def tsne_vectors(
         Y = TSNE(
             n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
         ).fit_transform(X)
-    out = TsneResult(real=Y[: len(real)], source=data.real.source if data.real else "", dims=X.shape[1])
+    out = TsneResult(
+        real=Y[: len(real)], source=data.real.source if data.real else "", dims=X.shape[1]
+    )
     pos = len(real)
     for s, f in fakes.items():
         out.fake[s] = Y[pos : pos + len(f)]

@@ -95,7 +95,11 @@ def near_duplicates(z: np.ndarray, ref: np.ndarray) -> float:
     z = _subset(z)
     if len(z) < 2:
         return 0.0
-    r = ref if len(ref) <= len(z) else ref[np.sort(np.random.default_rng(2).choice(len(ref), len(z), replace=False))]
+    r = (
+        ref
+        if len(ref) <= len(z)
+        else ref[np.sort(np.random.default_rng(2).choice(len(ref), len(z), replace=False))]
+    )
     radius = DUP_FRACTION * float(np.median(_nn(r)))
     return float((_nn(z) <= radius).mean())
 
@@ -119,9 +123,11 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
         sds = np.array([a.std(axis=0) / sd for a in data.arrays])
         ref_sd = np.where(sds.max(axis=0) > 0, sds.max(axis=0), 1.0)
         real_z = None
-        widest = int(np.argmax([(z**2).sum(1).mean() for z in [(a - mu) / sd for a in data.arrays]]))
+        widest = int(
+            np.argmax([(z**2).sum(1).mean() for z in [(a - mu) / sd for a in data.arrays]])
+        )
     rows = []
-    for step, a in zip(data.steps, data.arrays):
+    for step, a in zip(data.steps, data.arrays, strict=False):
         z = (a - mu) / sd
         col_sd = z.std(axis=0) / ref_sd
         row = {
@@ -136,8 +142,11 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
         }
         if real_z is not None and len(a) >= 6:
             zs = _subset(z)  # as many real rows as samples: PR/DC assume equal sizes
-            rs = real_z[np.sort(np.random.default_rng(3).choice(len(real_z), len(zs), False))] \
-                if len(real_z) > len(zs) else real_z
+            rs = (
+                real_z[np.sort(np.random.default_rng(3).choice(len(real_z), len(zs), False))]
+                if len(real_z) > len(zs)
+                else real_z
+            )
             row.update(prdc(rs, zs, k_pr=3, k_dc=5))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -168,7 +177,9 @@ def attach_tables(run: Run, real: str | None = None, samples: str | None = None)
 
 
 def load_with_tables(
-    source: str | Run, format: str | None = None, real: str | None = None,
+    source: str | Run,
+    format: str | None = None,
+    real: str | None = None,
     samples: str | None = None,
 ) -> Run:
     """The run at `source` with a real table and/or a final synthetic table attached."""

@@ -48,11 +48,11 @@ from ..aliases import higher_is_better
 from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
+from ..tables import is_table_file
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .distributed import _init_distributed
 from .generate import Noise, _as_images, _stylegan_sampler, to_unit
-from ..tables import is_table_file
 from .realdata import RealData, load_real, real_features
 from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
 

@@ -133,9 +133,15 @@ def vector_sweep(
     tail = [c for c in ("seconds", "source", "error") if c in frame.columns]
     frame = frame[order + [c for c in frame.columns if c not in order and c not in tail] + tail]
     frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
-    frame.attrs.update(metrics=names, want_columns=want, batch_size=GEN_BATCH, device=str(dev),
-                       world_size=1, note=f"real rows: {table.describe()}; features: "
-                       f"{feats.name} (standardised on the real rows only)")
+    frame.attrs.update(
+        metrics=names,
+        want_columns=want,
+        batch_size=GEN_BATCH,
+        device=str(dev),
+        world_size=1,
+        note=f"real rows: {table.describe()}; features: "
+        f"{feats.name} (standardised on the real rows only)",
+    )
     return frame
 
 

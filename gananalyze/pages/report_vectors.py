@@ -52,7 +52,7 @@ def vector_sections(run: Run, best: dict[str, Any] | None, tsne: bool = True) ->
     if data is None:
         return []
     shown = _shown_steps(data, best)
-    by_step = dict(zip(data.steps, data.arrays))
+    by_step = dict(zip(data.steps, data.arrays, strict=False))
     out = []
     scores = vectorcols.column_scores(data)
     out.append(_distributions(data, shown, by_step, scores))
@@ -76,7 +76,10 @@ def _distributions(data, shown, by_step, scores) -> Section:
     real = data.real.frame if data.real is not None else None
     with plots.styled():
         fig, axes = plots.new_figure(
-            len(cols), len(shown), width=4.4 * len(shown), height=1.9 * len(cols) + 0.6,
+            len(cols),
+            len(shown),
+            width=4.4 * len(shown),
+            height=1.9 * len(cols) + 0.6,
             layout=None,
         )
         for j, (step, label) in enumerate(shown):
@@ -90,16 +93,28 @@ def _distributions(data, shown, by_step, scores) -> Section:
                     edges = np.histogram_bin_edges(both[np.isfinite(both)], bins=30)
                     if r is not None:
                         ax.hist(r, bins=edges, density=True, color=GREY, label="real")
-                    ax.hist(g, bins=edges, density=True, histtype="step", linewidth=1.6,
-                            color=plots.PALETTE[0], label="generated")
+                    ax.hist(
+                        g,
+                        bins=edges,
+                        density=True,
+                        histtype="step",
+                        linewidth=1.6,
+                        color=plots.PALETTE[0],
+                        label="generated",
+                    )
                 else:
                     values = data.real.categorical[name]
                     x = np.arange(len(values))
                     rf = real[name].astype(str).value_counts(normalize=True)
                     gf = gen[name].astype(str).value_counts(normalize=True)
                     ax.bar(x - 0.2, [rf.get(v, 0) for v in values], 0.4, color=GREY, label="real")
-                    ax.bar(x + 0.2, [gf.get(v, 0) for v in values], 0.4,
-                           color=plots.PALETTE[0], label="generated")
+                    ax.bar(
+                        x + 0.2,
+                        [gf.get(v, 0) for v in values],
+                        0.4,
+                        color=plots.PALETTE[0],
+                        label="generated",
+                    )
                     ax.set_xticks(x, [v[:8] for v in values], fontsize=7)
                 title = f"{label} · {name}" if i == 0 else name
                 sc = scores[(scores["step"] == step) & (scores["column"] == name)]
@@ -121,7 +136,9 @@ def _distributions(data, shown, by_step, scores) -> Section:
     notes = [f"{more} more column(s) not drawn."] if more > 0 else []
     src = fig_to_data_uri(fig)
     return Section(
-        "vector-distributions", "Columns: real vs generated", lead,
+        "vector-distributions",
+        "Columns: real vs generated",
+        lead,
         figures=[Figure("fig-vector-distributions", src, "per-column distributions")],
         notes=notes,
     )
@@ -132,22 +149,36 @@ def _scores(scores) -> Section:
     for i, (name, g) in enumerate(scores.groupby("column", sort=False)):
         curves.append(
             plots.Curve(
-                str(name), g["step"].to_numpy(), g["score"].to_numpy(),
-                color=plots.PALETTE[i % len(plots.PALETTE)], band=False, markers=True,
+                str(name),
+                g["step"].to_numpy(),
+                g["score"].to_numpy(),
+                color=plots.PALETTE[i % len(plots.PALETTE)],
+                band=False,
+                markers=True,
             )
         )
     mean = scores.groupby("step")["score"].mean()
     curves.append(
-        plots.Curve("mean", mean.index.to_numpy(), mean.to_numpy(), color="#222222",
-                    band=False, markers=True, linewidth=2.4)
+        plots.Curve(
+            "mean",
+            mean.index.to_numpy(),
+            mean.to_numpy(),
+            color="#222222",
+            band=False,
+            markers=True,
+            linewidth=2.4,
+        )
     )
     fig = plots.line_chart(
         curves[-11:] if len(curves) > 11 else curves,
-        title="column shape score over training", ylabel="1 - KS / 1 - TV", ylim=(0, 1.02),
+        title="column shape score over training",
+        ylabel="1 - KS / 1 - TV",
+        ylim=(0, 1.02),
     )
     last = mean.index[-1]
     return Section(
-        "vector-scores", "Column similarity over training",
+        "vector-scores",
+        "Column similarity over training",
         "Per column, 1 minus the Kolmogorov-Smirnov statistic (numeric) or 1 minus the total "
         "variation distance (categorical) between generated and real rows at each checkpoint "
         f"(SDMetrics' column shapes; 1 = same distribution). Mean at step {fmt_num(last)}: "
@@ -168,18 +199,22 @@ def _correlations(data, shown, by_step) -> Section | None:
     size = min(7.0, 1.6 + 0.45 * n)
     with plots.styled():
         fig, axes = plots.new_figure(1, len(panels), width=size * len(panels), height=size)
-        for ax, (label, names, diff) in zip(axes[0], panels):
+        for ax, (label, names, diff) in zip(axes[0], panels, strict=False):
             im = ax.imshow(diff, cmap="RdBu_r", vmin=-1, vmax=1)
             ax.set_xticks(range(len(names)), [c[:10] for c in names], rotation=90, fontsize=7)
             ax.set_yticks(range(len(names)), [c[:10] for c in names], fontsize=7)
             if len(names) <= 10:
                 for (r, c), v in np.ndenumerate(diff):
                     ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6.5)
-            ax.set_title(f"{label}: max |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
-                         loc="left", fontsize=9)
+            ax.set_title(
+                f"{label}: max |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
+                loc="left",
+                fontsize=9,
+            )
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="real - generated")
     return Section(
-        "vector-correlations", "Correlation difference",
+        "vector-correlations",
+        "Correlation difference",
         "Pearson correlation of each pair of columns in the real rows minus that in the "
         "generated rows (SDMetrics' column pair trends): white is a pair whose relation the "
         "generator reproduces, red or blue one it misses.",
@@ -189,7 +224,7 @@ def _correlations(data, shown, by_step) -> Section | None:
 
 def _scatters(data) -> Section:
     steps = _pick(data.steps, MAX_SCATTERS)
-    by_step = dict(zip(data.steps, data.arrays))
+    by_step = dict(zip(data.steps, data.arrays, strict=False))
     ncols = min(4, len(steps))
     nrows = int(np.ceil(len(steps) / ncols))
     real = data.real.matrix if data.real is not None else None
@@ -197,8 +232,9 @@ def _scatters(data) -> Section:
     lo, hi = np.percentile(allx, 0.5, axis=0), np.percentile(allx, 99.5, axis=0)
     pad = (hi - lo) * 0.08 + 1e-9
     with plots.styled():
-        fig, axes = plots.new_figure(nrows, ncols, width=2.6 * ncols, height=2.6 * nrows,
-                                     layout=None)
+        fig, axes = plots.new_figure(
+            nrows, ncols, width=2.6 * ncols, height=2.6 * nrows, layout=None
+        )
         for k, ax in enumerate(axes.flat):
             if k >= len(steps):
                 ax.set_axis_off()
@@ -213,7 +249,8 @@ def _scatters(data) -> Section:
             ax.set_xticks([])
             ax.set_yticks([])
     return Section(
-        "vector-scatter", "Samples over training",
+        "vector-scatter",
+        "Samples over training",
         f"The generated points (blue) at {len(steps)} checkpoints"
         + (", over the real points (grey)." if real is not None else ".")
         + f" Axes: {data.columns[0]} and {data.columns[1]}.",
@@ -225,16 +262,21 @@ def _tsne(data, shown) -> Section:
     try:
         res = vectorcols.tsne_vectors(data, [s for s, _ in shown])
     except (GanAnalyzeError, ValueError) as e:
-        return Section("vector-tsne", "t-SNE of real vs generated rows",
-                       "t-SNE could not be computed.", notes=[str(e)])
+        return Section(
+            "vector-tsne",
+            "t-SNE of real vs generated rows",
+            "t-SNE could not be computed.",
+            notes=[str(e)],
+        )
     labels = dict(shown)
     with plots.styled():
         fig, axes = plots.new_figure(1, len(shown), width=4.2 * len(shown), height=4.0)
-        for ax, (step, label) in zip(axes[0], shown):
+        for ax, (step, label) in zip(axes[0], shown, strict=False):
             groups = ([("real", res.real)] if len(res.real) else []) + [(label, res.fake[step])]
             plot_kinds.scatter_2d(groups, title=labels[step], ax=ax)
     return Section(
-        "vector-tsne", "t-SNE of real vs generated rows",
+        "vector-tsne",
+        "t-SNE of real vs generated rows",
         "One t-SNE of real rows and the generated rows of the checkpoints shown, on columns "
         "standardised by the real rows: generated points that gather in a few islands while "
         "the real ones spread out are a collapse.",

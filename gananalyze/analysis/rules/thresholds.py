@@ -45,10 +45,10 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # ... and the drop is at least this fraction of the G loss's scale
     "collapse_g_drop_min_frac": 0.1,
     "collapse_dgz_min_disp": 0.02,  # ... and D(G(z))'s dispersion at least this (probability units)
-    "fid_jump_ratio": 1.5,
+    "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # vector_collapse (vector/sequence samples)
     "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
-    "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread  # a sample metric (FID) worse by this factor than the evaluation before
+    "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
     "grad_explode_ratio": 10.0,  # ... and this many times its early value

@@ -34,9 +34,17 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
     if data is not None and data.problems:
         more = f" (and {len(data.problems) - 1} more)" if len(data.problems) > 1 else ""
         out.append(
-            Finding(RULE, "warning", "Unreadable vector samples", data.problems[0] + more,
-                    "Those checkpoints' samples are left out of the collapse check.",
-                    None, None, {"unreadable": len(data.problems)}, [])
+            Finding(
+                RULE,
+                "warning",
+                "Unreadable vector samples",
+                data.problems[0] + more,
+                "Those checkpoints' samples are left out of the collapse check.",
+                None,
+                None,
+                {"unreadable": len(data.problems)},
+                [],
+            )
         )
     real = ctx.run.extra.get("real_table") is not None
     if data is None or len(data.steps) < (1 if real else 2):
@@ -77,8 +85,9 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         if out:
             return out
         what = (
-            f"coverage of the real rows {fmt_sig(cov[last])}" if real else
-            f"spread {fmt_sig(spread[last])} of its peak"
+            f"coverage of the real rows {fmt_sig(cov[last])}"
+            if real
+            else f"spread {fmt_sig(spread[last])} of its peak"
         )
         return [
             Finding(
