@@ -9,7 +9,7 @@ CPU only, about a minute on one thread.
 
     python examples/train_ring_gan.py --out sample_runs
     gananalyze fid-sweep sample_runs/ring-collapse --real sample_runs/ring-real.csv \\
-        --metrics fid,kid,pr,dc --num-samples 1000
+        --metrics fid,pr,dc --num-samples 1000
     gananalyze report sample_runs/ring-collapse --real sample_runs/ring-real.csv
 """
 

@@ -24,6 +24,19 @@ def _applies(ctx: RuleContext) -> str | None:
     return None
 
 
+def _final_stretch(mask: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """mask kept only on its final run of True values, and only when the last value is not
+    a new best of `score` (a G still improving)."""
+    out = np.zeros(len(mask), dtype=bool)
+    if not mask[-1] or (len(mask) >= 2 and score[-1] >= np.nanmax(score[:-1])):
+        return out
+    k = len(mask) - 1
+    while k - 1 >= 0 and mask[k - 1]:
+        k -= 1
+    out[k:] = True
+    return out
+
+
 @rule(RULE, applies=_applies)
 def vector_collapse(ctx: RuleContext) -> list[Finding]:
     """Mode collapse in vector samples: coverage of the real rows, per-column spread,
@@ -65,6 +78,9 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         fell = spread < th["collapse_ratio"] * peak
         low_cols[:] = False  # without real data the reference is the run's own peak: `fell`
         low_cols |= fell & (s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols)
+    if real:  # against the real rows, only the final stretch counts: early samples of a G
+        # still learning cover little of the data without having collapsed
+        low_cov, low_cols = _final_stretch(low_cov, cov), _final_stretch(low_cols, -spread)
     collapsed = low_cov | low_cols | dups | fell
     if len(s) > 1:
         collapsed[0] = False  # the first samples (often an untrained G) are never a collapse
