@@ -196,7 +196,7 @@ def _correlations(data, shown, by_step) -> Section | None:
     if not panels:
         return None
     n = len(panels[0][1])
-    size = min(7.0, 1.6 + 0.45 * n)
+    size = min(7.0, 2.6 + 0.45 * n)
     with plots.styled():
         fig, axes = plots.new_figure(1, len(panels), width=size * len(panels), height=size)
         for ax, (label, names, diff) in zip(axes[0], panels, strict=False):
@@ -207,9 +207,9 @@ def _correlations(data, shown, by_step) -> Section | None:
                 for (r, c), v in np.ndenumerate(diff):
                     ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6.5)
             ax.set_title(
-                f"{label}: max |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
+                f"{label}\nmax |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
                 loc="left",
-                fontsize=9,
+                fontsize=8,
             )
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="real - generated")
     return Section(
