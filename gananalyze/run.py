@@ -245,7 +245,7 @@ class Run:
         if "wall_time" in sc.columns and sc["wall_time"].notna().any():
             wt = sc["wall_time"].dropna()
             span = float(wt.max() - wt.min())
-        return {
+        out = {
             "name": self.name,
             "given_name": self.given_name,
             "directory": Path(self.path).name,
@@ -275,3 +275,6 @@ class Run:
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],
         }
+        if self.vectors:  # only for runs that have them: image runs' summaries stay as they were
+            out["vector_samples"] = [v.step for v in self.vectors]
+        return out
