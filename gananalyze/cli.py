@@ -101,6 +101,16 @@ _FID_QUANTIZE_HELP = (
 )
 
 
+SAMPLES_TABLE_OPTION = click.option(
+    "--samples",
+    "samples_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
+    "the run's last samples; needs --real.",
+)
+
 @main.command("fid-sweep")
 @click.argument("run", type=click.Path())
 @click.option(
@@ -418,15 +428,7 @@ def compare(
     help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy "
     "domains are found without it. For vector samples: the real table (.csv/.parquet/.npy).",
 )
-@click.option(
-    "--samples",
-    "samples_table",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
-    "the run's last samples; needs --real.",
-)
+@SAMPLES_TABLE_OPTION
 @FORMAT_OPTION
 @_friendly
 def report(
@@ -513,15 +515,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     metavar="NAME",
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )
-@click.option(
-    "--samples",
-    "samples_table",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
-    "the run's last samples; needs --real.",
-)
+@SAMPLES_TABLE_OPTION
 @click.option(
     "--real",
     "real_table",
