@@ -39,6 +39,10 @@ browser:
 # network, scikit-learn's digits as real data), the rule checks, one HTML report
 # per run, and a side-by-side comparison. Sweeps resume, so a second run is quick.
 DEMO_SWEEP := --real sklearn-digits --features digits --metrics fid,kid,pr,dc --num-samples 1000
+# The vector sample run (a 2-D ring GAN, examples/train_ring_gan.py): its real table is a CSV
+# and its feature space the standardised columns (--features raw, the default for tables).
+RING_REAL := sample_runs/ring-real.csv
+RING_SWEEP := --real $(RING_REAL) --metrics fid,pr,dc --num-samples 1000
 
 demo: setup
 	@mkdir -p reports
@@ -47,6 +51,9 @@ demo: setup
 	  echo "== $$r: check"; $(RUN) gananalyze check sample_runs/$$r || echo "(check exits 1 when it finds an error: expected for this run)"; \
 	  echo "== $$r: report"; $(RUN) gananalyze report sample_runs/$$r -o reports/$$r.html || exit 1; \
 	done
+	@echo "== ring-collapse (vector samples): fid-sweep"; $(RUN) gananalyze fid-sweep sample_runs/ring-collapse $(RING_SWEEP) || exit 1
+	@echo "== ring-collapse: check"; $(RUN) gananalyze check sample_runs/ring-collapse --real $(RING_REAL) || echo "(check exits 1 when it finds an error: expected for this run)"
+	@echo "== ring-collapse: report"; $(RUN) gananalyze report sample_runs/ring-collapse --real $(RING_REAL) -o reports/ring-collapse.html || exit 1
 	$(RUN) gananalyze compare $(addprefix sample_runs/,$(SAMPLES)) -o reports/compare.html
 	@echo "Reports written: $$(ls reports/*.html | tr '\n' ' ')"
 
@@ -70,6 +77,8 @@ lint: setup
 sample-runs: setup
 	$(RUN) python examples/train_digits_gan.py --out sample_runs
 	@for r in $(SAMPLES); do $(RUN) gananalyze fid-sweep sample_runs/$$r $(DEMO_SWEEP) --force || exit 1; done
+	$(RUN) python examples/train_ring_gan.py --out sample_runs
+	$(RUN) gananalyze fid-sweep sample_runs/ring-collapse $(RING_SWEEP) --force
 
 clean:
 	rm -rf .venv .pytest_cache

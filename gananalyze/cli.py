@@ -147,6 +147,16 @@ _FID_QUANTIZE_HELP = (
 )
 
 
+SAMPLES_TABLE_OPTION = click.option(
+    "--samples",
+    "samples_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
+    "the run's last samples; needs --real.",
+)
+
 @main.command("fid-sweep")
 @click.argument("run", type=click.Path())
 @click.option(
@@ -155,14 +165,16 @@ _FID_QUANTIZE_HELP = (
     default=None,
     help="Real data: a folder of images (recursive), a .npy/.npz image array (NHWC "
     "or NCHW, uint8 0..255 or float 0..1), a pytorch-fid statistics .npz (mu, "
-    "sigma; FID only) or sklearn-digits.",
+    "sigma; FID only) or sklearn-digits; for generators of rows, a table: .csv, .parquet "
+    "or a 2-D .npy (numeric columns used, categorical ones one-hot encoded).",
 )
 @click.option(
     "--features",
-    default="inception",
-    show_default=True,
+    default=None,
     metavar="NAME",
-    help="Feature network: inception (pytorch-fid's), digits, or torchscript:PATH.",
+    help="Feature network: inception (pytorch-fid's; the default for images), digits, or "
+    "torchscript:PATH; for rows (--real a table): raw (the default: columns standardised on "
+    "the real rows) or torchscript:PATH on those rows.",
 )
 @click.option(
     "--metrics",
@@ -299,6 +311,8 @@ def fid_sweep(
     if not is_main_process():
         return
     best = stop_advice(frame, select)
+    if frame.attrs.get("note"):
+        click.echo(frame.attrs["note"], err=True)
     errors = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
     if as_json:
         records = json.loads(frame.to_json(orient="records"))
@@ -470,8 +484,9 @@ def compare(
     default=None,
     metavar="SPEC",
     help="Real data for the t-SNE (folder, .npy/.npz, or sklearn-digits); known toy "
-    "domains are found without it.",
+    "domains are found without it. For vector samples: the real table (.csv/.parquet/.npy).",
 )
+@SAMPLES_TABLE_OPTION
 @FORMAT_OPTION
 @TRUST_OPTION
 @MAP_OPTION
@@ -483,6 +498,7 @@ def report(
     smoothing: float,
     no_tsne: bool,
     real: str | None,
+    samples_table: str | None,
     fmt: str | None,
     trust_code: bool,
     role_map: tuple[str, ...],
@@ -491,13 +507,18 @@ def report(
     from .analysis.tsne import consent_note
     from .loader import load_run
     from .pages.report import render_report
+    from .tables import is_table_file
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
     if output:
         check_output(output, [run])  # never write over a run's files
     r = load_run(run, format=fmt, roles=_roles(role_map))
-    skipped = None if no_tsne else consent_note(r, real, trust_code)
+    if samples_table or is_table_file(real):
+        from .analysis.vectorstats import load_with_tables
+
+        r, real = load_with_tables(r, fmt, real, samples_table), None
+    skipped = None if no_tsne or r.vectors else consent_note(r, real, trust_code)
     if skipped:
         click.echo(term_safe(skipped), err=True)
     path = render_report(
@@ -595,6 +616,15 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     metavar="NAME",
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )
+@SAMPLES_TABLE_OPTION
+@click.option(
+    "--real",
+    "real_table",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="The real table (.csv/.parquet/.npy) that vector samples are compared with.",
+)
 @FORMAT_OPTION
 @MAP_OPTION
 @_friendly
@@ -604,6 +634,8 @@ def check(
     fail_on: str,
     rules_config: str | None,
     select_metric: str,
+    samples_table: str | None,
+    real_table: str | None,
     fmt: str | None,
     role_map: tuple[str, ...],
 ) -> None:
@@ -616,8 +648,15 @@ def check(
     from .analysis.findings import SEVERITY_RANK
     from .pages.text import check_text
 
+    source: Any = run
+    if samples_table or real_table:
+        from .analysis.vectorstats import load_with_tables
+        from .loader import load_run
+
+        loaded = load_run(run, format=fmt, roles=_roles(role_map))
+        source = load_with_tables(loaded, fmt, real_table, samples_table)
     _, diag = analyze(
-        run, format=fmt, rules_config=rules_config, metric=select_metric, roles=_roles(role_map)
+        source, format=fmt, rules_config=rules_config, metric=select_metric, roles=_roles(role_map)
     )
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2, default=str))

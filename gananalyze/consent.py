@@ -30,7 +30,7 @@ from typing import Any
 from .errors import GanAnalyzeError
 from .run import Run
 
-BUILTIN_TARGETS = ("gananalyze.digits:Generator",)
+BUILTIN_TARGETS = ("gananalyze.digits:Generator", "gananalyze.toyring:Generator")
 FLAG = "--trust-code"
 MAX_CODE_FILES = 2000
 

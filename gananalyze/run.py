@@ -16,6 +16,7 @@ import pandas as pd
 
 from .aliases import resolve
 from .errors import GanAnalyzeError
+from .vecsamples import VectorSamples
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
@@ -184,6 +185,7 @@ class Run:
     nonfinite: pd.DataFrame = field(default_factory=empty_nonfinite)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     samples: list[SampleGrid] = field(default_factory=list)
+    vectors: list[VectorSamples] = field(default_factory=list)  # (N, D) / (N, T, D) samples
     histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
     sample_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
@@ -249,7 +251,7 @@ class Run:
         if "wall_time" in sc.columns and sc["wall_time"].notna().any():
             wt = sc["wall_time"].dropna()
             span = float(wt.max() - wt.min())
-        return {
+        out = {
             "name": self.name,
             "given_name": self.given_name,
             "directory": Path(self.path).name,
@@ -279,3 +281,6 @@ class Run:
             "warnings": list(self.warnings),
             "flags": [str(f) for f in self.flags],
         }
+        if self.vectors:  # only for runs that have them: image runs' summaries stay as they were
+            out["vector_samples"] = [v.step for v in self.vectors]
+        return out

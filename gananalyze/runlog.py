@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import store
+from . import store, vecsamples
 from .errors import GanAnalyzeError
 from .run import LOSS_TYPES
 
@@ -122,8 +122,13 @@ def make_grid(
     x = (x * 255 + 0.5).astype(np.uint8)
     if c == 1:
         x = np.repeat(x, 3, axis=1)
-    elif c != 3:
+    elif c == 4:
         x = x[:, :3]
+    elif c != 3:
+        raise GanAnalyzeError(
+            f"samples: shape {tuple(images.shape)} is not an image batch (N, C, H, W) with "
+            "C = 1, 3 or 4"
+        )
     ncol = nrow or int(math.ceil(math.sqrt(n)))
     nrows = int(math.ceil(n / ncol))
     H = nrows * (h + padding) + padding
@@ -412,13 +417,32 @@ class RunLog:
         images: Any,
         nrow: int | None = None,
         value_range: tuple[float, float] | None = None,
+        kind: str = "auto",
+        columns: list[str] | None = None,
     ) -> Path:
-        """Save a grid of fixed-noise samples (N, C, H, W) at `step` as PNG."""
+        """Save fixed-noise samples at `step`.
+
+        Images (N, C, H, W) or (N, H, W) become one PNG grid. Vectors (N, D) and,
+        with kind="sequences", sequences (N, T, D) are stored as a float32 .npy
+        array (columns optionally names the D features); see docs/run-format.md.
+        """
         from PIL import Image
 
+        x = _as_numpy(images)
+        what = vecsamples.classify(x, kind)
+        if what != "images":
+            cols = vecsamples.column_names(columns, int(x.shape[-1]))
+            name = f"step-{int(step):09d}.npy"
+            path = self.path / store.SAMPLES_DIR / name
+            store.atomic_write_bytes(path, vecsamples.encode(x))
+            line = vecsamples.index_line(step, name, what, tuple(x.shape), cols)
+            index = self.path / store.SAMPLES_DIR / vecsamples.VECTORS_INDEX
+            with self._lock, open(index, "a") as f:
+                f.write(line)
+            return path
         if value_range is None and self.meta.get("generator"):
             value_range = tuple(self.meta["generator"].get("output_range", (-1.0, 1.0)))
-        grid, layout = make_grid(_as_numpy(images), nrow=nrow, value_range=value_range)
+        grid, layout = make_grid(x, nrow=nrow, value_range=value_range)
         name = f"step-{int(step):09d}.png"
         path = self.path / store.SAMPLES_DIR / name
         buf = io.BytesIO()

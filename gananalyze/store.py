@@ -7,6 +7,7 @@ A run is a directory (documented in docs/run-format.md):
     histograms/part-NNNNNN-WRITER.parquet  per-layer weight/grad quantiles
     checkpoints/step-NNNNNNNNN.pt   state_dicts (torch.load(weights_only=True))
     samples/step-NNNNNNNNN.png      fixed-noise sample grids, + samples/index.jsonl
+    samples/step-NNNNNNNNN.npy      vector/sequence samples, + samples/vectors.jsonl
     metrics/part-NNNNNN-WRITER.parquet     sample metrics (FID, KID, ...) from fid-sweep
 
 Every file is written to a temporary name and renamed into place, so a crash
@@ -35,6 +36,7 @@ from .errors import GanAnalyzeError
 from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .runfiles import checked, keep_inside, loads_json
 from .scalarmerge import _concat, merge_scalars
+from .vecsamples import list_vectors
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"
@@ -528,6 +530,7 @@ def load_native(path: Path) -> Run:
         nonfinite=nonfinite,
         checkpoints=list_checkpoints(path, warnings),
         samples=list_samples(path, warnings, damaged),
+        vectors=list_vectors(path, SAMPLES_DIR, warnings, damaged),
         histograms=read_histograms(path, warnings, damaged),
         sample_metrics=read_sample_metrics(path, warnings, damaged),
         warnings=warnings,

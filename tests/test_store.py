@@ -154,7 +154,8 @@ def test_info_summary_lists_everything(tmp_path):
     result = CliRunner().invoke(main, ["info", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "format:      native (detected)\n" in out and "loss type:   lsgan (declared by the run)" in out
+    assert "format:      native (detected)\n" in out
+    assert "loss type:   lsgan (declared by the run)" in out
     assert "steps:       10 logged, 0 .. 900" in out
     assert "checkpoints: 10 (steps 0 ... 900)" in out
     assert "samples:     900" in out and "histograms:  1 steps" in out

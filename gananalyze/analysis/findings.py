@@ -14,12 +14,16 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 STATUSES = ("problems", "healthy", "no_problems_found", "not_judged")
 
 
+# Rules whose info finding says the run is healthy (the rest say only "no problem found").
+HEALTHY_RULES = {"healthy_equilibrium", "vector_collapse"}
+
+
 def status_of(findings: list[Finding]) -> str:
     """The kind of answer a list of findings gives (see Diagnosis.status)."""
     rules = {f.rule for f in findings}
     if any(f.severity != "info" for f in findings):
         return "problems"
-    if "healthy_equilibrium" in rules:
+    if rules & HEALTHY_RULES:
         return "healthy"
     if "no_data" in rules:
         return "not_judged"

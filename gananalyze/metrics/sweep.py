@@ -48,6 +48,7 @@ from ..aliases import higher_is_better
 from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
+from ..tables import is_table_file
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .distributed import _init_distributed
@@ -145,7 +146,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def sweep(
     run_path: str | os.PathLike | Run,
     real: str | os.PathLike | RealData | None,
-    features: str = "inception",
+    features: str | None = "inception",
     metrics: Sequence[str] | str = ("fid",),
     num_samples: int = 10_000,
     batch_size: int | None = None,
@@ -218,6 +219,16 @@ def sweep(
     needs_real = [n for n in names if METRIC_NEEDS[n] != "logits"]
     if needs_real and real is None:
         raise GanAnalyzeError(f"metric(s) {', '.join(needs_real)} need real data (--real)")
+    if features == "raw" or is_table_file(real if not isinstance(real, RealData) else None):
+        from .vectorsweep import vector_sweep  # rows, not images (docs: vectors)
+
+        if "is" in names:
+            raise GanAnalyzeError("Inception Score needs class logits; rows have none")
+        if real is None or not is_table_file(real):
+            raise GanAnalyzeError("--features raw needs a real table (--real .csv/.parquet/.npy)")
+        feats = "raw" if features in (None, "inception") else features
+        return vector_sweep(run, str(real), names, chosen, feats, num_samples, dev, force, progress)
+    features = features or "inception"
 
     dist, dev = _init_distributed(dev)
     try:

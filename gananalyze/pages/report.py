@@ -382,7 +382,11 @@ def build_report_context(
         s = getattr(b, name)()
         if s is not None:
             sections.append(s)
-    if tsne:
+    if run.vectors:
+        from .report_vectors import vector_sections
+
+        sections += vector_sections(run, b.best, tsne=tsne)
+    elif tsne:
         s = b.tsne(real, trust_code)
         if s is not None:
             sections.append(s)

@@ -230,6 +230,8 @@ def info_text(r: Run, forced: bool = False) -> str:
     out += _role_lines(r)
     out.append(f"checkpoints: {_ranges(s['checkpoints'])}")
     out.append(f"samples:     {_ranges(s['samples'])}")
+    if s.get("vector_samples"):
+        out.append(f"vectors:     {_ranges(s['vector_samples'])}")
     if s["histogram_steps"]:
         out.append(f"histograms:  {s['histogram_steps']} steps")
     if s["sample_metrics"]:

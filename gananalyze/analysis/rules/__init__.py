@@ -16,6 +16,7 @@ Layout (one idea per module):
   stalled.py      d_stalled
   wild.py         losses wild from the first step (part of oscillation)
   values.py       implausible_values, damaged_data
+  vectors.py      vector_collapse (vector/sequence samples, no sweep)
   wgan.py         wgan_critic (critic gap, critic growth)
   diagnose.py     diagnose() and the verdict
 A new rule goes in the family module it belongs to (or a new one imported below),
@@ -24,7 +25,7 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
-from . import balance, samples, stability, stalled, values, wgan  # noqa: F401  (registers the rules)
+from . import balance, samples, stability, stalled, values, vectors, wgan  # noqa: F401
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose

@@ -11,10 +11,10 @@ from typing import Any
 
 from ...run import Run
 from ...textfmt import fmt_sig
-from ..findings import SEVERITY_RANK, Diagnosis, Finding
+from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
-from .registry import available, missing_reason, rules_in_order
+from .registry import NOT_THIS_KIND, available, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 from .views import _src_name, gan_views
 
@@ -25,6 +25,7 @@ _PRIORITY = [
     "divergence",
     "d_overpowering",
     "mode_collapse",
+    "vector_collapse",
     "g_overpowering",
     "vanishing_gradients",
     "over_training",
@@ -62,6 +63,8 @@ def diagnose(
             reason = missing_reason(ctx, r.needs) if r.needs and r.needs != [()] else None
             if reason is None and r.applies is not None:
                 reason = r.applies(ctx)
+            if reason == NOT_THIS_KIND:
+                continue
             if reason:
                 reasons.setdefault(r.name, reason)
                 continue
@@ -83,7 +86,9 @@ def diagnose(
         # healthy only if every GAN is
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
-        findings = [f for f in findings if f.rule != "healthy_equilibrium"]
+        findings = [
+            f for f in findings if not (f.rule in HEALTHY_RULES and f.severity == "info")
+        ]
     weak = _weak_evidence(ctx, findings, ran_rules)
     if weak:  # "healthy" needs the core evidence; without it: "no problems found"
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
@@ -94,7 +99,7 @@ def diagnose(
     substantive = ran - sum(
         1 for r in rules if r.name in checks_only and r.name not in dict(skipped)
     )
-    if not problems and not any(f.rule == "healthy_equilibrium" for f in findings):
+    if not problems and not any(f.rule in HEALTHY_RULES for f in findings):
         if substantive > 0:
             msg = f"{ran} rule(s) ran on this run and none found a problem" + (
                 f"; {len(skipped)} skipped for lack of data" if skipped else ""
@@ -173,7 +178,7 @@ def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> 
     if "D_x" not in h.numbers and not loss_type_known(ctx.eq):
         why.append("D's outputs were not logged and the loss type is unknown (BCE assumed)")
     has_samples = available(ctx, "samples") or available(ctx, "sample_metric")
-    if has_samples and "mode_collapse" not in ran and "over_training" not in ran:
+    if has_samples and not ran & {"mode_collapse", "over_training", "vector_collapse"}:
         why.append("the samples could not be judged")
     return "; ".join(why)
 
@@ -192,6 +197,9 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
             return "Healthy: no problems found" + (
                 f", {'; '.join(bits)} near equilibrium at the end." if bits else "."
             )
+        v = next((f for f in findings if f.rule == "vector_collapse"), None)
+        if v is not None:
+            return "Healthy: no problems found; " + v.message[0].lower() + v.message[1:]
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from ..findings import Finding
 from .context import RuleContext
 
+# What applies(ctx) returns when the rule is about another kind of run (vector samples on an
+# image run): the rule neither runs nor is listed as skipped.
+NOT_THIS_KIND = "not this kind of run"
+
 RuleFn = Callable[[RuleContext], list[Finding]]
 Needs = tuple[str, ...] | list[tuple[str, ...]]
 
@@ -44,6 +48,7 @@ ORDER = (
     "d_overpowering",
     "g_overpowering",
     "mode_collapse",
+    "vector_collapse",
     "vanishing_gradients",
     "oscillation",
     "d_stalled",

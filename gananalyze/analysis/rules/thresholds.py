@@ -62,6 +62,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "collapse_recall_max": 0.3,
     "collapse_precision_min": 0.5,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
+    # vector_collapse (vector/sequence samples)
+    "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
+    "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
     "grad_explode_ratio": 10.0,  # ... and this many times its early value

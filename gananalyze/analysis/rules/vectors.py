@@ -1,0 +1,160 @@
+"""Mode collapse read from vector or sequence samples (tabular rows, time series, point
+sets) at each checkpoint, with no generator and no sweep: coverage of the real rows
+and per-column spread when a real table is attached, spread over time and
+near-duplicates when not. The numbers come from analysis/vectorstats.py."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...textfmt import fmt_pct, fmt_sig
+from ..findings import Finding
+from ..vectorstats import vector_data, vector_series
+from .context import RuleContext
+from .registry import NOT_THIS_KIND, rule
+
+RULE = "vector_collapse"
+
+
+def _applies(ctx: RuleContext) -> str | None:
+    if not ctx.run.vectors:
+        return NOT_THIS_KIND
+    if len(ctx.run.vectors) < 2 and ctx.run.extra.get("real_table") is None:
+        return "not enough data: needs vector samples at 2+ checkpoints, or a real table (--real)"
+    return None
+
+
+def _final_stretch(mask: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """mask kept only on its final run of True values, and only when the last value is not
+    a new best of `score` (a G still improving)."""
+    out = np.zeros(len(mask), dtype=bool)
+    if not mask[-1] or (len(mask) >= 2 and score[-1] >= np.nanmax(score[:-1])):
+        return out
+    k = len(mask) - 1
+    while k - 1 >= 0 and mask[k - 1]:
+        k -= 1
+    out[k:] = True
+    return out
+
+
+@rule(RULE, applies=_applies)
+def vector_collapse(ctx: RuleContext) -> list[Finding]:
+    """Mode collapse in vector samples: coverage of the real rows, per-column spread,
+    spread over training, near-duplicates."""
+    th = ctx.th
+    data = vector_data(ctx.run)
+    out = []
+    if data is not None and data.problems:
+        more = f" (and {len(data.problems) - 1} more)" if len(data.problems) > 1 else ""
+        out.append(
+            Finding(
+                RULE,
+                "warning",
+                "Unreadable vector samples",
+                data.problems[0] + more,
+                "Those checkpoints' samples are left out of the collapse check.",
+                None,
+                None,
+                {"unreadable": len(data.problems)},
+                [],
+            )
+        )
+    real = ctx.run.extra.get("real_table") is not None
+    if data is None or len(data.steps) < (1 if real else 2):
+        return out
+    s = vector_series(ctx.run, data)
+    spread = s["spread"].to_numpy()
+    steps = s["step"].to_numpy()
+    n_cols = s["columns"].to_numpy()
+    low_cols = s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols
+    dups = s["near_duplicates"].to_numpy() >= th["collapse_dup_frac"]
+    cov = s["coverage"].to_numpy() if "coverage" in s else np.full(len(s), np.nan)
+    low_cov = np.nan_to_num(cov, nan=1.0) < th["vec_coverage_min"]
+    fell = np.zeros(len(s), dtype=bool)
+    if not real:
+        first_ref = 1 if len(s) >= 4 else 0
+        ref = np.where(np.arange(len(s)) >= first_ref, spread, -np.inf)
+        peak = np.r_[-np.inf, np.maximum.accumulate(ref)[:-1]]
+        fell = spread < th["collapse_ratio"] * peak
+        low_cols[:] = False  # without real data the reference is the run's own peak: `fell`
+        low_cols |= fell & (s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols)
+    if real:  # against the real rows, only the final stretch counts: early samples of a G
+        # still learning cover little of the data without having collapsed
+        low_cov, low_cols = _final_stretch(low_cov, cov), _final_stretch(low_cols, -spread)
+    collapsed = low_cov | low_cols | dups | fell
+    if len(s) > 1:
+        collapsed[0] = False  # the first samples (often an untrained G) are never a collapse
+    last = len(s) - 1
+    nums = {
+        "checkpoints": int(len(s)),
+        "last_step": int(steps[last]),
+        "spread_last": float(spread[last]),
+        "low_columns_last": int(s["low_columns"].iloc[last]),
+        "columns": int(n_cols[last]),
+        "near_duplicates_last": float(s["near_duplicates"].iloc[last]),
+    }
+    if real:
+        nums["coverage_last"] = float(cov[last])
+        if "recall" in s:
+            nums["recall_last"] = float(s["recall"].iloc[last])
+    if not collapsed.any():
+        if out:
+            return out
+        what = (
+            f"coverage of the real rows {fmt_sig(cov[last])}"
+            if real
+            else f"spread {fmt_sig(spread[last])} of its peak"
+        )
+        return [
+            Finding(
+                RULE,
+                "info",
+                "Vector samples keep their diversity",
+                f"The vector samples at {len(s)} checkpoint(s) show no collapse ({what} at "
+                f"step {int(steps[last])}; {fmt_pct(nums['near_duplicates_last'])} near-copies).",
+                "Nothing to fix.",
+                int(steps[0]),
+                int(steps[last]),
+                nums,
+                [],
+            )
+        ]
+    i0 = int(np.flatnonzero(collapsed)[0])
+    k = last if collapsed[last] else int(np.flatnonzero(collapsed)[-1])
+    n = int(s["n"].iloc[k])
+    why = []
+    if low_cov[k]:
+        why.append(f"they cover {fmt_pct(cov[k])} of the real rows")
+    if fell[k]:
+        why.append(f"their spread fell to {fmt_sig(spread[k])} of its earlier peak")
+    if low_cols[k] or (real and s["low_columns"].iloc[k]):
+        ref = "the real" if real else "their peak"
+        why.append(
+            f"{int(s['low_columns'].iloc[k])} of {int(n_cols[k])} columns have under half "
+            f"{ref} spread"
+        )
+    if dups[k] or s["near_duplicates"].iloc[k] > 0:
+        why.append(
+            f"{int(round(s['near_duplicates'].iloc[k] * min(n, 2000)))} of {min(n, 2000)} "
+            "samples are near-duplicates"
+        )
+    ongoing = bool(collapsed[last])
+    when = (
+        f"from step {int(steps[i0])} to the last samples (step {int(steps[last])})"
+        if ongoing
+        else f"at step {int(steps[k])}, recovering by step {int(steps[last])}"
+    )
+    return out + [
+        Finding(
+            RULE,
+            "error" if ongoing else "warning",
+            "Mode collapse in the vector samples",
+            f"The generated rows collapse {when}: " + "; ".join(why) + ".",
+            "Lower the learning rates, use minibatch discrimination/PacGAN or a "
+            "Wasserstein loss with gradient penalty; keep the checkpoint before the collapse.",
+            int(steps[i0]),
+            int(steps[last]),
+            nums,
+            [],
+        )
+    ]

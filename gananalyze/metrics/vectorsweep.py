@@ -1,0 +1,178 @@
+"""fid-sweep for generators that make rows, not images: (N, D) vectors or (N, T, D) sequences.
+
+The real data is a table the user names (`--real data.csv | .parquet | .npy`,
+read by `tables.load_table`: numeric columns as they are, categorical ones
+one-hot encoded). The default feature space (`--features raw`) is the encoded
+columns standardised with the real rows' mean and standard deviation (fitted on
+the real data only). A user feature function stays possible: `--features
+torchscript:PATH` runs a TorchScript module on those standardised rows (float32
+(N, D) -> (N, F)). FID, KID, precision/recall and density/coverage then come
+from the same code as for images (samplemetrics.compute_metrics). Rows are
+appended to the run like the image sweep's, with features "raw".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import store
+from ..errors import GanAnalyzeError
+from ..run import Run
+from ..tables import Table, load_table, standardiser
+from .checkpoints import build_generator
+from .generate import Noise
+from .samplemetrics import METRIC_COLUMNS, compute_metrics
+
+GEN_BATCH = 4096
+
+
+def as_rows(out: Any, ckpt: Path) -> torch.Tensor:
+    """A generator's output as (N, D) rows; (N, T, D) sequences are flattened to (N, T*D)."""
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if not isinstance(out, torch.Tensor):
+        raise GanAnalyzeError(f"{ckpt}: the generator returned {type(out).__name__}, not a tensor")
+    if out.ndim not in (2, 3):
+        raise GanAnalyzeError(
+            f"{ckpt}: the generator returned shape {tuple(out.shape)}; vectors must be (N, D) "
+            "or (N, T, D)"
+        )
+    return out.reshape(out.shape[0], -1)
+
+
+class RowFeatures:
+    """The feature space of a vector sweep: standardised real columns, optionally a
+    TorchScript module on top."""
+
+    def __init__(self, real: Table, features: str, device: torch.device):
+        self.mu, self.sd = standardiser(real.matrix)
+        self.dev = device
+        self.module = None
+        self.name = "raw"
+        digest = hashlib.sha256(self.mu.tobytes() + self.sd.tobytes()).hexdigest()[:12]
+        if features.startswith("torchscript:") or Path(features).suffix in (".pt", ".ts"):
+            from .features import _load_script, file_digest
+
+            path = features.partition(":")[2] if features.startswith("torchscript:") else features
+            self.module = _load_script(path, device)
+            self.name = f"torchscript:{Path(path).name}"
+            digest += "-" + file_digest(path)
+        elif features != "raw":
+            raise GanAnalyzeError(
+                f"--features {features} is for images; rows use raw (standardised columns) "
+                "or torchscript:PATH (a module on the standardised rows)"
+            )
+        self.key = f"rows:{digest}"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=np.float64) - self.mu) / self.sd
+        if self.module is None:
+            return z
+        with torch.inference_mode():
+            f = self.module(torch.from_numpy(z.astype(np.float32)).to(self.dev))
+        if isinstance(f, (tuple, list)):
+            f = f[0]
+        return f.detach().double().cpu().numpy().reshape(len(z), -1)
+
+
+def vector_sweep(
+    run: Run,
+    real: str,
+    names: list[str],
+    chosen: Sequence[Any],
+    features: str = "raw",
+    num_samples: int = 10_000,
+    device: torch.device | None = None,
+    force: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw"."""
+    from .sweep import ID_COLUMNS, _done
+
+    dev = device or torch.device("cpu")
+    table = load_table(real)
+    feats = RowFeatures(table, features, dev)
+    real_feats = feats(table.matrix)
+    spec = run.generator or {}
+    noise = Noise(spec.get("noise_seed", 0), spec.get("latent_shape", [100]))
+    ident = {
+        "features": feats.name,
+        "features_key": feats.key,
+        "num_samples": int(num_samples),
+        "quantized": False,
+        "real": hashlib.sha256(Path(real).read_bytes()).hexdigest()[:12],
+    }
+    want = [c for n in names for c in METRIC_COLUMNS[n]]
+    existing = store.read_sample_metrics(Path(run.path), [])
+    rows: list[dict[str, Any]] = []
+    todo = [c for c in chosen if force or not _done(existing, c.step, ident, want)]
+    for c in chosen:
+        if c not in todo:
+            got = existing[(existing["step"] == c.step) & (existing["features_key"] == feats.key)]
+            rows.append(dict(got.iloc[-1].to_dict(), source="stored", error=None))
+    if progress is not None:
+        progress({"done": 0, "total": len(todo), "step": None, "row": None})
+    for i, ckpt in enumerate(todo, 1):
+        row = _evaluate(run, ckpt, noise, num_samples, table, feats, real_feats, names, ident, dev)
+        if row["error"] is None:
+            keep = {k: v for k, v in row.items() if k not in ("error", "source", "seconds")}
+            store.append_sample_metrics(Path(run.path), pd.DataFrame([keep]))
+        rows.append(row)
+        if progress is not None:
+            progress({"done": i, "total": len(todo), "step": ckpt.step, "row": row})
+    frame = pd.DataFrame(rows)
+    order = [c for c in (*ID_COLUMNS, *want) if c in frame.columns]
+    tail = [c for c in ("seconds", "source", "error") if c in frame.columns]
+    frame = frame[order + [c for c in frame.columns if c not in order and c not in tail] + tail]
+    frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
+    frame.attrs.update(
+        metrics=names,
+        want_columns=want,
+        batch_size=GEN_BATCH,
+        device=str(dev),
+        world_size=1,
+        note=f"real rows: {table.describe()}; features: "
+        f"{feats.name} (standardised on the real rows only)",
+    )
+    return frame
+
+
+def _evaluate(run, ckpt, noise, n, table, feats, real_feats, names, ident, dev) -> dict:
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"step": int(ckpt.step), **ident}
+    try:
+        G = build_generator(run, ckpt).to(dev)
+        parts = []
+        with torch.inference_mode():
+            for a in range(0, n, GEN_BATCH):
+                b = min(n, a + GEN_BATCH)
+                parts.append(as_rows(G(noise.get(a, b).to(dev)), ckpt.path).double().cpu())
+        x = torch.cat(parts).numpy()
+        if x.shape[1] != table.matrix.shape[1]:
+            raise GanAnalyzeError(
+                f"{ckpt.path}: the generator makes {x.shape[1]} columns, the real table "
+                f"{table.source} has {table.matrix.shape[1]} ({', '.join(table.columns[:6])})"
+            )
+        bad = int((~np.isfinite(x)).sum())
+        if bad:
+            raise GanAnalyzeError(
+                f"{ckpt.path}: the generator produced {bad} NaN/Inf values (a diverged checkpoint)"
+            )
+        row.update(compute_metrics(names, real_feats, feats(x), None, device=dev))
+        row["error"] = None
+    except GanAnalyzeError as e:
+        row["error"] = str(e)
+    except Exception as e:  # a generator that crashes on this checkpoint: report it, keep sweeping
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
+        row["error"] = f"{ckpt.path}: {type(e).__name__}: {detail}"
+    row["seconds"] = time.perf_counter() - t0
+    row["source"] = "computed"
+    return row

@@ -1,0 +1,177 @@
+"""Vector and sequence samples: rows a GAN makes instead of images.
+
+Owns how `RunLog.samples` stores (N, D) vectors and (N, T, D) sequences in a
+native run, and how they are read back (docs/run-format.md):
+
+    samples/step-NNNNNNNNN.npy    float32 array (N, D) or (N, T, D), no pickles
+    samples/vectors.jsonl         one line per array: step, file, kind, shape, columns
+
+and the checks on what a caller hands over: an array that is neither an image
+batch nor vectors gets one line saying which shapes are accepted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import GanAnalyzeError
+from .runfiles import checked, keep_inside, loads_json
+
+VECTORS_INDEX = "vectors.jsonl"
+KINDS = ("vectors", "sequences")
+_STEP_RE = re.compile(r"^step-(\d+)\.npy$")
+MAX_ROWS = 1 << 20
+
+
+@dataclass
+class VectorSamples:
+    """Generated rows at one step: `array()` is (N, D) or (N, T, D) float32.
+
+    columns names the D features (c0, c1, ... when the writer gave none).
+    """
+
+    step: int
+    path: Path | None = None
+    data: np.ndarray | None = field(default=None, repr=False)
+    kind: str = "vectors"
+    columns: list[str] = field(default_factory=list)
+
+    def array(self) -> np.ndarray:
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise ValueError("vector samples have neither data nor a path")
+        try:
+            a = np.load(self.path, allow_pickle=False)
+        except Exception as e:  # a damaged file in someone else's run
+            detail = str(e).splitlines()[0] if str(e) else "no detail"
+            raise GanAnalyzeError(
+                f"{self.path}: unreadable vector samples at step {self.step} "
+                f"({type(e).__name__}: {detail})"
+            ) from None
+        if a.ndim not in (2, 3) or not np.issubdtype(a.dtype, np.number):
+            raise GanAnalyzeError(
+                f"{self.path}: expected a numeric (N, D) or (N, T, D) array, "
+                f"got {a.dtype} {tuple(a.shape)}"
+            )
+        self.data = a.astype(np.float32, copy=False)
+        return self.data
+
+    def flat(self) -> np.ndarray:
+        """(N, D) or, for sequences, (N, T*D): one row per sample."""
+        a = self.array()
+        return a.reshape(len(a), -1)
+
+
+def classify(x: np.ndarray, kind: str = "auto") -> str:
+    """'images', 'vectors' or 'sequences' for an array handed to RunLog.samples.
+
+    auto: (N, D) is vectors; (N, C, H, W) with C in 1, 3, 4 and (N, H, W) are
+    images (as before); sequences (N, T, D) must be asked for with kind="sequences".
+    """
+    shape = tuple(x.shape)
+    if kind not in ("auto", "images", *KINDS):
+        raise GanAnalyzeError(
+            f"samples kind must be auto, images, vectors or sequences, not {kind!r}"
+        )
+    want = {"vectors": 2, "sequences": 3}
+    if kind in want:
+        if x.ndim != want[kind]:
+            form = "(N, D)" if kind == "vectors" else "(N, T, D)"
+            raise GanAnalyzeError(f"samples: {kind} must be {form}, got shape {shape}")
+        return kind
+    if kind == "auto" and x.ndim == 2:
+        return "vectors"
+    if x.ndim == 4 and shape[1] not in (1, 3, 4):
+        raise GanAnalyzeError(
+            f"samples: shape {shape} is not an image batch (N, C, H, W) with C = 1, 3 or 4; "
+            f"for vectors pass (N, D), e.g. x.reshape({shape[0]}, -1)"
+        )
+    if x.ndim not in (3, 4):
+        raise GanAnalyzeError(
+            f"samples: shape {shape} is none of images (N, C, H, W) or (N, H, W), "
+            "vectors (N, D), sequences (N, T, D) with kind='sequences'"
+        )
+    return "images"
+
+
+def encode(x: np.ndarray) -> bytes:
+    """The .npy bytes of a float32 copy of x (never pickled)."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+def index_line(step: int, name: str, kind: str, shape: tuple[int, ...], columns) -> str:
+    return (
+        json.dumps(
+            {
+                "step": int(step),
+                "file": name,
+                "kind": kind,
+                "shape": list(shape),
+                "columns": columns,
+            }
+        )
+        + "\n"
+    )
+
+
+def column_names(columns: Any, d: int) -> list[str]:
+    if columns is None:
+        return [f"c{i}" for i in range(d)]
+    names = [str(c) for c in columns]
+    if len(names) != d:
+        raise GanAnalyzeError(f"samples: {len(names)} column names for {d} columns")
+    return names
+
+
+def list_vectors(
+    run_dir: Path, samples_dir: str, warnings: list[str], damaged: list | None = None
+) -> list[VectorSamples]:
+    """The vector/sequence samples of a native run, sorted by step (reads only the index)."""
+    d = Path(run_dir) / samples_dir
+    if not d.is_dir():
+        return []
+    meta: dict[str, dict] = {}
+    index = checked(run_dir, d / VECTORS_INDEX, warnings)
+    if index is not None:
+        for i, line in enumerate(index.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = loads_json(line)
+                cols = rec.get("columns") or []
+                if (
+                    not isinstance(rec["file"], str)
+                    or rec.get("kind") not in KINDS
+                    or not isinstance(cols, list)
+                ):
+                    raise TypeError("a field has the wrong type")
+                meta[rec["file"]] = {"kind": rec["kind"], "columns": [str(c) for c in cols]}
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                warnings.append(f"{index}:{i}: unreadable line skipped ({e})")
+                if damaged is not None:
+                    damaged.append((f"{index}:{i}", "unreadable vector sample index line"))
+    out = []
+    for p in keep_inside(run_dir, sorted(d.glob("step-*.npy")), warnings):
+        m = _STEP_RE.match(p.name)
+        if not m or not p.is_file():
+            continue
+        info = meta.get(p.name, {})
+        out.append(
+            VectorSamples(
+                step=int(m.group(1)),
+                path=p,
+                kind=info.get("kind", "vectors"),
+                columns=info.get("columns", []),
+            )
+        )
+    return sorted(out, key=lambda s: s.step)
