@@ -76,3 +76,26 @@ def test_report_with_two_bands_and_a_long_legend_renders(tmp_path):
     assert CliRunner().invoke(main, ["report", str(p), "-o", str(out)]).exit_code == 0
     a = screenshot(out, tmp_path / "d.png", height=2400)
     assert_not_blank(a)
+
+
+def test_info_check_and_report_header_say_the_same_loss_type(tmp_path):
+    """A CSV run declares no loss type: info, check and the report header all say the one
+    the rules judged with, and that it was assumed (issue 11)."""
+    from bs4 import BeautifulSoup
+    from click.testing import CliRunner
+
+    from gananalyze.cli import main
+
+    d = tmp_path / "csvrun"
+    d.mkdir()
+    rows = "\n".join(f"{i},{1.38 + 0.01 * (i % 3)},{0.7 + 0.01 * (i % 5)}" for i in range(200))
+    (d / "metrics.csv").write_text("step,D_loss,G_loss\n" + rows + "\n")
+    info = CliRunner().invoke(main, ["info", str(d)]).output
+    check = CliRunner().invoke(main, ["check", str(d)]).output
+    assert "loss type:   bce (assumed)" in info and "loss: unknown" not in info
+    assert next(x for x in check.splitlines() if x.startswith("loss:")).startswith("loss:     bce")
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", str(d), "-o", str(out), "--no-tsne"])
+    assert res.exit_code == 0, res.output
+    meta = BeautifulSoup(out.read_text(), "html.parser").select_one("p.meta").get_text()
+    assert "loss bce (assumed)" in meta and "step = step" not in meta

@@ -401,9 +401,9 @@ def build_report_context(
             "name": run.name,
             "path": run.extra.get("url") or str(run.path),
             "format": run.format,
-            "loss": run.loss or "unknown",
+            "loss": _loss_text(diag),
             "created": run.created or "",
-            "unit": step_label(run)
+            "unit": "" if step_label(run) == "step" else step_label(run)
             + (f" ({run.extra['step_note']})" if run.extra.get("step_note") else ""),
             "value_kinds": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
         },
@@ -476,3 +476,11 @@ def render_report(
     except OSError as e:
         raise GanAnalyzeError(f"{out}: cannot write the report ({e.strerror or e})") from None
     return out
+
+
+def _loss_text(diag: Diagnosis) -> str:
+    """The loss type the rules judged with, and whether it was declared or assumed."""
+    from .text import loss_type_text
+
+    eq = diag.context.get("equilibrium") or {}
+    return loss_type_text(eq["loss"], eq.get("source", "")) if eq.get("loss") else "unknown"

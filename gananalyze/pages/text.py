@@ -260,6 +260,11 @@ _LOSS_SOURCE = {
 }
 
 
+def loss_type_text(loss: str, source: str) -> str:
+    """How a loss type prints everywhere (info, the report header): `bce (assumed)`."""
+    return f"{loss} ({_LOSS_SOURCE.get(source, source)})"
+
+
 def _unit_and_loss_lines(r: Run) -> list[str]:
     """`info`'s step unit and loss type (the convention `check` judges with)."""
     from ..analysis.rules.views import loss_convention
@@ -277,7 +282,7 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
     if kinds:
         out.append(f"values:      {'; '.join(kinds)}")
     eq = loss_convention(r)
-    out.append(f"loss type:   {eq.loss} ({_LOSS_SOURCE.get(eq.source, eq.source)})")
+    out.append(f"loss type:   {loss_type_text(eq.loss, eq.source)}")
     return out
 
 
