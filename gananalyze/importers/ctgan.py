@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, epoch_column, keep_rows, load_table, split_columns
+from .table import build_run, epoch_column, keep_rows, load_table, split_columns, table_detector
 
 NAME = "ctgan"
 _NEEDED = {"epoch", "generator loss", "discriminator loss"}
@@ -29,13 +29,7 @@ def accept(cols: list[str]) -> bool:
     return _NEEDED <= {c.strip().lower() for c in cols}
 
 
-def detect(path: Path) -> bool:
-    from .table import find_table
-
-    try:
-        return find_table(path, accept)[0] is not None
-    except GanAnalyzeError:
-        return False
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:

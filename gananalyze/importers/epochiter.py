@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, epoch_column, keep_rows, load_table, split_columns
+from .table import build_run, epoch_column, keep_rows, load_table, split_columns, table_detector
 
 NAME = "epoch-iter"
 ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
@@ -48,13 +48,7 @@ def accept(cols: list[str]) -> bool:
     )
 
 
-def detect(path: Path) -> bool:
-    from .table import find_table
-
-    try:
-        return find_table(path, accept)[0] is not None
-    except GanAnalyzeError:
-        return False
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def per_epoch(epoch: np.ndarray, it: np.ndarray) -> int:

@@ -14,7 +14,15 @@ from ..errors import GanAnalyzeError
 from ..run import Run
 from . import ctgan
 from ._common import warn_limit
-from .table import build_run, epoch_column, keep_rows, load_table, split_columns, step_column
+from .table import (
+    build_run,
+    epoch_column,
+    keep_rows,
+    load_table,
+    split_columns,
+    step_column,
+    table_detector,
+)
 
 NAME = "keras"
 
@@ -23,13 +31,7 @@ def accept(cols: list[str]) -> bool:
     return epoch_column(cols) is not None and step_column(cols) is None and not ctgan.accept(cols)
 
 
-def detect(path: Path) -> bool:
-    from .table import find_table
-
-    try:
-        return find_table(path, accept)[0] is not None
-    except GanAnalyzeError:
-        return False
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:

@@ -123,6 +123,18 @@ def has_step(cols: list[str]) -> bool:
     return step_column(cols) is not None
 
 
+def table_detector(accept):
+    """A registry `detect(path)` for a table format: a table whose header `accept`s."""
+
+    def detect(path: Path) -> bool:
+        try:
+            return find_table(path, accept)[0] is not None
+        except GanAnalyzeError:
+            return False
+
+    return detect
+
+
 def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
     """(the table to read, notes about other candidates) for `path`. `accept`
     judges a file by its column names."""

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, keep_rows, load_table, split_columns
+from .table import build_run, keep_rows, load_table, split_columns, table_detector
 
 NAME = "wandb"
 
@@ -24,13 +24,7 @@ def accept(cols: list[str]) -> bool:
     return "_step" in s and ("_runtime" in s or "_timestamp" in s)
 
 
-def detect(path: Path) -> bool:
-    from .table import find_table
-
-    try:
-        return find_table(path, accept)[0] is not None
-    except GanAnalyzeError:
-        return False
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:
