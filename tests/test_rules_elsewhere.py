@@ -14,6 +14,7 @@ import pytest
 from gananalyze import store
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.rules import diagnose
+from gananalyze.analysis.rules.views import loss_convention
 from gananalyze.loader import load_run
 
 
@@ -125,6 +126,36 @@ def test_lsgan_d_dominance_is_read_from_what_the_g_loss_implies(tmp_path):
     assert "implied by the G loss under LSGAN (D(G(z)) - 1)^2" in f.message
     assert f.numbers["D_G_z_implied"] == pytest.approx(1 - np.sqrt(0.87), abs=0.01)
     assert diag.status == "problems"
+
+
+def _combogan(path: Path, d_loss: np.ndarray, g_loss: np.ndarray) -> Path:
+    """A ComboGAN loss_log.txt: one D, G and Cyc value per domain (3 domains)."""
+    path.mkdir(parents=True, exist_ok=True)
+    lines = ["================ Training Loss (Mon Jan  1 00:00:00 2024) ================\n"]
+    for i, (dl, gl) in enumerate(zip(d_loss, g_loss, strict=True)):
+        lines.append(
+            f"(epoch: {i // 10 + 1}, iters: {(i % 10 + 1) * 100}, time: 0.100) "
+            f"D: {dl:.3f}, {dl:.3f}, {dl:.3f} | G: {gl:.3f}, {gl:.3f}, {gl:.3f} | "
+            "Cyc: 0.050, 0.050, 0.050 |\n"
+        )
+    (path / "loss_log.txt").write_text("".join(lines))
+    return path
+
+
+def test_combogan_gets_the_lsgan_default_and_a_halved_d_loss(tmp_path):
+    """ComboGAN (LSGAN, D = 0.5 (real + fake)): D at 0.06-0.09 with G at 0.11-0.14 is no
+    D dominance, as it would be against the BCE equilibrium 1.39."""
+    rng = np.random.default_rng(3)
+    n = 200
+    d = np.linspace(0.09, 0.06, n) + rng.uniform(-0.01, 0.01, n)
+    g = 0.125 + rng.uniform(-0.015, 0.015, n)
+    run = load_run(_combogan(tmp_path / "combo", d, g))
+    eq = loss_convention(run)
+    assert (eq.loss, eq.source, eq.reduction, eq.d_loss) == ("lsgan", "assumed", "mean", 0.25)
+    assert "no gan_mode in train_opt.txt: assumed lsgan (ComboGAN's default for this model)" in (
+        eq.notes
+    )
+    assert "d_overpowering" not in _rules(diagnose(run))
 
 
 # ------------------------------------------------------------- 6. evidence and loss type
