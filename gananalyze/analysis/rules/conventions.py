@@ -96,7 +96,7 @@ def equilibrium(
                 f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
             )
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
-        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla.
+        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, but vanilla for pix2pix.
         # A cycle-consistency loss (cycle_A, Cyc_A in the 2017 layout, Cyc_0.. in ComboGAN's
         # per-domain log) marks the CycleGAN family, all LSGAN by default; pix2pix has none
         cyc = any(_CYCLE.fullmatch(str(m)) for m in run.metrics)
@@ -104,7 +104,9 @@ def equilibrium(
         tool = "pytorch-CycleGAN-and-pix2pix's"
         if any(_DOMAIN.fullmatch(str(m)) for m in run.metrics):
             tool = "ComboGAN's"
-        notes.append(f"no gan_mode in train_opt.txt: assumed {loss} ({tool} default for this model)")
+        notes.append(
+            f"no gan_mode in train_opt.txt: assumed {loss} ({tool} default for this model)"
+        )
     if loss is None:
         loss, source = "bce", "assumed"
         notes.append("loss type unknown: assumed BCE")
