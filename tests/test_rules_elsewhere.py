@@ -430,3 +430,29 @@ def test_a_wgan_generator_loss_swinging_across_zero_is_not_wild(tmp_path):
     d = -np.abs(rng.normal(7, 2, n))
     diag = diagnose(load_run(_csv(tmp_path / "wg", G_loss=g, D_loss=d)))
     assert not [f for f in diag.findings if "wild" in f.title]
+
+
+def test_rules_about_another_kind_of_run_are_not_listed_as_skipped(tmp_path, synthetic_run):
+    """wgan_critic on a BCE run, vector_collapse without vector samples: not 'skipped' (that
+    list is for missing data), kept with their reasons in context['not_this_kind']."""
+    d = diagnose(load_run(synthetic_run("bce")))
+    assert not {"wgan_critic", "vector_collapse"} & {r for r, _ in d.skipped}
+    assert d.context["not_this_kind"] == [
+        {
+            "rule": "vector_collapse",
+            "reason": "not this kind of run: no vector samples (rows, sequences or points)",
+        },
+        {
+            "rule": "wgan_critic",
+            "reason": "not this kind of run: not a WGAN run (needs critic_gap or a Wasserstein "
+            "D loss)",
+        },
+    ]
+    # a WGAN run with too few points is skipped for lack of data, not 'another kind'
+    short = diagnose(load_run(_wgan(tmp_path / "short", np.full(10, 4.0))))
+    assert dict(short.skipped)["wgan_critic"] == (
+        "not enough data: needs critic_gap or a Wasserstein D loss (>= 20 points)"
+    )
+    assert "not_this_kind" not in short.context or all(
+        x["rule"] != "wgan_critic" for x in short.context["not_this_kind"]
+    )
