@@ -456,3 +456,51 @@ def test_rules_about_another_kind_of_run_are_not_listed_as_skipped(tmp_path, syn
     assert "not_this_kind" not in short.context or all(
         x["rule"] != "wgan_critic" for x in short.context["not_this_kind"]
     )
+
+
+# ------------------------------------------------------------- 3. mode hopping across grids
+
+
+def _hopping(path: Path, modes: list[int], spread: float = 0.004) -> Path:
+    """A RunLog run at equilibrium with 16-sample grids every 50 steps: the first grid diverse
+    noise (an untrained G), then each grid near-copies of one of four 8x8 patterns (a bright
+    quadrant), `modes[k]` naming the pattern of grid k + 1. spread > 0.1 makes every sample
+    its own noise around the pattern (a diverse grid)."""
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(5)
+    protos = np.full((4, 8, 8), -0.8)
+    for q, (r, c) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
+        protos[q, r : r + 4, c : c + 4] = 0.8
+    with RunLog(path, loss="bce") as log:
+        for i in range(50 * len(modes) + 1):
+            log.discriminator(i, np.full(8, 0.5) + rng.normal(0, 0.01, 8), np.full(8, 0.5))
+            log.scalars(i, G_loss=0.69 + rng.normal(0, 0.01), D_loss=1.39 + rng.normal(0, 0.01))
+        log.samples(0, rng.uniform(-1, 1, (16, 1, 8, 8)), nrow=4)
+        for k, m in enumerate(modes):
+            imgs = protos[m][None, None] + rng.normal(0, spread, (16, 1, 8, 8))
+            log.samples(50 * (k + 1), np.clip(imgs, -1, 1), nrow=4)
+    return path
+
+
+def test_near_copies_whose_content_moves_between_checkpoints_are_mode_hopping(tmp_path):
+    d = diagnose(load_run(_hopping(tmp_path / "hop", [0, 1, 2, 3, 1, 2])))
+    f = next(f for f in d.findings if f.title == "Mode hopping across checkpoints")
+    assert (f.rule, f.severity, f.start_step, f.end_step) == ("mode_collapse", "error", 50, 300)
+    assert (f.numbers["hops"], f.numbers["grid_pairs"]) == (5, 5)
+    assert f.numbers["median_near_duplicates"] == 1.0
+    assert f.numbers["median_shift"] == pytest.approx(0.8 * np.sqrt(0.5), abs=0.02)
+    assert f.message.startswith("Samples hop between modes: 5 of 5 pairs of consecutive grids")
+    assert d.status == "problems"
+
+
+def test_one_mode_for_good_or_diverse_moving_grids_are_no_hopping(tmp_path):
+    stuck = diagnose(load_run(_hopping(tmp_path / "stuck", [2, 2, 2, 2, 2, 2])))
+    assert "Mode hopping across checkpoints" not in {f.title for f in stuck.findings}
+    assert "mode_collapse" in _rules(stuck)  # near-copies: the diversity criteria see it
+    diverse = diagnose(load_run(_hopping(tmp_path / "div", [0, 1, 2, 3, 1, 2], spread=0.5)))
+    assert "Mode hopping across checkpoints" not in {f.title for f in diverse.findings}
+    # two hops, then the same mode to the end: a warning that ends at the last hop
+    once = diagnose(load_run(_hopping(tmp_path / "once", [0, 1, 2, 2, 2, 2])))
+    f = next(f for f in once.findings if f.title == "Mode hopping across checkpoints")
+    assert (f.severity, f.start_step, f.end_step, f.numbers["hops"]) == ("warning", 50, 150, 2)
