@@ -504,3 +504,19 @@ def test_one_mode_for_good_or_diverse_moving_grids_are_no_hopping(tmp_path):
     once = diagnose(load_run(_hopping(tmp_path / "once", [0, 1, 2, 2, 2, 2])))
     f = next(f for f in once.findings if f.title == "Mode hopping across checkpoints")
     assert (f.severity, f.start_step, f.end_step, f.numbers["hops"]) == ("warning", 50, 150, 2)
+
+
+def test_critic_scores_under_a_wasserstein_loss_are_not_impossible_probabilities(tmp_path):
+    """d_real / d_fake of a WGAN-GP (scores 5-14) are no 'probability outside [0, 1]' finding
+    once the signed D loss shows the loss type; under BCE the same columns are."""
+    rng = np.random.default_rng(9)
+    n = 100
+    real, fake = 10 + rng.normal(0, 1, n), 5 + rng.normal(0, 1, n)
+    wgan = diagnose(load_run(_csv(tmp_path / "w", D_loss=fake - real, G_loss=-fake,
+                                  d_real=real, d_fake=fake)))
+    assert wgan.context["equilibrium"]["loss"] == "wasserstein"
+    assert "implausible_values" not in _rules(wgan)
+    bce = diagnose(load_run(_csv(tmp_path / "b", D_loss=1.3 + rng.normal(0, 0.02, n),
+                                 G_loss=0.7 + rng.normal(0, 0.02, n), d_real=real, d_fake=fake)))
+    f = next(f for f in bce.findings if f.rule == "implausible_values")
+    assert "a probability must lie in [0, 1]" in f.message
