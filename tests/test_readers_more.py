@@ -155,6 +155,7 @@ ZOO_LOADS = {
     "rckalil-gans-unet-100-epochs": ("keras", 100, None, None),
     "rckalil-gans-unet-sgd": ("keras", 35, None, None),
     "rpg-spritegan-stylegan2ada-logtxt": ("stylegan-log", 81, None, None),
+    "szczerku-rna-ganerator-wgangp-prefix": ("csv-rows", 101, "g_loss", "d_loss"),
     "vandanayadav-gan-initial-tensor-csv": ("csv-rows", 6, "losses_g", "losses_d"),
     "yggyatsso-colorization-cgan-prefix": ("csv-rows", 400, "Generator", "discriminator"),
 }

@@ -14,6 +14,7 @@ import pytest
 from gananalyze import store
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.rules import diagnose
+from gananalyze.analysis.rules.views import loss_convention
 from gananalyze.loader import load_run
 
 
@@ -125,6 +126,36 @@ def test_lsgan_d_dominance_is_read_from_what_the_g_loss_implies(tmp_path):
     assert "implied by the G loss under LSGAN (D(G(z)) - 1)^2" in f.message
     assert f.numbers["D_G_z_implied"] == pytest.approx(1 - np.sqrt(0.87), abs=0.01)
     assert diag.status == "problems"
+
+
+def _combogan(path: Path, d_loss: np.ndarray, g_loss: np.ndarray) -> Path:
+    """A ComboGAN loss_log.txt: one D, G and Cyc value per domain (3 domains)."""
+    path.mkdir(parents=True, exist_ok=True)
+    lines = ["================ Training Loss (Mon Jan  1 00:00:00 2024) ================\n"]
+    for i, (dl, gl) in enumerate(zip(d_loss, g_loss, strict=True)):
+        lines.append(
+            f"(epoch: {i // 10 + 1}, iters: {(i % 10 + 1) * 100}, time: 0.100) "
+            f"D: {dl:.3f}, {dl:.3f}, {dl:.3f} | G: {gl:.3f}, {gl:.3f}, {gl:.3f} | "
+            "Cyc: 0.050, 0.050, 0.050 |\n"
+        )
+    (path / "loss_log.txt").write_text("".join(lines))
+    return path
+
+
+def test_combogan_gets_the_lsgan_default_and_a_halved_d_loss(tmp_path):
+    """ComboGAN (LSGAN, D = 0.5 (real + fake)): D at 0.06-0.09 with G at 0.11-0.14 is no
+    D dominance, as it would be against the BCE equilibrium 1.39."""
+    rng = np.random.default_rng(3)
+    n = 200
+    d = np.linspace(0.09, 0.06, n) + rng.uniform(-0.01, 0.01, n)
+    g = 0.125 + rng.uniform(-0.015, 0.015, n)
+    run = load_run(_combogan(tmp_path / "combo", d, g))
+    eq = loss_convention(run)
+    assert (eq.loss, eq.source, eq.reduction, eq.d_loss) == ("lsgan", "assumed", "mean", 0.25)
+    assert "no gan_mode in train_opt.txt: assumed lsgan (ComboGAN's default for this model)" in (
+        eq.notes
+    )
+    assert "d_overpowering" not in _rules(diagnose(run))
 
 
 # ------------------------------------------------------------- 6. evidence and loss type
@@ -399,3 +430,93 @@ def test_a_wgan_generator_loss_swinging_across_zero_is_not_wild(tmp_path):
     d = -np.abs(rng.normal(7, 2, n))
     diag = diagnose(load_run(_csv(tmp_path / "wg", G_loss=g, D_loss=d)))
     assert not [f for f in diag.findings if "wild" in f.title]
+
+
+def test_rules_about_another_kind_of_run_are_not_listed_as_skipped(tmp_path, synthetic_run):
+    """wgan_critic on a BCE run, vector_collapse without vector samples: not 'skipped' (that
+    list is for missing data), kept with their reasons in context['not_this_kind']."""
+    d = diagnose(load_run(synthetic_run("bce")))
+    assert not {"wgan_critic", "vector_collapse"} & {r for r, _ in d.skipped}
+    assert d.context["not_this_kind"] == [
+        {
+            "rule": "vector_collapse",
+            "reason": "not this kind of run: no vector samples (rows, sequences or points)",
+        },
+        {
+            "rule": "wgan_critic",
+            "reason": "not this kind of run: not a WGAN run (needs critic_gap or a Wasserstein "
+            "D loss)",
+        },
+    ]
+    # a WGAN run with too few points is skipped for lack of data, not 'another kind'
+    short = diagnose(load_run(_wgan(tmp_path / "short", np.full(10, 4.0))))
+    assert dict(short.skipped)["wgan_critic"] == (
+        "not enough data: needs critic_gap or a Wasserstein D loss (>= 20 points)"
+    )
+    assert "not_this_kind" not in short.context or all(
+        x["rule"] != "wgan_critic" for x in short.context["not_this_kind"]
+    )
+
+
+# ------------------------------------------------------------- 3. mode hopping across grids
+
+
+def _hopping(path: Path, modes: list[int], spread: float = 0.004) -> Path:
+    """A RunLog run at equilibrium with 16-sample grids every 50 steps: the first grid diverse
+    noise (an untrained G), then each grid near-copies of one of four 8x8 patterns (a bright
+    quadrant), `modes[k]` naming the pattern of grid k + 1. spread > 0.1 makes every sample
+    its own noise around the pattern (a diverse grid)."""
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(5)
+    protos = np.full((4, 8, 8), -0.8)
+    for q, (r, c) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
+        protos[q, r : r + 4, c : c + 4] = 0.8
+    with RunLog(path, loss="bce") as log:
+        for i in range(50 * len(modes) + 1):
+            log.discriminator(i, np.full(8, 0.5) + rng.normal(0, 0.01, 8), np.full(8, 0.5))
+            log.scalars(i, G_loss=0.69 + rng.normal(0, 0.01), D_loss=1.39 + rng.normal(0, 0.01))
+        log.samples(0, rng.uniform(-1, 1, (16, 1, 8, 8)), nrow=4)
+        for k, m in enumerate(modes):
+            imgs = protos[m][None, None] + rng.normal(0, spread, (16, 1, 8, 8))
+            log.samples(50 * (k + 1), np.clip(imgs, -1, 1), nrow=4)
+    return path
+
+
+def test_near_copies_whose_content_moves_between_checkpoints_are_mode_hopping(tmp_path):
+    d = diagnose(load_run(_hopping(tmp_path / "hop", [0, 1, 2, 3, 1, 2])))
+    f = next(f for f in d.findings if f.title == "Mode hopping across checkpoints")
+    assert (f.rule, f.severity, f.start_step, f.end_step) == ("mode_collapse", "error", 50, 300)
+    assert (f.numbers["hops"], f.numbers["grid_pairs"]) == (5, 5)
+    assert f.numbers["median_near_duplicates"] == 1.0
+    assert f.numbers["median_shift"] == pytest.approx(0.8 * np.sqrt(0.5), abs=0.02)
+    assert f.message.startswith("Samples hop between modes: 5 of 5 pairs of consecutive grids")
+    assert d.status == "problems"
+
+
+def test_one_mode_for_good_or_diverse_moving_grids_are_no_hopping(tmp_path):
+    stuck = diagnose(load_run(_hopping(tmp_path / "stuck", [2, 2, 2, 2, 2, 2])))
+    assert "Mode hopping across checkpoints" not in {f.title for f in stuck.findings}
+    assert "mode_collapse" in _rules(stuck)  # near-copies: the diversity criteria see it
+    diverse = diagnose(load_run(_hopping(tmp_path / "div", [0, 1, 2, 3, 1, 2], spread=0.5)))
+    assert "Mode hopping across checkpoints" not in {f.title for f in diverse.findings}
+    # two hops, then the same mode to the end: a warning that ends at the last hop
+    once = diagnose(load_run(_hopping(tmp_path / "once", [0, 1, 2, 2, 2, 2])))
+    f = next(f for f in once.findings if f.title == "Mode hopping across checkpoints")
+    assert (f.severity, f.start_step, f.end_step, f.numbers["hops"]) == ("warning", 50, 150, 2)
+
+
+def test_critic_scores_under_a_wasserstein_loss_are_not_impossible_probabilities(tmp_path):
+    """d_real / d_fake of a WGAN-GP (scores 5-14) are no 'probability outside [0, 1]' finding
+    once the signed D loss shows the loss type; under BCE the same columns are."""
+    rng = np.random.default_rng(9)
+    n = 100
+    real, fake = 10 + rng.normal(0, 1, n), 5 + rng.normal(0, 1, n)
+    wgan = diagnose(load_run(_csv(tmp_path / "w", D_loss=fake - real, G_loss=-fake,
+                                  d_real=real, d_fake=fake)))
+    assert wgan.context["equilibrium"]["loss"] == "wasserstein"
+    assert "implausible_values" not in _rules(wgan)
+    bce = diagnose(load_run(_csv(tmp_path / "b", D_loss=1.3 + rng.normal(0, 0.02, n),
+                                 G_loss=0.7 + rng.normal(0, 0.02, n), d_real=real, d_fake=fake)))
+    f = next(f for f in bce.findings if f.rule == "implausible_values")
+    assert "a probability must lie in [0, 1]" in f.message

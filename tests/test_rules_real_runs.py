@@ -150,7 +150,7 @@ def test_realesrgan_d_ahead_on_reals_no_problem():
     assert 0.7 < _tail(dl) < 1.0
     assert not _problems(diag)
     assert [f.rule for f in diag.findings] == ["no_problems"]
-    assert {n for n, _ in diag.skipped} == {"vanishing_gradients", "over_training", "wgan_critic"}
+    assert {n for n, _ in diag.skipped} == {"vanishing_gradients", "over_training"}
 
 
 # ---------------------------------------------------------------- the views on small synthetic

@@ -6,8 +6,7 @@ rules that would be false alarms (`must_not`). Each run is one test:
 
 - it loads, and `diagnose` fires every expected rule and none of the `must_not` ones; a
   run labelled healthy gets no problem finding;
-- a run that does not load, or whose `format` says "needs importer", is an expected failure
-  (not strict: it passes once a reader for it exists);
+- every run loads (a reader exists for each format; a run that stops loading fails);
 - a run where label and tool still disagree keeps its disagreement in LABELS.yaml
   (`tool_disagrees`: why) and is a strict expected failure, so a fix is noticed.
 
@@ -61,9 +60,7 @@ def judge(name: str, lab: dict) -> tuple[str, str]:
 def _params():
     for name, lab in LABELS.items():
         marks = []
-        if "needs importer" in str(lab.get("format", "")):
-            marks.append(pytest.mark.xfail(strict=False, reason=str(lab["format"])))
-        elif lab.get("tool_disagrees"):
+        if lab.get("tool_disagrees"):
             marks.append(pytest.mark.xfail(strict=True, reason=str(lab["tool_disagrees"])))
         yield pytest.param(name, lab, marks=marks, id=name)
 
@@ -80,8 +77,6 @@ def test_every_zoo_folder_is_labelled_and_sourced():
 @pytest.mark.parametrize(("name", "lab"), list(_params()))
 def test_zoo_verdict_matches_label(name: str, lab: dict):
     outcome, details = judge(name, lab)
-    if outcome == "not loaded":
-        pytest.xfail(f"needs importer: {details}")
     assert outcome in ("right", "not judged"), f"{name} ({lab['label']}): {outcome}: {details}"
 
 

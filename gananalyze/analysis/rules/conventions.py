@@ -7,6 +7,7 @@ equilibrium value); read from the run, its config, or inferred from the data.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from .context import RuleContext
 from .thresholds import DEFAULT_THRESHOLDS
 
 LN2 = math.log(2.0)
+_CYCLE = re.compile(r"cyc(le)?_\w+", re.IGNORECASE)  # a cycle-consistency loss column
+_DOMAIN = re.compile(r"D_\d+")  # ComboGAN: one D per domain, numbered
 
 
 @dataclass
@@ -93,13 +96,16 @@ def equilibrium(
                 f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
             )
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
-        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, except the pix2pix model's vanilla
-        # CycleGAN logs cycle_A (Cyc_A in the 2017 layout); pix2pix has no cycle loss
-        cyc = any(str(m).lower() in ("cycle_a", "cyc_a") for m in run.metrics)
+        # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, but vanilla for pix2pix.
+        # A cycle-consistency loss (cycle_A, Cyc_A in the 2017 layout, Cyc_0.. in ComboGAN's
+        # per-domain log) marks the CycleGAN family, all LSGAN by default; pix2pix has none
+        cyc = any(_CYCLE.fullmatch(str(m)) for m in run.metrics)
         loss, source = ("lsgan", "assumed") if cyc else ("bce", "assumed")
+        tool = "pytorch-CycleGAN-and-pix2pix's"
+        if any(_DOMAIN.fullmatch(str(m)) for m in run.metrics):
+            tool = "ComboGAN's"
         notes.append(
-            f"no gan_mode in train_opt.txt: assumed {loss} (pytorch-CycleGAN-and-pix2pix's "
-            "default for this model)"
+            f"no gan_mode in train_opt.txt: assumed {loss} ({tool} default for this model)"
         )
     if loss is None:
         loss, source = "bce", "assumed"

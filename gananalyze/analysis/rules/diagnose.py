@@ -14,7 +14,7 @@ from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
-from .registry import NOT_THIS_KIND, available, missing_reason, rules_in_order
+from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 from .views import _src_name, gan_views
 
@@ -50,6 +50,7 @@ def diagnose(
     views = gan_views(run)
     findings: list[Finding] = []
     reasons: dict[str, str] = {}  # rule -> why it was skipped (in every view)
+    other_kind: dict[str, str] = {}  # rule -> why it is about another kind of run (not listed)
     ran_rules: set[str] = set()
     seen: set[tuple[str, str, str]] = set()
     ctxs: list[RuleContext] = []
@@ -63,7 +64,8 @@ def diagnose(
             reason = missing_reason(ctx, r.needs) if r.needs and r.needs != [()] else None
             if reason is None and r.applies is not None:
                 reason = r.applies(ctx)
-            if reason == NOT_THIS_KIND:
+            if is_not_this_kind(reason):
+                other_kind.setdefault(r.name, str(reason))
                 continue
             if reason:
                 reasons.setdefault(r.name, reason)
@@ -157,6 +159,9 @@ def diagnose(
         "bins": ctx.nb,
         "select_metric": select_metric,
     }
+    other = {r: why for r, why in other_kind.items() if r not in ran_rules and r not in reasons}
+    if other:  # --json keeps them; the text output does not list them as skipped
+        context["not_this_kind"] = [{"rule": r, "reason": why} for r, why in other.items()]
     if views[0].columns:
         context["gans"] = [
             dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)

@@ -16,8 +16,19 @@ from ..findings import Finding
 from .context import RuleContext
 
 # What applies(ctx) returns when the rule is about another kind of run (vector samples on an
-# image run): the rule neither runs nor is listed as skipped.
+# image run, the WGAN critic on a BCE run): the rule neither runs nor is listed as skipped;
+# `not_this_kind(why)` adds the reason, which diagnose keeps in context["not_this_kind"].
 NOT_THIS_KIND = "not this kind of run"
+
+
+def not_this_kind(why: str) -> str:
+    """An applies() answer: the rule is about another kind of run, and why."""
+    return f"{NOT_THIS_KIND}: {why}"
+
+
+def is_not_this_kind(reason: str | None) -> bool:
+    """Whether an applies() answer says the rule is about another kind of run."""
+    return bool(reason) and (reason == NOT_THIS_KIND or reason.startswith(NOT_THIS_KIND + ": "))
 
 RuleFn = Callable[[RuleContext], list[Finding]]
 Needs = tuple[str, ...] | list[tuple[str, ...]]

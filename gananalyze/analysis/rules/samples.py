@@ -14,6 +14,7 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import best_position, checkpoint_before, checkpoint_name, finite_series
 from ..findings import Finding
 from .context import RuleContext
+from .hopping import collapse_from_hopping
 from .registry import available, rule
 
 
@@ -22,12 +23,14 @@ from .registry import available, rule
     needs=[("samples",), ("G_loss", "D_G_z_prob"), ("sample_metric",), ("sample_recall",)],
 )
 def mode_collapse(ctx: RuleContext) -> list[Finding]:
-    """Mode collapse: fixed-noise samples lose their diversity; low recall/coverage with fair
-    precision; G loss drops while D(G(z)) oscillates; FID jumps.
+    """Mode collapse: fixed-noise samples lose their diversity or hop between modes across
+    checkpoints; low recall/coverage with fair precision; G loss drops while D(G(z))
+    oscillates; FID jumps.
     """
     out: list[Finding] = []
     if available(ctx, "samples"):
         out += _collapse_from_samples(ctx)
+        out += collapse_from_hopping(ctx)
     if available(ctx, "sample_recall"):
         out += _collapse_from_recall(ctx)
     if ctx.has("G_loss") and ctx.has("D_G_z_prob"):

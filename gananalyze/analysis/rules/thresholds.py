@@ -61,6 +61,14 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # ~0.98 for a healthy run)
     "collapse_recall_max": 0.3,
     "collapse_precision_min": 0.5,
+    # ... or mode hopping (rules/hopping.py): consecutive grids, both with hop_dup_frac of their
+    # sample pairs near-copies, whose mean samples lie this many times further apart than the
+    # samples within them and at least hop_min_shift apart (RMS per pixel), for hop_min_hops
+    # pairs of grids
+    "hop_dup_frac": 0.05,
+    "hop_shift_ratio": 2.0,
+    "hop_min_shift": 0.05,
+    "hop_min_hops": 2,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # vector_collapse (vector/sequence samples)
     "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
@@ -116,6 +124,7 @@ _INT_KEYS = {
     "sustain_min_bins",
     "min_evaluations",
     "noise_min_evaluations",
+    "hop_min_hops",
 }
 
 

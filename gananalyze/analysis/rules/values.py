@@ -28,6 +28,10 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
             )
         )
     ]
+    if ctx.eq is not None and ctx.eq.loss == "wasserstein":
+        # a critic's scores (d_real, d_fake) take any value; they are not out-of-range
+        # probabilities (the rules read no probability from them either)
+        flags = [f for f in flags if "a probability must lie in [0, 1]" not in f.reason]
     if not flags:
         return []
     steps = [f.step for f in flags if f.step is not None]

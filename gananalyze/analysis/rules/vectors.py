@@ -11,14 +11,14 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from ..vectorstats import vector_data, vector_series
 from .context import RuleContext
-from .registry import NOT_THIS_KIND, rule
+from .registry import not_this_kind, rule
 
 RULE = "vector_collapse"
 
 
 def _applies(ctx: RuleContext) -> str | None:
     if not ctx.run.vectors:
-        return NOT_THIS_KIND
+        return not_this_kind("no vector samples (rows, sequences or points)")
     if len(ctx.run.vectors) < 2 and ctx.run.extra.get("real_table") is None:
         return "not enough data: needs vector samples at 2+ checkpoints, or a real table (--real)"
     return None

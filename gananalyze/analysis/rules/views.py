@@ -91,9 +91,10 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
 ]
 
 
-# ComboGAN: one D and one G per domain, logged as D_0, G_0, D_1, G_1, ... (importers/cyclegan.py)
+# ComboGAN: one D and one G per domain, logged as D_0, G_0, D_1, G_1, ... (importers/cyclegan.py);
+# its D step is CycleGAN's, so D_k = 0.5 (real + fake)
 _DOMAIN_RE = re.compile(r"^D_(\d+)$")
-_DOMAIN_NOTE = "ComboGAN: D_{0}, G_{0} (domain {0})"
+_DOMAIN_NOTE = "ComboGAN: D_{0} = 0.5 (real + fake), G_{0} (domain {0})"
 
 
 def _src_name(src: str | tuple[str, ...]) -> str:
@@ -129,7 +130,9 @@ def _layout(columns) -> list[GanView] | None:
     )
     if len(domains) >= 2:
         return [
-            GanView(str(k), {"D_loss": f"D_{k}", "G_loss": f"G_{k}"}, None, _DOMAIN_NOTE.format(k))
+            GanView(
+                str(k), {"D_loss": f"D_{k}", "G_loss": f"G_{k}"}, "mean", _DOMAIN_NOTE.format(k)
+            )
             for k in domains
         ]
     return None

@@ -10,7 +10,7 @@ import pandas as pd
 from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext, _last_bin
-from .registry import rule
+from .registry import not_this_kind, rule
 
 _CLIP_KEYS = ("clip_value", "weight_clip", "clamp", "clip", "clamp_value")
 
@@ -26,9 +26,15 @@ def critic_gap(ctx: RuleContext) -> tuple[pd.Series, str] | None:
 
 
 def _applies(ctx: RuleContext) -> str | None:
-    if critic_gap(ctx) is None:
-        return "not applicable: not a WGAN run (needs critic_gap or a Wasserstein D loss)"
-    return None
+    if critic_gap(ctx) is not None:
+        return None
+    wgan = ctx.eq is not None and ctx.eq.loss == "wasserstein"
+    if wgan or len(ctx.finite("critic_gap")):  # a WGAN run, with too few points
+        return (
+            f"not enough data: needs critic_gap or a Wasserstein D loss "
+            f"(>= {ctx.th['min_points']} points)"
+        )
+    return not_this_kind("not a WGAN run (needs critic_gap or a Wasserstein D loss)")
 
 
 @rule("wgan_critic", needs=(), applies=_applies)
