@@ -15,7 +15,7 @@ from sweepgen import LRS, fate, write_sweep
 from gananalyze.analysis import comparison, runset, sweepview
 from gananalyze.cli import main
 
-SEEDS = 29  # 7 learning rates x 29 seeds = 203 runs
+SEEDS = 9  # 7 learning rates x 9 seeds + 2 = 65 runs: seed has 10 values, more than MAX_LEVELS
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,17 @@ def test_eps_squared_by_hand():
     assert sweepview.eps_squared(y[:2], g[:2]) is None
 
 
-def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
-    out = tmp_path / "sweep.html"
+@pytest.fixture(scope="module")
+def sweep_page(sweep_dir, tmp_path_factory):
+    """(CLI result, page path) of one `compare --csv -o` run, shared by the page tests."""
+    out = tmp_path_factory.mktemp("page") / "sweep.html"
     res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "--csv", "-o", str(out)])
     assert res.exit_code == 0, res.output
+    return res, out
+
+
+def test_sweep_page_answers_which_lr_fails(sweep_page):
+    res, out = sweep_page
     csv = pd.read_csv(__import__("io").StringIO(res.stdout))
     assert {"status", "outcome", "verdict", "config.lr", "config.seed"} <= set(csv.columns)
     assert (csv.groupby("config.lr")["outcome"].agg(lambda s: s.mode()[0])).to_dict() == {
@@ -92,7 +99,7 @@ def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
     assert soup.select_one("#parallel img")["src"].startswith("data:image/png;base64,")
     # grids only for the two runs that logged them, never placeholders
     caps = [c.get_text() for c in soup.select("#samples figcaption")]
-    assert caps and all("s29" in c for c in caps)
+    assert caps and all(f"s{SEEDS}" in c for c in caps)
     assert any("collapsed" in c and "the last grid" in c for c in caps)
     assert not soup.select(".nosample")
     # no external resource: scripts inline, images data URIs
@@ -101,10 +108,8 @@ def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
 
 
 @needs_chromium
-def test_sweep_page_in_chromium(sweep_dir, tmp_path):
-    out = tmp_path / "sweep.html"
-    res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "-o", str(out)])
-    assert res.exit_code == 0, res.output
+def test_sweep_page_in_chromium(sweep_page, tmp_path):
+    out = sweep_page[1]
     assert_not_blank(screenshot(out, tmp_path / "sweep.png", height=3000))
 
 
