@@ -292,6 +292,7 @@ def compare(
     from .analysis.rules import load_thresholds
     from .analysis.runset import load_and_diagnose
     from .pages.compare import render_compare
+    from .pages.compare_sweep import SWEEP_MIN_RUNS
     from .pages.text import format_table
 
     if as_json and as_csv:
@@ -308,6 +309,8 @@ def compare(
         metric=metric,
         thresholds=thresholds,
         roles=roles_of(role_map),
+        # many runs: keep summaries, not whole runs, unless the full comparison page needs them
+        thin_above=None if output and sweep is False else 0 if sweep else SWEEP_MIN_RUNS,
     )
     comp = compare_runs(
         loaded,

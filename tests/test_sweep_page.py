@@ -15,7 +15,7 @@ from sweepgen import LRS, fate, write_sweep
 from gananalyze.analysis import comparison, runset, sweepview
 from gananalyze.cli import main
 
-SEEDS = 29  # 7 learning rates x 29 seeds = 203 runs
+SEEDS = 9  # 7 learning rates x 9 seeds + 2 = 65 runs: seed has 10 values, more than MAX_LEVELS
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,17 @@ def test_eps_squared_by_hand():
     assert sweepview.eps_squared(y[:2], g[:2]) is None
 
 
-def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
-    out = tmp_path / "sweep.html"
+@pytest.fixture(scope="module")
+def sweep_page(sweep_dir, tmp_path_factory):
+    """(CLI result, page path) of one `compare --csv -o` run, shared by the page tests."""
+    out = tmp_path_factory.mktemp("page") / "sweep.html"
     res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "--csv", "-o", str(out)])
     assert res.exit_code == 0, res.output
+    return res, out
+
+
+def test_sweep_page_answers_which_lr_fails(sweep_page):
+    res, out = sweep_page
     csv = pd.read_csv(__import__("io").StringIO(res.stdout))
     assert {"status", "outcome", "verdict", "config.lr", "config.seed"} <= set(csv.columns)
     assert (csv.groupby("config.lr")["outcome"].agg(lambda s: s.mode()[0])).to_dict() == {
@@ -92,7 +99,7 @@ def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
     assert soup.select_one("#parallel img")["src"].startswith("data:image/png;base64,")
     # grids only for the two runs that logged them, never placeholders
     caps = [c.get_text() for c in soup.select("#samples figcaption")]
-    assert caps and all("s29" in c for c in caps)
+    assert caps and all(f"s{SEEDS}" in c for c in caps)
     assert any("collapsed" in c and "the last grid" in c for c in caps)
     assert not soup.select(".nosample")
     # no external resource: scripts inline, images data URIs
@@ -101,10 +108,8 @@ def test_sweep_page_answers_which_lr_fails(sweep_dir, tmp_path):
 
 
 @needs_chromium
-def test_sweep_page_in_chromium(sweep_dir, tmp_path):
-    out = tmp_path / "sweep.html"
-    res = CliRunner().invoke(main, ["compare", str(sweep_dir / "*"), "-o", str(out)])
-    assert res.exit_code == 0, res.output
+def test_sweep_page_in_chromium(sweep_page, tmp_path):
+    out = sweep_page[1]
     assert_not_blank(screenshot(out, tmp_path / "sweep.png", height=3000))
 
 
@@ -114,3 +119,39 @@ def test_json_carries_config_verdict_and_status(sweep_comp):
     assert row["config"] == {"lr": 0.01, "seed": 0}
     assert row["outcome"] == "diverged" and row["status"] == "problems"
     assert row["verdict"].startswith("Training diverged")
+
+
+def test_thinned_runs_give_the_same_table(sweep_dir, sweep_comp, monkeypatch):
+    """Workers hand back summaries (runset.thin_run): same table, a fraction of the data."""
+    monkeypatch.setattr(runset, "CURVE_POINTS", 7)
+    runs, warnings, diags = runset.load_and_diagnose([str(sweep_dir / "*")], thin_above=12)
+    thin = comparison.compare_runs(runs, warnings=warnings, diagnoses=diags, group_by="lr")
+    full = comparison.compare_runs(
+        sweep_comp.runs, warnings=warnings, diagnoses=sweep_comp.diagnoses, group_by="lr"
+    )
+    pd.testing.assert_frame_equal(thin.table, full.table)
+    pd.testing.assert_frame_equal(thin.group_table, full.group_table)
+    r = next(r for r in runs if r.name == "lr0.01-s0")
+    # 40 rows: every 6th (ceil(40 / 7)) and the last, with the losses under their role names
+    assert r.scalars["step"].tolist() == [0, 6, 12, 18, 24, 30, 36, 39]
+    assert list(r.scalars.columns) == ["step", "G_loss", "D_loss"]
+    assert r.extra["summary"]["rows"] == 40 and r.extra["summary"]["last_step"] == 39
+    assert np.isnan(r.scalars["G_loss"].iloc[-1])  # the divergence is still drawn
+    assert len(r.series("D_loss")) == 5  # NaN from row 28 on
+    # 12 runs or fewer: whole runs
+    few, _, _ = runset.load_and_diagnose([str(sweep_dir / "lr0.01-s[0-3]")], thin_above=12)
+    assert all("summary" not in r.extra and len(r.scalars) == 40 for r in few)
+
+
+def test_thin_run_resolves_roles_on_the_full_run(tmp_path):
+    from gananalyze import RunLog
+    from gananalyze.loader import load_run
+
+    with RunLog(tmp_path / "r", loss="bce") as log:
+        for i in range(2502):
+            log.scalars(i, lossG=1.0 + i, lossD=2.0 + i, D_x=0.5)
+    run = runset.thin_run(load_run(tmp_path / "r"))
+    assert run.scalars["step"].tolist() == list(range(0, 2502, 3)) + [2501]  # k = 3
+    assert run.scalars["G_loss"].iloc[-1] == 2502.0 and run.scalars["D_loss"].iloc[1] == 5.0
+    assert run.extra["summary"]["rows"] == 2502
+    assert len(run.extra["summary"]["series"][0]) == 0  # no FID logged

@@ -151,16 +151,24 @@ def compare_table(
         s = series[r.name][0] if series is not None else metric_series(r, metric)[0]
         best = ranking_value(r, metric, higher, s)
         fin = s[np.isfinite(s.to_numpy())]
-        wall, per = _span(r)
+        summ = r.extra.get("summary")  # a thinned run (runset.thin_run): facts of the full data
+        if summ is not None:
+            wall, per, last, nrows = (
+                summ["wall_time_s"], summ["s_per_step"], summ["last_step"], summ["rows"]
+            )
+        else:
+            wall, per = _span(r)
+            steps = r.scalars["step"]
+            last = int(steps.iloc[-1]) if len(steps) else None
+            nrows = int(len(steps))
         d = diagnoses.get(r.name)
-        steps = r.scalars["step"]
         row: dict[str, Any] = {
             "run": r.name,
             "path": r.extra.get("url") or str(r.path),
             "format": r.format,
-            "steps": int(steps.iloc[-1]) if len(steps) else None,
+            "steps": last,
             "step_unit": step_label(r),
-            "rows": int(len(steps)),
+            "rows": nrows,
             "wall_time_s": wall,
             "s_per_step": per,
             f"{metric}_final": float(fin.iloc[-1]) if len(fin) else None,
@@ -195,11 +203,26 @@ def compare_table(
     return df
 
 
-def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
-    """One row per group: label, n, and the mean/min/max/std of its runs' best `metric`."""
+def group_table(
+    groups: list[Group],
+    metric: str,
+    higher: bool,
+    series: dict[str, tuple[pd.Series, str | None]] | None = None,
+) -> pd.DataFrame:
+    """One row per group: label, n, and the mean/min/max/std of its runs' best `metric`.
+
+    `series`: metric_series of each run by name, when the caller has them.
+    """
     rows = []
     for g in groups:
-        bests = [b[0] for b in (ranking_value(r, metric, higher) for r in g.runs) if b]
+        bests = [
+            b[0]
+            for b in (
+                ranking_value(r, metric, higher, series[r.name][0] if series else None)
+                for r in g.runs
+            )
+            if b
+        ]
         arr = np.asarray(bests, dtype=np.float64)
         rows.append(
             {
@@ -222,6 +245,14 @@ def group_table(groups: list[Group], metric: str, higher: bool) -> pd.DataFrame:
         )
     )
     return df.iloc[order].reset_index(drop=True)
+
+
+def _metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
+    """metric_series of the run, taken from its summary when it was thinned for `metric`."""
+    summ = run.extra.get("summary")
+    if summ is not None and summ["metric"] == metric:
+        return summ["series"]
+    return metric_series(run, metric)
 
 
 def compare_runs(
@@ -247,7 +278,7 @@ def compare_runs(
         diagnoses.update(diagnose_runs(todo, metric, thresholds))
     diff = config_diff(runs)
     groups = group_runs(runs, group_by) if group_by else None
-    series = {r.name: metric_series(r, metric) for r in runs}  # read once per run
+    series = {r.name: _metric_series(r, metric) for r in runs}  # read once per run
     table = compare_table(
         runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups, series=series
     )
@@ -262,7 +293,7 @@ def compare_runs(
         warnings=list(warnings),
     )
     if groups is not None:
-        comp.group_table = group_table(groups, metric, higher)
+        comp.group_table = group_table(groups, metric, higher, series)
         for g in groups:
             comp.warnings.extend(g.warnings)
     if rules_metric(metric) != metric:

@@ -5,6 +5,11 @@ One missing or unreadable run is an error naming it, or with `skip_bad` a warnin
 the rest are compared. Runs with the same name get their path as the display name so
 that rows, colours and legends stay distinct. Loading and the rule checks run per run
 in forked worker processes when there is enough data (`load_and_diagnose`).
+
+With many runs (`thin_above`), each worker hands back a thinned Run (`thin_run`): the
+facts the comparison table needs taken from the full data (`run.extra["summary"]`),
+the loss curves kept at most CURVE_POINTS dense, and nothing else of the scalars, so
+memory grows with the summaries, not with the runs' length.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run
@@ -63,15 +71,59 @@ def load_runs(
 
 
 PARALLEL_MIN_RUNS = 16  # from this many runs the rule checks alone pay for the workers
+CURVE_POINTS = 1000  # a thinned run keeps its loss curves at most this dense
+CURVE_ROLES = ("G_loss", "D_loss")  # the curves the sweep page draws besides the metric
+
+
+def thin_run(run: Run, metric: str = "fid") -> Run:
+    """`run` reduced, in place, to what `compare`'s table and the sweep page read.
+
+    run.extra["summary"]: last logged step, rows, wall time and seconds per step (from
+    the full scalars) and `metric`'s series (analysis.evaluations.metric_series, whole).
+    The scalars keep only `step` and the G and D losses (under those role names, as
+    the full run resolves them), every k-th row and the last one (k: at most
+    CURVE_POINTS rows remain); histograms and vector samples are dropped. Sample grids,
+    sample metrics, config and warnings stay.
+    """
+    from .comparison import _span
+    from .evaluations import metric_series
+
+    sc = run.scalars
+    steps = sc["step"].to_numpy() if "step" in sc.columns else np.zeros(0, np.int64)
+    wall, per = _span(run)
+    run.extra["summary"] = {
+        "metric": metric,
+        "series": metric_series(run, metric),
+        "last_step": int(steps[-1]) if len(steps) else None,
+        "rows": int(len(sc)),
+        "wall_time_s": wall,
+        "s_per_step": per,
+    }
+    cols = {}
+    for role in CURVE_ROLES:
+        c = run.column(role) if len(steps) else None
+        if c is not None:
+            cols[role] = sc[c].to_numpy(dtype=np.float64)
+    k = max(1, -(-len(steps) // CURVE_POINTS))
+    keep = np.arange(0, len(steps), k)
+    if len(steps) and keep[-1] != len(steps) - 1:
+        keep = np.r_[keep, len(steps) - 1]
+    run.scalars = pd.DataFrame({"step": steps[keep], **{r: v[keep] for r, v in cols.items()}})
+    run.histograms = pd.DataFrame()
+    run.vectors = []
+    return run
 
 
 def _load_one(
-    args: tuple[Path, str | None, bool, str, dict[str, Any] | None, dict[str, str] | None],
+    args: tuple[Path, str | None, bool, str, dict[str, Any] | None, dict[str, str] | None, bool],
 ) -> tuple[str, Any, Any]:
-    """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None)."""
+    """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None).
+
+    With `thin`, the run comes back thinned (`thin_run`) after its rule checks.
+    """
     from ..loader import load_run
 
-    path, format, diagnose, metric, thresholds, roles = args
+    path, format, diagnose, metric, thresholds, roles, thin = args
     try:
         run = load_run(path, format=format, roles=roles)
     except GanAnalyzeError as e:
@@ -84,6 +136,8 @@ def _load_one(
         from .evaluations import rules_metric
 
         diag = analyze(run, rules_config=thresholds, metric=rules_metric(metric))[1]
+    if thin:
+        thin_run(run, metric)
     return "ok", run, diag
 
 
@@ -129,6 +183,7 @@ def load_and_diagnose(
     thresholds: dict[str, Any] | None = None,
     jobs: int | None = None,
     roles: dict[str, str] | None = None,
+    thin_above: int | None = None,
 ) -> tuple[list[Run], list[str], dict[str, Any]]:
     """`load_runs` plus the rule checks of each run: (runs, warnings, diagnoses by run name).
 
@@ -137,7 +192,9 @@ def load_and_diagnose(
     jobs=None picks 1 for small comparisons (fewer than 4 runs, or under
     PARALLEL_MIN_BYTES of data and under PARALLEL_MIN_RUNS runs, where starting
     workers costs more than it saves) and the number of usable cores otherwise.
-    roles: `--map` roles for every run (loader.load_run).
+    roles: `--map` roles for every run (loader.load_run). thin_above: when more runs than
+    this are named, each comes back thinned (`thin_run`, after its rule checks); None:
+    never.
     """
     from ..loader import detect_format
 
@@ -177,7 +234,8 @@ def load_and_diagnose(
         remote.cache_root()  # made before forking, so that workers share (and clean) one
         if auto and sys.platform == "linux" and len(todo) >= 4:
             jobs = max(jobs, 4)  # fetching waits on the network, not the CPU
-    tasks = [(p, format, diagnose, metric, thresholds, roles) for p in todo]
+    thin = thin_above is not None and len(todo) > thin_above
+    tasks = [(p, format, diagnose, metric, thresholds, roles, thin) for p in todo]
     if jobs > 1 and len(tasks) > 1:
         import concurrent.futures as cf
 

@@ -327,8 +327,10 @@ def render_compare(
 
     if comparison is None:
         comparison = compare_runs(runs, metric=metric, group_by=group_by, thresholds=thresholds)
-    if sweep is None:
-        sweep = len(comparison.runs) > SWEEP_MIN_RUNS
+    if sweep is None:  # thinned runs (analysis.runset.thin_run) only suit the sweep page
+        sweep = len(comparison.runs) > SWEEP_MIN_RUNS or any(
+            "summary" in r.extra for r in comparison.runs
+        )
     if sweep:
         html = render_sweep_html(comparison)
     else:

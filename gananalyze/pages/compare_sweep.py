@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..aliases import label
-from ..analysis.comparison import Comparison, _records
+from ..analysis.comparison import Comparison, _metric_series, _records
 from ..analysis.configs import aggregate
-from ..analysis.evaluations import metric_series
 from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
@@ -159,7 +158,7 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
     best, worst = _pick(view)
     colors = dict(zip(best + worst, palette(len(best + worst)), strict=True))
     charts = []
-    for what, getter in ((mlab, lambda r: metric_series(r, m)[0]), ("G loss", None),
+    for what, getter in ((mlab, lambda r: _metric_series(r, m)[0]), ("G loss", None),
                          ("D loss", None)):
         if getter is None:
             key = "G_loss" if what == "G loss" else "D_loss"

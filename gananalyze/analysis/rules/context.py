@@ -103,12 +103,13 @@ class RuleContext:
             if len(s):
                 v = s.to_numpy()
                 if v.min() >= -1e-6 and v.max() <= 1 + 1e-6:
-                    out = s.clip(0.0, 1.0)
+                    out = pd.Series(np.clip(v, 0.0, 1.0), index=s.index, name=s.name)
                     break
         if not len(out):
             s = self.finite(which + "_logit")
             if len(s):
-                out = 1.0 / (1.0 + np.exp(-s.clip(-60, 60)))
+                z = np.clip(s.to_numpy(dtype=np.float64), -60, 60)
+                out = pd.Series(1.0 / (1.0 + np.exp(-z)), index=s.index, name=s.name)
         self._series[key] = out
         return out
 
@@ -160,18 +161,8 @@ class RuleContext:
             pos = np.searchsorted(self.steps, s.index.to_numpy())
             b = np.minimum(pos * nb // len(self.steps), nb - 1)
             v = s.to_numpy(dtype=np.float64)
-            df = pd.DataFrame({"b": b, "v": v})
-            g = df.groupby("b", sort=True)["v"]
-            m = g.median()
-            med[m.index.to_numpy()] = m.to_numpy()
-            c = g.size()
-            cnt[c.index.to_numpy()] = c.to_numpy()
-            # point-to-point dispersion (trend-free): std of first differences within a bin / sqrt 2
-            d = np.diff(v)
-            same = b[1:] == b[:-1]
-            if same.any():
-                dd = pd.DataFrame({"b": b[1:][same], "d": d[same]}).groupby("b")["d"].std()
-                disp[dd.index.to_numpy()] = dd.to_numpy() / math.sqrt(2.0)
+            if not _bin_sorted(b, v, med, disp, cnt):
+                _bin_pandas(b, v, med, disp, cnt)
         out = pd.DataFrame(
             {"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt}
         )
@@ -195,6 +186,77 @@ class RuleContext:
         t = med[-k:]
         t = t[np.isfinite(t)]
         return float(np.median(t)) if t.size else float("nan")
+
+
+WELFORD_MAX_ROWS = 256  # longer bins: pandas' grouped std is cheaper than the loop below
+
+
+def _bin_sorted(
+    b: np.ndarray, v: np.ndarray, med: np.ndarray, disp: np.ndarray, cnt: np.ndarray
+) -> bool:
+    """Fill med/disp/cnt with numpy when the bins come in order and every value is finite.
+
+    Bit for bit what `_bin_pandas` gives: the median is the middle value (or the mean of
+    the two middle ones) and the std of first differences runs Welford's update in row
+    order, as pandas' grouped std does. False (nothing filled) when this does not apply.
+    """
+    n = len(b)
+    if n > 1 and (np.any(b[1:] < b[:-1]) or not np.isfinite(v).all()):
+        return False
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    size = np.diff(np.r_[starts, n])
+    if size.max() > WELFORD_MAX_ROWS:
+        return False
+    ids = b[starts]
+    k = np.repeat(np.arange(len(starts)), size)
+    table = np.full((len(starts), int(size.max())), np.inf)  # one bin a row, sorted, inf after
+    table[k, np.arange(n) - np.repeat(starts, size)] = v
+    table.sort(axis=1)
+    lo = table[np.arange(len(starts)), (size - 1) // 2]
+    hi = table[np.arange(len(starts)), size // 2]
+    med[ids] = (lo + hi) / 2
+    cnt[ids] = size
+    # point-to-point dispersion: first differences within a bin (size - 1 of them)
+    dsize = size - 1
+    has = dsize >= 2  # pandas: std of one difference is NaN, as is std of none
+    if not has.any():
+        return True
+    d = np.diff(v)
+    dstart = starts - np.arange(len(starts))  # where each bin's differences begin in `dd`
+    dd = d[(b[1:] == b[:-1])]
+    width = int(dsize.max())
+    rows = np.zeros((width, len(starts)))  # row k: each bin's k-th difference
+    col = np.repeat(np.arange(len(starts)), dsize)
+    rows[np.arange(len(dd)) - np.repeat(dstart, dsize), col] = dd
+    mean = np.zeros(len(starts))
+    ssq = np.zeros(len(starts))
+    for k in range(width):
+        x = rows[k]
+        new = mean + (x - mean) / (k + 1)
+        step = (x - new) * (x - mean)
+        act = dsize > k  # bins with fewer differences keep their values
+        mean = np.where(act, new, mean)
+        ssq = np.where(act, ssq + step, ssq)
+    disp[ids[has]] = np.sqrt(ssq[has] / (dsize[has] - 1)) / math.sqrt(2.0)
+    return True
+
+
+def _bin_pandas(
+    b: np.ndarray, v: np.ndarray, med: np.ndarray, disp: np.ndarray, cnt: np.ndarray
+) -> None:
+    """Fill med/disp/cnt with pandas' groupby (any order, NaN skipped)."""
+    df = pd.DataFrame({"b": b, "v": v})
+    g = df.groupby("b", sort=True)["v"]
+    m = g.median()
+    med[m.index.to_numpy()] = m.to_numpy()
+    c = g.size()
+    cnt[c.index.to_numpy()] = c.to_numpy()
+    # point-to-point dispersion (trend-free): std of first differences within a bin / sqrt 2
+    d = np.diff(v)
+    same = b[1:] == b[:-1]
+    if same.any():
+        dd = pd.DataFrame({"b": b[1:][same], "d": d[same]}).groupby("b")["d"].std()
+        disp[dd.index.to_numpy()] = dd.to_numpy() / math.sqrt(2.0)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
