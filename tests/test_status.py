@@ -56,3 +56,26 @@ def test_a_healthy_run_is_green(synthetic_run):
     assert soup.select_one("div.verdict")["class"] == ["verdict", "ok"]
     out = CliRunner().invoke(main, ["check", str(p)])
     assert "status:   healthy\n" in out.output
+
+
+def test_compare_shows_a_run_nobody_could_judge_as_neutral(tmp_path):
+    """Not judged is not passed: grey "not judged" in compare's table and page (issue 11)."""
+    runs = []
+    for name, cols in (("judged", "step,D_loss,G_loss"), ("unjudged", "step,lr")):
+        d = tmp_path / name
+        d.mkdir()
+        vals = [
+            ",".join([str(i)] + ["1.386" if c == "D_loss" else "0.69" for c in cols.split(",")[1:]])
+            for i in range(100)
+        ]
+        (d / "metrics.csv").write_text(cols + "\n" + "\n".join(vals) + "\n")
+        runs.append(str(d))
+    out = tmp_path / "c.html"
+    res = CliRunner().invoke(main, ["compare", *runs, "-o", str(out), "--no-sweep"])
+    assert res.exit_code == 0, res.output
+    row = next(x for x in res.output.splitlines() if "unjudged" in x)
+    assert "not judged" in row
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    tags = [(s.get_text(), s["class"]) for s in soup.select("h3 span.sev")]
+    assert ("not judged", ["sev", "sev-neutral"]) in tags
+    assert all("sev-ok" not in c for t, c in tags if t == "not judged")

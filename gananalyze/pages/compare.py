@@ -21,7 +21,8 @@ from ..errors import GanAnalyzeError
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_table
 from .compare_charts import _figure, _metric_keys, _missing_note, _Plotter, _sample_uri
-from .text import _status, best_text, rank_cells
+from .status import look, look_of
+from .text import best_text, rank_cells
 
 # Metrics where a larger value is better (everything else: lower is better).
 # Canonical metrics drawn in the D(x) / D(G(z)) panel instead of the overlay grid.
@@ -82,7 +83,7 @@ def build_context(
             {
                 "cells": cells,
                 "color": pl.run_color.get(rec["run"], "#999999"),
-                "worst": _status(rec["worst"]),
+                "look": look_of(rec.get("status"), rec["worst"]),
             }
         )
     first = t.iloc[0] if len(t) else None
@@ -233,7 +234,7 @@ def build_context(
                 "run": name,
                 "color": pl.run_color.get(name),
                 "verdict": getattr(d, "verdict", None) or "not checked",
-                "worst": _status(d.worst() if d is not None else None),
+                "look": look(d),
                 "findings": [
                     {
                         "severity": f.severity,
@@ -247,7 +248,7 @@ def build_context(
             }
         )
 
-    n_find = sum(1 for f in findings if f["worst"] != "ok")
+    n_find = sum(1 for f in findings if f["look"].css in ("warning", "error"))
     summary = (
         f"{len(runs)} runs compared on {pl.xlabel}"
         + (f" in {len(comp.groups)} groups" if grouped else "")

@@ -17,6 +17,7 @@ from ..analysis.findings import Diagnosis
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
 from .status import look as status_look
+from .status import look_of
 from .terminal import term_safe, terminal_text
 
 
@@ -110,7 +111,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         "s/step",
         f"best {lab} @step",
         f"final {lab}",
-        "worst",
+        "status",
         "problems found",
     ]
     if "group" in t.columns:
@@ -125,7 +126,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
             fmt_table(rec["s_per_step"], 3),
             best_text(rec, m, "{v} @{s}"),
             fmt_table(rec[f"{m}_final"]),
-            _status(rec["worst"]),
+            look_of(rec.get("status"), rec["worst"]).label,
             rec["findings"] or "-",
         ]
         if "group" in t.columns:
@@ -190,11 +191,6 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     for n in comp.notes:
         out.append(f"note: {n}")
     return "\n".join(out)
-
-
-def _status(worst: str | None) -> str:
-    """ "ok" when the rule checks found nothing worse than info, else the worst severity."""
-    return worst if worst in ("warning", "error") else "ok"
 
 
 def _ranges(steps: list[int], limit: int = 6) -> str:
