@@ -1,4 +1,4 @@
-"""The native run format on disk: paths, atomic writes, and the reader.
+"""The native run format on disk: paths, parts and the reader (atomic writes: atomicfiles.py).
 
 A run is a directory (documented in docs/run-format.md):
 
@@ -23,8 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# the atomic writes live in atomicfiles.py; importers and pages call them as store.atomic_*
+from .atomicfiles import atomic_write, atomic_write_bytes, atomic_write_json  # noqa: F401
 from .errors import GanAnalyzeError
 from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .runfiles import checked, keep_inside, loads_json
@@ -51,8 +51,6 @@ METRICS_DIR = "metrics"
 HIST_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
 HIST_QUANTILES = tuple(f"q{b:05d}" for b in HIST_BPS)
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 # part-NNNNNN.parquet (written before writer ids) or part-NNNNNN-WRITER.parquet
 _PART_RE = re.compile(r"^part-(\d+)(?:-([0-9a-z]{1,32}))?\.parquet$")
@@ -62,52 +60,6 @@ _STEP_RE = re.compile(r"step-(\d+)")
 
 
 # ---------------------------------------------------------------- writing
-
-
-def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = True) -> None:
-    """Write `path` via `write(tmp_path)` then rename, so readers never see half a file.
-
-    The rename alone makes the write safe against a crash of the writing
-    process (kill -9); fsync also makes it survive a power cut or kernel crash,
-    at a few milliseconds per file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-        if fsync:
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if not fsync:
-        return
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda p: p.write_bytes(data))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(
-        path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode()
-    )
 
 
 def next_part_number(directory: Path) -> int:
