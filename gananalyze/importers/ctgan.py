@@ -19,7 +19,14 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, epoch_column, keep_rows, load_table, split_columns, table_detector
+from .table import (
+    build_run,
+    epoch_column,
+    keep_counted_rows,
+    load_table,
+    split_columns,
+    table_detector,
+)
 
 NAME = "ctgan"
 _NEEDED = {"epoch", "generator loss", "discriminator loss"}
@@ -39,12 +46,7 @@ def load(path: Path) -> Run:
     if ep is None:
         raise GanAnalyzeError(f"{table}: the Epoch column holds no numbers")
     batch = next((c for c in t.values if c.strip().lower() == "batch"), None)
-    ok = t.logged[ep] & ~np.isnan(t.values[ep])
-    if batch:
-        ok &= t.logged[batch] & ~np.isnan(t.values[batch])
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without an epoch skipped")
-    keep_rows(t, ok)
+    keep_counted_rows(t, (ep, batch) if batch else (ep,), table, bad, "an epoch")
     epochs = t.values[ep].astype(np.int64)
     if batch:
         b = t.values[batch].astype(np.int64)

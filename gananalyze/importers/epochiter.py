@@ -27,7 +27,15 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, epoch_column, keep_rows, load_table, split_columns, table_detector
+from .table import (
+    build_run,
+    epoch_column,
+    keep_counted_rows,
+    keep_rows,
+    load_table,
+    split_columns,
+    table_detector,
+)
 
 NAME = "epoch-iter"
 ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
@@ -100,10 +108,7 @@ def load(path: Path) -> Run:
     ep, itc = epoch_column(list(t.values)), iter_column(list(t.values))
     if ep is None or itc is None:
         raise GanAnalyzeError(f"{table}: the epoch and iteration columns must hold numbers")
-    ok = t.logged[ep] & t.logged[itc] & ~np.isnan(t.values[ep]) & ~np.isnan(t.values[itc])
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without an epoch or iteration skipped")
-    keep_rows(t, ok)
+    keep_counted_rows(t, (ep, itc), table, bad, "an epoch or iteration")
     epoch, it = t.values[ep].astype(np.int64), t.values[itc].astype(np.int64)
     if len(it) < 2 or np.all(np.diff(it) >= 0):
         steps, keep, sections, replaced, n = it, np.ones(len(it), bool), [], 0, None

@@ -17,7 +17,7 @@ from ._common import warn_limit
 from .table import (
     build_run,
     epoch_column,
-    keep_rows,
+    keep_counted_rows,
     load_table,
     split_columns,
     step_column,
@@ -40,11 +40,8 @@ def load(path: Path) -> Run:
     ep = epoch_column(list(t.values))
     if ep is None:
         raise GanAnalyzeError(f"{table}: no numeric epoch column")
-    ok = t.logged[ep] & ~np.isnan(t.values[ep])
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without an epoch skipped")
-    steps = t.values[ep][ok].astype(np.int64)
-    keep_rows(t, ok)
+    keep_counted_rows(t, (ep,), table, bad, "an epoch")
+    steps = t.values[ep].astype(np.int64)
     _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep,))
     warn_limit(warnings, bad, "problems")
     return build_run(

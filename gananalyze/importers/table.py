@@ -439,6 +439,19 @@ def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], l
     return table, read_columns(table, warnings, bad), warnings, bad
 
 
+def keep_counted_rows(
+    t: Columns, cols: tuple[str, ...], table: Path, bad: list[str], what: str
+) -> None:
+    """Keep the rows where every column of `cols` (the step counters) holds a number;
+    the others are dropped and counted in one `bad` line naming `what` they lack."""
+    ok = np.ones(len(t.values[cols[0]]), dtype=bool)
+    for c in cols:
+        ok &= t.logged[c] & ~np.isnan(t.values[c])
+    if (~ok).any():
+        bad.append(f"{table}: {int((~ok).sum())} row(s) without {what} skipped")
+    keep_rows(t, ok)
+
+
 def keep_rows(t: Columns, ok: np.ndarray) -> None:
     if ok.all():
         return
@@ -458,11 +471,8 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(
             f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})"
         )
-    ok = t.logged[step_col] & ~np.isnan(t.values[step_col])
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without a step skipped")
-    steps = t.values[step_col][ok].astype(np.int64)
-    keep_rows(t, ok)
+    keep_counted_rows(t, (step_col,), table, bad, "a step")
+    steps = t.values[step_col].astype(np.int64)
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=(step_col,))
     warn_limit(warnings, bad, "problems")
     config = read_hparams(table, warnings)

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ._common import warn_limit
-from .table import build_run, keep_rows, load_table, split_columns, table_detector
+from .table import build_run, keep_counted_rows, load_table, split_columns, table_detector
 
 NAME = "wandb"
 
@@ -32,10 +32,7 @@ def load(path: Path) -> Run:
     table, t, warnings, bad = load_table(path, accept)
     if "_step" not in t.values:
         raise GanAnalyzeError(f"{table}: the _step column holds no numbers")
-    ok = t.logged["_step"] & ~np.isnan(t.values["_step"])
-    if (~ok).any():
-        bad.append(f"{table}: {int((~ok).sum())} row(s) without a _step skipped")
-    keep_rows(t, ok)
+    keep_counted_rows(t, ("_step",), table, bad, "a _step")
     steps = t.values["_step"].astype(np.int64)
     runtime = t.values.get("_runtime")
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=("_step", "_runtime"))
