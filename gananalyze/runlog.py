@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from . import store, vecsamples
 from .errors import GanAnalyzeError
+from .imagegrid import make_grid
 from .run import LOSS_TYPES
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
@@ -94,52 +95,6 @@ def generator_spec(
     if pythonpath:
         spec["pythonpath"] = list(pythonpath)
     return spec
-
-
-def make_grid(
-    images: np.ndarray,
-    nrow: int | None = None,
-    padding: int = 2,
-    value_range: tuple[float, float] | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Tile (N, C, H, W) or (N, H, W) images into one uint8 grid (like torchvision's make_grid).
-
-    Returns the (H, W, C) uint8 image and its layout (for cutting samples back out).
-    """
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4:
-        raise GanAnalyzeError(
-            f"samples must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}"
-        )
-    n, c, h, w = x.shape
-    if value_range is None:
-        value_range = (-1.0, 1.0) if float(np.nanmin(x)) < 0 else (0.0, 1.0)
-    lo, hi = value_range
-    x = np.clip((x - lo) / (hi - lo), 0, 1)
-    x = np.nan_to_num(x, nan=0.0)
-    x = (x * 255 + 0.5).astype(np.uint8)
-    if c == 1:
-        x = np.repeat(x, 3, axis=1)
-    elif c == 4:
-        x = x[:, :3]
-    elif c != 3:
-        raise GanAnalyzeError(
-            f"samples: shape {tuple(images.shape)} is not an image batch (N, C, H, W) with "
-            "C = 1, 3 or 4"
-        )
-    ncol = nrow or int(math.ceil(math.sqrt(n)))
-    nrows = int(math.ceil(n / ncol))
-    H = nrows * (h + padding) + padding
-    W = ncol * (w + padding) + padding
-    grid = np.zeros((H, W, 3), dtype=np.uint8)
-    for i in range(n):
-        r, col = divmod(i, ncol)
-        y, xx = padding + r * (h + padding), padding + col * (w + padding)
-        grid[y : y + h, xx : xx + w] = x[i].transpose(1, 2, 0)
-    layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": n}
-    return grid, layout
 
 
 class RunLog:
