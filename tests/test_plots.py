@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gananalyze.pages import plots, pngs
+from gananalyze.pages import plots, pngs, reduce
 
 
 def test_envelope_keeps_a_single_spike_in_a_million_points():
@@ -18,7 +18,7 @@ def test_envelope_keeps_a_single_spike_in_a_million_points():
     v = rng.normal(0, 0.1, n)
     v[654_321] = 50.0
     v[123_456] = -40.0
-    x, lo, hi, mean = plots.envelope(np.arange(n), v, bins=2000)
+    x, lo, hi, mean = reduce.envelope(np.arange(n), v, bins=2000)
     assert len(x) == 2000
     assert hi.max() == 50.0 and lo.min() == -40.0
     # the spike sits in the bin whose x is near its step
@@ -36,7 +36,7 @@ def test_envelope_keeps_a_single_spike_in_a_million_points():
 def test_envelope_short_series_unchanged_and_nonfinite_dropped():
     s = np.array([3, 1, 2, 4, 5])
     v = np.array([30.0, 10.0, np.nan, np.inf, 50.0])
-    x, lo, hi, mean = plots.envelope(s, v, bins=100)
+    x, lo, hi, mean = reduce.envelope(s, v, bins=100)
     assert x.tolist() == [1, 3, 5]  # sorted by step, NaN/Inf left out
     assert lo.tolist() == hi.tolist() == mean.tolist() == [10.0, 30.0, 50.0]
 
@@ -44,14 +44,14 @@ def test_envelope_short_series_unchanged_and_nonfinite_dropped():
 def test_envelope_bins_by_step_so_gaps_stay_gaps():
     s = np.r_[np.arange(0, 1000), np.arange(9000, 10000)]
     v = np.ones(s.size)
-    x, lo, hi, _ = plots.envelope(s, v, bins=100)
+    x, lo, hi, _ = reduce.envelope(s, v, bins=100)
     assert not np.any((x > 1000) & (x < 9000))
     assert len(x) <= 100
 
 
 def test_envelope_length_mismatch_raises():
     with pytest.raises(ValueError):
-        plots.envelope([1, 2, 3], [1.0, 2.0])
+        reduce.envelope([1, 2, 3], [1.0, 2.0])
 
 
 def _png(uri: str) -> Image.Image:
@@ -111,8 +111,8 @@ def test_upscale_png_nearest_neighbour_keeps_pixel_values():
 
 
 def test_finite_range_skips_inf():
-    assert plots.finite_range(np.array([0.0, np.inf, 1.0]), pad=0) == (0.0, 1.0)
-    assert plots.finite_range(np.array([np.nan])) is None
+    assert reduce.finite_range(np.array([0.0, np.inf, 1.0]), pad=0) == (0.0, 1.0)
+    assert reduce.finite_range(np.array([np.nan])) is None
 
 
 def test_palette_and_style_are_seaborns():

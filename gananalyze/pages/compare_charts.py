@@ -123,8 +123,9 @@ def _figure(
     star_note: bool = False,
 ) -> str:
     """One row of panels (title, lines) as a PNG data URI."""
-    from .plots import draw_curves, finite_range, fmt_step, new_figure, styled
+    from .plots import draw_curves, fmt_step, new_figure, styled
     from .pngs import fig_to_data_uri
+    from .reduce import finite_range
 
     with styled():
         fig, axes = new_figure(

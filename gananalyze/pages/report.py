@@ -8,7 +8,7 @@ names, config values, warnings) is escaped by the template engine.
 
 Each section is added only when the run has the data for it and carries one
 sentence saying what the reader is looking at. Long series are plotted as
-min/max envelopes (`plots.envelope`), never randomly sampled, so spikes stay
+min/max envelopes (`reduce.envelope`), never randomly sampled, so spikes stay
 visible; smoothing is TensorBoard's EMA (`smoothing.tensorboard_ema`).
 """
 
