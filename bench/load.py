@@ -57,7 +57,7 @@ def write_native(path: Path, values: np.ndarray, tags: list[str], chunk: int = 1
     """The native run, written part by part with store.write_part; returns seconds."""
     import pyarrow as pa
 
-    from gananalyze import store
+    from gananalyze.runio import store
 
     t = time.perf_counter()
     path.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
     """A native run directory with `steps` rows of the 8 metrics (no checkpoints, no samples)."""
     import pyarrow as pa
 
-    from gananalyze import store
+    from gananalyze.runio import store
 
     done = path / ".complete"
     if done.is_file() and json.loads(done.read_text()).get("steps") == steps:

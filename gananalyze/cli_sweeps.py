@@ -24,7 +24,7 @@ from .cli_options import (
     roles_of,
 )
 from .pages.terminal import term_safe
-from .runfiles import check_output
+from .runio.runfiles import check_output
 
 FID_QUANTIZE_HELP = (
     "Round samples to 8 bits before the feature network, exactly as saving PNGs does "

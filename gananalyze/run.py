@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import resolve
 from .errors import GanAnalyzeError
-from .vecsamples import VectorSamples
+from .naming.aliases import resolve
+from .runio.vectorfiles import VectorSamples
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
@@ -210,7 +210,7 @@ class Run:
         """The scalars column holding `name`, or None. A role (G_loss, D_x, ..., `roles.ROLES`)
         is answered by `roles.run_roles` (exact names, words, --map, the map file; None when
         ambiguous); any other name through the alias table."""
-        from .roles import ROLES, run_roles
+        from .naming.roles import ROLES, run_roles
 
         if name in ROLES or (name.startswith("val/") and name[4:] in ROLES):
             return run_roles(self).roles.get(name)

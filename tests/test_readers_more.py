@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gananalyze.analysis.rules.views import gan_views
 from gananalyze.loader import detect_format, load_run
+from gananalyze.naming.layouts import gan_views
 
 ZOO = Path(__file__).parent / "data" / "zoo"
 

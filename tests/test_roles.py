@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.roles import parse_map, read_map_file, resolve_roles, words
+from gananalyze.naming.roles import parse_map, read_map_file, resolve_roles, words
 
 # names seen in public trainers -> the role they hold
 SEEN = {

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from gananalyze.analysis import analyze
-from gananalyze.analysis.rules.views import gan_views
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
+from gananalyze.naming.layouts import gan_views
 
 NEEDS_LOSSES = "needs G_loss"
 

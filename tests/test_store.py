@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from gananalyze import GanAnalyzeError, RunLog, load_run, store
+from gananalyze import GanAnalyzeError, RunLog, load_run
 from gananalyze.cli import main
+from gananalyze.runio import store
 
 
 def _part(run_dir, number, **cols):

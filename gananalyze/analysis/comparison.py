@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import higher_is_better, label
+from ..naming.aliases import higher_is_better, label
 from ..run import Run
 from .alignment import step_label
 from .configs import Group, config_diff, group_runs

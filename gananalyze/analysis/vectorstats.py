@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..tables import Table, from_vectors, load_table, standardiser
-from ..vecsamples import VectorSamples
+from ..runio.datatable import Table, from_vectors, load_table, standardiser
+from ..runio.vectorfiles import VectorSamples
 
 MAX_ROWS = 2000  # rows per side used for neighbour statistics (a fixed, seeded subset)
 # near-duplicate: nearest other sample closer than this fraction of the reference rows' median

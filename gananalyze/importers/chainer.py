@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..runfiles import checked
+from ..runio.runfiles import checked
 from ._common import warn_limit
 from .table import _from_objects, build_run, keep_rows, read_json_document, split_columns
 

@@ -55,7 +55,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run, SampleGrid
-from ..runfiles import checked, glob_inside, is_inside, keep_inside, root_of
+from ..runio.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ._common import finish, pivot_wide, warn_limit
 
 NAME = "cyclegan"

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..runfiles import checked, keep_inside
+from ..runio.runfiles import checked, keep_inside
 from ._common import finish, pivot_points, warn_limit
 
 NAME = "mlflow"

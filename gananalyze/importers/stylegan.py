@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
-from ..runfiles import checked, glob_inside, loads_json
+from ..runio.runfiles import checked, glob_inside, loads_json
 from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..runfiles import checked, keep_inside
+from ..runio.runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects
 from .stylegan import _FEATURES, METRIC_MAP, tick_for_kimg
 

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
-from ..runfiles import checked, keep_inside
+from ..runio.runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..runfiles import checked, keep_inside
+from ..runio.runfiles import checked, keep_inside
 from ._common import warn_limit
 from .table import build_run, find_table
 

@@ -1,7 +1,7 @@
 """fid-sweep for generators that make rows, not images: (N, D) vectors or (N, T, D) sequences.
 
 The real data is a table the user names (`--real data.csv | .parquet | .npy`,
-read by `tables.load_table`: numeric columns as they are, categorical ones
+read by `datatable.load_table`: numeric columns as they are, categorical ones
 one-hot encoded). The default feature space (`--features raw`) is the encoded
 columns standardised with the real rows' mean and standard deviation (fitted on
 the real data only). A user feature function stays possible: `--features
@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import store
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..tables import Table, load_table, standardiser
+from ..runio import store
+from ..runio.datatable import Table, load_table, standardiser
 from .checkpoints import build_generator
 from .generate import Noise
 from .samplemetrics import METRIC_COLUMNS, compute_metrics

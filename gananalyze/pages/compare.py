@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..aliases import label
 from ..analysis.comparison import Comparison, _records, compare_runs
 from ..analysis.configs import BANDS
 from ..analysis.evaluations import metric_series
 from ..errors import GanAnalyzeError
+from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_table
 from .compare_charts import _figure, _metric_keys, _missing_note, _Plotter, _sample_uri
@@ -323,7 +323,7 @@ def render_compare(
     write the sweep page (pages/compare_sweep.py) instead; None: when there are more
     than SWEEP_MIN_RUNS runs.
     """
-    from ..store import atomic_write_bytes
+    from ..runio.store import atomic_write_bytes
     from .compare_sweep import SWEEP_MIN_RUNS, render_sweep_html
 
     if comparison is None:

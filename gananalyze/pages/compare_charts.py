@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..aliases import ALIASES, canonical
 from ..analysis.alignment import _time_unit, common_step_label, x_mapper
 from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
+from ..naming.aliases import ALIASES, canonical
 from ..run import Run
 from ..textfmt import fmt_num
 from .plots import Curve

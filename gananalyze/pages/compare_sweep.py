@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..aliases import label
 from ..analysis.comparison import Comparison, _metric_series, _records
 from ..analysis.configs import aggregate
 from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
+from ..naming.aliases import label
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
 from .compare_charts import _figure, _sample_uri, palette

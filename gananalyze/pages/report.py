@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import canonical as canonical_of
-from ..aliases import label as label_of
 from ..analysis.alignment import step_label
 from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
+from ..naming.aliases import canonical as canonical_of
+from ..naming.aliases import label as label_of
 from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
@@ -463,7 +463,7 @@ def render_report(
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
-    from ..store import atomic_write_bytes
+    from ..runio.store import atomic_write_bytes
 
     if not isinstance(run, Run):
         from ..loader import load_run

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..aliases import canonical as canonical_of
-from ..aliases import label as label_of
 from ..analysis.alignment import step_label
+from ..naming.aliases import canonical as canonical_of
+from ..naming.aliases import label as label_of
 from ..textfmt import fmt_num
 from . import plot_kinds, plots
 from .report_model import (
@@ -323,7 +323,7 @@ class _DynamicsSections:
         )
 
     def histograms(self) -> Section | None:
-        from ..store import HIST_QUANTILES
+        from ..runio.store import HIST_QUANTILES
 
         h = self.run.histograms
         if h is None or not len(h) or not set(HIST_QUANTILES) <= set(h.columns):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..aliases import label
 from ..analysis.comparison import Comparison, _records
 from ..analysis.findings import Diagnosis
+from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
 from .status import look as status_look
@@ -263,7 +263,7 @@ def loss_type_text(loss: str, source: str) -> str:
 
 def _unit_and_loss_lines(r: Run) -> list[str]:
     """`info`'s step unit and loss type (the convention `check` judges with)."""
-    from ..analysis.rules.views import loss_convention
+    from ..naming.layouts import loss_convention
 
     unit = r.extra.get("step_unit")
     out = [
@@ -284,7 +284,7 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
 
 def _role_lines(r: Run) -> list[str]:
     """`info`'s roles: which column each role reads and how it was found, what no role claimed."""
-    from ..roles import run_roles
+    from ..naming.roles import run_roles
 
     res = run_roles(r)
     if not (res.roles or res.ambiguous or res.reserved or res.unclaimed):

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ...aliases import LABELS
+from ...naming.aliases import LABELS
+from ...naming.layouts import GanView, _src_name, _view_series
 from ...run import Run
 from ..evaluations import finite_series
-from .views import GanView, _src_name, _view_series
 
 if TYPE_CHECKING:
     from .conventions import Equilibrium

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...naming.layouts import _src_name, gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
@@ -16,7 +17,6 @@ from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
-from .views import _src_name, gan_views
 
 _PRIORITY = [
     "healthy_equilibrium",

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import store, vecsamples
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
+from ..run import LOSS_TYPES
+from . import store, vectorfiles
 from .imagegrid import make_grid
-from .run import LOSS_TYPES
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
 
@@ -384,14 +384,14 @@ class RunLog:
         from PIL import Image
 
         x = _as_numpy(images)
-        what = vecsamples.classify(x, kind)
+        what = vectorfiles.classify(x, kind)
         if what != "images":
-            cols = vecsamples.column_names(columns, int(x.shape[-1]))
+            cols = vectorfiles.column_names(columns, int(x.shape[-1]))
             name = f"step-{int(step):09d}.npy"
             path = self.path / store.SAMPLES_DIR / name
-            store.atomic_write_bytes(path, vecsamples.encode(x))
-            line = vecsamples.index_line(step, name, what, tuple(x.shape), cols)
-            index = self.path / store.SAMPLES_DIR / vecsamples.VECTORS_INDEX
+            store.atomic_write_bytes(path, vectorfiles.encode(x))
+            line = vectorfiles.index_line(step, name, what, tuple(x.shape), cols)
+            index = self.path / store.SAMPLES_DIR / vectorfiles.VECTORS_INDEX
             with self._lock, open(index, "a") as f:
                 f.write(line)
             return path

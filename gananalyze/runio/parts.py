@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import GanAnalyzeError
-from .run import empty_nonfinite
+from ..errors import GanAnalyzeError
+from ..run import empty_nonfinite
 
 
 def _concat(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> pa.Table:

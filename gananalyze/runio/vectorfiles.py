@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 from .runfiles import checked, keep_inside, loads_json
 
 VECTORS_INDEX = "vectors.jsonl"

@@ -5,7 +5,7 @@ Pure functions of names (`read_name`, `resolve_roles`), plus `run_roles(run)`: t
 roles of a loaded run, which `Run.column` answers from, so the rules, the report and
 `compare` find "the G loss" of any run however it is named. Columns a known trainer
 layout claims (pix2pix's `D_real`/`D_fake` are loss terms, not D(x);
-`analysis.rules.views.GAN_LAYOUTS`) are not read by their words.
+`naming.layouts.GAN_LAYOUTS`) are not read by their words.
 
 How a name is read
   The name is split into words on separators (`/ _ - . space ( ) [ ]`) and on
@@ -48,8 +48,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import GanAnalyzeError
 from .aliases import ALIASES
-from .errors import GanAnalyzeError
 
 ROLES = (
     "G_loss",
@@ -323,7 +323,7 @@ def run_roles(run) -> Resolution:
         return cached[1]
     reserved: set[str] = set()
     if resolve("D_loss", cols) is None:
-        from .analysis.rules.views import layout_columns
+        from .layouts import layout_columns
 
         reserved = layout_columns(cols)
     explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
@@ -374,7 +374,7 @@ def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dic
     The file is read only when it lies inside the run (no links leading out)."""
     import yaml
 
-    from .runfiles import checked
+    from ..runio.runfiles import checked
 
     p = checked(run_dir, Path(run_dir) / MAP_FILE, warnings)
     if p is None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from ...aliases import resolve
-from ...roles import SOURCE_KEY, run_roles
-from ...run import Run
+from ..run import Run
+from .aliases import resolve
+from .roles import SOURCE_KEY, run_roles
 
 
 @dataclass
@@ -171,9 +171,9 @@ def gan_views(run: Run) -> list[GanView]:
 def loss_convention(run: Run, thresholds: dict[str, Any] | None = None):
     """The loss type and D-loss reduction the rules use for `run` (its first GAN view): the
     same `conventions.equilibrium` call `check` makes, so `info` and `check` agree."""
-    from .context import RuleContext
-    from .conventions import equilibrium
-    from .thresholds import validate_thresholds
+    from ..analysis.rules.context import RuleContext
+    from ..analysis.rules.conventions import equilibrium
+    from ..analysis.rules.thresholds import validate_thresholds
 
     th = validate_thresholds(thresholds or {}, "thresholds")
     view = gan_views(run)[0]

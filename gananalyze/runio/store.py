@@ -1,4 +1,4 @@
-"""The native run format on disk: paths, parts and the reader (atomic writes: atomicfiles.py).
+"""The native run format on disk: paths, parts and the reader (atomic writes: atomic.py).
 
 A run is a directory (documented in docs/run-format.md):
 
@@ -30,13 +30,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# the atomic writes live in atomicfiles.py; importers and pages call them as store.atomic_*
-from .atomicfiles import atomic_write, atomic_write_bytes, atomic_write_json  # noqa: F401
-from .errors import GanAnalyzeError
-from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from ..errors import GanAnalyzeError
+from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+
+# the atomic writes live in atomic.py; importers and pages call them as store.atomic_*
+from .atomic import atomic_write, atomic_write_bytes, atomic_write_json  # noqa: F401
+from .parts import _concat, merge_scalars
 from .runfiles import checked, keep_inside, loads_json
-from .scalarmerge import _concat, merge_scalars
-from .vecsamples import list_vectors
+from .vectorfiles import list_vectors
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..errors import GanAnalyzeError
+from ..run import Run
 from . import store
-from .errors import GanAnalyzeError
-from .run import Run
 from .runfiles import check_replaceable, is_inside, root_of
 
 
@@ -194,7 +194,7 @@ def import_run(
     src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False
 ) -> tuple[Run, Path]:
     """Load `src` (any format) and save it as a native run at `dest`."""
-    from .loader import load_run
+    from ..loader import load_run
 
     run = load_run(src, format=format)
     return run, save_run(run, dest, overwrite=overwrite)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is left out (an id, free text)
 
