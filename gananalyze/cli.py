@@ -59,7 +59,7 @@ def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) ->
     if as_json:
         from .naming.roles import run_roles
 
-        summary = dict(r.summary(), step_unit=r.extra.get("step_unit"), **run_roles(r).to_dict())
+        summary = dict(r.summary(), step_unit=r.step_unit, **run_roles(r).to_dict())
         click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(info_text(r, forced=bool(fmt)))

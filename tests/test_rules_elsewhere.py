@@ -13,8 +13,8 @@ import pytest
 
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.rules import diagnose
+from gananalyze.analysis.rules.conventions import loss_convention
 from gananalyze.loader import load_run
-from gananalyze.naming.layouts import loss_convention
 from gananalyze.runio import store
 
 

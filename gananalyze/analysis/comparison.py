@@ -164,7 +164,7 @@ def compare_table(
         d = diagnoses.get(r.name)
         row: dict[str, Any] = {
             "run": r.name,
-            "path": r.extra.get("url") or str(r.path),
+            "path": r.url or str(r.path),
             "format": r.format,
             "steps": last,
             "step_unit": step_label(r),

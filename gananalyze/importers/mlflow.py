@@ -128,5 +128,5 @@ def load(path: Path) -> Run:
         warnings=warnings,
         duplicates_replaced=dup_steps,
     )
-    run.extra["step_unit"] = "iteration"
+    run.step_unit = "iteration"
     return finish(run, file=str(mdir))

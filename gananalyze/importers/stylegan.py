@@ -253,7 +253,7 @@ def load(path: Path) -> Run:
         damaged=damaged,
     )
     run.extra["kimg"] = kimg
-    run.extra["step_unit"] = "tick"
+    run.step_unit = "tick"
     run.extra["loss_detail"] = (
         "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
     )

@@ -235,7 +235,7 @@ def load(path: Path) -> Run:
         warnings=warnings,
         duplicates_replaced=replaced,
     )
-    run.extra["step_unit"] = "tick" if rows else "kimg"
+    run.step_unit = "tick" if rows else "kimg"
     run.extra["kimg"] = kimg
     run.extra["sections"] = [
         {"first_tick": s[0]["tick"], "first_kimg": s[0]["kimg"], "ticks": len(s)}

@@ -26,7 +26,7 @@ import torch
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ..runio import store
-from ..runio.datatable import Table, load_table, standardiser
+from ..runio.datatable import DataTable, load_table, standardiser
 from .checkpoints import build_generator
 from .generate import Noise
 from .samplemetrics import METRIC_COLUMNS, compute_metrics
@@ -52,7 +52,7 @@ class RowFeatures:
     """The feature space of a vector sweep: standardised real columns, optionally a
     TorchScript module on top."""
 
-    def __init__(self, real: Table, features: str, device: torch.device):
+    def __init__(self, real: DataTable, features: str, device: torch.device):
         self.mu, self.sd = standardiser(real.matrix)
         self.dev = device
         self.module = None

@@ -399,7 +399,7 @@ def build_report_context(
     return {
         "run": {
             "name": run.name,
-            "path": run.extra.get("url") or str(run.path),
+            "path": run.url or str(run.path),
             "format": run.format,
             "loss": _loss_text(diag),
             "created": run.created or "",

@@ -263,9 +263,9 @@ def loss_type_text(loss: str, source: str) -> str:
 
 def _unit_and_loss_lines(r: Run) -> list[str]:
     """`info`'s step unit and loss type (the convention `check` judges with)."""
-    from ..naming.layouts import loss_convention
+    from ..analysis.rules.conventions import loss_convention
 
-    unit = r.extra.get("step_unit")
+    unit = r.step_unit
     out = [
         f"step unit:   {unit}"
         if unit

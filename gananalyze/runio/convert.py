@@ -61,6 +61,14 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
+def _source_facts(run: Run) -> dict[str, Any]:
+    """What the source format said beyond the data (kept in run.json for people to read)."""
+    typed = {"step_unit": run.step_unit, "url": run.url, "role_map": run.role_map}
+    facts = {k: v for k, v in typed.items() if v}
+    facts.update((k, v) for k, v in run.extra.items() if k != "log_tail")
+    return facts
+
+
 def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bool = False) -> Path:
     """Write `run` as a native run directory at `dest`; returns its path.
 
@@ -114,7 +122,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             "flags": [str(f) for f in run.flags],
             "duplicates_replaced": run.duplicates_replaced,
             "pickled_checkpoints": pickles,
-            "extra": _plain({k: v for k, v in run.extra.items() if k != "log_tail"}),
+            "extra": _plain(_source_facts(run)),
         },
     }
     store.atomic_write_json(dest / store.RUN_JSON, meta)

@@ -25,7 +25,8 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
-from ...naming.layouts import GAN_LAYOUTS, GanView, gan_views
+from ...naming.layouts import GAN_LAYOUTS, GanView
+from ...naming.roles import gan_views
 from . import balance, samples, stability, stalled, values, vectors, wgan  # noqa: F401
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
