@@ -133,7 +133,7 @@ def _read_store() -> dict[str, Any]:
 
 
 def _write_store(data: dict[str, Any]) -> None:
-    from .runio.store import atomic_write_bytes
+    from .runio.atomic import atomic_write_bytes
 
     p = store_path()
     try:

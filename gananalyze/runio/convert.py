@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from . import store
+from . import atomic, parts, store
 from .runfiles import check_replaceable, is_inside, root_of
 
 
@@ -125,7 +125,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             "extra": _plain(_source_facts(run)),
         },
     }
-    store.atomic_write_json(dest / store.RUN_JSON, meta)
+    atomic.atomic_write_json(dest / store.RUN_JSON, meta)
 
     sc = run.scalars
     if len(sc):
@@ -157,7 +157,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
                             arrays[m] = pa.array(
                                 vals, mask=np.isnan(vals) & ~hit, type=pa.float64()
                             )
-            store.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
+            parts.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
 
     if run.samples:
         index_lines = []
@@ -172,21 +172,21 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             if name in used:
                 continue
             used.add(name)
-            store.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
+            atomic.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
             rec = {"step": int(g.step), "file": name, "tag": g.tag}
             if g.nrow and g.ncol and g.tile:
                 rec.update(
                     nrow=g.nrow, ncol=g.ncol, tile=list(g.tile), padding=g.padding, count=g.count
                 )
             index_lines.append(json.dumps(rec))
-        store.atomic_write_bytes(
+        atomic.atomic_write_bytes(
             dest / store.SAMPLES_DIR / store.SAMPLES_INDEX, ("\n".join(index_lines) + "\n").encode()
         )
 
     if len(run.sample_metrics):
         store.append_sample_metrics(dest, run.sample_metrics)
     if len(run.histograms):
-        store.write_part(
+        parts.write_part(
             dest / store.HIST_DIR,
             pa.Table.from_pandas(run.histograms.reset_index(drop=True), preserve_index=False),
         )
