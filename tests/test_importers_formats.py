@@ -376,10 +376,10 @@ def test_huge_header_is_refused_fast(tmp_path):
     f = tmp_path / "wide.csv"
     n = 1_300_000
     f.write_text("step," + ",".join(f"c{i}" for i in range(n)) + "\n0," + "1," * (n - 1) + "1\n")
-    t = time.perf_counter()
+    t = time.process_time()  # CPU seconds of this process (~0.1 s): load does not count
     with pytest.raises(GanAnalyzeError, match=f"first line has more than {MAX_COLUMNS:,} fields"):
         load_run(f)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
     res = CliRunner().invoke(main, ["info", str(f)])
     assert res.exit_code == 1 and "Traceback" not in res.output
 
