@@ -494,7 +494,7 @@ def test_native_vs_stylegan(trio, tmp_path):
         "stylegan2-ada-phytoplankton",
         "healthy",
     ]  # FID ~28.8 beats 41.5
-    keys = dict(compare_charts._metric_keys(runs))
+    keys = dict(compare_charts.metric_keys(runs))
     assert keys["G_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]  # Loss/G/loss is G_loss
     assert keys["D_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]
     ctx = compare.build_context(comp, x="images", max_metric_charts=3)

@@ -45,7 +45,7 @@ def common_step_label(runs) -> str:
     return f"step ({' / '.join(units)})" if units else "step"
 
 
-def _time_unit(seconds: float) -> tuple[float, str]:
+def time_unit(seconds: float) -> tuple[float, str]:
     if seconds >= 3 * 3600:
         return 3600.0, "h"
     if seconds >= 180:

@@ -64,7 +64,7 @@ METRIC_MAP = {
     "eqt50k_frac": "eqt_frac",
     "eqr50k": "eqr",
 }
-_FEATURES = {
+FEATURES = {
     "fid": "inception",
     "kid": "inception",
     "is": "inception",
@@ -141,7 +141,7 @@ def read_metrics(
             step = tick_for_kimg(kimg, snap_kimg)
             for key, val in results.items():
                 col = METRIC_MAP.get(key, key)
-                feat = _FEATURES.get(col, "stylegan")
+                feat = FEATURES.get(col, "stylegan")
                 row = rows.setdefault(
                     (step, feat),
                     {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap},

@@ -210,7 +210,7 @@ class Columns:
     index: np.ndarray | None = None  # the unnamed first column of a CSV (a saved pandas index)
 
 
-def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
+def from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
     rows = [flatten(o) for _, o in objs]
     df = pd.DataFrame(rows)
     out = Columns(
@@ -297,9 +297,9 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
     """Any table file as numeric columns (JSON, JSON lines or delimited, by content)."""
     kind = sniff_text(p)
     if kind == "jsonl":
-        return _from_objects(p, read_jsonl_objects(p, warnings), bad)
+        return from_objects(p, read_jsonl_objects(p, warnings), bad)
     if kind == "json":
-        return _from_objects(p, read_json_document(p, warnings), bad)
+        return from_objects(p, read_json_document(p, warnings), bad)
     t = read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
     return Columns(
         names=t.names,

@@ -59,10 +59,10 @@ class RowFeatures:
         self.name = "raw"
         digest = hashlib.sha256(self.mu.tobytes() + self.sd.tobytes()).hexdigest()[:12]
         if features.startswith("torchscript:") or Path(features).suffix in (".pt", ".ts"):
-            from .features import _load_script, file_digest
+            from .features import file_digest, load_script
 
             path = features.partition(":")[2] if features.startswith("torchscript:") else features
-            self.module = _load_script(path, device)
+            self.module = load_script(path, device)
             self.name = f"torchscript:{Path(path).name}"
             digest += "-" + file_digest(path)
         elif features != "raw":
@@ -95,7 +95,7 @@ def vector_sweep(
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw"."""
-    from .sweep import ID_COLUMNS, _done
+    from .sweep import ID_COLUMNS, already_done
 
     dev = device or torch.device("cpu")
     table = load_table(real)
@@ -113,7 +113,7 @@ def vector_sweep(
     want = [c for n in names for c in METRIC_COLUMNS[n]]
     existing = store.read_sample_metrics(Path(run.path), [])
     rows: list[dict[str, Any]] = []
-    todo = [c for c in chosen if force or not _done(existing, c.step, ident, want)]
+    todo = [c for c in chosen if force or not already_done(existing, c.step, ident, want)]
     for c in chosen:
         if c not in todo:
             got = existing[(existing["step"] == c.step) & (existing["features_key"] == feats.key)]

@@ -32,7 +32,7 @@ from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
-from .report_dynamics import D_COUNTS, _DynamicsSections
+from .report_dynamics import D_COUNTS, DynamicsSections
 from .report_model import (
     CHART_WIDTH,
     Figure,
@@ -42,7 +42,7 @@ from .report_model import (
     smooth,
     step_range,
 )
-from .report_samples import _SampleSections
+from .report_samples import SampleSections
 from .status import look as status_look
 
 # One colour per finding band (the same finding has the same colour on every chart), so two
@@ -51,7 +51,7 @@ FINDING_COLORS = ("#d62728", "#17becf", "#9467bd", "#bcbd22", "#8c564b", "#7f7f7
 MAX_OTHER_PANELS = 24
 
 
-class _Builder(_DynamicsSections, _SampleSections):
+class _Builder(DynamicsSections, SampleSections):
     """Builds the sections of one report; keeps track of which chart shows which metric."""
 
     def __init__(self, run: Run, diagnosis: Diagnosis, smoothing: float, bins: int = 1500):

@@ -59,7 +59,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
     return data
 
 
-class _SampleSections:
+class SampleSections:
     """Sections of the report's builder (pages/report.py, class _Builder)."""
 
     def sample_metrics(self) -> Section | None:

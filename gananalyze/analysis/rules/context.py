@@ -37,7 +37,6 @@ def view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
     return j.sum(axis=1, skipna=False).rename(source_name(src))
 
 
-
 class RuleContext:
     """What the rules share: the run, thresholds, aligned bins and cached series."""
 
@@ -290,7 +289,7 @@ def _close_gaps(mask: np.ndarray) -> np.ndarray:
     return m
 
 
-def _pick(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] | None:
+def sustained_stretch(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] | None:
     """The sustained stretch to report: (first bin, last bin, ongoing at the end) or None.
 
     A qualifying stretch (>= need bins) that reaches the last bin with data wins
@@ -306,7 +305,7 @@ def _pick(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] |
     return a, b, False
 
 
-def _last_bin(*meds: np.ndarray) -> int:
+def last_bin_with_data(*meds: np.ndarray) -> int:
     ok = np.zeros(len(meds[0]), dtype=bool)
     for m in meds:
         ok |= np.isfinite(m)
@@ -314,7 +313,7 @@ def _last_bin(*meds: np.ndarray) -> int:
     return int(idx[-1]) if idx.size else -1
 
 
-def _robust_center(x: np.ndarray, clip: float = 2.0, rounds: int = 5) -> tuple[float, float]:
+def robust_center(x: np.ndarray, clip: float = 2.0, rounds: int = 5) -> tuple[float, float]:
     """Median and MAD (x1.4826) of x after clipping its upper tail (robust z > clip) a few times.
 
     The plain median/MAD breaks down when a problem covers a large part of the
