@@ -73,7 +73,8 @@ def _grid_png(rng: np.random.Generator) -> bytes:
 
 def write_run(path: Path, i: int) -> None:
     """One synthetic native run: healthy-ish curves whose quality depends on lr, plus noise."""
-    from gananalyze.runio import atomic, parts, store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     rng = np.random.default_rng(i)
     lr = LRS[i % len(LRS)]
@@ -180,7 +181,8 @@ SWEEP_LRS = (5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 
 def write_sweep_run(path: Path, i: int) -> None:
     """One sweep run: lr from SWEEP_LRS, seed i // 8; lr >= 2e-3 lets D pull ahead."""
-    from gananalyze.runio import atomic, parts, store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     rng = np.random.default_rng(i)
     lr = SWEEP_LRS[i % len(SWEEP_LRS)]

@@ -57,7 +57,8 @@ def write_native(path: Path, values: np.ndarray, tags: list[str], chunk: int = 1
     """The native run, written part by part with store.write_part; returns seconds."""
     import pyarrow as pa
 
-    from gananalyze.runio import atomic, parts, store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     t = time.perf_counter()
     path.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,8 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
     """A native run directory with `steps` rows of the 8 metrics (no checkpoints, no samples)."""
     import pyarrow as pa
 
-    from gananalyze.runio import atomic, parts, store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     done = path / ".complete"
     if done.is_file() and json.loads(done.read_text()).get("steps") == steps:

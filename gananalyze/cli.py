@@ -27,8 +27,8 @@ from .cli_options import (
     friendly,
     roles_of,
 )
+from .files.runfiles import check_output
 from .pages.terminal import term_safe
-from .runio.runfiles import check_output
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,9 +113,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .analysis.tsne import consent_note
+    from .files.datatable import is_table_file
     from .loader import load_run
     from .pages.report import render_report
-    from .runio.datatable import is_table_file
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import GanAnalyzeError
+from .files.datatable import DataTable
 from .naming.aliases import resolve
 from .naming.roles import ROLES, Resolution, run_roles
-from .runio.datatable import DataTable
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 

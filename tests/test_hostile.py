@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from gananalyze import RunLog
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.files.runfiles import check_output, loads_json
 from gananalyze.loader import load_run
 from gananalyze.runio.convert import import_run
-from gananalyze.runio.runfiles import check_output, loads_json
 
 SECRET = "root:x:0:0:secret-line:/root:/bin/bash"
 OPTS = "----------------- Options ---------------\n  gan_mode: lsgan\n  name: exp\n"

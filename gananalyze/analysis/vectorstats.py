@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.datatable import DataTable, from_vectors, load_table, standardiser
 from ..run import Run, VectorSamples
-from ..runio.datatable import DataTable, from_vectors, load_table, standardiser
 
 MAX_ROWS = 2000  # rows per side used for neighbour statistics (a fixed, seeded subset)
 # near-duplicate: nearest other sample closer than this fraction of the reference rows' median

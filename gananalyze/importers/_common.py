@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files.runfiles import loads_json
 from ..run import Run, empty_nonfinite
 from ..runio.plausibility import check_run
-from ..runio.runfiles import loads_json
 
 Damaged = list[tuple[str, str]]
 

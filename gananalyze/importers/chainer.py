@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked
 from ..run import Run
-from ..runio.runfiles import checked
 from ._common import warn_limit
 from .table import build_run, from_objects, keep_rows, read_json_document, split_columns
 

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, glob_inside, loads_json
 from ..run import Checkpoint, Run
-from ..runio.runfiles import checked, glob_inside, loads_json
 from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ..runio.runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects
 from .stylegan import FEATURES, METRIC_MAP, tick_for_kimg
 

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import LOSS_TYPES, Run
-from ..runio.runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 

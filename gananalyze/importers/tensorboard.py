@@ -55,9 +55,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
 from ..runio import store
-from ..runio.runfiles import keep_inside
 from ._common import finish, pivot_points
 from .tfevents import decode_simple, tag_ids
 from .tfrecord import crc32c_rows, frame_file, masked_crc

@@ -46,10 +46,10 @@ import torch
 from .. import consent
 from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
+from ..files.datatable import is_table_file
 from ..naming.aliases import higher_is_better
 from ..run import Checkpoint, Run
 from ..runio import store
-from ..runio.datatable import is_table_file
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .distributed import init_distributed

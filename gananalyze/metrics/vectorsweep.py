@@ -24,9 +24,9 @@ import pandas as pd
 import torch
 
 from ..errors import GanAnalyzeError
+from ..files.datatable import DataTable, load_table, standardiser
 from ..run import Run
 from ..runio import store
-from ..runio.datatable import DataTable, load_table, standardiser
 from .checkpoints import build_generator
 from .generate import Noise
 from .samplemetrics import METRIC_COLUMNS, compute_metrics

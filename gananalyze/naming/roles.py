@@ -390,7 +390,7 @@ def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dic
     The file is read only when it lies inside the run (no links leading out)."""
     import yaml
 
-    from ..runio.runfiles import checked
+    from ..files.runfiles import checked
 
     p = checked(run_dir, Path(run_dir) / MAP_FILE, warnings)
     if p is None:

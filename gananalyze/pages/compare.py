@@ -323,7 +323,7 @@ def render_compare(
     write the sweep page (pages/compare_sweep.py) instead; None: when there are more
     than SWEEP_MIN_RUNS runs.
     """
-    from ..runio.atomic import atomic_write_bytes
+    from ..files.atomic import atomic_write_bytes
     from .compare_sweep import SWEEP_MIN_RUNS, render_sweep_html
 
     if comparison is None:

@@ -463,7 +463,7 @@ def render_report(
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
-    from ..runio.atomic import atomic_write_bytes
+    from ..files.atomic import atomic_write_bytes
 
     if not isinstance(run, Run):
         from ..loader import load_run

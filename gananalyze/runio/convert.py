@@ -28,9 +28,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import GanAnalyzeError
+from ..files import atomic
+from ..files.runfiles import check_replaceable, is_inside, root_of
 from ..run import Run
-from . import atomic, parts, store
-from .runfiles import check_replaceable, is_inside, root_of
+from . import parts, store
 
 
 def _png_bytes(data: bytes) -> bytes:

@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import GanAnalyzeError
+from ..files.atomic import atomic_write
+from ..files.runfiles import keep_inside
 from ..run import empty_nonfinite
-from .atomic import atomic_write
-from .runfiles import keep_inside
 
 # part-NNNNNN.parquet (written before writer ids) or part-NNNNNN-WRITER.parquet
 _PART_RE = re.compile(r"^part-(\d+)(?:-([0-9a-z]{1,32}))?\.parquet$")

@@ -32,8 +32,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import GanAnalyzeError
+from ..files import atomic
 from ..run import LOSS_TYPES
-from . import atomic, parts, store, vectorfiles
+from . import parts, store, vectorfiles
 from .imagegrid import make_grid
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")

@@ -27,9 +27,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside, loads_json
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
-from .runfiles import checked, keep_inside, loads_json
 from .vectorfiles import list_vectors
 
 FORMAT_VERSION = 1

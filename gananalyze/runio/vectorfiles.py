@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside, loads_json
 from ..run import VectorSamples
-from .runfiles import checked, keep_inside, loads_json
 
 VECTORS_INDEX = "vectors.jsonl"
 KINDS = ("vectors", "sequences")
