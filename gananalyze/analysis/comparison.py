@@ -176,6 +176,9 @@ def compare_table(
             f"{metric}_best": best[0] if best else None,
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
+            "recommendation": (
+                d.recommendation.text if d is not None and d.recommendation is not None else None
+            ),
             "worst": d.worst() if d is not None else None,
             "status": d.status if d is not None else "not_judged",
             "outcome": outcome_of(d),

@@ -21,6 +21,7 @@ from ..analysis.alignment import _time_unit, common_step_label, x_mapper
 from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
+from ..analysis.smoothing import smoothed
 from ..run import Run
 from ..textfmt import fmt_num
 from .plots import Curve
@@ -57,15 +58,6 @@ def palette(n: int) -> list[str]:
 
 def _hex(c: Sequence[float]) -> str:
     return "#" + "".join(f"{int(round(255 * v)):02x}" for v in c[:3])
-
-
-def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's EMA (analysis.smoothing) over a run's own logged points."""
-    if weight <= 0 or len(y) < 3:
-        return y
-    from ..analysis.smoothing import tensorboard_ema
-
-    return tensorboard_ema(y, weight)
 
 
 def _sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]:
@@ -269,7 +261,7 @@ class _Plotter:
             if not self.comp.groups:
                 r, s = series[0]
                 y = s.to_numpy(dtype=np.float64)
-                sm = _smooth(y, self.smoothing) if smooth else y
+                sm = smoothed(y, self.smoothing, 3) if smooth else y
                 xs = self.xs(r, s.index.to_numpy())
                 b = None
                 if best:
@@ -297,7 +289,7 @@ class _Plotter:
                 continue
             sm_series = [
                 pd.Series(
-                    _smooth(s.to_numpy(dtype=np.float64), self.smoothing)
+                    smoothed(s.to_numpy(dtype=np.float64), self.smoothing, 3)
                     if smooth
                     else s.to_numpy(dtype=np.float64),
                     index=s.index,

@@ -19,11 +19,12 @@ import numpy as np
 from ..aliases import label
 from ..analysis.comparison import Comparison, _metric_series, _records
 from ..analysis.configs import aggregate
-from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
+from ..analysis.sweepview import FAILED, SweepView, sweep_view
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
 from .compare_charts import _figure, _sample_uri, palette
 from .plots import Curve
+from .status import OUTCOME_COLORS
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown

@@ -27,6 +27,7 @@ from ..aliases import label as label_of
 from ..analysis.alignment import step_label
 from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
+from ..analysis.smoothing import smoothed
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
@@ -39,7 +40,6 @@ from .report_model import (
     FindingView,
     Section,
     Table,
-    smooth,
     step_range,
 )
 from .report_samples import _SampleSections
@@ -103,14 +103,14 @@ class _Builder(_DynamicsSections, _SampleSections):
         return [
             plots.VLine(
                 self.best["step"],
-                f"best checkpoint ({label_of(canonical_of(self.best['metric']))} "
-                f"{fmt_num(self.best['value'])})",
+                f"best {label_of(canonical_of(self.best['metric']))} "
+                f"({fmt_num(self.best['value'])})",
             )
         ]
 
     def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
         x, v = self.arrays(col)
-        sm = smooth(v, self.w) if self.w > 0 else None
+        sm = smoothed(v, self.w) if self.w > 0 else None
         return plots.Curve(label or col, x, v, smoothed=sm, color=color)
 
     def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
@@ -169,7 +169,7 @@ class _Builder(_DynamicsSections, _SampleSections):
                                 c,
                                 x,
                                 v,
-                                smoothed=None if sparse or self.w <= 0 else smooth(v, self.w),
+                                smoothed=None if sparse or self.w <= 0 else smoothed(v, self.w),
                                 color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
                                 markers=sparse,
                             )
@@ -417,6 +417,7 @@ def build_report_context(
         },
         "key_numbers": b.key_numbers(),
         "best": b.best,
+        "recommendation": diag.recommendation,
         "findings": findings,
         "sections": sections,
         "smoothing": smoothing,

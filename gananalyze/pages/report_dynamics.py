@@ -8,7 +8,8 @@ import numpy as np
 from ..aliases import canonical as canonical_of
 from ..aliases import label as label_of
 from ..analysis.alignment import step_label
-from ..textfmt import fmt_num
+from ..analysis.smoothing import smoothed
+from ..textfmt import fmt_cfg, fmt_num, fmt_sig
 from . import plot_kinds, plots
 from .report_model import (
     Confusion,
@@ -17,7 +18,6 @@ from .report_model import (
     equilibrium,
     equilibrium_loss,
     slug,
-    smooth,
 )
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
@@ -37,7 +37,7 @@ class _DynamicsSections:
                 continue
             self.used.add(col)
             hl = (
-                [plots.HLine(eq[canon], f"equilibrium ({loss}) {eq[canon]:.3g}")]
+                [plots.HLine(eq[canon], f"equilibrium ({loss}) {fmt_sig(eq[canon])}")]
                 if canon in eq
                 else []
             )
@@ -74,7 +74,7 @@ class _DynamicsSections:
             eqs = "the loss type is unknown, so no equilibrium line is drawn"
         lead = (
             "Generator and discriminator losses per step: the pale band is the raw value's "
-            f"min–max per bin, the line TensorBoard's EMA (weight {self.w:g}); {eqs}."
+            f"min–max per bin, the line TensorBoard's EMA (weight {fmt_cfg(self.w)}); {eqs}."
         )
         return Section("losses", "Losses", lead, figures=figs)
 
@@ -128,7 +128,7 @@ class _DynamicsSections:
                         f"sigmoid({col})",
                         x,
                         p,
-                        smoothed=smooth(p, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(p, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[i],
                     )
                 )
@@ -223,14 +223,14 @@ class _DynamicsSections:
                         "precision TP/(TP+FP)",
                         steps,
                         prec,
-                        smoothed=smooth(prec, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(prec, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[0],
                     ),
                     plots.Curve(
                         "recall TP/(TP+FN)",
                         steps,
                         rec,
-                        smoothed=smooth(rec, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(rec, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[3],
                     ),
                 ]

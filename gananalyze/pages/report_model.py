@@ -1,5 +1,5 @@
 """The report's plain data: section, figure, table and finding types the template reads,
-and the small helpers that fill them (slugs, step ranges, config values, smoothing,
+and the small helpers that fill them (slugs, step ranges, config values,
 equilibrium lines)."""
 
 from __future__ import annotations
@@ -121,15 +121,6 @@ def step_range(f: Finding) -> str:
     if f.start_step is None:
         return f"up to step {fmt_num(f.end_step)}"
     return f"steps {fmt_num(f.start_step)}–{fmt_num(f.end_step)}"
-
-
-def smooth(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's EMA (smoothing.tensorboard_ema); identity for weight 0."""
-    from ..analysis.smoothing import tensorboard_ema
-
-    if weight <= 0 or values.size == 0:
-        return values
-    return tensorboard_ema(values, weight)
 
 
 def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float]:

@@ -12,8 +12,8 @@ from ..aliases import label as label_of
 from ..analysis.alignment import step_label
 from ..errors import GanAnalyzeError
 from ..run import SAMPLE_METRIC_META
-from ..textfmt import fmt_num
-from . import plots, pngs
+from ..textfmt import fmt_num, fmt_sig
+from . import plot_kinds, plots, pngs
 from .report_model import CHART_WIDTH, Figure, Section, StripGroup, StripItem
 
 MAX_STRIP = 12
@@ -126,7 +126,7 @@ class _SampleSections:
             better = "lowest" if b["lower_is_better"] else "highest"
             lead = (
                 "Sample-quality metrics computed from generated images at each evaluated "
-                "checkpoint; the dotted line marks the best checkpoint by "
+                "checkpoint; the dotted line marks the best evaluation by "
                 f"{b['metric']} ({better}: "
                 f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})."
             )
@@ -217,7 +217,7 @@ class _SampleSections:
         real = real_diversity(self.run, side=int(df["side"].iloc[0]))
         if real is not None and np.isfinite(real):
             hl = [
-                plots.HLine(real, f"real data {real:.3g}", color="#444444"),
+                plots.HLine(real, f"real data {fmt_sig(real)}", color="#444444"),
                 plots.HLine(real / 2, "half of real", color="#999999", linestyle=":"),
             ]
         curve = plots.Curve(
@@ -268,7 +268,7 @@ class _SampleSections:
         if self.best:
             b = min(ckpts, key=lambda c: abs(c.step - self.best["step"]))
             if b.step != last.step:
-                chosen[b.step] = (b, f"best checkpoint, step {fmt_num(b.step)}")
+                chosen[b.step] = (b, f"best by {self.best['metric']}, step {fmt_num(b.step)}")
                 what = f"the best (by {self.best['metric']}) and the last checkpoint"
         elif self.diversity is not None and len(self.diversity):
             # no sample metric to say which checkpoint is best: use the one whose
@@ -291,7 +291,7 @@ class _SampleSections:
             res = tsne_mod.embed(
                 self.run, [c for c, _ in chosen.values()], real, trust=trust_code
             )
-            fig = tsne_mod.tsne_figure(res, {s: lab for s, (_, lab) in chosen.items()})
+            fig = plot_kinds.tsne_panels(res, [(s, lab) for s, (_, lab) in chosen.items()])
         except GanAnalyzeError as e:
             return Section(
                 "tsne",

@@ -18,7 +18,7 @@ from ..analysis import vectorcols
 from ..analysis.vectorstats import VectorData, vector_data
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ..textfmt import fmt_num, fmt_sig
+from ..textfmt import fmt_dec, fmt_num, fmt_sig
 from . import plot_kinds, plots
 from .pngs import fig_to_data_uri
 from .report_model import Figure, Section
@@ -205,7 +205,7 @@ def _correlations(data, shown, by_step) -> Section | None:
             ax.set_yticks(range(len(names)), [c[:10] for c in names], fontsize=7)
             if len(names) <= 10:
                 for (r, c), v in np.ndenumerate(diff):
-                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6.5)
+                    ax.text(c, r, fmt_dec(v), ha="center", va="center", fontsize=6.5)
             ax.set_title(
                 f"{label}\nmax |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
                 loc="left",
@@ -268,12 +268,7 @@ def _tsne(data, shown) -> Section:
             "t-SNE could not be computed.",
             notes=[str(e)],
         )
-    labels = dict(shown)
-    with plots.styled():
-        fig, axes = plots.new_figure(1, len(shown), width=4.2 * len(shown), height=4.0)
-        for ax, (step, label) in zip(axes[0], shown, strict=False):
-            groups = ([("real", res.real)] if len(res.real) else []) + [(label, res.fake[step])]
-            plot_kinds.scatter_2d(groups, title=labels[step], ax=ax)
+    fig = plot_kinds.tsne_panels(res, shown)
     return Section(
         "vector-tsne",
         "t-SNE of real vs generated rows",

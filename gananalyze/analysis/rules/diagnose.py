@@ -2,7 +2,8 @@
 
 Every registered rule runs once per GAN view of the run (two for CycleGAN); findings
 are de-duplicated across views, sorted by severity and priority, and summarised in a
-one-sentence verdict.
+one-sentence verdict; the run's one recommendation (analysis.recommendation) is
+attached.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from ...run import Run
 from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
+from ..recommendation import recommend
 from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
@@ -166,7 +168,9 @@ def diagnose(
         context["gans"] = [
             dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
         ]
-    return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+    diag = Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+    diag.recommendation = recommend(run, findings, select_metric)
+    return diag
 
 
 def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> str:
