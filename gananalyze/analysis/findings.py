@@ -79,6 +79,8 @@ class Diagnosis:
     context: dict[str, Any] = field(default_factory=dict)
     status: str = ""
     recommendation: Any = None  # analysis.recommendation.Recommendation | None
+    # series the rules computed that pages show (e.g. "diversity"); not part of to_dict
+    evidence: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.status:

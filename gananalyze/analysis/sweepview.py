@@ -268,15 +268,7 @@ def sweep_view(comp: Any, keys: Sequence[str] | None = None) -> SweepView:
             k.key,
         )
     )
-    view = SweepView(
-        metric=m,
-        higher_is_better=comp.higher_is_better,
-        runs=names,
-        outcomes=outcomes,
-        best=best,
-        counts=counts,
-        keys=views,
-    )
+    view = SweepView(m, comp.higher_is_better, names, outcomes, best, counts, views)
     if not cols:
         view.notes.append("no config key differs between the runs: nothing to relate outcomes to")
     return view

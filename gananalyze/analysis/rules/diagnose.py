@@ -170,6 +170,9 @@ def diagnose(
         ]
     diag = Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
     diag.recommendation = recommend(run, findings, select_metric)
+    div = next((c.diversity for c in ctxs if getattr(c, "diversity", None) is not None), None)
+    if div is not None:
+        diag.evidence["diversity"] = div  # the report shows the series the rule judged
     return diag
 
 
