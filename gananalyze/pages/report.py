@@ -33,16 +33,16 @@ from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
 from .report_dynamics import D_COUNTS, _DynamicsSections
-from .report_model import (
+from .report_samples import _SampleSections
+from .report_vectors import vector_sections
+from .sections import (
     CHART_WIDTH,
     Figure,
     FindingView,
+    PageTable,
     Section,
-    Table,
     step_range,
 )
-from .report_samples import _SampleSections
-from .report_vectors import vector_sections
 from .status import look as status_look
 
 # One colour per finding band (the same finding has the same colour on every chart), so two
@@ -205,7 +205,7 @@ class _Builder(_DynamicsSections, _SampleSections):
             "config",
             "Configuration",
             "The hyper-parameters and settings the run recorded, as written in its files.",
-            tables=[Table("", ["key", "value"], rows, "config")],
+            tables=[PageTable("", ["key", "value"], rows, "config")],
         )
 
     def warnings(self) -> Section | None:
@@ -214,7 +214,7 @@ class _Builder(_DynamicsSections, _SampleSections):
         tables = []
         if run.flags:
             tables.append(
-                Table(
+                PageTable(
                     "Implausible values",
                     ["file", "metric", "step", "value", "why"],
                     [
@@ -236,7 +236,7 @@ class _Builder(_DynamicsSections, _SampleSections):
                 count=("step", "size"), first=("step", "min"), last=("step", "max")
             )
             tables.append(
-                Table(
+                PageTable(
                     "NaN / Inf values",
                     ["metric", "count", "first step", "last step"],
                     [
@@ -262,7 +262,7 @@ class _Builder(_DynamicsSections, _SampleSections):
         sec = Section("warnings", "Warnings and data problems", lead, tables=tables, items=items)
         if skipped:
             sec.tables.append(
-                Table(
+                PageTable(
                     "Checks not run",
                     ["check", "why"],
                     [[r, w] for r, w in self.diag.skipped],

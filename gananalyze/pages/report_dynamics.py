@@ -11,7 +11,7 @@ from ..analysis.alignment import step_label
 from ..analysis.smoothing import smoothed
 from ..textfmt import fmt_cfg, fmt_num, fmt_sig
 from . import plot_kinds, plots
-from .report_model import (
+from .sections import (
     Confusion,
     Section,
     _pivot,

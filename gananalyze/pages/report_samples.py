@@ -14,7 +14,7 @@ from ..analysis.report_evidence import TsneEvidence
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num, fmt_sig
 from . import plot_kinds, plots, pngs
-from .report_model import CHART_WIDTH, Figure, Section, StripGroup, StripItem
+from .sections import CHART_WIDTH, Figure, Section, StripGroup, StripItem
 
 MAX_STRIP = 12
 MAX_TAGS = 6

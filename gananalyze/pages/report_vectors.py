@@ -16,7 +16,7 @@ from ..analysis.report_evidence import VectorEvidence
 from ..textfmt import fmt_dec, fmt_num, fmt_sig
 from . import plot_kinds, plots
 from .pngs import fig_to_data_uri
-from .report_model import Figure, Section
+from .sections import Figure, Section
 
 MAX_COLUMNS = 12  # columns drawn in the distribution panels (the worst-matching first)
 MAX_SCATTERS = 8

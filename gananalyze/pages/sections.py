@@ -1,6 +1,7 @@
-"""The report's plain data: section, figure, table and finding types the template reads,
-and the small helpers that fill them (slugs, step ranges, config values,
-equilibrium lines)."""
+"""The pages' section types: Section, Figure, PageTable (a table drawn on a page; not
+tables.Table, rows read from a file), film strips and finding views, which the
+templates read, and the small helpers that fill them (slugs, step ranges, config
+values, equilibrium lines)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class Figure:
 
 
 @dataclass
-class Table:
+class PageTable:
     caption: str
     headers: list[str]
     rows: list[list[Any]]
@@ -86,7 +87,7 @@ class Section:
     title: str
     lead: str
     figures: list[Figure] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+    tables: list[PageTable] = field(default_factory=list)
     strips: list[StripGroup] = field(default_factory=list)
     confusions: list[Confusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
