@@ -112,6 +112,7 @@ def report(
     role_map: tuple[str, ...],
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
+    from .analysis.report_evidence import gather
     from .analysis.tsne import consent_note
     from .files.datatable import is_table_file
     from .loader import load_run
@@ -129,16 +130,10 @@ def report(
     skipped = None if no_tsne or r.vectors else consent_note(r, real, trust_code)
     if skipped:
         click.echo(term_safe(skipped), err=True)
-    path = render_report(
-        r,
-        output,
-        smoothing=smoothing,
-        tsne=not no_tsne,
-        real=real,
-        rules_config=rules_config,
-        format=fmt,
-        trust_code=trust_code,
+    evidence = gather(
+        r, tsne=not no_tsne, real=real, rules_config=rules_config, trust_code=trust_code
     )
+    path = render_report(evidence, output, smoothing=smoothing)
     click.echo(term_safe(f"wrote {path}"))
 
 

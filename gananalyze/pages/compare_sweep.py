@@ -18,12 +18,13 @@ import numpy as np
 
 from ..analysis.comparison import Comparison, plain_records, thinned_metric_series
 from ..analysis.configs import aggregate
-from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
+from ..analysis.sweepview import FAILED, SweepView, sweep_view
 from ..naming.aliases import label
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
 from .compare_charts import palette, panel_figure, sample_uri
 from .plots import Curve
+from .status import OUTCOME_COLORS
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown
