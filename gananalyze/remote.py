@@ -175,10 +175,11 @@ def _etag(info: dict[str, Any]) -> str:
 
 
 def _list(url: str, fs: Any, path: str) -> dict[str, dict[str, Any]]:
-    try:
-        if fs.isfile(path):
-            return {path: fs.info(path)}
-        return fs.find(path, detail=True)
+    try:  # one listing request; a URL naming one object lists nothing below itself
+        found = fs.find(path, detail=True)
+        if not found and fs.isfile(path):
+            found = {path: fs.info(path)}
+        return found
     except Exception as e:  # botocore's errors do not derive from OSError
         raise GanAnalyzeError(f"{url}: cannot read ({_unwrap(e)})") from None
 
@@ -235,6 +236,7 @@ def fetch(url: str, warnings: list[str] | None = None) -> tuple[Path, Fetched]:
             continue  # cached and unchanged
         eager.append((key, target, size, tag))
     eager.sort(key=lambda e: (e[2], e[0]))  # smallest first: the bounds cut the largest
+    todo: list[tuple[str, Path, int, str]] = []
     for i, (key, target, size, tag) in enumerate(eager):
         if i >= LIMITS.max_objects:
             warnings.append(
@@ -249,15 +251,19 @@ def fetch(url: str, warnings: list[str] | None = None) -> tuple[Path, Fetched]:
             )
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(".part-" + target.name)
-        try:
-            fs.get_file(key, str(part))
-            os.replace(part, target)
-        except Exception as e:
-            part.unlink(missing_ok=True)
-            raise GanAnalyzeError(f"{url}: cannot fetch {key} ({_unwrap(e)})") from None
+        todo.append((key, target, size, tag))
         got.bytes += size
         got.objects += 1
+    parts = [str(t.with_name(".part-" + t.name)) for _, t, _, _ in todo]
+    try:  # one batch: concurrent requests on async stores (s3fs, gcsfs)
+        if todo:
+            fs.get([k for k, _, _, _ in todo], parts)
+    except Exception as e:
+        for p in parts:
+            Path(p).unlink(missing_ok=True)
+        raise GanAnalyzeError(f"{url}: cannot fetch ({_unwrap(e)})") from None
+    for (key, target, _, tag), part in zip(todo, parts, strict=True):
+        os.replace(part, target)
         if _persistent:
             manifest[posixpath.relpath(key, path) if not single else base_name(key)] = tag
     if not local.exists():
