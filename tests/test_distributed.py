@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_two_torchrun_nodes_give_the_numbers_of_one_process(tmp_path):
-    run = make_run(tmp_path / "run")
+    run = make_run(tmp_path / "run", steps=(0, 100))  # one checkpoint per node
     feats = str(save_tiny_features(tmp_path / "feat.pt"))
     single = sweep(
         run,
@@ -81,7 +81,7 @@ def test_two_torchrun_nodes_give_the_numbers_of_one_process(tmp_path):
     # one agent's process is rank 0: it alone prints the result and writes the run
     assert sum(out.count("best checkpoint:") for _, out, _ in outs) == 1
     multi = store.load_native(run2).sample_metrics
-    assert list(multi["step"]) == [0, 100, 200, 300]
+    assert list(multi["step"]) == [0, 100]
     cols = ["fid", "fid_std", "precision", "recall"]
     np.testing.assert_array_equal(
         multi[cols].to_numpy(dtype=float), single[cols].to_numpy(dtype=float)
