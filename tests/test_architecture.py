@@ -40,8 +40,6 @@ FLOORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 KNOWN: dict[tuple[str, str], str] = {
     # listing pickled checkpoints belongs to the store (consent <-> metrics.checkpoints)
     ("gananalyze.consent", "gananalyze.metrics.checkpoints"): "consent cycle",
-    # URL runs belong to the loader (loader <-> remote)
-    ("gananalyze.remote", "gananalyze.loader"): "loader/remote cycle",
 }
 
 # Package faces: importing any module of a package runs its __init__.py first, so a face

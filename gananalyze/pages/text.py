@@ -214,6 +214,13 @@ def info_text(r: Run, forced: bool = False) -> str:
     how = "forced with --format" if forced else "detected"
     # the loss type is printed once, below, as `check` judges it (declared or assumed)
     out.append(f"format:      {s['format']} ({how})")
+    got = r.fetched
+    if got:  # a URL run: what was fetched to answer, and what stayed on the store
+        out.append(
+            f"fetched:     {got['bytes']} bytes in {got['objects']} objects; "
+            f"{got['left_objects']} checkpoint/pickle objects ({got['left_bytes']} bytes) "
+            "left in place"
+        )
     if s["rows"]:
         out.append(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
     else:
