@@ -117,7 +117,7 @@ def test_url_run_maps_roles_as_a_local_one(endpoint, tmp_path, monkeypatch):
     upload(endpoint, local, "maps", "runs/amb2")
     run = load_run("s3://maps/runs/amb2")
     assert run.column("G_loss") == "gen_loss"
-    assert run.extra["role_map"]["G_loss"]["source"] == "s3://maps/runs/amb2/gananalyze.yaml"
+    assert run.role_map["G_loss"]["source"] == "s3://maps/runs/amb2/gananalyze.yaml"
     assert load_run(local).column("G_loss") == "gen_loss"
 
 
