@@ -409,6 +409,29 @@ def read_run_json(run_dir: Path, warnings: list[str] | None = None) -> dict[str,
     return meta
 
 
+def pickled_checkpoints(run: Run) -> list[Checkpoint]:
+    """The trainer pickles an imported native run lists in run.json ("source" ->
+    "pickled_checkpoints").
+
+    `gananalyze import` records them (absolute paths) without copying them;
+    they stay where the trainer wrote them. Listing them reads nothing but run.json.
+    """
+    if run.format != "native":
+        return []
+    source = read_run_json(Path(run.path)).get("source")
+    listed = source.get("pickled_checkpoints") if isinstance(source, dict) else None
+    out = []
+    for rec in listed if isinstance(listed, list) else []:
+        if isinstance(rec, dict) and isinstance(rec.get("path"), str):
+            try:
+                step = int(rec["step"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
+            out.append(Checkpoint(step=step, path=Path(rec["path"]), kind="pickle", meta=meta))
+    return sorted(out, key=lambda c: c.step)
+
+
 def _config(meta: dict[str, Any], p: Path, warnings: list[str]) -> dict[str, Any]:
     """run.json's config as a dict; anything else is kept under "value" with a warning."""
     cfg = meta.get("config")

@@ -50,7 +50,7 @@ from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
 from ..tables import is_table_file
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
-from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
+from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal
 from .distributed import _init_distributed
 from .generate import Noise, _as_images, _stylegan_sampler, to_unit
 from .realdata import RealData, load_real, real_features
@@ -87,7 +87,7 @@ def select_checkpoints(
     run.json (whether they may be loaded is decided later, by trust_pickles).
     """
     ckpts = sorted(
-        [c for c in run.checkpoints if c.kind == "native"] + pickled_checkpoints(run),
+        [c for c in run.checkpoints if c.kind == "native"] + store.pickled_checkpoints(run),
         key=lambda c: c.step,
     )
     if not ckpts:
