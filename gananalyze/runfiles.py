@@ -10,17 +10,11 @@ these checks apply to what is found *inside* it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from .errors import GanAnalyzeError
-
-# How deep JSON from a run may nest before it is refused (Python's parser would
-# otherwise die with RecursionError near 1,000 levels, or crash the interpreter).
-MAX_JSON_DEPTH = 200
 
 
 def root_of(path: str | Path) -> Path:
@@ -87,35 +81,6 @@ def glob_inside(
     f = Path(folder)
     found = sorted(f.rglob(pattern) if recursive else f.glob(pattern))
     return keep_inside(root, found, warnings)
-
-
-def json_depth_ok(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """False when brackets in `text` nest deeper than `limit` (strings included: a
-    cheap over-estimate that never lets a deep document through)."""
-    if isinstance(text, str):
-        text = text.encode("utf-8", "replace")
-    if text.count(b"[") + text.count(b"{") <= limit:
-        return True
-    depth = 0
-    for m in re.finditer(rb"[\[\]{}]", text):
-        if m.group() in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return False
-        else:
-            depth -= 1
-    return True
-
-
-def loads_json(text: str | bytes) -> Any:
-    """`json.loads` for text from a run: raises ValueError (never RecursionError)
-    for a document nested deeper than MAX_JSON_DEPTH levels."""
-    if not json_depth_ok(text):
-        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 # ---------------------------------------------------------------- writing outputs

@@ -32,9 +32,10 @@ import pyarrow.parquet as pq
 
 # the atomic writes live in atomicfiles.py; importers and pages call them as store.atomic_*
 from .atomicfiles import atomic_write, atomic_write_bytes, atomic_write_json  # noqa: F401
+from .bounded import loads_json
 from .errors import GanAnalyzeError
 from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
-from .runfiles import checked, keep_inside, loads_json
+from .runfiles import checked, keep_inside
 from .scalarmerge import _concat, merge_scalars
 from .vecsamples import list_vectors
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from .bounded import loads_json
 from .errors import GanAnalyzeError
-from .runfiles import checked, keep_inside, loads_json
+from .runfiles import checked, keep_inside
 
 VECTORS_INDEX = "vectors.jsonl"
 KINDS = ("vectors", "sequences")

@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from gananalyze import RunLog
+from gananalyze.bounded import loads_json
 from gananalyze.cli import main
 from gananalyze.convert import import_run
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
-from gananalyze.runfiles import check_output, loads_json
+from gananalyze.runfiles import check_output
 
 SECRET = "root:x:0:0:secret-line:/root:/bin/bash"
 OPTS = "----------------- Options ---------------\n  gan_mode: lsgan\n  name: exp\n"

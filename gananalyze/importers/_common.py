@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..bounded import loads_json
 from ..plausibility import check_run
 from ..run import Run, empty_nonfinite
-from ..runfiles import loads_json
 
 Damaged = list[tuple[str, str]]
 

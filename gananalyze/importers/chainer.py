@@ -14,11 +14,11 @@ there) become the config when they are plain JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from ..bounded import loads_json
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ..runfiles import checked
@@ -89,7 +89,7 @@ def load(path: Path) -> Run:
         if p is None:
             continue
         try:
-            obj = json.loads(p.read_text(errors="replace"))
+            obj = loads_json(p.read_text(errors="replace"), p)
             config = obj if isinstance(obj, dict) else {}
         except ValueError:
             warnings.append(f"{p}: not plain JSON; config unknown")

@@ -26,13 +26,13 @@ metrics on a kimg axis (unit "kimg").
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..bounded import loads_json
 from ..errors import GanAnalyzeError
 from ..run import Run
 from ..runfiles import checked, keep_inside
@@ -125,7 +125,7 @@ def parse_log(p: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
                 continue
             if line.startswith("{") and '"results"' in line:
                 try:
-                    obj = json.loads(line)
+                    obj = loads_json(line)
                 except ValueError:
                     warnings.append(f"{p}:{i}: metric line is not valid JSON, skipped")
                     continue
