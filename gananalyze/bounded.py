@@ -190,7 +190,7 @@ def open_image(data: bytes | str | Path, where: Any = None) -> Any:
 def check_npy(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) from a .npy file's header, refusing (TooCostly) a header over
     MAX_NPY_HEADER bytes, an object dtype, or a shape the file's bytes don't hold or
-    over MAX_ARRAY_BYTES."""
+    over MAX_ARRAY_BYTES; a file that is no .npy at all raises a plain ValueError."""
     p = Path(path)
     if not is_regular(p):
         raise TooCostly(f"{p}: not a regular file (a FIFO, device or socket); not opened")
@@ -198,12 +198,12 @@ def check_npy(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     with open(p, "rb") as f:
         head = f.read(12)
         if len(head) < 10 or head[:6] != b"\x93NUMPY":
-            raise TooCostly(f"{p}: not a .npy array (no NUMPY header)")
+            raise ValueError(f"{p}: not a .npy array (no NUMPY header)")
         major = head[6]
         n = int.from_bytes(head[8:10], "little") if major == 1 else None
         if n is None:
             if len(head) < 12:
-                raise TooCostly(f"{p}: .npy header truncated")
+                raise ValueError(f"{p}: .npy header truncated")
             n = int.from_bytes(head[8:12], "little")
         start = 10 if major == 1 else 12
         if n > MAX_NPY_HEADER:
@@ -217,7 +217,7 @@ def check_npy(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
         dtype = np.dtype(np.lib.format.descr_to_dtype(d["descr"]))
         shape = tuple(int(x) for x in d["shape"])
     except Exception as e:  # a damaged header in someone else's run
-        raise TooCostly(f"{p}: .npy header unreadable ({type(e).__name__})") from None
+        raise ValueError(f"{p}: .npy header unreadable ({type(e).__name__})") from None
     if dtype.hasobject:
         raise TooCostly(f"{p}: .npy array of Python objects (loading it unpickles); not read")
     if any(x < 0 for x in shape):

@@ -103,12 +103,15 @@ class SampleGrid:
 
         When the layout is unknown the whole image is one sample.
         """
-        import io
 
-        from PIL import Image
 
+        from .bounded import TooCostly, open_image
+
+        where = self.path if self.path is not None else f"image {self.tag!r}"
         try:
-            rgb = Image.open(io.BytesIO(self.read_bytes())).convert("RGB")
+            rgb = open_image(self.read_bytes(), where).convert("RGB")
+        except TooCostly as e:
+            raise GanAnalyzeError(f"{e}; sample image at step {self.step} left out") from None
         except Exception as e:  # a damaged or truncated image in someone else's run
             where = self.path if self.path is not None else f"image {self.tag!r}"
             detail = str(e).splitlines()[0] if str(e) else "no detail"

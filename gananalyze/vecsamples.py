@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .bounded import loads_json
+from .bounded import TooCostly, check_npy, is_regular, load_npy, loads_json
 from .errors import GanAnalyzeError
 from .runfiles import checked, keep_inside
 
@@ -50,7 +50,9 @@ class VectorSamples:
         if self.path is None:
             raise ValueError("vector samples have neither data nor a path")
         try:
-            a = np.load(self.path, allow_pickle=False)
+            a = load_npy(self.path)
+        except TooCostly as e:
+            raise GanAnalyzeError(f"{e}; vector samples at step {self.step} left out") from None
         except Exception as e:  # a damaged file in someone else's run
             detail = str(e).splitlines()[0] if str(e) else "no detail"
             raise GanAnalyzeError(
@@ -164,8 +166,14 @@ def list_vectors(
     out = []
     for p in keep_inside(run_dir, sorted(d.glob("step-*.npy")), warnings):
         m = _STEP_RE.match(p.name)
-        if not m or not p.is_file():
+        if not m or not is_regular(p):
             continue
+        try:  # the header only: a costly array is named now (reading it later refuses it)
+            check_npy(p)
+        except TooCostly as e:
+            warnings.append(str(e))
+        except (OSError, ValueError):
+            pass  # not an array at all: its reader says so
         info = meta.get(p.name, {})
         out.append(
             VectorSamples(
