@@ -11,6 +11,7 @@ these checks apply to what is found *inside* it.
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,14 +48,39 @@ def outside_warning(root: str | Path, path: str | Path) -> str:
 def keep_inside(
     root: str | Path, paths: Iterable[str | Path], warnings: list[str] | None = None
 ) -> list[Path]:
-    """The paths that resolve inside `root`, in order; one warning per path left out."""
+    """The paths that resolve inside `root` and are folders or regular files, in order;
+    one warning per path left out (a FIFO, device or socket is never opened: reading a
+    FIFO blocks until something writes to it)."""
     kept = []
     for p in paths:
-        if is_inside(root, p):
+        if not is_inside(root, p):
+            if warnings is not None:
+                warnings.append(outside_warning(root, p))
+        elif not _openable(p):
+            if warnings is not None:
+                warnings.append(special_warning(root, p))
+        else:
             kept.append(Path(p))
-        elif warnings is not None:
-            warnings.append(outside_warning(root, p))
     return kept
+
+
+def _openable(p: str | Path) -> bool:
+    """A folder, a regular file, or nothing there (the caller's own check says so)."""
+    try:
+        mode = Path(p).stat().st_mode
+    except OSError:
+        return True
+    return stat.S_ISDIR(mode) or stat.S_ISREG(mode)
+
+
+def special_warning(root: str | Path, path: str | Path) -> str:
+    """The one-line warning for a FIFO, device or socket in a run: never opened."""
+    p = Path(path)
+    try:
+        shown = p.relative_to(root)
+    except ValueError:
+        shown = p
+    return f"{shown}: not read: not a regular file (a FIFO, device or socket)"
 
 
 def checked(root: str | Path, path: str | Path, warnings: list[str] | None = None) -> Path | None:
