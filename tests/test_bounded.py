@@ -9,17 +9,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import LAUGHS, png_header
 from PIL import Image
 
 from gananalyze import RunLog, bounded, load_run
 from gananalyze.cli import main
 
-LAUGHS = "".join(
-    [
-        'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n',
-        *(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9)),
-    ]
-)
 EXPANDS = "YAML expands to more than 200,000 nodes (an alias counts the node it names each time it is used); not read"  # noqa: E501
 
 
@@ -172,19 +167,6 @@ def test_damaged_npy_samples_are_named_by_info_and_report_still_writes(tmp_path)
     assert "over the bound of 65,536" in out.read_text()
 
 
-def _png_header(w: int, h: int) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * (w + 1) * 4)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 @pytest.mark.parametrize("side", [9000, 40000])
 def test_pixel_bombs_are_not_decoded_and_named(tmp_path, side):
     run = tmp_path / "p"
@@ -195,7 +177,7 @@ def test_pixel_bombs_are_not_decoded_and_named(tmp_path, side):
     if side == 9000:  # the 79 KB grey PNG of the issue
         Image.new("L", (side, side), 128).save(png, optimize=True)
     else:  # only the header is ever read: a valid one, and a token of pixel data
-        png.write_bytes(_png_header(side, side))
+        png.write_bytes(png_header(side, side))
     assert png.stat().st_size < 200_000
     res = CliRunner().invoke(main, ["check", str(run)])
     assert res.exit_code in (0, 1), res.output

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import REAL_RUNS
+from conftest import LAUGHS, REAL_RUNS, png_header
 
 from gananalyze import RunLog
 from gananalyze.cli import main
@@ -159,25 +159,6 @@ def load_run_part_steps(p: Path) -> list[int]:
 # ---------------------------------------------------------------- hostile mutations by kind
 
 N_HOSTILE = 48
-LAUGHS = "".join(
-    [
-        'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n',
-        *(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9)),
-    ]
-)
-
-
-def _png_header(w: int, h: int) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * (w + 1) * 4)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def _wrong_type(data: bytes, rng: np.random.Generator) -> bytes:
@@ -237,7 +218,7 @@ def _hostile(path: Path, data: bytes, rng: np.random.Generator) -> tuple[str, by
         return "damaged npy", _damaged_npy(data, rng)
     if suffix == ".png":
         side = (9000, 40000)[int(rng.integers(2))]
-        return "pixel bomb", _png_header(side, side)
+        return "pixel bomb", png_header(side, side)
     at = data.find(b"\n") + 1 if rng.random() < 0.5 else len(data)  # header line or body
     field = b'"' + b"x" * (1 << 20) + b'"'
     return "long field", data[:at] + field + b"," + data[at:]

@@ -255,10 +255,9 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     if s.startswith("{"):
         try:
             obj = loads_json(s, p)
-        except TooCostly as e:
-            raise GanAnalyzeError(str(e)) from None
-        except ValueError as e:
-            raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
+        except ValueError as e:  # TooCostly names the file and the bound itself
+            msg = str(e) if isinstance(e, TooCostly) else f"{p}: not valid JSON ({e})"
+            raise GanAnalyzeError(msg) from None
         if not (isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values())):
             raise GanAnalyzeError(f"{p}: a JSON object, but not a table (expected lists of values)")
         n = max(len(v) for v in obj.values())
@@ -284,11 +283,9 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
                 raise RecursionError
         except (ValueError, RecursionError) as e:
             line = text.count("\n", 0, pos) + 1
-            what = (
-                f"has a record nested more than {MAX_DEPTH} levels deep"
-                if isinstance(e, RecursionError)
-                else "is cut off or damaged"
-            )
+            what = "is cut off or damaged"
+            if isinstance(e, RecursionError):
+                what = f"has a record nested more than {MAX_DEPTH} levels deep"
             warnings.append(
                 f"{p}:{line}: the JSON array {what} here; "
                 f"the {len(out)} complete record(s) before it were read"
