@@ -186,13 +186,23 @@ def report(
 @main.command()
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--revoke", is_flag=True, help="Take back an earlier allow for RUN.")
+@click.option(
+    "--code-path",
+    "code_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    metavar="DIR",
+    help="A folder outside RUN that run.json's pythonpath or pickles point into: covered "
+    "by the allow (and hashed with it) only when named here. Repeatable.",
+)
 @FORMAT_OPTION
 @friendly
-def allow(run: str, revoke: bool, fmt: str | None) -> None:
+def allow(run: str, revoke: bool, code_paths: tuple[str, ...], fmt: str | None) -> None:
     """Allow RUN's generator code and pickles to be loaded, once (like `direnv allow`).
 
-    Stored outside the run ($XDG_CONFIG_HOME/gananalyze/allowed.json); it lapses
-    when run.json's generator spec, the code inside the run or the pickles change.
+    Stored outside the run ($XDG_CONFIG_HOME/gananalyze/allowed.json); it covers
+    the content of every file under each pythonpath entry and of each pickle,
+    and lapses when any of them or the generator spec changes (docs/consent.md).
     """
     from . import consent
     from .loader import load_run
@@ -202,7 +212,7 @@ def allow(run: str, revoke: bool, fmt: str | None) -> None:
         done = consent.revoke(r)
         click.echo(term_safe(f"{run}: allow {'taken back' if done else 'was not given'}"))
         return
-    what = consent.allow(r)
+    what = consent.allow(r, code_paths)
     if not what:
         click.echo(term_safe(f"{run}: names no code or pickles to load; nothing to allow"))
         return

@@ -1,5 +1,6 @@
-"""The command line's shared pieces: the error guard every command wears and the
-options several commands take (--format, --map, --rules-config, --trust-code, ...).
+"""The command line's shared pieces: the error guard every command wears (which also
+prints every library warning, escaped like names) and the options several commands
+take (--format, --map, --rules-config, --trust-code, ...).
 
 Kept apart from the commands so that each command module reads as flags -> one
 library call -> printed text.
@@ -7,13 +8,51 @@ library call -> printed text.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from .errors import GanAnalyzeError
 from .pages.terminal import term_safe, unexpected_line
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(f"{record.name}: {record.getMessage()}")
+        except Exception:  # a record whose arguments don't format
+            self.lines.append(f"{record.name}: {record.msg!r}")
+
+
+@contextlib.contextmanager
+def escaped_warnings() -> Iterator[None]:
+    """Capture every warning the libraries raise while a command runs (matplotlib's
+    "Glyph ... missing", pandas, PIL: Python warnings and WARNING log records) and print
+    each once, on stderr, through term_safe: a metric name with ESC or BEL in it never
+    reaches the terminal raw."""
+    handler = _Collect()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            yield
+    finally:
+        root.removeHandler(handler)
+        seen: set[str] = set()
+        for line in [f"{w.category.__name__}: {w.message}" for w in caught] + handler.lines:
+            if line not in seen:
+                seen.add(line)
+                click.echo(f"warning: {term_safe(line, keep_newlines=False)}", err=True)
 
 
 def friendly(fn):
@@ -27,7 +66,8 @@ def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with escaped_warnings():
+                return fn(*args, **kwargs)
         except GanAnalyzeError as e:
             raise click.ClickException(term_safe(e, keep_newlines=False)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):

@@ -297,7 +297,7 @@ def compare(
     from .analysis.runset import load_and_diagnose
     from .pages.compare import render_compare
     from .pages.compare_sweep import SWEEP_MIN_RUNS
-    from .pages.text import format_table
+    from .pages.text import csv_text, format_table
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -330,7 +330,7 @@ def compare(
     if as_json:
         click.echo(json.dumps(comp.to_dict(), indent=2, default=str))
     elif as_csv:
-        click.echo(term_safe(comp.table.to_csv(index=False)), nl=False)
+        click.echo(term_safe(csv_text(comp.table)), nl=False)
     else:
         click.echo(format_table(comp))
     if output:

@@ -7,12 +7,22 @@ trainer pickles an imported run lists (StyleGAN's network-snapshot-*.pkl).
 Neither is loaded without the user's explicit consent, given one of two ways:
 
 - per command: `--trust-code` (`--trust-pickles` is its old name), or
-- once per run: `gananalyze allow RUN`, stored outside the run in
-  $XDG_CONFIG_HOME/gananalyze/allowed.json (~/.config/gananalyze/ when unset),
-  keyed by the run's resolved path and a fingerprint of what it would run: the
-  generator spec, every .py file under a pythonpath entry inside the run, and
-  each listed pickle's path, size and modification time. When any of them
+- once per run: `gananalyze allow RUN [--code-path DIR ...]`, stored outside the
+  run in $XDG_CONFIG_HOME/gananalyze/allowed.json (~/.config/gananalyze/ when
+  unset), keyed by the run's resolved path and a fingerprint of every byte an
+  import could run (`fingerprint`; the rule is stated in docs/consent.md):
+  the generator spec; the content of EVERY file under each pythonpath entry,
+  of any kind (.py, .pyc, __pycache__, .so, .zip, .pth, data), symlinks
+  resolved; and the content (SHA-256) of each listed pickle. When any byte
   changes the fingerprint changes and the allow lapses.
+
+A stored allow is refused, never truncated, when what it would cover cannot be
+hashed: a pythonpath entry or pickle outside the run that the user did not name
+with `--code-path`, a link leading outside, a FIFO/device/socket, or a folder
+holding more than MAX_CODE_FILES files or MAX_CODE_BYTES bytes.
+Bytecode caches are never trusted: metrics.checkpoints imports run code with
+`sys.pycache_prefix` pointed at a private folder, so a run's __pycache__ is
+never read (a sourceless .pyc is hashed like any file).
 
 gananalyze's own generators (BUILTIN_TARGETS) are part of the installed
 package, not of the run, and need no consent when no pythonpath comes with them.
@@ -23,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +43,11 @@ from .run import Run
 
 BUILTIN_TARGETS = ("gananalyze.digits:Generator", "gananalyze.toyring:Generator")
 FLAG = "--trust-code"
-MAX_CODE_FILES = 2000
+CODE_PATH_FLAG = "--code-path"
+# A pythonpath folder larger than this is refused (not hashed in part).
+MAX_CODE_FILES = 10_000
+MAX_CODE_BYTES = 512 * 1024 * 1024
+_CHUNK = 1 << 20
 
 
 def store_path() -> Path:
@@ -45,8 +60,13 @@ def _key(run: Run) -> str:
     return str(Path(run.path).resolve())
 
 
+def _root(run: Run) -> Path:
+    p = Path(run.path)
+    return (p if p.is_dir() else p.parent).resolve()
+
+
 def _pickles(run: Run) -> list[Path]:
-    from .metrics.checkpoints import pickled_checkpoints
+    from .runio.store import pickled_checkpoints
 
     listed = [c.path for c in run.checkpoints if c.kind == "pickle"]
     listed += [c.path for c in pickled_checkpoints(run)]
@@ -63,6 +83,12 @@ def code_spec(run: Run) -> dict[str, Any] | None:
     return spec
 
 
+def pythonpath(spec: dict[str, Any] | None) -> list[str]:
+    """The spec's pythonpath entries, as written (a single string is one entry)."""
+    pp = (spec or {}).get("pythonpath") or []
+    return [str(e) for e in (pp if isinstance(pp, list) else [pp])]
+
+
 def needs(run: Run) -> list[str]:
     """What loading this run's generator would run, in words (empty: nothing)."""
     out = []
@@ -77,45 +103,127 @@ def needs(run: Run) -> list[str]:
     return out
 
 
-def _code_files(run: Run, spec: dict[str, Any]) -> list[Path]:
-    """The .py files inside the run under its pythonpath entries (what an import would read)."""
-    from .files.runfiles import is_inside
+class _Refused(Exception):
+    """What a stored allow cannot cover (one line)."""
 
-    root = Path(run.path).resolve()
-    pp = spec.get("pythonpath") or []
-    # the run's own top-level modules too: `python -m gananalyze` run from inside the run
-    # puts the current folder on sys.path
-    files: list[Path] = [f for f in sorted(root.glob("*.py")) if is_inside(root, f)]
-    for entry in pp if isinstance(pp, list) else [pp]:
-        d = Path(str(entry))
-        d = d if d.is_absolute() else root / d
-        if not is_inside(root, d) or not d.is_dir():
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _regular(path: Path, shown: str) -> os.stat_result:
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise _Refused(f"{shown}: cannot be read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _Refused(f"{shown}: not a regular file (a FIFO, device or socket); not opened")
+    return st
+
+
+def _walk(entry: Path, shown: str, roots: list[Path]) -> list[Path]:
+    """Every file under `entry` (links followed, each resolved inside `roots`), sorted;
+    refuses a link leading out, a non-regular file, or a folder over the bounds."""
+    files: list[Path] = []
+    size = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(entry, followlinks=True):
+        here = Path(dirpath).resolve()
+        if not _inside(here, roots):
+            raise _Refused(f"{Path(dirpath)}: a link in pythonpath {shown!r} leads outside the run")
+        st = os.stat(here)
+        if (st.st_dev, st.st_ino) in seen:  # a link loop: seen already, nothing new
+            dirnames[:] = []
             continue
-        for f in sorted(d.rglob("*.py")):
-            if len(files) >= MAX_CODE_FILES:
-                break
-            if f not in files:
-                files.append(f)
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        for name in sorted(filenames):
+            f = Path(dirpath) / name
+            real = f.resolve()
+            if not _inside(real, roots):
+                raise _Refused(f"{f}: a link in pythonpath {shown!r} leads outside the run")
+            size += _regular(real, str(f)).st_size
+            files.append(f)
+            if len(files) > MAX_CODE_FILES or size > MAX_CODE_BYTES:
+                raise _Refused(
+                    f"{entry}: pythonpath {shown!r} is too large to hash for consent (more than "
+                    f"{MAX_CODE_FILES:,} files or {MAX_CODE_BYTES >> 20} MiB); refused, not "
+                    "allowed in part"
+                )
     return files
 
 
-def fingerprint(run: Run) -> str:
-    """A hash of everything the run would run: spec, code files inside it, pickles."""
+def _code_files(run: Run, spec: dict[str, Any], code_paths: list[str]) -> list[Path]:
+    """Every file an import from the spec could load: all files under each pythonpath
+    entry (a file entry such as lib.zip is itself). Raises _Refused."""
+    root = _root(run)
+    named = [Path(c).resolve() for c in code_paths]
+    files: list[Path] = []
+    for entry in pythonpath(spec):
+        p = Path(entry)
+        p = p if p.is_absolute() else root / p
+        real = p.resolve()
+        if not _inside(real, [root, *named]):
+            raise _Refused(
+                f"pythonpath {entry!r} is outside the run ({real}); an allow covers it only "
+                f"when you name it: `gananalyze allow {run.path} {CODE_PATH_FLAG} {real}`"
+            )
+        if not real.exists():
+            continue  # nothing to import there; its appearing later changes the fingerprint
+        if real.is_dir():
+            files += _walk(p, entry, [root, *named])
+        else:
+            _regular(real, entry)
+            files.append(p)
+    return files
+
+
+def _pickle_files(run: Run, code_paths: list[str]) -> list[Path]:
+    root = _root(run)
+    roots = [root, *(Path(c).resolve() for c in code_paths)]
+    out = []
+    for p in _pickles(run):
+        if not _inside(p.resolve(), roots):
+            raise _Refused(
+                f"{p}: pickle outside the run; an allow covers it only when you name its "
+                f"folder: `gananalyze allow {run.path} {CODE_PATH_FLAG} {p.resolve().parent}`"
+            )
+        out.append(p)
+    return out
+
+
+def file_digest(path: Path) -> bytes:
+    """SHA-256 of a file's content, streamed (a FIFO or device is never opened)."""
+    _regular(path, str(path))
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.digest()
+
+
+def fingerprint(run: Run, code_paths: list[str] | tuple[str, ...] = ()) -> str:
+    """A hash of everything the run would run: the spec, the content of every file under
+    its pythonpath, and each pickle's content. Raises GanAnalyzeError (one line) when
+    that cannot be hashed whole."""
     h = hashlib.sha256()
     spec = code_spec(run)
-    h.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    for f in _code_files(run, spec) if spec else []:
-        h.update(str(f).encode())
-        try:
-            h.update(hashlib.sha256(f.read_bytes()).digest())
-        except OSError:
-            h.update(b"unreadable")
-    for p in _pickles(run):
-        try:
-            st = p.stat()
-            h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}".encode())
-        except OSError:
-            h.update(f"{p}:missing".encode())
+    paths = sorted(str(Path(c).resolve()) for c in code_paths)
+    h.update(json.dumps([spec, paths], sort_keys=True, default=str).encode())
+    try:
+        files = _code_files(run, spec, paths) if spec else []
+        pickles = _pickle_files(run, paths)
+        for f in files:
+            h.update(f"file:{f}\0".encode())
+            h.update(file_digest(f.resolve()))
+        for p in pickles:
+            h.update(f"pickle:{p}\0".encode())
+            if p.exists():
+                h.update(file_digest(p))
+            else:
+                h.update(b"missing")
+    except _Refused as e:
+        raise GanAnalyzeError(f"{run.path}: cannot allow: {e}") from None
     return h.hexdigest()
 
 
@@ -149,9 +257,12 @@ def is_allowed(run: Run) -> bool:
     """
     try:
         rec = _read_store()["runs"].get(_key(run))
+        if not isinstance(rec, dict):
+            return False
+        paths = rec.get("code_paths") if isinstance(rec.get("code_paths"), list) else []
+        return rec.get("fingerprint") == fingerprint(run, [str(p) for p in paths])
     except GanAnalyzeError:
         return False
-    return isinstance(rec, dict) and rec.get("fingerprint") == fingerprint(run)
 
 
 def granted(run: Run, trust: bool = False) -> bool:
@@ -159,14 +270,20 @@ def granted(run: Run, trust: bool = False) -> bool:
     return trust or not needs(run) or is_allowed(run)
 
 
-def allow(run: Run) -> list[str]:
-    """Record consent for the run as it is now; returns what was allowed (empty: nothing)."""
+def allow(run: Run, code_paths: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Record consent for the run as it is now; returns what was allowed (empty: nothing).
+
+    `code_paths` are folders outside the run the user named on the command line
+    (`--code-path`): a pythonpath entry or pickle there is covered, and hashed too.
+    """
     what = needs(run)
     if not what:
         return []
     data = _read_store()
+    paths = sorted(str(Path(c).resolve()) for c in code_paths)
     data["runs"][_key(run)] = {
-        "fingerprint": fingerprint(run),
+        "fingerprint": fingerprint(run, paths),
+        "code_paths": paths,
         "what": what,
         "allowed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -186,7 +303,7 @@ def revoke(run: Run) -> bool:
 def refusal(run: Run, doing: str) -> str:
     """The one line for a run whose code was not loaded: what was skipped and how to allow it."""
     what = " and ".join(needs(run)) or "code"
-    lapsed = " (an earlier allow lapsed: the spec or its code changed)" if _was_allowed(run) else ""
+    lapsed = _lapse(run)
     return (
         f"{run.path}: {doing} skipped: run.json names {what}, and loading it runs that code "
         f"with your rights{lapsed}; if you trust this run, allow it once with `gananalyze allow "
@@ -194,11 +311,20 @@ def refusal(run: Run, doing: str) -> str:
     )
 
 
-def _was_allowed(run: Run) -> bool:
+def _lapse(run: Run) -> str:
+    """Why an earlier allow no longer holds, in words ("" when there was none)."""
     try:
-        return _key(run) in _read_store()["runs"]
+        rec = _read_store()["runs"].get(_key(run))
     except GanAnalyzeError:
-        return False
+        return ""
+    if not isinstance(rec, dict):
+        return ""
+    paths = rec.get("code_paths") if isinstance(rec.get("code_paths"), list) else []
+    try:
+        fingerprint(run, [str(p) for p in paths])
+    except GanAnalyzeError as e:
+        return f" (an earlier allow lapsed: {str(e).split(': cannot allow: ', 1)[-1]})"
+    return " (an earlier allow lapsed: the spec, a file under its pythonpath or a pickle changed)"
 
 
 def require(run: Run, trust: bool, doing: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GanAnalyzeError
+from .files.bounded import TooCostly, load_npy
 from .files.datatable import DataTable
 from .naming.aliases import resolve
 from .naming.roles import ROLES, Resolution, run_roles
@@ -104,12 +105,15 @@ class SampleGrid:
 
         When the layout is unknown the whole image is one sample.
         """
-        import io
 
-        from PIL import Image
 
+        from .files.bounded import TooCostly, open_image
+
+        where = self.path if self.path is not None else f"image {self.tag!r}"
         try:
-            rgb = Image.open(io.BytesIO(self.read_bytes())).convert("RGB")
+            rgb = open_image(self.read_bytes(), where).convert("RGB")
+        except TooCostly as e:
+            raise GanAnalyzeError(f"{e}; sample image at step {self.step} left out") from None
         except Exception as e:  # a damaged or truncated image in someone else's run
             where = self.path if self.path is not None else f"image {self.tag!r}"
             detail = str(e).splitlines()[0] if str(e) else "no detail"
@@ -152,7 +156,9 @@ class VectorSamples:
         if self.path is None:
             raise ValueError("vector samples have neither data nor a path")
         try:
-            a = np.load(self.path, allow_pickle=False)
+            a = load_npy(self.path)
+        except TooCostly as e:
+            raise GanAnalyzeError(f"{e}; vector samples at step {self.step} left out") from None
         except Exception as e:  # a damaged file in someone else's run
             detail = str(e).splitlines()[0] if str(e) else "no detail"
             raise GanAnalyzeError(

@@ -113,3 +113,28 @@ def synthetic_run(tmp_path):
         return write_synthetic_run(tmp_path / name, **kwargs)
 
     return make
+
+
+# Hostile inputs several tests build (issue 23): a YAML "billion laughs" (aliases
+# expanding 10^9-fold; `x: *a8` uses the top one) and a PNG that is only a header.
+LAUGHS = "".join(
+    [
+        'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n',
+        *(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9)),
+    ]
+)
+
+
+def png_header(w: int, h: int) -> bytes:
+    """A valid PNG header for a w x h grey image, with a token of pixel data: what a
+    reader sees before it decodes (the size), at a few hundred bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (w + 1) * 4)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -38,8 +38,6 @@ FLOORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 # this list when merging those. An entry that no longer matches an import fails the test,
 # so it cannot outlive its fix. (importer, imported), both dotted module names.
 KNOWN: dict[tuple[str, str], str] = {
-    # listing pickled checkpoints belongs to the store (consent <-> metrics.checkpoints)
-    ("gananalyze.consent", "gananalyze.metrics.checkpoints"): "consent cycle",
 }
 
 # Package faces: importing any module of a package runs its __init__.py first, so a face

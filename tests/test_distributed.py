@@ -21,8 +21,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from sweep_models import make_run, save_tiny_features  # noqa: E402
 
-from gananalyze import store  # noqa: E402
 from gananalyze.metrics.sweep import sweep  # noqa: E402
+from gananalyze.runio import store  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 

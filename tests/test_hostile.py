@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from gananalyze import RunLog
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.files.runfiles import check_output, loads_json
+from gananalyze.files.bounded import loads_json
+from gananalyze.files.runfiles import check_output
 from gananalyze.loader import load_run
 from gananalyze.runio.convert import import_run
 

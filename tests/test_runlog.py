@@ -253,3 +253,29 @@ def test_unloadable_checkpoint_is_a_plain_error(tmp_path):
     with pytest.raises(GanAnalyzeError, match="cannot be loaded safely"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+def _start_session(path: str, barrier) -> None:
+    barrier.wait()
+    RunLog(path, flush_rows=1000).close()
+
+
+def test_concurrent_starts_in_separate_processes_keep_every_session(tmp_path):
+    """Sessions are recorded under a lock on the run folder: processes starting at the
+    same instant each keep their session in run.json."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    n, rounds = 4, 3
+    for k in range(rounds):
+        barrier = ctx.Barrier(n)
+        args = (str(tmp_path), barrier)
+        procs = [ctx.Process(target=_start_session, args=args) for _ in range(n)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+        sessions = json.loads((tmp_path / "run.json").read_text())["sessions"]
+        assert len(sessions) == n * (k + 1)
+        assert len({s["writer"] for s in sessions}) == n * (k + 1)

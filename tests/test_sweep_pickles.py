@@ -126,9 +126,21 @@ def test_refused_without_trust_and_nothing_unpickled(imported, tmp_path):
     # the same consent as for code: an allow, lapsing when a pickle changes
     from gananalyze import consent, load_run
 
-    assert CliRunner().invoke(main, ["allow", str(dest)]).exit_code == 0
+    # the snapshots stay in the trainer's folder, outside the run: named on the command line
+    res = CliRunner().invoke(main, ["allow", str(dest)])
+    assert res.exit_code == 1
+    assert (
+        f"{first}: pickle outside the run; an allow covers it only when you name its folder: "
+        f"`gananalyze allow {dest} --code-path {first.parent}`" in res.output
+    )
+    res = CliRunner().invoke(main, ["allow", str(dest), "--code-path", str(run)])
+    assert res.exit_code == 0, res.output
     assert consent.granted(load_run(dest))
-    os.utime(first, ns=(1, 1))
+    os.utime(first, ns=(1, 1))  # the content is what counts, not the mtime
+    assert consent.granted(load_run(dest))
+    st = first.stat()
+    first.write_bytes(first.read_bytes()[:-1] + b"\x00")
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert not consent.granted(load_run(dest))
 
 

@@ -19,6 +19,7 @@ dimensions first) so that it takes a few seconds on one core.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -39,13 +40,36 @@ class TsneResult:
     dims: int = 0
 
 
+def _named_real(run: Run) -> tuple[str | None, str | None]:
+    """(run.json's real_data as a path inside the run or a built-in name, why it is not
+    used): a path named by the run is read only when it resolves inside the run."""
+    from ..files.runfiles import is_inside, root_of
+    from ..metrics.realdata import BUILTIN
+
+    named = (run.generator or {}).get("real_data")
+    if not isinstance(named, str):
+        return None, None
+    if named in BUILTIN:
+        return named, None
+    root = root_of(run.path)
+    p = Path(named).expanduser()
+    p = p if p.is_absolute() else root / p
+    if not is_inside(root, p):
+        return None, (
+            f"run.json's real_data {named!r} lies outside the run and is not read; "
+            f"pass --real {named} to use it"
+        )
+    return str(p), None
+
+
 def real_source(run: Run, real: str | None = None) -> str | None:
-    """The real-data spec for `realdata.load_real`, or None when unknown."""
+    """The real-data spec for `realdata.load_real`, or None when unknown. `real` comes
+    from the command line; run.json's `real_data` is used only inside the run."""
     if real:
         return str(real)
     spec = run.generator or {}
     if isinstance(spec.get("real_data"), str):
-        return spec["real_data"]
+        return _named_real(run)[0]
     if spec.get("target") in DIGITS_TARGETS:
         return "sklearn-digits"
     ds = str((run.config or {}).get("dataset", ""))
@@ -61,7 +85,7 @@ def unavailable_reason(run: Run, real: str | None = None) -> str | None:
     if not run.generator or "target" not in run.generator:
         return "run.json has no generator spec"
     if real_source(run, real) is None:
-        return "no real data known for this run (pass --real)"
+        return _named_real(run)[1] or "no real data known for this run (pass --real)"
     return None
 
 
@@ -88,6 +112,7 @@ def embed(
     """
     import torch
 
+    from ..files.runfiles import root_of
     from ..metrics.generate import sample_images
     from ..metrics.realdata import load_real
 
@@ -95,7 +120,7 @@ def embed(
     if why:
         raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
     src = real_source(run, real)
-    data = load_real(src)
+    data = load_real(src, within=None if real else root_of(run.path))
     if data.kind != "images":
         raise GanAnalyzeError(f"{src}: t-SNE needs real images, not statistics")
     rng = np.random.default_rng(seed)

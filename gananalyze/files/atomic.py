@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename.
+"""Atomic file writes: a temporary file in the same folder, then a rename; and
+`folder_lock`, which serialises read-modify-writes of one file across processes.
 
 Readers never see half a file, and a crash of the writing process (kill -9)
 leaves either the old file or the new one. fsync (on by default) also makes the
@@ -8,10 +9,11 @@ permissions the umask allows (mkstemp alone would make them 0600).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,22 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(
         path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode()
     )
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock (flock) on `folder` itself, held for the block: two
+    processes that read-modify-write a file in it (run.json's sessions) take turns,
+    and no lock file is left in the folder. Where flock is missing (Windows) the
+    block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

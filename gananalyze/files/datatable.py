@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from .bounded import check_npy, load_npy
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is left out (an id, free text)
 
@@ -54,7 +55,7 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(p)
         if suffix == ".npy":
-            a = np.load(p, allow_pickle=False)
+            a = load_npy(p)
             if a.ndim == 3:
                 a = a.reshape(len(a), -1)
             if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
@@ -162,7 +163,7 @@ def is_table_file(spec: str | Path | None) -> bool:
         return True
     if suffix == ".npy" and p.is_file():
         try:
-            return np.load(p, mmap_mode="r", allow_pickle=False).ndim == 2
+            return len(check_npy(p)[0]) == 2
         except (ValueError, OSError):
             return False
     return False

@@ -10,17 +10,12 @@ these checks apply to what is found *inside* it.
 
 from __future__ import annotations
 
-import json
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from ..errors import GanAnalyzeError
-
-# How deep JSON from a run may nest before it is refused (Python's parser would
-# otherwise die with RecursionError near 1,000 levels, or crash the interpreter).
-MAX_JSON_DEPTH = 200
 
 
 def root_of(path: str | Path) -> Path:
@@ -53,14 +48,39 @@ def outside_warning(root: str | Path, path: str | Path) -> str:
 def keep_inside(
     root: str | Path, paths: Iterable[str | Path], warnings: list[str] | None = None
 ) -> list[Path]:
-    """The paths that resolve inside `root`, in order; one warning per path left out."""
+    """The paths that resolve inside `root` and are folders or regular files, in order;
+    one warning per path left out (a FIFO, device or socket is never opened: reading a
+    FIFO blocks until something writes to it)."""
     kept = []
     for p in paths:
-        if is_inside(root, p):
+        if not is_inside(root, p):
+            if warnings is not None:
+                warnings.append(outside_warning(root, p))
+        elif not _openable(p):
+            if warnings is not None:
+                warnings.append(special_warning(root, p))
+        else:
             kept.append(Path(p))
-        elif warnings is not None:
-            warnings.append(outside_warning(root, p))
     return kept
+
+
+def _openable(p: str | Path) -> bool:
+    """A folder, a regular file, or nothing there (the caller's own check says so)."""
+    try:
+        mode = Path(p).stat().st_mode
+    except OSError:
+        return True
+    return stat.S_ISDIR(mode) or stat.S_ISREG(mode)
+
+
+def special_warning(root: str | Path, path: str | Path) -> str:
+    """The one-line warning for a FIFO, device or socket in a run: never opened."""
+    p = Path(path)
+    try:
+        shown = p.relative_to(root)
+    except ValueError:
+        shown = p
+    return f"{shown}: not read: not a regular file (a FIFO, device or socket)"
 
 
 def checked(root: str | Path, path: str | Path, warnings: list[str] | None = None) -> Path | None:
@@ -87,35 +107,6 @@ def glob_inside(
     f = Path(folder)
     found = sorted(f.rglob(pattern) if recursive else f.glob(pattern))
     return keep_inside(root, found, warnings)
-
-
-def json_depth_ok(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """False when brackets in `text` nest deeper than `limit` (strings included: a
-    cheap over-estimate that never lets a deep document through)."""
-    if isinstance(text, str):
-        text = text.encode("utf-8", "replace")
-    if text.count(b"[") + text.count(b"{") <= limit:
-        return True
-    depth = 0
-    for m in re.finditer(rb"[\[\]{}]", text):
-        if m.group() in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return False
-        else:
-            depth -= 1
-    return True
-
-
-def loads_json(text: str | bytes) -> Any:
-    """`json.loads` for text from a run: raises ValueError (never RecursionError)
-    for a document nested deeper than MAX_JSON_DEPTH levels."""
-    if not json_depth_ok(text):
-        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 # ---------------------------------------------------------------- writing outputs

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.runfiles import loads_json
+from ..files.bounded import loads_json
 from ..run import Run, empty_nonfinite
 from ..runio.plausibility import check_run
 

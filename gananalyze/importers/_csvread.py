@@ -20,7 +20,6 @@ is a logged value), the physical line number of every row, and what was left out
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import MAX_FIELD_CHARS, TooCostly, split_fields
 
 MAX_COLUMNS = 10_000
 SEPARATORS = (",", "\t", ";", "|")
@@ -93,8 +93,22 @@ def _first_lines(p: Path, max_lines: int = 30) -> tuple[bytes, list[bytes], bool
     return head.rstrip(b"\r"), [x.rstrip(b"\r") for x in complete[:max_lines] if x.strip()], bom
 
 
-def _split(line: str, sep: str) -> list[str]:
-    return next(csv.reader([line], delimiter=sep), [])
+def _split(line: str, sep: str, p: Path | None = None) -> list[str]:
+    """The first line's fields; a field over the bound makes it no metrics table."""
+    try:
+        return split_fields(line, sep, p)
+    except TooCostly:
+        raise TooWide(
+            f"{p}: the first line has a field longer than {MAX_FIELD_CHARS:,} characters; "
+            "not a metrics table"
+        ) from None
+
+
+def _width(line: str, sep: str) -> int:
+    try:
+        return len(split_fields(line, sep))
+    except TooCostly:
+        return -1
 
 
 def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str:
@@ -107,8 +121,8 @@ def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str
         n = head.count(sep)
         if n == 0:
             continue
-        width = len(_split(head, sep))
-        agree = sum(len(_split(x, sep)) == width for x in body)
+        width = len(_split(head, sep, p))
+        agree = sum(_width(x, sep) == width for x in body)
         s = (agree, width)
         if width > 1 and s > score:
             best, score = sep, s
@@ -126,7 +140,7 @@ def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
     head = head_b.decode("utf-8", errors="replace")
     body = [x.decode("utf-8", errors="replace") for x in body_b]
     sep = sniff(p, head, body, forced_sep)
-    names = [c.strip().strip('"') for c in _split(head, sep)]
+    names = [c.strip().strip('"') for c in _split(head, sep, p)]
     if len(names) > MAX_COLUMNS:
         raise TooWide(
             f"{p}: {len(names):,} columns in the first line (limit {MAX_COLUMNS:,}); "

@@ -14,12 +14,12 @@ there) become the config when they are plain JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import loads_json
 from ..files.runfiles import checked
 from ..run import Run
 from ._common import warn_limit
@@ -89,7 +89,7 @@ def load(path: Path) -> Run:
         if p is None:
             continue
         try:
-            obj = json.loads(p.read_text(errors="replace"))
+            obj = loads_json(p.read_text(errors="replace"), p)
             config = obj if isinstance(obj, dict) else {}
         except ValueError:
             warnings.append(f"{p}: not plain JSON; config unknown")

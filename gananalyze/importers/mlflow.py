@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
 from ._common import finish, pivot_points, warn_limit
@@ -104,9 +105,11 @@ def load(path: Path) -> Run:
     import yaml
 
     try:
-        m = yaml.safe_load(meta.read_text(errors="replace")) if meta else None
-        if isinstance(m, dict) and m.get("run_name"):
+        m = load_yaml(meta.read_text(errors="replace"), meta) if meta else None
+        if isinstance(m, dict) and isinstance(m.get("run_name"), (str, int, float)):
             name = f"{m['run_name']} ({run_dir.name[:8]})"
+    except TooCostly as e:
+        warnings.append(str(e))
     except (OSError, ValueError, yaml.YAMLError) as e:
         warnings.append(f"{meta}: not readable ({str(e).splitlines()[0]})")
     if dup_steps:

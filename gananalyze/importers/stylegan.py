@@ -33,9 +33,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
-from ..files.runfiles import checked, glob_inside, loads_json
+from ..files.bounded import loads_json
+from ..files.runfiles import checked, glob_inside
 from ..run import Checkpoint, Run
-from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
+from ._common import (
+    Damaged,
+    finish,
+    note_damaged,
+    pivot_wide,
+    read_jsonl_objects,
+    warn_limit,
+)
 
 NAME = "stylegan"
 _SNAP_RE = re.compile(r"network-snapshot-(\d+)\.pkl$")
@@ -90,6 +98,17 @@ def detect(path: Path) -> bool:
     )
 
 
+def _number(v: object, what: str, wrong: list[str]) -> float:
+    """A stat's mean/std as a float; a value of the wrong type (a string, a list)
+    is not logged, and said once in `wrong`."""
+    if v is None:
+        return np.nan
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    wrong.append(f"{what} is {type(v).__name__} {str(v)[:30]!r}, not a number; left out")
+    return np.nan
+
+
 def read_stats(
     p: Path, warnings: list[str], damaged: Damaged | None = None
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
@@ -102,15 +121,15 @@ def read_stats(
     means = {k: np.full(n, np.nan) for k in names}
     stds = {k: np.full(n, np.nan) for k in names}
     wall = np.full(n, np.nan)
-    for i, (_, r) in enumerate(rows):
+    wrong: list[str] = []
+    for i, (line_no, r) in enumerate(rows):
         for k, v in r.items():
             if isinstance(v, dict):
-                m = v.get("mean")
-                s = v.get("std")
-                means[k][i] = np.nan if m is None else float(m)
-                stds[k][i] = np.nan if s is None else float(s)
+                means[k][i] = _number(v.get("mean"), f"{p}:{line_no}: {k} mean", wrong)
+                stds[k][i] = _number(v.get("std"), f"{p}:{line_no}: {k} std", wrong)
             elif k == "timestamp" and isinstance(v, (int, float)):
                 wall[i] = float(v)
+    warn_limit(warnings, wrong, "values that are not numbers")
     if "Progress/tick" in means and not np.isnan(means["Progress/tick"]).any():
         steps = np.rint(means["Progress/tick"]).astype(np.int64)
     else:

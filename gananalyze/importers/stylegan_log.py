@@ -26,7 +26,6 @@ metrics on a kimg axis (unit "kimg").
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import loads_json
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
 from ._common import finish, pivot_wide, read_jsonl_objects
@@ -125,7 +125,7 @@ def parse_log(p: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
                 continue
             if line.startswith("{") and '"results"' in line:
                 try:
-                    obj = json.loads(line)
+                    obj = loads_json(line)
                 except ValueError:
                     warnings.append(f"{p}:{i}: metric line is not valid JSON, skipped")
                     continue

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import MAX_DEPTH, TooCostly, json_depth_ok, load_yaml, loads_json
 from ..files.runfiles import checked, keep_inside
 from ..run import LOSS_TYPES, Run
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
@@ -91,7 +92,7 @@ def columns_of(p: Path) -> list[str]:
         for line in text.splitlines()[:50]:
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 return list(flatten(obj))
@@ -102,11 +103,11 @@ def columns_of(p: Path) -> list[str]:
         try:
             obj, _ = dec.raw_decode(s, 1 + (len(s[1:]) - len(s[1:].lstrip())))
             return list(flatten(obj)) if isinstance(obj, dict) else []
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     return (
         list(obj)
@@ -253,9 +254,10 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     s = text.lstrip()
     if s.startswith("{"):
         try:
-            obj = json.loads(s)
-        except ValueError as e:
-            raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
+            obj = loads_json(s, p)
+        except ValueError as e:  # TooCostly names the file and the bound itself
+            msg = str(e) if isinstance(e, TooCostly) else f"{p}: not valid JSON ({e})"
+            raise GanAnalyzeError(msg) from None
         if not (isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values())):
             raise GanAnalyzeError(f"{p}: a JSON object, but not a table (expected lists of values)")
         n = max(len(v) for v in obj.values())
@@ -264,6 +266,7 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     out: list[tuple[int, dict]] = []
     pos = len(text) - len(s) + 1
     skipped = 0
+    deep = not json_depth_ok(text)  # then each record is checked before it is used
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
@@ -276,10 +279,15 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
             break
         try:
             obj, end = dec.raw_decode(text, pos)
-        except ValueError:
+            if deep and not json_depth_ok(text[pos:end]):
+                raise RecursionError
+        except (ValueError, RecursionError) as e:
             line = text.count("\n", 0, pos) + 1
+            what = "is cut off or damaged"
+            if isinstance(e, RecursionError):
+                what = f"has a record nested more than {MAX_DEPTH} levels deep"
             warnings.append(
-                f"{p}:{line}: the JSON array is cut off or damaged here; "
+                f"{p}:{line}: the JSON array {what} here; "
                 f"the {len(out)} complete record(s) before it were read"
             )
             break
@@ -331,8 +339,11 @@ def read_hparams(table: Path, warnings: list[str]) -> dict[str, Any]:
     import yaml
 
     try:
-        loaded = yaml.safe_load(hp.read_text(errors="replace"))
+        loaded = load_yaml(hp.read_text(errors="replace"), hp)
         return loaded if isinstance(loaded, dict) else {}
+    except TooCostly as e:
+        warnings.append(f"{e}; config unknown")
+        return {}
     except yaml.YAMLError as e:
         warnings.append(
             f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); config unknown"

@@ -54,10 +54,33 @@ def generator_state(obj: dict[str, Any], path: str | Path = "checkpoint") -> dic
     )
 
 
+_PYCACHE: list[str] = []
+
+
+def _private_pycache() -> None:
+    """Point sys.pycache_prefix at a private temporary folder for the rest of the process,
+    so that no bytecode cache beside run code (`__pycache__/*.pyc`, whose header only
+    carries a forgeable mtime and size) is ever read: imports compile from source."""
+    if not _PYCACHE:
+        import atexit
+        import shutil
+        import tempfile
+
+        d = tempfile.mkdtemp(prefix="gananalyze-pycache-")
+        atexit.register(shutil.rmtree, d, True)
+        _PYCACHE.append(d)
+    sys.pycache_prefix = _PYCACHE[0]
+
+
 def import_target(
     target: str, pythonpath: list[str] | None = None, base: Path | None = None
 ) -> Any:
-    """Import "package.module:callable", optionally adding run-relative paths to sys.path."""
+    """Import "package.module:callable", optionally adding run-relative paths to sys.path.
+
+    Bytecode caches are never read (see _private_pycache), and while importing no
+    other sys.path entry inside the run `base` (such as the current folder) is searched:
+    only the pythonpath entries consent covers.
+    """
     if ":" not in target:
         raise GanAnalyzeError(
             f"generator target {target!r} must look like 'package.module:callable'"
@@ -68,13 +91,27 @@ def import_target(
             pp = base / pp
         if str(pp) not in sys.path:
             sys.path.insert(0, str(pp))
+    _private_pycache()
+    importlib.invalidate_caches()
     mod_name, attr = target.split(":", 1)
+    kept = list(sys.path)
+    if base is not None:
+        root = Path(base).resolve()
+        own = {str((root / p).resolve()) for p in pythonpath or []}
+
+        def stray(entry: str) -> bool:
+            r = Path(entry or ".").resolve()
+            return str(r) not in own and (r == root or root in r.parents)
+
+        sys.path[:] = [e for e in sys.path if not stray(e)]
     try:
         obj: Any = importlib.import_module(mod_name)
     except Exception as e:
         raise GanAnalyzeError(
             f"cannot import generator module {mod_name!r} ({type(e).__name__}: {e})"
         ) from None
+    finally:
+        sys.path[:] = kept + [e for e in sys.path if e not in kept]
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise GanAnalyzeError(f"module {mod_name!r} has no attribute {attr!r}")
@@ -145,28 +182,6 @@ def pickle_refusal(path: str | Path, run_path: str | Path | None = None) -> str:
         "(dnnlib, torch_utils) must be "
         "importable, e.g. PYTHONPATH=/path/to/stylegan2-ada-pytorch)."
     )
-
-
-def pickled_checkpoints(run: Run) -> list[Checkpoint]:
-    """The trainer pickles an imported native run lists in run.json ("source" ->
-    "pickled_checkpoints").
-
-    `gananalyze import` records them (absolute paths) without copying them;
-    they stay where the trainer wrote them.
-    """
-    if run.format != "native":
-        return []
-    from ..runio.store import read_run_json
-
-    listed = (read_run_json(Path(run.path)).get("source") or {}).get("pickled_checkpoints") or []
-    out = []
-    for rec in listed:
-        if isinstance(rec, dict) and "path" in rec and "step" in rec:
-            meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
-            out.append(
-                Checkpoint(step=int(rec["step"]), path=Path(rec["path"]), kind="pickle", meta=meta)
-            )
-    return sorted(out, key=lambda c: c.step)
 
 
 def load_stylegan_pickle(path: str | Path, trust: bool = False):

@@ -25,7 +25,6 @@ key and the preprocessing, and written atomically.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.atomic import atomic_write
+from ..files.bounded import TooCostly, is_regular, load_npy, open_image
+from ..files.runfiles import keep_inside
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -90,23 +91,29 @@ class RealData:
 # ---------------------------------------------------------------- loading
 
 
-def load_real(spec: str | os.PathLike) -> RealData:
-    """Open `--real` (see the module docstring for the accepted forms)."""
+def load_real(spec: str | os.PathLike, within: Path | None = None) -> RealData:
+    """Open `--real` (see the module docstring for the accepted forms). `within`: the
+    run folder, when the spec came from the run itself: files of a folder that lead
+    outside it are left out. A FIFO, device or socket is never opened."""
     s = str(spec)
     if s in BUILTIN:
         return _sklearn_digits()
     p = Path(s).expanduser()
     if p.is_dir():
-        return _folder(p)
+        return _folder(p, within)
     if not p.exists():
         raise GanAnalyzeError(
             f"{p}: real data not found (expected a folder of images, a .npy/.npz file "
             f"or one of: {', '.join(BUILTIN)})"
         )
+    if not is_regular(p):
+        raise GanAnalyzeError(f"{p}: not a regular file (a FIFO, device or socket); not opened")
     suffix = p.suffix.lower()
     if suffix == ".npy":
         try:
-            arr = np.load(p, mmap_mode="r", allow_pickle=False)
+            arr = load_npy(p, mmap_mode="r")
+        except TooCostly as e:
+            raise GanAnalyzeError(str(e)) from None
         except Exception as e:
             raise GanAnalyzeError(
                 f"{p}: not a readable .npy array ({type(e).__name__}: {e})"
@@ -264,12 +271,14 @@ def _array(source: str, arr: np.ndarray) -> RealData:
     )
 
 
-def _folder(root: Path) -> RealData:
-    from PIL import Image, UnidentifiedImageError
+def _folder(root: Path, within: Path | None = None) -> RealData:
+    from PIL import UnidentifiedImageError
 
     files = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and is_regular(p)
     )
+    if within is not None:
+        files = keep_inside(within, files)
     if len(files) < 2:
         raise GanAnalyzeError(
             f"{root}: needs at least 2 images ({', '.join(IMAGE_EXTENSIONS)}), found {len(files)}"
@@ -280,8 +289,10 @@ def _folder(root: Path) -> RealData:
     for p in files:
         data = p.read_bytes()
         try:
-            with Image.open(io.BytesIO(data)) as im:
+            with open_image(data, p) as im:
                 mode, sz = im.mode, im.size
+        except TooCostly as e:
+            raise GanAnalyzeError(str(e)) from None
         except (UnidentifiedImageError, OSError) as e:
             raise GanAnalyzeError(f"{p}: not a readable image ({type(e).__name__})") from None
         if size is None:
@@ -303,7 +314,7 @@ def _folder(root: Path) -> RealData:
     def load(a: int, b: int) -> np.ndarray:
         out = np.empty((b - a, *shape), dtype=np.float32)
         for i, p in enumerate(paths[a:b]):
-            with Image.open(p) as im:
+            with open_image(p, p) as im:
                 x = np.asarray(im.convert(mode), dtype=np.uint8)
             x = x[None] if grey else x.transpose(2, 0, 1)
             out[i] = x.astype(np.float32) / np.float32(255.0)

@@ -47,8 +47,9 @@ from .. import consent
 from ..errors import GanAnalyzeError
 from ..files.datatable import is_table_file
 from ..run import Checkpoint, Run
+from ..runio import store
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
-from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
+from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal
 from .distributed import init_distributed
 from .generate import Noise, as_images, stylegan_sampler, to_unit
 from .ledger import append, error_text, is_done, ledger_frame, read, stored_rows
@@ -68,7 +69,7 @@ def select_checkpoints(
     run.json (whether they may be loaded is decided later, by trust_pickles).
     """
     ckpts = sorted(
-        [c for c in run.checkpoints if c.kind == "native"] + pickled_checkpoints(run),
+        [c for c in run.checkpoints if c.kind == "native"] + store.pickled_checkpoints(run),
         key=lambda c: c.step,
     )
     if not ckpts:

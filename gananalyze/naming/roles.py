@@ -390,13 +390,16 @@ def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dic
     The file is read only when it lies inside the run (no links leading out)."""
     import yaml
 
+    from ..files.bounded import TooCostly, load_yaml
     from ..files.runfiles import checked
 
     p = checked(run_dir, Path(run_dir) / MAP_FILE, warnings)
     if p is None:
         return {}
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8", errors="replace"))
+        data = load_yaml(p.read_text(encoding="utf-8", errors="replace"), p)
+    except TooCostly as e:
+        raise GanAnalyzeError(str(e)) from None
     except yaml.YAMLError as e:
         raise GanAnalyzeError(f"{p}: not readable YAML ({str(e).splitlines()[0]})") from None
     roles = data.get("roles") if isinstance(data, dict) else None

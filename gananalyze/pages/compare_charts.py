@@ -74,9 +74,9 @@ def sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]
         grid = run.samples[-1]
     try:
         data = grid.read_bytes()
-        from PIL import Image
+        from ..files.bounded import open_image
 
-        img = Image.open(io.BytesIO(data))
+        img = open_image(data, grid.path)
         if max(img.size) > SAMPLE_MAX_PX or img.format not in ("PNG", "JPEG"):
             img = img.convert("RGB")
             img.thumbnail((SAMPLE_MAX_PX, SAMPLE_MAX_PX))

@@ -6,6 +6,7 @@ import base64
 import io
 from typing import Any
 
+from ..files.bounded import open_image
 from .plots import DPI, styled
 
 
@@ -32,7 +33,7 @@ def upscale_png(png: bytes, min_width: int = 240, max_factor: int = 8) -> bytes:
     """Nearest-neighbour upscale of a small image (8x8 digit grids) so it is visible; PNG out."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(png))
+    img = open_image(png)
     w, h = img.size
     factor = 1
     while w * (factor + 1) <= min_width and factor < max_factor:

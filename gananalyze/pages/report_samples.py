@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..analysis.alignment import step_label
 from ..analysis.report_evidence import TsneEvidence
+from ..files.bounded import TooCostly, open_image
 from ..naming.aliases import LABELS
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
@@ -43,7 +44,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
 
     from PIL import Image
 
-    img = Image.open(io.BytesIO(data))
+    img = open_image(data)
     if img.size[0] < min_width:
         return pngs.upscale_png(data, min_width=min_width, max_factor=32)
     if img.size[0] > max_width:
@@ -166,6 +167,9 @@ class SampleSections:
                 g = gs[i]
                 try:
                     png = _thumbnail(g.read_bytes())
+                except TooCostly as e:
+                    problems.append(f"sample image at step {g.step} ({tag}): {e}")
+                    continue
                 except Exception as e:  # an unreadable image should not sink the whole report
                     problems.append(
                         f"sample image at step {g.step} ({tag}): unreadable ({type(e).__name__})"

@@ -1,4 +1,5 @@
-"""Terminal text: what `check`, `info`, `compare` and `fid-sweep` print.
+"""Terminal text: what `check`, `info`, `compare` and `fid-sweep` print (and
+`compare --csv`, whose cells are made safe to open in a spreadsheet).
 
 Each renderer takes the plain result of an analysis (a Diagnosis, a Run summary, a
 Comparison, a sweep frame) and returns text; cli.py only echoes it. Numbers go
@@ -353,3 +354,23 @@ def sweep_saved_clause(ok: int) -> str:
     if ok <= 0:
         return "none was evaluated."
     return f"the other {ok} were evaluated and saved in the run."
+
+
+# OWASP CSV injection: a cell starting with one of these is run as a formula by
+# spreadsheets (=HYPERLINK(...), +cmd|...); a leading single quote makes it text.
+SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run, prefixed with a single quote; else as is
+    (numbers, including negative ones, stay numbers)."""
+    if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """`frame` as CSV with every cell and column name neutralised (spreadsheet_cell)."""
+    safe = frame.map(spreadsheet_cell)
+    safe.columns = [spreadsheet_cell(str(c)) for c in frame.columns]
+    return safe.to_csv(index=False)

@@ -38,10 +38,10 @@ def _png_bytes(data: bytes) -> bytes:
     """The image as PNG (TensorBoard images may be JPEG or GIF)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return data
-    from PIL import Image
+    from .bounded import open_image
 
     buf = io.BytesIO()
-    Image.open(io.BytesIO(data)).convert("RGB").save(buf, format="PNG")
+    open_image(data).convert("RGB").save(buf, format="PNG")
     return buf.getvalue()
 
 

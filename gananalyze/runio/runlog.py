@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from ..errors import GanAnalyzeError
 from ..files import atomic
+from ..files.atomic import folder_lock
 from ..run import LOSS_TYPES
 from . import parts, store, vectorfiles
 from .imagegrid import make_grid
@@ -138,6 +139,26 @@ class RunLog:
         self.writer_id = parts.new_writer_id()
         self._scalar_part = parts.next_part_number(self.path / store.SCALARS_DIR)
         self._hist_part = parts.next_part_number(self.path / store.HIST_DIR)
+        with folder_lock(self.path):  # another process may start a session at the same time
+            self.meta = self._start_session(name, loss, config, generator)
+        self._cond = threading.Condition(self._lock)
+        self._queue: list[tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]] = []
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(
+            target=self._write_loop, name="gananalyze-writer", daemon=True
+        )
+        self._writer.start()
+
+    # ------------------------------------------------------------ scalars
+    def _start_session(
+        self,
+        name: str | None,
+        loss: str,
+        config: dict[str, Any] | None,
+        generator: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Add this session to run.json (read, modify, write: under folder_lock)."""
         meta = store.read_run_json(self.path)
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         meta.setdefault("format", "gananalyze-run")
@@ -161,17 +182,8 @@ class RunLog:
         )
         meta["sessions"] = sessions
         atomic.atomic_write_json(self.path / store.RUN_JSON, meta)
-        self.meta = meta
-        self._cond = threading.Condition(self._lock)
-        self._queue: list[tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]] = []
-        self._stopping = False
-        self._error: BaseException | None = None
-        self._writer = threading.Thread(
-            target=self._write_loop, name="gananalyze-writer", daemon=True
-        )
-        self._writer.start()
+        return meta
 
-    # ------------------------------------------------------------ scalars
     def scalars(self, step: int, epoch: float | None = None, **metrics: Any) -> None:
         """Record named values at `step`. Floats, ints, numpy or torch scalars.
 

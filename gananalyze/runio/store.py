@@ -27,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import GanAnalyzeError
-from ..files.runfiles import checked, keep_inside, loads_json
+from ..files.bounded import loads_json
+from ..files.runfiles import checked, keep_inside
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
@@ -224,6 +225,29 @@ def read_run_json(run_dir: Path, warnings: list[str] | None = None) -> dict[str,
     if not isinstance(meta, dict):
         raise GanAnalyzeError(f"{p}: expected a JSON object")
     return meta
+
+
+def pickled_checkpoints(run: Run) -> list[Checkpoint]:
+    """The trainer pickles an imported native run lists in run.json ("source" ->
+    "pickled_checkpoints").
+
+    `gananalyze import` records them (absolute paths) without copying them;
+    they stay where the trainer wrote them. Listing them reads nothing but run.json.
+    """
+    if run.format != "native":
+        return []
+    source = read_run_json(Path(run.path)).get("source")
+    listed = source.get("pickled_checkpoints") if isinstance(source, dict) else None
+    out = []
+    for rec in listed if isinstance(listed, list) else []:
+        if isinstance(rec, dict) and isinstance(rec.get("path"), str):
+            try:
+                step = int(rec["step"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            meta = {k: v for k, v in rec.items() if k not in ("path", "step")}
+            out.append(Checkpoint(step=step, path=Path(rec["path"]), kind="pickle", meta=meta))
+    return sorted(out, key=lambda c: c.step)
 
 
 def _config(meta: dict[str, Any], p: Path, warnings: list[str]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..files.runfiles import checked, keep_inside, loads_json
+from ..files.bounded import TooCostly, check_npy, is_regular, loads_json
+from ..files.runfiles import checked, keep_inside
 from ..run import VectorSamples
 
 VECTORS_INDEX = "vectors.jsonl"
@@ -123,8 +124,14 @@ def list_vectors(
     out = []
     for p in keep_inside(run_dir, sorted(d.glob("step-*.npy")), warnings):
         m = _STEP_RE.match(p.name)
-        if not m or not p.is_file():
+        if not m or not is_regular(p):
             continue
+        try:  # the header only: a costly array is named now (reading it later refuses it)
+            check_npy(p)
+        except TooCostly as e:
+            warnings.append(str(e))
+        except (OSError, ValueError):
+            pass  # not an array at all: its reader says so
         info = meta.get(p.name, {})
         out.append(
             VectorSamples(
