@@ -27,7 +27,7 @@ TRAIN = CACHE / "train"
 RUNS = CACHE / "runs"
 
 
-def _train(specs, log) -> None:
+def _train(specs, log, reverse: bool = False) -> None:
     """Train the specs not cached yet, grouped by data shape and loss type."""
     import torch
 
@@ -42,11 +42,17 @@ def _train(specs, log) -> None:
         if not (TRAIN / f"{sp.id}.json").is_file():
             dim = {"ring8": "2-D", "grid9": "2-D"}.get(sp.data, sp.data)
             groups[(dim, sp.loss)].append(sp)
-    order = sorted(groups, key=lambda k: (k[1].startswith("wgan"), str(k)))
+    order = sorted(groups, key=lambda k: (k[1].startswith("wgan"), str(k)), reverse=reverse)
     dss = {}
     for gi, key in enumerate(order):
         group = [sp for sp in groups[key] if not (TRAIN / f"{sp.id}.json").is_file()]
+        lock = TRAIN / f".{key[0]}-{key[1]}.lock"
         if not group:  # another worker trained them meanwhile
+            continue
+        try:  # several workers (--losses, --reverse) share the cache: one per group
+            lock.open("x").close()
+        except FileExistsError:
+            log(f"{key}: another worker is training it")
             continue
         t0 = time.time()
         for sp in group:
@@ -79,6 +85,7 @@ def _train(specs, log) -> None:
                 "scores": scores,
             }
             (TRAIN / f"{sp.id}.json").write_text(json.dumps(meta, indent=1))
+        lock.unlink(missing_ok=True)
         log(
             f"[{gi + 1}/{len(order)}] {key[0]} {key[1]}: {len(group)} runs in {time.time() - t0:.0f} s"
         )
@@ -110,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-write", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="first N specs only")
     ap.add_argument("--losses", default=None, help="comma-separated loss types only")
+    ap.add_argument("--reverse", action="store_true", help="train the groups in reverse order")
     a = ap.parse_args(argv)
     specs = all_specs()[: a.limit]
     if a.losses:
@@ -119,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
 
     if not a.only_write:
-        _train(specs, log)
+        _train(specs, log, a.reverse)
     if not a.only_train:
         _write(specs, log)
     return 0

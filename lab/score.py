@@ -105,6 +105,7 @@ def score_lab(half: str) -> list[dict]:
                 "truth": meta["truth"],
                 "pred": pred,
                 "right": is_right(meta["truth"], pred),
+                "half": meta["half"],
                 "loss": sp["loss"],
                 "style": sp["style"],
                 "data": sp["data"],
@@ -216,7 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--half", default="test", choices=("test", "tune", "all"))
     ap.add_argument("--json", type=Path, default=None, help="write the rows and summary here")
     ap.add_argument("--misses", action="store_true", help="list every wrong run with its verdict")
+    ap.add_argument(
+        "--package",
+        type=Path,
+        default=None,
+        help="import gananalyze from this folder (e.g. an export of main's, for a baseline)",
+    )
     a = ap.parse_args(argv)
+    if a.package is not None:
+        sys.path.insert(0, str(a.package.resolve()))
     if not TRAIN.is_dir():
         print("no lab runs: run `make lab` first", file=sys.stderr)
         return 1

@@ -136,7 +136,9 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     msg = (
         f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
     )
-    all_conventions = robust is not None and bool(robust[0][a : z + 1].mean() >= 0.5)
+    all_conventions = (
+        robust is not None and len(robust[1]) > 1 and bool(robust[0][a : z + 1].mean() >= 0.5)
+    )
     assumed = not use_probs and not loss_type_known(eq) and not all_conventions
     if all_conventions:
         nums["conventions"] = sorted(robust[1])
