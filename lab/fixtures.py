@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .score import RUNS, TRAIN, is_right, judge_folder
+from .specs import half_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "tests" / "data" / "lab"
@@ -30,7 +31,7 @@ def pick(per_class: int) -> list[dict]:
     by_class = defaultdict(list)
     for p in sorted(TRAIN.glob("*.json")):
         m = json.loads(p.read_text())
-        if m["half"] == "test" and (RUNS / m["id"] / ".done").is_file():
+        if half_of(int(m["spec"]["seed"])) == "test" and (RUNS / m["id"] / ".done").is_file():
             by_class[m["truth"]].append(m)
     chosen = []
     for cls in sorted(by_class):

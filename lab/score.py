@@ -30,6 +30,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .specs import half_of
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNS = HERE / ".cache" / "runs"
@@ -92,6 +94,7 @@ def score_lab(half: str) -> list[dict]:
     rows = []
     for meta_p in sorted(TRAIN.glob("*.json")):
         meta = json.loads(meta_p.read_text())
+        meta["half"] = half_of(int(meta["spec"]["seed"]))  # the split of lab/specs.py
         if half != "all" and meta["half"] != half:
             continue
         folder = RUNS / meta["id"]

@@ -1,7 +1,7 @@
 """The lab's grid of runs: every (data, loss, induced outcome) combination once, plus extra
 healthy runs, each with a logging style, a logging interval and a length drawn from its
-seed. Seeds are the run numbers; the split is by seed (even: the tuning half, odd: the
-test half)."""
+seed. Seeds are the run numbers; the split is by seed (`half_of`: the tuning half and the
+test half, every outcome in both)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ LENGTHS = (200, 400, 600)
 N_EXTRA_HEALTHY = 64
 
 
+def half_of(seed: int) -> str:
+    """The split by seed: "test" or "tune". Seeds run through data x loss x outcome (8
+    outcomes), so the parity of seed + seed // 8 puts every outcome in both halves."""
+    return "test" if (seed + seed // 8) % 2 else "tune"
+
+
 @dataclass(frozen=True)
 class Spec:
     seed: int
@@ -45,7 +51,7 @@ class Spec:
 
     @property
     def half(self) -> str:
-        return "test" if self.seed % 2 else "tune"
+        return half_of(self.seed)
 
 
 def _base(data: str, loss: str) -> Settings:
