@@ -13,7 +13,7 @@ RUN := $(UV) run --frozen
 unexport PYTHONDONTWRITEBYTECODE
 SAMPLES := healthy mode-collapse d-overpowers
 
-.PHONY: setup browser demo test bench lint sample-runs clean
+.PHONY: setup browser demo test bench lint sample-runs lab verdicts clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -81,6 +81,16 @@ sample-runs: setup
 	@for r in $(SAMPLES); do $(RUN) gananalyze fid-sweep sample_runs/$$r $(DEMO_SWEEP) --force || exit 1; done
 	$(RUN) python examples/train_ring_gan.py --out sample_runs
 	$(RUN) gananalyze fid-sweep sample_runs/ring-collapse $(RING_SWEEP) --force
+
+# The truth lab (lab/): trains 320 small GANs on one CPU core (niced; cached under
+# lab/.cache, so a second run only writes what is missing) and writes each in its logging
+# style. `make verdicts` scores `check` on the lab's test half and on the zoo, from the
+# cache: after a reader or rule change it is the one command to re-score.
+lab: setup
+	OMP_NUM_THREADS=1 nice -n 10 $(RUN) python -m lab.build
+
+verdicts: setup
+	$(RUN) python -m lab.score --half test
 
 clean:
 	rm -rf .venv .pytest_cache

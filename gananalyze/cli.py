@@ -258,7 +258,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 
 
 @main.command()
-@click.argument("run", type=click.Path())
+@click.argument("run", type=click.Path(), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
 @choice(
     "--fail-on",
@@ -288,7 +288,7 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 @MAP_OPTION
 @friendly
 def check(
-    run: str,
+    run: str | None,
     as_json: bool,
     fail_on: str,
     rules_config: str | None,
@@ -300,6 +300,8 @@ def check(
 ) -> None:
     """Diagnose RUN on the terminal (or as JSON); exit code 1 when a finding reaches --fail-on.
 
+    A synthetic table can be checked alone, with no run: `check --samples S --real R`.
+
     Exit codes: 0 nothing at or above the --fail-on severity, 1 something is
     (or the run cannot be read), 2 bad command-line usage.
     """
@@ -308,11 +310,22 @@ def check(
     from .pages.text import check_text
 
     source: Any = run
+    if run is None and not samples_table:
+        raise click.UsageError(
+            "RUN is needed, unless a synthetic table is checked alone (--samples FILE --real FILE)"
+        )
     if samples_table or real_table:
+        from pathlib import Path
+
         from .analysis.vectorstats import load_with_tables
         from .loader import load_run
+        from .run import Run
 
-        loaded = load_run(run, format=fmt, roles=roles_of(role_map))
+        if run is None:  # a synthetic table alone, no training run
+            p = Path(samples_table)
+            loaded = Run(path=p.parent, name=p.name, format="table")
+        else:
+            loaded = load_run(run, format=fmt, roles=roles_of(role_map))
         source = load_with_tables(loaded, fmt, real_table, samples_table)
     _, diag = analyze(
         source,

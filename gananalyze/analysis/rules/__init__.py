@@ -13,9 +13,11 @@ Layout (one idea per module):
   balance.py      d_overpowering, g_overpowering, healthy_equilibrium
   stability.py    divergence, vanishing_gradients, oscillation
   samples.py      mode_collapse, over_training
-  stalled.py      d_stalled
+  stalled.py      d_stalled, d_clamped (a dead D: saturated outputs, a clamped loss)
+  short.py        short logs (5-19 rows): D wins in every row (finding d_overpowering)
   wild.py         losses wild from the first step (part of oscillation)
   values.py       implausible_values, damaged_data
+  tabular.py      tabular_fidelity (column shapes, pair trends, duplicates, copied rows)
   vectors.py      vector_collapse (vector/sequence samples, no sweep)
   wgan.py         wgan_critic (critic gap, critic growth)
   diagnose.py     diagnose() and the verdict
@@ -27,7 +29,17 @@ from __future__ import annotations
 
 from ...naming.layouts import GAN_LAYOUTS, GanView
 from ...naming.roles import gan_views
-from . import balance, samples, stability, stalled, values, vectors, wgan  # noqa: F401
+from . import (  # noqa: F401
+    balance,
+    samples,
+    short,
+    stability,
+    stalled,
+    tabular,
+    values,
+    vectors,
+    wgan,
+)
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose

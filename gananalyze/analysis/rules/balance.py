@@ -12,7 +12,7 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import checkpoint_before
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import loss_type_known
+from .conventions import consistent_d_equilibria, loss_type_known
 from .registry import rule
 
 _SOURCE_WORDS = {
@@ -70,6 +70,14 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             mask = mask | by_g
             hold = hold | by_g
         last = last_bin_with_data(bd)
+    # The D loss is read even when D's outputs are logged: a D loss under d_over_loss_frac of
+    # the smallest equilibrium of every convention consistent with the run, with (when a G
+    # loss is logged) the G loss implying D(G(z)) <= d_over_implied_dgz_max as -log D(G(z)),
+    # is D winning whatever the convention
+    robust = _robust_loss_mask(ctx)
+    if robust is not None:
+        mask = mask | robust[0]
+        hold = hold | robust[0]
     pick = sustained_stretch(mask, ctx.need_bins(), last)
     if not pick:
         return []
@@ -128,10 +136,20 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     msg = (
         f"D wins {span} ({fmt_pct(nums['fraction_of_run'])} of the run): " + "; ".join(parts) + "."
     )
-    assumed = not use_probs and not loss_type_known(eq)
-    if not use_probs and eq is not None:
+    all_conventions = (
+        robust is not None and len(robust[1]) > 1 and bool(robust[0][a : z + 1].mean() >= 0.5)
+    )
+    assumed = not use_probs and not loss_type_known(eq) and not all_conventions
+    if all_conventions:
+        nums["conventions"] = sorted(robust[1])
+        msg += (
+            " This holds under every loss convention consistent with the data ("
+            + ", ".join(sorted(robust[1]))
+            + ")."
+        )
+    elif not use_probs and eq is not None:
         msg += f" Judged against the {eq.loss.upper()} equilibrium" + (
-            " (loss type unknown: assumed)."
+            " (loss type unknown: assumed; it depends on that convention)."
             if assumed
             else f" ({_SOURCE_WORDS.get(eq.source, eq.source)})."
         )
@@ -163,6 +181,25 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             metrics=metrics,
         )
     ]
+
+
+def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] | None:
+    """Per bin: D wins by its loss under every convention consistent with the run (see the
+    call); with the conventions. None without a D loss or for Wasserstein losses."""
+    th = ctx.th
+    if not ctx.has("D_loss"):
+        return None
+    bd = ctx.bins("D_loss")["med"].to_numpy()
+    g_med = float(np.nanmedian(ctx.finite("G_loss"))) if ctx.has("G_loss") else None
+    d_med = float(np.nanmedian(bd[-max(1, len(bd) // 4) :]))
+    cands = consistent_d_equilibria(ctx.eq, d_med, g_med)
+    if not cands:
+        return None
+    mask = bd <= th["d_over_loss_frac"] * min(cands.values())
+    if ctx.has("G_loss"):
+        g = ctx.bins("G_loss")["med"].to_numpy()
+        mask &= g >= -math.log(th["d_over_implied_dgz_max"])
+    return mask, cands
 
 
 def g_saturating(ctx: RuleContext) -> bool:
@@ -213,6 +250,8 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     metrics = [ctx.column("D_G_z")]
     if ctx.has("D_x_prob"):
         dx = float(np.nanmedian(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()[a : z + 1]))
+        if dx >= 0.999 and dg >= 0.999:
+            return []  # D says 1.0 to everything: saturated, not fooled (d_clamped)
         nums["D_x"] = dx
         parts.append(f"D(x) {fmt_sig(dx)}")
         metrics.append(ctx.column("D_x"))

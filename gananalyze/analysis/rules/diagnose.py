@@ -26,9 +26,11 @@ _PRIORITY = [
     "no_problems",
     "no_data",
     "divergence",
+    "d_clamped",
     "d_overpowering",
     "mode_collapse",
     "vector_collapse",
+    "tabular_fidelity",
     "g_overpowering",
     "vanishing_gradients",
     "over_training",
@@ -84,8 +86,11 @@ def diagnose(
                     findings.append(f)
     ctx = ctxs[0]
     ran = len(ran_rules - {"damaged_data"})  # about the files, not a check of the training
+    found = {f.rule for f in findings}  # a short-log finding answers for its rule
     skipped = [
-        (r.name, reasons[r.name]) for r in rules if r.name in reasons and r.name not in ran_rules
+        (r.name, reasons[r.name])
+        for r in rules
+        if r.name in reasons and r.name not in ran_rules and r.name not in found
     ]
     if len(views) > 1 and sum(f.rule == "healthy_equilibrium" for f in findings) < len(views):
         # healthy only if every GAN is

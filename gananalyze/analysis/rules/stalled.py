@@ -9,7 +9,7 @@ import numpy as np
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .registry import rule
+from .registry import not_this_kind, rule
 
 
 @rule("d_stalled", needs=("D_loss", "G_loss"))
@@ -60,5 +60,132 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
             end_step=b1,
             numbers={"D_loss": d_val, "G_loss_range": g_move, "fraction_of_run": frac},
             metrics=[ctx.column("D_loss"), ctx.column("G_loss")],
+        )
+    ]
+
+
+# Values a pinned D loss takes when a log is clamped (PyTorch's BCELoss clamps log at -100;
+# `log(sigmoid + eps)` pins at -log(eps)): value -> what it means
+CLAMP_VALUES = {
+    100.0: "BCELoss's log clamp (-100) on one term, or both terms averaged with 2 x 100",
+    50.0: "BCELoss's log clamp (-100) on one of two averaged terms",
+    200.0: "BCELoss's log clamp (-100) on both summed terms",
+    -np.log(1e-8): "-log(1e-8), a log(x + 1e-8) clamp",
+    -np.log(1e-8) / 2: "-log(1e-8) averaged over two terms",
+    -np.log(1e-10): "-log(1e-10), a log(x + 1e-10) clamp",
+    -np.log(1e-10) / 2: "-log(1e-10) averaged over two terms",
+    -np.log(1e-12): "-log(1e-12), a log(x + 1e-12) clamp",
+}
+MIN_PINNED_POINTS = 5
+
+
+def _clamp_name(v: float) -> str | None:
+    for ref, what in CLAMP_VALUES.items():
+        if abs(v - ref) <= 1e-3 * ref:
+            return what
+    return None
+
+
+def _pinned_tail(s) -> tuple[int, float] | None:
+    """(number of trailing points equal to the last one within 1e-6 relative, that value)."""
+    v = s.to_numpy(dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < MIN_PINNED_POINTS:
+        return None
+    last = v[-1]
+    same = np.abs(v - last) <= 1e-6 * max(1.0, abs(last))
+    k = v.size
+    while k > 0 and same[k - 1]:
+        k -= 1
+    return v.size - k, float(last)
+
+
+def _clamp_candidate(ctx: RuleContext) -> str | None:
+    """Whether there is anything to judge: the D loss's last points identical, or D's last
+    outputs saturated alike; otherwise the rule is about another kind of run."""
+    pinned = _pinned_tail(ctx.raw("D_loss")) if len(ctx.raw("D_loss")) else None
+    if pinned is not None and pinned[0] >= MIN_PINNED_POINTS:
+        return None
+    dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
+    if len(dx) >= MIN_PINNED_POINTS and len(dg) >= MIN_PINNED_POINTS:
+        x, g = float(dx.iloc[-1]), float(dg.iloc[-1])
+        if (x >= 0.999 and g >= 0.999) or (x <= 0.001 and g <= 0.001):
+            return None
+    return not_this_kind("D's loss is not pinned and its outputs are not saturated")
+
+
+@rule("d_clamped", needs=(), applies=_clamp_candidate)
+def d_clamped(ctx: RuleContext) -> list[Finding]:
+    """D is dead: its outputs saturated alike for real and fake (D says 1.0, or 0.0, to
+    both), or its loss pinned at one exact value (a clamp) to the end. No gradient reaches
+    G; training has stopped, whatever the other curves say. Judged from 5 points."""
+    th = ctx.th
+    dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
+    n_total = len(ctx.finite("D_loss")) or len(dx)
+    parts, nums, metrics = [], {}, []
+    start = None
+    if len(dx) >= MIN_PINNED_POINTS and len(dg) >= MIN_PINNED_POINTS:
+        j = np.c_[dx.reindex(dg.index).to_numpy(), dg.to_numpy()]
+        j = j[np.isfinite(j).all(1)]
+        hi = (j[:, 0] >= 0.999) & (j[:, 1] >= 0.999)
+        lo = (j[:, 0] <= 0.001) & (j[:, 1] <= 0.001)
+        sat = hi | lo
+        k = len(sat)
+        while k > 0 and sat[k - 1] and (hi[k - 1] == hi[-1]):
+            k -= 1
+        tail = len(sat) - k
+        if tail >= max(MIN_PINNED_POINTS, th["sustain_fraction"] * len(sat)) and sat[-1]:
+            side = "1.0" if hi[-1] else "0.0"
+            parts.append(
+                f"D says {side} to real and fake alike at the last {tail} of {len(sat)} points "
+                f"(D(x) {fmt_sig(float(j[-1, 0]))}, D(G(z)) {fmt_sig(float(j[-1, 1]))}): "
+                "saturated, not fooled"
+            )
+            nums.update(saturated_points=tail, D_x=float(j[-1, 0]), D_G_z=float(j[-1, 1]))
+            metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
+            start = int(dg.index[len(dg) - tail]) if tail <= len(dg) else None
+    pinned = _pinned_tail(ctx.raw("D_loss")) if len(ctx.raw("D_loss")) else None
+    if pinned is not None:
+        tail, val = pinned
+        clamp = _clamp_name(val)
+        long_enough = tail >= max(MIN_PINNED_POINTS, th["sustain_fraction"] * n_total)
+        # an exact constant is no training loss (batches differ); a clamp value or a
+        # saturated D says why. A loss pinned at 0 is D winning outright (d_overpowering).
+        if long_enough and abs(val) > 1e-6 and (clamp or parts):
+            eq = ctx.eq
+            ratio = (
+                f", {fmt_sig(val / eq.d_loss)}x its equilibrium {fmt_sig(eq.d_loss)}"
+                if eq is not None and eq.d_loss
+                else ""
+            )
+            parts.append(
+                f"{ctx.label('D_loss')} pinned at exactly {fmt_sig(val)} for the last {tail} of "
+                f"{n_total} points{ratio}" + (f" ({clamp})" if clamp else "")
+            )
+            nums.update(D_loss=val, pinned_points=tail)
+            metrics.append(ctx.column("D_loss"))
+            s = ctx.finite("D_loss")
+            start = int(s.index[len(s) - tail]) if start is None else start
+    if not parts:
+        return []
+    g = _pinned_tail(ctx.raw("G_loss")) if len(ctx.raw("G_loss")) else None
+    if g is not None and g[0] >= MIN_PINNED_POINTS:
+        parts.append(f"{ctx.label('G_loss')} pinned at {fmt_sig(g[1])}")
+        nums["G_loss"] = g[1]
+    start = start if start is not None else int(ctx.steps[0])
+    return [
+        Finding(
+            rule="d_clamped",
+            severity="error",
+            title="Discriminator dead (saturated or clamped)",
+            message="; ".join(parts) + ". No gradient reaches G from such a D: training has "
+            f"stopped (judged from {n_total} points).",
+            action="Restart from a checkpoint before it with a lower D learning rate; compute "
+            "the loss from logits (BCEWithLogitsLoss) instead of sigmoid + BCELoss, which "
+            "saturates and clamps; check D's last layer and input scaling.",
+            start_step=start,
+            end_step=int(ctx.steps[-1]) if len(ctx.steps) else start,
+            numbers=nums,
+            metrics=metrics,
         )
     ]

@@ -71,6 +71,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "hop_min_hops": 2,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # vector_collapse (vector/sequence samples)
+    # tabular_fidelity (synthetic rows against the real table)
+    "tab_column_max": 0.15,  # a column fails above this KS / total-variation distance ...
+    "tab_corr_diff_max": 0.3,  # a pair fails above this |correlation difference|
+    "tab_dup_excess": 0.05,  # duplicated rows beyond the real table's share by this
+    "tab_copy_excess": 0.1,  # rows nearer a real record than real rows' 5th pct., beyond 5%
     "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
     "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread
     # divergence

@@ -1,0 +1,217 @@
+"""Writes a trained lab run in one of six logging styles, as real trainers do:
+
+  runlog       gananalyze.RunLog: losses, D outputs (critic scores for WGAN and hinge),
+               gradient norms, fixed-noise samples (vectors as .npy, digits as image grids)
+  tensorboard  SummaryWriter event files, tag names drawn from four common sets; digit
+               runs add make_grid image grids of 100 samples
+  lightning    lightning_logs/version_0/metrics.csv (+ hparams.yaml naming the loss); the
+               step counts optimizer steps (G and D), `name_step` columns
+  keras        a CSVLogger-style log.csv, one row per "epoch" (a logged point)
+  stdout       the PyTorch DCGAN example's lines `[e/E][b/B]\tLoss_D: ...`, saved as
+               output.txt
+  textlog      a research-library log: a long preamble (config, both networks), then
+               `[time] Step: s Progress: p% Gen_loss: g Dis_loss: d` lines
+
+Only the RunLog style records the loss type (as RunLog asks for it) and the Lightning
+style (hparams.yaml); the others leave it to be inferred, as such logs do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+RUNLOG_LOSS = {
+    "lsgan": "lsgan",
+    "hinge": "hinge",
+    "wgan_clip": "wasserstein",
+    "wgan_gp": "wasserstein",
+}
+TB_TAGS = (
+    ("Loss/D", "Loss/G", "D(x)", "D(G(z))"),
+    ("loss_d", "loss_g", "d_real", "d_fake"),
+    ("train/discriminator_loss", "train/generator_loss", "train/D_x", "train/D_G_z"),
+    ("D_loss", "G_loss", None, None),
+)
+
+
+def _logged_steps(n: int, every: int) -> np.ndarray:
+    s = np.arange(every, n + 1, every)
+    if len(s) == 0 or s[-1] != n:
+        s = np.r_[s, n]  # the last step is logged when the job ends
+    return s
+
+
+def _rows(meta: dict, z) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    h = {k[2:]: z[k] for k in z.files if k.startswith("h_")}
+    n = len(h["D_loss"])
+    steps = _logged_steps(n, meta["spec"]["every"])
+    return steps, {k: v[steps - 1] for k, v in h.items()}
+
+
+def _fmt(v: float, spec: str = ".6g") -> str:
+    return "nan" if not np.isfinite(v) else format(float(v), spec)
+
+
+def _digit_images(x: np.ndarray) -> np.ndarray:
+    return np.clip(x[:100], -1, 1).reshape(-1, 1, 8, 8)
+
+
+def write_run(sp, meta: dict, z, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    steps, v = _rows(meta, z)
+    {
+        "runlog": _runlog,
+        "tensorboard": _tensorboard,
+        "lightning": _lightning,
+        "keras": _keras,
+        "stdout": _stdout,
+        "textlog": _textlog,
+    }[sp.style](sp, meta, z, steps, v, out)
+
+
+def _runlog(sp, meta, z, steps, v, out: Path) -> None:
+    from gananalyze import RunLog
+
+    loss = RUNLOG_LOSS.get(sp.loss, "bce")
+    cfg = {"gan_loss": sp.loss, "lr_g": meta["settings"]["lr_g"], "lr_d": meta["settings"]["lr_d"]}
+    if sp.loss.startswith("bce"):
+        cfg["d_loss_reduction"] = "sum" if sp.loss.endswith("sum") else "mean"
+    critic = sp.loss in ("hinge", "wgan_clip", "wgan_gp")
+    with RunLog(out, loss=loss, config=cfg, flush_rows=100000) as log:
+        for i, s in enumerate(steps):
+            log.scalars(
+                int(s),
+                G_loss=v["G_loss"][i],
+                D_loss=v["D_loss"][i],
+                G_grad_norm=v["G_grad"][i],
+                D_grad_norm=v["D_grad"][i],
+            )
+            if sp.loss.startswith("bce"):
+                log.discriminator(int(s), np.array([v["D_real"][i]]), np.array([v["D_fake"][i]]))
+            elif critic:
+                log.discriminator(
+                    int(s), np.array([v["D_real"][i]]), np.array([v["D_fake"][i]]), critic=True
+                )
+        samples = z["samples"]
+        for s, x in zip(z["ckpt_steps"], samples):
+            if not np.isfinite(x).all():
+                continue
+            if sp.data == "digits":
+                log.samples(int(s), _digit_images(x), nrow=10, value_range=(-1.0, 1.0))
+            else:
+                log.samples(int(s), x[:500], kind="vectors")
+
+
+def _tensorboard(sp, meta, z, steps, v, out: Path) -> None:
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+    from torchvision.utils import make_grid
+
+    d_tag, g_tag, x_tag, gz_tag = TB_TAGS[sp.seed % len(TB_TAGS)]
+    w = SummaryWriter(str(out / "tb"))
+    try:
+        for i, s in enumerate(steps):
+            w.add_scalar(d_tag, v["D_loss"][i], int(s))
+            w.add_scalar(g_tag, v["G_loss"][i], int(s))
+            if x_tag and sp.loss.startswith("bce"):
+                w.add_scalar(x_tag, v["D_real"][i], int(s))
+                w.add_scalar(gz_tag, v["D_fake"][i], int(s))
+        if sp.data == "digits":
+            for s, x in zip(z["ckpt_steps"], z["samples"]):
+                if np.isfinite(x).all():
+                    g = make_grid(
+                        torch.from_numpy(_digit_images(x)),
+                        nrow=10,
+                        padding=2,
+                        normalize=True,
+                        value_range=(-1, 1),
+                    )
+                    w.add_image("samples", g, int(s))
+    finally:
+        w.close()
+
+
+def _lightning(sp, meta, z, steps, v, out: Path) -> None:
+    d = out / "lightning_logs" / "version_0"
+    d.mkdir(parents=True, exist_ok=True)
+    per_epoch = 50
+    lines = ["d_loss_step,epoch,g_loss_step,step"]
+    for i, s in enumerate(steps):
+        lines.append(
+            f"{_fmt(v['D_loss'][i])},{(int(s) - 1) // per_epoch},{_fmt(v['G_loss'][i])},{2 * int(s) - 1}"
+        )
+    (d / "metrics.csv").write_text("\n".join(lines) + "\n")
+    (d / "hparams.yaml").write_text(
+        f"gan_loss: {sp.loss}\nlr: {meta['settings']['lr_g']}\nbatch_size: 64\n"
+    )
+
+
+def _keras(sp, meta, z, steps, v, out: Path) -> None:
+    cols = ["epoch", "d_loss", "g_loss"]
+    lines = [",".join(cols)]
+    for i in range(len(steps)):
+        lines.append(f"{i},{_fmt(v['D_loss'][i])},{_fmt(v['G_loss'][i])}")
+    (out / "log.csv").write_text("\n".join(lines) + "\n")
+
+
+def _stdout(sp, meta, z, steps, v, out: Path) -> None:
+    per_epoch = 100
+    n_ep = (int(steps[-1]) - 1) // per_epoch + 1
+    lines = []
+    for i, s in enumerate(steps):
+        e, b = (int(s) - 1) // per_epoch, (int(s) - 1) % per_epoch
+        line = (
+            f"[{e}/{n_ep}][{b}/{per_epoch}]\tLoss_D: {_fmt(v['D_loss'][i], '.4f')}"
+            f"\tLoss_G: {_fmt(v['G_loss'][i], '.4f')}"
+        )
+        if sp.loss.startswith("bce"):
+            line += (
+                f"\tD(x): {_fmt(v['D_real'][i], '.4f')}\tD(G(z)): "
+                f"{_fmt(v['D_fake'][i], '.4f')} / {_fmt(v['D_fake'][i], '.4f')}"
+            )
+        lines.append(line)
+    (out / "output.txt").write_text("\n".join(lines) + "\n")
+
+
+def _net(name: str, dims: list[int]) -> list[str]:
+    out = [f"{name}(", "  (main): Sequential("]
+    for j in range(len(dims) - 1):
+        out.append(
+            f"    ({2 * j}): Linear(in_features={dims[j]}, out_features={dims[j + 1]}, bias=True)"
+        )
+        if j < len(dims) - 2:
+            out.append(f"    ({2 * j + 1}): LeakyReLU(negative_slope=0.2)")
+    return out + ["  )", ")"]
+
+
+def _textlog(sp, meta, z, steps, v, out: Path) -> None:
+    st = meta["settings"]
+    t0 = dt.datetime(2026, 1, 1, 12, 0, 0)
+    lines = ["Loading configuration from configs/experiment.yaml", "Configuration:"]
+    cfg = {
+        "dataset": sp.data,
+        "batch_size": st["batch"],
+        "z_dim": st["z_dim"],
+        "lr_g": st["lr_g"],
+        "lr_d": st["lr_d"],
+        "n_dis": st["d_steps"],
+        "total_steps": sp.steps,
+    }
+    lines += [f"  {k}: {json.dumps(val)}" for k, val in cfg.items()]
+    dim = z["samples"].shape[-1]
+    for rep in range(12):  # summaries repeated per device and module, as such logs are long
+        lines += _net("Generator", [st["z_dim"], st["hid_g"], st["hid_g"], dim])
+        lines += _net("Discriminator", [dim, st["hid_d"], st["hid_d"], 1])
+        lines.append(f"Module summary {rep}: parameters counted")
+    lines.append("Start training")
+    for i, s in enumerate(steps):
+        t = (t0 + dt.timedelta(seconds=int(s) // 5)).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(
+            f"[{t}] Step: {int(s)} Progress: {100 * int(s) / sp.steps:.1f}% "
+            f"Gen_loss: {_fmt(v['G_loss'][i])} Dis_loss: {_fmt(v['D_loss'][i])}"
+        )
+    (out / "log.txt").write_text("\n".join(lines) + "\n")

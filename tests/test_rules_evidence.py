@@ -1,0 +1,214 @@
+"""Rules that weigh all the evidence (issue 22): each failure class built in its exact shape.
+
+- the D loss is read even when D's outputs are logged (rules/balance.py);
+- a conclusion that holds under every loss convention consistent with the data is an error;
+- a dead D (outputs saturated alike, a loss pinned at a clamp) gets its own finding and is
+  never "generator fools the discriminator";
+- short logs are judged when every row agrees, and say how many points;
+- tabular verdicts: duplicated rows, a shuffled column, rows copied from the real table;
+  `check --samples S --real R` with no training run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+
+from gananalyze import RunLog
+from gananalyze.analysis.rules import diagnose
+from gananalyze.cli import main
+from gananalyze.loader import load_run
+
+
+def fired(d) -> dict:
+    return {f.rule: f for f in d.findings if f.severity != "info"}
+
+
+def test_d_loss_read_even_when_d_outputs_are_logged(tmp_path):
+    # D(x) ~0.9 / D(G(z)) ~0.1 (short of 0.95 / 0.05) while the D loss falls 1.23 -> 0.026,
+    # the G loss rises 1.0 -> 6.7 and G's gradient shrinks 140x
+    n = 400
+    t = np.linspace(0, 1, n)
+    rng = np.random.default_rng(0)
+    with RunLog(tmp_path / "r", loss="bce", flush_rows=10_000) as log:
+        for i in range(n):
+            k = min(1.0, max(0.0, (t[i] - 0.25) * 4))
+            log.scalars(
+                i,
+                D_loss=1.23 * (0.026 / 1.23) ** k * (1 + 0.05 * rng.normal()),
+                G_loss=1.0 + 5.7 * k + 0.1 * rng.normal(),
+                G_grad_norm=1.4 / (1 + 139 * k),
+                D_x=0.6 + 0.3 * k,
+                D_G_z_before=0.4 - 0.3 * k,
+            )
+    d = diagnose(load_run(tmp_path / "r"))
+    f = fired(d)["d_overpowering"]
+    assert f.severity == "error"
+    assert 100 <= f.start_step <= 220
+    assert "D(x) 0.9 and D(G(z)) 0.1; D loss 0.0259 (equilibrium 0.693)" in f.message
+    assert f.numbers["G_grad_shrink"] > 50
+
+
+def test_d_winning_under_every_convention_is_an_error(tmp_path):
+    # loss type unknown (a plain CSV): D loss 3.7e-4 the whole run, G loss 3.7 -> 8.3
+    n = 300
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "step": np.arange(n),
+            "d_loss": 3.7e-4 * (1 + 0.1 * rng.normal(size=n)),
+            "g_loss": np.linspace(3.7, 8.3, n) + 0.05 * rng.normal(size=n),
+        }
+    )
+    (tmp_path / "r").mkdir()
+    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
+    d = diagnose(load_run(tmp_path / "r"))
+    f = fired(d)["d_overpowering"]
+    assert f.severity == "error"
+    assert "BCE averaged" in f.message and "hinge summed" in f.message
+    assert f.numbers["conventions"] == [
+        "BCE averaged",
+        "BCE summed",
+        "hinge averaged",
+        "hinge summed",
+    ]
+
+
+def test_d_loss_depending_on_the_convention_says_so(tmp_path):
+    # D loss 0.09: D winning under summed BCE (< 0.104) but not averaged (0.052); no G loss
+    n = 300
+    df = pd.DataFrame({"step": np.arange(n), "d_loss": 0.09 + 0.002 * np.sin(np.arange(n))})
+    (tmp_path / "r").mkdir()
+    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
+    f = fired(diagnose(load_run(tmp_path / "r")))["d_overpowering"]
+    assert f.severity == "warning"
+    assert "it depends on that convention" in f.message
+
+
+def _clamped_run(path, d_loss, g_loss, d_out, n=200):
+    with RunLog(path, loss="bce", flush_rows=10_000) as log:
+        for i in range(n):
+            log.scalars(i, D_loss=d_loss, G_loss=g_loss, D_x=d_out, D_G_z_before=d_out)
+    return load_run(path)
+
+
+def test_dead_d_saying_one_to_everything_is_clamped_not_fooled(tmp_path):
+    # BCELoss averaged: D(x) = D(G(z)) = 1.0, D loss pinned at 50, G loss 0
+    d = diagnose(_clamped_run(tmp_path / "r", 50.0, 0.0, 1.0))
+    f = fired(d)
+    assert set(f) == {"d_clamped"}
+    c = f["d_clamped"]
+    assert c.severity == "error"
+    assert "D says 1.0 to real and fake alike at the last 200 of 200 points" in c.message
+    assert "pinned at exactly 50" in c.message
+    assert "log clamp (-100) on one of two averaged terms" in c.message
+    assert d.status == "problems"
+
+
+def test_d_loss_pinned_at_100_without_d_outputs(tmp_path):
+    # summed BCELoss clamp, no D outputs: "from 50 to 50" drew no flag before
+    with RunLog(tmp_path / "r", loss="bce", flush_rows=10_000) as log:
+        for i in range(150):
+            log.scalars(i, D_loss=100.0, G_loss=0.0)
+    c = fired(diagnose(load_run(tmp_path / "r")))["d_clamped"]
+    assert "pinned at exactly 100 for the last 150 of 150 points" in c.message
+    assert "72.1x its equilibrium 1.39" in c.message
+
+
+def test_training_losses_are_never_called_clamped(tmp_path):
+    rng = np.random.default_rng(3)
+    with RunLog(tmp_path / "r", loss="bce", flush_rows=10_000) as log:
+        for i in range(200):
+            log.scalars(i, D_loss=1.3 + 0.05 * rng.normal(), G_loss=0.8 + 0.05 * rng.normal())
+    assert "d_clamped" not in {f.rule for f in diagnose(load_run(tmp_path / "r")).findings}
+
+
+def test_short_log_where_every_row_agrees_is_judged(tmp_path):
+    # 8 rows: D(x) = 1.0000, D(G(z)) = 0.0000, G loss 57
+    lines = [
+        f"[0/1][{i}/8]\tLoss_D: 0.0000\tLoss_G: 57.{i}\tD(x): 1.0000\tD(G(z)): 0.0000 / 0.0000"
+        for i in range(8)
+    ]
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "output.txt").write_text("\n".join(lines) + "\n")
+    d = diagnose(load_run(tmp_path / "r"))
+    f = fired(d)["d_overpowering"]
+    assert f.severity == "error"
+    assert "in every one of the 8 rows" in f.message
+    assert "Judged from 8 points, under the 20 the trend rules need" in f.message
+    assert "d_overpowering" not in dict(d.skipped)
+
+
+def test_short_log_that_disagrees_is_not_judged(tmp_path):
+    lines = [
+        f"[0/1][{i}/8]\tLoss_D: 1.3\tLoss_G: 0.7\tD(x): {0.5 + 0.06 * i:.2f}\tD(G(z)): 0.4 / 0.4"
+        for i in range(8)
+    ]
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "output.txt").write_text("\n".join(lines) + "\n")
+    assert "d_overpowering" not in fired(diagnose(load_run(tmp_path / "r")))
+
+
+def _tables(tmp_path, n=800, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    real = pd.DataFrame(
+        {"a": a, "b": 0.9 * a + 0.3 * rng.normal(size=n), "c": rng.exponential(size=n)}
+    )
+    real.to_csv(tmp_path / "real.csv", index=False)
+    b = rng.normal(size=n)
+    good = pd.DataFrame(
+        {"a": b, "b": 0.9 * b + 0.3 * rng.normal(size=n), "c": rng.exponential(size=n)}
+    )
+    return real, good
+
+
+def _check_tables(tmp_path, syn: pd.DataFrame) -> dict:
+    syn.to_csv(tmp_path / "syn.csv", index=False)
+    r = CliRunner().invoke(
+        main,
+        [
+            "check",
+            "--samples",
+            str(tmp_path / "syn.csv"),
+            "--real",
+            str(tmp_path / "real.csv"),
+            "--json",
+        ],
+    )
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
+    return json.loads(r.output)
+
+
+def test_check_samples_real_without_a_run_passes_a_good_table(tmp_path):
+    real, good = _tables(tmp_path)
+    d = _check_tables(tmp_path, good)
+    f = {x["rule"]: x for x in d["findings"]}
+    assert f["tabular_fidelity"]["severity"] == "info"
+    assert d["status"] == "healthy"
+
+
+def test_duplicated_rows_and_a_shuffled_column_are_an_error(tmp_path):
+    real, good = _tables(tmp_path)
+    half = good.iloc[:400].copy()
+    half["b"] = np.random.default_rng(5).permutation(half["b"].to_numpy())
+    syn = pd.concat([half, half], ignore_index=True)
+    d = _check_tables(tmp_path, syn)
+    f = {x["rule"]: x for x in d["findings"]}["tabular_fidelity"]
+    assert f["severity"] == "error"
+    assert "50% of the synthetic rows repeat another synthetic row" in f["message"]
+    assert "the correlation of a and b differs by" in f["message"]
+    assert d["status"] == "problems"
+
+
+def test_rows_copied_from_the_real_table_are_an_error(tmp_path):
+    real, good = _tables(tmp_path)
+    syn = pd.concat([good.iloc[:600], real.iloc[:200]], ignore_index=True)
+    d = _check_tables(tmp_path, syn)
+    f = {x["rule"]: x for x in d["findings"]}["tabular_fidelity"]
+    assert f["severity"] == "error"
+    assert "are exact copies of real rows" in f["message"]
+    assert f["numbers"]["exact_copies"] == 0.25
