@@ -216,6 +216,10 @@ def info_text(r: Run, forced: bool = False) -> str:
         out.append("steps:       none logged")
     out.append(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
     out += _unit_and_loss_lines(r)
+    notes = r.extra.get("source_notes") or []
+    if notes:  # what the importer read, left out and why (files, lines, loggers, hints)
+        out.append("read from:")
+        out += [f"  {n}" for n in notes]
     if s["metrics"]:
         out.append(f"metrics:     {len(s['metrics'])}")
         width = max(len(m) for m in s["metrics"])
