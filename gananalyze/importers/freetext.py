@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 NUM = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|(?i:nan|inf))"
 SLOT = rf"(^|[^0-9A-Za-z_.])({NUM})"
 MARK = "\x01"
-_SLOT_RE = re.compile(SLOT)
+_SLOT_RE = re.compile(rf"(?<![0-9A-Za-z_.]){NUM}")  # the same slots as SLOT, no group
 _KEY_RE = re.compile(r"[A-Za-z_](?:[\w./\-]|\((?:[^()\s]|\([^()\s]*\))*\))*")
 _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
 _ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]][\w()\]]*\s*[:=]\s*" + NUM)
@@ -73,7 +73,7 @@ class Shape:
 
 def slots(line: str) -> list[tuple[int, int]]:
     """(start, end) of every number slot of a line (the template's marks)."""
-    return [m.span(2) for m in _SLOT_RE.finditer(line)]
+    return [m.span() for m in _SLOT_RE.finditer(line)]
 
 
 def _split_qualifier(head: str) -> tuple[str, str | None]:
@@ -251,18 +251,29 @@ def template_regex(template: str, wanted: set[int]) -> str:
     return "".join(out)
 
 
-def templates(lines: pa.Array, threads: int = 2) -> pa.Array:
-    """Every line with its numbers replaced by MARK (two C++ threads on big inputs)."""
-    n = len(lines)
-    if n < 200_000 or threads < 2:
-        return pc.replace_substring_regex(lines, SLOT, "\\1" + MARK)
+def template(line: str) -> str:
+    """A line with its numbers replaced by MARK: lines sharing it share a Shape."""
+    return _SLOT_RE.sub(MARK, line)
+
+
+def _sample(n: int, head: int = 5_000, tail: int = 1_000, spread: int = 1_000):
+    """Indices of the lines whose templates are looked at first (head, tail, spread)."""
+    idx = set(range(min(head, n))) | set(range(max(0, n - tail), n))
+    if n > head + tail:
+        idx |= set(np.linspace(head, n - tail - 1, spread, dtype=np.int64).tolist())
+    return sorted(idx)
+
+
+def _extract_many(arr: pa.Array, pattern: str, threads: int) -> pa.StructArray:
+    """`pc.extract_regex` (null where a line does not match), in `threads` slices."""
+    n = len(arr)
+    if n < 100_000 or threads < 2:
+        return pc.extract_regex(arr, pattern)
     cut = [i * n // threads for i in range(threads + 1)]
     with ThreadPoolExecutor(threads) as ex:
         parts = list(
             ex.map(
-                lambda ab: pc.replace_substring_regex(
-                    lines.slice(ab[0], ab[1] - ab[0]), SLOT, "\\1" + MARK
-                ),
+                lambda ab: pc.extract_regex(arr.slice(ab[0], ab[1] - ab[0]), pattern),
                 zip(cut[:-1], cut[1:], strict=True),
             )
         )
@@ -272,7 +283,8 @@ def templates(lines: pa.Array, threads: int = 2) -> pa.Array:
 @dataclass
 class Extracted:
     """Numbers of every line, column-wise: `values[name]`/`counters[kind]`/`totals[kind]`
-    are float arrays over all lines (NaN where a line has none)."""
+    are float arrays over all lines (NaN where a line has none), `logged[name]` the lines
+    that printed `name`; `signature[i]` numbers line i's set of keys (-1: nothing read)."""
 
     n: int
     values: dict[str, np.ndarray] = field(default_factory=dict)
@@ -281,72 +293,109 @@ class Extracted:
     logged: dict[str, np.ndarray] = field(default_factory=dict)
     blank: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     signature: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    shapes: list[Shape] = field(default_factory=list)
+    _sigs: dict = field(default_factory=dict)
 
-    def column(self, table: dict[str, np.ndarray], name: str) -> np.ndarray:
+    def _col(self, table: dict[str, np.ndarray], name: str) -> np.ndarray:
         if name not in table:
             table[name] = np.full(self.n, np.nan)
         return table[name]
 
+    def put(self, shape: Shape, rows: np.ndarray, nums: dict[int, np.ndarray]) -> None:
+        """Store the numbers `nums[slot]` of the lines `rows`, all of one Shape."""
+        for name, s in shape.values:
+            self._col(self.values, name)[rows] = nums[s]
+            if name not in self.logged:
+                self.logged[name] = np.zeros(self.n, dtype=bool)
+            self.logged[name][rows] = True
+        for kind, (s, tot) in shape.counters.items():
+            self._col(self.counters, kind)[rows] = nums[s]
+            if tot is not None:
+                self._col(self.totals, kind)[rows] = nums[tot]
+        key = (tuple(sorted(v for v, _ in shape.values)), tuple(sorted(shape.counters)))
+        self.signature[rows] = self._sigs.setdefault(key, len(self._sigs))
 
-def extract(lines: list[str], threads: int = 2) -> Extracted:
-    """Parse every line (module docstring). `signature[i]` numbers line i's set of keys
-    (-1: no value and no counter)."""
-    n = len(lines)
-    arr = pa.array(lines, type=pa.large_string())
-    tmpl = templates(arr, threads)
-    enc = pc.dictionary_encode(tmpl)
-    codes = enc.indices.to_numpy(zero_copy_only=False)
-    uniq = enc.dictionary.to_pylist()
+
+def _wanted(shape: Shape) -> set[int]:
+    out = {s for _, s in shape.values}
+    for s, tot in shape.counters.values():
+        out.add(s)
+        if tot is not None:
+            out.add(tot)
+    return out
+
+
+def split_lines(text: str) -> pa.Array:
+    """One string -> its lines as a pyarrow array (split in C++; no trailing empty line)."""
+    arr = pc.split_pattern(pa.array([text], type=pa.large_string()), "\n").flatten()
+    if len(arr) and text.endswith("\n"):
+        arr = arr.slice(0, len(arr) - 1)
+    return arr
+
+
+def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
+    """Parse every line (module docstring).
+
+    The templates of a sample of lines (head, tail, spread) are parsed here; the most
+    common ones are then matched against all remaining lines at once by RE2 (`passes`
+    at most), which also pulls their numbers out. Lines no sampled template matches are
+    templated one by one, each new template parsed once."""
+    n = len(arr)
     out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
     out.blank = np.asarray(
         pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False), bool
     )
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-    sigs: dict[tuple, int] = {}
-    for t, template in enumerate(uniq):
-        if MARK not in template:
+    counts: dict[str, int] = {}
+    exemplar: dict[str, str] = {}
+    for i in _sample(n):
+        if out.blank[i]:
             continue
-        rows = order[bounds[t] : bounds[t + 1]]
-        if not len(rows):
+        line = arr[i].as_py()
+        t = template(line)
+        counts[t] = counts.get(t, 0) + 1
+        exemplar.setdefault(t, line)
+    shapes: dict[str, Shape] = {}
+    remaining = np.flatnonzero(~out.blank)
+    sub = arr.take(pa.array(remaining)) if len(remaining) < n else arr
+    for t in sorted(counts, key=lambda t: -counts[t])[:passes]:
+        if counts[t] < 2 or not len(remaining):
+            break
+        shape = shapes[t] = parse(exemplar[t])
+        wanted = _wanted(shape)
+        pattern = template_regex(t, wanted)
+        if wanted:
+            st = _extract_many(sub, pattern, threads)
+            hit = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), bool)
+        else:  # a line kind that holds nothing (banners, progress): only set aside
+            hit = np.asarray(
+                pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False), bool
+            )
+        if not hit.any():
             continue
-        shape = parse(lines[int(rows[0])])
-        if not shape.values and not shape.counters:
+        rows = remaining[hit]
+        if wanted:
+            good = st.filter(pa.array(hit))
+            nums = {
+                s: pc.cast(good.field(f"s{s}"), pa.float64()).to_numpy(zero_copy_only=False)
+                for s in wanted
+            }
+            out.put(shape, rows, nums)
+        remaining = remaining[~hit]
+        sub = sub.filter(pa.array(~hit))
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for i, line in zip(remaining.tolist(), sub.to_pylist(), strict=True):
+        groups.setdefault(template(line), []).append((i, line))
+    for t, members in groups.items():
+        if MARK not in t:
             continue
-        wanted = {s for _, s in shape.values}
-        for s, tot in shape.counters.values():
-            wanted.add(s)
-            if tot is not None:
-                wanted.add(tot)
-        nums = _numbers(arr, lines, rows, template, wanted)
-        for name, s in shape.values:
-            out.column(out.values, name)[rows] = nums[s]
-            if name not in out.logged:
-                out.logged[name] = np.zeros(n, dtype=bool)
-            out.logged[name][rows] = True
-        for kind, (s, tot) in shape.counters.items():
-            out.column(out.counters, kind)[rows] = nums[s]
-            if tot is not None:
-                out.column(out.totals, kind)[rows] = nums[tot]
-        key = (tuple(sorted(v for v, _ in shape.values)), tuple(sorted(shape.counters)))
-        out.signature[rows] = sigs.setdefault(key, len(sigs))
-        out.shapes.append(shape)
-    return out
-
-
-def _numbers(arr, lines, rows: np.ndarray, template: str, wanted: set[int]) -> dict:
-    """{slot: float values} for the lines `rows` of one template."""
-    if len(rows) <= 8:
+        shape = shapes.get(t) or parse(members[0][1])
+        wanted = _wanted(shape)
+        if not wanted:
+            continue
         got: dict[int, list[float]] = {s: [] for s in wanted}
-        for r in rows:
-            line = lines[int(r)]
+        for _, line in members:
             sp = slots(line)
             for s in wanted:
                 got[s].append(float(line[sp[s][0] : sp[s][1]]))
-        return {s: np.asarray(v, dtype=np.float64) for s, v in got.items()}
-    sub = arr.take(pa.array(rows))
-    st = pc.extract_regex(sub, template_regex(template, wanted))
-    return {
-        s: pc.cast(st.field(f"s{s}"), pa.float64()).to_numpy(zero_copy_only=False) for s in wanted
-    }
+        nums = {s: np.asarray(v, dtype=np.float64) for s, v in got.items()}
+        out.put(shape, np.asarray([i for i, _ in members], dtype=np.int64), nums)
+    return out

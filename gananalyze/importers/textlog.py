@@ -59,7 +59,6 @@ _UNITS = {
     "kimg": "kimg",
     "epoch": "epoch",
 }
-_TEMPLATE_RE = re.compile(freetext.SLOT)
 
 
 def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
@@ -82,7 +81,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
                         first = False
                         if s.startswith(("{", "[{", "[")) and not re.match(r"\[\s*\d", s):
                             return 0
-                    key = _TEMPLATE_RE.sub("\\1" + freetext.MARK, s)
+                    key = freetext.template(s)
                     hit = cache.get(key)
                     if hit is None:
                         sh = freetext.parse(s)
@@ -155,19 +154,18 @@ def _cut_short(line: str) -> bool:
     return bool(decimals) and len(decimals) > 1 and decimals[-1] < min(decimals[:-1])
 
 
-def read_lines(log: Path, warnings: list[str]) -> tuple[list[str], bool]:
-    """(lines, file ends with a newline), at most MAX_BYTES (a warning names the cut)."""
+def read_lines(log: Path, warnings: list[str]):
+    """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
+    names the cut)."""
     with open(log, "rb") as f:
         data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    ends = text.endswith("\n")
-    lines = text.split("\n")
-    if ends:
-        lines.pop()
-    return lines, ends
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return freetext.split_lines(text), text.endswith("\n")
 
 
 def _step_axis(ex: freetext.Extracted, has_value: np.ndarray):
@@ -245,8 +243,9 @@ def load(path: Path) -> Run:
     bad: list[str] = []
     logged = {k: v[rows] for k, v in ex.logged.items()}
     cols = {k: v[rows] for k, v in ex.values.items()}
-    if len(rows) and not ends and rows[-1] == len(lines) - 1 and _cut_short(lines[-1]):
-        shape = freetext.parse(lines[-1])
+    last_line = lines[len(lines) - 1].as_py() if len(lines) else ""
+    if len(rows) and not ends and rows[-1] == len(lines) - 1 and _cut_short(last_line):
+        shape = freetext.parse(last_line)
         if shape.values:
             last = max(shape.values, key=lambda v: v[1])[0]
             logged[last][-1] = False
@@ -290,7 +289,7 @@ def load(path: Path) -> Run:
     return run
 
 
-def _lines_info(lines: list[str], rows: np.ndarray, preamble: int, blank: np.ndarray) -> dict:
+def _lines_info(lines, rows: np.ndarray, preamble: int, blank: np.ndarray) -> dict:
     """Lines read and ignored (blank lines not counted), with up to 3 samples of each."""
     other = ~blank
     other[rows] = False
@@ -299,6 +298,6 @@ def _lines_info(lines: list[str], rows: np.ndarray, preamble: int, blank: np.nda
         "read": len(rows),
         "ignored": len(ignored),
         "preamble": preamble,
-        "read_sample": [(int(i) + 1, lines[int(i)][:120]) for i in rows[:3]],
-        "ignored_sample": [(int(i) + 1, lines[int(i)][:120]) for i in ignored[:3]],
+        "read_sample": [(int(i) + 1, lines[int(i)].as_py()[:120]) for i in rows[:3]],
+        "ignored_sample": [(int(i) + 1, lines[int(i)].as_py()[:120]) for i in ignored[:3]],
     }
