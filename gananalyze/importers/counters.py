@@ -63,8 +63,8 @@ def global_steps(
     if not resets_each_epoch(epoch, it):
         return it.astype(np.int64), None, None
     tot = totals[np.isfinite(totals)] if totals is not None else np.zeros(0)
-    if len(tot):
-        n = max(int(tot.max()), int(it.max()) + 1)
+    if len(tot):  # `[b/B]` counting 0..B-1 or 1..B
+        n = int(tot.max()) if it.max() <= tot.max() else int(it.max()) + 1
         how = "printed"
     else:
         n = per_epoch(epoch.astype(np.int64), it.astype(np.int64))

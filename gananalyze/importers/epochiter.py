@@ -19,13 +19,13 @@ the abandoned attempt); `run.duplicates_replaced` counts the replaced rows and
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
+from . import counters as ctr
 from ._common import warn_limit
 from .table import (
     build_run,
@@ -39,6 +39,17 @@ from .table import (
 
 NAME = "epoch-iter"
 ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
+TOTAL_COLUMNS = (
+    "total iterations",
+    "total_iterations",
+    "total iters",
+    "total_iters",
+    "iters_per_epoch",
+    "iterations_per_epoch",
+    "total batches",
+    "total_batches",
+    "num_batches",
+)
 _GLOBAL = ("step", "global_step", "trainer/global_step", "_step", "steps", "n_iter")
 
 
@@ -59,22 +70,18 @@ def accept(cols: list[str]) -> bool:
 detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
-def per_epoch(epoch: np.ndarray, it: np.ndarray) -> int:
-    """Iterations per epoch, inferred (module docstring)."""
-    same = epoch[1:] == epoch[:-1]
-    gaps = np.diff(it)[same]
-    gaps = gaps[gaps > 0]
-    p = Counter(gaps.tolist()).most_common(1)[0][0] if len(gaps) else 1
-    cross = np.flatnonzero(epoch[1:] == epoch[:-1] + 1)
-    est = [int(it[i] + p - it[i + 1]) for i in cross]
-    n = Counter(est).most_common(1)[0][0] if est else 0
-    top = int(it.max()) + (1 if it.min() == 0 else 0) if len(it) else 1
-    return max(n, top, 1)
+def total_column(cols: list[str]) -> str | None:
+    """A column printing the iterations per epoch (`Total Iterations`), if any."""
+    low = {c.strip().lower(): c for c in cols}
+    return next((low[c] for c in TOTAL_COLUMNS if c in low), None)
 
 
-def derive_steps(epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts: list[int]):
-    """(global steps, rows kept, sections, rows replaced, iterations per epoch)."""
-    n = per_epoch(epoch, it)
+def derive_steps(
+    epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts: list[int], n: int | None = None
+):
+    """(global steps, rows kept, sections, rows replaced, iterations per epoch); `n` the
+    printed iterations per epoch, else inferred."""
+    n = n or ctr.per_epoch(epoch, it)
     e0 = int(epoch.min()) if len(epoch) else 0
     g = (epoch - e0) * n + it
     back = (np.flatnonzero(g[1:] < g[:-1]) + 1).tolist()
@@ -110,15 +117,23 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{table}: the epoch and iteration columns must hold numbers")
     keep_counted_rows(t, (ep, itc), table, bad, "an epoch or iteration")
     epoch, it = t.values[ep].astype(np.int64), t.values[itc].astype(np.int64)
-    if len(it) < 2 or np.all(np.diff(it) >= 0):
+    tot = total_column(list(t.values))
+    printed = t.values[tot][np.isfinite(t.values[tot])] if tot else np.zeros(0)
+    per = int(printed.max()) if len(printed) and printed.min() == printed.max() else None
+    unit = "iteration"
+    if not ctr.varies(it) and ctr.varies(epoch):  # one row per epoch: the epoch is the step
+        steps, keep, sections, replaced, n = epoch, np.ones(len(it), bool), [], 0, None
+        unit = "epoch"
+    elif len(it) < 2 or np.all(np.diff(it) >= 0):
         steps, keep, sections, replaced, n = it, np.ones(len(it), bool), [], 0, None
     else:
-        steps, keep, sections, replaced, n = derive_steps(epoch, it, t.lines, t.restarts)
+        steps, keep, sections, replaced, n = derive_steps(epoch, it, t.lines, t.restarts, per)
     restarts = t.restarts
     t.restarts = []  # sections say it
     keep_rows(t, keep)
     steps, epoch = steps[keep], epoch[keep]
-    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc))
+    totals = tuple(c for c in t.values if c.strip().lower().startswith("total "))
+    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc, *totals))
     if replaced:
         warnings.append(
             f"{table}: training restarted inside the file ({len(sections)} sections); "
@@ -138,7 +153,7 @@ def load(path: Path) -> Run:
         cols,
         logged,
         warnings,
-        unit="iteration",
+        unit=unit,
         index={"wall_time": wall, "epoch": epoch.astype(float)},
     )
     run.duplicates_replaced += replaced

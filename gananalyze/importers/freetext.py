@@ -188,7 +188,7 @@ def parse(line: str) -> Shape:
         if m:
             head, qual = _split_qualifier(line[: a - len(m.group())])
             words = _key_words(head)
-        elif re.search(r"(?:^|[\s,;|])[A-Za-z_][\w./\-]*\s+$", gap):
+        elif re.search(r"(?:^|[\s,;|])\S+\s+$", gap) and _KEY_RE.fullmatch(gap.split()[-1]):
             words, qual = _key_words(gap.split()[-1]), None
             if assigns and not _counter(words):
                 k += 1

@@ -53,6 +53,7 @@ STEP_COLUMNS = (
     "iter",
     "iters",
     "it",
+    "itr",
     "_step",
     "steps",
     "n_iter",
@@ -60,6 +61,12 @@ STEP_COLUMNS = (
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
 SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
+# texts that sit beside logs and are never a log or a table (by file name)
+NOT_RUN_FILES = re.compile(
+    r"^(readme|source|license|licence|copying|notice|authors|changelog|changes|history|"
+    r"contributing|requirements|install|todo|citation)(\..*)?$",
+    re.IGNORECASE,
+)
 _NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
 
 
@@ -116,7 +123,12 @@ def columns_of(p: Path) -> list[str]:
 
 
 def _is_table_file(p: Path, accept) -> bool:
-    return p.is_file() and p.suffix.lower() in SUFFIXES and accept(columns_of(p))
+    return (
+        p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not NOT_RUN_FILES.match(p.name)
+        and accept(columns_of(p))
+    )
 
 
 def has_step(cols: list[str]) -> bool:

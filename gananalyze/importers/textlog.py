@@ -37,15 +37,10 @@ from ..runfiles import checked, keep_inside
 from . import counters as ctr
 from . import freetext
 from ._common import warn_limit
-from .table import build_run, find_table
+from .table import NOT_RUN_FILES, build_run, find_table
 
 NAME = "textlog"
 SUFFIXES = (".txt", ".log", ".out", "")
-NOT_LOGS = re.compile(
-    r"^(readme|source|license|licence|copying|notice|authors|changelog|changes|history|"
-    r"contributing|requirements|install|todo|citation)(\..*)?$",
-    re.IGNORECASE,
-)
 DETECT_BYTES = 8 << 20
 MAX_BYTES = 2 << 30
 MAX_DEPTH = 3
@@ -97,7 +92,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
 
 
 def is_candidate(p: Path) -> bool:
-    return p.is_file() and p.suffix.lower() in SUFFIXES and not NOT_LOGS.match(p.name)
+    return p.is_file() and p.suffix.lower() in SUFFIXES and not NOT_RUN_FILES.match(p.name)
 
 
 def find_logs(path: Path) -> tuple[Path | None, list[str]]:
