@@ -315,3 +315,17 @@ def test_template_slots_match_between_python_and_re2():
     re2 = pc.replace_substring_regex(pa.array(lines), freetext.SLOT, "\\1" + freetext.MARK)
     assert re2.to_pylist() == [freetext.template(x) for x in lines]
     assert np.isfinite(freetext.extract(pa.array(lines)).values["D(x)"][1])
+
+
+def test_tf_stylegan_snapshot_lines_alone(tmp_path):
+    f = tmp_path / "fid.txt"
+    f.write_text(
+        "network-snapshot-000401  time 6m 31s  fid50k_full 84.07\n"
+        "network-snapshot-000802  time 12m 02s  fid50k_full 61.5\n"
+    )
+    assert detect_format(f) == "stylegan-log"
+    r = load_run(f)
+    assert r.sample_metrics["kimg"].tolist() == [401.0, 802.0]
+    assert r.sample_metrics["fid"].tolist() == [84.07, 61.5]
+    assert r.sample_metrics["metric_name"].tolist() == ["fid50k_full"] * 2
+    assert r.extra["step_unit"] == "kimg"
