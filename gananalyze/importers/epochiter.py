@@ -26,14 +26,14 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from . import counters as ctr
-from ._common import warn_limit
 from .table import (
-    build_run,
+    Axis,
+    Columns,
+    Profile,
     epoch_column,
     keep_counted_rows,
     keep_rows,
-    load_table,
-    split_columns,
+    read_with,
     table_detector,
 )
 
@@ -109,9 +109,7 @@ def derive_steps(
     return g, keep, sections, replaced, n
 
 
-def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     ep, itc = epoch_column(list(t.values)), iter_column(list(t.values))
     if ep is None or itc is None:
         raise GanAnalyzeError(f"{table}: the epoch and iteration columns must hold numbers")
@@ -132,31 +130,31 @@ def load(path: Path) -> Run:
     t.restarts = []  # sections say it
     keep_rows(t, keep)
     steps, epoch = steps[keep], epoch[keep]
-    totals = tuple(c for c in t.values if c.strip().lower().startswith("total "))
-    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc, *totals))
+    notes = []
     if replaced:
-        warnings.append(
+        notes.append(
             f"{table}: training restarted inside the file ({len(sections)} sections); "
             f"{replaced} earlier row(s) at or after each restart point were replaced"
         )
     elif restarts:
-        warnings.append(
+        notes.append(
             f"{table}: header repeated at line(s) "
             f"{', '.join(map(str, restarts[:5]))}; those lines were skipped"
         )
-    warn_limit(warnings, bad, "problems")
-    run = build_run(
-        path,
-        table,
-        NAME,
+    totals = tuple(c for c in t.values if c.strip().lower().startswith("total "))
+    return Axis(
         steps,
-        cols,
-        logged,
-        warnings,
-        unit=unit,
-        index={"wall_time": wall, "epoch": epoch.astype(float)},
+        unit,
+        skip=(ep, itc, *totals),
+        epoch=epoch.astype(float),
+        replaced=replaced,
+        notes=notes,
+        extra={"iters_per_epoch": n, "sections": sections},
     )
-    run.duplicates_replaced += replaced
-    run.extra["iters_per_epoch"] = n
-    run.extra["sections"] = sections
-    return run
+
+
+PROFILE = Profile(NAME, accept, axis)
+
+
+def load(path: Path) -> Run:
+    return read_with(PROFILE, path)
