@@ -94,7 +94,10 @@ def _first_lines(p: Path, max_lines: int = 30) -> tuple[bytes, list[bytes], bool
 
 
 def _split(line: str, sep: str) -> list[str]:
-    return next(csv.reader([line], delimiter=sep), [])
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:  # a stray carriage return or NUL in a damaged line
+        return line.split(sep)
 
 
 def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str:

@@ -34,10 +34,12 @@ MARK = "\x01"
 _SLOT_RE = re.compile(rf"(?<![0-9A-Za-z_.]){NUM}")  # the same slots as SLOT, no group
 _KEY_RE = re.compile(r"[A-Za-z_](?:[\w./\-]|\((?:[^()\s]|\([^()\s]*\))*\))*")
 _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
-_ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]][\w()\]]*\s*[:=]\s*" + NUM)
+# a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
+_ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]]\s*[:=]\s*[-+.]?[0-9]")
 _CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
 _VALUE_END = set(" \t,;|)]}%/>\r")
 MAX_WORDS = 3
+MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
 # counter kind of a (lower-case, "_"-joined) key
 COUNTERS = {
@@ -126,21 +128,34 @@ def _clean_qualifier(q: str) -> str:
     return ", ".join(keep)
 
 
-def _in_call(line: str, pos: int) -> bool:
-    """Whether `pos` sits inside the arguments of a printed call (`Conv2d(3, 64, ...)`)."""
-    depth_opens = []
-    for i, ch in enumerate(line[:pos]):
-        if ch == "(":
-            depth_opens.append(i)
-        elif ch == ")" and depth_opens:
-            depth_opens.pop()
-    return any(_CALL_OPEN_RE.match(line, i - 1) for i in depth_opens if i > 0)
+def _in_calls(line: str, starts: list[int]) -> list[bool]:
+    """For each position in `starts` (ascending): whether it sits inside the arguments of a
+    printed call (`Conv2d(3, 64, ...)`). One pass over the line."""
+    out = []
+    opens: list[bool] = []  # per open paren: is it a call's
+    calls = 0
+    pos = 0
+    for start in starts:
+        while pos < start:
+            ch = line[pos]
+            if ch == "(":
+                is_call = pos > 0 and _CALL_OPEN_RE.match(line, pos - 1) is not None
+                opens.append(is_call)
+                calls += is_call
+            elif ch == ")" and opens:
+                calls -= opens.pop()
+            pos += 1
+        out.append(calls > 0)
+    return out
 
 
 def parse(line: str) -> Shape:
     """The shape of one line (module docstring)."""
+    if len(line) > MAX_LINE:
+        return Shape(slots=len(slots(line)))
     spans = slots(line)
     shape = Shape(slots=len(spans))
+    in_call = _in_calls(line, [a for a, _ in spans])
     assigns = bool(_ANY_ASSIGN_RE.search(line))
     bare: list[tuple[int, int | None]] = []
     used: set[str] = set()
@@ -181,14 +196,14 @@ def parse(line: str) -> Shape:
                 last = ("bare", len(bare) - 1)
             k += 1
             continue
-        if _in_call(line, a):
+        if in_call[k]:
             k += 1
             continue
         m = _ASSIGN_RE.search(gap)
         if m:
             head, qual = _split_qualifier(line[: a - len(m.group())])
             words = _key_words(head)
-        elif re.search(r"(?:^|[\s,;|])\S+\s+$", gap) and _KEY_RE.fullmatch(gap.split()[-1]):
+        elif gap[-1:].isspace() and gap.split() and _KEY_RE.fullmatch(gap.split()[-1]):
             words, qual = _key_words(gap.split()[-1]), None
             if assigns and not _counter(words):
                 k += 1

@@ -129,6 +129,9 @@ def parse_log(p: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
                         }
                     )
                 continue
+            if "\x00" in line or "\ufffd" in line:  # bytes that are no text: damage
+                warnings.append(f"{p}:{i}: binary garbage in the log, line skipped")
+                continue
             if line.startswith("{") and '"results"' in line:
                 try:
                     obj = json.loads(line)

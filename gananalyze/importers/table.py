@@ -69,7 +69,7 @@ _VERSION_RE = re.compile(r"version_(\d+)$")
 # texts that sit beside logs and are never a log or a table (by file name)
 NOT_RUN_FILES = re.compile(
     r"^(readme|source|license|licence|copying|notice|authors|changelog|changes|history|"
-    r"contributing|requirements|install|todo|citation)(\..*)?$",
+    r"contributing|requirements|install|todo|citation)(\.(md|txt|rst|markdown|cff))?$",
     re.IGNORECASE,
 )
 
