@@ -88,6 +88,21 @@ def _mlflow(d: Path) -> Path:
     return run / "metrics" / "loss" / "G"
 
 
+def _lightning(d: Path) -> Path:
+    v0, v1 = d / "lightning_logs" / "version_0", d / "lightning_logs" / "version_1"
+    (v0 / "checkpoints").mkdir(parents=True)
+    (v0 / "metrics.csv").write_text(
+        "epoch,step,g_loss_step,d_loss_step,g_loss_epoch\n"
+        + "".join(f"{s // 3},{s},1.{s},0.5,\n" for s in range(6))
+        + "0,2,,,1.1\n1,5,,,1.4\n"
+    )
+    (v0 / "checkpoints" / "epoch=1-step=12.ckpt").write_bytes(b"not loaded")
+    write_event_file(
+        v1 / "events.out.tfevents.1.host", [(s, "g_loss", 1.0, 1.0 + s) for s in (0, 1)]
+    )
+    return v0 / "metrics.csv"
+
+
 def _table(header: str, rows: list[str], name: str = "metrics.csv"):
     def write(d: Path) -> Path:
         (d / name).write_text(header + "\n" + "\n".join(rows) + "\n")
@@ -112,6 +127,7 @@ FIXTURES = {
     "stylegan": _stylegan,
     "stylegan-log": _stylegan_log,
     "cyclegan": _cyclegan,
+    "lightning": _lightning,
     "tensorboard": _tensorboard,
     "chainer": _chainer,
     "mlflow": _mlflow,
@@ -178,7 +194,8 @@ def test_loads_sorted_unique_steps_opening_only_files_inside(tmp_path, fmt, monk
     r = load_run(run, format=fmt)
     monkeypatch.undo()
     steps = r.steps.to_numpy() if hasattr(r.steps, "to_numpy") else np.asarray(r.steps)
-    assert r.format == fmt and len(steps) > 1
+    assert r.format == fmt or (fmt == "lightning" and r.extra["lightning"]["read"])
+    assert len(steps) > 1
     assert np.all(np.diff(steps) > 0)
     assert "SECRET" not in r.metrics
     root = run.resolve()

@@ -329,3 +329,77 @@ def test_tf_stylegan_snapshot_lines_alone(tmp_path):
     assert r.sample_metrics["fid"].tolist() == [84.07, 61.5]
     assert r.sample_metrics["metric_name"].tolist() == ["fid50k_full"] * 2
     assert r.extra["step_unit"] == "kimg"
+
+
+def load_run_loss(tmp_path, hparams: dict) -> str | None:
+    import yaml
+
+    d = tmp_path / "other"
+    d.mkdir()
+    (d / "metrics.csv").write_text("step,g_loss\n0,1.0\n1,0.9\n")
+    (d / "hparams.yaml").write_text(yaml.safe_dump(hparams))
+    return load_run(d).loss
+
+
+def test_config_hints_in_any_spelling(tmp_path):
+    from gananalyze.aliases import config_hints
+    from gananalyze.pages.text import info_text
+
+    assert config_hints({"saturating_g_loss": True}) == {
+        "g_loss": ("saturating", "saturating_g_loss")
+    }
+    assert config_hints({"model": {"gan_loss": "Hinge"}, "d_loss_reduction": "MEAN"}) == {
+        "loss": ("hinge", "model/gan_loss"),
+        "d_loss_reduction": ("mean", "d_loss_reduction"),
+    }
+    assert config_hints({"loss_type": "wgan-gp", "saturating_g_loss": False}) == {
+        "loss": ("wgan-gp", "loss_type")
+    }
+    d = tmp_path / "lightning_logs" / "version_0"
+    d.mkdir(parents=True)
+    (d / "metrics.csv").write_text("step,g_loss,d_loss\n0,-0.7,1.4\n1,-0.6,1.3\n")
+    (d / "hparams.yaml").write_text("saturating_g_loss: true\nloss_type: lsgan\n")
+    r = load_run(d)
+    assert load_run_loss(tmp_path, {"model": {"adversarial_loss": "hinge"}}) == "hinge"
+    assert r.extra["config_hints"] == {
+        "loss": {"value": "lsgan", "key": "loss_type"},
+        "g_loss": {"value": "saturating", "key": "saturating_g_loss"},
+    }
+    text = info_text(r)
+    assert "config says: g_loss = saturating (key saturating_g_loss)\n" in text
+    assert "loss type:   lsgan (declared by the run)" in text
+
+
+def test_lightning_root_lists_loggers_and_places_checkpoints(tmp_path):
+    from test_importers import write_event_file
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    (v0 / "checkpoints").mkdir(parents=True)
+    rows = "".join(f"{s // 100},{s},{1 + s / 1000},0.5,\n" for s in range(0, 300, 10))
+    epoch_rows = "0,99,,,1.05\n1,199,,,1.15\n2,299,,,1.25\n"  # on_epoch=True: *_epoch
+    (v0 / "metrics.csv").write_text(
+        "epoch,step,g_loss_step,d_loss_step,g_loss_epoch\n" + rows + epoch_rows
+    )
+    (v0 / "hparams.yaml").write_text("saturating_g_loss: true\n")
+    (v0 / "checkpoints" / "epoch=1-step=1200.ckpt").write_bytes(b"x")
+    (v0 / "checkpoints" / "epoch=2-step=1800.ckpt").write_bytes(b"x")
+    write_event_file(
+        tmp_path / "lightning_logs" / "version_1" / "events.out.tfevents.1.h",
+        [(s, "g_loss", 1.0, 1.0 + s) for s in range(5)],
+    )
+    for where in (tmp_path, tmp_path / "lightning_logs"):
+        assert detect_format(where) == "lightning"
+    r = load_run(tmp_path)
+    assert r.format == "csv" and r.extra["lightning"]["read"] == str(v0)
+    assert r.extra["source_notes"][:2] == [
+        "2 Lightning logger(s) found: lightning_logs/version_0 (csv, 63 points), "
+        "lightning_logs/version_1 (tensorboard, 5 points)",
+        "read lightning_logs/version_0 (csv): the most logged points",
+    ]
+    assert [(c.step, c.kind, c.meta["optimizer_step"]) for c in r.checkpoints] == [
+        (199, "lightning", 1200),
+        (299, "lightning", 1800),
+    ]
+    assert r.duplicates_replaced == 0
+    assert not any("more than once" in w for w in r.warnings)  # _step/_epoch is no resume
+    assert r.extra["config_hints"]["g_loss"]["value"] == "saturating"

@@ -17,6 +17,14 @@ import pandas as pd
 from ..errors import GanAnalyzeError
 from ._csvread import MAX_COLUMNS, Table
 
+
+def _as_float(x: Any) -> float | None:
+    try:
+        return float(x)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 _NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
 
 
@@ -45,7 +53,10 @@ def from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Table
         )
     for c in df.columns:
         s = df[c]
-        num = pd.to_numeric(s, errors="coerce")
+        try:
+            num = pd.to_numeric(s, errors="coerce")
+        except OverflowError:  # an integer beyond float range (a damaged file)
+            num = pd.to_numeric(s.map(_as_float), errors="coerce")
         text = s.astype(str).str.strip()
         isword = text.str.lower().isin(_NAN_WORDS)
         written = s.notna() & (text != "")
@@ -77,7 +88,7 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     if s.startswith("{"):
         try:
             obj = json.loads(s)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise GanAnalyzeError(f"{p}: not valid JSON ({e})") from None
         if not (isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values())):
             raise GanAnalyzeError(f"{p}: a JSON object, but not a table (expected lists of values)")
@@ -99,7 +110,7 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
             break
         try:
             obj, end = dec.raw_decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             line = text.count("\n", 0, pos) + 1
             warnings.append(
                 f"{p}:{line}: the JSON array is cut off or damaged here; "

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..aliases import config_hints
 from ..errors import GanAnalyzeError
 from ..run import LOSS_TYPES, Run
 from ..runfiles import checked, keep_inside
@@ -102,7 +103,7 @@ def columns_of(p: Path) -> list[str]:
         for line in text.splitlines()[:50]:
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 return list(flatten(obj))
@@ -113,11 +114,11 @@ def columns_of(p: Path) -> list[str]:
         try:
             obj, _ = dec.raw_decode(s, 1 + (len(s[1:]) - len(s[1:].lstrip())))
             return list(flatten(obj)) if isinstance(obj, dict) else []
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     return (
         list(obj)
@@ -221,6 +222,9 @@ def loss_from_config(config: dict[str, Any]) -> str | None:
             return "bce"
         if v in ("wgan", "wgan-gp", "wgangp"):
             return "wasserstein"
+    hint = config_hints(config).get("loss")  # any other spelling, at any depth
+    if hint is not None and hint[1] not in ("loss", "loss_type", "gan_loss", "gan_mode"):
+        return loss_from_config({"loss": hint[0]})
     return None
 
 

@@ -281,6 +281,13 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
     kinds = sorted(set((r.extra.get("value_kind") or {}).values()))
     if kinds:
         out.append(f"values:      {'; '.join(kinds)}")
+    # config hints the loss type line below does not already say (it shows the loss type)
+    hints = {h: d for h, d in (r.extra.get("config_hints") or {}).items() if h != "loss"}
+    if hints:
+        out.append(
+            "config says: "
+            + "; ".join(f"{h} = {d['value']} (key {d['key']})" for h, d in hints.items())
+        )
     eq = loss_convention(r)
     out.append(f"loss type:   {loss_type_text(eq.loss, eq.source)}")
     return out
