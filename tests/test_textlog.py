@@ -403,3 +403,25 @@ def test_lightning_root_lists_loggers_and_places_checkpoints(tmp_path):
     assert r.duplicates_replaced == 0
     assert not any("more than once" in w for w in r.warnings)  # _step/_epoch is no resume
     assert r.extra["config_hints"]["g_loss"]["value"] == "saturating"
+
+
+def test_lightning_images_logged_per_epoch_are_placed_on_the_step_axis(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from torch.utils.tensorboard import SummaryWriter
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    v0.mkdir(parents=True)
+    rows = "".join(f"{s // 100},{s},{1 + s / 1000}\n" for s in range(0, 300, 10))
+    (v0 / "metrics.csv").write_text("epoch,step,g_loss\n" + rows)
+    w = SummaryWriter(str(tmp_path / "lightning_logs" / "version_1"))
+    for e in range(3):  # the tutorial: add_image(..., step=epoch)
+        w.add_image("generated_images", np.full((3, 4, 4), e / 3, dtype=np.float32), e)
+    w.add_scalar("g_loss", 1.0, 0)
+    w.close()
+    r = load_run(tmp_path)
+    assert [g.step for g in r.samples] == [90, 190, 290]
+    assert r.extra["source_notes"][-1] == (
+        "image steps 0..2 count epochs (the metrics reach step 290); "
+        "3 grid(s) placed at the last logged step of their epoch"
+    )

@@ -12,6 +12,10 @@ the notes) is read by its own importer (csv, tensorboard, mlflow) and the most c
 (the most logged points; ties: CSV, TensorBoard, MLflow) becomes the run;
 `run.extra["source_notes"]` lists them all and says which was read.
 
+Image grids logged at step = epoch (the tutorial's pattern) are moved to the last logged
+step of their epoch (`epoch_image_steps`); a run without an epoch column gets a warning.
+When the run read has no images, those of another logger of the same run are used.
+
 Checkpoints: `S` in `epoch=E-step=S.ckpt` counts optimizer steps (with two optimizers, G
 and D steps both count), not the logged step axis, so each checkpoint is placed at the last
 logged step of epoch E (the metrics' `epoch` column); without one it stays at S, with a
@@ -123,6 +127,38 @@ def place_checkpoints(run: Run, files: list[Path], warnings: list[str]) -> list[
     return sorted(out, key=lambda c: (c.step, c.path.name))
 
 
+def epoch_image_steps(run: Run, warnings: list[str]) -> str | None:
+    """Image grids logged at step = epoch (the tutorial's `add_image(..., step=epoch)`) moved
+    to the last logged step of that epoch; without an epoch column, a warning. Returns a
+    note saying what was done, or None when the image steps look like the metrics' steps."""
+    steps = sorted({g.step for g in run.samples})
+    sc = run.scalars
+    if len(steps) < 2 or not len(sc):
+        return None
+    top = int(sc["step"].max())
+    lo, hi = steps[0], steps[-1]
+    if hi >= 0.5 * top:
+        return None
+    if "epoch" in sc.columns and sc["epoch"].notna().any():
+        ep = sc[["step", "epoch"]].dropna()
+        last = ep.groupby(ep["epoch"].astype(np.int64))["step"].max().astype(np.int64)
+        if hi <= int(last.index.max()):
+            moved = 0
+            for g in run.samples:
+                if g.step in last.index:
+                    g.step, moved = int(last[g.step]), moved + 1
+            run.samples.sort(key=lambda g: g.step)
+            return (
+                f"image steps {lo}..{hi} count epochs (the metrics reach step {top:,}); "
+                f"{moved} grid(s) placed at the last logged step of their epoch"
+            )
+    warnings.append(
+        f"{run.path}: image steps {lo}..{hi} look like epochs while the metrics reach step "
+        f"{top:,}; left where they are (no epoch column to map them)"
+    )
+    return None
+
+
 def load(path: Path) -> Run:
     path = Path(path)
     every = loggers(path)
@@ -161,6 +197,16 @@ def load(path: Path) -> Run:
         "loggers": [{"format": k, "folder": str(f), "points": -p} for p, _, k, f, _ in runs],
         "read": str(folder),
     }
+    if not run.samples:  # images from another logger of the same run (TensorBoard's)
+        donor = next((r for *_, r in runs[1:] if r.samples), None)
+        if donor is not None:
+            run.samples = donor.samples
+            run.extra["source_notes"].append(
+                f"image grids from {Path(donor.path).relative_to(path)} ({donor.format})"
+            )
+    note = epoch_image_steps(run, run.warnings)
+    if note:
+        run.extra["source_notes"].append(note)
     ckpts = place_checkpoints(run, checkpoint_files(path), run.warnings)
     if ckpts:
         run.checkpoints = sorted(run.checkpoints + ckpts, key=lambda c: c.step)
