@@ -425,3 +425,41 @@ def test_lightning_images_logged_per_epoch_are_placed_on_the_step_axis(tmp_path)
         "image steps 0..2 count epochs (the metrics reach step 290); "
         "3 grid(s) placed at the last logged step of their epoch"
     )
+
+
+def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
+    torch = pytest.importorskip("torch")
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.metrics.checkpoints import build_generator
+    from gananalyze.metrics.sweep import select_checkpoints
+    from gananalyze.toyring import Generator
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    (v0 / "checkpoints").mkdir(parents=True)
+    (v0 / "metrics.csv").write_text(
+        "epoch,step,g_loss\n" + "".join(f"{s // 10},{s},1.0\n" for s in range(30))
+    )
+    torch.manual_seed(0)
+    g = Generator(latent_dim=2, hidden=8, layers=1)
+    sd = {f"generator.{k}": v for k, v in g.state_dict().items()}
+    sd["discriminator.net.0.weight"] = torch.zeros(3, 2)
+    torch.save(
+        {"state_dict": sd, "epoch": 1, "global_step": 40},
+        v0 / "checkpoints" / "epoch=1-step=40.ckpt",
+    )
+    spec = (
+        "generator:\n  target: gananalyze.toyring:Generator\n"
+        "  kwargs: {latent_dim: 2, hidden: 8, layers: 1}\n"
+    )
+    (tmp_path / "gananalyze.yaml").write_text(spec + "  state_dict_prefix: generator.\n")
+    r = load_run(tmp_path)
+    assert detect_format(tmp_path) == "lightning"
+    [ck] = select_checkpoints(r)
+    assert (ck.step, ck.kind, ck.meta["optimizer_step"]) == (19, "lightning", 40)
+    G = build_generator(r, ck, trust=True)
+    for k, v in g.state_dict().items():
+        assert torch.equal(G.state_dict()[k], v)
+    (tmp_path / "gananalyze.yaml").write_text(spec + "  state_dict_prefix: gen.\n")
+    r = load_run(tmp_path)
+    with pytest.raises(GanAnalyzeError, match="no weights start with the state_dict_prefix 'gen.'"):
+        build_generator(r, r.checkpoints[0], trust=True)

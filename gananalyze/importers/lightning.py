@@ -20,7 +20,9 @@ Checkpoints: `S` in `epoch=E-step=S.ckpt` counts optimizer steps (with two optim
 and D steps both count), not the logged step axis, so each checkpoint is placed at the last
 logged step of epoch E (the metrics' `epoch` column); without one it stays at S, with a
 warning. They are listed as Checkpoint(kind="lightning") with the epoch and optimizer step
-in `meta`: Lightning checkpoints are pickles, never loaded here.
+in `meta`. fid-sweep reads them with torch.load(weights_only=True) and rebuilds G from the
+generator spec in `gananalyze.yaml` at the run root (`generator: {target, kwargs,
+state_dict_prefix}`; importing the target follows the consent rules).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..roles import MAP_FILE
 from ..run import Checkpoint, Run
-from ..runfiles import keep_inside
+from ..runfiles import checked, keep_inside
 from . import mlflow, table, tensorboard
 
 NAME = "lightning"
@@ -159,6 +162,23 @@ def epoch_image_steps(run: Run, warnings: list[str]) -> str | None:
     return None
 
 
+def generator_spec(path: Path, warnings: list[str]) -> dict | None:
+    """The `generator:` entry of `gananalyze.yaml` at the run root (the usual generator spec:
+    target, kwargs, plus `state_dict_prefix`), which fid-sweep needs to rebuild G."""
+    p = checked(path, path / MAP_FILE, warnings)
+    if p is None or p.stat().st_size > 1 << 20:
+        return None
+    import yaml
+
+    try:
+        doc = yaml.safe_load(p.read_text(errors="replace"))
+    except yaml.YAMLError as e:
+        warnings.append(f"{p}: not readable as plain YAML ({str(e).splitlines()[0]})")
+        return None
+    spec = doc.get("generator") if isinstance(doc, dict) else None
+    return spec if isinstance(spec, dict) and isinstance(spec.get("target"), str) else None
+
+
 def load(path: Path) -> Run:
     path = Path(path)
     every = loggers(path)
@@ -210,8 +230,15 @@ def load(path: Path) -> Run:
     ckpts = place_checkpoints(run, checkpoint_files(path), run.warnings)
     if ckpts:
         run.checkpoints = sorted(run.checkpoints + ckpts, key=lambda c: c.step)
+        run.generator = run.generator or generator_spec(path, run.warnings)
+        how = (
+            "fid-sweep rebuilds G from gananalyze.yaml's generator spec"
+            if run.generator
+            else "to sweep them, name the generator in gananalyze.yaml: generator: {target: "
+            "'module:Class', kwargs: {...}, state_dict_prefix: 'generator.'}"
+        )
         run.extra["source_notes"].append(
-            f"{len(ckpts)} Lightning checkpoint(s) (.ckpt, pickles: not loaded here), "
-            "placed at the last logged step of their epoch"
+            f"{len(ckpts)} Lightning checkpoint(s) (.ckpt), placed at the last logged step "
+            f"of their epoch; {how}"
         )
     return run
