@@ -463,3 +463,38 @@ def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
     r = load_run(tmp_path)
     with pytest.raises(GanAnalyzeError, match="no weights start with the state_dict_prefix 'gen.'"):
         build_generator(r, r.checkpoints[0], trust=True)
+
+
+@pytest.mark.parametrize(
+    "line, step, values",
+    [
+        (
+            "[Epoch 3/200] [Batch 100/938] [D loss: 0.251] [G loss: 0.983]",
+            3 * 938 + 100,
+            {"D_loss": 0.251, "G_loss": 0.983},
+        ),
+        ("INFO:root:Step 500: g_loss=1.2, d_loss=0.4", 500, {"g_loss": 1.2, "d_loss": 0.4}),
+        (
+            "Epoch [5/100] | D Loss: 0.1234 | G Loss: 0.5678",
+            5,
+            {"D_Loss": 0.1234, "G_Loss": 0.5678},
+        ),
+        (
+            "2024-03-01 10:22:11,532 - INFO - Iter: 1200 | lr: 2.0e-04 | loss_G: 1.23 "
+            "| loss_D: 0.5",
+            1200,
+            {"lr": 2e-4, "loss_G": 1.23, "loss_D": 0.5},
+        ),
+    ],
+)
+def test_common_printed_shapes(tmp_path, line, step, values):
+    f = tmp_path / "out.log"
+    f.write_text(f"{line}\n{line}\n")
+    ex = freetext.extract(freetext.split_lines(f.read_text()))
+    counters = {k: v[0] for k, v in ex.counters.items()}
+    totals = {k: v[0] for k, v in ex.totals.items()}
+    if "batch" in counters:
+        assert counters["epoch"] * totals["batch"] + counters["batch"] == step
+    else:
+        assert max(counters.values()) == step
+    assert {k: v[0] for k, v in ex.values.items()} == values

@@ -37,7 +37,7 @@ _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
 # a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
 _ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]]\s*[:=]\s*[-+.]?[0-9]")
 _CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
-_VALUE_END = set(" \t,;|)]}%/>\r")
+_VALUE_END = set(" \t,;:|)]}%/>\r")
 MAX_WORDS = 3
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
@@ -203,8 +203,11 @@ def parse(line: str) -> Shape:
         if m:
             head, qual = _split_qualifier(line[: a - len(m.group())])
             words = _key_words(head)
-        elif gap[-1:].isspace() and gap.split() and _KEY_RE.fullmatch(gap.split()[-1]):
+        elif gap[-1:].isspace() and gap.split():  # `key v`, `[Epoch 3/200]`, `root:Step 5`
             words, qual = _key_words(gap.split()[-1]), None
+            if not words:
+                k += 1
+                continue
             if assigns and not _counter(words):
                 k += 1
                 continue
