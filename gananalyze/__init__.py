@@ -20,8 +20,8 @@ _LAZY = {
     "Checkpoint": "run",
     "SampleGrid": "run",
     "Flag": "run",
-    "RunLog": "runlog",
-    "generator_spec": "runlog",
+    "RunLog": "runio.runlog",
+    "generator_spec": "runio.runlog",
     "analyze": "analysis",
 }
 __all__ = [*_LAZY, "__version__"]

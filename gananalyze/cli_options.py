@@ -77,7 +77,7 @@ MAP_OPTION = click.option(
 
 def roles_of(items: tuple[str, ...]) -> dict[str, str] | None:
     """The --map ROLE=COLUMN pairs as a dict (None when none were given)."""
-    from .roles import parse_map
+    from .naming.roles import parse_map
 
     return parse_map(items) or None
 

@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from gananalyze.aliases import is_sample_metric
 from gananalyze.importers import freetext, textlog
 from gananalyze.loader import detect_format, load_run
+from gananalyze.naming.aliases import is_sample_metric
 
 NET = "".join(
     f"  ({i}): Conv2d(64, 128, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))\n"
@@ -45,7 +45,7 @@ def test_step_inside_free_text(tmp_path):
         "Gen_loss: 2.25 Dis_loss: 0.75\n"
     )
     r = load_run(f)
-    assert (r.steps.tolist(), r.extra["step_unit"]) == ([100, 200], "iteration")
+    assert (r.steps.tolist(), r.step_unit) == ([100, 200], "iteration")
     assert r.series("Dis_loss").tolist() == [0.7, 0.75]
     assert r.series("Progress").tolist() == [1.0, 2.0]
     assert "Elapsed" not in r.metrics  # `30s` is a duration, not a number
@@ -82,7 +82,7 @@ def test_two_word_keys_keep_d_and_g(tmp_path):
     r = load_run(f)
     assert r.metrics == ["D_loss", "G_loss"]
     assert (r.column("D_loss"), r.column("G_loss")) == ("D_loss", "G_loss")
-    assert (r.steps.tolist(), r.extra["step_unit"]) == ([1, 2], "epoch")
+    assert (r.steps.tolist(), r.step_unit) == ([1, 2], "epoch")
 
 
 def test_json_lines_counted_by_itr(tmp_path):
@@ -328,7 +328,7 @@ def test_tf_stylegan_snapshot_lines_alone(tmp_path):
     assert r.sample_metrics["kimg"].tolist() == [401.0, 802.0]
     assert r.sample_metrics["fid"].tolist() == [84.07, 61.5]
     assert r.sample_metrics["metric_name"].tolist() == ["fid50k_full"] * 2
-    assert r.extra["step_unit"] == "kimg"
+    assert r.step_unit == "kimg"
 
 
 def load_run_loss(tmp_path, hparams: dict) -> str | None:
@@ -342,7 +342,7 @@ def load_run_loss(tmp_path, hparams: dict) -> str | None:
 
 
 def test_config_hints_in_any_spelling(tmp_path):
-    from gananalyze.aliases import config_hints
+    from gananalyze.naming.aliases import config_hints
     from gananalyze.pages.text import info_text
 
     assert config_hints({"saturating_g_loss": True}) == {

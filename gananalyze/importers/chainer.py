@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked
 from ..run import Run
-from ..runfiles import checked
 from .table import Axis, Columns, Profile, counted, read_with
 
 NAME = "chainer"

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..roles import MAP_FILE
+from ..files.runfiles import checked, keep_inside
+from ..naming.roles import MAP_FILE
 from ..run import Checkpoint, Run
-from ..runfiles import checked, keep_inside
 from . import mlflow, table, tensorboard
 
 NAME = "lightning"

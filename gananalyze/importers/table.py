@@ -22,7 +22,7 @@ Pointed at a folder: `metrics.csv` there, or the newest
 `lightning_logs/version_N/metrics.csv` below it (older versions are named in a
 warning), or the only table file with a step column. `hparams.yaml` next to the
 table becomes the config. The run is named after the table's folder (and the
-file's stem when the file is not `metrics.csv`); `run.extra["step_unit"]` says
+file's stem when the file is not `metrics.csv`); `run.step_unit` says
 what the step counts ("iteration" here).
 """
 
@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import config_hints
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
+from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
-from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 from ._csvread import Table, TooWide, header, read_table, sniff_text
 from ._jsonread import flatten, from_objects, read_json_document
@@ -296,7 +296,7 @@ def build_run(
         duplicates_replaced=dup_steps,
     )
     run.extra["table"] = str(table)
-    run.extra["step_unit"] = unit
+    run.step_unit = unit
     if not len(frame):
         warnings.append(f"{table}: no rows with a step")
     return finish(run, file=str(table))
