@@ -9,7 +9,8 @@ line, then the config as `key: value`), then one line per report,
 with an evaluation line `FID score (Step: N, Using train moments): x` every 2,000 lines.
 
 Cases, each a fresh subprocess timed from start to end (imports included), median of
---repeats; every case's values are checked against the generator's (same count, same sums):
+--repeats, wall time and the child's CPU time (user + system: less sensitive to a
+machine shared with other jobs); every case's values are checked against the generator's (same count, same sums):
   ours     `load_run(log)`: detect the format, read every line, build the Run
   pandas   `pandas.read_csv(csv, engine="pyarrow")` on the same values written as a CSV
            (step, progress, Gen_loss, Dis_loss): what the user would run had the trainer
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,16 +82,22 @@ def make(folder: Path, lines: int, preamble: int, seed: int = 0) -> tuple[Path, 
     return log, csv, {"rows": lines, "g": float(g.sum()), "fid": lines // 2000}
 
 
-def run_case(code: str, path: Path) -> tuple[float, dict]:
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_case(code: str, path: Path) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the child, its answer)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    t = time.perf_counter()
+    c0, t = _child_cpu(), time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
     )
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, _child_cpu() - c0
     if out.returncode:
         raise SystemExit(out.stderr)
-    return dt, json.loads(out.stdout.strip().splitlines()[-1])
+    return dt, cpu, json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -106,9 +114,9 @@ def main() -> None:
         f"CSV {csv.stat().st_size / 1e6:.0f} MB; {os.cpu_count()} CPUs; median of {a.repeats}"
     )
     for name, code, path in (("ours", OURS, log), ("pandas", PANDAS, csv)):
-        times = []
+        times, cpus = [], []
         for _ in range(a.repeats):
-            dt, got = run_case(code, path)
+            dt, cpu, got = run_case(code, path)
             if got["rows"] < want["rows"] or abs(got["g"] - want["g"]) > 1e-3 * want["rows"]:
                 raise SystemExit(f"{name}: wrong values {got} (want {want})")
             if name == "ours" and got["fid"] != want["fid"]:
