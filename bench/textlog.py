@@ -10,7 +10,8 @@ with an evaluation line `FID score (Step: N, Using train moments): x` every 2,00
 
 Cases, each a fresh subprocess timed from start to end (imports included), median of
 --repeats, wall time and the child's CPU time (user + system: less sensitive to a
-machine shared with other jobs); every case's values are checked against the generator's (same count, same sums):
+machine shared with other jobs); every case's values are checked against the generator's
+(same count, same sums):
   ours     `load_run(log)`: detect the format, read every line, build the Run
   pandas   `pandas.read_csv(csv, engine="pyarrow")` on the same values written as a CSV
            (step, progress, Gen_loss, Dis_loss): what the user would run had the trainer
@@ -122,10 +123,12 @@ def main() -> None:
             if name == "ours" and got["fid"] != want["fid"]:
                 raise SystemExit(f"{name}: {got['fid']} FID values (want {want['fid']})")
             times.append(dt)
+            cpus.append(cpu)
         med = statistics.median(times)
         target = "  (target < 3 s)" if name == "ours" else ""
         print(
-            f"{name:<7} median {med:6.2f} s  (min {min(times):.2f}, max {max(times):.2f}){target}"
+            f"{name:<7} median {med:6.2f} s wall (min {min(times):.2f}, max {max(times):.2f}), "
+            f"{statistics.median(cpus):.2f} s CPU{target}"
         )
 
 
