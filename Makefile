@@ -64,6 +64,7 @@ test: setup browser
 # medians and its targets. Run one alone with `uv run python bench/NAME.py`.
 bench: setup
 	$(RUN) python bench/load.py
+	$(RUN) python bench/textlog.py
 	$(RUN) python bench/logging_cost.py
 	$(RUN) python bench/report.py
 	$(RUN) python bench/compare.py

@@ -69,7 +69,13 @@ def write_event_file(path: Path, points: list[tuple[int, str, float, float]]) ->
 
 
 def test_registry_order():
-    assert list(REGISTRY)[:4] == ["stylegan", "stylegan-log", "cyclegan", "tensorboard"]
+    assert list(REGISTRY)[:5] == [
+        "stylegan",
+        "stylegan-log",
+        "cyclegan",
+        "lightning",
+        "tensorboard",
+    ]
     assert list(REGISTRY)[-1] == "csv"  # the full order: test_importers_formats.py
 
 
@@ -77,8 +83,8 @@ def test_unrecognised_directory_lists_formats(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(
         GanAnalyzeError,
-        match="tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
-        "wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv",
+        match="tried: native, stylegan, stylegan-log, cyclegan, lightning, tensorboard, chainer, "
+        "mlflow, wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv",
     ):
         load_run(tmp_path)
 

@@ -32,6 +32,7 @@ def test_registry_order():
         "stylegan",
         "stylegan-log",
         "cyclegan",
+        "lightning",
         "tensorboard",
         "chainer",
         "mlflow",

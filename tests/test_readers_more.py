@@ -73,11 +73,12 @@ def test_dcgan_stdout(tmp_path):
     assert r.series("D_G_z_after").tolist() == [0.3, 0.05, 0.03]
     assert r.column("D_G_z_before") == "D(G(z))_1"
     assert r.scalars["epoch"].tolist() == [0, 0, 1, 1]
-    assert r.extra["step_note"] == "epoch x 100 batches per epoch + batch"
+    assert r.extra["step_note"] == "epoch x 100 iterations per epoch (printed) + iteration"
     assert r.warnings == [
-        f"{tmp_path / 'train.log'}: 1 line(s) without values skipped (banners, progress)",
         f"{tmp_path / 'train.log'}:5: last line cut off; its last value (Loss_G) left out",
     ]
+    assert (r.extra["lines"]["read"], r.extra["lines"]["ignored"]) == (4, 1)
+    assert r.extra["source_notes"][0] == "train.log: 4 line(s) read, 1 ignored"
 
 
 def test_epoch_and_key_equals_logs(tmp_path):

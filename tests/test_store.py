@@ -110,8 +110,8 @@ def test_not_a_run_is_one_plain_error(tmp_path):
     assert (
         result.output
         == f"Error: {tmp_path}: not a training run: no format recognised this directory "
-        "(tried: native, stylegan, stylegan-log, cyclegan, tensorboard, chainer, mlflow, "
-        "wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv)\n"
+        "(tried: native, stylegan, stylegan-log, cyclegan, lightning, tensorboard, chainer, "
+        "mlflow, wandb, ctgan, epoch-iter, keras, textlog, csv-rows, csv)\n"
     )
     assert "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["info", str(tmp_path / "nope")])

@@ -252,5 +252,7 @@ def split_fields(line: str, sep: str, where: Any = None) -> list[str]:
         raise _say(where, f"a field longer than {MAX_FIELD_CHARS:,} characters")
     try:
         return next(csv.reader([line], delimiter=sep), [])
-    except csv.Error as e:  # a quoted field spanning separators, over the limit
-        raise _say(where, str(e)) from None
+    except csv.Error as e:
+        if "field limit" in str(e):  # a quoted field spanning separators, over the limit
+            raise _say(where, str(e)) from None
+        return line.split(sep)  # a stray carriage return or NUL in a damaged line

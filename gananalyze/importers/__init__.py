@@ -10,6 +10,8 @@ comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
 Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
 table by its column names before the generic table importer, which comes last.
 `textlog` (stdout logs of `key: value` lines) comes after every named log format.
+`lightning` (a run root or lightning_logs/ with several loggers, or .ckpt files) comes
+before the loggers' own formats it dispatches to (tensorboard, mlflow, csv).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from . import (
     cyclegan,
     epochiter,
     keras,
+    lightning,
     mlflow,
     rowtable,
     stylegan,
@@ -36,6 +39,7 @@ REGISTRY: dict[str, ModuleType] = {
     "stylegan": stylegan,
     "stylegan-log": stylegan_log,
     "cyclegan": cyclegan,
+    "lightning": lightning,
     "tensorboard": tensorboard,
     "chainer": chainer,
     "mlflow": mlflow,

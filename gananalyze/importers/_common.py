@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.bounded import loads_json
+from ..naming.aliases import config_hints
 from ..run import Run, empty_nonfinite
 from ..runio.plausibility import check_run
 
@@ -141,6 +142,9 @@ def finish(run: Run, file: str | None = None, losses: Iterable[str] | None = Non
     for m in run.metrics:
         run.counts.setdefault(m, int(sc[m].notna().sum()))
     run.flags = check_run(run, file=file, losses=losses)
+    hints = config_hints(run.config)
+    if hints:  # what the config says about the losses, in whatever spelling (info shows it)
+        run.extra["config_hints"] = {h: {"value": v, "key": k} for h, (v, k) in hints.items()}
     return run
 
 

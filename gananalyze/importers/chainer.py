@@ -22,8 +22,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked
 from ..run import Run
-from ._common import warn_limit
-from .table import build_run, from_objects, keep_rows, read_json_document, split_columns
+from .table import Axis, Columns, Profile, counted, read_with
 
 NAME = "chainer"
 LOG_NAME = "log"
@@ -64,46 +63,43 @@ def detect(path: Path) -> bool:
     return find_log(path) is not None
 
 
-def load(path: Path) -> Run:
-    path = Path(path)
-    log = find_log(path)
-    if log is None:
-        raise GanAnalyzeError(f"{path}: no Chainer LogReport file ('log', a JSON array) here")
-    warnings: list[str] = []
-    bad: list[str] = []
-    t = from_objects(log, read_json_document(log, warnings), bad)
-    it = "iteration" if "iteration" in t.values else None
-    if it is None:
+def axis(t: Columns, log: Path, bad: list[str]) -> Axis:
+    if "iteration" not in t.values:
         raise GanAnalyzeError(f"{log}: no numeric 'iteration' key in the records")
-    ok = t.logged[it] & ~np.isnan(t.values[it])
-    if (~ok).any():
-        bad.append(f"{log}: {int((~ok).sum())} record(s) without an iteration skipped")
-    keep_rows(t, ok)
-    steps = t.values[it].astype(np.int64)
+    steps = counted(t, log, bad, "iteration", "an iteration")
     elapsed = t.values.pop("elapsed_time", None)
-    epoch, _, cols, logged = split_columns(t, log, warnings, skip=(it,))
-    warn_limit(warnings, bad, "problems")
-    config: dict = {}
+    t.logged.pop("elapsed_time", None)
+    epoch = t.values.get("epoch")
+    epoch = np.where(t.logged["epoch"], epoch, np.nan) if epoch is not None else None
+    # elapsed_time is the wall time: carried as the table's `wall_time` column
+    if elapsed is not None:
+        t.values["wall_time"], t.logged["wall_time"] = elapsed, ~np.isnan(elapsed)
+    return Axis(steps, "iteration", skip=("iteration",), epoch=epoch)
+
+
+def read_args(log: Path, warnings: list[str]) -> dict:
+    """`args` / `args.json` beside the log (argparse options), when plain JSON."""
     for name in ("args", "args.json"):
         p = checked(log.parent, log.parent / name, warnings)
         if p is None:
             continue
         try:
             obj = loads_json(p.read_text(errors="replace"), p)
-            config = obj if isinstance(obj, dict) else {}
+            return obj if isinstance(obj, dict) else {}
         except ValueError:
             warnings.append(f"{p}: not plain JSON; config unknown")
         break
-    return build_run(
-        path,
-        log,
-        NAME,
-        steps,
-        cols,
-        logged,
-        warnings,
-        unit="iteration",
-        index={"wall_time": elapsed, "epoch": epoch},
-        config=config,
-        name=path.name if path.is_dir() and log.parent != path else None,
-    )
+    return {}
+
+
+def _name(path: Path, log: Path) -> str | None:
+    return path.name if path.is_dir() and log.parent != path else None
+
+
+PROFILE = Profile(
+    NAME, lambda cols: "iteration" in cols, axis, config=read_args, find=find_log, run_name=_name
+)
+
+
+def load(path: Path) -> Run:
+    return read_with(PROFILE, path)

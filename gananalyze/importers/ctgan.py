@@ -18,13 +18,14 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ._common import warn_limit
 from .table import (
-    build_run,
+    WALL_COLUMNS,
+    Axis,
+    Columns,
+    Profile,
     epoch_column,
     keep_counted_rows,
-    load_table,
-    split_columns,
+    read_with,
     table_detector,
 )
 
@@ -36,12 +37,7 @@ def accept(cols: list[str]) -> bool:
     return _NEEDED <= {c.strip().lower() for c in cols}
 
 
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
-
-
-def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     ep = epoch_column(list(t.values))
     if ep is None:
         raise GanAnalyzeError(f"{table}: the Epoch column holds no numbers")
@@ -54,21 +50,20 @@ def load(path: Path) -> Run:
         steps, unit, kind = epochs * per + b, "iteration", "loss of each batch"
     else:
         steps, unit, kind = epochs, "epoch", "loss of the last batch of each epoch (not a mean)"
-    _, wall, cols, logged = split_columns(
-        t, table, warnings, skip=(ep,) + ((batch,) if batch else ())
-    )
-    warn_limit(warnings, bad, "problems")
-    run = build_run(
-        path,
-        table,
-        NAME,
+    skip = (ep,) + ((batch,) if batch else ())
+    metrics = [c for c in t.values if c not in skip and c.lower() not in WALL_COLUMNS]
+    return Axis(
         steps,
-        cols,
-        logged,
-        warnings,
-        unit=unit,
-        index={"wall_time": wall, "epoch": epochs.astype(float)},
-        loss="wasserstein",
+        unit,
+        skip=skip,
+        epoch=epochs.astype(float),
+        extra={"value_kind": {c: kind for c in metrics}},
     )
-    run.extra["value_kind"] = {c: kind for c in cols}
-    return run
+
+
+PROFILE = Profile(NAME, accept, axis, loss="wasserstein")
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+
+
+def load(path: Path) -> Run:
+    return read_with(PROFILE, path)

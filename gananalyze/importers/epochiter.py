@@ -19,26 +19,37 @@ the abandoned attempt); `run.duplicates_replaced` counts the replaced rows and
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ._common import warn_limit
+from . import counters as ctr
 from .table import (
-    build_run,
+    Axis,
+    Columns,
+    Profile,
     epoch_column,
     keep_counted_rows,
     keep_rows,
-    load_table,
-    split_columns,
+    read_with,
     table_detector,
 )
 
 NAME = "epoch-iter"
 ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
+TOTAL_COLUMNS = (
+    "total iterations",
+    "total_iterations",
+    "total iters",
+    "total_iters",
+    "iters_per_epoch",
+    "iterations_per_epoch",
+    "total batches",
+    "total_batches",
+    "num_batches",
+)
 _GLOBAL = ("step", "global_step", "trainer/global_step", "_step", "steps", "n_iter")
 
 
@@ -59,22 +70,18 @@ def accept(cols: list[str]) -> bool:
 detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
-def per_epoch(epoch: np.ndarray, it: np.ndarray) -> int:
-    """Iterations per epoch, inferred (module docstring)."""
-    same = epoch[1:] == epoch[:-1]
-    gaps = np.diff(it)[same]
-    gaps = gaps[gaps > 0]
-    p = Counter(gaps.tolist()).most_common(1)[0][0] if len(gaps) else 1
-    cross = np.flatnonzero(epoch[1:] == epoch[:-1] + 1)
-    est = [int(it[i] + p - it[i + 1]) for i in cross]
-    n = Counter(est).most_common(1)[0][0] if est else 0
-    top = int(it.max()) + (1 if it.min() == 0 else 0) if len(it) else 1
-    return max(n, top, 1)
+def total_column(cols: list[str]) -> str | None:
+    """A column printing the iterations per epoch (`Total Iterations`), if any."""
+    low = {c.strip().lower(): c for c in cols}
+    return next((low[c] for c in TOTAL_COLUMNS if c in low), None)
 
 
-def derive_steps(epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts: list[int]):
-    """(global steps, rows kept, sections, rows replaced, iterations per epoch)."""
-    n = per_epoch(epoch, it)
+def derive_steps(
+    epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts: list[int], n: int | None = None
+):
+    """(global steps, rows kept, sections, rows replaced, iterations per epoch); `n` the
+    printed iterations per epoch, else inferred."""
+    n = n or ctr.per_epoch(epoch, it)
     e0 = int(epoch.min()) if len(epoch) else 0
     g = (epoch - e0) * n + it
     back = (np.flatnonzero(g[1:] < g[:-1]) + 1).tolist()
@@ -102,46 +109,52 @@ def derive_steps(epoch: np.ndarray, it: np.ndarray, lines: np.ndarray, restarts:
     return g, keep, sections, replaced, n
 
 
-def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     ep, itc = epoch_column(list(t.values)), iter_column(list(t.values))
     if ep is None or itc is None:
         raise GanAnalyzeError(f"{table}: the epoch and iteration columns must hold numbers")
     keep_counted_rows(t, (ep, itc), table, bad, "an epoch or iteration")
     epoch, it = t.values[ep].astype(np.int64), t.values[itc].astype(np.int64)
-    if len(it) < 2 or np.all(np.diff(it) >= 0):
+    tot = total_column(list(t.values))
+    printed = t.values[tot][np.isfinite(t.values[tot])] if tot else np.zeros(0)
+    per = int(printed.max()) if len(printed) and printed.min() == printed.max() else None
+    unit = "iteration"
+    if not ctr.varies(it) and ctr.varies(epoch):  # one row per epoch: the epoch is the step
+        steps, keep, sections, replaced, n = epoch, np.ones(len(it), bool), [], 0, None
+        unit = "epoch"
+    elif len(it) < 2 or np.all(np.diff(it) >= 0):
         steps, keep, sections, replaced, n = it, np.ones(len(it), bool), [], 0, None
     else:
-        steps, keep, sections, replaced, n = derive_steps(epoch, it, t.lines, t.restarts)
+        steps, keep, sections, replaced, n = derive_steps(epoch, it, t.lines, t.restarts, per)
     restarts = t.restarts
     t.restarts = []  # sections say it
     keep_rows(t, keep)
     steps, epoch = steps[keep], epoch[keep]
-    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep, itc))
+    notes = []
     if replaced:
-        warnings.append(
+        notes.append(
             f"{table}: training restarted inside the file ({len(sections)} sections); "
             f"{replaced} earlier row(s) at or after each restart point were replaced"
         )
     elif restarts:
-        warnings.append(
+        notes.append(
             f"{table}: header repeated at line(s) "
             f"{', '.join(map(str, restarts[:5]))}; those lines were skipped"
         )
-    warn_limit(warnings, bad, "problems")
-    run = build_run(
-        path,
-        table,
-        NAME,
+    totals = tuple(c for c in t.values if c.strip().lower().startswith("total "))
+    return Axis(
         steps,
-        cols,
-        logged,
-        warnings,
-        unit="iteration",
-        index={"wall_time": wall, "epoch": epoch.astype(float)},
+        unit,
+        skip=(ep, itc, *totals),
+        epoch=epoch.astype(float),
+        replaced=replaced,
+        notes=notes,
+        extra={"iters_per_epoch": n, "sections": sections},
     )
-    run.duplicates_replaced += replaced
-    run.extra["iters_per_epoch"] = n
-    run.extra["sections"] = sections
-    return run
+
+
+PROFILE = Profile(NAME, accept, axis)
+
+
+def load(path: Path) -> Run:
+    return read_with(PROFILE, path)

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import GanAnalyzeError
 from ..run import Run
 from . import ctgan
-from ._common import warn_limit
 from .table import (
-    build_run,
+    Axis,
+    Columns,
+    Profile,
+    counted,
     epoch_column,
-    keep_counted_rows,
-    load_table,
-    split_columns,
+    read_with,
     step_column,
     table_detector,
 )
@@ -31,27 +29,17 @@ def accept(cols: list[str]) -> bool:
     return epoch_column(cols) is not None and step_column(cols) is None and not ctgan.accept(cols)
 
 
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
+    ep = epoch_column(list(t.values))
+    if ep is None:
+        raise GanAnalyzeError(f"{table}: no numeric epoch column")
+    steps = counted(t, table, bad, ep, "an epoch")
+    return Axis(steps, "epoch", skip=(ep,), epoch=steps.astype(float))
+
+
+PROFILE = Profile(NAME, accept, axis)
 detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
-    ep = epoch_column(list(t.values))
-    if ep is None:
-        raise GanAnalyzeError(f"{table}: no numeric epoch column")
-    keep_counted_rows(t, (ep,), table, bad, "an epoch")
-    steps = t.values[ep].astype(np.int64)
-    _, wall, cols, logged = split_columns(t, table, warnings, skip=(ep,))
-    warn_limit(warnings, bad, "problems")
-    return build_run(
-        path,
-        table,
-        NAME,
-        steps,
-        cols,
-        logged,
-        warnings,
-        unit="epoch",
-        index={"wall_time": wall, "epoch": steps.astype(float)},
-    )
+    return read_with(PROFILE, path)

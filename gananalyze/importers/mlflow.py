@@ -4,8 +4,9 @@
                     is stored as nested folders (`metrics/loss/G` is `loss/G`)
     params/<name>   one value per file -> `run.config` (numbers parsed)
     meta.yaml       the run's name (`run_name`) when present
-Point gananalyze at a run folder, or at an experiment / `mlruns` folder holding
-exactly one run. Unit "iteration" (MLflow's step is whatever the code passed).
+Point gananalyze at a run folder, or at an experiment / `mlruns` folder (or the folder
+holding `mlruns/`) with exactly one run. Unit "iteration" (MLflow's step is whatever
+the code passed).
 The wall time is the latest timestamp at each step, in seconds.
 """
 
@@ -36,6 +37,8 @@ def find_run(path: Path) -> Path | None:
         return path
     runs = [p for p in sorted(path.glob("*/metrics")) if _is_run(p.parent)]
     runs = runs or [p for p in sorted(path.glob("*/*/metrics")) if _is_run(p.parent)]
+    # a run root (Lightning's MLFlowLogger beside the script): ./mlruns/<experiment>/<run>
+    runs = runs or [p for p in sorted(path.glob("mlruns/*/*/metrics")) if _is_run(p.parent)]
     runs = keep_inside(path, [p.parent for p in runs])
     if len(runs) > 1:
         names = ", ".join(str(p.relative_to(path)) for p in runs[:6])

@@ -20,8 +20,15 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from . import ctgan, epochiter, wandb
-from ._common import warn_limit
-from .table import build_run, epoch_column, find_table, load_table, split_columns, step_column
+from .table import (
+    Axis,
+    Columns,
+    Profile,
+    epoch_column,
+    read_with,
+    step_column,
+    table_detector,
+)
 
 NAME = "csv-rows"
 
@@ -39,16 +46,7 @@ def accept(cols: list[str]) -> bool:
     )
 
 
-def detect(path: Path) -> bool:
-    try:
-        return find_table(Path(path), accept)[0] is not None
-    except GanAnalyzeError:
-        return False
-
-
-def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     if not t.values:
         raise GanAnalyzeError(f"{table}: no column holds numbers")
     n = len(t.lines)
@@ -56,16 +54,20 @@ def load(path: Path) -> Run:
     if idx is not None and n and np.array_equal(idx, np.arange(n, dtype=np.float64)):
         steps = idx.astype(np.int64)
         note = "the file's unnamed first column, a saved row index counting 0, 1, 2, ..."
-        warnings[:] = [w for w in warnings if "unnamed first column" not in w]
     else:
         steps = np.arange(n, dtype=np.int64)
         note = "row number: the file has no step column"
         if idx is not None:
             note += " (its unnamed first column does not count 0, 1, 2, ...)"
-    _, wall, cols, logged = split_columns(t, table, warnings)
-    warn_limit(warnings, bad, "problems")
-    run = build_run(
-        path, table, NAME, steps, cols, logged, warnings, unit="row", index={"wall_time": wall}
-    )
-    run.extra["step_note"] = note
+    return Axis(steps, "row", extra={"step_note": note})
+
+
+PROFILE = Profile(NAME, accept, axis)
+detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+
+
+def load(path: Path) -> Run:
+    run = read_with(PROFILE, path)
+    if run.extra["step_note"].startswith("the file's unnamed"):  # the index is the step
+        run.warnings[:] = [w for w in run.warnings if "unnamed first column" not in w]
     return run

@@ -20,8 +20,9 @@ with log.txt, the logs are read in folder-name order as sections; so are ticks
 going back inside one log. A section continues the tick axis after the previous
 one; when it starts at a kimg already logged (resumed from an earlier snapshot)
 the earlier ticks from that kimg on are replaced (`run.duplicates_replaced`).
-A folder with only `metric-*.jsonl` gives an empty scalars table and sample
-metrics on a kimg axis (unit "kimg").
+A folder with only `metric-*.jsonl`, or a log holding only snapshot lines
+(`network-snapshot-000401  time 6m 31s  fid50k_full 84.07`, saved without the tick
+lines), gives an empty scalars table and sample metrics on a kimg axis (unit "kimg").
 """
 
 from __future__ import annotations
@@ -54,12 +55,17 @@ def seconds(text: str) -> float:
 
 
 def _has_ticks(p: Path) -> bool:
+    """Tick lines, or snapshot lines with a metric (pasted or saved on their own)."""
     try:
         with open(p, encoding="utf-8", errors="replace") as f:
             head = f.read(256 * 1024)
     except OSError:
         return False
-    return any(_TICK_RE.match(x) and " kimg " in f" {x} " for x in head.splitlines())
+    return any(
+        (_TICK_RE.match(x) and " kimg " in f" {x} ")
+        or ((m := _SNAPLINE_RE.match(x.strip())) and _PAIR_RE.search(_TIME_RE.sub("", m.group(2))))
+        for x in head.splitlines()
+    )
 
 
 def find(path: Path) -> tuple[list[Path], list[Path]]:
@@ -122,6 +128,9 @@ def parse_log(p: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
                             "snapshot": f"network-snapshot-{m.group(1)}",
                         }
                     )
+                continue
+            if "\x00" in line or "\ufffd" in line:  # bytes that are no text: damage
+                warnings.append(f"{p}:{i}: binary garbage in the log, line skipped")
                 continue
             if line.startswith("{") and '"results"' in line:
                 try:

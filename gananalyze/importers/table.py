@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
-from ..files.bounded import MAX_DEPTH, TooCostly, json_depth_ok, load_yaml, loads_json
+from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
+from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
-from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
+from ._csvread import Table, TooWide, header, read_table, sniff_text
+from ._jsonread import flatten, from_objects, read_json_document
+from .counters import pick_step, varies
+
+Columns = Table  # a table as numeric columns: values, which cells were written, source lines
 
 NAME = "csv"
 STEP_COLUMNS = (
@@ -54,6 +60,7 @@ STEP_COLUMNS = (
     "iter",
     "iters",
     "it",
+    "itr",
     "_step",
     "steps",
     "n_iter",
@@ -61,7 +68,12 @@ STEP_COLUMNS = (
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
 SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
-_NAN_WORDS = {"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"}
+# texts that sit beside logs and are never a log or a table (by file name)
+NOT_RUN_FILES = re.compile(
+    r"^(readme|source|license|licence|copying|notice|authors|changelog|changes|history|"
+    r"contributing|requirements|install|todo|citation)(\.(md|txt|rst|markdown|cff))?$",
+    re.IGNORECASE,
+)
 
 
 def step_column(columns: list[str]) -> str | None:
@@ -117,7 +129,12 @@ def columns_of(p: Path) -> list[str]:
 
 
 def _is_table_file(p: Path, accept) -> bool:
-    return p.is_file() and p.suffix.lower() in SUFFIXES and accept(columns_of(p))
+    return (
+        p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not NOT_RUN_FILES.match(p.name)
+        and accept(columns_of(p))
+    )
 
 
 def has_step(cols: list[str]) -> bool:
@@ -187,120 +204,6 @@ def detect(path: Path) -> bool:
     return table is not None
 
 
-def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "/"))
-        else:
-            out[key] = v
-    return out
-
-
-@dataclass
-class Columns:
-    """A table as numeric columns: values, which cells were written, source lines."""
-
-    names: list[str]
-    values: dict[str, np.ndarray] = field(default_factory=dict)
-    logged: dict[str, np.ndarray] = field(default_factory=dict)
-    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    text_columns: list[str] = field(default_factory=list)
-    restarts: list[int] = field(default_factory=list)
-    index: np.ndarray | None = None  # the unnamed first column of a CSV (a saved pandas index)
-
-
-def from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
-    rows = [flatten(o) for _, o in objs]
-    df = pd.DataFrame(rows)
-    out = Columns(
-        names=[str(c) for c in df.columns], lines=np.asarray([i for i, _ in objs], dtype=np.int64)
-    )
-    if len(df.columns) > MAX_COLUMNS:
-        raise GanAnalyzeError(
-            f"{p}: {len(df.columns):,} keys (limit {MAX_COLUMNS:,}); not a metrics table"
-        )
-    for c in df.columns:
-        s = df[c]
-        num = pd.to_numeric(s, errors="coerce")
-        text = s.astype(str).str.strip()
-        isword = text.str.lower().isin(_NAN_WORDS)
-        written = s.notna() & (text != "")
-        if not written.all():  # a NaN the file wrote (NaN, Python 2's json) is a logged value
-            key = str(c)
-            gaps = np.flatnonzero(~written.to_numpy())
-            written.iloc[gaps] = [key in rows[i] and rows[i][key] is not None for i in gaps]
-        wrong = written & num.isna() & ~isword & ~s.map(lambda x: isinstance(x, float)).astype(bool)
-        ok = written & ~wrong
-        if not ok.any():
-            if written.any():
-                out.text_columns.append(str(c))
-            continue
-        v = np.array(num.to_numpy(dtype="float64"))
-        out.values[str(c)] = v
-        out.logged[str(c)] = ok.to_numpy()
-        for i in np.flatnonzero(wrong.to_numpy())[:3]:
-            bad.append(
-                f"{p}:{out.lines[i]}: {c} = {str(s.iloc[i])[:30]!r} is not a number, left out"
-            )
-    return out
-
-
-def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
-    """(line, object) for each complete object of a JSON array (a truncated array
-    still yields every complete object), or the rows of an object of columns."""
-    text = p.read_text(encoding="utf-8-sig", errors="replace")
-    s = text.lstrip()
-    if s.startswith("{"):
-        try:
-            obj = loads_json(s, p)
-        except ValueError as e:  # TooCostly names the file and the bound itself
-            msg = str(e) if isinstance(e, TooCostly) else f"{p}: not valid JSON ({e})"
-            raise GanAnalyzeError(msg) from None
-        if not (isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values())):
-            raise GanAnalyzeError(f"{p}: a JSON object, but not a table (expected lists of values)")
-        n = max(len(v) for v in obj.values())
-        return [(1, {k: (v[i] if i < len(v) else None) for k, v in obj.items()}) for i in range(n)]
-    dec = json.JSONDecoder()
-    out: list[tuple[int, dict]] = []
-    pos = len(text) - len(s) + 1
-    skipped = 0
-    deep = not json_depth_ok(text)  # then each record is checked before it is used
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] == "]":
-            if pos >= len(text):
-                warnings.append(
-                    f"{p}: the JSON array is cut off after {len(out)} complete "
-                    "record(s); all of them were read"
-                )
-            break
-        try:
-            obj, end = dec.raw_decode(text, pos)
-            if deep and not json_depth_ok(text[pos:end]):
-                raise RecursionError
-        except (ValueError, RecursionError) as e:
-            line = text.count("\n", 0, pos) + 1
-            what = "is cut off or damaged"
-            if isinstance(e, RecursionError):
-                what = f"has a record nested more than {MAX_DEPTH} levels deep"
-            warnings.append(
-                f"{p}:{line}: the JSON array {what} here; "
-                f"the {len(out)} complete record(s) before it were read"
-            )
-            break
-        if isinstance(obj, dict):
-            out.append((text.count("\n", 0, pos) + 1, obj))
-        else:
-            skipped += 1
-        pos = end
-    if skipped:
-        warnings.append(f"{p}: {skipped} array item(s) that are not objects left out")
-    return out
-
-
 def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
     """Any table file as numeric columns (JSON, JSON lines or delimited, by content)."""
     kind = sniff_text(p)
@@ -308,16 +211,7 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
         return from_objects(p, read_jsonl_objects(p, warnings), bad)
     if kind == "json":
         return from_objects(p, read_json_document(p, warnings), bad)
-    t = read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
-    return Columns(
-        names=t.names,
-        values=t.values,
-        logged=t.logged,
-        lines=t.lines,
-        text_columns=t.text_columns,
-        restarts=t.restarts,
-        index=t.index,
-    )
+    return read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
 
 
 def loss_from_config(config: dict[str, Any]) -> str | None:
@@ -329,6 +223,9 @@ def loss_from_config(config: dict[str, Any]) -> str | None:
             return "bce"
         if v in ("wgan", "wgan-gp", "wgangp"):
             return "wasserstein"
+    hint = config_hints(config).get("loss")  # any other spelling, at any depth
+    if hint is not None and hint[1] not in ("loss", "loss_type", "gan_loss", "gan_mode"):
+        return loss_from_config({"loss": hint[0]})
     return None
 
 
@@ -473,29 +370,99 @@ def keep_rows(t: Columns, ok: np.ndarray) -> None:
         t.index = t.index[ok]
 
 
-def load(path: Path) -> Run:
-    """Read a CSV/TSV/JSON/JSONL table or a Lightning CSVLogger folder (module docstring)."""
+@dataclass
+class Axis:
+    """What a profile reads from a table's counters: the step of every row and its unit,
+    the counter columns that are not metrics (`skip`), the epoch column when the profile
+    computes it (None: the table's own `epoch` column), rows replaced by resumes, warnings,
+    and `run.extra` entries."""
+
+    steps: np.ndarray
+    unit: str
+    skip: tuple[str, ...] = ()
+    epoch: np.ndarray | None = None
+    replaced: int = 0
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One table format: which header it claims (`accept`), how its counters make the step
+    axis (`axis(columns, file, bad) -> Axis`), and what else its files say. Every table
+    importer is a Profile read by `read_with`: one reading path, one place for its rules."""
+
+    name: str
+    accept: Callable[[list[str]], bool]
+    axis: Callable[[Columns, Path, list[str]], Axis]
+    loss: str | None = None
+    config: Callable[[Path, list[str]], dict] | None = None  # (table file, warnings) -> config
+    find: Callable[[Path], Path | None] | None = None  # default: find_table(path, accept)
+    run_name: Callable[[Path, Path], str | None] | None = None  # (path given, table file)
+
+
+def read_with(profile: Profile, path: Path) -> Run:
+    """Read `path` as a table of `profile`'s format: find, read, step axis, merge, Run."""
     path = Path(path)
-    table, t, warnings, bad = load_table(path)
-    step_col = step_column(list(t.values))
-    if step_col is None:
-        raise GanAnalyzeError(
-            f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})"
-        )
-    keep_counted_rows(t, (step_col,), table, bad, "a step")
-    steps = t.values[step_col].astype(np.int64)
-    epoch, wall, cols, logged = split_columns(t, table, warnings, skip=(step_col,))
+    if profile.find is None:
+        table, t, warnings, bad = load_table(path, profile.accept)
+    else:
+        found = profile.find(path)
+        if found is None:
+            raise GanAnalyzeError(f"{path}: no {profile.name} table here")
+        warnings, bad = [], []
+        table, t = found, read_columns(found, warnings, bad)
+    ax = profile.axis(t, table, bad)
+    epoch, wall, cols, logged = split_columns(t, table, warnings, skip=ax.skip)
+    warnings.extend(ax.notes)
     warn_limit(warnings, bad, "problems")
-    config = read_hparams(table, warnings)
-    return build_run(
+    run = build_run(
         path,
         table,
-        NAME,
-        steps,
+        profile.name,
+        ax.steps,
         cols,
         logged,
         warnings,
-        unit="iteration",
-        index={"wall_time": wall, "epoch": epoch},
-        config=config,
+        unit=ax.unit,
+        index={"wall_time": wall, "epoch": epoch if ax.epoch is None else ax.epoch},
+        config=profile.config(table, warnings) if profile.config else None,
+        loss=profile.loss,
+        name=profile.run_name(path, table) if profile.run_name else None,
     )
+    run.duplicates_replaced += ax.replaced
+    run.extra.update(ax.extra)
+    return run
+
+
+def counted(t: Columns, table: Path, bad: list[str], col: str, what: str) -> np.ndarray:
+    """The rows whose counter `col` holds a number (others dropped, counted in `bad`), as int
+    steps."""
+    keep_counted_rows(t, (col,), table, bad, what)
+    return t.values[col].astype(np.int64)
+
+
+def _step_axis(t: Columns, table: Path, bad: list[str]) -> Axis:
+    """The first step column (STEP_COLUMNS order) that varies; a constant one is passed
+    over while another step column or the epoch increases."""
+    names = list(t.values)
+    cands = [c for n in STEP_COLUMNS for c in names if c.strip().lower() == n]
+    if not cands:
+        raise GanAnalyzeError(
+            f"{table}: no numeric step column (looked for {', '.join(STEP_COLUMNS)})"
+        )
+    ep = epoch_column(names)
+    col = pick_step([(c, t.values[c]) for c in cands])
+    if not varies(t.values[col]) and ep is not None and varies(t.values[ep]):
+        steps = counted(t, table, bad, ep, "an epoch")
+        note = f"{table}: the step column {col!r} never changes; the epoch is the step"
+        return Axis(steps, "epoch", skip=(col, ep), epoch=steps.astype(float), notes=[note])
+    return Axis(counted(t, table, bad, col, "a step"), "iteration", skip=(col,))
+
+
+PROFILE = Profile(NAME, has_step, _step_axis, config=read_hparams)
+
+
+def load(path: Path) -> Run:
+    """Read a CSV/TSV/JSON/JSONL table or a Lightning CSVLogger folder (module docstring)."""
+    return read_with(PROFILE, path)

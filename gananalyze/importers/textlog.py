@@ -1,27 +1,27 @@
-"""Training logs printed to stdout and saved as text: lines of `key: value` / `key=value`.
+"""Training logs printed to stdout and saved as text, read by the one free-text grammar
+(`freetext`): `key: v`, `key=v`, `key v`, multi-word keys with qualifiers, `[e/E][b/B]`.
 
-Recognised when most lines of a `.txt` / `.log` / `.out` file (or a file without a
-suffix) carry values, e.g.
-    Epoch [1/10], loss_g: 2.98, loss_d: 0.40, real_score: 0.81, fake_score: 0.16
-    [0/25][0/782] Loss_D: 1.38 Loss_G: 0.69 D(x): 0.50 D(G(z)): 0.40 / 0.30
-    epoch=3 iter=200 d_loss=0.61 g_loss=1.20
-Pointed at a folder, the one such file in it is read, unless the folder also holds a
-table with a step column (then the table is the run: the `csv` format).
+Recognised when a `.txt` / `.log` / `.out` file (or one without a suffix) holds at
+least two value lines (a counter and a value, or two values) anywhere in its first
+DETECT_BYTES, however long the preamble before them (printed networks and configs).
+README / SOURCE / LICENSE texts are never logs. Pointed at a folder, the log files
+down to depth 3 are candidates: the one with the most value lines is read and the others
+are named in `run.extra["source_notes"]` (what `info` prints); a folder that also holds a
+table with a step column is the table's (the `csv` format).
 
-Counters
-  `Epoch [e/E]`, `Batch [b/B]`, `Step [s/S]`, `Iter [i/I]` and the DCGAN tutorial's
-  leading `[e/E][b/B]` (epoch, batch), or `epoch: e`, `iter=i`, `step: s` pairs.
-  The step is the step/iteration counter when the log prints one; else
-  epoch x batches per epoch + batch (batches per epoch from the `/B` total, or the
-  largest batch seen + 1; epochs counted from the first one, 0- or 1-based as
-  printed), unit "iteration"; else the epoch (unit "epoch"); else the line's
-  number among the value lines (unit "row", said in `extra["step_note"]`).
-Values
-  Every other `key: number` pair is a column named as printed (`Loss_D`, `D(x)`).
-  `key: a / b` (the DCGAN tutorial's D(G(z)) before / after the D update) gives
-  `key_1` and `key_2`. Lines without values (banners, progress text) are counted in
-  one warning; a last line cut off mid-number (fewer decimals than the line's other numbers)
-  loses that number (file:line warning).
+Step axis (see `counters`): the counter most value lines print (step, iter/itr/iteration,
+tick, kimg, then epoch), a constant one passed over while another varies; epoch +
+per-epoch iteration/batch becomes one global step (iterations per epoch from the printed
+`/B` total, else inferred), unit "iteration"; only an epoch: unit "epoch"; no counter:
+the line's number among the value lines (unit "row"). A line without the counter
+(an evaluation line such as `FID: 37.2`) takes the step of the last line that printed
+it; lines before the first counter are the preamble and are ignored. Where the step
+goes back on the main kind of line, a resume starts a new section that replaces the
+earlier rows from its first step on; evaluation lines printed with their own earlier
+step stay on that step.
+Values: every other pair, named as printed (multi-word keys joined with `_`). A last line
+cut off mid-number (fewer decimals than the line's other numbers) loses that number.
+`run.extra["lines"]` counts the lines read and ignored, with a sample of each.
 """
 
 from __future__ import annotations
@@ -34,76 +34,112 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
+from . import counters as ctr
+from . import freetext
 from ._common import warn_limit
-from .table import build_run, find_table
+from .table import NOT_RUN_FILES, build_run, find_table
 
 NAME = "textlog"
 SUFFIXES = (".txt", ".log", ".out", "")
-_NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
-_PAIR_RE = re.compile(
-    rf"(?P<key>[A-Za-z_][\w().\[\]/-]*?)\s*[:=]\s*(?P<a>{_NUM})(?![\w.])"
-    rf"(?:\s*/\s*(?P<b>{_NUM})(?![\w.]))?",
-    re.IGNORECASE,
-)
-_COUNTER_RE = re.compile(r"(?P<word>[A-Za-z]+)?\s*\[\s*(?P<n>\d+)\s*/\s*(?P<total>\d+)\s*\]")
-_COUNTER_WORDS = {
+DETECT_BYTES = 8 << 20
+MAX_BYTES = 2 << 30
+MAX_DEPTH = 3
+_CHUNK = 256 * 1024
+_STEP_KINDS = ("step", "iter", "tick", "kimg", "batch", "epoch")
+_UNITS = {
+    "step": "iteration",
+    "iter": "iteration",
+    "batch": "iteration",
+    "tick": "tick",
+    "kimg": "kimg",
     "epoch": "epoch",
-    "epochs": "epoch",
-    "ep": "epoch",
-    "batch": "batch",
-    "iter": "iter",
-    "iters": "iter",
-    "iteration": "iter",
-    "it": "iter",
-    "step": "step",
-    "global_step": "step",
 }
-_SAMPLE_LINES = 200
 
 
-def _parse(line: str) -> tuple[dict[str, tuple[float, float | None]], dict[str, float]]:
-    """(counters {epoch/batch/iter/step: (value, total)}, values) of one line."""
-    counters: dict[str, tuple[float, float | None]] = {}
-    bare: list[tuple[float, float]] = []
-    for m in _COUNTER_RE.finditer(line):
-        word = _COUNTER_WORDS.get((m.group("word") or "").lower())
-        n, total = float(m.group("n")), float(m.group("total"))
-        if word:
-            counters.setdefault(word, (n, total))
-        else:
-            bare.append((n, total))
-    rest = _COUNTER_RE.sub(" ", line)
-    if bare and "epoch" not in counters:  # DCGAN tutorial: [epoch/E][batch/B]
-        counters["epoch"] = bare[0]
-        if len(bare) > 1:
-            counters.setdefault("batch", bare[1])
-    values: dict[str, float] = {}
-    for m in _PAIR_RE.finditer(rest):
-        key, a, b = m.group("key"), float(m.group("a")), m.group("b")
-        word = _COUNTER_WORDS.get(key.lower())
-        if word:
-            counters.setdefault(word, (a, float(b) if b is not None else None))
-        elif b is not None:
-            values[f"{key}_1"], values[f"{key}_2"] = a, float(b)
-        else:
-            values[key] = a
-    return counters, values
-
-
-def _looks_like_log(p: Path) -> bool:
+def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
+    """How many value lines the head of `p` holds (stops at `enough`; 0 for JSON)."""
+    cache: dict[str, bool] = {}
+    found = seen = 0
     try:
         with open(p, encoding="utf-8", errors="replace") as f:
-            head = f.read(64 * 1024)
+            first = True
+            while seen < limit:
+                chunk = f.readlines(_CHUNK)
+                if not chunk:
+                    break
+                for line in chunk:
+                    seen += len(line)
+                    s = line.strip()
+                    if not s:
+                        continue
+                    if first:
+                        first = False
+                        if s.startswith(("{", "[{", "[")) and not re.match(r"\[\s*\d", s):
+                            return 0
+                    key = freetext.template(s)
+                    hit = cache.get(key)
+                    if hit is None:
+                        sh = freetext.parse(s)
+                        hit = cache[key] = bool(sh.values) and (
+                            len(sh.values) + min(len(sh.counters), 1) >= 2
+                        )
+                    found += hit
+                    if found >= enough:
+                        return found
     except OSError:
-        return False
-    lines = [ln for ln in head.splitlines()[:_SAMPLE_LINES] if ln.strip()]
-    if not lines or lines[0].lstrip().startswith(("{", "[{", "[\n")):
-        return False
-    hits = 0
-    for ln in lines:
-        counters, values = _parse(ln)
-        hits += len(values) + min(len(counters), 1) >= 2
-    return hits >= 2 and hits >= 0.5 * len(lines)
+        return 0
+    return found
+
+
+def is_candidate(p: Path) -> bool:
+    return p.is_file() and p.suffix.lower() in SUFFIXES and not NOT_RUN_FILES.match(p.name)
+
+
+def find_logs(path: Path) -> tuple[Path | None, list[str]]:
+    """(the log to read, notes naming the candidates left out and why)."""
+    path = Path(path)
+    if path.is_file():
+        ok = is_candidate(path) and value_lines(path) >= 2
+        return (path if ok else None), []
+    if not path.is_dir():
+        return None, []
+    files: list[Path] = []
+    try:
+        for depth in range(MAX_DEPTH):
+            pattern = "/".join(["*"] * (depth + 1))
+            files += keep_inside(path, sorted(path.glob(pattern)))
+    except OSError:
+        return None, []
+    scored = [(value_lines(p), p) for p in files if is_candidate(p)]
+    found = [(n, p) for n, p in scored if n >= 2]
+    if not found:
+        return None, []
+    try:  # a folder with a metrics table (Lightning's metrics.csv beside a captured stdout)
+        if find_table(path)[0] is not None:
+            return None, []
+    except GanAnalyzeError:
+        return None, []
+    found.sort(key=lambda x: (-x[0], len(x[1].parts), str(x[1])))
+    best = found[0][1]
+    notes = []
+    if len(found) > 1:
+        left = ", ".join(
+            f"{p.relative_to(path)} ({n}{'+' if n >= 50 else ''} value lines)"
+            for n, p in found[1:6]
+        )
+        notes.append(
+            f"{len(found)} text logs found; read {best.relative_to(path)} (most value lines); "
+            f"left out: {left}" + (f" and {len(found) - 6} more" if len(found) > 6 else "")
+        )
+    return best, notes
+
+
+def find_log(path: Path) -> Path | None:
+    return find_logs(path)[0]
+
+
+def detect(path: Path) -> bool:
+    return find_log(path) is not None
 
 
 def _cut_short(line: str) -> bool:
@@ -113,111 +149,150 @@ def _cut_short(line: str) -> bool:
     return bool(decimals) and len(decimals) > 1 and decimals[-1] < min(decimals[:-1])
 
 
-def find_log(path: Path) -> Path | None:
-    path = Path(path)
-    if path.is_file():
-        return path if path.suffix.lower() in SUFFIXES and _looks_like_log(path) else None
-    if not path.is_dir():
-        return None
-    try:
-        files = keep_inside(path, sorted(path.iterdir()))
-    except OSError:
-        return None
-    found = [
-        p for p in files if p.is_file() and p.suffix.lower() in SUFFIXES and _looks_like_log(p)
-    ]
-    if len(found) != 1:
-        return None
-    try:  # a folder with a metrics table (Lightning's metrics.csv beside a captured stdout)
-        if find_table(path)[0] is not None:
-            return None
-    except GanAnalyzeError:
-        return None
-    return found[0]
+def read_lines(log: Path, warnings: list[str]):
+    """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
+    names the cut)."""
+    with open(log, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
+        warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return freetext.split_lines(text), text.endswith("\n")
 
 
-def detect(path: Path) -> bool:
-    return find_log(path) is not None
-
-
-def _steps(rows: list[dict], counters: list[dict]) -> tuple[np.ndarray, str, str | None]:
-    """(steps, unit, note) from the counters the lines printed (module docstring)."""
-
-    def col(name: str) -> np.ndarray:
-        return np.array([c.get(name, (np.nan, None))[0] for c in counters], dtype=np.float64)
-
-    for name in ("step", "iter"):
-        v = col(name)
-        if np.isfinite(v).all():
-            return v.astype(np.int64), "iteration", None
-    ep, b = col("epoch"), col("batch")
-    if np.isfinite(ep).all() and np.isfinite(b).all():
-        totals = [c["batch"][1] for c in counters if c["batch"][1]]
-        per = int(max(totals)) if totals else int(b.max()) + 1
-        per = max(per, int(b.max()) + 1)
-        e0 = 0 if ep.min() == 0 else 1
-        return (
-            ((ep - e0) * per + b).astype(np.int64),
-            "iteration",
-            (f"epoch x {per} batches per epoch + batch"),
+def _step_axis(ex: freetext.Extracted, has_value: np.ndarray):
+    """(step per line or NaN, own-step mask, unit, note) from the counters (module docstring)."""
+    n = ex.n
+    cands = [k for k in _STEP_KINDS if k in ex.counters]
+    if not cands:
+        return None, None, "row", "line number among the value lines"
+    count = {k: int((np.isfinite(ex.counters[k]) & has_value).sum()) for k in cands}
+    cands.sort(key=lambda k: (-count[k], _STEP_KINDS.index(k)))
+    kind = ctr.pick_step([(k, ex.counters[k][has_value]) for k in cands])
+    if kind is None:
+        return None, None, "row", "line number among the value lines"
+    c = ex.counters[kind]
+    own = np.isfinite(c)
+    step = np.full(n, np.nan)
+    note = None
+    unit = _UNITS[kind]
+    ep = ex.counters.get("epoch")
+    inner = kind if kind in ("iter", "batch", "step") else None
+    if kind == "epoch":
+        inner = next(
+            (
+                k
+                for k in ("batch", "iter")
+                if k in ex.counters
+                and np.isfinite(ex.counters[k][own]).all()
+                and ctr.varies(ex.counters[k][own])
+            ),
+            None,
         )
-    if np.isfinite(ep).all():
-        return ep.astype(np.int64), "epoch", None
-    return np.arange(len(rows), dtype=np.int64), "row", "line number among the value lines"
+    if inner and ep is not None and np.isfinite(ep[own]).all() and own.any():
+        e0 = min(int(ep[own].min()), 1)
+        g, per, note = ctr.global_steps(
+            ep[own], ex.counters[inner][own], ex.totals.get(inner, np.full(n, np.nan))[own], e0
+        )
+        step[own] = g
+        unit = "iteration"
+    else:
+        step[own] = np.round(c[own])
+    # lines without the counter take the last printed step; before the first: preamble
+    idx = np.where(own, np.arange(n), -1)
+    np.maximum.accumulate(idx, out=idx)
+    filled = np.where(idx >= 0, step[np.maximum(idx, 0)], np.nan)
+    return filled, own, unit, note
 
 
 def load(path: Path) -> Run:
     path = Path(path)
-    log = find_log(path)
+    log, notes = find_logs(path)
     if log is None:
         raise GanAnalyzeError(f"{path}: no text log with key: value lines here")
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
+    lines, ends = read_lines(log, warnings)
+    ex = freetext.extract(lines)
+    nvals = np.zeros(ex.n, dtype=np.int64)
+    for mask in ex.logged.values():
+        nvals += mask
+    has_value = nvals > 0
+    step, own, unit, note = _step_axis(ex, has_value)
+    if step is None:  # no counter: rows are the lines with two or more values
+        rows = np.flatnonzero(nvals >= (2 if nvals.max(initial=0) >= 2 else 1))
+        steps = np.arange(len(rows), dtype=np.int64)
+        keep, sections, replaced = np.ones(len(rows), bool), [], 0
+        preamble = 0
+    else:
+        rows = np.flatnonzero(has_value & np.isfinite(step))
+        preamble = int((has_value & ~np.isfinite(step)).sum())
+        steps = step[rows].astype(np.int64)
+        own_rows = own[rows]
+        sig = ex.signature[rows]
+        main_sig = np.bincount(sig[own_rows]).argmax() if own_rows.any() else -1
+        keep, sections, replaced = ctr.segments(steps, own_rows & (sig == main_sig))
     bad: list[str] = []
-    rows: list[dict[str, float]] = []
-    counters: list[dict] = []
-    lines: list[int] = []
-    other = 0
-    with open(log, encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    all_lines = text.splitlines()
-    for no, line in enumerate(all_lines, 1):
-        if not line.strip():
-            continue
-        c, v = _parse(line)
-        if not v:
-            other += 1
-            continue
-        if no == len(all_lines) and not text.endswith("\n") and _cut_short(line):
-            last = list(v)[-1]
-            v.pop(last)
-            bad.append(f"{log}:{no}: last line cut off; its last value ({last}) left out")
-            if not v:
-                continue
-        rows.append(v)
-        counters.append(c)
-        lines.append(no)
-    if not rows:
+    logged = {k: v[rows] for k, v in ex.logged.items()}
+    cols = {k: v[rows] for k, v in ex.values.items()}
+    last_line = lines[len(lines) - 1].as_py() if len(lines) else ""
+    if len(rows) and not ends and rows[-1] == len(lines) - 1 and _cut_short(last_line):
+        shape = freetext.parse(last_line)
+        if shape.values:
+            last = max(shape.values, key=lambda v: v[1])[0]
+            logged[last][-1] = False
+            cols[last][-1] = np.nan
+            bad.append(f"{log}:{len(lines)}: last line cut off; its last value ({last}) left out")
+    if not len(rows):
         raise GanAnalyzeError(f"{log}: no line with key: value pairs")
-    if other:
-        warnings.append(f"{log}: {other} line(s) without values skipped (banners, progress)")
-    # every line must print the counter the step is taken from; others fall back
-    keys = set().union(*(c.keys() for c in counters))
-    for k in list(keys):
-        if not all(k in c for c in counters):
-            for c in counters:
-                c.pop(k, None)
-    steps, unit, note = _steps(rows, counters)
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    cols = {n: np.array([r.get(n, np.nan) for r in rows], dtype=np.float64) for n in names}
-    logged = {n: np.array([n in r for r in rows], dtype=bool) for n in names}
+    steps = steps[keep]
+    cols = {k: v[keep] for k, v in cols.items() if logged[k][keep].any()}
+    logged = {k: logged[k][keep] for k in cols}
     epoch = None
-    if "epoch" in keys and all("epoch" in c for c in counters) and unit != "epoch":
-        epoch = np.array([c["epoch"][0] for c in counters], dtype=np.float64)
+    if unit != "epoch" and "epoch" in ex.counters:
+        epoch = ex.counters["epoch"][rows][keep]
+    info = _lines_info(lines, rows, preamble, ex.blank)
+    notes.append(
+        f"{log.name}: {info['read']} line(s) read, {info['ignored']} ignored"
+        + (f" ({preamble} before the first step)" if preamble else "")
+    )
+    if replaced:
+        warnings.append(
+            f"{log}: training restarted inside the log ({len(sections)} sections); "
+            f"{replaced} earlier row(s) at or after each restart point were replaced"
+        )
     warn_limit(warnings, bad, "problems")
     run = build_run(
         path, log, NAME, steps, cols, logged, warnings, unit=unit, index={"epoch": epoch}
     )
+    run.duplicates_replaced += replaced
     if note:
         run.extra["step_note"] = note
+    if sections and len(sections) > 1:
+        for s in sections:
+            s["first_line"] = int(rows[s.pop("first_row")] + 1)
+        run.extra["sections"] = sections
+    run.extra["lines"] = info
+    run.extra["source_notes"] = (
+        notes
+        + [f"  e.g. read line {n}: {t!r}" for n, t in info["read_sample"][:2]]
+        + [f"  e.g. ignored line {n}: {t!r}" for n, t in info["ignored_sample"][:2]]
+    )
     return run
+
+
+def _lines_info(lines, rows: np.ndarray, preamble: int, blank: np.ndarray) -> dict:
+    """Lines read and ignored (blank lines not counted), with up to 3 samples of each."""
+    other = ~blank
+    other[rows] = False
+    ignored = np.flatnonzero(other)
+    return {
+        "read": len(rows),
+        "ignored": len(ignored),
+        "preamble": preamble,
+        "read_sample": [(int(i) + 1, lines[int(i)].as_py()[:120]) for i in rows[:3]],
+        "ignored_sample": [(int(i) + 1, lines[int(i)].as_py()[:120]) for i in ignored[:3]],
+    }

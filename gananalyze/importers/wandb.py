@@ -13,8 +13,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..run import Run
-from ._common import warn_limit
-from .table import build_run, keep_counted_rows, load_table, split_columns, table_detector
+from .table import Axis, Columns, Profile, counted, read_with, table_detector
 
 NAME = "wandb"
 
@@ -24,30 +23,20 @@ def accept(cols: list[str]) -> bool:
     return "_step" in s and ("_runtime" in s or "_timestamp" in s)
 
 
+def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
+    if "_step" not in t.values:
+        raise GanAnalyzeError(f"{table}: the _step column holds no numbers")
+    steps = counted(t, table, bad, "_step", "a _step")
+    runtime = t.values.get("_runtime")
+    extra = {}
+    if runtime is not None and np.isfinite(runtime).any():
+        extra["runtime_s"] = float(np.nanmax(runtime))
+    return Axis(steps, "iteration", skip=("_step", "_runtime"), extra=extra)
+
+
+PROFILE = Profile(NAME, accept, axis)
 detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:
-    path = Path(path)
-    table, t, warnings, bad = load_table(path, accept)
-    if "_step" not in t.values:
-        raise GanAnalyzeError(f"{table}: the _step column holds no numbers")
-    keep_counted_rows(t, ("_step",), table, bad, "a _step")
-    steps = t.values["_step"].astype(np.int64)
-    runtime = t.values.get("_runtime")
-    epoch, wall, cols, logged = split_columns(t, table, warnings, skip=("_step", "_runtime"))
-    warn_limit(warnings, bad, "problems")
-    run = build_run(
-        path,
-        table,
-        NAME,
-        steps,
-        cols,
-        logged,
-        warnings,
-        unit="iteration",
-        index={"wall_time": wall, "epoch": epoch},
-    )
-    if runtime is not None and np.isfinite(runtime).any():
-        run.extra["runtime_s"] = float(np.nanmax(runtime))
-    return run
+    return read_with(PROFILE, path)

@@ -3,7 +3,9 @@
 Checkpoints are always read with torch.load(weights_only=True): a checkpoint
 file never runs code. What can run code is gated by gananalyze.consent: the
 module run.json's generator spec names is only imported (build_generator), and
-a trainer's pickles (StyleGAN's network-snapshot-*.pkl) only unpickled
+a trainer's pickles (StyleGAN's network-snapshot-*.pkl) only unpickled. Lightning `.ckpt`
+files are read the same safe way; the spec's `state_dict_prefix` (`generator.`) picks the
+generator's weights out of the LightningModule's state_dict
 (load_stylegan_pickle), when the user consented (`trust=True`: the CLI's
 --trust-code, or a stored `gananalyze allow RUN`); both refuse before anything
 is imported or opened.
@@ -153,7 +155,7 @@ def build_generator(
         ) from None
     if checkpoint is not None:
         if isinstance(checkpoint, Checkpoint):
-            if checkpoint.kind != "native":
+            if checkpoint.kind not in ("native", "lightning"):
                 raise GanAnalyzeError(
                     f"{checkpoint.path}: a {checkpoint.kind} checkpoint cannot be loaded with "
                     "weights_only=True"
@@ -162,6 +164,15 @@ def build_generator(
         else:
             cpath = Path(checkpoint)
         state = generator_state(load_checkpoint(cpath), cpath)
+        prefix = spec.get("state_dict_prefix")
+        if prefix:  # a module holding G and D (LightningModule: `generator.` keys)
+            keys = list(state)
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            if not state:
+                raise GanAnalyzeError(
+                    f"{cpath}: no weights start with the state_dict_prefix {prefix!r} "
+                    f"(keys: {', '.join(map(str, keys[:6]))})"
+                )
         try:
             G.load_state_dict(state)
         except Exception as e:

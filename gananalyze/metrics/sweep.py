@@ -69,7 +69,8 @@ def select_checkpoints(
     run.json (whether they may be loaded is decided later, by trust_pickles).
     """
     ckpts = sorted(
-        [c for c in run.checkpoints if c.kind == "native"] + store.pickled_checkpoints(run),
+        [c for c in run.checkpoints if c.kind in ("native", "lightning")]
+        + store.pickled_checkpoints(run),
         key=lambda c: c.step,
     )
     if not ckpts:

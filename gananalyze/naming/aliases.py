@@ -145,6 +145,93 @@ def is_sample_metric(metric: str) -> bool:
     `precision/...` count by their first word)."""
     m = metric.lower()
     head = m.replace("/", "_").split("_")[0]
-    return m in SAMPLE_METRICS or canonical(metric).lower() in SAMPLE_METRICS or (
-        head in SAMPLE_METRICS
+    return (
+        m in SAMPLE_METRICS
+        or canonical(metric).lower() in SAMPLE_METRICS
+        or (head in SAMPLE_METRICS)
     )
+
+
+# Config hints: canonical hint -> the keys trainers spell it with. Keys compare lower-case
+# with `-`, ` ` and `.` read as `_`, at any depth of a nested config (the last part of
+# the path: `model/gan_loss` is `gan_loss`). Read by `config_hints`.
+CONFIG_HINTS: dict[str, list[str]] = {
+    "loss": [
+        "loss",
+        "loss_type",
+        "gan_loss",
+        "gan_mode",
+        "gan_type",
+        "adv_loss",
+        "adversarial_loss",
+        "gan_loss_type",
+        "loss_mode",
+        "criterion",
+    ],
+    "g_loss": ["g_loss", "g_loss_type", "generator_loss", "gen_loss_type", "g_loss_mode"],
+    "d_loss_reduction": ["d_loss_reduction", "d_reduction", "d_loss_reduce"],
+}
+
+# Boolean config keys that state a hint when true (`saturating_g_loss: true`).
+CONFIG_FLAGS: dict[str, tuple[str, str]] = {
+    "saturating_g_loss": ("g_loss", "saturating"),
+    "saturating_loss": ("g_loss", "saturating"),
+    "saturating": ("g_loss", "saturating"),
+    "use_saturating_loss": ("g_loss", "saturating"),
+    "non_saturating": ("g_loss", "non-saturating"),
+    "non_saturating_g_loss": ("g_loss", "non-saturating"),
+    "use_lsgan": ("loss", "lsgan"),
+    "lsgan": ("loss", "lsgan"),
+    "use_wgan": ("loss", "wgan"),
+    "wgan": ("loss", "wgan"),
+    "use_hinge": ("loss", "hinge"),
+    "hinge_loss": ("loss", "hinge"),
+}
+
+# Values of the g_loss hint, in any spelling.
+G_LOSS_VALUES: dict[str, str] = {
+    "saturating": "saturating",
+    "sat": "saturating",
+    "minimax": "saturating",
+    "log(1-d(g(z)))": "saturating",
+    "non-saturating": "non-saturating",
+    "non_saturating": "non-saturating",
+    "nonsaturating": "non-saturating",
+    "ns": "non-saturating",
+    "-log(d(g(z)))": "non-saturating",
+}
+
+
+def _hint_key(key: str) -> str:
+    last = str(key).replace("\\", "/").split("/")[-1]
+    return last.strip().lower().replace("-", "_").replace(" ", "_").replace(".", "_")
+
+
+def _flat_items(config: dict, prefix: str = "", depth: int = 0):
+    for k, v in config.items():
+        if isinstance(v, dict) and depth < 8:
+            yield from _flat_items(v, f"{prefix}{k}/", depth + 1)
+        else:
+            yield f"{prefix}{k}", v
+
+
+def config_hints(config: dict) -> dict[str, tuple[str, str]]:
+    """{hint: (value, config key it came from)} for the hints a config states (CONFIG_HINTS,
+    CONFIG_FLAGS); the first key in table order wins, a spelled-out key over a flag."""
+    by_key: dict[str, list[tuple[str, object]]] = {}
+    for path, v in _flat_items(config or {}):
+        by_key.setdefault(_hint_key(path), []).append((path, v))
+    out: dict[str, tuple[str, str]] = {}
+    for hint, names in CONFIG_HINTS.items():
+        for name in names:
+            for path, v in by_key.get(name, []):
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
+                    val = str(v).strip().lower()
+                    if hint == "g_loss":
+                        val = G_LOSS_VALUES.get(val.replace(" ", ""), val)
+                    out.setdefault(hint, (val, path))
+    for flag, (hint, val) in CONFIG_FLAGS.items():
+        for path, v in by_key.get(flag, []):
+            if v is True or str(v).strip().lower() in ("true", "yes", "1"):
+                out.setdefault(hint, (val, path))
+    return out

@@ -228,6 +228,10 @@ def info_text(r: Run, forced: bool = False) -> str:
         out.append("steps:       none logged")
     out.append(f"time span:   {fmt_duration(s['time_span_s'], missing='unknown')}")
     out += _unit_and_loss_lines(r)
+    notes = r.extra.get("source_notes") or []
+    if notes:  # what the importer read, left out and why (files, lines, loggers, hints)
+        out.append("read from:")
+        out += [f"  {n}" for n in notes]
     if s["metrics"]:
         out.append(f"metrics:     {len(s['metrics'])}")
         width = max(len(m) for m in s["metrics"])
@@ -289,6 +293,13 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
     kinds = sorted(set((r.extra.get("value_kind") or {}).values()))
     if kinds:
         out.append(f"values:      {'; '.join(kinds)}")
+    # config hints the loss type line below does not already say (it shows the loss type)
+    hints = {h: d for h, d in (r.extra.get("config_hints") or {}).items() if h != "loss"}
+    if hints:
+        out.append(
+            "config says: "
+            + "; ".join(f"{h} = {d['value']} (key {d['key']})" for h, d in hints.items())
+        )
     eq = loss_convention(r)
     out.append(f"loss type:   {loss_type_text(eq.loss, eq.source)}")
     return out

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import checkpoint_before
 from ..findings import Finding
@@ -204,7 +205,7 @@ def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] |
 
 def g_saturating(ctx: RuleContext) -> bool:
     """Whether the G loss is the saturating log(1 - D(G(z))) (config g_loss, or its sign)."""
-    if str(ctx.run.config.get("g_loss", "")).lower() == "saturating":
+    if config_hints(ctx.run.config).get("g_loss", ("",))[0] == "saturating":
         return True
     g = ctx.finite("G_loss").to_numpy()
     return bool(g.size >= ctx.th["min_points"] and (g < 0).mean() > 0.9)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...naming.aliases import config_hints
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_dec, fmt_pct, fmt_sig
@@ -89,6 +90,9 @@ def equilibrium(
             if isinstance(v, str) and v.lower() in _LOSS_NAMES:
                 loss, source = _LOSS_NAMES[v.lower()], "config"
                 break
+        hint = config_hints(run.config).get("loss")  # any spelling, at any depth
+        if loss is None and hint is not None and hint[0] in _LOSS_NAMES:
+            loss, source = _LOSS_NAMES[hint[0]], "config"
     if loss is None:  # signed D losses are evidence, stronger than a format's default
         neg = _negative_share(ctx.raw("D_loss"), th)
         if neg is not None and neg >= th["signed_loss_share"]:
@@ -118,7 +122,7 @@ def equilibrium(
         reduction = th["d_loss_reduction"]
         notes.append(f"D loss reduction {reduction} (from the thresholds)")
     else:
-        v = run.config.get("d_loss_reduction")
+        v = config_hints(run.config).get("d_loss_reduction", (None,))[0]
         if isinstance(v, str) and v.lower() in ("sum", "mean"):
             reduction = v.lower()
             notes.append(f"D loss reduction {reduction} (from the config)")

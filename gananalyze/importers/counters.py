@@ -1,0 +1,116 @@
+"""Step axes from the counters a log prints: one home for every importer's step rules.
+
+- A counter that never changes is never the step while another counter increases
+  (`pick_step`).
+- Epoch + per-epoch iteration (+ iterations per epoch, when printed) becomes one
+  global step (`global_steps`); an iteration that never goes back when the epoch
+  moves on is already global and is used as it is.
+- Resumes: rows are split into segments only where the step really goes back
+  (`segments`); a later segment replaces the earlier rows at or after its first step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+
+def varies(v: np.ndarray) -> bool:
+    """Whether a counter column takes more than one value (NaN cells ignored)."""
+    f = v[np.isfinite(v)]
+    return len(f) > 1 and bool(f.min() != f.max())
+
+
+def pick_step(candidates: list[tuple[str, np.ndarray]]) -> str | None:
+    """The first candidate (name, values) that varies; a constant one is passed over
+    while a later candidate varies. None when none has a number."""
+    have = [(n, v) for n, v in candidates if np.isfinite(v).any()]
+    if not have:
+        return None
+    return next((n for n, v in have if varies(v)), have[0][0])
+
+
+def per_epoch(epoch: np.ndarray, it: np.ndarray) -> int:
+    """Iterations per epoch inferred from the rows that cross an epoch boundary: print
+    interval p (the most common gap within an epoch), N = I_last + p - I_first_of_next,
+    the most common estimate; at least the largest iteration seen, so the axis is monotonic."""
+    same = epoch[1:] == epoch[:-1]
+    gaps = np.diff(it)[same]
+    gaps = gaps[gaps > 0]
+    p = Counter(gaps.tolist()).most_common(1)[0][0] if len(gaps) else 1
+    cross = np.flatnonzero(epoch[1:] == epoch[:-1] + 1)
+    est = [int(it[i] + p - it[i + 1]) for i in cross]
+    n = Counter(est).most_common(1)[0][0] if est else 0
+    top = int(it.max()) + (1 if it.min() == 0 else 0) if len(it) else 1
+    return max(n, top, 1)
+
+
+def resets_each_epoch(epoch: np.ndarray, it: np.ndarray) -> bool:
+    """Whether the iteration counter goes back when the epoch moves on (per-epoch count)."""
+    up = np.flatnonzero(epoch[1:] > epoch[:-1])
+    return bool(len(up)) and bool(np.any(it[up + 1] < it[up]))
+
+
+def global_steps(
+    epoch: np.ndarray, it: np.ndarray, totals: np.ndarray | None = None, first: int | None = None
+) -> tuple[np.ndarray, int | None, str | None]:
+    """(global step, iterations per epoch or None, note) from epoch and iteration columns
+    (finite, same length). `totals` are printed iterations per epoch (`[b/B]`);
+    `first` the epoch that counts as 0 (default: the smallest seen)."""
+    epoch = np.asarray(epoch, dtype=np.float64)
+    it = np.asarray(it, dtype=np.float64)
+    if not resets_each_epoch(epoch, it):
+        return it.astype(np.int64), None, None
+    tot = totals[np.isfinite(totals)] if totals is not None else np.zeros(0)
+    if len(tot):  # `[b/B]` counting 0..B-1 or 1..B
+        n = int(tot.max()) if it.max() <= tot.max() else int(it.max()) + 1
+        how = "printed"
+    else:
+        n = per_epoch(epoch.astype(np.int64), it.astype(np.int64))
+        how = "inferred"
+    e0 = int(epoch.min()) if first is None else first
+    note = f"epoch x {n} iterations per epoch ({how}) + iteration"
+    return ((epoch - e0) * n + it).astype(np.int64), n, note
+
+
+def segments(
+    steps: np.ndarray, main: np.ndarray | None = None
+) -> tuple[np.ndarray, list[dict], int]:
+    """(rows kept, sections, rows replaced) for rows in write order.
+
+    A new section starts where a `main` row's step is below the previous main row's
+    (`main` default: every row; other rows, such as evaluation lines printed with an
+    earlier step, never start one). A row is replaced when a later section starts at or
+    before its step."""
+    steps = np.asarray(steps, dtype=np.int64)
+    n = len(steps)
+    main = np.ones(n, dtype=bool) if main is None else np.asarray(main, dtype=bool)
+    mi = np.flatnonzero(main)
+    back = mi[1:][steps[mi[1:]] < steps[mi[:-1]]]
+    seg = np.zeros(n, dtype=np.int64)
+    if len(back):
+        seg[back] = 1
+        seg = np.cumsum(seg)
+    starts = np.concatenate([[0], back]).astype(np.int64)
+    # smallest first step of any later section, per section
+    later = np.full(len(starts), np.iinfo(np.int64).max)
+    if len(starts) > 1:
+        later[:-1] = np.minimum.accumulate(
+            np.array([steps[s] for s in starts[1:]], np.int64)[::-1]
+        )[::-1]
+    keep = steps < later[seg]
+    ends = np.concatenate([starts[1:], [n]])
+    sections = [
+        {
+            "first_row": int(a),
+            "first_step": int(steps[a]),
+            "last_step": int(steps[b - 1]),
+            "rows": int(b - a),
+            "placed": "continues"
+            if a == 0 or steps[a] > steps[:a].max()
+            else "restart: replaces earlier rows",
+        }
+        for a, b in zip(starts, ends, strict=True)
+    ]
+    return keep, sections, int((~keep).sum())

@@ -1,0 +1,419 @@
+"""The one free-text line grammar: a printed training log line -> counters and values.
+
+A line is read as key/value pairs around its numbers:
+    `key: v`, `key=v`, `key v`        keys of up to three words (`D loss: 0.31` -> `D_loss`)
+    `key (qualifier): v`              `FID score (Step: 4000, Using test moments): 37.2` ->
+                                      `FID_score (Using test moments)` = 37.2 at step 4000
+    `key: a / b`                      two values, `key_1` and `key_2` (DCGAN's D(G(z)))
+    `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets: epoch, batch)
+Counters are the keys named like a step (step, global step, iter, itr, iteration, it, kimg,
+tick, epoch, batch); every other pair is a value. `key v` (no `:` or `=`) is a pair when the
+key is a counter, or when the line has no `:`/`=` pairs at all (`tick 3 kimg 12.0 ...`).
+Numbers glued to letters (`6m 31s`, `fid50k`) and arguments of printed calls
+(`BatchNorm2d(64, eps=1e-05)`, the network printed in a preamble) are not values.
+
+Speed: lines that differ only in their numbers share a template (numbers replaced by a
+mark, in pyarrow's C++ regex kernels); each template is parsed once here, and its lines'
+numbers are pulled out column-wise. A million-line log reads at about the speed of a CSV.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# the same pattern in Python's re and in RE2 (pyarrow): ASCII classes, leftmost-first
+NUM = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|(?i:nan|inf))"
+SLOT = rf"(^|[^0-9A-Za-z_.])({NUM})"
+MARK = "\x01"
+_SLOT_RE = re.compile(rf"(?<![0-9A-Za-z_.]){NUM}")  # the same slots as SLOT, no group
+_KEY_RE = re.compile(r"[A-Za-z_](?:[\w./\-]|\((?:[^()\s]|\([^()\s]*\))*\))*")
+_ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
+# a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
+_ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]]\s*[:=]\s*[-+.]?[0-9]")
+_CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
+_VALUE_END = set(" \t,;:|)]}%/>\r")
+MAX_WORDS = 3
+MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
+
+# counter kind of a (lower-case, "_"-joined) key
+COUNTERS = {
+    "step": "step",
+    "steps": "step",
+    "global_step": "step",
+    "total_step": "step",
+    "iter": "iter",
+    "iters": "iter",
+    "itr": "iter",
+    "it": "iter",
+    "iteration": "iter",
+    "iterations": "iter",
+    "kimg": "kimg",
+    "tick": "tick",
+    "epoch": "epoch",
+    "epochs": "epoch",
+    "ep": "epoch",
+    "batch": "batch",
+    "batches": "batch",
+    "batch_idx": "batch",
+}
+
+
+@dataclass
+class Shape:
+    """What one template holds: values (name, slot) and counters {kind: (slot, total slot)}."""
+
+    values: list[tuple[str, int]] = field(default_factory=list)
+    counters: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    slots: int = 0
+
+
+def slots(line: str) -> list[tuple[int, int]]:
+    """(start, end) of every number slot of a line (the template's marks)."""
+    return [m.span() for m in _SLOT_RE.finditer(line)]
+
+
+def _split_qualifier(head: str) -> tuple[str, str | None]:
+    """`FID score (Step: 4000, x)` -> (`FID score`, `Step: 4000, x`)."""
+    h = head.rstrip()
+    if not h.endswith(")"):
+        return h, None
+    depth = 0
+    for i in range(len(h) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(h[i], 0)
+        if depth == 0:
+            if i > 0 and h[i - 1].isspace():
+                return h[:i].rstrip(), h[i + 1 : -1]
+            return h, None
+    return h, None
+
+
+def _key_words(head: str) -> list[str]:
+    """The key in front of `:`/`=`/a number: up to MAX_WORDS trailing key-like words."""
+    words: list[str] = []
+    for tok in reversed(head.split()):
+        stop = False
+        for sep in (":", "=", "|", ",", ";"):
+            if sep in tok:
+                tok, stop = tok.rsplit(sep, 1)[1], True
+        stripped = tok.strip("\"'").lstrip("([{<").strip("\"'")
+        stop = stop or stripped != tok.strip("\"'")
+        if not stripped or not _KEY_RE.fullmatch(stripped):
+            break
+        words.append(stripped)
+        if stop or len(words) == MAX_WORDS:
+            break
+    return words[::-1]
+
+
+def _counter(words: list[str]) -> str | None:
+    return COUNTERS.get("_".join(words).lower()) if words else None
+
+
+def _clean_qualifier(q: str) -> str:
+    """A qualifier without its counter pairs: `Step: 4000, Using test moments` -> the rest."""
+    parts = [p.strip() for p in re.split(r"[,;]", q)]
+    keep = []
+    for p in parts:
+        m = re.fullmatch(rf"(.*?)\s*[:=]?\s*({NUM})", p)
+        if m and _counter(m.group(1).split()):
+            continue
+        if p:
+            keep.append(p)
+    return ", ".join(keep)
+
+
+def _in_calls(line: str, starts: list[int]) -> list[bool]:
+    """For each position in `starts` (ascending): whether it sits inside the arguments of a
+    printed call (`Conv2d(3, 64, ...)`). One pass over the line."""
+    out = []
+    opens: list[bool] = []  # per open paren: is it a call's
+    calls = 0
+    pos = 0
+    for start in starts:
+        while pos < start:
+            ch = line[pos]
+            if ch == "(":
+                is_call = pos > 0 and _CALL_OPEN_RE.match(line, pos - 1) is not None
+                opens.append(is_call)
+                calls += is_call
+            elif ch == ")" and opens:
+                calls -= opens.pop()
+            pos += 1
+        out.append(calls > 0)
+    return out
+
+
+def parse(line: str) -> Shape:
+    """The shape of one line (module docstring)."""
+    if len(line) > MAX_LINE:
+        return Shape(slots=len(slots(line)))
+    spans = slots(line)
+    shape = Shape(slots=len(spans))
+    in_call = _in_calls(line, [a for a, _ in spans])
+    assigns = bool(_ANY_ASSIGN_RE.search(line))
+    bare: list[tuple[int, int | None]] = []
+    used: set[str] = set()
+    spaced: list[int] = []  # values read from `key v` pairs
+    prev_end, last = 0, None  # last: ("value", index) or ("counter", kind) of the previous slot
+    k = 0
+    while k < len(spans):
+        a, b = spans[k]
+        gap = line[prev_end:a]
+        after = line[b : b + 1]
+        prev_end = b
+        if after and after not in _VALUE_END:
+            last = None
+            k += 1
+            continue
+        if last is not None and re.fullmatch(r"\s*/\s*", gap):  # `a / b`, `e/E`
+            kind, ref = last
+            if kind == "counter":
+                slot, _ = shape.counters[ref]
+                shape.counters[ref] = (slot, k)
+            elif kind == "bare":
+                bare[ref] = (bare[ref][0], k)
+            else:
+                name, slot = shape.values[ref]
+                shape.values[ref] = (f"{name}_1", slot)
+                shape.values.append((f"{name}_2", k))
+            last = None
+            k += 1
+            continue
+        last = None
+        if gap.endswith("["):  # `Epoch [e/E]`, `[e/E]`
+            kind = _counter(_key_words(gap[:-1].rstrip().rstrip(":").rstrip()))
+            if kind and kind not in shape.counters:
+                shape.counters[kind] = (k, None)
+                last = ("counter", kind)
+            elif not kind:
+                bare.append((k, None))
+                last = ("bare", len(bare) - 1)
+            k += 1
+            continue
+        if in_call[k]:
+            k += 1
+            continue
+        m = _ASSIGN_RE.search(gap)
+        if m:
+            head, qual = _split_qualifier(line[: a - len(m.group())])
+            words = _key_words(head)
+        elif gap[-1:].isspace() and gap.split():  # `key v`, `[Epoch 3/200]`, `root:Step 5`
+            words, qual = _key_words(gap.split()[-1]), None
+            if not words:
+                k += 1
+                continue
+            if assigns and not _counter(words):
+                k += 1
+                continue
+            spaced.append(len(shape.values))
+        else:
+            k += 1
+            continue
+        if not words:
+            k += 1
+            continue
+        kind = _counter(words)
+        if kind:
+            if qual is None and kind not in shape.counters:
+                shape.counters[kind] = (k, None)
+                last = ("counter", kind)
+            k += 1
+            continue
+        name = "_".join(words)
+        if qual is not None:
+            q = _clean_qualifier(qual)
+            name = f"{name} ({q})" if q else name
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        shape.values.append((name, k))
+        last = ("value", len(shape.values) - 1)
+        k += 1
+    if len(spaced) < 2 and not shape.counters:  # one `word 64` in prose is not a value
+        shape.values = [v for i, v in enumerate(shape.values) if i not in spaced]
+    if bare and "epoch" not in shape.counters:  # DCGAN: [epoch/E][batch/B]
+        shape.counters["epoch"] = bare[0]
+        if len(bare) > 1:
+            shape.counters.setdefault("batch", bare[1])
+    return shape
+
+
+def _re2_escape(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch.isalnum() or ord(ch) > 127:
+            out.append(ch)
+        elif ord(ch) < 32:
+            out.append(f"\\x{{{ord(ch):02x}}}")
+        else:
+            out.append("\\" + ch)
+    return "".join(out)
+
+
+def template_regex(template: str, wanted: set[int]) -> str:
+    """An RE2 pattern matching a template's lines, capturing the wanted slots `s<k>`."""
+    parts = template.split(MARK)
+    out = ["^"]
+    for k, lit in enumerate(parts):
+        out.append(_re2_escape(lit))
+        if k < len(parts) - 1:
+            out.append(f"(?P<s{k}>{NUM})" if k in wanted else f"(?:{NUM})")
+    out.append("$")
+    return "".join(out)
+
+
+def template(line: str) -> str:
+    """A line with its numbers replaced by MARK: lines sharing it share a Shape."""
+    return _SLOT_RE.sub(MARK, line)
+
+
+def _sample(n: int, head: int = 5_000, tail: int = 1_000, spread: int = 1_000):
+    """Indices of the lines whose templates are looked at first (head, tail, spread)."""
+    idx = set(range(min(head, n))) | set(range(max(0, n - tail), n))
+    if n > head + tail:
+        idx |= set(np.linspace(head, n - tail - 1, spread, dtype=np.int64).tolist())
+    return sorted(idx)
+
+
+def _extract_many(arr: pa.Array, pattern: str, threads: int) -> pa.StructArray:
+    """`pc.extract_regex` (null where a line does not match), in `threads` slices."""
+    n = len(arr)
+    if n < 100_000 or threads < 2:
+        return pc.extract_regex(arr, pattern)
+    cut = [i * n // threads for i in range(threads + 1)]
+    with ThreadPoolExecutor(threads) as ex:
+        parts = list(
+            ex.map(
+                lambda ab: pc.extract_regex(arr.slice(ab[0], ab[1] - ab[0]), pattern),
+                zip(cut[:-1], cut[1:], strict=True),
+            )
+        )
+    return pa.concat_arrays(parts)
+
+
+@dataclass
+class Extracted:
+    """Numbers of every line, column-wise: `values[name]`/`counters[kind]`/`totals[kind]`
+    are float arrays over all lines (NaN where a line has none), `logged[name]` the lines
+    that printed `name`; `signature[i]` numbers line i's set of keys (-1: nothing read)."""
+
+    n: int
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    counters: dict[str, np.ndarray] = field(default_factory=dict)
+    totals: dict[str, np.ndarray] = field(default_factory=dict)
+    logged: dict[str, np.ndarray] = field(default_factory=dict)
+    blank: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    signature: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _sigs: dict = field(default_factory=dict)
+
+    def _col(self, table: dict[str, np.ndarray], name: str) -> np.ndarray:
+        if name not in table:
+            table[name] = np.full(self.n, np.nan)
+        return table[name]
+
+    def put(self, shape: Shape, rows: np.ndarray, nums: dict[int, np.ndarray]) -> None:
+        """Store the numbers `nums[slot]` of the lines `rows`, all of one Shape."""
+        for name, s in shape.values:
+            self._col(self.values, name)[rows] = nums[s]
+            if name not in self.logged:
+                self.logged[name] = np.zeros(self.n, dtype=bool)
+            self.logged[name][rows] = True
+        for kind, (s, tot) in shape.counters.items():
+            self._col(self.counters, kind)[rows] = nums[s]
+            if tot is not None:
+                self._col(self.totals, kind)[rows] = nums[tot]
+        key = (tuple(sorted(v for v, _ in shape.values)), tuple(sorted(shape.counters)))
+        self.signature[rows] = self._sigs.setdefault(key, len(self._sigs))
+
+
+def _wanted(shape: Shape) -> set[int]:
+    out = {s for _, s in shape.values}
+    for s, tot in shape.counters.values():
+        out.add(s)
+        if tot is not None:
+            out.add(tot)
+    return out
+
+
+def split_lines(text: str) -> pa.Array:
+    """One string -> its lines as a pyarrow array (split in C++; no trailing empty line)."""
+    arr = pc.split_pattern(pa.array([text], type=pa.large_string()), "\n").flatten()
+    if len(arr) and text.endswith("\n"):
+        arr = arr.slice(0, len(arr) - 1)
+    return arr
+
+
+def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
+    """Parse every line (module docstring).
+
+    The templates of a sample of lines (head, tail, spread) are parsed here; the most
+    common ones are then matched against all remaining lines at once by RE2 (`passes`
+    at most), which also pulls their numbers out. Lines no sampled template matches are
+    templated one by one, each new template parsed once."""
+    n = len(arr)
+    out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
+    out.blank = np.asarray(
+        pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False), bool
+    )
+    counts: dict[str, int] = {}
+    exemplar: dict[str, str] = {}
+    for i in _sample(n):
+        if out.blank[i]:
+            continue
+        line = arr[i].as_py()
+        t = template(line)
+        counts[t] = counts.get(t, 0) + 1
+        exemplar.setdefault(t, line)
+    shapes: dict[str, Shape] = {}
+    remaining = np.flatnonzero(~out.blank)
+    sub = arr.take(pa.array(remaining)) if len(remaining) < n else arr
+    for t in sorted(counts, key=lambda t: -counts[t])[:passes]:
+        if counts[t] < 2 or not len(remaining):
+            break
+        shape = shapes[t] = parse(exemplar[t])
+        wanted = _wanted(shape)
+        pattern = template_regex(t, wanted)
+        if wanted:
+            st = _extract_many(sub, pattern, threads)
+            hit = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), bool)
+        else:  # a line kind that holds nothing (banners, progress): only set aside
+            hit = np.asarray(
+                pc.match_substring_regex(sub, pattern).to_numpy(zero_copy_only=False), bool
+            )
+        if not hit.any():
+            continue
+        rows = remaining[hit]
+        if wanted:
+            good = st.filter(pa.array(hit))
+            nums = {
+                s: pc.cast(good.field(f"s{s}"), pa.float64()).to_numpy(zero_copy_only=False)
+                for s in wanted
+            }
+            out.put(shape, rows, nums)
+        remaining = remaining[~hit]
+        sub = sub.filter(pa.array(~hit))
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for i, line in zip(remaining.tolist(), sub.to_pylist(), strict=True):
+        groups.setdefault(template(line), []).append((i, line))
+    for t, members in groups.items():
+        if MARK not in t:
+            continue
+        shape = shapes.get(t) or parse(members[0][1])
+        wanted = _wanted(shape)
+        if not wanted:
+            continue
+        got: dict[int, list[float]] = {s: [] for s in wanted}
+        for _, line in members:
+            sp = slots(line)
+            for s in wanted:
+                got[s].append(float(line[sp[s][0] : sp[s][1]]))
+        nums = {s: np.asarray(v, dtype=np.float64) for s, v in got.items()}
+        out.put(shape, np.asarray([i for i, _ in members], dtype=np.int64), nums)
+    return out

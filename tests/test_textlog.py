@@ -1,0 +1,500 @@
+"""The free-text reader on each shape of log people print (files written here, in that shape),
+and a generated grammar: every value and step must come back exactly."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from gananalyze.importers import freetext, textlog
+from gananalyze.loader import detect_format, load_run
+from gananalyze.naming.aliases import is_sample_metric
+
+NET = "".join(
+    f"  ({i}): Conv2d(64, 128, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))\n"
+    f"  (bn{i}): BatchNorm2d(128, eps=1e-05, momentum=0.1, affine=True)\n"
+    for i in range(200)
+)
+CONFIG = "".join(f"option_{i}: {i * 0.25}\n" for i in range(100))
+
+
+@pytest.mark.parametrize("preamble", [90, 100, 500])
+def test_long_preamble_is_read(tmp_path, preamble):
+    head = (NET + CONFIG).splitlines()[:preamble]
+    body = [f"Step: {s} Gen_loss: {1 + s / 1000} Dis_loss: {0.5 - s / 10000}" for s in (0, 100)]
+    f = tmp_path / "train.log"
+    f.write_text("\n".join(head + body) + "\n")
+    assert detect_format(f) == "textlog"
+    r = load_run(f)
+    assert r.steps.tolist() == [0, 100]
+    assert r.series("Gen_loss").tolist() == [1.0, 1.1]
+    assert r.extra["lines"]["read"] == 2
+    assert r.extra["lines"]["ignored"] == preamble
+    # the printed network holds no values; the config lines before the first step do
+    assert r.extra["lines"]["preamble"] == max(0, preamble - 400)
+
+
+def test_step_inside_free_text(tmp_path):
+    f = tmp_path / "log.txt"
+    f.write_text(
+        "[2021-04-01 10:00:00] Step:     100 Progress: 1.0% Elapsed: 30s "
+        "Gen_loss: 2.5 Dis_loss: 0.7\n"
+        "[2021-04-01 10:00:30] Step:     200 Progress: 2.0% Elapsed: 60s "
+        "Gen_loss: 2.25 Dis_loss: 0.75\n"
+    )
+    r = load_run(f)
+    assert (r.steps.tolist(), r.step_unit) == ([100, 200], "iteration")
+    assert r.series("Dis_loss").tolist() == [0.7, 0.75]
+    assert r.series("Progress").tolist() == [1.0, 2.0]
+    assert "Elapsed" not in r.metrics  # `30s` is a duration, not a number
+
+
+def test_fid_with_qualifier_is_on_its_own_step(tmp_path):
+    lines = [f"Step: {s} Gen_loss: {s / 1000} Dis_loss: 0.5" for s in range(1000, 5001, 1000)]
+    lines.insert(4, "FID score (Step: 4000, Using test moments): 37.2")
+    lines.insert(2, "FID score (Step: 2000, Using test moments): 52.5")
+    f = tmp_path / "out.log"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(f)
+    name = "FID_score (Using test moments)"
+    assert r.steps.tolist() == [1000, 2000, 3000, 4000, 5000]
+    assert r.series(name).to_dict() == {2000: 52.5, 4000: 37.2}
+    assert is_sample_metric(name)
+    assert r.duplicates_replaced == 0 and "sections" not in r.extra
+
+
+def test_eval_line_printed_late_is_not_a_resume(tmp_path):
+    lines = [f"Step: {s} G_loss: 1.5 D_loss: 0.5" for s in (1000, 2000, 3000)]
+    lines.insert(3, "FID score (Step: 2000, Using train moments): 40.0")  # after step 3000
+    f = tmp_path / "out.log"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [1000, 2000, 3000]
+    assert r.series("FID_score (Using train moments)").tolist() == [40.0]
+    assert r.duplicates_replaced == 0
+
+
+def test_two_word_keys_keep_d_and_g(tmp_path):
+    f = tmp_path / "train.log"
+    f.write_text("Epoch 1 D loss: 0.31 G loss: 2.4\nEpoch 2 D loss: 0.29 G loss: 2.6\n")
+    r = load_run(f)
+    assert r.metrics == ["D_loss", "G_loss"]
+    assert (r.column("D_loss"), r.column("G_loss")) == ("D_loss", "G_loss")
+    assert (r.steps.tolist(), r.step_unit) == ([1, 2], "epoch")
+
+
+def test_json_lines_counted_by_itr(tmp_path):
+    f = tmp_path / "log.jsonl"
+    f.write_text('{"itr": 500, "loss_G": 1.5}\n{"itr": 1000, "loss_G": 1.25}\n')
+    r = load_run(f)
+    assert r.steps.tolist() == [500, 1000]
+    assert r.series("loss_G").tolist() == [1.5, 1.25]
+
+
+def test_key_space_value_lines(tmp_path):
+    f = tmp_path / "train.out"
+    f.write_text("iter 10 lossG 1.5 lossD 0.25\niter 20 lossG 1.25 lossD 0.5\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [10, 20]
+    assert r.series("lossD").tolist() == [0.25, 0.5]
+
+
+def test_epoch_and_iteration_inside_epoch(tmp_path):
+    lines = [
+        f"Epoch [{e}/3] Iter [{i}/300] loss_D: {e + i / 1000} loss_G: 1.0"
+        for e in (1, 2, 3)
+        for i in (100, 200, 300)
+    ]
+    f = tmp_path / "train.log"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [100, 200, 300, 400, 500, 600, 700, 800, 900]
+    assert r.extra["step_note"] == "epoch x 300 iterations per epoch (printed) + iteration"
+    assert r.scalars["epoch"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def test_resume_inside_a_log_makes_sections(tmp_path):
+    first = [f"step={s} g_loss={s / 100} d_loss=0.5" for s in (100, 200, 300, 400)]
+    again = [f"step={s} g_loss={s / 50} d_loss=0.25" for s in (300, 400, 500)]
+    f = tmp_path / "train.log"
+    f.write_text("\n".join(first + ["resuming from checkpoint 200"] + again) + "\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [100, 200, 300, 400, 500]
+    assert r.series("g_loss").tolist() == [1.0, 2.0, 6.0, 8.0, 10.0]
+    assert r.duplicates_replaced == 2
+    assert [s["placed"] for s in r.extra["sections"]] == [
+        "continues",
+        "restart: replaces earlier rows",
+    ]
+    assert [s["first_line"] for s in r.extra["sections"]] == [1, 6]
+
+
+def test_repeated_step_is_not_a_resume(tmp_path):
+    f = tmp_path / "train.log"
+    f.write_text("step=1 a=1.0 b=2.0\nstep=1 c=3.0 d=4.0\nstep=2 a=1.5 b=2.5\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [1, 2] and r.duplicates_replaced == 0
+    assert r.series("c").tolist() == [3.0]
+
+
+def test_folder_with_one_log_deep_inside(tmp_path):
+    (tmp_path / "jobs_log").mkdir()
+    (tmp_path / "jobs_log" / "12345.out").write_text(
+        "loading data\nIter: 1 G_loss: 1.5 D_loss: 0.5\nIter: 2 G_loss: 1.25 D_loss: 0.75\n"
+    )
+    (tmp_path / "README.md").write_text("# My GAN\nTrained for 2 iterations: loss 0.5, acc 0.9\n")
+    (tmp_path / "SOURCE.txt").write_text("repo: a/b\ncommit: 123\nfile: 1 line: 2\n")
+    (tmp_path / "LICENSE").write_text("MIT License\nCopyright (c) 2020 x: 1 y: 2\n")
+    assert detect_format(tmp_path) == "textlog"
+    r = load_run(tmp_path)
+    assert r.extra["table"] == str(tmp_path / "jobs_log" / "12345.out")
+    assert r.steps.tolist() == [1, 2]
+    assert r.extra["source_notes"][:3] == [
+        "12345.out: 2 line(s) read, 1 ignored",
+        "  e.g. read line 2: 'Iter: 1 G_loss: 1.5 D_loss: 0.5'",
+        "  e.g. read line 3: 'Iter: 2 G_loss: 1.25 D_loss: 0.75'",
+    ]
+
+
+def test_readme_beside_a_table_is_not_a_table(tmp_path):
+    (tmp_path / "losses.csv").write_text("G,D\n1.0,0.5\n0.9,0.6\n")
+    (tmp_path / "SOURCE.txt").write_text("repository,commit\nfoo/bar,abc123\n")
+    r = load_run(tmp_path)
+    assert (r.format, r.steps.tolist()) == ("csv-rows", [0, 1])
+
+
+def test_several_logs_name_the_one_read(tmp_path):
+    (tmp_path / "a.log").write_text("".join(f"step={s} loss_g=1.0 loss_d=0.5\n" for s in range(5)))
+    (tmp_path / "b.log").write_text("".join(f"step={s} loss_g=1.0 loss_d=0.5\n" for s in range(3)))
+    r = load_run(tmp_path)
+    assert r.extra["table"] == str(tmp_path / "a.log")
+    assert r.extra["source_notes"][0] == (
+        "2 text logs found; read a.log (most value lines); left out: b.log (3 value lines)"
+    )
+    from gananalyze.pages.text import info_text
+
+    assert "read from:\n  2 text logs found; read a.log" in info_text(r)
+
+
+def test_constant_counter_is_not_the_step(tmp_path):
+    rows = [f"{e},1000,0,0,{1 + e / 1000:.4f},{0.5:.4f}" for e in range(1000)]
+    f = tmp_path / "train_log.csv"
+    f.write_text("Epoch,Total Epochs,Iteration,Total Iterations,G_loss,D_loss\n" + "\n".join(rows))
+    r = load_run(f)
+    assert len(r.scalars) == 1000 and r.duplicates_replaced == 0
+    assert r.steps.tolist() == list(range(1000))
+    assert not any("more than once" in w for w in r.warnings)
+
+
+def test_prose_and_config_alone_are_not_logs(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("We trained with 64 filters for a while.\nlr: 0.0002\nbeta1: 0.5\n")
+    assert not textlog.detect(f)
+
+
+# ---------- the generated grammar ----------
+
+WORDS = [
+    "loss",
+    "G",
+    "D",
+    "gen",
+    "dis",
+    "real",
+    "fake",
+    "acc",
+    "grad",
+    "norm",
+    "score",
+    "kl",
+    "rec",
+]
+STEP_KEYS = ["Step", "step", "iter", "Iter", "itr", "iteration", "Iteration", "global_step"]
+PAIR_SEPS = [" ", "  ", ", ", " | ", "\t", "; "]
+
+
+def _key(rng: random.Random, spaced_ok: bool) -> tuple[str, str]:
+    """(printed key, expected column name)."""
+    n = rng.choice([1, 1, 2, 3]) if spaced_ok else 1
+    words = [rng.choice(WORDS) for _ in range(n)]
+    if n == 1:
+        joined = rng.choice(["_", "/", ""]).join([words[0], rng.choice(WORDS)])
+        if rng.random() < 0.15:
+            joined = f"D({rng.choice(['x', 'G(z)'])})"
+        return joined, joined
+    return " ".join(words), "_".join(words)
+
+
+def _value(rng: random.Random) -> str:
+    x = rng.uniform(-50, 50) * 10 ** rng.randint(-6, 3)
+    return rng.choice([f"{x:.4f}", f"{x:g}", f"{x:.3e}", f"{x:.6f}", str(round(x, 2))])
+
+
+def _preamble(rng: random.Random) -> list[str]:
+    out: list[str] = []
+    for _ in range(rng.choice([0, 3, 40, 300])):
+        out.append(
+            rng.choice(
+                [
+                    "  (conv{i}): Conv2d(3, 64, kernel_size=(4, 4), stride=(2, 2), bias=False)",
+                    "  (bn{i}): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True)",
+                    "option_{i}: {i}",
+                    "Loading dataset from /data/celeba ({i} images)",
+                    "",
+                    "==========",
+                ]
+            ).format(i=rng.randint(0, 999))
+        )
+    return out
+
+
+def _log(seed: int) -> tuple[str, list[int], dict[str, list[tuple[int, float]]]]:
+    rng = random.Random(seed)
+    form = rng.choice([": ", "=", " ", ":"])
+    spaced = form != " "
+    keys: list[tuple[str, str]] = []
+    while len(keys) < rng.randint(1, 5):
+        k = _key(rng, spaced)
+        if all(k[1] != e for _, e in keys):
+            keys.append(k)
+    sep = rng.choice(PAIR_SEPS)
+    skey = rng.choice(STEP_KEYS)
+    where = rng.randint(0, len(keys))
+    stamp = rng.random() < 0.3
+    lines = _preamble(rng)
+    steps: list[int] = []
+    want: dict[str, list[tuple[int, float]]] = {e: [] for _, e in keys}
+    step = rng.randint(0, 1000)
+    for _ in range(rng.randint(2, 30)):
+        step += rng.randint(1, 500)
+        pairs = []
+        for k, e in keys:
+            v = _value(rng)
+            pairs.append(f"{k}{form}{v}")
+            want[e].append((step, float(v)))
+        pairs.insert(where, f"{skey}{form if form != '=' or rng.random() < 0.5 else ': '}{step}")
+        line = sep.join(pairs)
+        if stamp:
+            line = (
+                f"[2023-05-0{rng.randint(1, 9)} 1{rng.randint(0, 9)}:0{rng.randint(0, 9)}:11] "
+                + line
+            )
+        lines.append(line)
+        steps.append(step)
+        if rng.random() < 0.1:
+            lines.append("saving samples...")
+    return "\n".join(lines) + "\n", steps, want
+
+
+def test_generated_grammar_round_trips(tmp_path):
+    failures = []
+    for seed in range(300):
+        text, steps, want = _log(seed)
+        f = tmp_path / f"log{seed}.log"
+        f.write_text(text)
+        try:
+            assert textlog.detect(f), "not detected"
+            r = textlog.load(f)
+            assert r.steps.tolist() == steps, "steps"
+            assert sorted(r.metrics) == sorted(want), f"names {r.metrics}"
+            for name, pts in want.items():
+                got = r.series(name)
+                assert [(int(i), v) for i, v in got.items()] == pts, name
+        except AssertionError as e:
+            failures.append(f"seed {seed}: {e}\n{text.splitlines()[-1]!r}")
+    assert failures == []
+
+
+def test_template_slots_match_between_python_and_re2():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = ["a-3 1--2 -5-3 x.5 +-2 fid50k 12:00:01 1e-5, nan inf info", "[0/5][10/100] D(x): .5"]
+    re2 = pc.replace_substring_regex(pa.array(lines), freetext.SLOT, "\\1" + freetext.MARK)
+    assert re2.to_pylist() == [freetext.template(x) for x in lines]
+    assert np.isfinite(freetext.extract(pa.array(lines)).values["D(x)"][1])
+
+
+def test_tf_stylegan_snapshot_lines_alone(tmp_path):
+    f = tmp_path / "fid.txt"
+    f.write_text(
+        "network-snapshot-000401  time 6m 31s  fid50k_full 84.07\n"
+        "network-snapshot-000802  time 12m 02s  fid50k_full 61.5\n"
+    )
+    assert detect_format(f) == "stylegan-log"
+    r = load_run(f)
+    assert r.sample_metrics["kimg"].tolist() == [401.0, 802.0]
+    assert r.sample_metrics["fid"].tolist() == [84.07, 61.5]
+    assert r.sample_metrics["metric_name"].tolist() == ["fid50k_full"] * 2
+    assert r.step_unit == "kimg"
+
+
+def load_run_loss(tmp_path, hparams: dict) -> str | None:
+    import yaml
+
+    d = tmp_path / "other"
+    d.mkdir()
+    (d / "metrics.csv").write_text("step,g_loss\n0,1.0\n1,0.9\n")
+    (d / "hparams.yaml").write_text(yaml.safe_dump(hparams))
+    return load_run(d).loss
+
+
+def test_config_hints_in_any_spelling(tmp_path):
+    from gananalyze.naming.aliases import config_hints
+    from gananalyze.pages.text import info_text
+
+    assert config_hints({"saturating_g_loss": True}) == {
+        "g_loss": ("saturating", "saturating_g_loss")
+    }
+    assert config_hints({"model": {"gan_loss": "Hinge"}, "d_loss_reduction": "MEAN"}) == {
+        "loss": ("hinge", "model/gan_loss"),
+        "d_loss_reduction": ("mean", "d_loss_reduction"),
+    }
+    assert config_hints({"loss_type": "wgan-gp", "saturating_g_loss": False}) == {
+        "loss": ("wgan-gp", "loss_type")
+    }
+    d = tmp_path / "lightning_logs" / "version_0"
+    d.mkdir(parents=True)
+    (d / "metrics.csv").write_text("step,g_loss,d_loss\n0,-0.7,1.4\n1,-0.6,1.3\n")
+    (d / "hparams.yaml").write_text("saturating_g_loss: true\nloss_type: lsgan\n")
+    r = load_run(d)
+    assert load_run_loss(tmp_path, {"model": {"adversarial_loss": "hinge"}}) == "hinge"
+    assert r.extra["config_hints"] == {
+        "loss": {"value": "lsgan", "key": "loss_type"},
+        "g_loss": {"value": "saturating", "key": "saturating_g_loss"},
+    }
+    text = info_text(r)
+    assert "config says: g_loss = saturating (key saturating_g_loss)\n" in text
+    assert "loss type:   lsgan (declared by the run)" in text
+
+
+def test_lightning_root_lists_loggers_and_places_checkpoints(tmp_path):
+    from test_importers import write_event_file
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    (v0 / "checkpoints").mkdir(parents=True)
+    rows = "".join(f"{s // 100},{s},{1 + s / 1000},0.5,\n" for s in range(0, 300, 10))
+    epoch_rows = "0,99,,,1.05\n1,199,,,1.15\n2,299,,,1.25\n"  # on_epoch=True: *_epoch
+    (v0 / "metrics.csv").write_text(
+        "epoch,step,g_loss_step,d_loss_step,g_loss_epoch\n" + rows + epoch_rows
+    )
+    (v0 / "hparams.yaml").write_text("saturating_g_loss: true\n")
+    (v0 / "checkpoints" / "epoch=1-step=1200.ckpt").write_bytes(b"x")
+    (v0 / "checkpoints" / "epoch=2-step=1800.ckpt").write_bytes(b"x")
+    write_event_file(
+        tmp_path / "lightning_logs" / "version_1" / "events.out.tfevents.1.h",
+        [(s, "g_loss", 1.0, 1.0 + s) for s in range(5)],
+    )
+    for where in (tmp_path, tmp_path / "lightning_logs"):
+        assert detect_format(where) == "lightning"
+    r = load_run(tmp_path)
+    assert r.format == "csv" and r.extra["lightning"]["read"] == str(v0)
+    assert r.extra["source_notes"][:2] == [
+        "2 Lightning logger(s) found: lightning_logs/version_0 (csv, 63 points), "
+        "lightning_logs/version_1 (tensorboard, 5 points)",
+        "read lightning_logs/version_0 (csv): the most logged points",
+    ]
+    assert [(c.step, c.kind, c.meta["optimizer_step"]) for c in r.checkpoints] == [
+        (199, "lightning", 1200),
+        (299, "lightning", 1800),
+    ]
+    assert r.duplicates_replaced == 0
+    assert not any("more than once" in w for w in r.warnings)  # _step/_epoch is no resume
+    assert r.extra["config_hints"]["g_loss"]["value"] == "saturating"
+
+
+def test_lightning_images_logged_per_epoch_are_placed_on_the_step_axis(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from torch.utils.tensorboard import SummaryWriter
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    v0.mkdir(parents=True)
+    rows = "".join(f"{s // 100},{s},{1 + s / 1000}\n" for s in range(0, 300, 10))
+    (v0 / "metrics.csv").write_text("epoch,step,g_loss\n" + rows)
+    w = SummaryWriter(str(tmp_path / "lightning_logs" / "version_1"))
+    for e in range(3):  # the tutorial: add_image(..., step=epoch)
+        w.add_image("generated_images", np.full((3, 4, 4), e / 3, dtype=np.float32), e)
+    w.add_scalar("g_loss", 1.0, 0)
+    w.close()
+    r = load_run(tmp_path)
+    assert [g.step for g in r.samples] == [90, 190, 290]
+    assert r.extra["source_notes"][-1] == (
+        "image steps 0..2 count epochs (the metrics reach step 290); "
+        "3 grid(s) placed at the last logged step of their epoch"
+    )
+
+
+def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
+    torch = pytest.importorskip("torch")
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.metrics.checkpoints import build_generator
+    from gananalyze.metrics.sweep import select_checkpoints
+    from gananalyze.toyring import Generator
+
+    v0 = tmp_path / "lightning_logs" / "version_0"
+    (v0 / "checkpoints").mkdir(parents=True)
+    (v0 / "metrics.csv").write_text(
+        "epoch,step,g_loss\n" + "".join(f"{s // 10},{s},1.0\n" for s in range(30))
+    )
+    torch.manual_seed(0)
+    g = Generator(latent_dim=2, hidden=8, layers=1)
+    sd = {f"generator.{k}": v for k, v in g.state_dict().items()}
+    sd["discriminator.net.0.weight"] = torch.zeros(3, 2)
+    torch.save(
+        {"state_dict": sd, "epoch": 1, "global_step": 40},
+        v0 / "checkpoints" / "epoch=1-step=40.ckpt",
+    )
+    spec = (
+        "generator:\n  target: gananalyze.toyring:Generator\n"
+        "  kwargs: {latent_dim: 2, hidden: 8, layers: 1}\n"
+    )
+    (tmp_path / "gananalyze.yaml").write_text(spec + "  state_dict_prefix: generator.\n")
+    r = load_run(tmp_path)
+    assert detect_format(tmp_path) == "lightning"
+    [ck] = select_checkpoints(r)
+    assert (ck.step, ck.kind, ck.meta["optimizer_step"]) == (19, "lightning", 40)
+    G = build_generator(r, ck, trust=True)
+    for k, v in g.state_dict().items():
+        assert torch.equal(G.state_dict()[k], v)
+    (tmp_path / "gananalyze.yaml").write_text(spec + "  state_dict_prefix: gen.\n")
+    r = load_run(tmp_path)
+    with pytest.raises(GanAnalyzeError, match="no weights start with the state_dict_prefix 'gen.'"):
+        build_generator(r, r.checkpoints[0], trust=True)
+
+
+@pytest.mark.parametrize(
+    "line, step, values",
+    [
+        (
+            "[Epoch 3/200] [Batch 100/938] [D loss: 0.251] [G loss: 0.983]",
+            3 * 938 + 100,
+            {"D_loss": 0.251, "G_loss": 0.983},
+        ),
+        ("INFO:root:Step 500: g_loss=1.2, d_loss=0.4", 500, {"g_loss": 1.2, "d_loss": 0.4}),
+        (
+            "Epoch [5/100] | D Loss: 0.1234 | G Loss: 0.5678",
+            5,
+            {"D_Loss": 0.1234, "G_Loss": 0.5678},
+        ),
+        (
+            "2024-03-01 10:22:11,532 - INFO - Iter: 1200 | lr: 2.0e-04 | loss_G: 1.23 "
+            "| loss_D: 0.5",
+            1200,
+            {"lr": 2e-4, "loss_G": 1.23, "loss_D": 0.5},
+        ),
+    ],
+)
+def test_common_printed_shapes(tmp_path, line, step, values):
+    f = tmp_path / "out.log"
+    f.write_text(f"{line}\n{line}\n")
+    ex = freetext.extract(freetext.split_lines(f.read_text()))
+    counters = {k: v[0] for k, v in ex.counters.items()}
+    totals = {k: v[0] for k, v in ex.totals.items()}
+    if "batch" in counters:
+        assert counters["epoch"] * totals["batch"] + counters["batch"] == step
+    else:
+        assert max(counters.values()) == step
+    assert {k: v[0] for k, v in ex.values.items()} == values
