@@ -79,7 +79,7 @@ def test_two_torchrun_nodes_give_the_numbers_of_one_process(tmp_path):
     for rc, out, err in outs:
         assert rc == 0, out + err
     # one agent's process is rank 0: it alone prints the result and writes the run
-    assert sum(out.count("best checkpoint:") for _, out, _ in outs) == 1
+    assert sum(out.count("keep: ") for _, out, _ in outs) == 1
     multi = store.load_native(run2).sample_metrics
     assert list(multi["step"]) == [0, 100]
     cols = ["fid", "fid_std", "precision", "recall"]
