@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..extras import install_hint, require
 from ..run import Checkpoint, Run
 
 DIGITS_TARGETS = ("gananalyze.digits:Generator",)
@@ -72,6 +73,20 @@ def consent_note(run: Run, real: str | None = None, trust: bool = False) -> str 
     return consent.refusal(run, "the t-SNE")
 
 
+def extra_note(run: Run, real: str | None = None) -> str | None:
+    """The one line saying the t-SNE needs the fid extra (None: installed, or no t-SNE)."""
+    import importlib.util
+
+    if unavailable_reason(run, real) is not None:
+        return None
+    try:
+        if importlib.util.find_spec("torch") is not None:
+            return None
+    except (ImportError, ValueError):
+        pass
+    return "t-SNE skipped: it needs torch, which is not installed: " + install_hint("fid")
+
+
 def generate(
     run: Run, checkpoint: Checkpoint, n: int, seed: int = 0, trust: bool = False
 ) -> np.ndarray:
@@ -112,8 +127,8 @@ def embed(
     """Embed n real and n generated samples per checkpoint with one t-SNE.
 
     trust: consent to import the generator code run.json names (gananalyze.consent).
+    Raises MissingExtra when torch (the fid extra) is not installed.
     """
-    import torch
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -122,6 +137,7 @@ def embed(
     why = unavailable_reason(run, real)
     if why:
         raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
+    torch = require("torch", "the t-SNE of generated samples")
     src = real_source(run, real)
     data = load_real(src)
     if data.kind != "images":
