@@ -39,6 +39,7 @@ from .report_model import (
     FindingView,
     Section,
     Table,
+    finding_numbers,
     smooth,
     step_range,
 )
@@ -280,13 +281,7 @@ class _Builder(_DynamicsSections, _SampleSections):
                 if fid and fid not in seen:
                     seen.add(fid)
                     links.append((fid, label_of(canonical_of(m))))
-            nums = [
-                (
-                    str(k),
-                    fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120),
-                )
-                for k, v in (f.numbers or {}).items()
-            ]
+            nums = finding_numbers(f)
             out.append(
                 FindingView(
                     f.rule, f.severity, f.title, f.message, f.action, step_range(f), nums, links
