@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.M | re.S)
 def _commands() -> list[list[str]]:
     out = []
     for lang, body in BLOCKS:
-        for line in body.splitlines():
+        for line in body.replace("\\\n", " ").splitlines():
             line = line.removeprefix("$ ")
             if lang in ("sh", "") and line.startswith("gananalyze "):
                 out.append(shlex.split(line, comments=True)[1:])
@@ -51,7 +52,8 @@ def _tensorboard_run(path: Path) -> None:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("readme")
-    (d / "sample_runs").symlink_to(SAMPLE_RUNS)
+    # a copy: fid-sweep appends to the run it sweeps, and the repository's runs stay as committed
+    shutil.copytree(SAMPLE_RUNS, d / "sample_runs")
     _tensorboard_run(d / "runs" / "dcgan")
     return d
 
