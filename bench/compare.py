@@ -1,7 +1,7 @@
 """Benchmark: `gananalyze compare` on 20 runs x 200,000 steps x 8 metrics, end to end.
 
 Generates the runs once into a cache directory (native format, written with
-gananalyze.store.write_part: 4 Parquet parts of 50,000 rows per run, FID every
+gananalyze.runio.parts.write_part: 4 Parquet parts of 50,000 rows per run, FID every
 10,000 steps, one sample grid), then times the real command in a subprocess:
 
     gananalyze compare RUN_DIR/run-* -o out.html
@@ -73,7 +73,8 @@ def _grid_png(rng: np.random.Generator) -> bytes:
 
 def write_run(path: Path, i: int) -> None:
     """One synthetic native run: healthy-ish curves whose quality depends on lr, plus noise."""
-    from gananalyze import store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     rng = np.random.default_rng(i)
     lr = LRS[i % len(LRS)]
@@ -96,7 +97,7 @@ def write_run(path: Path, i: int) -> None:
     }
     wall = 1.7e9 + steps * 0.05 * (1 + 0.1 * rng.random())
     epoch = steps // 1000
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
@@ -117,7 +118,7 @@ def write_run(path: Path, i: int) -> None:
                 **{m: cols[m][sl] for m in METRICS},
             }
         )
-        store.write_part(path / store.SCALARS_DIR, table, k)
+        parts.write_part(path / store.SCALARS_DIR, table, k)
     fid_steps = np.arange(10_000, STEPS + 1, 10_000)
     fid = (
         30
@@ -130,8 +131,8 @@ def write_run(path: Path, i: int) -> None:
     )
     samples = path / store.SAMPLES_DIR
     samples.mkdir(parents=True, exist_ok=True)
-    store.atomic_write_bytes(samples / f"step-{STEPS - 1:09d}.png", _grid_png(rng))
-    store.atomic_write_bytes(
+    atomic.atomic_write_bytes(samples / f"step-{STEPS - 1:09d}.png", _grid_png(rng))
+    atomic.atomic_write_bytes(
         samples / store.SAMPLES_INDEX,
         (
             json.dumps(
@@ -180,7 +181,8 @@ SWEEP_LRS = (5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 
 def write_sweep_run(path: Path, i: int) -> None:
     """One sweep run: lr from SWEEP_LRS, seed i // 8; lr >= 2e-3 lets D pull ahead."""
-    from gananalyze import store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     rng = np.random.default_rng(i)
     lr = SWEEP_LRS[i % len(SWEEP_LRS)]
@@ -190,7 +192,7 @@ def write_sweep_run(path: Path, i: int) -> None:
     gap = 0.05 + (0.44 if lr >= 2e-3 else 0.0) * np.minimum(1, 3 * t)
     d_x = np.clip(0.5 + gap + rng.normal(0, 0.03, n), 1e-4, 1 - 1e-4)
     d_gz = np.clip(0.5 - gap + rng.normal(0, 0.03, n), 1e-4, 1 - 1e-4)
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
@@ -207,7 +209,7 @@ def write_sweep_run(path: Path, i: int) -> None:
         "D_x": d_x,
         "D_G_z_before": d_gz,
     }
-    store.write_part(
+    parts.write_part(
         path / store.SCALARS_DIR, pa.table({"step": steps, **cols}), 0
     )
     fs = np.arange(500, n + 1, 500)

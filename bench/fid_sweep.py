@@ -137,7 +137,7 @@ def png_route(
 
     from gananalyze.metrics.checkpoints import build_generator
     from gananalyze.metrics.generate import Noise
-    from gananalyze.store import load_native
+    from gananalyze.runio.store import load_native
 
     t0 = time.perf_counter()
     run = load_native(s["run"])

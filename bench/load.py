@@ -57,11 +57,12 @@ def write_native(path: Path, values: np.ndarray, tags: list[str], chunk: int = 1
     """The native run, written part by part with store.write_part; returns seconds."""
     import pyarrow as pa
 
-    from gananalyze import store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     t = time.perf_counter()
     path.mkdir(parents=True, exist_ok=True)
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
@@ -82,7 +83,7 @@ def write_native(path: Path, values: np.ndarray, tags: list[str], chunk: int = 1
         }
         for j, tag in enumerate(tags):
             cols[tag] = pa.array(values[a:b, j].astype(np.float64))
-        store.write_part(path / store.SCALARS_DIR, pa.table(cols), k)
+        parts.write_part(path / store.SCALARS_DIR, pa.table(cols), k)
     return time.perf_counter() - t
 
 

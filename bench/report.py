@@ -4,7 +4,7 @@
 
 Generates (once, cached) a native run without checkpoints: 1,000,000 steps of
 8 metrics (G/D loss, D(x), D(G(z)) before/after, D accuracy, G/D gradient
-norms) written with store.write_part in 100,000-row parts, with a few spikes
+norms) written with parts.write_part in 100,000-row parts, with a few spikes
 so that the envelope plotting has something to keep. Then runs
 `python -m gananalyze report RUN -o OUT --no-tsne` as a fresh process several
 times, each pinned to 2 CPU cores when the machine has more, and reports the
@@ -50,7 +50,8 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
     """A native run directory with `steps` rows of the 8 metrics (no checkpoints, no samples)."""
     import pyarrow as pa
 
-    from gananalyze import store
+    from gananalyze.files import atomic
+    from gananalyze.runio import parts, store
 
     done = path / ".complete"
     if done.is_file() and json.loads(done.read_text()).get("steps") == steps:
@@ -60,7 +61,7 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
 
         shutil.rmtree(path)
     rng = np.random.default_rng(seed)
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
@@ -93,7 +94,7 @@ def make_run(path: Path, steps: int, chunk: int = 100_000, seed: int = 0) -> Pat
         }
         spikes = rng.choice(n, 3, replace=False)
         cols["G_loss"][spikes] += 25.0  # one-step spikes the envelope must keep
-        store.write_part(path / store.SCALARS_DIR, pa.table(cols), k)
+        parts.write_part(path / store.SCALARS_DIR, pa.table(cols), k)
     done.write_text(json.dumps({"steps": steps}))
     return path
 

@@ -215,7 +215,7 @@ def train(name: str, out: Path, overrides: dict | None = None) -> Path:
 
 def summarize(path: Path) -> dict:
     """The numbers sample_runs/README.md quotes, read back from a written run."""
-    from gananalyze.store import load_native
+    from gananalyze.runio.store import load_native
 
     run = load_native(Path(path))
     s = run.scalars

@@ -31,8 +31,8 @@ from .cli_options import (
     friendly,
     roles_of,
 )
+from .files.runfiles import check_output
 from .pages.terminal import term_safe
-from .runfiles import check_output
 
 
 @click.group(
@@ -63,9 +63,9 @@ def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) ->
 
     r = load_run(run, format=fmt, roles=roles_of(role_map))
     if as_json:
-        from .roles import run_roles
+        from .naming.roles import run_roles
 
-        summary = dict(r.summary(), step_unit=r.extra.get("step_unit"), **run_roles(r).to_dict())
+        summary = dict(r.summary(), step_unit=r.step_unit, **run_roles(r).to_dict())
         click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(info_text(r, forced=bool(fmt)))
@@ -119,9 +119,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .analysis.tsne import consent_note, extra_note
+    from .files.datatable import is_table_file
     from .loader import load_run
     from .pages.report import render_report
-    from .tables import is_table_file
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
@@ -191,7 +191,7 @@ def allow(run: str, revoke: bool, fmt: str | None) -> None:
 @friendly
 def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     """Convert the run at SRC (any format) into a native run directory DEST."""
-    from .convert import import_run
+    from .runio.convert import import_run
 
     r, out = import_run(src, dest, format=fmt, overwrite=overwrite)
     click.echo(

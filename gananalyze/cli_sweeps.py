@@ -24,8 +24,8 @@ from .cli_options import (
     roles_of,
 )
 from .errors import GanAnalyzeError
+from .files.runfiles import check_output
 from .pages.terminal import term_safe
-from .runfiles import check_output
 
 FID_QUANTIZE_HELP = (
     "Round samples to 8 bits before the feature network, exactly as saving PNGs does "

@@ -79,7 +79,7 @@ def needs(run: Run) -> list[str]:
 
 def _code_files(run: Run, spec: dict[str, Any]) -> list[Path]:
     """The .py files inside the run under its pythonpath entries (what an import would read)."""
-    from .runfiles import is_inside
+    from .files.runfiles import is_inside
 
     root = Path(run.path).resolve()
     pp = spec.get("pythonpath") or []
@@ -133,7 +133,7 @@ def _read_store() -> dict[str, Any]:
 
 
 def _write_store(data: dict[str, Any]) -> None:
-    from .store import atomic_write_bytes
+    from .files.atomic import atomic_write_bytes
 
     p = store_path()
     try:

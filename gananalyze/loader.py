@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import remote, store
+from . import remote
 from .errors import GanAnalyzeError
 from .run import Run
+from .runio import store
 
 
 def formats() -> list[str]:
@@ -77,7 +78,7 @@ def load_run(
 
 def _with_roles(run: Run, p: Path, roles: dict[str, str] | None) -> Run:
     """Record the map file's and --map's roles on `run`; say which roles are ambiguous."""
-    from . import roles as rl
+    from .naming import roles as rl
 
     base = p if p.is_dir() else p.parent
     from_file = rl.read_map_file(base, run.warnings)

@@ -157,12 +157,12 @@ def fetch(url: str, warnings: list[str] | None = None) -> Path:
 def load_url(url: str, format: str | None = None) -> Any:
     """`loader.load_run` for a URL: fetch, load the local copy, remember the URL.
 
-    The run keeps its URL in `run.extra["url"]` (shown instead of the local copy's path).
+    The run keeps its URL in `run.url` (shown instead of the local copy's path).
     """
     from .loader import load_run
 
     warnings: list[str] = []
     run = load_run(fetch(url, warnings), format=format)
     run.warnings[:0] = warnings
-    run.extra["url"] = url
+    run.url = url
     return run

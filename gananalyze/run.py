@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aliases import resolve
 from .errors import GanAnalyzeError
-from .vecsamples import VectorSamples
+from .files.datatable import DataTable
+from .naming.aliases import resolve
+from .naming.roles import ROLES, Resolution, run_roles
 
 LOSS_TYPES = ("bce", "hinge", "wasserstein", "lsgan")
 
@@ -133,6 +134,46 @@ class SampleGrid:
 
 
 @dataclass
+class VectorSamples:
+    """Generated rows at one step: `array()` is (N, D) or (N, T, D) float32.
+
+    columns names the D features (c0, c1, ... when the writer gave none).
+    """
+
+    step: int
+    path: Path | None = None
+    data: np.ndarray | None = field(default=None, repr=False)
+    kind: str = "vectors"
+    columns: list[str] = field(default_factory=list)
+
+    def array(self) -> np.ndarray:
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise ValueError("vector samples have neither data nor a path")
+        try:
+            a = np.load(self.path, allow_pickle=False)
+        except Exception as e:  # a damaged file in someone else's run
+            detail = str(e).splitlines()[0] if str(e) else "no detail"
+            raise GanAnalyzeError(
+                f"{self.path}: unreadable vector samples at step {self.step} "
+                f"({type(e).__name__}: {detail})"
+            ) from None
+        if a.ndim not in (2, 3) or not np.issubdtype(a.dtype, np.number):
+            raise GanAnalyzeError(
+                f"{self.path}: expected a numeric (N, D) or (N, T, D) array, "
+                f"got {a.dtype} {tuple(a.shape)}"
+            )
+        self.data = a.astype(np.float32, copy=False)
+        return self.data
+
+    def flat(self) -> np.ndarray:
+        """(N, D) or, for sequences, (N, T*D): one row per sample."""
+        a = self.array()
+        return a.reshape(len(a), -1)
+
+
+@dataclass
 class Flag:
     """A value that cannot be right (FID < 0, probability > 1, NaN loss...)."""
 
@@ -171,6 +212,16 @@ class Run:
       `check` can see that the run is incomplete. Each also has a warning.
     writers: how many writers (RunLog sessions) wrote the scalars; more than
       one means a resumed run or a job started twice.
+    step_unit: what a step counts when the run says so ("epoch", "iteration", "tick",
+      "kimg", "image", "row"); None: plain steps (analysis.alignment.step_label).
+    url: the s3:// / gs:// / fsspec URL a fetched run came from (shown instead of the
+      local copy's path).
+    role_map: the explicit roles from --map and the run's gananalyze.yaml,
+      {role: {"column": COLUMN, "source": "--map" | FILE}} (`naming.roles.set_map`).
+    real_table: the real data table attached with --real (vector samples' metrics).
+    extra: format-specific facts an importer keeps (StyleGAN's kimg per tick, the
+      sections of a log, ...).
+    roles_cache: `naming.roles.run_roles` keeps its last answer here (not data).
     """
 
     path: Path
@@ -194,9 +245,16 @@ class Run:
     given_name: str | None = None
     damaged: list[tuple[str, str]] = field(default_factory=list)
     writers: int = 1
+    step_unit: str | None = None
+    url: str | None = None
+    role_map: dict[str, dict[str, str]] = field(default_factory=dict)
+    real_table: DataTable | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(
         default_factory=dict
     )  # format-specific facts (e.g. StyleGAN kimg per tick)
+    roles_cache: tuple[Any, Resolution] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # Columns of `scalars` that are not metrics.
     INDEX_COLUMNS = ("step", "epoch", "wall_time")
@@ -210,8 +268,6 @@ class Run:
         """The scalars column holding `name`, or None. A role (G_loss, D_x, ..., `roles.ROLES`)
         is answered by `roles.run_roles` (exact names, words, --map, the map file; None when
         ambiguous); any other name through the alias table."""
-        from .roles import ROLES, run_roles
-
         if name in ROLES or (name.startswith("val/") and name[4:] in ROLES):
             return run_roles(self).roles.get(name)
         return resolve(name, self.metrics)
@@ -255,7 +311,7 @@ class Run:
             "name": self.name,
             "given_name": self.given_name,
             "directory": Path(self.path).name,
-            "path": self.extra.get("url") or str(self.path),  # a fetched run: its URL
+            "path": self.url or str(self.path),  # a fetched run: its URL
             "format": self.format,
             "loss": self.loss,
             "created": self.created,

@@ -28,7 +28,8 @@ def fate(lr: float) -> str:
 def write_sweep_run(path: Path, lr: float, seed: int, steps: int = 120, grids: bool = True):
     import pandas as pd
 
-    from gananalyze import RunLog, store
+    from gananalyze import RunLog
+    from gananalyze.runio import store
 
     rng = np.random.default_rng(seed * 1000 + int(lr * 1e6))
     f = fate(lr)

@@ -13,13 +13,14 @@ from browser import assert_not_blank, needs_chromium, screenshot
 from click.testing import CliRunner
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
-from gananalyze import RunLog, store
+from gananalyze import RunLog
 from gananalyze.analysis import alignment, comparison, configs, evaluations, runset
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.pages import compare, compare_charts
 from gananalyze.pages import text as pages_text
 from gananalyze.run import Run
+from gananalyze.runio import store
 
 STEPS = 200
 
@@ -493,7 +494,7 @@ def test_native_vs_stylegan(trio, tmp_path):
         "stylegan2-ada-phytoplankton",
         "healthy",
     ]  # FID ~28.8 beats 41.5
-    keys = dict(compare_charts._metric_keys(runs))
+    keys = dict(compare_charts.metric_keys(runs))
     assert keys["G_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]  # Loss/G/loss is G_loss
     assert keys["D_loss"] == ["healthy", "stylegan2-ada-phytoplankton"]
     ctx = compare.build_context(comp, x="images", max_metric_charts=3)
@@ -534,9 +535,9 @@ def test_fid_from_different_feature_networks_gets_a_note(tmp_path):
     import pandas as pd
     from conftest import write_synthetic_run
 
-    from gananalyze import store
     from gananalyze.analysis.comparison import compare_runs
     from gananalyze.analysis.runset import load_runs
+    from gananalyze.runio import store
 
     for name, feats, fid in (
         ("a", "inception", 30.0),
@@ -609,8 +610,8 @@ def test_metric_that_is_a_loss_ranks_by_its_end_level(trio):
 
 
 def test_is_sample_metric_rule():
-    from gananalyze.aliases import is_sample_metric
     from gananalyze.analysis.evaluations import rules_metric
+    from gananalyze.naming.aliases import is_sample_metric
 
     for m in ("fid", "FID", "fid50k_full", "kid", "precision", "is", "ppl"):
         assert is_sample_metric(m), m

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from test_importers import write_stylegan, write_tb
 
-from gananalyze.convert import import_run, save_run
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
+from gananalyze.runio.convert import import_run, save_run
 
 
 def test_tensorboard_roundtrip_keeps_scalars_images_histograms(tmp_path):

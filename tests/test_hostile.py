@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from gananalyze import RunLog
 from gananalyze.cli import main
-from gananalyze.convert import import_run
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.files.runfiles import check_output, loads_json
 from gananalyze.loader import load_run
-from gananalyze.runfiles import check_output, loads_json
+from gananalyze.runio.convert import import_run
 
 SECRET = "root:x:0:0:secret-line:/root:/bin/bash"
 OPTS = "----------------- Options ---------------\n  gan_mode: lsgan\n  name: exp\n"

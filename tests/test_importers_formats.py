@@ -68,7 +68,7 @@ def test_chainer_log(tmp_path):
     (d / "log").write_text(json.dumps(CHAINER, indent=4))
     assert detect_format(d) == "chainer" and detect_format(d / "log") == "chainer"
     r = load_run(d)
-    assert r.format == "chainer" and r.name == "result" and r.extra["step_unit"] == "iteration"
+    assert r.format == "chainer" and r.name == "result" and r.step_unit == "iteration"
     assert r.steps.tolist() == [100, 200, 300]
     assert r.series("gen/loss").tolist() == [2.5, 2.0, 1.5]
     assert r.series("dis/loss").tolist() == [0.75, 0.5, 0.25]
@@ -123,7 +123,7 @@ def test_tf_stylegan_log(tmp_path):
     assert detect_format(d) == "stylegan-log"
     r = load_run(d)
     assert r.format == "stylegan-log" and r.name == "00000-sgan-ffhq-1gpu"
-    assert r.extra["step_unit"] == "tick" and r.steps.tolist() == [0, 1, 2]
+    assert r.step_unit == "tick" and r.steps.tolist() == [0, 1, 2]
     assert r.series("kimg").tolist() == [0.1, 140.3, 280.6]
     assert r.series("sec/tick").tolist() == [38.5, 125.8, 127.0]
     assert r.scalars["wall_time"].tolist() == [38.0, 3723.0, 3850.0]
@@ -180,7 +180,7 @@ def test_stylegan_metric_files_only(tmp_path):
     )
     assert detect_format(tmp_path) == "stylegan-log"
     r = load_run(tmp_path)
-    assert r.extra["step_unit"] == "kimg" and len(r.scalars) == 0
+    assert r.step_unit == "kimg" and len(r.scalars) == 0
     assert r.sample_metrics["step"].tolist() == [200, 400]
     assert r.sample_metrics["fid"].tolist() == [80.0, 40.5]
     assert any("metric-fid50k_full.jsonl:3: not valid JSON" in w for w in r.warnings)
@@ -239,7 +239,7 @@ def test_keras_csvlogger(tmp_path):
     r = load_run(tmp_path / "history.csv")
     assert (
         r.format == "keras"
-        and r.extra["step_unit"] == "epoch"
+        and r.step_unit == "epoch"
         and r.name == f"{tmp_path.name}/history"
     )
     assert r.steps.tolist() == [0, 1, 2] and r.series("g_loss").tolist() == [0.7, 0.9]
@@ -255,7 +255,7 @@ def test_ctgan_loss_table(tmp_path):
     )
     assert detect_format(f) == "ctgan"
     r = load_run(f)
-    assert r.format == "ctgan" and r.extra["step_unit"] == "epoch" and r.loss == "wasserstein"
+    assert r.format == "ctgan" and r.step_unit == "epoch" and r.loss == "wasserstein"
     assert r.steps.tolist() == [0, 1, 2] and r.series("Generator Loss").tolist() == [
         1.25,
         0.75,
@@ -339,7 +339,7 @@ def test_any_file_name_bom_and_sniffed_delimiter(tmp_path):
         and r.metrics == ["G_loss", "D_loss"]
         and r.steps.tolist() == [0, 10]
     )
-    assert r.series("G_loss").tolist() == [1.5, 1.25] and r.extra["step_unit"] == "iteration"
+    assert r.series("G_loss").tolist() == [1.5, 1.25] and r.step_unit == "iteration"
     g = d / "m.tsv"
     g.write_text("step\tloss\n1\t0.5\n")
     assert load_run(g).series("loss").tolist() == [0.5]
@@ -376,10 +376,10 @@ def test_huge_header_is_refused_fast(tmp_path):
     f = tmp_path / "wide.csv"
     n = 1_300_000
     f.write_text("step," + ",".join(f"c{i}" for i in range(n)) + "\n0," + "1," * (n - 1) + "1\n")
-    t = time.perf_counter()
+    t = time.process_time()  # CPU seconds of this process (~0.1 s): load does not count
     with pytest.raises(GanAnalyzeError, match=f"first line has more than {MAX_COLUMNS:,} fields"):
         load_run(f)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
     res = CliRunner().invoke(main, ["info", str(f)])
     assert res.exit_code == 3 and "Traceback" not in res.output
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gananalyze import plausibility
 from gananalyze.loader import load_run
+from gananalyze.runio import plausibility
 
 
 def test_check_frame_flags_each_kind_with_file_metric_step():

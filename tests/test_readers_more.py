@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gananalyze.analysis.rules.views import gan_views
 from gananalyze.loader import detect_format, load_run
+from gananalyze.naming.roles import gan_views
 
 ZOO = Path(__file__).parent / "data" / "zoo"
 
@@ -24,7 +24,7 @@ def test_pandas_index_is_the_step(tmp_path):
     assert r.steps.tolist() == [0, 1, 2]
     assert r.series("G").tolist() == [0.5, 2.4, -4.5]
     assert (r.column("G_loss"), r.column("D_loss")) == ("G", "D")
-    assert r.extra["step_unit"] == "row"
+    assert r.step_unit == "row"
     assert r.extra["step_note"].startswith("the file's unnamed first column")
     assert r.warnings == []
 
@@ -87,7 +87,7 @@ def test_epoch_and_key_equals_logs(tmp_path):
         "Epoch [2/10], loss_g: 5.1712, loss_d: 0.4551, real_score: 0.8135\n"
     )
     r = load_run(f)
-    assert (r.format, r.steps.tolist(), r.extra["step_unit"]) == ("textlog", [1, 2], "epoch")
+    assert (r.format, r.steps.tolist(), r.step_unit) == ("textlog", [1, 2], "epoch")
     assert r.column("D_x") == "real_score"
     g = tmp_path / "kv.log"
     g.write_text("step=10 d_loss=0.61 g_loss=1.2\nsome text\nstep=20 d_loss=0.5 g_loss=1.1\n")
@@ -183,7 +183,7 @@ def test_epoch_batch_csv(tmp_path):
     rows = [f"{e},{b},{0.7 + e:g},{1.3 - 0.1 * b:g}" for e in range(2) for b in range(3)]
     (tmp_path / "training_log.csv").write_text("Epoch,Batch,Gen Loss,Disc Loss\n" + "\n".join(rows))
     r = load_run(tmp_path)
-    assert (r.format, r.extra["step_unit"]) == ("epoch-iter", "iteration")
+    assert (r.format, r.step_unit) == ("epoch-iter", "iteration")
     assert r.steps.tolist() == [0, 1, 2, 3, 4, 5]
     assert r.series("G_loss").tolist() == [0.7, 0.7, 0.7, 1.7, 1.7, 1.7]
     assert r.column("D_loss") == "Disc Loss"

@@ -17,7 +17,7 @@ from gananalyze.analysis.findings import Diagnosis, Finding
 from gananalyze.cli import main
 from gananalyze.pages.report import build_report_html, render_report
 from gananalyze.pages.report_model import equilibrium
-from gananalyze.store import append_sample_metrics
+from gananalyze.runio.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"
 ALL_SECTIONS = {

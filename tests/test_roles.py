@@ -1,11 +1,11 @@
-"""Metric roles from the words in column names (gananalyze/roles.py)."""
+"""Metric roles from the words in column names (gananalyze/naming/roles.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.roles import parse_map, read_map_file, resolve_roles, words
+from gananalyze.naming.roles import parse_map, read_map_file, resolve_roles, words
 
 # names seen in public trainers -> the role they hold
 SEEN = {
@@ -141,3 +141,22 @@ def test_map_file(tmp_path):
     assert warnings == [
         "gananalyze.yaml: not read: it is a link that resolves outside the run folder"
     ]
+
+
+def test_run_roles_kept_on_the_run_until_its_map_changes(tmp_path):
+    import dataclasses
+
+    import pandas as pd
+
+    from gananalyze.naming.roles import run_roles, set_map
+    from gananalyze.run import Run
+
+    frame = pd.DataFrame({"step": [0, 1], "G_loss": [1.0, 2.0], "gen_loss": [1.5, 2.5]})
+    run = Run(path=tmp_path, name="r", scalars=frame)
+    first = run_roles(run)
+    assert "G_loss" not in first.roles and first.ambiguous["G_loss"] == ["G_loss", "gen_loss"]
+    assert run_roles(run) is first
+    set_map(run, {"G_loss": "gen_loss"}, "--map")
+    assert run.role_map == {"G_loss": {"column": "gen_loss", "source": "--map"}}
+    assert run.column("G_loss") == "gen_loss" and run_roles(run).how["G_loss"] == "--map"
+    assert set(vars(run)) == {f.name for f in dataclasses.fields(run)}  # no hidden attributes

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from gananalyze.analysis import analyze
-from gananalyze.analysis.rules.views import gan_views
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
+from gananalyze.naming.roles import gan_views
 
 NEEDS_LOSSES = "needs G_loss"
 
@@ -123,7 +123,7 @@ def test_map_file_and_its_errors(tmp_path):
     (d / "gananalyze.yaml").write_text("roles:\n  G_loss: lossG_total\n")
     run = load_run(d)
     assert run.column("G_loss") == "lossG_total"
-    assert run.extra["role_map"]["G_loss"]["source"] == str(d / "gananalyze.yaml")
+    assert run.role_map["G_loss"]["source"] == str(d / "gananalyze.yaml")
     # --map wins over the file
     (d / "gananalyze.yaml").write_text("roles:\n  D_loss: lossG_total\n")
     assert load_run(d, roles={"D_loss": "lossD_total"}).column("D_loss") == "lossD_total"

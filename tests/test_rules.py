@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_RUNS, real_run
 
-from gananalyze import RunLog, store
+from gananalyze import RunLog
 from gananalyze.analysis.findings import Diagnosis
 from gananalyze.analysis.rules import (
     DEFAULT_THRESHOLDS,
@@ -29,6 +29,7 @@ from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
 from gananalyze.pages.text import check_text
 from gananalyze.run import Flag, Run
+from gananalyze.runio import store
 
 
 def problems(d: Diagnosis) -> list:

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gananalyze import store
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.rules import diagnose
-from gananalyze.analysis.rules.views import loss_convention
+from gananalyze.analysis.rules.conventions import loss_convention
 from gananalyze.loader import load_run
+from gananalyze.runio import store
 
 
 def _fids(path: Path, fids: list[float], std: list[float] | None = None, every: int = 40):

@@ -224,9 +224,9 @@ def test_derived_d_loss_is_the_sum_where_both_terms_exist(tmp_path):
         and h[0].metrics == ["D_real+D_fake", "G_GAN"]
     )
     from gananalyze.analysis.rules.context import RuleContext as _Ctx
-    from gananalyze.analysis.rules.views import _view_series
+    from gananalyze.analysis.rules.context import view_series
 
-    s = _view_series(run, ("D_real", "D_fake"))
+    s = view_series(run, ("D_real", "D_fake"))
     assert len(s) == 90 and s.name == "D_real+D_fake"
     assert _Ctx(run, diag.thresholds).raw("D_loss").empty  # without the view there is no D loss
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gananalyze import runfiles
+from gananalyze.files import runfiles
 
 
 def test_symlink_out_of_the_run_is_left_out_with_a_warning(tmp_path):

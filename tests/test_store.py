@@ -9,12 +9,13 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from gananalyze import GanAnalyzeError, RunLog, load_run, store
+from gananalyze import GanAnalyzeError, RunLog, load_run
 from gananalyze.cli import main
+from gananalyze.runio import parts
 
 
 def _part(run_dir, number, **cols):
-    store.write_part(run_dir / "scalars", pa.table(cols), number)
+    parts.write_part(run_dir / "scalars", pa.table(cols), number)
 
 
 def test_schema_change_mid_run_is_a_union(tmp_path):

@@ -15,10 +15,10 @@ import torch
 from click.testing import CliRunner
 from sweep_models import make_run, save_tiny_features
 
-from gananalyze import store
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.metrics.generate import Noise, to_unit
 from gananalyze.metrics.sweep import select_checkpoints, stop_advice, sweep
+from gananalyze.runio import store
 
 TESTS = Path(__file__).resolve().parent
 VALUES = [

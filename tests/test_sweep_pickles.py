@@ -21,11 +21,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gananalyze import store
 from gananalyze.cli import main
-from gananalyze.convert import import_run
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.metrics.sweep import sweep
+from gananalyze.runio import store
+from gananalyze.runio.convert import import_run
 
 FAKE_NETWORKS = """
 from pathlib import Path

@@ -188,7 +188,7 @@ def test_final_synthetic_table_of_a_ctgan_like_run(tmp_path):
 
 
 def test_tables_one_hot_encode_categories_and_say_so(tmp_path):
-    from gananalyze.tables import load_table
+    from gananalyze.files.datatable import load_table
 
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "c": ["x", "y", "x"]}).to_csv(
         tmp_path / "t.csv", index=False

@@ -40,7 +40,7 @@ def analyze(
 
         source = load_run(source, format=format, roles=roles)
     elif roles:
-        from ..roles import set_map
+        from ..naming.roles import set_map
 
         set_map(source, roles, "--map")
     return source, diagnose(source, thresholds=rules_config, select_metric=metric)

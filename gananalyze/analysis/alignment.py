@@ -4,7 +4,7 @@
 the run's first logged row) or `images` (images seen: the `Progress/kimg` column x
 1000 when a StyleGAN run has it, else step x the batch size from the config keys
 `batch_size`/`batch`/`batchSize`). A unit (`iteration`, `epoch`, `kimg`, `tick`) is
-the run's step when the run counts in it (`run.extra["step_unit"]`, set by the
+the run's step when the run counts in it (`run.step_unit`, set by the
 importers), else its column (`epoch`; StyleGAN's `Progress/kimg`, `Progress/tick`).
 `step_label(run)` names what a run's step counts, for axes and tables.
 Every run is drawn on its own logged points: nothing is resampled.
@@ -33,7 +33,7 @@ def step_label(run: Run) -> str:
     """What `run`'s step counts, for an axis or a table: "epoch", "iteration", "kimg", "tick",
     "row" (no step column: the row number), "image" (CycleGAN: images seen); "step" when
     the run does not say."""
-    return str(run.extra.get("step_unit") or "step")
+    return str(run.step_unit or "step")
 
 
 def common_step_label(runs) -> str:
@@ -45,7 +45,7 @@ def common_step_label(runs) -> str:
     return f"step ({' / '.join(units)})" if units else "step"
 
 
-def _time_unit(seconds: float) -> tuple[float, str]:
+def time_unit(seconds: float) -> tuple[float, str]:
     if seconds >= 3 * 3600:
         return 3600.0, "h"
     if seconds >= 180:
@@ -75,7 +75,7 @@ def x_mapper(run: Run, x: str) -> tuple[Callable[[np.ndarray], np.ndarray] | Non
         raise GanAnalyzeError(f"unknown x axis {x!r}; choose one of {', '.join(X_CHOICES)}")
     sc = run.scalars
     steps = sc["step"].to_numpy(dtype=np.float64)
-    if x == "step" or (x in UNITS and run.extra.get("step_unit") == x):
+    if x == "step" or (x in UNITS and run.step_unit == x):
         return (lambda s: np.asarray(s, dtype=np.float64)), step_label(run)
 
     def from_column(
@@ -107,7 +107,7 @@ def x_mapper(run: Run, x: str) -> tuple[Callable[[np.ndarray], np.ndarray] | Non
         f = from_column("wall_time", offset=True)
         return (f, "wall time") if f else (None, "no wall-time column")
     # images
-    if run.extra.get("step_unit") == "image":
+    if run.step_unit == "image":
         return (lambda s: np.asarray(s, dtype=np.float64)), "step (images seen)"
     for col in KIMG_COLUMNS:
         f = from_column(col, scale=1000.0)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import higher_is_better, label
+from ..naming.aliases import higher_is_better, label
 from ..run import Run
 from .alignment import step_label
 from .configs import Group, config_diff, group_runs
@@ -24,7 +24,7 @@ from .evaluations import metric_series, ranking_value, rules_metric
 from .sweepview import outcome_of
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def plain_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with plain Python values; missing values (NaN, pandas NA) become None."""
     out = []
     for rec in df.to_dict(orient="records"):
@@ -68,7 +68,7 @@ class Comparison:
                 return clean(float(v))
             return v
 
-        rows = [{k: clean(v) for k, v in rec.items()} for rec in _records(self.table)]
+        rows = [{k: clean(v) for k, v in rec.items()} for rec in plain_records(self.table)]
         for rec in rows:
             d = self.diagnoses.get(rec["run"])
             rec["findings"] = [f.to_dict() for f in d.findings] if d is not None else []
@@ -83,7 +83,7 @@ class Comparison:
         }
         if self.group_table is not None:
             out["groups"] = [
-                {k: clean(v) for k, v in rec.items()} for rec in _records(self.group_table)
+                {k: clean(v) for k, v in rec.items()} for rec in plain_records(self.group_table)
             ]
         out["warnings"] = list(self.warnings)
         out["notes"] = list(self.notes)
@@ -100,7 +100,7 @@ def diagnose_runs(
     return {r.name: analyze(r, rules_config=thresholds, metric=m)[1] for r in runs}
 
 
-def _span(run: Run) -> tuple[float | None, float | None]:
+def wall_span(run: Run) -> tuple[float | None, float | None]:
     """(wall time in seconds, seconds per step) from the run's wall_time column."""
     sc = run.scalars
     if "wall_time" not in sc.columns or len(sc) < 2:
@@ -157,14 +157,14 @@ def compare_table(
                 summ["wall_time_s"], summ["s_per_step"], summ["last_step"], summ["rows"]
             )
         else:
-            wall, per = _span(r)
+            wall, per = wall_span(r)
             steps = r.scalars["step"]
             last = int(steps.iloc[-1]) if len(steps) else None
             nrows = int(len(steps))
         d = diagnoses.get(r.name)
         row: dict[str, Any] = {
             "run": r.name,
-            "path": r.extra.get("url") or str(r.path),
+            "path": r.url or str(r.path),
             "format": r.format,
             "steps": last,
             "step_unit": step_label(r),
@@ -247,7 +247,7 @@ def group_table(
     return df.iloc[order].reset_index(drop=True)
 
 
-def _metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
+def thinned_metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
     """metric_series of the run, taken from its summary when it was thinned for `metric`."""
     summ = run.extra.get("summary")
     if summ is not None and summ["metric"] == metric:
@@ -278,7 +278,7 @@ def compare_runs(
         diagnoses.update(diagnose_runs(todo, metric, thresholds))
     diff = config_diff(runs)
     groups = group_runs(runs, group_by) if group_by else None
-    series = {r.name: _metric_series(r, metric) for r in runs}  # read once per run
+    series = {r.name: thinned_metric_series(r, metric) for r in runs}  # read once per run
     table = compare_table(
         runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups, series=series
     )

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import higher_is_better, is_sample_metric, resolve
-from ..plausibility import FID_MAX, FID_MIN, is_fid, is_probability
+from ..naming.aliases import higher_is_better, is_sample_metric, resolve
 from ..run import Run
+from ..runio.plausibility import FID_MAX, FID_MIN, is_fid, is_probability
 
 
 def pick_features(features: pd.Series) -> str | None:

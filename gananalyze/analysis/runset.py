@@ -85,12 +85,12 @@ def thin_run(run: Run, metric: str = "fid") -> Run:
     CURVE_POINTS rows remain); histograms and vector samples are dropped. Sample grids,
     sample metrics, config and warnings stay.
     """
-    from .comparison import _span
+    from .comparison import wall_span
     from .evaluations import metric_series
 
     sc = run.scalars
     steps = sc["step"].to_numpy() if "step" in sc.columns else np.zeros(0, np.int64)
-    wall, per = _span(run)
+    wall, per = wall_span(run)
     run.extra["summary"] = {
         "metric": metric,
         "series": metric_series(run, metric),

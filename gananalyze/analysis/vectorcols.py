@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..tables import standardiser
+from ..files.datatable import standardiser
 from .tsne import TsneResult
 from .vectorstats import VectorData
 

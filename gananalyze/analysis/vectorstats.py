@@ -1,7 +1,7 @@
 """Statistics of vector/sequence samples at each checkpoint (no generator, no sweep).
 
 `vector_series(run)` gives one row per step with the samples' spread, their
-near-duplicates and, when a real table is attached (`run.extra["real_table"]`,
+near-duplicates and, when a real table is attached (`run.real_table`,
 see `attach_tables`), coverage/recall against it and the number of columns
 under half the real spread. The collapse rule (rules/vectors.py) and the
 report's tabular sections read these plain numbers; nothing here prints.
@@ -16,9 +16,8 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..extras import require
-from ..run import Run
-from ..tables import Table, from_vectors, load_table, standardiser
-from ..vecsamples import VectorSamples
+from ..files.datatable import DataTable, from_vectors, load_table, standardiser
+from ..run import Run, VectorSamples
 
 MAX_ROWS = 2000  # rows per side used for neighbour statistics (a fixed, seeded subset)
 # near-duplicate: nearest other sample closer than this fraction of the reference rows' median
@@ -34,7 +33,7 @@ class VectorData:
     steps: list[int]
     arrays: list[np.ndarray]
     columns: list[str]
-    real: Table | None
+    real: DataTable | None
     problems: list[str] = field(default_factory=list)  # steps left out, one line each
 
 
@@ -49,7 +48,7 @@ def vector_data(run: Run) -> VectorData | None:
     """The run's vector samples (None when it has none); unreadable steps become warnings."""
     if not run.vectors:
         return None
-    real: Table | None = run.extra.get("real_table")
+    real: DataTable | None = run.real_table
     steps, arrays, cols, problems = [], [], None, []
     for v in run.vectors:
         try:
@@ -163,7 +162,7 @@ def attach_tables(run: Run, real: str | None = None, samples: str | None = None)
     table = None
     if real is not None:
         table = load_table(real)
-        run.extra["real_table"] = table
+        run.real_table = table
     if samples is not None:
         if table is None:
             raise GanAnalyzeError("--samples needs --real (the real table it is compared with)")

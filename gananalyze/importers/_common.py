@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..plausibility import check_run
+from ..files.runfiles import loads_json
 from ..run import Run, empty_nonfinite
-from ..runfiles import loads_json
+from ..runio.plausibility import check_run
 
 Damaged = list[tuple[str, str]]
 
@@ -112,11 +112,11 @@ def pivot_wide(
 
     `logged[name]` marks the cells that were written; by default a NaN cell
     counts as "not logged" (sparse CSV rows). The merge is the native store's
-    (`scalarmerge.merge_scalars`): later rows win per (step, metric) value.
+    (`runio.parts.merge_scalars`): later rows win per (step, metric) value.
     """
     import pyarrow as pa
 
-    from ..scalarmerge import merge_scalars
+    from ..runio.parts import merge_scalars
 
     cols: dict[str, pa.Array] = {"step": pa.array(np.asarray(steps, dtype=np.int64))}
     for name, v in columns.items():

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked
 from ..run import Run
-from ..runfiles import checked
 from ._common import warn_limit
-from .table import _from_objects, build_run, keep_rows, read_json_document, split_columns
+from .table import build_run, from_objects, keep_rows, read_json_document, split_columns
 
 NAME = "chainer"
 LOG_NAME = "log"
@@ -71,7 +71,7 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{path}: no Chainer LogReport file ('log', a JSON array) here")
     warnings: list[str] = []
     bad: list[str] = []
-    t = _from_objects(log, read_json_document(log, warnings), bad)
+    t = from_objects(log, read_json_document(log, warnings), bad)
     it = "iteration" if "iteration" in t.values else None
     if it is None:
         raise GanAnalyzeError(f"{log}: no numeric 'iteration' key in the records")

@@ -2,7 +2,7 @@
 save as CSV (`Epoch,Generator Loss,Discriminator Loss`, often with the pandas
 index as an unnamed first column).
 
-The step is the epoch (`run.extra["step_unit"] = "epoch"`). CTGAN records, per
+The step is the epoch (`run.step_unit = "epoch"`). CTGAN records, per
 epoch, the loss of the epoch's LAST batch, not a mean over the epoch: that is
 kept in `run.extra["value_kind"]` so readers do not mistake the noise of one
 batch for instability. A table that also has a `Batch` column (newer CTGAN

@@ -10,7 +10,7 @@ Step axis
   epoch, inferred from the lines that cross an epoch boundary (print
   interval p: N = I_last + p - I_first_of_next; the most common estimate wins,
   and N is at least the largest I seen, so the axis is monotonic). Unit:
-  `run.extra["step_unit"] = "image"`.
+  `run.step_unit = "image"`.
   Each Training header starts a section. A section that starts after the
   previous one ended just continues the axis. A section that starts at or
   before a step already logged is a restart:
@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ..run import Run, SampleGrid
-from ..runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ._common import finish, pivot_wide, warn_limit
 
 NAME = "cyclegan"
@@ -471,8 +471,8 @@ def load(path: Path) -> Run:
         test_results=parsed["test_results"],
         model_saved=parsed["model_saved"],
         log_file=str(log),
-        step_unit="image",
     )
+    run.step_unit = "image"
     if not len(frame):
         warnings.append(f"{log}: no training loss lines")
     loss_names = [n for n in names if n not in ("iter_time", "data_time")]

@@ -1,5 +1,5 @@
 """Keras `CSVLogger` files: `epoch,<metric>,...`, one row per epoch (epoch counts
-from 0), any file name. The step is the epoch (`run.extra["step_unit"] = "epoch"`).
+from 0), any file name. The step is the epoch (`run.step_unit = "epoch"`).
 Claimed when a table has an `epoch` column and no step column (see table.py for
 how the file is found and read).
 """

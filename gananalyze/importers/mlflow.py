@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_points, warn_limit
 
 NAME = "mlflow"
@@ -128,5 +128,5 @@ def load(path: Path) -> Run:
         warnings=warnings,
         duplicates_replaced=dup_steps,
     )
-    run.extra["step_unit"] = "iteration"
+    run.step_unit = "iteration"
     return finish(run, file=str(mdir))

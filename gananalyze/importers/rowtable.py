@@ -4,7 +4,7 @@ What people save with `pd.DataFrame({"G": g_losses, "D": d_losses}).to_csv(...)`
 `np.savetxt`: a CSV/TSV/JSON table whose columns are only metrics. When the file
 starts with pandas' unnamed index column and that column counts 0, 1, 2, ... it is
 the step; otherwise the row number is (0 for the first data row). Either way
-`run.extra["step_unit"]` is "row" and `run.extra["step_note"]` says where the step
+`run.step_unit` is "row" and `run.extra["step_note"]` says where the step
 came from, so `info` and the pages can say the run does not name its unit.
 
 Claimed only when no other table importer recognises the columns (no column named

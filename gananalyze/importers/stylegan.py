@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, glob_inside, loads_json
 from ..run import Checkpoint, Run
-from ..runfiles import checked, glob_inside, loads_json
 from ._common import Damaged, finish, note_damaged, pivot_wide, read_jsonl_objects
 
 NAME = "stylegan"
@@ -64,7 +64,7 @@ METRIC_MAP = {
     "eqt50k_frac": "eqt_frac",
     "eqr50k": "eqr",
 }
-_FEATURES = {
+FEATURES = {
     "fid": "inception",
     "kid": "inception",
     "is": "inception",
@@ -141,7 +141,7 @@ def read_metrics(
             step = tick_for_kimg(kimg, snap_kimg)
             for key, val in results.items():
                 col = METRIC_MAP.get(key, key)
-                feat = _FEATURES.get(col, "stylegan")
+                feat = FEATURES.get(col, "stylegan")
                 row = rows.setdefault(
                     (step, feat),
                     {"step": step, "features": feat, "kimg": float(snap_kimg), "snapshot": snap},
@@ -253,7 +253,7 @@ def load(path: Path) -> Run:
         damaged=damaged,
     )
     run.extra["kimg"] = kimg
-    run.extra["step_unit"] = "tick"
+    run.step_unit = "tick"
     run.extra["loss_detail"] = (
         "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"
     )

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects
-from .stylegan import _FEATURES, METRIC_MAP, tick_for_kimg
+from .stylegan import FEATURES, METRIC_MAP, tick_for_kimg
 
 NAME = "stylegan-log"
 _TICK_RE = re.compile(r"^tick\s+(\d+)\s+(.*)$")
@@ -235,7 +235,7 @@ def load(path: Path) -> Run:
         warnings=warnings,
         duplicates_replaced=replaced,
     )
-    run.extra["step_unit"] = "tick" if rows else "kimg"
+    run.step_unit = "tick" if rows else "kimg"
     run.extra["kimg"] = kimg
     run.extra["sections"] = [
         {"first_tick": s[0]["tick"], "first_kimg": s[0]["kimg"], "ticks": len(s)}
@@ -250,7 +250,7 @@ def _sample_metrics(mrows: list[dict], kimg: pd.Series) -> pd.DataFrame:
     for m in mrows:
         step = tick_for_kimg(kimg, m["kimg"])
         col = METRIC_MAP.get(m["key"], m["key"])
-        feat = _FEATURES.get(col, "stylegan")
+        feat = FEATURES.get(col, "stylegan")
         row = rows.setdefault(
             (step, feat),
             {"step": step, "features": feat, "kimg": float(m["kimg"]), "snapshot": m["snapshot"]},

@@ -22,7 +22,7 @@ Pointed at a folder: `metrics.csv` there, or the newest
 `lightning_logs/version_N/metrics.csv` below it (older versions are named in a
 warning), or the only table file with a step column. `hparams.yaml` next to the
 table becomes the config. The run is named after the table's folder (and the
-file's stem when the file is not `metrics.csv`); `run.extra["step_unit"]` says
+file's stem when the file is not `metrics.csv`); `run.step_unit` says
 what the step counts ("iteration" here).
 """
 
@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import LOSS_TYPES, Run
-from ..runfiles import checked, keep_inside
 from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
 from ._csvread import MAX_COLUMNS, TooWide, header, read_table, sniff_text
 
@@ -210,7 +210,7 @@ class Columns:
     index: np.ndarray | None = None  # the unnamed first column of a CSV (a saved pandas index)
 
 
-def _from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
+def from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Columns:
     rows = [flatten(o) for _, o in objs]
     df = pd.DataFrame(rows)
     out = Columns(
@@ -297,9 +297,9 @@ def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
     """Any table file as numeric columns (JSON, JSON lines or delimited, by content)."""
     kind = sniff_text(p)
     if kind == "jsonl":
-        return _from_objects(p, read_jsonl_objects(p, warnings), bad)
+        return from_objects(p, read_jsonl_objects(p, warnings), bad)
     if kind == "json":
-        return _from_objects(p, read_json_document(p, warnings), bad)
+        return from_objects(p, read_json_document(p, warnings), bad)
     t = read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
     return Columns(
         names=t.names,
@@ -392,7 +392,7 @@ def build_run(
         duplicates_replaced=dup_steps,
     )
     run.extra["table"] = str(table)
-    run.extra["step_unit"] = unit
+    run.step_unit = unit
     if not len(frame):
         warnings.append(f"{table}: no rows with a step")
     return finish(run, file=str(table))

@@ -54,10 +54,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import store
 from ..errors import GanAnalyzeError
+from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
-from ..runfiles import keep_inside
+from ..runio import store
 from ._common import finish, pivot_points
 from .tfevents import decode_simple, tag_ids
 from .tfrecord import crc32c_rows, frame_file, masked_crc

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ..runfiles import checked, keep_inside
 from ._common import warn_limit
 from .table import build_run, find_table
 

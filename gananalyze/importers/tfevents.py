@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .tfrecord import _gather
+from .tfrecord import gather_bytes
 
 
 def _varint(
@@ -48,7 +48,7 @@ def decode_simple(buf: np.ndarray, o: np.ndarray, ln: np.ndarray) -> dict[str, n
         return buf[np.minimum(p, last)]
 
     ok = (ln >= 9 + 2 + 2 + 2 + 5) & (at(o) == 0x09)
-    wall = _gather(buf, o + 1, 8).copy().view("<f8").ravel()
+    wall = gather_bytes(buf, o + 1, 8).copy().view("<f8").ravel()
     p = o + 9
     has_step = at(p) == 0x10
     step, sl, sok = _varint(buf, p + 1, end)
@@ -66,7 +66,7 @@ def decode_simple(buf: np.ndarray, o: np.ndarray, ln: np.ndarray) -> dict[str, n
     tag_start = p + 1 + l3
     p = tag_start + tlen
     ok &= ok3 & (at(p) == 0x15) & (p + 5 == end)
-    value = _gather(buf, p + 1, 4).copy().view("<f4").ravel().astype(np.float64)
+    value = gather_bytes(buf, p + 1, 4).copy().view("<f4").ravel().astype(np.float64)
     return {
         "ok": ok,
         "wall": wall,
@@ -84,7 +84,7 @@ def tag_ids(
     ids = np.empty(len(starts), dtype=np.int64)
     for L in np.unique(lens):
         sel = np.flatnonzero(lens == L)
-        mat = _gather(buf, starts[sel], int(L))
+        mat = gather_bytes(buf, starts[sel], int(L))
         h = np.zeros(len(sel), dtype=np.uint64)
         for j in range(int(L)):
             h = h * np.uint64(1099511628211) ^ mat[:, j].astype(np.uint64)

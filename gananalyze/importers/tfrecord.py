@@ -49,7 +49,7 @@ def masked_crc(crc: np.ndarray) -> np.ndarray:
     return (((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)).astype(np.uint32)
 
 
-def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+def gather_bytes(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """(n, width) bytes starting at each of `starts` (clipped to the buffer),
     copied via a strided view."""
     if width == 0:
@@ -72,8 +72,8 @@ def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[in
     first_bad = n
     for a in range(0, n, _CHUNK):
         b = min(n, a + _CHUNK)
-        hdr = _gather(buf, offs[a:b] - 12, 8)
-        want = _gather(buf, offs[a:b] - 4, 4).copy().view("<u4").ravel()
+        hdr = gather_bytes(buf, offs[a:b] - 12, 8)
+        want = gather_bytes(buf, offs[a:b] - 4, 4).copy().view("<u4").ravel()
         bad = np.flatnonzero(masked_crc(crc32c_rows(hdr)) != want)
         if len(bad):
             first_bad = a + int(bad[0])
@@ -84,8 +84,8 @@ def _check_crcs(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> tuple[in
         sel = np.flatnonzero(lens == L)
         for a in range(0, len(sel), max(1, (4 << 20) // max(int(L), 1))):
             s = sel[a : a + max(1, (4 << 20) // max(int(L), 1))]
-            data = _gather(buf, offs[s], int(L)) if L else np.zeros((len(s), 0), np.uint8)
-            want = _gather(buf, offs[s] + L, 4).copy().view("<u4").ravel()
+            data = gather_bytes(buf, offs[s], int(L)) if L else np.zeros((len(s), 0), np.uint8)
+            want = gather_bytes(buf, offs[s] + L, 4).copy().view("<u4").ravel()
             ok[s] = masked_crc(crc32c_rows(data)) == want
     return first_bad, ok
 
@@ -126,7 +126,7 @@ def _frame_from(
             rel = np.concatenate([[0], np.cumsum(rec)[:-1]])
             cand = (pos + np.arange(M, dtype=np.int64)[:, None] * C + rel).ravel()
             want = np.tile(pattern, M)
-            got = _gather(buf, cand, 8).copy().view("<u8").ravel()
+            got = gather_bytes(buf, cand, 8).copy().view("<u8").ravel()
             bad = np.flatnonzero(got != want.astype(np.uint64))
             take = int(bad[0]) if len(bad) else len(cand)
             if take:
@@ -181,8 +181,8 @@ def _resync(buf: np.ndarray, start: int) -> int | None:
     step = 1 << 16
     for a in range(start, n - 15, step):
         qs = np.arange(a, min(a + step, n - 15), dtype=np.int64)
-        hdr = _gather(buf, qs, 8)
-        want = _gather(buf, qs + 8, 4).copy().view("<u4").ravel()
+        hdr = gather_bytes(buf, qs, 8)
+        want = gather_bytes(buf, qs + 8, 4).copy().view("<u4").ravel()
         for i in np.flatnonzero(masked_crc(crc32c_rows(hdr)) == want):
             q = int(qs[i])
             length = int(hdr[i].copy().view("<u8")[0])

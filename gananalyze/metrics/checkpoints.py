@@ -152,7 +152,7 @@ def pickled_checkpoints(run: Run) -> list[Checkpoint]:
     """
     if run.format != "native":
         return []
-    from ..store import read_run_json
+    from ..runio.store import read_run_json
 
     listed = (read_run_json(Path(run.path)).get("source") or {}).get("pickled_checkpoints") or []
     out = []

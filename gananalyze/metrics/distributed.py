@@ -40,7 +40,7 @@ class _Dist:
             dist.destroy_process_group()
 
 
-def _init_distributed(device: torch.device) -> tuple[_Dist, torch.device]:
+def init_distributed(device: torch.device) -> tuple[_Dist, torch.device]:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if world <= 1:

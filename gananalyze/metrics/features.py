@@ -218,7 +218,7 @@ def make_inception(device="cpu", inception_weights=None, download: bool = True, 
 # -------------------------------------------------------------------- TorchScript
 
 
-def _load_script(path: str | os.PathLike, dev: torch.device) -> torch.jit.ScriptModule:
+def load_script(path: str | os.PathLike, dev: torch.device) -> torch.jit.ScriptModule:
     p = Path(path).expanduser()
     if not p.is_file():
         raise GanAnalyzeError(f"feature network not found: {p}")
@@ -233,7 +233,7 @@ def _load_script(path: str | os.PathLike, dev: torch.device) -> torch.jit.Script
 
 
 def _script_extractor(name: str, path: str | os.PathLike, dev: torch.device) -> Extractor:
-    mod = _load_script(path, dev)
+    mod = load_script(path, dev)
 
     def run(images: torch.Tensor):
         out = mod(images)

@@ -76,7 +76,7 @@ def to_unit(
     return x
 
 
-def _as_images(out: Any, ckpt: Path) -> torch.Tensor:
+def as_images(out: Any, ckpt: Path) -> torch.Tensor:
     if isinstance(out, (tuple, list)):
         out = out[0]
     if isinstance(out, dict):
@@ -94,7 +94,7 @@ def _as_images(out: Any, ckpt: Path) -> torch.Tensor:
     return out
 
 
-def _stylegan_sampler(
+def stylegan_sampler(
     path: Path, dev: torch.device, trust: bool
 ) -> tuple[Callable[[torch.Tensor], Any], int]:
     """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation,

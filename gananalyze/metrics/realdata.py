@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..store import atomic_write
+from ..files.atomic import atomic_write
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")

@@ -43,16 +43,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import consent, store
-from ..aliases import higher_is_better
+from .. import consent
 from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
+from ..files.datatable import is_table_file
+from ..naming.aliases import higher_is_better
 from ..run import Checkpoint, Run
-from ..tables import is_table_file
+from ..runio import store
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
-from .distributed import _init_distributed
-from .generate import Noise, _as_images, _stylegan_sampler, to_unit
+from .distributed import init_distributed
+from .generate import Noise, as_images, stylegan_sampler, to_unit
 from .realdata import RealData, load_real, real_features
 from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
 
@@ -113,7 +114,9 @@ def select_checkpoints(
     return ckpts[::every]
 
 
-def _done(existing: pd.DataFrame, step: int, ident: dict[str, Any], columns: list[str]) -> bool:
+def already_done(
+    existing: pd.DataFrame, step: int, ident: dict[str, Any], columns: list[str]
+) -> bool:
     """Whether `existing` already holds all `columns` for `step` under the same identity."""
     if existing is None or not len(existing) or "features_key" not in existing.columns:
         return False
@@ -230,7 +233,7 @@ def sweep(
         return vector_sweep(run, str(real), names, chosen, feats, num_samples, dev, force, progress)
     features = features or "inception"
 
-    dist, dev = _init_distributed(dev)
+    dist, dev = init_distributed(dev)
     try:
         extractor = get_extractor(features, device=str(dev), inception_weights=inception_weights)
         if "is" in names and not extractor.has_logits:
@@ -282,7 +285,7 @@ def sweep(
         want_cols = [c for n in names for c in METRIC_COLUMNS[n]]
         existing = store.read_sample_metrics(Path(run.path), []) if dist.rank == 0 else None
         todo_steps = [
-            c.step for c in chosen if force or not _done(existing, c.step, ident, want_cols)
+            c.step for c in chosen if force or not already_done(existing, c.step, ident, want_cols)
         ]
         stored = (
             []
@@ -407,7 +410,7 @@ def _evaluate(
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
     try:
         if ckpt.kind == "pickle":
-            G, z_dim = _stylegan_sampler(Path(ckpt.path), dev, trust_pickles)
+            G, z_dim = stylegan_sampler(Path(ckpt.path), dev, trust_pickles)
             out_range = (-1.0, 1.0)  # StyleGAN's convention
             if noise.shape != (z_dim,):
                 noise = Noise(noise.seed, (z_dim,), noise.chunk)
@@ -416,7 +419,7 @@ def _evaluate(
         bad = [0]
 
         def generate(a: int, b: int) -> torch.Tensor:
-            x = _as_images(G(noise.get(a, b).to(dev)), ckpt.path)
+            x = as_images(G(noise.get(a, b).to(dev)), ckpt.path)
             finite = torch.isfinite(x)
             if not bool(finite.all()):
                 bad[0] += int((~finite).sum())

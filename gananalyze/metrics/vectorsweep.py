@@ -1,7 +1,7 @@
 """fid-sweep for generators that make rows, not images: (N, D) vectors or (N, T, D) sequences.
 
 The real data is a table the user names (`--real data.csv | .parquet | .npy`,
-read by `tables.load_table`: numeric columns as they are, categorical ones
+read by `datatable.load_table`: numeric columns as they are, categorical ones
 one-hot encoded). The default feature space (`--features raw`) is the encoded
 columns standardised with the real rows' mean and standard deviation (fitted on
 the real data only). A user feature function stays possible: `--features
@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import store
 from ..errors import GanAnalyzeError
+from ..files.datatable import DataTable, load_table, standardiser
 from ..run import Run
-from ..tables import Table, load_table, standardiser
+from ..runio import store
 from .checkpoints import build_generator
 from .generate import Noise
 from .samplemetrics import METRIC_COLUMNS, compute_metrics
@@ -52,17 +52,17 @@ class RowFeatures:
     """The feature space of a vector sweep: standardised real columns, optionally a
     TorchScript module on top."""
 
-    def __init__(self, real: Table, features: str, device: torch.device):
+    def __init__(self, real: DataTable, features: str, device: torch.device):
         self.mu, self.sd = standardiser(real.matrix)
         self.dev = device
         self.module = None
         self.name = "raw"
         digest = hashlib.sha256(self.mu.tobytes() + self.sd.tobytes()).hexdigest()[:12]
         if features.startswith("torchscript:") or Path(features).suffix in (".pt", ".ts"):
-            from .features import _load_script, file_digest
+            from .features import file_digest, load_script
 
             path = features.partition(":")[2] if features.startswith("torchscript:") else features
-            self.module = _load_script(path, device)
+            self.module = load_script(path, device)
             self.name = f"torchscript:{Path(path).name}"
             digest += "-" + file_digest(path)
         elif features != "raw":
@@ -95,7 +95,7 @@ def vector_sweep(
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw"."""
-    from .sweep import ID_COLUMNS, _done
+    from .sweep import ID_COLUMNS, already_done
 
     dev = device or torch.device("cpu")
     table = load_table(real)
@@ -113,7 +113,7 @@ def vector_sweep(
     want = [c for n in names for c in METRIC_COLUMNS[n]]
     existing = store.read_sample_metrics(Path(run.path), [])
     rows: list[dict[str, Any]] = []
-    todo = [c for c in chosen if force or not _done(existing, c.step, ident, want)]
+    todo = [c for c in chosen if force or not already_done(existing, c.step, ident, want)]
     for c in chosen:
         if c not in todo:
             got = existing[(existing["step"] == c.step) & (existing["features_key"] == feats.key)]

@@ -13,14 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..aliases import label
-from ..analysis.comparison import Comparison, _records, compare_runs
+from ..analysis.comparison import Comparison, compare_runs, plain_records
 from ..analysis.configs import BANDS
 from ..analysis.evaluations import metric_series
 from ..errors import GanAnalyzeError
+from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_table
-from .compare_charts import _figure, _metric_keys, _missing_note, _Plotter, _sample_uri
+from .compare_charts import Plotter, metric_keys, missing_note, panel_figure, sample_uri
 from .status import look, look_of
 from .text import best_text, rank_cells
 
@@ -45,7 +45,7 @@ def build_context(
     runs = comp.runs
     m = comp.metric
     mlab = label(m)
-    pl = _Plotter(comp, x, band, smoothing)
+    pl = Plotter(comp, x, band, smoothing)
     t = comp.table
     grouped = comp.groups is not None
 
@@ -65,7 +65,7 @@ def build_context(
     if grouped:
         headers.insert(2, "group")
     rows = []
-    for rec in _records(t):
+    for rec in plain_records(t):
         best = best_text(rec, m, "{v} ({s})")
         cells = [
             *rank_cells(rec),
@@ -103,7 +103,7 @@ def build_context(
     group_rows = None
     if comp.group_table is not None:
         group_rows = []
-        for rec in _records(comp.group_table):
+        for rec in plain_records(comp.group_table):
             group_rows.append(
                 {
                     "color": pl.color.get(rec["group"], "#999999"),
@@ -127,10 +127,10 @@ def build_context(
     metric_chart = None
     if fid_lines:
         metric_chart = {
-            "uri": _figure(
+            "uri": panel_figure(
                 [(mlab, fid_lines)], pl.xlabel, star_note=True, legend=len(fid_lines) <= 12
             ),
-            "notes": [n for n in [_missing_note(mlab, have_m, runs), *fid_notes] if n],
+            "notes": [n for n in [missing_note(mlab, have_m, runs), *fid_notes] if n],
         }
 
     # D(x) and D(G(z)) side by side
@@ -142,10 +142,10 @@ def build_context(
         have = [r.name for r in runs if r.has(key)]
         if have:
             d_panels.append((label(key), lines))
-            d_notes += [n for n in [_missing_note(label(key), have, runs), *notes] if n]
+            d_notes += [n for n in [missing_note(label(key), have, runs), *notes] if n]
     if d_panels:
         d_chart = {
-            "uri": _figure(
+            "uri": panel_figure(
                 d_panels,
                 pl.xlabel,
                 ylim=(-0.02, 1.02),
@@ -159,7 +159,7 @@ def build_context(
     # every other metric, overlaid
     keys = [
         (k, have)
-        for k, have in _metric_keys(runs)
+        for k, have in metric_keys(runs)
         if k not in D_PANEL and k not in ("D_tp", "D_fp", "D_fn", "D_tn")
     ]
     omitted = keys[max_metric_charts:]
@@ -171,8 +171,8 @@ def build_context(
         charts.append(
             {
                 "title": label(key),
-                "uri": _figure([(label(key), lines)], pl.xlabel, legend=len(lines) <= 12),
-                "notes": [n for n in [_missing_note(label(key), have, runs), *notes] if n],
+                "uri": panel_figure([(label(key), lines)], pl.xlabel, legend=len(lines) <= 12),
+                "notes": [n for n in [missing_note(label(key), have, runs), *notes] if n],
             }
         )
     metric_notes = []
@@ -186,16 +186,16 @@ def build_context(
     # collapsed after its best step shows it only there); runs without grids are named
     samples = []
     no_samples = []
-    for rec in _records(t):
+    for rec in plain_records(t):
         r = next(rr for rr in runs if rr.name == rec["run"])
         if not r.samples:
             no_samples.append(r.name)
             continue
         bstep = rec[f"{m}_best_step"]
         bstep = None if bstep is None or pd.isna(bstep) else int(bstep)
-        last_uri, last_step = _sample_uri(r, None)
+        last_uri, last_step = sample_uri(r, None)
         if bstep is not None:
-            uri, step = _sample_uri(r, bstep)
+            uri, step = sample_uri(r, bstep)
             samples.append(
                 {
                     "run": r.name,
@@ -323,7 +323,7 @@ def render_compare(
     write the sweep page (pages/compare_sweep.py) instead; None: when there are more
     than SWEEP_MIN_RUNS runs.
     """
-    from ..store import atomic_write_bytes
+    from ..files.atomic import atomic_write_bytes
     from .compare_sweep import SWEEP_MIN_RUNS, render_sweep_html
 
     if comparison is None:

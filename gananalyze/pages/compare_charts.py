@@ -1,6 +1,6 @@
 """The charts of the compare page: overlaid runs, group bands, best markers, samples.
 
-Metric names are matched across formats through `gananalyze.aliases.ALIASES`. A
+Metric names are matched across formats through `gananalyze.naming.aliases.ALIASES`. A
 metric present in some runs only is drawn for those, with a note naming the others.
 D(x) and D(G(z)) get their own side-by-side panel; counters and x-axis columns
 (`NOT_CHARTED`) and StyleGAN's `<stat>/std` companions are not drawn; beyond
@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..aliases import ALIASES, canonical
-from ..analysis.alignment import _time_unit, common_step_label, x_mapper
+from ..analysis.alignment import common_step_label, time_unit, x_mapper
 from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
 from ..analysis.evaluations import best_of
+from ..naming.aliases import ALIASES, canonical
 from ..run import Run
 from ..textfmt import fmt_num
 from .plots import Curve
@@ -68,7 +68,7 @@ def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
     return tensorboard_ema(y, weight)
 
 
-def _sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]:
+def sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]:
     """The run's sample grid nearest its best step (else its last) as a data URI, and its step.
 
     Large images are shrunk to SAMPLE_MAX_PX so that twenty runs stay a light page.
@@ -112,7 +112,7 @@ def _want_log(lines: Sequence[Curve]) -> bool:
     return bool(v.min() > 0 and v.max() / v.min() > 50)
 
 
-def _figure(
+def panel_figure(
     panels: Sequence[tuple[str, Sequence[Curve]]],
     xlabel: str,
     ylim: tuple[float, float] | None = None,
@@ -191,7 +191,7 @@ def robust_limits(values: list[np.ndarray], q: float = 1.0) -> tuple[float, floa
 
 
 
-class _Plotter:
+class Plotter:
     """Builds the per-run (or per-group) lines for one comparison on one x axis."""
 
     def __init__(self, comp: Comparison, x: str, band: str, smoothing: float):
@@ -215,7 +215,7 @@ class _Plotter:
                     v = self.mappers[r.name](r.scalars["step"].to_numpy()[-1:])
                     if np.isfinite(v).all():
                         top = max(top, float(v[0]))
-            self.scale, unit = _time_unit(top)
+            self.scale, unit = time_unit(top)
         self.xlabel = {
             "step": common_step_label([r for r in comp.runs if r.name in self.mappers]),
             "time": f"wall time ({unit})",
@@ -354,7 +354,7 @@ class _Plotter:
         return out, notes
 
 
-def _metric_keys(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
+def metric_keys(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
     """(canonical metric, runs that have it) for every metric of any run, canonical ones first."""
     have: dict[str, list[str]] = {}
     for r in runs:
@@ -377,7 +377,7 @@ def _metric_keys(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
     )
 
 
-def _missing_note(what: str, have: Sequence[str], runs: Sequence[Run]) -> str | None:
+def missing_note(what: str, have: Sequence[str], runs: Sequence[Run]) -> str | None:
     missing = [r.name for r in runs if r.name not in have]
     if not missing:
         return None

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..aliases import label
-from ..analysis.comparison import Comparison, _metric_series, _records
+from ..analysis.comparison import Comparison, plain_records, thinned_metric_series
 from ..analysis.configs import aggregate
 from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
+from ..naming.aliases import label
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
-from .compare_charts import _figure, _sample_uri, palette
+from .compare_charts import palette, panel_figure, sample_uri
 from .plots import Curve
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
@@ -158,7 +158,7 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
     best, worst = _pick(view)
     colors = dict(zip(best + worst, palette(len(best + worst)), strict=True))
     charts = []
-    for what, getter in ((mlab, lambda r: _metric_series(r, m)[0]), ("G loss", None),
+    for what, getter in ((mlab, lambda r: thinned_metric_series(r, m)[0]), ("G loss", None),
                          ("D loss", None)):
         if getter is None:
             key = "G_loss" if what == "G loss" else "D_loss"
@@ -171,17 +171,17 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         if lines:
             charts.append({
                 "title": f"{what}: best {len(best)} (solid) and worst {len(worst)} (dashed) runs",
-                "uri": _figure([(what, lines)], "step"),
+                "uri": panel_figure([(what, lines)], "step"),
             })
         groups, gkey = _group_curves(comp, view, getter)
         if groups:
             charts.append({
                 "title": f"{what}: mean and min/max band per value of {gkey}",
-                "uri": _figure([(what, groups)], "step"),
+                "uri": panel_figure([(what, groups)], "step"),
             })
 
     by = {r.name: r for r in comp.runs}
-    table_rows = {rec["run"]: rec for rec in _records(comp.table)}
+    table_rows = {rec["run"]: rec for rec in plain_records(comp.table)}
     samples = []
     s_best, s_worst = _pick(view, {r.name for r in comp.runs if r.samples})
     for name in s_best + s_worst:
@@ -189,8 +189,8 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         if not r.samples:
             continue
         bstep = table_rows[name].get(f"{m}_best_step")
-        uri_b, step_b = _sample_uri(r, bstep)
-        uri_l, step_l = _sample_uri(r, None)
+        uri_b, step_b = sample_uri(r, bstep)
+        uri_l, step_l = sample_uri(r, None)
         samples.append({
             "run": name,
             "outcome": view.outcomes[view.runs.index(name)],

@@ -22,17 +22,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aliases import canonical as canonical_of
-from ..aliases import label as label_of
 from ..analysis.alignment import step_label
 from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..errors import GanAnalyzeError
+from ..naming.aliases import canonical as canonical_of
+from ..naming.aliases import label as label_of
 from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
-from .report_dynamics import D_COUNTS, _DynamicsSections
+from .report_dynamics import D_COUNTS, DynamicsSections
 from .report_model import (
     CHART_WIDTH,
     Figure,
@@ -43,7 +43,7 @@ from .report_model import (
     smooth,
     step_range,
 )
-from .report_samples import _SampleSections
+from .report_samples import SampleSections
 from .status import look as status_look
 
 # One colour per finding band (the same finding has the same colour on every chart), so two
@@ -52,7 +52,7 @@ FINDING_COLORS = ("#d62728", "#17becf", "#9467bd", "#bcbd22", "#8c564b", "#7f7f7
 MAX_OTHER_PANELS = 24
 
 
-class _Builder(_DynamicsSections, _SampleSections):
+class _Builder(DynamicsSections, SampleSections):
     """Builds the sections of one report; keeps track of which chart shows which metric."""
 
     def __init__(self, run: Run, diagnosis: Diagnosis, smoothing: float, bins: int = 1500):
@@ -394,7 +394,7 @@ def build_report_context(
     return {
         "run": {
             "name": run.name,
-            "path": run.extra.get("url") or str(run.path),
+            "path": run.url or str(run.path),
             "format": run.format,
             "loss": _loss_text(diag),
             "created": run.created or "",
@@ -458,7 +458,7 @@ def render_report(
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
-    from ..store import atomic_write_bytes
+    from ..files.atomic import atomic_write_bytes
 
     if not isinstance(run, Run):
         from ..loader import load_run

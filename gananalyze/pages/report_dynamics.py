@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..aliases import canonical as canonical_of
-from ..aliases import label as label_of
 from ..analysis.alignment import step_label
+from ..naming.aliases import canonical as canonical_of
+from ..naming.aliases import label as label_of
 from ..textfmt import fmt_num
 from . import plot_kinds, plots
 from .report_model import (
     Confusion,
     Section,
-    _pivot,
     equilibrium,
     equilibrium_loss,
+    pivot_by_key,
     slug,
     smooth,
 )
@@ -24,7 +24,7 @@ D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
 MAX_LAYERS = 12
 
 
-class _DynamicsSections:
+class DynamicsSections:
     """Sections of the report's builder (pages/report.py, class _Builder)."""
 
     def losses(self) -> Section | None:
@@ -323,7 +323,7 @@ class _DynamicsSections:
         )
 
     def histograms(self) -> Section | None:
-        from ..store import HIST_QUANTILES
+        from ..runio.store import HIST_QUANTILES
 
         h = self.run.histograms
         if h is None or not len(h) or not set(HIST_QUANTILES) <= set(h.columns):
@@ -341,7 +341,7 @@ class _DynamicsSections:
             spread = (g[HIST_QUANTILES[6]] - g[HIST_QUANTILES[2]]).abs().to_numpy(dtype=np.float64)
             with np.errstate(divide="ignore"):
                 val = np.where(spread > 0, np.log10(spread), np.nan)
-            piv = _pivot(
+            piv = pivot_by_key(
                 list(zip(g["model"], g["param"], strict=True)),
                 g["step"].to_numpy(),
                 val,

@@ -162,7 +162,7 @@ def equilibrium_loss(run: Run, diagnosis: Diagnosis | None = None) -> str:
     return str((eq or {}).get("loss") or run.loss or "unknown")
 
 
-def _pivot(
+def pivot_by_key(
     key: list[tuple[str, str]],
     steps: np.ndarray,
     val: np.ndarray,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..aliases import LABELS
-from ..aliases import canonical as canonical_of
-from ..aliases import label as label_of
 from ..analysis.alignment import step_label
 from ..errors import GanAnalyzeError
+from ..naming.aliases import LABELS
+from ..naming.aliases import canonical as canonical_of
+from ..naming.aliases import label as label_of
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num
 from . import plots, pngs
@@ -59,7 +59,7 @@ def _thumbnail(data: bytes, min_width: int = 200, max_width: int = 360) -> bytes
     return data
 
 
-class _SampleSections:
+class SampleSections:
     """Sections of the report's builder (pages/report.py, class _Builder)."""
 
     def sample_metrics(self) -> Section | None:

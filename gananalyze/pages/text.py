@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..aliases import label
-from ..analysis.comparison import Comparison, _records
+from ..analysis.comparison import Comparison, plain_records
 from ..analysis.findings import Diagnosis
+from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
 from .status import look as status_look
@@ -118,7 +118,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         headers.insert(2, "group")
     cfg_cols = [c for c in t.columns if c.startswith("config.")]
     lines_rows = []
-    for rec in _records(t):
+    for rec in plain_records(t):
         row = [
             *rank_cells(rec),
             _steps_cell(rec),
@@ -156,7 +156,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
             f"{', '.join(c[len('config.') :] for c in shown)}"
             f"{more}"
         )
-        for rec in _records(t):
+        for rec in plain_records(t):
             vals = ", ".join(f"{c[len('config.') :]}={fmt_cfg(rec[c])}" for c in shown)
             out.append(f"  {rec['run']}: {vals}")
     else:
@@ -170,7 +170,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         gt = comp.group_table
         out.append("")
         out.append(f"groups ({len(gt)}): best {lab} over the runs of each group")
-        for rec in _records(gt):
+        for rec in plain_records(gt):
             mean = rec[f"{m}_best_mean"]
             spread = (
                 f" (min {fmt_table(rec[f'{m}_best_min'])}, max {fmt_table(rec[f'{m}_best_max'])})"
@@ -182,7 +182,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     out.append(
         "verdicts (warnings and errors of the rule checks; all findings in --json and the HTML):"
     )
-    for rec in _records(t):
+    for rec in plain_records(t):
         d = comp.diagnoses.get(rec["run"])
         out.append(f"  {rec['run']}: {getattr(d, 'verdict', None) or 'not checked'}")
         for f in d.findings if d is not None else []:
@@ -263,9 +263,9 @@ def loss_type_text(loss: str, source: str) -> str:
 
 def _unit_and_loss_lines(r: Run) -> list[str]:
     """`info`'s step unit and loss type (the convention `check` judges with)."""
-    from ..analysis.rules.views import loss_convention
+    from ..analysis.rules.conventions import loss_convention
 
-    unit = r.extra.get("step_unit")
+    unit = r.step_unit
     out = [
         f"step unit:   {unit}"
         if unit
@@ -284,7 +284,7 @@ def _unit_and_loss_lines(r: Run) -> list[str]:
 
 def _role_lines(r: Run) -> list[str]:
     """`info`'s roles: which column each role reads and how it was found, what no role claimed."""
-    from ..roles import run_roles
+    from ..naming.roles import run_roles
 
     res = run_roles(r)
     if not (res.roles or res.ambiguous or res.reserved or res.unclaimed):

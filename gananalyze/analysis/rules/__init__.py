@@ -6,7 +6,7 @@ message, action), the rules skipped for lack of data and a one-sentence verdict.
 
 Layout (one idea per module):
   thresholds.py   DEFAULT_THRESHOLDS (docs/rules.md), load_thresholds for --rules-config
-  views.py        GAN views: how the rules read trainers that name their losses differently
+  (GAN views, how the rules read trainers that name their losses differently: naming.layouts)
   conventions.py  loss type, D-loss reduction, equilibrium values
   context.py      RuleContext: common bins, cached series; the sustained-stretch helpers
   registry.py     Rule, @rule, REGISTRY (refuses duplicate names), ORDER
@@ -25,13 +25,14 @@ decorated with @rule; docs/architecture.md has the smallest example.
 
 from __future__ import annotations
 
+from ...naming.layouts import GAN_LAYOUTS, GanView
+from ...naming.roles import gan_views
 from . import balance, samples, stability, stalled, values, vectors, wgan  # noqa: F401
 from .context import RuleContext
 from .conventions import Equilibrium, equilibrium
 from .diagnose import diagnose
 from .registry import ORDER, REGISTRY, Rule, rule, rules_in_order
 from .thresholds import DEFAULT_THRESHOLDS, load_thresholds, validate_thresholds
-from .views import GAN_LAYOUTS, GanView, gan_views
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

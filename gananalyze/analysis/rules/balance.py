@@ -11,7 +11,7 @@ import pandas as pd
 from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import checkpoint_before
 from ..findings import Finding
-from .context import RuleContext, _last_bin, _pick
+from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import loss_type_known
 from .registry import rule
 
@@ -51,7 +51,7 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         mask = (bx >= th["d_over_dx_min"]) & (bg <= th["d_over_dgz_max"])
         # D still clearly winning: the stretch goes on while D(x) - D(G(z)) stays this wide
         hold = (bx - bg) >= th["d_over_hold_gap"]
-        last = _last_bin(bx, bg)
+        last = last_bin_with_data(bx, bg)
     else:
         if eq is None or eq.d_loss is None:
             return []
@@ -69,8 +69,8 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             )
             mask = mask | by_g
             hold = hold | by_g
-        last = _last_bin(bd)
-    pick = _pick(mask, ctx.need_bins(), last)
+        last = last_bin_with_data(bd)
+    pick = sustained_stretch(mask, ctx.need_bins(), last)
     if not pick:
         return []
     a, z, ongoing = pick
@@ -202,7 +202,7 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     """G fools D: D(G(z)) sustained above 0.5 (D loss rising)."""
     th = ctx.th
     bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
-    pick = _pick(bg > th["g_over_dgz_min"], ctx.need_bins(), _last_bin(bg))
+    pick = sustained_stretch(bg > th["g_over_dgz_min"], ctx.need_bins(), last_bin_with_data(bg))
     if not pick:
         return []
     a, z, ongoing = pick

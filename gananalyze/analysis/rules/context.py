@@ -12,18 +12,29 @@ Everything is vectorised, so a 1,000,000-step run is diagnosed in well under two
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ...aliases import LABELS
+from ...naming.aliases import LABELS
+from ...naming.layouts import GanView, source_name
 from ...run import Run
 from ..evaluations import finite_series
-from .views import GanView, _src_name, _view_series
 
-if TYPE_CHECKING:
-    from .conventions import Equilibrium
+
+def view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
+    """A GAN view's column (`naming.layouts.GanView.columns`): one of the run's columns, or the
+    sum of several at the steps where all were logged.
+    """
+    if isinstance(src, str):
+        return run.series(src)
+    parts = [run.series(c) for c in src]
+    if any(not len(p) for p in parts):
+        empty = pd.Index([], dtype="int64", name="step")
+        return pd.Series([], dtype="float64", name=source_name(src), index=empty)
+    j = pd.concat(parts, axis=1, join="inner")
+    return j.sum(axis=1, skipna=False).rename(source_name(src))
 
 
 class RuleContext:
@@ -61,7 +72,7 @@ class RuleContext:
             self.bin_end = np.r_[self.steps[first_row[1:] - 1], self.steps[-1]]
         else:
             self.bin_start = self.bin_end = np.zeros(0, np.int64)
-        self.eq: Equilibrium | None = None
+        self.eq: Any = None  # conventions.Equilibrium, set by the conventions step
         self.diversity: pd.DataFrame | None = None
 
     # -- raw series
@@ -70,7 +81,7 @@ class RuleContext:
         if name not in self._series:
             src = self.view.columns.get(name) if self.view else None
             self._series[name] = (
-                self.run.series(name) if src is None else _view_series(self.run, src)
+                self.run.series(name) if src is None else view_series(self.run, src)
             )
         return self._series[name]
 
@@ -123,7 +134,7 @@ class RuleContext:
     def label(self, name: str) -> str:
         src = self.view.columns.get(name) if self.view else None
         if src is not None:
-            return f"{LABELS.get(name, name)} ({_src_name(src)})"
+            return f"{LABELS.get(name, name)} ({source_name(src)})"
         return LABELS.get(name, name)
 
     def column(self, name: str) -> str:
@@ -132,7 +143,7 @@ class RuleContext:
         """
         src = self.view.columns.get(name) if self.view else None
         if src is not None:
-            return _src_name(src)
+            return source_name(src)
         if name in ("D_x", "D_G_z"):
             for nm in (
                 ["D_x", "D_x_logit"]
@@ -278,7 +289,7 @@ def _close_gaps(mask: np.ndarray) -> np.ndarray:
     return m
 
 
-def _pick(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] | None:
+def sustained_stretch(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] | None:
     """The sustained stretch to report: (first bin, last bin, ongoing at the end) or None.
 
     A qualifying stretch (>= need bins) that reaches the last bin with data wins
@@ -294,7 +305,7 @@ def _pick(mask: np.ndarray, need: int, last_bin: int) -> tuple[int, int, bool] |
     return a, b, False
 
 
-def _last_bin(*meds: np.ndarray) -> int:
+def last_bin_with_data(*meds: np.ndarray) -> int:
     ok = np.zeros(len(meds[0]), dtype=bool)
     for m in meds:
         ok |= np.isfinite(m)
@@ -302,7 +313,7 @@ def _last_bin(*meds: np.ndarray) -> int:
     return int(idx[-1]) if idx.size else -1
 
 
-def _robust_center(x: np.ndarray, clip: float = 2.0, rounds: int = 5) -> tuple[float, float]:
+def robust_center(x: np.ndarray, clip: float = 2.0, rounds: int = 5) -> tuple[float, float]:
     """Median and MAD (x1.4826) of x after clipping its upper tail (robust z > clip) a few times.
 
     The plain median/MAD breaks down when a problem covers a large part of the

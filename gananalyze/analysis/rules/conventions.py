@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...naming.roles import gan_views
 from ...run import Run
 from .context import RuleContext
-from .thresholds import DEFAULT_THRESHOLDS
+from .thresholds import DEFAULT_THRESHOLDS, validate_thresholds
 
 LN2 = math.log(2.0)
 _CYCLE = re.compile(r"cyc(le)?_\w+", re.IGNORECASE)  # a cycle-consistency loss column
@@ -207,3 +208,11 @@ def _g_loss_weight(ctx: RuleContext) -> float | None:
     if not 0 < ratio < 0.3:
         return None
     return float(f"{ratio:.0g}")
+
+
+def loss_convention(run: Run, thresholds: dict[str, Any] | None = None) -> Equilibrium:
+    """The loss type and D-loss reduction the rules use for `run` (its first GAN view): the
+    same `equilibrium` call `check` makes, so `info` and `check` agree."""
+    th = validate_thresholds(thresholds or {}, "thresholds")
+    view = gan_views(run)[0]
+    return equilibrium(run, th, RuleContext(run, th, view=view if view.columns else None))

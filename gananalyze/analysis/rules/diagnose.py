@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...naming.layouts import source_name
+from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
@@ -16,7 +18,6 @@ from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
-from .views import _src_name, gan_views
 
 _PRIORITY = [
     "healthy_equilibrium",
@@ -59,7 +60,7 @@ def diagnose(
         ctx = RuleContext(run, th, select_metric, view if view.columns else None)
         ctx.eq = equilibrium(run, th, ctx)
         ctxs.append(ctx)
-        mapped = {_src_name(c) for c in view.columns.values()}
+        mapped = {source_name(c) for c in view.columns.values()}
         for r in rules:
             reason = missing_reason(ctx, r.needs) if r.needs and r.needs != [()] else None
             if reason is None and r.applies is not None:

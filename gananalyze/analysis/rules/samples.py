@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...aliases import higher_is_better
+from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
 from ..evaluations import best_position, checkpoint_before, checkpoint_name, finite_series
 from ..findings import Finding

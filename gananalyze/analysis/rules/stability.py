@@ -11,7 +11,7 @@ import numpy as np
 
 from ...textfmt import fmt_sig
 from ..findings import Finding
-from .context import RuleContext, _last_bin, _pick, _robust_center
+from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .registry import rule
 from .wild import wild_losses
 
@@ -31,7 +31,7 @@ def _exploded(
     """
     b = ctx.bins(name)
     med = np.abs(b["med"].to_numpy())
-    pick = _pick(mask, 2, _last_bin(med))
+    pick = sustained_stretch(mask, 2, last_bin_with_data(med))
     if not pick:
         return None
     a, z, ongoing = pick
@@ -157,7 +157,7 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
         if not (np.isfinite(base) and base > 0):
             continue
         mask = (med < th["vanish_ratio"] * base) | (med < th["vanish_abs"])
-        pick = _pick(mask, ctx.need_bins(), _last_bin(med))
+        pick = sustained_stretch(mask, ctx.need_bins(), last_bin_with_data(med))
         if not pick:
             continue
         a, z, ongoing = pick
@@ -205,7 +205,7 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
         if ok.sum() < 8:
             continue
         ld = np.where(ok, np.log(np.where(ok, disp, 1.0)), np.nan)
-        c, mad = _robust_center(ld[warm:])
+        c, mad = robust_center(ld[warm:])
         mad = max(mad, 0.05)  # a perfectly regular series must not make every wiggle infinite z
         z = (ld - c) / mad
         base = float(np.exp(c))
@@ -218,7 +218,7 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
         )  # swings of 1e-6 around a loss of 1e-9 are numerical noise
         mask = (z > th["osc_z"]) & (disp > th["osc_ratio"] * base) & (disp > floor)
         mask[:warm] = False
-        pick = _pick(mask, th["sustain_min_bins"], _last_bin(disp))
+        pick = sustained_stretch(mask, th["sustain_min_bins"], last_bin_with_data(disp))
         if not pick:
             continue
         a, zb, ongoing = pick

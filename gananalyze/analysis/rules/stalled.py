@@ -8,7 +8,7 @@ import numpy as np
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
-from .context import RuleContext, _last_bin, _pick
+from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .registry import rule
 
 
@@ -23,7 +23,7 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
     tol = th["stall_flat_rel"] * level
     step = np.abs(np.diff(med, prepend=med[:1]))
     flat = (step <= tol) & (np.nan_to_num(disp, nan=0.0) <= tol)
-    pick = _pick(flat, ctx.need_bins(), _last_bin(med))
+    pick = sustained_stretch(flat, ctx.need_bins(), last_bin_with_data(med))
     if not pick:
         return []
     a, z, ongoing = pick

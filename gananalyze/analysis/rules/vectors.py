@@ -19,7 +19,7 @@ RULE = "vector_collapse"
 def _applies(ctx: RuleContext) -> str | None:
     if not ctx.run.vectors:
         return not_this_kind("no vector samples (rows, sequences or points)")
-    if len(ctx.run.vectors) < 2 and ctx.run.extra.get("real_table") is None:
+    if len(ctx.run.vectors) < 2 and ctx.run.real_table is None:
         return "not enough data: needs vector samples at 2+ checkpoints, or a real table (--real)"
     return None
 
@@ -59,7 +59,7 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
                 [],
             )
         )
-    real = ctx.run.extra.get("real_table") is not None
+    real = ctx.run.real_table is not None
     if data is None or len(data.steps) < (1 if real else 2):
         return out
     s = vector_series(ctx.run, data)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ...textfmt import fmt_sig
 from ..findings import Finding
-from .context import RuleContext, _last_bin
+from .context import RuleContext, last_bin_with_data
 from .registry import not_this_kind, rule
 
 _CLIP_KEYS = ("clip_value", "weight_clip", "clamp", "clip", "clamp_value")
@@ -47,7 +47,7 @@ def wgan_critic(ctx: RuleContext) -> list[Finding]:
         return []
     s, src = got
     med = ctx.bins("__critic_gap", s)["med"].to_numpy()
-    last = _last_bin(med)
+    last = last_bin_with_data(med)
     if last < 3:
         return []
     ok = med[: last + 1]

@@ -1,4 +1,4 @@
-"""The native run format on disk: paths, parts and the reader (atomic writes: atomicfiles.py).
+"""The native run format on disk: its layout, run.json, and the reader (`load_native`).
 
 A run is a directory (documented in docs/run-format.md):
 
@@ -10,33 +10,27 @@ A run is a directory (documented in docs/run-format.md):
     samples/step-NNNNNNNNN.npy      vector/sequence samples, + samples/vectors.jsonl
     metrics/part-NNNNNN-WRITER.parquet     sample metrics (FID, KID, ...) from fid-sweep
 
-Every file is written to a temporary name and renamed into place, so a crash
-leaves either the whole file or no file. Part names carry the writer's id, so two
-writers on one directory (a job started twice) never replace each other's parts.
-Parts carry Parquet page checksums, verified on read. The reader uses every part
-it can read and reports, by file name, the ones it cannot (in `Run.damaged` too);
-it reads only files that resolve inside the run directory.
+Every file is written to a temporary name and renamed into place (atomic.py), so a
+crash leaves either the whole file or no file. The Parquet parts (their names, writer
+ids, checksums, reading and merging) are parts.py's. The reader uses every part it can
+read and reports, by file name, the ones it cannot (in `Run.damaged` too); it reads
+only files that resolve inside the run directory.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-# the atomic writes live in atomicfiles.py; importers and pages call them as store.atomic_*
-from .atomicfiles import atomic_write, atomic_write_bytes, atomic_write_json  # noqa: F401
-from .errors import GanAnalyzeError
-from .run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
-from .runfiles import checked, keep_inside, loads_json
-from .scalarmerge import _concat, merge_scalars
-from .vecsamples import list_vectors
+from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside, loads_json
+from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
+from .vectorfiles import list_vectors
 
 FORMAT_VERSION = 1
 RUN_JSON = "run.json"
@@ -52,76 +46,10 @@ HIST_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
 HIST_QUANTILES = tuple(f"q{b:05d}" for b in HIST_BPS)
 
 
-# part-NNNNNN.parquet (written before writer ids) or part-NNNNNN-WRITER.parquet
-_PART_RE = re.compile(r"^part-(\d+)(?:-([0-9a-z]{1,32}))?\.parquet$")
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-CHECK_KEY = b"gananalyze.check"  # Parquet key-value metadata: rows and columns written
 _STEP_RE = re.compile(r"step-(\d+)")
 
 
 # ---------------------------------------------------------------- writing
-
-
-def next_part_number(directory: Path) -> int:
-    """1 + the highest part number in `directory` (0 when there is none)."""
-    best = -1
-    if directory.is_dir():
-        for p in directory.iterdir():
-            m = _PART_RE.match(p.name)
-            if m:
-                best = max(best, int(m.group(1)))
-    return best + 1
-
-
-def new_writer_id() -> str:
-    """A random id that makes one writer's part names unique."""
-    return os.urandom(6).hex()
-
-
-_PROCESS_WRITER: tuple[int, str] | None = None
-
-
-def process_writer_id() -> str:
-    """One writer id per process (for parts written outside a RunLog)."""
-    global _PROCESS_WRITER
-    if _PROCESS_WRITER is None or _PROCESS_WRITER[0] != os.getpid():
-        _PROCESS_WRITER = (os.getpid(), new_writer_id())
-    return _PROCESS_WRITER[1]
-
-
-def part_path(directory: Path, number: int, writer: str | None = None) -> Path:
-    suffix = f"-{writer}" if writer else ""
-    return Path(directory) / f"part-{number:06d}{suffix}.parquet"
-
-
-def write_part(
-    directory: Path,
-    table: pa.Table,
-    number: int | None = None,
-    fsync: bool = True,
-    writer: str | None = None,
-) -> Path:
-    """Write one Parquet part atomically (with page checksums); returns its path.
-
-    Without `writer` the process's writer id is used, so the name never
-    replaces a part another process wrote.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if number is None:
-        number = next_part_number(directory)
-    path = part_path(directory, number, writer or process_writer_id())
-    # the row count and column names again, outside the footer's own fields: a
-    # flipped bit there would otherwise drop rows or rename a column silently
-    check = json.dumps({"rows": table.num_rows, "columns": table.column_names}).encode()
-    meta = {**(table.schema.metadata or {}), CHECK_KEY: check}
-    table = table.replace_schema_metadata(meta)
-    atomic_write(
-        path,
-        lambda p: pq.write_table(table, p, compression="zstd", write_page_checksum=True),
-        fsync=fsync,
-    )
-    return path
 
 
 def append_sample_metrics(run_dir: Path, rows: pd.DataFrame) -> Path:
@@ -141,122 +69,10 @@ def is_native_run(path: Path) -> bool:
     return (path / RUN_JSON).is_file() or (path / SCALARS_DIR).is_dir()
 
 
-def _part_key(p: Path) -> tuple[int, float, str]:
-    """Parts in write order: by number, then (two writers, one number) by mtime."""
-    m = _PART_RE.match(p.name)
-    try:
-        mtime = p.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return (int(m.group(1)), mtime, p.name)
-
-
-def _part_files(directory: Path, warnings: list[str]) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    parts = []
-    for p in sorted(directory.iterdir()):
-        if _PART_RE.match(p.name):
-            parts.append(p)
-        elif p.name.endswith(".tmp"):
-            warnings.append(f"{p}: unfinished temporary file from an interrupted write, ignored")
-    parts = keep_inside(directory.parent, parts, warnings)
-    parts.sort(key=_part_key)
-    return parts
-
-
-def part_writers(directory: Path) -> list[str]:
-    """The distinct writer ids of the parts in `directory` ("" for parts named
-    before writer ids existed), in order of first part."""
-    out: dict[str, None] = {}
-    if Path(directory).is_dir():
-        for p in sorted(Path(directory).iterdir(), key=lambda q: q.name):
-            m = _PART_RE.match(p.name)
-            if m:
-                out[m.group(2) or ""] = None
-    return list(out)
-
-
-def _unreadable(p: Path, e: Exception) -> str:
-    detail = str(e).splitlines()[0] if str(e) else "no detail"
-    return (
-        f"{p}: unreadable Parquet part skipped ({type(e).__name__}: {detail}); all other parts used"
-    )
-
-
-def _damaged_part(
-    p: Path, e: Exception, warnings: list[str], damaged: list[tuple[str, str]] | None
-) -> None:
-    warnings.append(_unreadable(p, e))
-    if damaged is not None:
-        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-        damaged.append((str(p), f"unreadable Parquet part ({detail})"))
-
-
-def _read_table(p: Path) -> pa.Table:
-    return pq.read_table(p, page_checksum_verification=True)
-
-
-def _check_footer(md: pq.FileMetaData, schema: pa.Schema) -> None:
-    """Raise ValueError when the footer disagrees with what the writer recorded."""
-    raw = (schema.metadata or {}).get(CHECK_KEY)
-    if raw is None:  # written before the check existed, or by another tool
-        return
-    want = json.loads(raw)
-    groups = sum(md.row_group(i).num_rows for i in range(md.num_row_groups))
-    if not (want["rows"] == md.num_rows == groups):
-        raise ValueError(f"footer says {md.num_rows} rows, {want['rows']} were written")
-    if want["columns"] != schema.names:
-        raise ValueError("footer column names differ from those written")
-
-
-def _read_parts(
-    directory: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
-) -> list[pa.Table]:
-    """Every readable part in `directory`, in part order.
-
-    Parts that share one schema (the usual case) are read together, in
-    parallel; any failure falls back to reading file by file so that one
-    damaged part never costs the others.
-    """
-    good: list[Path] = []
-    schemas: list[pa.Schema] = []
-    for p in _part_files(directory, warnings):
-        try:
-            md = pq.read_metadata(p)  # reads the footer: catches truncation
-            schema = md.schema.to_arrow_schema()
-            _check_footer(md, schema)
-            schemas.append(schema)
-            good.append(p)
-        except Exception as e:
-            _damaged_part(p, e, warnings, damaged)
-    if not good:
-        return []
-    if len(good) > 1 and all(s.equals(schemas[0]) for s in schemas[1:]):
-        try:
-            import pyarrow.dataset as ds
-
-            fmt = ds.ParquetFileFormat(
-                default_fragment_scan_options=ds.ParquetFragmentScanOptions(
-                    page_checksum_verification=True
-                )
-            )
-            return [ds.dataset(good, schema=schemas[0], format=fmt).to_table()]
-        except Exception:
-            pass  # a damaged data page somewhere: isolate it below
-    tables = []
-    for p in good:
-        try:
-            tables.append(_read_table(p))
-        except Exception as e:
-            _damaged_part(p, e, warnings, damaged)
-    return tables
-
-
 def read_scalars(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
-    tables = _read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged)
+    tables = read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged)
     for t in [t for t in tables if "step" not in t.column_names]:
         warnings.append(
             f"{run_dir}: a scalars part has no 'step' column "
@@ -265,7 +81,8 @@ def read_scalars(
     tables = [t for t in tables if "step" in t.column_names]
     if not tables:
         return empty_scalars(), {}, empty_nonfinite(), 0
-    table = _concat(tables, {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()})
+    index = {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()}
+    table = concat_parts(tables, index)
     frame, counts, nonfinite, dup_steps, replaced = merge_scalars(
         table, str(Path(run_dir) / SCALARS_DIR)
     )
@@ -280,7 +97,7 @@ def read_scalars(
 def read_histograms(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
-    tables = _read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
+    tables = read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -294,7 +111,7 @@ def read_histograms(
 def read_sample_metrics(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
-    tables = _read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
+    tables = read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()

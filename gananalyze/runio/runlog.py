@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import store, vecsamples
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
+from ..files import atomic
+from ..run import LOSS_TYPES
+from . import parts, store, vectorfiles
 from .imagegrid import make_grid
-from .run import LOSS_TYPES
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
 
@@ -54,7 +55,7 @@ def _check_step(step: Any) -> int:
     if isinstance(step, float) and not math.isfinite(step):
         raise GanAnalyzeError(f"step {step!r} is not a finite number; not logged")
     s = int(step)
-    if not store.INT64_MIN <= s <= store.INT64_MAX:
+    if not parts.INT64_MIN <= s <= parts.INT64_MAX:
         raise GanAnalyzeError(
             f"step {step!r} does not fit a 64-bit integer (|step| must be below 2**63); not logged"
         )
@@ -134,9 +135,9 @@ class RunLog:
         self._hist_rows: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
         self._closed = False
-        self.writer_id = store.new_writer_id()
-        self._scalar_part = store.next_part_number(self.path / store.SCALARS_DIR)
-        self._hist_part = store.next_part_number(self.path / store.HIST_DIR)
+        self.writer_id = parts.new_writer_id()
+        self._scalar_part = parts.next_part_number(self.path / store.SCALARS_DIR)
+        self._hist_part = parts.next_part_number(self.path / store.HIST_DIR)
         meta = store.read_run_json(self.path)
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         meta.setdefault("format", "gananalyze-run")
@@ -159,7 +160,7 @@ class RunLog:
             {"started": now, "first_scalars_part": self._scalar_part, "writer": self.writer_id}
         )
         meta["sessions"] = sessions
-        store.atomic_write_json(self.path / store.RUN_JSON, meta)
+        atomic.atomic_write_json(self.path / store.RUN_JSON, meta)
         self.meta = meta
         self._cond = threading.Condition(self._lock)
         self._queue: list[tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]] = []
@@ -322,7 +323,7 @@ class RunLog:
                     [np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64
                 )
             cols[name] = pa.array(vals, mask=mask if mask.any() else None, type=pa.float64())
-        store.write_part(
+        parts.write_part(
             self.path / store.SCALARS_DIR,
             pa.table(cols),
             self._scalar_part,
@@ -333,7 +334,7 @@ class RunLog:
 
     def _write_histograms(self, rows: list[dict[str, Any]]) -> None:
         table = pa.Table.from_pylist(rows)
-        store.write_part(
+        parts.write_part(
             self.path / store.HIST_DIR,
             table,
             self._hist_part,
@@ -363,7 +364,7 @@ class RunLog:
         payload.update({k: v for k, v in extra.items() if is_state[k]})
         payload["meta"] = {k: v for k, v in extra.items() if not is_state[k]}
         path = self.path / store.CKPT_DIR / f"step-{int(step):09d}.pt"
-        store.atomic_write(path, lambda p: torch.save(payload, p))
+        atomic.atomic_write(path, lambda p: torch.save(payload, p))
         return path
 
     def samples(
@@ -384,14 +385,14 @@ class RunLog:
         from PIL import Image
 
         x = _as_numpy(images)
-        what = vecsamples.classify(x, kind)
+        what = vectorfiles.classify(x, kind)
         if what != "images":
-            cols = vecsamples.column_names(columns, int(x.shape[-1]))
+            cols = vectorfiles.column_names(columns, int(x.shape[-1]))
             name = f"step-{int(step):09d}.npy"
             path = self.path / store.SAMPLES_DIR / name
-            store.atomic_write_bytes(path, vecsamples.encode(x))
-            line = vecsamples.index_line(step, name, what, tuple(x.shape), cols)
-            index = self.path / store.SAMPLES_DIR / vecsamples.VECTORS_INDEX
+            atomic.atomic_write_bytes(path, vectorfiles.encode(x))
+            line = vectorfiles.index_line(step, name, what, tuple(x.shape), cols)
+            index = self.path / store.SAMPLES_DIR / vectorfiles.VECTORS_INDEX
             with self._lock, open(index, "a") as f:
                 f.write(line)
             return path
@@ -402,7 +403,7 @@ class RunLog:
         path = self.path / store.SAMPLES_DIR / name
         buf = io.BytesIO()
         Image.fromarray(grid).save(buf, format="PNG", optimize=True)
-        store.atomic_write_bytes(path, buf.getvalue())
+        atomic.atomic_write_bytes(path, buf.getvalue())
         with self._lock, open(self.path / store.SAMPLES_DIR / store.SAMPLES_INDEX, "a") as f:
             f.write(json.dumps({"step": int(step), "file": name, **layout}) + "\n")
         return path

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 # How deep JSON from a run may nest before it is refused (Python's parser would
 # otherwise die with RecursionError near 1,000 levels, or crash the interpreter).

@@ -1,8 +1,8 @@
 """Tables of rows: the real data (or a final synthetic table) a user names for vector GANs.
 
 `load_table(path)` reads a .csv, .parquet or .npy file and turns it into a
-`Table`: numeric columns used as they are, categorical (text/bool) columns
-one-hot encoded as "column=value", the choice said in `Table.describe()`.
+`DataTable`: numeric columns used as they are, categorical (text/bool) columns
+one-hot encoded as "column=value", the choice said in `DataTable.describe()`.
 `align(gen, real)` puts generated vectors in the real table's encoded columns.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is left out (an id, free text)
 
 
 @dataclass
-class Table:
+class DataTable:
     """source: the file; frame: the columns used, as read; matrix: float64 (N, D) encoded;
     columns: the D encoded names; numeric / categorical: the source columns of each kind;
     dropped: (column, why) left out."""
@@ -73,14 +73,14 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     )
 
 
-def load_table(path: str | Path, like: Table | None = None) -> Table:
+def load_table(path: str | Path, like: DataTable | None = None) -> DataTable:
     """The table at `path`, encoded; with `like`, encoded in like's columns (a synthetic
     table next to its real one: same one-hot values, unknown values left at zero)."""
     df = read_frame(path)
     return encode(df, str(path), like)
 
 
-def encode(df: pd.DataFrame, source: str, like: Table | None = None) -> Table:
+def encode(df: pd.DataFrame, source: str, like: DataTable | None = None) -> DataTable:
     if len(df) < 2:
         raise GanAnalyzeError(f"{source}: needs at least 2 rows, has {len(df)}")
     numeric, cats, dropped = [], {}, []
@@ -126,10 +126,10 @@ def encode(df: pd.DataFrame, source: str, like: Table | None = None) -> Table:
             cols.append(f"{c}={v}")
             blocks.append((s == v).to_numpy(np.float64)[:, None])
     frame = df[[*numeric, *cats]].copy()
-    return Table(source, frame, np.hstack(blocks), cols, numeric, cats, dropped)
+    return DataTable(source, frame, np.hstack(blocks), cols, numeric, cats, dropped)
 
 
-def from_vectors(x: np.ndarray, columns: list[str], real: Table | None) -> np.ndarray:
+def from_vectors(x: np.ndarray, columns: list[str], real: DataTable | None) -> np.ndarray:
     """Generated (N, D) vectors in the real table's encoded column order."""
     if real is None:
         return x

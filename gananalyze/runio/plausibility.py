@@ -23,8 +23,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .aliases import ALIASES
-from .run import Flag, Run
+from ..naming.aliases import ALIASES
+from ..run import Flag, Run
 
 FID_MIN, FID_MAX = 0.0, 1e4
 PROBABILITY_CANONICAL = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
 
 
 def make_grid(

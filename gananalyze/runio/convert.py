@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import store
-from .errors import GanAnalyzeError
-from .run import Run
-from .runfiles import check_replaceable, is_inside, root_of
+from ..errors import GanAnalyzeError
+from ..files import atomic
+from ..files.runfiles import check_replaceable, is_inside, root_of
+from ..run import Run
+from . import parts, store
 
 
 def _png_bytes(data: bytes) -> bytes:
@@ -59,6 +60,14 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     return str(obj)
+
+
+def _source_facts(run: Run) -> dict[str, Any]:
+    """What the source format said beyond the data (kept in run.json for people to read)."""
+    typed = {"step_unit": run.step_unit, "url": run.url, "role_map": run.role_map}
+    facts = {k: v for k, v in typed.items() if v}
+    facts.update((k, v) for k, v in run.extra.items() if k != "log_tail")
+    return facts
 
 
 def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bool = False) -> Path:
@@ -114,10 +123,10 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             "flags": [str(f) for f in run.flags],
             "duplicates_replaced": run.duplicates_replaced,
             "pickled_checkpoints": pickles,
-            "extra": _plain({k: v for k, v in run.extra.items() if k != "log_tail"}),
+            "extra": _plain(_source_facts(run)),
         },
     }
-    store.atomic_write_json(dest / store.RUN_JSON, meta)
+    atomic.atomic_write_json(dest / store.RUN_JSON, meta)
 
     sc = run.scalars
     if len(sc):
@@ -149,7 +158,7 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
                             arrays[m] = pa.array(
                                 vals, mask=np.isnan(vals) & ~hit, type=pa.float64()
                             )
-            store.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
+            parts.write_part(dest / store.SCALARS_DIR, pa.table(arrays), number)
 
     if run.samples:
         index_lines = []
@@ -164,21 +173,21 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             if name in used:
                 continue
             used.add(name)
-            store.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
+            atomic.atomic_write_bytes(dest / store.SAMPLES_DIR / name, _png_bytes(g.read_bytes()))
             rec = {"step": int(g.step), "file": name, "tag": g.tag}
             if g.nrow and g.ncol and g.tile:
                 rec.update(
                     nrow=g.nrow, ncol=g.ncol, tile=list(g.tile), padding=g.padding, count=g.count
                 )
             index_lines.append(json.dumps(rec))
-        store.atomic_write_bytes(
+        atomic.atomic_write_bytes(
             dest / store.SAMPLES_DIR / store.SAMPLES_INDEX, ("\n".join(index_lines) + "\n").encode()
         )
 
     if len(run.sample_metrics):
         store.append_sample_metrics(dest, run.sample_metrics)
     if len(run.histograms):
-        store.write_part(
+        parts.write_part(
             dest / store.HIST_DIR,
             pa.Table.from_pandas(run.histograms.reset_index(drop=True), preserve_index=False),
         )
@@ -194,7 +203,7 @@ def import_run(
     src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False
 ) -> tuple[Run, Path]:
     """Load `src` (any format) and save it as a native run at `dest`."""
-    from .loader import load_run
+    from ..loader import load_run
 
     run = load_run(src, format=format)
     return run, save_run(run, dest, overwrite=overwrite)

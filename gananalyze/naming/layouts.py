@@ -1,9 +1,14 @@
-"""How the rules read a run whose trainer names its losses differently: GAN views.
+"""Column layouts of trainers that name their losses differently: GAN views.
 
 A view maps canonical names (D_loss, G_loss) to the run's columns, or to a sum of
 columns (pix2pix's D_real + D_fake); a CycleGAN run has two views, one per GAN. The
 run's columns are never renamed. `GAN_LAYOUTS` is plain data: add a trainer there. A
 ComboGAN run (D_0, G_0, D_1, G_1, ...: one GAN per domain) has one view per domain.
+
+Names only (imports nothing but the aliases): `roles.gan_views(run)` picks a run's views
+from these layouts and its roles; the rules read the curves of a view through
+`analysis.rules.context`, and the loss convention of a run is
+`analysis.rules.conventions.loss_convention`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from ...aliases import resolve
-from ...roles import SOURCE_KEY, run_roles
-from ...run import Run
+from .aliases import resolve
 
 
 @dataclass
@@ -38,7 +39,7 @@ class GanView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
-            "columns": {k: _src_name(v) for k, v in self.columns.items()},
+            "columns": {k: source_name(v) for k, v in self.columns.items()},
             "reduction": self.reduction,
             "source": self.source,
         }
@@ -97,26 +98,11 @@ _DOMAIN_RE = re.compile(r"^D_(\d+)$")
 _DOMAIN_NOTE = "ComboGAN: D_{0} = 0.5 (real + fake), G_{0} (domain {0})"
 
 
-def _src_name(src: str | tuple[str, ...]) -> str:
+def source_name(src: str | tuple[str, ...]) -> str:
     return src if isinstance(src, str) else "+".join(src)
 
 
-def _view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
-    """A view column: one of the run's columns, or the sum of several at the steps where all were
-    logged.
-    """
-    if isinstance(src, str):
-        return run.series(src)
-    parts = [run.series(c) for c in src]
-    if any(not len(p) for p in parts):
-        return pd.Series(
-            [], dtype="float64", name=_src_name(src), index=pd.Index([], dtype="int64", name="step")
-        )
-    j = pd.concat(parts, axis=1, join="inner")
-    return j.sum(axis=1, skipna=False).rename(_src_name(src))
-
-
-def _layout(columns) -> list[GanView] | None:
+def layout_views(columns) -> list[GanView] | None:
     """The views of the first GAN_LAYOUTS entry whose columns are all present, when no column
     is a D loss by exact name or alias (then the run is read as is)."""
     cols = set(columns)
@@ -141,40 +127,9 @@ def _layout(columns) -> list[GanView] | None:
 def layout_columns(columns) -> set[str]:
     """The columns a matching trainer layout reads as loss terms (roles leave them alone:
     pix2pix's D_real is a D loss term, not D(x))."""
-    views = _layout(columns) or []
+    views = layout_views(columns) or []
     out: set[str] = set()
     for v in views:
         for src in v.columns.values():
             out.update([src] if isinstance(src, str) else src)
     return out
-
-
-def gan_views(run: Run) -> list[GanView]:
-    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching
-    GAN_LAYOUTS entry.
-
-    A run that has a D loss under a canonical name or alias is read as is; so is one whose
-    columns the roles (`roles.run_roles`: words, --map, the map file) resolve. A run with
-    no D loss but its real and fake terms (`loss_D_real`, `loss_D_fake`) is judged on their
-    sum.
-    """
-    views = _layout(run.metrics)
-    if views is not None and "D_loss" not in (run.extra.get(SOURCE_KEY) or {}):
-        return views
-    roles = run_roles(run).roles
-    if "D_loss" not in roles and "D_loss_real" in roles and "D_loss_fake" in roles:
-        terms = (roles["D_loss_real"], roles["D_loss_fake"])
-        return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
-    return [GanView(None, {})]
-
-
-def loss_convention(run: Run, thresholds: dict[str, Any] | None = None):
-    """The loss type and D-loss reduction the rules use for `run` (its first GAN view): the
-    same `conventions.equilibrium` call `check` makes, so `info` and `check` agree."""
-    from .context import RuleContext
-    from .conventions import equilibrium
-    from .thresholds import validate_thresholds
-
-    th = validate_thresholds(thresholds or {}, "thresholds")
-    view = gan_views(run)[0]
-    return equilibrium(run, th, RuleContext(run, th, view=view if view.columns else None))

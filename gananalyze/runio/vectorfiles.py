@@ -15,59 +15,19 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import GanAnalyzeError
-from .runfiles import checked, keep_inside, loads_json
+from ..errors import GanAnalyzeError
+from ..files.runfiles import checked, keep_inside, loads_json
+from ..run import VectorSamples
 
 VECTORS_INDEX = "vectors.jsonl"
 KINDS = ("vectors", "sequences")
 _STEP_RE = re.compile(r"^step-(\d+)\.npy$")
 MAX_ROWS = 1 << 20
-
-
-@dataclass
-class VectorSamples:
-    """Generated rows at one step: `array()` is (N, D) or (N, T, D) float32.
-
-    columns names the D features (c0, c1, ... when the writer gave none).
-    """
-
-    step: int
-    path: Path | None = None
-    data: np.ndarray | None = field(default=None, repr=False)
-    kind: str = "vectors"
-    columns: list[str] = field(default_factory=list)
-
-    def array(self) -> np.ndarray:
-        if self.data is not None:
-            return self.data
-        if self.path is None:
-            raise ValueError("vector samples have neither data nor a path")
-        try:
-            a = np.load(self.path, allow_pickle=False)
-        except Exception as e:  # a damaged file in someone else's run
-            detail = str(e).splitlines()[0] if str(e) else "no detail"
-            raise GanAnalyzeError(
-                f"{self.path}: unreadable vector samples at step {self.step} "
-                f"({type(e).__name__}: {detail})"
-            ) from None
-        if a.ndim not in (2, 3) or not np.issubdtype(a.dtype, np.number):
-            raise GanAnalyzeError(
-                f"{self.path}: expected a numeric (N, D) or (N, T, D) array, "
-                f"got {a.dtype} {tuple(a.shape)}"
-            )
-        self.data = a.astype(np.float32, copy=False)
-        return self.data
-
-    def flat(self) -> np.ndarray:
-        """(N, D) or, for sequences, (N, T*D): one row per sample."""
-        a = self.array()
-        return a.reshape(len(a), -1)
 
 
 def classify(x: np.ndarray, kind: str = "auto") -> str:

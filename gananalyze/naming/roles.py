@@ -3,9 +3,10 @@ gradient norm"..., worked out from the words in the column names.
 
 Pure functions of names (`read_name`, `resolve_roles`), plus `run_roles(run)`: the
 roles of a loaded run, which `Run.column` answers from, so the rules, the report and
-`compare` find "the G loss" of any run however it is named. Columns a known trainer
-layout claims (pix2pix's `D_real`/`D_fake` are loss terms, not D(x);
-`analysis.rules.views.GAN_LAYOUTS`) are not read by their words.
+`compare` find "the G loss" of any run however it is named; and `gan_views(run)`: the
+GAN(s) the rules judge in a run (its roles, or a trainer layout of `layouts`). Columns
+a known trainer layout claims (pix2pix's `D_real`/`D_fake` are loss terms, not D(x);
+`naming.layouts.GAN_LAYOUTS`) are not read by their words.
 
 How a name is read
   The name is split into words on separators (`/ _ - . space ( ) [ ]`) and on
@@ -48,8 +49,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .aliases import ALIASES
-from .errors import GanAnalyzeError
+from ..errors import GanAnalyzeError
+from .aliases import ALIASES, resolve
+from .layouts import GanView, layout_columns, layout_views
 
 ROLES = (
     "G_loss",
@@ -287,12 +289,9 @@ def resolve_roles(
     return res
 
 
-SOURCE_KEY = "role_map"  # run.extra key: {role: {"column": COLUMN, "source": "--map" | FILE}}
-
-
 def set_map(run, explicit: dict[str, str], source: str) -> None:
-    """Record an explicit mapping (from --map or the map file) on `run`; later calls win.
-    Raises GanAnalyzeError (one line) for an unknown role or a column the run lacks."""
+    """Record an explicit mapping (from --map or the map file) in `run.role_map`; later calls
+    win. Raises GanAnalyzeError (one line) for an unknown role or a column the run lacks."""
     lead = source if source == "--map" else f"{source}:"
     cols = set(run.metrics)
     for role, col in explicit.items():
@@ -301,30 +300,28 @@ def set_map(run, explicit: dict[str, str], source: str) -> None:
                 f"{lead} {role}={col}: no column {col!r} in this run "
                 f"(columns: {', '.join(run.metrics) or 'none'})"
             )
-    m = dict(run.extra.get(SOURCE_KEY) or {})
-    m.update({r: {"column": c, "source": source} for r, c in explicit.items()})
-    run.extra[SOURCE_KEY] = m
-    run.__dict__.pop("_roles_cache", None)
+    run.role_map = {
+        **run.role_map,
+        **{r: {"column": c, "source": source} for r, c in explicit.items()},
+    }
 
 
 def run_roles(run) -> Resolution:
-    """The roles of `run`'s metric columns (cached until its columns or map change).
+    """The roles of `run`'s metric columns (kept in `run.roles_cache` until its columns or
+    role map change).
 
-    The explicit map recorded by `set_map` wins; columns claimed by a known
-    trainer layout (views.GAN_LAYOUTS) are left to that layout.
+    The explicit map recorded by `set_map` (`run.role_map`) wins; columns claimed by a
+    known trainer layout (layouts.GAN_LAYOUTS) are left to that layout. `run` is read
+    duck-typed (metrics, role_map, extra, roles_cache): naming stays below `Run`.
     """
-    from .aliases import resolve
-
     cols = tuple(run.metrics)
-    mapping = run.extra.get(SOURCE_KEY) or {}
+    mapping = run.role_map
     key = (cols, repr(sorted(mapping.items())))
-    cached = run.__dict__.get("_roles_cache")
+    cached = run.roles_cache
     if cached is not None and cached[0] == key:
         return cached[1]
     reserved: set[str] = set()
     if resolve("D_loss", cols) is None:
-        from .analysis.rules.views import layout_columns
-
         reserved = layout_columns(cols)
     explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
     context = Path(str(run.extra.get("table", ""))).name
@@ -333,8 +330,27 @@ def run_roles(run) -> Resolution:
     for r in explicit:
         res.how[r] = mapping[r]["source"]
     res.reserved = sorted(reserved, key=cols.index)
-    run.__dict__["_roles_cache"] = (key, res)
+    run.roles_cache = (key, res)
     return res
+
+
+def gan_views(run) -> list[GanView]:
+    """The GAN(s) the rules judge in `run`: one plain view normally, or those of a matching
+    GAN_LAYOUTS entry.
+
+    A run that has a D loss under a canonical name or alias is read as is; so is one whose
+    columns the roles (`roles.run_roles`: words, --map, the map file) resolve. A run with
+    no D loss but its real and fake terms (`loss_D_real`, `loss_D_fake`) is judged on their
+    sum.
+    """
+    views = layout_views(run.metrics)
+    if views is not None and "D_loss" not in run.role_map:
+        return views
+    roles = run_roles(run).roles
+    if "D_loss" not in roles and "D_loss_real" in roles and "D_loss_fake" in roles:
+        terms = (roles["D_loss_real"], roles["D_loss_fake"])
+        return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
+    return [GanView(None, {})]
 
 
 def ambiguity_warnings(res: Resolution) -> list[str]:
@@ -374,7 +390,7 @@ def read_map_file(run_dir: str | Path, warnings: list[str] | None = None) -> dic
     The file is read only when it lies inside the run (no links leading out)."""
     import yaml
 
-    from .runfiles import checked
+    from ..files.runfiles import checked
 
     p = checked(run_dir, Path(run_dir) / MAP_FILE, warnings)
     if p is None:
