@@ -62,9 +62,9 @@ class Report:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the page (default reports/<run name>.html) atomically; returns the path."""
-        from .atomicfiles import atomic_write_bytes
+        from .files.atomic import atomic_write_bytes
+        from .files.runfiles import check_output
         from .pages.report import default_report_path
-        from .runfiles import check_output
 
         out = Path(path) if path is not None else default_report_path(self.run)
         check_output(out, [self.run.path])  # never write over a run's files
