@@ -68,6 +68,8 @@ bench: setup
 	$(RUN) python bench/report.py
 	$(RUN) python bench/compare.py
 	$(RUN) python bench/fid.py --part all --repeats 3
+	$(RUN) python bench/remote.py
+	$(RUN) python bench/fid_nodes.py
 
 lint: setup
 	$(RUN) ruff check gananalyze tests bench examples

@@ -14,7 +14,12 @@ target under 30 s on 2 cores, rule checks included). Also prints the peak memory
 the command (its own and its workers', from getrusage).
 
     uv run --frozen python bench/compare.py [--repeat 3] [--cache DIR] [--group-by lr]
-    uv run --frozen python bench/compare.py --case sweep
+    uv run --frozen python bench/compare.py --case sweep [--baseline OTHER/.venv/bin/python]
+    uv run --frozen python bench/compare.py --scale 1000 2500 5000 10000
+
+`--baseline`: the sweep case side by side with another installation (today's main), timed
+alternately in the same run. `--scale`: time per run and the largest process's peak memory
+at growing run counts (the sweep's runs hard-linked into more run directories).
 """
 
 from __future__ import annotations
@@ -249,6 +254,50 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return dt, max(peak, before) / 1024
 
 
+def _peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of the command's process tree) of one run, in a fresh child
+    (getrusage of this process's children would keep the largest peak of any earlier run)."""
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "r = subprocess.run(sys.argv[1:], capture_output=True); dt = time.perf_counter() - t; "
+        "sys.exit(r.stderr.decode()[-3000:]) if r.returncode else print(dt, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    p = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env)
+    if p.returncode:
+        sys.exit(f"compare failed:\n{p.stderr[-3000:]}")
+    dt, peak = p.stdout.split()
+    return float(dt), float(peak)
+
+
+def main_scale(args: argparse.Namespace) -> None:
+    """Time and peak memory of compare (sweep page) at growing run counts: the sweep's runs
+    hard-linked into distinct run directories (c0-run-0000, c1-run-0000, ...)."""
+    cache = args.cache or (
+        _default_cache().parent / f"sweep-{SWEEP_RUNS}x{SWEEP_STEPS}-v{VERSION}"
+    )
+    ensure_sweep(cache)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    rows = []
+    for n in args.scale:
+        root = cache.parent / f"scale-{n}"
+        if not (root / ".complete").is_file():
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            for i in range(n):
+                src = cache / f"run-{i % SWEEP_RUNS:04d}"
+                shutil.copytree(src, root / f"c{i // SWEEP_RUNS}-{src.name}", copy_function=os.link)
+            (root / ".complete").write_text("ok\n")
+        out = args.out.with_name(f"gananalyze-bench-scale-{n}.html")
+        cmd = [sys.executable, "-m", "gananalyze", "compare", str(root / "c*"), "-o", str(out)]
+        dt, peak = _peak_of(cmd, env)
+        rows.append((n, dt, peak, out.stat().st_size / 1e6))
+        print(f"{n:>6} runs: {dt:7.1f} s ({1000 * dt / n:.1f} ms/run), largest process peak "
+              f"{peak:.0f} MB (target < 1024 MB), page {rows[-1][3]:.2f} MB")  # fmt: skip
+
+
 def main_sweep(args: argparse.Namespace) -> None:
     cache = args.cache or (
         _default_cache().parent / f"sweep-{SWEEP_RUNS}x{SWEEP_STEPS}-v{VERSION}"
@@ -258,6 +307,19 @@ def main_sweep(args: argparse.Namespace) -> None:
     cmd = [sys.executable, "-m", "gananalyze", "compare", str(cache / "run-*"), "-o", str(out)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     _timed(cmd, env)  # warm-up: bytecode and OS file cache
+    if args.baseline:  # another installation (e.g. the previous release), timed alternately
+        base = [args.baseline, "-m", "gananalyze", *cmd[3:]]
+        _timed(base, env)
+        bt, mt = [], []
+        for k in range(args.repeat):
+            bt.append(_timed(base, env)[0])
+            mt.append(_timed(cmd, env)[0])
+            print(f"run {k + 1}/{args.repeat}: baseline {bt[-1]:.2f} s, this {mt[-1]:.2f} s")
+        b, m = statistics.median(bt), statistics.median(mt)
+        print(f"compare {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps x {len(SWEEP_METRICS)} metrics: "
+              f"baseline {args.baseline} median {b:.2f} s, this {m:.2f} s ({m / b:.2f}x; "
+              f"target <= 0.5x); load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        return
     times = []
     for k in range(args.repeat):
         dt, peak = _timed(cmd, env)
@@ -279,10 +341,19 @@ def main() -> None:
     ap.add_argument("--case", choices=["runs", "sweep"], default="runs")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--group-by", default=None, help="also pass --group-by (e.g. lr)")
+    ap.add_argument("--baseline", default=None, metavar="PYTHON",
+                    help="--case sweep: also time this Python's gananalyze (e.g. a checkout of "
+                    "the previous release: PATH/.venv/bin/python), alternately")  # fmt: skip
+    ap.add_argument("--scale", type=int, nargs="+", default=None, metavar="N",
+                    help="time and peak memory of compare at these run counts (e.g. 1000 "
+                    "2500 5000 10000)")  # fmt: skip
     ap.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html"
     )
     args = ap.parse_args()
+    if args.scale:
+        main_scale(args)
+        return
     if args.case == "sweep":
         main_sweep(args)
         return

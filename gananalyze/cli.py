@@ -39,15 +39,59 @@ from .pages.terminal import term_safe
     cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP
 )
 @click.version_option(__version__, prog_name="gananalyze")
-@click.option("--debug", is_flag=True, help="Show the full traceback of an unexpected error.")
-def main(debug: bool) -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the full traceback of an unexpected error, and the bytes fetched from URLs.",
+)
+@click.option(
+    "--fetch-max-mb",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="MB",
+    help="URL runs: most megabytes fetched with one run, checkpoints aside [default: 256].",
+)
+@click.option(
+    "--fetch-max-objects",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="URL runs: most objects fetched with one run [default: 10000].",
+)
+@click.option(
+    "--remote-cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="URL runs: keep what is fetched (checkpoints too) in DIR and reuse it while "
+    "unchanged, instead of a temporary copy dropped after use.",
+)
+def main(
+    debug: bool,
+    fetch_max_mb: float | None,
+    fetch_max_objects: int | None,
+    remote_cache: str | None,
+) -> None:
     """Find out what happened in a GAN training run.
 
     RUN is a directory: a native gananalyze run, or what your trainer already
     wrote (TensorBoard event files, a StyleGAN2-ADA/3 run directory, a
     CycleGAN/pix2pix loss_log.txt, a Lightning metrics.csv or any CSV/JSONL
-    with a step column).
+    with a step column), or the URL of one on object storage (s3://, gs://).
     """
+    from . import remote
+
+    remote.configure(fetch_max_mb, fetch_max_objects, remote_cache)
+    if debug:
+        click.get_current_context().call_on_close(_print_fetched)
+
+
+def _print_fetched() -> None:
+    from . import remote
+
+    t = remote.TOTAL
+    if t.objects:
+        click.echo(f"fetched from object storage: {t.bytes} bytes in {t.objects} objects", err=True)
 
 
 @main.command()
@@ -66,6 +110,8 @@ def info(run: str, fmt: str | None, role_map: tuple[str, ...], as_json: bool) ->
         from .naming.roles import run_roles
 
         summary = dict(r.summary(), step_unit=r.step_unit, **run_roles(r).to_dict())
+        if r.fetched:
+            summary["fetched"] = r.fetched
         click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(info_text(r, forced=bool(fmt)))
@@ -118,6 +164,7 @@ def report(
     role_map: tuple[str, ...],
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
+    from .analysis.report_evidence import gather
     from .analysis.tsne import consent_note, extra_note
     from .files.datatable import is_table_file
     from .loader import load_run
@@ -139,16 +186,10 @@ def report(
     )
     if skipped:
         click.echo(term_safe(skipped), err=True)
-    path = render_report(
-        r,
-        output,
-        smoothing=smoothing,
-        tsne=not no_tsne,
-        real=real,
-        rules_config=rules_config,
-        format=fmt,
-        trust_code=trust_code,
+    evidence = gather(
+        r, tsne=not no_tsne, real=real, rules_config=rules_config, trust_code=trust_code
     )
+    path = render_report(evidence, output, smoothing=smoothing)
     click.echo(term_safe(f"wrote {path}"))
 
 

@@ -137,8 +137,10 @@ def fid_sweep(
       PYTHONPATH=/path/to/stylegan2-ada-pytorch gananalyze fid-sweep runs/x --trust-code --real
       data/
     """
+    from .analysis import analyze
     from .metrics.distributed import is_main_process
-    from .metrics.sweep import SELECT_METRICS, stop_advice, sweep
+    from .metrics.registry import SELECT_METRICS, selected_column
+    from .metrics.sweep import sweep
     from .pages.text import sweep_saved_clause, sweep_text
 
     if select not in SELECT_METRICS:
@@ -187,13 +189,15 @@ def fid_sweep(
             bar["bar"].__exit__(None, None, None)
     if not is_main_process():
         return
-    best = stop_advice(frame, select)
+    # the run's one recommendation, over everything now stored (analysis.recommendation)
+    best = analyze(run, metric=selected_column(select))[1].recommendation
     if frame.attrs.get("note"):
         click.echo(frame.attrs["note"], err=True)
     errors = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
     if as_json:
         records = json.loads(frame.to_json(orient="records"))
-        click.echo(json.dumps({"results": records, "best": best}, indent=2))
+        rec = best.to_dict() if best is not None else None
+        click.echo(json.dumps({"results": records, "recommendation": rec}, indent=2))
     else:
         click.echo(sweep_text(frame, best))
     if len(errors):

@@ -1,7 +1,10 @@
 """`load_run`: read any run directory (native or a trainer's own files) into a Run.
 
 The native format is tried first, then every importer in
-`gananalyze.importers.REGISTRY`, in order.
+`gananalyze.importers.REGISTRY`, in order. A run given as a URL (s3://, gs://, any
+fsspec URL) is fetched by `remote.fetch` (only what the readers read) and then read
+here like a local one, roles and map file included; the run keeps its URL
+(`run.url`) and what was fetched (`run.fetched`).
 """
 
 from __future__ import annotations
@@ -50,11 +53,22 @@ def load_run(
     nothing recognises it. Problems inside a readable run (a corrupt part,
     duplicate steps, garbage lines) become `run.warnings`, not errors.
     """
+    if remote.is_url(path):  # s3://, gs://, ...: what the readers read, fetched (remote.py)
+        url = str(path)
+        fetch_warnings: list[str] = []
+        local, fetched = remote.fetch(url, fetch_warnings)
+        run = _load_local(local, format, roles, shown=url.rstrip("/"))
+        run.warnings[:0] = fetch_warnings
+        run.url = url
+        run.fetched = fetched.to_dict()
+        return run
+    return _load_local(Path(path), format, roles)
+
+
+def _load_local(p: Path, format: str | None, roles: dict[str, str] | None, shown: str = "") -> Run:
+    """load_run for a local path; `shown`: the URL the run was fetched from, if any."""
     from .importers import REGISTRY
 
-    if remote.is_url(path):  # s3://, gs://, ...: fetched into a local copy (remote.py)
-        return remote.load_url(str(path), format=format)
-    p = Path(path)
     if not p.exists():
         raise GanAnalyzeError(f"{p}: no such file or directory")
     if format is not None and format not in formats():
@@ -73,17 +87,18 @@ def load_run(
         run = store.load_native(p)
     else:
         run = REGISTRY[format].load(p)
-    return _with_roles(run, p, roles)
+    return _with_roles(run, p, roles, shown)
 
 
-def _with_roles(run: Run, p: Path, roles: dict[str, str] | None) -> Run:
+def _with_roles(run: Run, p: Path, roles: dict[str, str] | None, shown: str = "") -> Run:
     """Record the map file's and --map's roles on `run`; say which roles are ambiguous."""
     from .naming import roles as rl
 
     base = p if p.is_dir() else p.parent
     from_file = rl.read_map_file(base, run.warnings)
     if from_file:
-        rl.set_map(run, from_file, str(base / rl.MAP_FILE))
+        where = f"{shown}/{rl.MAP_FILE}" if shown and p.is_dir() else str(base / rl.MAP_FILE)
+        rl.set_map(run, from_file, where)
     if roles:
         rl.set_map(run, roles, "--map")
     for w in rl.ambiguity_warnings(rl.run_roles(run)):

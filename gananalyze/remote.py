@@ -1,16 +1,26 @@
-"""Runs kept on object storage: `s3://`, `gs://` and any other fsspec URL.
+"""Runs kept on object storage: `s3://`, `gs://` and any other fsspec URL; what is fetched.
 
-Every command accepts a URL where it accepts a run directory. The run's objects
-(everything under the URL's prefix, nothing else) are copied through fsspec into
-a private local directory that lives as long as the process, and the run is then
-read from there by the ordinary readers (native store and importers alike), so
-the same `runfiles` checks apply to it. Output always stays local.
+Every command accepts a URL where it accepts a run directory (`loader.load_run` owns URL
+runs). This module lists the objects under the URL's prefix once and fetches only what
+the readers read: the scalars' Parquet parts, the sample metrics, grids, logs and the
+other small files, into a private local directory that lives as long as the process.
+The ordinary readers (native store and importers alike) then read them there, so the
+same `runfiles` checks apply. Output always stays local.
 
-Why a copy rather than reading in place: the importers and the native store read
-files by path, checkpoints and sample grids are read lazily by path, and the
-untrusted-input rules (`runfiles.keep_inside`) are defined on local paths. A
-copy keeps one code path for every format. Object names that would land outside
-the copy (absolute, `..`) are skipped with a warning on the run.
+Checkpoints and pickles (`LAZY_SUFFIXES`) are not fetched with the run: each is an empty
+placeholder with the object's name, so the readers still list them, and its bytes come
+only when a command opens it (`materialized`: fid-sweep, the generator t-SNE), one at a
+time, and are dropped again after use, unless a cache directory was asked for
+(`configure(cache=...)`, the CLI's `--remote-cache DIR`), where they stay and are reused
+while the object's size and ETag are unchanged.
+
+Bounds (`Limits`, raised with `--fetch-max-mb` / `--fetch-max-objects`): the bytes and the
+objects fetched with one run. Objects are fetched smallest first; one that would pass a
+bound is not fetched, with a warning naming it and the bound. Object names that would land
+outside the run's directory (absolute, `..`) are skipped with a warning.
+
+`TOTAL` counts what this process fetched (bytes, objects); `--debug` prints it, and each
+fetched run records its own count (`Fetched`) for `info`.
 
 Credentials and endpoints come from the usual places of each backend (for S3:
 `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`, ~/.aws), or
@@ -20,11 +30,16 @@ from fsspec's `FSSPEC_<PROTOCOL>_<OPTION>` environment variables.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
+import json
+import os
 import posixpath
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +47,56 @@ from .errors import GanAnalyzeError, MissingExtra
 from .extras import URL_EXTRAS, install_hint
 
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+# fetched only when a command opens them (model weights and Python pickles)
+LAZY_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".safetensors", ".bin", ".h5")
+MANIFEST = ".gananalyze-fetched.json"  # in a persistent cache: what each local file holds
+
+
+@dataclass
+class Limits:
+    """What one run may fetch eagerly: bytes and objects (checkpoints are not counted)."""
+
+    max_bytes: int = 256 << 20
+    max_objects: int = 10_000
+
+
+@dataclass
+class Fetched:
+    """Bytes and objects fetched, and the checkpoint/pickle objects left in place."""
+
+    bytes: int = 0
+    objects: int = 0
+    left_objects: int = 0
+    left_bytes: int = 0
+
+    def add(self, other: Fetched) -> None:
+        for k, v in asdict(other).items():
+            setattr(self, k, getattr(self, k) + v)
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+LIMITS = Limits()
+TOTAL = Fetched()  # everything this process fetched
 _cache: Path | None = None
+_persistent = False
+_lazy: dict[str, tuple[Any, str, int, str]] = {}  # local path -> (fs, key, size, etag)
+_runs: dict[str, Fetched] = {}  # local run path -> what fetching it took
+
+
+def configure(
+    max_mb: float | None = None, max_objects: int | None = None, cache: str | None = None
+) -> None:
+    """Set the fetch bounds (None: the default) and, optionally, a persistent cache
+    directory (kept after exit)."""
+    global _cache, _persistent
+    LIMITS.max_bytes = Limits.max_bytes if max_mb is None else int(max_mb * (1 << 20))
+    LIMITS.max_objects = Limits.max_objects if max_objects is None else int(max_objects)
+    if cache is not None:
+        _cache = Path(cache).expanduser()
+        _cache.mkdir(parents=True, exist_ok=True)
+        _persistent = True
 
 
 def is_url(s: str | Path) -> bool:
@@ -74,7 +138,8 @@ def _fs(url: str) -> tuple[Any, str]:
 
 
 def cache_root() -> Path:
-    """This process's private directory of fetched runs (removed when the process ends).
+    """This process's directory of fetched runs (removed when the process ends, unless it
+    is the persistent cache of `configure`).
 
     Created on first use; call it before forking workers so that they share it.
     """
@@ -89,80 +154,186 @@ def _unwrap(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}".splitlines()[0][:300]
 
 
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB"
+
+
 def expand(pattern: str) -> list[str]:
-    """The run URLs a URL stands for: a glob (`s3://b/sweep/*`) -> matching prefixes, sorted."""
+    """The run URLs a URL stands for: a glob (`s3://b/sweep/*`) -> matching prefixes, sorted.
+
+    A matched key that is not a plain name (`sweep/../x`, an empty segment) names no run
+    below the pattern's prefix and is left out.
+    """
     fs, path = _fs(pattern)
     proto = _URL_RE.match(pattern).group(0)
     try:
         hits = fs.glob(path, detail=True)
     except OSError as e:
         raise GanAnalyzeError(f"{pattern}: cannot list ({_unwrap(e)})") from None
-    return sorted(
-        proto + (k if not k.startswith(proto) else k[len(proto) :])
-        for k, info in hits.items()
-        if info.get("type") == "directory"
-    )
+    out = []
+    for k, info in hits.items():
+        if info.get("type") != "directory":
+            continue
+        key = k[len(proto) :] if k.startswith(proto) else k
+        if any(p in ("", ".", "..") for p in key.rstrip("/").split("/")):
+            continue
+        out.append(proto + key)
+    return sorted(out)
 
 
-def fetch(url: str, warnings: list[str] | None = None) -> Path:
-    """Copy the run at `url` into the local cache; returns the local run path.
+def _etag(info: dict[str, Any]) -> str:
+    return str(info.get("ETag") or info.get("etag") or info.get("md5Hash") or info.get("mtime"))
 
-    A URL naming one object (a CSV log, an event file) is copied as that file.
+
+def _list(url: str, fs: Any, path: str) -> dict[str, dict[str, Any]]:
+    try:  # one listing request; a URL naming one object lists nothing below itself
+        found = fs.find(path, detail=True)
+        if not found and fs.isfile(path):
+            found = {path: fs.info(path)}
+        return found
+    except Exception as e:  # botocore's errors do not derive from OSError
+        raise GanAnalyzeError(f"{url}: cannot read ({_unwrap(e)})") from None
+
+
+def fetch(url: str, warnings: list[str] | None = None) -> tuple[Path, Fetched]:
+    """Fetch what the readers of the run at `url` read; returns (local run path, counts).
+
+    A URL naming one object (a CSV log, an event file) is fetched as that file.
     Raises GanAnalyzeError (one line naming the URL) when nothing is there or the
     store cannot be reached.
     """
+    warnings = warnings if warnings is not None else []
     fs, path = _fs(url)
     path = path.rstrip("/")
-    try:
-        if fs.isfile(path):
-            found = {path: fs.info(path)}
-        else:
-            found = fs.find(path, detail=True)
-    except (OSError, ValueError) as e:
-        raise GanAnalyzeError(f"{url}: cannot read ({_unwrap(e)})") from None
-    except Exception as e:  # botocore's errors do not derive from OSError
-        raise GanAnalyzeError(f"{url}: cannot read ({_unwrap(e)})") from None
+    found = _list(url, fs, path)
     if not found:
         raise GanAnalyzeError(f"{url}: no such file or directory")
-    digest = hashlib.sha1(url.encode()).hexdigest()[:12]
+    # one copy per URL, and per bounds in a temporary cache (a raised bound fetches more)
+    key = url.rstrip("/") + ("" if _persistent else f" {LIMITS.max_bytes} {LIMITS.max_objects}")
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     dest_root = cache_root() / digest
     local = dest_root / base_name(url)
-    if local.exists():
-        return local
+    got = Fetched()
+    if local.exists() and not _persistent and str(local) in _runs:
+        return local, _runs[str(local)]  # fetched earlier in this process
     single = list(found) == [path] and found[path].get("type") != "directory"
-    tmp = dest_root / (".part-" + base_name(url))
-    shutil.rmtree(tmp, ignore_errors=True)
+    manifest_path = dest_root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text()) if _persistent else {}
+    except (OSError, ValueError):
+        manifest = {}
+    eager: list[tuple[str, Path, int, str]] = []
     for key, info in found.items():
         if info.get("type") == "directory":
             continue
         rel = base_name(key) if single else posixpath.relpath(key, path)
         parts = rel.split("/")
         if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            if warnings is not None:
-                warnings.append(f"{url}: object {key!r} lies outside the run; not fetched")
+            warnings.append(f"{url}: object {key!r} lies outside the run; not fetched")
             continue
-        target = tmp.joinpath(*parts) if not single else tmp
+        target = local if single else local.joinpath(*parts)
+        size, tag = int(info.get("size") or 0), _etag(info)
+        if not single and target.name.lower().endswith(LAZY_SUFFIXES):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            cached = manifest.get(rel) == tag and target.is_file()
+            if not cached or target.stat().st_size != size:
+                target.write_bytes(b"")  # a placeholder: listed by the readers, fetched on use
+                manifest.pop(rel, None)
+            _lazy[str(target)] = (fs, key, size, tag)
+            got.left_objects += 1
+            got.left_bytes += size
+            continue
+        if _persistent and manifest.get(rel) == tag and target.is_file():
+            continue  # cached and unchanged
+        eager.append((key, target, size, tag))
+    eager.sort(key=lambda e: (e[2], e[0]))  # smallest first: the bounds cut the largest
+    todo: list[tuple[str, Path, int, str]] = []
+    for i, (key, target, size, tag) in enumerate(eager):
+        if i >= LIMITS.max_objects:
+            warnings.append(
+                f"{url}: {len(eager) - i} object(s) from {key!r} on not fetched: over the bound "
+                f"of {LIMITS.max_objects} objects per run (raise it with --fetch-max-objects)"
+            )
+            break
+        if got.bytes + size > LIMITS.max_bytes:
+            warnings.append(
+                f"{url}: object {key!r} ({_mb(size)}) not fetched: over the bound of "
+                f"{_mb(LIMITS.max_bytes)} per run (raise it with --fetch-max-mb)"
+            )
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fs.get_file(key, str(target))
-        except Exception as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise GanAnalyzeError(f"{url}: cannot fetch {key} ({_unwrap(e)})") from None
-    if not tmp.exists():
+        todo.append((key, target, size, tag))
+        got.bytes += size
+        got.objects += 1
+    parts = [str(t.with_name(".part-" + t.name)) for _, t, _, _ in todo]
+    try:  # one batch: concurrent requests on async stores (s3fs, gcsfs)
+        if todo:
+            fs.get([k for k, _, _, _ in todo], parts)
+    except Exception as e:
+        for p in parts:
+            Path(p).unlink(missing_ok=True)
+        raise GanAnalyzeError(f"{url}: cannot fetch ({_unwrap(e)})") from None
+    for (key, target, _, tag), part in zip(todo, parts, strict=True):
+        os.replace(part, target)
+        if _persistent:
+            manifest[posixpath.relpath(key, path) if not single else base_name(key)] = tag
+    if not local.exists():
         raise GanAnalyzeError(f"{url}: no readable object under this prefix")
-    tmp.rename(local)
-    return local
+    if _persistent:
+        manifest_path.write_text(json.dumps(manifest))
+    TOTAL.add(Fetched(bytes=got.bytes, objects=got.objects))
+    _runs[str(local)] = got
+    return local, got
 
 
-def load_url(url: str, format: str | None = None) -> Any:
-    """`loader.load_run` for a URL: fetch, load the local copy, remember the URL.
+def note_fetched(got: Fetched | dict[str, int]) -> None:
+    """Count, in this process, what a worker process fetched (its runs carry the count)."""
+    g = got if isinstance(got, Fetched) else Fetched(**got)
+    TOTAL.add(Fetched(bytes=g.bytes, objects=g.objects))
 
-    The run keeps its URL in `run.url` (shown instead of the local copy's path).
+
+@contextlib.contextmanager
+def materialized(path: str | Path) -> Iterator[Path]:
+    """`path`, with its bytes fetched when it is a checkpoint left in place on the store.
+
+    The bytes are dropped again (back to the empty placeholder) when the block ends,
+    unless the cache is persistent. A local file passes through untouched.
     """
-    from .loader import load_run
+    p = Path(path)
+    src = _lazy.get(str(p))
+    if src is None or (p.is_file() and p.stat().st_size == src[2] and src[2] > 0):
+        yield p
+        return
+    fs, key, size, tag = src
+    part = p.with_name(".part-" + p.name)
+    try:
+        fs.get_file(key, str(part))
+        os.replace(part, p)
+    except Exception as e:
+        part.unlink(missing_ok=True)
+        raise GanAnalyzeError(f"{p.name}: cannot fetch {key} ({_unwrap(e)})") from None
+    TOTAL.add(Fetched(bytes=size, objects=1))
+    try:
+        yield p
+    finally:
+        if _persistent:
+            _remember(p, tag)
+        else:
+            with contextlib.suppress(OSError):
+                os.truncate(p, 0)
 
-    warnings: list[str] = []
-    run = load_run(fetch(url, warnings), format=format)
-    run.warnings[:0] = warnings
-    run.url = url
-    return run
+
+def _remember(p: Path, tag: str) -> None:
+    """Record a fetched checkpoint in the persistent cache's manifest of its run."""
+    for root in p.parents:
+        m = root / MANIFEST
+        if m.is_file():
+            try:
+                manifest = json.loads(m.read_text())
+            except (OSError, ValueError):
+                manifest = {}
+            run_dir = next(iter(d for d in root.iterdir() if d.is_dir() and d in p.parents), None)
+            if run_dir is not None:
+                manifest[p.relative_to(run_dir).as_posix()] = tag
+                m.write_text(json.dumps(manifest))
+            return

@@ -216,6 +216,7 @@ class Run:
       "kimg", "image", "row"); None: plain steps (analysis.alignment.step_label).
     url: the s3:// / gs:// / fsspec URL a fetched run came from (shown instead of the
       local copy's path).
+    fetched: for a URL run, what remote.fetch read and left ({"bytes", "objects", ...}).
     role_map: the explicit roles from --map and the run's gananalyze.yaml,
       {role: {"column": COLUMN, "source": "--map" | FILE}} (`naming.roles.set_map`).
     real_table: the real data table attached with --real (vector samples' metrics).
@@ -247,6 +248,7 @@ class Run:
     writers: int = 1
     step_unit: str | None = None
     url: str | None = None
+    fetched: dict[str, Any] | None = None
     role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     real_table: DataTable | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(

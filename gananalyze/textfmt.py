@@ -43,6 +43,7 @@ def fmt_num(v: Any, digits: int | None = None, *, style: str = "human", limit: i
     text    config values in the report: repr of floats, JSON for lists and dicts, cut
             at `limit` characters
     pct     a fraction as a whole percentage: 0.25 -> 25%
+    decimals  `digits` (2) decimals: a ratio or a probability, 0.5 -> 0.50
     """
     import numpy as np  # not at module level: the CLI imports this module for --help
 
@@ -85,6 +86,8 @@ def fmt_num(v: Any, digits: int | None = None, *, style: str = "human", limit: i
         return t if len(t) <= limit else t[: limit - 1] + "…"
     if style == "pct":
         return f"{100 * v:.0f}%"
+    if style == "decimals":
+        return f"{v:.{2 if digits is None else digits}f}"
     if style != "human":
         raise ValueError(f"unknown number style {style!r}")
     if v is None:
@@ -115,3 +118,4 @@ fmt_fixed = functools.partial(fmt_num, style="fixed")
 fmt_cfg = functools.partial(fmt_num, style="config")
 fmt_text = functools.partial(fmt_num, style="text")
 fmt_pct = functools.partial(fmt_num, style="pct")
+fmt_dec = functools.partial(fmt_num, style="decimals")

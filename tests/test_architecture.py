@@ -40,13 +40,6 @@ FLOORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 KNOWN: dict[tuple[str, str], str] = {
     # listing pickled checkpoints belongs to the store (consent <-> metrics.checkpoints)
     ("gananalyze.consent", "gananalyze.metrics.checkpoints"): "consent cycle",
-    # URL runs belong to the loader (loader <-> remote)
-    ("gananalyze.remote", "gananalyze.loader"): "loader/remote cycle",
-    # one sweep results ledger for images and vectors (metrics.sweep <-> metrics.vectorsweep)
-    ("gananalyze.metrics.vectorsweep", "gananalyze.metrics.sweep"): "sweep ledger cycle",
-    # the t-SNE figure is a page
-    ("gananalyze.analysis.tsne", "gananalyze.pages.plots"): "t-SNE draws",
-    ("gananalyze.analysis.tsne", "gananalyze.pages.plot_kinds"): "t-SNE draws",
 }
 
 # Package faces: importing any module of a package runs its __init__.py first, so a face

@@ -16,7 +16,7 @@ from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.findings import Diagnosis, Finding
 from gananalyze.cli import main
 from gananalyze.pages.report import build_report_html, render_report
-from gananalyze.pages.report_model import equilibrium
+from gananalyze.pages.sections import equilibrium
 from gananalyze.runio.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"

@@ -11,6 +11,7 @@ from conftest import write_synthetic_run
 
 from gananalyze import load_run
 from gananalyze.analysis.findings import Diagnosis, Finding
+from gananalyze.analysis.report_evidence import gather
 from gananalyze.cli import main
 from gananalyze.pages import plots
 from gananalyze.pages.report import _Builder
@@ -42,7 +43,7 @@ def _f(title: str, sev: str = "warning") -> Finding:
 def test_two_findings_on_one_chart_have_two_colours(tmp_path):
     run = load_run(write_synthetic_run(tmp_path / "r", steps=60))
     diag = Diagnosis("r", "v", [_f(LONG[0]), _f("info", "info"), _f(LONG[1])])
-    spans = _Builder(run, diag, 0.6).spans_for(["D_x"])
+    spans = _Builder(gather(run, diag, tsne=False), 0.6).spans_for(["D_x"])
     assert [s.label for s in spans] == LONG
     assert spans[0].color != spans[1].color
 

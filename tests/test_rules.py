@@ -390,7 +390,11 @@ def test_over_training_names_checkpoint_and_stop_step(synthetic_run):
     f = only(d, "over_training")
     assert (f.severity, f.start_step, f.end_step) == ("warning", 120, 200)
     assert f.numbers["checkpoint"] == "step-000000120.pt"
-    assert "step-000000120.pt" in f.action and "stop training at about step 120" in f.action
+    assert f.action == "Stop training earlier, or early-stop on FID: later checkpoints got worse."
+    assert d.recommendation.text == (
+        "Keep checkpoint step-000000120.pt (step 120, FID 45); stop training there: FID got no "
+        "better after it."
+    )
     assert f.numbers["last_worse_by"] == pytest.approx(58 / 45 - 1)
 
 

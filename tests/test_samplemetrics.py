@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.metrics import registry
 from gananalyze.metrics import samplemetrics as sm
 from gananalyze.metrics.fid import feature_stats, frechet_distance
+from gananalyze.naming.aliases import higher_is_better
 
 
 def _pair(n_real=300, n_fake=250, d=16, seed=0):
@@ -123,27 +125,26 @@ def test_prdc_one_pass_equals_separate_calls():
 def test_registry_and_compute_metrics():
     real, fake = _pair(seed=5)
     logits = torch.randn(len(fake), 10, generator=torch.Generator().manual_seed(0))
-    vals = sm.compute_metrics("fid,kid,is,pr,dc", real, fake, logits)
-    assert set(vals) == {c for cols in sm.METRIC_COLUMNS.values() for c in cols}
-    assert set(sm.METRICS) == set(sm.METRIC_COLUMNS) == set(sm.METRIC_NEEDS)
-    for name, fn in sm.METRICS.items():
-        single = fn(real, fake, logits)
-        assert tuple(single) == sm.METRIC_COLUMNS[name]
+    vals = registry.compute_metrics("fid,kid,is,pr,dc", real, fake, logits)
+    assert set(vals) == {c for m in registry.REGISTRY for c in m.columns}
+    for m in registry.REGISTRY:
+        single = m.fn(real, fake, logits)
+        assert tuple(single) == m.columns
         for k, v in single.items():
             assert v == pytest.approx(vals[k], rel=1e-9)
     assert vals["fid"] == pytest.approx(
         frechet_distance(*feature_stats(real), *feature_stats(fake))
     )
     # Real statistics alone are enough for FID.
-    only = sm.compute_metrics(["fid"], None, fake, real_stats=feature_stats(real))
+    only = registry.compute_metrics(["fid"], None, fake, real_stats=feature_stats(real))
     assert only["fid"] == pytest.approx(vals["fid"], rel=1e-12)
     with pytest.raises(GanAnalyzeError, match="needs real features"):
-        sm.compute_metrics("kid", None, fake, real_stats=feature_stats(real))
+        registry.compute_metrics("kid", None, fake, real_stats=feature_stats(real))
     with pytest.raises(GanAnalyzeError, match="logits"):
-        sm.compute_metrics("is", real, fake, None)
+        registry.compute_metrics("is", real, fake, None)
     with pytest.raises(GanAnalyzeError, match="unknown metric"):
-        sm.parse_metrics("fid,bogus")
-    assert sm.parse_metrics(" FID, kid,fid ") == ["fid", "kid"]
+        registry.parse_metrics("fid,bogus")
+    assert registry.parse_metrics(" FID, kid,fid ") == ["fid", "kid"]
 
 
 def test_dimension_mismatch_is_a_user_error():
@@ -163,3 +164,28 @@ def test_cuda_matches_cpu():
     assert sm.kid(real, fake, num_subsets=5, subset_size=500, device="cuda")[0] == pytest.approx(
         sm.kid(real, fake, num_subsets=5, subset_size=500)[0], rel=1e-9
     )
+
+
+def test_registry_entries_agree_with_the_naming_home():
+    """One entry per metric; its direction is the one every page and rule reads by name."""
+    assert [m.name for m in registry.REGISTRY] == ["fid", "kid", "is", "pr", "dc"]
+    for m in registry.REGISTRY:
+        assert m.ranks_by in m.value_columns
+        for c in m.value_columns:
+            assert higher_is_better(c) is m.higher_is_better, c
+            assert registry.column_higher_is_better(c) is m.higher_is_better
+    assert registry.SELECT_METRICS == (
+        "fid",
+        "kid",
+        "is",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    )
+    assert registry.selected_column("pr") == "precision"
+    assert registry.selected_column("dc") == "coverage"
+    assert registry.selected_column("recall") == "recall"
+    with pytest.raises(GanAnalyzeError, match="cannot select by 'loss'; choose from fid, kid"):
+        registry.selected_column("loss")
+    assert registry.stored_columns(["pr", "fid"]) == ["precision", "recall", "fid", "fid_std"]

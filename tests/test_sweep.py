@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
@@ -17,7 +16,7 @@ from sweep_models import make_run, save_tiny_features
 
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.metrics.generate import Noise, to_unit
-from gananalyze.metrics.sweep import select_checkpoints, stop_advice, sweep
+from gananalyze.metrics.sweep import select_checkpoints, sweep
 from gananalyze.runio import store
 
 TESTS = Path(__file__).resolve().parent
@@ -423,23 +422,6 @@ def test_checkpoint_selection(setup):
         select_checkpoints(r, steps=[150])
 
 
-def test_stop_advice_directions():
-    df = pd.DataFrame(
-        {
-            "step": [0, 10, 20, 30, 40],
-            "fid": [50.0, 20.0, 10.1, 10.0, 30.0],
-            "is": [1.0, 2.0, 3.0, 4.0, 5.0],
-            "error": [None] * 5,
-        }
-    )
-    b = stop_advice(df, "fid")
-    assert (b["best_step"], b["stop_step"], b["still_improving"]) == (30, 20, False)
-    b = stop_advice(df, "is")
-    assert (b["best_step"], b["stop_step"], b["still_improving"]) == (40, 40, True)
-    with pytest.raises(GanAnalyzeError):
-        stop_advice(df, "loss")
-
-
 def _main():
     from gananalyze.cli import main
 
@@ -473,10 +455,10 @@ def test_cli_prints_table_best_and_json(setup):
         if line.split()[:5] == ["step", "fid", "fid_std", "precision", "recall"]
     )
     assert lines.index(header) < len(lines) - 4
-    df = store.load_native(run).sample_metrics
-    best = int(df.loc[df["fid"].idxmin(), "step"])
-    assert f"best checkpoint: step {best}" in res.output
-    assert "training should have stopped at step" in res.output or "still improving" in res.output
+    # the run's one recommendation, word for word what `check` prints
+    check = CliRunner().invoke(_main(), ["check", str(run)])
+    keep = next(line for line in check.output.splitlines() if line.startswith("keep:"))
+    assert keep.split(None, 1)[1] in res.output.replace("\n", " ")
     res = CliRunner().invoke(_main(), [*args, "--json", "--steps", "0,300"])
     assert res.exit_code == 0, res.output
     import json
@@ -485,7 +467,7 @@ def test_cli_prints_table_best_and_json(setup):
     assert [r["step"] for r in out["results"]] == [0, 300] and all(
         r["source"] == "stored" for r in out["results"]
     )
-    assert out["best"]["metric"] == "fid"
+    assert out["recommendation"]["metric"] == "fid"
     res = CliRunner().invoke(_main(), [*args, "--select", "loss"])
     assert res.exit_code == 2 and "--select" in res.output
 
@@ -538,7 +520,7 @@ def test_torchrun_two_processes_give_identical_numbers(setup, tmp_path):
     ]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert p.stdout.count("best checkpoint:") == 1  # only rank 0 prints
+    assert p.stdout.count("keep: ") == 1  # only rank 0 prints
     multi = store.load_native(run2).sample_metrics
     assert list(multi["step"]) == [0, 100, 200, 300]
     cols = [c for c in VALUES if not c.startswith("kid")]

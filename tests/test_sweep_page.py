@@ -155,3 +155,16 @@ def test_thin_run_resolves_roles_on_the_full_run(tmp_path):
     assert run.scalars["G_loss"].iloc[-1] == 2502.0 and run.scalars["D_loss"].iloc[1] == 5.0
     assert run.extra["summary"]["rows"] == 2502
     assert len(run.extra["summary"]["series"][0]) == 0  # no FID logged
+
+
+def test_sweep_page_table_is_bounded(sweep_comp, monkeypatch):
+    from gananalyze.pages import compare_sweep
+
+    monkeypatch.setattr(compare_sweep, "MAX_TABLE_ROWS", 20)
+    ctx = compare_sweep.build_sweep_context(sweep_comp)
+    n = len(sweep_comp.runs)
+    assert [r["cells"][0]["sort"] for r in ctx["rows"]] == list(range(1, 21))  # the best 20
+    assert (
+        f"the table lists the 20 best-ranked of the {n} runs; "
+        "`gananalyze compare ... --csv` lists every run"
+    ) in ctx["notes"]

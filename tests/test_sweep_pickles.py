@@ -170,7 +170,7 @@ def test_trusted_sweep_gives_finite_fids_per_snapshot(imported, tmp_path, monkey
             r["error"] is None and r["num_samples"] == 64 and r["features"] == "digits"
             for r in rows
         )
-        assert out["best"]["best_step"] in (0, 1, 2)
+        assert out["recommendation"]["best_step"] in (0, 1, 2)
         # stored in the native run: a second sweep recomputes nothing, with the same numbers
         sm = store.load_native(dest).sample_metrics
         assert sorted(sm.loc[sm["features"] == "digits", "step"]) == [0, 1, 2]

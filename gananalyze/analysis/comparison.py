@@ -19,8 +19,8 @@ import pandas as pd
 from ..naming.aliases import higher_is_better, label
 from ..run import Run
 from .alignment import step_label
-from .configs import Group, config_diff, group_runs
-from .evaluations import metric_series, ranking_value, rules_metric
+from .configs import Group, aggregate, config_diff, group_runs
+from .evaluations import best_of, metric_series, ranking_value, rules_metric
 from .sweepview import outcome_of
 
 
@@ -55,6 +55,9 @@ class Comparison:
     group_table: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # (value, step) of the best evaluation of `metric`, per run name and per group label:
+    # the markers the metric's chart draws (the group's: of the mean over its runs)
+    best_points: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
@@ -176,6 +179,9 @@ def compare_table(
             f"{metric}_best": best[0] if best else None,
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
+            "recommendation": (
+                d.recommendation.text if d is not None and d.recommendation is not None else None
+            ),
             "worst": d.worst() if d is not None else None,
             "status": d.status if d is not None else "not_judged",
             "outcome": outcome_of(d),
@@ -255,6 +261,29 @@ def thinned_metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]
     return metric_series(run, metric)
 
 
+def _best_points(
+    runs: Sequence[Run],
+    groups: list[Group] | None,
+    series: dict[str, tuple[pd.Series, str | None]],
+    higher: bool,
+) -> dict[str, tuple[float, int]]:
+    """Each run's best evaluation, and each group's best point of the mean of its runs
+    (on the steps they all logged), by run name and group label."""
+    out: dict[str, tuple[float, int]] = {}
+    for r in runs:
+        b = best_of(series[r.name][0], higher) if len(series[r.name][0]) else None
+        if b is not None:
+            out[r.name] = b
+    for g in groups or []:
+        got = [series[r.name][0] for r in g.runs if len(series[r.name][0])]
+        agg = aggregate([s.astype(np.float64) for s in got]) if got else None
+        if agg is not None and len(agg):
+            b = best_of(pd.Series(agg["mean"].to_numpy(), index=agg["step"].to_numpy()), higher)
+            if b is not None:
+                out[g.label] = b
+    return out
+
+
 def compare_runs(
     runs: Sequence[Run],
     metric: str = "fid",
@@ -282,20 +311,13 @@ def compare_runs(
     table = compare_table(
         runs, metric, diagnoses=diagnoses, higher=higher, diff=diff, groups=groups, series=series
     )
-    comp = Comparison(
-        runs=runs,
-        metric=metric,
-        higher_is_better=higher,
-        diagnoses=diagnoses,
-        table=table,
-        config_diff=diff,
-        groups=groups,
-        warnings=list(warnings),
-    )
+    comp = Comparison(runs, metric, higher, diagnoses, table, diff, groups)
+    comp.warnings = list(warnings)
     if groups is not None:
         comp.group_table = group_table(groups, metric, higher, series)
         for g in groups:
             comp.warnings.extend(g.warnings)
+    comp.best_points = _best_points(runs, groups, series, higher)
     if rules_metric(metric) != metric:
         comp.notes.append(
             f"{label(metric)} is a training signal, not a sample metric: runs are ranked by "

@@ -66,7 +66,9 @@ class Diagnosis:
     "healthy" (the core evidence was there and showed none), "no_problems_found"
     (the checks that could run found nothing, but too few ran to call it
     healthy) or "not_judged" (no rule had the data it needs). Pages colour by it:
-    only "healthy" is green; the last two look neutral.
+    only "healthy" is green; the last two look neutral. recommendation: the one
+    checkpoint to keep and where to stop (analysis.recommendation), or None when there
+    is nothing to choose; every page prints its text.
     """
 
     run_name: str
@@ -76,6 +78,9 @@ class Diagnosis:
     thresholds: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     status: str = ""
+    recommendation: Any = None  # analysis.recommendation.Recommendation | None
+    # series the rules computed that pages show (e.g. "diversity"); not part of to_dict
+    evidence: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -93,6 +98,9 @@ class Diagnosis:
             "verdict": self.verdict,
             "worst": self.worst(),
             "status": self.status,
+            "recommendation": (
+                self.recommendation.to_dict() if self.recommendation is not None else None
+            ),
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [{"rule": r, "reason": why} for r, why in self.skipped],
             "context": self.context,

@@ -243,6 +243,12 @@ def load_and_diagnose(
             max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")
         ) as pool:
             results = list(pool.map(_load_one, tasks))
+        if any(isinstance(p, str) for p in todo):
+            from .. import remote
+
+            for status, obj, _ in results:  # what the workers fetched, counted here too
+                if status == "ok" and obj.fetched:
+                    remote.note_fetched(obj.fetched)
     else:
         results = []
         for t in tasks:  # serially: stop at the first bad run unless skip_bad

@@ -28,6 +28,15 @@ def _as_1d(values: Sequence[float] | np.ndarray, what: str = "values") -> np.nda
     return x
 
 
+def smoothed(values: np.ndarray, weight: float, min_points: int = 1) -> np.ndarray:
+    """The smoothed line a chart draws over a series' own logged points: TensorBoard's EMA
+    (tensorboard_ema), or the values as they are for weight 0 or fewer than `min_points`
+    points. The one smoothing entry of the report and compare pages."""
+    if weight <= 0 or len(values) < max(1, min_points):
+        return values
+    return tensorboard_ema(values, weight)
+
+
 def tensorboard_ema(values: Sequence[float] | np.ndarray, weight: float = 0.6) -> np.ndarray:
     """TensorBoard's debiased, index-based exponential moving average.
 

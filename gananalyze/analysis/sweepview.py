@@ -52,20 +52,6 @@ OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 OUTCOME_NAMES = tuple(o for o, _ in OUTCOMES)
 FAILED = OUTCOME_NAMES[:8]
-# One colour per outcome (failures warm, healthy green, undecided grey), used on every chart.
-OUTCOME_COLORS = {
-    "diverged": "#7f1d1d",
-    "collapsed": "#d62728",
-    "D overpowers G": "#ff7f0e",
-    "G overpowers D": "#bcbd22",
-    "vanishing gradients": "#9467bd",
-    "oscillating": "#e377c2",
-    "over-trained": "#8c564b",
-    "other problems": "#b07aa1",
-    "healthy": "#2ca02c",
-    "no problems found": "#9ecae1",
-    "not judged": "#bbbbbb",
-}
 MAX_LEVELS = 8
 STATISTIC = (
     "epsilon squared (bias-corrected correlation ratio of a one-way ANOVA): the share of "
@@ -282,15 +268,7 @@ def sweep_view(comp: Any, keys: Sequence[str] | None = None) -> SweepView:
             k.key,
         )
     )
-    view = SweepView(
-        metric=m,
-        higher_is_better=comp.higher_is_better,
-        runs=names,
-        outcomes=outcomes,
-        best=best,
-        counts=counts,
-        keys=views,
-    )
+    view = SweepView(m, comp.higher_is_better, names, outcomes, best, counts, views)
     if not cols:
         view.notes.append("no config key differs between the runs: nothing to relate outcomes to")
     return view

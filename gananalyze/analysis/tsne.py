@@ -1,4 +1,7 @@
-"""t-SNE of real vs generated samples at chosen checkpoints (for the report).
+"""t-SNE of real vs generated samples at chosen checkpoints: the embedding the report draws.
+
+`embed_points` is the one PCA -> t-SNE -> split, for images (`embed`) and rows
+(analysis.vectorcols.tsne_vectors) alike; pages/plot_kinds.tsne_panels draws it.
 
 Needs three things: native checkpoints, a generator spec in run.json (so that
 `checkpoints.build_generator` rebuilds G in this process) and real data. Real
@@ -16,7 +19,6 @@ dimensions first) so that it takes a few seconds on one core.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -87,35 +89,6 @@ def extra_note(run: Run, real: str | None = None) -> str | None:
     return "t-SNE skipped: it needs torch, which is not installed: " + install_hint("fid")
 
 
-def generate(
-    run: Run, checkpoint: Checkpoint, n: int, seed: int = 0, trust: bool = False
-) -> np.ndarray:
-    """n samples from G at `checkpoint`, as float32 (n, C, H, W) in [0, 1].
-
-    Raises GanAnalyzeError when G's output is not finite (NaN weights, say).
-    """
-    import torch
-
-    from ..metrics.checkpoints import build_generator
-
-    spec = run.generator or {}
-    G = build_generator(run, checkpoint, trust=trust)
-    latent = tuple(int(s) for s in spec.get("latent_shape", [100]))
-    lo, hi = spec.get("output_range", [-1.0, 1.0])
-    g = torch.Generator().manual_seed(int(seed))
-    with torch.no_grad():
-        z = torch.randn((n, *latent), generator=g)
-        x = G(z).float().numpy()
-    if not np.isfinite(x).all():
-        bad = float(np.mean(~np.isfinite(x)))
-        raise GanAnalyzeError(
-            f"{checkpoint.path}: the generator at step {checkpoint.step} produced NaN/Inf "
-            f"samples ({bad:.0%} of values; are its weights NaN?)"
-        )
-    x = (x - lo) / (hi - lo)
-    return np.clip(x, 0.0, 1.0).astype(np.float32)
-
-
 def embed(
     run: Run,
     checkpoints: list[Checkpoint],
@@ -129,15 +102,13 @@ def embed(
     trust: consent to import the generator code run.json names (gananalyze.consent).
     Raises MissingExtra when torch (the fid extra) is not installed.
     """
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-
-    from ..metrics.realdata import load_real
-
     why = unavailable_reason(run, real)
     if why:
         raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
     torch = require("torch", "the t-SNE of generated samples")
+    from ..metrics.generate import sample_images
+    from ..metrics.realdata import load_real
+
     src = real_source(run, real)
     data = load_real(src)
     if data.kind != "images":
@@ -152,7 +123,9 @@ def embed(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fakes = {c.step: generate(run, c, len(real_x), seed, trust) for c in checkpoints}
+        fakes = {
+            c.step: sample_images(run, c, len(real_x), seed, trust).numpy() for c in checkpoints
+        }
     finally:
         torch.set_num_threads(threads)
     for step, f in fakes.items():
@@ -161,41 +134,33 @@ def embed(
                 f"{run.path}: generated samples at step {step} have shape {f.shape[1:]}, the "
                 f"real data {src} {real_x.shape[1:]}"
             )
-    parts = [real_x.reshape(len(real_x), -1)] + [f.reshape(len(f), -1) for f in fakes.values()]
-    X = np.concatenate(parts).astype(np.float64)
+    flat = {s: f.reshape(len(f), -1).astype(np.float64) for s, f in fakes.items()}
+    return embed_points(real_x.reshape(len(real_x), -1).astype(np.float64), flat, src, seed)
+
+
+def embed_points(
+    real: np.ndarray, fakes: dict[int, np.ndarray], source: str = "", seed: int = 0
+) -> TsneResult:
+    """The one t-SNE of images and rows alike: real (N, D) and fakes[step] (M, D), already
+    scaled, go through PCA to 50 dimensions (when wider) and ONE t-SNE, then are split back."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    X = np.vstack([real, *fakes.values()])
     dims = X.shape[1]
     perplexity = float(min(30.0, (len(X) - 1) / 3))
     # One thread: sklearn's Barnes-Hut gradient otherwise starts an OpenMP thread per
     # core, which on a busy 2-core machine made it 5x slower (20 s instead of 4 s).
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(1):
         if dims > 50:
             X = PCA(n_components=50, random_state=seed).fit_transform(X)
         Y = TSNE(
             n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
         ).fit_transform(X)
-    out = TsneResult(real=Y[: len(real_x)], source=src, dims=dims)
-    pos = len(real_x)
+    out = TsneResult(real=Y[: len(real)], source=source, dims=dims)
+    pos = len(real)
     for step, f in fakes.items():
         out.fake[step] = Y[pos : pos + len(f)]
         pos += len(f)
     return out
-
-
-def tsne_figure(result: TsneResult, labels: dict[int, str]) -> Any:
-    """One panel per checkpoint: real points vs that checkpoint's generated points."""
-    from ..pages import plot_kinds, plots
-
-    steps = list(result.fake)
-    with plots.styled():
-        fig, axes = plots.new_figure(
-            1, len(steps), width=4.2 * len(steps), height=4.0, sharex=True, sharey=True
-        )
-        for ax, step in zip(axes[0], steps, strict=True):
-            plot_kinds.scatter_2d(
-                [("real", result.real), (labels.get(step, f"step {step}"), result.fake[step])],
-                title=labels.get(step, f"step {step}"),
-                ax=ax,
-            )
-    return fig

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.datatable import standardiser
-from .tsne import TsneResult
+from .tsne import TsneResult, embed_points
 from .vectorstats import VectorData
 
 
@@ -98,10 +98,6 @@ def correlation_difference(data: VectorData, x: np.ndarray) -> tuple[list[str], 
 def tsne_vectors(data: VectorData, steps: list[int], n: int = 300, seed: int = 0) -> TsneResult:
     """One t-SNE of n real rows (or none without a real table) and n rows per chosen step,
     standardised on the real rows (else on all rows shown)."""
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
-
     rng = np.random.default_rng(seed)
 
     def pick(a: np.ndarray) -> np.ndarray:
@@ -111,19 +107,6 @@ def tsne_vectors(data: VectorData, steps: list[int], n: int = 300, seed: int = 0
     fakes = {s: pick(by_step[s]) for s in steps}
     real = pick(data.real.matrix) if data.real is not None else np.zeros((0, len(data.columns)))
     mu, sd = standardiser(real if len(real) else np.vstack(list(fakes.values())))
-    X = (np.vstack([real, *fakes.values()]) - mu) / sd
-    perplexity = float(min(30.0, (len(X) - 1) / 3))
-    with threadpool_limits(1):
-        if X.shape[1] > 50:
-            X = PCA(n_components=50, random_state=seed).fit_transform(X)
-        Y = TSNE(
-            n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
-        ).fit_transform(X)
-    out = TsneResult(
-        real=Y[: len(real)], source=data.real.source if data.real else "", dims=X.shape[1]
-    )
-    pos = len(real)
-    for s, f in fakes.items():
-        out.fake[s] = Y[pos : pos + len(f)]
-        pos += len(f)
-    return out
+    scaled = {s: (f - mu) / sd for s, f in fakes.items()}
+    source = data.real.source if data.real else ""
+    return embed_points((real - mu) / sd, scaled, source, seed)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanAnalyzeError
+from ..remote import materialized
 from ..run import Checkpoint, Run
 
 
@@ -29,7 +30,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise GanAnalyzeError(f"{path}: checkpoint not found")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with materialized(path):  # a checkpoint left on object storage: fetched for this load
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except GanAnalyzeError:
+        raise
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise GanAnalyzeError(f"{path}: checkpoint cannot be loaded safely ({first})") from None
@@ -188,8 +192,10 @@ def load_stylegan_pickle(path: str | Path, trust: bool = False):
             from legacy import load_network_pkl
         except ImportError:
             load_network_pkl = None
-        with open(path, "rb") as f:
+        with materialized(path), open(path, "rb") as f:
             data = load_network_pkl(f) if load_network_pkl is not None else pickle.load(f)
+    except GanAnalyzeError:
+        raise
     except ModuleNotFoundError as e:
         raise GanAnalyzeError(
             f"{path}: unpickling needs the StyleGAN source code (module {e.name!r} not found); "

@@ -1,4 +1,5 @@
-"""Generating a sweep's samples: the fixed noise, G's outputs as images in [0, 1].
+"""Generating samples: the fixed noise, G's outputs as images in [0, 1] (the sweep's
+and the t-SNE's: `sample_images`).
 
 Sample i's latent depends only on (seed, i), so any batch size, any number of
 processes and any resumed sweep draw exactly the same samples.
@@ -14,7 +15,9 @@ from typing import Any
 import torch
 
 from ..errors import GanAnalyzeError
-from .checkpoints import load_stylegan_pickle
+from ..run import Checkpoint, Run
+from ..textfmt import fmt_pct
+from .checkpoints import build_generator, load_stylegan_pickle
 
 NOISE_CHUNK = 1024
 
@@ -74,6 +77,28 @@ def to_unit(
     if quantize:
         x = x.mul(255).add(0.5).clamp(0, 255).floor().div(255)
     return x
+
+
+def sample_images(
+    run: Run, checkpoint: Checkpoint, n: int, seed: int = 0, trust: bool = False
+) -> torch.Tensor:
+    """n samples of G at a native `checkpoint` from the fixed noise of `seed`, as float32
+    (n, C, H, W) in [0, 1] on CPU (not quantized); G is rebuilt from run.json's spec.
+
+    Raises GanAnalyzeError when G's output is not finite (NaN weights, say).
+    """
+    spec = run.generator or {}
+    G = build_generator(run, checkpoint, trust=trust)
+    with torch.inference_mode():
+        x = as_images(G(Noise(seed, spec.get("latent_shape", [100])).get(0, n)), checkpoint.path)
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        raise GanAnalyzeError(
+            f"{checkpoint.path}: the generator at step {checkpoint.step} produced NaN/Inf "
+            f"samples ({fmt_pct(float((~finite).float().mean()))} of values; are its weights "
+            "NaN?)"
+        )
+    return to_unit(x, spec.get("output_range", [-1.0, 1.0]), quantize=False)
 
 
 def as_images(out: Any, ckpt: Path) -> torch.Tensor:

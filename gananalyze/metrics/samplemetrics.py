@@ -1,7 +1,8 @@
 """Sample-quality metrics computed from feature vectors (and classifier logits).
 
-Owns KID, Inception Score, precision/recall, density/coverage and the METRICS
-registry that the FID sweep uses; FID's formula lives in gananalyze.metrics.fid.
+Owns KID, Inception Score, precision/recall, density/coverage and the functions
+that the sample-metric registry (gananalyze.metrics.registry) runs; FID's formula
+lives in gananalyze.metrics.fid.
 
 Conventions (chosen so numbers agree with the reference implementations):
 - KID: unbiased MMD² with the polynomial kernel k(x, y) = (γ xᵀy + c)^degree,
@@ -28,8 +29,6 @@ metrics when `prdc` is called.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -227,18 +226,17 @@ def density_coverage(real, fake, k: int = 5, **kw) -> tuple[float, float]:
     return r["density"], r["coverage"]
 
 
-# ------------------------------------------------------------------------ registry
+# ------------------------------------------------------------------- the metric functions
+# (registered, with what they need and store, in gananalyze.metrics.registry)
 
-MetricFn = Callable[..., dict[str, float]]
 
-
-def _need(x, what: str, metric: str):
+def need(x, what: str, metric: str):
     if x is None:
         raise GanAnalyzeError(f"metric {metric!r} needs {what}")
     return x
 
 
-def _m_fid(
+def fid_metric(
     real, fake, fake_logits=None, *, real_stats=None, device="cpu", **_kw
 ) -> dict[str, float]:
     """FID of `fake` against the real statistics, and fid_std, its split-half uncertainty.
@@ -250,7 +248,7 @@ def _m_fid(
     NaN with fewer than 4 samples.
     """
     if real_stats is None:
-        real_stats = feature_stats(_need(real, "real features or statistics", "fid"))
+        real_stats = feature_stats(need(real, "real features or statistics", "fid"))
     n = int(fake.shape[0])
     halves = (fake[: n // 2], fake[n // 2 :]) if n >= 4 else ()
     out = {"fid": _fid_one(fake, real_stats, device)}
@@ -272,103 +270,23 @@ def _fid_one(fake, real_stats, device) -> float:
     return frechet_distance(*real_stats, *feature_stats(fake), device=la_device)
 
 
-def _m_kid(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
-    mean, std = kid(_need(real, "real features (not only statistics)", "kid"), fake, device=device)
+def kid_metric(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
+    mean, std = kid(need(real, "real features (not only statistics)", "kid"), fake, device=device)
     return {"kid": mean, "kid_std": std}
 
 
-def _m_is(real, fake, fake_logits=None, **_kw) -> dict[str, float]:
-    mean, std = inception_score(_need(fake_logits, "an extractor with logits", "is"))
+def is_metric(real, fake, fake_logits=None, **_kw) -> dict[str, float]:
+    mean, std = inception_score(need(fake_logits, "an extractor with logits", "is"))
     return {"is": mean, "is_std": std}
 
 
-def _m_pr(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
+def pr_metric(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
     return prdc(
-        _need(real, "real features (not only statistics)", "pr"), fake, 3, None, device=device
+        need(real, "real features (not only statistics)", "pr"), fake, 3, None, device=device
     )
 
 
-def _m_dc(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
+def dc_metric(real, fake, fake_logits=None, *, device="cpu", **_kw) -> dict[str, float]:
     return prdc(
-        _need(real, "real features (not only statistics)", "dc"), fake, None, 5, device=device
+        need(real, "real features (not only statistics)", "dc"), fake, None, 5, device=device
     )
-
-
-# name -> fn(real_features, fake_features, fake_logits, *, real_stats=None, device="cpu")
-# returning named values. real_features may be None for "fid" when real_stats=(mu, sigma).
-METRICS: dict[str, MetricFn] = {
-    "fid": _m_fid,
-    "kid": _m_kid,
-    "is": _m_is,
-    "pr": _m_pr,
-    "dc": _m_dc,
-}
-
-# What each metric needs besides fake features: "stats" (real mu/sigma suffice),
-# "features" (real feature vectors), "logits" (the fake samples' logits).
-METRIC_NEEDS: dict[str, str] = {
-    "fid": "stats",
-    "kid": "features",
-    "is": "logits",
-    "pr": "features",
-    "dc": "features",
-}
-
-# Column names each metric produces, in order.
-METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
-    "fid": ("fid", "fid_std"),
-    "kid": ("kid", "kid_std"),
-    "is": ("is", "is_std"),
-    "pr": ("precision", "recall"),
-    "dc": ("density", "coverage"),
-}
-
-
-def parse_metrics(spec: str | list[str] | tuple[str, ...]) -> list[str]:
-    """'fid,kid' -> ['fid', 'kid'] (validated, de-duplicated, order kept)."""
-    names = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec)]
-    names = [n for n in dict.fromkeys(names) if n]
-    bad = [n for n in names if n not in METRICS]
-    if bad:
-        raise GanAnalyzeError(
-            f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRICS)}"
-        )
-    return names
-
-
-def compute_metrics(
-    names,
-    real_features,
-    fake_features,
-    fake_logits=None,
-    *,
-    real_stats: tuple[np.ndarray, np.ndarray] | None = None,
-    device: str | torch.device = "cpu",
-) -> dict[str, float]:
-    """Run the named metrics (a list or "fid,kid,...") and merge their values.
-
-    "pr" and "dc" share one pass over the distances when both are requested.
-    real_stats (mu, sigma) replaces real_features for FID (e.g. a pytorch-fid
-    statistics .npz, or cached statistics).
-    """
-    names = parse_metrics(names)
-    out: dict[str, float] = {}
-    rest = list(names)
-    if "pr" in names and "dc" in names:
-        out.update(
-            prdc(
-                _need(real_features, "real features (not only statistics)", "pr"),
-                fake_features,
-                3,
-                5,
-                device=device,
-            )
-        )
-        rest = [n for n in names if n not in ("pr", "dc")]
-    for n in rest:
-        out.update(
-            METRICS[n](
-                real_features, fake_features, fake_logits, real_stats=real_stats, device=device
-            )
-        )
-    return out

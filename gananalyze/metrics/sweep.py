@@ -44,37 +44,17 @@ import pandas as pd
 import torch
 
 from .. import consent
-from ..analysis.evaluations import best_position
 from ..errors import GanAnalyzeError
 from ..files.datatable import is_table_file
-from ..naming.aliases import higher_is_better
 from ..run import Checkpoint, Run
-from ..runio import store
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal, pickled_checkpoints
 from .distributed import init_distributed
 from .generate import Noise, as_images, stylegan_sampler, to_unit
+from .ledger import append, error_text, is_done, ledger_frame, read, stored_rows
 from .realdata import RealData, load_real, real_features
-from .samplemetrics import METRIC_COLUMNS, METRIC_NEEDS, compute_metrics, parse_metrics
-
-# Direction of each value column: True when higher is better.
-SELECT_METRICS = (
-    "fid",
-    "kid",
-    "is",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-)  # what --select accepts
-ID_COLUMNS = ("step", "features", "features_key", "num_samples", "quantized", "real")
-
-
-# ---------------------------------------------------------------- samples
-
-
-# ---------------------------------------------------------------- distributed
-
+from .registry import METRICS, compute_metrics, parse_metrics, stored_columns
+from .vectorsweep import vector_sweep  # rows, not images (docs: vectors)
 
 # ---------------------------------------------------------------- selection
 
@@ -112,23 +92,6 @@ def select_checkpoints(
     if every < 1:
         raise GanAnalyzeError(f"--every must be at least 1, not {every}")
     return ckpts[::every]
-
-
-def already_done(
-    existing: pd.DataFrame, step: int, ident: dict[str, Any], columns: list[str]
-) -> bool:
-    """Whether `existing` already holds all `columns` for `step` under the same identity."""
-    if existing is None or not len(existing) or "features_key" not in existing.columns:
-        return False
-    rows = existing[existing["step"] == step]
-    for k in ("features_key", "real", "num_samples", "quantized"):
-        if k not in rows.columns:
-            return False
-        rows = rows[rows[k] == ident[k]]
-    if not len(rows):
-        return False
-    last = rows.iloc[-1]
-    return all(c in rows.columns and pd.notna(last[c]) for c in columns)
 
 
 # ---------------------------------------------------------------- the sweep
@@ -219,12 +182,10 @@ def sweep(
     if any(c.kind == "native" for c in chosen):
         # fails early, once, when the spec or its module is wrong (or not consented to)
         build_generator(run, trust=trust_pickles)
-    needs_real = [n for n in names if METRIC_NEEDS[n] != "logits"]
+    needs_real = [n for n in names if METRICS[n].needs != "logits"]
     if needs_real and real is None:
         raise GanAnalyzeError(f"metric(s) {', '.join(needs_real)} need real data (--real)")
     if features == "raw" or is_table_file(real if not isinstance(real, RealData) else None):
-        from .vectorsweep import vector_sweep  # rows, not images (docs: vectors)
-
         if "is" in names:
             raise GanAnalyzeError("Inception Score needs class logits; rows have none")
         if real is None or not is_table_file(real):
@@ -282,22 +243,12 @@ def sweep(
             "quantized": bool(quantize),
             "real": real_short,
         }
-        want_cols = [c for n in names for c in METRIC_COLUMNS[n]]
-        existing = store.read_sample_metrics(Path(run.path), []) if dist.rank == 0 else None
+        want_cols = stored_columns(names)
+        existing = read(run.path) if dist.rank == 0 else None
         todo_steps = [
-            c.step for c in chosen if force or not already_done(existing, c.step, ident, want_cols)
+            c.step for c in chosen if force or not is_done(existing, c.step, ident, want_cols)
         ]
-        stored = (
-            []
-            if existing is None or not len(existing)
-            else [
-                r
-                for r in existing.to_dict("records")
-                if r["step"] in {c.step for c in chosen}
-                and r["step"] not in todo_steps
-                and r.get("features_key") == ident["features_key"]
-            ]
-        )
+        stored = stored_rows(existing, [c.step for c in chosen], todo_steps, ident["features_key"])
         todo_steps, stored = dist.broadcast((todo_steps, stored))
         by_step = {c.step: c for c in chosen}
         todo = [by_step[s] for s in todo_steps]
@@ -323,19 +274,7 @@ def sweep(
                 done += 1
                 if dist.rank == 0:
                     if got.get("error") is None:
-                        store.append_sample_metrics(
-                            Path(run.path),
-                            pd.DataFrame(
-                                [
-                                    {
-                                        k: v
-                                        for k, v in got.items()
-                                        if k
-                                        not in ("error", "source", "seconds", "seconds_features")
-                                    }
-                                ]
-                            ),
-                        )
+                        append(run.path, got)
                     if progress is not None:
                         progress(
                             {"done": done, "total": len(todo), "step": got["step"], "row": got}
@@ -343,30 +282,14 @@ def sweep(
     finally:
         dist.close()
 
-    for r in stored:
-        r["source"] = "stored"
-        r["error"] = None
-    frame = pd.DataFrame(stored + rows)
-    order = [c for c in (*ID_COLUMNS, *want_cols) if c in frame.columns]
-    rest = [
-        c
-        for c in frame.columns
-        if c not in order and c not in ("seconds", "seconds_features", "source", "error")
-    ]
-    frame = frame[
-        order
-        + rest
-        + [c for c in ("seconds", "seconds_features", "source", "error") if c in frame.columns]
-    ]
-    frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
-    frame.attrs.update(
+    return ledger_frame(
+        stored + rows,
+        want_cols,
         metrics=names,
-        want_columns=want_cols,
         batch_size=batcher.size,
         device=str(dev),
         world_size=dist.world,
     )
-    return frame
 
 
 def _real_side(real, extractor, embed, names, quantize, cache_dir):
@@ -375,7 +298,7 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
         return None, None, ""
     rd = real if isinstance(real, RealData) else load_real(real)
     if rd.kind == "stats":
-        bad = [n for n in names if METRIC_NEEDS[n] == "features"]
+        bad = [n for n in names if METRICS[n].needs == "features"]
         if bad:
             raise GanAnalyzeError(
                 f"{rd.source}: holds only FID statistics (mu, sigma); {', '.join(bad)} need "
@@ -439,60 +362,10 @@ def _evaluate(
         row["error"] = None
     except OutOfMemory:
         raise
-    except GanAnalyzeError as e:
-        row["error"] = str(e)
-    except Exception as e:  # a generator that crashes on this checkpoint: report it, keep sweeping
+    except Exception as e:  # a checkpoint that fails: report it, keep sweeping
         if is_oom(e):
             raise
-        detail = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
-        row["error"] = f"{ckpt.path}: {type(e).__name__}: {detail}"
+        row["error"] = error_text(e, ckpt.path)
     row["seconds"] = time.perf_counter() - t0
     row["source"] = "computed"
     return row
-
-
-# ---------------------------------------------------------------- summary
-
-
-def stop_advice(
-    frame: pd.DataFrame, select: str = "fid", tolerance: float = 0.02
-) -> dict[str, Any] | None:
-    """When training should have stopped, on top of the best step (analysis.evaluations).
-
-    stop_step is the earliest checkpoint whose value is within `tolerance`
-    (relative) of the best: training past it bought (almost) nothing.
-    still_improving is True when the best is the last evaluated checkpoint and
-    no earlier one came within `tolerance` of it.
-    """
-    col = {"pr": "precision", "dc": "coverage"}.get(select, select)
-    if col not in SELECT_METRICS:
-        raise GanAnalyzeError(
-            f"cannot select by {select!r}; choose from {', '.join(SELECT_METRICS)}"
-        )
-    if col not in frame.columns:
-        return None
-    ok = frame[frame[col].notna()]
-    if "error" in ok.columns:
-        ok = ok[ok["error"].isna()]
-    if not len(ok):
-        return None
-    ok = ok.sort_values("step")
-    vals = ok[col].to_numpy(dtype=float)
-    steps = ok["step"].to_numpy()
-    higher = higher_is_better(col)
-    i = best_position(vals, higher)
-    best = vals[i]
-    slack = tolerance * abs(best)
-    close = vals >= best - slack if higher else vals <= best + slack
-    j = int(np.argmax(close))
-    return {
-        "metric": col,
-        "higher_is_better": higher,
-        "best_step": int(steps[i]),
-        "best_value": float(best),
-        "stop_step": int(steps[j]),
-        "stop_value": float(vals[j]),
-        "last_step": int(steps[-1]),
-        "still_improving": i == len(vals) - 1 and j == i,
-        "tolerance": tolerance,
-    }

@@ -7,7 +7,7 @@ columns standardised with the real rows' mean and standard deviation (fitted on
 the real data only). A user feature function stays possible: `--features
 torchscript:PATH` runs a TorchScript module on those standardised rows (float32
 (N, D) -> (N, F)). FID, KID, precision/recall and density/coverage then come
-from the same code as for images (samplemetrics.compute_metrics). Rows are
+from the same code as for images (registry.compute_metrics). Rows are
 appended to the run like the image sweep's, with features "raw".
 """
 
@@ -26,10 +26,10 @@ import torch
 from ..errors import GanAnalyzeError
 from ..files.datatable import DataTable, load_table, standardiser
 from ..run import Run
-from ..runio import store
 from .checkpoints import build_generator
 from .generate import Noise
-from .samplemetrics import METRIC_COLUMNS, compute_metrics
+from .ledger import append, error_text, is_done, ledger_frame, read, stored_rows
+from .registry import compute_metrics, stored_columns
 
 GEN_BATCH = 4096
 
@@ -95,8 +95,6 @@ def vector_sweep(
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw"."""
-    from .sweep import ID_COLUMNS, already_done
-
     dev = device or torch.device("cpu")
     table = load_table(real)
     feats = RowFeatures(table, features, dev)
@@ -110,39 +108,29 @@ def vector_sweep(
         "quantized": False,
         "real": hashlib.sha256(Path(real).read_bytes()).hexdigest()[:12],
     }
-    want = [c for n in names for c in METRIC_COLUMNS[n]]
-    existing = store.read_sample_metrics(Path(run.path), [])
-    rows: list[dict[str, Any]] = []
-    todo = [c for c in chosen if force or not already_done(existing, c.step, ident, want)]
-    for c in chosen:
-        if c not in todo:
-            got = existing[(existing["step"] == c.step) & (existing["features_key"] == feats.key)]
-            rows.append(dict(got.iloc[-1].to_dict(), source="stored", error=None))
+    want = stored_columns(names)
+    existing = read(run.path)
+    todo = [c for c in chosen if force or not is_done(existing, c.step, ident, want)]
+    rows = stored_rows(existing, [c.step for c in chosen], [c.step for c in todo], feats.key)
     if progress is not None:
         progress({"done": 0, "total": len(todo), "step": None, "row": None})
     for i, ckpt in enumerate(todo, 1):
         row = _evaluate(run, ckpt, noise, num_samples, table, feats, real_feats, names, ident, dev)
         if row["error"] is None:
-            keep = {k: v for k, v in row.items() if k not in ("error", "source", "seconds")}
-            store.append_sample_metrics(Path(run.path), pd.DataFrame([keep]))
+            append(run.path, row)
         rows.append(row)
         if progress is not None:
             progress({"done": i, "total": len(todo), "step": ckpt.step, "row": row})
-    frame = pd.DataFrame(rows)
-    order = [c for c in (*ID_COLUMNS, *want) if c in frame.columns]
-    tail = [c for c in ("seconds", "source", "error") if c in frame.columns]
-    frame = frame[order + [c for c in frame.columns if c not in order and c not in tail] + tail]
-    frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
-    frame.attrs.update(
+    return ledger_frame(
+        rows,
+        want,
         metrics=names,
-        want_columns=want,
         batch_size=GEN_BATCH,
         device=str(dev),
         world_size=1,
         note=f"real rows: {table.describe()}; features: "
         f"{feats.name} (standardised on the real rows only)",
     )
-    return frame
 
 
 def _evaluate(run, ckpt, noise, n, table, feats, real_feats, names, ident, dev) -> dict:
@@ -168,11 +156,8 @@ def _evaluate(run, ckpt, noise, n, table, feats, real_feats, names, ident, dev) 
             )
         row.update(compute_metrics(names, real_feats, feats(x), None, device=dev))
         row["error"] = None
-    except GanAnalyzeError as e:
-        row["error"] = str(e)
-    except Exception as e:  # a generator that crashes on this checkpoint: report it, keep sweeping
-        detail = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
-        row["error"] = f"{ckpt.path}: {type(e).__name__}: {detail}"
+    except Exception as e:  # a checkpoint that fails: report it, keep sweeping
+        row["error"] = error_text(e, ckpt.path)
     row["seconds"] = time.perf_counter() - t0
     row["source"] = "computed"
     return row

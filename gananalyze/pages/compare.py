@@ -234,6 +234,7 @@ def build_context(
                 "run": name,
                 "color": pl.run_color.get(name),
                 "verdict": getattr(d, "verdict", None) or "not checked",
+                "recommendation": getattr(d, "recommendation", None),
                 "look": look(d),
                 "findings": [
                     {

@@ -1,5 +1,7 @@
 """The charts of the compare page: overlaid runs, group bands, best markers, samples.
 
+The best markers are the comparison's (analysis.comparison.Comparison.best_points).
+
 Metric names are matched across formats through `gananalyze.naming.aliases.ALIASES`. A
 metric present in some runs only is drawn for those, with a note naming the others.
 D(x) and D(G(z)) get their own side-by-side panel; counters and x-axis columns
@@ -19,7 +21,7 @@ import pandas as pd
 from ..analysis.alignment import common_step_label, time_unit, x_mapper
 from ..analysis.comparison import Comparison
 from ..analysis.configs import aggregate
-from ..analysis.evaluations import best_of
+from ..analysis.smoothing import smoothed
 from ..naming.aliases import ALIASES, canonical
 from ..run import Run
 from ..textfmt import fmt_num
@@ -57,15 +59,6 @@ def palette(n: int) -> list[str]:
 
 def _hex(c: Sequence[float]) -> str:
     return "#" + "".join(f"{int(round(255 * v)):02x}" for v in c[:3])
-
-
-def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's EMA (analysis.smoothing) over a run's own logged points."""
-    if weight <= 0 or len(y) < 3:
-        return y
-    from ..analysis.smoothing import tensorboard_ema
-
-    return tensorboard_ema(y, weight)
 
 
 def sample_uri(run: Run, best_step: int | None) -> tuple[str | None, int | None]:
@@ -237,8 +230,12 @@ class Plotter:
                 for (lab, _), g in zip(self.units, comp.groups, strict=True)
             }
             self.run_color = {r.name: self.color[g.label] for g in comp.groups for r in g.runs}
+            self.unit_key = {
+                lab: g.label for (lab, _), g in zip(self.units, comp.groups, strict=True)
+            }
         else:
             self.unit_color = {r.name: self.color[r.name] for r in comp.runs}
+            self.unit_key = {r.name: r.name for r in comp.runs}
             self.run_color = dict(self.unit_color)
 
     def xs(self, run: Run, steps: np.ndarray) -> np.ndarray:
@@ -253,7 +250,6 @@ class Plotter:
         what: str = "",
     ) -> tuple[list[Curve], list[str]]:
         """Lines for one metric: one per run, or mean + band per group; notes about gaps."""
-        higher = self.comp.higher_is_better
         out: list[Curve] = []
         notes: list[str] = []
         raw_band = not self.comp.groups and len(self.units) <= 3
@@ -269,13 +265,12 @@ class Plotter:
             if not self.comp.groups:
                 r, s = series[0]
                 y = s.to_numpy(dtype=np.float64)
-                sm = _smooth(y, self.smoothing) if smooth else y
+                sm = smoothed(y, self.smoothing, 3) if smooth else y
                 xs = self.xs(r, s.index.to_numpy())
                 b = None
-                if best:
-                    bb = best_of(s, higher)
-                    if bb is not None:
-                        b = (float(self.xs(r, np.array([bb[1]]))[0]), bb[0])
+                bb = self.comp.best_points.get(r.name) if best else None
+                if bb is not None:
+                    b = (float(self.xs(r, np.array([bb[1]]))[0]), bb[0])
                 envelope_of_raw = raw_band and smooth and not markers
                 out.append(
                     Curve(
@@ -297,7 +292,7 @@ class Plotter:
                 continue
             sm_series = [
                 pd.Series(
-                    _smooth(s.to_numpy(dtype=np.float64), self.smoothing)
+                    smoothed(s.to_numpy(dtype=np.float64), self.smoothing, 3)
                     if smooth
                     else s.to_numpy(dtype=np.float64),
                     index=s.index,
@@ -329,10 +324,9 @@ class Plotter:
             st = agg["step"].to_numpy()
             xs = np.mean([self.xs(r, st) for r, _ in series], axis=0)
             b = None
-            if best:
-                bb = best_of(pd.Series(agg["mean"].to_numpy(), index=st), higher)
-                if bb is not None:
-                    b = (float(xs[np.searchsorted(st, bb[1])]), bb[0])
+            bb = self.comp.best_points.get(self.unit_key[lab]) if best else None
+            if bb is not None and bb[1] in set(st.tolist()):
+                b = (float(xs[np.searchsorted(st, bb[1])]), bb[0])
             mean = agg["mean"].to_numpy()
             out.append(
                 Curve(

@@ -18,15 +18,17 @@ import numpy as np
 
 from ..analysis.comparison import Comparison, plain_records, thinned_metric_series
 from ..analysis.configs import aggregate
-from ..analysis.sweepview import FAILED, OUTCOME_COLORS, SweepView, sweep_view
+from ..analysis.sweepview import FAILED, SweepView, sweep_view
 from ..naming.aliases import label
 from ..textfmt import fmt_cfg, fmt_pct, fmt_table
 from . import sweep_charts
 from .compare_charts import palette, panel_figure, sample_uri
 from .plots import Curve
+from .status import OUTCOME_COLORS
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown
+MAX_TABLE_ROWS = 500  # runs listed in the page's table (the rest: --csv), so its size is bounded
 
 
 def _pick(view: SweepView, only: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -206,7 +208,13 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
     numeric = [True, False, False, False, True, True,
                *[k.numeric for k in view.keys], False]
     rows = []
-    for i, name in enumerate(view.runs):
+    notes = [*comp.notes, *view.notes]
+    if n > MAX_TABLE_ROWS:  # the page stays bounded; --csv / --json list every run
+        notes.append(
+            f"the table lists the {MAX_TABLE_ROWS} best-ranked of the {n} runs; "
+            "`gananalyze compare ... --csv` lists every run"
+        )
+    for i, name in enumerate(view.runs[:MAX_TABLE_ROWS]):  # view.runs: ranked
         rec = table_rows[name]
         o = view.outcomes[i]
         cfg = [rec.get(f"config.{k}") for k in keys]
@@ -244,7 +252,7 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         "numeric": numeric,
         "rows": rows,
         "warnings": list(comp.warnings),
-        "notes": [*comp.notes, *view.notes],
+        "notes": notes,
     }
 
 

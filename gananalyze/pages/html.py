@@ -17,7 +17,7 @@ def environment():
     """The shared, cached jinja2.Environment (filters: `num`)."""
     import jinja2
 
-    from ..textfmt import fmt_num
+    from ..textfmt import fmt_dec, fmt_num
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("gananalyze.pages", "templates"),
@@ -27,6 +27,7 @@ def environment():
         lstrip_blocks=True,
     )
     env.filters["num"] = fmt_num
+    env.filters["dec"] = fmt_dec
     return env
 
 

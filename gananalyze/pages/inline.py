@@ -12,7 +12,7 @@ import html
 
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from .html import render
-from .report_model import FindingView, finding_numbers, step_range
+from .sections import FindingView, finding_numbers, step_range
 from .status import look
 
 ROOT_CLASS = "gananalyze-inline"

@@ -94,3 +94,18 @@ def scatter_2d(
         ax.set_title(title, loc="left")
     ax.legend(loc="best", markerscale=2)
     return fig
+
+
+def tsne_panels(result: Any, shown: Sequence[tuple[int, str]]) -> Any:
+    """A t-SNE embedding (analysis.tsne.TsneResult), one panel per (step, label) in `shown`:
+    the real points (when there are any) against that checkpoint's generated points, on
+    shared axes (one embedding, one coordinate system)."""
+    with styled():
+        fig, axes = new_figure(
+            1, len(shown), width=4.2 * len(shown), height=4.0, sharex=True, sharey=True
+        )
+        for ax, (step, label) in zip(axes[0], shown, strict=True):
+            real = [("real", result.real)] if len(result.real) else []
+            scatter_2d([*real, (label, result.fake[step])], title=label, ax=ax)
+    return fig
+

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..analysis.alignment import step_label
-from ..analysis.evaluations import best_checkpoint
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
+from ..analysis.report_evidence import ReportEvidence, gather
+from ..analysis.smoothing import smoothed
 from ..errors import GanAnalyzeError
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
@@ -33,17 +33,17 @@ from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
 from .report_dynamics import D_COUNTS, DynamicsSections
-from .report_model import (
+from .report_samples import SampleSections
+from .report_vectors import vector_sections
+from .sections import (
     CHART_WIDTH,
     Figure,
     FindingView,
+    PageTable,
     Section,
-    Table,
     finding_numbers,
-    smooth,
     step_range,
 )
-from .report_samples import SampleSections
 from .status import look as status_look
 
 # One colour per finding band (the same finding has the same colour on every chart), so two
@@ -55,15 +55,15 @@ MAX_OTHER_PANELS = 24
 class _Builder(DynamicsSections, SampleSections):
     """Builds the sections of one report; keeps track of which chart shows which metric."""
 
-    def __init__(self, run: Run, diagnosis: Diagnosis, smoothing: float, bins: int = 1500):
-        self.run = run
-        self.diag = diagnosis
+    def __init__(self, ev: ReportEvidence, smoothing: float, bins: int = 1500):
+        self.ev = ev
+        self.run = ev.run
+        self.diag = ev.diagnosis
         self.w = float(smoothing)
         self.bins = bins
         self.chart_for: dict[str, str] = {}  # metric name (column or canonical) -> figure id
         self.used: set[str] = set()  # scalar columns shown by a dedicated chart
-        self.best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
-        self.diversity: pd.DataFrame | None = None  # filled by the samples section
+        self.best = ev.best
 
     def col(self, canonical: str) -> str | None:
         c = self.run.column(canonical)
@@ -104,14 +104,14 @@ class _Builder(DynamicsSections, SampleSections):
         return [
             plots.VLine(
                 self.best["step"],
-                f"best checkpoint ({label_of(canonical_of(self.best['metric']))} "
-                f"{fmt_num(self.best['value'])})",
+                f"best {label_of(canonical_of(self.best['metric']))} "
+                f"({fmt_num(self.best['value'])})",
             )
         ]
 
     def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
         x, v = self.arrays(col)
-        sm = smooth(v, self.w) if self.w > 0 else None
+        sm = smoothed(v, self.w) if self.w > 0 else None
         return plots.Curve(label or col, x, v, smoothed=sm, color=color)
 
     def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
@@ -170,7 +170,7 @@ class _Builder(DynamicsSections, SampleSections):
                                 c,
                                 x,
                                 v,
-                                smoothed=None if sparse or self.w <= 0 else smooth(v, self.w),
+                                smoothed=None if sparse or self.w <= 0 else smoothed(v, self.w),
                                 color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
                                 markers=sparse,
                             )
@@ -206,7 +206,7 @@ class _Builder(DynamicsSections, SampleSections):
             "config",
             "Configuration",
             "The hyper-parameters and settings the run recorded, as written in its files.",
-            tables=[Table("", ["key", "value"], rows, "config")],
+            tables=[PageTable("", ["key", "value"], rows, "config")],
         )
 
     def warnings(self) -> Section | None:
@@ -215,7 +215,7 @@ class _Builder(DynamicsSections, SampleSections):
         tables = []
         if run.flags:
             tables.append(
-                Table(
+                PageTable(
                     "Implausible values",
                     ["file", "metric", "step", "value", "why"],
                     [
@@ -237,7 +237,7 @@ class _Builder(DynamicsSections, SampleSections):
                 count=("step", "size"), first=("step", "min"), last=("step", "max")
             )
             tables.append(
-                Table(
+                PageTable(
                     "NaN / Inf values",
                     ["metric", "count", "first step", "last step"],
                     [
@@ -263,7 +263,7 @@ class _Builder(DynamicsSections, SampleSections):
         sec = Section("warnings", "Warnings and data problems", lead, tables=tables, items=items)
         if skipped:
             sec.tables.append(
-                Table(
+                PageTable(
                     "Checks not run",
                     ["check", "why"],
                     [[r, w] for r, w in self.diag.skipped],
@@ -306,14 +306,8 @@ class _Builder(DynamicsSections, SampleSections):
                 ("wall-clock span", fmt_duration(float(wt.max() - wt.min()), missing="unknown"))
             )
         out.append(("loss type", run.loss or "unknown"))
-        for canon in ("G_loss", "D_loss", "D_x", "D_G_z_before"):
-            col = self.col(canon)
-            if col:
-                _, v = self.arrays(col)
-                v = v[np.isfinite(v)]
-                if v.size:
-                    tail = v[-max(1, v.size // 10) :]
-                    out.append((f"{label_of(canon)}, last 10%", fmt_num(float(np.mean(tail)))))
+        for canon, level in self.ev.end_levels.items():
+            out.append((f"{label_of(canon)}, last 10%", fmt_num(level)))
         if self.best:
             b = self.best
             out.append(
@@ -340,14 +334,8 @@ class _Builder(DynamicsSections, SampleSections):
         return out
 
 
-def _diagnose(run: Run, rules_config: str | Path | None = None) -> Diagnosis:
-    from ..analysis import analyze
-
-    return analyze(run, rules_config=rules_config)[1]
-
-
 def build_report_context(
-    run: Run,
+    run: Run | ReportEvidence,
     diagnosis: Diagnosis | None = None,
     smoothing: float = 0.6,
     tsne: bool = True,
@@ -355,15 +343,20 @@ def build_report_context(
     rules_config: str | Path | None = None,
     trust_code: bool = False,
 ) -> dict[str, Any]:
-    """Everything the template needs, as plain data (no HTML).
+    """Everything the template needs, as plain data (no HTML), from the report model.
 
-    trust_code: consent to import the generator code run.json names, for the t-SNE
-    (see gananalyze.consent; without it the t-SNE section says what was skipped).
+    `run` is the report model (analysis.report_evidence.gather), or a Run, which is
+    gathered here with the other arguments: diagnosis, tsne, real, rules_config and
+    trust_code (consent to import the generator code run.json names, for the t-SNE; see
+    gananalyze.consent; without it the t-SNE section says what was skipped).
     """
     if not (0.0 <= float(smoothing) <= 0.999):
         raise GanAnalyzeError(f"smoothing weight must be between 0 and 0.999, not {smoothing!r}")
-    diag = diagnosis if diagnosis is not None else _diagnose(run, rules_config)
-    b = _Builder(run, diag, smoothing)
+    ev = run if isinstance(run, ReportEvidence) else gather(
+        run, diagnosis, tsne, real, rules_config, trust_code
+    )
+    run, diag = ev.run, ev.diagnosis
+    b = _Builder(ev, smoothing)
     sections: list[Section] = []
     for name in (
         "losses",
@@ -377,14 +370,10 @@ def build_report_context(
         s = getattr(b, name)()
         if s is not None:
             sections.append(s)
-    if run.vectors:
-        from .report_vectors import vector_sections
-
-        sections += vector_sections(run, b.best, tsne=tsne)
-    elif tsne:
-        s = b.tsne(real, trust_code)
-        if s is not None:
-            sections.append(s)
+    if ev.vectors is not None:
+        sections += vector_sections(ev.vectors)
+    elif ev.tsne is not None:
+        sections.append(b.tsne(ev.tsne))
     for name in ("other_metrics", "config", "warnings"):
         s = getattr(b, name)()
         if s is not None:
@@ -412,6 +401,7 @@ def build_report_context(
         },
         "key_numbers": b.key_numbers(),
         "best": b.best,
+        "recommendation": diag.recommendation,
         "findings": findings,
         "sections": sections,
         "smoothing": smoothing,
@@ -426,7 +416,9 @@ def _version() -> str:
     return __version__
 
 
-def build_report_html(run: Run, diagnosis: Diagnosis | None = None, *args: Any, **kw: Any) -> str:
+def build_report_html(
+    run: Run | ReportEvidence, diagnosis: Diagnosis | None = None, *args: Any, **kw: Any
+) -> str:
     """The report as one self-contained HTML string (all images as data: URIs).
 
     Takes the arguments of build_report_context (smoothing, tsne, real, rules_config,
@@ -442,7 +434,7 @@ def default_report_path(run: Run, directory: str | Path = "reports") -> Path:
 
 
 def render_report(
-    run: Run | str | Path,
+    run: Run | ReportEvidence | str | Path,
     out_path: str | Path | None = None,
     diagnosis: Diagnosis | None = None,
     smoothing: float = 0.6,
@@ -453,19 +445,21 @@ def render_report(
     trust_code: bool = False,
     roles: dict[str, str] | None = None,
 ) -> Path:
-    """Write the HTML report for `run` (a Run or a run directory) to `out_path`; returns the path.
+    """Write the HTML report for `run` (its report model, a Run or a run directory) to
+    `out_path`; returns the path.
 
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
     from ..files.atomic import atomic_write_bytes
 
-    if not isinstance(run, Run):
+    if not isinstance(run, (Run, ReportEvidence)):
         from ..loader import load_run
 
         run = load_run(run, format=format, roles=roles)
     html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config, trust_code)
-    out = Path(out_path) if out_path is not None else default_report_path(run)
+    name = run.run if isinstance(run, ReportEvidence) else run
+    out = Path(out_path) if out_path is not None else default_report_path(name)
     try:
         atomic_write_bytes(out, html.encode("utf-8"))
     except OSError as e:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.alignment import step_label
+from ..analysis.smoothing import smoothed
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
-from ..textfmt import fmt_num
+from ..textfmt import fmt_cfg, fmt_num, fmt_sig
 from . import plot_kinds, plots
-from .report_model import (
+from .sections import (
     Confusion,
     Section,
     equilibrium,
     equilibrium_loss,
     pivot_by_key,
     slug,
-    smooth,
 )
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
@@ -37,7 +37,7 @@ class DynamicsSections:
                 continue
             self.used.add(col)
             hl = (
-                [plots.HLine(eq[canon], f"equilibrium ({loss}) {eq[canon]:.3g}")]
+                [plots.HLine(eq[canon], f"equilibrium ({loss}) {fmt_sig(eq[canon])}")]
                 if canon in eq
                 else []
             )
@@ -74,7 +74,7 @@ class DynamicsSections:
             eqs = "the loss type is unknown, so no equilibrium line is drawn"
         lead = (
             "Generator and discriminator losses per step: the pale band is the raw value's "
-            f"min–max per bin, the line TensorBoard's EMA (weight {self.w:g}); {eqs}."
+            f"min–max per bin, the line TensorBoard's EMA (weight {fmt_cfg(self.w)}); {eqs}."
         )
         return Section("losses", "Losses", lead, figures=figs)
 
@@ -128,7 +128,7 @@ class DynamicsSections:
                         f"sigmoid({col})",
                         x,
                         p,
-                        smoothed=smooth(p, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(p, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[i],
                     )
                 )
@@ -223,14 +223,14 @@ class DynamicsSections:
                         "precision TP/(TP+FP)",
                         steps,
                         prec,
-                        smoothed=smooth(prec, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(prec, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[0],
                     ),
                     plots.Curve(
                         "recall TP/(TP+FN)",
                         steps,
                         rec,
-                        smoothed=smooth(rec, self.w) if self.w > 0 else None,
+                        smoothed=smoothed(rec, self.w) if self.w > 0 else None,
                         color=plots.PALETTE[3],
                     ),
                 ]

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.alignment import step_label
-from ..errors import GanAnalyzeError
+from ..analysis.report_evidence import TsneEvidence
 from ..naming.aliases import LABELS
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..run import SAMPLE_METRIC_META
-from ..textfmt import fmt_num
-from . import plots, pngs
-from .report_model import CHART_WIDTH, Figure, Section, StripGroup, StripItem
+from ..textfmt import fmt_num, fmt_sig
+from . import plot_kinds, plots, pngs
+from .sections import CHART_WIDTH, Figure, Section, StripGroup, StripItem
 
 MAX_STRIP = 12
 MAX_TAGS = 6
@@ -126,7 +126,7 @@ class SampleSections:
             better = "lowest" if b["lower_is_better"] else "highest"
             lead = (
                 "Sample-quality metrics computed from generated images at each evaluated "
-                "checkpoint; the dotted line marks the best checkpoint by "
+                "checkpoint; the dotted line marks the best evaluation by "
                 f"{b['metric']} ({better}: "
                 f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})."
             )
@@ -206,18 +206,14 @@ class SampleSections:
         )
 
     def _diversity(self) -> list[Figure]:
-        from ..analysis.diversity import real_diversity, sample_diversity
-
-        df = sample_diversity(self.run)
-        df = df[np.isfinite(df["diversity"].to_numpy(dtype=np.float64))]
-        self.diversity = df
+        df = self.ev.diversity
         if len(df) < 2:
             return []
         hl = []
-        real = real_diversity(self.run, side=int(df["side"].iloc[0]))
-        if real is not None and np.isfinite(real):
+        real = self.ev.real_diversity
+        if real is not None:
             hl = [
-                plots.HLine(real, f"real data {real:.3g}", color="#444444"),
+                plots.HLine(real, f"real data {fmt_sig(real)}", color="#444444"),
                 plots.HLine(real / 2, "half of real", color="#999999", linestyle=":"),
             ]
         curve = plots.Curve(
@@ -247,58 +243,18 @@ class SampleSections:
             )
         ]
 
-    def tsne(self, real: str | None, trust_code: bool = False) -> Section | None:
-        from ..analysis import tsne as tsne_mod
-
-        why = tsne_mod.unavailable_reason(self.run, real)
-        if why:
-            return None
-        refused = tsne_mod.consent_note(self.run, real, trust_code)
-        if refused:
-            return Section(
-                "tsne",
-                "t-SNE of real vs generated samples",
-                "The t-SNE was not computed: it needs the generator code this run names.",
-                notes=[refused],
+    def tsne(self, t: TsneEvidence) -> Section:
+        """The t-SNE the report model holds (analysis.report_evidence), or why it is missing."""
+        title = "t-SNE of real vs generated samples"
+        if t.result is None:
+            why = (
+                "The t-SNE was not computed: it needs the generator code this run names."
+                if t.refused
+                else "t-SNE could not be computed for this run."
             )
-        ckpts = [c for c in self.run.checkpoints if c.kind == "native"]
-        last = ckpts[-1]
-        chosen = {}
-        what = "the last checkpoint"
-        if self.best:
-            b = min(ckpts, key=lambda c: abs(c.step - self.best["step"]))
-            if b.step != last.step:
-                chosen[b.step] = (b, f"best checkpoint, step {fmt_num(b.step)}")
-                what = f"the best (by {self.best['metric']}) and the last checkpoint"
-        elif self.diversity is not None and len(self.diversity):
-            # no sample metric to say which checkpoint is best: use the one whose
-            # fixed-noise samples were most diverse (the opposite of collapse)
-            by_step = dict(
-                zip(self.diversity["step"].astype(int), self.diversity["diversity"], strict=True)
-            )
-            cands = [c for c in ckpts if c.step in by_step]
-            if cands:
-                b = max(cands, key=lambda c: by_step[c.step])
-                if b.step != last.step:
-                    chosen[b.step] = (b, f"most diverse samples, step {fmt_num(b.step)}")
-                    what = (
-                        "the checkpoint with the most diverse fixed-noise samples (no "
-                        "sample metric "
-                        "names a best one) and the last checkpoint"
-                    )
-        chosen[last.step] = (last, f"last checkpoint, step {fmt_num(last.step)}")
-        try:
-            res = tsne_mod.embed(
-                self.run, [c for c, _ in chosen.values()], real, trust=trust_code
-            )
-            fig = tsne_mod.tsne_figure(res, {s: lab for s, (_, lab) in chosen.items()})
-        except GanAnalyzeError as e:
-            return Section(
-                "tsne",
-                "t-SNE of real vs generated samples",
-                "t-SNE could not be computed for this run.",
-                notes=[str(e)],
-            )
+            return Section("tsne", title, why, notes=[t.note])
+        res, what = t.result, t.what
+        fig = plot_kinds.tsne_panels(res, t.shown)
         self.register("chart-tsne", "tsne", ["tsne"])
         lead = (
             f"Real images ({res.source}) and images generated at {what} embedded together "
@@ -308,11 +264,11 @@ class SampleSections:
         )
         return Section(
             "tsne",
-            "t-SNE of real vs generated samples",
+            title,
             lead,
             figures=[
                 self.figure(
-                    fig, "chart-tsne", "t-SNE of real and generated samples", wide=len(chosen) > 1
+                    fig, "chart-tsne", "t-SNE of real and generated samples", wide=len(t.shown) > 1
                 )
             ],
         )

@@ -4,24 +4,19 @@ Reads the run's vector samples and, when attached, the real table: per-column
 distributions real vs generated at the best and last checkpoints, the per-column
 similarity over training (1 - KS / 1 - TV, SDMetrics' column shapes), the
 correlation-matrix difference as a heat map, 2-D scatters over training (real
-points in grey underneath) and a t-SNE. Numbers come from analysis/vectorstats.py
-and analysis/vectorcols.py; the best checkpoint is the one the report already has.
+points in grey underneath) and a t-SNE. Every number comes from the report model
+(analysis.report_evidence.VectorEvidence); this module only draws.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ..analysis import vectorcols
-from ..analysis.vectorstats import VectorData, vector_data
-from ..errors import GanAnalyzeError
-from ..run import Run
-from ..textfmt import fmt_num, fmt_sig
+from ..analysis.report_evidence import VectorEvidence
+from ..textfmt import fmt_dec, fmt_num, fmt_sig
 from . import plot_kinds, plots
 from .pngs import fig_to_data_uri
-from .report_model import Figure, Section
+from .sections import Figure, Section
 
 MAX_COLUMNS = 12  # columns drawn in the distribution panels (the worst-matching first)
 MAX_SCATTERS = 8
@@ -35,39 +30,23 @@ def _pick(steps: list[int], k: int) -> list[int]:
     return [steps[i] for i in idx]
 
 
-def _shown_steps(data: VectorData, best: dict[str, Any] | None) -> list[tuple[int, str]]:
-    """(step, label): the best checkpoint's samples (nearest step) and the last ones."""
-    last = data.steps[-1]
-    out = []
-    if best:
-        b = min(data.steps, key=lambda s: abs(s - int(best["step"])))
-        if b != last:
-            out.append((b, f"best ({best['metric']}), step {fmt_num(b)}"))
-    out.append((last, "last, step " + fmt_num(last)))
-    return out
-
-
-def vector_sections(run: Run, best: dict[str, Any] | None, tsne: bool = True) -> list[Section]:
-    data = vector_data(run)
-    if data is None:
-        return []
-    shown = _shown_steps(data, best)
-    by_step = dict(zip(data.steps, data.arrays, strict=False))
-    out = []
-    scores = vectorcols.column_scores(data)
-    out.append(_distributions(data, shown, by_step, scores))
-    if len(scores):
-        out.append(_scores(scores))
-        out.append(_correlations(data, shown, by_step))
+def vector_sections(ev: VectorEvidence) -> list[Section]:
+    """The sections of the vector samples' evidence (analysis.report_evidence)."""
+    data = ev.data
+    out = [_distributions(ev)]
+    if len(ev.scores):
+        out.append(_scores(ev.scores))
+        out.append(_correlations(ev.correlations))
     if len(data.columns) == 2:
         out.append(_scatters(data))
-    if tsne:
-        out.append(_tsne(data, shown))
+    if ev.tsne is not None:
+        out.append(_tsne(ev.tsne))
     return [s for s in out if s is not None]
 
 
-def _distributions(data, shown, by_step, scores) -> Section:
-    cols = vectorcols.source_columns(data)
+def _distributions(ev: VectorEvidence) -> Section:
+    data, shown, scores = ev.data, ev.shown, ev.scores
+    cols = list(ev.columns)
     if len(scores):
         last = scores[scores["step"] == data.steps[-1]].sort_values("score")
         order = list(last["column"])
@@ -83,7 +62,7 @@ def _distributions(data, shown, by_step, scores) -> Section:
             layout=None,
         )
         for j, (step, label) in enumerate(shown):
-            gen = vectorcols.decoded(data, by_step[step])
+            gen = ev.decoded[step]
             for i, (name, kind) in enumerate(cols):
                 ax = axes[i][j]
                 if kind == "numeric":
@@ -132,7 +111,7 @@ def _distributions(data, shown, by_step, scores) -> Section:
         else "Each column's distribution in the generated rows; pass --real to draw the real "
         "rows underneath."
     )
-    more = len(vectorcols.source_columns(data)) - len(cols)
+    more = len(ev.columns) - len(cols)
     notes = [f"{more} more column(s) not drawn."] if more > 0 else []
     src = fig_to_data_uri(fig)
     return Section(
@@ -187,12 +166,7 @@ def _scores(scores) -> Section:
     )
 
 
-def _correlations(data, shown, by_step) -> Section | None:
-    panels = []
-    for step, label in shown:
-        names, diff = vectorcols.correlation_difference(data, by_step[step])
-        if len(names) >= 2:
-            panels.append((label, names, diff))
+def _correlations(panels) -> Section | None:
     if not panels:
         return None
     n = len(panels[0][1])
@@ -205,7 +179,7 @@ def _correlations(data, shown, by_step) -> Section | None:
             ax.set_yticks(range(len(names)), [c[:10] for c in names], fontsize=7)
             if len(names) <= 10:
                 for (r, c), v in np.ndenumerate(diff):
-                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6.5)
+                    ax.text(c, r, fmt_dec(v), ha="center", va="center", fontsize=6.5)
             ax.set_title(
                 f"{label}\nmax |diff| {fmt_sig(float(np.abs(diff).max()), 2)}",
                 loc="left",
@@ -258,25 +232,14 @@ def _scatters(data) -> Section:
     )
 
 
-def _tsne(data, shown) -> Section:
-    try:
-        res = vectorcols.tsne_vectors(data, [s for s, _ in shown])
-    except (GanAnalyzeError, ValueError) as e:
-        return Section(
-            "vector-tsne",
-            "t-SNE of real vs generated rows",
-            "t-SNE could not be computed.",
-            notes=[str(e)],
-        )
-    labels = dict(shown)
-    with plots.styled():
-        fig, axes = plots.new_figure(1, len(shown), width=4.2 * len(shown), height=4.0)
-        for ax, (step, label) in zip(axes[0], shown, strict=False):
-            groups = ([("real", res.real)] if len(res.real) else []) + [(label, res.fake[step])]
-            plot_kinds.scatter_2d(groups, title=labels[step], ax=ax)
+def _tsne(t) -> Section:
+    title = "t-SNE of real vs generated rows"
+    if t.result is None:
+        return Section("vector-tsne", title, "t-SNE could not be computed.", notes=[t.note])
+    fig = plot_kinds.tsne_panels(t.result, t.shown)
     return Section(
         "vector-tsne",
-        "t-SNE of real vs generated rows",
+        title,
         "One t-SNE of real rows and the generated rows of the checkpoints shown, on columns "
         "standardised by the real rows: generated points that gather in a few islands while "
         "the real ones spread out are a collapse.",

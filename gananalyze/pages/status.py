@@ -5,7 +5,9 @@ this module says how to show it. Only "healthy" is green; "problems" takes the
 colour of its worst severity; "no_problems_found" and "not_judged" are neutral
 grey, because a run nobody could judge has not passed. Pages use `look(diag)` for
 the CSS class and the label; the HTML classes (`ok`, `warning`, `error`,
-`neutral`) are styled in templates/base.html (`.sev-*`, `.status-*`).
+`neutral`, and the severities `info`, `warning`, `error`) are styled once, in
+templates/base.html (`.sev-*`). Also here: the terminal colours of severities and the
+colour of each sweep outcome on the charts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ TERMINAL_COLORS: dict[str, str | None] = {
     "warning": "yellow",
     "error": "red",
     "neutral": None,
+}
+# a finding's severity -> click colour of its tag in `check`'s text
+SEVERITY_TERMINAL_COLORS: dict[str, str] = {"error": "red", "warning": "yellow", "info": "cyan"}
+# One colour per sweep outcome (analysis.sweepview.OUTCOMES) on every chart: failures
+# warm, healthy green, and the two answers that are not a pass grey, as their status looks.
+OUTCOME_COLORS: dict[str, str] = {
+    "diverged": "#7f1d1d",
+    "collapsed": "#d62728",
+    "D overpowers G": "#ff7f0e",
+    "G overpowers D": "#bcbd22",
+    "vanishing gradients": "#9467bd",
+    "oscillating": "#e377c2",
+    "over-trained": "#8c564b",
+    "other problems": "#b07aa1",
+    "healthy": "#2ca02c",
+    "no problems found": "#8c959f",
+    "not judged": "#bbbbbb",
 }
 
 

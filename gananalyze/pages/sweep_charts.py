@@ -2,7 +2,7 @@
 parallel coordinates coloured by outcome, and the few runs and groups worth drawing.
 
 They read an `analysis.sweepview.SweepView` (outcomes, levels, ranking); nothing here
-decides an outcome or a best value. Outcome colours: `sweepview.OUTCOME_COLORS`.
+decides an outcome or a best value. Outcome colours: `status.OUTCOME_COLORS`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.sweepview import OUTCOME_COLORS, OUTCOME_NAMES, KeyView, SweepView
+from ..analysis.sweepview import OUTCOME_NAMES, KeyView, SweepView
 from ..textfmt import fmt_num
+from .status import OUTCOME_COLORS
 
 MAX_PARALLEL_KEYS = 8
 

@@ -13,11 +13,12 @@ import pandas as pd
 
 from ..analysis.comparison import Comparison, plain_records
 from ..analysis.findings import Diagnosis
+from ..analysis.recommendation import Recommendation
 from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_fixed, fmt_sig, fmt_table
+from .status import SEVERITY_TERMINAL_COLORS, look_of
 from .status import look as status_look
-from .status import look_of
 from .terminal import term_safe, terminal_text
 
 
@@ -25,7 +26,6 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     """The diagnosis as plain terminal text: verdict, one block per finding, skipped rules."""
     import click
 
-    styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     lines = [f"run:      {term_safe(diag.run_name, keep_newlines=False)}"]
     eq = diag.context.get("equilibrium") if diag.context else None
     if eq:
@@ -45,6 +45,8 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     lk = status_look(diag)
     lines.append(f"status:   {lk.label}")
     lines.append(f"verdict:  {diag.verdict}")
+    if diag.recommendation is not None:
+        lines.append(f"keep:     {diag.recommendation.text}")
     lines.append("")
     for f in diag.findings:
         tag = f"{f.severity.upper():<7}"
@@ -69,8 +71,8 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
     out = []
     for line in text.split("\n"):
         tag = line[:7].strip().lower()
-        if tag in styles and line[7:9] == "  ":
-            line = click.style(line[:7], fg=styles[tag], bold=True) + line[7:]
+        if tag in SEVERITY_TERMINAL_COLORS and line[7:9] == "  ":
+            line = click.style(line[:7], fg=SEVERITY_TERMINAL_COLORS[tag], bold=True) + line[7:]
         elif line == f"status:   {lk.label}":
             line = "status:   " + click.style(lk.label, fg=lk.terminal_color, bold=True)
         out.append(line)
@@ -185,6 +187,8 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     for rec in plain_records(t):
         d = comp.diagnoses.get(rec["run"])
         out.append(f"  {rec['run']}: {getattr(d, 'verdict', None) or 'not checked'}")
+        if rec.get("recommendation"):
+            out.append(f"    keep: {rec['recommendation']}")
         for f in d.findings if d is not None else []:
             if f.severity != "info":
                 out.append(f"    [{f.severity}] {f.title}: {f.message}")
@@ -210,6 +214,13 @@ def info_text(r: Run, forced: bool = False) -> str:
     how = "forced with --format" if forced else "detected"
     # the loss type is printed once, below, as `check` judges it (declared or assumed)
     out.append(f"format:      {s['format']} ({how})")
+    got = r.fetched
+    if got:  # a URL run: what was fetched to answer, and what stayed on the store
+        out.append(
+            f"fetched:     {got['bytes']} bytes in {got['objects']} objects; "
+            f"{got['left_objects']} checkpoint/pickle objects ({got['left_bytes']} bytes) "
+            "left in place"
+        )
     if s["rows"]:
         out.append(f"steps:       {s['rows']} logged, {s['first_step']} .. {s['last_step']}")
     else:
@@ -308,8 +319,9 @@ def _role_lines(r: Run) -> list[str]:
 
 
 @terminal_text
-def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
-    """What `gananalyze fid-sweep` prints: one row per checkpoint, the best, the stop advice."""
+def sweep_text(frame: pd.DataFrame, best: Recommendation | None) -> str:
+    """What `gananalyze fid-sweep` prints: one row per checkpoint, then the run's one
+    recommendation (analysis.recommendation), the same line `check` prints."""
     out: list[str] = []
     cols = [c for c in frame.attrs.get("want_columns", []) if c in frame.columns]
     head = ["step", *cols, ""]
@@ -331,27 +343,8 @@ def sweep_text(frame: pd.DataFrame, best: dict[str, Any] | None) -> str:
             f"features: {first['features']}   samples: {first['num_samples']}   quantized: "
             f"{bool(first['quantized'])}   real: {first['real'] or '-'}"
         )
-    if best:
-        m = best["metric"]
-        out.append(
-            f"best checkpoint: step {best['best_step']} ({m} {fmt_fixed(best['best_value'])})"
-        )
-        if best["still_improving"]:
-            out.append(
-                f"{m} was still improving at the last checkpoint (step {best['last_step']}): "
-                "training had not finished improving."
-            )
-        elif best["stop_step"] != best["best_step"]:
-            out.append(
-                f"training should have stopped at step {best['stop_step']}: {m} was already "
-                f"within {best['tolerance']:.0%} of the best there ("
-                f"{fmt_fixed(best['stop_value'])}); "
-                "later checkpoints did not improve it meaningfully."
-            )
-        else:
-            out.append(
-                f"training should have stopped at step {best['stop_step']}: {m} got worse after it."
-            )
+    if best is not None:
+        out.append(f"keep: {best.text}")
     return "\n".join(out)
 
 

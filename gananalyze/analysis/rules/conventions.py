@@ -16,6 +16,7 @@ import pandas as pd
 
 from ...naming.roles import gan_views
 from ...run import Run
+from ...textfmt import fmt_dec, fmt_pct, fmt_sig
 from .context import RuleContext
 from .thresholds import DEFAULT_THRESHOLDS, validate_thresholds
 
@@ -94,7 +95,7 @@ def equilibrium(
             loss, source = "wasserstein", "data"
             notes.append(
                 f"loss type inferred: Wasserstein-like (the D loss is negative at "
-                f"{neg:.0%} of its points, which BCE, LSGAN and hinge D losses cannot be)"
+                f"{fmt_pct(neg)} of its points, which BCE, LSGAN and hinge D losses cannot be)"
             )
     if loss is None and run.format == "cyclegan" and not run.config.get("gan_mode"):
         # pytorch-CycleGAN-and-pix2pix's default gan_mode: lsgan, but vanilla for pix2pix.
@@ -139,15 +140,15 @@ def equilibrium(
                 ratio = float(np.median(j["l"]) / max(float(np.median(expected)), 1e-9))
                 reduction = "mean" if ratio < 0.7 else "sum"
                 notes.append(
-                    f"D loss reduction {reduction} (detected: median D loss is {ratio:.2f}x the "
-                    "summed BCE implied by D(x), D(G(z)))"
+                    f"D loss reduction {reduction} (detected: median D loss is "
+                    f"{fmt_dec(ratio)}x the summed BCE implied by D(x), D(G(z)))"
                 )
         if reduction is None and len(dl) >= th["min_points"]:
             early = float(np.nanmedian(dl.to_numpy()[: max(5, len(dl) // 20)]))
             if math.isfinite(early) and 0.45 <= early <= 0.9:
                 reduction = "mean"
                 notes.append(
-                    f"D loss reduction mean (detected: early D loss {early:.2f} is near ln 2)"
+                    f"D loss reduction mean (detected: early D loss {fmt_dec(early)} is near ln 2)"
                 )
     if reduction is None:
         reduction = "sum"
@@ -161,7 +162,7 @@ def equilibrium(
             g_eq *= w
             notes.append(
                 f"G loss logged with a weight of about {w:g} (detected: median G loss / -log "
-                f"D(G(z))); its equilibrium is scaled to {g_eq:.3g}"
+                f"D(G(z))); its equilibrium is scaled to {fmt_sig(g_eq)}"
             )
     elif loss == "hinge":
         d_eq, g_eq = 2.0 * s, 0.0

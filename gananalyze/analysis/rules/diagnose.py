@@ -2,7 +2,8 @@
 
 Every registered rule runs once per GAN view of the run (two for CycleGAN); findings
 are de-duplicated across views, sorted by severity and priority, and summarised in a
-one-sentence verdict.
+one-sentence verdict; the run's one recommendation (analysis.recommendation) is
+attached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
+from ..recommendation import recommend
 from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
@@ -167,7 +169,12 @@ def diagnose(
         context["gans"] = [
             dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
         ]
-    return Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+    diag = Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+    diag.recommendation = recommend(run, findings, select_metric)
+    div = next((c.diversity for c in ctxs if getattr(c, "diversity", None) is not None), None)
+    if div is not None:
+        diag.evidence["diversity"] = div  # the report shows the series the rule judged
+    return diag
 
 
 def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> str:

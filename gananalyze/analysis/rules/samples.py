@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_before, checkpoint_name, finite_series
+from ..evaluations import best_position, checkpoint_name, finite_series
 from ..findings import Finding
 from .context import RuleContext
 from .hopping import collapse_from_hopping
@@ -121,14 +121,12 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
         + "; ".join(why)
         + f"; {int(collapsed.sum())} of {len(d)} grids affected."
     )
-    best_i = int(np.nanargmax(ref_d)) if np.isfinite(ref_d).any() else 0
-    keep = checkpoint_before(ctx.run, int(steps[best_i])) if ctx.run.checkpoints else None
+    # which checkpoint to keep is the run's one recommendation (analysis.recommendation)
     action = (
         "G draws few distinct samples: lower G's learning rate or G steps per D step, "
         "add minibatch discrimination / minibatch-std, use a loss less prone to collapse "
-        "(WGAN-GP, hinge with spectral norm) or unrolled D"
+        "(WGAN-GP, hinge with spectral norm) or unrolled D."
     )
-    action += f"; the most diverse checkpoint is at step {keep}." if keep is not None else "."
     title = (
         "Mode collapse (samples lost their diversity)"
         if (fell[1:].any() or dups[1:].any())
@@ -332,8 +330,7 @@ def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
             severity="warning",
             title=f"{nm} jumped up (samples degraded)",
             message=msg,
-            action=f"Check the samples at step {int(st[i])} for collapse; keep the checkpoint "
-            f"at step {int(st[i - 1])} or earlier.",
+            action=f"Check the samples at step {int(st[i])} for collapse.",
             start_step=int(st[i - 1]),
             end_step=int(st[i]),
             numbers={
@@ -369,7 +366,6 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     )
     bstep = int(st[i_best])
     cname = checkpoint_name(ctx.run, bstep)
-    ck = f"checkpoint {cname} (step {bstep})" if cname else f"the checkpoint at step {bstep}"
     nums = {
         "metric": ctx.select_metric,
         "best_step": bstep,
@@ -415,7 +411,8 @@ def over_training(ctx: RuleContext) -> list[Finding]:
                 severity="warning",
                 title="Over-training: the best checkpoint is not the last",
                 message=msg,
-                action=f"Keep {ck}; stop training at about step {bstep} (or early-stop on {nm}).",
+                action=f"Stop training earlier, or early-stop on {nm}: later checkpoints got "
+                "worse.",
                 start_step=bstep,
                 end_step=int(st[-1]),
                 numbers=nums,
@@ -454,7 +451,7 @@ def over_training(ctx: RuleContext) -> list[Finding]:
             severity="info",
             title=f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
             message=msg,
-            action=f"Keep {ck}."
+            action="Nothing to fix."
             + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
             start_step=bstep,
             end_step=bstep,

@@ -151,7 +151,7 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
             "Mode collapse in the vector samples",
             f"The generated rows collapse {when}: " + "; ".join(why) + ".",
             "Lower the learning rates, use minibatch discrimination/PacGAN or a "
-            "Wasserstein loss with gradient penalty; keep the checkpoint before the collapse.",
+            "Wasserstein loss with gradient penalty.",
             int(steps[i0]),
             int(steps[last]),
             nums,

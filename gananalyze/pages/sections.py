@@ -1,6 +1,7 @@
-"""The report's plain data: section, figure, table and finding types the template reads,
-and the small helpers that fill them (slugs, step ranges, config values, smoothing,
-equilibrium lines)."""
+"""The pages' section types: Section, Figure, PageTable (a table drawn on a page; not
+tables.Table, rows read from a file), film strips and finding views, which the
+templates read, and the small helpers that fill them (slugs, step ranges, config
+values, equilibrium lines)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class Figure:
 
 
 @dataclass
-class Table:
+class PageTable:
     caption: str
     headers: list[str]
     rows: list[list[Any]]
@@ -86,7 +87,7 @@ class Section:
     title: str
     lead: str
     figures: list[Figure] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+    tables: list[PageTable] = field(default_factory=list)
     strips: list[StripGroup] = field(default_factory=list)
     confusions: list[Confusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -129,15 +130,6 @@ def finding_numbers(f: Finding) -> list[tuple[str, str]]:
         (str(k), fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120))
         for k, v in (f.numbers or {}).items()
     ]
-
-
-def smooth(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's EMA (smoothing.tensorboard_ema); identity for weight 0."""
-    from ..analysis.smoothing import tensorboard_ema
-
-    if weight <= 0 or values.size == 0:
-        return values
-    return tensorboard_ema(values, weight)
 
 
 def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float]:

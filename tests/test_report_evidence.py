@@ -1,0 +1,47 @@
+"""analysis/report_evidence.py: the report model is computed once, in analysis; pages draw it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SAMPLE_RUNS
+
+from gananalyze.analysis import comparison, diversity, report_evidence
+from gananalyze.loader import load_run
+from gananalyze.pages.report import build_report_html
+
+
+def test_diversity_is_computed_once_and_is_the_rules_series(monkeypatch):
+    calls = []
+    real = diversity.sample_diversity
+
+    def counted(run, *a, **k):
+        calls.append(run.name)
+        return real(run, *a, **k)
+
+    monkeypatch.setattr(diversity, "sample_diversity", counted)
+    run = load_run(SAMPLE_RUNS / "mode-collapse")
+    ev = report_evidence.gather(run, tsne=False)
+    assert calls == ["mode-collapse"]  # the mode-collapse rule's, reused by the report
+    assert ev.diversity["step"].tolist() == ev.diagnosis.evidence["diversity"]["step"].tolist()
+    assert ev.real_diversity == pytest.approx(0.377, abs=5e-4)
+    html = build_report_html(ev)
+    assert len(calls) == 1 and "chart-diversity" in html
+    assert ev.recommendation is ev.diagnosis.recommendation
+    assert ev.best["step"] == 1750 and ev.tsne is None and ev.vectors is None
+
+
+def test_end_levels_are_the_mean_of_the_last_tenth():
+    run = load_run(SAMPLE_RUNS / "healthy")
+    ev = report_evidence.gather(run, tsne=False)
+    g = run.scalars[run.column("G_loss")].dropna().to_numpy()
+    g = g[np.isfinite(g)]
+    assert ev.end_levels["G_loss"] == pytest.approx(float(np.mean(g[-(len(g) // 10) :])))
+    assert set(ev.end_levels) == {"G_loss", "D_loss", "D_x", "D_G_z_before"}
+
+
+def test_compare_best_points_are_the_table_best():
+    runs = [load_run(SAMPLE_RUNS / n) for n in ("healthy", "mode-collapse")]
+    comp = comparison.compare_runs(runs, "fid")
+    for rec in comparison.plain_records(comp.table):
+        assert comp.best_points[rec["run"]] == (rec["fid_best"], rec["fid_best_step"])
