@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Everything else
-# (uv, the virtual environment, the dependencies in uv.lock) is set up here.
+# (uv, the virtual environment, the dependencies in uv.lock with every extra) is set up here.
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
@@ -17,7 +17,7 @@ SAMPLES := healthy mode-collapse d-overpowers
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 setup: .venv/.synced

@@ -1,7 +1,8 @@
 """gananalyze: what happened in a GAN training run, after the fact.
 
 Training code logs with `RunLog`; analysis code reads any run with `load_run` and
-judges it with `analyze` (every command's one entry).
+judges it with `analyze` (every command's one entry); `report` makes the HTML page.
+In a notebook both show themselves inline (gananalyze.notebook).
 Names are imported lazily so that `gananalyze --help` does not pay for pandas
 or torch.
 """
@@ -22,7 +23,10 @@ _LAZY = {
     "Flag": "run",
     "RunLog": "runio.runlog",
     "generator_spec": "runio.runlog",
-    "analyze": "analysis",
+    "analyze": "notebook",
+    "report": "notebook",
+    "Diagnosis": "notebook",
+    "Report": "notebook",
 }
 __all__ = [*_LAZY, "__version__"]
 

@@ -1,8 +1,9 @@
 """The `gananalyze` command line: parses arguments, calls the library, prints.
 
 Every command is a thin layer over a library function; GanAnalyzeError becomes
-a one-line message and exit code 1, and so does any other exception (the guard
-in `friendly`; `gananalyze --debug ...` shows its traceback instead). Heavy
+a one-line message and exit code 3, a missing extra exit code 4, and any other
+exception one line too (the bridge in cli_options; `gananalyze --debug ...` shows
+its traceback instead). Heavy
 modules (torch, matplotlib) are imported inside the commands that need them so
 that `--help` stays fast.
 """
@@ -17,12 +18,15 @@ import click
 
 from . import __version__
 from .cli_options import (
+    EXIT_CODES_HELP,
+    EXIT_FINDINGS,
     FORMAT_OPTION,
     MAP_OPTION,
     RULES_CONFIG_OPTION,
     SAMPLES_TABLE_OPTION,
     SMOOTHING_OPTION,
     TRUST_OPTION,
+    Group,
     choice,
     friendly,
     roles_of,
@@ -31,7 +35,9 @@ from .files.runfiles import check_output
 from .pages.terminal import term_safe
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP
+)
 @click.version_option(__version__, prog_name="gananalyze")
 @click.option(
     "--debug",
@@ -159,13 +165,15 @@ def report(
 ) -> None:
     """Write one self-contained HTML report for RUN: verdict, findings, charts, samples."""
     from .analysis.report_evidence import gather
-    from .analysis.tsne import consent_note
+    from .analysis.tsne import consent_note, extra_note
     from .files.datatable import is_table_file
     from .loader import load_run
     from .pages.report import render_report
 
     if not 0 <= smoothing <= 0.999:
         raise click.BadParameter("must be between 0 and 0.999", param_hint="--smoothing")
+    if samples_table and not is_table_file(real):
+        raise click.UsageError("--samples needs --real (the real table it is compared with)")
     if output:
         check_output(output, [run])  # never write over a run's files
     r = load_run(run, format=fmt, roles=roles_of(role_map))
@@ -173,7 +181,9 @@ def report(
         from .analysis.vectorstats import load_with_tables
 
         r, real = load_with_tables(r, fmt, real, samples_table), None
-    skipped = None if no_tsne or r.vectors else consent_note(r, real, trust_code)
+    skipped = (
+        None if no_tsne or r.vectors else consent_note(r, real, trust_code) or extra_note(r, real)
+    )
     if skipped:
         click.echo(term_safe(skipped), err=True)
     evidence = gather(
@@ -262,9 +272,9 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
 @choice(
     "--fail-on",
-    ["warning", "error"],
+    ["warning", "error", "none"],
     "error",
-    "Exit with code 1 when a finding reaches this severity.",
+    "Exit with code 1 when a finding reaches this severity (none: never).",
 )
 @RULES_CONFIG_OPTION
 @click.option(
@@ -302,13 +312,17 @@ def check(
 
     A synthetic table can be checked alone, with no run: `check --samples S --real R`.
 
-    Exit codes: 0 nothing at or above the --fail-on severity, 1 something is
-    (or the run cannot be read), 2 bad command-line usage.
+    Exit codes: 0 nothing at or above the --fail-on severity; 1 a finding at or
+    above it; 2 bad command-line usage; 3 the run (or --real, --samples,
+    --rules-config) cannot be read; 4 a needed extra is not installed. With
+    --json, an error is printed as a JSON `error` object on stdout.
     """
     from .analysis import analyze
     from .analysis.findings import SEVERITY_RANK
     from .pages.text import check_text
 
+    if samples_table and not real_table:
+        raise click.UsageError("--samples needs --real (the real table it is compared with)")
     source: Any = run
     if run is None and not samples_table:
         raise click.UsageError(
@@ -339,8 +353,9 @@ def check(
     else:
         click.echo(check_text(diag, color=sys.stdout.isatty()))
     worst = diag.worst()
-    if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
-        sys.exit(1)
+    if fail_on != "none" and worst is not None:
+        if SEVERITY_RANK[worst] >= SEVERITY_RANK[fail_on]:
+            sys.exit(EXIT_FINDINGS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
-"""The command line's shared pieces: the error guard every command wears (which also
-prints every library warning, escaped like names) and the options several commands
-take (--format, --map, --rules-config, --trust-code, ...).
+"""The command line's shared pieces: the error bridge (the guard every command wears,
+the exit codes, JSON errors; it also prints every library warning, escaped like names)
+and the options several commands take (--format, --map, --rules-config, --trust-code, ...).
 
 Kept apart from the commands so that each command module reads as flags -> one
 library call -> printed text.
@@ -10,15 +10,40 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from .errors import GanAnalyzeError
+from .errors import GanAnalyzeError, MissingExtra
+from .extras import missing
 from .pages.terminal import term_safe, unexpected_line
+
+# The exit codes, one meaning each (documented in `gananalyze --help` and the README).
+EXIT_OK = 0  # nothing at or above --fail-on
+EXIT_FINDINGS = 1  # a finding at or above --fail-on
+EXIT_USAGE = 2  # bad command line (click's usage errors)
+EXIT_UNREADABLE = 3  # the run (or another input) cannot be read or used
+EXIT_MISSING_EXTRA = 4  # the command needs an optional extra that is not installed
+EXIT_CODES_HELP = (
+    "Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above it; 2 usage "
+    "error; 3 the run (or another input) cannot be read; 4 a needed extra is not installed "
+    "(the message names it). With --json, errors are JSON on stdout too: "
+    '{"error": {"code": N, "kind": ..., "message": ...}}.'
+)
+_KINDS = {EXIT_USAGE: "usage", EXIT_UNREADABLE: "unreadable", EXIT_MISSING_EXTRA: "missing_extra"}
+
+
+class CommandError(click.ClickException):
+    """A one-line error with its own exit code (EXIT_UNREADABLE or EXIT_MISSING_EXTRA)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class _Collect(logging.Handler):
@@ -56,11 +81,12 @@ def escaped_warnings() -> Iterator[None]:
 
 
 def friendly(fn):
-    """Turn the library's errors into click errors (one line, exit code 1).
+    """The error bridge: the library's errors become one line and their exit code.
 
-    The guard: any other exception also becomes one line naming the run (and the
-    file, when the error names one) with a hint to rerun with --debug, which
-    shows the traceback instead.
+    GanAnalyzeError -> EXIT_UNREADABLE; MissingExtra (or an ImportError of a module
+    an extra provides) -> EXIT_MISSING_EXTRA, naming the extra to install. Any other
+    exception also becomes one line naming the run (and the file, when the error
+    names one) with a hint to rerun with --debug, which shows the traceback instead.
     """
 
     @functools.wraps(fn)
@@ -68,17 +94,59 @@ def friendly(fn):
         try:
             with escaped_warnings():
                 return fn(*args, **kwargs)
+        except MissingExtra as e:
+            raise CommandError(term_safe(e, keep_newlines=False), EXIT_MISSING_EXTRA) from None
         except GanAnalyzeError as e:
-            raise click.ClickException(term_safe(e, keep_newlines=False)) from None
+            raise CommandError(term_safe(e, keep_newlines=False), EXIT_UNREADABLE) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
             ctx = click.get_current_context(silent=True)
+            if isinstance(e, ImportError):
+                err = missing(e, ctx.info_name if ctx is not None else "this command")
+                if err is not None:
+                    raise CommandError(str(err), EXIT_MISSING_EXTRA) from None
             if ctx is not None and (ctx.find_root().params or {}).get("debug"):
                 raise
-            raise click.ClickException(term_safe(unexpected_line(e, kwargs), False)) from None
+            raise CommandError(
+                term_safe(unexpected_line(e, kwargs), False), EXIT_UNREADABLE
+            ) from None
 
     return wrapper
+
+
+def _wants_json(args: list[str]) -> bool:
+    head = args[: args.index("--")] if "--" in args else args
+    return "--json" in head
+
+
+class Group(click.Group):
+    """The `gananalyze` group: with --json among the arguments, every error (usage
+    errors included) is printed as JSON on stdout, with the same exit code."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        standalone = extra.pop("standalone_mode", True)
+        args = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            if not standalone:
+                raise
+            if _wants_json(args):
+                error = {"code": e.exit_code, "kind": _KINDS.get(e.exit_code, "error")}
+                error["message"] = e.format_message()
+                click.echo(json.dumps({"error": error}, indent=2))
+            else:
+                e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            if not standalone:
+                raise
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        if not standalone:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 FORMAT_OPTION = click.option(
@@ -116,10 +184,14 @@ MAP_OPTION = click.option(
 
 
 def roles_of(items: tuple[str, ...]) -> dict[str, str] | None:
-    """The --map ROLE=COLUMN pairs as a dict (None when none were given)."""
+    """The --map ROLE=COLUMN pairs as a dict (None when none were given); a malformed
+    pair is a usage error (exit code 2)."""
     from .naming.roles import parse_map
 
-    return parse_map(items) or None
+    try:
+        return parse_map(items) or None
+    except GanAnalyzeError as e:
+        raise click.BadParameter(str(e), param_hint="--map") from None
 
 
 RULES_CONFIG_OPTION = click.option(

@@ -23,6 +23,7 @@ from .cli_options import (
     friendly,
     roles_of,
 )
+from .errors import GanAnalyzeError
 from .files.runfiles import check_output
 from .pages.terminal import term_safe
 
@@ -202,7 +203,7 @@ def fid_sweep(
     if len(errors):
         for e in errors["error"]:
             click.echo(term_safe(f"  {e}"), err=True)
-        raise click.ClickException(
+        raise GanAnalyzeError(
             f"{len(errors)} of {len(frame)} checkpoint(s) could not be evaluated (see "
             f"above); {sweep_saved_clause(len(frame) - len(errors))}"
         )

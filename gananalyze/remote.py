@@ -43,7 +43,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import GanAnalyzeError
+from .errors import GanAnalyzeError, MissingExtra
+from .extras import URL_EXTRAS, install_hint
 
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 # fetched only when a command opens them (model weights and Python pickles)
@@ -112,14 +113,24 @@ def base_name(url: str) -> str:
 
 
 def _fs(url: str) -> tuple[Any, str]:
+    proto = _URL_RE.match(url).group(1) if _URL_RE.match(url) else "?"
+    extra = URL_EXTRAS.get(proto.lower(), "s3")
     try:
         import fsspec
-    except ImportError as e:  # pragma: no cover - fsspec is a dependency
-        raise GanAnalyzeError(f"{url}: reading URLs needs fsspec ({e})") from None
+    except ImportError:
+        raise MissingExtra(
+            f"{url}: reading {proto}:// URLs needs fsspec, which is not installed: "
+            f"{install_hint(extra)}",
+            extra=extra,
+        ) from None
     try:
         fs, path = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as e:
-        proto = _URL_RE.match(url).group(1) if _URL_RE.match(url) else "?"
+        if isinstance(e, ImportError) and proto.lower() in URL_EXTRAS:
+            raise MissingExtra(
+                f"{url}: reading {proto}:// URLs needs the {extra} extra: {install_hint(extra)}",
+                extra=extra,
+            ) from None
         raise GanAnalyzeError(
             f"{url}: no filesystem for {proto}:// ({type(e).__name__}: {e})"
         ) from None

@@ -81,7 +81,7 @@ def test_rules_config_changes_outcome_and_bad_config_is_error(synthetic_run, tmp
     bad = tmp_path / "bad.yaml"
     bad.write_text("g_over_dgz_minimum: 0.9\n")
     r = run_cli(p, "--rules-config", bad)
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert r.output.startswith(f"Error: {bad}: unknown threshold(s) 'g_over_dgz_minimum'")
     assert "Traceback" not in r.output
 
@@ -95,7 +95,7 @@ def test_usage_errors_exit_two(synthetic_run):
 
 def test_missing_run_is_a_plain_error(tmp_path):
     r = run_cli(tmp_path / "nope")
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert r.output.strip() == f"Error: {tmp_path / 'nope'}: no such file or directory"
 
 
@@ -103,4 +103,4 @@ def test_format_option_is_passed_through(synthetic_run):
     p = synthetic_run("ok")
     assert run_cli(p, "--format", "native").exit_code == 0
     r = run_cli(p, "--format", "nonsense")
-    assert r.exit_code == 1 and "unknown format 'nonsense'" in r.output
+    assert r.exit_code == 3 and "unknown format 'nonsense'" in r.output

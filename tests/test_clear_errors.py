@@ -39,7 +39,7 @@ def test_guard_turns_an_unexpected_exception_into_one_line(tmp_path, monkeypatch
 
     monkeypatch.setattr("gananalyze.loader.load_run", boom)
     res = CliRunner().invoke(main, ["info", str(run)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output == (
         f"Error: {run}: unexpected error (file {run / 'run.json'}): PermissionError: "
         "Permission denied; rerun as `gananalyze --debug ...` for the traceback\n"
@@ -78,7 +78,7 @@ def test_compare_to_an_unwritable_path_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
     out = tmp_path / "file" / "c.html"
     res = CliRunner().invoke(main, ["compare", str(run), "-o", str(out)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output.splitlines()[-1] == (
         f"Error: {out}: cannot write the comparison page (File exists)"
     )
@@ -91,7 +91,7 @@ def test_fid_sweep_on_a_target_that_builds_nothing(tmp_path):
         meta["generator"]["target"] = target
         (run / "run.json").write_text(json.dumps(meta))
         res = CliRunner().invoke(main, ["fid-sweep", str(run), *SWEEP, "--trust-code"])
-        assert res.exit_code == 1
+        assert res.exit_code == 3
         assert res.output == (
             f"Error: {run}: generator target {target!r} is a {kind}, not a class or function "
             "that builds the generator\n"
@@ -103,7 +103,7 @@ def test_one_failing_checkpoint_marks_only_its_row_and_the_error_line_ends(tmp_p
     ckpts = sorted((run / "checkpoints").iterdir())
     ckpts[-1].write_bytes(b"not a checkpoint")
     res = CliRunner().invoke(main, ["fid-sweep", str(run), *SWEEP])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     rows = [ln.split() for ln in res.output.splitlines() if ln.strip()[:2] in ("0 ", "59")]
     assert rows[0][-1] != "error" and rows[1][-1] == "error"
     assert res.output.endswith(

@@ -338,7 +338,7 @@ def test_missing_or_unreadable_run_is_named(trio, tmp_path):
     res = cli.invoke(
         main, ["compare", str(trio / "healthy"), str(tmp_path / "nope"), str(trio / "d-overpowers")]
     )
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert (
         f"Error: {tmp_path / 'nope'}: no such file or directory" in res.output
         and "--skip-bad" in res.output
@@ -346,7 +346,7 @@ def test_missing_or_unreadable_run_is_named(trio, tmp_path):
     assert "Traceback" not in res.output
     res = cli.invoke(main, ["compare", str(trio / "healthy"), str(bad)])
     assert (
-        res.exit_code == 1
+        res.exit_code == 3
         and str(bad / "run.json") in res.output
         and "not valid JSON" in res.output
     )
@@ -574,7 +574,7 @@ def test_compare_rules_config_changes_the_findings_like_check(tmp_path):
     bad = CliRunner().invoke(
         main, ["compare", str(run), "--rules-config", str(tmp_path / "no.yaml")]
     )
-    assert bad.exit_code == 1 and "no.yaml: no such rules-config file" in bad.output
+    assert bad.exit_code == 3 and "no.yaml: no such rules-config file" in bad.output
 
 
 @needs_chromium

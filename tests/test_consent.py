@@ -70,7 +70,7 @@ def test_hostile_runs_run_nothing_without_consent(tmp_path, clean_imports):
                 *"--real sklearn-digits --features digits --num-samples 20".split(),
             ],
         )
-        assert res.exit_code == 1
+        assert res.exit_code == 3
         assert f"{run}: loading the generator skipped" in res.output
         with pytest.raises(GanAnalyzeError, match="gananalyze allow"):
             build_generator(load_run(run))

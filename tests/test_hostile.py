@@ -67,7 +67,7 @@ def test_cyclegan_train_opt_linked_outside_is_not_read(tmp_path):
     linked.mkdir()
     (linked / "loss_log.txt").symlink_to(secret)
     out = CliRunner().invoke(main, ["info", str(linked)])
-    assert out.exit_code == 1 and "secret-line" not in out.output
+    assert out.exit_code == 3 and "secret-line" not in out.output
     assert out.output.strip() == (
         f"Error: {linked / 'loss_log.txt'}: not read: it is a link "
         "that resolves outside the run folder"
@@ -113,7 +113,7 @@ def test_import_overwrite_never_deletes_the_source_or_other_files(tmp_path):
     src = _cyclegan(p / "src")
     (p / "notes.txt").write_text("keep me")
     out = CliRunner().invoke(main, ["import", str(src), str(p), "--overwrite"])
-    assert out.exit_code == 1
+    assert out.exit_code == 3
     assert out.output.strip().splitlines()[-1] == (
         f"Error: {p}: is not a gananalyze run (no run.json); --overwrite only replaces a run"
     )
@@ -145,7 +145,7 @@ def test_outputs_never_overwrite_a_runs_files(tmp_path):
         ["compare", str(run), str(run), "-o", str(run / "run.json")],
     ):
         out = CliRunner().invoke(main, args)
-        assert out.exit_code == 1, out.output
+        assert out.exit_code == 3, out.output
         assert out.output.strip().splitlines()[-1] == (
             f"Error: {run / 'run.json'}: is a file of the run {run}; refusing to overwrite it "
             "(choose another output path)"

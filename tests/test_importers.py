@@ -539,7 +539,7 @@ def test_cli_info_says_the_format(tmp_path):
     res = runner.invoke(main, ["info", str(tmp_path / "sg"), "--format", "stylegan"])
     assert res.exit_code == 0 and "format:      stylegan (forced with --format)" in res.output
     res = runner.invoke(main, ["info", str(tmp_path / "sg"), "--format", "cyclegan"])
-    assert res.exit_code == 1 and "Error:" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 3 and "Error:" in res.output and "Traceback" not in res.output
 
 
 def test_cli_import_then_info(tmp_path):
@@ -552,6 +552,6 @@ def test_cli_import_then_info(tmp_path):
     assert r.format == "native" and r.series("G_loss").tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert r.sample_metrics["fid"].tolist() == [400.0, 50.0]
     res = runner.invoke(main, ["import", str(tmp_path / "sg"), str(tmp_path / "native")])
-    assert res.exit_code == 1 and "not empty" in res.output
+    assert res.exit_code == 3 and "not empty" in res.output
     res = runner.invoke(main, ["info", str(tmp_path / "native")])
     assert "format:      native" in res.output

@@ -359,10 +359,10 @@ def test_no_delimiter_is_named(tmp_path):
     ):
         table.read_columns(f, [], [])
     res = CliRunner().invoke(main, ["info", str(f)])
-    assert res.exit_code == 1 and "could not tell the delimiter" in res.output
+    assert res.exit_code == 3 and "could not tell the delimiter" in res.output
     f.write_text("epoch_count,loss\n1,2\n")
     res = CliRunner().invoke(main, ["info", str(f)])
-    assert res.exit_code == 1 and f"{f}: no numeric step column (looked for step," in res.output
+    assert res.exit_code == 3 and f"{f}: no numeric step column (looked for step," in res.output
 
 
 def test_duplicate_columns_warned(tmp_path):
@@ -382,7 +382,7 @@ def test_huge_header_is_refused_fast(tmp_path):
         load_run(f)
     assert time.process_time() - t < 2.0
     res = CliRunner().invoke(main, ["info", str(f)])
-    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.exit_code == 3 and "Traceback" not in res.output
 
 
 def test_restart_header_in_a_step_table(tmp_path):

@@ -277,11 +277,11 @@ def test_cli_default_path_options_and_errors(synthetic_run, tmp_path, monkeypatc
     r = CliRunner().invoke(main, ["report", str(p), "--smoothing", "1.5"])
     assert r.exit_code == 2 and "--smoothing" in r.output
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nope")])
-    assert r.exit_code == 1 and r.output.startswith("Error:") and "Traceback" not in r.output
+    assert r.exit_code == 3 and r.output.startswith("Error:") and "Traceback" not in r.output
     cfg = tmp_path / "rules.yaml"
     cfg.write_text("no_such_threshold: 3\n")
     r = CliRunner().invoke(main, ["report", str(p), "--rules-config", str(cfg)])
-    assert r.exit_code == 1 and "no_such_threshold" in r.output
+    assert r.exit_code == 3 and "no_such_threshold" in r.output
 
 
 def test_no_tsne_without_checkpoints_or_when_disabled(full):

@@ -135,7 +135,7 @@ def test_map_file_and_its_errors(tmp_path):
         "(columns: lossG_total, lossD_total)"
     )
     res = CliRunner().invoke(main, ["check", str(d), "--map", "G_loss"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--map 'G_loss': expected ROLE=COLUMN" in res.output
 
 

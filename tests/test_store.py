@@ -106,7 +106,7 @@ def test_not_a_run_is_one_plain_error(tmp_path):
     with pytest.raises(GanAnalyzeError):
         load_run(tmp_path)
     result = CliRunner().invoke(main, ["info", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert (
         result.output
         == f"Error: {tmp_path}: not a training run: no format recognised this directory "
@@ -116,14 +116,14 @@ def test_not_a_run_is_one_plain_error(tmp_path):
     assert "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["info", str(tmp_path / "nope")])
     assert (
-        missing.exit_code == 1
+        missing.exit_code == 3
         and missing.output == f"Error: {tmp_path / 'nope'}: no such file or directory\n"
     )
 
 
 def test_unknown_forced_format(tmp_path):
     result = CliRunner().invoke(main, ["info", str(tmp_path), "--format", "matlab"])
-    assert result.exit_code == 1 and "unknown format 'matlab'" in result.output
+    assert result.exit_code == 3 and "unknown format 'matlab'" in result.output
 
 
 def test_corrupt_run_json_and_samples_index(tmp_path):

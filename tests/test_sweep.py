@@ -244,7 +244,7 @@ def test_bad_checkpoint_is_reported_and_the_sweep_goes_on(setup):
             str(cache),
         ],
     )
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert "1 of 5 checkpoint(s) could not be evaluated" in res.output and str(bad) in res.output
 
 
@@ -289,7 +289,7 @@ def test_missing_inception_weights_is_a_clear_error(setup, tmp_path):
         ],
     )
     assert (
-        res.exit_code == 1
+        res.exit_code == 3
         and "Error:" in res.output
         and str(missing) in res.output
         and "Traceback" not in res.output

@@ -113,7 +113,7 @@ def test_refused_without_trust_and_nothing_unpickled(imported, tmp_path):
         )
     finally:
         sys.path.remove(str(src))
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     first = run.resolve() / "network-snapshot-000000.pkl"
     assert (
         f"Error: {first}: StyleGAN snapshot is a Python pickle; loading "
@@ -148,7 +148,7 @@ def test_stylegan_dir_itself_is_refused_and_left_untouched(imported, tmp_path):
     run, _, _, _ = imported
     before = sorted(p.name for p in run.iterdir())
     res = CliRunner().invoke(main, ["fid-sweep", str(run), *ARGS, "--trust-pickles"])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert (
         "import it first: `gananalyze import" in res.output
         and "3 snapshot(s) are Python pickles" in res.output
@@ -247,7 +247,7 @@ def test_trusted_but_stylegan_source_missing(imported, tmp_path):
     res = CliRunner().invoke(
         main, ["fid-sweep", str(dest), *ARGS, "--cache-dir", str(tmp_path / "c"), "--trust-pickles"]
     )
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert "network-snapshot-000000.pkl: unpickling needs the StyleGAN source code" in res.output
     assert (
         f"module '{pkg}' not found" in res.output

@@ -50,5 +50,5 @@ def test_info_check_compare_print_no_raw_control_characters(tmp_path):
 
 def test_an_error_naming_a_hostile_path_is_escaped(tmp_path):
     res = CliRunner().invoke(main, ["info", str(tmp_path / f"nope{TITLE}")])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output == f"Error: {tmp_path}/nope\\x1b]0;pwned\\x07: no such file or directory\n"

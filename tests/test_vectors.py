@@ -183,7 +183,7 @@ def test_final_synthetic_table_of_a_ctgan_like_run(tmp_path):
     assert f["start_step"] == 290 and f["severity"] == "error"
     assert f["numbers"]["near_duplicates_last"] == pytest.approx(0.905, abs=0.01)
     res = cli("check", tmp_path / "ctgan", "--samples", tmp_path / "syn.csv")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--samples needs --real (the real table it is compared with)" in res.output
 
 

@@ -105,3 +105,30 @@ class Diagnosis:
             "skipped": [{"rule": r, "reason": why} for r, why in self.skipped],
             "context": self.context,
         }
+
+    def to_frame(self) -> Any:
+        """The findings as a pandas DataFrame, one row per finding, most severe first.
+
+        Columns: rule, severity, title, start_step, end_step (nullable integers), message,
+        action, numbers (the dict of values that triggered the finding) and metrics.
+        """
+        import pandas as pd
+
+        rows = sorted(self.findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
+        frame = pd.DataFrame([f.to_dict() for f in rows], columns=FRAME_COLUMNS)
+        for col in ("start_step", "end_step"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
+
+
+FRAME_COLUMNS = [
+    "rule",
+    "severity",
+    "title",
+    "start_step",
+    "end_step",
+    "message",
+    "action",
+    "numbers",
+    "metrics",
+]

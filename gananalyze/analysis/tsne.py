@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
+from ..extras import install_hint, require
 from ..run import Checkpoint, Run
 
 DIGITS_TARGETS = ("gananalyze.digits:Generator",)
@@ -98,6 +99,20 @@ def consent_note(run: Run, real: str | None = None, trust: bool = False) -> str 
     return consent.refusal(run, "the t-SNE")
 
 
+def extra_note(run: Run, real: str | None = None) -> str | None:
+    """The one line saying the t-SNE needs the fid extra (None: installed, or no t-SNE)."""
+    import importlib.util
+
+    if unavailable_reason(run, real) is not None:
+        return None
+    try:
+        if importlib.util.find_spec("torch") is not None:
+            return None
+    except (ImportError, ValueError):
+        pass
+    return "t-SNE skipped: it needs torch, which is not installed: " + install_hint("fid")
+
+
 def embed(
     run: Run,
     checkpoints: list[Checkpoint],
@@ -109,16 +124,17 @@ def embed(
     """Embed n real and n generated samples per checkpoint with one t-SNE.
 
     trust: consent to import the generator code run.json names (gananalyze.consent).
+    Raises MissingExtra when torch (the fid extra) is not installed.
     """
-    import torch
-
     from ..files.runfiles import root_of
-    from ..metrics.generate import sample_images
-    from ..metrics.realdata import load_real
 
     why = unavailable_reason(run, real)
     if why:
         raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
+    torch = require("torch", "the t-SNE of generated samples")
+    from ..metrics.generate import sample_images
+    from ..metrics.realdata import load_real
+
     src = real_source(run, real)
     data = load_real(src, within=None if real else root_of(run.path))
     if data.kind != "images":

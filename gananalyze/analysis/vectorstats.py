@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..extras import require
 from ..files.datatable import DataTable, from_vectors, load_table, standardiser
 from ..run import Run, VectorSamples
 
@@ -107,12 +108,12 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
     """One row per step: step, n, spread (total std, in units of the reference), low_columns
     (columns under half the reference spread), near_duplicates, and with a real table
     coverage and recall (k = 5 and 3, standardised on the real rows)."""
-    from ..metrics.samplemetrics import prdc
-
     data = data or vector_data(run)
     if data is None or not data.steps:
         return pd.DataFrame()
     if data.real is not None:
+        what = "coverage and recall against the real table (--real)"
+        prdc = require("gananalyze.metrics.samplemetrics", what).prdc
         mu, sd = standardiser(data.real.matrix)
         ref_sd = np.ones(len(mu))
         real_z = _subset((data.real.matrix - mu) / sd, seed=1)
@@ -154,8 +155,9 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
 def attach_tables(run: Run, real: str | None = None, samples: str | None = None) -> Run:
     """Attach a real table (--real) and a final synthetic table (--samples) to `run`.
 
-    The synthetic table becomes the run's last vector samples, one step after its last
-    logged step (its "last evaluation"); it needs the real table to be encoded alike.
+    The synthetic table becomes the run's last vector samples, at its last logged step
+    (its "last evaluation"; one step after earlier vector samples when they reach that
+    far); it needs the real table to be encoded alike.
     """
     table = None
     if real is not None:

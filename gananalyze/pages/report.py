@@ -41,6 +41,7 @@ from .sections import (
     FindingView,
     PageTable,
     Section,
+    finding_numbers,
     step_range,
 )
 from .status import look as status_look
@@ -280,13 +281,7 @@ class _Builder(DynamicsSections, SampleSections):
                 if fid and fid not in seen:
                     seen.add(fid)
                     links.append((fid, label_of(canonical_of(m))))
-            nums = [
-                (
-                    str(k),
-                    fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120),
-                )
-                for k, v in (f.numbers or {}).items()
-            ]
+            nums = finding_numbers(f)
             out.append(
                 FindingView(
                     f.rule, f.severity, f.title, f.message, f.action, step_range(f), nums, links

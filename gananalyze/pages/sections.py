@@ -13,7 +13,7 @@ import numpy as np
 
 from ..analysis.findings import Diagnosis, Finding
 from ..run import Run
-from ..textfmt import fmt_num
+from ..textfmt import fmt_num, fmt_text
 
 CHART_WIDTH = 10.8  # inches at plots.DPI: the template's content width (1056 px)
 
@@ -122,6 +122,14 @@ def step_range(f: Finding) -> str:
     if f.start_step is None:
         return f"up to step {fmt_num(f.end_step)}"
     return f"steps {fmt_num(f.start_step)}–{fmt_num(f.end_step)}"
+
+
+def finding_numbers(f: Finding) -> list[tuple[str, str]]:
+    """A finding's numbers as (name, text) pairs, formatted as every page shows them."""
+    return [
+        (str(k), fmt_num(v) if not isinstance(v, (list, dict, tuple)) else fmt_text(v, 120))
+        for k, v in (f.numbers or {}).items()
+    ]
 
 
 def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float]:
