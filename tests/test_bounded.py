@@ -118,7 +118,7 @@ def test_wandb_json_export_nested_50000_deep(tmp_path):
 def test_one_mb_csv_field(tmp_path):
     run = _table_run(tmp_path / "h", "lr: 1\n", header="step,g_loss," + '"' + "d" * 2**20 + '"')
     res = _info(run)
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output == (
         f"Error: {run / 'metrics.csv'}: the first line has a field longer than 131,072 "
         "characters; not a metrics table\n"

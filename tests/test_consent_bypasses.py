@@ -110,7 +110,7 @@ def test_3_pythonpath_outside_the_run_edited_after_allow(tmp_path, how):
     entry = str(lib) if how == "absolute" else "../lib"
     run = _run(tmp_path / "run", "bypass3:Generator", [entry])
     res = CliRunner().invoke(main, ["allow", str(run)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output == (
         f"Error: {run}: cannot allow: pythonpath {entry!r} is outside the run ({lib}); an "
         f"allow covers it only when you name it: `gananalyze allow {run} --code-path {lib}`\n"
@@ -148,7 +148,7 @@ def test_5_past_2000_files_is_still_hashed_and_a_folder_over_the_bound_is_refuse
     _refused(run, marker)
     monkeypatch.setattr(consent, "MAX_CODE_FILES", 2000)
     res = CliRunner().invoke(main, ["allow", str(run)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert res.output == (
         f"Error: {run}: cannot allow: {code}: pythonpath 'code' is too large to hash for "
         "consent (more than 2,000 files or 512 MiB); refused, not allowed in part\n"
@@ -175,7 +175,7 @@ def test_6_symlinked_package_folder_is_followed(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (run / "code" / "bypass6").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     res = CliRunner().invoke(main, ["allow", str(run)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert f"{run / 'code' / 'bypass6'}: a link in pythonpath 'code' leads outside the run" in (
         res.output
     )
@@ -212,6 +212,6 @@ def test_7_same_size_reduce_pickle_with_its_mtime_put_back(tmp_path):
     assert not consent.granted(load_run(run))
     args = "--real sklearn-digits --features digits --num-samples 20".split()
     res = CliRunner().invoke(main, ["fid-sweep", str(run), *args])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert f"{snap}: StyleGAN snapshot is a Python pickle" in res.output
     assert not marker.exists()

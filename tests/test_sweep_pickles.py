@@ -128,7 +128,7 @@ def test_refused_without_trust_and_nothing_unpickled(imported, tmp_path):
 
     # the snapshots stay in the trainer's folder, outside the run: named on the command line
     res = CliRunner().invoke(main, ["allow", str(dest)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert (
         f"{first}: pickle outside the run; an allow covers it only when you name its folder: "
         f"`gananalyze allow {dest} --code-path {first.parent}`" in res.output
