@@ -242,7 +242,7 @@ def allow(run: str, revoke: bool, code_paths: tuple[str, ...], fmt: str | None) 
 @friendly
 def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     """Convert the run at SRC (any format) into a native run directory DEST."""
-    from .runio.convert import import_run
+    from .loader import import_run
 
     r, out = import_run(src, dest, format=fmt, overwrite=overwrite)
     click.echo(

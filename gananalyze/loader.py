@@ -1,7 +1,8 @@
 """`load_run`: read any run directory (native or a trainer's own files) into a Run.
 
 The native format is tried first, then every importer in
-`gananalyze.importers.REGISTRY`, in order. A run given as a URL (s3://, gs://, any
+`gananalyze.importers.REGISTRY`, in order. `import_run` is `load_run` then
+`runio.convert.save_run` (`gananalyze import`). A run given as a URL (s3://, gs://, any
 fsspec URL) is fetched by `remote.fetch` (only what the readers read) and then read
 here like a local one, roles and map file included; the run keeps its URL
 (`run.url`) and what was fetched (`run.fetched`).
@@ -15,6 +16,7 @@ from . import remote
 from .errors import GanAnalyzeError
 from .run import Run
 from .runio import store
+from .runio.convert import save_run
 
 
 def formats() -> list[str]:
@@ -105,3 +107,12 @@ def _with_roles(run: Run, p: Path, roles: dict[str, str] | None, shown: str = ""
         if w not in run.warnings:
             run.warnings.append(w)
     return run
+
+
+def import_run(
+    src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False
+) -> tuple[Run, Path]:
+    """Load `src` (any format, or a URL) and save it as a native run at `dest`
+    (`gananalyze import`)."""
+    run = load_run(src, format=format)
+    return run, save_run(run, dest, overwrite=overwrite)

@@ -10,8 +10,8 @@ import pytest
 from test_importers import write_stylegan, write_tb
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.loader import load_run
-from gananalyze.runio.convert import import_run, save_run
+from gananalyze.loader import import_run, load_run
+from gananalyze.runio.convert import save_run
 
 
 def test_tensorboard_roundtrip_keeps_scalars_images_histograms(tmp_path):

@@ -16,8 +16,7 @@ from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.files.bounded import loads_json
 from gananalyze.files.runfiles import check_output
-from gananalyze.loader import load_run
-from gananalyze.runio.convert import import_run
+from gananalyze.loader import import_run, load_run
 
 SECRET = "root:x:0:0:secret-line:/root:/bin/bash"
 OPTS = "----------------- Options ---------------\n  gan_mode: lsgan\n  name: exp\n"

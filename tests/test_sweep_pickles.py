@@ -23,9 +23,9 @@ from click.testing import CliRunner
 
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
+from gananalyze.loader import import_run
 from gananalyze.metrics.sweep import sweep
 from gananalyze.runio import store
-from gananalyze.runio.convert import import_run
 
 FAKE_NETWORKS = """
 from pathlib import Path

@@ -6,7 +6,7 @@
   plausibility  values a file holds that cannot be right (flags)
   runlog        `RunLog`: the writing side used inside training code (+ imagegrid: the
                 tiling of a sample batch into one image)
-  convert       `save_run` / `import_run`: any run to the native format
+  convert       `save_run`: any run to the native format (`loader.import_run` reads, then saves)
 
 The importers/ package, loader.py, remote.py and consent.py are on this floor too
 (docs/architecture.md). This file imports nothing.

@@ -1,6 +1,6 @@
 """`save_run`: write any Run (native or imported) as a native run directory.
 
-Used by `gananalyze import SRC DEST`: the native copy loads much faster than
+Used by `gananalyze import SRC DEST` (`loader.import_run`): the native copy loads much faster than
 re-parsing text logs or event files, and `fid-sweep` can add its sample
 metrics to it. What is written:
     run.json        name, loss, config, generator spec, plus "source": the
@@ -38,7 +38,7 @@ def _png_bytes(data: bytes) -> bytes:
     """The image as PNG (TensorBoard images may be JPEG or GIF)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return data
-    from .bounded import open_image
+    from ..files.bounded import open_image
 
     buf = io.BytesIO()
     open_image(data).convert("RGB").save(buf, format="PNG")
@@ -197,13 +197,3 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(c.path, target)
     return dest
-
-
-def import_run(
-    src: str | Path, dest: str | Path, format: str | None = None, overwrite: bool = False
-) -> tuple[Run, Path]:
-    """Load `src` (any format) and save it as a native run at `dest`."""
-    from ..loader import load_run
-
-    run = load_run(src, format=format)
-    return run, save_run(run, dest, overwrite=overwrite)
