@@ -37,12 +37,16 @@ def is_inside(root: str | Path, path: str | Path) -> bool:
 
 def outside_warning(root: str | Path, path: str | Path) -> str:
     """The one-line warning for a file that is not read because it leaves the run."""
+    return f"{_shown(root, path)}: not read: it is a link that resolves outside the run folder"
+
+
+def _shown(root: str | Path, path: str | Path) -> Path:
+    """`path` as a warning names it: relative to the run folder when it lies below it."""
     p = Path(path)
     try:
-        shown = p.relative_to(root)
+        return p.relative_to(root)
     except ValueError:
-        shown = p
-    return f"{shown}: not read: it is a link that resolves outside the run folder"
+        return p
 
 
 def keep_inside(
@@ -75,12 +79,7 @@ def _openable(p: str | Path) -> bool:
 
 def special_warning(root: str | Path, path: str | Path) -> str:
     """The one-line warning for a FIFO, device or socket in a run: never opened."""
-    p = Path(path)
-    try:
-        shown = p.relative_to(root)
-    except ValueError:
-        shown = p
-    return f"{shown}: not read: not a regular file (a FIFO, device or socket)"
+    return f"{_shown(root, path)}: not read: not a regular file (a FIFO, device or socket)"
 
 
 def checked(root: str | Path, path: str | Path, warnings: list[str] | None = None) -> Path | None:
