@@ -20,6 +20,7 @@ only files that resolve inside the run directory.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,29 +96,38 @@ def read_scalars(
     return frame, counts, nonfinite, dup_steps
 
 
-def read_histograms(
-    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+def _latest_rows(
+    folder: Path,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None,
+    keys: Callable[[pd.DataFrame], list[str]],
 ) -> pd.DataFrame:
-    tables = read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
+    """The parts in `folder` as one frame: the last write of each `keys(frame)` row, sorted."""
+    tables = read_parts(folder, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    return (
-        df.drop_duplicates(["step", "model", "param", "kind"], keep="last")
-        .sort_values(["step", "model", "param", "kind"])
-        .reset_index(drop=True)
+    k = keys(df)
+    return df.drop_duplicates(k, keep="last").sort_values(k).reset_index(drop=True)
+
+
+def read_histograms(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
+    return _latest_rows(
+        Path(run_dir) / HIST_DIR, warnings, damaged, lambda df: ["step", "model", "param", "kind"]
     )
 
 
 def read_sample_metrics(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
-    tables = read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
-    if not tables:
-        return pd.DataFrame()
-    df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    keys = ["step", "features"] if "features" in df.columns else ["step"]
-    return df.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)
+    return _latest_rows(
+        Path(run_dir) / METRICS_DIR,
+        warnings,
+        damaged,
+        lambda df: ["step", "features"] if "features" in df.columns else ["step"],
+    )
 
 
 def list_checkpoints(run_dir: Path, warnings: list[str] | None = None) -> list[Checkpoint]:
