@@ -29,3 +29,25 @@ def test_symlink_loop_is_outside(tmp_path):
     os.symlink(tmp_path / "b", tmp_path / "a")
     os.symlink(tmp_path / "a", tmp_path / "b")
     assert not runfiles.is_inside(tmp_path, tmp_path / "a")
+
+
+def test_file_index_keeps_good_records_and_counts_past_ten_bad_lines(tmp_path):
+    index = tmp_path / "index.jsonl"
+    lines = ['{"file": "a.png", "n": 2}', ""] + ["not json"] * 11 + ['{"n": 1}']
+    index.write_text("\n".join(lines) + "\n")
+
+    def parse(rec):
+        if not isinstance(rec["n"], int):
+            raise TypeError("a field has the wrong type")
+        return rec["file"], rec["n"]
+
+    warnings: list[str] = []
+    damaged: list[tuple[str, str]] = []
+    out = runfiles.read_file_index(tmp_path, index, parse, warnings, damaged, "bad index line")
+    assert out == {"a.png": 2}
+    assert len(warnings) == 11
+    assert warnings[0].startswith(f"{index}:3: unreadable line skipped (")
+    assert warnings[-1] == f"... and 2 more unreadable lines in {index}"
+    assert len(damaged) == 12
+    assert damaged[-1] == (f"{index}:14", "bad index line")
+    assert runfiles.read_file_index(tmp_path, tmp_path / "none.jsonl", parse, [], None, "x") == {}

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from ..errors import GanAnalyzeError
+from .bounded import loads_json
 
 
 def root_of(path: str | Path) -> Path:
@@ -37,12 +39,16 @@ def is_inside(root: str | Path, path: str | Path) -> bool:
 
 def outside_warning(root: str | Path, path: str | Path) -> str:
     """The one-line warning for a file that is not read because it leaves the run."""
+    return f"{_shown(root, path)}: not read: it is a link that resolves outside the run folder"
+
+
+def _shown(root: str | Path, path: str | Path) -> Path:
+    """`path` as a warning names it: relative to the run folder when it lies below it."""
     p = Path(path)
     try:
-        shown = p.relative_to(root)
+        return p.relative_to(root)
     except ValueError:
-        shown = p
-    return f"{shown}: not read: it is a link that resolves outside the run folder"
+        return p
 
 
 def keep_inside(
@@ -75,12 +81,7 @@ def _openable(p: str | Path) -> bool:
 
 def special_warning(root: str | Path, path: str | Path) -> str:
     """The one-line warning for a FIFO, device or socket in a run: never opened."""
-    p = Path(path)
-    try:
-        shown = p.relative_to(root)
-    except ValueError:
-        shown = p
-    return f"{shown}: not read: not a regular file (a FIFO, device or socket)"
+    return f"{_shown(root, path)}: not read: not a regular file (a FIFO, device or socket)"
 
 
 def checked(root: str | Path, path: str | Path, warnings: list[str] | None = None) -> Path | None:
@@ -94,6 +95,40 @@ def checked(root: str | Path, path: str | Path, warnings: list[str] | None = Non
             warnings.append(outside_warning(root, p))
         return None
     return p if p.is_file() else None
+
+
+def read_file_index(
+    root: str | Path,
+    index: Path,
+    parse: Callable[[Any], tuple[str, Any]],
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None,
+    what: str,
+) -> dict[str, Any]:
+    """A JSON-lines index in the run that describes the run's files (a native run's samples):
+    file name -> `parse(record)`'s value, `parse` returning (file name, value) or raising
+    KeyError / TypeError / ValueError for a record of the wrong shape. Each unreadable line is
+    skipped with a warning (the first ten, then one line counting the rest) and recorded in
+    `damaged` as `what`. No index, or one leading outside the run: {} (with its warning)."""
+    out: dict[str, Any] = {}
+    p = checked(root, index, warnings)
+    if p is None:
+        return out
+    bad = []
+    for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            name, value = parse(loads_json(line))
+            out[name] = value
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            bad.append(f"{p}:{i}: unreadable line skipped ({e})")
+            if damaged is not None:
+                damaged.append((f"{p}:{i}", what))
+    warnings.extend(bad[:10])
+    if len(bad) > 10:
+        warnings.append(f"... and {len(bad) - 10} more unreadable lines in {p}")
+    return out
 
 
 def glob_inside(

@@ -42,54 +42,35 @@ ALIASES: dict[str, list[str]] = {
     "fid": ["fid", "fid50k_full", "fid50k", "fid10k", "FID"],
 }
 
+# Sample metrics where a larger value is better (lower-case): the scores both sets
+# below hold.
+_HIGHER_SAMPLE_SCORES = frozenset(
+    {"is", "isc", "inception_score", "precision", "recall", "density", "coverage", "psnr", "ssim"}
+)
+
 # Metrics where a larger value is better (lower-case). Every other metric
 # (FID, KID, PPL, losses, distances) is lower-is-better. The one place that
 # knows a metric's direction: rules, report, compare and fid-sweep all ask it.
-HIGHER_IS_BETTER = frozenset(
-    {
-        "is",
-        "isc",
-        "inception_score",
-        "precision",
-        "recall",
-        "density",
-        "coverage",
-        "d_acc",
-        "accuracy",
-        "psnr",
-        "ssim",
-    }
-)
+HIGHER_IS_BETTER = _HIGHER_SAMPLE_SCORES | {"d_acc", "accuracy"}
 
 # Sample metrics (lower-case): numbers computed from generated samples, which rank
 # checkpoints and feed the over-training and jump rules. Any other name (a loss, D(x),
 # a gradient norm) is a training signal: `compare --metric` ranks by its level at the
 # end of the run and the rules keep judging samples by FID (analysis.evaluations).
-SAMPLE_METRICS = frozenset(
-    {
-        "fid",
-        "kid",
-        "is",
-        "isc",
-        "inception_score",
-        "precision",
-        "recall",
-        "density",
-        "coverage",
-        "ppl",
-        "lpips",
-        "psnr",
-        "ssim",
-        "swd",
-        "prdc",
-        "fid50k_full",
-        "fid50k",
-        "fid10k",
-        "kid50k_full",
-        "is50k",
-        "pr50k3_full",
-    }
-)
+SAMPLE_METRICS = _HIGHER_SAMPLE_SCORES | {
+    "fid",
+    "kid",
+    "ppl",
+    "lpips",
+    "swd",
+    "prdc",
+    "fid50k_full",
+    "fid50k",
+    "fid10k",
+    "kid50k_full",
+    "is50k",
+    "pr50k3_full",
+}
 
 # Display names for the canonical metrics.
 LABELS: dict[str, str] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,14 @@ class _Builder(DynamicsSections, SampleSections):
         for m in metrics:
             self.chart_for.setdefault(m, fig_id)
             self.chart_for.setdefault(canonical_of(m), fig_id)
+
+    def shows(self, fig_id: str, section: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Note that chart `fig_id` (in `section`) draws these (canonical name, column) pairs:
+        each column is used (no second chart under other metrics) and both names link there.
+        """
+        for canon, col in pairs:
+            self.used.add(col)
+            self.register(fig_id, section, [col, canon])
 
     def figure(
         self, fig: Any, fig_id: str, alt: str, caption: str = "", wide: bool = True

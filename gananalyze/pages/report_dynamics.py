@@ -35,7 +35,6 @@ class DynamicsSections:
             col = self.col(canon)
             if col is None:
                 continue
-            self.used.add(col)
             hl = (
                 [plots.HLine(eq[canon], f"equilibrium ({loss}) {fmt_sig(eq[canon])}")]
                 if canon in eq
@@ -57,7 +56,7 @@ class DynamicsSections:
             )
             fid = f"chart-{slug(canon)}"
             figs.append(self.figure(fig, fid, f"{label_of(canon)} over training"))
-            self.register(fid, "losses", [col, canon])
+            self.shows(fid, "losses", [(canon, col)])
         if not figs:
             return None
         if loss == "wasserstein":
@@ -146,9 +145,7 @@ class DynamicsSections:
                 "mean score on real and generated images, the probability the rule checks "
                 "read; 0.5 means D cannot tell them apart"
             )
-        for c, col in cols + ([] if cols else logits):
-            self.used.add(col)
-            self.register("chart-D-outputs", "discriminator", [col, c])
+        self.shows("chart-D-outputs", "discriminator", cols + ([] if cols else logits))
         self.register(
             "chart-D-outputs", "discriminator", ["D_x", "D_G_z", "D_x_prob", "D_G_z_prob"]
         )  # the rules' names
@@ -169,9 +166,7 @@ class DynamicsSections:
                 spans=spans,
             )
             figs.append(self.figure(fig, "chart-D-scores", "D's raw scores over training"))
-            for c, col in logits:
-                self.used.add(col)
-                self.register("chart-D-scores", "discriminator", [col, c])
+            self.shows("chart-D-scores", "discriminator", logits)
             leads.append(
                 "the raw scores are drawn as logged, with 0 where D cannot tell real from generated"
             )
@@ -192,7 +187,6 @@ class DynamicsSections:
         sec = Section("d-accuracy", "Discriminator accuracy", "")
         leads = []
         if acc:
-            self.used.add(acc)
             fig = self.chart(
                 [self.curve(acc, "D accuracy", plots.PALETTE[2])],
                 title="D accuracy (real and fake batches, threshold 0.5)",
@@ -202,7 +196,7 @@ class DynamicsSections:
                 ylim=(-0.02, 1.02),
             )
             sec.figures.append(self.figure(fig, "chart-D_acc", "D accuracy over training"))
-            self.register("chart-D_acc", "d-accuracy", [acc, "D_acc"])
+            self.shows("chart-D_acc", "d-accuracy", [("D_acc", acc)])
             leads.append(
                 "how often D classifies real and generated images correctly (0.5 is chance, "
                 "1.0 means G fools it never)"
@@ -307,9 +301,7 @@ class DynamicsSections:
             spans=self.spans_for([col for _, col in cols]),
             marks=self.nonfinite_steps([col for _, col in cols]),
         )
-        for c, col in cols:
-            self.used.add(col)
-            self.register("chart-grad-norms", "gradients", [col, c])
+        self.shows("chart-grad-norms", "gradients", cols)
         lead = (
             "The L2 norm of G's and D's gradients on a log scale: a norm falling by orders "
             "of magnitude means vanishing gradients (G learns nothing), one shooting "

@@ -20,6 +20,7 @@ only files that resolve inside the run directory.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
-from ..files.runfiles import checked, keep_inside
+from ..files.runfiles import checked, keep_inside, read_file_index
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
@@ -95,29 +96,38 @@ def read_scalars(
     return frame, counts, nonfinite, dup_steps
 
 
-def read_histograms(
-    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+def _latest_rows(
+    folder: Path,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None,
+    keys: Callable[[pd.DataFrame], list[str]],
 ) -> pd.DataFrame:
-    tables = read_parts(Path(run_dir) / HIST_DIR, warnings, damaged)
+    """The parts in `folder` as one frame: the last write of each `keys(frame)` row, sorted."""
+    tables = read_parts(folder, warnings, damaged)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    return (
-        df.drop_duplicates(["step", "model", "param", "kind"], keep="last")
-        .sort_values(["step", "model", "param", "kind"])
-        .reset_index(drop=True)
+    k = keys(df)
+    return df.drop_duplicates(k, keep="last").sort_values(k).reset_index(drop=True)
+
+
+def read_histograms(
+    run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+) -> pd.DataFrame:
+    return _latest_rows(
+        Path(run_dir) / HIST_DIR, warnings, damaged, lambda df: ["step", "model", "param", "kind"]
     )
 
 
 def read_sample_metrics(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
-    tables = read_parts(Path(run_dir) / METRICS_DIR, warnings, damaged)
-    if not tables:
-        return pd.DataFrame()
-    df = pa.concat_tables(tables, promote_options="default").to_pandas()
-    keys = ["step", "features"] if "features" in df.columns else ["step"]
-    return df.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)
+    return _latest_rows(
+        Path(run_dir) / METRICS_DIR,
+        warnings,
+        damaged,
+        lambda df: ["step", "features"] if "features" in df.columns else ["step"],
+    )
 
 
 def list_checkpoints(run_dir: Path, warnings: list[str] | None = None) -> list[Checkpoint]:
@@ -163,32 +173,28 @@ def _layout(rec: dict) -> dict[str, Any] | None:
     }
 
 
+def _indexed_layout(rec: Any) -> tuple[str, dict]:
+    """(file, layout) of one samples/index.jsonl record (TypeError for a wrong field)."""
+    lay = _layout(rec)
+    if lay is None or not isinstance(rec["file"], str):
+        raise TypeError("a field has the wrong type")
+    return rec["file"], lay
+
+
 def list_samples(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> list[SampleGrid]:
     d = Path(run_dir) / SAMPLES_DIR
     if not d.is_dir():
         return []
-    layout: dict[str, dict] = {}
-    index = checked(run_dir, d / SAMPLES_INDEX, warnings)
-    if index is not None:
-        bad = []
-        for i, line in enumerate(index.read_text(errors="replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = loads_json(line)
-                lay = _layout(rec)
-                if lay is None or not isinstance(rec["file"], str):
-                    raise TypeError("a field has the wrong type")
-                layout[rec["file"]] = lay
-            except (ValueError, KeyError, TypeError, AttributeError) as e:
-                bad.append(f"{index}:{i}: unreadable line skipped ({e})")
-                if damaged is not None:
-                    damaged.append((f"{index}:{i}", "unreadable sample index line"))
-        warnings.extend(bad[:10])
-        if len(bad) > 10:
-            warnings.append(f"... and {len(bad) - 10} more unreadable lines in {index}")
+    layout = read_file_index(
+        run_dir,
+        d / SAMPLES_INDEX,
+        _indexed_layout,
+        warnings,
+        damaged,
+        "unreadable sample index line",
+    )
     out = []
     for p in keep_inside(run_dir, sorted(d.glob("*.png")), warnings):
         m = _STEP_RE.search(p.name)

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..files.bounded import TooCostly, check_npy, is_regular, loads_json
-from ..files.runfiles import checked, keep_inside
+from ..files.bounded import TooCostly, check_npy, is_regular
+from ..files.runfiles import keep_inside, read_file_index
 from ..run import VectorSamples
 
 VECTORS_INDEX = "vectors.jsonl"
@@ -94,6 +94,18 @@ def column_names(columns: Any, d: int) -> list[str]:
     return names
 
 
+def _indexed_vectors(rec: Any) -> tuple[str, dict]:
+    """(file, kind and columns) of one vector index record (TypeError for a wrong field)."""
+    cols = rec.get("columns") or []
+    if (
+        not isinstance(rec["file"], str)
+        or rec.get("kind") not in KINDS
+        or not isinstance(cols, list)
+    ):
+        raise TypeError("a field has the wrong type")
+    return rec["file"], {"kind": rec["kind"], "columns": [str(c) for c in cols]}
+
+
 def list_vectors(
     run_dir: Path, samples_dir: str, warnings: list[str], damaged: list | None = None
 ) -> list[VectorSamples]:
@@ -101,26 +113,14 @@ def list_vectors(
     d = Path(run_dir) / samples_dir
     if not d.is_dir():
         return []
-    meta: dict[str, dict] = {}
-    index = checked(run_dir, d / VECTORS_INDEX, warnings)
-    if index is not None:
-        for i, line in enumerate(index.read_text(errors="replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = loads_json(line)
-                cols = rec.get("columns") or []
-                if (
-                    not isinstance(rec["file"], str)
-                    or rec.get("kind") not in KINDS
-                    or not isinstance(cols, list)
-                ):
-                    raise TypeError("a field has the wrong type")
-                meta[rec["file"]] = {"kind": rec["kind"], "columns": [str(c) for c in cols]}
-            except (ValueError, KeyError, TypeError, AttributeError) as e:
-                warnings.append(f"{index}:{i}: unreadable line skipped ({e})")
-                if damaged is not None:
-                    damaged.append((f"{index}:{i}", "unreadable vector sample index line"))
+    meta = read_file_index(
+        run_dir,
+        d / VECTORS_INDEX,
+        _indexed_vectors,
+        warnings,
+        damaged,
+        "unreadable vector sample index line",
+    )
     out = []
     for p in keep_inside(run_dir, sorted(d.glob("step-*.npy")), warnings):
         m = _STEP_RE.match(p.name)
