@@ -309,7 +309,7 @@ def merge_scalars(
     else:
         order = np.argsort(steps, kind="stable")
         s_sorted = steps[order]
-        out_steps = np.unique(s_sorted)
+        out_steps = s_sorted[np.r_[True, s_sorted[1:] != s_sorted[:-1]]]  # sorted: no hash
         dup_mask = np.zeros(len(out_steps), dtype=bool)
         for name in names:
             vals, valid = column_arrays(name)
