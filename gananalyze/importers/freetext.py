@@ -397,10 +397,8 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     )
     counts: dict[str, int] = {}
     exemplar: dict[str, str] = {}
-    for i in _sample(n):
-        if out.blank[i]:
-            continue
-        line = arr[i].as_py()
+    picked = [i for i in _sample(n) if not out.blank[i]]
+    for line in arr.take(pa.array(picked, pa.int64())).to_pylist():
         t = template(line)
         counts[t] = counts.get(t, 0) + 1
         exemplar.setdefault(t, line)
