@@ -17,6 +17,11 @@ machine shared with other jobs); every case's values are checked against the gen
            (step, progress, Gen_loss, Dis_loss): what the user would run had the trainer
            written a table
 Target: ours < 3 s on 2 cores for 1,000,000 lines.
+
+Where PYTHONDONTWRITEBYTECODE is set, both cases compile every import on each start
+(about 2 s of CPU for pandas alone on a 2-core machine); `--cached-imports` gives the
+children a bytecode cache under --cache (one untimed warm-up run per case), as an
+installed package has.
 """
 
 from __future__ import annotations
@@ -88,9 +93,8 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_case(code: str, path: Path) -> tuple[float, float, dict]:
+def run_case(code: str, path: Path, env: dict) -> tuple[float, float, dict]:
     """(wall seconds, CPU seconds of the child, its answer)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     c0, t = _child_cpu(), time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
@@ -107,17 +111,28 @@ def main() -> None:
     ap.add_argument("--preamble", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench")
+    ap.add_argument(
+        "--cached-imports", action="store_true", help="let the children cache their bytecode"
+    )
     a = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if a.cached_imports:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(a.cache / "pycache")
+    compiled = "cached" if "PYTHONDONTWRITEBYTECODE" not in env else "compiled on every start"
     a.cache.mkdir(parents=True, exist_ok=True)
     log, csv, want = make(a.cache, a.lines, a.preamble)
     print(
         f"{a.lines:,} lines + {a.preamble} preamble lines ({log.stat().st_size / 1e6:.0f} MB); "
-        f"CSV {csv.stat().st_size / 1e6:.0f} MB; {os.cpu_count()} CPUs; median of {a.repeats}"
+        f"CSV {csv.stat().st_size / 1e6:.0f} MB; {os.cpu_count()} CPUs; median of {a.repeats}; "
+        f"imports {compiled}; load average {os.getloadavg()[0]:.1f}"
     )
     for name, code, path in (("ours", OURS, log), ("pandas", PANDAS, csv)):
         times, cpus = [], []
+        if a.cached_imports:
+            run_case(code, path, env)  # warm-up: writes the bytecode cache
         for _ in range(a.repeats):
-            dt, cpu, got = run_case(code, path)
+            dt, cpu, got = run_case(code, path, env)
             if got["rows"] < want["rows"] or abs(got["g"] - want["g"]) > 1e-3 * want["rows"]:
                 raise SystemExit(f"{name}: wrong values {got} (want {want})")
             if name == "ours" and got["fid"] != want["fid"]:
@@ -128,7 +143,7 @@ def main() -> None:
         target = "  (target < 3 s)" if name == "ours" else ""
         print(
             f"{name:<7} median {med:6.2f} s wall (min {min(times):.2f}, max {max(times):.2f}), "
-            f"{statistics.median(cpus):.2f} s CPU{target}"
+            f"{statistics.median(cpus):.2f} s CPU{target}; load average {os.getloadavg()[0]:.1f}"
         )
 
 

@@ -498,3 +498,16 @@ def test_common_printed_shapes(tmp_path, line, step, values):
     else:
         assert max(counters.values()) == step
     assert {k: v[0] for k, v in ex.values.items()} == values
+
+
+def test_extracted_columns_keep_only_the_names_the_rows_printed():
+    import pyarrow as pa
+
+    lines = ["lr: 0.5", "beta1: 0.9", "Step: 1 G: 2.0 D: 3.0", "FID: 40.5", "Step: 2 G: 2.5 D: 3.5"]
+    ex = freetext.extract(pa.array(lines))
+    assert ex.value_counts().tolist() == [1, 1, 2, 1, 2]
+    cols, logged = ex.columns(np.array([2, 3, 4]))
+    assert list(cols) == ["G", "D", "FID"]
+    assert np.allclose(cols["G"], [2.0, np.nan, 2.5], equal_nan=True)
+    assert logged["FID"].tolist() == [False, True, False]
+    assert np.isnan(ex.values["lr"][1:]).all() and ex.values["lr"][0] == 0.5

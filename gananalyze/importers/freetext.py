@@ -300,15 +300,16 @@ def _extract_many(arr: pa.Array, pattern: str, threads: int) -> pa.StructArray:
 
 @dataclass
 class Extracted:
-    """Numbers of every line, column-wise: `values[name]`/`counters[kind]`/`totals[kind]`
-    are float arrays over all lines (NaN where a line has none), `logged[name]` the lines
-    that printed `name`; `signature[i]` numbers line i's set of keys (-1: nothing read)."""
+    """Numbers of every line. Values are kept sparse: `points[name]` lists (line indices,
+    numbers) per template that printed `name` (a log's preamble can print hundreds of keys
+    once each; dense columns for them would cost a full-length array apiece).
+    `counters[kind]`/`totals[kind]` are float arrays over all lines (NaN where a line has
+    none); `signature[i]` numbers line i's set of keys (-1: nothing read)."""
 
     n: int
-    values: dict[str, np.ndarray] = field(default_factory=dict)
+    points: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     counters: dict[str, np.ndarray] = field(default_factory=dict)
     totals: dict[str, np.ndarray] = field(default_factory=dict)
-    logged: dict[str, np.ndarray] = field(default_factory=dict)
     blank: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     signature: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _sigs: dict = field(default_factory=dict)
@@ -321,16 +322,48 @@ class Extracted:
     def put(self, shape: Shape, rows: np.ndarray, nums: dict[int, np.ndarray]) -> None:
         """Store the numbers `nums[slot]` of the lines `rows`, all of one Shape."""
         for name, s in shape.values:
-            self._col(self.values, name)[rows] = nums[s]
-            if name not in self.logged:
-                self.logged[name] = np.zeros(self.n, dtype=bool)
-            self.logged[name][rows] = True
+            self.points.setdefault(name, []).append((rows, nums[s]))
         for kind, (s, tot) in shape.counters.items():
             self._col(self.counters, kind)[rows] = nums[s]
             if tot is not None:
                 self._col(self.totals, kind)[rows] = nums[tot]
         key = (tuple(sorted(v for v, _ in shape.values)), tuple(sorted(shape.counters)))
         self.signature[rows] = self._sigs.setdefault(key, len(self._sigs))
+
+    def value_counts(self) -> np.ndarray:
+        """How many values each line printed."""
+        if not self.points:
+            return np.zeros(self.n, dtype=np.int64)
+        rows = np.concatenate([r for parts in self.points.values() for r, _ in parts])
+        return np.bincount(rows, minlength=self.n).astype(np.int64)
+
+    def columns(self, rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(values, logged) over the lines `rows` (ascending), in first-printed order; names
+        no line of `rows` printed are left out."""
+        pos = np.full(self.n, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        cols: dict[str, np.ndarray] = {}
+        logged: dict[str, np.ndarray] = {}
+        for name, parts in self.points.items():
+            col = mask = None
+            for r, v in parts:
+                p = pos[r]
+                ok = p >= 0
+                if not ok.any():
+                    continue
+                if col is None:
+                    col = np.full(len(rows), np.nan)
+                    mask = np.zeros(len(rows), dtype=bool)
+                col[p[ok]] = v[ok]
+                mask[p[ok]] = True
+            if col is not None:
+                cols[name], logged[name] = col, mask
+        return cols, logged
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Dense value columns over all lines (NaN where a line has none)."""
+        return self.columns(np.arange(self.n))[0]
 
 
 def _wanted(shape: Shape) -> set[int]:
@@ -364,10 +397,8 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     )
     counts: dict[str, int] = {}
     exemplar: dict[str, str] = {}
-    for i in _sample(n):
-        if out.blank[i]:
-            continue
-        line = arr[i].as_py()
+    picked = [i for i in _sample(n) if not out.blank[i]]
+    for line in arr.take(pa.array(picked, pa.int64())).to_pylist():
         t = template(line)
         counts[t] = counts.get(t, 0) + 1
         exemplar.setdefault(t, line)

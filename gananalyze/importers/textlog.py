@@ -217,9 +217,7 @@ def load(path: Path) -> Run:
     log = checked(log.parent, log, warnings) or log
     lines, ends = read_lines(log, warnings)
     ex = freetext.extract(lines)
-    nvals = np.zeros(ex.n, dtype=np.int64)
-    for mask in ex.logged.values():
-        nvals += mask
+    nvals = ex.value_counts()
     has_value = nvals > 0
     step, own, unit, note = _step_axis(ex, has_value)
     if step is None:  # no counter: rows are the lines with two or more values
@@ -236,8 +234,7 @@ def load(path: Path) -> Run:
         main_sig = np.bincount(sig[own_rows]).argmax() if own_rows.any() else -1
         keep, sections, replaced = ctr.segments(steps, own_rows & (sig == main_sig))
     bad: list[str] = []
-    logged = {k: v[rows] for k, v in ex.logged.items()}
-    cols = {k: v[rows] for k, v in ex.values.items()}
+    cols, logged = ex.columns(rows)
     last_line = lines[len(lines) - 1].as_py() if len(lines) else ""
     if len(rows) and not ends and rows[-1] == len(lines) - 1 and _cut_short(last_line):
         shape = freetext.parse(last_line)

@@ -309,7 +309,10 @@ def merge_scalars(
     else:
         order = np.argsort(steps, kind="stable")
         s_sorted = steps[order]
-        out_steps = np.unique(s_sorted)
+        first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]  # sorted: no hashing
+        out_steps = s_sorted[first]
+        slot = np.empty(n, dtype=np.int64)  # each row's index in out_steps
+        slot[order] = np.cumsum(first) - 1
         dup_mask = np.zeros(len(out_steps), dtype=bool)
         for name in names:
             vals, valid = column_arrays(name)
@@ -321,8 +324,8 @@ def merge_scalars(
             replaced = len(idx) - len(keep)
             if replaced and name not in ("epoch", "wall_time"):
                 replaced_values += replaced
-                dup_mask[np.searchsorted(out_steps, s[~last])] = True
-            pos = np.searchsorted(out_steps, steps[keep])
+                dup_mask[slot[idx[~last]]] = True
+            pos = slot[keep]
             if vals.dtype.kind == "f":
                 col = np.full(len(out_steps), np.nan)
             else:
