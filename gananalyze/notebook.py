@@ -9,6 +9,7 @@ as the commands.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -28,22 +29,11 @@ class Diagnosis(_Diagnosis):
         return diagnosis_html(self)
 
 
-def analyze(
-    source: str | Path | Run,
-    format: str | None = None,
-    rules_config: str | Path | dict[str, Any] | None = None,
-    metric: str = "fid",
-    roles: dict[str, str] | None = None,
-) -> tuple[Run, Diagnosis]:
-    """Load a run (a directory, or a Run) and run the rule checks: (Run, Diagnosis).
-
-    The same diagnosis as `gananalyze check`; `diagnosis.to_frame()` has one row per
-    finding, and a notebook shows the diagnosis as HTML. Arguments as
-    gananalyze.analysis.analyze.
-    """
-    run, diag = _analyze(
-        source, format=format, rules_config=rules_config, metric=metric, roles=roles
-    )
+@functools.wraps(_analyze, assigned=())  # its signature (inspect follows __wrapped__)
+def analyze(*args: Any, **kwargs: Any) -> tuple[Run, Diagnosis]:
+    """`gananalyze.analysis.analyze` (same arguments, same diagnosis as `check`), with a
+    Diagnosis a notebook shows as HTML; `diagnosis.to_frame()` has one row per finding."""
+    run, diag = _analyze(*args, **kwargs)
     return run, Diagnosis(**{f.name: getattr(diag, f.name) for f in fields(diag)})
 
 
