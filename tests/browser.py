@@ -58,3 +58,36 @@ def assert_not_blank(a: np.ndarray) -> None:
     """Text and charts down the page, not a blank page or one line at the top."""
     assert a.std() > 20
     assert (a.std(axis=1) > 5).mean() > 0.3
+
+
+try:  # the interaction tests drive the page through Playwright, on the same Chromium
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - playwright is a dev dependency
+    sync_playwright = None
+
+needs_driver = pytest.mark.skipif(
+    CHROMIUM is None or sync_playwright is None,
+    reason=SKIP_REASON if CHROMIUM is None else "playwright not installed (uv sync)",
+)
+
+
+class open_page:
+    """`with open_page(path) as page:` a Playwright page on `path` in headless Chromium
+    (the system's, not a downloaded one), closed network, 1280 x 900 by default."""
+
+    def __init__(self, path: Path, width: int = 1280, height: int = 900):
+        self.path, self.size = Path(path), {"width": width, "height": height}
+
+    def __enter__(self):
+        self._pw = sync_playwright().start()
+        args = [f for f in FLAGS if f != "--headless"]
+        self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = self._browser.new_page(viewport=self.size)
+        page.route("http*://**", lambda route: route.abort())  # offline: no fetch leaves
+        page.goto(self.path.resolve().as_uri())
+        return page
+
+    def __exit__(self, *exc):
+        self._browser.close()
+        self._pw.stop()
+        return False
