@@ -29,6 +29,7 @@ from .cli_options import (
     Group,
     choice,
     friendly,
+    metric_option,
     roles_of,
 )
 from .files.runfiles import check_output
@@ -277,11 +278,9 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
     "Exit with code 1 when a finding reaches this severity (none: never).",
 )
 @RULES_CONFIG_OPTION
-@click.option(
+@metric_option(
     "--metric",
     "select_metric",
-    default="fid",
-    show_default=True,
     metavar="NAME",
     help="Sample metric that picks the best checkpoint (fid, kid, is, precision, ...).",
 )

@@ -166,6 +166,11 @@ def choice(flag: str, choices: list[str], default: str, help: str) -> Any:
     )
 
 
+def metric_option(*decls: str, help: str, **kw: Any) -> Any:
+    """An option naming a sample metric, FID unless told otherwise (shown in --help)."""
+    return click.option(*decls, default="fid", show_default=True, help=help, **kw)
+
+
 SMOOTHING_OPTION = click.option(
     "--smoothing",
     type=float,

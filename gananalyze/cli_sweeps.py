@@ -21,6 +21,7 @@ from .cli_options import (
     TRUST_OPTION,
     choice,
     friendly,
+    metric_option,
     roles_of,
 )
 from .errors import GanAnalyzeError
@@ -53,11 +54,8 @@ FID_QUANTIZE_HELP = (
     "torchscript:PATH; for rows (--real a table): raw (the default: columns standardised on "
     "the real rows) or torchscript:PATH on those rows.",
 )
-@click.option(
-    "--metrics",
-    default="fid",
-    show_default=True,
-    help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage).",
+@metric_option(
+    "--metrics", help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage)."
 )
 @click.option(
     "--num-samples",
@@ -95,10 +93,8 @@ FID_QUANTIZE_HELP = (
     default=None,
     help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache).",
 )
-@click.option(
+@metric_option(
     "--select",
-    default="fid",
-    show_default=True,
     help="Metric that picks the best checkpoint (fid, kid: lowest; is, precision, "
     "recall, density, coverage: highest).",
 )
@@ -220,10 +216,8 @@ def fid_sweep(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the table as CSV.")
-@click.option(
+@metric_option(
     "--metric",
-    default="fid",
-    show_default=True,
     help="Metric that ranks the runs (sample metrics first, then scalars).",
 )
 @click.option(

@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import GanAnalyzeError
 from .bounded import loads_json
@@ -129,6 +129,32 @@ def read_file_index(
     if len(bad) > 10:
         warnings.append(f"... and {len(bad) - 10} more unreadable lines in {p}")
     return out
+
+
+class FolderIndex(NamedTuple):
+    """How a native run describes a folder of its files: the JSON-lines index file's name,
+    the files' glob pattern, `parse` (see read_file_index) and the damage label of a bad line."""
+
+    name: str
+    pattern: str
+    parse: Callable[[Any], tuple[str, Any]]
+    what: str
+
+
+def indexed_folder(
+    root: str | Path,
+    folder: Path,
+    index: FolderIndex,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None,
+) -> tuple[dict[str, Any], list[Path]]:
+    """A folder of a native run's files (samples, vector samples) read through its index:
+    (the index by read_file_index, the files matching the pattern sorted and kept inside
+    `root`). No folder: ({}, [])."""
+    if not folder.is_dir():
+        return {}, []
+    found = read_file_index(root, folder / index.name, index.parse, warnings, damaged, index.what)
+    return found, keep_inside(root, sorted(folder.glob(index.pattern)), warnings)
 
 
 def glob_inside(

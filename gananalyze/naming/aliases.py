@@ -153,20 +153,19 @@ CONFIG_HINTS: dict[str, list[str]] = {
     "d_loss_reduction": ["d_loss_reduction", "d_reduction", "d_loss_reduce"],
 }
 
-# Boolean config keys that state a hint when true (`saturating_g_loss: true`).
-CONFIG_FLAGS: dict[str, tuple[str, str]] = {
-    "saturating_g_loss": ("g_loss", "saturating"),
-    "saturating_loss": ("g_loss", "saturating"),
-    "saturating": ("g_loss", "saturating"),
-    "use_saturating_loss": ("g_loss", "saturating"),
-    "non_saturating": ("g_loss", "non-saturating"),
-    "non_saturating_g_loss": ("g_loss", "non-saturating"),
-    "use_lsgan": ("loss", "lsgan"),
-    "lsgan": ("loss", "lsgan"),
-    "use_wgan": ("loss", "wgan"),
-    "wgan": ("loss", "wgan"),
-    "use_hinge": ("loss", "hinge"),
-    "hinge_loss": ("loss", "hinge"),
+# Boolean config keys that state a hint when true (`saturating_g_loss: true`):
+# (hint, value it states) -> the keys trainers spell it with.
+CONFIG_FLAGS: dict[tuple[str, str], list[str]] = {
+    ("g_loss", "saturating"): [
+        "saturating_g_loss",
+        "saturating_loss",
+        "saturating",
+        "use_saturating_loss",
+    ],
+    ("g_loss", "non-saturating"): ["non_saturating", "non_saturating_g_loss"],
+    ("loss", "lsgan"): ["use_lsgan", "lsgan"],
+    ("loss", "wgan"): ["use_wgan", "wgan"],
+    ("loss", "hinge"): ["use_hinge", "hinge_loss"],
 }
 
 # Values of the g_loss hint, in any spelling.
@@ -211,8 +210,8 @@ def config_hints(config: dict) -> dict[str, tuple[str, str]]:
                     if hint == "g_loss":
                         val = G_LOSS_VALUES.get(val.replace(" ", ""), val)
                     out.setdefault(hint, (val, path))
-    for flag, (hint, val) in CONFIG_FLAGS.items():
-        for path, v in by_key.get(flag, []):
+    for (hint, val), flags in CONFIG_FLAGS.items():
+        for path, v in [kv for flag in flags for kv in by_key.get(flag, [])]:
             if v is True or str(v).strip().lower() in ("true", "yes", "1"):
                 out.setdefault(hint, (val, path))
     return out

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
-from ..files.runfiles import checked, keep_inside, read_file_index
+from ..files.runfiles import FolderIndex, checked, indexed_folder, keep_inside
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
@@ -181,22 +181,15 @@ def _indexed_layout(rec: Any) -> tuple[str, dict]:
     return rec["file"], lay
 
 
+_INDEX = FolderIndex(SAMPLES_INDEX, "*.png", _indexed_layout, "unreadable sample index line")
+
+
 def list_samples(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> list[SampleGrid]:
-    d = Path(run_dir) / SAMPLES_DIR
-    if not d.is_dir():
-        return []
-    layout = read_file_index(
-        run_dir,
-        d / SAMPLES_INDEX,
-        _indexed_layout,
-        warnings,
-        damaged,
-        "unreadable sample index line",
-    )
+    layout, files = indexed_folder(run_dir, Path(run_dir) / SAMPLES_DIR, _INDEX, warnings, damaged)
     out = []
-    for p in keep_inside(run_dir, sorted(d.glob("*.png")), warnings):
+    for p in files:
         m = _STEP_RE.search(p.name)
         if not m:
             continue

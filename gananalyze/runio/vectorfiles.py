@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, check_npy, is_regular
-from ..files.runfiles import keep_inside, read_file_index
+from ..files.runfiles import FolderIndex, indexed_folder
 from ..run import VectorSamples
 
 VECTORS_INDEX = "vectors.jsonl"
@@ -106,23 +106,18 @@ def _indexed_vectors(rec: Any) -> tuple[str, dict]:
     return rec["file"], {"kind": rec["kind"], "columns": [str(c) for c in cols]}
 
 
+_INDEX = FolderIndex(
+    VECTORS_INDEX, "step-*.npy", _indexed_vectors, "unreadable vector sample index line"
+)
+
+
 def list_vectors(
     run_dir: Path, samples_dir: str, warnings: list[str], damaged: list | None = None
 ) -> list[VectorSamples]:
     """The vector/sequence samples of a native run, sorted by step (reads only the index)."""
-    d = Path(run_dir) / samples_dir
-    if not d.is_dir():
-        return []
-    meta = read_file_index(
-        run_dir,
-        d / VECTORS_INDEX,
-        _indexed_vectors,
-        warnings,
-        damaged,
-        "unreadable vector sample index line",
-    )
+    meta, files = indexed_folder(run_dir, Path(run_dir) / samples_dir, _INDEX, warnings, damaged)
     out = []
-    for p in keep_inside(run_dir, sorted(d.glob("step-*.npy")), warnings):
+    for p in files:
         m = _STEP_RE.match(p.name)
         if not m or not is_regular(p):
             continue
