@@ -16,7 +16,6 @@ from typing import Any
 
 from .analysis import analyze as _analyze
 from .analysis.findings import Diagnosis as _Diagnosis
-from .errors import GanAnalyzeError
 from .run import Run
 
 
@@ -52,32 +51,28 @@ class Report:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the page (default reports/<run name>.html) atomically; returns the path."""
-        from .files.atomic import atomic_write_bytes
         from .files.runfiles import check_output
-        from .pages.report import default_report_path
+        from .pages.report import default_report_path, write_report
 
         out = Path(path) if path is not None else default_report_path(self.run)
         check_output(out, [self.run.path])  # never write over a run's files
-        try:
-            atomic_write_bytes(out, self.html.encode("utf-8"))
-        except OSError as e:
-            raise GanAnalyzeError(f"{out}: cannot write the report ({e.strerror or e})") from None
-        return out
+        return write_report(self.html, out, self.run)
 
 
 def report(
     source: str | Path | Run,
-    smoothing: float = 0.6,
-    tsne: bool = True,
-    real: str | None = None,
-    rules_config: str | Path | None = None,
     format: str | None = None,
-    trust_code: bool = False,
     roles: dict[str, str] | None = None,
+    **options: Any,
 ) -> Report:
-    """The HTML report of a run (the page `gananalyze report` writes), as a Report object."""
+    """The HTML report of a run (the page `gananalyze report` writes), as a Report object.
+
+    `format` and `roles` read the run as `analyze` does; `options` are the page's, as
+    pages.report.build_report_context takes them: smoothing (0.6), tsne (True), real,
+    rules_config, trust_code (False).
+    """
     from .pages.report import build_report_html
 
-    run, diag = analyze(source, format=format, rules_config=rules_config, roles=roles)
-    html = build_report_html(run, diag, smoothing, tsne, real, rules_config, trust_code)
-    return Report(run, diag, html)
+    rules = options.get("rules_config")
+    run, diag = analyze(source, format=format, rules_config=rules, roles=roles)
+    return Report(run, diag, build_report_html(run, diag, **options))

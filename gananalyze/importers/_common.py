@@ -6,12 +6,13 @@ recording what was skipped as damaged (`Run.damaged`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..naming.aliases import config_hints
 from ..run import Run, empty_nonfinite
@@ -125,6 +126,36 @@ def pivot_wide(
         ok = logged[name] if logged and name in logged else ~np.isnan(v)
         cols[name] = pa.array(v, mask=~np.asarray(ok, dtype=bool), type=pa.float64())
     return merge_scalars(pa.table(cols), "imported rows")
+
+
+def located(path: Path, find: Callable[[Path], Path | None], missing: str) -> Path:
+    """What `find` locates in the folder or file `path` the user gave (a log, a run
+    folder, a table), or the one-line error `<path>: <missing>` when it finds nothing."""
+    found = find(Path(path))
+    if found is None:
+        raise GanAnalyzeError(f"{path}: {missing}")
+    return found
+
+
+def pivoted_run(
+    path: Path, name: str, fmt: str, pivoted: tuple, warnings: list[str], **fields
+) -> Run:
+    """An importer's Run from its pivoted scalars: `pivoted` is (frame, counts per metric,
+    NaN/Inf points, duplicates replaced), as pivot_points / pivot_wide return them (the
+    importer may put its own count of replaced duplicates fourth); `fields` are the Run's
+    other fields (loss, config, samples, ...)."""
+    frame, counts, nonfinite, replaced = pivoted[:4]
+    return Run(
+        path=path,
+        name=name,
+        format=fmt,
+        scalars=frame,
+        counts=counts,
+        nonfinite=nonfinite,
+        warnings=warnings,
+        duplicates_replaced=replaced,
+        **fields,
+    )
 
 
 def finish(run: Run, file: str | None = None, losses: Iterable[str] | None = None) -> Run:

@@ -21,8 +21,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked
-from ..run import Run
-from .table import Axis, Columns, Profile, counted, read_with
+from .table import Axis, Columns, Profile, counted
 
 NAME = "chainer"
 LOG_NAME = "log"
@@ -100,6 +99,4 @@ PROFILE = Profile(
     NAME, lambda cols: "iteration" in cols, axis, config=read_args, find=find_log, run_name=_name
 )
 
-
-def load(path: Path) -> Run:
-    return read_with(PROFILE, path)
+load = PROFILE.load  # and load(path) -> Run

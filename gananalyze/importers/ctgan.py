@@ -17,17 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..run import Run
-from .table import (
-    WALL_COLUMNS,
-    Axis,
-    Columns,
-    Profile,
-    epoch_column,
-    keep_counted_rows,
-    read_with,
-    table_detector,
-)
+from .table import WALL_COLUMNS, Axis, Columns, Profile, epoch_column, keep_counted_rows
 
 NAME = "ctgan"
 _NEEDED = {"epoch", "generator loss", "discriminator loss"}
@@ -62,8 +52,6 @@ def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
 
 
 PROFILE = Profile(NAME, accept, axis, loss="wasserstein")
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+detect = PROFILE.detect  # the registry contract: detect(path) -> bool
 
-
-def load(path: Path) -> Run:
-    return read_with(PROFILE, path)
+load = PROFILE.load  # and load(path) -> Run

@@ -56,7 +56,7 @@ import pandas as pd
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ..run import Run, SampleGrid
-from ._common import finish, pivot_wide, warn_limit
+from ._common import finish, located, pivot_wide, pivoted_run, warn_limit
 
 NAME = "cyclegan"
 LOG_NAME = "loss_log.txt"
@@ -292,9 +292,7 @@ def _infer_epoch_size(rows: list[dict]) -> tuple[int, int]:
 def load(path: Path) -> Run:
     """Read a CycleGAN/pix2pix loss log (see the module docstring)."""
     path = Path(path)
-    log = find_log(path)
-    if log is None:
-        raise GanAnalyzeError(f"{path}: no {LOG_NAME} (looked in the folder and in checkpoints/*/)")
+    log = located(path, find_log, f"no {LOG_NAME} (looked in the folder and in checkpoints/*/)")
     warnings: list[str] = []
     root = root_of(path)
     if checked(root, log) is None:
@@ -449,19 +447,16 @@ def load(path: Path) -> Run:
             f"{opt_file}: the experiment name {given!r} differs from the run "
             f"directory's name {dir_name!r}; called {dir_name!r}"
         )
-    run = Run(
-        path=path,
-        name=dir_name,
+    run = pivoted_run(
+        path,
+        dir_name,
+        NAME,
+        (frame, counts, nonfinite, replaced),
+        warnings,
         given_name=given,
-        format=NAME,
         loss=loss,
         config=opts,
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
         samples=samples,
-        warnings=warnings,
-        duplicates_replaced=replaced,
         damaged=damaged,
     )
     run.extra.update(

@@ -24,18 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..run import Run
 from . import counters as ctr
-from .table import (
-    Axis,
-    Columns,
-    Profile,
-    epoch_column,
-    keep_counted_rows,
-    keep_rows,
-    read_with,
-    table_detector,
-)
+from .table import Axis, Columns, Profile, epoch_column, keep_counted_rows, keep_rows
 
 NAME = "epoch-iter"
 ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
@@ -65,9 +55,6 @@ def accept(cols: list[str]) -> bool:
         and iter_column(cols) is not None
         and not (low & set(_GLOBAL))
     )
-
-
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
 
 
 def total_column(cols: list[str]) -> str | None:
@@ -155,6 +142,5 @@ def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
 
 PROFILE = Profile(NAME, accept, axis)
 
-
-def load(path: Path) -> Run:
-    return read_with(PROFILE, path)
+detect = PROFILE.detect  # the registry contract: detect(path) -> bool
+load = PROFILE.load  # and load(path) -> Run

@@ -9,18 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GanAnalyzeError
-from ..run import Run
 from . import ctgan
-from .table import (
-    Axis,
-    Columns,
-    Profile,
-    counted,
-    epoch_column,
-    read_with,
-    step_column,
-    table_detector,
-)
+from .table import Axis, Columns, Profile, counted, epoch_column, step_column
 
 NAME = "keras"
 
@@ -38,8 +28,6 @@ def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
 
 
 PROFILE = Profile(NAME, accept, axis)
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+detect = PROFILE.detect  # the registry contract: detect(path) -> bool
 
-
-def load(path: Path) -> Run:
-    return read_with(PROFILE, path)
+load = PROFILE.load  # and load(path) -> Run

@@ -20,7 +20,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ._common import finish, pivot_points, warn_limit
+from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
 NAME = "mlflow"
 
@@ -63,9 +63,7 @@ def _number(s: str):
 
 def load(path: Path) -> Run:
     path = Path(path)
-    run_dir = find_run(path)
-    if run_dir is None:
-        raise GanAnalyzeError(f"{path}: no MLflow run (a folder with metrics/ and meta.yaml)")
+    run_dir = located(path, find_run, "no MLflow run (a folder with metrics/ and meta.yaml)")
     warnings: list[str] = []
     bad: list[str] = []
     mdir = run_dir / "metrics"
@@ -122,17 +120,9 @@ def load(path: Path) -> Run:
         )
     from .table import loss_from_config
 
-    run = Run(
-        path=path,
-        name=name,
-        format=NAME,
-        loss=loss_from_config(config),
-        config=config,
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
-        warnings=warnings,
-        duplicates_replaced=dup_steps,
+    pivoted = (frame, counts, nonfinite, dup_steps)
+    run = pivoted_run(
+        path, name, NAME, pivoted, warnings, loss=loss_from_config(config), config=config
     )
     run.step_unit = "iteration"
     return finish(run, file=str(mdir))

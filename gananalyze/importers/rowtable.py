@@ -20,15 +20,7 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from . import ctgan, epochiter, wandb
-from .table import (
-    Axis,
-    Columns,
-    Profile,
-    epoch_column,
-    read_with,
-    step_column,
-    table_detector,
-)
+from .table import Axis, Columns, Profile, epoch_column, step_column
 
 NAME = "csv-rows"
 
@@ -63,11 +55,11 @@ def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
 
 
 PROFILE = Profile(NAME, accept, axis)
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+detect = PROFILE.detect  # the registry contract: detect(path) -> bool
 
 
 def load(path: Path) -> Run:
-    run = read_with(PROFILE, path)
+    run = PROFILE.load(path)
     if run.extra["step_note"].startswith("the file's unnamed"):  # the index is the step
         run.warnings[:] = [w for w in run.warnings if "unnamed first column" not in w]
     return run

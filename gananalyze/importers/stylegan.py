@@ -41,6 +41,7 @@ from ._common import (
     finish,
     note_damaged,
     pivot_wide,
+    pivoted_run,
     read_jsonl_objects,
     warn_limit,
 )
@@ -191,6 +192,54 @@ def tick_for_kimg(kimg: pd.Series, snap_kimg: int) -> int:
     return int(kimg.index[int(np.argmin(np.abs(kimg.to_numpy() - snap_kimg)))])
 
 
+def tick_frame(
+    steps: np.ndarray,
+    cols: dict[str, np.ndarray],
+    logged: dict[str, np.ndarray] | None,
+    wall: np.ndarray | list | None,
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int, int]:
+    """pivot_wide of StyleGAN tick rows, with the wall time of each tick's last row."""
+    frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
+    if wall is not None:
+        last = pd.Series(wall, index=steps).groupby(level=0).last()
+        frame.insert(1, "wall_time", last.reindex(frame["step"]).to_numpy())
+    return frame, counts, nonfinite, dup_steps, replaced
+
+
+def kimg_series(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The kimg of each tick (index: the step), empty when `column` was not logged."""
+    if column not in frame.columns:
+        return pd.Series([], dtype=float)
+    return pd.Series(frame[column].to_numpy(), index=frame["step"].to_numpy())
+
+
+def stylegan_run(
+    path: Path,
+    fmt: str,
+    pivoted: tuple,
+    kimg: pd.Series,
+    sample_metrics: pd.DataFrame,
+    warnings: list[str],
+    name: str | None = None,
+    **more,
+) -> Run:
+    """A Run of the StyleGAN family (stats.jsonl or log.txt; `pivoted` as pivoted_run takes
+    it; named for its folder unless `name` says otherwise): trained with the non-saturating
+    logistic loss (bce); the kimg of each tick kept in run.extra."""
+    run = pivoted_run(
+        path,
+        name or path.name,
+        fmt,
+        pivoted,
+        warnings,
+        loss="bce",
+        sample_metrics=sample_metrics,
+        **more,
+    )
+    run.extra["kimg"] = kimg
+    return run
+
+
 def load(path: Path) -> Run:
     """Read a StyleGAN2-ADA / StyleGAN3 run directory (see the module docstring)."""
     path = Path(path)
@@ -212,23 +261,13 @@ def load(path: Path) -> Run:
         k: np.ones(len(steps), bool) if k.endswith("/std") else ~np.isnan(v)
         for k, v in cols.items()
     }
-    frame, counts, nonfinite, dup_steps, replaced = pivot_wide(steps, cols, logged)
-    if wall is not None:
-        frame.insert(
-            1,
-            "wall_time",
-            pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy(),
-        )
+    frame, counts, nonfinite, dup_steps, replaced = tick_frame(steps, cols, logged, wall)
     if dup_steps:
         warnings.append(
             f"{stats}: {dup_steps} tick(s) appear more than once; the later line was kept "
             f"({replaced} value(s) replaced)"
         )
-    kimg = (
-        pd.Series(frame["Progress/kimg"].to_numpy(), index=frame["step"].to_numpy())
-        if "Progress/kimg" in frame.columns
-        else pd.Series([], dtype=float)
-    )
+    kimg = kimg_series(frame, "Progress/kimg")
     config: dict = {}
     opts = checked(path, path / "training_options.json", warnings)
     if opts is not None:
@@ -256,22 +295,10 @@ def load(path: Path) -> Run:
                     },
                 )
             )
-    run = Run(
-        path=path,
-        name=path.name,
-        format=NAME,
-        loss="bce",
-        config=config,
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
-        checkpoints=ckpts,
-        sample_metrics=sm,
-        warnings=warnings,
-        duplicates_replaced=dup_steps,
-        damaged=damaged,
+    pivoted = (frame, counts, nonfinite, dup_steps)
+    run = stylegan_run(
+        path, NAME, pivoted, kimg, sm, warnings, config=config, checkpoints=ckpts, damaged=damaged
     )
-    run.extra["kimg"] = kimg
     run.step_unit = "tick"
     run.extra["loss_detail"] = (
         "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"

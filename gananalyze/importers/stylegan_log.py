@@ -37,8 +37,15 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from ._common import finish, pivot_wide, read_jsonl_objects
-from .stylegan import FEATURES, METRIC_MAP, tick_for_kimg
+from ._common import finish, read_jsonl_objects
+from .stylegan import (
+    FEATURES,
+    METRIC_MAP,
+    kimg_series,
+    stylegan_run,
+    tick_for_kimg,
+    tick_frame,
+)
 
 NAME = "stylegan-log"
 _TICK_RE = re.compile(r"^tick\s+(\d+)\s+(.*)$")
@@ -211,19 +218,10 @@ def load(path: Path) -> Run:
         if k not in ("tick", "line", "step", "wall_time")
     ]
     cols = {k: np.asarray([r.get(k, np.nan) for r in rows], dtype=float) for k in names}
-    frame, counts, nonfinite, _, _ = pivot_wide(steps, cols)
-    if rows and any("wall_time" in r for r in rows):
-        wall = [r.get("wall_time", np.nan) for r in rows]
-        frame.insert(
-            1,
-            "wall_time",
-            pd.Series(wall, index=steps).groupby(level=0).last().reindex(frame["step"]).to_numpy(),
-        )
-    kimg = (
-        pd.Series(frame["kimg"].to_numpy(), index=frame["step"].to_numpy())
-        if "kimg" in frame.columns
-        else pd.Series([], dtype=float)
-    )
+    timed = rows and any("wall_time" in r for r in rows)
+    wall = [r.get("wall_time", np.nan) for r in rows] if timed else None
+    frame, counts, nonfinite, _, _ = tick_frame(steps, cols, None, wall)
+    kimg = kimg_series(frame, "kimg")
     sm = _sample_metrics(mrows, kimg)
     if replaced:
         warnings.append(
@@ -232,20 +230,10 @@ def load(path: Path) -> Run:
         )
     src = logs[0].parent if logs else path
     name = path.name if path.is_dir() else src.name
-    run = Run(
-        path=path,
-        name=name,
-        format=NAME,
-        loss="bce",
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
-        sample_metrics=sm,
-        warnings=warnings,
-        duplicates_replaced=replaced,
+    run = stylegan_run(
+        path, NAME, (frame, counts, nonfinite, replaced), kimg, sm, warnings, name=name
     )
     run.step_unit = "tick" if rows else "kimg"
-    run.extra["kimg"] = kimg
     run.extra["sections"] = [
         {"first_tick": s[0]["tick"], "first_kimg": s[0]["kimg"], "ticks": len(s)}
         for s in sections

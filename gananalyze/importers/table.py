@@ -43,7 +43,7 @@ from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
-from ._common import finish, pivot_wide, read_jsonl_objects, warn_limit
+from ._common import finish, located, pivot_wide, pivoted_run, read_jsonl_objects, warn_limit
 from ._csvread import Table, TooWide, header, read_table, sniff_text
 from ._jsonread import flatten, from_objects, read_json_document
 from .counters import pick_step, varies
@@ -287,17 +287,10 @@ def build_run(
             f"different values; the later row was kept ({replaced} value(s) replaced)"
         )
     config = config or {}
-    run = Run(
-        path=path,
-        name=name or run_name(table),
-        format=fmt,
-        loss=loss or loss_from_config(config),
-        config=config,
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
-        warnings=warnings,
-        duplicates_replaced=dup_steps,
+    loss = loss or loss_from_config(config)
+    pivoted = (frame, counts, nonfinite, dup_steps)
+    run = pivoted_run(
+        path, name or run_name(table), fmt, pivoted, warnings, loss=loss, config=config
     )
     run.extra["table"] = str(table)
     run.step_unit = unit
@@ -400,6 +393,14 @@ class Profile:
     find: Callable[[Path], Path | None] | None = None  # default: find_table(path, accept)
     run_name: Callable[[Path, Path], str | None] | None = None  # (path given, table file)
 
+    def detect(self, path: Path) -> bool:
+        """The registry's detect(path): a table here whose header this format accepts."""
+        return table_detector(self.accept)(path)
+
+    def load(self, path: Path) -> Run:
+        """The registry's load(path): read_with this profile."""
+        return read_with(self, path)
+
 
 def read_with(profile: Profile, path: Path) -> Run:
     """Read `path` as a table of `profile`'s format: find, read, step axis, merge, Run."""
@@ -407,11 +408,9 @@ def read_with(profile: Profile, path: Path) -> Run:
     if profile.find is None:
         table, t, warnings, bad = load_table(path, profile.accept)
     else:
-        found = profile.find(path)
-        if found is None:
-            raise GanAnalyzeError(f"{path}: no {profile.name} table here")
+        table = located(path, profile.find, f"no {profile.name} table here")
         warnings, bad = [], []
-        table, t = found, read_columns(found, warnings, bad)
+        t = read_columns(table, warnings, bad)
     ax = profile.axis(t, table, bad)
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=ax.skip)
     warnings.extend(ax.notes)

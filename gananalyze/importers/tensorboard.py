@@ -58,7 +58,7 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
 from ..runio import store
-from ._common import finish, pivot_points
+from ._common import finish, pivot_points, pivoted_run
 from .tfevents import decode_simple, tag_ids
 from .tfrecord import crc32c_rows, frame_file, masked_crc
 
@@ -404,18 +404,9 @@ def load(path: Path) -> Run:
             .reset_index(drop=True)
         )
 
-    run = Run(
-        path=path,
-        name=root.name,
-        format=NAME,
-        scalars=frame,
-        counts=counts,
-        nonfinite=nonfinite,
-        samples=grids,
-        histograms=hist,
-        warnings=warnings,
-        duplicates_replaced=dup_steps,
-        damaged=damaged,
+    pivoted = (frame, counts, nonfinite, dup_steps)
+    run = pivoted_run(
+        path, root.name, NAME, pivoted, warnings, samples=grids, histograms=hist, damaged=damaged
     )
     run.extra["event_files"] = [str(f.relative_to(root)) for f in files]
     run.extra["empty_event_files"] = empty

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..run import Run
-from .table import Axis, Columns, Profile, counted, read_with, table_detector
+from .table import Axis, Columns, Profile, counted
 
 NAME = "wandb"
 
@@ -35,8 +34,6 @@ def axis(t: Columns, table: Path, bad: list[str]) -> Axis:
 
 
 PROFILE = Profile(NAME, accept, axis)
-detect = table_detector(accept)  # the registry contract: detect(path) -> bool
+detect = PROFILE.detect  # the registry contract: detect(path) -> bool
 
-
-def load(path: Path) -> Run:
-    return read_with(PROFILE, path)
+load = PROFILE.load  # and load(path) -> Run

@@ -361,8 +361,10 @@ def build_report_context(
     """
     if not (0.0 <= float(smoothing) <= 0.999):
         raise GanAnalyzeError(f"smoothing weight must be between 0 and 0.999, not {smoothing!r}")
-    ev = run if isinstance(run, ReportEvidence) else gather(
-        run, diagnosis, tsne, real, rules_config, trust_code
+    ev = (
+        run
+        if isinstance(run, ReportEvidence)
+        else gather(run, diagnosis, tsne, real, rules_config, trust_code)
     )
     run, diag = ev.run, ev.diagnosis
     b = _Builder(ev, smoothing)
@@ -396,7 +398,9 @@ def build_report_context(
             "format": run.format,
             "loss": _loss_text(diag),
             "created": run.created or "",
-            "unit": "" if step_label(run) == "step" else step_label(run)
+            "unit": ""
+            if step_label(run) == "step"
+            else step_label(run)
             + (f" ({run.extra['step_note']})" if run.extra.get("step_note") else ""),
             "value_kinds": "; ".join(sorted(set((run.extra.get("value_kind") or {}).values()))),
         },
@@ -460,15 +464,21 @@ def render_report(
     out_path defaults to reports/<run name>.html; parent directories are created
     and the file is written atomically.
     """
-    from ..files.atomic import atomic_write_bytes
-
     if not isinstance(run, (Run, ReportEvidence)):
         from ..loader import load_run
 
         run = load_run(run, format=format, roles=roles)
     html = build_report_html(run, diagnosis, smoothing, tsne, real, rules_config, trust_code)
     name = run.run if isinstance(run, ReportEvidence) else run
-    out = Path(out_path) if out_path is not None else default_report_path(name)
+    return write_report(html, out_path, name)
+
+
+def write_report(html: str, out_path: str | Path | None, run: Run) -> Path:
+    """Write a report's HTML atomically (parent folders created) to `out_path`, by default
+    reports/<run name>.html; a file that cannot be written is one error line naming it."""
+    from ..files.atomic import atomic_write_bytes
+
+    out = Path(out_path) if out_path is not None else default_report_path(run)
     try:
         atomic_write_bytes(out, html.encode("utf-8"))
     except OSError as e:
