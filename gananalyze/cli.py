@@ -30,6 +30,7 @@ from .cli_options import (
     choice,
     friendly,
     metric_option,
+    progress_bar,
     roles_of,
 )
 from .files.runfiles import check_output
@@ -177,20 +178,30 @@ def report(
         raise click.UsageError("--samples needs --real (the real table it is compared with)")
     if output:
         check_output(output, [run])  # never write over a run's files
-    r = load_run(run, format=fmt, roles=roles_of(role_map))
-    if samples_table or is_table_file(real):
-        from .analysis.vectorstats import load_with_tables
+    with progress_bar("report") as bar:  # stages: reading, gather's, drawing the page
+        bar(0, 2, "reading the run")
+        r = load_run(run, format=fmt, roles=roles_of(role_map))
+        if samples_table or is_table_file(real):
+            from .analysis.vectorstats import load_with_tables
 
-        r, real = load_with_tables(r, fmt, real, samples_table), None
-    skipped = (
-        None if no_tsne or r.vectors else consent_note(r, real, trust_code) or extra_note(r, real)
-    )
-    if skipped:
-        click.echo(term_safe(skipped), err=True)
-    evidence = gather(
-        r, tsne=not no_tsne, real=real, rules_config=rules_config, trust_code=trust_code
-    )
-    path = render_report(evidence, output, smoothing=smoothing)
+            r, real = load_with_tables(r, fmt, real, samples_table), None
+        skipped = (
+            None
+            if no_tsne or r.vectors
+            else consent_note(r, real, trust_code) or extra_note(r, real)
+        )
+        if skipped:
+            click.echo(term_safe(skipped), err=True)
+        evidence = gather(
+            r,
+            tsne=not no_tsne,
+            real=real,
+            rules_config=rules_config,
+            trust_code=trust_code,
+            progress=bar.part(1, 1),
+        )
+        bar.finish_with("drawing the page")
+        path = render_report(evidence, output, smoothing=smoothing)
     click.echo(term_safe(f"wrote {path}"))
 
 

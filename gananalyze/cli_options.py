@@ -1,6 +1,7 @@
 """The command line's shared pieces: the error bridge (the guard every command wears,
 the exit codes, JSON errors; it also prints every library warning, escaped like names)
-and the options several commands take (--format, --map, --rules-config, --trust-code, ...).
+and the options several commands take (--format, --map, --rules-config, --trust-code, ...),
+and the progress bar long commands draw on stderr when it is a terminal (TerminalBar).
 
 Kept apart from the commands so that each command module reads as flags -> one
 library call -> printed text.
@@ -14,7 +15,7 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -227,3 +228,70 @@ SAMPLES_TABLE_OPTION = click.option(
     help="A final synthetic table (.csv/.parquet/.npy, e.g. CTGAN's model.sample(n)) used as "
     "the run's last samples; needs --real.",
 )
+
+
+Progress = Callable[[int, int, str], None]  # the library's progress hook: (done, total, what)
+
+
+class TerminalBar:
+    """A click progress bar on stderr for a long command, drawn only when stderr is a
+    terminal (`active`); otherwise every call does nothing and nothing is printed.
+
+    Called as the library's progress hook, `bar(done, total, what)` (what: the stage or
+    the run, escaped like every name); `part(before, after)` is the hook for one library
+    call whose stages sit between `before` stages of the command and `after` more."""
+
+    def __init__(self, label: str, stream: Any = None) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.active = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.label = label
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        if not self.active:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=max(total, 1),
+                label=self.label,
+                file=self.stream,
+                show_pos=True,
+                item_show_func=lambda item: item,
+            )
+            self._bar.__enter__()
+        self._bar.length = max(total, 1)
+        step, item = max(done - self._bar.pos, 0), term_safe(what, keep_newlines=False)
+        if step:
+            self._bar.update(step, item)
+        else:  # a new stage at the same count: show its name now
+            self._bar.current_item = item
+            self._bar.render_progress()
+
+    def part(self, before: int = 0, after: int = 0) -> Progress | None:
+        """The hook for a library call run after `before` stages, with `after` still to come
+        (None when no bar is drawn: the library then reports nothing)."""
+        if not self.active:
+            return None
+        return lambda done, total, what: self(before + done, before + total + after, what)
+
+    def finish_with(self, what: str) -> None:
+        """Show the command's last stage, `what`, as running (one stage left)."""
+        if self._bar is not None:
+            self(self._bar.length - 1, self._bar.length, what)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[TerminalBar]:
+    """A TerminalBar for the length of a command, closed (its line ended) however it ends."""
+    bar = TerminalBar(label)
+    try:
+        yield bar
+        if bar._bar is not None:  # the command got through: the bar ends full
+            bar(bar._bar.length, bar._bar.length, "")
+    finally:
+        bar.close()

@@ -8,8 +8,6 @@ flags, calls one library function and prints through pages/.
 from __future__ import annotations
 
 import json
-import sys
-from typing import Any
 
 import click
 
@@ -22,6 +20,7 @@ from .cli_options import (
     choice,
     friendly,
     metric_option,
+    progress_bar,
     roles_of,
 )
 from .errors import GanAnalyzeError
@@ -33,6 +32,10 @@ FID_QUANTIZE_HELP = (
     "(default on, so numbers equal the 'save PNGs + python -m pytorch_fid' route and published "
     "FIDs, which are all computed from 8-bit images). --no-quantize feeds the raw float samples."
 )
+
+
+def _step_text(step: int | None) -> str:
+    return "" if step is None else f"step {step}"
 
 
 @click.command("fid-sweep")
@@ -149,20 +152,7 @@ def fid_sweep(
             raise click.BadParameter(
                 f"expected comma-separated integers, got {steps!r}", param_hint="--steps"
             ) from None
-    bar: dict[str, Any] = {}
-
-    def progress(ev: dict[str, Any]) -> None:
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(
-                length=max(ev["total"], 1), label="fid-sweep", file=sys.stderr, show_pos=True
-            )
-            bar["bar"].__enter__()
-            bar["done"] = 0
-        if ev["done"] > bar["done"]:
-            bar["bar"].update(ev["done"] - bar["done"])
-            bar["done"] = ev["done"]
-
-    try:
+    with progress_bar("fid-sweep") as bar:
         frame = sweep(
             run,
             real,
@@ -177,12 +167,9 @@ def fid_sweep(
             force=force,
             cache_dir=cache_dir,
             inception_weights=inception_weights,
-            progress=progress,
+            progress=lambda ev: bar(ev["done"], ev["total"], _step_text(ev["step"])),
             trust_code=trust_code,
         )
-    finally:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
     if not is_main_process():
         return
     # the run's one recommendation, over everything now stored (analysis.recommendation)
@@ -250,6 +237,13 @@ def fid_sweep(
     "minmax",
     "Band around a group's mean: min/max or +- standard deviation.",
 )
+@click.option(
+    "--all",
+    "all_rows",
+    is_flag=True,
+    help="Print every run's row and verdict, even for many runs (by default more than 20 runs "
+    "get a summary: outcome counts, the best and worst five).",
+)
 @SMOOTHING_OPTION
 @click.option(
     "--skip-bad", is_flag=True, help="Warn about runs that cannot be read and compare the others."
@@ -274,6 +268,7 @@ def compare(
     x: str,
     group_by: str | None,
     band: str,
+    all_rows: bool,
     smoothing: float,
     skip_bad: bool,
     sweep: bool | None,
@@ -292,7 +287,7 @@ def compare(
     from .analysis.runset import load_and_diagnose
     from .pages.compare import render_compare
     from .pages.compare_sweep import SWEEP_MIN_RUNS
-    from .pages.text import csv_text, format_table
+    from .pages.text import SUMMARY_ABOVE, compare_summary, csv_text, format_table
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -301,16 +296,18 @@ def compare(
     if output:
         check_output(output, runs)  # never write over a run's files
     thresholds = load_thresholds(rules_config) if rules_config else None
-    loaded, warnings, diagnoses = load_and_diagnose(
-        runs,
-        skip_bad=skip_bad,
-        format=fmt,
-        metric=metric,
-        thresholds=thresholds,
-        roles=roles_of(role_map),
-        # many runs: keep summaries, not whole runs, unless the full comparison page needs them
-        thin_above=None if output and sweep is False else 0 if sweep else SWEEP_MIN_RUNS,
-    )
+    with progress_bar("compare") as bar:  # one stage per run
+        loaded, warnings, diagnoses = load_and_diagnose(
+            runs,
+            skip_bad=skip_bad,
+            format=fmt,
+            metric=metric,
+            thresholds=thresholds,
+            roles=roles_of(role_map),
+            # many runs: keep summaries, not whole runs, unless the full comparison page needs them
+            thin_above=None if output and sweep is False else 0 if sweep else SWEEP_MIN_RUNS,
+            progress=bar.part(),
+        )
     comp = compare_runs(
         loaded,
         metric=metric,
@@ -326,10 +323,14 @@ def compare(
         click.echo(json.dumps(comp.to_dict(), indent=2, default=str))
     elif as_csv:
         click.echo(term_safe(csv_text(comp.table)), nl=False)
-    else:
+    elif all_rows or len(comp.table) <= SUMMARY_ABOVE:
         click.echo(format_table(comp))
+    else:
+        click.echo(compare_summary(comp))
     if output:
-        path = render_compare(
-            loaded, output, x=x, band=band, smoothing=smoothing, comparison=comp, sweep=sweep
-        )
+        with progress_bar("compare page") as bar:
+            bar(0, 1, "drawing the page")
+            path = render_compare(
+                loaded, output, x=x, band=band, smoothing=smoothing, comparison=comp, sweep=sweep
+            )
         click.echo(term_safe(f"wrote {path}"), err=as_json or as_csv)

@@ -11,6 +11,7 @@ CLI calls `gather`, then the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,24 +88,43 @@ def gather(
     real: str | None = None,
     rules_config: str | Path | dict[str, Any] | None = None,
     trust_code: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ReportEvidence:
     """Diagnose `run` (unless `diagnosis` is given) and gather everything its report shows.
 
     tsne: embed real and generated samples (images: needs checkpoints, a generator spec
     and real data, `real` or known; rows: the vector samples); trust_code: consent to
-    import the generator code run.json names (gananalyze.consent).
+    import the generator code run.json names (gananalyze.consent). progress: called as
+    `progress(done, total, what)` before each stage (what: the stage about to run) and
+    once at the end; nothing is printed here.
     """
+    stages = ["rule checks"] if diagnosis is None else []
+    stages.append("sample diversity")
+    if run.vectors:
+        stages.append("vector statistics")
+    elif tsne:
+        stages.append("t-SNE")
+
+    def stage(what: str) -> None:
+        if progress is not None:
+            progress(stages.index(what) if what else len(stages), len(stages), what)
+
     if diagnosis is None:
         from . import analyze
 
+        stage("rule checks")
         diagnosis = analyze(run, rules_config=rules_config)[1]
+    stage("sample diversity")
     best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
     div, real_div = _diversity(run, diagnosis)
     ev = ReportEvidence(run, diagnosis, best, div, real_div, _end_levels(run))
     if run.vectors:
+        stage("vector statistics")
         ev.vectors = _vectors(run, best, tsne)
     elif tsne:
+        stage("t-SNE")
         ev.tsne = _image_tsne(run, best, div, real, trust_code)
+    stage("")
     return ev
 
 

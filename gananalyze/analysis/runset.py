@@ -18,7 +18,7 @@ import glob
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,7 @@ def load_and_diagnose(
     jobs: int | None = None,
     roles: dict[str, str] | None = None,
     thin_above: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[list[Run], list[str], dict[str, Any]]:
     """`load_runs` plus the rule checks of each run: (runs, warnings, diagnoses by run name).
 
@@ -194,7 +195,8 @@ def load_and_diagnose(
     workers costs more than it saves) and the number of usable cores otherwise.
     roles: `--map` roles for every run (loader.load_run). thin_above: when more runs than
     this are named, each comes back thinned (`thin_run`, after its rule checks); None:
-    never.
+    never. progress: called as `progress(done, total, what)` as the runs are read (what: the
+    run, by its path); nothing is printed here.
     """
     from ..loader import detect_format
 
@@ -242,7 +244,11 @@ def load_and_diagnose(
         with cf.ProcessPoolExecutor(
             max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")
         ) as pool:
-            results = list(pool.map(_load_one, tasks))
+            results = []
+            for res in pool.map(_load_one, tasks):  # in order, each as soon as it is read
+                results.append(res)
+                if progress is not None:
+                    progress(len(results), len(tasks), str(todo[len(results) - 1]))
         if any(isinstance(p, str) for p in todo):
             from .. import remote
 
@@ -252,10 +258,14 @@ def load_and_diagnose(
     else:
         results = []
         for t in tasks:  # serially: stop at the first bad run unless skip_bad
+            if progress is not None:
+                progress(len(results), len(tasks), str(t[0]))
             res = _load_one(t)
             if res[0] == "bad" and not skip_bad:
                 bad(res[1])
             results.append(res)
+        if progress is not None:
+            progress(len(tasks), len(tasks), "")
     runs: list[Run] = []
     diags: list[Any] = []
     for status, obj, diag in results:

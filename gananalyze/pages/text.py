@@ -99,12 +99,11 @@ def _steps_cell(rec: dict[str, Any]) -> str:
     return cell if unit == "step" or rec["steps"] is None else f"{cell} {unit}"
 
 
-@terminal_text
-def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
-    """The ranking as aligned plain text (what `gananalyze compare` prints)."""
+def _ranking_lines(comp: Comparison, records: list[dict[str, Any]]) -> list[str]:
+    """The ranking's header and one aligned row per record (columns fit to those rows)."""
     m = comp.metric
-    t = comp.table
     lab = label(m)
+    grouped = "group" in comp.table.columns
     headers = [
         "#",
         "run",
@@ -117,11 +116,10 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
         "status",
         "problems found",
     ]
-    if "group" in t.columns:
+    if grouped:
         headers.insert(2, "group")
-    cfg_cols = [c for c in t.columns if c.startswith("config.")]
     lines_rows = []
-    for rec in plain_records(t):
+    for rec in records:
         row = [
             *rank_cells(rec),
             _steps_cell(rec),
@@ -132,7 +130,7 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
             look_of(rec.get("status"), rec["worst"]).label,
             rec["findings"] or "-",
         ]
-        if "group" in t.columns:
+        if grouped:
             row.insert(2, str(rec["group"]))
         lines_rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in lines_rows)) for i, h in enumerate(headers)]
@@ -144,6 +142,46 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
     out = ["  ".join(fit(h, w).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for r in lines_rows:
         out.append("  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return out
+
+
+# `compare` prints a summary instead of the whole table above this many runs (--all: all).
+SUMMARY_ABOVE = 20
+SUMMARY_FEW = 5  # the summary's best and worst rows
+
+
+@terminal_text
+def compare_summary(comp: Comparison, few: int = SUMMARY_FEW) -> str:
+    """The ranking of many runs in a screenful: how many ended in each outcome, the best
+    and the worst `few` rows of the table, and the comparison's notes."""
+    records = plain_records(comp.table)
+    order = "higher" if comp.higher_is_better else "lower"
+    out = [
+        f"{len(records)} runs, ranked by best {label(comp.metric)} ({order} is better); "
+        f"the best {few} and the worst {few} (every run: --all, --json or --csv)"
+    ]
+    outcomes: dict[str, int] = {}
+    for rec in records:
+        lk = look_of(rec.get("status"), rec["worst"]).label
+        outcomes[lk] = outcomes.get(lk, 0) + 1
+    counted = sorted(outcomes.items(), key=lambda kv: -kv[1])
+    out.append("outcomes: " + ", ".join(f"{n} {lk}" for lk, n in counted))
+    out.append("")
+    shown = records[:few] + records[-few:] if len(records) > 2 * few else records
+    lines = _ranking_lines(comp, shown)
+    out += lines[: few + 1] + (["..."] if len(records) > 2 * few else []) + lines[few + 1 :]
+    out += [f"note: {n}" for n in comp.notes]
+    return "\n".join(out)
+
+
+@terminal_text
+def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
+    """The ranking as aligned plain text (what `gananalyze compare` prints)."""
+    m = comp.metric
+    t = comp.table
+    lab = label(m)
+    cfg_cols = [c for c in t.columns if c.startswith("config.")]
+    out = _ranking_lines(comp, plain_records(t))
     if cfg_cols:
         out.append("")
         shown = cfg_cols[:max_config_keys]
