@@ -221,3 +221,17 @@ def test_fid_sweep_refuses_a_url_run_and_import_copies_its_checkpoints(endpoint,
     for step in (100, 199):
         name = f"checkpoints/step-{step:09d}.pt"
         assert (dest / name).read_bytes() == (local / name).read_bytes()
+
+
+def test_s3_goes_through_pyarrow_unless_fsspec_options_are_set(monkeypatch):
+    """s3:// is served by pyarrow's S3 client (s3fs's import costs more than a check); fsspec's
+    own S3 options (FSSPEC_S3_...) keep s3fs, which alone reads them."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    fs, path = remote._fs("s3://bkt/sweep/run-1")
+    assert isinstance(fs, ArrowFSWrapper) and path == "bkt/sweep/run-1"
+    monkeypatch.setenv("FSSPEC_S3_ANON", "true")
+    fs, path = remote._fs("s3://bkt/sweep/run-1")
+    assert type(fs).__name__ == "S3FileSystem" and path == "bkt/sweep/run-1"
