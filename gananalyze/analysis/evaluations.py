@@ -111,11 +111,12 @@ def best_position(values: np.ndarray, higher: bool) -> int:
 
 def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
     """(best finite value, its first step) of a series, or None."""
-    v = s[_plausible(s)]
+    keep = _plausible(s)
+    v = s.to_numpy()[keep]
     if not len(v):
         return None
-    i = best_position(v.to_numpy(), higher)
-    return float(v.iloc[i]), int(v.index[i])
+    i = best_position(v, higher)
+    return float(v[i]), int(s.index.to_numpy()[keep][i])
 
 
 def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
