@@ -44,13 +44,14 @@ CKPT_MB, CKPTS = 100, 5
 
 
 def write_run(path: Path, i: int, steps: int = 2000, fid_every: int = 200) -> None:
+    from gananalyze.files import atomic
     from gananalyze.runio import store
 
     rng = np.random.default_rng(i)
     s = np.arange(steps, dtype=np.int64)
     d_x = np.clip(0.6 + rng.normal(0, 0.03, steps), 1e-4, 1 - 1e-4)
     d_gz = np.clip(0.4 + rng.normal(0, 0.03, steps), 1e-4, 1 - 1e-4)
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
