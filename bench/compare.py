@@ -184,14 +184,14 @@ SWEEP_METRICS = ("G_loss", "D_loss", "D_x", "D_G_z_before")
 SWEEP_LRS = (5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 
 
-def write_sweep_run(path: Path, i: int) -> None:
-    """One sweep run: lr from SWEEP_LRS, seed i // 8; lr >= 2e-3 lets D pull ahead."""
+def write_sweep_run(path: Path, i: int, n: int = SWEEP_STEPS) -> None:
+    """One sweep run of `n` steps: lr from SWEEP_LRS, seed i // 8; lr >= 2e-3 lets D pull
+    ahead; FID at 10 evenly spaced steps."""
     from gananalyze.files import atomic
     from gananalyze.runio import parts, store
 
     rng = np.random.default_rng(i)
     lr = SWEEP_LRS[i % len(SWEEP_LRS)]
-    n = SWEEP_STEPS
     steps = np.arange(n, dtype=np.int64)
     t = steps / n
     gap = 0.05 + (0.44 if lr >= 2e-3 else 0.0) * np.minimum(1, 3 * t)
@@ -217,14 +217,19 @@ def write_sweep_run(path: Path, i: int) -> None:
     parts.write_part(
         path / store.SCALARS_DIR, pa.table({"step": steps, **cols}), 0
     )
-    fs = np.arange(500, n + 1, 500)
-    fid = 25 + 40 * abs(np.log10(lr / 2e-4)) + 150 * np.exp(-fs / 1200) + rng.normal(0, 2, 10)
+    fs = np.arange(n // 10, n + 1, n // 10)
+    fid = (
+        25
+        + 40 * abs(np.log10(lr / 2e-4))
+        + 150 * np.exp(-fs / (0.24 * n))
+        + rng.normal(0, 2, len(fs))
+    )
     store.append_sample_metrics(
         path, pd.DataFrame({"step": fs, "features": "inception", "fid": fid})
     )
 
 
-def ensure_sweep(cache: Path) -> Path:
+def ensure_sweep(cache: Path, steps: int = SWEEP_STEPS) -> Path:
     if (cache / ".complete").is_file():
         return cache
     import shutil
@@ -233,25 +238,33 @@ def ensure_sweep(cache: Path) -> Path:
     cache.mkdir(parents=True)
     t0 = time.perf_counter()
     for i in range(SWEEP_RUNS):
-        write_sweep_run(cache / f"run-{i:04d}", i)
+        write_sweep_run(cache / f"run-{i:04d}", i, steps)
     (cache / ".complete").write_text("ok\n")
     dt = time.perf_counter() - t0
-    print(f"generated {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps in {dt:.1f} s")
+    print(f"generated {SWEEP_RUNS} runs x {steps:,} steps in {dt:.1f} s")
     return cache
 
 
+# Commands run from here: `python -m gananalyze` puts the working directory first on sys.path,
+# so run from a checkout it would import that checkout's package, not the one timed.
+NEUTRAL_CWD = tempfile.gettempdir()
+LAST_CPU: list[float] = [0.0]  # CPU seconds (user + system) of the last `_timed` command
+
+
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of the command and its workers) of one run."""
+    """(seconds, peak RSS in MB of the command and its workers) of one run; its CPU seconds,
+    workers included, in LAST_CPU[0]."""
     import resource
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=NEUTRAL_CWD)
     dt = time.perf_counter() - t0
     if res.returncode != 0:
         sys.exit(f"compare failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return dt, max(peak, before) / 1024
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return dt, max(r1.ru_maxrss, r0.ru_maxrss) / 1024
 
 
 def _peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -260,27 +273,34 @@ def _peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "r = subprocess.run(sys.argv[1:], capture_output=True); dt = time.perf_counter() - t; "
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
         "sys.exit(r.stderr.decode()[-3000:]) if r.returncode else print(dt, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+        "u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)"
     )
-    p = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env,
+        cwd=NEUTRAL_CWD,
+    )
     if p.returncode:
         sys.exit(f"compare failed:\n{p.stderr[-3000:]}")
-    dt, peak = p.stdout.split()
+    dt, peak, cpu = p.stdout.split()
+    LAST_CPU[0] = float(cpu)
     return float(dt), float(peak)
 
 
 def main_scale(args: argparse.Namespace) -> None:
     """Time and peak memory of compare (sweep page) at growing run counts: the sweep's runs
     hard-linked into distinct run directories (c0-run-0000, c1-run-0000, ...)."""
-    cache = args.cache or (
-        _default_cache().parent / f"sweep-{SWEEP_RUNS}x{SWEEP_STEPS}-v{VERSION}"
-    )
-    ensure_sweep(cache)
+    steps = args.scale_steps
+    cache = args.cache or (_default_cache().parent / f"sweep-{SWEEP_RUNS}x{steps}-v{VERSION}")
+    ensure_sweep(cache, steps)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     rows = []
+    print(f"runs of {steps:,} steps x {len(SWEEP_METRICS)} metrics (the {SWEEP_RUNS} generated "
+          f"runs hard-linked into more run directories); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)  # fmt: skip
     for n in args.scale:
-        root = cache.parent / f"scale-{n}"
+        root = cache.parent / f"scale-{n}x{steps}"
         if not (root / ".complete").is_file():
             import shutil
 
@@ -294,8 +314,14 @@ def main_scale(args: argparse.Namespace) -> None:
         cmd = [sys.executable, "-m", "gananalyze", "compare", str(root / "c*"), "-o", str(out)]
         dt, peak = _peak_of(cmd, env)
         rows.append((n, dt, peak, out.stat().st_size / 1e6))
-        print(f"{n:>6} runs: {dt:7.1f} s ({1000 * dt / n:.1f} ms/run), largest process peak "
-              f"{peak:.0f} MB (target < 1024 MB), page {rows[-1][3]:.2f} MB")  # fmt: skip
+        print(f"{n:>6} runs: {dt:7.1f} s ({1000 * dt / n:.1f} ms/run; {LAST_CPU[0]:.1f} s CPU), "
+              f"largest process peak "
+              f"{peak:.0f} MB (target < 1024 MB), page {rows[-1][3]:.2f} MB; load "
+              f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    n0, t0 = rows[0][0], rows[0][1]
+    for n, dt, _, _ in rows[1:]:
+        print(f"{n} / {n0} runs: {n / n0:.1f}x the runs, {dt / t0:.2f}x the time "
+              f"(linear: {n / n0:.1f}x)")  # fmt: skip
 
 
 def main_sweep(args: argparse.Namespace) -> None:
@@ -310,15 +336,23 @@ def main_sweep(args: argparse.Namespace) -> None:
     if args.baseline:  # another installation (e.g. the previous release), timed alternately
         base = [args.baseline, "-m", "gananalyze", *cmd[3:]]
         _timed(base, env)
-        bt, mt = [], []
+        bt, mt, bc, mc, loads = [], [], [], [], [os.getloadavg()[0]]
         for k in range(args.repeat):
             bt.append(_timed(base, env)[0])
+            bc.append(LAST_CPU[0])
             mt.append(_timed(cmd, env)[0])
-            print(f"run {k + 1}/{args.repeat}: baseline {bt[-1]:.2f} s, this {mt[-1]:.2f} s")
+            mc.append(LAST_CPU[0])
+            loads.append(os.getloadavg()[0])
+            print(f"run {k + 1}/{args.repeat}: baseline {bt[-1]:.2f} s ({bc[-1]:.1f} s CPU), "
+                  f"this {mt[-1]:.2f} s ({mc[-1]:.1f} s CPU); load {loads[-1]:.1f}",
+                  flush=True)  # fmt: skip
         b, m = statistics.median(bt), statistics.median(mt)
+        cb, cm = statistics.median(bc), statistics.median(mc)
         print(f"compare {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps x {len(SWEEP_METRICS)} metrics: "
               f"baseline {args.baseline} median {b:.2f} s, this {m:.2f} s ({m / b:.2f}x; "
-              f"target <= 0.5x); load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+              f"target <= 0.5x); CPU seconds (user + system, workers included) baseline "
+              f"{cb:.1f}, this {cm:.1f} ({cm / cb:.2f}x); load average "
+              f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
         return
     times = []
     for k in range(args.repeat):
@@ -347,6 +381,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, nargs="+", default=None, metavar="N",
                     help="time and peak memory of compare at these run counts (e.g. 1000 "
                     "2500 5000 10000)")  # fmt: skip
+    ap.add_argument("--scale-steps", type=int, default=SWEEP_STEPS, metavar="STEPS",
+                    help="--scale: steps per run (fewer keep 10,000 runs short)")  # fmt: skip
     ap.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "gananalyze-bench-compare.html"
     )
@@ -366,13 +402,13 @@ def main() -> None:
     # would make every run recompile scipy & co.); one untimed warm-up run fills
     # that cache and the OS file cache.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    warm = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    warm = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=NEUTRAL_CWD)
     if warm.returncode != 0:
         sys.exit(f"compare failed (exit {warm.returncode}):\n{warm.stderr[-3000:]}")
     times = []
     for k in range(args.repeat):
         t0 = time.perf_counter()
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=NEUTRAL_CWD)
         dt = time.perf_counter() - t0
         if res.returncode != 0:
             sys.exit(f"compare failed (exit {res.returncode}):\n{res.stderr[-3000:]}")

@@ -44,13 +44,14 @@ CKPT_MB, CKPTS = 100, 5
 
 
 def write_run(path: Path, i: int, steps: int = 2000, fid_every: int = 200) -> None:
+    from gananalyze.files import atomic
     from gananalyze.runio import store
 
     rng = np.random.default_rng(i)
     s = np.arange(steps, dtype=np.int64)
     d_x = np.clip(0.6 + rng.normal(0, 0.03, steps), 1e-4, 1 - 1e-4)
     d_gz = np.clip(0.4 + rng.normal(0, 0.03, steps), 1e-4, 1 - 1e-4)
-    store.atomic_write_json(
+    atomic.atomic_write_json(
         path / store.RUN_JSON,
         {
             "format": "gananalyze-run",
@@ -83,8 +84,9 @@ def upload(s3, bucket: str, local: Path, prefix: str) -> int:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int | None]:
+    # outside any checkout: `python -m` puts the working directory first on sys.path
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     dt = time.perf_counter() - t0
     if p.returncode not in (0, 1):  # check exits 1 on an error finding
         sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
@@ -142,8 +144,11 @@ def main() -> None:
             f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f}"
         )
         for name, local_args, remote_args, total, target in cases:
-            subprocess.run([*py, *local_args], capture_output=True, env=env)  # warm-up
+            subprocess.run(  # warm-up
+                [*py, *local_args], capture_output=True, env=env, cwd=tempfile.gettempdir()
+            )
             loc, rem, base, moved, base_moved = [], [], [], None, None
+            loads = [os.getloadavg()[0]]
             for _ in range(args.repeat):
                 loc.append(timed([*py, *local_args], env)[0])
                 dt, moved = timed([*py, "--debug", *remote_args], env)
@@ -151,10 +156,12 @@ def main() -> None:
                 if args.baseline:
                     base.append(timed([args.baseline, "-m", "gananalyze", *remote_args], env)[0])
                     base_moved = total  # it copies every object under the prefix
+                loads.append(os.getloadavg()[0])
             ml, mr = statistics.median(loc), statistics.median(rem)
             print(f"{name}: local {ml:.2f} s, remote {mr:.2f} s ({mr / ml:.2f}x local, "
                   f"target <= {target}x); fetched {(moved or 0) / 1e6:.2f} MB of "
-                  f"{total / 1e6:.1f} MB under the prefix (medians of {args.repeat})")  # fmt: skip
+                  f"{total / 1e6:.1f} MB under the prefix (medians of {args.repeat}); load "
+                  f"{min(loads):.1f}-{max(loads):.1f}", flush=True)  # fmt: skip
             if base:
                 mb = statistics.median(base)
                 print(f"  baseline ({args.baseline}): remote {mb:.2f} s ({mb / ml:.2f}x local), "

@@ -123,6 +123,9 @@ def _fs(url: str) -> tuple[Any, str]:
             f"{install_hint(extra)}",
             extra=extra,
         ) from None
+    arrow = _arrow_s3(url, proto)
+    if arrow is not None:
+        return arrow
     try:
         fs, path = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as e:
@@ -135,6 +138,32 @@ def _fs(url: str) -> tuple[Any, str]:
             f"{url}: no filesystem for {proto}:// ({type(e).__name__}: {e})"
         ) from None
     return fs, path
+
+
+def _arrow_s3(url: str, proto: str) -> tuple[Any, str] | None:
+    """An s3:// URL's filesystem through pyarrow's own S3 client (C++), behind fsspec's API;
+    None where fsspec's s3fs must serve it.
+
+    Importing s3fs (aiobotocore, aiohttp) costs more than reading a run's scalars, so S3 goes
+    through pyarrow, which is loaded anyway. Credentials come from the same AWS chain
+    (environment, ~/.aws, instance roles), the endpoint from AWS_ENDPOINT_URL_S3 or
+    AWS_ENDPOINT_URL, the region from AWS_REGION or AWS_DEFAULT_REGION. s3fs stays in use when
+    fsspec's own S3 options are set (FSSPEC_S3_...) or pyarrow was built without S3.
+    """
+    if proto.lower() not in ("s3", "s3a") or any(k.startswith("FSSPEC_S3") for k in os.environ):
+        return None
+    try:
+        from fsspec.implementations.arrow import ArrowFSWrapper
+        from pyarrow.fs import S3FileSystem
+    except ImportError:
+        return None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    try:
+        fs = S3FileSystem(endpoint_override=endpoint or None, region=region or None)
+    except Exception as e:  # no usable configuration: one line naming the URL
+        raise GanAnalyzeError(f"{url}: cannot read ({_unwrap(e)})") from None
+    return ArrowFSWrapper(fs), url.split("://", 1)[1]
 
 
 def cache_root() -> Path:

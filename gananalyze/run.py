@@ -50,11 +50,7 @@ def empty_scalars() -> pd.DataFrame:
 def empty_nonfinite() -> pd.DataFrame:
     """A `Run.nonfinite` table with no rows."""
     return pd.DataFrame(
-        {
-            "step": pd.Series([], dtype="int64"),
-            "metric": pd.Series([], dtype="object"),
-            "value": pd.Series([], dtype="float64"),
-        }
+        {"step": np.zeros(0, np.int64), "metric": np.zeros(0, object), "value": np.zeros(0)}
     )
 
 
@@ -105,7 +101,6 @@ class SampleGrid:
 
         When the layout is unknown the whole image is one sample.
         """
-
 
         from .files.bounded import TooCostly, open_image
 
@@ -291,14 +286,15 @@ class Run:
         col = name if name in self.scalars.columns else self.column(name)
         if col is None:
             return pd.Series(
-                [], dtype="float64", name=name, index=pd.Index([], dtype="int64", name="step")
+                np.zeros(0), name=name, index=pd.Index(np.zeros(0, np.int64), name="step")
             )
-        s = pd.Series(
-            self.scalars[col].to_numpy(dtype="float64"),
-            index=pd.Index(self.scalars["step"].to_numpy(), name="step"),
-            name=col,
-        )
-        return s.dropna() if dropna else s
+        v = self.scalars[col].to_numpy(dtype="float64")
+        steps = self.scalars["step"].to_numpy()
+        if dropna:  # masked here: pandas' dropna costs more than the column on short runs
+            keep = ~np.isnan(v)
+            if not keep.all():
+                v, steps = v[keep], steps[keep]
+        return pd.Series(v, index=pd.Index(steps, name="step"), name=col)
 
     def has(self, name: str) -> bool:
         """Whether the run logged at least one point of `name`."""

@@ -201,3 +201,37 @@ def test_a_dotdot_key_does_not_break_a_url_glob(bucket):
     res = CliRunner().invoke(main, ["compare", "s3://sweep/runs/*", "--json"])
     assert res.exit_code == 0, res.output
     assert sorted(r["run"] for r in json.loads(res.stdout)["runs"]) == ["lr0", "lr1", "lr2"]
+
+
+def test_fid_sweep_refuses_a_url_run_and_import_copies_its_checkpoints(endpoint, tmp_path):
+    """fid-sweep appends to the run: on a URL it refuses in one line (exit 3) and names the
+    way out, `gananalyze import`, whose copy has the checkpoints' bytes."""
+    local = _checkpointed(tmp_path, "fs")
+    upload(endpoint, local, "fsweep", "runs/fs")
+    res = CliRunner().invoke(main, ["fid-sweep", "s3://fsweep/runs/fs/", "--real", str(local)])
+    assert res.exit_code == 3, res.output
+    assert res.output == (
+        "Error: s3://fsweep/runs/fs: fid-sweep appends its results to the run, and a run on "
+        "object storage is read-only here; copy it first (checkpoints included): `gananalyze "
+        "import s3://fsweep/runs/fs DEST`, then `gananalyze fid-sweep DEST ...`\n"
+    )
+    dest = tmp_path / "copy"
+    res = CliRunner().invoke(main, ["import", "s3://fsweep/runs/fs", str(dest)])
+    assert res.exit_code == 0, res.output
+    for step in (100, 199):
+        name = f"checkpoints/step-{step:09d}.pt"
+        assert (dest / name).read_bytes() == (local / name).read_bytes()
+
+
+def test_s3_goes_through_pyarrow_unless_fsspec_options_are_set(monkeypatch):
+    """s3:// is served by pyarrow's S3 client (s3fs's import costs more than a check); fsspec's
+    own S3 options (FSSPEC_S3_...) keep s3fs, which alone reads them."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    fs, path = remote._fs("s3://bkt/sweep/run-1")
+    assert isinstance(fs, ArrowFSWrapper) and path == "bkt/sweep/run-1"
+    monkeypatch.setenv("FSSPEC_S3_ANON", "true")
+    fs, path = remote._fs("s3://bkt/sweep/run-1")
+    assert type(fs).__name__ == "S3FileSystem" and path == "bkt/sweep/run-1"

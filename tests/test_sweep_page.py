@@ -168,3 +168,14 @@ def test_sweep_page_table_is_bounded(sweep_comp, monkeypatch):
         f"the table lists the 20 best-ranked of the {n} runs; "
         "`gananalyze compare ... --csv` lists every run"
     ) in ctx["notes"]
+
+
+def test_curve_points_shrink_with_the_runs_count(monkeypatch):
+    """A thinned run keeps CURVE_POINTS points of each loss curve up to CURVE_BUDGET points in
+    all, fewer beyond (memory grows with the runs' count), never under CURVE_MIN_POINTS."""
+    assert [runset.curve_points(n) for n in (1, 12, 1000)] == [1000, 1000, 1000]
+    assert [runset.curve_points(n) for n in (2500, 5000, 10_000, 50_000)] == [400, 200, 100, 100]
+    monkeypatch.setattr(runset, "CURVE_BUDGET", 30)
+    monkeypatch.setattr(runset, "CURVE_MIN_POINTS", 5)
+    assert runset.curve_points(4) == 7
+    assert runset.curve_points(40) == 5  # the floor

@@ -153,7 +153,8 @@ def compare_table(
     for r in runs:
         s = series[r.name][0] if series is not None else metric_series(r, metric)[0]
         best = ranking_value(r, metric, higher, s)
-        fin = s[np.isfinite(s.to_numpy())]
+        ok = np.isfinite(s.to_numpy())
+        fin_v, fin_step = s.to_numpy()[ok], s.index.to_numpy()[ok]
         summ = r.extra.get("summary")  # a thinned run (runset.thin_run): facts of the full data
         if summ is not None:
             wall, per, last, nrows = (
@@ -174,8 +175,8 @@ def compare_table(
             "rows": nrows,
             "wall_time_s": wall,
             "s_per_step": per,
-            f"{metric}_final": float(fin.iloc[-1]) if len(fin) else None,
-            f"{metric}_final_step": int(fin.index[-1]) if len(fin) else None,
+            f"{metric}_final": float(fin_v[-1]) if len(fin_v) else None,
+            f"{metric}_final_step": int(fin_step[-1]) if len(fin_v) else None,
             f"{metric}_best": best[0] if best else None,
             f"{metric}_best_step": best[1] if best else None,
             "verdict": getattr(d, "verdict", None),
@@ -192,7 +193,7 @@ def compare_table(
         if groups is not None:
             row["group"] = group_of.get(r.name, r.name)
         for k in diff.columns:
-            row[f"config.{k}"] = diff.loc[r.name, k]
+            row[f"config.{k}"] = diff.at[r.name, k]
         rows.append(row)
     df = pd.DataFrame(rows)
     for c in ("steps", f"{metric}_final_step", f"{metric}_best_step"):

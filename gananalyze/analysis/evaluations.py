@@ -43,20 +43,32 @@ def metric_series(run: Run, metric: str) -> tuple[pd.Series, str | None]:
         if col is not None and col != "step":
             rows = sm
             source = f"sample metrics ({col})"
-            if "features" in sm.columns and sm["features"].nunique() > 1:
+            feats: list[Any] = []  # the logged feature-network names, in row order
+            if "features" in sm.columns:
+                named = sm["features"].to_numpy(dtype=object, na_value=None)
+                feats = [f for f in named if f is not None]
+            if len(set(feats)) > 1:
                 pick = pick_features(sm.loc[sm[col].notna(), "features"])
                 rows = sm[sm["features"].astype(str) == pick]
                 source = f"sample metrics ({col}, {pick} features)"
-            s = pd.Series(
-                pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=np.float64),
-                index=pd.Index(rows["step"].to_numpy(dtype=np.int64), name="step"),
-                name=col,
-            ).dropna()
-            if "features" in rows.columns and rows["features"].notna().any():
-                s.attrs["features"] = str(rows["features"].dropna().iloc[-1])
+            vals = rows[col]
+            if vals.dtype.kind not in "fiub":
+                vals = pd.to_numeric(vals, errors="coerce")
+            v = vals.to_numpy(dtype=np.float64)
+            steps = rows["step"].to_numpy(dtype=np.int64)
+            keep = ~np.isnan(v)
+            v, steps = v[keep], steps[keep]
+            if len(steps) > 1 and not np.all(steps[1:] > steps[:-1]):
+                order = np.argsort(steps, kind="stable")  # in step order, the last row wins
+                steps, v = steps[order], v[order]
+                last = np.r_[steps[1:] != steps[:-1], True]
+                steps, v = steps[last], v[last]
+            s = pd.Series(v, index=pd.Index(steps, name="step"), name=col)
             if rows is not sm:
                 s.attrs["picked_features"] = pick  # one network chosen among several
-            s = s[~s.index.duplicated(keep="last")].sort_index()
+                feats = list(rows["features"].dropna())
+            if feats:
+                s.attrs["features"] = str(feats[-1])
             if len(s):
                 return s, source
     s = run.series(metric)
@@ -99,11 +111,12 @@ def best_position(values: np.ndarray, higher: bool) -> int:
 
 def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
     """(best finite value, its first step) of a series, or None."""
-    v = s[_plausible(s)]
+    keep = _plausible(s)
+    v = s.to_numpy()[keep]
     if not len(v):
         return None
-    i = best_position(v.to_numpy(), higher)
-    return float(v.iloc[i]), int(v.index[i])
+    i = best_position(v, higher)
+    return float(v[i]), int(s.index.to_numpy()[keep][i])
 
 
 def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:

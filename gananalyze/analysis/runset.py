@@ -8,8 +8,9 @@ in forked worker processes when there is enough data (`load_and_diagnose`).
 
 With many runs (`thin_above`), each worker hands back a thinned Run (`thin_run`): the
 facts the comparison table needs taken from the full data (`run.extra["summary"]`),
-the loss curves kept at most CURVE_POINTS dense, and nothing else of the scalars, so
-memory grows with the summaries, not with the runs' length.
+the loss curves kept at most CURVE_POINTS dense (fewer per run beyond CURVE_BUDGET points
+in all: `curve_points`), and nothing else of the scalars, so memory grows with the
+summaries, not with the runs' length.
 """
 
 from __future__ import annotations
@@ -72,17 +73,29 @@ def load_runs(
 
 PARALLEL_MIN_RUNS = 16  # from this many runs the rule checks alone pay for the workers
 CURVE_POINTS = 1000  # a thinned run keeps its loss curves at most this dense
+CURVE_BUDGET = 1_000_000  # curve points kept over all runs: fewer per run beyond 1,000 runs
+CURVE_MIN_POINTS = 100  # ... but never fewer than this per run
 CURVE_ROLES = ("G_loss", "D_loss")  # the curves the sweep page draws besides the metric
 
 
-def thin_run(run: Run, metric: str = "fid") -> Run:
+def curve_points(n_runs: int) -> int:
+    """How many points of each loss curve a thinned run keeps when `n_runs` runs are compared:
+    CURVE_POINTS, fewer when that many runs would keep more than CURVE_BUDGET points in all
+    (memory grows with the runs' count, not their length), at least CURVE_MIN_POINTS."""
+    return max(
+        min(CURVE_POINTS, CURVE_BUDGET // max(1, n_runs)), min(CURVE_MIN_POINTS, CURVE_POINTS)
+    )
+
+
+def thin_run(run: Run, metric: str = "fid", points: int | None = None) -> Run:
     """`run` reduced, in place, to what `compare`'s table and the sweep page read.
 
     run.extra["summary"]: last logged step, rows, wall time and seconds per step (from
     the full scalars) and `metric`'s series (analysis.evaluations.metric_series, whole).
     The scalars keep only `step` and the G and D losses (under those role names, as
     the full run resolves them), every k-th row and the last one (k: at most
-    CURVE_POINTS rows remain); histograms and vector samples are dropped. Sample grids,
+    `points` rows remain; None: CURVE_POINTS); histograms and vector samples are dropped.
+    Sample grids,
     sample metrics, config and warnings stay.
     """
     from .comparison import wall_span
@@ -104,7 +117,7 @@ def thin_run(run: Run, metric: str = "fid") -> Run:
         c = run.column(role) if len(steps) else None
         if c is not None:
             cols[role] = sc[c].to_numpy(dtype=np.float64)
-    k = max(1, -(-len(steps) // CURVE_POINTS))
+    k = max(1, -(-len(steps) // (points or CURVE_POINTS)))
     keep = np.arange(0, len(steps), k)
     if len(steps) and keep[-1] != len(steps) - 1:
         keep = np.r_[keep, len(steps) - 1]
@@ -115,11 +128,14 @@ def thin_run(run: Run, metric: str = "fid") -> Run:
 
 
 def _load_one(
-    args: tuple[Path, str | None, bool, str, dict[str, Any] | None, dict[str, str] | None, bool],
+    args: tuple[
+        Path, str | None, bool, str, dict[str, Any] | None, dict[str, str] | None, int | None
+    ],
 ) -> tuple[str, Any, Any]:
     """Load (and diagnose) one run: ("ok", run, diagnosis) or ("bad", message, None).
 
-    With `thin`, the run comes back thinned (`thin_run`) after its rule checks.
+    With `thin` (the curve points to keep), the run comes back thinned (`thin_run`) after
+    its rule checks.
     """
     from ..loader import load_run
 
@@ -137,7 +153,7 @@ def _load_one(
 
         diag = analyze(run, rules_config=thresholds, metric=rules_metric(metric))[1]
     if thin:
-        thin_run(run, metric)
+        thin_run(run, metric, thin)
     return "ok", run, diag
 
 
@@ -194,9 +210,10 @@ def load_and_diagnose(
     PARALLEL_MIN_BYTES of data and under PARALLEL_MIN_RUNS runs, where starting
     workers costs more than it saves) and the number of usable cores otherwise.
     roles: `--map` roles for every run (loader.load_run). thin_above: when more runs than
-    this are named, each comes back thinned (`thin_run`, after its rule checks); None:
-    never. progress: called as `progress(done, total, what)` as the runs are read (what: the
-    run, by its path); nothing is printed here.
+    this are named, each comes back thinned (`thin_run`, after its rule checks, keeping
+    `curve_points(runs)` points of each loss curve); None: never. progress: called as
+    `progress(done, total, what)` as the runs are read (what: the run, by its path); nothing
+    is printed here.
     """
     from ..loader import detect_format
 
@@ -236,7 +253,7 @@ def load_and_diagnose(
         remote.cache_root()  # made before forking, so that workers share (and clean) one
         if auto and sys.platform == "linux" and len(todo) >= 4:
             jobs = max(jobs, 4)  # fetching waits on the network, not the CPU
-    thin = thin_above is not None and len(todo) > thin_above
+    thin = curve_points(len(todo)) if thin_above is not None and len(todo) > thin_above else None
     tasks = [(p, format, diagnose, metric, thresholds, roles, thin) for p in todo]
     if jobs > 1 and len(tasks) > 1:
         import concurrent.futures as cf

@@ -46,6 +46,7 @@ import torch
 from .. import consent
 from ..errors import GanAnalyzeError
 from ..files.datatable import is_table_file
+from ..remote import is_url
 from ..run import Checkpoint, Run
 from ..runio import store
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
@@ -111,6 +112,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return dev
 
 
+def url_refusal(url: str) -> str:
+    """Why fid-sweep does not run on a run on object storage, and what to do instead."""
+    return (
+        f"{url}: fid-sweep appends its results to the run, and a run on object storage is "
+        f"read-only here; copy it first (checkpoints included): `gananalyze import {url} "
+        f"DEST`, then `gananalyze fid-sweep DEST ...`"
+    )
+
+
 def sweep(
     run_path: str | os.PathLike | Run,
     real: str | os.PathLike | RealData | None,
@@ -140,6 +150,9 @@ def sweep(
     (event: done, total, step, row) on rank 0. Under torchrun, checkpoints are
     split over ranks, rank 0 writes; every rank returns the same frame.
 
+    A run on object storage (a URL) is refused (`url_refusal`): the results would land in a
+    temporary local copy.
+
     StyleGAN snapshots (listed in an imported run's run.json) are unpickled, and
     a generator spec naming code other than gananalyze's own is imported, only
     with consent (`trust_code=True`, its old name `trust_pickles=True`, or a stored
@@ -150,6 +163,9 @@ def sweep(
     from ..loader import load_run
     from .features import get_extractor
 
+    url = run_path.url if isinstance(run_path, Run) else str(run_path)
+    if url and is_url(url):
+        raise GanAnalyzeError(url_refusal(url.rstrip("/")))
     names = parse_metrics(metrics)
     if not names:
         raise GanAnalyzeError("no metrics requested")

@@ -30,6 +30,7 @@ import pyarrow as pa
 from ..errors import GanAnalyzeError
 from ..files import atomic
 from ..files.runfiles import check_replaceable, is_inside, root_of
+from ..remote import materialized
 from ..run import Run
 from . import parts, store
 
@@ -195,5 +196,6 @@ def save_run(run: Run, dest: str | Path, part_rows: int = 100_000, overwrite: bo
         if c.kind == "native" and Path(c.path).is_file():
             target = dest / store.CKPT_DIR / f"step-{int(c.step):09d}.pt"
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(c.path, target)
+            with materialized(c.path) as src:  # a URL run's checkpoint: fetched for the copy
+                shutil.copy2(src, target)
     return dest

@@ -154,8 +154,10 @@ def _damaged_part(
         damaged.append((str(p), f"unreadable Parquet part ({detail})"))
 
 
-def _read_table(p: Path) -> pa.Table:
-    return pq.read_table(p, page_checksum_verification=True)
+def _open_part(p: Path) -> pq.ParquetFile:
+    """A part opened once: its footer read (truncation fails here), its pages checksummed when
+    read."""
+    return pq.ParquetFile(p, page_checksum_verification=True)
 
 
 def _check_footer(md: pq.FileMetaData, schema: pa.Schema) -> None:
@@ -184,7 +186,8 @@ def read_parts(
     schemas: list[pa.Schema] = []
     for p in _part_files(directory, warnings):
         try:
-            md = pq.read_metadata(p)  # reads the footer: catches truncation
+            with _open_part(p) as pf:  # reads the footer: catches truncation
+                md = pf.metadata
             schema = md.schema.to_arrow_schema()
             _check_footer(md, schema)
             schemas.append(schema)
@@ -208,7 +211,8 @@ def read_parts(
     tables = []
     for p in good:
         try:
-            tables.append(_read_table(p))
+            with _open_part(p) as pf:  # one file open at a time, however many parts
+                tables.append(pf.read())
         except Exception as e:
             _damaged_part(p, e, warnings, damaged)
     return tables

@@ -127,10 +127,11 @@ def check_frame(
         v = s.to_numpy(dtype="float64")
         if col in extra_losses or is_loss(col):
             if nonfinite is not None:
-                nf = nonfinite[nonfinite["metric"] == col]
-                nst, nv = nf["step"].to_numpy(), nf["value"].to_numpy(dtype="float64")
-                flags += _flags_for(file, col, nst, nv, np.isnan(nv), "loss is NaN", limit)
-                flags += _flags_for(file, col, nst, nv, np.isinf(nv), "loss is infinite", limit)
+                if len(nonfinite):  # (none logged: nothing to flag, at no pandas cost)
+                    nf = nonfinite[nonfinite["metric"] == col]
+                    nst, nv = nf["step"].to_numpy(), nf["value"].to_numpy(dtype="float64")
+                    flags += _flags_for(file, col, nst, nv, np.isnan(nv), "loss is NaN", limit)
+                    flags += _flags_for(file, col, nst, nv, np.isinf(nv), "loss is infinite", limit)
             else:
                 flags += _flags_for(file, col, steps, v, np.isnan(v), "loss is NaN", limit)
                 flags += _flags_for(file, col, steps, v, np.isinf(v), "loss is infinite", limit)

@@ -37,6 +37,31 @@ def view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
     return j.sum(axis=1, skipna=False).rename(source_name(src))
 
 
+def joined(*series: pd.Series) -> tuple[np.ndarray, ...]:
+    """The values of several step-indexed series at the steps all of them have, as float arrays
+    with the rows where any is NaN dropped (`pd.concat(..., join="inner").dropna()`).
+
+    Series whose steps strictly increase (the scalars of one run: the usual case) are joined
+    with numpy, at no pandas cost per call; any other index goes through pandas' inner join.
+    """
+    idx = [s.index.to_numpy() for s in series]
+    if all(i.dtype.kind in "iu" and (len(i) < 2 or bool(np.all(i[1:] > i[:-1]))) for i in idx):
+        common = idx[0]
+        for i in idx[1:]:
+            common = np.intersect1d(common, i, assume_unique=True)
+        vals = []
+        for s, i in zip(series, idx, strict=True):
+            v = s.to_numpy(dtype=np.float64)
+            vals.append(v if len(i) == len(common) else v[np.searchsorted(i, common)])
+    else:
+        j = pd.concat([s.rename(k) for k, s in enumerate(series)], axis=1, join="inner")
+        vals = [j[k].to_numpy(dtype=np.float64) for k in range(len(series))]
+    ok = ~np.isnan(vals[0])
+    for v in vals[1:]:
+        ok &= ~np.isnan(v)
+    return tuple(v if ok.all() else v[ok] for v in vals)
+
+
 class RuleContext:
     """What the rules share: the run, thresholds, aligned bins and cached series."""
 

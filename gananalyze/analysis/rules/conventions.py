@@ -18,7 +18,7 @@ from ...naming.aliases import config_hints
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_dec, fmt_pct, fmt_sig
-from .context import RuleContext
+from .context import RuleContext, joined
 from .thresholds import DEFAULT_THRESHOLDS, validate_thresholds
 
 LN2 = math.log(2.0)
@@ -133,15 +133,14 @@ def equilibrium(
         dl = ctx.raw("D_loss")
         dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
         if len(dl) >= th["min_points"] and len(dx) and len(dg):
-            j = pd.concat(
-                [dl.rename("l"), dx.rename("x"), dg.rename("g")], axis=1, join="inner"
-            ).dropna()
-            j = j[np.isfinite(j["l"])]
-            if len(j) >= th["min_points"]:
-                expected = -np.log(j["x"].clip(1e-6, 1 - 1e-6)) - np.log(
-                    1 - j["g"].clip(1e-6, 1 - 1e-6)
+            jl, jx, jg = joined(dl, dx, dg)
+            fin = np.isfinite(jl)
+            jl, jx, jg = jl[fin], jx[fin], jg[fin]
+            if len(jl) >= th["min_points"]:
+                expected = -np.log(np.clip(jx, 1e-6, 1 - 1e-6)) - np.log(
+                    1 - np.clip(jg, 1e-6, 1 - 1e-6)
                 )
-                ratio = float(np.median(j["l"]) / max(float(np.median(expected)), 1e-9))
+                ratio = float(np.median(jl) / max(float(np.median(expected)), 1e-9))
                 reduction = "mean" if ratio < 0.7 else "sum"
                 notes.append(
                     f"D loss reduction {reduction} (detected: median D loss is "
@@ -204,12 +203,13 @@ def _g_loss_weight(ctx: RuleContext) -> float | None:
     gl, dg = ctx.raw("G_loss"), ctx.prob("D_G_z")
     if len(gl) < ctx.th["min_points"] or len(dg) < ctx.th["min_points"]:
         return None
-    j = pd.concat([gl.rename("g"), dg.rename("p")], axis=1, join="inner").dropna()
-    j = j[np.isfinite(j["g"])]
-    if len(j) < ctx.th["min_points"]:
+    g, p = joined(gl, dg)
+    fin = np.isfinite(g)
+    g, p = g[fin], p[fin]
+    if len(g) < ctx.th["min_points"]:
         return None
-    implied = -np.log(j["p"].clip(1e-6, 1 - 1e-6))
-    ratio = float(np.median(j["g"]) / max(float(np.median(implied)), 1e-9))
+    implied = -np.log(np.clip(p, 1e-6, 1 - 1e-6))
+    ratio = float(np.median(g) / max(float(np.median(implied)), 1e-9))
     if not 0 < ratio < 0.3:
         return None
     return float(f"{ratio:.0g}")
