@@ -332,10 +332,12 @@ def main_sweep(args: argparse.Namespace) -> None:
     out = args.out.with_name("gananalyze-bench-sweep.html")
     cmd = [sys.executable, "-m", "gananalyze", "compare", str(cache / "run-*"), "-o", str(out)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    _timed(cmd, env)  # warm-up: bytecode and OS file cache
+    if args.warmup:
+        _timed(cmd, env)  # warm-up: bytecode and OS file cache
     if args.baseline:  # another installation (e.g. the previous release), timed alternately
         base = [args.baseline, "-m", "gananalyze", *cmd[3:]]
-        _timed(base, env)
+        if args.warmup:
+            _timed(base, env)
         bt, mt, bc, mc, loads = [], [], [], [], [os.getloadavg()[0]]
         for k in range(args.repeat):
             bt.append(_timed(base, env)[0])
@@ -381,6 +383,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, nargs="+", default=None, metavar="N",
                     help="time and peak memory of compare at these run counts (e.g. 1000 "
                     "2500 5000 10000)")  # fmt: skip
+    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
+                    help="--case sweep: no untimed first runs (caches already warm)")  # fmt: skip
     ap.add_argument("--scale-steps", type=int, default=SWEEP_STEPS, metavar="STEPS",
                     help="--scale: steps per run (fewer keep 10,000 runs short)")  # fmt: skip
     ap.add_argument(

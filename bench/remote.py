@@ -15,7 +15,7 @@ and prints medians, the bytes each remote command fetched (from `--debug`) and t
 
 `--baseline PYTHON` also times the same remote commands with another installation (e.g. a
 checkout of the previous release with its own virtual environment: PATH/.venv/bin/python),
-which copies every object under the prefix; its bytes moved are the prefix's total.
+with the bytes it fetched (the prefix's total for one that copies every object).
 
     uv run --frozen python bench/remote.py [--repeat 5] [--baseline /path/to/main/.venv/bin/python]
 """
@@ -154,8 +154,12 @@ def main() -> None:
                 dt, moved = timed([*py, "--debug", *remote_args], env)
                 rem.append(dt)
                 if args.baseline:
-                    base.append(timed([args.baseline, "-m", "gananalyze", *remote_args], env)[0])
-                    base_moved = total  # it copies every object under the prefix
+                    dt, base_moved = timed(
+                        [args.baseline, "-m", "gananalyze", "--debug", *remote_args], env
+                    )
+                    base.append(dt)
+                    if base_moved is None:  # no count printed: it copied the whole prefix
+                        base_moved = total
                 loads.append(os.getloadavg()[0])
             ml, mr = statistics.median(loc), statistics.median(rem)
             print(f"{name}: local {ml:.2f} s, remote {mr:.2f} s ({mr / ml:.2f}x local, "
@@ -165,7 +169,7 @@ def main() -> None:
             if base:
                 mb = statistics.median(base)
                 print(f"  baseline ({args.baseline}): remote {mb:.2f} s ({mb / ml:.2f}x local), "
-                      f"copies {base_moved / 1e6:.1f} MB")  # fmt: skip
+                      f"fetched {(base_moved or 0) / 1e6:.2f} MB")  # fmt: skip
     finally:
         import shutil
 
