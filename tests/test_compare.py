@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser import assert_not_blank, needs_chromium, screenshot
+from browser import assert_not_blank, check_charts, needs_chromium, screenshot, sync_playwright
 from click.testing import CliRunner
 from conftest import SAMPLE_RUNS, real_run, write_synthetic_run
 
@@ -588,6 +588,11 @@ def test_chromium_renders_the_compare_page(tmp_path):
     res = CliRunner().invoke(main, ["compare", *runs, "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert_not_blank(screenshot(out, tmp_path / "compare.png", height=3000))
+    if sync_playwright is None:  # playwright missing: the screenshot above is the check
+        return
+    res = check_charts(out)
+    assert res["charts"] == res["drawn"] == 10 and res["errors"] == []
+    assert res["clipped"] == []
 
 
 # ---------------------------------------------------------------- issue 11: loss metric, y axis

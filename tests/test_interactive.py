@@ -115,7 +115,8 @@ def test_zoom_legend_hover_and_smoothing_in_chromium(report):
         # legend: a click hides the series (its line and band), a second click shows it
         name = "G loss (smoothed)"
         page.locator("#chart-G_loss-plot .infolayer .legend .traces", has_text=name).click()
-        page.wait_for_timeout(100)
+        # plotly acts on a single click after its double-click delay (300 ms)
+        page.wait_for_function(f"{gd}.data.some(t => t.visible === 'legendonly')", timeout=10_000)
         vis = page.evaluate(
             f"{gd}.data.filter(t => t.legendgroup === {name!r}).map(t => t.visible)"
         )

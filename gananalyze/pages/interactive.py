@@ -38,12 +38,10 @@ SERIES_BUDGET_BYTES = 4 * DETAIL * 12  # x, lo, hi, mean at <= 11 characters eac
 def nums(a: Any, digits: int = 17) -> str:
     """A JSON array of numbers (NaN and +-Inf as null) at `digits` significant digits."""
     v = np.asarray(a, dtype=np.float64).reshape(-1)
-    if digits >= 17:
-        items = [repr(float(x)) if np.isfinite(x) else "null" for x in v]
-    else:
-        items = np.char.mod(f"%.{digits}g", v).tolist()
-        for i in np.flatnonzero(~np.isfinite(v)):
-            items[i] = "null"
+    fmt = repr if digits >= 17 else f"{{:.{digits}g}}".format
+    items = list(map(fmt, v.tolist()))
+    for i in np.flatnonzero(~np.isfinite(v)):
+        items[i] = "null"
     return "[" + ",".join(items) + "]"
 
 
@@ -62,10 +60,10 @@ def series_json(c: Curve, color: str, group: str | None, logy: bool) -> str:
         "name": c.label,
         "color": color,
         "group": group or c.label,
-        "smooth": c.smoothed is not None,
+        "smooth": bool(c.smooth or c.smoothed is not None),
         "markers": bool(c.markers),
         "dash": "dash" if c.linestyle in ("--", "dashed") else "solid",
-        "width": c.linewidth or (1.5 if c.smoothed is not None else 1.3),
+        "width": c.linewidth or (1.5 if c.smooth or c.smoothed is not None else 1.3),
         "k": float(finite / max(len(x), 1)) if reduced else 1.0,
         "band_alpha": c.band_alpha,
     }

@@ -113,8 +113,8 @@ class _Builder(DynamicsSections, SampleSections):
 
     def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
         x, v = self.arrays(col)
-        sm = smoothed(v, self.w) if self.w > 0 else None
-        return plots.Curve(label or col, x, v, smoothed=sm, color=color)
+        # smoothed in the page (interactive charts), at the slider's weight
+        return plots.Curve(label or col, x, v, color=color, smooth=self.w > 0)
 
     def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
         """Steps where any of `cols` was logged as NaN/Inf (they cannot be drawn as values)."""
