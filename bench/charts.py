@@ -126,6 +126,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", default=",".join(CANDIDATES), help="comma-separated candidates")
     args = ap.parse_args()
     x, y = data(args.points)
     load = os.getloadavg()[0]
@@ -136,7 +137,8 @@ def main() -> None:
     print(f"{'library':<10} {'page MB':>8} {'write s':>8} {'render s (median)':>18}")
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "blank.html").write_text("<!DOCTYPE html><title>blank</title>")
-        for name, make in CANDIDATES.items():
+        for name in args.only.split(","):
+            make = CANDIDATES[name]
             out = Path(d) / f"{name}.html"
             try:
                 t0 = time.perf_counter()
