@@ -16,7 +16,7 @@ sampled, so a one-step spike stays visible), about four bins per pixel of the pa
 1,056-px chart, so a 4x zoom still shows each pixel's true min and max. The in-page EMA
 of a reduced series runs over its bin means with weight w**k (k raw points per bin), the
 same decay per step. That bounds a series to DETAIL x 4 numbers (`SERIES_BUDGET_BYTES`
-of text), whatever the run's length: a 1,000,000-step run of 8 metrics adds about 1 MB to
+of text), whatever the run's length: a 1,000,000-step run of 8 metrics adds about 1.2 MB to
 the page beside the bundle.
 """
 
