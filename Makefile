@@ -67,6 +67,7 @@ bench: setup
 	$(RUN) python bench/textlog.py
 	$(RUN) python bench/logging_cost.py
 	$(RUN) python bench/report.py
+	$(RUN) python bench/report_samples.py
 	$(RUN) python bench/compare.py
 	$(RUN) python bench/fid.py --part all --repeats 3
 	$(RUN) python bench/remote.py

@@ -91,3 +91,35 @@ class open_page:
         self._browser.close()
         self._pw.stop()
         return False
+
+
+# Every interactive chart drew, and no title, axis label, tick or legend entry of one sticks
+# out of its chart's box (the check that a label is never clipped).
+CHART_CHECK = """() => {
+  const out = {charts: 0, drawn: 0, clipped: []};
+  document.querySelectorAll('.iplot').forEach(div => {
+    out.charts += 1;
+    if (div.querySelector('.main-svg')) out.drawn += 1;
+    const box = div.getBoundingClientRect();
+    div.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, '
+        + '.gtitle, .legendtext, .annotation-text').forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (r.width === 0) return;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+          || r.bottom > box.bottom + 1) out.clipped.push(div.id + ': ' + t.textContent);
+    });
+  });
+  return out;
+}"""
+
+
+def check_charts(path: Path) -> dict:
+    """Open `path` in Chromium: {charts, drawn, clipped (labels outside their chart),
+    errors (uncaught script errors)}."""
+    with open_page(path) as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.reload()
+        res = page.evaluate(CHART_CHECK)
+    res["errors"] = errors
+    return res

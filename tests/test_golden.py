@@ -86,6 +86,7 @@ def _outline(html: str) -> str:
     ]
     lines += [f"section#{s.get('id')}" for s in soup.find_all("section")]
     lines.append(f"images: {len(soup.find_all('img'))}, svgs: {len(soup.find_all('svg'))}")
+    lines.append(f"interactive charts: {len(soup.select('div.iplot[data-spec]'))}")
     return "\n".join(lines) + "\n"
 
 

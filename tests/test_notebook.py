@@ -87,7 +87,7 @@ def test_analyze_and_report_show_themselves(tmp_path, synthetic_run):
     frame = rep._repr_html_()
     soup = BeautifulSoup(frame, "html.parser")
     (iframe,) = soup.find_all(recursive=False)
-    assert iframe.name == "iframe" and iframe.has_attr("sandbox") and not iframe["sandbox"]
+    assert iframe.name == "iframe" and iframe["sandbox"] == ["allow-scripts"]
     assert iframe["srcdoc"] == rep.html  # the whole page, its global CSS inside the frame
     assert "<style" not in frame and html.escape(rep.html, quote=True) in frame
     out = rep.save(tmp_path / "r.html")
@@ -120,5 +120,7 @@ def test_the_example_notebook_runs_cell_by_cell(tmp_path, monkeypatch):
     assert findings["severity"].tolist()[:2] == ["error", "error"]
     assert scalars.loc["count", "step"] == 3001 and scalars.loc["count", "G_loss"] == 3000
     assert best["step"].tolist()[0] == 1750
-    assert report._repr_html_().startswith('<iframe class="gananalyze-inline" sandbox=""')
+    assert report._repr_html_().startswith(
+        '<iframe class="gananalyze-inline" sandbox="allow-scripts"'
+    )
     assert saved == Path("reports/mode-collapse.html") and saved.is_file()

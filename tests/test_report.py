@@ -143,13 +143,16 @@ def test_full_run_has_every_section_embedded_and_nothing_external(full_html):
     for s in soup.find_all("section"):
         assert len(s.find("p", class_="what").get_text(strip=True)) > 40, s["id"]
     imgs = soup.find_all("img")
-    assert len(imgs) >= 12
+    assert len(imgs) >= 8
     assert all(i["src"].startswith("data:image/png;base64,") for i in imgs)
-    # nothing is fetched: no external src/href, no scripts, no stylesheets
+    # the line charts are interactive: a spec each, drawn by the inlined plotly.js
+    assert len(soup.select("div.iplot[data-spec]")) >= 6
+    # nothing is fetched: no external src/href, only inline scripts, no stylesheets
     for tag in soup.find_all(src=True) + soup.find_all(href=True):
         ref = tag.get("src") or tag.get("href")
         assert not ref.startswith(("http:", "https:", "//")), ref
-    assert not soup.find_all(["script", "link", "iframe"])
+    assert not soup.find_all(["link", "iframe"])
+    assert [s.get("src") for s in soup.find_all("script")] == [None, None]
     # the finding is listed with its numbers and step range, and links to charts that exist
     card = soup.find("div", class_="finding")
     text = card.get_text(" ", strip=True)
@@ -188,7 +191,10 @@ def test_run_name_metric_and_config_values_are_escaped(synthetic_run):
     run.warnings.append(f"odd line {XSS}")
     html = build_report_html(run, diagnosis=Diagnosis(run.name, f"verdict {XSS}"))
     soup = _soup(html)
-    assert not soup.find_all("script")
+    # the only scripts: the inlined plotly.js and the chart controller, no user data in them
+    scripts = soup.find_all("script")
+    assert [x.get("src") for x in scripts] == [None, None]
+    assert scripts[0].text.startswith("/**\n* plotly.js v") and "alert(1)" not in scripts[1].text
     assert soup.title.get_text() == f"run {XSS} · gananalyze report"
     assert soup.h1.get_text() == f"run {XSS}"
     assert (

@@ -4,7 +4,7 @@ a WGAN run's loss line, and the page in a real browser."""
 from __future__ import annotations
 
 import numpy as np
-from browser import assert_not_blank, needs_chromium, screenshot
+from browser import assert_not_blank, check_charts, needs_chromium, screenshot, sync_playwright
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import write_synthetic_run
@@ -77,6 +77,11 @@ def test_report_with_two_bands_and_a_long_legend_renders(tmp_path):
     assert CliRunner().invoke(main, ["report", str(p), "-o", str(out)]).exit_code == 0
     a = screenshot(out, tmp_path / "d.png", height=2400)
     assert_not_blank(a)
+    if sync_playwright is None:  # playwright missing: the screenshot above is the check
+        return
+    res = check_charts(out)
+    assert res["charts"] == res["drawn"] >= 3 and res["errors"] == []
+    assert res["clipped"] == []
 
 
 def test_info_check_and_report_header_say_the_same_loss_type(tmp_path):

@@ -58,6 +58,10 @@ class Comparison:
     # (value, step) of the best evaluation of `metric`, per run name and per group label:
     # the markers the metric's chart draws (the group's: of the mean over its runs)
     best_points: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # the G loss each run logs ("saturating", "non-saturating", or its loss type), and the
+    # note the G-loss chart carries when the runs mix saturating and non-saturating losses
+    g_loss_forms: dict[str, str] = field(default_factory=dict)
+    g_loss_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
@@ -345,4 +349,43 @@ def compare_runs(
             "values are only comparable within one network, so the ranking across them "
             "means little"
         )
+    comp.g_loss_forms = {r.name: g_loss_form(r, diagnoses.get(r.name)) for r in runs}
+    comp.g_loss_note = mixed_g_loss_note(comp.g_loss_forms)
     return comp
+
+
+def g_loss_form(run: Run, diagnosis: Any) -> str:
+    """The G loss `run` logs: for a BCE run "saturating" (log(1 - D(G(z))), below zero at
+    equilibrium) or "non-saturating" (-log D(G(z))), else its loss type ("" unknown).
+
+    The loss type is the rules' (the diagnosis' equilibrium); a BCE run is saturating when
+    its equilibrium G loss is negative (config g_loss) or, undeclared, when more than 90%
+    of its logged G loss is below zero (as rules.balance.g_saturating reads it).
+    """
+    eq = (getattr(diagnosis, "context", None) or {}).get("equilibrium") or {}
+    loss = str(eq.get("loss") or run.loss or "")
+    if loss != "bce":
+        return loss
+    if eq.get("G_loss") is not None and float(eq["G_loss"]) < 0:
+        return "saturating"
+    col = run.column("G_loss")
+    if col is not None:
+        g = run.scalars[col].to_numpy(dtype=np.float64)
+        g = g[np.isfinite(g)]
+        if g.size and (g < 0).mean() > 0.9:
+            return "saturating"
+    return "non-saturating"
+
+
+def mixed_g_loss_note(forms: dict[str, str]) -> str:
+    """A note for the G-loss chart when saturating and non-saturating runs share its axis."""
+    sat = [n for n, f in forms.items() if f == "saturating"]
+    ns = [n for n, f in forms.items() if f == "non-saturating"]
+    if not sat or not ns:
+        return ""
+    return (
+        f"G loss mixes two conventions on one axis: saturating log(1 - D(G(z))) "
+        f"(below zero; {', '.join(sat)}) and non-saturating -log D(G(z)) (above zero; "
+        f"{', '.join(ns)}); at equilibrium they sit at -0.693 and +0.693, so compare the "
+        "runs within a convention, not across"
+    )

@@ -113,6 +113,52 @@ def extra_note(run: Run, real: str | None = None) -> str | None:
     return "t-SNE skipped: it needs torch, which is not installed: " + install_hint("fid")
 
 
+METHOD = "pca50-tsne-bh-500it-v1"  # change when embed_points changes what it computes
+HASH_WHOLE = 256 * 1024 * 1024  # checkpoints up to this size are hashed whole
+HASH_EDGE = 4 * 1024 * 1024  # larger ones: their size, first and last 4 MB
+
+
+def file_digest(path: Path) -> str:
+    """A content hash of one file (bounded: see HASH_WHOLE)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        if size <= HASH_WHOLE:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        else:
+            h.update(f.read(HASH_EDGE))
+            f.seek(size - HASH_EDGE)
+            h.update(f.read(HASH_EDGE))
+    return h.hexdigest()
+
+
+def cache_key(run: Run, checkpoints: list[Checkpoint], src: str, n: int, seed: int) -> str:
+    """What the embedding depends on, hashed: the checkpoints' contents, the real data (its
+    name, or its file's size and time), n, seed and METHOD."""
+    import hashlib
+    import json
+
+    real = {"src": src}
+    p = Path(src).expanduser()
+    if p.exists():
+        st = p.stat()
+        real.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    ident = {
+        "method": METHOD,
+        "n": int(n),
+        "seed": int(seed),
+        "real": real,
+        "checkpoints": [[int(c.step), file_digest(Path(c.path))] for c in checkpoints],
+        "generator": run.generator or {},
+    }
+    text = json.dumps(ident, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
 def embed(
     run: Run,
     checkpoints: list[Checkpoint],
@@ -120,17 +166,39 @@ def embed(
     n: int = DEFAULT_N,
     seed: int = 0,
     trust: bool = False,
+    keep: bool = True,
 ) -> TsneResult:
-    """Embed n real and n generated samples per checkpoint with one t-SNE.
+    """Embed n real and n generated samples per checkpoint with one t-SNE, computed once:
+    the embedding is kept in the run's evaluations (runio.tsnecache, keyed by cache_key)
+    and read back by the next report of the same checkpoints (`keep=False`: neither read
+    nor kept).
 
     trust: consent to import the generator code run.json names (gananalyze.consent).
     Raises MissingExtra when torch (the fid extra) is not installed.
     """
     from ..files.runfiles import root_of
+    from ..runio import tsnecache
 
     why = unavailable_reason(run, real)
     if why:
         raise GanAnalyzeError(f"{run.path}: t-SNE not possible: {why}")
+    src = real_source(run, real)
+    key = cache_key(run, checkpoints, src, n, seed) if keep else ""
+    if keep:
+        stored = tsnecache.read(root_of(run.path), key, run.warnings)
+        if stored is not None and set(stored[1]) == {c.step for c in checkpoints}:
+            return TsneResult(real=stored[0], fake=stored[1], source=src, dims=stored[2])
+    res = _embed(run, checkpoints, real, n, seed, trust)
+    if keep:
+        tsnecache.write(root_of(run.path), key, res.real, res.fake, res.dims)
+    return res
+
+
+def _embed(
+    run: Run, checkpoints: list[Checkpoint], real: str | None, n: int, seed: int, trust: bool
+) -> TsneResult:
+    from ..files.runfiles import root_of
+
     torch = require("torch", "the t-SNE of generated samples")
     from ..metrics.generate import sample_images
     from ..metrics.realdata import load_real

@@ -17,3 +17,14 @@ BUNDLE = "package_data/plotly.min.js"
 def plotly_js() -> str:
     """plotly.min.js from the installed plotly package, as text."""
     return resources.files("plotly").joinpath(BUNDLE).read_text(encoding="utf-8")
+
+
+def plotly_js_markup():
+    """plotly_js() marked safe for a page's <script> element (the template inlines it
+    unescaped); refuses a bundle that could close the element early."""
+    from markupsafe import Markup
+
+    js = plotly_js()
+    if "</script" in js.lower():
+        raise RuntimeError("the installed plotly.min.js holds '</script' and cannot be inlined")
+    return Markup(js)

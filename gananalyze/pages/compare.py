@@ -20,7 +20,8 @@ from ..errors import GanAnalyzeError
 from ..naming.aliases import label
 from ..run import Run
 from ..textfmt import fmt_cfg, fmt_duration, fmt_table
-from .compare_charts import Plotter, metric_keys, missing_note, panel_figure, sample_uri
+from .bundle import plotly_js_markup
+from .compare_charts import Plotter, metric_keys, missing_note, panel_charts, sample_uri
 from .status import look, look_of
 from .text import best_text, rank_cells
 
@@ -127,9 +128,7 @@ def build_context(
     metric_chart = None
     if fid_lines:
         metric_chart = {
-            "uri": panel_figure(
-                [(mlab, fid_lines)], pl.xlabel, star_note=True, legend=len(fid_lines) <= 12
-            ),
+            "spec": panel_charts([(mlab, fid_lines)], pl.xlabel, height=380)[0],
             "notes": [n for n in [missing_note(mlab, have_m, runs), *fid_notes] if n],
         }
 
@@ -145,14 +144,7 @@ def build_context(
             d_notes += [n for n in [missing_note(label(key), have, runs), *notes] if n]
     if d_panels:
         d_chart = {
-            "uri": panel_figure(
-                d_panels,
-                pl.xlabel,
-                ylim=(-0.02, 1.02),
-                logy=False,
-                legend=len(pl.units) <= 12,
-                width=4.6,
-            ),
+            "specs": panel_charts(d_panels, pl.xlabel, ylim=(-0.02, 1.02), logy=False),
             "notes": d_notes,
         }
 
@@ -171,8 +163,20 @@ def build_context(
         charts.append(
             {
                 "title": label(key),
-                "uri": panel_figure([(label(key), lines)], pl.xlabel, legend=len(lines) <= 12),
-                "notes": [n for n in [missing_note(label(key), have, runs), *notes] if n],
+                "spec": panel_charts(
+                    [(label(key), lines)],
+                    pl.xlabel,
+                    note="two G-loss conventions" if key == "G_loss" and comp.g_loss_note else "",
+                )[0],
+                "notes": [
+                    n
+                    for n in [
+                        missing_note(label(key), have, runs),
+                        comp.g_loss_note if key == "G_loss" else "",
+                        *notes,
+                    ]
+                    if n
+                ],
             }
         )
     metric_notes = []
@@ -271,6 +275,7 @@ def build_context(
         "xlabel": pl.xlabel,
         "band": band,
         "smoothing": smoothing,
+        "plotly_js": plotly_js_markup(),
         "grouped": grouped,
         "legend": legend,
         "warnings": list(comp.warnings),

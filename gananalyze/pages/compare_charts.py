@@ -97,12 +97,47 @@ def _line_of(c: Curve) -> np.ndarray:
 
 
 def _want_log(lines: Sequence[Curve]) -> bool:
+    """A log y axis for a positive metric spanning orders of magnitude; never for one whose
+    values all lie in [0, 1] (an accuracy or a probability: its scale is linear)."""
     vals = [y[np.isfinite(y)] for y in map(_line_of, lines)]
     vals = [v for v in vals if len(v)]
     if not vals:
         return False
     v = np.concatenate(vals)
+    if v.max() <= 1.0:
+        return False
     return bool(v.min() > 0 and v.max() / v.min() > 50)
+
+
+def panel_charts(
+    panels: Sequence[tuple[str, Sequence[Curve]]],
+    xlabel: str,
+    ylim: tuple[float, float] | None = None,
+    logy: bool | None = None,
+    note: str = "",
+    height: int = 330,
+) -> list[str]:
+    """One interactive chart spec (pages/interactive.py) per panel (title, lines); each run
+    or group is one legend entry. A linear axis whose lines one run's spikes would flatten
+    spans the 1st-99th percentile, and the chart says so (zoom out: double-click)."""
+    from .interactive import chart_spec
+
+    out = []
+    for title, lines in panels:
+        lg = _want_log(lines) if logy is None else logy
+        lim, notes = ylim, [note] if note else []
+        if lim is None and not lg:
+            clip = robust_limits([_line_of(c) for c in lines])
+            if clip:
+                lim = (clip[0], clip[1])
+                notes.append(f"y axis: 1st-99th percentile; {clip[2]} points beyond")
+        out.append(
+            chart_spec(
+                lines, title=title, xlabel=xlabel, ylim=lim, logy=lg, note="; ".join(notes),
+                height=height,
+            )
+        )
+    return out
 
 
 def panel_figure(

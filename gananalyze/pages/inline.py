@@ -3,7 +3,9 @@
 The diagnosis is a fragment (templates/inline_diagnosis.html) whose every CSS rule
 is scoped to its own root element, `.gananalyze-inline`. The report is a whole page
 with global CSS (`*`, `body`, `a`), so it is shown in an isolated frame: an iframe
-whose `srcdoc` holds the page, sandboxed (no scripts, no same-origin access).
+whose `srcdoc` holds the page, sandboxed: its own scripts run (the interactive charts:
+plotly.js and their controller, all inside the page) in an opaque origin, with no access
+to the notebook, its cookies or storage (`allow-scripts` without `allow-same-origin`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def diagnosis_html(diag: Diagnosis) -> str:
 def report_frame(page: str, height: int = FRAME_HEIGHT) -> str:
     """A whole HTML page inside an isolated, sandboxed iframe (its CSS stays inside)."""
     return (
-        f'<iframe class="{ROOT_CLASS}" sandbox="" srcdoc="{html.escape(page, quote=True)}" '
+        f'<iframe class="{ROOT_CLASS}" sandbox="allow-scripts" '
+        f'srcdoc="{html.escape(page, quote=True)}" '
         f'style="width: 100%; height: {int(height)}px; border: 1px solid #d1d9e0; '
         'border-radius: 6px;"></iframe>'
     )

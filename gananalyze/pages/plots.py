@@ -73,6 +73,7 @@ class Curve:
     band_alpha: float = 0.22
     linewidth: float | None = None  # default: 1.5 smoothed, 1.3 binned, 1.0 with markers
     markersize: float = 3.5
+    smooth: bool = False  # an interactive chart smooths this curve in the page (interactive.py)
 
 
 @dataclass

@@ -31,7 +31,8 @@ from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
-from . import plots, pngs
+from . import interactive, plots, pngs
+from .bundle import plotly_js_markup
 from .html import render
 from .report_dynamics import D_COUNTS, DynamicsSections
 from .report_samples import SampleSections
@@ -112,8 +113,8 @@ class _Builder(DynamicsSections, SampleSections):
 
     def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
         x, v = self.arrays(col)
-        sm = smoothed(v, self.w) if self.w > 0 else None
-        return plots.Curve(label or col, x, v, smoothed=sm, color=color)
+        # smoothed in the page (interactive charts), at the slider's weight
+        return plots.Curve(label or col, x, v, color=color, smooth=self.w > 0)
 
     def nonfinite_steps(self, cols: list[str]) -> np.ndarray:
         """Steps where any of `cols` was logged as NaN/Inf (they cannot be drawn as values)."""
@@ -122,12 +123,11 @@ class _Builder(DynamicsSections, SampleSections):
             return np.array([], dtype=np.int64)
         return nf.loc[nf["metric"].isin(cols), "step"].to_numpy()
 
-    def chart(self, curves: list[plots.Curve], **kw: Any) -> Any:
-        """plots.line_chart at the report's width and bins, the best checkpoint marked."""
+    def chart(self, curves: list[plots.Curve], **kw: Any) -> str:
+        """An interactive chart's spec (interactive.chart_spec), the best checkpoint marked and
+        the step axis in the run's own unit."""
         kw.setdefault("xlabel", step_label(self.run))
-        return plots.line_chart(
-            curves, vlines=self.best_vline(), bins=self.bins, width=CHART_WIDTH, **kw
-        )
+        return interactive.chart_spec(curves, vlines=self.best_vline(), **kw)
 
     def register(self, fig_id: str, section: str, metrics: list[str]) -> None:
         """Note that chart `fig_id` (in `section`) shows `metrics`:
@@ -148,6 +148,9 @@ class _Builder(DynamicsSections, SampleSections):
     def figure(
         self, fig: Any, fig_id: str, alt: str, caption: str = "", wide: bool = True
     ) -> Figure:
+        """A Figure of a matplotlib figure (a PNG) or of an interactive chart's spec."""
+        if isinstance(fig, str):
+            return Figure(fig_id, "", alt, caption, wide, spec=fig)
         return Figure(fig_id, pngs.fig_to_data_uri(fig), alt, caption, wide)
 
     def other_metrics(self) -> Section | None:
@@ -418,6 +421,8 @@ def build_report_context(
         "findings": findings,
         "sections": sections,
         "smoothing": smoothing,
+        "interactive": any(f.spec for s in sections for f in s.figures),
+        "plotly_js": plotly_js_markup(),
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
         "version": _version(),
     }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.alignment import step_label
-from ..analysis.smoothing import smoothed
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..textfmt import fmt_cfg, fmt_num, fmt_sig
@@ -127,7 +126,7 @@ class DynamicsSections:
                         f"sigmoid({col})",
                         x,
                         p,
-                        smoothed=smoothed(p, self.w) if self.w > 0 else None,
+                        smooth=self.w > 0,
                         color=plots.PALETTE[i],
                     )
                 )
@@ -217,14 +216,14 @@ class DynamicsSections:
                         "precision TP/(TP+FP)",
                         steps,
                         prec,
-                        smoothed=smoothed(prec, self.w) if self.w > 0 else None,
+                        smooth=self.w > 0,
                         color=plots.PALETTE[0],
                     ),
                     plots.Curve(
                         "recall TP/(TP+FN)",
                         steps,
                         rec,
-                        smoothed=smoothed(rec, self.w) if self.w > 0 else None,
+                        smooth=self.w > 0,
                         color=plots.PALETTE[3],
                     ),
                 ]

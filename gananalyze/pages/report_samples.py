@@ -15,8 +15,23 @@ from ..naming.aliases import label as label_of
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num, fmt_sig
 from . import plot_kinds, plots, pngs
-from .sections import CHART_WIDTH, Figure, Section, StripGroup, StripItem
+from .sections import CHART_WIDTH, Figure, Section, StripGroup, StripItem, slug
 
+# What each sample metric's value is (the y axis' label): FID and KID are distances in the
+# feature network's space, so their scale depends on the network, named beside them.
+SAMPLE_UNITS = {
+    "fid": "squared distance",
+    "kid": "MMD² (squared distance)",
+    "is": "score (1 to number of classes)",
+    "isc": "score (1 to number of classes)",
+    "inception_score": "score (1 to number of classes)",
+    "precision": "fraction of generated samples",
+    "recall": "fraction of real samples",
+    "density": "ratio (1 = real-like)",
+    "coverage": "fraction of real samples",
+    "ppl": "perceptual path length",
+}
+FEATURE_UNITS = {"fid", "kid"}
 MAX_STRIP = 12
 MAX_TAGS = 6
 SAMPLE_LABELS = {
@@ -82,7 +97,12 @@ class SampleSections:
             if "features" in sm.columns and sm["features"].nunique() > 1
             else [(None, sm)]
         )
-        panels = []
+        feats = (
+            ", ".join(str(f) for f in dict.fromkeys(sm["features"].dropna()))
+            if "features" in sm.columns
+            else ""
+        )
+        figs = []
         for c in cols:
             curves = []
             for i, (feat, g) in enumerate(groups):
@@ -98,25 +118,24 @@ class SampleSections:
                             markers=True,
                         )
                     )
-            if curves:
-                panels.append(
-                    plots.Panel(
-                        SAMPLE_LABELS.get(
-                            c.lower(), label_of(canonical_of(c)) if canonical_of(c) in LABELS else c
-                        ),
-                        curves,
-                    )
-                )
-        fig = plots.small_multiples(
-            panels,
-            ncols=min(3, len(panels)),
-            panel_width=CHART_WIDTH / min(3, len(panels)),
-            panel_height=2.4 if len(panels) > 1 else 3.0,
-            vlines=self.best_vline(),
-            bins=10_000,
-        )
-        for c in cols:
-            self.register("chart-sample-metrics", "sample-metrics", [c])
+            if not curves:
+                continue
+            name = SAMPLE_LABELS.get(
+                c.lower(), label_of(canonical_of(c)) if canonical_of(c) in LABELS else c
+            )
+            unit = SAMPLE_UNITS.get(c.lower(), c)
+            fid = "chart-sample-metrics" if not figs else f"chart-sample-{slug(c)}"
+            spec = self.chart(
+                curves,
+                title=name,
+                ylabel=f"{unit}, {feats} features" if feats and c.lower() in FEATURE_UNITS
+                else unit,
+                height=280,
+            )
+            figs.append(self.figure(spec, fid, f"{name} per checkpoint", wide=False))
+            self.register(fid, "sample-metrics", [c])
+        if not figs:
+            return None
         self.register(
             "chart-sample-metrics",
             "sample-metrics",
@@ -142,7 +161,7 @@ class SampleSections:
             "sample-metrics",
             "Sample quality (FID, KID, IS, precision/recall)",
             lead,
-            figures=[self.figure(fig, "chart-sample-metrics", "sample metrics per checkpoint")],
+            figures=figs,
         )
 
     def samples(self) -> Section | None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis.report_evidence import VectorEvidence
 from ..textfmt import fmt_dec, fmt_num, fmt_sig
-from . import plot_kinds, plots
+from . import interactive, plot_kinds, plots
 from .pngs import fig_to_data_uri
 from .sections import Figure, Section
 
@@ -124,6 +124,34 @@ def _distributions(ev: VectorEvidence) -> Section:
 
 
 def _scores(scores) -> Section:
+    steps = scores["step"].unique()
+    mean = scores.groupby("step")["score"].mean()
+    last = mean.index[-1]
+    lead = (
+        "Per column, 1 minus the Kolmogorov-Smirnov statistic (numeric) or 1 minus the total "
+        "variation distance (categorical) between generated and real rows "
+        "{when} (SDMetrics' column shapes; 1 = same distribution). Mean at step "
+        f"{fmt_num(last)}: {fmt_sig(float(mean.iloc[-1]), 3)}."
+    )
+    if len(steps) < 2:  # one evaluated checkpoint: a bar per column, not a dot on a step axis
+        g = scores[scores["step"] == last]
+        names = [short_label(str(c), 28) for c in g["column"]]
+        vals = g["score"].to_numpy(dtype=np.float64)
+        with plots.styled():
+            fig, axes = plots.new_figure(width=8.0, height=0.9 + 0.28 * len(names))
+            ax = axes[0][0]
+            ax.barh(range(len(names)), vals, color=plots.PALETTE[0])
+            ax.set_yticks(range(len(names)), names)
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1.0)
+            ax.set_xlabel("1 - KS / 1 - TV (1 = same distribution as the real rows)")
+            ax.set_title(f"column shape score at step {fmt_num(last)}", loc="left")
+        return Section(
+            "vector-scores",
+            "Column similarity",
+            lead.format(when=f"at the one evaluated checkpoint (step {fmt_num(last)})"),
+            figures=[Figure("fig-vector-scores", fig_to_data_uri(fig), "column scores")],
+        )
     curves = []
     for i, (name, g) in enumerate(scores.groupby("column", sort=False)):
         curves.append(
@@ -136,7 +164,6 @@ def _scores(scores) -> Section:
                 markers=True,
             )
         )
-    mean = scores.groupby("step")["score"].mean()
     curves.append(
         plots.Curve(
             "mean",
@@ -148,22 +175,27 @@ def _scores(scores) -> Section:
             linewidth=2.4,
         )
     )
-    fig = plots.line_chart(
+    spec = interactive.chart_spec(
         curves[-11:] if len(curves) > 11 else curves,
         title="column shape score over training",
         ylabel="1 - KS / 1 - TV",
         ylim=(0, 1.02),
     )
-    last = mean.index[-1]
     return Section(
         "vector-scores",
         "Column similarity over training",
-        "Per column, 1 minus the Kolmogorov-Smirnov statistic (numeric) or 1 minus the total "
-        "variation distance (categorical) between generated and real rows at each checkpoint "
-        f"(SDMetrics' column shapes; 1 = same distribution). Mean at step {fmt_num(last)}: "
-        f"{fmt_sig(float(mean.iloc[-1]), 3)}.",
-        figures=[Figure("fig-vector-scores", fig_to_data_uri(fig), "column scores over steps")],
+        lead.format(when="at each checkpoint"),
+        figures=[Figure("fig-vector-scores", "", "column scores over steps", spec=spec)],
     )
+
+
+def short_label(name: str, limit: int = 24) -> str:
+    """A column name for an axis: whole up to `limit` characters, else its start and end
+    around an ellipsis (so "mean concavity" and "mean concave points" stay apart)."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) * 3 // 5
+    return name[:head] + "…" + name[-(limit - 1 - head) :]
 
 
 def _correlations(panels) -> Section | None:
@@ -175,8 +207,9 @@ def _correlations(panels) -> Section | None:
         fig, axes = plots.new_figure(1, len(panels), width=size * len(panels), height=size)
         for ax, (label, names, diff) in zip(axes[0], panels, strict=False):
             im = ax.imshow(diff, cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_xticks(range(len(names)), [c[:10] for c in names], rotation=90, fontsize=7)
-            ax.set_yticks(range(len(names)), [c[:10] for c in names], fontsize=7)
+            labels = [short_label(str(c)) for c in names]
+            ax.set_xticks(range(len(names)), labels, rotation=90, fontsize=7)
+            ax.set_yticks(range(len(names)), labels, fontsize=7)
             if len(names) <= 10:
                 for (r, c), v in np.ndenumerate(diff):
                     ax.text(c, r, fmt_dec(v), ha="center", va="center", fontsize=6.5)

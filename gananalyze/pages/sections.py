@@ -20,13 +20,15 @@ CHART_WIDTH = 10.8  # inches at plots.DPI: the template's content width (1056 px
 
 @dataclass
 class Figure:
-    """One embedded chart: `src` is a PNG data URI; `id` the anchor findings link to."""
+    """One embedded chart: `src` is a PNG data URI, or `spec` the JSON of an interactive chart
+    (pages/interactive.py) and `src` empty; `id` the anchor findings link to."""
 
     id: str
     src: str
     alt: str
     caption: str = ""
     wide: bool = True
+    spec: str = ""
 
 
 @dataclass
