@@ -20,7 +20,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .score import RUNS, TRAIN, is_right, judge_folder
+from .score import RUNS, TRAIN, judge_folder, row_of
 from .specs import half_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,16 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         src = RUNS / m["id"]
         shutil.copytree(src, DEST / "runs" / m["id"], ignore=shutil.ignore_patterns(".done"))
         pred, verdict = judge_folder(DEST / "runs" / m["id"])
+        row = row_of(m["id"], m["spec"], m["truth"], pred, verdict)
         sp = m["spec"]
         labels[m["id"]] = {
+            "spec": sp,
             "truth": m["truth"],
-            "loss": sp["loss"],
-            "style": sp["style"],
-            "data": sp["data"],
-            "steps": sp["steps"],
-            "every": sp["every"],
+            "evidence": row["evidence"],
             "predicted_at_publish": pred,
-            "right_at_publish": is_right(m["truth"], pred),
+            "outcome_at_publish": row["outcome"],
+            "right_at_publish": row["right"],
         }
     right = sum(v["right_at_publish"] for v in labels.values())
     out = {

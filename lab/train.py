@@ -16,7 +16,8 @@ log: what the run became is read afterwards from its samples (truth.py).
 Per training step the history holds D and G losses, D's mean output on the real and fake
 batch (probabilities for BCE, raw scores otherwise) and both gradient norms; at 11
 checkpoints the generator's output on a fixed noise batch and D's outputs on held-out real
-rows and on those samples.
+rows and on those samples (their means and spreads, D's accuracy at the loss's threshold and
+the threshold-free share of real/fake pairs it ranks the right way round, `auc`).
 """
 
 from __future__ import annotations
@@ -300,6 +301,10 @@ def train_group(
                 if dead[r] or step > lengths[r] or not (step in ck[r] or bad[r]):
                     continue
                 acc = 0.5 * float((er[r] > thr).float().mean() + (ef[r] <= thr).float().mean())
+                # threshold-free separation (critic scores have no fixed threshold): the
+                # share of (real, fake) pairs D ranks the right way round, ties counting half
+                a, b = er[r].flatten()[:, None], ef[r].flatten()[None, :]
+                auc = float((a > b).float().mean() + 0.5 * (a == b).float().mean())
                 ck_steps[r].append(step)
                 samples[r].append(xs[r, :, : dims[r]].numpy().astype(np.float32).copy())
                 d_eval[r].append(
@@ -307,6 +312,7 @@ def train_group(
                         "real": float(er[r].mean()),
                         "fake": float(ef[r].mean()),
                         "acc": acc,
+                        "auc": auc,
                         "real_std": float(er[r].std()),
                         "fake_std": float(ef[r].std()),
                     }
