@@ -36,9 +36,17 @@ def _groups(specs) -> dict:
     groups = defaultdict(list)
     for sp in specs:
         if not (TRAIN / f"{sp.id}.json").is_file():
-            dim = "digits" if sp.data == "digits" else "vectors"  # 2-D and table rows
-            groups[(dim, sp.loss)].append(sp)
+            groups[_group_key(sp)].append(sp)
     return groups
+
+
+def _group_key(sp) -> tuple[str, str]:
+    return ("digits" if sp.data == "digits" else "vectors", sp.loss)  # 2-D and table rows
+
+
+def _lock_name(sp) -> str:
+    k = _group_key(sp)
+    return f".{k[0]}-{k[1]}.lock"
 
 
 def _train_group(key: tuple[str, str], group: list) -> str:
@@ -53,7 +61,7 @@ def _train_group(key: tuple[str, str], group: list) -> str:
     group = [sp for sp in group if not (TRAIN / f"{sp.id}.json").is_file()]
     if not group:  # another worker trained them meanwhile
         return f"{key}: already cached"
-    lock = TRAIN / f".{key[0]}-{key[1]}.lock"
+    lock = TRAIN / _lock_name(group[0])
     try:  # several workers share the cache: one per group
         lock.open("x").close()
     except FileExistsError:
@@ -153,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not a.only_write:
         _train(specs, log, a.jobs)
-    if not a.only_train:
-        _write(specs, log)
+    if not a.only_train:  # runs whose group another worker holds are written by it
+        held = {p.name for p in TRAIN.glob(".*.lock")} if TRAIN.is_dir() else set()
+        _write([sp for sp in specs if _lock_name(sp) not in held], log)
     return 0
 
 

@@ -5,7 +5,7 @@ in seconds (tests/test_lab_accuracy.py) without training anything.
     python -m lab.fixtures [--per-class 4]
 
 Picks, per truth class, up to --per-class runs of the test half, spreading them over the
-logging styles and loss types (deterministic: sorted by id). Writes LABELS.json with each
+logging styles and loss types, folders under 150 kB first (deterministic: then by id). Writes LABELS.json with each
 run's truth class, loss, style and data, and the scoreboard of the current rules on the
 subset (the figures the test holds the rules to).
 """
@@ -27,6 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "tests" / "data" / "lab"
 
 
+MAX_BYTES = 150_000  # folders above this are picked only when a class has no smaller one
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def pick(per_class: int) -> list[dict]:
     by_class = defaultdict(list)
     for p in sorted(TRAIN.glob("*.json")):
@@ -36,7 +43,7 @@ def pick(per_class: int) -> list[dict]:
     chosen = []
     for cls in sorted(by_class):
         seen_style, seen_loss, out = set(), set(), []
-        pool = by_class[cls]
+        pool = sorted(by_class[cls], key=lambda m: (_size(RUNS / m["id"]) > MAX_BYTES, m["id"]))
         for m in pool:  # first pass: a new style and a new loss each time
             sp = m["spec"]
             if (

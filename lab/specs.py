@@ -29,7 +29,7 @@ EVERY = (1, 5, 10, 25, 50, 100)
 LENGTHS = {
     "ring8": (1500, 2000, 2500),
     "grid9": (1500, 2000, 2500),
-    "digits": (2000, 2500, 3000),
+    "digits": (1500, 2000, 2500),
     "table": (1000, 1500, 2000),
 }
 WGAN_LENGTHS = (800, 1000, 1200)
@@ -82,7 +82,7 @@ def base(data: str, loss: str) -> Settings:
     st = Settings()
     lrs = BASE_LR[_kind(data)]
     st.lr_g = st.lr_d = lrs.get(loss, lrs["*"])
-    st.hid_g = st.hid_d = 64
+    st.hid_g = st.hid_d = 64 if data == "digits" else 32
     st.batch = 64 if data == "digits" else 128
     st.z_dim = 16 if data == "digits" else 8
     if loss.startswith("wgan"):

@@ -115,7 +115,7 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
     cfg = {"gan_loss": sp.loss, "lr_g": meta["settings"]["lr_g"], "lr_d": meta["settings"]["lr_d"]}
     if sp.loss.startswith("bce"):
         cfg["d_loss_reduction"] = "sum" if sp.loss.endswith("sum") else "mean"
-    critic = sp.loss in ("hinge", "wgan_clip", "wgan_gp")
+    critic = sp.loss in ("lsgan", "hinge", "wgan_clip", "wgan_gp")  # raw scores, not probabilities
     with RunLog(out, loss=loss, config=cfg, flush_rows=100000) as log:
         for i, s in enumerate(steps):
             log.scalars(
