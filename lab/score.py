@@ -5,7 +5,9 @@ and the zoo's labels.
                         [--package DIR]
 
 For every cached lab run (lab/.cache/runs, written by `make lab`) it loads the folder the
-way `check` does, runs `diagnose`, maps the findings to a predicted class and compares it
+way `check` does, runs `diagnose` (verdicts are kept in lab/.cache/verdicts/<digest of the
+rules' source>.json, so re-scoring unchanged rules is instant and a changed rule re-judges
+every run), maps the findings to a predicted class and compares it
 with the truth class read from the samples (truth.py). Nothing is retrained, so after a
 reader or rule change the scoreboard is one command again; `--package DIR` imports
 gananalyze from DIR instead (another branch's checkout, or an export of main's for the
@@ -150,7 +152,26 @@ def run_evidence(spec: dict) -> str:
     return evidence(Spec(**spec))
 
 
-def score_lab(half: str, runs: Path = RUNS, train: Path = TRAIN) -> list[dict]:
+def rules_digest() -> str:
+    """A digest of the imported gananalyze's source: the verdict cache's key."""
+    import hashlib
+
+    import gananalyze
+
+    h = hashlib.sha256()
+    pkg = Path(gananalyze.__file__).resolve().parent
+    for p in sorted(pkg.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".yaml", ".json", ".html", ".txt"):
+            h.update(str(p.relative_to(pkg)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def score_lab(
+    half: str, runs: Path = RUNS, train: Path = TRAIN, cache: Path | None = None
+) -> list[dict]:
+    """Rows of the lab's written runs in `half`. With `cache` (a JSON file), verdicts of
+    runs already judged by the same rules are reused and new ones added to it."""
+    seen = json.loads(cache.read_text()) if cache is not None and cache.is_file() else {}
     rows = []
     for meta_p in sorted(train.glob("*.json")):
         meta = json.loads(meta_p.read_text())
@@ -160,7 +181,12 @@ def score_lab(half: str, runs: Path = RUNS, train: Path = TRAIN) -> list[dict]:
         folder = runs / meta["id"]
         if not (folder / ".done").is_file():
             continue
-        pred, verdict = judge_folder(folder)
+        if meta["id"] not in seen:
+            seen[meta["id"]] = judge_folder(folder)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(json.dumps(seen, indent=0))
+        pred, verdict = seen[meta["id"]]
         rows.append(row_of(meta["id"], meta["spec"], meta["truth"], pred, verdict))
     return rows
 
@@ -324,9 +350,11 @@ def sections(rows: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
     return out
 
 
-def report(half: str, zoo: bool = True) -> tuple[list[str], list[str], dict]:
+def report(
+    half: str, zoo: bool = True, cache: Path | None = None
+) -> tuple[list[str], list[str], dict]:
     """(text lines, markdown lines, data) of the scoreboard."""
-    rows = score_lab(half)
+    rows = score_lab(half, cache=cache)
     fa, nh = false_alarms(rows)
     ev = Counter(r["evidence"] for r in rows)
     intro = (
@@ -383,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the rows and summary here")
     ap.add_argument("--markdown", type=Path, default=None, help="write the tables as markdown")
     ap.add_argument("--no-zoo", action="store_true", help="the lab only")
+    ap.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="judge every run again (by default verdicts are kept in lab/.cache/verdicts, "
+        "keyed by a digest of the rules' source, so a rule change re-judges everything)",
+    )
     ap.add_argument("--misses", action="store_true", help="list every wrong run with its verdict")
     ap.add_argument(
         "--package",
@@ -398,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     import gananalyze
 
-    text, md, data = report(a.half, zoo=not a.no_zoo)
+    digest = rules_digest()
+    cache = None if a.no_cache else HERE / ".cache" / "verdicts" / f"{digest}.json"
+    text, md, data = report(a.half, zoo=not a.no_zoo, cache=cache)
     src = Path(gananalyze.__file__).resolve().parent.parent
-    print(f"Scoreboard of {dt.date.today().isoformat()} (rules from {src})")
+    print(f"Scoreboard of {dt.date.today().isoformat()} (rules from {src}, digest {digest})")
     print("\n".join(text))
     if a.misses:
         print("\n== wrong runs")
