@@ -31,8 +31,8 @@ RUNS = CACHE / "runs"
 
 
 def _groups(specs) -> dict:
-    """The specs not cached yet, grouped by data shape and loss type (a group trains as one
-    batch), most costly first."""
+    """The specs not cached yet, grouped by dataset and loss type (a group trains as one
+    batch)."""
     groups = defaultdict(list)
     for sp in specs:
         if not (TRAIN / f"{sp.id}.json").is_file():
@@ -41,7 +41,7 @@ def _groups(specs) -> dict:
 
 
 def _group_key(sp) -> tuple[str, str]:
-    return ("digits" if sp.data == "digits" else "vectors", sp.loss)  # 2-D and table rows
+    return (sp.data, sp.loss)
 
 
 def _lock_name(sp) -> str:
@@ -110,7 +110,11 @@ def _train(specs, log, jobs: int = 1) -> None:
     """Train the specs not cached yet, `jobs` groups at a time (one process each)."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     groups = _groups(specs)
-    order = sorted(groups, key=lambda k: -sum(sp.steps for sp in groups[k]))
+    # round robin over the losses, so that a build stopped early has every loss type
+    by_loss = defaultdict(list)
+    for k in sorted(groups, key=lambda k: -sum(sp.steps for sp in groups[k])):
+        by_loss[k[1]].append(k)
+    order = [k for i in range(len(groups)) for ks in by_loss.values() for k in ks[i : i + 1]]
     if jobs <= 1:
         for k in order:
             log(_train_group(k, groups[k]))
