@@ -110,9 +110,10 @@ def _train(specs, log, jobs: int = 1) -> None:
     """Train the specs not cached yet, `jobs` groups at a time (one process each)."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     groups = _groups(specs)
-    # round robin over the losses, so that a build stopped early has every loss type
+    # cheapest first, round robin over the losses, so that a build stopped early has many
+    # runs of every loss type
     by_loss = defaultdict(list)
-    for k in sorted(groups, key=lambda k: -sum(sp.steps for sp in groups[k])):
+    for k in sorted(groups, key=lambda k: sum(sp.steps for sp in groups[k])):
         by_loss[k[1]].append(k)
     order = [k for i in range(len(groups)) for ks in by_loss.values() for k in ks[i : i + 1]]
     if jobs <= 1:
