@@ -5,9 +5,9 @@ in seconds (tests/test_lab_accuracy.py) without training anything.
     python -m lab.fixtures [--per-class 4]
 
 Picks, per truth class, up to --per-class runs of the test half, spreading them over the
-logging styles and loss types, folders under 150 kB first (deterministic: then by id). Writes LABELS.json with each
-run's truth class, loss, style and data, and the scoreboard of the current rules on the
-subset (the figures the test holds the rules to).
+logging styles and loss types, folders under 150 kB first (deterministic: then by id).
+Writes LABELS.json with each run's spec, truth class, evidence level and the verdict of the
+current rules at publication (the figures the test holds the rules to).
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ import sys
 import time
 from collections import Counter
 
-from .specs import DATASETS, LENGTHS, OUTCOMES, Spec, settings
-from .train import LOSSES
+from .specs import DATASETS, LENGTHS, LOSSES, OUTCOMES, Spec, settings
 
 
 def check(data: str, loss: str, outcome: str, seeds: int, steps: int) -> tuple[Counter, float]:

@@ -1,16 +1,43 @@
 """The lab's grid of runs and the recipes that induce their outcomes: every (data, loss,
 induced outcome) combination once, plus extra healthy runs, each with a logging style, a
-logging interval and a length drawn from its seed. Seeds are the run numbers; the split is by seed (`half_of`: the tuning half and the
-test half, every outcome in both)."""
+logging interval and a length drawn from its seed. Seeds are the run numbers; the split is
+by seed (`half_of`: the tuning half and the test half, every outcome in both). Plain data
+(no torch), so the scoreboard loads without it."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .train import LOSSES, Settings
+LOSSES = (
+    "bce_ns_sum",
+    "bce_ns_mean",
+    "bce_sat_sum",
+    "bce_sat_mean",
+    "lsgan",
+    "hinge",
+    "wgan_clip",
+    "wgan_gp",
+)
+
+
+@dataclass
+class Settings:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    d_steps: int = 1
+    g_steps: int = 1
+    hid_g: int = 32
+    hid_d: int = 32
+    z_dim: int = 8
+    batch: int = 32
+    optim: str = "adam"  # or "sgd" (momentum 0.9); WGAN with clipping uses RMSprop
+    d_bias: float = 0.0  # initial bias of D's last layer (a saturated D)
+    late_at: float | None = None  # fraction of the run where the late settings start
+    late: dict = field(default_factory=dict)
+
 
 DATASETS = ("ring8", "grid9", "digits", "table")
 OUTCOMES = (

@@ -23,43 +23,18 @@ the threshold-free share of real/fake pairs it ranks the right way round, `auc`)
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .data import Dataset
+from .specs import LOSSES, Settings  # noqa: F401 (LOSSES: re-exported)
 
-LOSSES = (
-    "bce_ns_sum",
-    "bce_ns_mean",
-    "bce_sat_sum",
-    "bce_sat_mean",
-    "lsgan",
-    "hinge",
-    "wgan_clip",
-    "wgan_gp",
-)
 N_CHECKPOINTS = 11
 N_FIXED = 500
 KEYS = ("D_loss", "G_loss", "D_real", "D_fake", "G_grad", "D_grad")
-
-
-@dataclass
-class Settings:
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    d_steps: int = 1
-    g_steps: int = 1
-    hid_g: int = 32
-    hid_d: int = 32
-    z_dim: int = 8
-    batch: int = 32
-    optim: str = "adam"  # or "sgd" (momentum 0.9); WGAN with clipping uses RMSprop
-    d_bias: float = 0.0  # initial bias of D's last layer (a saturated D)
-    late_at: float | None = None  # fraction of the run where the late settings start
-    late: dict = field(default_factory=dict)
 
 
 @dataclass
