@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 TRAIN = CACHE / "train"
 RUNS = CACHE / "runs"
+BUILD_ORDER = ("ring8", "table", "grid9", "digits")
 
 
 def _groups(specs) -> dict:
@@ -110,12 +111,10 @@ def _train(specs, log, jobs: int = 1) -> None:
     """Train the specs not cached yet, `jobs` groups at a time (one process each)."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     groups = _groups(specs)
-    # cheapest first, round robin over the losses, so that a build stopped early has many
-    # runs of every loss type
-    by_loss = defaultdict(list)
-    for k in sorted(groups, key=lambda k: sum(sp.steps for sp in groups[k])):
-        by_loss[k[1]].append(k)
-    order = [k for i in range(len(groups)) for ks in by_loss.values() for k in ks[i : i + 1]]
+    # a dataset at a time (the ring first: it has every outcome, healthy ones included),
+    # all its loss types together, so that a build stopped early is a complete smaller lab
+    rank = {d: i for i, d in enumerate(BUILD_ORDER)}
+    order = sorted(groups, key=lambda k: (rank[k[0]], k[1]))
     if jobs <= 1:
         for k in order:
             log(_train_group(k, groups[k]))
