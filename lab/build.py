@@ -1,19 +1,22 @@
 """`make lab`: train the lab's runs (cached), label them from their samples, write each in
 its logging style.
 
-    python -m lab.build [--only-train] [--only-write] [--limit N]
+    python -m lab.build [--only-train] [--only-write] [--limit N] [--losses L1,L2] [--jobs N]
 
 lab/.cache/train/<id>.npz holds a run's history and checkpoint samples, <id>.json its
 spec, settings, truth class and per-checkpoint sample scores; lab/.cache/runs/<id>/ is the
 run as its logging style wrote it (what `gananalyze check` reads). Runs already cached are
 skipped, so an interrupted build resumes; everything is reproducible from the seeds.
-Torch uses one thread.
+Torch uses one thread per process; `--jobs N` trains N groups at once; each group's CPU
+seconds are appended to lab/.cache/train/cpu_seconds.tsv (the build's measured cost).
+Samples are cached as float16 (the truth was read from the float32 ones).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -25,10 +28,30 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 TRAIN = CACHE / "train"
 RUNS = CACHE / "runs"
+BUILD_ORDER = ("ring8", "table", "grid9", "digits")
 
 
-def _train(specs, log, reverse: bool = False) -> None:
-    """Train the specs not cached yet, grouped by data shape and loss type."""
+def _groups(specs) -> dict:
+    """The specs not cached yet, grouped by dataset and loss type (a group trains as one
+    batch)."""
+    groups = defaultdict(list)
+    for sp in specs:
+        if not (TRAIN / f"{sp.id}.json").is_file():
+            groups[_group_key(sp)].append(sp)
+    return groups
+
+
+def _group_key(sp) -> tuple[str, str]:
+    return (sp.data, sp.loss)
+
+
+def _lock_name(sp) -> str:
+    k = _group_key(sp)
+    return f".{k[0]}-{k[1]}.lock"
+
+
+def _train_group(key: tuple[str, str], group: list) -> str:
+    """Train one group into the cache (skipped when another worker holds its lock)."""
     import torch
 
     from . import data, truth
@@ -36,33 +59,23 @@ def _train(specs, log, reverse: bool = False) -> None:
     from .train import train_group
 
     torch.set_num_threads(1)
-    TRAIN.mkdir(parents=True, exist_ok=True)
-    groups = defaultdict(list)
-    for sp in specs:
-        if not (TRAIN / f"{sp.id}.json").is_file():
-            dim = {"ring8": "2-D", "grid9": "2-D"}.get(sp.data, sp.data)
-            groups[(dim, sp.loss)].append(sp)
-    order = sorted(groups, key=lambda k: (k[1].startswith("wgan"), str(k)), reverse=reverse)
-    dss = {}
-    for gi, key in enumerate(order):
-        group = [sp for sp in groups[key] if not (TRAIN / f"{sp.id}.json").is_file()]
-        lock = TRAIN / f".{key[0]}-{key[1]}.lock"
-        if not group:  # another worker trained them meanwhile
-            continue
-        try:  # several workers (--losses, --reverse) share the cache: one per group
-            lock.open("x").close()
-        except FileExistsError:
-            log(f"{key}: another worker is training it")
-            continue
-        t0 = time.time()
-        for sp in group:
-            dss.setdefault(sp.data, data.load(sp.data))
+    group = [sp for sp in group if not (TRAIN / f"{sp.id}.json").is_file()]
+    if not group:  # another worker trained them meanwhile
+        return f"{key}: already cached"
+    lock = TRAIN / _lock_name(group[0])
+    try:  # several workers share the cache: one per group
+        lock.open("x").close()
+    except FileExistsError:
+        return f"{key}: another worker is training it (remove {lock.name} if none is)"
+    try:
+        t0, c0 = time.time(), time.process_time()
+        dss = {name: data.load(name) for name in {sp.data for sp in group}}
         trained = train_group(
             [dss[sp.data] for sp in group],
             key[1],
             [(sp.seed, sp.steps, settings(sp)) for sp in group],
         )
-        for sp, tr in zip(group, trained):
+        for sp, tr in zip(group, trained, strict=True):
             ds = dss[sp.data]
             cls, scores = truth.label(
                 ds, sp.loss, tr.samples, tr.d_eval, tr.diverged_at is not None
@@ -70,7 +83,7 @@ def _train(specs, log, reverse: bool = False) -> None:
             np.savez_compressed(
                 TRAIN / f"{sp.id}.npz",
                 ckpt_steps=np.array(tr.ckpt_steps),
-                samples=np.stack(tr.samples),
+                samples=np.stack(tr.samples).astype(np.float16),
                 **{f"h_{k}": v for k, v in tr.history.items()},
             )
             meta = {
@@ -85,10 +98,33 @@ def _train(specs, log, reverse: bool = False) -> None:
                 "scores": scores,
             }
             (TRAIN / f"{sp.id}.json").write_text(json.dumps(meta, indent=1))
+        cpu = time.process_time() - c0
+        _write(group, lambda msg: None)  # the run folders too, so a partial lab can be scored
+        with (TRAIN / "cpu_seconds.tsv").open("a") as f:
+            f.write(f"{key[0]}\t{key[1]}\t{len(group)}\t{cpu:.1f}\n")
+        return f"{key[0]} {key[1]}: {len(group)} runs, {cpu:.0f} s CPU, {time.time() - t0:.0f} s"
+    finally:
         lock.unlink(missing_ok=True)
-        log(
-            f"[{gi + 1}/{len(order)}] {key[0]} {key[1]}: {len(group)} runs in {time.time() - t0:.0f} s"
-        )
+
+
+def _train(specs, log, jobs: int = 1) -> None:
+    """Train the specs not cached yet, `jobs` groups at a time (one process each)."""
+    TRAIN.mkdir(parents=True, exist_ok=True)
+    groups = _groups(specs)
+    # a dataset at a time (the ring first: it has every outcome, healthy ones included),
+    # all its loss types together, so that a build stopped early is a complete smaller lab
+    rank = {d: i for i, d in enumerate(BUILD_ORDER)}
+    order = sorted(groups, key=lambda k: (rank[k[0]], k[1]))
+    if jobs <= 1:
+        for k in order:
+            log(_train_group(k, groups[k]))
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        futs = [ex.submit(_train_group, k, groups[k]) for k in order]
+        for f in as_completed(futs):
+            log(f.result())
 
 
 def _write(specs, log) -> None:
@@ -103,6 +139,7 @@ def _write(specs, log) -> None:
             continue
         meta = json.loads(meta_p.read_text())
         z = np.load(TRAIN / f"{sp.id}.npz")
+        shutil.rmtree(out, ignore_errors=True)  # a write interrupted before .done
         write_run(sp, meta, z, out)
         (out / ".done").write_text("")
         n += 1
@@ -117,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-write", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="first N specs only")
     ap.add_argument("--losses", default=None, help="comma-separated loss types only")
-    ap.add_argument("--reverse", action="store_true", help="train the groups in reverse order")
+    ap.add_argument("--jobs", type=int, default=1, help="groups trained at once (processes)")
     a = ap.parse_args(argv)
     specs = all_specs()[: a.limit]
     if a.losses:
@@ -127,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
 
     if not a.only_write:
-        _train(specs, log, a.reverse)
-    if not a.only_train:
-        _write(specs, log)
+        _train(specs, log, a.jobs)
+    if not a.only_train:  # runs whose group another worker holds are written by it
+        held = {p.name for p in TRAIN.glob(".*.lock")} if TRAIN.is_dir() else set()
+        _write([sp for sp in specs if _lock_name(sp) not in held], log)
     return 0
 
 

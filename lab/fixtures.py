@@ -5,9 +5,9 @@ in seconds (tests/test_lab_accuracy.py) without training anything.
     python -m lab.fixtures [--per-class 4]
 
 Picks, per truth class, up to --per-class runs of the test half, spreading them over the
-logging styles and loss types (deterministic: sorted by id). Writes LABELS.json with each
-run's truth class, loss, style and data, and the scoreboard of the current rules on the
-subset (the figures the test holds the rules to).
+logging styles and loss types, folders under 150 kB first (deterministic: then by id).
+Writes LABELS.json with each run's spec, truth class, evidence level and the verdict of the
+current rules at publication (the figures the test holds the rules to).
 """
 
 from __future__ import annotations
@@ -20,11 +20,18 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .score import RUNS, TRAIN, is_right, judge_folder
+from .score import RUNS, TRAIN, judge_folder, row_of
 from .specs import half_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "tests" / "data" / "lab"
+
+
+MAX_BYTES = 150_000  # folders above this are picked only when a class has no smaller one
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def pick(per_class: int) -> list[dict]:
@@ -36,7 +43,7 @@ def pick(per_class: int) -> list[dict]:
     chosen = []
     for cls in sorted(by_class):
         seen_style, seen_loss, out = set(), set(), []
-        pool = by_class[cls]
+        pool = sorted(by_class[cls], key=lambda m: (_size(RUNS / m["id"]) > MAX_BYTES, m["id"]))
         for m in pool:  # first pass: a new style and a new loss each time
             sp = m["spec"]
             if (
@@ -68,16 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         src = RUNS / m["id"]
         shutil.copytree(src, DEST / "runs" / m["id"], ignore=shutil.ignore_patterns(".done"))
         pred, verdict = judge_folder(DEST / "runs" / m["id"])
+        row = row_of(m["id"], m["spec"], m["truth"], pred, verdict)
         sp = m["spec"]
         labels[m["id"]] = {
+            "spec": sp,
             "truth": m["truth"],
-            "loss": sp["loss"],
-            "style": sp["style"],
-            "data": sp["data"],
-            "steps": sp["steps"],
-            "every": sp["every"],
+            "evidence": row["evidence"],
             "predicted_at_publish": pred,
-            "right_at_publish": is_right(m["truth"], pred),
+            "outcome_at_publish": row["outcome"],
+            "right_at_publish": row["right"],
         }
     right = sum(v["right_at_publish"] for v in labels.values())
     out = {

@@ -1,24 +1,42 @@
 """`make verdicts`: the scoreboard of `gananalyze check`'s verdicts against the lab's truth
 and the zoo's labels.
 
-    python -m lab.score [--half test|tune|all] [--markdown FILE] [--fixtures DIR]
+    python -m lab.score [--half test|tune|all] [--markdown FILE] [--json FILE] [--misses]
+                        [--package DIR]
 
 For every cached lab run (lab/.cache/runs, written by `make lab`) it loads the folder the
-way `check` does, runs `diagnose`, maps the findings to a predicted class and compares it
+way `check` does, runs `diagnose` (verdicts are kept in lab/.cache/verdicts/<digest of the
+rules' source>.json, so re-scoring unchanged rules is instant and a changed rule re-judges
+every run), maps the findings to a predicted class and compares it
 with the truth class read from the samples (truth.py). Nothing is retrained, so after a
-reader or rule change the scoreboard is one command again.
+reader or rule change the scoreboard is one command again; `--package DIR` imports
+gananalyze from DIR instead (another branch's checkout, or an export of main's for the
+baseline).
 
 Predicted class, first that holds (warnings and errors only):
-  divergence  the divergence rule fired
-  clamped     d_clamped or d_stalled fired
-  d_wins      d_overpowering or vanishing_gradients fired
-  collapse    mode_collapse, vector_collapse, g_overpowering or over_training fired
-  other       another problem finding (oscillation, wgan_critic, ...)
-  healthy     no problem finding, and a rule judged the run
-  not judged  no rule had the data it needs
-A run is right when its predicted class is the one its truth class expects (mode_hopping
-and late_collapse expect collapse; poor expects any problem); a healthy run with a problem
-finding is a false alarm.
+  divergence         the divergence rule fired
+  clamped            d_clamped or d_stalled fired
+  d_wins             d_overpowering or vanishing_gradients fired
+  collapse           mode_collapse, vector_collapse, g_overpowering or over_training fired
+  other              another problem finding (oscillation, wgan_critic, ...)
+  healthy            no problem finding, and the diagnosis status is "healthy"
+  no problems found  no problem finding, but too little evidence to call the run healthy
+  not judged         no rule had the data it needs
+  not loaded         the folder could not be read
+
+Each run is then right, wrong or abstained:
+  right      the predicted class is one the truth class expects (EXPECT: mode_hopping and
+             late_collapse expect collapse; poor expects any problem)
+  abstained  no verdict either way: "no problems found", "not judged" or "not loaded" (the
+             tool said it could not tell, e.g. a collapse in a log of losses only)
+  wrong      anything else; on a healthy run, any problem is a false alarm; on a failure,
+             "healthy" is a miss.
+
+Evidence: what the run's log holds (lab/writers.py `evidence`): losses only, D's outputs,
+or samples. A failure type's evidence (NEEDS) is what could show it at all: a collapse (and
+mode hopping, a late collapse) and a healthy verdict need samples; D winning, divergence,
+a clamped or stalled D and a poor G show in the losses. The headline figure per failure
+type is given on all its runs and on the runs whose log holds its evidence.
 """
 
 from __future__ import annotations
@@ -27,7 +45,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from .specs import half_of
@@ -37,7 +55,17 @@ ROOT = HERE.parent
 RUNS = HERE / ".cache" / "runs"
 TRAIN = HERE / ".cache" / "train"
 
-PRED_ORDER = ("divergence", "clamped", "d_wins", "collapse", "other", "healthy", "not judged")
+PRED_ORDER = (
+    "divergence",
+    "clamped",
+    "d_wins",
+    "collapse",
+    "other",
+    "healthy",
+    "no problems found",
+    "not judged",
+    "not loaded",
+)
 PRED_RULES = {
     "divergence": {"divergence"},
     "clamped": {"d_clamped", "d_stalled"},
@@ -54,7 +82,20 @@ EXPECT = {
     "clamped": {"clamped"},
     "poor": {"divergence", "clamped", "d_wins", "collapse", "other"},
 }
+ABSTAIN = {"no problems found", "not judged", "not loaded"}
 TRUTH_ORDER = tuple(EXPECT)
+EVIDENCE_ORDER = ("losses", "d_outputs", "samples")
+# the evidence a truth class can be seen in at all (a log holding it or more)
+NEEDS = {
+    "healthy": "samples",
+    "d_wins": "losses",
+    "collapse": "samples",
+    "mode_hopping": "samples",
+    "late_collapse": "samples",
+    "divergence": "losses",
+    "clamped": "losses",
+    "poor": "losses",
+}
 NOT_TRAINING = {"damaged_data", "implausible_values"}
 
 
@@ -66,9 +107,11 @@ def predict(d) -> str:
             return cls
     if fired - NOT_TRAINING:
         return "other"
+    if d.status == "healthy":
+        return "healthy"
     if d.status == "not_judged":
         return "not judged"
-    return "healthy"
+    return "no problems found"
 
 
 def judge_folder(path: Path) -> tuple[str, str]:
@@ -90,32 +133,80 @@ def is_right(truth: str, pred: str) -> bool:
     return pred in EXPECT[truth]
 
 
-def score_lab(half: str) -> list[dict]:
+def outcome(truth: str, pred: str) -> str:
+    """right, wrong or abstained (see the module docstring)."""
+    if is_right(truth, pred):
+        return "right"
+    return "abstained" if pred in ABSTAIN else "wrong"
+
+
+def has_evidence(truth: str, evidence: str) -> bool:
+    """Whether a log holding `evidence` can show `truth` at all (NEEDS)."""
+    return EVIDENCE_ORDER.index(evidence) >= EVIDENCE_ORDER.index(NEEDS[truth])
+
+
+def run_evidence(spec: dict) -> str:
+    from .specs import Spec
+    from .writers import evidence
+
+    return evidence(Spec(**spec))
+
+
+def rules_digest() -> str:
+    """A digest of the imported gananalyze's source: the verdict cache's key."""
+    import hashlib
+
+    import gananalyze
+
+    h = hashlib.sha256()
+    pkg = Path(gananalyze.__file__).resolve().parent
+    for p in sorted(pkg.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".yaml", ".json", ".html", ".txt"):
+            h.update(str(p.relative_to(pkg)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def score_lab(
+    half: str, runs: Path = RUNS, train: Path = TRAIN, cache: Path | None = None
+) -> list[dict]:
+    """Rows of the lab's written runs in `half`. With `cache` (a JSON file), verdicts of
+    runs already judged by the same rules are reused and new ones added to it."""
+    seen = json.loads(cache.read_text()) if cache is not None and cache.is_file() else {}
     rows = []
-    for meta_p in sorted(TRAIN.glob("*.json")):
+    for meta_p in sorted(train.glob("*.json")):
         meta = json.loads(meta_p.read_text())
         meta["half"] = half_of(int(meta["spec"]["seed"]))  # the split of lab/specs.py
         if half != "all" and meta["half"] != half:
             continue
-        folder = RUNS / meta["id"]
+        folder = runs / meta["id"]
         if not (folder / ".done").is_file():
             continue
-        pred, verdict = judge_folder(folder)
-        sp = meta["spec"]
-        rows.append(
-            {
-                "id": meta["id"],
-                "truth": meta["truth"],
-                "pred": pred,
-                "right": is_right(meta["truth"], pred),
-                "half": meta["half"],
-                "loss": sp["loss"],
-                "style": sp["style"],
-                "data": sp["data"],
-                "verdict": verdict,
-            }
-        )
+        if meta["id"] not in seen:
+            seen[meta["id"]] = judge_folder(folder)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(json.dumps(seen, indent=0))
+        pred, verdict = seen[meta["id"]]
+        rows.append(row_of(meta["id"], meta["spec"], meta["truth"], pred, verdict))
     return rows
+
+
+def row_of(rid: str, spec: dict, truth: str, pred: str, verdict: str) -> dict:
+    ev = run_evidence(spec)
+    return {
+        "id": rid,
+        "truth": truth,
+        "pred": pred,
+        "outcome": outcome(truth, pred),
+        "right": is_right(truth, pred),
+        "evidence": ev,
+        "has_evidence": has_evidence(truth, ev),
+        "half": half_of(int(spec["seed"])),
+        "loss": spec["loss"],
+        "style": spec["style"],
+        "data": spec["data"],
+        "verdict": verdict,
+    }
 
 
 def score_zoo() -> list[dict]:
@@ -124,12 +215,12 @@ def score_zoo() -> list[dict]:
 
     rows = []
     for name, lab in test_zoo.LABELS.items():
-        outcome, details = test_zoo.judge(name, lab)
+        res, details = test_zoo.judge(name, lab)
         rows.append(
             {
                 "id": name,
                 "truth": lab["label"],
-                "outcome": outcome,
+                "outcome": res,
                 "expected_failure": bool(lab.get("tool_disagrees")),
                 "verdict": details[:200],
             }
@@ -137,94 +228,201 @@ def score_zoo() -> list[dict]:
     return rows
 
 
-def confusion(rows: list[dict], by: str | None) -> list[str]:
-    """Text tables: truth x predicted counts, per value of `by` (or all)."""
+def _pct(a: int, n: int) -> str:
+    return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
+
+
+def headline(rows: list[dict]) -> list[list[str]]:
+    """Per truth class: runs, right / wrong / abstained, accuracy on all its runs and on
+    the runs whose log holds its evidence; then the false alarms and the total."""
     out = []
-    groups = defaultdict(list)
-    for r in rows:
-        groups[r[by] if by else "all"].append(r)
-    preds = [p for p in PRED_ORDER + ("not loaded",) if any(r["pred"] == p for r in rows)]
-    for g in sorted(groups):
-        rs = groups[g]
-        right = sum(r["right"] for r in rs)
+    for t in TRUTH_ORDER:
+        tr = [r for r in rows if r["truth"] == t]
+        if not tr:
+            continue
+        c = Counter(r["outcome"] for r in tr)
+        ev = [r for r in tr if r["has_evidence"]]
         out.append(
-            f"\n{by or 'all runs'} = {g}: {right}/{len(rs)} right ({100 * right / len(rs):.0f}%)"
+            [
+                t,
+                str(len(tr)),
+                str(c["right"]),
+                str(c["wrong"]),
+                str(c["abstained"]),
+                _pct(c["right"], len(tr)),
+                NEEDS[t],
+                _pct(sum(r["right"] for r in ev), len(ev)),
+            ]
         )
-        out.append(
-            "  " + "truth / predicted".ljust(18) + "".join(f"{p:>11s}" for p in preds) + "   right"
-        )
-        for t in TRUTH_ORDER:
-            tr = [r for r in rs if r["truth"] == t]
-            if not tr:
-                continue
-            c = Counter(r["pred"] for r in tr)
-            ok = sum(r["right"] for r in tr)
-            out.append(
-                f"  {t:18s}"
-                + "".join(f"{c.get(p, 0):>11d}" for p in preds)
-                + f"   {ok}/{len(tr)} ({100 * ok / len(tr):.0f}%)"
-            )
+    c = Counter(r["outcome"] for r in rows)
+    ev = [r for r in rows if r["has_evidence"]]
+    out.append(
+        [
+            "all",
+            str(len(rows)),
+            str(c["right"]),
+            str(c["wrong"]),
+            str(c["abstained"]),
+            _pct(c["right"], len(rows)),
+            "",
+            _pct(sum(r["right"] for r in ev), len(ev)),
+        ]
+    )
     return out
 
 
-def summary(rows: list[dict]) -> dict:
-    """Per truth class: right / total; the false-alarm rate on healthy runs."""
-    s = {}
+HEADLINE_COLS = (
+    "truth class",
+    "runs",
+    "right",
+    "wrong",
+    "abstained",
+    "accuracy",
+    "evidence needed",
+    "accuracy where the log holds it",
+)
+
+
+def false_alarms(rows: list[dict]) -> tuple[int, int]:
+    healthy = [r for r in rows if r["truth"] == "healthy"]
+    return sum(r["outcome"] == "wrong" for r in healthy), len(healthy)
+
+
+def breakdown(rows: list[dict], by: str) -> tuple[list[str], list[list[str]]]:
+    """right/wrong/abstained per truth class (columns) for each value of `by` (rows)."""
+    truths = [t for t in TRUTH_ORDER if any(r["truth"] == t for r in rows)]
+    cols = [by] + truths + ["all (r/w/a)", "accuracy"]
+    out = []
+    order = EVIDENCE_ORDER if by == "evidence" else sorted({r[by] for r in rows})
+    for g in order:
+        rs = [r for r in rows if r[by] == g]
+        if not rs:
+            continue
+        line = [g]
+        for t in truths + [None]:
+            tr = [r for r in rs if t is None or r["truth"] == t]
+            c = Counter(r["outcome"] for r in tr)
+            line.append(f"{c['right']}/{c['wrong']}/{c['abstained']}" if tr else "")
+        line.append(_pct(sum(r["right"] for r in rs), len(rs)))
+        out.append(line)
+    return cols, out
+
+
+def confusion(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    preds = [p for p in PRED_ORDER if any(r["pred"] == p for r in rows)]
+    out = []
     for t in TRUTH_ORDER:
         tr = [r for r in rows if r["truth"] == t]
         if tr:
-            s[t] = {"right": sum(r["right"] for r in tr), "n": len(tr)}
-    healthy = [r for r in rows if r["truth"] == "healthy"]
-    alarms = [r for r in healthy if r["pred"] not in ("healthy", "not judged", "not loaded")]
-    s["false_alarms_on_healthy"] = {"n_alarms": len(alarms), "n": len(healthy)}
-    s["all"] = {"right": sum(r["right"] for r in rows), "n": len(rows)}
-    return s
+            c = Counter(r["pred"] for r in tr)
+            out.append([t] + [str(c.get(p, 0)) for p in preds])
+    return ["truth / predicted"] + preds, out
 
 
-def report(half: str) -> tuple[list[str], dict]:
-    rows = score_lab(half)
-    lines = [f"Lab runs ({half} half): {len(rows)}"]
-    lines += confusion(rows, None)
-    for by in ("loss", "style", "data"):
-        lines.append(f"\n== per {by}")
-        lines += [
-            f"  {g:14s} {sum(r['right'] for r in rs)}/{len(rs)} right"
-            for g, rs in sorted(_group(rows, by).items())
-        ]
-    lines.append("\n== confusion per logging style")
-    lines += confusion(rows, "style")
-    lines.append("\n== confusion per loss type")
-    lines += confusion(rows, "loss")
-    zoo = score_zoo()
-    zc = Counter(r["outcome"] for r in zoo)
-    xf = [r for r in zoo if r["expected_failure"]]
-    lines.append(
-        f"\n== zoo ({len(zoo)} runs): " + ", ".join(f"{k}: {v}" for k, v in sorted(zc.items()))
+def text_table(cols: list[str], rows: list[list[str]]) -> list[str]:
+    w = [max(len(str(x)) for x in [c] + [r[i] for r in rows]) for i, c in enumerate(cols)]
+
+    def fmt(r: list[str]) -> str:
+        return "  " + "  ".join(
+            str(x).rjust(w[k]) if k else str(x).ljust(w[k]) for k, x in enumerate(r)
+        )
+
+    return [fmt(cols), "  " + "  ".join("-" * x for x in w)] + [fmt(r) for r in rows]
+
+
+def md_table(cols: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(cols) + " |",
+        "| " + " | ".join("---" for _ in cols) + " |",
+    ] + ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+
+
+def sections(rows: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, columns, rows) of every table of the scoreboard."""
+    out = [("Per truth class", list(HEADLINE_COLS), headline(rows))]
+    out.append(("Confusion (truth x predicted)", *confusion(rows)))
+    for by in ("evidence", "loss", "style", "data"):
+        out.append((f"Right/wrong/abstained per {by}", *breakdown(rows, by)))
+    for ev in EVIDENCE_ORDER:
+        rs = [r for r in rows if r["evidence"] == ev]
+        if rs:
+            out.append((f"Confusion, logs holding {ev}", *confusion(rs)))
+    return out
+
+
+def report(
+    half: str, zoo: bool = True, cache: Path | None = None
+) -> tuple[list[str], list[str], dict]:
+    """(text lines, markdown lines, data) of the scoreboard."""
+    rows = score_lab(half, cache=cache)
+    fa, nh = false_alarms(rows)
+    ev = Counter(r["evidence"] for r in rows)
+    intro = (
+        f"Lab runs ({half} half): {len(rows)}; logs holding losses only "
+        f"{ev['losses']}, D outputs {ev['d_outputs']}, samples {ev['samples']}. "
+        f"False alarms on healthy runs: {_pct(fa, nh)}."
     )
-    lines.append(f"   documented expected failures: {len(xf)}")
-    for r in zoo:
-        flag = " (expected failure)" if r["expected_failure"] else ""
-        lines.append(f"   {r['outcome']:12s} {r['id']} ({r['truth']}){flag}")
-    return lines, {"lab": summary(rows), "zoo": dict(zc), "rows": rows, "zoo_rows": zoo}
+    text, md = [intro], [intro]
+    for title, cols, tab in sections(rows):
+        text += ["", f"== {title}"] + text_table(cols, tab)
+        md += ["", f"#### {title}", ""] + md_table(cols, tab)
+    data = {"lab": summary(rows), "rows": rows}
+    if zoo:
+        zr = score_zoo()
+        zc = Counter(r["outcome"] for r in zr)
+        xf = [r["id"] for r in zr if r["expected_failure"]]
+        line = f"Zoo ({len(zr)} real runs): " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(zc.items())
+        )
+        line += f"; documented expected failures: {', '.join(xf) or 'none'}"
+        text += ["", "== zoo", "  " + line] + [
+            f"   {r['outcome']:12s} {r['id']} ({r['truth']})" for r in zr
+        ]
+        md += ["", line]
+        data.update({"zoo": dict(zc), "zoo_rows": zr})
+    return text, md, data
 
 
-def _group(rows, by):
-    g = defaultdict(list)
-    for r in rows:
-        g[r[by]].append(r)
-    return g
+def summary(rows: list[dict]) -> dict:
+    """Per truth class: right / wrong / abstained / n, and on the runs with evidence; the
+    false alarms on healthy runs."""
+    s = {}
+    for t in TRUTH_ORDER + ("all",):
+        tr = [r for r in rows if t == "all" or r["truth"] == t]
+        if tr:
+            c = Counter(r["outcome"] for r in tr)
+            ev = [r for r in tr if r["has_evidence"]]
+            s[t] = {
+                "n": len(tr),
+                "right": c["right"],
+                "wrong": c["wrong"],
+                "abstained": c["abstained"],
+                "n_with_evidence": len(ev),
+                "right_with_evidence": sum(r["right"] for r in ev),
+            }
+    fa, nh = false_alarms(rows)
+    s["false_alarms_on_healthy"] = {"n_alarms": fa, "n": nh}
+    return s
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="the lab's scoreboard")
     ap.add_argument("--half", default="test", choices=("test", "tune", "all"))
     ap.add_argument("--json", type=Path, default=None, help="write the rows and summary here")
+    ap.add_argument("--markdown", type=Path, default=None, help="write the tables as markdown")
+    ap.add_argument("--no-zoo", action="store_true", help="the lab only")
+    ap.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="judge every run again (by default verdicts are kept in lab/.cache/verdicts, "
+        "keyed by a digest of the rules' source, so a rule change re-judges everything)",
+    )
     ap.add_argument("--misses", action="store_true", help="list every wrong run with its verdict")
     ap.add_argument(
         "--package",
         type=Path,
         default=None,
-        help="import gananalyze from this folder (e.g. an export of main's, for a baseline)",
+        help="import gananalyze from this folder (another checkout, or an export of main's)",
     )
     a = ap.parse_args(argv)
     if a.package is not None:
@@ -232,18 +430,21 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAIN.is_dir():
         print("no lab runs: run `make lab` first", file=sys.stderr)
         return 1
-    lines, data = report(a.half)
-    print(f"Scoreboard of {dt.date.today().isoformat()}")
-    print("\n".join(lines))
-    s = data["lab"]
-    print("\n== summary (lab " + a.half + " half)")
-    for t, v in s.items():
-        print(f"  {t:24s} {v}")
+    import gananalyze
+
+    digest = rules_digest()
+    cache = None if a.no_cache else HERE / ".cache" / "verdicts" / f"{digest}.json"
+    text, md, data = report(a.half, zoo=not a.no_zoo, cache=cache)
+    src = Path(gananalyze.__file__).resolve().parent.parent
+    print(f"Scoreboard of {dt.date.today().isoformat()} (rules from {src}, digest {digest})")
+    print("\n".join(text))
     if a.misses:
         print("\n== wrong runs")
         for r in data["rows"]:
-            if not r["right"]:
+            if r["outcome"] == "wrong":
                 print(f"  {r['id']}: truth {r['truth']}, predicted {r['pred']}: {r['verdict']}")
+    if a.markdown:
+        a.markdown.write_text("\n".join(md) + "\n")
     if a.json:
         a.json.write_text(
             json.dumps(

@@ -16,49 +16,25 @@ log: what the run became is read afterwards from its samples (truth.py).
 Per training step the history holds D and G losses, D's mean output on the real and fake
 batch (probabilities for BCE, raw scores otherwise) and both gradient norms; at 11
 checkpoints the generator's output on a fixed noise batch and D's outputs on held-out real
-rows and on those samples.
+rows and on those samples (their means and spreads, D's accuracy at the loss's threshold and
+the threshold-free share of real/fake pairs it ranks the right way round, `auc`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .data import Dataset
+from .specs import LOSSES, Settings  # noqa: F401 (LOSSES: re-exported)
 
-LOSSES = (
-    "bce_ns_sum",
-    "bce_ns_mean",
-    "bce_sat_sum",
-    "bce_sat_mean",
-    "lsgan",
-    "hinge",
-    "wgan_clip",
-    "wgan_gp",
-)
 N_CHECKPOINTS = 11
 N_FIXED = 500
 KEYS = ("D_loss", "G_loss", "D_real", "D_fake", "G_grad", "D_grad")
-
-
-@dataclass
-class Settings:
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    d_steps: int = 1
-    g_steps: int = 1
-    hid_g: int = 32
-    hid_d: int = 32
-    z_dim: int = 8
-    batch: int = 32
-    optim: str = "adam"  # or "sgd" (momentum 0.9); WGAN with clipping uses RMSprop
-    d_bias: float = 0.0  # initial bias of D's last layer (a saturated D)
-    late_at: float | None = None  # fraction of the run where the late settings start
-    late: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -300,6 +276,10 @@ def train_group(
                 if dead[r] or step > lengths[r] or not (step in ck[r] or bad[r]):
                     continue
                 acc = 0.5 * float((er[r] > thr).float().mean() + (ef[r] <= thr).float().mean())
+                # threshold-free separation (critic scores have no fixed threshold): the
+                # share of (real, fake) pairs D ranks the right way round, ties counting half
+                a, b = er[r].flatten()[:, None], ef[r].flatten()[None, :]
+                auc = float((a > b).float().mean() + 0.5 * (a == b).float().mean())
                 ck_steps[r].append(step)
                 samples[r].append(xs[r, :, : dims[r]].numpy().astype(np.float32).copy())
                 d_eval[r].append(
@@ -307,6 +287,7 @@ def train_group(
                         "real": float(er[r].mean()),
                         "fake": float(ef[r].mean()),
                         "acc": acc,
+                        "auc": auc,
                         "real_std": float(er[r].std()),
                         "fake_std": float(ef[r].std()),
                     }

@@ -1,16 +1,25 @@
-"""Writes a trained lab run in one of six logging styles, as real trainers do:
+"""Writes a trained lab run in one of six logging styles, logging what such trainers really
+log:
 
   runlog       gananalyze.RunLog: losses, D outputs (critic scores for WGAN and hinge),
-               gradient norms, fixed-noise samples (vectors as .npy, digits as image grids)
-  tensorboard  SummaryWriter event files, tag names drawn from four common sets; digit
-               runs add make_grid image grids of 100 samples
-  lightning    lightning_logs/version_0/metrics.csv (+ hparams.yaml naming the loss); the
-               step counts optimizer steps (G and D), `name_step` columns
-  keras        a CSVLogger-style log.csv, one row per "epoch" (a logged point)
-  stdout       the PyTorch DCGAN example's lines `[e/E][b/B]\tLoss_D: ...`, saved as
-               output.txt
+               gradient norms, fixed-noise samples at every checkpoint (vectors as .npy,
+               digits as image grids)
+  tensorboard  SummaryWriter event files, tag names drawn from four common sets (three log
+               D(x) and D(G(z)) for BCE runs); digit runs add `make_grid` image grids of 100
+               fixed-noise samples at every checkpoint
+  lightning    lightning_logs/version_0/metrics.csv (CSVLogger, + hparams.yaml naming the
+               loss; the step counts optimizer steps, G and D; every other seed of a BCE run
+               logs d_x/d_g_z too); digit runs add version_1, a TensorBoardLogger with the
+               tutorial's `add_image("generated_images", make_grid(...), current_epoch)`
+  keras        a CSVLogger-style log.csv, one row per "epoch" (a logged point): losses only
+  stdout       the PyTorch DCGAN example's lines `[e/E][b/B]\tLoss_D: ...\tLoss_G: ...\t
+               D(x): ...\tD(G(z)): a / b` for BCE runs (losses only otherwise), output.txt
   textlog      a research-library log: a long preamble (config, both networks), then
-               `[time] Step: s Progress: p% Gen_loss: g Dis_loss: d` lines
+               `[time] Step: s Progress: p% Gen_loss: g Dis_loss: d` lines: losses only
+
+`evidence(spec)` says what a style's log holds for a run: "samples" (sample vectors or
+grids), "d_outputs" (D's outputs, no samples) or "losses" (losses only); the scoreboard
+sorts runs by it, since a collapse cannot be seen in a log of losses alone.
 
 Only the RunLog style records the loss type (as RunLog asks for it) and the Lightning
 style (hparams.yaml); the others leave it to be inferred, as such logs do.
@@ -38,6 +47,32 @@ TB_TAGS = (
 )
 
 
+EVIDENCE_LEVELS = ("losses", "d_outputs", "samples")
+
+
+def _tb_tags(sp) -> tuple:
+    return TB_TAGS[sp.seed % len(TB_TAGS)]
+
+
+def _lightning_d(sp) -> bool:
+    """Lightning runs that log D's outputs too: every other seed of the BCE runs."""
+    return sp.loss.startswith("bce") and (sp.seed // 2) % 2 == 0
+
+
+def evidence(sp) -> str:
+    """What the run's log holds (EVIDENCE_LEVELS, the most informative one)."""
+    if sp.style == "runlog" or (sp.style in ("tensorboard", "lightning") and sp.data == "digits"):
+        return "samples"
+    bce = sp.loss.startswith("bce")
+    if (
+        (sp.style == "tensorboard" and bce and _tb_tags(sp)[2])
+        or (sp.style == "lightning" and _lightning_d(sp))
+        or (sp.style == "stdout" and bce)
+    ):
+        return "d_outputs"
+    return "losses"
+
+
 def _logged_steps(n: int, every: int) -> np.ndarray:
     s = np.arange(every, n + 1, every)
     if len(s) == 0 or s[-1] != n:
@@ -57,7 +92,7 @@ def _fmt(v: float, spec: str = ".6g") -> str:
 
 
 def _digit_images(x: np.ndarray) -> np.ndarray:
-    return np.clip(x[:100], -1, 1).reshape(-1, 1, 8, 8)
+    return np.clip(x[:100].astype(np.float32), -1, 1).reshape(-1, 1, 8, 8)
 
 
 def write_run(sp, meta: dict, z, out: Path) -> None:
@@ -80,7 +115,7 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
     cfg = {"gan_loss": sp.loss, "lr_g": meta["settings"]["lr_g"], "lr_d": meta["settings"]["lr_d"]}
     if sp.loss.startswith("bce"):
         cfg["d_loss_reduction"] = "sum" if sp.loss.endswith("sum") else "mean"
-    critic = sp.loss in ("hinge", "wgan_clip", "wgan_gp")
+    critic = sp.loss in ("lsgan", "hinge", "wgan_clip", "wgan_gp")  # raw scores, not probabilities
     with RunLog(out, loss=loss, config=cfg, flush_rows=100000) as log:
         for i, s in enumerate(steps):
             log.scalars(
@@ -103,15 +138,13 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
             if sp.data == "digits":
                 log.samples(int(s), _digit_images(x), nrow=10, value_range=(-1.0, 1.0))
             else:
-                log.samples(int(s), x[:500], kind="vectors")
+                log.samples(int(s), x[:500].astype(np.float32), kind="vectors")
 
 
 def _tensorboard(sp, meta, z, steps, v, out: Path) -> None:
-    import torch
     from torch.utils.tensorboard import SummaryWriter
-    from torchvision.utils import make_grid
 
-    d_tag, g_tag, x_tag, gz_tag = TB_TAGS[sp.seed % len(TB_TAGS)]
+    d_tag, g_tag, x_tag, gz_tag = _tb_tags(sp)
     w = SummaryWriter(str(out / "tb"))
     try:
         for i, s in enumerate(steps):
@@ -123,31 +156,53 @@ def _tensorboard(sp, meta, z, steps, v, out: Path) -> None:
         if sp.data == "digits":
             for s, x in zip(z["ckpt_steps"], z["samples"]):
                 if np.isfinite(x).all():
-                    g = make_grid(
-                        torch.from_numpy(_digit_images(x)),
-                        nrow=10,
-                        padding=2,
-                        normalize=True,
-                        value_range=(-1, 1),
-                    )
-                    w.add_image("samples", g, int(s))
+                    w.add_image("samples", _grid(x), int(s))
     finally:
         w.close()
+
+
+def _grid(x: np.ndarray):
+    import torch
+    from torchvision.utils import make_grid
+
+    return make_grid(
+        torch.from_numpy(_digit_images(x)), nrow=10, padding=2, normalize=True, value_range=(-1, 1)
+    )
 
 
 def _lightning(sp, meta, z, steps, v, out: Path) -> None:
     d = out / "lightning_logs" / "version_0"
     d.mkdir(parents=True, exist_ok=True)
     per_epoch = 50
-    lines = ["d_loss_step,epoch,g_loss_step,step"]
+    with_d = _lightning_d(sp)
+    head = "d_loss_step,epoch,g_loss_step,step" + (",d_x,d_g_z" if with_d else "")
+    lines = [head]
     for i, s in enumerate(steps):
-        lines.append(
-            f"{_fmt(v['D_loss'][i])},{(int(s) - 1) // per_epoch},{_fmt(v['G_loss'][i])},{2 * int(s) - 1}"
-        )
+        row = f"{_fmt(v['D_loss'][i])},{(int(s) - 1) // per_epoch},{_fmt(v['G_loss'][i])},"
+        row += f"{2 * int(s) - 1}"
+        if with_d:
+            row += f",{_fmt(v['D_real'][i])},{_fmt(v['D_fake'][i])}"
+        lines.append(row)
     (d / "metrics.csv").write_text("\n".join(lines) + "\n")
-    (d / "hparams.yaml").write_text(
-        f"gan_loss: {sp.loss}\nlr: {meta['settings']['lr_g']}\nbatch_size: 64\n"
-    )
+    st = meta["settings"]
+    hp = f"gan_loss: {sp.loss}\nlr: {st['lr_g']}\nbatch_size: {st['batch']}\n"
+    (d / "hparams.yaml").write_text(hp)
+    if sp.data != "digits":
+        return
+    from torch.utils.tensorboard import SummaryWriter
+
+    tb = out / "lightning_logs" / "version_1"  # a TensorBoardLogger beside the CSVLogger
+    w = SummaryWriter(str(tb))
+    try:
+        for i, s in enumerate(steps):
+            w.add_scalar("d_loss_step", v["D_loss"][i], 2 * int(s) - 1)
+            w.add_scalar("g_loss_step", v["G_loss"][i], 2 * int(s) - 1)
+        for s, x in zip(z["ckpt_steps"], z["samples"]):
+            if np.isfinite(x).all():  # the tutorial logs the grid at step = current_epoch
+                w.add_image("generated_images", _grid(x), (int(s) - 1) // per_epoch)
+    finally:
+        w.close()
+    (tb / "hparams.yaml").write_text(hp)
 
 
 def _keras(sp, meta, z, steps, v, out: Path) -> None:
