@@ -7,6 +7,7 @@ On conftest.interaction_sweep (lr x batch size x 3 seeds, batch 128 rescues lr 1
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from browser import (
@@ -26,6 +27,23 @@ def page_path(interaction_sweep, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep-page") / "sweep.html"
     out.write_text(render_sweep_html(interaction_sweep[1]), encoding="utf-8")
     return out
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    """One headless Chromium page for the module's browser tests (one launch)."""
+    from browser import CHROMIUM, sync_playwright
+
+    if CHROMIUM is None or sync_playwright is None:
+        pytest.skip("no driver")
+    with open_page(Path(__file__)) as page:  # any local file; each test goes to its page
+        yield page
+
+
+def _open(page, path: Path, width: int = 1280, height: int = 900):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(path.resolve().as_uri())
+    return page
 
 
 def _figs(soup):
@@ -65,74 +83,78 @@ def test_page_carries_the_figures(page_path):
 
 
 @needs_driver
-def test_brushing_and_the_outcome_filter_filter_the_table(page_path, tmp_path):
-    with open_page(page_path, height=1000) as page:
-        page.wait_for_selector("#plot-parallel .parcoords .axis-title")
+def test_brushing_and_the_outcome_filter_filter_the_table(page_path, browser_page):
+    page = _open(browser_page, page_path, height=1000)
+    page.wait_for_selector("#plot-parallel .parcoords .axis-title")
 
-        def shown_runs():
-            return page.eval_on_selector_all(
-                "#runs tbody tr:not(.hidden)",
-                "rs => rs.map(r => [r.cells[1].textContent, r.getAttribute('data-outcome')])",
-            )
+    def shown_runs():
+        return page.eval_on_selector_all(
+            "#runs tbody tr:not(.hidden)",
+            "rs => rs.map(r => [r.cells[1].textContent, r.getAttribute('data-outcome')])",
+        )
 
-        assert len(shown_runs()) == 36
-        assert page.inner_text("#shown") == "36 of 36 runs shown"
-        # brush the batch_size axis (64 at the bottom, 128 at the top) from a third of the
-        # way down up to its top: batch 128
-        page.evaluate("document.getElementById('plot-parallel').scrollIntoView()")
-        bar = page.locator("#plot-parallel .axis-brush").nth(1).locator("rect.background")
-        box = bar.bounding_box()
-        x = box["x"] + box["width"] / 2
-        page.mouse.move(x, box["y"] + 0.3 * box["height"])
-        page.mouse.down()
-        page.mouse.move(x, box["y"] + 1, steps=10)
-        page.mouse.up()
-        page.wait_for_function("document.getElementById('shown').textContent.startsWith('18 ')")
-        runs = shown_runs()
-        assert len(runs) == 18 and all("-b128-" in name for name, _ in runs)
-        assert page.inner_text("#selected") == "18 of 36 runs selected."
-        # the outcome filter: untick healthy; within the brush only the collapsed runs stay
-        page.uncheck("#outcomes input[data-outcome='healthy']")
-        page.wait_for_function("document.getElementById('shown').textContent.startsWith('3 ')")
-        assert sorted(shown_runs()) == [[f"lr0.01-b128-s{s}", "collapsed"] for s in range(3)]
-        # it filters the parallel coordinates too: a constraint on the outcome axis
-        cr = page.evaluate("document.getElementById('plot-parallel').data[0].dimensions[3]"
-                           ".constraintrange")
-        assert cr == [[-0.4, 0.4], [0.6, 1.4], [1.6, 2.4]]
-        # clearing the selection clears the outcome filter too (it is a brush on the
-        # outcome axis); ticking healthy off again: every failed run of either batch
-        page.click("#clear-brush")
-        page.wait_for_function("document.getElementById('shown').textContent.startsWith('36 ')")
-        assert page.is_checked("#outcomes input[data-outcome='healthy']")
-        page.uncheck("#outcomes input[data-outcome='healthy']")
-        page.wait_for_function("document.getElementById('shown').textContent.startsWith('9 ')")
-        assert {o for _, o in shown_runs()} == {"diverged", "collapsed", "D overpowers G"}
-        # the text filter combines with it
-        page.fill("#filter", "b64")
-        page.wait_for_function("document.getElementById('shown').textContent.startsWith('6 ')")
+    assert len(shown_runs()) == 36
+    assert page.inner_text("#shown") == "36 of 36 runs shown"
+    # brush the batch_size axis (64 at the bottom, 128 at the top) from a third of the
+    # way down up to its top: batch 128
+    page.evaluate("document.getElementById('plot-parallel').scrollIntoView()")
+    bar = page.locator("#plot-parallel .axis-brush").nth(1).locator("rect.background")
+    box = bar.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + 1, steps=10)
+    page.mouse.up()
+    page.wait_for_function("document.getElementById('shown').textContent.startsWith('18 ')")
+    runs = shown_runs()
+    assert len(runs) == 18 and all("-b128-" in name for name, _ in runs)
+    assert page.inner_text("#selected") == "18 of 36 runs selected."
+    # the outcome filter: untick healthy; within the brush only the collapsed runs stay
+    page.uncheck("#outcomes input[data-outcome='healthy']")
+    page.wait_for_function("document.getElementById('shown').textContent.startsWith('3 ')")
+    assert sorted(shown_runs()) == [[f"lr0.01-b128-s{s}", "collapsed"] for s in range(3)]
+    # it filters the parallel coordinates too: a constraint on the outcome axis
+    cr = page.evaluate("document.getElementById('plot-parallel').data[0].dimensions[3]"
+                       ".constraintrange")
+    assert cr == [[-0.4, 0.4], [0.6, 1.4], [1.6, 2.4]]
+    # clearing the selection clears the outcome filter too (it is a brush on the
+    # outcome axis); ticking healthy off again: every failed run of either batch
+    page.click("#clear-brush")
+    page.wait_for_function("document.getElementById('shown').textContent.startsWith('36 ')")
+    assert page.is_checked("#outcomes input[data-outcome='healthy']")
+    page.uncheck("#outcomes input[data-outcome='healthy']")
+    page.wait_for_function("document.getElementById('shown').textContent.startsWith('9 ')")
+    assert {o for _, o in shown_runs()} == {"diverged", "collapsed", "D overpowers G"}
+    # the text filter combines with it
+    page.fill("#filter", "b64")
+    page.wait_for_function("document.getElementById('shown').textContent.startsWith('6 ')")
 
 
 @needs_driver
-def test_no_chart_text_is_clipped_and_the_page_renders(page_path, tmp_path):
-    for width in (1280, 900):
-        with open_page(page_path, width=width, height=900) as page:
-            page.wait_for_selector("#plot-parallel .parcoords .axis-title")
-            page.wait_for_selector("#plot-settings .xtick text")
-            n = assert_no_clipped_chart_text(page, at_least=40)
-            assert page.locator(".js-plotly-plot").count() == 4  # parallel, settings, 2 keys
-            if width == 1280:
-                shot = tmp_path / "sweep.png"
-                page.screenshot(path=str(shot), full_page=True)
+def test_no_chart_text_is_clipped_and_the_page_renders(page_path, browser_page, tmp_path):
     import numpy as np
     from PIL import Image
 
+    shot = tmp_path / "sweep.png"
+    page = _open(browser_page, page_path)
+    page.wait_for_selector("#plot-parallel .parcoords .axis-title")
+    page.wait_for_selector("#plot-settings .xtick text")
+    assert page.locator(".js-plotly-plot").count() == 4  # parallel, settings, 2 keys
+    assert assert_no_clipped_chart_text(page, at_least=40) >= 40
+    page.screenshot(path=str(shot), full_page=True)
+    # a narrower window: the charts follow (responsive) and still clip nothing
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.wait_for_function(
+        "document.getElementById('plot-parallel').getBoundingClientRect().width < 900")
+    page.wait_for_timeout(300)
+    assert_no_clipped_chart_text(page, at_least=40)
     img = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
+    assert img.shape[1] == 1280 and img.shape[0] > 2500
     assert_not_blank(img)
-    assert n >= 40
 
 
 @needs_driver
-def test_the_clipping_check_finds_clipped_labels(tmp_path):
+def test_the_clipping_check_finds_clipped_labels(browser_page, tmp_path):
     """The check can fail: a chart without margins cuts its long tick labels."""
     from gananalyze.pages.bundle import plotly_js
 
@@ -145,8 +167,8 @@ def test_the_clipping_check_finds_clipped_labels(tmp_path):
     page.write_text("<html><body><div id=c></div><script>" + plotly_js() + "</script><script>"
                     f"Plotly.newPlot('c', {json.dumps(fig['data'])}, "
                     f"{json.dumps(fig['layout'])})</script></body></html>", encoding="utf-8")
-    with open_page(page) as p:
-        p.wait_for_selector("#c .xtick text")
-        checked, problems = clipped_chart_text(p)
+    p = _open(browser_page, page)
+    p.wait_for_selector("#c .xtick text")
+    checked, problems = clipped_chart_text(p)
     assert checked >= 4
     assert any("outside the chart" in m for m in problems), problems

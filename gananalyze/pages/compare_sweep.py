@@ -320,6 +320,7 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         "parallel": sweep_charts.parallel_coordinates(view, mlab),
         "setting_chart": sweep_charts.setting_chart(view, mlab),
         "settings": settings,
+        "pooled": view.seeds_per_setting > 1,  # else each setting is one run: no table
         "setting_keys": view.setting_keys,
         "n_settings": len(view.settings),
         "plot_config": sweep_charts.CONFIG,
