@@ -44,6 +44,9 @@ def fmt_num(v: Any, digits: int | None = None, *, style: str = "human", limit: i
             at `limit` characters
     pct     a fraction as a whole percentage: 0.25 -> 25%
     decimals  `digits` (2) decimals: a ratio or a probability, 0.5 -> 0.50
+    level   a config value on a chart axis or a sweep level: `digits` (2) significant
+            digits, 5.6e-05 below 1e-3 (and from 1e5), ints and whole floats as ints;
+            `fmt_levels` picks the digits that keep a sweep's values apart
     """
     import numpy as np  # not at module level: the CLI imports this module for --help
 
@@ -88,6 +91,20 @@ def fmt_num(v: Any, digits: int | None = None, *, style: str = "human", limit: i
         return f"{100 * v:.0f}%"
     if style == "decimals":
         return f"{v:.{2 if digits is None else digits}f}"
+    if style == "level":
+        if v is None or (floating and not math.isfinite(v)):
+            return fmt_num(v, style="config")
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+            return str(v)
+        f = float(v)
+        if f == int(f) and abs(f) < 1e15:
+            return str(int(f))
+        d = digits or 2
+        if abs(f) < 1e-3 or abs(f) >= 1e5:
+            mant, exp = f"{f:.{d - 1}e}".split("e")
+            mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+            return f"{mant}e{exp}"
+        return f"{f:.{d}g}"
     if style != "human":
         raise ValueError(f"unknown number style {style!r}")
     if v is None:
@@ -119,3 +136,15 @@ fmt_cfg = functools.partial(fmt_num, style="config")
 fmt_text = functools.partial(fmt_num, style="text")
 fmt_pct = functools.partial(fmt_num, style="pct")
 fmt_dec = functools.partial(fmt_num, style="decimals")
+fmt_level = functools.partial(fmt_num, style="level")
+
+
+def fmt_levels(values: Any) -> list[str]:
+    """Labels of a sweep's distinct values in the "level" style, with the fewest
+    significant digits (2 to 6) that keep different values apart: 5.6e-05, 3.2e-04."""
+    vals = list(values)
+    for d in range(2, 7):
+        labels = [fmt_level(v, d) for v in vals]
+        if len(set(labels)) == len(set(vals)):
+            return labels
+    return [fmt_num(v, style="config") for v in vals]

@@ -93,33 +93,83 @@ class open_page:
         return False
 
 
-# Every interactive chart drew, and no title, axis label, tick or legend entry of one sticks
-# out of its chart's box (the check that a label is never clipped).
-CHART_CHECK = """() => {
-  const out = {charts: 0, drawn: 0, clipped: []};
-  document.querySelectorAll('.iplot').forEach(div => {
-    out.charts += 1;
-    if (div.querySelector('.main-svg')) out.drawn += 1;
-    const box = div.getBoundingClientRect();
-    div.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, '
-        + '.gtitle, .legendtext, .annotation-text').forEach(t => {
-      const r = t.getBoundingClientRect();
-      if (r.width === 0) return;
+# Every text of a chart's axes, titles and legend that a reader needs: plotly's cartesian
+# ticks and axis titles, parallel-coordinates ticks and axis titles, chart titles, legends.
+CHART_TEXT = (
+    ".xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle, .legendtext,"
+    " .parcoords .tick text, .parcoords .axis-title"
+)
+_CLIPPED_JS = """(sel) => {
+  const out = {checked: 0, problems: []};
+  const docW = document.documentElement.clientWidth;
+  const charts = document.querySelectorAll('.js-plotly-plot');
+  charts.forEach((chart, ci) => {
+    const box = chart.getBoundingClientRect();
+    const name = chart.id || ('chart ' + ci);
+    if (box.left < -1 || box.right > docW + 1)
+      out.problems.push(`${name}: chart box ${Math.round(box.left)}..${Math.round(box.right)} `
+                        + `outside the page width ${docW}`);
+    const seen = [];
+    chart.querySelectorAll(sel).forEach((el) => {
+      const t = (el.textContent || '').trim();
+      const r = el.getBoundingClientRect();
+      if (!t || r.width === 0 || getComputedStyle(el).display === 'none') return;
+      out.checked++;
       if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
-          || r.bottom > box.bottom + 1) out.clipped.push(div.id + ': ' + t.textContent);
+          || r.bottom > box.bottom + 1)
+        out.problems.push(`${name}: "${t}" [${Math.round(r.left)},${Math.round(r.top)},`
+          + `${Math.round(r.right)},${Math.round(r.bottom)}] outside the chart `
+          + `[${Math.round(box.left)},${Math.round(box.top)},${Math.round(box.right)},`
+          + `${Math.round(box.bottom)}]`);
+      if (/(\\u2026|\\.\\.\\.)$/.test(t)) out.problems.push(`${name}: "${t}" is cut short`);
+      for (const [o, ot] of seen) {
+        const w = Math.min(r.right, o.right) - Math.max(r.left, o.left);
+        const h = Math.min(r.bottom, o.bottom) - Math.max(r.top, o.top);
+        if (w > 2 && h > 2) out.problems.push(`${name}: "${t}" overlaps "${ot}"`);
+      }
+      seen.push([r, t]);
     });
   });
   return out;
 }"""
 
 
+def clipped_chart_text(page) -> tuple[int, list[str]]:
+    """(text elements checked, problems) over every plotly chart on a Playwright page:
+    each axis tick, axis title, chart title and legend entry must lie inside its chart's
+    box, not end cut short ("…"), and not overlap another text of the chart; each
+    chart must fit the page's width. Call it once the charts are drawn."""
+    res = page.evaluate(_CLIPPED_JS, CHART_TEXT)
+    return res["checked"], res["problems"]
+
+
+def assert_no_clipped_chart_text(page, at_least: int = 1) -> int:
+    """`clipped_chart_text` with no problem and at least `at_least` texts checked."""
+    checked, problems = clipped_chart_text(page)
+    assert not problems, "\n".join(problems[:20])
+    assert checked >= at_least, f"only {checked} chart texts found"
+    return checked
+
+
+# Every interactive chart of the report and compare pages drew (a `.iplot` div holding
+# plotly's svg).
+_DRAWN_JS = """() => {
+  const charts = document.querySelectorAll('.iplot');
+  let drawn = 0;
+  charts.forEach(div => { if (div.querySelector('.main-svg')) drawn += 1; });
+  return {charts: charts.length, drawn: drawn};
+}"""
+
+
 def check_charts(path: Path) -> dict:
-    """Open `path` in Chromium: {charts, drawn, clipped (labels outside their chart),
-    errors (uncaught script errors)}."""
+    """Open `path` in Chromium: {charts, drawn, clipped (`clipped_chart_text`'s problems:
+    labels outside their chart, cut short or overlapping), errors (uncaught script
+    errors)}."""
     with open_page(path) as page:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.reload()
-        res = page.evaluate(CHART_CHECK)
+        res = page.evaluate(_DRAWN_JS)
+        res["clipped"] = clipped_chart_text(page)[1]
     res["errors"] = errors
     return res

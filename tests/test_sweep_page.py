@@ -91,12 +91,17 @@ def test_sweep_page_answers_which_lr_fails(sweep_page):
     head = soup.select_one("p.headline").get_text()
     assert head.startswith("lr explains the outcomes best. 5e-05: 0% failed;")
     assert "0.002: 100% failed; 0.005: 100% failed; 0.01: 100% failed." in head
-    assert [th.get_text() for th in soup.select("#keys th")][:4] == [
-        "key", "values", "failure ε²", "FID ε²"
+    assert [th.get_text() for th in soup.select("#keys th")][:6] == [
+        "key", "values", "failure ε²", "failure, two-way", "FID ε²", "FID, two-way"
     ]
     rows = soup.select("#runs tbody tr")
     assert len(rows) == len(LRS) * SEEDS + 2
-    assert soup.select_one("#parallel img")["src"].startswith("data:image/png;base64,")
+    fig = json.loads(soup.select_one("#parallel script.fig").get_text())
+    dims = fig["data"][0]["dimensions"]
+    assert [d["label"] for d in dims] == ["lr", "best FID", "outcome"]  # no seed axis
+    assert dims[0]["ticktext"] == ["5e-05", "1e-04", "2e-04", "5e-04", "0.002", "0.005", "0.01"]
+    # seeds pooled: one setting per lr
+    assert len(soup.select("#settings-table tbody tr")) == len(LRS)
     # grids only for the two runs that logged them, never placeholders
     caps = [c.get_text() for c in soup.select("#samples figcaption")]
     assert caps and all(f"s{SEEDS}" in c for c in caps)

@@ -34,3 +34,15 @@ def test_presets_keep_each_place_spelling():
 def test_unknown_style_is_an_error():
     with pytest.raises(ValueError, match="unknown number style 'roman'"):
         fmt_num(1, style="roman")
+
+
+def test_level_labels_for_sweep_values():
+    from gananalyze.textfmt import fmt_level, fmt_levels
+
+    lrs = np.logspace(np.log10(5.62341e-05), -2, 7)
+    assert fmt_levels(lrs) == ["5.6e-05", "1.3e-04", "3.2e-04", "7.5e-04", "0.0018", "0.0042",
+                               "0.01"]
+    assert fmt_levels([32, 64, 128.0]) == ["32", "64", "128"]
+    assert fmt_levels([1.05e-4, 1.1e-4]) == ["1.05e-04", "1.1e-04"]  # digits kept apart
+    assert fmt_level(3e5) == "300000" and fmt_level(2.5e5 + 0.5) == "2.5e+05"
+    assert fmt_level(None) == "(not set)" and fmt_level("adam") == "adam"

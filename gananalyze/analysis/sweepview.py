@@ -22,6 +22,15 @@ computes a `SweepView`, a plain object that the sweep page and `--json` read:
   alone decides; 0 means no more than chance. This is the "per-key comparison"
   the issue allowed; unlike a random forest it is deterministic and needs no
   tuning, but it does not see interactions between keys.
+- **Two-way effects** beside it (analysis.sweepimportance, which also holds
+  `eps_squared`): what each key explains once the best other key is known, its
+  interaction included, for the same two outcomes; keys are ranked by the sum of the
+  four figures.
+- **Settings**: runs that differ only in seed-like keys (`configs.is_seed_key`) are
+  one setting; per setting the outcome counts, the share failed and the mean,
+  min and max of the best metric across its seeds.
+
+Level labels print through `textfmt.fmt_levels` (5.6e-05, 3.2e-04).
 """
 
 from __future__ import annotations
@@ -34,7 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..textfmt import fmt_level, fmt_levels
 from .configs import is_seed_key
+from .sweepimportance import METHOD, eps_squared, two_way
 
 # (outcome, the rules whose warning/error findings give it), in the order of the page.
 OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -51,6 +62,23 @@ OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("not judged", ()),
 )
 OUTCOME_NAMES = tuple(o for o, _ in OUTCOMES)
+# What each outcome means, for the page's legend. "healthy" and "no problems found"
+# stay apart: both passed every check that ran, but only "healthy" had the evidence
+# (D(x), D(G(z)) near equilibrium; findings.HEALTHY_RULES) to call the run healthy.
+OUTCOME_MEANINGS: dict[str, str] = {
+    "diverged": "losses went to NaN/Inf or implausible values",
+    "collapsed": "samples or the sample metric show mode collapse",
+    "D overpowers G": "D wins: D(G(z)) near 0, G's loss climbs",
+    "G overpowers D": "G wins: D cannot tell real from fake",
+    "vanishing gradients": "G's gradient signal died out",
+    "oscillating": "losses swing without settling",
+    "over-trained": "the sample metric got worse after its best point",
+    "other problems": "another rule raised a warning or error",
+    "healthy": "every check passed and the evidence of a healthy balance was there",
+    "no problems found": "the checks that could run passed, but the run lacks the signals "
+                         "(e.g. D(x), D(G(z))) needed to call it healthy",
+    "not judged": "no rule had the data it needs",
+}
 FAILED = OUTCOME_NAMES[:8]
 MAX_LEVELS = 8
 STATISTIC = (
@@ -93,6 +121,31 @@ class KeyView:
     metric_eps2: float | None
     failure_rate: list[float]  # per level
     metric_median: list[float | None]  # per level: median best metric
+    failure_with: float | None = None  # two-way (analysis.sweepimportance), beside failure_eps2
+    metric_with: float | None = None  # the same for log10 of the best metric
+    failure_partner: str | None = None  # the other key of the two-way figure
+    metric_partner: str | None = None
+    seed: bool = False  # a seed-like key: its values are repeats of a setting
+
+    @property
+    def score(self) -> float:
+        """What the ranking sorts by: the four figures summed (missing counts 0)."""
+        return sum(v or 0.0 for v in (self.failure_eps2, self.metric_eps2,
+                                      self.failure_with, self.metric_with))
+
+
+@dataclass
+class Setting:
+    """The runs that differ only in seed-like keys: one setting and its seeds."""
+
+    values: dict[str, str]  # non-seed key -> its value's label
+    runs: list[str]  # in ranking order
+    counts: dict[str, int]  # outcome -> runs
+    failure_rate: float
+    metric_mean: float | None  # of the runs' best metric (None: no run has it)
+    metric_lo: float | None
+    metric_hi: float | None
+    n_metric: int  # runs with the metric
 
 
 @dataclass
@@ -108,6 +161,14 @@ class SweepView:
     keys: list[KeyView]  # ranked: most predictive first
     statistic: str = STATISTIC
     notes: list[str] = field(default_factory=list)
+    two_way_method: str = METHOD
+    settings: list[Setting] = field(default_factory=list)  # best first (mean best metric)
+    setting_keys: list[str] = field(default_factory=list)  # the keys naming a setting
+
+    @property
+    def seeds_per_setting(self) -> int:
+        """The most runs any setting has (1: no seeds to pool)."""
+        return max((len(s.runs) for s in self.settings), default=0)
 
     @property
     def n_failed(self) -> int:
@@ -116,12 +177,17 @@ class SweepView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "statistic": self.statistic,
+            "two_way_method": self.two_way_method,
             "counts": dict(self.counts),
             "keys": [
                 {
                     "key": k.key,
                     "failure_eps2": k.failure_eps2,
                     "metric_eps2": k.metric_eps2,
+                    "failure_two_way": k.failure_with,
+                    "failure_partner": k.failure_partner,
+                    "metric_two_way": k.metric_with,
+                    "metric_partner": k.metric_partner,
                     "levels": [
                         {"level": lv, "counts": c, "failure_rate": fr, "metric_median": mm}
                         for lv, c, fr, mm in zip(
@@ -131,25 +197,16 @@ class SweepView:
                 }
                 for k in self.keys
             ],
+            "settings": [
+                {
+                    "setting": st.values, "runs": st.runs, "counts": st.counts,
+                    "failure_rate": st.failure_rate, "metric_mean": st.metric_mean,
+                    "metric_min": st.metric_lo, "metric_max": st.metric_hi,
+                }
+                for st in self.settings
+            ],
             "notes": list(self.notes),
         }
-
-
-def eps_squared(y: np.ndarray, groups: np.ndarray) -> float | None:
-    """Epsilon squared of `y` explained by the labels `groups` (None: undefined)."""
-    y = np.asarray(y, dtype=np.float64)
-    labels, inv = np.unique(groups, return_inverse=True)
-    n, k = len(y), len(labels)
-    if n < 3 or k < 2 or n <= k:
-        return None
-    sst = float(((y - y.mean()) ** 2).sum())
-    if sst <= 0:
-        return 0.0
-    sums = np.bincount(inv, weights=y, minlength=k)
-    cnt = np.bincount(inv, minlength=k)
-    ssb = float((sums**2 / cnt).sum() - y.sum() ** 2 / n)
-    msw = (sst - ssb) / (n - k)
-    return max(0.0, (ssb - (k - 1) * msw) / sst)
 
 
 def _is_num(v: Any) -> bool:
@@ -159,9 +216,7 @@ def _is_num(v: Any) -> bool:
 
 
 def _fmt_level(v: Any) -> str:
-    from ..textfmt import fmt_cfg
-
-    return str(fmt_cfg(v))
+    return fmt_level(v)
 
 
 def _levels(values: list[Any]) -> tuple[bool, bool, bool, list[str], np.ndarray]:
@@ -185,7 +240,7 @@ def _levels(values: list[Any]) -> tuple[bool, bool, bool, list[str], np.ndarray]
         for i, v in enumerate(arr):
             if np.isfinite(v):
                 idx[i] = pos[float(v)]
-        return True, log, False, [_fmt_level(_plain(v)) for v in distinct], idx
+        return True, log, False, fmt_levels(_plain(v) for v in distinct), idx
     t = np.log10(fin) if log else fin
     edges = np.unique(np.quantile(t, np.linspace(0, 1, MAX_LEVELS + 1)))
     tt = np.log10(np.where(arr > 0, arr, np.nan)) if log else arr
@@ -193,10 +248,8 @@ def _levels(values: list[Any]) -> tuple[bool, bool, bool, list[str], np.ndarray]
         if np.isfinite(v):
             idx[i] = min(int(np.searchsorted(edges, v, side="right")) - 1, len(edges) - 2)
     back = (lambda e: 10**e) if log else (lambda e: e)
-    labels = [
-        f"{_fmt_level(_round(back(a)))}-{_fmt_level(_round(back(b)))}"
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
-    ]
+    ends = fmt_levels(_plain(_round(back(e))) for e in edges)
+    labels = [f"{a} to {b}" for a, b in zip(ends[:-1], ends[1:], strict=True)]
     return True, log, True, labels, idx
 
 
@@ -259,19 +312,65 @@ def sweep_view(comp: Any, keys: Sequence[str] | None = None) -> SweepView:
                 metric_eps2=m_eps,
                 failure_rate=rates,
                 metric_median=medians,
+                seed=is_seed_key(key),
             )
         )
-    views.sort(
-        key=lambda k: (
-            -(k.failure_eps2 or 0.0) - (k.metric_eps2 or 0.0),
-            is_seed_key(k.key),
-            k.key,
-        )
-    )
+    _importance(views, failed, logm)
+    views.sort(key=lambda k: (-k.score, k.seed, k.key))
     view = SweepView(m, comp.higher_is_better, names, outcomes, best, counts, views)
+    view.setting_keys = [k.key for k in views if not k.seed]
+    view.settings = _settings(view)
     if not cols:
         view.notes.append("no config key differs between the runs: nothing to relate outcomes to")
     return view
+
+
+def _importance(views: list[KeyView], failed: np.ndarray, logm: np.ndarray) -> None:
+    """Fill each key's two-way figures (analysis.sweepimportance.two_way)."""
+    if not views:
+        return
+    x = np.array([k.index for k in views], dtype=np.int64).T  # runs x keys
+    f_two = two_way(failed, x)
+    ok = np.isfinite(logm)
+    m_two = two_way(np.where(ok, logm, 0.0), x, ok)
+    for k, (fv, fp), (mv, mp) in zip(views, f_two, m_two, strict=True):
+        k.failure_with, k.failure_partner = fv, None if fp is None else views[fp].key
+        k.metric_with, k.metric_partner = mv, None if mp is None else views[mp].key
+
+
+def _settings(view: SweepView) -> list[Setting]:
+    """Runs grouped by their non-seed keys' values; best mean metric first, then the
+    settings without the metric by share failed."""
+    keys = [k for k in view.keys if not k.seed]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(view.runs)):
+        ident = tuple(repr(k.values[i]) for k in keys)
+        groups.setdefault(ident, []).append(i)
+    out = []
+    for members in groups.values():
+        i0 = members[0]
+        values = {
+            k.key: (fmt_level(k.values[i0]) if k.binned else k.levels[k.index[i0]])
+            if k.index[i0] >= 0 else fmt_level(None)
+            for k in keys
+        }
+        oc = [view.outcomes[i] for i in members]
+        bm = np.array([view.best[i] for i in members if view.best[i] is not None])
+        out.append(Setting(
+            values=values,
+            runs=[view.runs[i] for i in members],
+            counts={o: oc.count(o) for o in OUTCOME_NAMES if o in oc},
+            failure_rate=sum(o in FAILED for o in oc) / len(oc),
+            metric_mean=float(bm.mean()) if len(bm) else None,
+            metric_lo=float(bm.min()) if len(bm) else None,
+            metric_hi=float(bm.max()) if len(bm) else None,
+            n_metric=len(bm),
+        ))
+    sign = -1.0 if view.higher_is_better else 1.0
+    out.sort(key=lambda st: (st.metric_mean is None,
+                             sign * st.metric_mean if st.metric_mean is not None else 0.0,
+                             st.failure_rate))
+    return out
 
 
 def _missing(v: Any) -> bool:

@@ -1,12 +1,16 @@
 """The sweep page: `compare` of many runs (more than SWEEP_MIN_RUNS, or `--sweep`).
 
 It answers "which settings fail and which give the best FID": a summary of
-outcomes, the config keys ranked by how much they explain (analysis.sweepview),
-per key the outcome counts per value and the best metric against the value,
-parallel coordinates coloured by outcome, curves for the best and worst few runs
-and for the groups of the most predictive key (never one line per run), sample
-grids for those few runs only, and a sortable, filterable table of every run
-(inline script, no network). Renders templates/compare_sweep.html.
+outcomes with an outcome filter, the config keys ranked by how much they explain
+one-way and two-way (analysis.sweepview, analysis.sweepimportance), brushable
+parallel coordinates of every run linked to the run table, the best metric per
+setting (seeds pooled: mean and band), per key the outcome counts per value, curves
+for the best and worst few runs and for the groups of the most predictive key (never
+one line per run), sample grids for those few runs only, and a sortable, filterable
+table of the runs. Charts are plotly.js figures drawn by the bundle inlined once
+(pages/bundle.py): the page opens offline. The size is bounded whatever the number of
+runs: curves are summarised, the table and the settings list are capped, and the
+parallel coordinates carry a few numbers per run. Renders templates/compare_sweep.html.
 """
 
 from __future__ import annotations
@@ -18,17 +22,21 @@ import numpy as np
 
 from ..analysis.comparison import Comparison, plain_records, thinned_metric_series
 from ..analysis.configs import aggregate
-from ..analysis.sweepview import FAILED, SweepView, sweep_view
+from ..analysis.sweepview import FAILED, OUTCOME_MEANINGS, SweepView, sweep_view
 from ..naming.aliases import label
-from ..textfmt import fmt_cfg, fmt_pct, fmt_table
+from ..textfmt import fmt_dec, fmt_level, fmt_num, fmt_pct, fmt_table
 from . import sweep_charts
-from .compare_charts import palette, panel_figure, sample_uri
+from .compare_charts import panel_figure, sample_uri
 from .plots import Curve
 from .status import OUTCOME_COLORS
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown
 MAX_TABLE_ROWS = 500  # runs listed in the page's table (the rest: --csv), so its size is bounded
+MAX_SETTING_ROWS = 60  # settings listed (best first)
+# The best runs in cool colours, the worst in warm ones: never two near-identical lines.
+BEST_COLORS = ("#0969da", "#1b7c83", "#8250df")
+WORST_COLORS = ("#cf222e", "#e16f24", "#7d4e00")
 
 
 def _pick(view: SweepView, only: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -74,15 +82,18 @@ def _curves(comp: Comparison, names: list[str], getter: Any, colors: dict[str, s
 
 def _group_curves(comp: Comparison, view: SweepView, getter: Any) -> tuple[list, str | None]:
     """Mean and min/max band of `getter` per level of the most predictive key."""
-    if not view.keys:
+    keys = sweep_charts.parcoords_keys(view)
+    if not keys:
         return [], None
-    kv = view.keys[0]
+    kv = keys[0]
     by = {r.name: r for r in comp.runs}
     labels = kv.levels
     idx_of = {}
     for name, lev in zip(view.runs, kv.index, strict=True):
         if lev >= 0:
             idx_of.setdefault(lev, []).append(name)
+    from .compare_charts import palette
+
     cols = palette(len(labels))
     out = []
     for li, lab in enumerate(labels):
@@ -108,9 +119,11 @@ def _group_curves(comp: Comparison, view: SweepView, getter: Any) -> tuple[list,
 
 
 def _headline(view: SweepView) -> str:
-    if not view.keys:
-        return "No config key differs between the runs."
-    kv = view.keys[0]
+    keys = sweep_charts.parcoords_keys(view)
+    if not keys:
+        return "No config key but the seed differs between the runs." if view.keys else (
+            "No config key differs between the runs.")
+    kv = keys[0]
     parts = [
         f"{lab}: {fmt_pct(r)} failed"
         for lab, r in zip(kv.levels, kv.failure_rate, strict=True)
@@ -119,26 +132,69 @@ def _headline(view: SweepView) -> str:
     return f"{kv.key} explains the outcomes best. " + "; ".join(parts) + "."
 
 
+def _share(v: float | None) -> str:
+    return "-" if v is None else fmt_table(v)
+
+
+def _with(v: float | None, partner: str | None) -> str:
+    return "-" if v is None else fmt_table(v) + (f" (with {partner})" if partner else "")
+
+
+def _interactions(view: SweepView) -> str:
+    """A sentence for the keys that matter only in combination (two-way, not one-way)."""
+    out = []
+    for k in sweep_charts.parcoords_keys(view):
+        for what, one, two, partner in (
+            ("failures", k.failure_eps2, k.failure_with, k.failure_partner),
+            ("the best metric", k.metric_eps2, k.metric_with, k.metric_partner),
+        ):
+            if partner and two is not None and two >= INTERACTION and (one or 0.0) < two / 3:
+                out.append(
+                    f"{k.key} matters together with {partner}: it explains {fmt_dec(two)} "
+                    f"of the variance of {what} once {partner} is known, "
+                    f"{fmt_dec(one or 0.0)} on its own."
+                )
+                break
+    return " ".join(out)
+
+
+INTERACTION = 0.1  # a two-way figure worth a sentence in the headline
+
+
 def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict[str, Any]:
-    """Everything templates/compare_sweep.html shows, as plain data (charts as data URIs)."""
+    """Everything templates/compare_sweep.html shows, as plain data (plotly figures as
+    dicts, curves and sample grids as data URIs)."""
+    from markupsafe import Markup
+
+    from .bundle import plotly_js
+
     view = view or sweep_view(comp)
     m = comp.metric
     mlab = label(m)
     n = len(view.runs)
     counts = [
-        {"outcome": o, "n": k, "color": OUTCOME_COLORS[o], "pct": fmt_pct(k / n)}
-        for o, k in view.counts.items()
+        {"outcome": o, "n": k, "color": OUTCOME_COLORS[o], "pct": fmt_pct(k / n), "code": i,
+         "meaning": OUTCOME_MEANINGS.get(o, "")}
+        for i, (o, k) in enumerate(view.counts.items())
     ]
     summary = (
         f"{n} runs: " + ", ".join(f"{c['n']} {c['outcome']}" for c in counts) + f". "
         f"{view.n_failed} of {n} had a warning or error from the rule checks."
     )
+    seeds = [k.key for k in view.keys if k.seed]
+    if seeds and view.seeds_per_setting > 1:
+        summary += (
+            f" {len(view.settings)} settings of {', '.join(view.setting_keys) or 'one value'}, "
+            f"up to {view.seeds_per_setting} runs each ({', '.join(seeds)} pooled)."
+        )
     key_rows = [
         {
-            "key": k.key,
+            "key": k.key + (" (seed)" if k.seed else ""),
             "levels": len(k.levels),
-            "failure": "-" if k.failure_eps2 is None else fmt_table(k.failure_eps2),
-            "metric": "-" if k.metric_eps2 is None else fmt_table(k.metric_eps2),
+            "failure": _share(k.failure_eps2),
+            "failure_with": _with(k.failure_with, k.failure_partner),
+            "metric": _share(k.metric_eps2),
+            "metric_with": _with(k.metric_with, k.metric_partner),
             "rates": ", ".join(
                 f"{lab}: {fmt_pct(r)}"
                 for lab, r in zip(k.levels, k.failure_rate, strict=True)
@@ -148,17 +204,26 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         for k in view.keys
     ]
     per_key = [
-        {
-            "key": k.key,
-            "bars": sweep_charts.outcome_bars(k),
-            "scatter": sweep_charts.metric_scatter(k, view, mlab),
-        }
-        for k in view.keys[:sweep_charts.MAX_PARALLEL_KEYS]
+        {"key": k.key, "fig": sweep_charts.outcome_bars(k)}
+        for k in sweep_charts.parcoords_keys(view)
     ]
-    parallel = sweep_charts.parallel_coordinates(view, mlab)
+    settings = [
+        {
+            "values": [st.values.get(k, "") for k in view.setting_keys],
+            "runs": len(st.runs),
+            "outcomes": [{"outcome": o, "n": c, "color": OUTCOME_COLORS[o]}
+                         for o, c in st.counts.items()],
+            "failed": fmt_pct(st.failure_rate),
+            "mean": fmt_num(st.metric_mean),
+            "range": "-" if st.metric_lo is None else
+            f"{fmt_num(st.metric_lo)} to {fmt_num(st.metric_hi)}",
+        }
+        for st in view.settings[:MAX_SETTING_ROWS]
+    ]
 
     best, worst = _pick(view)
-    colors = dict(zip(best + worst, palette(len(best + worst)), strict=True))
+    colors = dict(zip(best, BEST_COLORS, strict=False)) | dict(
+        zip(worst, WORST_COLORS, strict=False))
     charts = []
     for what, getter in ((mlab, lambda r: thinned_metric_series(r, m)[0]), ("G loss", None),
                          ("D loss", None)):
@@ -172,7 +237,8 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         ]
         if lines:
             charts.append({
-                "title": f"{what}: best {len(best)} (solid) and worst {len(worst)} (dashed) runs",
+                "title": f"{what}: best {len(best)} (solid, blues) and worst {len(worst)} "
+                         "(dashed, reds) runs",
                 "uri": panel_figure([(what, lines)], "step"),
             })
         groups, gkey = _group_curves(comp, view, getter)
@@ -225,10 +291,14 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
             (rec["status"], rec["status"].replace("_", " ")),
             (rec.get(f"{m}_best"), fmt_table(rec.get(f"{m}_best"))),
             (rec.get(f"{m}_best_step"), fmt_table(rec.get(f"{m}_best_step"))),
-            *[(v if not isinstance(v, (list, dict)) else str(v), str(fmt_cfg(v))) for v in cfg],
+            *[(v if not isinstance(v, (list, dict)) else str(v), kv.levels[kv.index[i]]
+               if kv.index[i] >= 0 and not kv.binned else fmt_level(v))
+              for v, kv in zip(cfg, view.keys, strict=True)],
             (rec["findings"], rec["findings"] or "none"),
         ]
         rows.append({
+            "i": i,
+            "outcome": o,
             "color": OUTCOME_COLORS[o],
             "cells": [
                 {"sort": "" if s is None else s, "text": t, "num": num}
@@ -240,12 +310,21 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         "generated": _dt.datetime.now().isoformat(timespec="seconds"),
         "summary": summary,
         "headline": _headline(view),
+        "interactions": _interactions(view),
         "counts": counts,
         "metric": mlab,
         "statistic": view.statistic,
+        "two_way_method": view.two_way_method,
         "key_rows": key_rows,
         "per_key": per_key,
-        "parallel": parallel,
+        "parallel": sweep_charts.parallel_coordinates(view, mlab),
+        "setting_chart": sweep_charts.setting_chart(view, mlab),
+        "settings": settings,
+        "pooled": view.seeds_per_setting > 1,  # else each setting is one run: no table
+        "setting_keys": view.setting_keys,
+        "n_settings": len(view.settings),
+        "plot_config": sweep_charts.CONFIG,
+        "plotly_js": Markup(plotly_js()),
         "charts": charts,
         "samples": samples,
         "headers": headers,

@@ -1,192 +1,224 @@
-"""The charts of the sweep page: outcomes per config value, best metric against a value,
-parallel coordinates coloured by outcome, and the few runs and groups worth drawing.
+"""The interactive charts of the sweep page, as plotly.js figures (plain dicts that the
+page draws with the inlined bundle, pages/bundle.py): brushable parallel coordinates
+of every run coloured by outcome, outcomes per value of each key, and the best metric
+per setting (mean and min-max band across its seeds).
 
-They read an `analysis.sweepview.SweepView` (outcomes, levels, ranking); nothing here
-decides an outcome or a best value. Outcome colours: `status.OUTCOME_COLORS`.
+They read an `analysis.sweepview.SweepView` (outcomes, levels, settings, ranking);
+nothing here decides an outcome, a best value or a setting. Outcome colours:
+`status.OUTCOME_COLORS`; every tick label prints through textfmt (plotly draws no
+number of its own: tick values and texts are given).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ..analysis.sweepview import OUTCOME_NAMES, KeyView, SweepView
-from ..textfmt import fmt_num
+from ..analysis.sweepview import FAILED, OUTCOME_NAMES, KeyView, Setting, SweepView
+from ..textfmt import fmt_level, fmt_num
 from .status import OUTCOME_COLORS
 
 MAX_PARALLEL_KEYS = 8
+FONT = {"family": "-apple-system, Segoe UI, Helvetica, Arial, sans-serif", "size": 12,
+        "color": "#1f2328"}
+NOT_SET = fmt_level(None)
+CONFIG = {"displaylogo": False, "responsive": True}  # plotly's per-chart options
 
 
-def _uri(fig: Any) -> str:
-    from .pngs import fig_to_data_uri
-
-    return fig_to_data_uri(fig)
+def _layout(**kw: Any) -> dict[str, Any]:
+    return {"font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff", **kw}
 
 
-def outcome_bars(kv: KeyView) -> str:
-    """Stacked bars: runs per value of the key, split by outcome (a PNG data URI)."""
-    from .plots import new_figure, styled
-
-    with styled():
-        width = min(7.0, 2.2 + 0.55 * len(kv.levels))
-        fig, axes = new_figure(1, 1, width=width, height=2.7)
-        ax = axes[0][0]
-        x = np.arange(len(kv.levels))
-        bottom = np.zeros(len(kv.levels))
-        for o in OUTCOME_NAMES:
-            h = np.array([c.get(o, 0) for c in kv.counts], dtype=float)
-            if h.any():
-                ax.bar(x, h, bottom=bottom, color=OUTCOME_COLORS[o], label=o, width=0.72)
-                bottom += h
-        ax.set_xticks(x, kv.levels, rotation=30 if len(kv.levels) > 4 else 0, ha="right"
-                      if len(kv.levels) > 4 else "center")
-        ax.set_ylabel("runs")
-        ax.set_xlabel(kv.key + (" (quantile bins)" if kv.binned else ""))
-        ax.set_title(f"Outcome per value of {kv.key}", loc="left")
-        return _uri(fig)
+def _axis(title: str, **kw: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, "automargin": True, "showline": True,
+            "linecolor": "#8c959f", "gridcolor": "#eaeef2", "zeroline": False, **kw}
 
 
-def metric_scatter(kv: KeyView, view: SweepView, metric_label: str) -> str | None:
-    """Each run's best metric against the key's value, coloured by outcome (None: no metric)."""
-    from .plots import new_figure, styled
+def metric_ticks(lo: float, hi: float, log: bool) -> tuple[list[float], list[str]]:
+    """Tick positions (log10 of the value on a log axis) and their labels over [lo, hi]."""
+    from matplotlib.ticker import LogLocator, MaxNLocator
 
-    pts = [
-        (v if kv.numeric else li, b, o)
-        for v, li, b, o in zip(kv.values, kv.index, view.best, view.outcomes, strict=True)
-        if v is not None and li >= 0 and b is not None
-    ]
-    if not pts:
-        return None
-    rng = np.random.default_rng(0)  # fixed jitter: the page is the same on every render
-    with styled():
-        fig, axes = new_figure(1, 1, width=4.6, height=2.7)
-        ax = axes[0][0]
-        if kv.numeric:
-            xs = np.array([float(v) for v, _, _ in pts])
-            if kv.log:
-                ax.set_xscale("log")
-                xs = xs * 10 ** rng.uniform(-0.03, 0.03, len(xs))
+    if log:
+        vals = LogLocator(subs=(1.0, 2.0, 5.0), numticks=8).tick_values(lo, hi)
+    else:
+        vals = MaxNLocator(5).tick_values(lo, hi)
+    vals = [float(v) for v in vals if lo - 1e-12 * abs(lo) <= v <= hi + 1e-12 * abs(hi)]
+    if len(vals) < 2:
+        vals = [lo, hi]
+    pos = [float(np.log10(v)) for v in vals] if log else vals
+    return pos, [fmt_num(v) for v in vals]
+
+
+def _is_log(vals: np.ndarray) -> bool:
+    fin = vals[np.isfinite(vals)]
+    return bool(len(fin)) and fin.min() > 0 and fin.max() / fin.min() > 10
+
+
+def _continuous_dim(label: str, vals: np.ndarray) -> dict[str, Any]:
+    """A continuous parcoords axis (log10 when it spans a decade); missing values sit on
+    their own tick below the range."""
+    log = _is_log(vals)
+    fin = vals[np.isfinite(vals)]
+    lo, hi = float(fin.min()), float(fin.max())
+    pos, text = metric_ticks(lo, hi, log)
+    v = np.log10(np.where(vals > 0, vals, np.nan)) if log else vals.astype(np.float64)
+    a, b = (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+    span = (b - a) or 1.0
+    miss = ~np.isfinite(v)
+    rng = [a, b]
+    if miss.any():
+        gap = a - 0.12 * span
+        v = np.where(miss, gap, v)
+        pos, text, rng = [gap, *pos], [NOT_SET, *text], [gap, b]
+    return {"label": label + (" (log)" if log else ""), "values": _round(v),
+            "tickvals": _round(np.array(pos)), "ticktext": text, "range": _round(np.array(rng))}
+
+
+def _category_dim(label: str, levels: list[str], index: list[int]) -> dict[str, Any]:
+    """A categorical parcoords axis: one tick per level, missing values at -1."""
+    idx = np.asarray(index)
+    ticks, text = list(range(len(levels))), list(levels)
+    if (idx < 0).any():
+        ticks, text = [-1, *ticks], [NOT_SET, *text]
+    return {"label": label, "values": idx.tolist(), "tickvals": ticks, "ticktext": text,
+            "range": [ticks[0], ticks[-1]]}
+
+
+def _round(a: np.ndarray) -> list[float]:
+    """Positions rounded to 5 significant digits: the page carries no noise digits."""
+    return [float(f"{x:.5g}") for x in np.asarray(a, dtype=np.float64)]
+
+
+def parcoords_keys(view: SweepView) -> list[KeyView]:
+    """The axes' keys: the ranked keys without the seed-like ones (repeats, not settings)."""
+    return [k for k in view.keys if not k.seed][:MAX_PARALLEL_KEYS]
+
+
+def parallel_coordinates(view: SweepView, metric_label: str) -> dict[str, Any] | None:
+    """One line per run (in table order) across the keys, its best metric and its
+    outcome, coloured by outcome. Drag on an axis to brush; the page's script filters
+    the run table to the brushed runs. None: nothing varies."""
+    dims = []
+    for k in parcoords_keys(view):
+        if k.binned:
+            vals = np.array([float(x) if x is not None else np.nan for x in k.values])
+            dims.append(_continuous_dim(k.key, vals))
         else:
-            xs = np.array([li for li, _, _ in pts], dtype=float) + rng.uniform(
-                -0.2, 0.2, len(pts)
-            )
-            ax.set_xticks(range(len(kv.levels)), kv.levels)
-        ys = np.array([b for _, b, _ in pts])
-        cs = [OUTCOME_COLORS[o] for _, _, o in pts]
-        ax.scatter(xs, ys, c=cs, s=14, alpha=0.8, linewidths=0)
-        if ys.min() > 0 and ys.max() / ys.min() > 10:
-            ax.set_yscale("log")
-        ax.set_xlabel(kv.key + (" (log scale)" if kv.log else ""))
-        ax.set_ylabel(f"best {metric_label}")
-        ax.set_title(f"Best {metric_label} against {kv.key}", loc="left")
-        return _uri(fig)
-
-
-def _axis_values(kv: KeyView) -> np.ndarray:
-    """The key's value per run mapped to [0, 1] (NaN where missing)."""
-    out = np.full(len(kv.values), np.nan)
-    if kv.numeric:
-        v = np.array([float(x) if x is not None else np.nan for x in kv.values])
-        if kv.log:
-            v = np.log10(np.where(v > 0, v, np.nan))
-        lo, hi = np.nanmin(v), np.nanmax(v)
-        return (v - lo) / (hi - lo) if hi > lo else np.full(len(v), 0.5)
-    n = max(len(kv.levels) - 1, 1)
-    for i, li in enumerate(kv.index):
-        if li >= 0:
-            out[i] = li / n
-    return out
-
-
-def _ticks(kv: KeyView) -> list[tuple[float, str]]:
-    if not kv.numeric:
-        n = max(len(kv.levels) - 1, 1)
-        return [(i / n, lab) for i, lab in enumerate(kv.levels)]
-    v = np.array([float(x) for x in kv.values if x is not None])
-    lo, hi = float(v.min()), float(v.max())
-    if kv.log:
-        return [(0.0, fmt_num(lo)), (1.0, fmt_num(hi))]
-    return [(0.0, fmt_num(lo)), (0.5, fmt_num((lo + hi) / 2)), (1.0, fmt_num(hi))]
-
-
-def parallel_coordinates(view: SweepView, metric_label: str) -> str | None:
-    """One polyline per run across the most predictive keys (and the best metric),
-    coloured by outcome; failures drawn on top. None when fewer than 2 axes."""
-    from .plots import new_figure, styled
-
-    keys = view.keys[:MAX_PARALLEL_KEYS]
-    axes_vals = [_axis_values(k) for k in keys]
-    ticks = [_ticks(k) for k in keys]
-    names = [k.key + (" (log)" if k.log else "") for k in keys]
-    best = np.array([b if b is not None else np.nan for b in view.best], dtype=float)
-    if np.isfinite(best).sum() >= 2:
-        fin = best[np.isfinite(best)]
-        log = fin.min() > 0 and fin.max() / fin.min() > 10
-        b = np.log10(np.where(best > 0, best, np.nan)) if log else best
-        lo, hi = np.nanmin(b), np.nanmax(b)
-        axes_vals.append((b - lo) / (hi - lo) if hi > lo else np.full(len(b), 0.5))
-        lo_v, hi_v = float(fin.min()), float(fin.max())
-        ticks.append([(0.0, fmt_num(lo_v)), (1.0, fmt_num(hi_v))])
-        names.append(f"best {metric_label}" + (" (log)" if log else ""))
-    if len(axes_vals) < 2:
+            dims.append(_category_dim(k.key, k.levels, k.index))
+    best = np.array([b if b is not None else np.nan for b in view.best], dtype=np.float64)
+    if np.isfinite(best).any():
+        dims.append(_continuous_dim(f"best {metric_label}", best))
+    present = [o for o in OUTCOME_NAMES if o in view.counts]
+    code = [present.index(o) for o in view.outcomes]
+    dims.append({"label": "outcome", "values": code, "tickvals": list(range(len(present))),
+                 "ticktext": present, "range": [0, max(len(present) - 1, 1)]})
+    if len(dims) < 2:
         return None
-    data = np.vstack(axes_vals).T  # runs x axes
-    order = sorted(
-        range(len(view.runs)), key=lambda i: -OUTCOME_NAMES.index(view.outcomes[i])
-    )  # healthy/undecided first, failures on top
-    with styled():
-        fig, axs = new_figure(1, 1, width=max(9.0, 2.2 * len(names)), height=3.6)
-        ax = axs[0][0]
-        xs = np.arange(len(names))
-        segs, colors = [], []  # one collection, not one artist per run: 1,000 runs draw fast
-        for i in order:
-            for piece in _pieces(xs, data[i]):  # a missing value breaks the line, as plot does
-                segs.append(piece)
-                colors.append(OUTCOME_COLORS[view.outcomes[i]])
-        from matplotlib.collections import LineCollection
-
-        ax.add_collection(LineCollection(segs, colors=colors, alpha=0.45, linewidths=0.9))
-        for j, tk in enumerate(ticks):
-            ax.axvline(j, color="#444444", lw=0.8)
-            for y, lab in tk:
-                ax.text(j + 0.03, y, lab, fontsize=7, va="center", color="#333333")
-        ax.set_xticks(xs, names)
-        ax.set_yticks([])
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_xlim(-0.2, len(names) - 0.5)
-        ax.grid(False)
-        from matplotlib.lines import Line2D
-
-        present = [o for o in OUTCOME_NAMES if o in view.counts]
-        ax.legend(
-            [Line2D([], [], color=OUTCOME_COLORS[o], lw=2) for o in present],
-            present,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            ncol=min(len(present), 6),
-            frameon=False,
-            fontsize=8,
-        )
-        ax.set_title("Parallel coordinates: every run across the varying keys", loc="left")
-        return _uri(fig)
+    n = len(present)
+    scale = []  # stepped: outcome i takes exactly its colour
+    for i, o in enumerate(present):
+        scale += [[i / n, OUTCOME_COLORS[o]], [(i + 1) / n, OUTCOME_COLORS[o]]]
+    trace = {
+        "type": "parcoords",
+        "line": {"color": code, "colorscale": scale, "cmin": -0.5, "cmax": n - 0.5},
+        "dimensions": dims,
+        "labelfont": {"size": 13}, "tickfont": {"size": 11}, "rangefont": {"size": 1},
+    }
+    return {"data": [trace],
+            "layout": _layout(height=420, margin={"l": 110, "r": 150, "t": 70, "b": 30})}
 
 
-def _pieces(xs: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
-    """The stretches of finite points of one polyline, as (n, 2) arrays of 2 points or more."""
-    ok = np.isfinite(ys)
-    out = []
-    start = None
-    for j in range(len(ys) + 1):
-        if j < len(ys) and ok[j]:
-            start = j if start is None else start
+def outcome_bars(kv: KeyView) -> dict[str, Any]:
+    """Stacked bars: runs per value of the key (categories), split by outcome."""
+    traces = []
+    for o in OUTCOME_NAMES:
+        h = [c.get(o, 0) for c in kv.counts]
+        if any(h):
+            traces.append({"type": "bar", "name": o, "x": list(kv.levels), "y": h,
+                           "marker": {"color": OUTCOME_COLORS[o]},
+                           "hovertemplate": f"{kv.key}=%{{x}}<br>{o}: %{{y}} runs<extra></extra>"})
+    top = max((sum(c.values()) for c in kv.counts), default=1)
+    pos, text = metric_ticks(0.0, float(top), False)
+    keep = [(p, t) for p, t in zip(pos, text, strict=True) if float(p).is_integer()]
+    return {
+        "data": traces,
+        "layout": _layout(
+            barmode="stack", height=300, width=min(620, 260 + 60 * len(kv.levels)),
+            title={"text": f"Outcome per value of {kv.key}", "x": 0, "xanchor": "left"},
+            margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+            xaxis=_axis(kv.key + (" (bins)" if kv.binned else ""), type="category",
+                        categoryorder="array", categoryarray=list(kv.levels)),
+            yaxis=_axis("runs", tickvals=[p for p, _ in keep], ticktext=[t for _, t in keep]),
+        ),
+    }
+
+
+def _ring(s: Setting) -> str | None:
+    """The colour of a setting's most frequent failure (None: no run failed)."""
+    failed = [(n, o) for o, n in s.counts.items() if o in FAILED]
+    return OUTCOME_COLORS[max(failed)[1]] if failed else None
+
+
+def setting_chart(view: SweepView, metric_label: str) -> dict[str, Any] | None:
+    """Best metric per setting against the top key's values: the mean over its seeds,
+    the bar from the lowest to the highest, one colour per value of the second key.
+    None: no metric, or the top key's values are bins (no setting repeats)."""
+    keys = parcoords_keys(view)
+    if not keys or keys[0].binned or not any(s.metric_mean is not None for s in view.settings):
+        return None
+    from .compare_charts import palette
+
+    top = keys[0]
+    second = next((k for k in keys[1:] if not k.binned), None)
+    groups = second.levels if second else [None]
+    colors = palette(len(groups))
+    traces = []
+    for g, color in zip(groups, colors, strict=True):
+        sts = [s for s in view.settings if s.metric_mean is not None
+               and (second is None or s.values.get(second.key) == g)]
+        if not sts:
             continue
-        if start is not None and j - start >= 2:
-            out.append(np.column_stack([xs[start:j], ys[start:j]]))
-        start = None
-    return out
-
-
-def finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
+        sts.sort(key=lambda s: top.levels.index(s.values[top.key])
+                 if s.values[top.key] in top.levels else -1)
+        hover = [
+            ", ".join(f"{k}={v}" for k, v in s.values.items())
+            + f"<br>{len(s.runs)} runs, mean {fmt_num(s.metric_mean)}"
+            + f" (min {fmt_num(s.metric_lo)}, max {fmt_num(s.metric_hi)})<br>"
+            + ", ".join(f"{n} {o}" for o, n in s.counts.items())
+            for s in sts
+        ]
+        traces.append({
+            "type": "scatter", "mode": "markers+lines",
+            "name": f"{second.key}={g}" if second else "all settings",
+            "x": [s.values[top.key] for s in sts],
+            "y": [s.metric_mean for s in sts],
+            "error_y": {"type": "data", "symmetric": False, "thickness": 1.5, "width": 4,
+                        "array": [s.metric_hi - s.metric_mean for s in sts],
+                        "arrayminus": [s.metric_mean - s.metric_lo for s in sts]},
+            "marker": {"color": color, "size": 9, "line": {
+                "color": [_ring(s) or color for s in sts],
+                "width": [3 if _ring(s) else 0 for s in sts]}},
+            "line": {"color": color, "width": 1},
+            "text": hover, "hovertemplate": "%{text}<extra></extra>",
+        })
+    lo = min(s.metric_lo for s in view.settings if s.metric_lo is not None)
+    hi = max(s.metric_hi for s in view.settings if s.metric_hi is not None)
+    log = lo > 0 and hi / lo > 10
+    pos, text = metric_ticks(lo, hi, log)
+    a, b = (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+    pad = 0.06 * ((b - a) or 1.0)
+    yaxis = _axis(f"best {metric_label}", tickvals=[10**p for p in pos] if log else pos,
+                  ticktext=text, type="log" if log else "linear", range=[a - pad, b + pad])
+    return {
+        "data": traces,
+        "layout": _layout(
+            height=380, scattermode="group",
+            margin={"l": 10, "r": 10, "t": 40, "b": 10},
+            title={"text": f"Best {metric_label} per setting", "x": 0, "xanchor": "left"},
+            xaxis=_axis(top.key, type="category", categoryorder="array",
+                        categoryarray=list(top.levels)),
+            yaxis=yaxis,
+            legend={"title": {"text": second.key if second else ""}},
+        ),
+    }
