@@ -91,6 +91,8 @@ class SampleGrid:
     tile: tuple[int, int] | None = None  # (height, width) of one sample
     padding: int = 0
     count: int | None = None  # how many samples the grid holds
+    # a conditional run's grid: the class of each cell, row-major (-1: an empty cell)
+    labels: tuple[int, ...] | None = None
 
     def read_bytes(self) -> bytes:
         """The PNG/JPEG bytes of the image."""
@@ -134,7 +136,16 @@ class SampleGrid:
                 y = p + r * (th + p)
                 x = p + c * (tw + p)
                 out.append(img[y : y + th, x : x + tw])
+        if self.labels is not None and len(self.labels) == len(out):
+            out = [t for t, lab in zip(out, self.labels, strict=True) if lab >= 0]
         return np.stack(out)
+
+    def sample_labels(self) -> np.ndarray | None:
+        """The class of each sample `tiles()` returns (int64), or None for an unlabelled grid."""
+        if self.labels is None:
+            return None
+        lab = np.asarray(self.labels, dtype=np.int64)
+        return lab[lab >= 0]
 
 
 @dataclass
@@ -149,6 +160,7 @@ class VectorSamples:
     data: np.ndarray | None = field(default=None, repr=False)
     kind: str = "vectors"
     columns: list[str] = field(default_factory=list)
+    labels: list[int] | None = None  # a conditional run's class of each row
 
     def array(self) -> np.ndarray:
         if self.data is not None:

@@ -31,6 +31,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked, keep_inside, read_file_index
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from .labels import valid_labels
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
 
@@ -149,7 +150,10 @@ def _layout(rec: dict) -> dict[str, Any] | None:
 
     tile = rec.get("tile")
     padding = rec.get("padding", 0)
+    labels = rec.get("labels")
     ok = (
+        valid_labels(labels)
+        and
         all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
         and type(padding) is int
         and 0 <= padding < 1 << 16
@@ -170,6 +174,7 @@ def _layout(rec: dict) -> dict[str, Any] | None:
         "count": rec.get("count"),
         "tile": tuple(tile) if tile else None,
         "padding": padding,
+        "labels": tuple(labels) if labels is not None else None,
     }
 
 
@@ -210,6 +215,7 @@ def list_samples(
                 tile=lay.get("tile"),
                 padding=lay.get("padding") or 0,
                 count=lay.get("count"),
+                labels=lay.get("labels"),
             )
         )
     return sorted(out, key=lambda s: s.step)
