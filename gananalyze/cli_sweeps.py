@@ -57,7 +57,9 @@ FID_QUANTIZE_HELP = (
     "--metrics",
     default="fid",
     show_default=True,
-    help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage).",
+    help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage); "
+    "cfid (per-class FID), cacc (conditional accuracy, class coverage): a conditional G "
+    "with labelled --real gets these two always.",
 )
 @click.option(
     "--num-samples",

@@ -39,6 +39,7 @@ SAMPLE_METRIC_META = (
     "kimg",
     "snapshot",
     "metric_name",
+    "per_class",  # a conditional G's per-class values (JSON; metrics/conditional.py)
 )
 
 
@@ -238,6 +239,9 @@ class Run:
     role_map: the explicit roles from --map and the run's gananalyze.yaml,
       {role: {"column": COLUMN, "source": "--map" | FILE}} (`naming.roles.set_map`).
     real_table: the real data table attached with --real (vector samples' metrics).
+    classes: a conditional run's class count (G takes a class label: the generator spec's
+      `condition`, StyleGAN's c_dim); 0 when the run says it is conditional without the
+      count; None for an unconditional run (runio.labels.run_classes).
     extra: format-specific facts an importer keeps (StyleGAN's kimg per tick, the
       sections of a log, ...).
     roles_cache: `naming.roles.run_roles` keeps its last answer here (not data).
@@ -269,6 +273,7 @@ class Run:
     fetched: dict[str, Any] | None = None
     role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     real_table: DataTable | None = field(default=None, repr=False)
+    classes: int | None = None
     extra: dict[str, Any] = field(
         default_factory=dict
     )  # format-specific facts (e.g. StyleGAN kimg per tick)

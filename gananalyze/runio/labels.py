@@ -3,7 +3,7 @@
 A conditional generator's spec in run.json carries a `condition` entry
 (`condition_spec`, docs/run-format.md): the class count, the encoding G expects
 (`int` class numbers or `onehot` vectors) and where the label goes (a keyword
-name, or the position of a positional argument after the noise). `RunLog.samples(...,
+name, or 1: the positional argument after the noise, G(z, y)). `RunLog.samples(...,
 labels=y)` stores each sample's class: `check_labels` validates what a caller hands
 over, `class_rows` lays an image batch out one row per class, and `valid_labels`
 checks a label list read back from a run's index files.
@@ -26,7 +26,7 @@ def condition_spec(classes: int, encoding: str = "int", argument: str | int = 1)
 
     classes: the number of classes K (labels 0..K-1); encoding: "int" (a LongTensor of
     class numbers) or "onehot" (a float (N, K) tensor); argument: a keyword name (str),
-    or the position of a positional argument (int, 1 = right after the noise).
+    or 1 for the positional argument right after the noise.
     """
     if type(classes) is not int or not 2 <= classes <= MAX_CLASSES:
         raise GanAnalyzeError(
@@ -34,12 +34,12 @@ def condition_spec(classes: int, encoding: str = "int", argument: str | int = 1)
         )
     if encoding not in ENCODINGS:
         raise GanAnalyzeError(f"label encoding must be int or onehot, not {encoding!r}")
-    if isinstance(argument, bool) or not (
-        (isinstance(argument, int) and argument >= 1)
+    if not (
+        (type(argument) is int and argument == 1)
         or (isinstance(argument, str) and argument.isidentifier())
     ):
         raise GanAnalyzeError(
-            f"label argument must be a keyword name or a position >= 1, not {argument!r}"
+            f"label argument must be a keyword name, or 1 for G(z, y), not {argument!r}"
         )
     return {"classes": classes, "encoding": encoding, "argument": argument}
 
@@ -57,6 +57,38 @@ def read_condition(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     return condition_spec(
         cond.get("classes"), cond.get("encoding", "int"), cond.get("argument", 1)
     )
+
+
+def _options_classes(config: Any, depth: int = 0) -> int | None:
+    """StyleGAN's training options: c_dim (> 0) at any depth, `cond` or
+    `training_set_kwargs.use_labels` true. The class count, 0 when unknown, None if not
+    conditional."""
+    if not isinstance(config, dict) or depth > 8:
+        return None
+    c = config.get("c_dim")
+    if type(c) is int and 0 < c <= MAX_CLASSES:
+        return c
+    for v in config.values():
+        got = _options_classes(v, depth + 1)
+        if got:
+            return got
+    if depth == 0:
+        tsk = config.get("training_set_kwargs")
+        if config.get("cond") is True or (isinstance(tsk, dict) and tsk.get("use_labels") is True):
+            return 0
+    return None
+
+
+def run_classes(generator: dict[str, Any] | None, config: Any) -> int | None:
+    """A run's class count (Run.classes): the generator spec's condition, else StyleGAN's
+    training options (c_dim > 0, cond); 0 when conditional with an unknown count."""
+    try:
+        cond = read_condition(generator)
+    except GanAnalyzeError:
+        cond = None
+    if cond is not None:
+        return int(cond["classes"])
+    return _options_classes(config)
 
 
 def check_labels(labels: Any, n: int, classes: int | None) -> np.ndarray:

@@ -340,7 +340,7 @@ class RunLog:
             mask = np.fromiter((v is None for v in raw), dtype=bool, count=len(raw))
             try:  # plain Python/numpy numbers: one vectorised conversion
                 vals = np.array(raw, dtype=np.float64)
-            except (TypeError, ValueError):  # tensors and arrays, converted one by one
+            except (TypeError, ValueError, RuntimeError):  # tensors (grad too), arrays: one by one
                 vals = np.array(
                     [np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64
                 )

@@ -31,7 +31,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked, keep_inside, read_file_index
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
-from .labels import valid_labels
+from .labels import run_classes, valid_labels
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
 
@@ -345,6 +345,7 @@ def load_native(path: Path) -> Run:
     )
     if len(scalars) == 0:
         warnings.append(f"{path}: the run has no scalars yet")
+    run.classes = run_classes(run.generator, run.config)
     from .plausibility import check_run
 
     run.flags = check_run(run, file=str(path / SCALARS_DIR))
