@@ -33,6 +33,7 @@ from ..run import Run
 from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import plots, pngs
 from .html import render
+from .report_classes import class_section
 from .report_dynamics import D_COUNTS, DynamicsSections
 from .report_samples import SampleSections
 from .report_vectors import vector_sections
@@ -413,6 +414,7 @@ def build_report_context(
         "recommendation": diag.recommendation,
         "findings": findings,
         "sections": sections,
+        "per_class": class_section(ev.classes),
         "smoothing": smoothing,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
         "version": _version(),
