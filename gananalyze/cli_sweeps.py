@@ -58,7 +58,10 @@ def _step_text(step: int | None) -> str:
     "the real rows) or torchscript:PATH on those rows.",
 )
 @metric_option(
-    "--metrics", help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage)."
+    "--metrics",
+    help="Comma-separated: fid, kid, is, pr (precision/recall), dc (density/coverage); "
+    "cfid (per-class FID), cacc (conditional accuracy, class coverage): a conditional G "
+    "with labelled --real gets these two always.",
 )
 @click.option(
     "--num-samples",

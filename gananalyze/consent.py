@@ -41,7 +41,11 @@ from typing import Any
 from .errors import GanAnalyzeError
 from .run import Run
 
-BUILTIN_TARGETS = ("gananalyze.digits:Generator", "gananalyze.toyring:Generator")
+BUILTIN_TARGETS = (
+    "gananalyze.digits:Generator",
+    "gananalyze.digits:ConditionalGenerator",
+    "gananalyze.toyring:Generator",
+)
 FLAG = "--trust-code"
 CODE_PATH_FLAG = "--code-path"
 # A pythonpath folder larger than this is refused (not hashed in part).

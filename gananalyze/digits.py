@@ -90,6 +90,54 @@ class Discriminator(nn.Module):
         return self.net(x.reshape(x.shape[0], -1)).reshape(-1)
 
 
+class ConditionalGenerator(Generator):
+    """Class-conditional MLP generator: G(z, y) with y the digit (a LongTensor of 0..classes-1).
+
+    The label is embedded (`embed`, classes x embed_dim) and concatenated to z. Its spec:
+    generator_spec("gananalyze.digits:ConditionalGenerator", kwargs, classes=10).
+    label_map: a class table applied to y first (label_map[y]); the truth lab's
+    class-dropping runs send one label to another class's row with it.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden: int = 128,
+        layers: int = 2,
+        batchnorm: bool = False,
+        classes: int = 10,
+        embed_dim: int = 16,
+        label_map: list[int] | None = None,
+    ):
+        super().__init__(latent_dim + int(embed_dim), hidden, layers, batchnorm)
+        self.latent_dim = int(latent_dim)
+        self.embed = nn.Embedding(int(classes), int(embed_dim))
+        table = list(range(int(classes))) if label_map is None else [int(v) for v in label_map]
+        self.register_buffer("label_map", torch.tensor(table, dtype=torch.int64), persistent=False)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        y = self.label_map[y.long()]
+        h = torch.cat([z.reshape(z.shape[0], -1), self.embed(y)], dim=1)
+        return super().forward(h)
+
+
+class ConditionalDiscriminator(Discriminator):
+    """Class-conditional MLP discriminator: D(x, y) sees the image and the one-hot label."""
+
+    def __init__(self, hidden: int = 128, layers: int = 2, dropout: float = 0.0, classes: int = 10):
+        super().__init__(hidden, layers, dropout)
+        self.classes = int(classes)
+        first = self.net[0]
+        self.net[0] = nn.Linear(first.in_features + self.classes, first.out_features)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = torch.cat(
+            [x.reshape(x.shape[0], -1), nn.functional.one_hot(y.long(), self.classes).float()],
+            dim=1,
+        )
+        return self.net(h).reshape(-1)
+
+
 def fixed_noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     """The fixed noise batch (n, latent_dim) drawn from N(0, 1) with its own generator seed."""
     g = torch.Generator().manual_seed(int(seed))

@@ -39,6 +39,7 @@ SAMPLE_METRIC_META = (
     "kimg",
     "snapshot",
     "metric_name",
+    "per_class",  # a conditional G's per-class values (JSON; metrics/conditional.py)
 )
 
 
@@ -87,6 +88,8 @@ class SampleGrid:
     tile: tuple[int, int] | None = None  # (height, width) of one sample
     padding: int = 0
     count: int | None = None  # how many samples the grid holds
+    # a conditional run's grid: the class of each cell, row-major (-1: an empty cell)
+    labels: tuple[int, ...] | None = None
 
     def read_bytes(self) -> bytes:
         """The PNG/JPEG bytes of the image."""
@@ -129,7 +132,16 @@ class SampleGrid:
                 y = p + r * (th + p)
                 x = p + c * (tw + p)
                 out.append(img[y : y + th, x : x + tw])
+        if self.labels is not None and len(self.labels) == len(out):
+            out = [t for t, lab in zip(out, self.labels, strict=True) if lab >= 0]
         return np.stack(out)
+
+    def sample_labels(self) -> np.ndarray | None:
+        """The class of each sample `tiles()` returns (int64), or None for an unlabelled grid."""
+        if self.labels is None:
+            return None
+        lab = np.asarray(self.labels, dtype=np.int64)
+        return lab[lab >= 0]
 
 
 @dataclass
@@ -144,6 +156,7 @@ class VectorSamples:
     data: np.ndarray | None = field(default=None, repr=False)
     kind: str = "vectors"
     columns: list[str] = field(default_factory=list)
+    labels: list[int] | None = None  # a conditional run's class of each row
 
     def array(self) -> np.ndarray:
         if self.data is not None:
@@ -221,6 +234,9 @@ class Run:
     role_map: the explicit roles from --map and the run's gananalyze.yaml,
       {role: {"column": COLUMN, "source": "--map" | FILE}} (`naming.roles.set_map`).
     real_table: the real data table attached with --real (vector samples' metrics).
+    classes: a conditional run's class count (G takes a class label: the generator spec's
+      `condition`, StyleGAN's c_dim); 0 when the run says it is conditional without the
+      count; None for an unconditional run (runio.labels.run_classes).
     extra: format-specific facts an importer keeps (StyleGAN's kimg per tick, the
       sections of a log, ...).
     roles_cache: `naming.roles.run_roles` keeps its last answer here (not data).
@@ -252,6 +268,7 @@ class Run:
     fetched: dict[str, Any] | None = None
     role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     real_table: DataTable | None = field(default=None, repr=False)
+    classes: int | None = None
     extra: dict[str, Any] = field(
         default_factory=dict
     )  # format-specific facts (e.g. StyleGAN kimg per tick)

@@ -450,6 +450,10 @@ def test_rules_about_another_kind_of_run_are_not_listed_as_skipped(tmp_path, syn
         "of D loss or D outputs)",
         "wgan_critic": "not this kind of run: not a WGAN run (needs critic_gap or a Wasserstein "
         "D loss)",
+        **{
+            r: "not this kind of run: the generator takes no class label"
+            for r in ("conditional_collapse", "class_dropping", "class_mode_collapse")
+        },
     }
     # a WGAN run with too few points is skipped for lack of data, not 'another kind'
     short = diagnose(load_run(_wgan(tmp_path / "short", np.full(10, 4.0))))

@@ -126,8 +126,9 @@ def test_registry_and_compute_metrics():
     real, fake = _pair(seed=5)
     logits = torch.randn(len(fake), 10, generator=torch.Generator().manual_seed(0))
     vals = registry.compute_metrics("fid,kid,is,pr,dc", real, fake, logits)
-    assert set(vals) == {c for m in registry.REGISTRY for c in m.columns}
-    for m in registry.REGISTRY:
+    plain = [m for m in registry.REGISTRY if m.needs != "labels"]  # labels: conditional G's
+    assert set(vals) == {c for m in plain for c in m.columns}
+    for m in plain:
         single = m.fn(real, fake, logits)
         assert tuple(single) == m.columns
         for k, v in single.items():
@@ -168,7 +169,7 @@ def test_cuda_matches_cpu():
 
 def test_registry_entries_agree_with_the_naming_home():
     """One entry per metric; its direction is the one every page and rule reads by name."""
-    assert [m.name for m in registry.REGISTRY] == ["fid", "kid", "is", "pr", "dc"]
+    assert [m.name for m in registry.REGISTRY] == ["fid", "kid", "is", "pr", "dc", "cfid", "cacc"]
     for m in registry.REGISTRY:
         assert m.ranks_by in m.value_columns
         for c in m.value_columns:
@@ -182,6 +183,10 @@ def test_registry_entries_agree_with_the_naming_home():
         "recall",
         "density",
         "coverage",
+        "cfid",
+        "cfid_worst",
+        "cond_acc",
+        "class_coverage",
     )
     assert registry.selected_column("pr") == "precision"
     assert registry.selected_column("dc") == "coverage"

@@ -23,8 +23,9 @@ from click.testing import CliRunner
 
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.loader import import_run
+from gananalyze.loader import import_run, load_run
 from gananalyze.metrics.sweep import sweep
+from gananalyze.pages.text import info_text
 from gananalyze.runio import store
 
 FAKE_NETWORKS = """
@@ -43,7 +44,8 @@ class Generator(torch.nn.Module):
 
     def forward(self, z, c, truncation_psi=0.5, noise_mode="random"):
         # how gananalyze must call it; anything else makes the checkpoint's row an error
-        assert z.shape[1:] == (self.z_dim,) and c.shape == (z.shape[0], self.c_dim) and not c.any()
+        assert z.shape[1:] == (self.z_dim,) and c.shape == (z.shape[0], self.c_dim)
+        assert (c.sum(1) == 1).all() if self.c_dim else True  # a conditional G: one-hot labels
         assert truncation_psi == 1 and noise_mode == "const"
         return torch.tanh(torch.cat([z, c], 1) @ self.w).view(-1, 1, 8, 8)
 """
@@ -68,7 +70,10 @@ def make_stylegan_run(tmp_path: Path, c_dim: int = 0) -> tuple[Path, Path, str]:
         for t in range(3)
     ]
     (run / "stats.jsonl").write_text("".join(json.dumps(t) + "\n" for t in ticks))
-    (run / "training_options.json").write_text(json.dumps({"batch_size": 8, "kimg_per_tick": 4}))
+    opts = {"batch_size": 8, "kimg_per_tick": 4}
+    if c_dim:  # what stylegan2-ada-pytorch's train.py --cond=1 records
+        opts["training_set_kwargs"] = {"use_labels": True}
+    (run / "training_options.json").write_text(json.dumps(opts))
     sys.path.insert(0, str(src))
     try:
         networks = importlib.import_module(f"{pkg}.networks")
@@ -216,10 +221,16 @@ def test_trusted_sweep_gives_finite_fids_per_snapshot(imported, tmp_path, monkey
             del sys.modules[name]
 
 
-def test_class_conditional_generator_gets_zero_labels(tmp_path, monkeypatch):
+def test_class_conditional_generator_is_swept_per_class(tmp_path, monkeypatch):
+    """A conditional StyleGAN (c_dim 3, --cond) is marked conditional, and with consent and
+    labelled real data it is swept per class: one-hot labels, per-class metrics."""
     torch.set_num_threads(1)
     run, src, pkg = make_stylegan_run(tmp_path, c_dim=3)
+    assert load_run(run).classes == 0  # conditional; its count is in the pickles only
     _, dest = import_run(run, tmp_path / "native")
+    assert "conditional: G takes a class label (class count not stated)" in info_text(
+        load_run(dest)
+    )
     monkeypatch.syspath_prepend(str(src))
     try:
         df = sweep(
@@ -233,6 +244,9 @@ def test_class_conditional_generator_gets_zero_labels(tmp_path, monkeypatch):
             trust_pickles=True,
         )
         assert df["error"].isna().all() and math.isfinite(df["fid"].iloc[0])
+        row = df.iloc[0]
+        assert 0 <= row["cond_acc"] <= 1 and math.isfinite(row["cfid"])
+        assert len(json.loads(row["per_class"])["acc"]) == 3
         from gananalyze.metrics.checkpoints import load_stylegan_pickle
 
         G = load_stylegan_pickle(run / "network-snapshot-000008.pkl", trust=True)

@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
 from ..textfmt import fmt_num
+from .conditional import ClassEvidence, class_evidence
 from .evaluations import best_checkpoint
 from .findings import Diagnosis
 from .tsne import TsneResult
@@ -75,6 +76,7 @@ class ReportEvidence:
     end_levels: dict[str, float]
     vectors: VectorEvidence | None = None
     tsne: TsneEvidence | None = None
+    classes: ClassEvidence | None = None  # a conditional run's per-class section
 
     @property
     def recommendation(self) -> Any:
@@ -118,6 +120,7 @@ def gather(
     best = best_checkpoint(run, (diagnosis.context or {}).get("select_metric") or "fid")
     div, real_div = _diversity(run, diagnosis)
     ev = ReportEvidence(run, diagnosis, best, div, real_div, _end_levels(run))
+    ev.classes = class_evidence(run)
     if run.vectors:
         stage("vector statistics")
         ev.vectors = _vectors(run, best, tsne)

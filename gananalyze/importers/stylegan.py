@@ -36,6 +36,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import checked, glob_inside
 from ..run import Checkpoint, Run
+from ..runio.labels import run_classes
 from ._common import (
     Damaged,
     finish,
@@ -299,6 +300,7 @@ def load(path: Path) -> Run:
     run = stylegan_run(
         path, NAME, pivoted, kimg, sm, warnings, config=config, checkpoints=ckpts, damaged=damaged
     )
+    run.classes = run_classes(None, config)  # a conditional G: c_dim > 0, cond
     run.step_unit = "tick"
     run.extra["loss_detail"] = (
         "StyleGAN2 non-saturating logistic loss (softplus), with R1 and path-length regularisation"

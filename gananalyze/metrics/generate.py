@@ -16,6 +16,7 @@ import torch
 
 from ..errors import GanAnalyzeError
 from ..run import Checkpoint, Run
+from ..runio.labels import read_condition
 from ..textfmt import fmt_pct
 from .checkpoints import build_generator, load_stylegan_pickle
 
@@ -79,6 +80,28 @@ def to_unit(
     return x
 
 
+def fake_labels(start: int, stop: int, classes: int) -> torch.Tensor:
+    """The class asked of samples start..stop-1 of a conditional sweep: sample i is class
+    i % classes, so every class gets its share whatever the batching."""
+    return torch.arange(start, stop, dtype=torch.int64) % int(classes)
+
+
+def conditioned(G: Callable[..., Any], condition: dict[str, Any] | None) -> Callable[..., Any]:
+    """(z, labels) -> G's output, passing the labels as the spec's condition says
+    (runio.labels: int or one-hot, keyword or the positional argument after z); an
+    unconditional G (condition None) is called with z alone."""
+    if condition is None:
+        return lambda z, y=None: G(z)
+    k, arg = int(condition["classes"]), condition["argument"]
+
+    def call(z: torch.Tensor, y: torch.Tensor) -> Any:
+        y = y.to(z.device)
+        lab = torch.nn.functional.one_hot(y, k).float() if condition["encoding"] == "onehot" else y
+        return G(z, **{arg: lab}) if isinstance(arg, str) else G(z, lab)
+
+    return call
+
+
 def sample_images(
     run: Run, checkpoint: Checkpoint, n: int, seed: int = 0, trust: bool = False
 ) -> torch.Tensor:
@@ -88,9 +111,12 @@ def sample_images(
     Raises GanAnalyzeError when G's output is not finite (NaN weights, say).
     """
     spec = run.generator or {}
-    G = build_generator(run, checkpoint, trust=trust)
+    cond = read_condition(spec)
+    G = conditioned(build_generator(run, checkpoint, trust=trust), cond)
+    y = fake_labels(0, n, cond["classes"]) if cond else None
     with torch.inference_mode():
-        x = as_images(G(Noise(seed, spec.get("latent_shape", [100])).get(0, n)), checkpoint.path)
+        z = Noise(seed, spec.get("latent_shape", [100])).get(0, n)
+        x = as_images(G(z, y), checkpoint.path)
     finite = torch.isfinite(x)
     if not bool(finite.all()):
         raise GanAnalyzeError(
@@ -122,14 +148,18 @@ def as_images(out: Any, ckpt: Path) -> torch.Tensor:
 def stylegan_sampler(
     path: Path, dev: torch.device, trust: bool
 ) -> tuple[Callable[[torch.Tensor], Any], int]:
-    """(z -> images in [-1, 1], z_dim) for a StyleGAN snapshot: zero class labels, no truncation,
-    constant noise.
+    """((z, labels) -> images in [-1, 1], z_dim, c_dim) for a StyleGAN snapshot: no
+    truncation, constant noise; a conditional G (c_dim > 0) gets the labels one-hot (zero
+    vectors when labels is None).
     """
     G = load_stylegan_pickle(path, trust).to(dev)
     c_dim = int(getattr(G, "c_dim", 0) or 0)
 
-    def sample(z: torch.Tensor) -> Any:
-        c = torch.zeros((z.shape[0], c_dim), device=z.device)
+    def sample(z: torch.Tensor, y: torch.Tensor | None = None) -> Any:
+        if y is not None and c_dim:
+            c = torch.nn.functional.one_hot(y.to(z.device), c_dim).float()
+        else:
+            c = torch.zeros((z.shape[0], c_dim), device=z.device)
         return G(z, c, truncation_psi=1, noise_mode="const")
 
-    return sample, int(G.z_dim)
+    return sample, int(G.z_dim), c_dim

@@ -16,6 +16,12 @@ Accepted forms (`load_real`):
 - `sklearn-digits`: scikit-learn's 1,797 8x8 digits, 0..16 scaled to [0, 1],
   shape (N, 1, 8, 8).
 
+Labelled real data (for a conditional generator's per-class metrics): a folder whose
+images all sit in one subfolder per class (the class is the subfolder's number when
+every subfolder is named by one, else its rank in name order), a `.npz` holding an
+integer array `labels` (or `y`) beside the images, and `sklearn-digits` (its digit).
+`RealData.labels` is then one class per image, in `load` order.
+
 Features of real data are expensive (Inception on 50,000 images), so they are
 cached on disk (`real_features`), keyed by a SHA-256 of the data's *contents*
 (file bytes, array bytes: never names or modification times), the extractor's
@@ -68,6 +74,7 @@ class RealData:
     shape: tuple[int, int, int] | None = None
     mu: np.ndarray | None = None
     sigma: np.ndarray | None = None
+    labels: np.ndarray | None = None  # int64 class of each image, in load order
     _load: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -134,9 +141,10 @@ def _sha(*parts: bytes | str) -> Any:
     return h
 
 
-def _digits_images() -> np.ndarray:
-    """scikit-learn's digits (N, 8, 8), 0..16, read from its data file without importing
-    sklearn (which takes seconds); load_digits() when the file is not where expected."""
+def _digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits (N, 8, 8), 0..16, and their classes, read from its data file
+    without importing sklearn (which takes seconds); load_digits() when the file is not
+    where expected."""
     import gzip
     import importlib.util
 
@@ -146,14 +154,16 @@ def _digits_images() -> np.ndarray:
         if f.is_file():
             with gzip.open(f) as fh:
                 data = np.loadtxt(fh, delimiter=",")
-            return data[:, :-1].reshape(-1, 8, 8)
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits
 
-    return load_digits().images
+    ds = load_digits()
+    return ds.images, ds.target.astype(np.int64)
 
 
 def _sklearn_digits() -> RealData:
-    x = np.ascontiguousarray((_digits_images().astype(np.float32) / 16.0)[:, None])
+    images, labels = _digits_images()
+    x = np.ascontiguousarray((images.astype(np.float32) / 16.0)[:, None])
     digest = _sha("sklearn-digits", str(x.shape), x.tobytes()).hexdigest()
     return RealData(
         source="sklearn-digits",
@@ -162,6 +172,7 @@ def _sklearn_digits() -> RealData:
         prep="array:float",
         count=len(x),
         shape=tuple(x.shape[1:]),
+        labels=labels,
         _load=lambda a, b: x[a:b],
     )
 
@@ -183,17 +194,55 @@ def _npz(p: Path) -> RealData:
         return RealData(
             source=str(p), kind="stats", digest=digest, prep="stats", mu=mu, sigma=sigma
         )
-    if len(arrays) == 1:
-        arr = next(iter(arrays.values()))
+    label_key = next((k for k in LABEL_ARRAYS if k in arrays), None)
+    images = {k: v for k, v in arrays.items() if k != label_key}
+    if len(images) == 1:
+        arr = next(iter(images.values()))
     else:
-        name = next((k for k in ("images", "x", "arr_0") if k in arrays), None)
+        name = next((k for k in ("images", "x", "arr_0") if k in images), None)
         if name is None:
             raise GanAnalyzeError(
                 f"{p}: holds several arrays ({', '.join(arrays)}); name the images 'images' "
                 "(or save 'mu' and 'sigma' for FID statistics)"
             )
-        arr = arrays[name]
-    return _array(str(p), arr)
+        arr = images[name]
+    rd = _array(str(p), arr)
+    if label_key is not None:
+        rd.labels = _checked_labels(p, arrays[label_key], rd.count)
+    return rd
+
+
+LABEL_ARRAYS = ("labels", "y")
+
+
+def _checked_labels(p: Path, y: np.ndarray, count: int) -> np.ndarray:
+    """A .npz's class array as int64 (count,), or one line naming the problem."""
+    y = np.asarray(y)
+    if y.shape != (count,) or y.dtype.kind not in "iu":
+        raise GanAnalyzeError(
+            f"{p}: the labels must be {count} integer classes (one per image), found "
+            f"{y.dtype} {tuple(y.shape)}"
+        )
+    if count and (y.min() < 0 or y.max() >= 1 << 16):
+        raise GanAnalyzeError(f"{p}: labels must lie in 0..65535, found {y.min()}..{y.max()}")
+    return y.astype(np.int64)
+
+
+def _folder_classes(root: Path, files: list[Path]) -> dict[Path, int] | None:
+    """Each file's class when every image sits in a direct subfolder of `root` (one per
+    class, at least two): the subfolder's number when all are numbers, else its rank."""
+    tops = [p.relative_to(root).parts for p in files]
+    if any(len(t) != 2 for t in tops):
+        return None
+    names = sorted({t[0] for t in tops})
+    if len(names) < 2:
+        return None
+    if all(n.isdecimal() and int(n) < 1 << 16 for n in names):
+        number = {n: int(n) for n in names}
+    else:
+        number = {n: i for i, n in enumerate(names)}
+    return {p: number[t[0]] for p, t in zip(files, tops, strict=True)}
+
 
 
 def _layout(source: str, shape: tuple[int, ...]) -> str:
@@ -310,6 +359,7 @@ def _folder(root: Path, within: Path | None = None) -> RealData:
     digest = _sha("folder", mode, *[e[0] for e in entries]).hexdigest()
     paths = [e[2] for e in entries]
     shape = (1 if grey else 3, size[1], size[0])
+    classes = _folder_classes(root, paths)
 
     def load(a: int, b: int) -> np.ndarray:
         out = np.empty((b - a, *shape), dtype=np.float32)
@@ -327,6 +377,7 @@ def _folder(root: Path, within: Path | None = None) -> RealData:
         prep=f"folder:{mode}",
         count=len(paths),
         shape=shape,
+        labels=None if classes is None else np.array([classes[p] for p in paths], np.int64),
         _load=load,
     )
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import GanAnalyzeError
+from .conditional import cacc_metric, cfid_metric, merge_per_class, read_per_class
 from .samplemetrics import dc_metric, fid_metric, is_metric, kid_metric, need, pr_metric, prdc
 
 MetricFn = Callable[..., dict[str, float]]
@@ -29,10 +30,13 @@ class SampleMetric:
 
     name: what `--metrics` accepts; fn(real_features, fake_features, fake_logits, *,
     real_stats=None, device="cpu") -> {column: value}; needs: what it needs besides the
-    fake features: "stats" (real mu/sigma suffice), "features" (real feature vectors) or
-    "logits" (the fake samples' class logits); columns: the values it stores, in order;
-    ranks_by: the column that ranks checkpoints when the metric is selected by name;
-    higher_is_better: the direction of its value columns (not of the *_std columns).
+    fake features: "stats" (real mu/sigma suffice), "features" (real feature vectors),
+    "logits" (the fake samples' class logits) or "labels" (labelled real features and a
+    conditional generator: fn also takes labels=(real labels, fake labels, class count));
+    columns: the values it stores, in order; ranks_by: the column that ranks checkpoints
+    when the metric is selected by name; higher_is_better: the direction of its value
+    columns (not of the *_std columns nor of `references`, the yardsticks stored beside
+    a value: a chance level, the real data's own score).
     """
 
     name: str
@@ -41,11 +45,14 @@ class SampleMetric:
     columns: tuple[str, ...]
     ranks_by: str
     higher_is_better: bool
+    references: tuple[str, ...] = ()
 
     @property
     def value_columns(self) -> tuple[str, ...]:
-        """The stored columns that are values, not uncertainties (no *_std)."""
-        return tuple(c for c in self.columns if not c.endswith("_std"))
+        """The stored columns that are values, not uncertainties (no *_std) or references."""
+        return tuple(
+            c for c in self.columns if not c.endswith("_std") and c not in self.references
+        )
 
 
 REGISTRY: tuple[SampleMetric, ...] = (
@@ -54,7 +61,20 @@ REGISTRY: tuple[SampleMetric, ...] = (
     SampleMetric("is", is_metric, "logits", ("is", "is_std"), "is", True),
     SampleMetric("pr", pr_metric, "features", ("precision", "recall"), "precision", True),
     SampleMetric("dc", dc_metric, "features", ("density", "coverage"), "coverage", True),
+    # conditional generators (metrics/conditional.py); each class's values in `per_class`
+    SampleMetric("cfid", cfid_metric, "labels", ("cfid", "cfid_worst"), "cfid", False),
+    SampleMetric(
+        "cacc",
+        cacc_metric,
+        "labels",
+        ("cond_acc", "cond_acc_chance", "cond_acc_real", "class_coverage"),
+        "cond_acc",
+        True,
+        references=("cond_acc_chance", "cond_acc_real"),
+    ),
 )
+# The metrics a conditional run gets whenever its real data is labelled.
+CONDITIONAL_METRICS = tuple(m.name for m in REGISTRY if m.needs == "labels")
 METRICS: dict[str, SampleMetric] = {m.name: m for m in REGISTRY}
 
 # What `--select` accepts: every value column of every metric.
@@ -107,12 +127,14 @@ def compute_metrics(
     *,
     real_stats: tuple[np.ndarray, np.ndarray] | None = None,
     device: str | torch.device = "cpu",
+    labels: tuple[np.ndarray, np.ndarray, int] | None = None,
 ) -> dict[str, float]:
     """Run the named metrics (a list or "fid,kid,...") and merge their values.
 
     "pr" and "dc" share one pass over the distances when both are requested.
     real_stats (mu, sigma) replaces real_features for FID (e.g. a pytorch-fid
-    statistics .npz, or cached statistics).
+    statistics .npz, or cached statistics). labels: (real labels, fake labels, class
+    count) for the conditional metrics; their per-class lists merge into one `per_class`.
     """
     names = parse_metrics(names)
     out: dict[str, float] = {}
@@ -122,9 +144,15 @@ def compute_metrics(
         out.update(prdc(real, fake_features, 3, 5, device=device))
         rest = [n for n in names if n not in ("pr", "dc")]
     for n in rest:
-        out.update(
-            METRICS[n].fn(
-                real_features, fake_features, fake_logits, real_stats=real_stats, device=device
-            )
+        got = METRICS[n].fn(
+            real_features,
+            fake_features,
+            fake_logits,
+            real_stats=real_stats,
+            device=device,
+            labels=labels,
         )
+        if "per_class" in got and "per_class" in out:
+            merge_per_class(out, **read_per_class(got.pop("per_class")))
+        out.update(got)
     return out

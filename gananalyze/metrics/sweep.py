@@ -49,13 +49,20 @@ from ..files.datatable import is_table_file
 from ..remote import is_url
 from ..run import Checkpoint, Run
 from ..runio import store
+from ..runio.labels import read_condition
 from .batching import Batcher, OutOfMemory, default_batch_size, is_oom
 from .checkpoints import build_generator, load_stylegan_pickle, pickle_refusal
 from .distributed import init_distributed
-from .generate import Noise, as_images, stylegan_sampler, to_unit
+from .generate import Noise, as_images, conditioned, fake_labels, stylegan_sampler, to_unit
 from .ledger import append, error_text, is_done, ledger_frame, read, stored_rows
 from .realdata import RealData, load_real, real_features
-from .registry import METRICS, compute_metrics, parse_metrics, stored_columns
+from .registry import (
+    CONDITIONAL_METRICS,
+    METRICS,
+    compute_metrics,
+    parse_metrics,
+    stored_columns,
+)
 from .vectorsweep import vector_sweep  # rows, not images (docs: vectors)
 
 # ---------------------------------------------------------------- selection
@@ -188,15 +195,25 @@ def sweep(
             f"a generator spec; this is a {run.format} run"
         )
     spec = run.generator or {}
+    cond = read_condition(spec)
+    classes = int(cond["classes"]) if cond else None
     trust_pickles = consent.granted(run, trust_pickles or trust_code)
     chosen = select_checkpoints(run, every, steps)
     first_pickle = next((c for c in chosen if c.kind == "pickle"), None)
     if first_pickle is not None:
         if not trust_pickles:
             raise GanAnalyzeError(pickle_refusal(first_pickle.path, run.path))
-        load_stylegan_pickle(
+        G0 = load_stylegan_pickle(
             first_pickle.path, trust=True
         )  # fails early, once, when the StyleGAN source is missing
+        classes = int(getattr(G0, "c_dim", 0) or 0) or None  # a conditional StyleGAN
+        del G0
+    asked_cond = [n for n in names if n in CONDITIONAL_METRICS]
+    if asked_cond and classes is None:
+        raise GanAnalyzeError(
+            f"{run.path}: metric(s) {', '.join(asked_cond)} need a conditional generator "
+            "(generator_spec(..., classes=K) in run.json, or a StyleGAN snapshot with c_dim > 0)"
+        )
     if any(c.kind == "native" for c in chosen):
         # fails early, once, when the spec or its module is wrong (or not consented to)
         build_generator(run, trust=trust_pickles)
@@ -247,7 +264,21 @@ def sweep(
         payload = dist.broadcast(payload)
         if payload[0] == "error":
             raise GanAnalyzeError(payload[1])
-        _, real_feats, real_stats, real_short = payload
+        _, real_feats, real_stats, real_short, real_labels = payload
+        if real_labels is None and asked_cond:
+            raise GanAnalyzeError(
+                f"metric(s) {', '.join(asked_cond)} need labelled real data: a folder with one "
+                "subfolder per class, a .npz with a 'labels' array beside the images, or "
+                "sklearn-digits"
+            )
+        if classes is not None and real_labels is not None and real_feats is not None:
+            # a conditional G with labelled real data always gets its per-class metrics
+            names = names + [n for n in CONDITIONAL_METRICS if n not in names]
+        labels = (
+            (real_labels, fake_labels(0, num_samples, classes).numpy(), classes)
+            if any(n in CONDITIONAL_METRICS for n in names)
+            else None
+        )
 
         label = (
             extractor.name
@@ -283,7 +314,17 @@ def sweep(
             if mine is not None:
                 feats = (embed, names, real_feats, real_stats, ident)
                 row = _evaluate(
-                    run, mine, noise, out_range, num_samples, quantize, *feats, dev, trust_pickles
+                    run,
+                    mine,
+                    noise,
+                    out_range,
+                    num_samples,
+                    quantize,
+                    *feats,
+                    dev,
+                    trust_pickles,
+                    classes,
+                    labels,
                 )
             for got in dist.gather(row):
                 if got is None:
@@ -311,9 +352,10 @@ def sweep(
 
 
 def _real_side(real, extractor, embed, names, quantize, cache_dir):
-    """(real features or None, (mu, sigma) or None, short hash) for the requested metrics."""
+    """(real features or None, (mu, sigma) or None, short hash, labels or None) for the
+    requested metrics."""
     if real is None:
-        return None, None, ""
+        return None, None, "", None
     rd = real if isinstance(real, RealData) else load_real(real)
     if rd.kind == "stats":
         bad = [n for n in names if METRICS[n].needs == "features"]
@@ -323,12 +365,12 @@ def _real_side(real, extractor, embed, names, quantize, cache_dir):
                 "real images (a folder, .npy/.npz array or sklearn-digits)"
             )
         rf = real_features(rd, extractor, lambda load, n: None, cache_dir)
-        return None, (rf.mu, rf.sigma), rd.short
+        return None, (rf.mu, rf.sigma), rd.short, None
     float_source = rd.prep.endswith(":float")
     if quantize and float_source:
         rd = dataclasses.replace(rd, prep=rd.prep + "+q8")
     rf = real_features(rd, extractor, lambda load, n: embed(load, n, float_source)[0], cache_dir)
-    return rf.features, (rf.mu, rf.sigma), rd.short
+    return rf.features, (rf.mu, rf.sigma), rd.short, rd.labels
 
 
 def _evaluate(
@@ -345,22 +387,32 @@ def _evaluate(
     ident,
     dev,
     trust_pickles: bool = False,
+    classes: int | None = None,
+    labels=None,
 ) -> dict[str, Any]:
-    """One checkpoint's row; per-checkpoint failures land in row["error"]."""
+    """One checkpoint's row; per-checkpoint failures land in row["error"].
+
+    classes: a conditional G's class count (sample i is asked for class i % classes);
+    labels: (real labels, fake labels, classes) for the per-class metrics.
+    """
     t0 = time.perf_counter()
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
     try:
         if ckpt.kind == "pickle":
-            G, z_dim = stylegan_sampler(Path(ckpt.path), dev, trust_pickles)
+            G, z_dim, _ = stylegan_sampler(Path(ckpt.path), dev, trust_pickles)
             out_range = (-1.0, 1.0)  # StyleGAN's convention
             if noise.shape != (z_dim,):
                 noise = Noise(noise.seed, (z_dim,), noise.chunk)
         else:
-            G = build_generator(run, ckpt, trust=trust_pickles).to(dev)
+            G = conditioned(
+                build_generator(run, ckpt, trust=trust_pickles).to(dev),
+                read_condition(run.generator),
+            )
         bad = [0]
 
         def generate(a: int, b: int) -> torch.Tensor:
-            x = as_images(G(noise.get(a, b).to(dev)), ckpt.path)
+            y = fake_labels(a, b, classes).to(dev) if classes else None
+            x = as_images(G(noise.get(a, b).to(dev), y), ckpt.path)
             finite = torch.isfinite(x)
             if not bool(finite.all()):
                 bad[0] += int((~finite).sum())
@@ -375,7 +427,15 @@ def _evaluate(
                 "checkpoint)"
             )
         row.update(
-            compute_metrics(names, real_feats, feats, logits, real_stats=real_stats, device=dev)
+            compute_metrics(
+                names,
+                real_feats,
+                feats,
+                logits,
+                real_stats=real_stats,
+                device=dev,
+                labels=labels,
+            )
         )
         row["error"] = None
     except OutOfMemory:

@@ -46,6 +46,7 @@ ALIASES: dict[str, list[str]] = {
 # below hold.
 _HIGHER_SAMPLE_SCORES = frozenset(
     {"is", "isc", "inception_score", "precision", "recall", "density", "coverage", "psnr", "ssim"}
+    | {"cond_acc", "class_coverage"}  # a conditional G's (metrics/conditional.py)
 )
 
 # Metrics where a larger value is better (lower-case). Every other metric
@@ -60,6 +61,8 @@ HIGHER_IS_BETTER = _HIGHER_SAMPLE_SCORES | {"d_acc", "accuracy"}
 SAMPLE_METRICS = _HIGHER_SAMPLE_SCORES | {
     "fid",
     "kid",
+    "cfid",
+    "cfid_worst",
     "ppl",
     "lpips",
     "swd",

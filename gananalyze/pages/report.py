@@ -34,6 +34,7 @@ from ..textfmt import flatten_config, fmt_duration, fmt_num, fmt_text
 from . import interactive, plots, pngs
 from .bundle import plotly_js_markup
 from .html import render
+from .report_classes import class_section
 from .report_dynamics import D_COUNTS, DynamicsSections
 from .report_samples import SampleSections
 from .report_vectors import vector_sections
@@ -420,6 +421,7 @@ def build_report_context(
         "recommendation": diag.recommendation,
         "findings": findings,
         "sections": sections,
+        "per_class": class_section(ev.classes),
         "smoothing": smoothing,
         "interactive": any(f.spec for s in sections for f in s.figures),
         "plotly_js": plotly_js_markup(),

@@ -253,6 +253,9 @@ def info_text(r: Run, forced: bool = False) -> str:
     how = "forced with --format" if forced else "detected"
     # the loss type is printed once, below, as `check` judges it (declared or assumed)
     out.append(f"format:      {s['format']} ({how})")
+    if r.classes is not None:
+        count = f"{r.classes} classes" if r.classes else "class count not stated"
+        out.append(f"conditional: G takes a class label ({count})")
     got = r.fetched
     if got:  # a URL run: what was fetched to answer, and what stayed on the store
         out.append(

@@ -20,9 +20,12 @@ def make_grid(
     nrow: int | None = None,
     padding: int = 2,
     value_range: tuple[float, float] | None = None,
+    cells: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Tile (N, C, H, W) or (N, H, W) images into one uint8 grid (like torchvision's make_grid).
 
+    cells: which sample goes in each cell, row-major (-1 leaves a cell black), with
+    `nrow` the number of columns: a conditional run's one row per class (labels.class_rows).
     Returns the (H, W, C) uint8 image and its layout (for cutting samples back out).
     """
     x = np.asarray(images, dtype=np.float32)
@@ -48,14 +51,17 @@ def make_grid(
             f"samples: shape {tuple(images.shape)} is not an image batch (N, C, H, W) with "
             "C = 1, 3 or 4"
         )
-    ncol = nrow or int(math.ceil(math.sqrt(n)))
-    nrows = int(math.ceil(n / ncol))
+    order = np.arange(n) if cells is None else np.asarray(cells, dtype=np.int64)
+    ncol = nrow or int(math.ceil(math.sqrt(len(order))))
+    nrows = int(math.ceil(len(order) / ncol))
     H = nrows * (h + padding) + padding
     W = ncol * (w + padding) + padding
     grid = np.zeros((H, W, 3), dtype=np.uint8)
-    for i in range(n):
+    for i, k in enumerate(order):
+        if k < 0:
+            continue
         r, col = divmod(i, ncol)
         y, xx = padding + r * (h + padding), padding + col * (w + padding)
-        grid[y : y + h, xx : xx + w] = x[i].transpose(1, 2, 0)
-    layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": n}
+        grid[y : y + h, xx : xx + w] = x[k].transpose(1, 2, 0)
+    layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": len(order)}
     return grid, layout

@@ -37,6 +37,7 @@ from ..files.atomic import folder_lock
 from ..run import LOSS_TYPES
 from . import parts, store, vectorfiles
 from .imagegrid import make_grid
+from .labels import check_labels, class_rows, condition_spec, read_condition
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
 
@@ -76,12 +77,19 @@ def generator_spec(
     noise_seed: int = 0,
     output_range: tuple[float, float] = (-1.0, 1.0),
     pythonpath: list[str] | None = None,
+    classes: int | None = None,
+    label_encoding: str = "int",
+    label_argument: str | int = 1,
 ) -> dict[str, Any]:
     """The `generator` entry of run.json: how a later process rebuilds G.
 
     target is "package.module:callable" returning an nn.Module when called with
     **kwargs; latent_shape is the shape of one noise vector; output_range the
     range of G's output pixels (mapped to [0, 1] for metrics).
+
+    A conditional G: classes is the class count K; label_encoding "int" (class
+    numbers) or "onehot" ((N, K) floats); label_argument the keyword G takes the label
+    by, or its position (1: G(z, y)). fid-sweep then generates sample i as class i % K.
     """
     if ":" not in target:
         raise GanAnalyzeError(
@@ -96,6 +104,8 @@ def generator_spec(
     }
     if pythonpath:
         spec["pythonpath"] = list(pythonpath)
+    if classes is not None:
+        spec["condition"] = condition_spec(classes, label_encoding, label_argument)
     return spec
 
 
@@ -330,7 +340,7 @@ class RunLog:
             mask = np.fromiter((v is None for v in raw), dtype=bool, count=len(raw))
             try:  # plain Python/numpy numbers: one vectorised conversion
                 vals = np.array(raw, dtype=np.float64)
-            except (TypeError, ValueError):  # tensors and arrays, converted one by one
+            except (TypeError, ValueError, RuntimeError):  # tensors (grad too), arrays: one by one
                 vals = np.array(
                     [np.nan if v is None else _to_float(v) for v in raw], dtype=np.float64
                 )
@@ -387,30 +397,42 @@ class RunLog:
         value_range: tuple[float, float] | None = None,
         kind: str = "auto",
         columns: list[str] | None = None,
+        labels: Any | None = None,
     ) -> Path:
         """Save fixed-noise samples at `step`.
 
         Images (N, C, H, W) or (N, H, W) become one PNG grid. Vectors (N, D) and,
         with kind="sequences", sequences (N, T, D) are stored as a float32 .npy
         array (columns optionally names the D features); see docs/run-format.md.
+        labels: a conditional G's class of each sample (N class numbers, or (N, K)
+        one-hot rows), stored in the index; an image grid then shows one row per class.
         """
         from PIL import Image
 
         x = _as_numpy(images)
         what = vectorfiles.classify(x, kind)
+        y = None
+        if labels is not None:
+            cond = read_condition(self.meta.get("generator"))
+            y = check_labels(labels, int(x.shape[0]), cond["classes"] if cond else None)
         if what != "images":
             cols = vectorfiles.column_names(columns, int(x.shape[-1]))
             name = f"step-{int(step):09d}.npy"
             path = self.path / store.SAMPLES_DIR / name
             atomic.atomic_write_bytes(path, vectorfiles.encode(x))
-            line = vectorfiles.index_line(step, name, what, tuple(x.shape), cols)
+            line = vectorfiles.index_line(step, name, what, tuple(x.shape), cols, y)
             index = self.path / store.SAMPLES_DIR / vectorfiles.VECTORS_INDEX
             with self._lock, open(index, "a") as f:
                 f.write(line)
             return path
         if value_range is None and self.meta.get("generator"):
             value_range = tuple(self.meta["generator"].get("output_range", (-1.0, 1.0)))
-        grid, layout = make_grid(x, nrow=nrow, value_range=value_range)
+        if y is not None:
+            cells, cell_labels, ncol = class_rows(y)
+            grid, layout = make_grid(x, nrow=ncol, value_range=value_range, cells=cells)
+            layout["labels"] = cell_labels
+        else:
+            grid, layout = make_grid(x, nrow=nrow, value_range=value_range)
         name = f"step-{int(step):09d}.png"
         path = self.path / store.SAMPLES_DIR / name
         buf = io.BytesIO()

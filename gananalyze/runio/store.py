@@ -32,6 +32,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
 from ..files.runfiles import FolderIndex, checked, indexed_folder, keep_inside
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
+from .labels import run_classes, valid_labels
 from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
 from .vectorfiles import list_vectors
 
@@ -154,7 +155,10 @@ def _layout(rec: dict) -> dict[str, Any] | None:
 
     tile = rec.get("tile")
     padding = rec.get("padding", 0)
+    labels = rec.get("labels")
     ok = (
+        valid_labels(labels)
+        and
         all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
         and type(padding) is int
         and 0 <= padding < 1 << 16
@@ -175,6 +179,7 @@ def _layout(rec: dict) -> dict[str, Any] | None:
         "count": rec.get("count"),
         "tile": tuple(tile) if tile else None,
         "padding": padding,
+        "labels": tuple(labels) if labels is not None else None,
     }
 
 
@@ -208,6 +213,7 @@ def list_samples(
                 tile=lay.get("tile"),
                 padding=lay.get("padding") or 0,
                 count=lay.get("count"),
+                labels=lay.get("labels"),
             )
         )
     return sorted(out, key=lambda s: s.step)
@@ -337,6 +343,7 @@ def load_native(path: Path) -> Run:
     )
     if len(scalars) == 0:
         warnings.append(f"{path}: the run has no scalars yet")
+    run.classes = run_classes(run.generator, run.config)
     from .plausibility import check_run
 
     run.flags = check_run(run, file=str(path / SCALARS_DIR))

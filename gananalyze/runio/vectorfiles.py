@@ -24,6 +24,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, check_npy, is_regular
 from ..files.runfiles import FolderIndex, indexed_folder
 from ..run import VectorSamples
+from .labels import valid_labels
 
 VECTORS_INDEX = "vectors.jsonl"
 KINDS = ("vectors", "sequences")
@@ -70,19 +71,14 @@ def encode(x: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def index_line(step: int, name: str, kind: str, shape: tuple[int, ...], columns) -> str:
-    return (
-        json.dumps(
-            {
-                "step": int(step),
-                "file": name,
-                "kind": kind,
-                "shape": list(shape),
-                "columns": columns,
-            }
-        )
-        + "\n"
-    )
+def index_line(
+    step: int, name: str, kind: str, shape: tuple[int, ...], columns, labels=None
+) -> str:
+    rec = {"step": int(step), "file": name, "kind": kind, "shape": list(shape), "columns": columns}
+    if labels is not None:
+        rec["labels"] = [int(v) for v in labels]
+    return json.dumps(rec) + "\n"
+
 
 
 def column_names(columns: Any, d: int) -> list[str]:
@@ -97,13 +93,15 @@ def column_names(columns: Any, d: int) -> list[str]:
 def _indexed_vectors(rec: Any) -> tuple[str, dict]:
     """(file, kind and columns) of one vector index record (TypeError for a wrong field)."""
     cols = rec.get("columns") or []
+    labels = rec.get("labels")
     if (
         not isinstance(rec["file"], str)
         or rec.get("kind") not in KINDS
         or not isinstance(cols, list)
+        or not valid_labels(labels)
     ):
         raise TypeError("a field has the wrong type")
-    return rec["file"], {"kind": rec["kind"], "columns": [str(c) for c in cols]}
+    return rec["file"], {"kind": rec["kind"], "columns": [str(c) for c in cols], "labels": labels}
 
 
 _INDEX = FolderIndex(
@@ -134,6 +132,7 @@ def list_vectors(
                 path=p,
                 kind=info.get("kind", "vectors"),
                 columns=info.get("columns", []),
+                labels=info.get("labels"),
             )
         )
     return sorted(out, key=lambda s: s.step)

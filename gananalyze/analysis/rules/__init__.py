@@ -20,6 +20,7 @@ Layout (one idea per module):
   tabular.py      tabular_fidelity (column shapes, pair trends, duplicates, copied rows)
   vectors.py      vector_collapse (vector/sequence samples, no sweep)
   wgan.py         wgan_critic (critic gap, critic growth)
+  conditional.py  conditional_collapse, class_dropping, class_mode_collapse (per-class sweeps)
   diagnose.py     diagnose() and the verdict
 A new rule goes in the family module it belongs to (or a new one imported below),
 decorated with @rule; docs/architecture.md has the smallest example.
@@ -31,6 +32,7 @@ from ...naming.layouts import GAN_LAYOUTS, GanView
 from ...naming.roles import gan_views
 from . import (  # noqa: F401
     balance,
+    conditional,
     samples,
     short,
     stability,

@@ -111,6 +111,16 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # deviations of the evaluations' noise (the sweep's fid_std, else the run's own scatter)
     "metric_noise_z": 2.0,
     "noise_min_evaluations": 10,  # the run's own scatter is estimated from this many evaluations
+    # conditional_collapse, class_dropping, class_mode_collapse (a conditional G's per-class sweep)
+    # "near chance": accuracy below chance + this fraction of (real data's score - chance)
+    "cond_chance_frac": 0.25,
+    "cond_noise_z": 3.0,  # ... and below the real data's score by this many standard errors
+    "cond_coverage_min": 0.5,  # samples diverse: at least this share of classes covered ...
+    "cond_diversity_min": 0.5,  # ... at this fraction of the real data's diversity
+    "drop_share_min": 0.5,  # a dropped label: this share of its samples are one other class
+    "drop_max_frac": 0.5,  # more dropped (collapsed) classes than this share: not a per-class fault
+    "class_div_min": 0.4,  # a class collapsed: diversity below this x its real samples' ...
+    "class_div_fine": 0.7,  # ... while the median class keeps at least this
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
     # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
