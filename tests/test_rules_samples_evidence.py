@@ -64,7 +64,7 @@ def test_infer_layout_refuses_a_picture_that_is_no_grid():
     assert infer_layout(np.zeros((40, 40, 3), np.uint8)) is None
 
 
-def _tensorboard_grids(path, grids):
+def _tensorboard_grids(path, grids, d_loss=1.3, g_loss=0.8):
     """An event file as a SummaryWriter writes it: losses and `add_image("samples", grid)` of
     make_grid(100 samples, nrow=10, padding=2) PNGs, with no layout stored."""
     import io
@@ -87,8 +87,8 @@ def _tensorboard_grids(path, grids):
         )
         return summary_pb2.Summary.Value(tag=tag, image=img)
 
-    events = [(s, "Loss/D", 1.3 + 0.01 * np.sin(s)) for s in range(0, 1000, 5)]
-    events += [(s, "Loss/G", 0.8 + 0.01 * np.cos(s)) for s in range(0, 1000, 5)]
+    events = [(s, "Loss/D", d_loss + 0.001 * np.sin(s)) for s in range(0, 1000, 5)]
+    events += [(s, "Loss/G", g_loss + 0.001 * np.cos(s)) for s in range(0, 1000, 5)]
     events += [
         (s, "samples", make_grid(g, nrow=10, padding=2, value_range=(-1, 1))[0]) for s, g in grids
     ]
@@ -173,6 +173,27 @@ def test_d_flat_at_chance_with_samples_covering_every_class_stays_healthy(tmp_pa
     d = diagnose(_chance_run(tmp_path / "r", grids))
     assert "mode_collapse" not in fired(d), fired(d).get("mode_collapse")
     assert d.verdict.startswith("Healthy: no problems found")
+
+
+def _hopping_grids(seed, steps):
+    x, y = _digits()
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, step in enumerate(steps):
+        classes = rng.choice(10, 2 + k % 5, replace=False)  # 2 to 6 of the 10 classes
+        out.append((step, x[rng.choice(np.flatnonzero(np.isin(y, classes)), 100)]))
+    return out
+
+
+def test_tensorboard_losses_flat_at_chance_with_hopping_grids_is_collapse(tmp_path):
+    # no D outputs and no loss type: D loss 0.695, G loss 0.692 all run (averaged BCE's
+    # equilibrium), make_grid images of 100 samples covering 2-6 classes
+    _tensorboard_grids(
+        tmp_path / "tb", _hopping_grids(11, range(0, 1000, 100)), d_loss=0.695, g_loss=0.692
+    )
+    f = fired(diagnose(load_run(tmp_path / "tb")))["mode_collapse"]
+    assert f.title == "Mode collapse behind a D flat at chance"
+    assert "(equilibrium 0.693 and 0.693 under BCE averaged)" in f.message
 
 
 def _pr_run(path, steps, precision, recall):

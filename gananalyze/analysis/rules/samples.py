@@ -14,6 +14,7 @@ from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext
+from .conventions import consistent_d_equilibria
 from .evaluated import collapse_from_recall, fid_jumps
 from .hopping import centre_drift, collapse_from_hopping
 from .registry import available, rule
@@ -180,17 +181,21 @@ def flat_at_chance(ctx: RuleContext) -> dict[str, Any] | None:
     bd = ctx.bins("D_loss")["med"].to_numpy()
     bgl = ctx.bins("G_loss")["med"].to_numpy()
     ok = np.isfinite(bd) & np.isfinite(bgl)
-    near = (np.abs(bd / eq.d_loss - 1) <= tol) & (np.abs(bgl / eq.g_loss - 1) <= tol)
-    if ok.sum() < ctx.need_bins() or near[ok].mean() < share:
+    if ok.sum() < ctx.need_bins():
         return None
     dl, gl = float(np.nanmedian(bd)), float(np.nanmedian(bgl))
-    return {
-        "D_loss": dl,
-        "G_loss": gl,
-        "share": float(near[ok].mean()),
-        "words": f"D loss {fmt_sig(dl)} and G loss {fmt_sig(gl)} (equilibrium "
-        f"{fmt_sig(eq.d_loss)} and {fmt_sig(eq.g_loss)})",
-    }
+    # the D loss against the equilibrium of each loss convention consistent with the run
+    for name, d_eq in sorted(consistent_d_equilibria(eq, dl, gl).items()):
+        near = (np.abs(bd / d_eq - 1) <= tol) & (np.abs(bgl / eq.g_loss - 1) <= tol)
+        if near[ok].mean() >= share:
+            return {
+                "D_loss": dl,
+                "G_loss": gl,
+                "share": float(near[ok].mean()),
+                "words": f"D loss {fmt_sig(dl)} and G loss {fmt_sig(gl)} (equilibrium "
+                f"{fmt_sig(d_eq)} and {fmt_sig(eq.g_loss)} under {name})",
+            }
+    return None
 
 
 def _collapse_behind_chance(ctx: RuleContext, chance: dict[str, Any]) -> list[Finding]:
