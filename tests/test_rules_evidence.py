@@ -152,6 +152,48 @@ def test_short_log_that_disagrees_is_not_judged(tmp_path):
     assert "d_overpowering" not in fired(diagnose(load_run(tmp_path / "r")))
 
 
+def _tb_rows(path, rows):
+    """D loss, G loss, D(x), D(G(z)) per row, as a Keras-style CSV of 8 logged points."""
+    path.mkdir()
+    pd.DataFrame(rows, columns=["epoch", "d_loss", "g_loss", "d_real", "d_fake"]).to_csv(
+        path / "log.csv", index=False
+    )
+    return load_run(path)
+
+
+# 8 points of a D that wins (the lab's d_strong TensorBoard shape): one row (the 7th) where
+# D(G(z)) jumps to 0.185 and the D loss to 1.16; in the last D(x) is 0.91 but the losses
+# (D loss 0.119, G loss 13.5) still say D wins
+_D_WINS_8 = [
+    [0, 7.1e-05, 10.47, 0.99997, 4.4e-05],
+    [1, 6.9e-04, 7.51, 0.99999, 6.8e-04],
+    [2, 7.0e-05, 10.46, 0.99999, 6.6e-05],
+    [3, 4.1e-05, 11.59, 0.99999, 3.0e-05],
+    [4, 4.2e-05, 13.22, 0.99998, 2.5e-05],
+    [5, 2.1e-05, 14.92, 0.99998, 4.0e-06],
+    [6, 1.159, 10.02, 1.0, 0.185],
+    [7, 0.119, 13.54, 0.9105, 2.3e-05],
+]
+
+
+def test_short_log_with_one_dissenting_row_reads_every_signal(tmp_path):
+    d = diagnose(_tb_rows(tmp_path / "r", _D_WINS_8))
+    f = fired(d)["d_overpowering"]
+    assert f.severity == "warning"
+    assert f.message.startswith(
+        "D wins in all logged rows but one: D(x) >= 1 and D(G(z)) <= 6.80e-04 in 6 of the 8 "
+        "rows, and D wins by its losses in 1 more (7 of 8). Judged from 8 points"
+    )
+    assert f.numbers["agreeing"] == 7 and f.numbers["points"] == 8
+
+
+def test_short_log_whose_last_row_disagrees_is_not_judged(tmp_path):
+    rows = [r[:] for r in _D_WINS_8]
+    rows[6], rows[7] = rows[7], rows[6]  # the last row is now the dissenting one
+    rows[6][0], rows[7][0] = 6, 7
+    assert "d_overpowering" not in fired(diagnose(_tb_rows(tmp_path / "r", rows)))
+
+
 def _tables(tmp_path, n=800, seed=0):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=n)

@@ -7,6 +7,9 @@ distance between all pairs of samples divided by sqrt(pixels), i.e. a
 root-mean-square per-pixel difference in [0, 1] units, comparable across image
 sizes. When every sample looks the same (mode collapse) it falls towards 0.
 
+A grid saved without its layout (a TensorBoard or Lightning image made by `make_grid`)
+is split by the layout its padding shows (`infer_layouts`, runio.imagegrid.infer_layout).
+
 Real data's diversity is computed the same way when the run says where its data
 came from (today: scikit-learn's digits, config `dataset` mentioning "digits").
 """
@@ -20,12 +23,50 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..files.bounded import open_image
 from ..run import Run, SampleGrid
+from ..runio.imagegrid import infer_layout
 
 FEATURE_SIDE = 16  # samples larger than this are box-downscaled to at most 16x16 before comparing
 NEAR_DUPLICATE = (
     0.02  # pairs closer than this (RMS per pixel, [0, 1] units) count as near-duplicates
 )
+
+
+def _image_size(g: SampleGrid) -> tuple[int, int] | None:
+    try:
+        with open_image(g.read_bytes(), g.path or g.tag) as im:
+            return tuple(im.size)
+    except Exception:  # unreadable: sample_diversity reports it when it reads the grid
+        return None
+
+
+def infer_layouts(run: Run) -> int:
+    """Give the run's sample images that came without a layout the layout their padding shows
+    (one image per tag and size is read; the others of that tag and size share it). Returns
+    how many grids got a layout; images that are no padded grid keep none (one sample)."""
+    done = 0
+    known: dict[tuple[str, tuple[int, int]], dict[str, Any] | None] = {}
+    for g in run.samples:
+        if g.nrow and g.ncol and g.tile:
+            continue
+        size = _image_size(g)
+        if size is None:
+            continue
+        key = (g.tag, size)
+        if key not in known:
+            try:
+                img = np.rint(g.tiles()[0] * 255.0).astype(np.uint8)
+            except (OSError, ValueError, GanAnalyzeError):
+                continue
+            known[key] = infer_layout(img)
+        lay = known[key]
+        if lay is None:
+            continue
+        g.nrow, g.ncol, g.tile = lay["nrow"], lay["ncol"], tuple(lay["tile"])
+        g.padding, g.count = lay["padding"], lay["count"]
+        done += 1
+    return done
 
 
 def sample_features(tiles: np.ndarray, side: int | None = None) -> np.ndarray:

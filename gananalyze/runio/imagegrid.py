@@ -65,3 +65,65 @@ def make_grid(
         grid[y : y + h, xx : xx + w] = x[k].transpose(1, 2, 0)
     layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": len(order)}
     return grid, layout
+
+
+MAX_PADDING = 8  # widest padding infer_layout tries (torchvision's default is 2)
+
+
+def _bands(pad: np.ndarray, p: int) -> int | None:
+    """The smallest period T (tile + padding) such that the `p` lines starting at every
+    multiple of T are padding, len(pad) = n * T + p with n >= 1, and every tile band holds
+    a line that is not padding; None when no period fits."""
+    size = len(pad)
+    for t in range(p + 2, size - p + 1):
+        if (size - p) % t:
+            continue
+        starts = np.arange(0, size, t)
+        sep = (starts[:, None] + np.arange(p)[None, :]).ravel()
+        if not pad[sep].all():
+            continue
+        n = (size - p) // t
+        if all(not pad[k * t + p : (k + 1) * t].all() for k in range(n)):
+            return t
+    return None
+
+
+def infer_layout(img: np.ndarray) -> dict[str, Any] | None:
+    """The layout of an (H, W, C) image that is a grid of samples tiled with uniform padding
+    (torchvision's / TensorBoard's make_grid), read from the padding itself: the colour of the
+    top-left pixel fills whole lines at a fixed period on both axes. None when the image is
+    not such a grid (no uniform padding, or fewer than two tiles).
+
+    Returns {nrow, ncol, tile: [h, w], padding, count}: of the paddings that fit, the one
+    giving the most tiles (a wrong padding fits only with a longer period); count leaves out
+    trailing tiles that are padding alone (make_grid fills the last row with the pad colour).
+    """
+    a = np.asarray(img)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or min(a.shape[:2]) < 5:
+        return None
+    is_pad = (a == a[0, 0][None, None, :]).all(axis=2)
+    if is_pad.all():
+        return None
+    rows, cols = is_pad.all(axis=1), is_pad.all(axis=0)
+    best = None  # the most tiles: a wrong padding fits only with a longer period
+    for p in range(1, MAX_PADDING + 1):
+        tr, tc = _bands(rows, p), _bands(cols, p)
+        if tr is None or tc is None:
+            continue
+        nrow, ncol = (a.shape[0] - p) // tr, (a.shape[1] - p) // tc
+        if nrow * ncol >= 2 and (best is None or nrow * ncol > best[0] * best[1]):
+            best = (nrow, ncol, tr, tc, p)
+    if best is None:
+        return None
+    nrow, ncol, tr, tc, p = best
+    h, w = tr - p, tc - p
+    count = nrow * ncol
+    while count > 1:
+        r, c = divmod(count - 1, ncol)
+        y, x = p + r * tr, p + c * tc
+        if not is_pad[y : y + h, x : x + w].all():
+            break
+        count -= 1
+    return {"nrow": nrow, "ncol": ncol, "tile": [h, w], "padding": p, "count": count}

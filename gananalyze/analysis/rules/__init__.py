@@ -12,7 +12,9 @@ Layout (one idea per module):
   registry.py     Rule, @rule, REGISTRY (refuses duplicate names), ORDER
   balance.py      d_overpowering, g_overpowering, healthy_equilibrium
   stability.py    divergence, vanishing_gradients, oscillation
-  samples.py      mode_collapse, over_training
+  samples.py      mode_collapse (grids, hopping.py, a D at chance, G-loss drops)
+  evaluated.py    sample_quality, over_training; low recall and FID jumps for mode_collapse
+  metricnoise.py  the evaluations' noise: split-half std, own scatter, the estimator's floor
   stalled.py      d_stalled, d_clamped (a dead D: saturated outputs, a clamped loss)
   short.py        short logs (5-19 rows): D wins in every row (finding d_overpowering)
   wild.py         losses wild from the first step (part of oscillation)
@@ -33,6 +35,7 @@ from ...naming.roles import gan_views
 from . import (  # noqa: F401
     balance,
     conditional,
+    evaluated,
     samples,
     short,
     stability,

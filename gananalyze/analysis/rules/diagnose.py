@@ -14,6 +14,7 @@ from ...naming.layouts import source_name
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
+from ..diversity import infer_layouts
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from ..recommendation import recommend
 from .context import RuleContext
@@ -29,6 +30,7 @@ _PRIORITY = [
     "d_clamped",
     "d_overpowering",
     "mode_collapse",
+    "sample_quality",
     "vector_collapse",
     "tabular_fidelity",
     "g_overpowering",
@@ -52,6 +54,7 @@ def diagnose(
     select_metric: the sample metric over_training and the FID-jump check use.
     """
     th = validate_thresholds(thresholds or {}, "thresholds")
+    infer_layouts(run)  # TensorBoard / Lightning image grids: split by their padding
     views = gan_views(run)
     findings: list[Finding] = []
     reasons: dict[str, str] = {}  # rule -> why it was skipped (in every view)
@@ -96,9 +99,7 @@ def diagnose(
         # healthy only if every GAN is
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     if any(f.severity == "error" for f in findings):  # "healthy" next to an error would mislead
-        findings = [
-            f for f in findings if not (f.rule in HEALTHY_RULES and f.severity == "info")
-        ]
+        findings = [f for f in findings if not (f.rule in HEALTHY_RULES and f.severity == "info")]
     weak = _weak_evidence(ctx, findings, ran_rules)
     if weak:  # "healthy" needs the core evidence; without it: "no problems found"
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
@@ -174,7 +175,13 @@ def diagnose(
         context["gans"] = [
             dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
         ]
-    diag = Diagnosis(run.name, _verdict(findings, ran, skipped), findings, skipped, th, context)
+    sampled = bool(run.vectors) or any(
+        available(c, n) for c in ctxs for n in ("samples", "sample_metric", "sample_recall")
+    )
+    context["sample_evidence"] = sampled
+    diag = Diagnosis(
+        run.name, _verdict(findings, ran, skipped, sampled), findings, skipped, th, context
+    )
     diag.recommendation = recommend(run, findings, select_metric)
     div = next((c.diversity for c in ctxs if getattr(c, "diversity", None) is not None), None)
     if div is not None:
@@ -201,7 +208,15 @@ def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> 
     return "; ".join(why)
 
 
-def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) -> str:
+NO_SAMPLES = (
+    "no samples or sample metrics were logged, so mode collapse cannot be ruled out "
+    "(balanced losses do not show it)"
+)
+
+
+def _verdict(
+    findings: list[Finding], ran: int, skipped: list[tuple[str, str]], sampled: bool = True
+) -> str:
     problems = [f for f in findings if f.severity != "info"]
     if not problems:
         h = next((f for f in findings if f.rule == "healthy_equilibrium"), None)
@@ -212,17 +227,21 @@ def _verdict(findings: list[Finding], ran: int, skipped: list[tuple[str, str]]) 
                 bits.append(f"D(x) {fmt_sig(n['D_x'], 2)}, D(G(z)) {fmt_sig(n['D_G_z'], 2)}")
             if "D_loss" in n:
                 bits.append(f"D loss {fmt_sig(n['D_loss'], 3)}")
-            return "Healthy: no problems found" + (
-                f", {'; '.join(bits)} near equilibrium at the end." if bits else "."
-            )
+            near = f", {'; '.join(bits)} near equilibrium at the end" if bits else ""
+            if not sampled:  # the losses are all the evidence: claim no more than they show
+                return f"Healthy losses: no problems found{near}; {NO_SAMPLES}."
+            return f"Healthy: no problems found{near}."
         v = next((f for f in findings if f.rule == "vector_collapse"), None)
         if v is not None:
             return "Healthy: no problems found; " + v.message[0].lower() + v.message[1:]
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."
-        return f"No problems found by the {ran} checks that could run" + (
-            f" ({len(skipped)} skipped)." if skipped else "."
+        return (
+            f"No problems found by the {ran} checks that could run"
+            + (f" ({len(skipped)} skipped)" if skipped else "")
+            + ("" if sampled else f"; {NO_SAMPLES}")
+            + "."
         )
     main = problems[0]
     where = ""

@@ -25,9 +25,9 @@ from ..findings import Finding
 from .context import RuleContext
 
 
-def grid_centres(ctx: RuleContext) -> list[tuple[int, np.ndarray, float, float]]:
-    """(step, centre, spread, near-duplicate share) per step with a laid-out grid of 2+
-    samples, in step order.
+def grid_centres(ctx: RuleContext) -> list[tuple[int, np.ndarray, float, float, int]]:
+    """(step, centre, spread, near-duplicate share, samples) per step with a laid-out grid of
+    2+ samples, in step order.
 
     Grids at the same step (several tags) are pooled; unreadable grids are left out (the
     diversity check already names them).
@@ -50,8 +50,35 @@ def grid_centres(ctx: RuleContext) -> list[tuple[int, np.ndarray, float, float]]
     for step in sorted(tiles_at):
         feats = np.concatenate([sample_features(t, side) for t in tiles_at[step]])
         st = pairwise_stats(feats)
-        out.append((step, feats.mean(axis=0), st["diversity"], st["near_duplicates"]))
+        out.append((step, feats.mean(axis=0), st["diversity"], st["near_duplicates"], len(feats)))
     return out
+
+
+def centre_drift(ctx: RuleContext) -> dict[str, Any] | None:
+    """How far the mean sample moves between consecutive grids, in units of what sampling
+    alone moves it (spread / sqrt(samples): a G that draws the same distribution at every
+    checkpoint scores about 1; one whose samples cover a different set of modes at each
+    checkpoint, though each sample looks real, scores 2-4). The median over the pairs of
+    consecutive grids (the first grid left out when there are 4+), or None under 3 grids."""
+    got = grid_centres(ctx)
+    got = got[1:] if len(got) >= 4 else got
+    if len(got) < 3:
+        return None
+    z = []
+    for a, b in zip(got[:-1], got[1:], strict=True):
+        shift = float(np.sqrt(np.mean((a[1] - b[1]) ** 2)))
+        noise = max(a[2], b[2]) / np.sqrt(min(a[4], b[4]))
+        if noise > 0:
+            z.append(shift / noise)
+    if not z:
+        return None
+    return {
+        "drift": float(np.median(z)),
+        "pairs": len(z),
+        "first_step": int(got[0][0]),
+        "last_step": int(got[-1][0]),
+        "samples": int(min(g[4] for g in got)),
+    }
 
 
 def collapse_from_hopping(ctx: RuleContext) -> list[Finding]:

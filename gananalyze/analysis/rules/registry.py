@@ -30,6 +30,7 @@ def is_not_this_kind(reason: str | None) -> bool:
     """Whether an applies() answer says the rule is about another kind of run."""
     return bool(reason) and (reason == NOT_THIS_KIND or reason.startswith(NOT_THIS_KIND + ": "))
 
+
 RuleFn = Callable[[RuleContext], list[Finding]]
 Needs = tuple[str, ...] | list[tuple[str, ...]]
 
@@ -59,6 +60,7 @@ ORDER = (
     "d_overpowering",
     "g_overpowering",
     "mode_collapse",
+    "sample_quality",
     "conditional_collapse",
     "class_dropping",
     "class_mode_collapse",

@@ -1,5 +1,7 @@
-"""Rules that read the samples and their evaluations: mode collapse (sample diversity,
-G-loss drops, FID jumps) and over-training past the best checkpoint."""
+"""mode_collapse: the samples lose their diversity or hop between modes (grids, also
+TensorBoard's split by their padding), weaker sample evidence behind a D flat at chance,
+G-loss drops while D(G(z)) oscillates; with the evaluations' criteria of evaluated.py
+(low recall, FID jumps)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,14 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_name, finite_series
 from ..findings import Finding
 from .context import RuleContext
-from .hopping import collapse_from_hopping
+from .conventions import consistent_d_equilibria
+from .evaluated import collapse_from_recall, fid_jumps
+from .hopping import centre_drift, collapse_from_hopping
 from .registry import available, rule
 
 
@@ -31,13 +33,16 @@ def mode_collapse(ctx: RuleContext) -> list[Finding]:
     if available(ctx, "samples"):
         out += _collapse_from_samples(ctx)
         out += collapse_from_hopping(ctx)
+        chance = flat_at_chance(ctx)
+        if not out and chance is not None:
+            out += _collapse_behind_chance(ctx, chance)
     if available(ctx, "sample_recall"):
-        out += _collapse_from_recall(ctx)
+        out += collapse_from_recall(ctx)
     if ctx.has("G_loss") and ctx.has("D_G_z_prob"):
         out += _collapse_from_metrics(ctx)
     sm = ctx.sample_metric()
     if len(sm) >= 2 and not higher_is_better(ctx.select_metric):
-        out += _fid_jumps(ctx, sm)
+        out += fid_jumps(ctx, sm)
     return out
 
 
@@ -147,53 +152,109 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
     ]
 
 
-def _collapse_from_recall(ctx: RuleContext) -> list[Finding]:
-    """Low recall (or coverage) with fair precision (or density) at the sweep's evaluations:
-    the samples are realistic but cover few modes (Kynkaanniemi et al. 2019; Naeem et al.
-    2020). Needs two evaluations in a row, or the last one."""
+def flat_at_chance(ctx: RuleContext) -> dict[str, Any] | None:
+    """D flat at chance for the whole run: its outputs within chance_tol of 0.5 (or, without
+    them, the D and G losses within chance_tol, relative, of their equilibrium values) in at
+    least chance_share of the bins. A D that tells nothing apart either faces a perfect G or
+    no longer learns, so it is a collapse signal when the samples agree. None otherwise."""
     th = ctx.th
-    for cover, fid_like in (("recall", "precision"), ("coverage", "density")):
-        rc = finite_series(ctx.run, cover)
-        pr = finite_series(ctx.run, fid_like)
-        if not len(rc) or not len(pr):
-            continue
-        j = pd.concat([rc.rename("c"), pr.rename("p")], axis=1, join="inner").dropna()
-        if not len(j):
-            continue
-        low = (j["c"] <= th["collapse_recall_max"]) & (j["p"] >= th["collapse_precision_min"])
-        m = low.to_numpy()
-        pairs = m[1:] & m[:-1]
-        if not (m[-1] or pairs.any()):
-            continue
-        st = j.index.to_numpy()
-        i0 = int(np.flatnonzero(m)[0]) if m[-1] else int(np.flatnonzero(pairs)[0])
-        ongoing = bool(m[-1])
-        i1 = len(m) - 1 if ongoing else int(np.flatnonzero(pairs)[-1]) + 1
-        c_val, p_val = float(j["c"].iloc[i1]), float(j["p"].iloc[i1])
-        best = float(j["c"].max())
-        msg = (
-            f"{cover.capitalize()} {fmt_sig(c_val)} with {fid_like} {fmt_sig(p_val)} at step "
-            f"{int(st[i1])} ({int(m.sum())} of {len(m)} evaluations with {cover} <= "
-            f"{fmt_sig(th['collapse_recall_max'])} and {fid_like} >= "
-            f"{fmt_sig(th['collapse_precision_min'])}; highest {cover} {fmt_sig(best)}): the "
-            "samples look real but cover few modes of the real data."
+    tol, share = th["chance_tol"], th["chance_share"]
+    if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+        ok = np.isfinite(bx) & np.isfinite(bg)
+        near = (np.abs(bx - 0.5) <= tol) & (np.abs(bg - 0.5) <= tol)
+        if ok.sum() >= ctx.need_bins() and near[ok].mean() >= share:
+            return {
+                "D_x": float(np.nanmedian(bx)),
+                "D_G_z": float(np.nanmedian(bg)),
+                "share": float(near[ok].mean()),
+                "words": f"D(x) {fmt_sig(float(np.nanmedian(bx)))} and D(G(z)) "
+                f"{fmt_sig(float(np.nanmedian(bg)))}",
+            }
+        return None
+    eq = ctx.eq
+    if eq is None or not eq.d_loss or not eq.g_loss:
+        return None
+    if not (ctx.has("D_loss") and ctx.has("G_loss")):
+        return None
+    bd = ctx.bins("D_loss")["med"].to_numpy()
+    bgl = ctx.bins("G_loss")["med"].to_numpy()
+    ok = np.isfinite(bd) & np.isfinite(bgl)
+    if ok.sum() < ctx.need_bins():
+        return None
+    dl, gl = float(np.nanmedian(bd)), float(np.nanmedian(bgl))
+    # the D loss against the equilibrium of each loss convention consistent with the run
+    for name, d_eq in sorted(consistent_d_equilibria(eq, dl, gl).items()):
+        near = (np.abs(bd / d_eq - 1) <= tol) & (np.abs(bgl / eq.g_loss - 1) <= tol)
+        if near[ok].mean() >= share:
+            return {
+                "D_loss": dl,
+                "G_loss": gl,
+                "share": float(near[ok].mean()),
+                "words": f"D loss {fmt_sig(dl)} and G loss {fmt_sig(gl)} (equilibrium "
+                f"{fmt_sig(d_eq)} and {fmt_sig(eq.g_loss)} under {name})",
+            }
+    return None
+
+
+def _collapse_behind_chance(ctx: RuleContext, chance: dict[str, Any]) -> list[Finding]:
+    """With D flat at chance, the sample criteria at the chance_* thresholds: weaker sample
+    evidence suffices because the D's outputs point the same way."""
+    th0 = ctx.th
+    relaxed = dict(
+        th0,
+        collapse_ratio=th0["chance_collapse_ratio"],
+        collapse_real_ratio=th0["chance_collapse_ratio"],
+        collapse_dup_frac=th0["chance_dup_frac"],
+        hop_min_hops=1,
+    )
+    ctx.th = relaxed
+    try:
+        found = _collapse_from_samples(ctx) + collapse_from_hopping(ctx)
+    finally:
+        ctx.th = th0
+    if not found:
+        drift = centre_drift(ctx)
+        if drift is not None and drift["drift"] >= th0["chance_drift_min"]:
+            found = [
+                Finding(
+                    rule="mode_collapse",
+                    severity="error",
+                    title="Mode collapse behind a D flat at chance",
+                    message=f"The mean sample moves between consecutive grids (steps "
+                    f"{drift['first_step']}-{drift['last_step']}) a median "
+                    f"{fmt_sig(drift['drift'])}x what sampling {drift['samples']} samples "
+                    f"alone moves it (>= {fmt_sig(th0['chance_drift_min'])}): each checkpoint "
+                    "draws a different part of the data",
+                    action="G covers a different set of modes at each checkpoint while D "
+                    "cannot tell: raise G's diversity (minibatch-std in D, packed D, a "
+                    "lower learning rate for both) and check that D still learns.",
+                    start_step=drift["first_step"],
+                    end_step=drift["last_step"],
+                    numbers={"centre_drift": drift["drift"], "grid_pairs": drift["pairs"]},
+                    metrics=["samples"],
+                )
+            ]
+    out = []
+    for f in found[:1]:
+        f.title = "Mode collapse behind a D flat at chance"
+        f.message = (
+            f"D flat at chance for {fmt_pct(chance['share'])} of the run ({chance['words']}) "
+            "and the samples agree: "
+            + f.message[0].lower()
+            + f.message[1:].rstrip(".")
+            + " (sample thresholds for a D at chance: diversity below "
+            f"{fmt_pct(th0['chance_collapse_ratio'])} of its peak or of the real data's, "
+            f"{fmt_pct(th0['chance_dup_frac'])} near-copies, one hop, or the mean sample "
+            f"drifting {fmt_sig(th0['chance_drift_min'])}x its sampling noise)."
         )
-        return [
-            Finding(
-                rule="mode_collapse",
-                severity="error" if ongoing else "warning",
-                title=f"Mode collapse (low {cover}, fair {fid_like})",
-                message=msg,
-                action="G covers few modes: lower G's learning rate or G steps per D step, add "
-                "minibatch-std / minibatch discrimination, or use a loss less prone to collapse "
-                "(WGAN-GP, hinge with spectral norm); look at the samples of these checkpoints.",
-                start_step=int(st[i0]),
-                end_step=int(st[i1]),
-                numbers={cover: c_val, fid_like: p_val, f"best_{cover}": best},
-                metrics=[cover, fid_like],
-            )
+        f.numbers = dict(f.numbers, d_at_chance=chance["share"])
+        f.metrics = list(f.metrics) + [
+            ctx.column(n) for n in (("D_x", "D_G_z") if "D_x" in chance else ("D_loss", "G_loss"))
         ]
-    return []
+        out.append(f)
+    return out
 
 
 def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
@@ -252,210 +313,5 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
                 "dgz_dispersion_ratio": float(np.nanmax(disp[idx]) / dmed),
             },
             metrics=[ctx.column("G_loss"), ctx.column("D_G_z")],
-        )
-    ]
-
-
-def metric_noise(ctx: RuleContext, sm: pd.Series) -> tuple[np.ndarray, str]:
-    """Each evaluation's uncertainty (absolute, the metric's units) and where it came from.
-
-    The sweep's own `<metric>_std` column (fid_std: split-half) when it was recorded,
-    pooled as the median over evaluations (one split is a rough estimate); else the
-    run's own scatter (>= noise_min_evaluations evaluations): the spread of the second
-    differences of log(metric) (trend-free for a curve that falls like a power law), as a
-    relative noise; else no noise (the relative margins alone decide).
-    """
-    v = sm.to_numpy(dtype=np.float64)
-    tab = ctx.run.sample_metrics
-    col = f"{sm.name}_std"
-    if tab is not None and len(tab) and col in tab.columns and "step" in tab.columns:
-        t = tab[["step", col]].dropna().drop_duplicates("step", keep="last").set_index("step")
-        std = pd.to_numeric(t[col], errors="coerce").reindex(sm.index).to_numpy()
-        rel = std / np.maximum(np.abs(v), 1e-30)
-        if np.isfinite(rel).sum() >= 1:
-            pooled = float(np.nanmedian(rel))
-            return np.fmax(np.nan_to_num(std, nan=0.0), pooled * np.abs(v)), f"{col} (split-half)"
-    if len(v) >= ctx.th["noise_min_evaluations"] and (v > 0).all():
-        # the lower quartile of |second difference| (0.319 sigma for Gaussian noise) over the
-        # later half (the early fall bends the curve): a jump touches up to three second
-        # differences and must not pass for noise
-        d2 = np.abs(np.diff(np.log(v), 2))
-        rel = float(np.quantile(d2[len(d2) // 2 :], 0.25)) / 0.3186 / math.sqrt(6.0)
-        return rel * np.abs(v), "the run's own scatter"
-    return np.zeros(len(v)), "no noise estimate"
-
-
-def _beyond_noise(ctx: RuleContext, a: float, b: float, na: float, nb: float) -> bool:
-    """Whether b - a exceeds metric_noise_z combined standard deviations."""
-    return abs(b - a) > ctx.th["metric_noise_z"] * math.hypot(na, nb)
-
-
-def _fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
-    th = ctx.th
-    v = sm.to_numpy()
-    st = sm.index.to_numpy()
-    if len(v) < 3:
-        return []
-    noise, _ = metric_noise(ctx, sm)
-    ratio = v[1:] / np.maximum(v[:-1], 1e-12)
-    best_before = np.fmin.accumulate(v)[:-1]
-    hit = (ratio >= th["fid_jump_ratio"]) & (v[1:] > th["fid_jump_ratio"] * best_before)
-    hit &= np.array(
-        [_beyond_noise(ctx, v[k], v[k + 1], noise[k], noise[k + 1]) for k in range(len(v) - 1)]
-    )
-    hit[0] = (
-        hit[0] and len(v) > 3 and False
-    )  # the second evaluation after an untrained first one is never a jump
-    if not hit.any():
-        return []
-    i = int(np.flatnonzero(hit)[0]) + 1
-    nm = (
-        ctx.select_metric.upper()
-        if ctx.select_metric.lower() in ("fid", "kid")
-        else ctx.select_metric
-    )
-    recovered = v[-1] < th["fid_jump_ratio"] * best_before[i - 1]
-    msg = (
-        f"{nm} jumped from {fmt_sig(v[i - 1])} (step {int(st[i - 1])}) to {fmt_sig(v[i])} "
-        f"(step {int(st[i])}), {fmt_sig(v[i] / v[i - 1])}x"
-        + (
-            f"; it recovered to {fmt_sig(v[-1])} by step {int(st[-1])}."
-            if recovered
-            else f"; last {fmt_sig(v[-1])} at step {int(st[-1])}."
-        )
-    )
-    return [
-        Finding(
-            rule="mode_collapse",
-            severity="warning",
-            title=f"{nm} jumped up (samples degraded)",
-            message=msg,
-            action=f"Check the samples at step {int(st[i])} for collapse.",
-            start_step=int(st[i - 1]),
-            end_step=int(st[i]),
-            numbers={
-                "before": float(v[i - 1]),
-                "after": float(v[i]),
-                "ratio": float(v[i] / v[i - 1]),
-                "recovered": bool(recovered),
-            },
-            metrics=[ctx.select_metric],
-        )
-    ]
-
-
-@rule("over_training", needs=("sample_metric",))
-def over_training(ctx: RuleContext) -> list[Finding]:
-    """The best checkpoint by FID (or the selected metric) is earlier than the last, which is worse
-    by a margin.
-    """
-    th = ctx.th
-    sm = ctx.sample_metric()
-    v = sm.to_numpy()
-    st = sm.index.to_numpy()
-    lower = not higher_is_better(ctx.select_metric)
-    i_best = best_position(v, not lower)
-    best, last = float(v[i_best]), float(v[-1])
-    worse = (last - best) / abs(best) if lower else (best - last) / abs(best)
-    if best == 0:
-        worse = float("inf") if last != best else 0.0
-    nm = (
-        ctx.select_metric.upper()
-        if ctx.select_metric.lower() in ("fid", "kid")
-        else ctx.select_metric
-    )
-    bstep = int(st[i_best])
-    cname = checkpoint_name(ctx.run, bstep)
-    nums = {
-        "metric": ctx.select_metric,
-        "best_step": bstep,
-        "best_value": best,
-        "last_step": int(st[-1]),
-        "last_value": last,
-        "last_worse_by": worse,
-        "margin": th["overtrain_margin"],
-        "evaluations": int(len(v)),
-        "checkpoint": cname,
-    }
-    later = v[i_best + 1 :]
-    rel = (later - best) / abs(best) if lower else (best - later) / abs(best)
-    noise, noise_src = metric_noise(ctx, sm)
-    past_noise = np.array(
-        [
-            _beyond_noise(ctx, best, x, noise[i_best], n)
-            for x, n in zip(later, noise[i_best + 1 :], strict=True)
-        ],
-        dtype=bool,
-    )
-    n_worse = int(((rel > th["overtrain_margin"]) & past_noise).sum())
-    if best == 0:
-        n_worse = int(((later != best) & past_noise).sum())
-    nums.update(later_worse=n_worse, noise=float(noise[-1]), noise_source=noise_src)
-    last_past = bool(past_noise[-1]) if len(past_noise) else False
-    if (
-        i_best < len(v) - 1
-        and worse > th["overtrain_margin"]
-        and last_past
-        and n_worse >= th["overtrain_min_later"]
-    ):
-        msg = (
-            f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} "
-            f"later evaluation(s) are worse by more than the margin and the noise, the last "
-            f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
-            f"{fmt_pct(th['overtrain_margin'])}, noise +-{fmt_sig(float(noise[-1]))} from "
-            f"{noise_src})."
-        )
-        return [
-            Finding(
-                rule="over_training",
-                severity="warning",
-                title="Over-training: the best checkpoint is not the last",
-                message=msg,
-                action=f"Stop training earlier, or early-stop on {nm}: later checkpoints got "
-                "worse.",
-                start_step=bstep,
-                end_step=int(st[-1]),
-                numbers=nums,
-                metrics=[ctx.select_metric],
-            )
-        ]
-    if i_best == len(v) - 1:
-        where = "the last evaluation"
-    elif worse > th["overtrain_margin"] and not last_past:
-        where = (
-            f"the last ({fmt_sig(last)}, {fmt_pct(worse)} worse) is within the evaluations' "
-            f"noise (+-{fmt_sig(float(noise[-1]))}, {noise_src})"
-        )
-    elif worse > th["overtrain_margin"]:
-        where = (
-            f"only {n_worse} later evaluation(s) worse by more than "
-            f"{fmt_pct(th['overtrain_margin'])} "
-            f"(the last: {fmt_sig(last)}, {fmt_pct(worse)} worse), fewer than "
-            f"the {th['overtrain_min_later']} "
-            "that would show a trend"
-        )
-    else:
-        where = (
-            f"the last is within {fmt_pct(th['overtrain_margin'])} ("
-            f"{fmt_sig(last)}, {fmt_pct(max(worse, 0))} "
-            "worse)"
-        )
-    bad = sm.attrs.get("implausible", 0)
-    msg = (
-        f"Best {nm} {fmt_sig(best)} at step {bstep} of {len(v)} evaluations; {where}: "
-        "no over-training." + (f" {bad} implausible evaluation(s) were left out." if bad else "")
-    )
-    return [
-        Finding(
-            rule="over_training",
-            severity="info",
-            title=f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
-            message=msg,
-            action="Nothing to fix."
-            + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
-            start_step=bstep,
-            end_step=bstep,
-            numbers=nums,
-            metrics=[ctx.select_metric],
         )
     ]

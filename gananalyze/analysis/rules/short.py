@@ -1,5 +1,7 @@
 """Short logs (5 to min_points - 1 rows), which the trend rules cannot bin: judged only when
-every logged row agrees strongly, and the finding says how many points it rests on.
+every logged row agrees strongly (from 8 rows: all but one, the last included, a warning),
+and the finding says how many points it rests on. A row agrees by D's outputs or by its
+losses (each row's evidence is all read).
 
 D wins in every row: D(x) >= d_over_dx_min and D(G(z)) <= d_over_dgz_max in each row; or,
 without D's outputs, a G loss that implies D(G(z)) <= d_over_implied_dgz_max as -log D(G(z))
@@ -22,6 +24,24 @@ from .conventions import LN2, loss_type_known
 from .registry import not_this_kind, rule
 
 MIN_SHORT = 5
+MIN_ONE_OFF = 8  # from this many rows, one row that disagrees (not the last) is tolerated
+
+
+def _strong(agree: np.ndarray) -> bool:
+    """Every row agrees; or, from MIN_ONE_OFF rows, all but one, the last row included."""
+    n, k = len(agree), int(agree.sum())
+    return n >= MIN_SHORT and (k == n or (n >= MIN_ONE_OFF and k == n - 1 and bool(agree[-1])))
+
+
+def _rows(k: int, n: int, by_outputs: int | None = None) -> str:
+    if k == n and (by_outputs is None or by_outputs == n):
+        return f"every one of the {n} rows"
+    if by_outputs is not None and by_outputs < k:
+        return (
+            f"{by_outputs} of the {n} rows, and D wins by its losses in "
+            f"{k - by_outputs} more ({k} of {n})"
+        )
+    return f"{k} of the {n} rows"
 
 
 def _short(ctx: RuleContext, name: str) -> pd.Series | None:
@@ -52,19 +72,33 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
     dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")
     dl, gl = _short(ctx, "D_loss"), ctx.finite("G_loss")
     nums: dict = {}
+    g_min = -math.log(th["d_over_implied_dgz_max"])
+    limit = th["d_over_implied_loss_frac"] * LN2
     if MIN_SHORT <= min(len(dx), len(dg)) < th["min_points"]:
         j = pd.concat([dx.rename("x"), dg.rename("g")], axis=1, join="inner").dropna()
-        if len(j) < MIN_SHORT or not (
-            (j["x"] >= th["d_over_dx_min"]).all() and (j["g"] <= th["d_over_dgz_max"]).all()
-        ):
+        if len(j) < MIN_SHORT:
             return []
-        n = len(j)
+        by_out = (j["x"] >= th["d_over_dx_min"]) & (j["g"] <= th["d_over_dgz_max"])
+        # a row whose outputs fall short still shows D winning when its losses do (G loss
+        # implying D(G(z)) <= d_over_implied_dgz_max with a D loss under 40% of ln 2)
+        lo = pd.concat([ctx.finite("D_loss").rename("d"), gl.rename("gl")], axis=1)
+        lo = lo.reindex(j.index)
+        by_loss = (lo["gl"] >= g_min) & (lo["d"] <= limit)
+        agree = (by_out | by_loss.fillna(False)).to_numpy()
+        if not _strong(agree):
+            return []
+        n, k = len(j), int(agree.sum())
+        ok = j[by_out.to_numpy()]
         what = (
-            f"D(x) >= {fmt_sig(float(j['x'].min()))} and D(G(z)) <= "
-            f"{fmt_sig(float(j['g'].max()))} in every one of the {n} rows"
+            f"D(x) >= {fmt_sig(float(ok['x'].min()))} and D(G(z)) <= "
+            f"{fmt_sig(float(ok['g'].max()))} in {_rows(k, n, int(by_out.sum()))}"
         )
-        nums.update(points=n, D_x_min=float(j["x"].min()), D_G_z_max=float(j["g"].max()))
+        nums.update(
+            points=n, agreeing=k, D_x_min=float(ok["x"].min()), D_G_z_max=float(ok["g"].max())
+        )
         metrics = [ctx.column("D_x"), ctx.column("D_G_z")]
+        if k > int(by_out.sum()):
+            metrics += [ctx.column("D_loss"), ctx.column("G_loss")]
     elif dl is not None and not (ctx.eq is not None and ctx.eq.loss == "wasserstein"):
         g = gl.reindex(dl.index).dropna() if len(gl) else pd.Series([], dtype="float64")
         if len(g) >= MIN_SHORT:
@@ -72,43 +106,51 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
             # puts the fakes as far past the margin; an LSGAN one would need a large D loss)
             # while the D loss is under d_over_implied_loss_frac of the averaged BCE
             # equilibrium ln 2, the smallest of BCE's and hinge's
-            g_min = -math.log(th["d_over_implied_dgz_max"])
-            limit = th["d_over_implied_loss_frac"] * LN2
-            if not ((g >= g_min).all() and (dl <= limit).all()):
+            d2 = dl.reindex(g.index)
+            agree = ((g >= g_min) & (d2 <= limit)).to_numpy()
+            if not _strong(agree):
                 return []
-            n = len(g)
+            n, k = len(g), int(agree.sum())
             what = (
-                f"{ctx.label('D_loss')} <= {fmt_sig(float(dl.max()))} (under "
+                f"{ctx.label('D_loss')} <= {fmt_sig(float(d2[agree].max()))} (under "
                 f"{fmt_sig(limit)}, {fmt_sig(100 * th['d_over_implied_loss_frac'])}% of the "
                 f"averaged BCE equilibrium ln 2) and {ctx.label('G_loss')} >= "
-                f"{fmt_sig(float(g.min()))} (D(G(z)) <= {fmt_sig(float(np.exp(-g.min())))} as "
-                f"-log D(G(z))) in every one of the {n} rows; this holds under every loss "
-                "convention consistent with these numbers"
+                f"{fmt_sig(float(g[agree].min()))} (D(G(z)) <= "
+                f"{fmt_sig(float(np.exp(-g[agree].min())))} as -log D(G(z))) in "
+                f"{_rows(k, n)}; this holds under every loss convention consistent with these "
+                "numbers"
             )
-            nums.update(points=n, D_loss_max=float(dl.max()), G_loss_min=float(g.min()))
+            nums.update(
+                points=n,
+                agreeing=k,
+                D_loss_max=float(d2[agree].max()),
+                G_loss_min=float(g[agree].min()),
+            )
             metrics = [ctx.column("D_loss"), ctx.column("G_loss")]
         else:
             ref, ref_name = _smallest_equilibrium(ctx)
             limit = th["d_over_loss_frac"] * ref
             if not (dl <= limit).all():
                 return []
-            n = len(dl)
+            n = k = len(dl)
             what = (
                 f"{ctx.label('D_loss')} <= {fmt_sig(float(dl.max()))} in every one of the {n} "
                 f"rows (under {fmt_sig(th['d_over_loss_frac'] * 100)}% of {ref_name})"
             )
-            nums.update(points=n, D_loss_max=float(dl.max()))
+            nums.update(points=n, agreeing=k, D_loss_max=float(dl.max()))
             metrics = [ctx.column("D_loss")]
     else:
         return []
     steps = ctx.steps
+    why = "every row agrees" if k == n else "all rows but one agree, the last included"
     return [
         Finding(
             rule="d_overpowering",
-            severity="error",
+            severity="error" if k == n else "warning",
             title="Discriminator overpowers the generator (short log)",
-            message=f"D wins in every logged row: {what}. Judged from {n} points, under the "
-            f"{th['min_points']} the trend rules need, because every row agrees.",
+            message=f"D wins in {'every logged row' if k == n else 'all logged rows but one'}: "
+            f"{what}. Judged from {n} points, under the {th['min_points']} the trend rules "
+            f"need, because {why}.",
             action="Weaken D or strengthen G: lower D's learning rate, fewer D steps per G "
             "step, label smoothing or instance noise; log more often to see when it began.",
             start_step=int(steps[0]) if len(steps) else None,

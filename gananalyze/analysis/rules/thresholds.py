@@ -69,6 +69,22 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "hop_shift_ratio": 2.0,
     "hop_min_shift": 0.05,
     "hop_min_hops": 2,
+    # mode_collapse behind a D flat at chance: D(x) and D(G(z)) within chance_tol of 0.5 (or the
+    # losses within chance_tol, relative, of equilibrium) in chance_share of the bins; then the
+    # samples show collapse at weaker thresholds: diversity below chance_collapse_ratio of its
+    # peak or of the real data's, chance_dup_frac near-copy pairs, or a single hop
+    "chance_tol": 0.05,
+    "chance_share": 0.9,
+    "chance_collapse_ratio": 0.75,
+    "chance_dup_frac": 0.1,
+    # ... or the mean sample moving between consecutive grids by at least this many times what
+    # sampling alone moves it (median over the pairs; a G drawing one distribution scores ~1)
+    "chance_drift_min": 2.0,
+    # sample_quality: recall (coverage) at most this at every evaluation, or precision and recall
+    # both at most poor_pr_max at every one: the samples never came near the real data (a
+    # healthy run's k-NN recall is 0.3-0.9)
+    "poor_recall_max": 0.1,
+    "poor_pr_max": 0.15,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
     # vector_collapse (vector/sequence samples)
     # tabular_fidelity (synthetic rows against the real table)
