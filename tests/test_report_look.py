@@ -13,27 +13,10 @@ from gananalyze import load_run
 from gananalyze.analysis.findings import Diagnosis, Finding
 from gananalyze.analysis.report_evidence import gather
 from gananalyze.cli import main
-from gananalyze.pages import plots
 from gananalyze.pages.report import _Builder
 from gananalyze.pages.text import check_text
 
 LONG = ["Discriminator overpowers the generator", "Generator gradients vanish while D saturates"]
-
-
-def test_a_legend_of_long_labels_stays_inside_the_figure():
-    x = np.arange(100.0)
-    curves = [plots.Curve(n, x, x / 100) for n in ("D(x)", "D(G(z)) before D update", "after")]
-    spans = [plots.Span(10.0, 30.0, LONG[0]), plots.Span(50.0, 70.0, LONG[1], "#17becf")]
-    fig = plots.line_chart(
-        curves,
-        spans=spans,
-        hlines=[plots.HLine(0.5, "0.5 (D cannot tell)")],
-        vlines=[plots.VLine(90, "best checkpoint (FID 946.7)")],
-    )
-    r = fig.canvas.get_renderer()
-    box, page = fig.legends[0].get_window_extent(r), fig.get_window_extent(r)
-    assert box.x0 >= page.x0 and box.x1 <= page.x1
-    assert fig.legends[0]._ncols < 5  # it needed more rows, not a wider legend
 
 
 def _f(title: str, sev: str = "warning") -> Finding:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis.alignment import step_label
 from ..analysis.report_evidence import TsneEvidence
 from ..files.bounded import TooCostly, open_image
 from ..naming.aliases import LABELS
@@ -15,7 +14,7 @@ from ..naming.aliases import label as label_of
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num, fmt_sig
 from . import plot_kinds, plots, pngs
-from .sections import CHART_WIDTH, Figure, Section, StripGroup, StripItem, slug
+from .sections import Figure, Section, StripGroup, StripItem, slug
 
 # What each sample metric's value is (the y axis' label): FID and KID are distances in the
 # feature network's space, so their scale depends on the network, named beside them.
@@ -247,19 +246,14 @@ class SampleSections:
             band=False,
             markers=True,
         )
-        fig = plots.line_chart(
+        fig = self.chart(
             [curve],
             title="Sample diversity (mean pairwise RMS pixel distance)",
             ylabel="diversity",
             hlines=hl,
-            vlines=self.best_vline(),
             spans=self.spans_for(["samples", "diversity"]),
-            xlabel=step_label(self.run),
-            width=CHART_WIDTH,
-            height=2.6,
+            height=260,
         )
-        ax_lo = 0.0
-        fig.axes[0].set_ylim(bottom=ax_lo)
         return [
             self.figure(
                 fig, "chart-diversity", "diversity of the fixed-noise samples over training"

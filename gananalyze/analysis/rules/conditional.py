@@ -192,27 +192,42 @@ def class_dropping(ctx: RuleContext) -> list[Finding]:
         f"accuracy {fmt_pct(last['cond_acc'])} (chance {fmt_pct(chance)}, real data "
         f"{fmt_pct(real)}; {int(n_k)} samples per class)."
     )
+    return _at_last_evaluation(
+        "class_dropping",
+        f"Class dropping ({len(bad)} label(s) give another class)",
+        msg,
+        "The dropped classes' labels map onto their neighbours: check the label encoding "
+        "(class order, one-hot width), and the balance of those classes in the training "
+        "data; a stronger conditional signal in D (projection, AC-GAN) helps.",
+        last,
+        lasting,
+        {
+            "classes": [int(c) for c in bad["class"]],
+            "produce": [int(c) for c in bad["pred"]],
+            "share": [float(v) for v in bad["pred_share"]],
+            "accuracy": [float(v) for v in bad["acc"]],
+            "cond_acc": float(last["cond_acc"]),
+            "chance": chance,
+            "real": real,
+        },
+    )
+
+
+def _at_last_evaluation(
+    rule: str, title: str, msg: str, action: str, last: pd.Series, lasting: bool, numbers: dict
+) -> list[Finding]:
+    """A per-class finding at the last evaluation: an error when the same classes were
+    already wrong at the evaluation before (it lasted), else a warning."""
     return [
         Finding(
-            rule="class_dropping",
+            rule=rule,
             severity="error" if lasting else "warning",
-            title=f"Class dropping ({len(bad)} label(s) give another class)",
+            title=title,
             message=msg,
-            action="The dropped classes' labels map onto their neighbours: check the label "
-            "encoding (class order, one-hot width), and the balance of those classes in the "
-            "training data; a stronger conditional signal in D (projection, AC-GAN) helps.",
+            action=action,
             start_step=int(last["step"]),
             end_step=int(last["step"]),
-            numbers={
-                "classes": [int(c) for c in bad["class"]],
-                "produce": [int(c) for c in bad["pred"]],
-                "share": [float(v) for v in bad["pred_share"]],
-                "accuracy": [float(v) for v in bad["acc"]],
-                "cond_acc": float(last["cond_acc"]),
-                "chance": chance,
-                "real": real,
-                "also_at_previous_evaluation": bool(lasting),
-            },
+            numbers={**numbers, "also_at_previous_evaluation": bool(lasting)},
             metrics=["cond_acc"],
         )
     ]
@@ -252,23 +267,18 @@ def class_mode_collapse(ctx: RuleContext) -> list[Finding]:
         f"{fmt_sig(others)}x (diversity: mean pairwise feature distance of the samples "
         f"generated for a class over that of its real samples)."
     )
-    return [
-        Finding(
-            rule="class_mode_collapse",
-            severity="error" if lasting else "warning",
-            title=f"Per-class mode collapse ({len(bad)} class(es))",
-            message=msg,
-            action="G draws few distinct samples for these labels: check their share of the "
-            "training data and G's label embedding; minibatch-std in D or a lower G learning "
-            "rate help, as for mode collapse.",
-            start_step=int(last["step"]),
-            end_step=int(last["step"]),
-            numbers={
-                "classes": [int(c) for c in bad["class"]],
-                "diversity_vs_real": [float(v) for v in bad["div"]],
-                "median_class": float(others),
-                "also_at_previous_evaluation": bool(lasting),
-            },
-            metrics=["cond_acc"],
-        )
-    ]
+    return _at_last_evaluation(
+        "class_mode_collapse",
+        f"Per-class mode collapse ({len(bad)} class(es))",
+        msg,
+        "G draws few distinct samples for these labels: check their share of the training "
+        "data and G's label embedding; minibatch-std in D or a lower G learning rate help, "
+        "as for mode collapse.",
+        last,
+        lasting,
+        {
+            "classes": [int(c) for c in bad["class"]],
+            "diversity_vs_real": [float(v) for v in bad["div"]],
+            "median_class": float(others),
+        },
+    )
