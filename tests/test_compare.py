@@ -107,9 +107,7 @@ def test_trio_ranks_healthy_first_and_shows_findings(trio_comparison):
         and by.loc["d-overpowers", "worst"] == "error"
     )
     assert "mode_collapse" in by.loc["mode-collapse", "findings"]
-    # balanced losses, but recall <= 0.031 at every evaluation: a warning, never an error
-    assert by.loc["healthy", "worst"] == "warning"
-    assert "sample_quality" in by.loc["healthy", "findings"]
+    assert by.loc["healthy", "worst"] in (None, "info")  # FID only: no recall to judge
     # only the differing config keys, flattened
     assert [c for c in t.columns if c.startswith("config.")] == ["config.lr", "config.opt.beta1"]
     assert by.loc["mode-collapse", "config.lr"] == pytest.approx(1e-3)

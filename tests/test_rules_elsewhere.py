@@ -450,6 +450,7 @@ def test_rules_about_another_kind_of_run_are_not_listed_as_skipped(tmp_path, syn
         "of D loss or D outputs)",
         "wgan_critic": "not this kind of run: not a WGAN run (needs critic_gap or a Wasserstein "
         "D loss)",
+        "sample_quality": "not this kind of run: no recall or coverage evaluations",
         **{
             r: "not this kind of run: the generator takes no class label"
             for r in ("conditional_collapse", "class_dropping", "class_mode_collapse")
