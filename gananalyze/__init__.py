@@ -22,7 +22,7 @@ _LAZY = {
     "SampleGrid": "run",
     "Flag": "run",
     "RunLog": "runio.runlog",
-    "generator_spec": "runio.runlog",
+    "generator_spec": "runio.generatorspec",
     "analyze": "notebook",
     "report": "notebook",
     "Diagnosis": "notebook",

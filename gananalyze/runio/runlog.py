@@ -37,7 +37,7 @@ from ..files.atomic import folder_lock
 from ..run import LOSS_TYPES
 from . import parts, store, vectorfiles
 from .imagegrid import make_grid
-from .labels import check_labels, class_rows, condition_spec, read_condition
+from .labels import check_labels, class_rows, read_condition
 
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
 
@@ -68,45 +68,6 @@ def _as_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
         return x.detach().float().cpu().numpy()
     return np.asarray(x, dtype=np.float64)
-
-
-def generator_spec(
-    target: str,
-    kwargs: dict[str, Any] | None = None,
-    latent_shape: tuple[int, ...] | list[int] = (100,),
-    noise_seed: int = 0,
-    output_range: tuple[float, float] = (-1.0, 1.0),
-    pythonpath: list[str] | None = None,
-    classes: int | None = None,
-    label_encoding: str = "int",
-    label_argument: str | int = 1,
-) -> dict[str, Any]:
-    """The `generator` entry of run.json: how a later process rebuilds G.
-
-    target is "package.module:callable" returning an nn.Module when called with
-    **kwargs; latent_shape is the shape of one noise vector; output_range the
-    range of G's output pixels (mapped to [0, 1] for metrics).
-
-    A conditional G: classes is the class count K; label_encoding "int" (class
-    numbers) or "onehot" ((N, K) floats); label_argument the keyword G takes the label
-    by, or its position (1: G(z, y)). fid-sweep then generates sample i as class i % K.
-    """
-    if ":" not in target:
-        raise GanAnalyzeError(
-            f"generator target {target!r} must look like 'package.module:callable'"
-        )
-    spec = {
-        "target": target,
-        "kwargs": dict(kwargs or {}),
-        "latent_shape": [int(s) for s in latent_shape],
-        "noise_seed": int(noise_seed),
-        "output_range": [float(output_range[0]), float(output_range[1])],
-    }
-    if pythonpath:
-        spec["pythonpath"] = list(pythonpath)
-    if classes is not None:
-        spec["condition"] = condition_spec(classes, label_encoding, label_argument)
-    return spec
 
 
 class RunLog:
