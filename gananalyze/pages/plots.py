@@ -74,6 +74,7 @@ class Curve:
     linewidth: float | None = None  # default: 1.5 smoothed, 1.3 binned, 1.0 with markers
     markersize: float = 3.5
     smooth: bool = False  # an interactive chart smooths this curve in the page (interactive.py)
+    line: bool = True  # False: an interactive chart draws only this curve's lo/hi band
 
 
 @dataclass
