@@ -92,6 +92,7 @@ def test_palette_and_style_are_seaborns():
     from gananalyze.pages import plots
 
     assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
+    assert plots.SEABORN_RC == {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
     rc = plots._style()
     assert (
         rc["axes.grid"] is True

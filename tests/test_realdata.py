@@ -9,7 +9,13 @@ import pytest
 from PIL import Image
 
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.metrics.realdata import cache_path, default_cache_dir, load_real, real_features
+from gananalyze.metrics.realdata import (
+    cache_path,
+    default_cache_dir,
+    digits_images,
+    load_real,
+    real_features,
+)
 
 
 def _images(n=6, h=5, w=7, c=3, seed=0):
@@ -31,6 +37,16 @@ def test_sklearn_digits():
     assert x.shape == (1797, 1, 8, 8) and x.dtype == np.float32
     assert x.min() == 0.0 and x.max() == 1.0 and np.allclose(x * 16, np.round(x * 16))
     assert load_real("sklearn-digits").digest == r.digest
+
+
+def test_digits_images_equal_scikit_learns_loader():
+    """Read from sklearn's data file without importing sklearn: the same arrays as load_digits."""
+    from sklearn.datasets import load_digits
+
+    images, labels = digits_images()
+    ds = load_digits()
+    assert np.array_equal(images, ds.images) and images.dtype == ds.images.dtype
+    assert np.array_equal(labels, ds.target)
 
 
 def test_folder_recursive_and_keyed_by_content_not_names(tmp_path):

@@ -143,10 +143,13 @@ def test_full_run_has_every_section_embedded_and_nothing_external(full_html):
     for s in soup.find_all("section"):
         assert len(s.find("p", class_="what").get_text(strip=True)) > 40, s["id"]
     imgs = soup.find_all("img")
-    assert len(imgs) >= 8
+    assert len(imgs) >= 7
     assert all(i["src"].startswith("data:image/png;base64,") for i in imgs)
     # the line charts are interactive: a spec each, drawn by the inlined plotly.js
     assert len(soup.select("div.iplot[data-spec]")) >= 6
+    # ... and so are the per-layer weight/gradient distribution bands
+    assert soup.select('figure[id^="chart-dist-"] div.iplot[data-spec]')
+    assert not soup.select('figure[id^="chart-dist-"] img')
     # nothing is fetched: no external src/href, only inline scripts, no stylesheets
     for tag in soup.find_all(src=True) + soup.find_all(href=True):
         ref = tag.get("src") or tag.get("href")

@@ -185,9 +185,9 @@ def real_diversity(run: Run, side: int = 8, n: int = 512, seed: int = 0) -> floa
 @functools.lru_cache(maxsize=8)
 def _digits_diversity(side: int, n: int, seed: int) -> float:
     """sklearn digits' diversity; cached because the rules and the report both ask (0.6 s each)."""
-    from sklearn.datasets import load_digits
+    from ..metrics.realdata import digits_images  # sklearn's data file, without importing sklearn
 
-    imgs = load_digits().images.astype(np.float32) / 16.0
+    imgs = digits_images()[0].astype(np.float32) / 16.0
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(imgs), size=min(n, len(imgs)), replace=False)
     return pairwise_stats(sample_features(imgs[pick], side))["diversity"]

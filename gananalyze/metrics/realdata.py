@@ -141,7 +141,7 @@ def _sha(*parts: bytes | str) -> Any:
     return h
 
 
-def _digits_images() -> tuple[np.ndarray, np.ndarray]:
+def digits_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits (N, 8, 8), 0..16, and their classes, read from its data file
     without importing sklearn (which takes seconds); load_digits() when the file is not
     where expected."""
@@ -162,7 +162,7 @@ def _digits_images() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sklearn_digits() -> RealData:
-    images, labels = _digits_images()
+    images, labels = digits_images()
     x = np.ascontiguousarray((images.astype(np.float32) / 16.0)[:, None])
     digest = _sha("sklearn-digits", str(x.shape), x.tobytes()).hexdigest()
     return RealData(

@@ -67,6 +67,8 @@ def series_json(c: Curve, color: str, group: str | None, logy: bool) -> str:
         "k": float(finite / max(len(x), 1)) if reduced else 1.0,
         "band_alpha": c.band_alpha,
     }
+    if not c.line:
+        meta["line"] = False
     if c.best is not None and np.isfinite(c.best[0]) and np.isfinite(c.best[1]):
         meta["best"] = [float(c.best[0]), float(c.best[1])]
     parts = [json.dumps(meta)[:-1]]

@@ -1,4 +1,4 @@
-"""The report's non-line charts: quantile bands, heatmaps, 2-D scatter (t-SNE)."""
+"""The report's non-line charts: heatmaps, 2-D scatter (t-SNE)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,6 @@ from typing import Any
 import numpy as np
 
 from .plots import PALETTE, fmt_step, new_figure, styled
-
-
-def quantile_bands(ax: Any, steps: Any, quantiles: np.ndarray, color: str = PALETTE[0]) -> None:
-    """TensorBoard-distribution-style nested bands from a (steps, 9) quantile array.
-
-    Columns are the percentiles in store.HIST_BPS (0, 6.68, 15.87, 30.85, 50,
-    69.15, 84.13, 93.32, 100): the outermost band is min-max, the innermost
-    30.85-69.15, and the median is a line.
-    """
-    s = np.asarray(steps, dtype=np.float64)
-    q = np.asarray(quantiles, dtype=np.float64)
-    k = q.shape[1]
-    for j in range(k // 2):
-        ax.fill_between(
-            s, q[:, j], q[:, k - 1 - j], color=color, alpha=0.16 + 0.06 * j, linewidth=0
-        )
-    ax.plot(s, q[:, k // 2], color=color, linewidth=1.0)
-    ax.xaxis.set_major_formatter(fmt_step)
 
 
 def heatmap(

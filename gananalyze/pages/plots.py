@@ -74,6 +74,7 @@ class Curve:
     linewidth: float | None = None  # default: 1.5 smoothed, 1.3 binned, 1.0 with markers
     markersize: float = 3.5
     smooth: bool = False  # an interactive chart smooths this curve in the page (interactive.py)
+    line: bool = True  # False: an interactive chart draws only this curve's lo/hi band
 
 
 @dataclass
@@ -120,16 +121,67 @@ class Panel:
 # ------------------------------------------------------------------ figures
 
 
-def _style() -> dict[str, Any]:
-    """seaborn's "whitegrid" style and "paper" context, with the house tweaks.
+# seaborn's "whitegrid" axes style and "paper" plotting context (its "notebook" sizes x 0.8),
+# spelled out (tests check they equal seaborn's) so that drawing a figure does not import
+# seaborn, which pulls in scipy.stats: seconds on a loaded 2-core machine.
+_PAPER = 0.8
+SEABORN_RC: dict[str, Any] = {
+    "figure.facecolor": "white",
+    "axes.labelcolor": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "axes.axisbelow": True,
+    "grid.linestyle": "-",
+    "text.color": ".15",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                        "sans-serif"],
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "image.cmap": "rocket",
+    "xtick.top": False,
+    "ytick.right": False,
+    "axes.grid": True,
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".8",
+    "grid.color": ".8",
+    "axes.spines.left": True,
+    "axes.spines.bottom": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "xtick.bottom": False,
+    "ytick.left": False,
+    "axes.linewidth": 1.25 * _PAPER,
+    "grid.linewidth": 1 * _PAPER,
+    "lines.linewidth": 1.5 * _PAPER,
+    "lines.markersize": 6 * _PAPER,
+    "patch.linewidth": 1 * _PAPER,
+    "xtick.major.width": 1.25 * _PAPER,
+    "ytick.major.width": 1.25 * _PAPER,
+    "xtick.minor.width": 1 * _PAPER,
+    "ytick.minor.width": 1 * _PAPER,
+    "xtick.major.size": 6 * _PAPER,
+    "ytick.major.size": 6 * _PAPER,
+    "xtick.minor.size": 4 * _PAPER,
+    "ytick.minor.size": 4 * _PAPER,
+    "font.size": 12 * _PAPER,
+    "axes.labelsize": 12 * _PAPER,
+    "axes.titlesize": 12 * _PAPER,
+    "xtick.labelsize": 11 * _PAPER,
+    "ytick.labelsize": 11 * _PAPER,
+    "legend.fontsize": 11 * _PAPER,
+    "legend.title_fontsize": 12 * _PAPER,
+}  # fmt: skip
 
-    seaborn is imported once per process, on the first figure (about 0.7 s:
-    it pulls in scipy.stats), never at `gananalyze --help` time.
-    """
-    import seaborn as sns
+
+def _style() -> dict[str, Any]:
+    """seaborn's "whitegrid" style and "paper" context (`SEABORN_RC`), with the house tweaks."""
     from cycler import cycler
 
-    rc: dict[str, Any] = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
+    rc: dict[str, Any] = dict(SEABORN_RC)
     rc.update({
         "axes.edgecolor": "#cccccc",
         "axes.linewidth": 0.8,

@@ -21,6 +21,8 @@ from .sections import (
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
 MAX_LAYERS = 12
+# the nested bands drawn per layer: HIST_QUANTILES pairs, outermost first
+HIST_BAND_NAMES = ("0–100", "7–93", "16–84", "31–69")
 
 
 class DynamicsSections:
@@ -355,30 +357,45 @@ class DynamicsSections:
             for model in dict.fromkeys(g["model"]):
                 shown += [r for r in rows if r[0] == model][:MAX_LAYERS]
             n = len(shown)
-            ncols = min(6, n)
-            nrows = (n + ncols - 1) // ncols
-            with plots.styled():
-                fig, axes = plots.new_figure(
-                    nrows, ncols, width=1.8 * ncols, height=1.5 * nrows, layout=None
-                )
-                groups = {r: d for r, d in g.groupby(["model", "param"], sort=False)}
-                for i, ax in enumerate(axes.reshape(-1)):
-                    if i >= n:
-                        ax.set_visible(False)
-                        continue
-                    gp = groups[shown[i]].sort_values("step")
-                    plot_kinds.quantile_bands(
-                        ax,
-                        gp["step"].to_numpy(),
-                        gp[list(HIST_QUANTILES)].to_numpy(dtype=np.float64),
-                        color=color,
-                    )
-                    ax.set_title(f"{shown[i][0]} · {shown[i][1]}", loc="left", fontsize=7.5)
-                    ax.tick_params(labelsize=6.5)
             cap = f"{kind} distributions per layer" + (
                 f" (the first {MAX_LAYERS} layers of each model)" if n < len(rows) else ""
             )
-            figs.append(self.figure(fig, f"chart-dist-{slug(kind)}", cap, caption=cap))
+            groups = {r: d for r, d in g.groupby(["model", "param"], sort=False)}
+            for i, layer in enumerate(shown):
+                gp = groups[layer].sort_values("step")
+                x = gp["step"].to_numpy(dtype=np.float64)
+                q = gp[list(HIST_QUANTILES)].to_numpy(dtype=np.float64)
+                k = q.shape[1]
+                # nested bands, outermost (min-max) first, then the median line
+                curves = [
+                    plots.Curve(
+                        f"{HIST_BAND_NAMES[j]} percentiles",
+                        x,
+                        q[:, k // 2],
+                        color=color,
+                        lo=q[:, j],
+                        hi=q[:, k - 1 - j],
+                        band_alpha=0.16 + 0.06 * j,
+                        line=False,
+                    )
+                    for j in range(k // 2)
+                ]
+                curves.append(plots.Curve("median", x, q[:, k // 2], color=color, band=False))
+                spec = self.chart(
+                    curves, title=f"{layer[0]} · {layer[1]}", ylabel=kind, height=240
+                )
+                fid = f"chart-dist-{slug(kind)}"
+                if i:
+                    fid += f"-{slug(layer[0] + '-' + layer[1])}"
+                figs.append(
+                    self.figure(
+                        spec,
+                        fid,
+                        f"{kind} distribution of {layer[0]} · {layer[1]}",
+                        caption=cap if i == n - 1 else "",
+                        wide=False,
+                    )
+                )
         lead = (
             "Weights and gradients per layer over time, like TensorBoard's distribution "
             "dashboard: each heat map row is a layer coloured by how widely its values "
