@@ -25,7 +25,6 @@ import numpy as np
 from ..analysis.alignment import step_label
 from ..analysis.findings import SEVERITY_RANK, Diagnosis
 from ..analysis.report_evidence import ReportEvidence, gather
-from ..analysis.smoothing import smoothed
 from ..errors import GanAnalyzeError
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
@@ -35,11 +34,10 @@ from . import interactive, plots, pngs
 from .bundle import plotly_js_markup
 from .html import render
 from .report_classes import class_section
-from .report_dynamics import D_COUNTS, DynamicsSections
+from .report_dynamics import DynamicsSections
 from .report_samples import SampleSections
 from .report_vectors import vector_sections
 from .sections import (
-    CHART_WIDTH,
     Figure,
     FindingView,
     PageTable,
@@ -52,7 +50,6 @@ from .status import look as status_look
 # One colour per finding band (the same finding has the same colour on every chart), so two
 # findings on one chart can be told apart; none of them is a curve colour of plots.PALETTE.
 FINDING_COLORS = ("#d62728", "#17becf", "#9467bd", "#bcbd22", "#8c564b", "#7f7f7f")
-MAX_OTHER_PANELS = 24
 
 
 class _Builder(DynamicsSections, SampleSections):
@@ -153,60 +150,6 @@ class _Builder(DynamicsSections, SampleSections):
         if isinstance(fig, str):
             return Figure(fig_id, "", alt, caption, wide, spec=fig)
         return Figure(fig_id, pngs.fig_to_data_uri(fig), alt, caption, wide)
-
-    def other_metrics(self) -> Section | None:
-        cols = [
-            c
-            for c in self.run.metrics
-            if c not in self.used and c not in D_COUNTS and self.run.scalars[c].notna().any()
-        ]
-        if not cols:
-            return None
-        figs = []
-        for k in range(0, len(cols), MAX_OTHER_PANELS):
-            chunk = cols[k : k + MAX_OTHER_PANELS]
-            panels = []
-            for c in chunk:
-                x, v = self.arrays(c)
-                finite = v[np.isfinite(v)]
-                sparse = len(v) <= 60
-                logy = (
-                    bool(finite.size)
-                    and finite.min() > 0
-                    and finite.max() / max(finite.min(), 1e-300) > 1e3
-                )
-                panels.append(
-                    plots.Panel(
-                        c,
-                        [
-                            plots.Curve(
-                                c,
-                                x,
-                                v,
-                                smoothed=None if sparse or self.w <= 0 else smoothed(v, self.w),
-                                color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
-                                markers=sparse,
-                            )
-                        ],
-                        logy=logy,
-                    )
-                )
-            fig = plots.small_multiples(
-                panels,
-                ncols=3,
-                panel_width=CHART_WIDTH / 3,
-                panel_height=2.1,
-                vlines=self.best_vline(),
-                bins=400,
-            )
-            fid = f"chart-other-{k // MAX_OTHER_PANELS}"
-            figs.append(self.figure(fig, fid, "other logged metrics"))
-            self.register(fid, "other-metrics", chunk)
-        lead = (
-            f"Every other logged metric ({len(cols)}), one small chart each, raw band "
-            "and smoothed line as above."
-        )
-        return Section("other-metrics", "Other metrics", lead, figures=figs)
 
     def config(self) -> Section | None:
         rows = [[k, fmt_text(v)] for k, v in flatten_config(self.run.config).items()]

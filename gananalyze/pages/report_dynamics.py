@@ -1,16 +1,19 @@
 """Report sections about the training dynamics: losses, D outputs, D accuracy, gradient
-norms, weight and gradient distributions (a mixin of the report's builder)."""
+norms, weight and gradient distributions, and every other logged metric (a mixin of the
+report's builder)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..analysis.alignment import step_label
+from ..analysis.smoothing import smoothed
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..textfmt import fmt_cfg, fmt_num, fmt_sig
 from . import plot_kinds, plots
 from .sections import (
+    CHART_WIDTH,
     Confusion,
     Section,
     equilibrium,
@@ -20,6 +23,7 @@ from .sections import (
 )
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
+MAX_OTHER_PANELS = 24
 MAX_LAYERS = 12
 # the nested bands drawn per layer: HIST_QUANTILES pairs, outermost first
 HIST_BAND_NAMES = ("0–100", "7–93", "16–84", "31–69")
@@ -403,3 +407,57 @@ class DynamicsSections:
             "16–84 and 31–69 percentile bands around the median line."
         )
         return Section("histograms", "Weight and gradient distributions", lead, figures=figs)
+
+    def other_metrics(self) -> Section | None:
+        cols = [
+            c
+            for c in self.run.metrics
+            if c not in self.used and c not in D_COUNTS and self.run.scalars[c].notna().any()
+        ]
+        if not cols:
+            return None
+        figs = []
+        for k in range(0, len(cols), MAX_OTHER_PANELS):
+            chunk = cols[k : k + MAX_OTHER_PANELS]
+            panels = []
+            for c in chunk:
+                x, v = self.arrays(c)
+                finite = v[np.isfinite(v)]
+                sparse = len(v) <= 60
+                logy = (
+                    bool(finite.size)
+                    and finite.min() > 0
+                    and finite.max() / max(finite.min(), 1e-300) > 1e3
+                )
+                panels.append(
+                    plots.Panel(
+                        c,
+                        [
+                            plots.Curve(
+                                c,
+                                x,
+                                v,
+                                smoothed=None if sparse or self.w <= 0 else smoothed(v, self.w),
+                                color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
+                                markers=sparse,
+                            )
+                        ],
+                        logy=logy,
+                    )
+                )
+            fig = plots.small_multiples(
+                panels,
+                ncols=3,
+                panel_width=CHART_WIDTH / 3,
+                panel_height=2.1,
+                vlines=self.best_vline(),
+                bins=400,
+            )
+            fid = f"chart-other-{k // MAX_OTHER_PANELS}"
+            figs.append(self.figure(fig, fid, "other logged metrics"))
+            self.register(fid, "other-metrics", chunk)
+        lead = (
+            f"Every other logged metric ({len(cols)}), one small chart each, raw band "
+            "and smoothed line as above."
+        )
+        return Section("other-metrics", "Other metrics", lead, figures=figs)
