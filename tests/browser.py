@@ -143,6 +143,20 @@ def clipped_chart_text(page) -> tuple[int, list[str]]:
     return res["checked"], res["problems"]
 
 
+def wait_for_charts_to_fit(page, timeout_ms: int = 20000) -> None:
+    """Wait until every plotly chart has been redrawn to its box after a window resize:
+    plotly's responsive charts resize one by one from a debounced window event, so on a
+    busy machine some still have their old width for a while."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].every((c) => {
+             const svg = c.querySelector('.main-svg');
+             return svg && svg.getBoundingClientRect().right
+                    <= c.getBoundingClientRect().right + 1;
+           })""",
+        timeout=timeout_ms,
+    )
+
+
 def assert_no_clipped_chart_text(page, at_least: int = 1) -> int:
     """`clipped_chart_text` with no problem and at least `at_least` texts checked."""
     checked, problems = clipped_chart_text(page)

@@ -16,6 +16,7 @@ from browser import (
     clipped_chart_text,
     needs_driver,
     open_page,
+    wait_for_charts_to_fit,
 )
 from bs4 import BeautifulSoup
 
@@ -146,7 +147,7 @@ def test_no_chart_text_is_clipped_and_the_page_renders(page_path, browser_page, 
     page.set_viewport_size({"width": 900, "height": 900})
     page.wait_for_function(
         "document.getElementById('plot-parallel').getBoundingClientRect().width < 900")
-    page.wait_for_timeout(300)
+    wait_for_charts_to_fit(page)
     assert_no_clipped_chart_text(page, at_least=40)
     img = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
     assert img.shape[1] == 1280 and img.shape[0] > 2500
