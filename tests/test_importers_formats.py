@@ -290,6 +290,19 @@ def test_wandb_history_export(tmp_path):
     assert any(w.startswith(f"{f}:5: malformed row skipped") for w in r.warnings)
 
 
+def test_a_malformed_row_that_is_not_utf8_is_skipped_and_the_rest_kept(tmp_path):
+    """pyarrow cannot hand a row that is not UTF-8 to the malformed-row handler: the
+    row is still skipped by its line, and every other row is read."""
+    f = tmp_path / "wandb_export.csv"
+    f.write_bytes(b"_step,gen_loss,disc_loss\n0,2.0,0.5\n\xff\xfe garbage\n1,1.5,0.4\n2,1.25,0.3\n")
+    r = load_run(f)
+    assert r.series("gen_loss").to_dict() == {0: 2.0, 1: 1.5, 2: 1.25}
+    assert r.series("disc_loss").tolist() == [0.5, 0.4, 0.3]
+    assert [w for w in r.warnings if "malformed" in w] == [
+        f"{f}:3: malformed row skipped (3 fields expected, 1 found: '\ufffd\ufffd garbage')"
+    ]
+
+
 # ------------------------------------------------------------------ epoch / iter CSV
 
 

@@ -271,6 +271,18 @@ def read_table(
     return out
 
 
+def _utf8_source(p: Path):
+    """`p`, or its bytes with what is not UTF-8 replaced (U+FFFD): pyarrow hands a
+    malformed row to the handler as text, so a row that is not UTF-8 would fail the
+    whole read instead of being skipped by line."""
+    raw = p.read_bytes()
+    try:
+        raw.decode("utf-8")
+        return p
+    except UnicodeDecodeError:
+        return pa.py_buffer(raw.decode("utf-8", errors="replace").encode("utf-8"))
+
+
 def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
     """The forgiving read: every cell as text, bad rows skipped (file:line),
     rows repeating the header dropped and remembered as restarts."""
@@ -291,7 +303,9 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
             tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
         except pa.ArrowInvalid:
             ro, po, co = _options(names, sep, strings=True, handler=handler)
-            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+            tab = pcsv.read_csv(
+                _utf8_source(p), read_options=ro, parse_options=po, convert_options=co
+            )
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
     # physical line of each kept row: rows are numbered from 2, skipped ones removed
