@@ -17,6 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import SAMPLE_RUNS
 
@@ -113,6 +114,20 @@ def _same_everywhere(tmp_path, run) -> str:
     else:
         assert [html.unescape(s) for s in shown] == [text]
     assert not re.search(r"best checkpoint:|keep step", body, re.IGNORECASE)
+    # the charts mark "keep" at the kept checkpoint only; the film strip outlines its grid
+    soup = BeautifulSoup(body, "html.parser")
+    marks = {
+        (int(v["x"]), v["label"])
+        for div in soup.select("div.iplot[data-spec]")
+        for v in json.loads(div["data-spec"]).get("vlines", [])
+    }
+    keep_step = (d["recommendation"] or {}).get("keep_step")
+    assert {x for x, label in marks if label.startswith("keep")} == (
+        {keep_step} if keep_step is not None else set()
+    )
+    kept = [f.get_text(" ", strip=True) for f in soup.select("figure.keep")]
+    if keep_step is None:
+        assert kept == []
 
     cpage = tmp_path / f"{run.name}-compare.html"
     comp = cli("compare", run, "-o", cpage).output  # the text, and the page with -o
@@ -121,13 +136,13 @@ def _same_everywhere(tmp_path, run) -> str:
     )
     recs = re.findall(r"<b>Recommendation:</b> ([^<]*)</p>", cpage.read_text())
     assert [html.unescape(s) for s in recs] == ([text] if text is not None else [])
-    return text
+    return text, kept
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_generated_shapes_print_one_recommendation_everywhere(tmp_path, shape):
     kwargs, want = SHAPES[shape]
-    assert _same_everywhere(tmp_path, _run(tmp_path / shape, **kwargs)) == want
+    assert _same_everywhere(tmp_path, _run(tmp_path / shape, **kwargs)) == (want, [])
 
 
 SAMPLE_TEXT = {
@@ -144,4 +159,5 @@ SAMPLE_TEXT = {
 
 @pytest.mark.parametrize("name", list(SAMPLE_TEXT))
 def test_sample_runs_print_one_recommendation_everywhere(tmp_path, name):
-    assert _same_everywhere(tmp_path, SAMPLE_RUNS / name) == SAMPLE_TEXT[name]
+    kept = ["step 4,500 · keep · best fid"] if name == "healthy" else []
+    assert _same_everywhere(tmp_path, SAMPLE_RUNS / name) == (SAMPLE_TEXT[name], kept)
