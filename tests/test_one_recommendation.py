@@ -27,7 +27,7 @@ from gananalyze.runio.runlog import RunLog
 
 # what only the recommendation may say: keep/resume a checkpoint, stop at a step
 NAMES_A_CHECKPOINT = re.compile(
-    r"\bkeep (the |checkpoint|step)|resume from the|checkpoint at step|best checkpoint|"
+    r"\bkeep (the |checkpoint|step)|resume from|restart from|checkpoint at step|best checkpoint|"
     r"or earlier|stop (training )?at step|training longer is unlikely",
     re.IGNORECASE,
 )

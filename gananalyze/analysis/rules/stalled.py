@@ -180,7 +180,7 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
             title="Discriminator dead (saturated or clamped)",
             message="; ".join(parts) + ". No gradient reaches G from such a D: training has "
             f"stopped (judged from {n_total} points).",
-            action="Restart from a checkpoint before it with a lower D learning rate; compute "
+            action="Lower D's learning rate and compute "
             "the loss from logits (BCEWithLogitsLoss) instead of sigmoid + BCELoss, which "
             "saturates and clamps; check D's last layer and input scaling.",
             start_step=start,
