@@ -1,8 +1,9 @@
 """One recommendation per run (issue 22, item 4): the checkpoint to keep and the step to
 stop are named once, by analysis.recommendation, and `check`, `check --json`, the report
-page and `compare` (text and page) print that same sentence; no finding names another
-checkpoint, a stop step or a "best checkpoint" (the d-overpowers report listed an info
-"Best checkpoint: step 3000 (FID 947) -> Nothing to fix" beside "no checkpoint to keep").
+page, `compare` (text and page) and the notebook's diagnosis print that same sentence; no
+finding names another checkpoint, a stop step or a "best checkpoint" (the d-overpowers
+report listed an info "Best checkpoint: step 3000 (FID 947) -> Nothing to fix" beside "no
+checkpoint to keep").
 
 Shapes: the sample runs, and generated runs where D wins from the start, samples collapse
 late after good training, and training stays healthy.
@@ -21,6 +22,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import SAMPLE_RUNS
 
+import gananalyze
 from gananalyze.cli import main
 from gananalyze.runio import store
 from gananalyze.runio.runlog import RunLog
@@ -135,6 +137,11 @@ def _same_everywhere(tmp_path, run) -> str:
         [text] if text is not None else []
     )
     recs = re.findall(r"<b>Recommendation:</b> ([^<]*)</p>", cpage.read_text())
+    assert [html.unescape(s) for s in recs] == ([text] if text is not None else [])
+    # the notebook API: the diagnosis object and the HTML a notebook shows for it
+    _, nb = gananalyze.analyze(run)
+    assert (nb.recommendation.text if nb.recommendation is not None else None) == text
+    recs = re.findall(r"<b>Recommendation:</b> ([^<]*)</p>", nb._repr_html_())
     assert [html.unescape(s) for s in recs] == ([text] if text is not None else [])
     return text, kept
 
