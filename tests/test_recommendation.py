@@ -148,7 +148,8 @@ def test_no_evaluations_keeps_the_last_checkpoint_before_the_error(tmp_path):
     assert (rec.keep_step, rec.metric) == (150, None)
     assert rec.text == (
         "Keep checkpoint step-000000150.pt (step 150), the last before discriminator overpowers "
-        "the generator (from step 200); no sample metric ranks the checkpoints."
+        "the generator (from step 200); no sample metric ranks the checkpoints; resume from it "
+        "with the changes above."
     )
     assert recommend(run, []) is None  # nothing to choose between
 

@@ -164,9 +164,12 @@ def test_full_run_has_every_section_embedded_and_nothing_external(full_html):
     assert links == ["#chart-D-outputs", "#chart-D_loss", "#chart-diversity"]
     for href in links:
         assert soup.find(id=href[1:]) is not None
-    # best checkpoint by FID (lowest) is step 150, marked in the film strip
+    # the best FID (lowest) is at step 150: the film strip names it, but outlines no
+    # checkpoint to keep, as this diagnosis carries no recommendation
     assert "step 150" in soup.find(id="summary").get_text()
-    assert "best" in soup.find("figure", class_="best").get_text()
+    marked = [f.get_text(" ", strip=True) for f in soup.select(".strip figure") if "best" in str(f)]
+    assert marked == ["step 150 · best fid"]
+    assert soup.find("figure", class_="keep") is None and not soup.find(class_="recommendation")
     # confusion matrices: start, middle, end, and where the D finding starts
     heads = [c.find(class_="cmhead").get_text(" ", strip=True) for c in soup.select(".cm")]
     assert len(heads) == 4 and "start" in heads[0] and "end" in heads[-1]

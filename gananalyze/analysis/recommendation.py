@@ -16,6 +16,10 @@ that `check`, `check --json`, `report`, `compare` and `fid-sweep` all print as i
    evaluations or errors there is nothing to choose, and no recommendation.
 4. Where to stop (`stop_point`): the earliest evaluation within `tolerance` (relative)
    of the kept one's value; training past it bought (almost) nothing.
+5. After an error the text says where to go on from: the kept checkpoint ("resume from it
+   with the changes above") or, when none is left, "restart". The rules' actions say what
+   to change and never name a checkpoint or a stop step themselves, so no page can show
+   two different ones.
 """
 
 from __future__ import annotations
@@ -133,6 +137,8 @@ def recommend(
                     f"; training could have stopped at step {stop} ({nm} {fmt_sig(sv)}, within "
                     f"{fmt_pct(tolerance)} of it)."
                 )
+            elif cut is not None and ckpts:
+                tail = "; resume from it with the changes above."
             elif cut is not None:
                 tail = "; stop training there."
             elif k < int(s.index[-1]):
@@ -154,7 +160,8 @@ def recommend(
         name = checkpoint_name(run, k)
         what = f"checkpoint {name} (step {k})" if name else f"the checkpoint at step {k}"
         text = f"Keep {what}, the last before {where}"
-        text += "; no sample metric ranks the checkpoints." if not len(s) else "."
+        text += "; no sample metric ranks the checkpoints" if not len(s) else ""
+        text += "; resume from it with the changes above."
         return Recommendation(text=text, keep_step=k, checkpoint=name, **base)
     if not ckpts:
         if not len(s):

@@ -37,6 +37,7 @@ def diagnosis_html(diag: Diagnosis) -> str:
         verdict=diag.verdict,
         verdict_class=status.css,
         verdict_label=status.label,
+        recommendation=diag.recommendation,
         findings=views,
         skipped=diag.skipped,
     )

@@ -98,16 +98,28 @@ class _Builder(DynamicsSections, SampleSections):
                 )
         return out
 
+    @property
+    def keep_step(self) -> int | None:
+        """The checkpoint the run's one recommendation keeps (None: it keeps none)."""
+        rec = self.diag.recommendation
+        return rec.keep_step if rec is not None else None
+
     def best_vline(self) -> list[plots.VLine]:
-        if not self.best:
-            return []
-        return [
-            plots.VLine(
-                self.best["step"],
+        """The kept checkpoint (the recommendation's) and the best evaluation, which differ
+        when the best lies inside an error; "keep" marks only the recommended one."""
+        out = []
+        keep = self.keep_step
+        if self.best:
+            what = (
                 f"best {label_of(canonical_of(self.best['metric']))} "
-                f"({fmt_num(self.best['value'])})",
+                f"({fmt_num(self.best['value'])})"
             )
-        ]
+            if keep == self.best["step"]:
+                what = f"keep: {what}"
+            out.append(plots.VLine(self.best["step"], what))
+        if keep is not None and (not self.best or keep != self.best["step"]):
+            out.append(plots.VLine(keep, f"keep (step {fmt_num(keep)})"))
+        return out
 
     def curve(self, col: str, label: str | None = None, color: str | None = None) -> plots.Curve:
         x, v = self.arrays(col)

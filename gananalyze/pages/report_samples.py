@@ -127,7 +127,8 @@ class SampleSections:
             spec = self.chart(
                 curves,
                 title=name,
-                ylabel=f"{unit}, {feats} features" if feats and c.lower() in FEATURE_UNITS
+                ylabel=f"{unit}, {feats} features"
+                if feats and c.lower() in FEATURE_UNITS
                 else unit,
                 height=280,
             )
@@ -147,8 +148,17 @@ class SampleSections:
                 "Sample-quality metrics computed from generated images at each evaluated "
                 "checkpoint; the dotted line marks the best evaluation by "
                 f"{b['metric']} ({better}: "
-                f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})."
+                f"{fmt_num(b['value'])} at step {fmt_num(b['step'])})"
             )
+            keep = self.keep_step
+            if self.diag.recommendation is None:
+                lead += "."
+            elif keep is None:
+                lead += "; the recommendation keeps no checkpoint."
+            elif keep == b["step"]:
+                lead += ", the checkpoint the recommendation keeps."
+            else:
+                lead += f"; the recommendation keeps step {fmt_num(keep)} (marked keep)."
         else:
             lead = (
                 "Sample-quality metrics computed from generated images at each evaluated "
@@ -176,8 +186,10 @@ class SampleSections:
             gs = sorted(by_tag[tag], key=lambda g: g.step)
             total += len(gs)
             chosen = _pick_evenly(list(range(len(gs))), MAX_STRIP)
-            if self.best:
-                near = int(np.argmin([abs(g.step - self.best["step"]) for g in gs]))
+            keep = self.keep_step  # the recommendation's checkpoint, else the best evaluation
+            aim = keep if keep is not None else (self.best["step"] if self.best else None)
+            if aim is not None:
+                near = int(np.argmin([abs(g.step - aim) for g in gs]))
                 if near not in chosen:
                     chosen = sorted(set(chosen[:-2] + [near, chosen[-1]]))
             items = []
@@ -193,8 +205,17 @@ class SampleSections:
                         f"sample image at step {g.step} ({tag}): unreadable ({type(e).__name__})"
                     )
                     continue
-                note = "best" if self.best and g.step == self.best["step"] else ""
-                items.append(StripItem(pngs.png_data_uri(png), f"step {fmt_num(g.step)}", note))
+                best = (
+                    f"best {self.best['metric']}"
+                    if self.best and g.step == self.best["step"]
+                    else ""
+                )
+                note = " · ".join(x for x in ("keep" if g.step == keep else "", best) if x)
+                items.append(
+                    StripItem(
+                        pngs.png_data_uri(png), f"step {fmt_num(g.step)}", note, g.step == keep
+                    )
+                )
             if items:
                 groups.append(StripGroup(tag if len(by_tag) > 1 else "", items))
                 shown_n += len(items)

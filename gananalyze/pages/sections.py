@@ -44,6 +44,7 @@ class StripItem:
     src: str
     label: str
     note: str = ""
+    keep: bool = False  # the checkpoint the run's one recommendation keeps (outlined)
 
 
 @dataclass

@@ -10,7 +10,6 @@ import pandas as pd
 
 from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import checkpoint_before
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
@@ -154,7 +153,6 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             if assumed
             else f" ({_SOURCE_WORDS.get(eq.source, eq.source)})."
         )
-    ckpt = checkpoint_before(ctx.run, int(b0))
     action = (
         "Weaken D or strengthen G: lower D's learning rate (or raise G's, TTUR), "
         "fewer D steps per G step, one-sided label smoothing or instance noise"
@@ -163,12 +161,10 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         action += " (the G loss is already the non-saturating -log D(G(z)))"
     elif eq is not None and eq.loss == "bce":
         action += ", and the non-saturating G loss -log D(G(z))"
-    if ckpt is not None and ckpt > int(ctx.steps[0]):
-        action += f"; resume from the checkpoint at step {ckpt}."
-    elif ctx.run.checkpoints:
-        action += "; it started before the first checkpoint, so restart with these changes."
-    else:
-        action += "; no checkpoints were saved, so restart with these changes."
+    # which checkpoint to resume from (or none) is the run's one recommendation
+    # (analysis.recommendation), which weighs every error; a run without checkpoints restarts
+    restart = "; no checkpoints were saved, so restart with these changes."
+    action += "." if ctx.run.checkpoints else restart
     return [
         Finding(
             rule="d_overpowering",

@@ -163,11 +163,10 @@ def diagnose(
             f.start_step if f.start_step is not None else -1,
         )
     )
-    context: dict[str, Any] = {
-        "equilibrium": ctx.eq.to_dict(),
-        "bins": ctx.nb,
-        "select_metric": select_metric,
-    }
+    context: dict[str, Any] = {"bins": ctx.nb, "select_metric": select_metric}
+    if len(run.scalars.columns.drop("step", errors="ignore")):
+        # a loss convention only where training was logged (not for a synthetic table alone)
+        context = {"equilibrium": ctx.eq.to_dict(), **context}
     other = {r: why for r, why in other_kind.items() if r not in ran_rules and r not in reasons}
     if other:  # --json keeps them; the text output does not list them as skipped
         context["not_this_kind"] = [{"rule": r, "reason": why} for r, why in other.items()]

@@ -294,7 +294,7 @@ def over_training(ctx: RuleContext) -> list[Finding]:
             Finding(
                 rule="over_training",
                 severity="warning",
-                title="Over-training: the best checkpoint is not the last",
+                title="Over-training: later evaluations got worse than the best",
                 message=msg,
                 action=f"Stop training earlier, or early-stop on {nm}: later checkpoints got "
                 "worse.",
@@ -334,10 +334,11 @@ def over_training(ctx: RuleContext) -> list[Finding]:
         Finding(
             rule="over_training",
             severity="info",
-            title=f"Best checkpoint: step {bstep} ({nm} {fmt_sig(best)})",
+            # which checkpoint to keep and where to stop is the run's one recommendation
+            # (analysis.recommendation), never this finding: it can lie inside an error
+            title="No over-training",
             message=msg,
-            action="Nothing to fix."
-            + ("" if i_best == len(v) - 1 else " Training longer is unlikely to help much."),
+            action="",
             start_step=bstep,
             end_step=bstep,
             numbers=nums,

@@ -20,7 +20,6 @@ import numpy as np
 from ...errors import GanAnalyzeError
 from ...textfmt import fmt_pct, fmt_sig
 from ..diversity import FEATURE_SIDE, pairwise_stats, sample_features
-from ..evaluations import checkpoint_before
 from ..findings import Finding
 from .context import RuleContext
 
@@ -126,11 +125,8 @@ def collapse_from_hopping(ctx: RuleContext) -> list[Finding]:
         "discrimination or minibatch std in D, unrolled or packed D, a lower learning rate for "
         "both, or a different loss such as WGAN-GP)"
     )
-    ckpt = checkpoint_before(ctx.run, int(steps[i0]) - 1)  # before the first hop
-    if ckpt is not None and ckpt > int(ctx.steps[0]):
-        action += f"; resume from the checkpoint at step {ckpt} with these changes."
-    else:
-        action += "; restart with these changes."
+    # which checkpoint to resume from (or none) is the run's one recommendation
+    action += "."
     return [
         Finding(
             rule="mode_collapse",

@@ -76,9 +76,8 @@ def divergence(ctx: RuleContext) -> list[Finding]:
                 title="Training diverged (NaN/Inf)",
                 message=f"{len(nf)} non-finite values: {desc}; first {first['metric']} = "
                 f"{first['value']} at step {int(first['step'])}.",
-                action="Resume from the last checkpoint before the first NaN with a lower learning "
-                "rate; add gradient clipping, check for log(0) / division by zero in the "
-                "losses, or use mixed precision with loss scaling.",
+                action="Lower the learning rate and add gradient clipping; check for log(0) / "
+                "division by zero in the losses, or use mixed precision with loss scaling.",
                 start_step=int(nf["step"].min()),
                 end_step=int(nf["step"].max()),
                 numbers={
@@ -135,7 +134,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
                 f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
                 f"its early scale {fmt_sig(scale)}, from step {start} to {end}."
             ),
-            "Lower the learning rate or resume from an earlier checkpoint; for Wasserstein "
+            "Lower the learning rate; for Wasserstein "
             "critics check the gradient penalty / weight clipping.",
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )

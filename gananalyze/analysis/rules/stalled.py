@@ -76,11 +76,20 @@ CLAMP_VALUES = {
     -np.log(1e-10) / 2: "-log(1e-10) averaged over two terms",
     -np.log(1e-12): "-log(1e-12), a log(x + 1e-12) clamp",
 }
+# Clamp values only one reduction of BCE's two terms can give (50: one clamped term of two
+# averaged): the pinned loss is compared with that reduction's equilibrium, not an assumed one
+CLAMP_REDUCTION = {
+    50.0: "mean",
+    200.0: "sum",
+    -np.log(1e-8) / 2: "mean",
+    -np.log(1e-10) / 2: "mean",
+}
+BCE_EQUILIBRIUM = {"sum": 2 * np.log(2), "mean": np.log(2)}
 MIN_PINNED_POINTS = 5
 
 
-def _clamp_name(v: float) -> str | None:
-    for ref, what in CLAMP_VALUES.items():
+def _clamp_name(v: float, table: dict = CLAMP_VALUES) -> str | None:
+    for ref, what in table.items():
         if abs(v - ref) <= 1e-3 * ref:
             return what
     return None
@@ -158,6 +167,11 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
                 if eq is not None and eq.d_loss
                 else ""
             )
+            red = _clamp_name(val, CLAMP_REDUCTION)
+            if red is not None:  # the clamp says how the terms were reduced
+                eq_d = float(BCE_EQUILIBRIUM[red])
+                how = "summed" if red == "sum" else "averaged"
+                ratio = f", {fmt_sig(val / eq_d)}x its equilibrium {fmt_sig(eq_d)} under {how} BCE"
             parts.append(
                 f"{ctx.label('D_loss')} pinned at exactly {fmt_sig(val)} for the last {tail} of "
                 f"{n_total} points{ratio}" + (f" ({clamp})" if clamp else "")
@@ -180,7 +194,7 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
             title="Discriminator dead (saturated or clamped)",
             message="; ".join(parts) + ". No gradient reaches G from such a D: training has "
             f"stopped (judged from {n_total} points).",
-            action="Restart from a checkpoint before it with a lower D learning rate; compute "
+            action="Lower D's learning rate and compute "
             "the loss from logits (BCEWithLogitsLoss) instead of sigmoid + BCELoss, which "
             "saturates and clamps; check D's last layer and input scaling.",
             start_step=start,
