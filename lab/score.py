@@ -2,7 +2,7 @@
 and the zoo's labels.
 
     python -m lab.score [--half test|tune|all] [--markdown FILE] [--json FILE] [--misses]
-                        [--package DIR]
+                        [--package DIR] [--real]
 
 For every cached lab run (lab/.cache/runs, written by `make lab`) it loads the folder the
 way `check` does, runs `diagnose` (verdicts are kept in lab/.cache/verdicts/<digest of the
@@ -12,6 +12,10 @@ with the truth class read from the samples (truth.py). Nothing is retrained, so 
 reader or rule change the scoreboard is one command again; `--package DIR` imports
 gananalyze from DIR instead (another branch's checkout, or an export of main's for the
 baseline).
+
+`--real` scores the runs whose log holds vector samples (RunLog on the mixtures and the
+table) as `check RUN --real data.csv` would, with the lab's dataset as the real rows: a
+trainer that logs samples has its data. Both figures are published, with and without.
 
 Predicted class, first that holds (warnings and errors only):
   divergence         the divergence rule fired
@@ -114,14 +118,19 @@ def predict(d) -> str:
     return "no problems found"
 
 
-def judge_folder(path: Path) -> tuple[str, str]:
-    """(predicted class, verdict line) for one run folder, as `check` reads it."""
+def judge_folder(path: Path, real: Path | None = None) -> tuple[str, str]:
+    """(predicted class, verdict line) for one run folder, as `check` reads it (with
+    `real`: as `check --real REAL` reads it)."""
     from gananalyze.analysis.rules import diagnose
     from gananalyze.errors import GanAnalyzeError
     from gananalyze.loader import load_run
 
     try:
         run = load_run(path)
+        if real is not None:
+            from gananalyze.analysis.vectorstats import attach_tables
+
+            attach_tables(run, real=str(real))
     except GanAnalyzeError as e:
         return "not loaded", str(e).splitlines()[0][:200]
     d = diagnose(run)
@@ -166,12 +175,43 @@ def rules_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def real_tables(folder: Path) -> dict[str, Path]:
+    """The lab's vector datasets as CSV files in `folder` (columns c0, c1, ...: the order
+    RunLog's vector samples are in): the real rows of `--real`."""
+    import numpy as np
+
+    from .data import load
+
+    out = {}
+    for name in ("ring8", "grid9", "table"):
+        x = load(name).x
+        p = folder / f"{name}.csv"
+        head = ",".join(f"c{i}" for i in range(x.shape[1]))
+        np.savetxt(p, x, delimiter=",", header=head, comments="", fmt="%.7g")
+        out[name] = p
+    return out
+
+
 def score_lab(
-    half: str, runs: Path = RUNS, train: Path = TRAIN, cache: Path | None = None
+    half: str,
+    runs: Path = RUNS,
+    train: Path = TRAIN,
+    cache: Path | None = None,
+    real: dict[str, Path] | None = None,
 ) -> list[dict]:
     """Rows of the lab's written runs in `half`. With `cache` (a JSON file), verdicts of
-    runs already judged by the same rules are reused and new ones added to it."""
-    seen = json.loads(cache.read_text()) if cache is not None and cache.is_file() else {}
+    runs already judged by the same rules are reused and new ones added to it. With `real`
+    (dataset -> CSV), runs whose log holds vector samples are judged with those real rows
+    (their verdicts kept in the cache's "-real" sibling); the other runs' verdicts are the
+    same with or without it, and shared."""
+    caches = {False: cache}
+    if cache is not None:
+        caches[True] = cache.with_name(cache.stem + "-real" + cache.suffix)
+    seen = {
+        k: json.loads(c.read_text()) if c is not None and c.is_file() else {}
+        for k, c in caches.items()
+    }
+    seen.setdefault(True, {})
     rows = []
     for meta_p in sorted(train.glob("*.json")):
         meta = json.loads(meta_p.read_text())
@@ -181,12 +221,17 @@ def score_lab(
         folder = runs / meta["id"]
         if not (folder / ".done").is_file():
             continue
-        if meta["id"] not in seen:
-            seen[meta["id"]] = judge_folder(folder)
-            if cache is not None:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                cache.write_text(json.dumps(seen, indent=0))
-        pred, verdict = seen[meta["id"]]
+        sp = meta["spec"]
+        with_real = real is not None and sp["style"] == "runlog" and sp["data"] in real
+        if meta["id"] not in seen[with_real]:
+            seen[with_real][meta["id"]] = judge_folder(
+                folder, real[sp["data"]] if with_real else None
+            )
+            c = caches.get(with_real)
+            if c is not None:
+                c.parent.mkdir(parents=True, exist_ok=True)
+                c.write_text(json.dumps(seen[with_real], indent=0))
+        pred, verdict = seen[with_real][meta["id"]]
         rows.append(row_of(meta["id"], meta["spec"], meta["truth"], pred, verdict))
     return rows
 
@@ -351,16 +396,17 @@ def sections(rows: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def report(
-    half: str, zoo: bool = True, cache: Path | None = None
+    half: str, zoo: bool = True, cache: Path | None = None, real: dict[str, Path] | None = None
 ) -> tuple[list[str], list[str], dict]:
     """(text lines, markdown lines, data) of the scoreboard."""
-    rows = score_lab(half, cache=cache)
+    rows = score_lab(half, cache=cache, real=real)
     fa, nh = false_alarms(rows)
     ev = Counter(r["evidence"] for r in rows)
     intro = (
         f"Lab runs ({half} half): {len(rows)}; logs holding losses only "
         f"{ev['losses']}, D outputs {ev['d_outputs']}, samples {ev['samples']}. "
         f"False alarms on healthy runs: {_pct(fa, nh)}."
+        + (" Vector samples judged with the real rows (--real)." if real else "")
     )
     text, md = [intro], [intro]
     for title, cols, tab in sections(rows):
@@ -424,17 +470,26 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="import gananalyze from this folder (another checkout, or an export of main's)",
     )
+    ap.add_argument(
+        "--real",
+        action="store_true",
+        help="judge runs with vector samples as `check --real` would, the lab's data as real rows",
+    )
     a = ap.parse_args(argv)
     if a.package is not None:
         sys.path.insert(0, str(a.package.resolve()))
     if not TRAIN.is_dir():
         print("no lab runs: run `make lab` first", file=sys.stderr)
         return 1
+    import tempfile
+
     import gananalyze
 
     digest = rules_digest()
     cache = None if a.no_cache else HERE / ".cache" / "verdicts" / f"{digest}.json"
-    text, md, data = report(a.half, zoo=not a.no_zoo, cache=cache)
+    with tempfile.TemporaryDirectory() as tmp:
+        real = real_tables(Path(tmp)) if a.real else None
+        text, md, data = report(a.half, zoo=not a.no_zoo, cache=cache, real=real)
     src = Path(gananalyze.__file__).resolve().parent.parent
     print(f"Scoreboard of {dt.date.today().isoformat()} (rules from {src}, digest {digest})")
     print("\n".join(text))

@@ -28,8 +28,9 @@ def g_overpowers(synthetic_run):
 def test_healthy_run_exits_zero_and_says_so(synthetic_run):
     r = run_cli(synthetic_run("ok"))
     assert r.exit_code == 0, r.output
-    assert "verdict:  Healthy losses: no problems found" in r.output
-    assert "so mode collapse cannot be ruled out" in r.output
+    assert "verdict:  No problems found, D(x) 0." in r.output
+    assert "status:   no problems found\n" in r.output  # no samples: not called healthy
+    assert "not called healthy: no samples or sample metrics" in r.output
     assert "INFO     healthy_equilibrium  steps 150-199: Healthy equilibrium" in r.output
     assert (
         "skipped:" in r.output

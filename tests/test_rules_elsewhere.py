@@ -194,6 +194,10 @@ def test_losses_near_bce_equilibrium_with_an_unknown_loss_are_not_called_healthy
 
 def test_the_same_losses_under_a_declared_loss_are_healthy(synthetic_run):
     d = diagnose(load_run(synthetic_run("h", steps=300, loss="bce")))
+    assert any(f.rule == "healthy_equilibrium" for f in d.findings)
+    assert d.status == "no_problems_found"  # healthy losses, but no samples (issue 22)
+    fid = {"fid": np.linspace(80.0, 20.0, 300)}  # samples judged against the data
+    d = diagnose(load_run(synthetic_run("hf", steps=300, loss="bce", extra=fid)))
     assert d.status == "healthy"
 
 

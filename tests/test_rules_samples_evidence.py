@@ -259,12 +259,15 @@ def test_healthy_losses_without_samples_do_not_rule_out_collapse(tmp_path):
                 G_loss=1.0 + 0.02 * rng.normal(),
             )
     d = diagnose(load_run(tmp_path / "r"))
-    assert d.status == "healthy"
+    # one decision: the verdict says "no problems found", so the status (and every page's
+    # colour) is not "healthy" either (issue 22)
+    assert d.status == "no_problems_found"
     assert d.verdict == (
-        "Healthy losses: no problems found, D(x) 0.6, D(G(z)) 0.4; D loss 1.15 near "
-        "equilibrium at the end; no samples or sample metrics were logged, so mode collapse "
-        "cannot be ruled out (balanced losses do not show it)."
+        "No problems found, D(x) 0.6, D(G(z)) 0.4; D loss 1.15 near "
+        "equilibrium at the end; not called healthy: no samples or sample metrics were "
+        "logged, so mode collapse cannot be ruled out (balanced losses do not show it)."
     )
+    assert "healthy_equilibrium" in {f.rule for f in d.findings}  # the losses' own finding
 
 
 def _fid_run(path, fid: dict[int, float], vectors=None, num_samples=None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -51,11 +52,28 @@ def test_a_run_the_rules_could_not_judge_is_grey_in_the_report_and_check(tmp_pat
 
 
 def test_a_healthy_run_is_green(synthetic_run):
-    p = synthetic_run("ok", steps=300)
+    # healthy losses and a sample metric (FID, judged against the data) falling to the end
+    p = synthetic_run("ok", steps=300, extra={"fid": np.linspace(80.0, 20.0, 300)})
     soup = BeautifulSoup(build_report_html(load_run(p), tsne=False), "html.parser")
     assert soup.select_one("div.verdict")["class"] == ["verdict", "ok"]
     out = CliRunner().invoke(main, ["check", str(p)])
     assert "status:   healthy\n" in out.output
+
+
+def test_healthy_losses_without_samples_look_neutral_everywhere(synthetic_run, tmp_path):
+    """Issue 22: balanced losses with no samples are "no problems found" in check, on the
+    report and in compare's outcome, never green "healthy" beside that verdict."""
+    p = synthetic_run("losses", steps=300)
+    out = CliRunner().invoke(main, ["check", str(p)])
+    assert "status:   no problems found\n" in out.output
+    assert "verdict:  No problems found, D(x) 0." in out.output
+    soup = BeautifulSoup(build_report_html(load_run(p), tsne=False), "html.parser")
+    assert soup.select_one("div.verdict")["class"] == ["verdict", "neutral"]
+    page = tmp_path / "c.html"
+    res = CliRunner().invoke(main, ["compare", str(p), str(p), "-o", str(page), "--no-sweep"])
+    assert res.exit_code == 0, res.output
+    row = next(x for x in res.output.splitlines() if x.startswith("1  losses"))
+    assert "no problems found" in row and "healthy" not in row
 
 
 def test_compare_shows_a_run_nobody_could_judge_as_neutral(tmp_path):

@@ -15,6 +15,7 @@ from browser import assert_not_blank, needs_chromium, screenshot
 from click.testing import CliRunner
 
 from gananalyze import RunLog, generator_spec
+from gananalyze.analysis.rules.diagnose import NOT_COMPARED
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
@@ -115,8 +116,10 @@ def test_check_calls_eight_modes_healthy_and_one_mode_collapsed_from_samples_alo
     bad = ring_run(tmp_path / "bad", [ALL, ALL, [0], [0]])
     res = cli("check", good, "--json")
     d = json.loads(res.output)
-    assert res.exit_code == 0 and d["status"] == "healthy"
-    assert d["verdict"].startswith("Healthy: no problems found; the vector samples at 4 checkpoint")
+    # no collapse, but without the real rows nothing says the samples look like the data
+    assert res.exit_code == 0 and d["status"] == "no_problems_found"
+    assert d["verdict"].startswith("No problems found; the vector samples at 4 checkpoint")
+    assert d["verdict"].endswith("not called healthy: " + NOT_COMPARED + ".")
     res = cli("check", bad, "--json")
     d = json.loads(res.output)
     assert res.exit_code == 1 and d["status"] == "problems"
@@ -129,6 +132,50 @@ def test_check_calls_eight_modes_healthy_and_one_mode_collapsed_from_samples_alo
     )
     assert f["numbers"]["spread_last"] < 0.05
     assert "their spread fell to 0.0" in f["message"]
+
+
+def blurred_run(path, blur, n=500):
+    """Balanced losses; the samples at step 100*i are the ring blurred by N(0, blur[i]):
+    a G still learning the data (diffuse samples around every mode), not a collapse."""
+    rng = np.random.default_rng(5)
+    with RunLog(path, name=path.name) as log:
+        for i, b in enumerate(blur):
+            log.scalars(i * 100, G_loss=0.7, D_loss=1.38)
+            x = ring_points(n, seed=i) + rng.normal(0, b, (n, 2)).astype(np.float32)
+            log.samples(i * 100, x, columns=["x", "y"])
+    return path
+
+
+def test_samples_not_yet_like_the_data_are_not_healthy_with_the_real_rows(tmp_path):
+    """Issue 22: vector samples that keep their diversity but lie off the data (a G still
+    learning) were "Healthy"; with the real rows they get sample_quality, with its numbers,
+    and the same samples drawn from the data stay healthy."""
+    real = real_csv(tmp_path / "real.csv")
+    poor = blurred_run(tmp_path / "poor", [2.0, 1.0, 0.6, 0.4])
+    d = json.loads(cli("check", poor, "--json").output)  # without the real rows: abstain
+    assert d["status"] == "no_problems_found"
+    assert d["verdict"].endswith("not called healthy: " + NOT_COMPARED + ".")
+    d = json.loads(cli("check", poor, "--real", real, "--json").output)
+    assert d["status"] == "problems" and d["verdict"] == (
+        "Samples not yet like the real data at step 300 (warning)."
+    )
+    f = next(f for f in d["findings"] if f["rule"] == "sample_quality")
+    assert (f["severity"], f["start_step"], f["end_step"]) == ("warning", 300, 300)
+    assert f["message"] == (
+        "At the last vector samples (step 300, 500 rows) against the real rows (--real): "
+        "precision 0.072 and recall 0.996 (k-NN, k = 3), where 500 real rows score 0.978 and "
+        "0.94 against as many other real rows; precision (the samples do not yet look like "
+        "the data) below 50% of that; the last checkpoint is the best of 4 (the samples were "
+        "still getting closer to the data: training had not converged). Assumes the real "
+        "rows are the data G was trained on, in the same units."
+    )
+    assert f["numbers"]["precision_real"] == pytest.approx(0.978)
+    # diffuse samples cover few real rows, but they do not look like data: not a collapse
+    assert "vector_collapse" not in {g["rule"] for g in d["findings"] if g["severity"] != "info"}
+    good = blurred_run(tmp_path / "good", [2.0, 0.5, 0.0, 0.0])
+    d = json.loads(cli("check", good, "--real", real, "--json").output)
+    assert d["status"] == "healthy"
+    assert d["verdict"].startswith("Healthy: no problems found; the vector samples at 4 ")
 
 
 def test_with_a_real_table_one_checkpoint_is_enough(tmp_path):

@@ -19,10 +19,17 @@ HEALTHY_RULES = {"healthy_equilibrium", "vector_collapse"}
 
 
 def status_of(findings: list[Finding]) -> str:
-    """The kind of answer a list of findings gives (see Diagnosis.status)."""
+    """The kind of answer a list of findings gives (see Diagnosis.status).
+
+    A "no_problems" finding (diagnose adds it when the evidence falls short of "healthy",
+    e.g. healthy losses but no samples compared with the real data) overrides the healthy
+    findings beside it: the run is "no_problems_found", on every page alike.
+    """
     rules = {f.rule for f in findings}
     if any(f.severity != "info" for f in findings):
         return "problems"
+    if "no_problems" in rules:
+        return "no_problems_found"
     if rules & HEALTHY_RULES:
         return "healthy"
     if "no_data" in rules:

@@ -64,7 +64,7 @@ OUTCOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
 OUTCOME_NAMES = tuple(o for o, _ in OUTCOMES)
 # What each outcome means, for the page's legend. "healthy" and "no problems found"
 # stay apart: both passed every check that ran, but only "healthy" had the evidence
-# (D(x), D(G(z)) near equilibrium; findings.HEALTHY_RULES) to call the run healthy.
+# (a healthy balance and samples judged against the data: Diagnosis.status) to call it so.
 OUTCOME_MEANINGS: dict[str, str] = {
     "diverged": "losses went to NaN/Inf or implausible values",
     "collapsed": "samples or the sample metric show mode collapse",
@@ -74,9 +74,11 @@ OUTCOME_MEANINGS: dict[str, str] = {
     "oscillating": "losses swing without settling",
     "over-trained": "the sample metric got worse after its best point",
     "other problems": "another rule raised a warning or error",
-    "healthy": "every check passed and the evidence of a healthy balance was there",
+    "healthy": "every check passed, the balance was healthy and the samples were judged "
+               "against the real data",
     "no problems found": "the checks that could run passed, but the run lacks the signals "
-                         "(e.g. D(x), D(G(z))) needed to call it healthy",
+                         "(samples judged against the data, D(x), D(G(z))) needed to call "
+                         "it healthy",
     "not judged": "no rule had the data it needs",
 }
 FAILED = OUTCOME_NAMES[:8]

@@ -152,6 +152,26 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def real_reference(data: VectorData, n: int) -> dict[str, float] | None:
+    """Precision and recall (k = 3, as vector_series) of real rows against other real rows:
+    two disjoint, seeded subsets of the real table of min(n, MAX_ROWS, half the table) rows
+    each, standardised as vector_series standardises. What samples drawn from the data
+    itself would score: the reference the samples' figures are read against. None without a
+    real table or with fewer than 12 real rows."""
+    if data.real is None:
+        return None
+    m = data.real.matrix.astype(np.float64)
+    k = min(int(n), MAX_ROWS, len(m) // 2)
+    if k < 6:
+        return None
+    prdc = require("gananalyze.metrics.samplemetrics", "the real rows' own precision").prdc
+    mu, sd = standardiser(m)
+    idx = np.random.default_rng(4).permutation(len(m))
+    a, b = (m[idx[:k]] - mu) / sd, (m[idx[k : 2 * k]] - mu) / sd
+    r = prdc(a, b, k_pr=3, k_dc=None)
+    return {"precision": float(r["precision"]), "recall": float(r["recall"]), "n": k}
+
+
 def attach_tables(run: Run, real: str | None = None, samples: str | None = None) -> Run:
     """Attach a real table (--real) and a final synthetic table (--samples) to `run`.
 

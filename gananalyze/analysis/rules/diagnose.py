@@ -14,7 +14,7 @@ from ...naming.layouts import source_name
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
-from ..diversity import infer_layouts
+from ..diversity import infer_layouts, real_dataset
 from ..findings import HEALTHY_RULES, SEVERITY_RANK, Diagnosis, Finding
 from ..recommendation import recommend
 from .context import RuleContext
@@ -104,6 +104,33 @@ def diagnose(
     if weak:  # "healthy" needs the core evidence; without it: "no problems found"
         findings = [f for f in findings if f.rule != "healthy_equilibrium"]
     problems = [f for f in findings if f.severity != "info"]
+    sampled = bool(run.vectors) or any(
+        available(c, n) for c in ctxs for n in ("samples", "sample_metric", "sample_recall")
+    )
+    unjudged = _samples_unjudged(run, ctxs, sampled)
+    if not problems and unjudged and any(f.rule in HEALTHY_RULES for f in findings):
+        # healthy losses or diverse samples, but no samples judged against the data: the
+        # status is "no problems found" (findings.status_of), on every page alike
+        findings.append(
+            Finding(
+                rule="no_problems",
+                severity="info",
+                title="No problems found",
+                message=f"{ran} rule(s) ran on this run and none found a problem; not called "
+                f"healthy: {unjudged}.",
+                action="Nothing to fix; "
+                + (
+                    "log fixed-noise samples or a sample metric (FID)"
+                    if not sampled
+                    else "log a sample metric (FID, precision/recall) or pass the real rows "
+                    "(--real) for vector samples"
+                )
+                + " to let the rules judge the samples.",
+                start_step=int(ctx.steps[0]) if len(ctx.steps) else None,
+                end_step=int(ctx.steps[-1]) if len(ctx.steps) else None,
+                numbers={"rules_ran": ran, "why_not_healthy": unjudged},
+            )
+        )
     # "healthy" needs at least one rule that looks at the training dynamics, not just NaN/flag
     # checks
     checks_only = ("divergence", "implausible_values")
@@ -174,9 +201,6 @@ def diagnose(
         context["gans"] = [
             dict(v.to_dict(), equilibrium=c.eq.to_dict()) for v, c in zip(views, ctxs, strict=True)
         ]
-    sampled = bool(run.vectors) or any(
-        available(c, n) for c in ctxs for n in ("samples", "sample_metric", "sample_recall")
-    )
     context["sample_evidence"] = sampled
     diag = Diagnosis(
         run.name, _verdict(findings, ran, skipped, sampled), findings, skipped, th, context
@@ -211,6 +235,30 @@ NO_SAMPLES = (
     "no samples or sample metrics were logged, so mode collapse cannot be ruled out "
     "(balanced losses do not show it)"
 )
+NOT_COMPARED = (
+    "the samples were not compared with the real data (no sample metric such as FID, "
+    "no real rows given with --real), so whether they look like the data is unknown"
+)
+
+
+def _samples_unjudged(run: Run, ctxs: list[RuleContext], sampled: bool) -> str:
+    """Why the run may not be called healthy for want of sample evidence ("" when it may).
+
+    "Healthy" needs samples judged against the real data: a sample metric (FID,
+    precision/recall: computed against real images), vector samples with the real rows
+    (--real), or image grids of a known real dataset (their diversity against the data's).
+    Balanced losses, and samples that merely keep their diversity, do not show that G has
+    learnt the data.
+    """
+    if not sampled:
+        return NO_SAMPLES
+    if run.vectors and run.real_table is not None:
+        return ""
+    if any(available(c, n) for c in ctxs for n in ("sample_metric", "sample_recall")):
+        return ""
+    if any(available(c, "samples") for c in ctxs) and real_dataset(run) is not None:
+        return ""
+    return NOT_COMPARED
 
 
 def _verdict(
@@ -219,20 +267,25 @@ def _verdict(
     problems = [f for f in findings if f.severity != "info"]
     if not problems:
         h = next((f for f in findings if f.rule == "healthy_equilibrium"), None)
-        if h is not None:
-            n = h.numbers
-            bits = []
-            if "D_x" in n:
-                bits.append(f"D(x) {fmt_sig(n['D_x'], 2)}, D(G(z)) {fmt_sig(n['D_G_z'], 2)}")
-            if "D_loss" in n:
-                bits.append(f"D loss {fmt_sig(n['D_loss'], 3)}")
-            near = f", {'; '.join(bits)} near equilibrium at the end" if bits else ""
-            if not sampled:  # the losses are all the evidence: claim no more than they show
-                return f"Healthy losses: no problems found{near}; {NO_SAMPLES}."
-            return f"Healthy: no problems found{near}."
         v = next((f for f in findings if f.rule == "vector_collapse"), None)
-        if v is not None:
-            return "Healthy: no problems found; " + v.message[0].lower() + v.message[1:]
+        if h is not None or v is not None:
+            bits = []
+            if h is not None and "D_x" in h.numbers:
+                n = h.numbers
+                bits.append(f"D(x) {fmt_sig(n['D_x'], 2)}, D(G(z)) {fmt_sig(n['D_G_z'], 2)}")
+            if h is not None and "D_loss" in h.numbers:
+                bits.append(f"D loss {fmt_sig(h.numbers['D_loss'], 3)}")
+            text = f", {'; '.join(bits)} near equilibrium at the end" if bits else ""
+            if v is not None:
+                text += "; " + v.message[0].lower() + v.message[1:].rstrip(".")
+            # the one status decision (diagnose's no_problems finding, findings.status_of)
+            why = next(
+                (f.numbers.get("why_not_healthy") for f in findings if f.rule == "no_problems"),
+                None,
+            )
+            if why:
+                return f"No problems found{text}; not called healthy: {why}."
+            return f"Healthy: no problems found{text}."
         nd = next((f for f in findings if f.rule == "no_data"), None)
         if nd is not None:
             return nd.message.split(";")[0] + "."

@@ -18,6 +18,7 @@ from ..findings import Finding
 from .context import RuleContext
 from .metricnoise import beyond_noise, metric_noise
 from .registry import available, not_this_kind, rule
+from .vectors import unlike_real
 
 
 def collapse_from_recall(ctx: RuleContext) -> list[Finding]:
@@ -158,10 +159,12 @@ def fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
 
 
 def _has_recall(ctx: RuleContext) -> str | None:
-    """Only runs swept for precision/recall (or density/coverage) are this kind of run; the
-    others are not listed as skipped (mode_collapse and over_training already say what
-    sample evidence is missing)."""
+    """Only runs swept for precision/recall (or density/coverage), or with vector samples
+    and the real rows (--real), are this kind of run; the others are not listed as skipped
+    (mode_collapse and over_training already say what sample evidence is missing)."""
     if available(ctx, "sample_recall"):
+        return None
+    if ctx.run.vectors and ctx.run.real_table is not None:
         return None
     return not_this_kind("no recall or coverage evaluations")
 
@@ -169,12 +172,15 @@ def _has_recall(ctx: RuleContext) -> str | None:
 @rule("sample_quality", applies=_has_recall)
 def sample_quality(ctx: RuleContext) -> list[Finding]:
     """The samples never came near the real data: recall (coverage) at most poor_recall_max at
-    every evaluation, or precision and recall both at most poor_pr_max at every one.
+    every evaluation, or precision and recall both at most poor_pr_max at every one. Vector
+    samples with the real rows (--real) and no such evaluations: vectors.unlike_real.
 
     A run's losses can sit at their equilibrium while G draws samples that cover almost none
     of the real data; "healthy" needs good samples wherever sample evidence exists.
     """
     th = ctx.th
+    if not available(ctx, "sample_recall"):
+        return unlike_real(ctx)  # vector samples against the real rows (--real)
     if collapse_from_recall(ctx):
         return []  # realistic samples of few modes: mode_collapse says it
     for cover, fid_like in (("recall", "precision"), ("coverage", "density")):

@@ -94,6 +94,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "tab_copy_excess": 0.1,  # rows nearer a real record than real rows' 5th pct., beyond 5%
     "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
     "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread
+    # sample_quality on vector samples with --real: precision or recall under this fraction
+    # of the real rows' own (as many real rows against other real rows): not yet like the data
+    "vec_like_real_frac": 0.5,
     # divergence
     "grad_explode_abs": 100.0,  # gradient norm above this ...
     "grad_explode_ratio": 10.0,  # ... and this many times its early value

@@ -1,7 +1,9 @@
 """Mode collapse read from vector or sequence samples (tabular rows, time series, point
 sets) at each checkpoint, with no generator and no sweep: coverage of the real rows
 and per-column spread when a real table is attached, spread over time and
-near-duplicates when not. The numbers come from analysis/vectorstats.py."""
+near-duplicates when not. Also, with a real table, whether the last samples look like the
+data at all (`unlike_real`, reported by sample_quality). The numbers come from
+analysis/vectorstats.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
-from ..vectorstats import vector_data, vector_series
+from ..vectorstats import real_reference, vector_data, vector_series
 from .context import RuleContext
 from .registry import not_this_kind, rule
 
@@ -70,6 +72,11 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
     dups = s["near_duplicates"].to_numpy() >= th["collapse_dup_frac"]
     cov = s["coverage"].to_numpy() if "coverage" in s else np.full(len(s), np.nan)
     low_cov = np.nan_to_num(cov, nan=1.0) < th["vec_coverage_min"]
+    if "precision" in s:  # few real rows covered by samples that look like data: a collapse;
+        # by samples that do not (diffuse, off the data) it is a G still learning, which
+        # sample_quality reports (the truth lab's poor runs were called collapses)
+        prec = np.nan_to_num(s["precision"].to_numpy(float), nan=0.0)
+        low_cov &= prec >= th["collapse_precision_min"]
     fell = np.zeros(len(s), dtype=bool)
     if not real:
         first_ref = 1 if len(s) >= 4 else 0
@@ -155,6 +162,89 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
             int(steps[i0]),
             int(steps[last]),
             nums,
+            [],
+        )
+    ]
+
+
+MIN_ROWS = 50  # fewer samples than this at the last checkpoint: precision/recall too noisy
+
+
+def unlike_real(ctx: RuleContext) -> list[Finding]:
+    """The last vector samples against the real rows (--real): k-NN precision (the share of
+    samples inside the real rows' 3-NN radius) or recall (the share of real rows inside the
+    samples') below `vec_like_real_frac` of what as many real rows score against other real
+    rows. A G that has not learnt the data yet, whatever its losses say; named "not yet"
+    because it reads the last checkpoint only. Assumes the real rows are the data G was
+    trained on, in the same columns and units."""
+    data = vector_data(ctx.run) if ctx.run.real_table is not None else None
+    if data is None or not data.steps:
+        return []
+    s = vector_series(ctx.run, data)
+    if "precision" not in s or int(s["n"].iloc[-1]) < MIN_ROWS:
+        return []
+    ref = real_reference(data, min(int(s["n"].iloc[-1]), len(data.real.matrix)))
+    if ref is None or not (ref["precision"] > 0 and ref["recall"] > 0):
+        return []
+    frac = ctx.th["vec_like_real_frac"]
+    p, r = s["precision"].to_numpy(float), s["recall"].to_numpy(float)
+    steps = s["step"].to_numpy()
+    rel = np.minimum(p / ref["precision"], r / ref["recall"])  # the weaker of the two
+    low_p, low_r = p[-1] < frac * ref["precision"], r[-1] < frac * ref["recall"]
+    if not (low_p or low_r):
+        return []
+    what = []
+    if low_p:
+        what.append("precision (the samples do not yet look like the data)")
+    if low_r:
+        what.append("recall (the samples cover too little of the data)")
+    best = int(np.nanargmax(rel))
+    still = best == len(rel) - 1 and len(rel) >= 2
+    if len(rel) < 2:
+        trend = "one checkpoint only"
+    elif still:
+        trend = (
+            f"the last checkpoint is the best of {len(rel)} (the samples were still getting "
+            "closer to the data: training had not converged)"
+        )
+    else:
+        trend = (
+            f"they were closest to the data at step {int(steps[best])} (precision "
+            f"{fmt_sig(p[best])}, recall {fmt_sig(r[best])})"
+        )
+    n = int(s["n"].iloc[-1])
+    msg = (
+        f"At the last vector samples (step {int(steps[-1])}, {n} rows) against the real rows "
+        f"(--real): precision {fmt_sig(p[-1])} and recall {fmt_sig(r[-1])} (k-NN, k = 3), "
+        f"where {ref['n']} real rows score {fmt_sig(ref['precision'])} and "
+        f"{fmt_sig(ref['recall'])} against as many other real rows; "
+        + " and ".join(what)
+        + f" below {fmt_pct(frac)} of that; {trend}. Assumes the real rows are the data G "
+        "was trained on, in the same units."
+    )
+    return [
+        Finding(
+            "sample_quality",
+            "warning",
+            "Samples not yet like the real data",
+            msg,
+            "G has not learnt the data yet, whatever the losses say: train longer"
+            + (" (the samples were still improving)" if still else "")
+            + ", check G's output range and the data's normalisation, or strengthen G; "
+            "keep a checkpoint only once precision and recall approach the real rows' own.",
+            int(steps[-1]),  # about the last samples only
+            int(steps[-1]),
+            {
+                "step": int(steps[-1]),
+                "rows": n,
+                "precision_last": float(p[-1]),
+                "recall_last": float(r[-1]),
+                "precision_real": ref["precision"],
+                "recall_real": ref["recall"],
+                "real_rows_reference": ref["n"],
+                "best_step": int(steps[best]),
+                "checkpoints": int(len(s)),
+            },
             [],
         )
     ]
