@@ -3,7 +3,9 @@
 - rules/runaway.py: D ranks G's samples above the data (a D that no longer follows G: its
   outputs saturated on the fakes only, or losses saying so under every convention);
 - rules/stability.py: a loss that explodes early, judged against the run's first bin and
-  the largest equilibrium of any convention, not a 20% median that has exploded already.
+  the largest equilibrium of any convention, not a 20% median that has exploded already;
+- rules/short.py: a loss exploding in a log too short for the trend rules, judged when every
+  row from the explosion on agrees.
 """
 
 from __future__ import annotations
@@ -145,3 +147,24 @@ def test_healthy_bce_losses_are_no_divergence(tmp_path):
         )
     )
     assert not _divergence(d)
+
+
+def test_short_log_explosion_is_judged_when_every_row_from_it_agrees(tmp_path):
+    # 10 rows (a Keras-style log of one row per epoch): the D loss 2.13 -> 1.7e8 from row 6
+    d_loss = [2.13, 2.2, 2.5, 3.0, 40.0, 2.0e3, 9.0e4, 2.0e6, 4.0e7, 1.7e8]
+    g_loss = [-0.18, -0.3, -0.5, -1.0, -38.0, -1.9e3, -8.8e4, -1.9e6, -3.9e7, -1.66e8]
+    d = diagnose(load_run(_csv(tmp_path / "r", np.array(d_loss), np.array(g_loss))))
+    f = next(f for f in _divergence(d) if f.title == "D loss exploded (short log)")
+    assert f.severity == "error"
+    assert f.message == (
+        "|D loss| rose from 2.13 at step 0 to 1.70e+08 at step 9: each of the last 5 of the 10 "
+        "rows is above 100x its scale 2.13 (its first row). Judged from 10 points, under the "
+        "20 the trend rules need, because every row from step 5 on agrees, the last included."
+    )
+    assert f.numbers["exploded_points"] == 5 and f.start_step == 5
+
+
+def test_short_log_that_comes_back_is_not_an_explosion(tmp_path):
+    d_loss = [2.13, 2.2, 2.5, 3.0, 4e3, 2.0e4, 9.0e4, 2.0, 2.1, 2.2]
+    d = diagnose(load_run(_csv(tmp_path / "r", np.array(d_loss), -np.array(d_loss))))
+    assert not [f for f in _divergence(d) if "short log" in f.title]

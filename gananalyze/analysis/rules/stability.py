@@ -16,6 +16,7 @@ from .context import RuleContext, last_bin_with_data, robust_center, sustained_s
 from .conventions import D_EQUILIBRIA
 from .registry import rule
 from .runaway import samples_run_away
+from .short import short_log_explosion
 from .wild import wild_losses
 
 
@@ -140,7 +141,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )
         out += [f] if f else []
-    return out + samples_run_away(ctx)
+    return out + samples_run_away(ctx) + short_log_explosion(ctx)
 
 
 def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, str]:
