@@ -168,3 +168,27 @@ def test_short_log_that_comes_back_is_not_an_explosion(tmp_path):
     d_loss = [2.13, 2.2, 2.5, 3.0, 4e3, 2.0e4, 9.0e4, 2.0, 2.1, 2.2]
     d = diagnose(load_run(_csv(tmp_path / "r", np.array(d_loss), -np.array(d_loss))))
     assert not [f for f in _divergence(d) if "short log" in f.title]
+
+
+def _short_outputs(path, d_g_z: list[float]):
+    with RunLog(path, loss="bce", config={"d_loss_reduction": "mean"}, flush_rows=100) as log:
+        for i, g in enumerate(d_g_z):
+            log.scalars(100 * i, D_loss=6.0, G_loss=1e-4, D_x=0.5, D_G_z_before=g)
+    return load_run(path)
+
+
+def test_short_log_where_every_row_ranks_the_fakes_above_the_data(tmp_path):
+    d = diagnose(_short_outputs(tmp_path / "r", [0.9999] * 10))
+    (f,) = [f for f in _divergence(d) if "run away" in f.title]
+    assert f.severity == "error"
+    assert "D(G(z)) 1 (saturated, >= 0.999) while D(x) 0.5" in f.message
+    assert "D loss 6 (8.66x its BCE equilibrium 0.693: worse than chance)" in f.message
+    assert f.message.endswith(
+        "Judged from 10 points, under the 20 the trend rules need, because every row agrees "
+        "(10 of 10)."
+    )
+
+
+def test_short_log_whose_last_row_disagrees_is_no_runaway(tmp_path):
+    d = diagnose(_short_outputs(tmp_path / "r", [0.9999] * 9 + [0.6]))
+    assert not [f for f in _divergence(d) if "run away" in f.title]

@@ -27,12 +27,14 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
+from .short import MIN_SHORT, _strong
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
@@ -58,50 +60,144 @@ def _alike_clamp(v: np.ndarray) -> np.ndarray:
     return np.any([np.abs(v - c) <= 1e-3 * c for c in _ALIKE_CLAMPS], axis=0)
 
 
-def samples_run_away(ctx: RuleContext) -> list[Finding]:
-    """D rates the fakes as real with saturated confidence while not the data (or the losses
-    say so under every convention), sustained: G's samples run away (a divergence finding,
-    called by the divergence rule)."""
-    if not _candidate(ctx):
-        return []
+def _short_rows(ctx: RuleContext) -> pd.DataFrame | None:
+    """A short log's rows (5 to min_points - 1): D(x), D(G(z)), D loss, G loss per logged
+    step (NaN where a row lacks one), or None when the log is not short."""
+    cols = {
+        "x": ctx.prob("D_x"),
+        "g": ctx.prob("D_G_z"),
+        "d": ctx.finite("D_loss"),
+        "gl": ctx.finite("G_loss"),
+    }
+    n = max(len(v) for v in cols.values())
+    if not MIN_SHORT <= n < ctx.th["min_points"]:
+        return None
+    return pd.concat([v.rename(k) for k, v in cols.items()], axis=1).sort_index()
+
+
+def _masks(
+    ctx: RuleContext, bx, bg, bd, bgl, bi, cands: dict[str, float]
+) -> tuple[np.ndarray, bool] | None:
+    """Per bin (or row): whether D ranks the fakes above the data by every signal logged,
+    and whether D's outputs were read; None when nothing can be judged."""
     th = ctx.th
     eq = ctx.eq
     dgz_min = th["runaway_dgz_min"]
     ratio = th["runaway_d_loss_ratio"]
-    use_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
-    nb = ctx.nb
-    bd = ctx.bins("D_loss")["med"].to_numpy() if ctx.has("D_loss") else np.full(nb, np.nan)
-    bgl = ctx.bins("G_loss")["med"].to_numpy() if ctx.has("G_loss") else np.full(nb, np.nan)
-    nums: dict[str, Any] = {}
-    g_med = float(np.nanmedian(bgl)) if np.isfinite(bgl).any() else None
-    d_tail = float(np.nanmedian(bd[-max(1, nb // 4) :])) if np.isfinite(bd).any() else None
-    cands = consistent_d_equilibria(eq, d_tail, g_med) if d_tail is not None else {}
-    if use_probs:
-        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
-        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+    if np.isfinite(bx).sum() >= MIN_SHORT and np.isfinite(bg).sum() >= MIN_SHORT:
         mask = (bg >= dgz_min) & (bx <= th["runaway_dx_max"])
         if np.isfinite(bd).any() and eq is not None and eq.d_loss:
             # the D loss is read too: a D doing better than chance contradicts the outputs
             mask &= ~(bd < ratio * eq.d_loss)
-        imp = implied_dgz(ctx)
-        if imp is not None:
-            bi = ctx.bins("__runaway_implied", imp[0])["med"].to_numpy()
+        if bi is not None:
             mask &= ~(bi < 0.5)  # the G loss says D rejects the fakes
-        last = last_bin_with_data(bx, bg)
+        return mask, True
+    if not cands:
+        return None
+    d_need = ratio * max(cands.values())
+    g_ns = -math.log(dgz_min)  # -log D(G(z)) at D(G(z)) = dgz_min
+    g_sat = math.log(1.0 - dgz_min)  # log(1 - D(G(z))) at D(G(z)) = dgz_min
+    g_pass = ((bgl >= 0) & (bgl <= g_ns)) | (bgl <= g_sat)
+    return g_pass & (bd >= d_need) & ~_alike_clamp(bd), False
+
+
+def samples_run_away(ctx: RuleContext) -> list[Finding]:
+    """D rates the fakes as real with saturated confidence while not the data (or the losses
+    say so under every convention), sustained (in a short log: in every row, or all but one
+    from 8 rows, the last included): G's samples run away (a divergence finding, called by
+    the divergence rule)."""
+    th = ctx.th
+    eq = ctx.eq
+    rows = _short_rows(ctx)
+    if rows is None and not _candidate(ctx):
+        return []
+    if rows is not None and ctx.eq is not None and ctx.eq.loss == "wasserstein":
+        return []
+    if rows is not None:
+        bx, bg = rows["x"].to_numpy(), rows["g"].to_numpy()
+        bd, bgl = rows["d"].to_numpy(), rows["gl"].to_numpy()
+        nb = len(rows)
+        imp = implied_dgz(ctx)
+        bi = imp[0].reindex(rows.index).to_numpy() if imp is not None else None
+        if imp is None and np.isfinite(bgl).sum() >= MIN_SHORT and eq is not None:
+            bi = _implied_short(ctx, bgl)
     else:
-        if not cands:
+        nb = ctx.nb
+        bd = ctx.bins("D_loss")["med"].to_numpy() if ctx.has("D_loss") else np.full(nb, np.nan)
+        bgl = ctx.bins("G_loss")["med"].to_numpy() if ctx.has("G_loss") else np.full(nb, np.nan)
+        has_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy() if has_probs else None
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy() if has_probs else None
+        if bx is None:
+            bx = bg = np.full(nb, np.nan)
+        imp = implied_dgz(ctx) if has_probs else None
+        bi = ctx.bins("__runaway_implied", imp[0])["med"].to_numpy() if imp is not None else None
+    nums: dict[str, Any] = {}
+    g_med = float(np.nanmedian(bgl)) if np.isfinite(bgl).any() else None
+    d_tail = float(np.nanmedian(bd[-max(1, nb // 4) :])) if np.isfinite(bd).any() else None
+    cands = consistent_d_equilibria(eq, d_tail, g_med) if d_tail is not None else {}
+    got = _masks(ctx, bx, bg, bd, bgl, bi, cands)
+    if got is None:
+        return []
+    mask, use_probs = got
+    mask = np.asarray(mask, dtype=bool)
+    if rows is not None:
+        if not _strong(mask):
             return []
-        d_need = ratio * max(cands.values())
-        g_ns = -math.log(dgz_min)  # -log D(G(z)) at D(G(z)) = dgz_min
-        g_sat = math.log(1.0 - dgz_min)  # log(1 - D(G(z))) at D(G(z)) = dgz_min
-        g_pass = ((bgl >= 0) & (bgl <= g_ns)) | (bgl <= g_sat)
-        mask = g_pass & (bd >= d_need) & ~_alike_clamp(bd)
-        last = last_bin_with_data(bd, bgl)
+        k = int(mask.sum())
+        why = "every row agrees" if k == nb else "all rows but one agree, the last included"
+        short_note = (
+            f" Judged from {nb} points, under the {th['min_points']} the trend rules need, "
+            f"because {why} ({k} of {nb})."
+        )
+        steps = rows.index.to_numpy()
+        return _finding(
+            ctx, 0, nb - 1, True, steps, steps, bx, bg, bd, bgl, cands, use_probs, nums, short_note
+        )
+    last = last_bin_with_data(bx, bg) if use_probs else last_bin_with_data(bd, bgl)
     pick = sustained_stretch(mask, ctx.need_bins(), last)
     if not pick:
         return []
     a, z, ongoing = pick
-    b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
+    return _finding(
+        ctx, a, z, ongoing, ctx.bin_start, ctx.bin_end, bx, bg, bd, bgl, cands, use_probs, nums, ""
+    )
+
+
+def _implied_short(ctx: RuleContext, gl: np.ndarray) -> np.ndarray | None:
+    """D(G(z)) implied by a short log's G loss under the run's BCE or LSGAN convention (as
+    balance.implied_dgz reads longer logs), or None."""
+    eq = ctx.eq
+    if eq is None or eq.loss not in ("bce", "lsgan"):
+        return None
+    if eq.loss == "lsgan":
+        return 1.0 - np.sqrt(np.clip(gl, 0.0, 1.0))
+    if np.nanmean(gl < 0) > 0.9:
+        return 1.0 - np.exp(np.minimum(gl, 0.0))
+    return np.exp(-np.maximum(gl, 0.0))
+
+
+def _finding(
+    ctx: RuleContext,
+    a: int,
+    z: int,
+    ongoing: bool,
+    starts,
+    ends,
+    bx,
+    bg,
+    bd,
+    bgl,
+    cands: dict[str, float],
+    use_probs: bool,
+    nums: dict[str, Any],
+    note: str,
+) -> list[Finding]:
+    th = ctx.th
+    eq = ctx.eq
+    dgz_min = th["runaway_dgz_min"]
+    nb = len(bd)
+    b0, b1 = int(starts[a]), int(ends[z])
     frac = (z - a + 1) / nb
     nums.update(bins=int(z - a + 1), fraction_of_run=frac)
     parts = []
@@ -154,7 +250,7 @@ def samples_run_away(ctx: RuleContext) -> list[Finding]:
         + "; ".join(parts)
         + ". A D that no longer follows G leaves G climbing its fixed landscape, which grows "
         "without bound away from the data: the samples run away (a divergence the losses do "
-        "not show as NaN)."
+        "not show as NaN)." + note
     )
     if not use_probs:
         msg += (
