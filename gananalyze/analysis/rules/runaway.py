@@ -34,7 +34,7 @@ from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
-from .short import MIN_SHORT, _strong
+from .short import MIN_SHORT, rows_agree
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
@@ -142,7 +142,7 @@ def samples_run_away(ctx: RuleContext) -> list[Finding]:
     mask, use_probs = got
     mask = np.asarray(mask, dtype=bool)
     if rows is not None:
-        if not _strong(mask):
+        if not rows_agree(mask):
             return []
         k = int(mask.sum())
         why = "every row agrees" if k == nb else "all rows but one agree, the last included"

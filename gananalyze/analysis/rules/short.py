@@ -33,7 +33,7 @@ MIN_ONE_OFF = 8  # from this many rows, one row that disagrees (not the last) is
 MIN_EXPLODED = 3  # a short log's explosion: at least this many rows past the limit, to the end
 
 
-def _strong(agree: np.ndarray) -> bool:
+def rows_agree(agree: np.ndarray) -> bool:
     """Every row agrees; or, from MIN_ONE_OFF rows, all but one, the last row included."""
     n, k = len(agree), int(agree.sum())
     return n >= MIN_SHORT and (k == n or (n >= MIN_ONE_OFF and k == n - 1 and bool(agree[-1])))
@@ -91,7 +91,7 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
         lo = lo.reindex(j.index)
         by_loss = (lo["gl"] >= g_min) & (lo["d"] <= limit)
         agree = (by_out | by_loss.fillna(False)).to_numpy()
-        if not _strong(agree):
+        if not rows_agree(agree):
             return []
         n, k = len(j), int(agree.sum())
         ok = j[by_out.to_numpy()]
@@ -114,7 +114,7 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
             # equilibrium ln 2, the smallest of BCE's and hinge's
             d2 = dl.reindex(g.index)
             agree = ((g >= g_min) & (d2 <= limit)).to_numpy()
-            if not _strong(agree):
+            if not rows_agree(agree):
                 return []
             n, k = len(g), int(agree.sum())
             what = (
