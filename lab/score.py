@@ -8,7 +8,8 @@ For every cached lab run (lab/.cache/runs, written by `make lab`) it loads the f
 way `check` does, runs `diagnose` (verdicts are kept in lab/.cache/verdicts/<digest of the
 rules' source>.json, so re-scoring unchanged rules is instant and a changed rule re-judges
 every run), maps the findings to a predicted class and compares it
-with the truth class read from the samples (truth.py). Nothing is retrained, so after a
+with the truth class read from the samples (truth.py; relabelled from the cached scores by
+the current rule, `truth_of`). Nothing is retrained, so after a
 reader or rule change the scoreboard is one command again; `--package DIR` imports
 gananalyze from DIR instead (another branch's checkout, or an export of main's for the
 baseline).
@@ -232,8 +233,20 @@ def score_lab(
                 c.parent.mkdir(parents=True, exist_ok=True)
                 c.write_text(json.dumps(seen[with_real], indent=0))
         pred, verdict = seen[with_real][meta["id"]]
-        rows.append(row_of(meta["id"], meta["spec"], meta["truth"], pred, verdict))
+        rows.append(row_of(meta["id"], meta["spec"], truth_of(meta), pred, verdict))
     return rows
+
+
+def truth_of(meta: dict) -> str:
+    """A cached run's truth class by the current labelling rule (truth.classify on the
+    per-checkpoint scores and D's outputs the build stored), so a fix to the rule relabels
+    the lab without retraining; meta["truth"] is the class written at build time."""
+    from .specs import _kind
+    from .truth import classify
+
+    sp = meta["spec"]
+    diverged = meta["diverged_at"] is not None
+    return classify(_kind(sp["data"]), sp["loss"], meta["scores"], meta["d_eval"], diverged)
 
 
 def row_of(rid: str, spec: dict, truth: str, pred: str, verdict: str) -> dict:

@@ -37,7 +37,9 @@ Classes (first that holds):
   divergence     a loss or sample is not finite, or samples lie > 20x the data's scale
   clamped        a stalled or clamped D: its outputs saturated alike on real and fake
                  (BCE: both > 0.999 or both < 0.001) at the last 3 checkpoints, or constant
-                 over inputs (std < 1e-6) there, or D frozen: its outputs on the held-out
+                 over inputs there (std < 1e-6 on real and on fake, and the same value on
+                 both: exactly 1.0 on real and 0.0 on fake separates, it is not constant),
+                 or D frozen: its outputs on the held-out
                  real rows never change from the first checkpoint to the last
   d_wins         auc >= 0.98 at the last 3 checkpoints, and the final samples are not good
   mode_hopping   collapsed at each of the last 4 checkpoints, while the modes covered
@@ -198,35 +200,50 @@ def label(
 ) -> tuple[str, list[dict]]:
     """(truth class, per-checkpoint scores, each with `collapsed` and `reached_before`)."""
     sc = [checkpoint_scores(ds, x) for x in samples]
-    n = len(sc)
     reached = False
     for s in sc:
         s["reached_before"] = reached
         s["collapsed"] = bool(s["few"] and (s["precision"] >= 0.5 or reached))
         reached = reached or _reached(ds, s)
+    return classify(ds.kind, loss, sc, d_eval, diverged), sc
+
+
+def _constant(e: dict) -> bool:
+    """D's output the same for every input, real and fake: no spread within either and the
+    same value on both. A D saying exactly 1.0 to every real row and 0.0 to every sample
+    has no spread either, but it separates them perfectly (D winning, not a dead D)."""
+    same = abs(e["real"] - e["fake"]) <= 1e-6 * (1 + abs(e["real"]))
+    return e["real_std"] < 1e-6 and e["fake_std"] < 1e-6 and same
+
+
+def classify(kind: str, loss: str, sc: list[dict], d_eval: list[dict], diverged: bool) -> str:
+    """The truth class from the per-checkpoint scores (as `label` wrote them) and D's
+    outputs: the class rule of the module docstring, so a cached lab is relabelled
+    without its samples."""
+    n = len(sc)
     if diverged or not sc[-1]["finite"]:
-        return "divergence", sc
+        return "divergence"
     last3 = d_eval[-3:]
     if loss.startswith("bce") and all(
         (e["real"] > 0.999 and e["fake"] > 0.999) or (e["real"] < 1e-3 and e["fake"] < 1e-3)
         for e in last3
     ):
-        return "clamped", sc
-    if all(e["real_std"] < 1e-6 and e["fake_std"] < 1e-6 for e in last3) or _frozen(d_eval):
-        return "clamped", sc
+        return "clamped"
+    if all(_constant(e) for e in last3) or _frozen(d_eval):
+        return "clamped"
     end = sc[-1]
     if all(e["auc"] >= 0.98 for e in last3) and not end["good"]:
-        return "d_wins", sc
-    if ds.kind != "table" and n >= 4 and all(s["collapsed"] for s in sc[-4:]):
+        return "d_wins"
+    if kind != "table" and n >= 4 and all(s["collapsed"] for s in sc[-4:]):
         sets = [set(s["covered"]) for s in sc[-4:]]
         union = set().union(*sets)
         if len(union) >= 1.5 * max(len(s) for s in sets) and len(union) >= 0.75 * end["n_modes"]:
-            return "mode_hopping", sc
+            return "mode_hopping"
     if end["collapsed"]:
         start = int(np.ceil(0.3 * (n - 1)))
         if any(s["good"] for s in sc[start:-1]):
-            return "late_collapse", sc
-        return "collapse", sc
+            return "late_collapse"
+        return "collapse"
     if end["good"]:
-        return "healthy", sc
-    return "poor", sc
+        return "healthy"
+    return "poor"

@@ -109,3 +109,27 @@ def test_a_collapse_needs_samples_in_the_log_to_be_seen():
     assert not score.has_evidence("collapse", "d_outputs")
     assert score.has_evidence("collapse", "samples")
     assert score.has_evidence("d_wins", "losses")
+
+
+def test_a_d_separating_exactly_is_d_winning_not_constant():
+    # D says exactly 1.0 to every real row and 0.0 to every sample: no spread within either,
+    # but it separates them (auc 1), so it is not "constant over inputs"
+    sep = [{"real": 1.0, "fake": 0.0, "acc": 1.0, "auc": 1.0, "real_std": 0.0, "fake_std": 0.0}]
+    assert lab([unspread()] * 11, d_eval(1) + sep * 10, loss="bce_sat_sum") == "d_wins"
+    # the same value on real and fake with no spread is a dead D
+    dead = [{"real": 0.7, "fake": 0.7, "acc": 0.5, "auc": 0.5, "real_std": 0.0, "fake_std": 0.0}]
+    assert lab([unspread()] * 11, d_eval(1) + dead * 10, loss="hinge") == "clamped"
+
+
+def test_a_cached_run_is_relabelled_by_the_current_rule():
+    sep = {"real": 1.0, "fake": 0.0, "acc": 1.0, "auc": 1.0, "real_std": 0.0, "fake_std": 0.0}
+    ev = d_eval(1) + [sep] * 10  # D untrained at the first checkpoint, then separating
+    cls, sc = truth.label(RING, "bce_sat_sum", [unspread()] * 11, ev, False)
+    meta = {
+        "spec": {"data": "ring8", "loss": "bce_sat_sum"},
+        "scores": sc,
+        "d_eval": ev,
+        "diverged_at": None,
+        "truth": "clamped",  # what the build wrote before the fix
+    }
+    assert score.truth_of(meta) == cls == "d_wins"

@@ -12,6 +12,7 @@ Layout (one idea per module):
   registry.py     Rule, @rule, REGISTRY (refuses duplicate names), ORDER
   balance.py      d_overpowering, g_overpowering, healthy_equilibrium
   stability.py    divergence, vanishing_gradients, oscillation
+  runaway.py      G's samples run away: D ranks them above the data (part of divergence)
   samples.py      mode_collapse (grids, hopping.py, a D at chance, G-loss drops)
   evaluated.py    sample_quality, over_training; low recall and FID jumps for mode_collapse
   metricnoise.py  the evaluations' noise: split-half std, own scatter, the estimator's floor

@@ -223,7 +223,7 @@ def loss_convention(run: Run, thresholds: dict[str, Any] | None = None) -> Equil
     return equilibrium(run, th, RuleContext(run, th, view=view if view.columns else None))
 
 
-_D_EQ = {  # D loss at equilibrium per (loss, reduction of the real and fake terms)
+D_EQUILIBRIA = {  # D loss at equilibrium per (loss, reduction of the real and fake terms)
     ("bce", "sum"): 2 * LN2,
     ("bce", "mean"): LN2,
     ("hinge", "sum"): 2.0,
@@ -238,8 +238,9 @@ def consistent_d_equilibria(
 ) -> dict[str, float]:
     """The D-loss equilibrium of every loss convention consistent with the run: the declared
     loss type (both reductions unless the reduction was declared or detected), else BCE,
-    hinge and LSGAN, LSGAN ruled out when a G loss above 2 meets a D loss below 0.1 (its fake
-    term alone, (D(G(z)))^2 with D(G(z)) <= -1, would exceed that D loss). Keys name the
+    hinge and LSGAN, LSGAN ruled out when the G loss is negative (a square cannot be) or when a
+    G loss above 2 meets a D loss below 0.1 (its fake term alone, (D(G(z)))^2 with D(G(z)) <= -1,
+    would exceed that D loss). Keys name the
     convention ("BCE summed")."""
     if eq is not None and eq.d_loss is None:
         return {}
@@ -247,13 +248,13 @@ def consistent_d_equilibria(
         losses = [eq.loss]
     else:
         losses = ["bce", "hinge", "lsgan"]
-        if g_loss is not None and g_loss > 2 and d_loss < 0.1:
+        if g_loss is not None and (g_loss < 0 or (g_loss > 2 and d_loss < 0.1)):
             losses.remove("lsgan")
     red_known = eq is not None and not any("assumed sum" in n for n in eq.notes)
     reds = [eq.reduction] if red_known and eq is not None else ["sum", "mean"]
     words = {"sum": "summed", "mean": "averaged"}
     return {
-        f"{lo.upper() if lo != 'hinge' else 'hinge'} {words[r]}": _D_EQ[(lo, r)]
+        f"{lo.upper() if lo != 'hinge' else 'hinge'} {words[r]}": D_EQUILIBRIA[(lo, r)]
         for lo in losses
         for r in reds
     }

@@ -8,6 +8,11 @@ without D's outputs, a G loss that implies D(G(z)) <= d_over_implied_dgz_max as 
 with a D loss under d_over_implied_loss_frac of ln 2 in each row (D winning under every
 convention consistent with those numbers); or, without a G loss, a D loss under
 d_over_loss_frac of the smallest equilibrium of any convention (unless declared).
+
+A loss exploding (`short_log_explosion`, a divergence finding the divergence rule adds):
+every row from the first past loss_explode_ratio x its scale to the last, at least
+MIN_EXPLODED of them, the scale being its first row or the largest D-loss equilibrium of
+any convention, whichever is larger.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ import pandas as pd
 from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext
-from .conventions import LN2, loss_type_known
+from .conventions import D_EQUILIBRIA, LN2, loss_type_known
 from .registry import not_this_kind, rule
 
 MIN_SHORT = 5
 MIN_ONE_OFF = 8  # from this many rows, one row that disagrees (not the last) is tolerated
+MIN_EXPLODED = 3  # a short log's explosion: at least this many rows past the limit, to the end
 
 
-def _strong(agree: np.ndarray) -> bool:
+def rows_agree(agree: np.ndarray) -> bool:
     """Every row agrees; or, from MIN_ONE_OFF rows, all but one, the last row included."""
     n, k = len(agree), int(agree.sum())
     return n >= MIN_SHORT and (k == n or (n >= MIN_ONE_OFF and k == n - 1 and bool(agree[-1])))
@@ -85,7 +91,7 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
         lo = lo.reindex(j.index)
         by_loss = (lo["gl"] >= g_min) & (lo["d"] <= limit)
         agree = (by_out | by_loss.fillna(False)).to_numpy()
-        if not _strong(agree):
+        if not rows_agree(agree):
             return []
         n, k = len(j), int(agree.sum())
         ok = j[by_out.to_numpy()]
@@ -108,7 +114,7 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
             # equilibrium ln 2, the smallest of BCE's and hinge's
             d2 = dl.reindex(g.index)
             agree = ((g >= g_min) & (d2 <= limit)).to_numpy()
-            if not _strong(agree):
+            if not rows_agree(agree):
                 return []
             n, k = len(g), int(agree.sum())
             what = (
@@ -159,3 +165,64 @@ def short_log_balance(ctx: RuleContext) -> list[Finding]:
             metrics=metrics,
         )
     ]
+
+
+def short_log_explosion(ctx: RuleContext) -> list[Finding]:
+    """A loss exploding in a log too short for the trend rules (5 to min_points - 1 rows),
+    judged only when every row from its first explosion on agrees, the last included, over
+    at least MIN_EXPLODED rows: each above loss_explode_ratio x the loss's scale (its first
+    row, or the largest D-loss equilibrium of any convention when that is larger, as the
+    divergence rule reads longer logs). Called by the divergence rule."""
+    th = ctx.th
+    if ctx.eq is not None and ctx.eq.loss == "wasserstein" and ctx.eq.d_loss is None:
+        return []  # a critic loss has no scale of its own (wgan_critic reads its growth)
+    out: list[Finding] = []
+    for name in ("D_loss", "G_loss"):
+        s = _short(ctx, name)
+        if s is None:
+            continue
+        v = np.abs(s.to_numpy(dtype=np.float64))
+        floor = max(D_EQUILIBRIA.values())
+        scale = max(float(v[0]), floor)
+        over = v > th["loss_explode_ratio"] * scale
+        k = len(v)
+        while k > 0 and over[k - 1]:
+            k -= 1
+        tail = len(v) - k
+        if tail < MIN_EXPLODED:
+            continue
+        n = len(v)
+        steps = s.index.to_numpy()
+        what = (
+            "its first row"
+            if v[0] >= floor
+            else f"the largest D-loss equilibrium of any convention, above its first row's "
+            f"{fmt_sig(float(v[0]))}"
+        )
+        out.append(
+            Finding(
+                rule="divergence",
+                severity="error",
+                title=f"{ctx.label(name)} exploded (short log)",
+                message=f"|{ctx.label(name)}| rose from {fmt_sig(float(v[0]))} at step "
+                f"{int(steps[0])} to {fmt_sig(float(v[-1]))} at step {int(steps[-1])}: each of "
+                f"the last {tail} of the {n} rows is above {fmt_sig(th['loss_explode_ratio'])}x "
+                f"its scale {fmt_sig(scale)} ({what}). Judged from {n} points, under the "
+                f"{th['min_points']} the trend rules need, because every row from step "
+                f"{int(steps[k])} on agrees, the last included.",
+                action="Lower the learning rate or resume from an earlier checkpoint; for "
+                "Wasserstein critics check the gradient penalty / weight clipping; log more "
+                "often to see when it began.",
+                start_step=int(steps[k]),
+                end_step=int(steps[-1]),
+                numbers={
+                    "points": n,
+                    "exploded_points": tail,
+                    "first": float(v[0]),
+                    "last": float(v[-1]),
+                    "early_scale": scale,
+                },
+                metrics=[ctx.column(name)],
+            )
+        )
+    return out

@@ -1,5 +1,6 @@
-"""Rules about numerical stability: divergence (NaN/Inf, exploding gradients or losses),
-vanishing gradients, oscillating losses."""
+"""Rules about numerical stability: divergence (NaN/Inf, exploding gradients or losses, and
+G's samples running away while the losses stay finite: runaway.py), vanishing gradients,
+oscillating losses."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import numpy as np
 from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
+from .conventions import D_EQUILIBRIA
 from .registry import rule
+from .runaway import samples_run_away
+from .short import short_log_explosion
 from .wild import wild_losses
 
 
@@ -116,30 +120,51 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             },
         )
         out += [f] if f else []
-    eq = ctx.eq
     for name in ("D_loss", "G_loss"):
         if not ctx.has(name):
             continue
         b = ctx.bins(name)
         med = np.abs(b["med"].to_numpy())
-        base = ctx.baseline(med)
-        ref = eq.d_loss if (eq and name == "D_loss") else (eq.g_loss if eq else None)
-        scale = max(base if np.isfinite(base) else 0.0, abs(ref) if ref else 0.0, 1e-3)
+        scale, why = _loss_scale(ctx, name, med)
         mask = med > th["loss_explode_ratio"] * scale
         f = _exploded(
             ctx,
             name,
             mask,
-            lambda peak, start, end, ongoing, scale=scale, name=name: (
+            lambda peak, start, end, ongoing, scale=scale, name=name, why=why: (
                 f"|{ctx.label(name)}| median reached {fmt_sig(peak)}, {fmt_sig(peak / scale)}x "
-                f"its early scale {fmt_sig(scale)}, from step {start} to {end}."
+                f"its early scale {fmt_sig(scale)} ({why}), from step {start} to {end}."
             ),
             "Lower the learning rate; for Wasserstein "
             "critics check the gradient penalty / weight clipping.",
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )
         out += [f] if f else []
-    return out
+    return out + samples_run_away(ctx) + short_log_explosion(ctx)
+
+
+def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, str]:
+    """The scale a loss explodes against, and what it is.
+
+    A Wasserstein critic loss has no equilibrium: its median over the run's first
+    baseline_fraction. Otherwise the larger of the loss's level at the run's start (its first
+    bin: the untrained networks, before any explosion that begins early) and the largest
+    D-loss equilibrium of any convention (2, hinge summed), whatever the run's convention:
+    both losses are sums of the same per-sample terms, so neither starts far above that scale,
+    and loss_explode_ratio (100) times it lies past BCELoss's clamp (100 per term), so a
+    saturated BCE D (d_clamped, samples_run_away) is not read as growth. A loss that far past
+    it puts D's raw scores (logits, critic values) that far out under each convention.
+    """
+    eq = ctx.eq
+    if eq is not None and eq.d_loss is None:
+        base = ctx.baseline(med)
+        return max(base if np.isfinite(base) else 0.0, 1e-3), "its median over the run's start"
+    fin = med[np.isfinite(med)]
+    start = float(fin[0]) if fin.size else 0.0
+    ref, ref_name = max(D_EQUILIBRIA.values()), "the largest D-loss equilibrium of any convention"
+    if start >= ref:
+        return max(start, 1e-3), "its level in the run's first bin"
+    return ref, f"{ref_name}, above its first bin's {fmt_sig(start)}"
 
 
 @rule("vanishing_gradients", needs=[("G_grad_norm",), ("D_grad_norm",)])

@@ -101,6 +101,12 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "grad_explode_abs": 100.0,  # gradient norm above this ...
     "grad_explode_ratio": 10.0,  # ... and this many times its early value
     "loss_explode_ratio": 100.0,  # |loss| this many times its early scale
+    # samples_run_away (a divergence finding): D(G(z)) saturated at >= this ...
+    "runaway_dgz_min": 0.999,
+    "runaway_dx_max": 0.99,  # ... while D(x) stays at most this (not saturated alike) ...
+    # ... and the D loss at least this many times its equilibrium (the largest equilibrium of
+    # every convention consistent with the run when the loss type is not known): worse than chance
+    "runaway_d_loss_ratio": 2.0,
     # vanishing_gradients
     "vanish_ratio": 0.01,  # gradient norm below this fraction of its early value
     "vanish_abs": 1e-7,  # ... or below this absolute value

@@ -1,0 +1,194 @@
+"""Divergences whose losses stay finite (issue 22), each built in its exact shape:
+
+- rules/runaway.py: D ranks G's samples above the data (a D that no longer follows G: its
+  outputs saturated on the fakes only, or losses saying so under every convention);
+- rules/stability.py: a loss that explodes early, judged against the run's first bin and
+  the largest equilibrium of any convention, not a 20% median that has exploded already;
+- rules/short.py: a loss exploding in a log too short for the trend rules, judged when every
+  row from the explosion on agrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gananalyze import RunLog
+from gananalyze.analysis.rules import diagnose
+from gananalyze.loader import load_run
+
+
+def _divergence(d) -> list:
+    return [f for f in d.findings if f.rule == "divergence"]
+
+
+def _csv(path, d_loss, g_loss):
+    path.mkdir()
+    pd.DataFrame({"step": np.arange(len(d_loss)), "d_loss": d_loss, "g_loss": g_loss}).to_csv(
+        path / "metrics.csv", index=False
+    )
+    return path
+
+
+def _runaway_outputs(path, d_loss_hi: float, n=300):
+    """A BCE run (summed) whose D stops following G at 30%: D(G(z)) saturates at 0.9999,
+    D(x) stays near 0.5, the D loss climbs to d_loss_hi and the G loss falls to ~1e-4."""
+    rng = np.random.default_rng(3)
+    with RunLog(path, loss="bce", flush_rows=10_000) as log:
+        for i in range(n):
+            k = min(1.0, max(0.0, (i / n - 0.2) * 10))
+            log.scalars(
+                i,
+                D_loss=d_loss_hi if d_loss_hi < 1.39 else 1.39 + (d_loss_hi - 1.39) * k,
+                G_loss=0.69 * (1e-4 / 0.69) ** k,
+                D_x=0.5 + 0.01 * rng.normal(),
+                D_G_z_before=0.5 + 0.4999 * k,
+            )
+    return load_run(path)
+
+
+def test_d_saturated_on_the_fakes_only_is_a_divergence(tmp_path):
+    d = diagnose(_runaway_outputs(tmp_path / "r", 9.3))
+    (f,) = [f for f in _divergence(d) if f.title == "G's samples run away from the data"]
+    assert f.severity == "error"
+    assert 90 <= f.start_step <= 100
+    assert f.message.startswith(
+        f"D ranks G's samples above the real data from step {f.start_step} to the end"
+    )
+    assert "D(G(z)) 1 (saturated, >= 0.999) while D(x) 0.5" in f.message
+    assert "D loss 9.3 (6.71x its BCE equilibrium 1.39: worse than chance)" in f.message
+    assert f.numbers["D_x"] == 0.5 or abs(f.numbers["D_x"] - 0.5) < 0.01
+    assert d.findings[0].rule == "divergence"  # it leads the verdict
+
+
+def test_outputs_contradicted_by_the_d_loss_are_not_a_runaway(tmp_path):
+    # the same outputs, but a D loss at the averaged equilibrium: the signals disagree
+    d = diagnose(_runaway_outputs(tmp_path / "r", 0.7))
+    assert not [f for f in _divergence(d) if "run away" in f.title]
+
+
+def test_losses_saying_so_under_every_convention_are_a_divergence(tmp_path):
+    # loss type unknown: D loss 1.39 -> 9.3 (4.65x hinge summed's 2, the largest
+    # equilibrium), G loss 0.69 -> 4e-4 (D(G(z)) = 1 - 4e-4 as -log D(G(z)))
+    n = 300
+    rng = np.random.default_rng(4)
+    k = np.clip((np.arange(n) / n - 0.2) * 10, 0, 1)
+    run = load_run(
+        _csv(
+            tmp_path / "r",
+            1.39 + (9.3 - 1.39) * k + 0.02 * rng.normal(size=n),
+            0.69 * (4e-4 / 0.69) ** k,
+        )
+    )
+    d = diagnose(run)
+    (f,) = [f for f in _divergence(d) if "run away" in f.title]
+    assert f.severity == "error"
+    assert "D loss 9.3 (4.65x the largest equilibrium of every convention consistent" in f.message
+    assert "2 for hinge summed: worse than chance under each)" in f.message
+    assert "G loss 4.00e-04 (D(G(z)) = 1 - 4.00e-04 as -log D(G(z)), >= 0.999)" in f.message
+    assert f.numbers["conventions"] == [
+        "BCE averaged",
+        "BCE summed",
+        "LSGAN averaged",
+        "LSGAN summed",
+        "hinge averaged",
+        "hinge summed",
+    ]
+
+
+def test_saturating_g_loss_at_the_clamp_rules_out_lsgan(tmp_path):
+    # saturating BCE: G loss log(1 - D(G(z))) pinned at BCELoss's clamp -100, D loss 50.35
+    # (averaged: (ln 2 + 100) / 2): D(x) 0.5, D(G(z)) 1. A negative G loss is no LSGAN one
+    n = 200
+    k = np.clip((np.arange(n) / n - 0.2) * 10, 0, 1)
+    d_loss = np.where(k >= 1, 50.3466, 0.69 + 49.66 * k)
+    g_loss = np.where(k >= 1, -100.0, -0.69 - 99.31 * k)
+    d = diagnose(load_run(_csv(tmp_path / "r", d_loss, g_loss)))
+    (f,) = [f for f in _divergence(d) if "run away" in f.title]
+    # the early D loss near ln 2 says the terms are averaged
+    assert f.numbers["conventions"] == ["BCE averaged", "hinge averaged"]
+    assert (
+        "G loss -100 (D(G(z)) = 1 - e^-100 as log(1 - D(G(z))), >= 0.999; as hinge's "
+        "-D(G(z)), a score of 100 on the fakes, past the margin 1)" in f.message
+    )
+
+
+def test_d_loss_pinned_at_a_clamp_of_both_terms_is_not_a_runaway(tmp_path):
+    # D loss exactly 100 (0 + 100: D(x) = 1 and D(G(z)) = 1, saturated alike), G loss 0
+    n = 200
+    d = diagnose(load_run(_csv(tmp_path / "r", np.full(n, 100.0), np.zeros(n))))
+    assert not [f for f in _divergence(d) if "run away" in f.title]
+    assert "d_clamped" in {f.rule for f in d.findings}
+
+
+def test_loss_exploding_early_is_judged_against_the_first_bin(tmp_path):
+    # a hinge-like D loss growing from 1.5 to 3.5e5 between steps 20 and 60 (its
+    # median over the first 20% is already ~1e5, so 100x that would never be reached)
+    n = 400
+    t = np.arange(n)
+    d_loss = 1.5 + 3.5e5 * np.clip((t - 20) / 40, 0, 1) ** 2
+    d = diagnose(load_run(_csv(tmp_path / "r", d_loss, -d_loss)))
+    f = next(f for f in _divergence(d) if f.title.startswith("D loss"))
+    assert f.severity == "error"
+    assert f.numbers["early_scale"] == 2.0
+    assert "(the largest D-loss equilibrium of any convention, above its first bin's" in f.message
+
+
+def test_healthy_bce_losses_are_no_divergence(tmp_path):
+    n = 400
+    rng = np.random.default_rng(5)
+    d = diagnose(
+        load_run(
+            _csv(
+                tmp_path / "r",
+                1.3 + 0.1 * rng.normal(size=n),
+                0.8 + 0.1 * rng.normal(size=n),
+            )
+        )
+    )
+    assert not _divergence(d)
+
+
+def test_short_log_explosion_is_judged_when_every_row_from_it_agrees(tmp_path):
+    # 10 rows (a Keras-style log of one row per epoch): the D loss 2.13 -> 1.7e8 from row 6
+    d_loss = [2.13, 2.2, 2.5, 3.0, 40.0, 2.0e3, 9.0e4, 2.0e6, 4.0e7, 1.7e8]
+    g_loss = [-0.18, -0.3, -0.5, -1.0, -38.0, -1.9e3, -8.8e4, -1.9e6, -3.9e7, -1.66e8]
+    d = diagnose(load_run(_csv(tmp_path / "r", np.array(d_loss), np.array(g_loss))))
+    f = next(f for f in _divergence(d) if f.title == "D loss exploded (short log)")
+    assert f.severity == "error"
+    assert f.message == (
+        "|D loss| rose from 2.13 at step 0 to 1.70e+08 at step 9: each of the last 5 of the 10 "
+        "rows is above 100x its scale 2.13 (its first row). Judged from 10 points, under the "
+        "20 the trend rules need, because every row from step 5 on agrees, the last included."
+    )
+    assert f.numbers["exploded_points"] == 5 and f.start_step == 5
+
+
+def test_short_log_that_comes_back_is_not_an_explosion(tmp_path):
+    d_loss = [2.13, 2.2, 2.5, 3.0, 4e3, 2.0e4, 9.0e4, 2.0, 2.1, 2.2]
+    d = diagnose(load_run(_csv(tmp_path / "r", np.array(d_loss), -np.array(d_loss))))
+    assert not [f for f in _divergence(d) if "short log" in f.title]
+
+
+def _short_outputs(path, d_g_z: list[float]):
+    with RunLog(path, loss="bce", config={"d_loss_reduction": "mean"}, flush_rows=100) as log:
+        for i, g in enumerate(d_g_z):
+            log.scalars(100 * i, D_loss=6.0, G_loss=1e-4, D_x=0.5, D_G_z_before=g)
+    return load_run(path)
+
+
+def test_short_log_where_every_row_ranks_the_fakes_above_the_data(tmp_path):
+    d = diagnose(_short_outputs(tmp_path / "r", [0.9999] * 10))
+    (f,) = [f for f in _divergence(d) if "run away" in f.title]
+    assert f.severity == "error"
+    assert "D(G(z)) 1 (saturated, >= 0.999) while D(x) 0.5" in f.message
+    assert "D loss 6 (8.66x its BCE equilibrium 0.693: worse than chance)" in f.message
+    assert f.message.endswith(
+        "Judged from 10 points, under the 20 the trend rules need, because every row agrees "
+        "(10 of 10)."
+    )
+
+
+def test_short_log_whose_last_row_disagrees_is_no_runaway(tmp_path):
+    d = diagnose(_short_outputs(tmp_path / "r", [0.9999] * 9 + [0.6]))
+    assert not [f for f in _divergence(d) if "run away" in f.title]
