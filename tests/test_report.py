@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from browser import assert_not_blank, needs_chromium, screenshot
+from browser import assert_not_blank, check_charts, needs_chromium, screenshot, sync_playwright
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import write_synthetic_run
@@ -320,6 +320,12 @@ def test_no_tsne_without_checkpoints_or_when_disabled(full):
 @needs_chromium
 def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
     assert_not_blank(screenshot(full_html, tmp_path / "shot.png"))
+    if sync_playwright is None:  # playwright missing: the screenshot above is the check
+        return
+    # every chart drew (the heat maps and the t-SNE among them), none clips its text
+    res = check_charts(full_html)
+    assert res["charts"] == res["drawn"] >= 10 and res["errors"] == []
+    assert res["clipped"] == []
 
 
 def test_tsne_real_data_and_reasons(full, tmp_path):

@@ -19,6 +19,7 @@ from .sections import (
     pivot_by_key,
     slug,
 )
+from .terminal import term_safe
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
 MAX_LAYERS = 12
@@ -436,7 +437,8 @@ class DynamicsSections:
                 fid += f"-{i}"
             seen.add(fid)
             spec = self.chart([curve], title=c, ylabel=c, logy=logy, height=240)
-            figs.append(self.figure(spec, fid, f"{c} over training", wide=False))
+            alt = f"{term_safe(c, keep_newlines=False)} over training"  # no raw ESC, BEL
+            figs.append(self.figure(spec, fid, alt, wide=False))
             self.register(fid, "other-metrics", [c])
         lead = (
             f"Every other logged metric ({len(cols)}), one small chart each, raw line "
