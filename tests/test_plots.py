@@ -59,17 +59,6 @@ def _png(uri: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
 
 
-def test_small_multiples_hides_unused_panels():
-    panels = [
-        plots.Panel(f"m{i}", [plots.Curve(f"m{i}", np.arange(10), np.arange(10.0))])
-        for i in range(4)
-    ]
-    fig = plots.small_multiples(panels, ncols=3)
-    visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(fig.axes) == 6 and len(visible) == 4
-    assert [ax.get_title(loc="left") for ax in visible] == ["m0", "m1", "m2", "m3"]
-
-
 def test_upscale_png_nearest_neighbour_keeps_pixel_values():
     rng = np.random.default_rng(1)
     small = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
@@ -89,7 +78,6 @@ def test_finite_range_skips_inf():
 def test_palette_and_style_are_seaborns():
     import seaborn as sns
 
-    from gananalyze.pages import plots
 
     assert list(plots.PALETTE) == sns.color_palette("colorblind").as_hex()
     assert plots.SEABORN_RC == {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}

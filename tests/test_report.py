@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from browser import assert_not_blank, needs_chromium, screenshot
+from browser import assert_not_blank, check_charts, needs_chromium, screenshot, sync_playwright
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import write_synthetic_run
@@ -143,10 +145,15 @@ def test_full_run_has_every_section_embedded_and_nothing_external(full_html):
     for s in soup.find_all("section"):
         assert len(s.find("p", class_="what").get_text(strip=True)) > 40, s["id"]
     imgs = soup.find_all("img")
-    assert len(imgs) >= 7
+    assert len(imgs) >= 3  # sample grids: the only images; every chart is interactive
     assert all(i["src"].startswith("data:image/png;base64,") for i in imgs)
+    assert not soup.select("figure[id^='chart-'] > img")
     # the line charts are interactive: a spec each, drawn by the inlined plotly.js
     assert len(soup.select("div.iplot[data-spec]")) >= 6
+    # ... and so are the heat maps, the t-SNE and every other metric
+    kinds = [json.loads(d["data-spec"]).get("kind") for d in soup.select("div.iplot")]
+    assert kinds.count("heatmap") == 2 and kinds.count("scatter") == 1
+    assert soup.select('figure[id^="chart-other-"] div.iplot[data-spec]')
     # ... and so are the per-layer weight/gradient distribution bands
     assert soup.select('figure[id^="chart-dist-"] div.iplot[data-spec]')
     assert not soup.select('figure[id^="chart-dist-"] img')
@@ -316,6 +323,12 @@ def test_no_tsne_without_checkpoints_or_when_disabled(full):
 @needs_chromium
 def test_chromium_renders_a_non_blank_page(full_html, tmp_path):
     assert_not_blank(screenshot(full_html, tmp_path / "shot.png"))
+    if sync_playwright is None:  # playwright missing: the screenshot above is the check
+        return
+    # every chart drew (the heat maps and the t-SNE among them), none clips its text
+    res = check_charts(full_html)
+    assert res["charts"] == res["drawn"] >= 10 and res["errors"] == []
+    assert res["clipped"] == []
 
 
 def test_tsne_real_data_and_reasons(full, tmp_path):

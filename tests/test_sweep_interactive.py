@@ -140,7 +140,9 @@ def test_no_chart_text_is_clipped_and_the_page_renders(page_path, browser_page, 
     page = _open(browser_page, page_path)
     page.wait_for_selector("#plot-parallel .parcoords .axis-title")
     page.wait_for_selector("#plot-settings .xtick text")
-    assert page.locator(".js-plotly-plot").count() == 4  # parallel, settings, 2 keys
+    page.wait_for_selector("#plot-curves-3 .legendtext")
+    # parallel, settings, 2 keys, the curves of FID, G loss and D loss
+    assert page.locator(".js-plotly-plot").count() == 7
     assert assert_no_clipped_chart_text(page, at_least=40) >= 40
     page.screenshot(path=str(shot), full_page=True)
     # a narrower window: the charts follow (responsive) and still clip nothing
@@ -152,6 +154,57 @@ def test_no_chart_text_is_clipped_and_the_page_renders(page_path, browser_page, 
     img = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
     assert img.shape[1] == 1280 and img.shape[0] > 2500
     assert_not_blank(img)
+
+
+def test_each_setting_is_one_curve_its_seeds_pooled(page_path):
+    figs = _figs(BeautifulSoup(page_path.read_text(encoding="utf-8"), "html.parser"))
+    fid = figs["plot-curves-1"]
+    lines = [t for t in fid["data"] if t.get("showlegend", True)]
+    bands = [t for t in fid["data"] if t.get("fill") == "toself"]
+    # 12 settings (lr x batch), 3 seeds each: a line and a band per setting, best first
+    assert len(lines) == 12 and len(bands) == 12
+    assert lines[0]["name"] == "lr=2e-04, batch_size=64 (3 runs, healthy)"
+    assert lines[-1]["name"] == "lr=0.01, batch_size=64 (3 runs, diverged)"
+    # outcome colours from the one palette
+    from gananalyze.pages.status import OUTCOME_COLORS
+
+    assert lines[0]["line"]["color"] == OUTCOME_COLORS["healthy"]
+    assert lines[-1]["line"]["color"] == OUTCOME_COLORS["diverged"]
+
+
+@needs_driver
+def test_a_legend_click_hides_a_setting_and_hover_names_it(page_path, browser_page):
+    page = _open(browser_page, page_path, height=1000)
+    page.wait_for_selector("#plot-curves-1 .legendtext")
+    page.evaluate("document.getElementById('plot-curves-1').scrollIntoView()")
+    first = "lr=2e-04, batch_size=64 (3 runs, healthy)"
+
+    def visible(name):
+        return page.evaluate(
+            "(n) => document.getElementById('plot-curves-1').data"
+            ".filter(t => t.name === n).map(t => t.visible === undefined ? true : t.visible)",
+            name)
+
+    assert visible(first) == [True]
+    page.locator("#plot-curves-1 .infolayer .legend .traces", has_text=first).click()
+    page.wait_for_function(
+        "(n) => document.getElementById('plot-curves-1').data"
+        ".some(t => t.name === n && t.visible === 'legendonly')", arg=first)
+    # its band went with it (one legend group)
+    hidden = page.evaluate(
+        "() => document.getElementById('plot-curves-1').data"
+        ".filter(t => t.visible === 'legendonly').length")
+    assert hidden == 2
+    # hover over the last setting's last point: the label names the setting and the value
+    last = page.evaluate(
+        "() => { const d = document.getElementById('plot-curves-1');"
+        " const i = d.data.map(t => t.showlegend !== false).lastIndexOf(true);"
+        " Plotly.Fx.hover(d, [{curveNumber: i, pointNumber: d.data[i].x.length - 1}]);"
+        " return d.data[i].y[d.data[i].y.length - 1]; }")
+    page.wait_for_selector("#plot-curves-1 .hoverlayer .hovertext")
+    text = page.eval_on_selector("#plot-curves-1 .hoverlayer", "e => e.textContent")
+    assert "lr=0.01, batch_size=64 (3 runs, diverged)" in text
+    assert f"FID {last:.4g}" in text
 
 
 @needs_driver

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from browser import assert_not_blank, needs_chromium, screenshot
+from browser import assert_not_blank, check_charts, needs_chromium, screenshot, sync_playwright
 from click.testing import CliRunner
 
 from gananalyze import RunLog, generator_spec
@@ -367,3 +367,8 @@ def test_report_has_the_tabular_sections(vector_report):
 @needs_chromium
 def test_chromium_renders_the_vector_report(vector_report, tmp_path):
     assert_not_blank(screenshot(vector_report, tmp_path / "vector.png", height=5000))
+    if sync_playwright is None:  # playwright missing: the screenshot above is the check
+        return
+    res = check_charts(vector_report)  # the t-SNE is an interactive chart
+    assert res["charts"] == res["drawn"] >= 1 and res["errors"] == []
+    assert res["clipped"] == []

@@ -1,7 +1,7 @@
 """t-SNE of real vs generated samples at chosen checkpoints: the embedding the report draws.
 
 `embed_points` is the one PCA -> t-SNE -> split, for images (`embed`) and rows
-(analysis.vectorcols.tsne_vectors) alike; pages/plot_kinds.tsne_panels draws it.
+(analysis.vectorcols.tsne_vectors) alike; pages/interactive.tsne_spec draws it.
 
 Needs three things: native checkpoints, a generator spec in run.json (so that
 `checkpoints.build_generator` rebuilds G in this process) and real data. Real

@@ -4,12 +4,13 @@ It answers "which settings fail and which give the best FID": a summary of
 outcomes with an outcome filter, the config keys ranked by how much they explain
 one-way and two-way (analysis.sweepview, analysis.sweepimportance), brushable
 parallel coordinates of every run linked to the run table, the best metric per
-setting (seeds pooled: mean and band), per key the outcome counts per value, curves
-for the best and worst few runs and for the groups of the most predictive key (never
-one line per run), sample grids for those few runs only, and a sortable, filterable
-table of the runs. Charts are plotly.js figures drawn by the bundle inlined once
-(pages/bundle.py): the page opens offline. The size is bounded whatever the number of
-runs: curves are summarised, the table and the settings list are capped, and the
+setting (seeds pooled: mean and band), per key the outcome counts per value, the
+curves over training of each setting (seeds pooled: mean line and min-max band; beyond
+analysis.sweepcurves.MAX_RUN_CURVES runs, the best and worst few settings and the groups
+of the most predictive key), sample grids for the best and worst few runs only, and a
+sortable, filterable table of the runs. Charts are plotly.js figures drawn by the bundle
+inlined once (pages/bundle.py): the page opens offline. The size is bounded whatever the
+number of runs: curves are summarised, the table and the settings list are capped, and the
 parallel coordinates carry a few numbers per run. Renders templates/compare_sweep.html.
 """
 
@@ -21,22 +22,18 @@ from typing import Any
 import numpy as np
 
 from ..analysis.comparison import Comparison, plain_records, thinned_metric_series
-from ..analysis.configs import aggregate
+from ..analysis.sweepcurves import sweep_curves
 from ..analysis.sweepview import FAILED, OUTCOME_MEANINGS, SweepView, sweep_view
 from ..naming.aliases import label
 from ..textfmt import fmt_dec, fmt_level, fmt_num, fmt_pct, fmt_table
 from . import sweep_charts
-from .compare_charts import panel_figure, sample_uri
-from .plots import Curve
+from .compare_charts import sample_uri
 from .status import OUTCOME_COLORS
 
 SWEEP_MIN_RUNS = 12  # more runs than this: compare writes the sweep page
 FEW = 3  # best and worst runs drawn and shown
 MAX_TABLE_ROWS = 500  # runs listed in the page's table (the rest: --csv), so its size is bounded
 MAX_SETTING_ROWS = 60  # settings listed (best first)
-# The best runs in cool colours, the worst in warm ones: never two near-identical lines.
-BEST_COLORS = ("#0969da", "#1b7c83", "#8250df")
-WORST_COLORS = ("#cf222e", "#e16f24", "#7d4e00")
 
 
 def _pick(view: SweepView, only: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -65,57 +62,6 @@ def _pick(view: SweepView, only: set[str] | None = None) -> tuple[list[str], lis
     rest = [n for n in reversed(with_m) if n not in best and n not in worst]
     worst += rest[: FEW - len(worst)]
     return best, worst
-
-
-def _curves(comp: Comparison, names: list[str], getter: Any, colors: dict[str, str]) -> list:
-    by = {r.name: r for r in comp.runs}
-    out = []
-    for n in names:
-        s = getter(by[n])
-        if len(s):
-            out.append(
-                Curve(n, s.index.to_numpy(), s.to_numpy(dtype=np.float64), color=colors[n],
-                      band=False, markers=len(s) < 60)
-            )
-    return out
-
-
-def _group_curves(comp: Comparison, view: SweepView, getter: Any) -> tuple[list, str | None]:
-    """Mean and min/max band of `getter` per level of the most predictive key."""
-    keys = sweep_charts.parcoords_keys(view)
-    if not keys:
-        return [], None
-    kv = keys[0]
-    by = {r.name: r for r in comp.runs}
-    labels = kv.levels
-    idx_of = {}
-    for name, lev in zip(view.runs, kv.index, strict=True):
-        if lev >= 0:
-            idx_of.setdefault(lev, []).append(name)
-    from .compare_charts import palette
-
-    cols = palette(len(labels))
-    out = []
-    for li, lab in enumerate(labels):
-        series = [getter(by[n]) for n in idx_of.get(li, [])]
-        series = [s for s in series if len(s)]
-        if not series:
-            continue
-        agg = aggregate(series, "minmax")
-        if not len(agg):
-            continue
-        out.append(
-            Curve(
-                f"{kv.key}={lab} (n={len(series)})",
-                agg["step"].to_numpy(),
-                agg["mean"].to_numpy(),
-                color=cols[li],
-                lo=agg["lo"].to_numpy(),
-                hi=agg["hi"].to_numpy(),
-                markers=len(agg) < 60,
-            )
-        )
-    return out, kv.key
 
 
 def _headline(view: SweepView) -> str:
@@ -221,32 +167,19 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         for st in view.settings[:MAX_SETTING_ROWS]
     ]
 
-    best, worst = _pick(view)
-    colors = dict(zip(best, BEST_COLORS, strict=False)) | dict(
-        zip(worst, WORST_COLORS, strict=False))
     charts = []
-    for what, getter in ((mlab, lambda r: thinned_metric_series(r, m)[0]), ("G loss", None),
-                         ("D loss", None)):
-        if getter is None:
-            key = "G_loss" if what == "G loss" else "D_loss"
-            getter = (lambda k: lambda r: r.series(k))(key)
-        lines = _curves(comp, best, getter, colors) + [
-            Curve(c.label, c.steps, c.values, color=c.color, band=False, markers=c.markers,
-                  linestyle="--")
-            for c in _curves(comp, worst, getter, colors)
-        ]
-        if lines:
-            charts.append({
-                "title": f"{what}: best {len(best)} (solid, blues) and worst {len(worst)} "
-                         "(dashed, reds) runs",
-                "uri": panel_figure([(what, lines)], "step"),
-            })
-        groups, gkey = _group_curves(comp, view, getter)
-        if groups:
-            charts.append({
-                "title": f"{what}: mean and min/max band per value of {gkey}",
-                "uri": panel_figure([(what, groups)], "step"),
-            })
+    curve_notes = []
+    for what, getter in ((mlab, lambda r: thinned_metric_series(r, m)[0]),
+                         ("G loss", lambda r: r.series("G_loss")),
+                         ("D loss", lambda r: r.series("D_loss"))):
+        sc = sweep_curves(comp, view, what, getter)
+        title = (f"{what}: the best and worst settings and the groups of {sc.group_key}"
+                 if sc.summarised else f"{what}: each setting, its seeds pooled")
+        fig = sweep_charts.curve_chart(sc, title)
+        if fig is not None:
+            charts.append({"id": f"plot-curves-{len(charts) + 1}", "title": title, "fig": fig})
+        if sc.note and sc.note not in curve_notes:
+            curve_notes.append(sc.note)
 
     by = {r.name: r for r in comp.runs}
     table_rows = {rec["run"]: rec for rec in plain_records(comp.table)}
@@ -326,6 +259,7 @@ def build_sweep_context(comp: Comparison, view: SweepView | None = None) -> dict
         "plot_config": sweep_charts.CONFIG,
         "plotly_js": Markup(plotly_js()),
         "charts": charts,
+        "curve_notes": curve_notes,
         "samples": samples,
         "headers": headers,
         "numeric": numeric,

@@ -152,3 +152,71 @@ def chart_spec(
 
 def _dash(linestyle: str) -> str:
     return {"--": "dash", ":": "dot", "-.": "dashdot"}.get(linestyle, "solid")
+
+
+def heatmap_spec(
+    matrix: Any,
+    row_labels: Sequence[str],
+    col_values: Any,
+    title: str = "",
+    xlabel: str = "step",
+    colorbar_label: str = "",
+    colorscale: str = "Viridis",
+) -> str:
+    """The JSON spec of a heat map (rows x columns; NaN cells blank): the rows top to bottom
+    in the order given, the columns at `col_values` on a step axis, hover naming row, column
+    and value. Columns beyond `DETAIL` keep each row's bin mean (`reduce.envelope`)."""
+    m = np.asarray(matrix, dtype=np.float64).reshape(len(row_labels), -1)
+    cols = np.asarray(col_values, dtype=np.float64).reshape(-1)
+    if cols.size > DETAIL:
+        reduced = [envelope(cols, row, DETAIL) for row in m]
+        cols = reduced[0][0] if reduced else cols[:0]
+        m = np.array([r[3] for r in reduced]).reshape(len(row_labels), -1)
+    head = {
+        "kind": "heatmap",
+        "title": title,
+        "xlabel": xlabel,
+        "colorbar": colorbar_label,
+        "colorscale": colorscale,
+        "rows": list(row_labels),
+        "height": int(min(130 + 22 * len(row_labels), 620)),
+    }
+    z = ",".join(nums(row, 5) for row in m)
+    return json.dumps(head)[:-1] + f',"x":{nums(cols, 10)},"z":[{z}]' + "}"
+
+
+def scatter_spec(
+    panels: Sequence[tuple[str, Sequence[tuple[str, Any]]]],
+    title: str = "",
+    height: int = 400,
+) -> str:
+    """The JSON spec of 2-D scatter panels side by side on shared axes (a t-SNE embedding: one
+    coordinate system), each panel (title, [(group label, points n x 2)]). A group has one
+    colour and one legend entry on every panel, so a legend click hides it everywhere."""
+    names: list[str] = []
+    out = []
+    for ptitle, groups in panels:
+        gs = []
+        for label, pts in groups:
+            p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+            if label not in names:
+                names.append(label)
+            gs.append(
+                f'{{"name":{json.dumps(f"{label} ({len(p)})")},"group":{json.dumps(label)},'
+                f'"color":"{PALETTE[names.index(label) % len(PALETTE)]}",'
+                f'"x":{nums(p[:, 0], 4)},"y":{nums(p[:, 1], 4)}}}'
+            )
+        out.append(f'{{"title":{json.dumps(ptitle)},"groups":[{",".join(gs)}]}}')
+    head = {"kind": "scatter", "title": title, "height": int(height)}
+    return json.dumps(head)[:-1] + ',"panels":[' + ",".join(out) + "]}"
+
+
+def tsne_spec(result: Any, shown: Sequence[tuple[int, str]]) -> str:
+    """A t-SNE embedding (analysis.tsne.TsneResult), one panel per (step, label) in `shown`:
+    the real points (when there are any) against that checkpoint's generated points, on
+    shared axes (one embedding, one coordinate system)."""
+    real = [("real", result.real)] if len(result.real) else []
+    return scatter_spec(
+        [(label, [*real, (label, result.fake[step])]) for step, label in shown],
+        height=420,
+    )

@@ -14,14 +14,13 @@ The chart functions take small plain dataclasses (`Curve`, `HLine`, `VLine`,
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .reduce import bin_mean, envelope, finite_range
+from .reduce import bin_mean, envelope
 
 # seaborn's colour-blind-friendly "colorblind" palette (tests check it equals
 # seaborn's), spelled out so that colours can be assigned before seaborn loads.
@@ -106,16 +105,6 @@ class Span:
     label: str = ""
     color: str = "#d62728"
     alpha: float = 0.10
-
-
-@dataclass
-class Panel:
-    """One small-multiple panel: a title and its curves (for `small_multiples`)."""
-
-    title: str
-    curves: list[Curve] = field(default_factory=list)
-    hlines: list[HLine] = field(default_factory=list)
-    logy: bool = False
 
 
 # ------------------------------------------------------------------ figures
@@ -221,17 +210,6 @@ def styled():
     if _STYLE is None:
         _STYLE = _style()
     return rc_context(_STYLE)
-
-
-def in_style(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: build the whole figure inside `styled()`."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with styled():
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def new_figure(
@@ -376,73 +354,3 @@ def break_gaps(x: np.ndarray, y: np.ndarray, factor: float = 20.0) -> tuple[np.n
     if not len(cut):
         return x, y
     return np.insert(x, cut + 1, np.nan), np.insert(y.astype(np.float64), cut + 1, np.nan)
-
-
-def decorate(
-    ax: Any, hlines: Sequence[HLine] = (), vlines: Sequence[VLine] = (), spans: Sequence[Span] = ()
-) -> None:
-    """Reference lines, step markers and shaded ranges on `ax`."""
-    for s in spans:
-        end = s.end if s.end > s.start else s.start + 1
-        ax.axvspan(s.start, end, color=s.color, alpha=s.alpha, linewidth=0, label=s.label or None)
-    for h in hlines:
-        ax.axhline(h.y, color=h.color, linestyle=h.linestyle, linewidth=1.0, label=h.label or None)
-    for v in vlines:
-        ax.axvline(v.x, color=v.color, linestyle=v.linestyle, linewidth=1.4, label=v.label or None)
-
-
-def fit_legend(fig: Any, handles: list[Any], labels: list[str], max_cols: int = 5) -> Any:
-    """A legend under the chart with as many columns as fit in the figure's width.
-
-    Long labels (finding titles) in 5 columns made the legend wider than the
-    figure, clipped at both edges; fewer columns, more rows, until it fits.
-    """
-    if not hasattr(fig.canvas, "get_renderer"):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)  # the PNG canvas the page saves with, to measure text
-    renderer = fig.canvas.get_renderer()
-    width = fig.get_window_extent(renderer).width
-    for ncols in range(min(len(handles), max_cols), 0, -1):
-        leg = fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
-        if ncols == 1 or leg.get_window_extent(renderer).width <= width * 0.98:
-            return leg
-        leg.remove()
-    return None
-
-
-def small_multiples(
-    panels: Sequence[Panel],
-    ncols: int = 3,
-    panel_width: float = 3.0,
-    panel_height: float = 2.0,
-    vlines: Sequence[VLine] = (),
-    bins: int = 600,
-) -> Any:
-    """A grid of small charts, one per panel (other metrics, per-layer views)."""
-    with styled():
-        return _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins)
-
-
-def _small_multiples(panels, ncols, panel_width, panel_height, vlines, bins):
-    n = max(len(panels), 1)
-    ncols = min(ncols, n)
-    nrows = (n + ncols - 1) // ncols
-    fig, axes = new_figure(
-        nrows, ncols, width=panel_width * ncols, height=panel_height * nrows, layout=None
-    )
-    for i, ax in enumerate(axes.reshape(-1)):
-        if i >= len(panels):
-            ax.set_visible(False)
-            continue
-        p = panels[i]
-        plotted = draw_curves(ax, p.curves, bins=bins, logy=p.logy)
-        decorate(ax, p.hlines, vlines)
-        if not p.logy:
-            rng = finite_range(
-                *[a for pair in plotted for a in pair], *[np.array([h.y]) for h in p.hlines]
-            )
-            if rng:
-                ax.set_ylim(*rng)
-        ax.set_title(p.title, loc="left", fontsize=9)
-    return fig

@@ -7,13 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.alignment import step_label
-from ..analysis.smoothing import smoothed
 from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..textfmt import fmt_cfg, fmt_num, fmt_sig
-from . import plot_kinds, plots
+from . import interactive, plots
 from .sections import (
-    CHART_WIDTH,
     Confusion,
     Section,
     equilibrium,
@@ -21,9 +19,9 @@ from .sections import (
     pivot_by_key,
     slug,
 )
+from .terminal import term_safe
 
 D_COUNTS = ("D_tp", "D_fp", "D_fn", "D_tn")
-MAX_OTHER_PANELS = 24
 MAX_LAYERS = 12
 # the nested bands drawn per layer: HIST_QUANTILES pairs, outermost first
 HIST_BAND_NAMES = ("0–100", "7–93", "16–84", "31–69")
@@ -346,15 +344,14 @@ class DynamicsSections:
                 steps,
             )
             color = plots.PALETTE[0] if kind == "weight" else plots.PALETTE[3]
-            with plots.styled():
-                fig, axes = plots.new_figure(width=10.8, height=min(1.0 + 0.2 * len(rows), 6.0))
-                plot_kinds.heatmap(
-                    axes[0][0], piv, labels, steps, colorbar_label="log10 spread", fig=fig
-                )
-                axes[0][0].set_title(
-                    f"{kind}s: spread (15.87–84.13 percentile) per layer", loc="left"
-                )
-                axes[0][0].set_xlabel(step_label(self.run))
+            fig = interactive.heatmap_spec(
+                piv,
+                labels,
+                steps,
+                title=f"{kind}s: spread (15.87–84.13 percentile) per layer",
+                xlabel=step_label(self.run),
+                colorbar_label="log10 spread",
+            )
             fid = f"chart-hist-{slug(kind)}"
             figs.append(self.figure(fig, fid, f"{kind} spread per layer"))
             shown = []
@@ -416,48 +413,35 @@ class DynamicsSections:
         ]
         if not cols:
             return None
-        figs = []
-        for k in range(0, len(cols), MAX_OTHER_PANELS):
-            chunk = cols[k : k + MAX_OTHER_PANELS]
-            panels = []
-            for c in chunk:
-                x, v = self.arrays(c)
-                finite = v[np.isfinite(v)]
-                sparse = len(v) <= 60
-                logy = (
-                    bool(finite.size)
-                    and finite.min() > 0
-                    and finite.max() / max(finite.min(), 1e-300) > 1e3
-                )
-                panels.append(
-                    plots.Panel(
-                        c,
-                        [
-                            plots.Curve(
-                                c,
-                                x,
-                                v,
-                                smoothed=None if sparse or self.w <= 0 else smoothed(v, self.w),
-                                color=plots.PALETTE[(k + len(panels)) % len(plots.PALETTE)],
-                                markers=sparse,
-                            )
-                        ],
-                        logy=logy,
-                    )
-                )
-            fig = plots.small_multiples(
-                panels,
-                ncols=3,
-                panel_width=CHART_WIDTH / 3,
-                panel_height=2.1,
-                vlines=self.best_vline(),
-                bins=400,
+        figs: list = []
+        seen: set[str] = set()
+        for i, c in enumerate(cols):
+            x, v = self.arrays(c)
+            finite = v[np.isfinite(v)]
+            sparse = len(v) <= 60
+            logy = (
+                bool(finite.size)
+                and finite.min() > 0
+                and finite.max() / max(finite.min(), 1e-300) > 1e3
             )
-            fid = f"chart-other-{k // MAX_OTHER_PANELS}"
-            figs.append(self.figure(fig, fid, "other logged metrics"))
-            self.register(fid, "other-metrics", chunk)
+            curve = plots.Curve(
+                c,
+                x,
+                v,
+                color=plots.PALETTE[i % len(plots.PALETTE)],
+                smooth=self.w > 0 and not sparse,
+                markers=sparse,
+            )
+            fid = f"chart-other-{slug(c)}"
+            if fid in seen:  # two names with one slug ("a b", "a-b")
+                fid += f"-{i}"
+            seen.add(fid)
+            spec = self.chart([curve], title=c, ylabel=c, logy=logy, height=240)
+            alt = f"{term_safe(c, keep_newlines=False)} over training"  # no raw ESC, BEL
+            figs.append(self.figure(spec, fid, alt, wide=False))
+            self.register(fid, "other-metrics", [c])
         lead = (
-            f"Every other logged metric ({len(cols)}), one small chart each, raw band "
+            f"Every other logged metric ({len(cols)}), one small chart each, raw line "
             "and smoothed line as above."
         )
         return Section("other-metrics", "Other metrics", lead, figures=figs)

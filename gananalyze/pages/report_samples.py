@@ -13,7 +13,7 @@ from ..naming.aliases import canonical as canonical_of
 from ..naming.aliases import label as label_of
 from ..run import SAMPLE_METRIC_META
 from ..textfmt import fmt_num, fmt_sig
-from . import plot_kinds, plots, pngs
+from . import interactive, plots, pngs
 from .sections import Figure, Section, StripGroup, StripItem, slug
 
 # What each sample metric's value is (the y axis' label): FID and KID are distances in the
@@ -292,7 +292,7 @@ class SampleSections:
             )
             return Section("tsne", title, why, notes=[t.note])
         res, what = t.result, t.what
-        fig = plot_kinds.tsne_panels(res, t.shown)
+        fig = interactive.tsne_spec(res, t.shown)
         self.register("chart-tsne", "tsne", ["tsne"])
         lead = (
             f"Real images ({res.source}) and images generated at {what} embedded together "

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis.report_evidence import VectorEvidence
 from ..textfmt import fmt_dec, fmt_num, fmt_sig
-from . import interactive, plot_kinds, plots
+from . import interactive, plots
 from .pngs import fig_to_data_uri
 from .sections import Figure, Section
 
@@ -269,12 +269,12 @@ def _tsne(t) -> Section:
     title = "t-SNE of real vs generated rows"
     if t.result is None:
         return Section("vector-tsne", title, "t-SNE could not be computed.", notes=[t.note])
-    fig = plot_kinds.tsne_panels(t.result, t.shown)
+    spec = interactive.tsne_spec(t.result, t.shown)
     return Section(
         "vector-tsne",
         title,
         "One t-SNE of real rows and the generated rows of the checkpoints shown, on columns "
         "standardised by the real rows: generated points that gather in a few islands while "
         "the real ones spread out are a collapse.",
-        figures=[Figure("fig-vector-tsne", fig_to_data_uri(fig), "t-SNE of rows")],
+        figures=[Figure("fig-vector-tsne", "", "t-SNE of rows", spec=spec)],
     )

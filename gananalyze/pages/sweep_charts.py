@@ -15,11 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.sweepcurves import SweepCurves
 from ..analysis.sweepview import FAILED, OUTCOME_NAMES, KeyView, Setting, SweepView
 from ..textfmt import fmt_level, fmt_num
+from .reduce import envelope
 from .status import OUTCOME_COLORS
 
 MAX_PARALLEL_KEYS = 8
+# Points per curve at most (bin means of `reduce.envelope`, the band's per-bin min and max):
+# with analysis.sweepcurves.MAX_RUN_CURVES curves of 4 numbers per point at <= 8 characters,
+# one chart of curves stays under about 1.2 MB of text whatever the runs' length.
+CURVE_POINTS = 120
+# The summarised sweep's few runs: the best in cool colours, the worst in warm ones.
+BEST_COLORS = ("#0969da", "#1b7c83", "#8250df")
+WORST_COLORS = ("#cf222e", "#e16f24", "#7d4e00")
 FONT = {"family": "-apple-system, Segoe UI, Helvetica, Arial, sans-serif", "size": 12,
         "color": "#1f2328"}
 NOT_SET = fmt_level(None)
@@ -220,5 +229,84 @@ def setting_chart(view: SweepView, metric_label: str) -> dict[str, Any] | None:
                         categoryarray=list(top.levels)),
             yaxis=yaxis,
             legend={"title": {"text": second.key if second else ""}},
+        ),
+    }
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def _digits(a: np.ndarray, digits: int) -> list[float | None]:
+    return [float(f"{x:.{digits}g}") if np.isfinite(x) else None for x in a]
+
+
+def curve_chart(sc: SweepCurves, title: str) -> dict[str, Any] | None:
+    """The curves of one quantity (analysis.sweepcurves): per setting, its seeds' mean as
+    a line and their min-max as a band, one legend entry each (a click hides the setting,
+    a double click shows it alone), hover naming the setting, its runs and outcome.
+    Per-setting curves take their outcome's colour; a summarised sweep's best few are
+    cool and solid, the worst few warm and dashed, the groups banded. None: no curve."""
+    from .compare_charts import palette
+
+    if not sc.curves:
+        return None
+    groups = [c for c in sc.curves if c.kind == "group"]
+    group_colors = dict(zip((id(c) for c in groups), palette(len(groups)), strict=True))
+    few = {"best": iter(BEST_COLORS), "worst": iter(WORST_COLORS)}
+    traces = []
+    for c in sc.curves:
+        if c.kind in few:
+            color = next(few[c.kind], OUTCOME_COLORS[c.outcome])
+        elif c.kind == "group":
+            color = group_colors[id(c)]
+        else:
+            color = OUTCOME_COLORS[c.outcome]
+        keep = np.isfinite(c.mean)
+        if c.lo is not None:
+            keep &= np.isfinite(c.lo) & np.isfinite(c.hi)
+        x = c.steps.astype(np.float64)[keep]
+        bx, _, _, mean = envelope(x, c.mean[keep], CURVE_POINTS)
+        if not len(bx):
+            continue
+        n = len(c.runs)
+        name = f"{c.label} ({n} run{'s' if n > 1 else ''}, {c.outcome})"
+        if c.kind == "group":
+            name = f"{c.label} (n={n})"
+        group = f"c{len(traces)}"
+        if c.lo is not None:
+            lx, lo, _, _ = envelope(x, c.lo[keep], CURVE_POINTS)
+            _, _, hi, _ = envelope(x, c.hi[keep], CURVE_POINTS)
+            traces.append({  # one closed polygon: along the highs, back along the lows
+                "type": "scatter", "mode": "lines", "x": _digits(np.r_[lx, lx[::-1]], 8),
+                "y": _digits(np.r_[hi, lo[::-1]], 5), "legendgroup": group,
+                "showlegend": False, "fill": "toself", "fillcolor": _rgba(color, 0.15),
+                "line": {"width": 0, "color": color}, "hoverinfo": "skip",
+            })
+        traces.append({
+            "type": "scatter", "mode": "lines+markers" if len(bx) < 30 else "lines",
+            "name": name, "legendgroup": group, "x": _digits(bx, 8), "y": _digits(mean, 6),
+            "line": {"color": color, "width": 1.6,
+                     "dash": "dash" if c.kind == "worst" else "solid"},
+            "marker": {"size": 4},
+            "hovertemplate": f"{name}<br>step %{{x}}<br>{sc.what} %{{y:.4~g}}<extra></extra>",
+        })
+    if not traces:
+        return None
+    entries = sum(1 for t in traces if t.get("showlegend", True))
+    xs = np.array([v for t in traces for v in t["x"] if v is not None])
+    ys = np.array([v for t in traces for v in t["y"] if v is not None])
+    xpos, xtext = metric_ticks(float(xs.min()), float(xs.max()), False)
+    ypos, ytext = metric_ticks(float(ys.min()), float(ys.max()), False)
+    return {
+        "data": traces,
+        "layout": _layout(
+            height=min(max(420, 130 + 25 * entries), 720), hovermode="closest",
+            title={"text": title, "x": 0, "xanchor": "left"},
+            margin={"l": 10, "r": 10, "t": 40, "b": 10},
+            xaxis=_axis("step", tickvals=xpos, ticktext=xtext),
+            yaxis=_axis(sc.what, tickvals=ypos, ticktext=ytext),
+            legend={"font": {"size": 11}, "itemdoubleclick": "toggleothers"},
         ),
     }
