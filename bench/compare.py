@@ -429,7 +429,8 @@ def main_sweep(args: argparse.Namespace) -> None:
               f"baseline {args.baseline} median {b:.2f} s, this {m:.2f} s ({m / b:.2f}x; "
               f"target <= 0.5x); CPU seconds (user + system, workers included) baseline "
               f"{cb:.1f}, this {cm:.1f} ({cm / cb:.2f}x); load average "
-              f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
+              f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores "
+              f"({platform.machine()}, Python {platform.python_version()})")  # fmt: skip
         return
     times = []
     for k in range(args.repeat):
@@ -439,7 +440,8 @@ def main_sweep(args: argparse.Namespace) -> None:
     print(
         f"compare {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps x {len(SWEEP_METRICS)} metrics "
         f"(sweep page): median {statistics.median(times):.2f} s (min {min(times):.2f}, "
-        f"max {max(times):.2f}; target < 30 s on 2 cores); largest process peak "
+        f"max {max(times):.2f}; target < 30 s on 2 cores; {os.cpu_count()} cores "
+        f"{platform.machine()}, load {os.getloadavg()[0]:.1f}); largest process peak "
         f"{peak:.0f} MB; HTML {out.stat().st_size / 1e6:.2f} MB at {out}"
     )
 

@@ -20,6 +20,7 @@ import argparse
 import glob
 import os
 import pickle
+import platform
 import resource
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def main() -> None:
         if out.returncode:
             sys.exit(out.stderr[-2000:])
         print(f"{name} ({py}): {out.stdout.strip()}")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          f"({platform.machine()}, Python {platform.python_version()})")  # fmt: skip
 
 
 if __name__ == "__main__":
