@@ -18,8 +18,11 @@ the command (its own and its workers', from getrusage).
     uv run --frozen python bench/compare.py --scale 1000 2500 5000 10000
 
 `--baseline`: the sweep case side by side with another installation (today's main), timed
-alternately in the same run. `--scale`: time per run and the largest process's peak memory
-at growing run counts (the sweep's runs hard-linked into more run directories).
+alternately in the same run. `--scale`: wall, CPU and the whole command's
+peak memory (its process tree, sampled) at growing run counts, medians of `--repeat`, and the
+line through them (the sweep's runs hard-linked into more run directories):
+
+    uv run --frozen python bench/compare.py --scale 1000 3000 10000 --scale-steps 500 --repeat 1
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import argparse
 import io
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -267,38 +271,92 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return dt, max(r1.ru_maxrss, r0.ru_maxrss) / 1024
 
 
-def _peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of the command's process tree) of one run, in a fresh child
-    (getrusage of this process's children would keep the largest peak of any earlier run)."""
-    code = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "r = subprocess.run(sys.argv[1:], capture_output=True); dt = time.perf_counter() - t; "
-        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-        "sys.exit(r.stderr.decode()[-3000:]) if r.returncode else print(dt, "
-        "u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)"
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc's children lists)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def _mem_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KB (PSS shares pages the processes have in common)."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def _whole_command(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run `cmd` and measure it as a whole: wall seconds, CPU seconds (user + system, its
+    workers included), the largest single process's peak RSS (getrusage of the child, as
+    /usr/bin/time reports it), and the whole process tree's peak, sampled every 0.2 s, as
+    summed RSS (counts shared pages once per process: an upper bound) and summed PSS (shared
+    pages split between the processes: the memory the command takes from the machine)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=NEUTRAL_CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    p = subprocess.run(
-        [sys.executable, "-c", code, *cmd], capture_output=True, text=True, env=env,
-        cwd=NEUTRAL_CWD,
-    )
-    if p.returncode:
-        sys.exit(f"compare failed:\n{p.stderr[-3000:]}")
-    dt, peak, cpu = p.stdout.split()
-    LAST_CPU[0] = float(cpu)
-    return float(dt), float(peak)
+    err: list[bytes] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    peak_rss = peak_pss = 0
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        mem = [_mem_kb(p) for p in _tree(proc.pid)]
+        peak_rss = max(peak_rss, sum(m[0] for m in mem))
+        peak_pss = max(peak_pss, sum(m[1] for m in mem))
+        time.sleep(0.2)
+    dt = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
+    if proc.returncode:
+        sys.exit(f"compare failed (exit {proc.returncode}):\n{b''.join(err).decode()[-3000:]}")
+    return {
+        "wall": dt,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "largest_mb": ru.ru_maxrss / 1024,
+        "tree_rss_mb": peak_rss / 1024,
+        "tree_pss_mb": peak_pss / 1024,
+    }
+
+
+def _slope(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares line y = a + b x: (a, b)."""
+    b, a = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
+    return float(a), float(b)
 
 
 def main_scale(args: argparse.Namespace) -> None:
-    """Time and peak memory of compare (sweep page) at growing run counts: the sweep's runs
-    hard-linked into distinct run directories (c0-run-0000, c1-run-0000, ...)."""
+    """Wall, CPU and whole-command peak memory of compare (sweep page) at growing run counts:
+    the sweep's runs hard-linked into distinct run directories (c0-run-0000, c1-run-0000, ...),
+    each count `--repeat` times (medians); then the line fitted through the medians."""
     steps = args.scale_steps
     cache = args.cache or (_default_cache().parent / f"sweep-{SWEEP_RUNS}x{steps}-v{VERSION}")
     ensure_sweep(cache, steps)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     rows = []
-    print(f"runs of {steps:,} steps x {len(SWEEP_METRICS)} metrics (the {SWEEP_RUNS} generated "
-          f"runs hard-linked into more run directories); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)  # fmt: skip
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; runs of {steps:,} steps x {len(SWEEP_METRICS)} metrics "
+          f"(the {SWEEP_RUNS} generated runs hard-linked into more run directories); medians "
+          f"of {args.repeat}; load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     for n in args.scale:
         root = cache.parent / f"scale-{n}x{steps}"
         if not (root / ".complete").is_file():
@@ -312,16 +370,33 @@ def main_scale(args: argparse.Namespace) -> None:
             (root / ".complete").write_text("ok\n")
         out = args.out.with_name(f"gananalyze-bench-scale-{n}.html")
         cmd = [sys.executable, "-m", "gananalyze", "compare", str(root / "c*"), "-o", str(out)]
-        dt, peak = _peak_of(cmd, env)
-        rows.append((n, dt, peak, out.stat().st_size / 1e6))
-        print(f"{n:>6} runs: {dt:7.1f} s ({1000 * dt / n:.1f} ms/run; {LAST_CPU[0]:.1f} s CPU), "
-              f"largest process peak "
-              f"{peak:.0f} MB (target < 1024 MB), page {rows[-1][3]:.2f} MB; load "
-              f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-    n0, t0 = rows[0][0], rows[0][1]
-    for n, dt, _, _ in rows[1:]:
-        print(f"{n} / {n0} runs: {n / n0:.1f}x the runs, {dt / t0:.2f}x the time "
-              f"(linear: {n / n0:.1f}x)")  # fmt: skip
+        got, loads = [], [os.getloadavg()[0]]
+        for _ in range(args.repeat):
+            got.append(_whole_command(cmd, env))
+            loads.append(os.getloadavg()[0])
+        m = {k: statistics.median(g[k] for g in got) for k in got[0]}
+        rows.append((n, m))
+        print(f"{n:>6} runs: {m['wall']:7.1f} s wall ({1000 * m['wall'] / n:.1f} ms/run), "
+              f"{m['cpu']:.1f} s CPU ({1000 * m['cpu'] / n:.1f} ms/run); peak memory: whole "
+              f"command {m['tree_pss_mb']:.0f} MB PSS ({m['tree_rss_mb']:.0f} MB summed RSS), "
+              f"largest process {m['largest_mb']:.0f} MB (target < 1024 MB); page "
+              f"{out.stat().st_size / 1e6:.2f} MB; load {min(loads):.1f}-{max(loads):.1f}",
+              flush=True)  # fmt: skip
+    if len(rows) < 2:
+        return
+    ns = [r[0] for r in rows]
+    for what in ("wall", "cpu"):
+        ys = [r[1][what] for r in rows]
+        a, b = _slope(ns, ys)
+        steps_ms = ", ".join(
+            f"{ns[k - 1]}->{ns[k]}: {1000 * (ys[k] - ys[k - 1]) / (ns[k] - ns[k - 1]):.1f}"
+            for k in range(1, len(ns))
+        )
+        print(f"{what}: {a:.1f} s + {1000 * b:.2f} ms x runs (least squares over {len(ns)} "
+              f"counts); ms per added run between counts {steps_ms} (linear time: about "
+              f"equal)")  # fmt: skip
+    a, b = _slope(ns, [r[1]["tree_pss_mb"] for r in rows])
+    print(f"whole-command peak memory: {a:.0f} MB + {1000 * b:.1f} KB x runs")
 
 
 def main_sweep(args: argparse.Namespace) -> None:
@@ -354,7 +429,8 @@ def main_sweep(args: argparse.Namespace) -> None:
               f"baseline {args.baseline} median {b:.2f} s, this {m:.2f} s ({m / b:.2f}x; "
               f"target <= 0.5x); CPU seconds (user + system, workers included) baseline "
               f"{cb:.1f}, this {cm:.1f} ({cm / cb:.2f}x); load average "
-              f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
+              f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores "
+              f"({platform.machine()}, Python {platform.python_version()})")  # fmt: skip
         return
     times = []
     for k in range(args.repeat):
@@ -364,7 +440,8 @@ def main_sweep(args: argparse.Namespace) -> None:
     print(
         f"compare {SWEEP_RUNS} runs x {SWEEP_STEPS:,} steps x {len(SWEEP_METRICS)} metrics "
         f"(sweep page): median {statistics.median(times):.2f} s (min {min(times):.2f}, "
-        f"max {max(times):.2f}; target < 30 s on 2 cores); largest process peak "
+        f"max {max(times):.2f}; target < 30 s on 2 cores; {os.cpu_count()} cores "
+        f"{platform.machine()}, load {os.getloadavg()[0]:.1f}); largest process peak "
         f"{peak:.0f} MB; HTML {out.stat().st_size / 1e6:.2f} MB at {out}"
     )
 

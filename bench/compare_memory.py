@@ -1,11 +1,12 @@
 """Benchmark: the memory `compare`'s parent process holds for N runs, beside another install.
 
 With more than 12 runs, each `compare` worker hands back a thinned run and its diagnosis
-(`analysis.runset.thin_run`); the parent keeps them all. This measures that part without
-running N full compares: 50 runs of the sweep case (bench/compare.py --case sweep, 5,000
-steps x 4 metrics) are loaded, checked and thinned as a worker does, pickled, and
-unpickled N times in one process; it prints the RSS growth. `--baseline PYTHON` measures
-the same with another installation (e.g. today's main), in the same run.
+(`analysis.runset.thin_run`); the parent keeps them all, what they hold in common once
+(`runset._Shared`). This measures that part without running N full compares: 50 runs of
+the sweep case (bench/compare.py --case sweep, 5,000 steps x 4 metrics) are loaded,
+checked and thinned as a worker does, pickled, and unpickled N times in one process; it
+prints the RSS growth. `--baseline PYTHON` measures the same with another installation
+(e.g. today's main), in the same run.
 
     uv run --frozen python bench/compare_memory.py [--runs 10000] [--baseline PYTHON]
 
@@ -19,6 +20,7 @@ import argparse
 import glob
 import os
 import pickle
+import platform
 import resource
 import subprocess
 import sys
@@ -42,7 +44,13 @@ def held(n: int, sweep: Path) -> str:
             rs.thin_run(run)
         blobs.append(pickle.dumps(("ok", run, d)))
     r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kept = [pickle.loads(blobs[i % len(blobs)]) for i in range(n)]
+    shared = rs._Shared() if hasattr(rs, "_Shared") else None  # as load_and_diagnose keeps them
+    kept = []
+    for i in range(n):
+        status, run, d = pickle.loads(blobs[i % len(blobs)])
+        if shared is not None:
+            run, d = shared.run(run), shared.diagnosis(d)
+        kept.append((status, run, d))
     r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return (
         f"{len(kept)} thinned runs ({pts} curve points each): +{(r1 - r0) / 1024:.0f} MB RSS "
@@ -77,7 +85,8 @@ def main() -> None:
         if out.returncode:
             sys.exit(out.stderr[-2000:])
         print(f"{name} ({py}): {out.stdout.strip()}")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          f"({platform.machine()}, Python {platform.python_version()})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -83,11 +84,17 @@ def upload(s3, bucket: str, local: Path, prefix: str) -> int:
     return total
 
 
+LAST_CPU: list[float] = [0.0]  # CPU seconds (user + system, workers included) of the last command
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int | None]:
     # outside any checkout: `python -m` puts the working directory first on sys.path
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if p.returncode not in (0, 1):  # check exits 1 on an error finding
         sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
     m = re.search(r"fetched from object storage: (\d+) bytes", p.stderr)
@@ -101,12 +108,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--runs", type=int, default=100, help="runs in the compare case")
     ap.add_argument("--baseline", default=None, metavar="PYTHON")
+    ap.add_argument("--case", choices=["check", "compare", "both"], default="both",
+                    help="which case to time (check uploads 500 MB of checkpoints)")  # fmt: skip
     args = ap.parse_args()
+
+    import logging
 
     import boto3
     from moto.server import ThreadedMotoServer
     from s3server import _free_port
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's line per request
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -121,17 +133,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gananalyze-bench-remote-"))
     try:
         ck = tmp / "ck" / "run"
-        write_run(ck, 0)
-        (ck / "checkpoints").mkdir()
-        block = np.random.default_rng(0).bytes(1 << 20)
-        for k in range(CKPTS):
-            with open(ck / "checkpoints" / f"step-{(k + 1) * 400 - 1:09d}.pt", "wb") as f:
-                for _ in range(CKPT_MB):
-                    f.write(block)
-        ck_total = upload(s3, "bench", ck, "ck/run")
-        for i in range(args.runs):
-            write_run(tmp / "sweep" / f"run-{i:03d}", i)
-        sw_total = upload(s3, "bench", tmp / "sweep", "sweep")
+        ck_total = sw_total = 0
+        if args.case != "compare":
+            write_run(ck, 0)
+            (ck / "checkpoints").mkdir()
+            block = np.random.default_rng(0).bytes(1 << 20)
+            for k in range(CKPTS):
+                with open(ck / "checkpoints" / f"step-{(k + 1) * 400 - 1:09d}.pt", "wb") as f:
+                    for _ in range(CKPT_MB):
+                        f.write(block)
+            ck_total = upload(s3, "bench", ck, "ck/run")
+        if args.case != "check":
+            for i in range(args.runs):
+                write_run(tmp / "sweep" / f"run-{i:03d}", i)
+            sw_total = upload(s3, "bench", tmp / "sweep", "sweep")
         py = [sys.executable, "-m", "gananalyze"]
         cases = [
             ("check, 2,000 steps + 500 MB checkpoints", ["check", str(ck)],
@@ -139,6 +154,7 @@ def main() -> None:
             (f"compare, {args.runs} runs", ["compare", str(tmp / "sweep" / "run-*")],
              ["compare", "s3://bench/sweep/*"], sw_total, 2.0),
         ]  # fmt: skip
+        cases = [c for c in cases if args.case == "both" or c[1][0] == args.case]
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f}"
@@ -148,11 +164,17 @@ def main() -> None:
                 [*py, *local_args], capture_output=True, env=env, cwd=tempfile.gettempdir()
             )
             loc, rem, base, moved, base_moved = [], [], [], None, None
+            cl, cr, srv = [], [], []
             loads = [os.getloadavg()[0]]
             for _ in range(args.repeat):
                 loc.append(timed([*py, *local_args], env)[0])
+                cl.append(LAST_CPU[0])
+                s0 = resource.getrusage(resource.RUSAGE_SELF)
                 dt, moved = timed([*py, "--debug", *remote_args], env)
+                s1 = resource.getrusage(resource.RUSAGE_SELF)
                 rem.append(dt)
+                cr.append(LAST_CPU[0])
+                srv.append((s1.ru_utime + s1.ru_stime) - (s0.ru_utime + s0.ru_stime))
                 if args.baseline:
                     dt, base_moved = timed(
                         [args.baseline, "-m", "gananalyze", "--debug", *remote_args], env
@@ -166,6 +188,10 @@ def main() -> None:
                   f"target <= {target}x); fetched {(moved or 0) / 1e6:.2f} MB of "
                   f"{total / 1e6:.1f} MB under the prefix (medians of {args.repeat}); load "
                   f"{min(loads):.1f}-{max(loads):.1f}", flush=True)  # fmt: skip
+            print(f"  CPU seconds (user + system, workers included): local "
+                  f"{statistics.median(cl):.1f}, remote {statistics.median(cr):.1f}; the S3 "
+                  f"server (in this process) {statistics.median(srv):.1f} while the remote "
+                  f"command ran", flush=True)  # fmt: skip
             if base:
                 mb = statistics.median(base)
                 print(f"  baseline ({args.baseline}): remote {mb:.2f} s ({mb / ml:.2f}x local), "

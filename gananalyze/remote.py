@@ -15,9 +15,10 @@ time, and are dropped again after use, unless a cache directory was asked for
 while the object's size and ETag are unchanged.
 
 Bounds (`Limits`, raised with `--fetch-max-mb` / `--fetch-max-objects`): the bytes and the
-objects fetched with one run. Objects are fetched smallest first; one that would pass a
-bound is not fetched, with a warning naming it and the bound. Object names that would land
-outside the run's directory (absolute, `..`) are skipped with a warning.
+objects fetched with one run, at most FETCH_THREADS requests of it in flight at once.
+Objects are fetched smallest first; one that would pass a bound is not fetched, with a
+warning naming it and the bound. Object names that would land outside the run's directory
+(absolute, `..`) are skipped with a warning.
 
 `TOTAL` counts what this process fetched (bytes, objects); `--debug` prints it, and each
 fetched run records its own count (`Fetched`) for `info`.
@@ -49,6 +50,7 @@ from .extras import URL_EXTRAS, install_hint
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 # fetched only when a command opens them (model weights and Python pickles)
 LAZY_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".safetensors", ".bin", ".h5")
+FETCH_THREADS = 8  # requests in flight at once while one run's objects are fetched
 MANIFEST = ".gananalyze-fetched.json"  # in a persistent cache: what each local file holds
 
 
@@ -295,9 +297,9 @@ def fetch(url: str, warnings: list[str] | None = None) -> tuple[Path, Fetched]:
         got.bytes += size
         got.objects += 1
     parts = [str(t.with_name(".part-" + t.name)) for _, t, _, _ in todo]
-    try:  # one batch: concurrent requests on async stores (s3fs, gcsfs)
+    try:
         if todo:
-            fs.get([k for k, _, _, _ in todo], parts)
+            _get_all(fs, [k for k, _, _, _ in todo], parts)
     except Exception as e:
         for p in parts:
             Path(p).unlink(missing_ok=True)
@@ -313,6 +315,43 @@ def fetch(url: str, warnings: list[str] | None = None) -> tuple[Path, Fetched]:
     TOTAL.add(Fetched(bytes=got.bytes, objects=got.objects))
     _runs[str(local)] = got
     return local, got
+
+
+def _get_all(fs: Any, keys: list[str], dests: list[str]) -> None:
+    """Fetch `keys` to `dests`, at most FETCH_THREADS requests at once.
+
+    An async store (s3fs, gcsfs) takes the batch in one call and runs it concurrently
+    itself; a blocking one (S3 through pyarrow, whose client is thread-safe and releases
+    the GIL) gets one request per thread of a bounded pool, so a run's objects arrive in
+    about the time of its largest, not the sum of them all.
+    """
+    if getattr(fs, "async_impl", False):
+        fs.get(keys, dests)
+        return
+    get = _get_one(fs)
+    if len(keys) < 2:
+        for k, d in zip(keys, dests, strict=True):
+            get(k, d)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, len(keys))) as pool:
+        for _ in pool.map(get, keys, dests):  # re-raises the first failure
+            pass
+
+
+def _get_one(fs: Any) -> Any:
+    """fs.get_file, or for pyarrow's S3 behind fsspec a plain streamed read of the object
+    (fsspec's get_file first asks whether the key is a directory: one request more)."""
+    inner = getattr(fs, "fs", None)
+    if type(fs).__name__ != "ArrowFSWrapper" or not hasattr(inner, "open_input_stream"):
+        return fs.get_file
+
+    def get(key: str, dest: str) -> None:
+        with inner.open_input_stream(key, compression=None) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+    return get
 
 
 def note_fetched(got: Fetched | dict[str, int]) -> None:
@@ -336,7 +375,7 @@ def materialized(path: str | Path) -> Iterator[Path]:
     fs, key, size, tag = src
     part = p.with_name(".part-" + p.name)
     try:
-        fs.get_file(key, str(part))
+        _get_one(fs)(key, str(part))
         os.replace(part, p)
     except Exception as e:
         part.unlink(missing_ok=True)

@@ -397,6 +397,20 @@ def test_parallel_loading_matches_serial(trio):
     pd.testing.assert_frame_equal(r1[0].scalars, r2[0].scalars)
 
 
+def test_thinned_runs_share_what_they_hold_in_common(trio):
+    """With thinning (many runs), equal thresholds and empty NaN/Inf tables are kept once in
+    the parent, and the diagnoses are the ones of unthinned loading."""
+    r0, _, d0 = runset.load_and_diagnose([str(trio / "*")], jobs=2)
+    runs, _, diags = runset.load_and_diagnose([str(trio / "*")], jobs=2, thin_above=0)
+    th = [d.thresholds for d in diags.values()]
+    assert len(th) == 3 and all(t is th[0] for t in th) and th[0] == d0["healthy"].thresholds
+    empty = [r.nonfinite for r in runs if len(r.nonfinite) == 0]
+    assert len(empty) >= 2 and all(nf is empty[0] for nf in empty)
+    assert {k: d.to_dict() for k, d in diags.items()} == {k: d.to_dict() for k, d in d0.items()}
+    unthinned = [r for r in r0 if len(r.nonfinite) == 0]
+    assert all(nf is not unthinned[0].nonfinite for nf in (r.nonfinite for r in unthinned[1:]))
+
+
 # ---------------------------------------------------------------- CLI and HTML
 
 

@@ -235,3 +235,47 @@ def test_s3_goes_through_pyarrow_unless_fsspec_options_are_set(monkeypatch):
     monkeypatch.setenv("FSSPEC_S3_ANON", "true")
     fs, path = remote._fs("s3://bkt/sweep/run-1")
     assert type(fs).__name__ == "S3FileSystem" and path == "bkt/sweep/run-1"
+
+
+def test_a_runs_objects_are_fetched_concurrently_within_the_bound(tmp_path, monkeypatch):
+    """A blocking store gets at most FETCH_THREADS requests at once: each request here waits
+    at a barrier for a second one, so a one-at-a-time fetch would break it (and fail)."""
+    import threading
+
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    local = tmp_path / "run"
+    write_synthetic_run(local, seed=3)
+    (local / "notes.txt").write_text("lr sweep\n")
+    if len([f for f in local.rglob("*") if f.is_file()]) % 2:  # requests meet in pairs
+        (local / "README.txt").write_text("a run for the fetch test\n")
+    files = sorted(f for f in local.rglob("*") if f.is_file())
+    mem = fsspec.filesystem("memory")
+    for f in files:
+        mem.pipe_file(f"/conc/run/{f.relative_to(local).as_posix()}", f.read_bytes())
+    monkeypatch.setattr(remote, "FETCH_THREADS", 2)
+    barrier, lock = threading.Barrier(2, timeout=30), threading.Lock()
+    inflight, most = [0], [0]
+    plain_get = MemoryFileSystem.get_file
+
+    def get_file(self, rpath, lpath, **kw):
+        with lock:
+            inflight[0] += 1
+            most[0] = max(most[0], inflight[0])
+        barrier.wait()
+        try:
+            return plain_get(self, rpath, lpath, **kw)
+        finally:
+            with lock:
+                inflight[0] -= 1
+
+    monkeypatch.setattr(MemoryFileSystem, "get_file", get_file)
+    try:
+        run = load_run("memory://conc/run")
+    finally:
+        mem.rm("/conc", recursive=True)
+    assert most[0] == 2  # concurrent, and never more than the bound
+    assert run.fetched["objects"] == len(files)
+    assert run.fetched["bytes"] == sum(f.stat().st_size for f in files)
+    assert len(run.scalars) == 200

@@ -46,8 +46,8 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     use_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
     implied = None
     if use_probs:
-        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
-        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"]
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"]
         mask = (bx >= th["d_over_dx_min"]) & (bg <= th["d_over_dgz_max"])
         # D still clearly winning: the stretch goes on while D(x) - D(G(z)) stays this wide
         hold = (bx - bg) >= th["d_over_hold_gap"]
@@ -55,7 +55,7 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
     else:
         if eq is None or eq.d_loss is None:
             return []
-        bd = ctx.bins("D_loss")["med"].to_numpy()
+        bd = ctx.bins("D_loss")["med"]
         mask = bd <= th["d_over_loss_frac"] * eq.d_loss
         hold = bd <= 2 * th["d_over_loss_frac"] * eq.d_loss
         # Under LSGAN the loss-only test needs D loss < 7.5% of 0.25, i.e. D near perfect; the
@@ -63,7 +63,7 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         # and pix2pix-style runs hold a low implied D(G(z)) while training well.
         implied = implied_dgz(ctx) if eq.loss == "lsgan" else None
         if implied is not None:
-            bi = ctx.bins("__implied_dgz", implied[0])["med"].to_numpy()
+            bi = ctx.bins("__implied_dgz", implied[0])["med"]
             by_g = (bi <= th["d_over_implied_dgz_max"]) & (
                 bd <= th["d_over_implied_loss_frac"] * eq.d_loss
             )
@@ -95,7 +95,7 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         parts.append(f"D(x) {fmt_sig(dx)} and D(G(z)) {fmt_sig(dg)}")
         metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
     if ctx.has("D_loss"):
-        bd = ctx.bins("D_loss")["med"].to_numpy()
+        bd = ctx.bins("D_loss")["med"]
         dl = float(np.nanmedian(bd[a : z + 1]))
         nums["D_loss"] = dl
         parts.append(
@@ -104,11 +104,11 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         )
         metrics.append(ctx.column("D_loss"))
     if implied is not None:
-        dgi = float(np.nanmedian(ctx.bins("__implied_dgz")["med"].to_numpy()[a : z + 1]))
+        dgi = float(np.nanmedian(ctx.bins("__implied_dgz")["med"][a : z + 1]))
         nums.update(D_G_z_implied=dgi, implied_from=implied[1])
         parts.append(f"D(G(z)) {fmt_sig(dgi)} implied by the G loss under {implied[1]}")
     if ctx.has("G_loss"):
-        bgl = ctx.bins("G_loss")["med"].to_numpy()
+        bgl = ctx.bins("G_loss")["med"]
         before = bgl[:a] if a >= 1 else bgl[:1]
         g_before = ctx.baseline(before) if before.size else float("nan")
         g_in = float(np.nanmedian(bgl[a : z + 1]))
@@ -117,7 +117,7 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         parts.append(f"G loss {trend} from {fmt_sig(g_before)} to {fmt_sig(g_in)}")
         metrics.append(ctx.column("G_loss"))
     if ctx.has("G_grad_norm"):
-        bgg = ctx.bins("G_grad_norm")["med"].to_numpy()
+        bgg = ctx.bins("G_grad_norm")["med"]
         early = ctx.baseline(bgg)
         during = float(np.nanmedian(bgg[a : z + 1]))
         if np.isfinite(early) and early > 0:
@@ -186,7 +186,7 @@ def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] |
     th = ctx.th
     if not ctx.has("D_loss"):
         return None
-    bd = ctx.bins("D_loss")["med"].to_numpy()
+    bd = ctx.bins("D_loss")["med"]
     g_med = float(np.nanmedian(ctx.finite("G_loss"))) if ctx.has("G_loss") else None
     d_med = float(np.nanmedian(bd[-max(1, len(bd) // 4) :]))
     cands = consistent_d_equilibria(ctx.eq, d_med, g_med)
@@ -194,7 +194,7 @@ def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] |
         return None
     mask = bd <= th["d_over_loss_frac"] * min(cands.values())
     if ctx.has("G_loss"):
-        g = ctx.bins("G_loss")["med"].to_numpy()
+        g = ctx.bins("G_loss")["med"]
         mask &= g >= -math.log(th["d_over_implied_dgz_max"])
     return mask, cands
 
@@ -235,7 +235,7 @@ def implied_dgz(ctx: RuleContext) -> tuple[pd.Series, str] | None:
 def g_overpowering(ctx: RuleContext) -> list[Finding]:
     """G fools D: D(G(z)) sustained above 0.5 (D loss rising)."""
     th = ctx.th
-    bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+    bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"]
     pick = sustained_stretch(bg > th["g_over_dgz_min"], ctx.need_bins(), last_bin_with_data(bg))
     if not pick:
         return []
@@ -246,14 +246,14 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     parts = [f"D(G(z)) {fmt_sig(dg)}"]
     metrics = [ctx.column("D_G_z")]
     if ctx.has("D_x_prob"):
-        dx = float(np.nanmedian(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()[a : z + 1]))
+        dx = float(np.nanmedian(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"][a : z + 1]))
         if dx >= 0.999 and dg >= 0.999:
             return []  # D says 1.0 to everything: saturated, not fooled (d_clamped)
         nums["D_x"] = dx
         parts.append(f"D(x) {fmt_sig(dx)}")
         metrics.append(ctx.column("D_x"))
     if ctx.has("D_loss"):
-        bd = ctx.bins("D_loss")["med"].to_numpy()
+        bd = ctx.bins("D_loss")["med"]
         early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
         nums.update(D_loss_early=early, D_loss_during=during)
         parts.append(
@@ -300,15 +300,15 @@ def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
     nums: dict[str, Any] = {}
     metrics = []
     if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
-        dx = ctx.tail(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy())
-        dg = ctx.tail(ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy())
+        dx = ctx.tail(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"])
+        dg = ctx.tail(ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"])
         nums.update(D_x=dx, D_G_z=dg)
         checks.append(abs(dx - 0.5) <= th["eq_prob_tol"] and abs(dg - 0.5) <= th["eq_prob_tol"])
         metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
     if eq is not None and eq.d_loss is not None:
         for name, ref in (("D_loss", eq.d_loss), ("G_loss", eq.g_loss)):
             if ctx.has(name) and ref is not None:
-                val = ctx.tail(ctx.bins(name)["med"].to_numpy())
+                val = ctx.tail(ctx.bins(name)["med"])
                 nums[name] = val
                 nums[name + "_equilibrium"] = ref
                 f = th["eq_loss_factor"]

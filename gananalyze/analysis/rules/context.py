@@ -77,7 +77,7 @@ class RuleContext:
         self.select_metric = select_metric
         self.view = view
         self._series: dict[str, pd.Series] = {}
-        self._bins: dict[tuple[str, bool], pd.DataFrame] = {}
+        self._bins: dict[str, dict[str, np.ndarray]] = {}
         self.steps = (
             run.scalars["step"].to_numpy(dtype=np.int64)
             if "step" in run.scalars
@@ -111,9 +111,13 @@ class RuleContext:
         return self._series[name]
 
     def finite(self, name: str) -> pd.Series:
-        s = self.raw(name)
-        v = s.to_numpy()
-        return s if np.isfinite(v).all() else s[np.isfinite(v)]
+        """A metric's finite logged points (read once per run: the rules ask many times)."""
+        key = f"__finite_{name}"
+        if key not in self._series:
+            s = self.raw(name)
+            v = s.to_numpy()
+            self._series[key] = s if np.isfinite(v).all() else s[np.isfinite(v)]
+        return self._series[key]
 
     def has(self, name: str) -> bool:
         if name == "D_x_prob":
@@ -151,9 +155,13 @@ class RuleContext:
 
     def sample_metric(self) -> pd.Series:
         """The selected sample metric (FID by default) per evaluated step (analysis.evaluations)."""
-        key = "__sample_metric"
+        return self.sample_series(self.select_metric)
+
+    def sample_series(self, metric: str) -> pd.Series:
+        """`analysis.evaluations.finite_series` of `metric`, read once per run."""
+        key = f"__sample_{metric}"
         if key not in self._series:
-            self._series[key] = finite_series(self.run, self.select_metric)
+            self._series[key] = finite_series(self.run, metric)
         return self._series[key]
 
     def label(self, name: str) -> str:
@@ -181,9 +189,12 @@ class RuleContext:
         return self.run.column(name) or name
 
     # -- bins
-    def bins(self, name: str, series: pd.Series | None = None) -> pd.DataFrame:
-        """Per-bin summary of a metric on the run's common bins: med,
-        disp, n (NaN where no points).
+    def bins(self, name: str, series: pd.Series | None = None) -> dict[str, np.ndarray]:
+        """Per-bin summary of a metric on the run's common bins, one array per field: start,
+        end (the bin's first and last step), med, disp (NaN where no points), n.
+
+        Plain arrays, not a DataFrame: the rules read a field of these some fifty times a
+        run, and a DataFrame's construction and column lookup cost more than the binning.
         """
         key = name
         if key in self._bins:
@@ -199,9 +210,7 @@ class RuleContext:
             v = s.to_numpy(dtype=np.float64)
             if not _bin_sorted(b, v, med, disp, cnt):
                 _bin_pandas(b, v, med, disp, cnt)
-        out = pd.DataFrame(
-            {"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt}
-        )
+        out = {"start": self.bin_start, "end": self.bin_end, "med": med, "disp": disp, "n": cnt}
         self._bins[key] = out
         return out
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_name, finite_series
+from ..evaluations import best_position, checkpoint_name
 from ..findings import Finding
 from .context import RuleContext
 from .metricnoise import beyond_noise, metric_noise
@@ -27,8 +27,8 @@ def collapse_from_recall(ctx: RuleContext) -> list[Finding]:
     2020). Needs two evaluations in a row, or the last one."""
     th = ctx.th
     for cover, fid_like in (("recall", "precision"), ("coverage", "density")):
-        rc = finite_series(ctx.run, cover)
-        pr = finite_series(ctx.run, fid_like)
+        rc = ctx.sample_series(cover)
+        pr = ctx.sample_series(fid_like)
         if not len(rc) or not len(pr):
             continue
         j = pd.concat([rc.rename("c"), pr.rename("p")], axis=1, join="inner").dropna()
@@ -184,10 +184,10 @@ def sample_quality(ctx: RuleContext) -> list[Finding]:
     if collapse_from_recall(ctx):
         return []  # realistic samples of few modes: mode_collapse says it
     for cover, fid_like in (("recall", "precision"), ("coverage", "density")):
-        rc = finite_series(ctx.run, cover)
+        rc = ctx.sample_series(cover)
         if len(rc) < 2:
             continue
-        pr = finite_series(ctx.run, fid_like)
+        pr = ctx.sample_series(fid_like)
         j = pd.concat([rc.rename("c"), pr.rename("p")], axis=1).dropna(subset=["c"])
         best_c = float(j["c"].max())
         best_p = float(j["p"].max()) if j["p"].notna().any() else float("nan")

@@ -122,9 +122,7 @@ def available(ctx: RuleContext, name: str) -> bool:
     if name == "sample_metric":
         return len(ctx.sample_metric()) >= ctx.th["min_evaluations"]
     if name == "sample_recall":
-        from ..evaluations import finite_series
-
-        return any(len(finite_series(ctx.run, m)) for m in ("recall", "coverage"))
+        return any(len(ctx.sample_series(m)) for m in ("recall", "coverage"))
     if name == "scalars":
         return len(ctx.run.metrics) > 0 or len(ctx.run.nonfinite) > 0
     return ctx.has(name)

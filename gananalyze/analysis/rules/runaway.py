@@ -123,15 +123,15 @@ def samples_run_away(ctx: RuleContext) -> list[Finding]:
             bi = _implied_short(ctx, bgl)
     else:
         nb = ctx.nb
-        bd = ctx.bins("D_loss")["med"].to_numpy() if ctx.has("D_loss") else np.full(nb, np.nan)
-        bgl = ctx.bins("G_loss")["med"].to_numpy() if ctx.has("G_loss") else np.full(nb, np.nan)
+        bd = ctx.bins("D_loss")["med"] if ctx.has("D_loss") else np.full(nb, np.nan)
+        bgl = ctx.bins("G_loss")["med"] if ctx.has("G_loss") else np.full(nb, np.nan)
         has_probs = ctx.has("D_x_prob") and ctx.has("D_G_z_prob")
-        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy() if has_probs else None
-        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy() if has_probs else None
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"] if has_probs else None
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"] if has_probs else None
         if bx is None:
             bx = bg = np.full(nb, np.nan)
         imp = implied_dgz(ctx) if has_probs else None
-        bi = ctx.bins("__runaway_implied", imp[0])["med"].to_numpy() if imp is not None else None
+        bi = ctx.bins("__runaway_implied", imp[0])["med"] if imp is not None else None
     nums: dict[str, Any] = {}
     g_med = float(np.nanmedian(bgl)) if np.isfinite(bgl).any() else None
     d_tail = float(np.nanmedian(bd[-max(1, nb // 4) :])) if np.isfinite(bd).any() else None

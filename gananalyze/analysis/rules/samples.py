@@ -160,8 +160,8 @@ def flat_at_chance(ctx: RuleContext) -> dict[str, Any] | None:
     th = ctx.th
     tol, share = th["chance_tol"], th["chance_share"]
     if ctx.has("D_x_prob") and ctx.has("D_G_z_prob"):
-        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"].to_numpy()
-        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"].to_numpy()
+        bx = ctx.bins("D_x_prob", ctx.prob("D_x"))["med"]
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"]
         ok = np.isfinite(bx) & np.isfinite(bg)
         near = (np.abs(bx - 0.5) <= tol) & (np.abs(bg - 0.5) <= tol)
         if ok.sum() >= ctx.need_bins() and near[ok].mean() >= share:
@@ -178,8 +178,8 @@ def flat_at_chance(ctx: RuleContext) -> dict[str, Any] | None:
         return None
     if not (ctx.has("D_loss") and ctx.has("G_loss")):
         return None
-    bd = ctx.bins("D_loss")["med"].to_numpy()
-    bgl = ctx.bins("G_loss")["med"].to_numpy()
+    bd = ctx.bins("D_loss")["med"]
+    bgl = ctx.bins("G_loss")["med"]
     ok = np.isfinite(bd) & np.isfinite(bgl)
     if ok.sum() < ctx.need_bins():
         return None
@@ -259,9 +259,9 @@ def _collapse_behind_chance(ctx: RuleContext, chance: dict[str, Any]) -> list[Fi
 
 def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
     th = ctx.th
-    gl = ctx.bins("G_loss")["med"].to_numpy()
+    gl = ctx.bins("G_loss")["med"]
     dgb = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))
-    disp = dgb["disp"].to_numpy()
+    disp = dgb["disp"]
     if ctx.nb < 8:
         return []
     dG = np.diff(gl)

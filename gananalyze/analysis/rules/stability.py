@@ -34,7 +34,7 @@ def _exploded(
     and numbers(peak) describe it, peak being the highest |bin median| in the stretch.
     """
     b = ctx.bins(name)
-    med = np.abs(b["med"].to_numpy())
+    med = np.abs(b["med"])
     pick = sustained_stretch(mask, 2, last_bin_with_data(med))
     if not pick:
         return None
@@ -97,7 +97,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         if not ctx.has(name):
             continue
         b = ctx.bins(name)
-        med = b["med"].to_numpy()
+        med = b["med"]
         base = ctx.baseline(med)
         if not np.isfinite(base):
             continue
@@ -124,7 +124,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         if not ctx.has(name):
             continue
         b = ctx.bins(name)
-        med = np.abs(b["med"].to_numpy())
+        med = np.abs(b["med"])
         scale, why = _loss_scale(ctx, name, med)
         mask = med > th["loss_explode_ratio"] * scale
         f = _exploded(
@@ -176,7 +176,7 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
         if not ctx.has(name):
             continue
         b = ctx.bins(name)
-        med = b["med"].to_numpy()
+        med = b["med"]
         base = ctx.baseline(med)
         if not (np.isfinite(base) and base > 0):
             continue
@@ -224,7 +224,7 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
     for name in ("D_loss", "G_loss"):
         if not ctx.has(name):
             continue
-        disp = ctx.bins(name)["disp"].to_numpy()
+        disp = ctx.bins(name)["disp"]
         ok = np.isfinite(disp) & (disp > 0)
         if ok.sum() < 8:
             continue
@@ -236,7 +236,7 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
         ref = (
             ctx.eq.d_loss if (ctx.eq and name == "D_loss") else (ctx.eq.g_loss if ctx.eq else None)
         )
-        scale = abs(ref) if ref else float(np.nanmedian(np.abs(ctx.bins(name)["med"].to_numpy())))
+        scale = abs(ref) if ref else float(np.nanmedian(np.abs(ctx.bins(name)["med"])))
         floor = (
             th["osc_min_frac"] * scale
         )  # swings of 1e-6 around a loss of 1e-9 are numerical noise

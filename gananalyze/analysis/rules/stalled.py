@@ -18,7 +18,7 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
     stretch while the G loss moves."""
     th = ctx.th
     bd = ctx.bins("D_loss")
-    med, disp = bd["med"].to_numpy(), bd["disp"].to_numpy()
+    med, disp = bd["med"], bd["disp"]
     level = np.maximum(np.abs(med), 1e-3)
     tol = th["stall_flat_rel"] * level
     step = np.abs(np.diff(med, prepend=med[:1]))
@@ -30,7 +30,7 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
     d_val = float(np.nanmedian(med[a : z + 1]))
     if not np.isfinite(d_val) or abs(d_val) < 1e-6:
         return []  # a D loss of zero is D winning outright: d_overpowering's business
-    g = ctx.bins("G_loss")["med"].to_numpy()[a : z + 1]
+    g = ctx.bins("G_loss")["med"][a : z + 1]
     g = g[np.isfinite(g)]
     if g.size < 2:
         return []

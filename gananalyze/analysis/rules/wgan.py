@@ -46,7 +46,7 @@ def wgan_critic(ctx: RuleContext) -> list[Finding]:
     if got is None:
         return []
     s, src = got
-    med = ctx.bins("__critic_gap", s)["med"].to_numpy()
+    med = ctx.bins("__critic_gap", s)["med"]
     last = last_bin_with_data(med)
     if last < 3:
         return []
