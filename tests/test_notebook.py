@@ -81,7 +81,8 @@ def test_diagnosis_html_is_scoped_to_its_root_and_escapes_names():
 
 def test_analyze_and_report_show_themselves(tmp_path, synthetic_run):
     run, diag = gananalyze.analyze(synthetic_run("r", steps=100))
-    assert isinstance(diag, Diagnosis) and diag.status == "healthy"
+    # balanced losses, no samples: "no problems found", never "healthy" (issue 22)
+    assert isinstance(diag, Diagnosis) and diag.status == "no_problems_found"
     assert "Healthy equilibrium" in diag._repr_html_()
     rep = gananalyze.report(run, tsne=False)
     frame = rep._repr_html_()
