@@ -89,7 +89,10 @@ sample-runs: setup
 # style. `make verdicts` scores `check` on the lab's test half and on the zoo, from the
 # cache: after a reader or rule change it is the one command to re-score.
 # The truth lab (issue 22): trains its runs on CPU into lab/.cache (resumes from it);
-# LAB_JOBS groups train at once, one process and one thread each.
+# LAB_JOBS groups train at once, one process and one thread each. After the grid, the
+# conditional runs (lab/conditional.py: digits cGANs, healthy / condition ignored / class
+# dropped, swept per class once) go to lab/.cache/cond; `make verdicts` scores them as
+# their own section.
 LAB_JOBS ?= 2
 lab: setup
 	OMP_NUM_THREADS=1 nice -n 10 $(RUN) python -m lab.build --jobs $(LAB_JOBS)

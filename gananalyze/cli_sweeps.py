@@ -50,6 +50,14 @@ def _step_text(step: int | None) -> str:
     "or a 2-D .npy (numeric columns used, categorical ones one-hot encoded).",
 )
 @click.option(
+    "--label-column",
+    default=None,
+    metavar="COLUMN",
+    help="With a real table: the column holding each row's class (integers, or values "
+    "numbered in sorted order), for a conditional generator's per-class metrics; it is "
+    "not a feature.",
+)
+@click.option(
     "--features",
     default=None,
     metavar="NAME",
@@ -110,6 +118,7 @@ def _step_text(step: int | None) -> str:
 def fid_sweep(
     run: str,
     real: str | None,
+    label_column: str | None,
     features: str,
     metrics: str,
     num_samples: int,
@@ -172,6 +181,7 @@ def fid_sweep(
             inception_weights=inception_weights,
             progress=lambda ev: bar(ev["done"], ev["total"], _step_text(ev["step"])),
             trust_code=trust_code,
+            label_column=label_column,
         )
     if not is_main_process():
         return

@@ -45,6 +45,7 @@ BUILTIN_TARGETS = (
     "gananalyze.digits:Generator",
     "gananalyze.digits:ConditionalGenerator",
     "gananalyze.toyring:Generator",
+    "gananalyze.toyring:ConditionalGenerator",
 )
 FLAG = "--trust-code"
 CODE_PATH_FLAG = "--code-path"

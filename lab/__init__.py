@@ -16,6 +16,9 @@ scoreboard of `gananalyze check`'s verdicts on them (issue 22).
   score.py    `make verdicts`: runs the rules on the cached runs and the zoo; right, wrong
               and abstained per failure type, evidence level, loss type and logging style
   fixtures.py copies a stratified subset of the test half into tests/data/lab
+  conditional.py  the conditional runs: digits cGANs (healthy, label input cut, class
+              dropped), labelled from their samples, swept per class at build time and
+              scored as their own section of `make verdicts` (lab/.cache/cond)
 
 This is a development tool kept beside the package (like bench/), not part of it: it needs
 torch and scikit-learn and is never imported by gananalyze.

@@ -2,6 +2,7 @@
 its logging style.
 
     python -m lab.build [--only-train] [--only-write] [--limit N] [--losses L1,L2] [--jobs N]
+                        [--conditional-seeds N]
 
 lab/.cache/train/<id>.npz holds a run's history and checkpoint samples, <id>.json its
 spec, settings, truth class and per-checkpoint sample scores; lab/.cache/runs/<id>/ is the
@@ -10,6 +11,10 @@ skipped, so an interrupted build resumes; everything is reproducible from the se
 Torch uses one thread per process; `--jobs N` trains N groups at once; each group's CPU
 seconds are appended to lab/.cache/train/cpu_seconds.tsv (the build's measured cost).
 Samples are cached as float16 (the truth was read from the float32 ones).
+
+After the grid, the conditional runs (lab/conditional.py: class-conditional digits GANs,
+`--conditional-seeds` per outcome, 0 to skip) are built into lab/.cache/cond, each
+trained, labelled from its samples and swept per class once.
 """
 
 from __future__ import annotations
@@ -155,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N specs only")
     ap.add_argument("--losses", default=None, help="comma-separated loss types only")
     ap.add_argument("--jobs", type=int, default=1, help="groups trained at once (processes)")
+    ap.add_argument(
+        "--conditional-seeds",
+        type=int,
+        default=None,
+        help="seeds per outcome of the conditional runs (default: lab/conditional.py's SEEDS; "
+        "0: skip them)",
+    )
     a = ap.parse_args(argv)
     specs = all_specs()[: a.limit]
     if a.losses:
@@ -168,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     if not a.only_train:  # runs whose group another worker holds are written by it
         held = {p.name for p in TRAIN.glob(".*.lock")} if TRAIN.is_dir() else set()
         _write([sp for sp in specs if _lock_name(sp) not in held], log)
+    if not a.only_write and a.conditional_seeds != 0:
+        from . import conditional
+
+        conditional.build(log, a.jobs, a.conditional_seeds or conditional.SEEDS)
     return 0
 
 

@@ -1,9 +1,13 @@
 """The truth lab's conditional runs: class-conditional GANs on scikit-learn's 8x8 digits,
-labelled from their samples, and the scoreboard of the conditional rules on them.
+trained once into lab/.cache/cond, labelled from their samples, swept per class and
+scored as their own section of `make verdicts`.
 
-    python -m lab.conditional [--seeds N] [--steps N] [--out DIR]
+    python -m lab.conditional [--seeds N] [--half test|tune|all] [--jobs N]
 
-Three outcomes, each trained from `--seeds` seeds (torch, one thread, CPU):
+builds what is missing (`make lab` does too, after the grid) and prints the section.
+
+Three outcomes, each trained from SEEDS seeds (torch, one thread, CPU; STEPS generator
+steps, RunLog with the samples' labels, CHECKPOINTS + 1 checkpoints):
 
   healthy            G(z, y) and D(x, y) both see the label all the way
   condition_ignored  G's label input is cut at 2/3 of the run (its embedding zeroed and
@@ -11,20 +15,25 @@ Three outcomes, each trained from `--seeds` seeds (torch, one thread, CPU):
   class_dropped      G's class table sends label 3 to 8 (a wrong class index, label_map),
                      which the training loop also applies to the fakes' labels D sees
 
-Truth, from the samples alone (never the rules): a logistic regression fitted on the real
-digits labels 1,000 samples of the last checkpoint (sample i asked for class i % 10).
+Truth, from the samples alone (never the rules, never gananalyze's metrics): at the end
+of training G draws TRUTH_SAMPLES digits (sample i asked for class i % 10) from its own
+noise; the lab's logistic regression on the real digits (truth.py) labels them:
   healthy            accuracy >= 0.6 and every class's samples mostly their class
   condition_ignored  accuracy <= 0.3 while >= 8 classes each get >= 5% of the samples
   class_dropped      accuracy >= 0.5 and some class's samples are >= 50% one other class
   poor               none of these
-Predicted, from `fid-sweep` (digits features, sklearn-digits as labelled real data) and
-`diagnose`: conditional_collapse -> condition_ignored; class_dropping -> class_dropped;
-no warning or error -> healthy; another problem -> other.
+The facts (accuracy, per-label accuracy, classes covered, labels dropped) are kept in
+the run's meta file.
 
-Runs are cached under lab/.cache/conditional (a finished run is not retrained). The hook
-the main lab needs to include these runs in `make verdicts`: score.PRED_RULES gains
-"condition_ignored": {"conditional_collapse"} and "class_dropped": {"class_dropping"},
-EXPECT the same two truths, and score_lab also reads this module's `rows()`.
+At build time each run is swept as a user would (`gananalyze fid-sweep RUN --real
+sklearn-digits --features digits --num-samples 1000`: FID plus the per-class cfid and
+cacc the rules need), the results cached in the run folder. Scoring (`score_rows`) loads
+the folder as `check` does and maps the findings to a predicted class, first that holds:
+condition_ignored (conditional_collapse), class_dropped (class_dropping), class_collapse
+(class_mode_collapse), other (another problem), healthy (status healthy), then the
+abstentions "no problems found", "not judged", "not loaded". Right: the class the truth
+expects (poor expects any problem); abstained: an abstention; wrong: anything else.
+The split is by seed (specs.half_of), as for the grid.
 """
 
 from __future__ import annotations
@@ -32,26 +41,67 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
+import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .specs import half_of
+
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / ".cache" / "conditional"
+CACHE = HERE / ".cache" / "cond"
 OUTCOMES = ("healthy", "condition_ignored", "class_dropped")
+SEEDS = 6  # per outcome: seeds 0..5, three in each half
+STEPS = 1500
+CHECKPOINTS = 6
+TRUTH_SAMPLES = 1000
+SWEEP_SAMPLES = 1000
+DROP = (3, 8)  # class_dropped: label 3 makes 8s
+TRUTHS = ("healthy", "condition_ignored", "class_dropped", "poor")
 PRED_RULES = {
     "condition_ignored": {"conditional_collapse"},
     "class_dropped": {"class_dropping"},
     "class_collapse": {"class_mode_collapse"},
 }
-STEPS = 1500
-CHECKPOINTS = 6
-DROP = (3, 8)  # class_dropped: label 3 makes 8s
+EXPECT = {
+    "healthy": {"healthy"},
+    "condition_ignored": {"condition_ignored"},
+    "class_dropped": {"class_dropped"},
+    "poor": {"condition_ignored", "class_dropped", "class_collapse", "other"},
+}
+ABSTAIN = ("no problems found", "not judged", "not loaded")
+NOT_TRAINING = {"damaged_data", "implausible_values"}
 
 
-def train(out: Path, outcome: str, seed: int, steps: int = STEPS) -> Path:
-    """Train one conditional run into `out` with gananalyze's RunLog; returns the folder."""
+@dataclass(frozen=True)
+class CondSpec:
+    seed: int
+    outcome: str
+    steps: int = STEPS
+
+    @property
+    def id(self) -> str:
+        return f"cond-{self.seed:02d}-{self.outcome}"
+
+    @property
+    def half(self) -> str:
+        return half_of(self.seed)
+
+
+def specs(seeds: int = SEEDS) -> list[CondSpec]:
+    """Seed by seed, every outcome of a seed together (a build stopped early is balanced)."""
+    return [CondSpec(s, o) for s in range(seeds) for o in OUTCOMES]
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(out: Path, outcome: str, seed: int, steps: int = STEPS, every: int | None = None):
+    """Train one conditional run into `out` with gananalyze's RunLog (labels logged with
+    the samples, generator_spec with classes=10). Returns G as it ends."""
     import torch
     import torch.nn.functional as F
 
@@ -86,7 +136,7 @@ def train(out: Path, outcome: str, seed: int, steps: int = STEPS) -> Path:
     z_fix = torch.randn(50, 16, generator=torch.Generator().manual_seed(seed + 1))
     y_fix = torch.arange(50) % 10
     cut = (2 * steps) // 3 if outcome == "condition_ignored" else None
-    every = steps // CHECKPOINTS
+    every = every or steps // CHECKPOINTS
     g = torch.Generator().manual_seed(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -123,28 +173,37 @@ def train(out: Path, outcome: str, seed: int, steps: int = STEPS) -> Path:
             opt_g.step()
             log.scalars(step, G_loss=loss_g.detach(), D_loss=loss_d.detach())
             log.discriminator(step, d_real, d_fake, d_after.detach(), logits=True)
-    return out
+    return G
 
 
-def truth(run_dir: Path) -> tuple[str, dict]:
-    """The truth class of a finished run from its last checkpoint's samples (see above)."""
-    from sklearn.linear_model import LogisticRegression
+def truth_samples(G, seed: int, n: int = TRUTH_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """(n digits (n, 64) in [-1, 1] from G's own noise, the class each was asked for)."""
+    import torch
 
-    from gananalyze import load_run
-    from gananalyze.digits import load_digits_images, load_digits_labels
-    from gananalyze.metrics.generate import sample_images
+    asked = torch.arange(n) % 10
+    z = torch.randn(n, 16, generator=torch.Generator().manual_seed(10_000 + seed))
+    with torch.no_grad():
+        x = G(z, asked)
+    return x.reshape(n, -1).double().numpy(), asked.numpy()
 
-    run = load_run(run_dir)
-    x = sample_images(run, run.checkpoints[-1], 1000, seed=run.generator["noise_seed"], trust=True)
-    asked = np.arange(1000) % 10
-    real = load_digits_images().reshape(-1, 64)
-    clf = LogisticRegression(max_iter=3000).fit(real, load_digits_labels())
-    pred = clf.predict((x.numpy() * 2 - 1).reshape(-1, 64))
+
+def truth(x: np.ndarray, asked: np.ndarray) -> tuple[str, dict]:
+    """The truth class of a run's final samples and its facts (see the module docstring)."""
+    from .truth import digit_classifier
+
+    pred = digit_classifier().predict(np.clip(x, -1, 1))
     acc = float((pred == asked).mean())
     share = np.bincount(pred, minlength=10) / len(pred)
-    per = [np.bincount(pred[asked == k], minlength=10) / (asked == k).sum() for k in range(10)]
+    per = [
+        np.bincount(pred[asked == k], minlength=10) / max(1, (asked == k).sum()) for k in range(10)
+    ]
     dropped = [k for k in range(10) if per[k].argmax() != k and per[k].max() >= 0.5]
-    facts = {"accuracy": acc, "covered": int((share >= 0.05).sum()), "dropped": dropped}
+    facts = {
+        "accuracy": round(acc, 4),
+        "per_label": [round(float(p[k]), 4) for k, p in enumerate(per)],
+        "covered": int((share >= 0.05).sum()),
+        "dropped": dropped,
+    }
     if acc >= 0.6 and all(per[k].argmax() == k for k in range(10)):
         return "healthy", facts
     if acc <= 0.3 and facts["covered"] >= 8:
@@ -154,68 +213,221 @@ def truth(run_dir: Path) -> tuple[str, dict]:
     return "poor", facts
 
 
-def predict(run_dir: Path) -> tuple[str, str]:
-    """(predicted class, verdict) after a per-class fid-sweep, as a user would run them."""
-    from gananalyze.analysis import analyze
-    from gananalyze.metrics.sweep import sweep
+def sweep_args(folder: Path, cache: Path = CACHE) -> list[str]:
+    """The user's fid-sweep command line for a run folder (run at build time); the real
+    digits' features are cached beside the runs."""
+    return [
+        "fid-sweep",
+        str(folder),
+        "--real",
+        "sklearn-digits",
+        "--features",
+        "digits",
+        "--num-samples",
+        str(SWEEP_SAMPLES),
+        "--device",
+        "cpu",
+        "--cache-dir",
+        str(cache / "features"),
+    ]
 
-    sweep(run_dir, "sklearn-digits", features="digits", num_samples=1000, device="cpu")
-    _, d = analyze(run_dir)
+
+def build_one(sp: CondSpec, cache: Path = CACHE) -> str:
+    """Train, label and sweep one run into `cache` (skipped when its meta file exists)."""
+    import torch
+    from click.testing import CliRunner
+
+    from gananalyze.cli import main as cli
+
+    meta_p = cache / f"{sp.id}.json"
+    if meta_p.is_file():
+        return f"{sp.id}: cached"
+    lock = cache / f".{sp.id}.lock"
+    try:
+        lock.open("x").close()
+    except FileExistsError:
+        return f"{sp.id}: another worker is building it (remove {lock.name} if none is)"
+    try:
+        torch.set_num_threads(1)
+        c0 = time.process_time()
+        folder = cache / "runs" / sp.id
+        G = train(folder, sp.outcome, sp.seed, sp.steps)
+        cls, facts = truth(*truth_samples(G, sp.seed))
+        c1 = time.process_time()
+        res = CliRunner().invoke(cli, sweep_args(folder, cache), catch_exceptions=False)
+        if res.exit_code != 0:
+            return f"{sp.id}: fid-sweep failed ({res.exit_code}): {res.output[-300:]}"
+        c2 = time.process_time()
+        meta = {
+            "id": sp.id,
+            "spec": sp.__dict__,
+            "half": sp.half,
+            "truth": cls,
+            "facts": facts,
+            "cpu_train": round(c1 - c0, 1),
+            "cpu_sweep": round(c2 - c1, 1),
+        }
+        meta_p.write_text(json.dumps(meta, indent=1))
+        return f"{sp.id}: {cls}, {c1 - c0:.0f} s CPU training, {c2 - c1:.0f} s the sweep"
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def build(log, jobs: int = 1, seeds: int = SEEDS, cache: Path = CACHE) -> None:
+    """Build every conditional run not cached yet, `jobs` at a time (one process each)."""
+    (cache / "runs").mkdir(parents=True, exist_ok=True)
+    todo = [sp for sp in specs(seeds) if not (cache / f"{sp.id}.json").is_file()]
+    if jobs <= 1:
+        for sp in todo:
+            log(build_one(sp, cache))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            for f in as_completed([ex.submit(build_one, sp, cache) for sp in todo]):
+                log(f.result())
+    log(f"conditional runs: {len(specs(seeds))} under {cache}")
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def predict(d) -> str:
+    """The predicted class of a Diagnosis (see the module docstring)."""
     fired = {f.rule for f in d.findings if f.severity in ("warning", "error")}
     for cls, rules in PRED_RULES.items():
         if fired & rules:
-            return cls, d.verdict
-    if fired - {"damaged_data", "implausible_values"}:
-        return "other", d.verdict
-    return ("healthy" if d.status in ("healthy", "no_problems_found") else d.status), d.verdict
+            return cls
+    if fired - NOT_TRAINING:
+        return "other"
+    if d.status == "healthy":
+        return "healthy"
+    return "not judged" if d.status == "not_judged" else "no problems found"
 
 
-def rows(seeds: int = 2, steps: int = STEPS, out: Path = CACHE) -> list[dict]:
-    """Train (or reuse) every outcome x seed, label it and judge it: one row per run."""
-    result = []
-    for outcome in OUTCOMES:
-        for seed in range(seeds):
-            folder = out / f"{outcome}-{seed}-{steps}"
-            meta = folder.with_suffix(".json")
-            if not meta.is_file():
-                train(folder, outcome, seed, steps)
-                cls, facts = truth(folder)
-                pred, verdict = predict(folder)
-                meta.write_text(
-                    json.dumps(
-                        {
-                            "truth": cls,
-                            "facts": facts,
-                            "pred": pred,
-                            "verdict": verdict,
-                            "outcome": outcome,
-                        }
-                    )
-                )
-            rec = json.loads(meta.read_text())
-            result.append({"id": folder.name, **rec})
-    return result
+def judge(folder: Path) -> tuple[str, str]:
+    """(predicted class, verdict line) for one run folder, as `check` reads it."""
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    try:
+        run = load_run(folder)
+    except GanAnalyzeError as e:
+        return "not loaded", str(e).splitlines()[0][:200]
+    d = diagnose(run)
+    fired = sorted({f.rule for f in d.findings if f.severity in ("warning", "error")})
+    return predict(d), f"{d.status}; {fired}; {d.verdict}"[:300]
 
 
-def main(argv: list[str] | None = None) -> None:
+def outcome(truth_cls: str, pred: str) -> str:
+    if pred in EXPECT[truth_cls]:
+        return "right"
+    return "abstained" if pred in ABSTAIN else "wrong"
+
+
+def score_rows(half: str, verdicts: Path | None = None, cache: Path = CACHE) -> list[dict]:
+    """One row per built conditional run in `half` (test, tune or all). With `verdicts` (a
+    JSON file), verdicts of runs already judged by the same rules are reused."""
+    seen = json.loads(verdicts.read_text()) if verdicts is not None and verdicts.is_file() else {}
+    rows = []
+    for meta_p in sorted(cache.glob("cond-*.json")):
+        meta = json.loads(meta_p.read_text())
+        sp = CondSpec(**meta["spec"])
+        if half != "all" and sp.half != half:
+            continue
+        if sp.id not in seen:
+            seen[sp.id] = judge(cache / "runs" / sp.id)
+            if verdicts is not None:
+                verdicts.parent.mkdir(parents=True, exist_ok=True)
+                verdicts.write_text(json.dumps(seen, indent=0))
+        pred, verdict = seen[sp.id]
+        rows.append(
+            {
+                "id": sp.id,
+                "intended": sp.outcome,
+                "truth": meta["truth"],
+                "pred": pred,
+                "outcome": outcome(meta["truth"], pred),
+                "half": sp.half,
+                "accuracy": meta["facts"]["accuracy"],
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def _pct(a: int, n: int) -> str:
+    return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
+
+
+def table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Per truth class: runs, right, wrong, abstained, accuracy, the predictions; then all."""
+    cols = ["truth class", "runs", "right", "wrong", "abstained", "accuracy", "predicted"]
+    out = []
+    for t in [*TRUTHS, "all"]:
+        tr = [r for r in rows if t == "all" or r["truth"] == t]
+        if not tr:
+            continue
+        c = Counter(r["outcome"] for r in tr)
+        preds = ", ".join(f"{p} {n}" for p, n in sorted(Counter(r["pred"] for r in tr).items()))
+        out.append(
+            [
+                t,
+                str(len(tr)),
+                str(c["right"]),
+                str(c["wrong"]),
+                str(c["abstained"]),
+                _pct(c["right"], len(tr)),
+                preds if t != "all" else "",
+            ]
+        )
+    return cols, out
+
+
+def intended_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Intended outcome against the truth the samples gave."""
+    truths = [t for t in TRUTHS if any(r["truth"] == t for r in rows)]
+    out = []
+    for o in OUTCOMES:
+        rs = [r for r in rows if r["intended"] == o]
+        if rs:
+            c = Counter(r["truth"] for r in rs)
+            out.append([o] + [str(c.get(t, 0)) for t in truths] + [str(len(rs))])
+    return ["intended / truth", *truths, "runs"], out
+
+
+def summary(rows: list[dict]) -> dict:
+    s = {}
+    for t in [*TRUTHS, "all"]:
+        tr = [r for r in rows if t == "all" or r["truth"] == t]
+        if tr:
+            c = Counter(r["outcome"] for r in tr)
+            s[t] = {"n": len(tr), **{k: c[k] for k in ("right", "wrong", "abstained")}}
+    return s
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m lab.conditional", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--out", type=Path, default=CACHE)
+    ap.add_argument("--seeds", type=int, default=SEEDS, help="seeds per outcome")
+    ap.add_argument("--half", default="all", choices=("test", "tune", "all"))
+    ap.add_argument("--jobs", type=int, default=1, help="runs built at once (processes)")
     a = ap.parse_args(argv)
-    rs = rows(a.seeds, a.steps, a.out)
-    right = 0
-    for r in rs:
-        ok = r["pred"] == r["truth"]
-        right += ok
+    build(lambda m: print(m, flush=True), a.jobs, a.seeds)
+    rows = score_rows(a.half)
+    for r in rows:
         print(
-            f"{'ok ' if ok else 'BAD'} {r['id']:<28} truth {r['truth']:<18} "
-            f"predicted {r['pred']:<18} accuracy {r['facts']['accuracy']:.2f}  {r['verdict']}"
+            f"{r['outcome']:9s} {r['id']:<26} truth {r['truth']:<18} predicted "
+            f"{r['pred']:<18} accuracy {r['accuracy']:.2f}  {r['verdict']}"
         )
-    print(f"{right} of {len(rs)} right; truth classes {dict(Counter(r['truth'] for r in rs))}")
+    for cols, tab in (table(rows), intended_table(rows)):
+        w = [max(len(str(x)) for x in [c] + [r[i] for r in tab]) for i, c in enumerate(cols)]
+        for line in [cols] + tab:
+            print("  " + "  ".join(str(x).ljust(w[k]) for k, x in enumerate(line)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

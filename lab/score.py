@@ -4,6 +4,9 @@ and the zoo's labels.
     python -m lab.score [--half test|tune|all] [--markdown FILE] [--json FILE] [--misses]
                         [--package DIR] [--real]
 
+The conditional runs (lab/.cache/cond, lab/conditional.py) are scored as their own
+section, with their own truth classes and predicted classes (that module's docstring).
+
 For every cached lab run (lab/.cache/runs, written by `make lab`) it loads the folder the
 way `check` does, runs `diagnose` (verdicts are kept in lab/.cache/verdicts/<digest of the
 rules' source>.json, so re-scoring unchanged rules is instant and a changed rule re-judges
@@ -53,6 +56,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from . import conditional
 from .specs import half_of
 
 HERE = Path(__file__).resolve().parent
@@ -426,6 +430,26 @@ def report(
         text += ["", f"== {title}"] + text_table(cols, tab)
         md += ["", f"#### {title}", ""] + md_table(cols, tab)
     data = {"lab": summary(rows), "rows": rows}
+    cond_cache = None if cache is None else cache.with_name(f"{cache.stem}-conditional.json")
+    crows = conditional.score_rows(half, cond_cache)
+    if crows:
+        c = Counter(r["outcome"] for r in crows)
+        fa = sum(r["truth"] == "healthy" and r["outcome"] == "wrong" for r in crows)
+        nh = sum(r["truth"] == "healthy" for r in crows)
+        line = (
+            f"Conditional runs ({half} half; lab/conditional.py, swept per class): "
+            f"{len(crows)}; right {c['right']}, wrong {c['wrong']}, abstained "
+            f"{c['abstained']}; false alarms on healthy runs: {_pct(fa, nh)}."
+        )
+        text += ["", "== Conditional runs", "  " + line]
+        md += ["", "#### Conditional runs", "", line]
+        for title, (cols, tab) in (
+            ("per truth class", conditional.table(crows)),
+            ("intended outcome x truth", conditional.intended_table(crows)),
+        ):
+            text += ["", f"== Conditional runs, {title}"] + text_table(cols, tab)
+            md += ["", f"#### Conditional runs, {title}", ""] + md_table(cols, tab)
+        data["conditional"] = {"summary": conditional.summary(crows), "rows": crows}
     if zoo:
         zr = score_zoo()
         zc = Counter(r["outcome"] for r in zr)
@@ -508,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(text))
     if a.misses:
         print("\n== wrong runs")
-        for r in data["rows"]:
+        for r in data["rows"] + data.get("conditional", {}).get("rows", []):
             if r["outcome"] == "wrong":
                 print(f"  {r['id']}: truth {r['truth']}, predicted {r['pred']}: {r['verdict']}")
     if a.markdown:

@@ -73,7 +73,7 @@ CLASSES = (
 
 
 @lru_cache(maxsize=1)
-def _digit_classifier():
+def digit_classifier():
     from sklearn.linear_model import LogisticRegression
 
     from .data import digit_labels, digits
@@ -134,7 +134,7 @@ def checkpoint_scores(ds: Dataset, x: np.ndarray) -> dict:
             "few": len(covered) <= 0.5 * k,
         }
     if ds.kind == "digits":
-        p = _digit_classifier().predict_proba(np.clip(x, -1, 1))
+        p = digit_classifier().predict_proba(np.clip(x, -1, 1))
         conf = p.max(1) >= 0.7
         lab = p.argmax(1)
         if conf.sum() >= 0.05 * len(x):

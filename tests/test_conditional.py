@@ -4,84 +4,27 @@ judged by the conditional rules (analysis/rules/conditional.py)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import torch.nn.functional as F  # noqa: E402
-
-import gananalyze as ga  # noqa: E402
 from gananalyze.analysis import analyze  # noqa: E402
 from gananalyze.analysis.conditional import class_table, evaluations  # noqa: E402
-from gananalyze.digits import (  # noqa: E402
-    ConditionalDiscriminator,
-    ConditionalGenerator,
-    load_digits_images,
-    load_digits_labels,
-)
 from gananalyze.metrics.sweep import sweep  # noqa: E402
 from gananalyze.textfmt import fmt_pct  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the cGAN's training loop has one home: the truth lab's conditional runs (RunLog with the
+# samples' labels, generator_spec with classes=10; the label input cut at 2/3 of the run)
+from lab.conditional import train  # noqa: E402
 
 STEPS = 1000  # the healthy run
 CUT_STEPS, CUT_AT = 1500, 1000  # the run whose label input is cut, after G has learnt it
 EVERY = 250
-
-
-def train(path, steps: int = STEPS, cut_at: int | None = None, seed: int = 0):
-    """A cGAN: G(z, y) and D(x, y) both see the digit. cut_at: from that step on, G's
-    label input is cut (its embedding zeroed and frozen), as a wiring bug would."""
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    x_all = torch.from_numpy(load_digits_images())
-    y_all = torch.from_numpy(load_digits_labels())
-    G = ConditionalGenerator(latent_dim=16, hidden=128)
-    D = ConditionalDiscriminator(hidden=128, dropout=0.3)
-    opt_g = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
-    spec = ga.generator_spec(
-        "gananalyze.digits:ConditionalGenerator",
-        {"latent_dim": 16, "hidden": 128},
-        latent_shape=(16,),
-        noise_seed=7,
-        classes=10,
-    )
-    z_fixed = torch.randn(50, 16, generator=torch.Generator().manual_seed(1))
-    y_fixed = torch.arange(50) % 10
-    g = torch.Generator().manual_seed(seed)
-    cfg = {"batch_size": 64, "d_loss_reduction": "sum"}
-    with ga.RunLog(path, loss="bce", generator=spec, config=cfg) as log:
-        for step in range(steps + 1):
-            if step == cut_at:
-                with torch.no_grad():
-                    G.embed.weight.zero_()
-                G.embed.weight.requires_grad_(False)
-            if step % EVERY == 0:
-                with torch.no_grad():
-                    log.samples(step, G(z_fixed, y_fixed), labels=y_fixed)
-                log.checkpoint(step, G, D)
-            if step == steps:
-                break
-            idx = torch.randint(0, len(x_all), (64,), generator=g)
-            x, y = x_all[idx], y_all[idx]
-            z = torch.randn(64, 16, generator=g)
-            y_fake = torch.randint(0, 10, (64,), generator=g)
-            fake = G(z, y_fake)
-            d_real, d_fake = D(x, y), D(fake.detach(), y_fake)
-            loss_d = F.binary_cross_entropy_with_logits(
-                d_real, torch.ones_like(d_real)
-            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            d_after = D(fake, y_fake)
-            loss_g = F.binary_cross_entropy_with_logits(d_after, torch.ones_like(d_after))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-            log.scalars(step, G_loss=loss_g, D_loss=loss_d)
-            log.discriminator(step, d_real, d_fake, d_after, logits=True)
-    return path
 
 
 pytestmark = pytest.mark.slow  # two short trainings and their sweeps
@@ -92,8 +35,12 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("cgan")
     cache = base / "cache"
     out = {}
-    for name, steps, cut in (("healthy", STEPS, None), ("cut", CUT_STEPS, CUT_AT)):
-        path = train(base / name, steps, cut_at=cut)
+    for name, outcome, steps in (
+        ("healthy", "healthy", STEPS),
+        ("cut", "condition_ignored", CUT_STEPS),  # cut at 2/3 of the run: CUT_AT
+    ):
+        path = base / name
+        train(path, outcome, 0, steps, every=EVERY)
         sweep(
             path,
             "sklearn-digits",

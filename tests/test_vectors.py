@@ -332,7 +332,10 @@ def test_fid_sweep_on_rows_refuses_image_features_and_wrong_width(tmp_path):
     assert (
         frame["error"]
         .iloc[0]
-        .endswith(f"the generator makes 2 columns, the real table {real} has 3 (a, b, c)")
+        .endswith(
+            f"the generator makes 2 columns, the real table {real} has 3 (a, b, c); if one of "
+            "its columns is each row's class, name it with --label-column"
+        )
     )
 
 

@@ -3,6 +3,8 @@
 `load_table(path)` reads a .csv, .parquet or .npy file and turns it into a
 `DataTable`: numeric columns used as they are, categorical (text/bool) columns
 one-hot encoded as "column=value", the choice said in `DataTable.describe()`.
+`load_table(path, label_column="y")` takes one column out as each row's class (a
+conditional generator's labels, `DataTable.labels`; see `row_labels`).
 `align(gen, real)` puts generated vectors in the real table's encoded columns.
 """
 
@@ -24,7 +26,8 @@ MAX_CATEGORIES = 50  # a text column with more distinct values is left out (an i
 class DataTable:
     """source: the file; frame: the columns used, as read; matrix: float64 (N, D) encoded;
     columns: the D encoded names; numeric / categorical: the source columns of each kind;
-    dropped: (column, why) left out."""
+    dropped: (column, why) left out; labels: each row's class (int64) when a label column
+    was named, label_column its name, label_names the value of each class."""
 
     source: str
     frame: pd.DataFrame
@@ -33,9 +36,16 @@ class DataTable:
     numeric: list[str]
     categorical: dict[str, list[str]] = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
+    labels: np.ndarray | None = None
+    label_column: str | None = None
+    label_names: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         parts = [f"{len(self.frame)} rows", f"{len(self.numeric)} numeric column(s) used as is"]
+        if self.labels is not None:
+            parts.append(
+                f"classes from {self.label_column!r} ({len(self.label_names)} distinct values)"
+            )
         if self.categorical:
             n = sum(len(v) for v in self.categorical.values())
             parts.append(f"{len(self.categorical)} categorical column(s) one-hot encoded into {n}")
@@ -74,11 +84,67 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     )
 
 
-def load_table(path: str | Path, like: DataTable | None = None) -> DataTable:
+def load_table(
+    path: str | Path, like: DataTable | None = None, label_column: str | None = None
+) -> DataTable:
     """The table at `path`, encoded; with `like`, encoded in like's columns (a synthetic
-    table next to its real one: same one-hot values, unknown values left at zero)."""
+    table next to its real one: same one-hot values, unknown values left at zero). With
+    `label_column`, that column is each row's class (`row_labels`), not a feature; rows
+    without a label are left out (said in `dropped`)."""
     df = read_frame(path)
-    return encode(df, str(path), like)
+    if label_column is None:
+        return encode(df, str(path), like)
+    names = [str(c) for c in df.columns]
+    if label_column not in names:
+        raise GanAnalyzeError(
+            f"{path}: no label column {label_column!r}; its columns are "
+            f"{', '.join(repr(c) for c in names[:12])}{' ...' if len(names) > 12 else ''}"
+        )
+    col = df.columns[names.index(label_column)]
+    labels, values, missing = row_labels(df[col], f"{path}: label column {label_column!r}")
+    rest = df.drop(columns=[col])
+    if missing.any():
+        rest = rest[~missing].reset_index(drop=True)
+    table = encode(rest, str(path), like)
+    if missing.any():
+        table.dropped.append(
+            (label_column, f"{int(missing.sum())} row(s) without a label left out")
+        )
+    table.labels, table.label_column, table.label_names = labels, label_column, values
+    return table
+
+
+MAX_CLASSES = 1 << 16
+
+
+def row_labels(s: pd.Series, what: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(class of each labelled row as int64, the value of each class, which rows have no
+    label). Integer values are the class numbers themselves (0..65535); any other values
+    (text, say) are numbered by their rank in sorted order, as scikit-learn's
+    LabelEncoder does."""
+    missing = s.isna().to_numpy()
+    v = s[~missing]
+    if not len(v):
+        raise GanAnalyzeError(f"{what}: holds no labels")
+    num = pd.to_numeric(v, errors="coerce") if not pd.api.types.is_bool_dtype(v) else None
+    if num is not None and num.notna().all() and (num == num.round()).all():
+        y = num.to_numpy(np.float64)
+        if y.min() < 0 or y.max() >= MAX_CLASSES:
+            raise GanAnalyzeError(
+                f"{what}: integer classes must lie in 0..{MAX_CLASSES - 1}, found "
+                f"{y.min():g}..{y.max():g}"
+            )
+        y = y.astype(np.int64)
+        return y, [str(k) for k in range(int(y.max()) + 1)], missing
+    text = v.astype(str)
+    values = sorted(text.unique())
+    if len(values) > MAX_CATEGORIES:
+        raise GanAnalyzeError(
+            f"{what}: {len(values)} distinct non-integer values; a class column has at most "
+            f"{MAX_CATEGORIES} (or integer class numbers)"
+        )
+    rank = {x: i for i, x in enumerate(values)}
+    return text.map(rank).to_numpy(np.int64), values, missing
 
 
 def encode(df: pd.DataFrame, source: str, like: DataTable | None = None) -> DataTable:

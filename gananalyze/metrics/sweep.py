@@ -145,6 +145,7 @@ def sweep(
     progress: Callable[[dict[str, Any]], None] | None = None,
     trust_pickles: bool = False,
     trust_code: bool = False,
+    label_column: str | None = None,
 ) -> pd.DataFrame:
     """Evaluate sample metrics for the run's checkpoints; returns one row per selected step.
 
@@ -166,6 +167,10 @@ def sweep(
     `gananalyze allow RUN`: see gananalyze.consent); otherwise the sweep stops
     before loading anything. A StyleGAN run directory itself is refused: import it first
     (`gananalyze import SRC DEST`), so the results have a native run to go to.
+
+    label_column: for a real table, the column holding each row's class (a conditional
+    G's per-class metrics; vectorsweep); refused for images, whose classes come from
+    the data (a folder per class, a .npz 'labels' array, sklearn-digits).
     """
     from ..loader import load_run
     from .features import get_extractor
@@ -226,7 +231,15 @@ def sweep(
         if real is None or not is_table_file(real):
             raise GanAnalyzeError("--features raw needs a real table (--real .csv/.parquet/.npy)")
         feats = "raw" if features in (None, "inception") else features
-        return vector_sweep(run, str(real), names, chosen, feats, num_samples, dev, force, progress)
+        return vector_sweep(
+            run, str(real), names, chosen, feats, num_samples, dev, force, progress, label_column
+        )
+    if label_column is not None:
+        raise GanAnalyzeError(
+            "--label-column names the class column of a real table (.csv/.parquet/.npy); "
+            "labelled images come as a folder per class, a .npz with a 'labels' array, or "
+            "sklearn-digits"
+        )
     features = features or "inception"
 
     dist, dev = init_distributed(dev)

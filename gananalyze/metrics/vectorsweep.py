@@ -26,10 +26,11 @@ import torch
 from ..errors import GanAnalyzeError
 from ..files.datatable import DataTable, load_table, standardiser
 from ..run import Run
+from ..runio.labels import read_condition
 from .checkpoints import build_generator
-from .generate import Noise
+from .generate import Noise, conditioned, fake_labels
 from .ledger import append, error_text, is_done, ledger_frame, read, stored_rows
-from .registry import compute_metrics, stored_columns
+from .registry import CONDITIONAL_METRICS, compute_metrics, stored_columns
 
 GEN_BATCH = 4096
 
@@ -93,20 +94,38 @@ def vector_sweep(
     device: torch.device | None = None,
     force: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    label_column: str | None = None,
 ) -> pd.DataFrame:
-    """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw"."""
+    """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw".
+    label_column: the real table's class column (a conditional G's per-class metrics)."""
     dev = device or torch.device("cpu")
-    table = load_table(real)
+    table = load_table(real, label_column=label_column)
     feats = RowFeatures(table, features, dev)
     real_feats = feats(table.matrix)
     spec = run.generator or {}
+    cond = read_condition(spec)
+    asked = [n for n in names if n in CONDITIONAL_METRICS]
+    if asked and table.labels is None:
+        raise GanAnalyzeError(
+            f"metric(s) {', '.join(asked)} need labelled real rows: name the table's class "
+            f"column (--label-column) of {real}"
+        )
+    labels = None
+    if cond is not None and table.labels is not None:
+        # a conditional G with labelled real rows always gets its per-class metrics
+        names = names + [n for n in CONDITIONAL_METRICS if n not in names]
+        k = int(cond["classes"])
+        labels = (table.labels, fake_labels(0, num_samples, k).numpy(), k)
+    digest = hashlib.sha256(Path(real).read_bytes())
+    if label_column is not None:  # the same file read with another class column differs
+        digest.update(b"\0label-column\0" + label_column.encode())
     noise = Noise(spec.get("noise_seed", 0), spec.get("latent_shape", [100]))
     ident = {
         "features": feats.name,
         "features_key": feats.key,
         "num_samples": int(num_samples),
         "quantized": False,
-        "real": hashlib.sha256(Path(real).read_bytes()).hexdigest()[:12],
+        "real": digest.hexdigest()[:12],
     }
     want = stored_columns(names)
     existing = read(run.path)
@@ -115,7 +134,9 @@ def vector_sweep(
     if progress is not None:
         progress({"done": 0, "total": len(todo), "step": None, "row": None})
     for i, ckpt in enumerate(todo, 1):
-        row = _evaluate(run, ckpt, noise, num_samples, table, feats, real_feats, names, ident, dev)
+        row = _evaluate(
+            run, ckpt, noise, num_samples, table, feats, real_feats, names, ident, dev, cond, labels
+        )
         if row["error"] is None:
             append(run.path, row)
         rows.append(row)
@@ -133,28 +154,39 @@ def vector_sweep(
     )
 
 
-def _evaluate(run, ckpt, noise, n, table, feats, real_feats, names, ident, dev) -> dict:
+def _evaluate(
+    run, ckpt, noise, n, table, feats, real_feats, names, ident, dev, cond=None, labels=None
+) -> dict:
+    """One checkpoint's row. cond: a conditional G's condition (sample i asks for class
+    i % K); labels: (real labels, fake labels, K) for the per-class metrics."""
     t0 = time.perf_counter()
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
     try:
-        G = build_generator(run, ckpt).to(dev)
+        G = conditioned(build_generator(run, ckpt).to(dev), cond)
         parts = []
         with torch.inference_mode():
             for a in range(0, n, GEN_BATCH):
                 b = min(n, a + GEN_BATCH)
-                parts.append(as_rows(G(noise.get(a, b).to(dev)), ckpt.path).double().cpu())
+                y = fake_labels(a, b, cond["classes"]).to(dev) if cond else None
+                parts.append(as_rows(G(noise.get(a, b).to(dev), y), ckpt.path).double().cpu())
         x = torch.cat(parts).numpy()
         if x.shape[1] != table.matrix.shape[1]:
+            hint = (
+                "; if one of its columns is each row's class, name it with --label-column"
+                if table.labels is None and x.shape[1] < table.matrix.shape[1]
+                else ""
+            )
             raise GanAnalyzeError(
                 f"{ckpt.path}: the generator makes {x.shape[1]} columns, the real table "
                 f"{table.source} has {table.matrix.shape[1]} ({', '.join(table.columns[:6])})"
+                + hint
             )
         bad = int((~np.isfinite(x)).sum())
         if bad:
             raise GanAnalyzeError(
                 f"{ckpt.path}: the generator produced {bad} NaN/Inf values (a diverged checkpoint)"
             )
-        row.update(compute_metrics(names, real_feats, feats(x), None, device=dev))
+        row.update(compute_metrics(names, real_feats, feats(x), None, device=dev, labels=labels))
         row["error"] = None
     except Exception as e:  # a checkpoint that fails: report it, keep sweeping
         row["error"] = error_text(e, ckpt.path)
