@@ -2,9 +2,12 @@
 the core dependencies only (no extras: no torch) into a clean virtual environment runs
 `gananalyze check` and `report` on a run written with the logging API.
 
-The clean environment is filled from uv's cache alone (`uv pip install --offline`, the
-versions pinned by uv.lock), so the test downloads nothing: `make setup` has put every
-package of the lock in the cache. Skips when uv is not found.
+The clean environment is filled from uv's cache alone (`uv pip install --offline` from a
+`pylock.toml` exported from uv.lock: exact file addresses, so nothing is resolved against
+an index, whose pages `uv sync --frozen` never caches), so the test downloads nothing:
+`make setup` has put every package of the lock in the cache. The wheel goes in without
+dependencies and `uv pip check` then proves its own requirements are met by the core set.
+Skips when uv is not found.
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("gananalyze-*.whl")
+    lock = tmp / "pylock.core.toml"
     reqs = _run(
-        [UV, "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes",
-         "--quiet", "-o", tmp / "core.txt"],
+        [UV, "export", "--frozen", "--no-default-groups", "--no-emit-project",
+         "--format", "pylock.toml", "--quiet", "-o", lock],
         cwd=ROOT,
     )
     assert reqs.returncode == 0, reqs.stderr[-3000:]
@@ -58,12 +62,11 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     made = _run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=tmp)
     assert made.returncode == 0, made.stderr
     py = venv / "bin" / "python"
-    inst = _run(
-        [UV, "pip", "install", "--offline", "--quiet", "--python", py,
-         "-r", tmp / "core.txt", wheel],
-        cwd=tmp,
-    )
-    assert inst.returncode == 0, inst.stderr[-3000:]
+    for args in (["-r", lock], ["--no-deps", wheel]):
+        inst = _run([UV, "pip", "install", "--offline", "--quiet", "--python", py, *args], cwd=tmp)
+        assert inst.returncode == 0, inst.stderr[-3000:]
+    check = _run([UV, "pip", "check", "--python", py], cwd=tmp)
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     return wheel, venv / "bin"
 
 
