@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # samples' labels, generator_spec with classes=10; the label input cut at 2/3 of the run)
 from lab.conditional import train  # noqa: E402
 
-STEPS = 1000  # the healthy run
+STEPS, STEPS_EVERY = 5000, 1000  # the healthy run: the lab's recipe at its length
 CUT_STEPS, CUT_AT = 1500, 1000  # the run whose label input is cut, after G has learnt it
 EVERY = 250
 
@@ -35,12 +35,12 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("cgan")
     cache = base / "cache"
     out = {}
-    for name, outcome, steps in (
-        ("healthy", "healthy", STEPS),
-        ("cut", "condition_ignored", CUT_STEPS),  # cut at 2/3 of the run: CUT_AT
+    for name, outcome, steps, every in (
+        ("healthy", "healthy", STEPS, STEPS_EVERY),
+        ("cut", "condition_ignored", CUT_STEPS, EVERY),  # cut at 2/3 of the run: CUT_AT
     ):
         path = base / name
-        train(path, outcome, 0, steps, every=EVERY)
+        train(path, outcome, 0, steps, every=every)
         sweep(
             path,
             "sklearn-digits",

@@ -3,7 +3,10 @@ per-class evaluations `fid-sweep` stores (analysis/conditional.py):
 
 - conditional_collapse: the samples ignore their label: the conditional accuracy sits
   near chance while the samples stay diverse (they cover the classes and keep the real
-  data's diversity), so the failure is the condition, not mode collapse;
+  data's diversity), so the failure is the condition, not mode collapse. An error when it
+  lasts to the last evaluation; a warning for a stretch that ends earlier only when the
+  label had been learnt before it (early evaluations of a G still learning its label are
+  not a collapse);
 - class_dropping: some labels produce another class's samples while the others are
   right;
 - class_mode_collapse: one class's samples collapse (far less diverse than that class's
@@ -78,13 +81,21 @@ def conditional_collapse(ctx: RuleContext) -> list[Finding]:
     ev = evaluations(ctx.run)
     first = 1 if len(ev) >= th["min_evaluations"] else 0  # the untrained G ignores its label too
     flags = np.zeros(len(ev), dtype=bool)
+    learnt = len(ev)  # the first evaluation whose accuracy is clear of chance
     for i in range(first, len(ev)):
         near, diverse = _collapsed(ev.iloc[i], th)
         flags[i] = near and diverse
+        if not near and learnt == len(ev):
+            learnt = i
+    ongoing = bool(flags[-1])
+    if not ongoing:
+        # a G that has not learnt its label yet, and learns it later, is still training:
+        # a stretch that ends before the last evaluation counts only once the label had
+        # been learnt (accuracy clear of chance) before it
+        flags[:learnt] = False
     if not flags.any():
         return []
     idx = np.flatnonzero(flags)
-    ongoing = bool(flags[-1])
     i0 = int(idx[0])
     if ongoing:  # the stretch that lasts to the end
         i0 = len(flags) - 1
