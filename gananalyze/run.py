@@ -90,6 +90,8 @@ class SampleGrid:
     count: int | None = None  # how many samples the grid holds
     # a conditional run's grid: the class of each cell, row-major (-1: an empty cell)
     labels: tuple[int, ...] | None = None
+    # the share of the logged values that were NaN/Inf (drawn black; RunLog records it)
+    nonfinite: float = 0.0
 
     def read_bytes(self) -> bytes:
         """The PNG/JPEG bytes of the image."""

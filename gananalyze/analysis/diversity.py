@@ -124,13 +124,14 @@ def sample_diversity(run: Run, side: int | None = None) -> pd.DataFrame:
     """One row per sample grid of `run` with at least 2 samples: step, n, diversity,
     near_duplicates.
 
-    Grids whose image cannot be read are left out (and noted in run.warnings).
+    Grids whose image cannot be read are left out (and noted in run.warnings), and so are
+    grids whose samples held NaN/Inf (SampleGrid.nonfinite: the divergence rule's).
     Several grids at the same step (different tags) are averaged.
     """
     rows = []
     for g in run.samples:
-        if not (g.nrow and g.ncol and g.tile):
-            continue
+        if not (g.nrow and g.ncol and g.tile) or g.nonfinite:
+            continue  # no layout; or NaN/Inf drawn black: a divergence, not a collapse
         try:
             r = grid_diversity(g, side)
         except (OSError, ValueError, GanAnalyzeError) as e:

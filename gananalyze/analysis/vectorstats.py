@@ -45,7 +45,8 @@ def names(v: VectorSamples) -> list[str]:
 
 
 def vector_data(run: Run) -> VectorData | None:
-    """The run's vector samples (None when it has none); unreadable steps become warnings."""
+    """The run's vector samples (None when it has none); unreadable steps become warnings,
+    steps whose samples hold NaN/Inf are left out (the divergence rule reports them)."""
     if not run.vectors:
         return None
     real: DataTable | None = run.real_table
@@ -53,6 +54,8 @@ def vector_data(run: Run) -> VectorData | None:
     for v in run.vectors:
         try:
             a = v.flat().astype(np.float64)
+            if not np.isfinite(a).all():  # a divergence (rules/stability.py reports it), not
+                continue  # samples whose spread or neighbours mean anything
             a = from_vectors(a, names(v), real)
         except GanAnalyzeError as e:
             problems.append(str(e))

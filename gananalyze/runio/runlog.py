@@ -367,6 +367,8 @@ class RunLog:
         array (columns optionally names the D features); see docs/run-format.md.
         labels: a conditional G's class of each sample (N class numbers, or (N, K)
         one-hot rows), stored in the index; an image grid then shows one row per class.
+        Samples holding NaN/Inf are stored as they are: vectors keep them, an image grid
+        draws them black and its index line records their share ("nonfinite").
         """
         from PIL import Image
 
@@ -394,6 +396,9 @@ class RunLog:
             layout["labels"] = cell_labels
         else:
             grid, layout = make_grid(x, nrow=nrow, value_range=value_range)
+        nonfinite = float((~np.isfinite(np.asarray(x, dtype=np.float64))).mean()) if x.size else 0.0
+        if nonfinite:  # drawn black in the PNG; the fact is kept for the divergence rule
+            layout["nonfinite"] = round(nonfinite, 6)
         name = f"step-{int(step):09d}.png"
         path = self.path / store.SAMPLES_DIR / name
         buf = io.BytesIO()

@@ -156,8 +156,11 @@ def _layout(rec: dict) -> dict[str, Any] | None:
     tile = rec.get("tile")
     padding = rec.get("padding", 0)
     labels = rec.get("labels")
+    nonfinite = rec.get("nonfinite", 0.0)
     ok = (
         valid_labels(labels)
+        and type(nonfinite) in (int, float)
+        and 0 <= nonfinite <= 1
         and
         all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
         and type(padding) is int
@@ -180,6 +183,7 @@ def _layout(rec: dict) -> dict[str, Any] | None:
         "tile": tuple(tile) if tile else None,
         "padding": padding,
         "labels": tuple(labels) if labels is not None else None,
+        "nonfinite": float(nonfinite),
     }
 
 
@@ -214,6 +218,7 @@ def list_samples(
                 padding=lay.get("padding") or 0,
                 count=lay.get("count"),
                 labels=lay.get("labels"),
+                nonfinite=lay.get("nonfinite", 0.0),
             )
         )
     return sorted(out, key=lambda s: s.step)

@@ -1,6 +1,6 @@
-"""Rules about numerical stability: divergence (NaN/Inf, exploding gradients or losses, and
-G's samples running away while the losses stay finite: runaway.py), vanishing gradients,
-oscillating losses."""
+"""Rules about numerical stability: divergence (NaN/Inf in the log or in G's samples,
+exploding gradients or losses, and G's samples running away while the losses stay finite:
+runaway.py), vanishing gradients, oscillating losses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ...textfmt import fmt_sig
+from ...errors import GanAnalyzeError
+from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .conventions import D_EQUILIBRIA
@@ -140,7 +141,59 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )
         out += [f] if f else []
-    return out + samples_run_away(ctx) + short_log_explosion(ctx)
+    return out + samples_not_finite(ctx) + samples_run_away(ctx) + short_log_explosion(ctx)
+
+
+def samples_not_finite(ctx: RuleContext) -> list[Finding]:
+    """G's fixed-noise samples holding NaN/Inf: vector samples as logged, image grids by the
+    share RunLog recorded (SampleGrid.nonfinite). Finite losses do not rule it out."""
+    share: dict[int, float] = {}
+    for v in ctx.run.vectors:
+        try:
+            a = v.array()
+        except GanAnalyzeError:
+            continue  # vector_collapse reports unreadable samples
+        if a.size:
+            s = float((~np.isfinite(a)).mean())
+            share[int(v.step)] = max(share.get(int(v.step), 0.0), s)
+    for g in ctx.run.samples:
+        share[int(g.step)] = max(share.get(int(g.step), 0.0), float(g.nonfinite))
+    bad = sorted(s for s, v in share.items() if v > 0)
+    if not bad:
+        return []
+    last = max(share)
+    first = bad[0]
+    ongoing = share[last] > 0
+    msg = (
+        f"G's fixed-noise samples hold NaN/Inf values at {len(bad)} of {len(share)} "
+        f"checkpoints, from step {first} ({fmt_pct(share[first])} of the values)"
+        + (
+            f" to the last, step {last} ({fmt_pct(share[last])})."
+            if ongoing
+            else f"; the last checkpoint's (step {last}) are finite again."
+        )
+    )
+    return [
+        Finding(
+            rule="divergence",
+            severity="error" if ongoing else "warning",
+            title="G's samples are not finite (NaN/Inf)",
+            message=msg,
+            action="Restart from a checkpoint before the first non-finite samples with a lower "
+            "learning rate and gradient clipping; check G's output layer and any log/division "
+            "in the losses.",
+            start_step=first,
+            end_step=bad[-1],
+            numbers={
+                "checkpoints_nonfinite": len(bad),
+                "checkpoints": len(share),
+                "first_step": first,
+                "share_first": share[first],
+                "share_last": share[last],
+            },
+            metrics=[],
+        )
+    ]
 
 
 def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, str]:
