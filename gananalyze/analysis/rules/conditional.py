@@ -69,12 +69,15 @@ def _collapsed(row: pd.Series, th: dict[str, Any]) -> tuple[bool, bool]:
     return bool(near), bool(diverse)
 
 
-@rule(
+def _conditional_rule(name: str, describe: str):
+    """Register a rule of this module: it reads the per-class evaluations (`_applies`)."""
+    return rule(name, needs=("scalars",), describe=describe, applies=_applies)
+
+
+@_conditional_rule(
     "conditional_collapse",
-    needs=("scalars",),
-    describe="A conditional G ignores its label: conditional accuracy near chance while the "
-    "samples stay diverse.",
-    applies=_applies,
+    "A conditional G ignores its label: conditional accuracy near chance while the samples "
+    "stay diverse.",
 )
 def conditional_collapse(ctx: RuleContext) -> list[Finding]:
     th = ctx.th
@@ -137,21 +140,16 @@ def conditional_collapse(ctx: RuleContext) -> list[Finding]:
         "accuracy_before": None if not math.isfinite(best_before) else float(best_before),
         "worst_classes": {int(r["class"]): float(r["acc"]) for _, r in worst.iterrows()},
     }
-    return [
-        Finding(
-            rule="conditional_collapse",
-            severity="error" if ongoing else "warning",
-            title="Conditional collapse (the samples ignore their label)",
-            message=msg,
-            action="Check that the label reaches G (the embedding or one-hot input is wired, "
-            "not zeroed or detached, and not the same for every sample); give G's label path "
-            "more capacity or use a projection discriminator / auxiliary classifier (AC-GAN).",
-            start_step=int(steps[i0] if ongoing else steps[idx[0]]),
-            end_step=int(steps[idx[-1]]),
-            numbers=nums,
-            metrics=["cond_acc"],
-        )
-    ]
+    action = (
+        "Check that the label reaches G (the embedding or one-hot input is wired, not zeroed or "
+        "detached, and not the same for every sample); give G's label path more capacity or "
+        "use a projection discriminator / auxiliary classifier (AC-GAN)."
+    )
+    title = "Conditional collapse (the samples ignore their label)"
+    start, end = int(steps[i0] if ongoing else steps[idx[0]]), int(steps[idx[-1]])
+    sev = "error" if ongoing else "warning"
+    metrics = ["cond_acc"]
+    return [Finding("conditional_collapse", sev, title, msg, action, start, end, nums, metrics)]
 
 
 def _last_class_rows(ctx: RuleContext) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame | None]:
@@ -162,11 +160,8 @@ def _last_class_rows(ctx: RuleContext) -> tuple[pd.Series, pd.DataFrame, pd.Data
     return last, table, prev
 
 
-@rule(
-    "class_dropping",
-    needs=("scalars",),
-    describe="Some labels produce another class's samples while the others are right.",
-    applies=_applies,
+@_conditional_rule(
+    "class_dropping", "Some labels produce another class's samples while the others are right."
 )
 def class_dropping(ctx: RuleContext) -> list[Finding]:
     th = ctx.th
@@ -244,11 +239,8 @@ def _at_last_evaluation(
     ]
 
 
-@rule(
-    "class_mode_collapse",
-    needs=("scalars",),
-    describe="One class's samples collapse while the other classes' are fine.",
-    applies=_applies,
+@_conditional_rule(
+    "class_mode_collapse", "One class's samples collapse while the other classes' are fine."
 )
 def class_mode_collapse(ctx: RuleContext) -> list[Finding]:
     th = ctx.th

@@ -173,27 +173,15 @@ def samples_not_finite(ctx: RuleContext) -> list[Finding]:
             else f"; the last checkpoint's (step {last}) are finite again."
         )
     )
-    return [
-        Finding(
-            rule="divergence",
-            severity="error" if ongoing else "warning",
-            title="G's samples are not finite (NaN/Inf)",
-            message=msg,
-            action="Restart from a checkpoint before the first non-finite samples with a lower "
-            "learning rate and gradient clipping; check G's output layer and any log/division "
-            "in the losses.",
-            start_step=first,
-            end_step=bad[-1],
-            numbers={
-                "checkpoints_nonfinite": len(bad),
-                "checkpoints": len(share),
-                "first_step": first,
-                "share_first": share[first],
-                "share_last": share[last],
-            },
-            metrics=[],
-        )
-    ]
+    nums = {"checkpoints_nonfinite": len(bad), "checkpoints": len(share), "first_step": first}
+    nums.update(share_first=share[first], share_last=share[last])
+    action = (
+        "Restart from a checkpoint before the first non-finite samples with a lower learning "
+        "rate and gradient clipping; check G's output layer and any log/division in the losses."
+    )
+    title = "G's samples are not finite (NaN/Inf)"
+    sev = "error" if ongoing else "warning"
+    return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
 
 
 def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, str]:
