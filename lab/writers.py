@@ -134,7 +134,10 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
         samples = z["samples"]
         for s, x in zip(z["ckpt_steps"], samples):
             # non-finite samples are logged as a user's RunLog would (vectors keep NaN/Inf,
-            # a grid records their share); the TensorBoard and Lightning grids skip them
+            # a grid records their share); the TensorBoard and Lightning grids skip them.
+            # The cache holds float16: an Inf there is a value past 65,504 that the user's
+            # float32 samples held as a finite number, so it is logged as the largest float16
+            x = np.where(np.isinf(x), np.sign(x) * np.finfo(np.float16).max, x)
             if sp.data == "digits":
                 log.samples(int(s), _digit_images(x), nrow=10, value_range=(-1.0, 1.0))
             else:
