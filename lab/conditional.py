@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from .specs import half_of
+from .tables import count_table, pct, text_table
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "cond"
@@ -106,7 +107,6 @@ def train(
     """Train one conditional run into `out` with gananalyze's RunLog (labels logged with
     the samples, generator_spec with classes=10). Returns G as it ends."""
     import torch
-    import torch.nn.functional as F
 
     import gananalyze as ga
     from gananalyze.digits import (
@@ -160,23 +160,36 @@ def train(
             x, y = x_all[idx], y_all[idx]
             z = torch.randn(64, 16, generator=g)
             yf = torch.randint(0, 10, (64,), generator=g)
-            fake = G(z, yf)
-            yf = G.label_map[yf]  # the training code reads the same (wrong) class table
-            d_real, d_fake = D(x, y), D(fake.detach(), yf)
-            loss_d = F.binary_cross_entropy_with_logits(
-                d_real, torch.ones_like(d_real)
-            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            d_after = D(fake, yf)
-            loss_g = F.binary_cross_entropy_with_logits(d_after, torch.ones_like(d_after))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-            log.scalars(step, G_loss=loss_g.detach(), D_loss=loss_d.detach())
-            log.discriminator(step, d_real, d_fake, d_after.detach(), logits=True)
+            # the training code reads the same (wrong) class table for the fakes D sees
+            loss_d, loss_g, d_real, d_fake, d_after = bce_step(
+                G, D, opt_g, opt_d, x, y, z, yf, G.label_map[yf]
+            )
+            log.scalars(step, G_loss=loss_g, D_loss=loss_d)
+            log.discriminator(step, d_real, d_fake, d_after, logits=True)
     return G
+
+
+def bce_step(G, D, opt_g, opt_d, x, y, z, y_g, y_d):
+    """One step of a conditional GAN on D's logits with BCE: D's update on the real (x, y)
+    against G(z, y_g) shown to D with the label y_d, then G's non-saturating update.
+    Returns (D loss, G loss, D(x), D(G(z)) before and after D's update), detached."""
+    import torch
+    import torch.nn.functional as F
+
+    fake = G(z, y_g)
+    d_real, d_fake = D(x, y), D(fake.detach(), y_d)
+    loss_d = F.binary_cross_entropy_with_logits(
+        d_real, torch.ones_like(d_real)
+    ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    d_after = D(fake, y_d)
+    loss_g = F.binary_cross_entropy_with_logits(d_after, torch.ones_like(d_after))
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.detach(), loss_g.detach(), d_real.detach(), d_fake.detach(), d_after.detach()
 
 
 def truth_samples(G, seed: int, n: int = TRUTH_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
@@ -372,10 +385,6 @@ def score_rows(half: str, verdicts: Path | None = None, cache: Path = CACHE) -> 
     return rows
 
 
-def _pct(a: int, n: int) -> str:
-    return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
-
-
 def table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Per truth class: runs, right, wrong, abstained, accuracy, the predictions; then all."""
     cols = ["truth class", "runs", "right", "wrong", "abstained", "accuracy", "predicted"]
@@ -393,7 +402,7 @@ def table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 str(c["right"]),
                 str(c["wrong"]),
                 str(c["abstained"]),
-                _pct(c["right"], len(tr)),
+                pct(c["right"], len(tr)),
                 preds if t != "all" else "",
             ]
         )
@@ -403,12 +412,9 @@ def table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
 def intended_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Intended outcome against the truth the samples gave."""
     truths = [t for t in TRUTHS if any(r["truth"] == t for r in rows)]
-    out = []
-    for o in OUTCOMES:
-        rs = [r for r in rows if r["intended"] == o]
-        if rs:
-            c = Counter(r["truth"] for r in rs)
-            out.append([o] + [str(c.get(t, 0)) for t in truths] + [str(len(rs))])
+    out = count_table(rows, "intended", OUTCOMES, "truth", truths)
+    for line in out:
+        line.append(str(sum(int(x) for x in line[1:])))
     return ["intended / truth", *truths, "runs"], out
 
 
@@ -438,9 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['pred']:<18} accuracy {r['accuracy']:.2f}  {r['verdict']}"
         )
     for cols, tab in (table(rows), intended_table(rows)):
-        w = [max(len(str(x)) for x in [c] + [r[i] for r in tab]) for i, c in enumerate(cols)]
-        for line in [cols] + tab:
-            print("  " + "  ".join(str(x).ljust(w[k]) for k, x in enumerate(line)))
+        print("\n".join(text_table(cols, tab)))
     return 0
 
 

@@ -58,6 +58,7 @@ from pathlib import Path
 
 from . import conditional
 from .specs import half_of
+from .tables import count_table, md_table, pct, text_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -290,10 +291,6 @@ def score_zoo() -> list[dict]:
     return rows
 
 
-def _pct(a: int, n: int) -> str:
-    return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
-
-
 def headline(rows: list[dict]) -> list[list[str]]:
     """Per truth class: runs, right / wrong / abstained, accuracy on all its runs and on
     the runs whose log holds its evidence; then the false alarms and the total."""
@@ -311,9 +308,9 @@ def headline(rows: list[dict]) -> list[list[str]]:
                 str(c["right"]),
                 str(c["wrong"]),
                 str(c["abstained"]),
-                _pct(c["right"], len(tr)),
+                pct(c["right"], len(tr)),
                 NEEDS[t],
-                _pct(sum(r["right"] for r in ev), len(ev)),
+                pct(sum(r["right"] for r in ev), len(ev)),
             ]
         )
     c = Counter(r["outcome"] for r in rows)
@@ -325,9 +322,9 @@ def headline(rows: list[dict]) -> list[list[str]]:
             str(c["right"]),
             str(c["wrong"]),
             str(c["abstained"]),
-            _pct(c["right"], len(rows)),
+            pct(c["right"], len(rows)),
             "",
-            _pct(sum(r["right"] for r in ev), len(ev)),
+            pct(sum(r["right"] for r in ev), len(ev)),
         ]
     )
     return out
@@ -365,38 +362,14 @@ def breakdown(rows: list[dict], by: str) -> tuple[list[str], list[list[str]]]:
             tr = [r for r in rs if t is None or r["truth"] == t]
             c = Counter(r["outcome"] for r in tr)
             line.append(f"{c['right']}/{c['wrong']}/{c['abstained']}" if tr else "")
-        line.append(_pct(sum(r["right"] for r in rs), len(rs)))
+        line.append(pct(sum(r["right"] for r in rs), len(rs)))
         out.append(line)
     return cols, out
 
 
 def confusion(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     preds = [p for p in PRED_ORDER if any(r["pred"] == p for r in rows)]
-    out = []
-    for t in TRUTH_ORDER:
-        tr = [r for r in rows if r["truth"] == t]
-        if tr:
-            c = Counter(r["pred"] for r in tr)
-            out.append([t] + [str(c.get(p, 0)) for p in preds])
-    return ["truth / predicted"] + preds, out
-
-
-def text_table(cols: list[str], rows: list[list[str]]) -> list[str]:
-    w = [max(len(str(x)) for x in [c] + [r[i] for r in rows]) for i, c in enumerate(cols)]
-
-    def fmt(r: list[str]) -> str:
-        return "  " + "  ".join(
-            str(x).rjust(w[k]) if k else str(x).ljust(w[k]) for k, x in enumerate(r)
-        )
-
-    return [fmt(cols), "  " + "  ".join("-" * x for x in w)] + [fmt(r) for r in rows]
-
-
-def md_table(cols: list[str], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(cols) + " |",
-        "| " + " | ".join("---" for _ in cols) + " |",
-    ] + ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return ["truth / predicted"] + preds, count_table(rows, "truth", TRUTH_ORDER, "pred", preds)
 
 
 def sections(rows: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -422,7 +395,7 @@ def report(
     intro = (
         f"Lab runs ({half} half): {len(rows)}; logs holding losses only "
         f"{ev['losses']}, D outputs {ev['d_outputs']}, samples {ev['samples']}. "
-        f"False alarms on healthy runs: {_pct(fa, nh)}."
+        f"False alarms on healthy runs: {pct(fa, nh)}."
         + (" Vector samples judged with the real rows (--real)." if real else "")
     )
     text, md = [intro], [intro]
@@ -439,7 +412,7 @@ def report(
         line = (
             f"Conditional runs ({half} half; lab/conditional.py, swept per class): "
             f"{len(crows)}; right {c['right']}, wrong {c['wrong']}, abstained "
-            f"{c['abstained']}; false alarms on healthy runs: {_pct(fa, nh)}."
+            f"{c['abstained']}; false alarms on healthy runs: {pct(fa, nh)}."
         )
         text += ["", "== Conditional runs", "  " + line]
         md += ["", "#### Conditional runs", "", line]

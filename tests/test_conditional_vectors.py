@@ -9,12 +9,14 @@ asked for, which is conditional collapse."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import torch.nn.functional as F  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 import gananalyze as ga  # noqa: E402
@@ -30,6 +32,9 @@ from gananalyze.toyring import (  # noqa: E402
     ConditionalGenerator,
     ring_points,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lab.conditional import bce_step  # noqa: E402  (one conditional BCE step: the lab's)
 
 EVERY = 100
 HEALTHY_STEPS, CUT_STEPS = 300, 600
@@ -77,21 +82,12 @@ def train(path, steps: int, cut: bool = False, seed: int = 0):
             x, y = x_all[idx], y_all[idx]
             z = torch.randn(128, LATENT, generator=g)
             y_fake = torch.randint(0, 8, (128,), generator=g)
-            fake = G(z, y_fake)
+            y_d = torch.zeros_like(y_fake) if cut else y_fake  # the cut: D sees no label either
             if cut:
-                y, y_fake = torch.zeros_like(y), torch.zeros_like(y_fake)
-            d_real, d_fake = D(x, y), D(fake.detach(), y_fake)
-            loss_d = F.binary_cross_entropy_with_logits(
-                d_real, torch.ones_like(d_real)
-            ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            d_after = D(fake, y_fake)
-            loss_g = F.binary_cross_entropy_with_logits(d_after, torch.ones_like(d_after))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
+                y = torch.zeros_like(y)
+            loss_d, loss_g, d_real, d_fake, d_after = bce_step(
+                G, D, opt_g, opt_d, x, y, z, y_fake, y_d
+            )
             log.scalars(step, G_loss=loss_g, D_loss=loss_d)
             log.discriminator(step, d_real, d_fake, d_after, logits=True)
     return path
