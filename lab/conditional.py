@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import verdicts
 from .specs import half_of
 from .tables import count_table, pct, text_table
 
@@ -74,7 +75,6 @@ EXPECT = {
     "poor": {"condition_ignored", "class_dropped", "class_collapse", "other"},
 }
 ABSTAIN = ("no problems found", "not judged", "not loaded")
-NOT_TRAINING = {"damaged_data", "implausible_values"}
 
 
 @dataclass(frozen=True)
@@ -320,31 +320,14 @@ def build(log, jobs: int = 1, seeds: int = SEEDS, cache: Path = CACHE) -> None:
 
 
 def predict(d) -> str:
-    """The predicted class of a Diagnosis (see the module docstring)."""
-    fired = {f.rule for f in d.findings if f.severity in ("warning", "error")}
-    for cls, rules in PRED_RULES.items():
-        if fired & rules:
-            return cls
-    if fired - NOT_TRAINING:
-        return "other"
-    if d.status == "healthy":
-        return "healthy"
-    return "not judged" if d.status == "not_judged" else "no problems found"
+    """The predicted class of a Diagnosis (the module docstring; lab/verdicts.py)."""
+    return verdicts.predict(d, PRED_RULES)
 
 
 def judge(folder: Path) -> tuple[str, str]:
-    """(predicted class, verdict line) for one run folder, as `check` reads it."""
-    from gananalyze.analysis.rules import diagnose
-    from gananalyze.errors import GanAnalyzeError
-    from gananalyze.loader import load_run
-
-    try:
-        run = load_run(folder)
-    except GanAnalyzeError as e:
-        return "not loaded", str(e).splitlines()[0][:200]
-    d = diagnose(run)
-    fired = sorted({f.rule for f in d.findings if f.severity in ("warning", "error")})
-    return predict(d), f"{d.status}; {fired}; {d.verdict}"[:300]
+    """(predicted class, verdict line) for one run folder, as `check` reads it
+    (lab/verdicts.py says how)."""
+    return verdicts.judge_folder(folder, PRED_RULES)
 
 
 def outcome(truth_cls: str, pred: str) -> str:

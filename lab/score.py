@@ -56,7 +56,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import conditional
+from . import conditional, verdicts
 from .specs import half_of
 from .tables import count_table, md_table, pct, text_table
 
@@ -106,42 +106,10 @@ NEEDS = {
     "clamped": "losses",
     "poor": "losses",
 }
-NOT_TRAINING = {"damaged_data", "implausible_values"}
-
-
-def predict(d) -> str:
-    """The predicted class of a Diagnosis (see the module docstring)."""
-    fired = {f.rule for f in d.findings if f.severity in ("warning", "error")}
-    for cls, rules in PRED_RULES.items():
-        if fired & rules:
-            return cls
-    if fired - NOT_TRAINING:
-        return "other"
-    if d.status == "healthy":
-        return "healthy"
-    if d.status == "not_judged":
-        return "not judged"
-    return "no problems found"
-
-
 def judge_folder(path: Path, real: Path | None = None) -> tuple[str, str]:
     """(predicted class, verdict line) for one run folder, as `check` reads it (with
-    `real`: as `check --real REAL` reads it)."""
-    from gananalyze.analysis.rules import diagnose
-    from gananalyze.errors import GanAnalyzeError
-    from gananalyze.loader import load_run
-
-    try:
-        run = load_run(path)
-        if real is not None:
-            from gananalyze.analysis.vectorstats import attach_tables
-
-            attach_tables(run, real=str(real))
-    except GanAnalyzeError as e:
-        return "not loaded", str(e).splitlines()[0][:200]
-    d = diagnose(run)
-    fired = sorted({f.rule for f in d.findings if f.severity in ("warning", "error")})
-    return predict(d), f"{d.status}; {fired}; {d.verdict}"[:300]
+    `real`: as `check --real REAL` reads it); lab/verdicts.py says how."""
+    return verdicts.judge_folder(path, PRED_RULES, real)
 
 
 def is_right(truth: str, pred: str) -> bool:
