@@ -74,7 +74,7 @@ bench: setup
 	$(RUN) python bench/fid_nodes.py
 
 lint: setup
-	$(RUN) ruff check gananalyze tests bench examples
+	$(RUN) ruff check gananalyze tests bench examples lab
 
 # Retrain the three sample runs from scratch (about 2 minutes on one core) and
 # sweep their checkpoints, so the committed runs carry their FID curves.

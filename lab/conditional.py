@@ -51,7 +51,7 @@ import numpy as np
 
 from . import verdicts
 from .specs import half_of
-from .tables import count_table, pct, text_table
+from .tables import count_table, tally, text_table
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "cond"
@@ -376,19 +376,8 @@ def table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         tr = [r for r in rows if t == "all" or r["truth"] == t]
         if not tr:
             continue
-        c = Counter(r["outcome"] for r in tr)
         preds = ", ".join(f"{p} {n}" for p, n in sorted(Counter(r["pred"] for r in tr).items()))
-        out.append(
-            [
-                t,
-                str(len(tr)),
-                str(c["right"]),
-                str(c["wrong"]),
-                str(c["abstained"]),
-                pct(c["right"], len(tr)),
-                preds if t != "all" else "",
-            ]
-        )
+        out.append([t, *tally(tr), preds if t != "all" else ""])
     return cols, out
 
 

@@ -58,7 +58,7 @@ from pathlib import Path
 
 from . import conditional, verdicts
 from .specs import half_of
-from .tables import count_table, md_table, pct, text_table
+from .tables import count_table, md_table, pct, tally, text_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -267,34 +267,10 @@ def headline(rows: list[dict]) -> list[list[str]]:
         tr = [r for r in rows if r["truth"] == t]
         if not tr:
             continue
-        c = Counter(r["outcome"] for r in tr)
         ev = [r for r in tr if r["has_evidence"]]
-        out.append(
-            [
-                t,
-                str(len(tr)),
-                str(c["right"]),
-                str(c["wrong"]),
-                str(c["abstained"]),
-                pct(c["right"], len(tr)),
-                NEEDS[t],
-                pct(sum(r["right"] for r in ev), len(ev)),
-            ]
-        )
-    c = Counter(r["outcome"] for r in rows)
+        out.append([t, *tally(tr), NEEDS[t], pct(sum(r["right"] for r in ev), len(ev))])
     ev = [r for r in rows if r["has_evidence"]]
-    out.append(
-        [
-            "all",
-            str(len(rows)),
-            str(c["right"]),
-            str(c["wrong"]),
-            str(c["abstained"]),
-            pct(c["right"], len(rows)),
-            "",
-            pct(sum(r["right"] for r in ev), len(ev)),
-        ]
-    )
+    out.append(["all", *tally(rows), "", pct(sum(r["right"] for r in ev), len(ev))])
     return out
 
 

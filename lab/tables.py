@@ -12,6 +12,13 @@ def pct(a: int, n: int) -> str:
     return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
 
 
+def tally(rows: list[dict]) -> list[str]:
+    """runs, right, wrong, abstained and the accuracy of scored rows (their "outcome")."""
+    c = Counter(r["outcome"] for r in rows)
+    n = len(rows)
+    return [str(n), str(c["right"]), str(c["wrong"]), str(c["abstained"]), pct(c["right"], n)]
+
+
 def count_table(
     rows: list[dict], by: str, order: Iterable[str], of: str, columns: Iterable[str]
 ) -> list[list[str]]:

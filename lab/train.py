@@ -22,6 +22,7 @@ the threshold-free share of real/fake pairs it ranks the right way round, `auc`)
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -53,11 +54,13 @@ def checkpoints(steps: int) -> list[int]:
     )
 
 
-def _init_mlp(i: int, h: int, o: int, I: int, H: int, O: int, gen: torch.Generator) -> list:
-    """torch.nn.Linear's default init at the run's sizes (i, h, o), zero-padded to (I, H, O).
-    Weights are stored (in, out) for batched matmuls."""
+def _init_mlp(
+    i: int, h: int, o: int, i_pad: int, h_pad: int, o_pad: int, gen: torch.Generator
+) -> list:
+    """torch.nn.Linear's default init at the run's sizes (i, h, o), zero-padded to
+    (i_pad, h_pad, o_pad). Weights are stored (in, out) for batched matmuls."""
     out = []
-    for fi, fo, FI, FO in ((i, h, I, H), (h, h, H, H), (h, o, H, O)):
+    for fi, fo, FI, FO in ((i, h, i_pad, h_pad), (h, h, h_pad, h_pad), (h, o, h_pad, o_pad)):
         bound = 1 / math.sqrt(fi)
         w = (torch.rand(fo, fi, generator=gen) * 2 - 1) * bound
         b = (torch.rand(fo, generator=gen) * 2 - 1) * bound
@@ -135,7 +138,7 @@ class _Opt:
         a = active.view(-1, 1, 1)
         lr = (lr * active.float()).view(-1, 1, 1)
         c1, c2 = 1 - b1**t, 1 - b2**t
-        for p, m, v in zip(params, self.m, self.v):
+        for p, m, v in zip(params, self.m, self.v, strict=False):
             g = p.grad
             if "rmsprop" in self.kinds:
                 v.copy_(torch.where(a, 0.99 * v + 0.01 * g * g, v))
@@ -178,14 +181,21 @@ def train_group(
     H = max(max(st.hid_g, st.hid_d) for _, _, st in runs)
     B = runs[0][2].batch
     gens = [torch.Generator().manual_seed(seed) for seed, _, _ in runs]
+    # the batches' draws (rows, noise, the gradient penalty's mixing) come from a generator
+    # seeded by the group itself, so a build from an empty cache trains the same runs
+    key = repr((loss, [(seed, steps) for seed, steps, _ in runs])).encode()
+    batch_gen = torch.Generator().manual_seed(int(hashlib.sha256(key).hexdigest()[:15], 16))
     pg = _stack(
         [
             _init_mlp(st.z_dim, st.hid_g, d, Z, H, DIM, g)
-            for (_, _, st), d, g in zip(runs, dims, gens)
+            for (_, _, st), d, g in zip(runs, dims, gens, strict=False)
         ]
     )
     pd = _stack(
-        [_init_mlp(d, st.hid_d, 1, DIM, H, 1, g) for (_, _, st), d, g in zip(runs, dims, gens)]
+        [
+            _init_mlp(d, st.hid_d, 1, DIM, H, 1, g)
+            for (_, _, st), d, g in zip(runs, dims, gens, strict=False)
+        ]
     )
     with torch.no_grad():
         for r, (_, _, st) in enumerate(runs):
@@ -238,11 +248,12 @@ def train_group(
         lr_d = torch.where(after, lr_d0 * lx_d, lr_d0)
         n_d, n_g = torch.where(after, ds1, ds0), torch.where(after, gs1, gs0)
         for k in range(int(n_d.max())):
-            idx = (torch.rand(R, B) * n_rows[:, None]).long()
+            idx = (torch.rand(R, B, generator=batch_gen) * n_rows[:, None]).long()
             xr = x_all[rows, idx]
             with torch.no_grad():
-                xf = _mlp(pg, mg, torch.randn(R, B, Z) * zmask) * omask
-            ld, dr, df = _d_loss(loss, pd, md, xr, xf, torch.rand(R, B, 1))
+                xf = _mlp(pg, mg, torch.randn(R, B, Z, generator=batch_gen) * zmask) * omask
+            alpha = torch.rand(R, B, 1, generator=batch_gen)
+            ld, dr, df = _d_loss(loss, pd, md, xr, xf, alpha)
             for p in pd:
                 p.grad = None
             ld.sum().backward()
@@ -254,7 +265,7 @@ def train_group(
                     for p in pd:
                         p.clamp_(-0.01, 0.01)
         for k in range(int(n_g.max())):
-            xf = _mlp(pg, mg, torch.randn(R, B, Z) * zmask) * omask
+            xf = _mlp(pg, mg, torch.randn(R, B, Z, generator=batch_gen) * zmask) * omask
             lg = _g_loss(loss, _mlp(pd, md, xf))
             for p in pg:
                 p.grad = None
@@ -262,7 +273,9 @@ def train_group(
             if k == 0:
                 rec_g = (lg.detach(), _norm(pg))
             og.step(pg, lr_g, (n_g > k) & ~dead)
-        for key, v in zip(KEYS, (rec_d[0], rec_g[0], rec_d[1], rec_d[2], rec_g[1], rec_d[3])):
+        for key, v in zip(
+            KEYS, (rec_d[0], rec_g[0], rec_d[1], rec_d[2], rec_g[1], rec_d[3]), strict=False
+        ):
             hist[key].append(v)
         bad = ~(torch.isfinite(rec_d[0]) & torch.isfinite(rec_g[0])) & ~dead
         any_bad = bool(bad.any())

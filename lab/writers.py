@@ -132,7 +132,7 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
                     int(s), np.array([v["D_real"][i]]), np.array([v["D_fake"][i]]), critic=True
                 )
         samples = z["samples"]
-        for s, x in zip(z["ckpt_steps"], samples):
+        for s, x in zip(z["ckpt_steps"], samples, strict=False):
             # non-finite samples are logged as a user's RunLog would (vectors keep NaN/Inf,
             # a grid records their share); the TensorBoard and Lightning grids skip them.
             # The cache holds float16: an Inf there is a value past 65,504 that the user's
@@ -157,7 +157,7 @@ def _tensorboard(sp, meta, z, steps, v, out: Path) -> None:
                 w.add_scalar(x_tag, v["D_real"][i], int(s))
                 w.add_scalar(gz_tag, v["D_fake"][i], int(s))
         if sp.data == "digits":
-            for s, x in zip(z["ckpt_steps"], z["samples"]):
+            for s, x in zip(z["ckpt_steps"], z["samples"], strict=False):
                 if np.isfinite(x).all():
                     w.add_image("samples", _grid(x), int(s))
     finally:
@@ -200,7 +200,7 @@ def _lightning(sp, meta, z, steps, v, out: Path) -> None:
         for i, s in enumerate(steps):
             w.add_scalar("d_loss_step", v["D_loss"][i], 2 * int(s) - 1)
             w.add_scalar("g_loss_step", v["G_loss"][i], 2 * int(s) - 1)
-        for s, x in zip(z["ckpt_steps"], z["samples"]):
+        for s, x in zip(z["ckpt_steps"], z["samples"], strict=False):
             if np.isfinite(x).all():  # the tutorial logs the grid at step = current_epoch
                 w.add_image("generated_images", _grid(x), (int(s) - 1) // per_epoch)
     finally:
