@@ -145,12 +145,6 @@ def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
     }
 
 
-def checkpoint_before(run: Run, step: int) -> int | None:
-    """The step of the last checkpoint saved at or before `step`, or None."""
-    c = [ck.step for ck in run.checkpoints if ck.step <= step]
-    return max(c) if c else None
-
-
 def checkpoint_name(run: Run, step: int) -> str | None:
     """The file name of the checkpoint saved at `step`.
 
