@@ -511,3 +511,39 @@ def test_extracted_columns_keep_only_the_names_the_rows_printed():
     assert np.allclose(cols["G"], [2.0, np.nan, 2.5], equal_nan=True)
     assert logged["FID"].tolist() == [False, True, False]
     assert np.isnan(ex.values["lr"][1:]).all() and ex.values["lr"][0] == 0.5
+
+
+def test_nan_values_do_not_leak_into_the_next_key(tmp_path):
+    # a DCGAN print whose losses went NaN from its first line: `nan` is a value, not a word
+    # of the key after it (the reader named the G loss `nan_Loss_G`)
+    f = tmp_path / "output.txt"
+    f.write_text(
+        "[0/5][10/100]\tLoss_D: nan\tLoss_G: nan\tD(x): nan\n"
+        "[0/5][20/100]\tLoss_D: inf\tLoss_G: -inf\tD(x): 0.5\n"
+    )
+    r = load_run(f)
+    assert [c for c in r.scalars.columns if c not in ("step", "epoch")] == [
+        "Loss_D", "Loss_G", "D(x)"]
+    nf = r.nonfinite.sort_values(["step", "metric"])
+    assert list(zip(nf["step"], nf["metric"], strict=True)) == [
+        (10, "D(x)"), (10, "Loss_D"), (10, "Loss_G"), (20, "Loss_D"), (20, "Loss_G")]
+    assert freetext.parse("info nan_count: 3 loss: 0.5").values == [
+        ("info_nan_count", 2), ("loss", 3)]
+
+
+def test_one_line_of_g_and_d_losses_is_a_log(tmp_path):
+    # a run that diverged before its second print: one line, and it is the whole story
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "output.txt").write_text("[0/1][21/100]\tLoss_D: nan\tLoss_G: nan\n")
+    assert detect_format(run) == "textlog"
+    from gananalyze.analysis import analyze
+
+    _, d = analyze(run)
+    f = next(f for f in d.findings if f.rule == "divergence")
+    assert f.severity == "error" and f.start_step == 21
+    # one line of other `key: value` text is not a training run
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("epoch: 3 lr: 0.01\n")
+    assert textlog.find_log(other) is None

@@ -32,6 +32,7 @@ NUM = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9
 SLOT = rf"(^|[^0-9A-Za-z_.])({NUM})"
 MARK = "\x01"
 _SLOT_RE = re.compile(rf"(?<![0-9A-Za-z_.]){NUM}")  # the same slots as SLOT, no group
+_NUM_RE = re.compile(NUM)
 _KEY_RE = re.compile(r"[A-Za-z_](?:[\w./\-]|\((?:[^()\s]|\([^()\s]*\))*\))*")
 _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
 # a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
@@ -103,8 +104,8 @@ def _key_words(head: str) -> list[str]:
                 tok, stop = tok.rsplit(sep, 1)[1], True
         stripped = tok.strip("\"'").lstrip("([{<").strip("\"'")
         stop = stop or stripped != tok.strip("\"'")
-        if not stripped or not _KEY_RE.fullmatch(stripped):
-            break
+        if not stripped or not _KEY_RE.fullmatch(stripped) or _NUM_RE.fullmatch(stripped):
+            break  # a value before the key (`Loss_D: nan Loss_G: nan`) is not part of it
         words.append(stripped)
         if stop or len(words) == MAX_WORDS:
             break

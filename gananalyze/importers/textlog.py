@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
+from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
 from . import freetext
@@ -91,6 +92,23 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
     return found
 
 
+def one_gan_line(p: Path, limit: int = DETECT_BYTES) -> bool:
+    """Whether the only value line of `p` names both a G and a D loss: a run that stopped
+    (diverged, or was killed) after its first print is a log, where one line of other
+    `key: value` text is not."""
+    try:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            head = f.read(limit)
+    except OSError:
+        return False
+    for line in head.splitlines():
+        sh = freetext.parse(line.strip())
+        if sh.values:
+            roles = resolve_roles([name for name, _ in sh.values]).roles
+            return {"G_loss", "D_loss"} <= set(roles)
+    return False
+
+
 def is_candidate(p: Path) -> bool:
     return p.is_file() and p.suffix.lower() in SUFFIXES and not NOT_RUN_FILES.match(p.name)
 
@@ -99,8 +117,8 @@ def find_logs(path: Path) -> tuple[Path | None, list[str]]:
     """(the log to read, notes naming the candidates left out and why)."""
     path = Path(path)
     if path.is_file():
-        ok = is_candidate(path) and value_lines(path) >= 2
-        return (path if ok else None), []
+        n = value_lines(path) if is_candidate(path) else 0
+        return (path if n >= 2 or (n == 1 and one_gan_line(path)) else None), []
     if not path.is_dir():
         return None, []
     files: list[Path] = []
@@ -111,7 +129,7 @@ def find_logs(path: Path) -> tuple[Path | None, list[str]]:
     except OSError:
         return None, []
     scored = [(value_lines(p), p) for p in files if is_candidate(p)]
-    found = [(n, p) for n, p in scored if n >= 2]
+    found = [(n, p) for n, p in scored if n >= 2 or (n == 1 and one_gan_line(p))]
     if not found:
         return None, []
     try:  # a folder with a metrics table (Lightning's metrics.csv beside a captured stdout)
