@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gananalyze import RunLog
 from gananalyze.analysis.rules import diagnose
@@ -192,3 +193,49 @@ def test_short_log_where_every_row_ranks_the_fakes_above_the_data(tmp_path):
 def test_short_log_whose_last_row_disagrees_is_no_runaway(tmp_path):
     d = diagnose(_short_outputs(tmp_path / "r", [0.9999] * 9 + [0.6]))
     assert not [f for f in _divergence(d) if "run away" in f.title]
+
+
+# -- a D loss far above every equilibrium from the first logged row (rules/stability.py)
+
+
+def _stdout_far(path, d_loss, d_x=0.48, d_gz=0.62, g_loss=39.0, n=60, seed=0):
+    """A DCGAN-style print whose D blew up before its first line: D's outputs saturate per
+    sample, so the batch means sit mid-range while the BCE terms sit near their clamp."""
+    rng = np.random.default_rng(seed)
+    path.mkdir()
+    lines = []
+    for i in range(n):
+        d = d_loss(i, rng)
+        lines.append(
+            f"[{i // 4}/15][{(i % 4) * 25 + 24}/100]\tLoss_D: {d:.4f}\tLoss_G: "
+            f"{g_loss + rng.normal(0, 3):.4f}\tD(x): {d_x + rng.normal(0, 0.03):.4f}\t"
+            f"D(G(z)): {d_gz:.4f} / {d_gz:.4f}"
+        )
+    (path / "output.txt").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_d_loss_far_above_every_equilibrium_from_the_start_is_a_divergence(tmp_path):
+    run = _stdout_far(tmp_path / "r", lambda i, rng: 114 + rng.normal(0, 10))
+    d = diagnose(load_run(run))
+    (f,) = _divergence(d)
+    assert f.severity == "error" and f.title == "D loss far above every equilibrium"
+    head = f"D loss median {f.numbers['median']:.3g} from step 24 to 1499 (the end), "
+    assert f.message.startswith(head)
+    assert "the largest D-loss equilibrium of the loss conventions consistent with the run " \
+        "(BCE summed 1.39, LSGAN summed 0.5, hinge summed 2)" in f.message
+    assert f.numbers["ratio"] == pytest.approx(f.numbers["median"] / 2)
+    # D(G(z)) 0.62 is a mean of saturated outputs: not "the generator fools D"
+    assert "g_overpowering" not in {x.rule for x in d.findings if x.severity != "info"}
+
+
+def test_a_d_loss_pinned_at_the_clamp_or_frozen_is_a_stopped_d_not_this(tmp_path):
+    pinned = _stdout_far(tmp_path / "p", lambda i, rng: 100.0, d_x=1.0, d_gz=1.0, g_loss=0.0)
+    assert not [f for f in _divergence(diagnose(load_run(pinned))) if "far above" in f.title]
+    frozen = _stdout_far(tmp_path / "f", lambda i, rng: 60.5 + 1e-4 * rng.normal())
+    assert not [f for f in _divergence(diagnose(load_run(frozen))) if "far above" in f.title]
+
+
+def test_a_d_loss_well_below_the_line_is_not_far_out(tmp_path):
+    run = _stdout_far(tmp_path / "r", lambda i, rng: 30 + rng.normal(0, 3))  # 15x: under 25x
+    assert not [f for f in _divergence(diagnose(load_run(run))) if "far above" in f.title]

@@ -12,7 +12,7 @@ from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import consistent_d_equilibria, loss_type_known
+from .conventions import consistent_d_equilibria, far_d_loss, loss_type_known
 from .registry import rule
 
 _SOURCE_WORDS = {
@@ -255,6 +255,10 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     if ctx.has("D_loss"):
         bd = ctx.bins("D_loss")["med"]
         early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
+        g_med = float(np.nanmedian(ctx.bins("G_loss")["med"])) if ctx.has("G_loss") else None
+        far = far_d_loss(ctx.eq, during, g_med, th["loss_far_ratio"])
+        if far is not None and during >= far[0]:
+            return []  # D's outputs are saturated means, not a fooled D: divergence says it
         nums.update(D_loss_early=early, D_loss_during=during)
         parts.append(
             f"D loss {'rose' if during > early else 'went'} from "

@@ -233,6 +233,18 @@ D_EQUILIBRIA = {  # D loss at equilibrium per (loss, reduction of the real and f
 }
 
 
+def far_d_loss(
+    eq: Equilibrium | None, d_loss: float, g_loss: float | None, ratio: float
+) -> tuple[float, dict[str, float]] | None:
+    """(the D loss past which D's scores are far out under every loss convention consistent
+    with the run: `ratio` x the largest of their equilibria, those equilibria), or None for
+    a Wasserstein critic (no equilibrium to be far from)."""
+    cands = consistent_d_equilibria(eq, d_loss, g_loss)
+    if not cands:
+        return None
+    return ratio * max(cands.values()), cands
+
+
 def consistent_d_equilibria(
     eq: Equilibrium | None, d_loss: float, g_loss: float | None
 ) -> dict[str, float]:

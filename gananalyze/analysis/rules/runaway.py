@@ -38,7 +38,7 @@ from .short import MIN_SHORT, rows_agree
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
-_ALIKE_CLAMPS = (50.0, 100.0, 200.0)
+ALIKE_CLAMPS = (50.0, 100.0, 200.0)
 
 
 def _candidate(ctx: RuleContext) -> bool:
@@ -56,8 +56,9 @@ def _candidate(ctx: RuleContext) -> bool:
     return bool((((g >= 0) & (g <= -math.log(dgz_min))) | (g <= math.log(1 - dgz_min))).any())
 
 
-def _alike_clamp(v: np.ndarray) -> np.ndarray:
-    return np.any([np.abs(v - c) <= 1e-3 * c for c in _ALIKE_CLAMPS], axis=0)
+def alike_clamp(v: np.ndarray) -> np.ndarray:
+    """Where a D loss sits at one of ALIKE_CLAMPS (to 0.1%)."""
+    return np.any([np.abs(v - c) <= 1e-3 * c for c in ALIKE_CLAMPS], axis=0)
 
 
 def _short_rows(ctx: RuleContext) -> pd.DataFrame | None:
@@ -98,7 +99,7 @@ def _masks(
     g_ns = -math.log(dgz_min)  # -log D(G(z)) at D(G(z)) = dgz_min
     g_sat = math.log(1.0 - dgz_min)  # log(1 - D(G(z))) at D(G(z)) = dgz_min
     g_pass = ((bgl >= 0) & (bgl <= g_ns)) | (bgl <= g_sat)
-    return g_pass & (bd >= d_need) & ~_alike_clamp(bd), False
+    return g_pass & (bd >= d_need) & ~alike_clamp(bd), False
 
 
 def samples_run_away(ctx: RuleContext) -> list[Finding]:

@@ -14,9 +14,9 @@ from ...errors import GanAnalyzeError
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
-from .conventions import D_EQUILIBRIA
+from .conventions import D_EQUILIBRIA, far_d_loss
 from .registry import rule
-from .runaway import samples_run_away
+from .runaway import alike_clamp, samples_run_away
 from .short import short_log_explosion
 from .wild import wild_losses
 
@@ -141,7 +141,65 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )
         out += [f] if f else []
+    if not any(f.metrics == [ctx.column("D_loss")] for f in out if ctx.has("D_loss")):
+        out += d_loss_far_out(ctx)
     return out + samples_not_finite(ctx) + samples_run_away(ctx) + short_log_explosion(ctx)
+
+
+def d_loss_far_out(ctx: RuleContext) -> list[Finding]:
+    """A D loss far above the equilibrium of every loss convention consistent with the run
+    (`loss_far_ratio` x the largest), sustained: D's scores are far out under each, from
+    wherever the log starts (the explosion test compares with the run's first bin, which
+    misses a run logged only after it blew up). A D loss pinned at a BCE clamp of both terms
+    (50, 100, 200) at most points of the stretch, or one that no longer moves (its
+    interquartile range under 0.1% of its median), is a stopped D: d_clamped's and
+    d_stalled's. Not for a Wasserstein critic (no equilibrium)."""
+    if not ctx.has("D_loss") or (ctx.eq is not None and ctx.eq.d_loss is None):
+        return []
+    d = ctx.finite("D_loss")
+    g = ctx.finite("G_loss") if ctx.has("G_loss") else None
+    if not len(d):
+        return []
+    g_med = float(np.median(g.to_numpy())) if g is not None and len(g) else None
+    far = far_d_loss(ctx.eq, float(np.median(d.to_numpy())), g_med, ctx.th["loss_far_ratio"])
+    if far is None:
+        return []
+    line, cands = far
+    b = ctx.bins("D_loss")
+    med = b["med"]
+    pick = sustained_stretch(med >= line, 2, last_bin_with_data(med))
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    start, end = int(b["start"][a]), int(b["end"][z])
+    steps = d.index.to_numpy()
+    v = d.to_numpy()[(steps >= start) & (steps <= end)]
+    if not v.size or float(alike_clamp(v).mean()) >= 0.5:
+        return []
+    q25, q50, q75 = np.percentile(v, [25, 50, 75])
+    if q75 - q25 < 1e-3 * abs(q50):
+        return []  # a D loss that no longer moves: a stopped D (d_clamped, d_stalled)
+    peak = float(np.nanmedian(med[a : z + 1]))
+    ref = max(cands.values())
+    names = ", ".join(f"{k} {fmt_sig(e)}" for k, e in sorted(cands.items()))
+    msg = (
+        f"{ctx.label('D_loss')} median {fmt_sig(peak)} from step {start} to {end}"
+        f"{' (the end)' if ongoing else ''}, {fmt_sig(peak / ref)}x the largest D-loss "
+        f"equilibrium of the loss conventions consistent with the run ({names}): D's scores "
+        "are far out under each of them (under BCE, clamped at 100 per term, a batch mean "
+        "this high needs many terms at the clamp), and D's mean outputs, if logged, average "
+        "saturated ones. Training has diverged, whatever the first logged row was."
+    )
+    nums = {"median": peak, "largest_equilibrium": ref, "ratio": peak / ref}
+    nums["conventions"] = sorted(cands)
+    action = (
+        "Lower the learning rates, compute BCE from logits (BCEWithLogitsLoss), and clip "
+        "gradients; restart from a checkpoint before the first logged row if there is one."
+    )
+    title = f"{ctx.label('D_loss')} far above every equilibrium"
+    sev = "error" if ongoing else "warning"
+    metrics = [ctx.column("D_loss")]
+    return [Finding("divergence", sev, title, msg, action, start, end, nums, metrics)]
 
 
 def samples_not_finite(ctx: RuleContext) -> list[Finding]:

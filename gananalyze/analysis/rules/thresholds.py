@@ -101,6 +101,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "grad_explode_abs": 100.0,  # gradient norm above this ...
     "grad_explode_ratio": 10.0,  # ... and this many times its early value
     "loss_explode_ratio": 100.0,  # |loss| this many times its early scale
+    # a D loss this many times the largest equilibrium of every convention consistent with
+    # the run (25 x 2 = 50: half BCELoss's clamp of 100 per term) is far out from the start
+    "loss_far_ratio": 25.0,
     # samples_run_away (a divergence finding): D(G(z)) saturated at >= this ...
     "runaway_dgz_min": 0.999,
     "runaway_dx_max": 0.99,  # ... while D(x) stays at most this (not saturated alike) ...
