@@ -88,6 +88,29 @@ def test_d_loss_depending_on_the_convention_says_so(tmp_path):
     assert "it depends on that convention" in f.message
 
 
+def _loss_csv(path, d_loss, g_loss, n=300):
+    rng = np.random.default_rng(1)
+    path.mkdir()
+    pd.DataFrame({
+        "epoch": np.arange(n),
+        "d_loss": np.abs(d_loss + 0.1 * d_loss * rng.standard_normal(n)),
+        "g_loss": g_loss + 0.02 * abs(g_loss) * rng.standard_normal(n),
+    }).to_csv(path / "log.csv", index=False)
+    return load_run(path)
+
+
+def test_a_d_loss_near_0_whose_g_loss_fits_no_winning_d_is_not_d_winning(tmp_path):
+    # a clipped Wasserstein critic logged without its loss type: D loss 4e-5 with a G loss
+    # of +0.01 (or -0.01): under BCE, LSGAN or hinge a D that wins makes the G loss large,
+    # or (saturating BCE) no larger in size than the D loss itself
+    for name, g in (("pos", 0.0107), ("neg", -0.0096)):
+        d = diagnose(_loss_csv(tmp_path / name, 4e-5, g))
+        assert "d_overpowering" not in fired(d), (name, d.verdict)
+    # the same D loss with a G loss that a winning D gives (-log D(G(z)) at 5) is D winning
+    d = diagnose(_loss_csv(tmp_path / "ns", 4e-5, 5.0))
+    assert "d_overpowering" in fired(d)
+
+
 def _clamped_run(path, d_loss, g_loss, d_out, n=200):
     with RunLog(path, loss="bce", flush_rows=10_000) as log:
         for i in range(n):

@@ -58,6 +58,9 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
         bd = ctx.bins("D_loss")["med"]
         mask = bd <= th["d_over_loss_frac"] * eq.d_loss
         hold = bd <= 2 * th["d_over_loss_frac"] * eq.d_loss
+        if ctx.has("G_loss") and not loss_type_known(eq):
+            fits = _g_loss_fits_d_winning(ctx.bins("G_loss")["med"], bd)
+            mask, hold = mask & fits, hold & fits
         # Under LSGAN the loss-only test needs D loss < 7.5% of 0.25, i.e. D near perfect; the
         # G loss says more. Not under BCE: there d_over_loss_frac already means D(G(z)) ~ 0.05,
         # and pix2pix-style runs hold a low implied D(G(z)) while training well.
@@ -178,6 +181,19 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
             metrics=metrics,
         )
     ]
+
+
+def _g_loss_fits_d_winning(g: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Per bin: whether the G loss fits a D that wins under some loss convention with an
+    equilibrium: a G loss of 0.1 or more (-log D(G(z)) with D(G(z)) small, LSGAN's
+    (D(G(z)) - 1)^2, hinge's -D(G(z)) >= 1), or a saturating log(1 - D(G(z))) <= 0 whose size
+    the D loss bounds (the D loss holds the same fake term: -G <= D loss, twice it when the
+    terms are averaged). A G loss between 0 and 0.1, or a negative one larger than that, fits
+    none of them when D's loss is near 0: the small raw scores of a clipped Wasserstein
+    critic, not a D that wins. NaN bins fit (nothing to contradict)."""
+    with np.errstate(invalid="ignore"):
+        fits = (g >= 0.1) | ((g <= 0) & (-g <= 2 * d + 1e-3))
+    return fits | ~np.isfinite(g) | ~np.isfinite(d)
 
 
 def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] | None:
