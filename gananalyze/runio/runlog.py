@@ -396,7 +396,7 @@ class RunLog:
             layout["labels"] = cell_labels
         else:
             grid, layout = make_grid(x, nrow=nrow, value_range=value_range)
-        nonfinite = float((~np.isfinite(np.asarray(x, dtype=np.float64))).mean()) if x.size else 0.0
+        nonfinite = float((~np.isfinite(x)).mean()) if x.size else 0.0
         if nonfinite:  # drawn black in the PNG; the fact is kept for the divergence rule
             layout["nonfinite"] = round(nonfinite, 6)
         name = f"step-{int(step):09d}.png"
