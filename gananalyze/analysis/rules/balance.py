@@ -12,7 +12,7 @@ from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import consistent_d_equilibria, far_d_loss, loss_type_known
+from .conventions import loss_type_known, run_d_equilibria
 from .registry import rule
 
 _SOURCE_WORDS = {
@@ -203,9 +203,7 @@ def _robust_loss_mask(ctx: RuleContext) -> tuple[np.ndarray, dict[str, float]] |
     if not ctx.has("D_loss"):
         return None
     bd = ctx.bins("D_loss")["med"]
-    g_med = float(np.nanmedian(ctx.finite("G_loss"))) if ctx.has("G_loss") else None
-    d_med = float(np.nanmedian(bd[-max(1, len(bd) // 4) :]))
-    cands = consistent_d_equilibria(ctx.eq, d_med, g_med)
+    cands = run_d_equilibria(ctx)
     if not cands:
         return None
     mask = bd <= th["d_over_loss_frac"] * min(cands.values())
@@ -271,9 +269,8 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     if ctx.has("D_loss"):
         bd = ctx.bins("D_loss")["med"]
         early, during = ctx.baseline(bd), float(np.nanmedian(bd[a : z + 1]))
-        g_med = float(np.nanmedian(ctx.bins("G_loss")["med"])) if ctx.has("G_loss") else None
-        far = far_d_loss(ctx.eq, during, g_med, th["loss_far_ratio"])
-        if far is not None and during >= far[0]:
+        cands = run_d_equilibria(ctx)
+        if cands and during >= th["loss_far_ratio"] * max(cands.values()):
             return []  # D's outputs are saturated means, not a fooled D: divergence says it
         nums.update(D_loss_early=early, D_loss_during=during)
         parts.append(

@@ -233,16 +233,15 @@ D_EQUILIBRIA = {  # D loss at equilibrium per (loss, reduction of the real and f
 }
 
 
-def far_d_loss(
-    eq: Equilibrium | None, d_loss: float, g_loss: float | None, ratio: float
-) -> tuple[float, dict[str, float]] | None:
-    """(the D loss past which D's scores are far out under every loss convention consistent
-    with the run: `ratio` x the largest of their equilibria, those equilibria), or None for
-    a Wasserstein critic (no equilibrium to be far from)."""
-    cands = consistent_d_equilibria(eq, d_loss, g_loss)
-    if not cands:
-        return None
-    return ratio * max(cands.values()), cands
+def run_d_equilibria(ctx: RuleContext) -> dict[str, float]:
+    """consistent_d_equilibria for a run as the rules read it: from the D loss's last quarter
+    of bins and the G loss's median; {} without a D loss or for a Wasserstein critic."""
+    if not ctx.has("D_loss"):
+        return {}
+    bd = ctx.bins("D_loss")["med"]
+    d_med = float(np.nanmedian(bd[-max(1, len(bd) // 4) :]))
+    g_med = float(np.nanmedian(ctx.finite("G_loss"))) if ctx.has("G_loss") else None
+    return consistent_d_equilibria(ctx.eq, d_med, g_med)
 
 
 def consistent_d_equilibria(

@@ -14,7 +14,7 @@ from ...errors import GanAnalyzeError
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
-from .conventions import D_EQUILIBRIA, far_d_loss
+from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
 from .runaway import alike_clamp, samples_run_away
 from .short import short_log_explosion
@@ -141,8 +141,8 @@ def divergence(ctx: RuleContext) -> list[Finding]:
             lambda peak, scale=scale: {"peak_abs_median": peak, "early_scale": scale},
         )
         out += [f] if f else []
-    if not any(f.metrics == [ctx.column("D_loss")] for f in out if ctx.has("D_loss")):
-        out += d_loss_far_out(ctx)
+    exploded = ctx.has("D_loss") and any(f.metrics == [ctx.column("D_loss")] for f in out)
+    out += [] if exploded else d_loss_far_out(ctx)
     return out + samples_not_finite(ctx) + samples_run_away(ctx) + short_log_explosion(ctx)
 
 
@@ -154,17 +154,11 @@ def d_loss_far_out(ctx: RuleContext) -> list[Finding]:
     (50, 100, 200) at most points of the stretch, or one that no longer moves (its
     interquartile range under 0.1% of its median), is a stopped D: d_clamped's and
     d_stalled's. Not for a Wasserstein critic (no equilibrium)."""
-    if not ctx.has("D_loss") or (ctx.eq is not None and ctx.eq.d_loss is None):
+    cands = run_d_equilibria(ctx)  # {} without a D loss or for a Wasserstein critic
+    if not cands:
         return []
+    line = ctx.th["loss_far_ratio"] * max(cands.values())
     d = ctx.finite("D_loss")
-    g = ctx.finite("G_loss") if ctx.has("G_loss") else None
-    if not len(d):
-        return []
-    g_med = float(np.median(g.to_numpy())) if g is not None and len(g) else None
-    far = far_d_loss(ctx.eq, float(np.median(d.to_numpy())), g_med, ctx.th["loss_far_ratio"])
-    if far is None:
-        return []
-    line, cands = far
     b = ctx.bins("D_loss")
     med = b["med"]
     pick = sustained_stretch(med >= line, 2, last_bin_with_data(med))
