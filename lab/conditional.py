@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import verdicts
+from . import verdicts as lab_verdicts
 from .specs import half_of
 from .tables import count_table, tally, text_table
 
@@ -321,13 +321,13 @@ def build(log, jobs: int = 1, seeds: int = SEEDS, cache: Path = CACHE) -> None:
 
 def predict(d) -> str:
     """The predicted class of a Diagnosis (the module docstring; lab/verdicts.py)."""
-    return verdicts.predict(d, PRED_RULES)
+    return lab_verdicts.predict(d, PRED_RULES)
 
 
 def judge(folder: Path) -> tuple[str, str]:
     """(predicted class, verdict line) for one run folder, as `check` reads it
     (lab/verdicts.py says how)."""
-    return verdicts.judge_folder(folder, PRED_RULES)
+    return lab_verdicts.judge_folder(folder, PRED_RULES)
 
 
 def outcome(truth_cls: str, pred: str) -> str:
@@ -346,7 +346,7 @@ def score_rows(half: str, verdicts: Path | None = None, cache: Path = CACHE) -> 
         sp = CondSpec(**meta["spec"])
         if half != "all" and sp.half != half:
             continue
-        key = f"{sp.id}@{sp.steps}"  # a run rebuilt from another recipe is judged again
+        key = lab_verdicts.cache_key(sp.id, meta_p)
         if key not in seen:
             seen[key] = judge(cache / "runs" / sp.id)
             if verdicts is not None:

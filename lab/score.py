@@ -198,7 +198,7 @@ def score_lab(
         sp = meta["spec"]
         with_real = real is not None and sp["style"] == "runlog" and sp["data"] in real
         # keyed by what was trained too: a run rebuilt under the same id is judged again
-        key = f"{meta['id']}@{_trained_digest(train / (meta['id'] + '.npz'))}"
+        key = verdicts.cache_key(meta["id"], train / f"{meta['id']}.npz")
         if key not in seen[with_real]:
             seen[with_real][key] = judge_folder(folder, real[sp["data"]] if with_real else None)
             c = caches.get(with_real)
@@ -208,16 +208,6 @@ def score_lab(
         pred, verdict = seen[with_real][key]
         rows.append(row_of(meta["id"], meta["spec"], truth_of(meta), pred, verdict))
     return rows
-
-
-def _trained_digest(npz: Path) -> str:
-    """A short hash of a run's training record (its cached .npz), "-" when there is none."""
-    import hashlib
-
-    try:
-        return hashlib.sha256(npz.read_bytes()).hexdigest()[:12]
-    except OSError:
-        return "-"
 
 
 def truth_of(meta: dict) -> str:

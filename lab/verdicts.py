@@ -7,11 +7,12 @@ would). Predicted class, first that holds: the first class of `pred_rules` one o
 rules fired (warning or error); "other" for any other fired rule (the not-training rules
 of NOT_TRAINING excepted: they are about the log, not the training); "healthy" for status
 healthy; then the abstentions "not judged", "no problems found", and "not loaded" for a
-folder `check` cannot read.
+folder `check` cannot read. Verdicts are cached under `cache_key`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 NOT_TRAINING = {"damaged_data", "implausible_values"}
@@ -30,6 +31,16 @@ def predict(d, pred_rules: dict[str, set[str]]) -> str:
     if d.status == "not_judged":
         return "not judged"
     return "no problems found"
+
+
+def cache_key(run_id: str, record: Path) -> str:
+    """The key a run's verdict is cached under: its id and a hash of the file its build
+    wrote (a run rebuilt under the same id, from another recipe or build, is judged again)."""
+    try:
+        digest = hashlib.sha256(record.read_bytes()).hexdigest()[:12]
+    except OSError:
+        digest = "-"
+    return f"{run_id}@{digest}"
 
 
 def judge_folder(

@@ -75,3 +75,26 @@ def test_section_tables_and_split():
     assert tab == [["healthy", "1", "0", "1", "2"], ["condition_ignored", "0", "1", "0", "1"]]
     halves = {sp.half for sp in conditional.specs() if sp.outcome == "class_dropped"}
     assert halves == {"test", "tune"}
+
+
+def test_scored_rows_reuse_a_verdict_only_for_the_same_build(tmp_path):
+    import json
+
+    from conftest import write_synthetic_run
+
+    sp = conditional.CondSpec(0, "healthy")
+    write_synthetic_run(tmp_path / "runs" / sp.id, steps=60)
+    meta_p = tmp_path / f"{sp.id}.json"
+    meta = {"id": sp.id, "spec": sp.__dict__, "truth": "healthy", "facts": {"accuracy": 0.97}}
+    meta_p.write_text(json.dumps(meta))
+    cache = tmp_path / "verdicts.json"
+    (row,) = conditional.score_rows("all", cache, tmp_path)
+    assert row["id"] == sp.id and row["truth"] == "healthy"
+    (key,) = json.loads(cache.read_text())
+    assert key.startswith(f"{sp.id}@")
+    # the cached verdict is reused while the build record is the same ...
+    cache.write_text(json.dumps({key: ["class_dropped", "from the cache"]}))
+    assert conditional.score_rows("all", cache, tmp_path)[0]["pred"] == "class_dropped"
+    # ... and a rebuilt run (another record under the same id) is judged again
+    meta_p.write_text(json.dumps({**meta, "facts": {"accuracy": 0.96}}))
+    assert conditional.score_rows("all", cache, tmp_path)[0]["pred"] != "class_dropped"
