@@ -18,6 +18,7 @@ from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
 from .runaway import alike_clamp, samples_run_away
 from .short import short_log_explosion
+from .stalled import blown_into_clamp
 from .wild import wild_losses
 
 
@@ -142,7 +143,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         )
         out += [f] if f else []
     exploded = ctx.has("D_loss") and any(f.metrics == [ctx.column("D_loss")] for f in out)
-    out += [] if exploded else d_loss_far_out(ctx)
+    out += [] if exploded else d_loss_far_out(ctx) + blown_into_clamp(ctx)
     return out + samples_not_finite(ctx) + samples_run_away(ctx) + short_log_explosion(ctx)
 
 

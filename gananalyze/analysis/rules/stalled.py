@@ -203,3 +203,54 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
             metrics=metrics,
         )
     ]
+
+
+def blown_into_clamp(ctx: RuleContext) -> list[Finding]:
+    """A D loss that trained at an ordinary level and then jumped to a clamp value, pinned
+    there to the end: D blew up during training (a divergence finding, called by the
+    divergence rule; d_clamped reports the dead D it left). A D loss pinned from the first
+    logged point says nothing of how it got there (a saturated initialisation, a loss bug,
+    or a blow-up before the log began): d_clamped's alone. Ordinary: under half the clamp
+    value, which every D-loss equilibrium is by far."""
+    d = ctx.finite("D_loss")
+    pinned = _pinned_tail(d) if len(d) else None
+    if pinned is None:
+        return []
+    tail, val = pinned
+    clamp = _clamp_name(val)
+    need = max(MIN_PINNED_POINTS, ctx.th["sustain_fraction"] * len(d))
+    if clamp is None or val <= 0 or tail < need:
+        return []
+    before = d.iloc[: len(d) - tail]
+    ordinary = before[before.to_numpy() < 0.5 * val]
+    if not len(ordinary):
+        return []
+    pin_step, last_step = int(d.index[len(d) - tail]), int(d.index[-1])
+    level = float(np.median(ordinary.to_numpy()))
+    msg = (
+        f"{ctx.label('D_loss')} trained at {fmt_sig(level)} (median of {len(ordinary)} "
+        f"point(s) from step {int(ordinary.index[0])} to {int(ordinary.index[-1])}), then "
+        f"is pinned at exactly {fmt_sig(val)} from step {pin_step} to the end ({tail} of "
+        f"{len(d)} points; {clamp}): D's outputs blew up to saturation during training, and "
+        "no gradient reaches G since."
+    )
+    action = (
+        "Restart from a checkpoint before the blow-up with lower learning rates (SGD at a high "
+        "rate, or Adam without warm-up, does this), compute BCE from logits "
+        "(BCEWithLogitsLoss) and clip gradients."
+    )
+    nums = {"D_loss_before": level, "D_loss": val, "pinned_points": tail, "pin_step": pin_step}
+    nums["points_before"] = len(ordinary)
+    return [
+        Finding(
+            "divergence",
+            "error",
+            f"{ctx.label('D_loss')} blew up into a clamp",
+            msg,
+            action,
+            pin_step,
+            last_step,
+            nums,
+            [ctx.column("D_loss")],
+        )
+    ]

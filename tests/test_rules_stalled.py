@@ -1,0 +1,65 @@
+"""rules/stalled.py: a D that blew up into a clamp during training (a divergence, with the
+dead D it left) against one pinned at the clamp from its first logged point (a dead D only,
+as in tests/test_failure_shapes.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gananalyze.analysis.rules import diagnose
+from gananalyze.loader import load_run
+
+
+def _run(tmp_path, d_loss: np.ndarray, g_loss: np.ndarray):
+    df = pd.DataFrame({"step": np.arange(len(d_loss)) * 10, "d_loss": d_loss, "g_loss": g_loss})
+    (tmp_path / "r").mkdir()
+    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
+    return diagnose(load_run(tmp_path / "r"))
+
+
+def test_a_d_loss_that_trained_then_jumped_to_the_clamp_is_a_divergence(tmp_path):
+    rng = np.random.default_rng(0)
+    # 120 rows of ordinary summed-BCE training, then pinned at 100 for the last 80 rows
+    d = np.r_[1.3 + 0.05 * rng.standard_normal(120), np.full(80, 100.0)]
+    g = np.r_[0.9 + 0.05 * rng.standard_normal(120), np.zeros(80)]
+    diag = _run(tmp_path, d, g)
+    rules = [(f.severity, f.rule) for f in diag.findings if f.severity != "info"]
+    assert ("error", "divergence") in rules and ("error", "d_clamped") in rules
+    f = next(f for f in diag.findings if f.rule == "divergence")
+    assert f.title == "D loss blew up into a clamp"
+    assert f.start_step == 1200 and f.end_step == 1990
+    assert f.numbers["pinned_points"] == 80 and f.numbers["points_before"] == 120
+    assert f.numbers["D_loss_before"] == pytest.approx(float(np.median(d[:120])))
+    assert f.message.startswith(
+        f"D loss trained at {f.numbers['D_loss_before']:.3g} (median of 120 point(s) from step "
+        "0 to 1190), then is pinned at exactly 100 from step 1200 to the end (80 of 200 "
+        "points; BCELoss's log clamp (-100) on one term"
+    )
+    assert diag.verdict.startswith("D loss blew up into a clamp from step 1200 (error)")
+
+
+def test_one_ordinary_first_point_is_enough_and_none_is_a_dead_d_only(tmp_path):
+    # the first logged point (the untrained nets) at 0.69, pinned at 50 from the next on
+    d = np.r_[0.69, np.full(99, 50.0)]
+    diag = _run(tmp_path, d, np.zeros(100))
+    assert {f.rule for f in diag.findings if f.severity == "error"} == {"divergence", "d_clamped"}
+    # pinned from the first point: how it got there is not in the log
+    (tmp_path / "x").mkdir()
+    diag = _run(tmp_path / "x", np.full(100, 50.0), np.zeros(100))
+    assert [f.rule for f in diag.findings if f.severity != "info"] == ["d_clamped"]
+
+
+def test_a_short_pinned_tail_or_a_value_that_is_no_clamp_is_not_a_blow_up(tmp_path):
+    rng = np.random.default_rng(1)
+    base = 1.3 + 0.05 * rng.standard_normal(200)
+    # pinned at 100 for the last 4 points only (under the 5 points and 10% of the run)
+    d = np.r_[base[:196], np.full(4, 100.0)]
+    diag = _run(tmp_path, d, np.full(200, 0.9))
+    assert "divergence" not in {f.rule for f in diag.findings if f.title.endswith("clamp")}
+    # pinned at 37.5, no known clamp
+    (tmp_path / "b").mkdir()
+    d = np.r_[base[:100], np.full(100, 37.5)]
+    diag = _run(tmp_path / "b", d, np.full(200, 0.9))
+    assert not any(f.title == "D loss blew up into a clamp" for f in diag.findings)
