@@ -239,3 +239,63 @@ def test_a_d_loss_pinned_at_the_clamp_or_frozen_is_a_stopped_d_not_this(tmp_path
 def test_a_d_loss_well_below_the_line_is_not_far_out(tmp_path):
     run = _stdout_far(tmp_path / "r", lambda i, rng: 30 + rng.normal(0, 3))  # 15x: under 25x
     assert not [f for f in _divergence(diagnose(load_run(run))) if "far above" in f.title]
+
+
+def _critic_log(tmp_path, d_loss, g_loss):
+    df = pd.DataFrame({"step": np.arange(len(d_loss)) * 5, "d_loss": d_loss, "g_loss": g_loss})
+    (tmp_path / "r").mkdir()
+    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
+    return diagnose(load_run(tmp_path / "r"))
+
+
+def test_g_climbing_a_fixed_critic_is_a_divergence(tmp_path):
+    # a frozen clipped critic (the lab's shape): G's score on the fakes rises from 0.01 to
+    # 0.4 while D's score on the real data stays put, so D loss + G loss = -E[D(x)] (+ noise);
+    # no D(G(z)) any convention reads as saturated, so only the sum tells
+    rng = np.random.default_rng(4)
+    n = 200
+    fake_score = 0.01 + 0.39 * np.linspace(0, 1, n) ** 2 + 0.002 * rng.standard_normal(n)
+    real_score = -0.01 + 0.002 * rng.standard_normal(n)
+    diag = _critic_log(tmp_path, fake_score - real_score, -fake_score)
+    f = next(f for f in diag.findings if f.rule == "divergence")
+    assert f.title == "G's samples climb a critic that no longer learns" and f.severity == "error"
+    s = fake_score - real_score - fake_score
+    assert f.numbers["loss_sum"] == pytest.approx(float(np.median(s)))
+    lo, hi = np.percentile(s, [10, 90])
+    assert f.numbers["loss_sum_spread"] == pytest.approx(hi - lo)
+    assert f.numbers["G_loss_fall"] == pytest.approx(
+        float(np.median(-fake_score[:50])) - float(np.median(-fake_score[-50:]))
+    )
+    assert "D's verdict on the data did not change while its score for G's samples rose" in (
+        f.message
+    )
+    assert diag.verdict.startswith("G's samples climb a critic that no longer learns from step 0")
+
+
+def test_a_critic_that_learns_or_a_g_loss_that_rises_is_not_a_climb(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 200
+    fake_score = 5.0 + 7.0 * np.linspace(0, 1, n) + 0.02 * rng.standard_normal(n)
+    # the critic learns: its score on the data rises with the fakes' (the sum moves too)
+    real_score = 0.8 * fake_score + 0.05 * rng.standard_normal(n)
+    diag = _critic_log(tmp_path, fake_score - real_score, -fake_score)
+    assert not any(f.title.startswith("G's samples climb") for f in diag.findings)
+    # the G loss rises (D rejects the fakes more): no climb, whatever the sum does
+    (tmp_path / "up").mkdir()
+    real = -5.0 + 0.05 * rng.standard_normal(n)
+    diag = _critic_log(tmp_path / "up", -fake_score - real, fake_score)
+    assert not any(f.title.startswith("G's samples climb") for f in diag.findings)
+
+
+def test_a_short_log_climb_is_judged_from_8_rows_and_a_still_g_loss_is_none(tmp_path):
+    # 10 rows of a frozen critic (a run logged every 100 steps): judged, and it says so
+    fake = np.array([0.01, 0.02, 0.04, 0.07, 0.11, 0.16, 0.22, 0.29, 0.37, 0.46])
+    real = -0.01 + 0.001 * np.sin(np.arange(10))
+    diag = _critic_log(tmp_path, fake - real, -fake)
+    f = next(f for f in diag.findings if f.title.startswith("G's samples climb"))
+    assert f.numbers["points"] == 10 and "(10 points)" in f.message
+    # the sum exact but the G loss moving by 0.01% of its size: a constant D, not a climb
+    (tmp_path / "still").mkdir()
+    g = -5.0 - 1e-4 * np.linspace(0, 1, 30)
+    diag = _critic_log(tmp_path / "still", 1.0 - g, g)
+    assert not any(f.title.startswith("G's samples climb") for f in diag.findings)

@@ -63,3 +63,39 @@ def test_a_short_pinned_tail_or_a_value_that_is_no_clamp_is_not_a_blow_up(tmp_pa
     d = np.r_[base[:100], np.full(100, 37.5)]
     diag = _run(tmp_path / "b", d, np.full(200, 0.9))
     assert not any(f.title == "D loss blew up into a clamp" for f in diag.findings)
+
+
+def _frozen_d_log(rng, n=300, g_noise=2e-5, d_noise=4e-3):
+    """A frozen D's log (summed BCE): G stuck where D's score no longer changes, so the G
+    loss keeps only float noise; the D loss still varies with the real batches."""
+    return 1.41 + d_noise * rng.standard_normal(n), -0.7079 + g_noise * rng.standard_normal(n)
+
+
+def test_a_still_g_loss_is_a_d_that_stopped_learning(tmp_path):
+    d, g = _frozen_d_log(np.random.default_rng(2))
+    diag = _run(tmp_path, d, g)
+    assert [(f.severity, f.rule) for f in diag.findings if f.severity != "info"] == [
+        ("warning", "d_stalled")
+    ]
+    f = diag.findings[0]
+    assert f.title == "Discriminator stopped learning (G loss still)"
+    assert f.start_step == 0 and f.end_step == 2990
+    assert f.numbers["relative_step"] == pytest.approx(
+        float(np.median(np.abs(np.diff(g)))) / abs(float(np.median(g)))
+    )
+    assert f.numbers["relative_step"] < 1e-4
+    assert "(under 1.00e-04), while D loss changes by" in f.message
+    assert f.message.startswith("G loss still at -0.708 from step 0 to the end (100% of the run")
+
+
+def test_a_noisy_g_loss_or_a_rounded_print_is_not_still(tmp_path):
+    rng = np.random.default_rng(3)
+    # a healthy G loss: batch noise of 2% of its level
+    d, g = _frozen_d_log(rng, g_noise=0.015)
+    assert "d_stalled" not in {f.rule for f in _run(tmp_path, d, g).findings}
+    # the frozen D's G loss printed with 4 decimals ("%.4f"): -0.7079 at every point, which
+    # a resolution of 1e-4 cannot tell from a G loss that moves by 1e-4
+    (tmp_path / "p").mkdir()
+    d, g = _frozen_d_log(rng)
+    diag = _run(tmp_path / "p", np.round(d, 4), np.round(g, 4))
+    assert "d_stalled" not in {f.rule for f in diag.findings}

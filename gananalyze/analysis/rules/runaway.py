@@ -34,7 +34,7 @@ from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
-from .short import MIN_SHORT, rows_agree
+from .short import MIN_ONE_OFF, MIN_SHORT, rows_agree
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
@@ -275,5 +275,71 @@ def _finding(
             end_step=b1,
             numbers=nums,
             metrics=metrics,
+        )
+    ]
+
+
+def _spread(x: np.ndarray) -> float:
+    """The 10th-to-90th percentile spread."""
+    lo, hi = np.percentile(x, [10, 90])
+    return float(hi - lo)
+
+
+def climbs_fixed_critic(ctx: RuleContext) -> list[Finding]:
+    """D loss + G loss constant while the G loss falls far (`fixed_critic_ratio`): under a
+    Wasserstein loss, hinge (while D(G(z)) > -1) and saturating BCE that sum is D's loss on
+    the real data alone, so D's verdict on the data never changed while its score for G's
+    samples rose: G climbing a critic that no longer learns, whose score grows without bound
+    away from the data (a divergence finding, called by the divergence rule where
+    samples_run_away found nothing). An identity, not a trend, so a short log of 8 rows is
+    judged too; the finding says how many points it rests on. The fall must be at least
+    `climb_min_fall` of the G loss's larger size (first or last quarter): a G loss that
+    barely moves beside an exact sum is a D constant over its inputs (d_stalled's). Under
+    non-saturating BCE and LSGAN the sum moves with D(G(z)), so it cannot stay constant
+    while the G loss falls."""
+    th = ctx.th
+    d, g = ctx.finite("D_loss"), ctx.finite("G_loss")
+    if not (len(d) and len(g)):
+        return []
+    j = pd.concat([d.rename("d"), g.rename("g")], axis=1, join="inner")
+    if len(j) < MIN_ONE_OFF:  # an identity, not a trend: judged from 8 rows
+        return []
+    s = (j["d"] + j["g"]).to_numpy(dtype=np.float64)
+    gv = j["g"].to_numpy(dtype=np.float64)
+    k = max(1, len(gv) // 4)
+    g_first, g_last = float(np.median(gv[:k])), float(np.median(gv[-k:]))
+    fall, s_span = g_first - g_last, _spread(s)
+    size = max(abs(g_first), abs(g_last))
+    climbed = fall > 0 and fall >= th["climb_min_fall"] * size
+    if not (climbed and s_span <= th["fixed_critic_ratio"] * fall):
+        return []
+    steps = j.index.to_numpy()
+    b0, b1 = int(steps[0]), int(steps[-1])
+    msg = (
+        f"{ctx.label('D_loss')} + {ctx.label('G_loss')} stayed at {fmt_sig(float(np.median(s)))} "
+        f"(10th-90th percentile spread {fmt_sig(s_span)}) from step {b0} to {b1} ({len(j)} "
+        f"points), while {ctx.label('G_loss')} fell from {fmt_sig(g_first)} (median of the "
+        f"first quarter) to {fmt_sig(g_last)} (last quarter), {fmt_sig(fall / max(s_span, 1e-12))}"
+        "x that spread. Under a Wasserstein loss, hinge (while D(G(z)) > -1) and saturating "
+        "BCE, that sum is D's loss on the real data alone: D's verdict on the data did not "
+        f"change while its score for G's samples rose by {fmt_sig(fall)}. A D that no longer "
+        "follows G leaves G climbing its fixed landscape, which grows without bound away from "
+        "the data: the samples run away (a divergence the losses do not show as NaN)."
+    )
+    nums = {"loss_sum": float(np.median(s)), "loss_sum_spread": s_span, "G_loss_first": g_first}
+    nums.update(G_loss_last=g_last, G_loss_fall=fall, points=len(j))
+    return [
+        Finding(
+            rule="divergence",
+            severity="error",
+            title="G's samples climb a critic that no longer learns",
+            message=msg,
+            action="Look at the samples' range. Check that D's optimizer steps (learning rate, "
+            "requires_grad, a frozen or detached D), restart from a checkpoint before the G "
+            "loss began to fall, and bound G's output (tanh) to the data's range.",
+            start_step=b0,
+            end_step=b1,
+            numbers=nums,
+            metrics=[ctx.column("D_loss"), ctx.column("G_loss")],
         )
     ]

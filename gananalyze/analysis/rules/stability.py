@@ -16,7 +16,7 @@ from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
-from .runaway import alike_clamp, samples_run_away
+from .runaway import alike_clamp, climbs_fixed_critic, samples_run_away
 from .short import short_log_explosion
 from .stalled import blown_into_clamp
 from .wild import wild_losses
@@ -144,7 +144,10 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         out += [f] if f else []
     exploded = ctx.has("D_loss") and any(f.metrics == [ctx.column("D_loss")] for f in out)
     out += [] if exploded else d_loss_far_out(ctx) + blown_into_clamp(ctx)
-    return out + samples_not_finite(ctx) + samples_run_away(ctx) + short_log_explosion(ctx)
+    runaway = samples_run_away(ctx)
+    if not runaway and not out:  # a loss explosion already says it diverged
+        runaway = climbs_fixed_critic(ctx)
+    return out + samples_not_finite(ctx) + runaway + short_log_explosion(ctx)
 
 
 def d_loss_far_out(ctx: RuleContext) -> list[Finding]:

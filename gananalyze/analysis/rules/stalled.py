@@ -5,6 +5,7 @@ updates)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
@@ -12,10 +13,19 @@ from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .registry import not_this_kind, rule
 
 
-@rule("d_stalled", needs=("D_loss", "G_loss"))
+@rule("d_stalled", needs=("G_loss",))
 def d_stalled(ctx: RuleContext) -> list[Finding]:
     """D has stopped learning: its loss flat (within and between bins) for a sustained
-    stretch while the G loss moves."""
+    stretch while the G loss moves, or the G loss still from one logged point to the next
+    (`_g_loss_still`)."""
+    if not ctx.has("D_loss"):
+        return _g_loss_still(ctx)
+    return _d_loss_flat(ctx) or _g_loss_still(ctx)
+
+
+def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
+    """The D loss flat (within and between bins) for a sustained stretch while the G loss
+    moves."""
     th = ctx.th
     bd = ctx.bins("D_loss")
     med, disp = bd["med"], bd["disp"]
@@ -60,6 +70,90 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
             end_step=b1,
             numbers={"D_loss": d_val, "G_loss_range": g_move, "fraction_of_run": frac},
             metrics=[ctx.column("D_loss"), ctx.column("G_loss")],
+        )
+    ]
+
+
+def _resolution(v: np.ndarray) -> float:
+    """The step the values were written with: 10**-k for the fewest decimals k (up to 8) that
+    hold every value (a print with "%.4f" gives 1e-4), else 0 (written in full precision)."""
+    for k in range(9):
+        x = v * 10.0**k
+        if np.all(np.abs(x - np.round(x)) <= 1e-6 * np.maximum(1.0, np.abs(x))):
+            return 10.0**-k
+    return 0.0
+
+
+def _g_loss_still(ctx: RuleContext) -> list[Finding]:
+    """The G loss still: its median change from one logged point to the next under
+    `g_still_rel` of its level, per bin, for a sustained stretch. Every step draws new noise
+    (and new real rows), so a G loss that does not move means D gives G's samples the same
+    score at every step; a D that learns moves that score. Not judged where the values were
+    written too coarsely to show such changes (a rounded print), nor for a G loss at 0 or at
+    a clamp (a saturated D: d_clamped's and the divergence rule's)."""
+    th = ctx.th
+    g = ctx.finite("G_loss")
+    if len(g) < th["min_points"]:
+        return []
+    v = g.to_numpy(dtype=np.float64)
+    step = pd.Series(np.abs(np.diff(v)), index=g.index[1:])
+    moved = ctx.bins("__G_loss_step", step)["med"]
+    med = ctx.bins("G_loss")["med"]
+    level = np.abs(med)
+    rel = th["g_still_rel"]
+    with np.errstate(invalid="ignore"):
+        still = (level > 0) & (moved <= rel * level)
+    pick = sustained_stretch(still, ctx.need_bins(), last_bin_with_data(med))
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
+    steps = g.index.to_numpy()
+    inside = (steps >= b0) & (steps <= b1)
+    vals = v[inside]
+    g_val = float(np.median(vals))
+    if g_val == 0 or _clamp_name(abs(g_val)) is not None:
+        return []
+    res = _resolution(vals)
+    if res > 0.1 * rel * abs(g_val):
+        return []  # written too coarsely to tell a still loss from a noisy one
+    typical = float(np.median(np.abs(np.diff(vals)))) if vals.size > 1 else 0.0
+    frac = (z - a + 1) / ctx.nb
+    span = f"from step {b0}" + (" to the end" if ongoing else f" to {b1}")
+    d_part = ""
+    if ctx.has("D_loss"):
+        d = ctx.finite("D_loss")
+        dv = d.to_numpy(dtype=np.float64)[(d.index >= b0) & (d.index <= b1)]
+        if dv.size > 1:
+            d_part = (
+                f", while {ctx.label('D_loss')} changes by "
+                f"{fmt_sig(float(np.median(np.abs(np.diff(dv)))))} (its real batches differ)"
+            )
+    msg = (
+        f"{ctx.label('G_loss')} still at {fmt_sig(g_val)} {span} ({fmt_pct(frac)} of the run, "
+        f"{int(inside.sum())} points): it changes by {fmt_sig(typical)} from one logged point "
+        f"to the next, {fmt_sig(typical / abs(g_val))} of its level (under "
+        f"{fmt_sig(rel)}){d_part}. Every step draws new noise, so D gives G's samples the same "
+        "score at every step: D is not learning, and G gets no new signal."
+    )
+    return [
+        Finding(
+            rule="d_stalled",
+            severity="warning",
+            title="Discriminator stopped learning (G loss still)",
+            message=msg,
+            action="Check that D's optimizer steps (a learning rate of zero, requires_grad "
+            "off, a detached or frozen D, dead ReLUs after a large update); for a WGAN "
+            "critic, check the weight clipping range.",
+            start_step=b0,
+            end_step=b1,
+            numbers={
+                "G_loss": g_val,
+                "G_loss_step": typical,
+                "relative_step": typical / abs(g_val),
+                "fraction_of_run": frac,
+            },
+            metrics=[ctx.column("G_loss")],
         )
     ]
 

@@ -126,6 +126,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # d_stalled
     "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
     "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
+    "g_still_rel": 1e-4,  # G loss still: its point-to-point change under this of its level
+    # divergence: D loss + G loss (D's loss on the real data under Wasserstein, hinge and
+    # saturating BCE) within this fraction of the G loss's fall: G climbs a fixed critic
+    "fixed_critic_ratio": 0.1,
+    "climb_min_fall": 0.2,  # ... and the G loss fell by this much of its larger size
     # wgan_critic
     "wgan_grow_ratio": 10.0,  # critic gap at the end this many times its early |value|, rising
     "wgan_gap_vanish_frac": 0.05,  # ... or (weights clipped) below this fraction of its scale
