@@ -99,3 +99,13 @@ def test_a_noisy_g_loss_or_a_rounded_print_is_not_still(tmp_path):
     d, g = _frozen_d_log(rng)
     diag = _run(tmp_path / "p", np.round(d, 4), np.round(g, 4))
     assert "d_stalled" not in {f.rule for f in diag.findings}
+
+
+def test_a_g_loss_repeated_between_g_steps_is_not_still(tmp_path):
+    # a WGAN loop logging at every critic step: the G loss is that of the last G step, so
+    # 4 of 5 points repeat it exactly; between G steps it moves by 2% of its level
+    rng = np.random.default_rng(6)
+    g_steps = -0.5 + 0.01 * rng.standard_normal(60)
+    g = np.repeat(g_steps, 5)
+    d = 0.2 + 0.01 * rng.standard_normal(300)
+    assert "d_stalled" not in {f.rule for f in _run(tmp_path, d, g).findings}

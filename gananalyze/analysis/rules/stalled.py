@@ -90,13 +90,19 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     (and new real rows), so a G loss that does not move means D gives G's samples the same
     score at every step; a D that learns moves that score. Not judged where the values were
     written too coarsely to show such changes (a rounded print), nor for a G loss at 0 or at
-    a clamp (a saturated D: d_clamped's and the divergence rule's)."""
+    a clamp (a saturated D: d_clamped's and the divergence rule's). A value repeated exactly
+    from one point to the next is left out: a loop that logs the last G loss again at each
+    critic step repeats it without a new G step."""
     th = ctx.th
     g = ctx.finite("G_loss")
     if len(g) < th["min_points"]:
         return []
     v = g.to_numpy(dtype=np.float64)
-    step = pd.Series(np.abs(np.diff(v)), index=g.index[1:])
+    dv = np.diff(v)
+    new = dv != 0  # a value logged again without a new G step (n_critic loops) is no change
+    if int(new.sum()) < th["min_points"]:
+        return []
+    step = pd.Series(np.abs(dv[new]), index=g.index[1:][new])
     moved = ctx.bins("__G_loss_step", step)["med"]
     med = ctx.bins("G_loss")["med"]
     level = np.abs(med)
@@ -117,7 +123,9 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     res = _resolution(vals)
     if res > 0.1 * rel * abs(g_val):
         return []  # written too coarsely to tell a still loss from a noisy one
-    typical = float(np.median(np.abs(np.diff(vals)))) if vals.size > 1 else 0.0
+    dvals = np.diff(vals)
+    dvals = dvals[dvals != 0]
+    typical = float(np.median(np.abs(dvals))) if dvals.size else 0.0
     frac = (z - a + 1) / ctx.nb
     span = f"from step {b0}" + (" to the end" if ongoing else f" to {b1}")
     d_part = ""
