@@ -109,3 +109,21 @@ def test_a_g_loss_repeated_between_g_steps_is_not_still(tmp_path):
     g = np.repeat(g_steps, 5)
     d = 0.2 + 0.01 * rng.standard_normal(300)
     assert "d_stalled" not in {f.rule for f in _run(tmp_path, d, g).findings}
+
+
+def test_running_means_logged_at_every_step_are_not_a_stalled_d(tmp_path):
+    # an epoch's AverageMeter logged at every step (300 steps per epoch): late in the epoch
+    # each new batch moves the mean by about noise / k, for G and D alike
+    rng = np.random.default_rng(7)
+
+    def running(level, noise):
+        x = level + noise * rng.standard_normal(1200)
+        return np.concatenate([np.cumsum(e) / np.arange(1, 301) for e in x.reshape(4, 300)])
+
+    diag = _run(tmp_path, running(1.3, 0.001), running(-0.7, 0.0005))
+    assert "d_stalled" not in {f.rule for f in diag.findings}
+    # the same G loss beside a D loss that still moves with its real batches: a frozen D
+    (tmp_path / "frozen").mkdir()
+    d = 1.3 + 0.004 * rng.standard_normal(1200)
+    diag = _run(tmp_path / "frozen", d, running(-0.7, 0.0005))
+    assert "d_stalled" in {f.rule for f in diag.findings}

@@ -92,7 +92,9 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     written too coarsely to show such changes (a rounded print), nor for a G loss at 0 or at
     a clamp (a saturated D: d_clamped's and the divergence rule's). A value repeated exactly
     from one point to the next is left out: a loop that logs the last G loss again at each
-    critic step repeats it without a new G step."""
+    critic step repeats it without a new G step. The D loss must move, relative to its level,
+    `g_still_d_moves` times as much: with a frozen D it still varies with the real batches,
+    while a running mean logged at every step (an epoch's AverageMeter) keeps both still."""
     th = ctx.th
     g = ctx.finite("G_loss")
     if len(g) < th["min_points"]:
@@ -128,15 +130,20 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     typical = float(np.median(np.abs(dvals))) if dvals.size else 0.0
     frac = (z - a + 1) / ctx.nb
     span = f"from step {b0}" + (" to the end" if ongoing else f" to {b1}")
-    d_part = ""
-    if ctx.has("D_loss"):
-        d = ctx.finite("D_loss")
-        dv = d.to_numpy(dtype=np.float64)[(d.index >= b0) & (d.index <= b1)]
-        if dv.size > 1:
-            d_part = (
-                f", while {ctx.label('D_loss')} changes by "
-                f"{fmt_sig(float(np.median(np.abs(np.diff(dv)))))} (its real batches differ)"
-            )
+    if not ctx.has("D_loss"):
+        return []  # a running mean logged at every step is as still: the D loss tells them apart
+    d = ctx.finite("D_loss")
+    dv = d.to_numpy(dtype=np.float64)[(d.index >= b0) & (d.index <= b1)]
+    dd = np.diff(dv)
+    dd = np.abs(dd[dd != 0])
+    d_level = float(np.median(np.abs(dv))) if dv.size else 0.0
+    d_typical = float(np.median(dd)) if dd.size else 0.0
+    if not d_level or d_typical / d_level < th["g_still_d_moves"] * typical / abs(g_val):
+        return []  # both still: a smoothed log (a running mean) or a D constant over inputs
+    d_part = (
+        f", while {ctx.label('D_loss')} changes by {fmt_sig(d_typical)}, "
+        f"{fmt_sig(d_typical / d_level)} of its level (its real batches differ)"
+    )
     msg = (
         f"{ctx.label('G_loss')} still at {fmt_sig(g_val)} {span} ({fmt_pct(frac)} of the run, "
         f"{int(inside.sum())} points): it changes by {fmt_sig(typical)} from one logged point "

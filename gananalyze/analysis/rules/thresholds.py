@@ -127,6 +127,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
     "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
     "g_still_rel": 1e-4,  # G loss still: its point-to-point change under this of its level
+    "g_still_d_moves": 10.0,  # ... while the D loss moves this many times more, relatively
     # divergence: D loss + G loss (D's loss on the real data under Wasserstein, hinge and
     # saturating BCE) within this fraction of the G loss's fall: G climbs a fixed critic
     "fixed_critic_ratio": 0.1,
