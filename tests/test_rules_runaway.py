@@ -195,6 +195,20 @@ def test_short_log_whose_last_row_disagrees_is_no_runaway(tmp_path):
     assert not [f for f in _divergence(d) if "run away" in f.title]
 
 
+def test_short_log_runaway_from_a_row_on_to_the_last_is_judged(tmp_path):
+    # 12 rows: 4 ordinary, then D(G(z)) saturated in each of the last 8 (the event, to the end)
+    d = diagnose(_short_outputs(tmp_path / "r", [0.6] * 4 + [0.9999] * 8))
+    (f,) = [f for f in _divergence(d) if "run away" in f.title]
+    assert f.start_step == 400 and f.severity == "error"
+    assert f.message.endswith(
+        "Judged from 12 points, under the 20 the trend rules need, because every row from step "
+        "400 on agrees, the last included (8 of 12)."
+    )
+    # fewer than half the rows (5 of 12 at the end): not judged
+    d = diagnose(_short_outputs(tmp_path / "s", [0.6] * 7 + [0.9999] * 5))
+    assert not [f for f in _divergence(d) if "run away" in f.title]
+
+
 # -- a D loss far above every equilibrium from the first logged row (rules/stability.py)
 
 

@@ -10,6 +10,8 @@ so: D ranks the fakes above the data. Read from every signal logged:
   D(x) <= `runaway_dx_max` (not saturated alike: a D saying 1.0 to both is d_clamped's);
   the D loss, when logged, must say D does worse than chance (>= `runaway_d_loss_ratio` x
   its equilibrium), and the G loss, when logged, must not say D rejects the fakes;
+- in a short log (5 to min_points - 1 rows): every row, all but one from 8 rows, or every
+  row from one on to the last, at least 5 rows and half the log (a runaway is an event);
 - the losses alone: a G loss implying D(G(z)) >= `runaway_dgz_min` as -log D(G(z)) (or as
   log(1 - D(G(z))) when negative) with a D loss >= `runaway_d_loss_ratio` x the largest
   equilibrium of every loss convention consistent with the run (so under BCE, hinge and
@@ -34,7 +36,7 @@ from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
-from .short import MIN_ONE_OFF, MIN_SHORT, rows_agree
+from .short import MIN_ONE_OFF, MIN_SHORT, rows_agree, tail_agrees
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
@@ -143,17 +145,35 @@ def samples_run_away(ctx: RuleContext) -> list[Finding]:
     mask, use_probs = got
     mask = np.asarray(mask, dtype=bool)
     if rows is not None:
-        if not rows_agree(mask):
+        steps = rows.index.to_numpy()
+        first = 0 if rows_agree(mask) else tail_agrees(mask)
+        if first < 0:
             return []
         k = int(mask.sum())
-        why = "every row agrees" if k == nb else "all rows but one agree, the last included"
+        if first:
+            why = f"every row from step {int(steps[first])} on agrees, the last included"
+            k = nb - first
+        else:
+            why = "every row agrees" if k == nb else "all rows but one agree, the last included"
         short_note = (
             f" Judged from {nb} points, under the {th['min_points']} the trend rules need, "
             f"because {why} ({k} of {nb})."
         )
-        steps = rows.index.to_numpy()
         return _finding(
-            ctx, 0, nb - 1, True, steps, steps, bx, bg, bd, bgl, cands, use_probs, nums, short_note
+            ctx,
+            first,
+            nb - 1,
+            True,
+            steps,
+            steps,
+            bx,
+            bg,
+            bd,
+            bgl,
+            cands,
+            use_probs,
+            nums,
+            short_note,
         )
     last = last_bin_with_data(bx, bg) if use_probs else last_bin_with_data(bd, bgl)
     pick = sustained_stretch(mask, ctx.need_bins(), last)

@@ -9,6 +9,9 @@ with a D loss under d_over_implied_loss_frac of ln 2 in each row (D winning unde
 convention consistent with those numbers); or, without a G loss, a D loss under
 d_over_loss_frac of the smallest equilibrium of any convention (unless declared).
 
+G's samples running away (runaway.py) are an event too: judged when every row agrees, or
+every row from one on to the last, at least MIN_SHORT rows and half the log (`tail_agrees`).
+
 A loss exploding (`short_log_explosion`, a divergence finding the divergence rule adds):
 every row from the first past loss_explode_ratio x its scale to the last, at least
 MIN_EXPLODED of them, the scale being its first row or the largest D-loss equilibrium of
@@ -37,6 +40,18 @@ def rows_agree(agree: np.ndarray) -> bool:
     """Every row agrees; or, from MIN_ONE_OFF rows, all but one, the last row included."""
     n, k = len(agree), int(agree.sum())
     return n >= MIN_SHORT and (k == n or (n >= MIN_ONE_OFF and k == n - 1 and bool(agree[-1])))
+
+
+def tail_agrees(agree: np.ndarray) -> int:
+    """The first row of the stretch of agreeing rows that runs to the last row, when it
+    holds at least MIN_SHORT rows and half the log (an event from that row on, such as a
+    divergence, in every row since), else -1."""
+    n = len(agree)
+    k = n
+    while k > 0 and agree[k - 1]:
+        k -= 1
+    tail = n - k
+    return k if tail >= max(MIN_SHORT, math.ceil(n / 2)) else -1
 
 
 def _rows(k: int, n: int, by_outputs: int | None = None) -> str:
