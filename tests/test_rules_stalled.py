@@ -127,3 +127,17 @@ def test_running_means_logged_at_every_step_are_not_a_stalled_d(tmp_path):
     d = 1.3 + 0.004 * rng.standard_normal(1200)
     diag = _run(tmp_path / "frozen", d, running(-0.7, 0.0005))
     assert "d_stalled" in {f.rule for f in diag.findings}
+
+
+def test_a_d_loss_flat_near_zero_is_d_winning_not_a_stalled_d(tmp_path):
+    # D loss flat at 1e-4 (under 7.5% of LSGAN's averaged equilibrium 0.25, the smallest of
+    # any convention) while the G loss climbs from 9 to 14: D wins outright
+    rng = np.random.default_rng(8)
+    d = 1e-4 * (1 + 0.001 * rng.standard_normal(300))
+    g = np.linspace(9, 14, 300) + 0.05 * rng.standard_normal(300)
+    rules = {f.rule for f in _run(tmp_path, d, g).findings if f.severity != "info"}
+    assert "d_stalled" not in rules and "d_overpowering" in rules
+    # the same flat D loss at 0.3, above that line: a stalled D
+    (tmp_path / "b").mkdir()
+    rules = {f.rule for f in _run(tmp_path / "b", d * 3000, g).findings if f.severity != "info"}
+    assert "d_stalled" in rules

@@ -10,6 +10,7 @@ import pandas as pd
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
+from .conventions import D_EQUILIBRIA
 from .registry import not_this_kind, rule
 
 
@@ -38,8 +39,12 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         return []
     a, z, ongoing = pick
     d_val = float(np.nanmedian(med[a : z + 1]))
-    if not np.isfinite(d_val) or abs(d_val) < 1e-6:
-        return []  # a D loss of zero is D winning outright: d_overpowering's business
+    wasserstein = ctx.eq is not None and ctx.eq.loss == "wasserstein"
+    near_zero = th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
+    if not np.isfinite(d_val) or abs(d_val) < (1e-6 if wasserstein else near_zero):
+        # a D loss this near 0 (under d_over_loss_frac of the smallest equilibrium of any
+        # convention) is D winning outright, with nothing left to learn: d_overpowering's
+        return []
     g = ctx.bins("G_loss")["med"][a : z + 1]
     g = g[np.isfinite(g)]
     if g.size < 2:
