@@ -152,13 +152,17 @@ ZOO_LOADS = {
     "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
     "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),
     "michaelwjohnson-dcgan-modified-excerpt": ("csv", 141, "Generator Loss", "Discriminator Loss"),
+    "mkumar-dcgan-mnist-bce-epoch-csv": ("keras", 50, "Generator_Loss", "Discriminator_Loss"),
+    "mkumar-sngan-mnist-bce-epoch-csv": ("keras", 50, "Generator_Loss", "Discriminator_Loss"),
     "proj-cat-gan-epoch-stdout": ("textlog", 10, "loss_g", "loss_d"),
     "rckalil-gans-unet-100-epochs": ("keras", 100, None, None),
     "rckalil-gans-unet-sgd": ("keras", 35, None, None),
     "rpg-spritegan-stylegan2ada-logtxt": ("stylegan-log", 81, None, None),
     "szczerku-rna-ganerator-wgangp-prefix": ("csv-rows", 101, "g_loss", "d_loss"),
     "vandanayadav-gan-initial-tensor-csv": ("csv-rows", 6, "losses_g", "losses_d"),
+    "xbisatrouble-dcgan-tf-mnist-idle-prefix": ("textlog", 147, "g_loss", "d_loss"),
     "yggyatsso-colorization-cgan-prefix": ("csv-rows", 400, "Generator", "discriminator"),
+    "yskim0-dcgan-mnist-readme-excerpt": ("textlog", 23, "G_loss", "D_loss"),
 }
 
 

@@ -485,6 +485,12 @@ def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
             1200,
             {"lr": 2e-4, "loss_G": 1.23, "loss_D": 0.5},
         ),
+        # DCGAN-tensorflow: a named epoch, then the batch in bare brackets, spaces inside
+        (
+            "Epoch: [ 2/25] [  10/ 273] time: 81.2979, d_loss: 1.38, g_loss: 0.71",
+            2 * 273 + 10,
+            {"time": 81.2979, "d_loss": 1.38, "g_loss": 0.71},
+        ),
     ],
 )
 def test_common_printed_shapes(tmp_path, line, step, values):
@@ -547,3 +553,21 @@ def test_one_line_of_g_and_d_losses_is_a_log(tmp_path):
     other.mkdir()
     (other / "notes.txt").write_text("epoch: 3 lr: 0.01\n")
     assert textlog.find_log(other) is None
+
+
+def test_a_log_opening_on_a_bracketed_word_is_no_json_and_a_bare_number_no_counter(tmp_path):
+    # PyTorch-GAN's print as the first line: read, not skipped as a JSON array
+    f = tmp_path / "train_log.txt"
+    f.write_text(
+        "".join(f"[Epoch {e}/100] [D loss: 0.0000] [G loss: {14 + e:.4f}]\n" for e in range(6))
+    )
+    assert textlog.value_lines(f) == 6
+    r = load_run(tmp_path)
+    assert list(r.scalars["step"]) == [0, 1, 2, 3, 4, 5]
+    # a JSON array still is one
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "log.txt").write_text('[{"step": 1, "loss": 0.5}]\n')
+    assert textlog.value_lines(tmp_path / "j" / "log.txt") == 0
+    # TensorFlow's printed variable table (`[112640, bytes: 450560]`) holds no counter
+    sh = freetext.parse("generator/g_h0_lin/Matrix:0 (float32_ref 110x1024) [112640, bytes: 4]")
+    assert sh.counters == {}

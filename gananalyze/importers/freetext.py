@@ -5,7 +5,8 @@ A line is read as key/value pairs around its numbers:
     `key (qualifier): v`              `FID score (Step: 4000, Using test moments): 37.2` ->
                                       `FID_score (Using test moments)` = 37.2 at step 4000
     `key: a / b`                      two values, `key_1` and `key_2` (DCGAN's D(G(z)))
-    `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets: epoch, batch)
+    `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
+                                      epoch, then batch; `Epoch: [ e/E] [ b/B]` too)
 Counters are the keys named like a step (step, global step, iter, itr, iteration, it, kimg,
 tick, epoch, batch); every other pair is a value. `key v` (no `:` or `=`) is a pair when the
 key is a counter, or when the line has no `:`/`=` pairs at all (`tick 3 kimg 12.0 ...`).
@@ -187,8 +188,8 @@ def parse(line: str) -> Shape:
             k += 1
             continue
         last = None
-        if gap.endswith("["):  # `Epoch [e/E]`, `[e/E]`
-            kind = _counter(_key_words(gap[:-1].rstrip().rstrip(":").rstrip()))
+        if gap.rstrip().endswith("["):  # `Epoch [e/E]`, `[e/E]`, `Epoch:[ e/E]`
+            kind = _counter(_key_words(gap.rstrip()[:-1].rstrip().rstrip(":").rstrip()))
             if kind and kind not in shape.counters:
                 shape.counters[kind] = (k, None)
                 last = ("counter", kind)
@@ -239,10 +240,13 @@ def parse(line: str) -> Shape:
         k += 1
     if len(spaced) < 2 and not shape.counters:  # one `word 64` in prose is not a value
         shape.values = [v for i, v in enumerate(shape.values) if i not in spaced]
+    bare = [b for b in bare if b[1] is not None]  # `[112640, ...]` is no counter
     if bare and "epoch" not in shape.counters:  # DCGAN: [epoch/E][batch/B]
         shape.counters["epoch"] = bare[0]
         if len(bare) > 1:
             shape.counters.setdefault("batch", bare[1])
+    elif bare:  # DCGAN-tensorflow: `Epoch: [e/E] [b/B]`, the bare one the batch
+        shape.counters.setdefault("batch", bare[0])
     return shape
 
 

@@ -75,7 +75,9 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
                         continue
                     if first:
                         first = False
-                        if s.startswith(("{", "[{", "[")) and not re.match(r"\[\s*\d", s):
+                        # JSON: an object, or an array opening on an object, an array, a
+                        # string or nothing; `[Epoch 3/100]` and `[0/5][3/100]` are log lines
+                        if s.startswith("{") or re.match(r'\[\s*(?:[\[{"\]]|$)', s):
                             return 0
                     key = freetext.template(s)
                     hit = cache.get(key)
