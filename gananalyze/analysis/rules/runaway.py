@@ -314,7 +314,11 @@ def climbs_fixed_critic(ctx: RuleContext) -> list[Finding]:
     samples_run_away found nothing). An identity, not a trend, so a short log of 8 rows is
     judged too; the finding says how many points it rests on. The fall must be at least
     `climb_min_fall` of the G loss's larger size (first or last quarter): a G loss that
-    barely moves beside an exact sum is a D constant over its inputs (d_stalled's). Under
+    barely moves beside an exact sum is a D constant over its inputs (d_stalled's). It must
+    still be falling in the second half (half of the fall or more after the middle: growth
+    without bound, where a G that converges levels off, as under a critic whose score on the
+    data is anchored, ProGAN's drift penalty), and end under the sum (the fakes rated above
+    the data, when the D loss's penalties are >= 0). Under
     non-saturating BCE and LSGAN the sum moves with D(G(z)), so it cannot stay constant
     while the G loss falls."""
     th = ctx.th
@@ -326,12 +330,19 @@ def climbs_fixed_critic(ctx: RuleContext) -> list[Finding]:
         return []
     s = (j["d"] + j["g"]).to_numpy(dtype=np.float64)
     gv = j["g"].to_numpy(dtype=np.float64)
-    k = max(1, len(gv) // 4)
+    n = len(gv)
+    k = max(1, n // 4)
     g_first, g_last = float(np.median(gv[:k])), float(np.median(gv[-k:]))
+    g_mid = float(np.median(gv[max(0, n // 2 - k // 2) : n // 2 + k // 2 + 1]))
     fall, s_span = g_first - g_last, _spread(s)
     size = max(abs(g_first), abs(g_last))
     climbed = fall > 0 and fall >= th["climb_min_fall"] * size
     if not (climbed and s_span <= th["fixed_critic_ratio"] * fall):
+        return []
+    # unbounded: still falling (half of the fall or more after the middle), not levelling off
+    # at the data's score as a converging G does; and at the end G's loss under the sum, which
+    # rating the fakes above the data needs when the penalties in the D loss are >= 0
+    if g_mid - g_last < 0.5 * fall or g_last >= float(np.median(s)):
         return []
     steps = j.index.to_numpy()
     b0, b1 = int(steps[0]), int(steps[-1])
