@@ -92,6 +92,10 @@ class SampleGrid:
     labels: tuple[int, ...] | None = None
     # the share of the logged values that were NaN/Inf (drawn black; RunLog records it)
     nonfinite: float = 0.0
+    # the share of the finite values outside the range the grid draws (clipped), and how far
+    # the furthest lies from the range's centre in half-widths (RunLog records both)
+    outside: float = 0.0
+    reach: float | None = None
 
     def read_bytes(self) -> bytes:
         """The PNG/JPEG bytes of the image."""

@@ -91,8 +91,12 @@ def _fmt(v: float, spec: str = ".6g") -> str:
     return "nan" if not np.isfinite(v) else format(float(v), spec)
 
 
-def _digit_images(x: np.ndarray) -> np.ndarray:
-    return np.clip(x[:100].astype(np.float32), -1, 1).reshape(-1, 1, 8, 8)
+def _digit_images(x: np.ndarray, clip: bool = True) -> np.ndarray:
+    """The first 100 digit samples as (N, 1, 8, 8) images; clipped to [-1, 1] as
+    torchvision's make_grid draws them, or raw (RunLog clips when it draws, and records
+    what it clipped, as for a user's G)."""
+    x = x[:100].astype(np.float32)
+    return (np.clip(x, -1, 1) if clip else x).reshape(-1, 1, 8, 8)
 
 
 def write_run(sp, meta: dict, z, out: Path) -> None:
@@ -139,7 +143,7 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
             # float32 samples held as a finite number, so it is logged as the largest float16
             x = np.where(np.isinf(x), np.sign(x) * np.finfo(np.float16).max, x)
             if sp.data == "digits":
-                log.samples(int(s), _digit_images(x), nrow=10, value_range=(-1.0, 1.0))
+                log.samples(int(s), _digit_images(x, clip=False), nrow=10, value_range=(-1.0, 1.0))
             else:
                 log.samples(int(s), x[:500].astype(np.float32), kind="vectors")
 

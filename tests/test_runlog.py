@@ -108,6 +108,7 @@ def test_checkpoint_samples_histograms_round_trip(tmp_path):
 
 def test_make_grid_layout():
     grid, layout = make_grid(np.zeros((5, 3, 2, 2)), padding=1)
+    assert layout.pop("range") == [0.0, 1.0]  # zeros, none negative: drawn from [0, 1]
     assert layout == {"nrow": 2, "ncol": 3, "tile": [2, 2], "padding": 1, "count": 5}
     assert grid.shape == (2 * 3 + 1, 3 * 3 + 1, 3)
 

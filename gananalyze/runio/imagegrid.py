@@ -26,7 +26,8 @@ def make_grid(
 
     cells: which sample goes in each cell, row-major (-1 leaves a cell black), with
     `nrow` the number of columns: a conditional run's one row per class (labels.class_rows).
-    Returns the (H, W, C) uint8 image and its layout (for cutting samples back out).
+    Returns the (H, W, C) uint8 image and its layout (for cutting samples back out), with the
+    value range drawn black to white ("range"; values outside it are clipped).
     """
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
@@ -64,6 +65,7 @@ def make_grid(
         y, xx = padding + r * (h + padding), padding + col * (w + padding)
         grid[y : y + h, xx : xx + w] = x[k].transpose(1, 2, 0)
     layout = {"nrow": nrows, "ncol": ncol, "tile": [h, w], "padding": padding, "count": len(order)}
+    layout["range"] = [float(lo), float(hi)]  # the values drawn black to white
     return grid, layout
 
 

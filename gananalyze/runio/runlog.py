@@ -42,6 +42,24 @@ from .labels import check_labels, class_rows, read_condition
 D_METRICS = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc", "D_tp", "D_fp", "D_fn", "D_tn")
 
 
+def out_of_range(x: np.ndarray, value_range: Any) -> dict[str, float]:
+    """What the grid's clipping hides: the share of the finite values outside the range the
+    grid was drawn in ("outside") and how far the furthest lies from the range's centre, in
+    half-widths of the range ("reach"); {} when every value lies inside."""
+    if not (isinstance(value_range, list | tuple) and len(value_range) == 2):
+        return {}
+    lo, hi = (float(v) for v in value_range)
+    v = np.asarray(x, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size or hi <= lo:
+        return {}
+    share = float(((v < lo) | (v > hi)).mean())
+    if not share:
+        return {}
+    reach = float(np.abs(v - (lo + hi) / 2).max() / ((hi - lo) / 2))
+    return {"outside": round(share, 6), "reach": float(f"{reach:.4g}")}
+
+
 def _to_float(v: Any) -> float:
     if hasattr(v, "detach"):  # torch tensor, converted at flush time
         v = v.detach()
@@ -368,7 +386,9 @@ class RunLog:
         labels: a conditional G's class of each sample (N class numbers, or (N, K)
         one-hot rows), stored in the index; an image grid then shows one row per class.
         Samples holding NaN/Inf are stored as they are: vectors keep them, an image grid
-        draws them black and its index line records their share ("nonfinite").
+        draws them black and its index line records their share ("nonfinite"). Values
+        outside the range the grid draws are clipped in the PNG; the index line records
+        that range, their share ("outside") and how far the furthest lies ("reach").
         """
         from PIL import Image
 
@@ -399,6 +419,10 @@ class RunLog:
         nonfinite = float((~np.isfinite(x)).mean()) if x.size else 0.0
         if nonfinite:  # drawn black in the PNG; the fact is kept for the divergence rule
             layout["nonfinite"] = round(nonfinite, 6)
+        drawn = layout.pop("range")
+        clipped = out_of_range(x, drawn)
+        if clipped:  # the grid clips them: the fact is kept for the divergence rule
+            layout.update(clipped, range=drawn)
         name = f"step-{int(step):09d}.png"
         path = self.path / store.SAMPLES_DIR / name
         buf = io.BytesIO()

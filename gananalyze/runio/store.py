@@ -157,10 +157,15 @@ def _layout(rec: dict) -> dict[str, Any] | None:
     padding = rec.get("padding", 0)
     labels = rec.get("labels")
     nonfinite = rec.get("nonfinite", 0.0)
+    outside = rec.get("outside", 0.0)
+    reach = rec.get("reach")
     ok = (
         valid_labels(labels)
         and type(nonfinite) in (int, float)
         and 0 <= nonfinite <= 1
+        and type(outside) in (int, float)
+        and 0 <= outside <= 1
+        and (reach is None or (type(reach) in (int, float) and 0 <= reach < float("inf")))
         and
         all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
         and type(padding) is int
@@ -184,6 +189,8 @@ def _layout(rec: dict) -> dict[str, Any] | None:
         "padding": padding,
         "labels": tuple(labels) if labels is not None else None,
         "nonfinite": float(nonfinite),
+        "outside": float(outside),
+        "reach": float(reach) if reach is not None else None,
     }
 
 
@@ -219,6 +226,8 @@ def list_samples(
                 count=lay.get("count"),
                 labels=lay.get("labels"),
                 nonfinite=lay.get("nonfinite", 0.0),
+                outside=lay.get("outside", 0.0),
+                reach=lay.get("reach"),
             )
         )
     return sorted(out, key=lambda s: s.step)

@@ -147,7 +147,8 @@ def divergence(ctx: RuleContext) -> list[Finding]:
     runaway = samples_run_away(ctx)
     if not runaway and not out:  # a loss explosion already says it diverged
         runaway = climbs_fixed_critic(ctx)
-    return out + samples_not_finite(ctx) + runaway + short_log_explosion(ctx)
+    out += samples_not_finite(ctx) + samples_out_of_range(ctx)
+    return out + runaway + short_log_explosion(ctx)
 
 
 def d_loss_far_out(ctx: RuleContext) -> list[Finding]:
@@ -236,6 +237,48 @@ def samples_not_finite(ctx: RuleContext) -> list[Finding]:
         "rate and gradient clipping; check G's output layer and any log/division in the losses."
     )
     title = "G's samples are not finite (NaN/Inf)"
+    sev = "error" if ongoing else "warning"
+    return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
+
+
+def samples_out_of_range(ctx: RuleContext) -> list[Finding]:
+    """G's image samples far outside the range their grid draws: at least
+    `samples_outside_share` of the values outside it and the furthest `samples_reach`
+    half-widths of the range from its centre or more (RunLog records both: the PNG clips
+    them, so the picture shows a blank or saturated grid that says nothing of them)."""
+    th = ctx.th
+    grids = [g for g in ctx.run.samples if g.reach is not None]
+    if not grids:
+        return []
+    by_step: dict[int, tuple[float, float]] = {}
+    for g in grids:
+        o, r = by_step.get(int(g.step), (0.0, 0.0))
+        by_step[int(g.step)] = (max(o, float(g.outside)), max(r, float(g.reach or 0.0)))
+    last = max(int(g.step) for g in ctx.run.samples)
+    bad = sorted(
+        s
+        for s, (o, r) in by_step.items()
+        if o >= th["samples_outside_share"] and r >= th["samples_reach"]
+    )
+    if not bad:
+        return []
+    first = bad[0]
+    ongoing = last in bad
+    o, r = by_step[bad[-1]]
+    msg = (
+        f"G's image samples lie far outside the range their grid draws at {len(bad)} "
+        f"checkpoint(s) from step {first}: at step {bad[-1]} {fmt_pct(o)} of the values are "
+        f"outside it and the furthest lies {fmt_sig(r)} half-widths of the range from its "
+        f"centre (at least {fmt_sig(th['samples_reach'])} counts). The grid clips them, so "
+        "its pictures show nothing of them: G's output has run away"
+        + (" and stays there." if ongoing else f"; the last checkpoint (step {last}) is back.")
+    )
+    nums = {"checkpoints": len(bad), "first_step": first, "outside": o, "reach": r}
+    action = (
+        "Restart from a checkpoint before it with a lower learning rate and gradient "
+        "clipping; bound G's output to the data's range (tanh for images in [-1, 1])."
+    )
+    title = "G's samples run far outside the image range"
     sev = "error" if ongoing else "warning"
     return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
 

@@ -132,6 +132,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # saturating BCE) within this fraction of the G loss's fall: G climbs a fixed critic
     "fixed_critic_ratio": 0.1,
     "climb_min_fall": 0.2,  # ... and the G loss fell by this much of its larger size
+    # divergence: image samples outside the grid's range (RunLog's "outside" and "reach")
+    "samples_outside_share": 0.5,  # at least this share of the values outside the range
+    "samples_reach": 20.0,  # ... and the furthest this many half-widths from its centre
     # wgan_critic
     "wgan_grow_ratio": 10.0,  # critic gap at the end this many times its early |value|, rising
     "wgan_gap_vanish_frac": 0.05,  # ... or (weights clipped) below this fraction of its scale
