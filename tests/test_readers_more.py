@@ -141,6 +141,9 @@ def _zoo() -> dict:
 # what each zoo log loads as: format, rows, G loss column, D loss column (None: by views)
 ZOO_LOADS = {
     "aidiary-chainer-dcgan-mnist": ("chainer", 200, "gen/loss", "dis/loss"),
+    "airi-genrisk-bce-d-floor-lightning": ("csv", 320, "train_gen_loss", "train_disc_loss"),
+    "airi-genrisk-wgan-critic-nan-lightning": ("csv", 320, "train_gen_loss", "train_disc_loss"),
+    "airi-genrisk-wgan-damped-lightning": ("csv", 200, "train_gen_loss", "train_disc_loss"),
     "alokwhitewolf-chainer-dcgan-dis-only": ("chainer", 30, "loss_gen", None),
     "apolloaggrey-gans-epoch-csv": ("keras", 5, "gen_loss", "disc_loss"),
     "candy0543-combogan-weather-prefix": ("cyclegan", 92, None, None),
@@ -148,6 +151,7 @@ ZOO_LOADS = {
     "cinfogan-stomp-chainer-py2": ("chainer", 20, "gen/loss", "dis/loss"),
     "cueltschey-ddos-gan-losses": ("csv-rows", 30, "generator_loss", "discriminator_loss"),
     "deblurgan-wgangp-interleaved-prefix": ("cyclegan", 80, "G_GAN", "D_real+fake"),
+    "dominikfle-cwgan-clip-solar-lightning": ("csv", 46, "generator_loss", "critic_loss"),
     "frederikravnborg-3d-cyclegan": ("keras", None, None, None),
     "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
     "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),
