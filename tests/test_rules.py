@@ -220,6 +220,22 @@ def test_oscillation(synthetic_run):
     assert f.metrics == ["G_loss"]
 
 
+def test_swings_from_the_start_that_die_away_are_settling_not_oscillation(synthetic_run):
+    # a damped swing from the warm-up's end (the zoo's converging critic run): not flagged;
+    # the same swing starting after a calm stretch, or never dying away, still is
+    n = 200
+    t = np.arange(n)
+    damped = 0.69 + 1.5 * np.sin(t * 2.5) * np.where(t < 50, 1.0, 0.0)
+    d = diagnose(load_run(synthetic_run("s", steps=n, g_loss=damped)))
+    assert not any(f.rule == "oscillation" for f in d.findings)
+    late = 0.69 + 1.5 * np.sin(t * 2.5) * np.where((t >= 60) & (t < 110), 1.0, 0.0)
+    f = only(diagnose(load_run(synthetic_run("l", steps=n, g_loss=late))), "oscillation")
+    assert (f.start_step, f.end_step) == (60, 109)
+    kept = 0.69 + 1.5 * np.sin(t * 2.5)
+    d = diagnose(load_run(synthetic_run("k", steps=n, g_loss=kept)))
+    assert not any(f.rule == "oscillation" for f in d.findings)  # swinging throughout: its usual
+
+
 def test_tiny_swings_of_a_vanished_loss_are_not_oscillation(tmp_path):
     rng = np.random.default_rng(0)
     with RunLog(tmp_path / "r", loss="bce") as log:

@@ -357,7 +357,8 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
 
 @rule("oscillation", needs=[("G_loss",), ("D_loss",)])
 def oscillation(ctx: RuleContext) -> list[Finding]:
-    """A loss swings far more than its own usual noise (robust z of its rolling dispersion)."""
+    """A loss swings far more than its own usual noise (robust z of its rolling dispersion).
+    Swings from the end of the warm-up on that die away, the run settling in, do not count."""
     th = ctx.th
     out: list[Finding] = []
     warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
@@ -382,6 +383,13 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
         )  # swings of 1e-6 around a loss of 1e-9 are numerical noise
         mask = (z > th["osc_z"]) & (disp > th["osc_ratio"] * base) & (disp > floor)
         mask[:warm] = False
+        settle = warm
+        while settle < len(mask) and (mask[settle] or not np.isfinite(disp[settle])):
+            settle += 1
+        if warm < settle < last_bin_with_data(disp):
+            # swings from the run's start that die away and never come back: the run
+            # settling in (a longer warm-up), not an oscillation
+            mask[:settle] = False
         pick = sustained_stretch(mask, th["sustain_min_bins"], last_bin_with_data(disp))
         if not pick:
             continue
