@@ -17,9 +17,9 @@ from gananalyze.loader import load_run
 from gananalyze.runio.runlog import out_of_range
 
 
-def _write(path, scale_from: int | None, scale: float):
+def _write(path, scale_from: int | None, scale: float, offset: float = 0.0):
     """A balanced BCE log with a 16-sample grid every 100 steps; from step `scale_from` on,
-    the samples are multiplied by `scale` (no tanh on G's output)."""
+    the samples are multiplied by `scale` and shifted by `offset` (no tanh on G's output)."""
     rng = np.random.default_rng(0)
     with ga.RunLog(path, loss="bce") as log:
         for s in range(1000):
@@ -31,7 +31,7 @@ def _write(path, scale_from: int | None, scale: float):
             if s % 100 == 0:
                 x = rng.uniform(-1, 1, (16, 1, 8, 8)).astype(np.float32)
                 if scale_from is not None and s >= scale_from:
-                    x *= scale
+                    x = x * scale + offset
                 log.samples(s, x, nrow=4, value_range=(-1.0, 1.0))
     return path
 
@@ -73,3 +73,11 @@ def test_a_g_that_overshoots_the_range_is_not_one(tmp_path, scale):
     # the values outside), or 15x: under the 20 half-widths that count
     d = diagnose(load_run(_write(tmp_path / "r", scale_from=0, scale=scale)))
     assert not [f for f in d.findings if f.title == "G's samples run far outside the image range"]
+
+
+def test_the_collapse_checks_leave_grids_clipped_far_out_out(tmp_path):
+    # from step 500 every value lies 400x out on the same side: the clipped grids are all
+    # white, near-copies of one another, which is no collapse; only the divergence is reported
+    d = diagnose(load_run(_write(tmp_path / "r", scale_from=500, scale=100.0, offset=300.0)))
+    assert {f.rule for f in d.findings if f.severity != "info"} == {"divergence"}
+    assert d.verdict.startswith("G's samples run far outside the image range from step 500")

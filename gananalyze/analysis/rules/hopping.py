@@ -22,6 +22,7 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..diversity import FEATURE_SIDE, pairwise_stats, sample_features
 from ..findings import Finding
 from .context import RuleContext
+from .stability import ran_off
 
 
 def grid_centres(ctx: RuleContext) -> list[tuple[int, np.ndarray, float, float, int]]:
@@ -31,7 +32,11 @@ def grid_centres(ctx: RuleContext) -> list[tuple[int, np.ndarray, float, float, 
     Grids at the same step (several tags) are pooled; unreadable grids are left out (the
     diversity check already names them).
     """
-    grids = [g for g in ctx.run.samples if g.nrow and g.ncol and g.tile]
+    grids = [
+        g
+        for g in ctx.run.samples
+        if g.nrow and g.ncol and g.tile and not g.nonfinite and not ran_off(g, ctx.th)
+    ]  # NaN/Inf drawn black, or clipped far out: a divergence's, not a hop
     tiles_at: dict[int, list[np.ndarray]] = {}
     for g in grids:
         try:

@@ -18,6 +18,7 @@ from .conventions import consistent_d_equilibria
 from .evaluated import collapse_from_recall, fid_jumps
 from .hopping import centre_drift, collapse_from_hopping
 from .registry import available, rule
+from .stability import ran_off
 
 
 @rule(
@@ -51,6 +52,9 @@ def _collapse_from_samples(ctx: RuleContext) -> list[Finding]:
 
     th = ctx.th
     div = sample_diversity(ctx.run)
+    off = {int(g.step) for g in ctx.run.samples if ran_off(g, th)}
+    if off:  # clipped far out: a divergence (stability.ran_off), not a collapse
+        div = div[~div["step"].isin(off)].reset_index(drop=True)
     ctx.diversity = div
     if len(div) < 2:
         return []

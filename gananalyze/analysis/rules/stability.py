@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import GanAnalyzeError
+from ...run import SampleGrid
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
@@ -241,6 +242,18 @@ def samples_not_finite(ctx: RuleContext) -> list[Finding]:
     return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
 
 
+def ran_off(g: SampleGrid, th: dict[str, Any]) -> bool:
+    """A grid whose samples lie far outside the range it draws (`samples_outside_share` of
+    the values outside, the furthest `samples_reach` half-widths out): the PNG shows only
+    clipped values, so it says nothing of the samples (the one test: the divergence rule's
+    finding, and the collapse checks leave such grids out)."""
+    return (
+        g.reach is not None
+        and g.outside >= th["samples_outside_share"]
+        and g.reach >= th["samples_reach"]
+    )
+
+
 def samples_out_of_range(ctx: RuleContext) -> list[Finding]:
     """G's image samples far outside the range their grid draws: at least
     `samples_outside_share` of the values outside it and the furthest `samples_reach`
@@ -255,11 +268,7 @@ def samples_out_of_range(ctx: RuleContext) -> list[Finding]:
         o, r = by_step.get(int(g.step), (0.0, 0.0))
         by_step[int(g.step)] = (max(o, float(g.outside)), max(r, float(g.reach or 0.0)))
     last = max(int(g.step) for g in ctx.run.samples)
-    bad = sorted(
-        s
-        for s, (o, r) in by_step.items()
-        if o >= th["samples_outside_share"] and r >= th["samples_reach"]
-    )
+    bad = sorted({int(g.step) for g in grids if ran_off(g, th)})
     if not bad:
         return []
     first = bad[0]
