@@ -352,8 +352,10 @@ def climbs_fixed_critic(ctx: RuleContext) -> list[Finding]:
         f"points), while {ctx.label('G_loss')} fell from {fmt_sig(g_first)} (median of the "
         f"first quarter) to {fmt_sig(g_last)} (last quarter), {fmt_sig(fall / max(s_span, 1e-12))}"
         "x that spread. Under a Wasserstein loss, hinge (while D(G(z)) > -1) and saturating "
-        "BCE, that sum is D's loss on the real data alone: D's verdict on the data did not "
-        f"change while its score for G's samples rose by {fmt_sig(fall)}. A D that no longer "
+        "BCE, that sum is D's loss on the real data alone (under non-saturating BCE and LSGAN "
+        "it moves with D(G(z)) and could not stay put while the G loss falls, so they do not "
+        "fit these numbers): D's verdict on the data did not change while its score for G's "
+        f"samples rose by {fmt_sig(fall)}. A D that no longer "
         "follows G leaves G climbing its fixed landscape, which grows without bound away from "
         "the data: the samples run away (a divergence the losses do not show as NaN)."
     )

@@ -233,13 +233,22 @@ def samples_not_finite(ctx: RuleContext) -> list[Finding]:
     )
     nums = {"checkpoints_nonfinite": len(bad), "checkpoints": len(share), "first_step": first}
     nums.update(share_first=share[first], share_last=share[last])
-    action = (
+    return _samples_finding(
+        "G's samples are not finite (NaN/Inf)",
+        msg,
         "Restart from a checkpoint before the first non-finite samples with a lower learning "
-        "rate and gradient clipping; check G's output layer and any log/division in the losses."
+        "rate and gradient clipping; check G's output layer and any log/division in the losses.",
+        bad,
+        ongoing,
+        nums,
     )
-    title = "G's samples are not finite (NaN/Inf)"
+
+
+def _samples_finding(title, msg, action, bad: list[int], ongoing: bool, nums) -> list[Finding]:
+    """The divergence finding of G's samples at the checkpoints `bad` (an error while the
+    last checkpoint is one of them)."""
     sev = "error" if ongoing else "warning"
-    return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
+    return [Finding("divergence", sev, title, msg, action, bad[0], bad[-1], nums, [])]
 
 
 def ran_off(g: SampleGrid, th: dict[str, Any]) -> bool:
@@ -282,14 +291,15 @@ def samples_out_of_range(ctx: RuleContext) -> list[Finding]:
         "its pictures show nothing of them: G's output has run away"
         + (" and stays there." if ongoing else f"; the last checkpoint (step {last}) is back.")
     )
-    nums = {"checkpoints": len(bad), "first_step": first, "outside": o, "reach": r}
-    action = (
+    return _samples_finding(
+        "G's samples run far outside the image range",
+        msg,
         "Restart from a checkpoint before it with a lower learning rate and gradient "
-        "clipping; bound G's output to the data's range (tanh for images in [-1, 1])."
+        "clipping; bound G's output to the data's range (tanh for images in [-1, 1]).",
+        bad,
+        ongoing,
+        {"checkpoints": len(bad), "first_step": first, "outside": o, "reach": r},
     )
-    title = "G's samples run far outside the image range"
-    sev = "error" if ongoing else "warning"
-    return [Finding("divergence", sev, title, msg, action, first, bad[-1], nums, [])]
 
 
 def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, str]:
