@@ -485,6 +485,12 @@ def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
             1200,
             {"lr": 2e-4, "loss_G": 1.23, "loss_D": 0.5},
         ),
+        # Keras-GAN: the iteration, bare, opens the line
+        (
+            "12 [D loss: 0.693, acc.: 50.00%] [G loss: 0.70]",
+            12,
+            {"D_loss": 0.693, "acc.": 50.0, "G_loss": 0.70},
+        ),
         # DCGAN-tensorflow: a named epoch, then the batch in bare brackets, spaces inside
         (
             "Epoch: [ 2/25] [  10/ 273] time: 81.2979, d_loss: 1.38, g_loss: 0.71",

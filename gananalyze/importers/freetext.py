@@ -5,6 +5,8 @@ A line is read as key/value pairs around its numbers:
     `key (qualifier): v`              `FID score (Step: 4000, Using test moments): 37.2` ->
                                       `FID_score (Using test moments)` = 37.2 at step 4000
     `key: a / b`                      two values, `key_1` and `key_2` (DCGAN's D(G(z)))
+    `12 [D loss: v] [G loss: v]`      a line opening on a bare integer before its pairs: the
+                                      iteration (Keras-GAN's print)
     `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
                                       epoch, then batch; `Epoch: [ e/E] [ b/B]` too)
 Counters are the keys named like a step (step, global step, iter, itr, iteration, it, kimg,
@@ -39,6 +41,8 @@ _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
 # a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
 _ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]]\s*[:=]\s*[-+.]?[0-9]")
 _CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
+# a line opening on a bare integer, then a bracketed part (Keras-GAN's print)
+_LEAD_COUNT_RE = re.compile(r"\s*[0-9]+\s+\[[A-Za-z]")
 _VALUE_END = set(" \t,;:|)]}%/>\r")
 MAX_WORDS = 3
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
@@ -240,6 +244,9 @@ def parse(line: str) -> Shape:
         k += 1
     if len(spaced) < 2 and not shape.counters:  # one `word 64` in prose is not a value
         shape.values = [v for i, v in enumerate(shape.values) if i not in spaced]
+    if spans and not shape.counters and shape.values and _LEAD_COUNT_RE.match(line):
+        # Keras-GAN: `%d [D loss: %f, acc.: %.2f%%] [G loss: %f]`, the iteration first
+        shape.counters["iter"] = (0, None)
     bare = [b for b in bare if b[1] is not None]  # `[112640, ...]` is no counter
     if bare and "epoch" not in shape.counters:  # DCGAN: [epoch/E][batch/B]
         shape.counters["epoch"] = bare[0]
