@@ -238,7 +238,8 @@ def _run_with_grids(path: Path, corrupt: int | None) -> Path:
     rng = np.random.default_rng(3)
     with RunLog(path, loss="bce") as log:
         for i in range(200):
-            log.scalars(i, G_loss=0.69, D_loss=1.386, D_x=0.5, D_G_z_before=0.5)
+            e = 0.01 * rng.standard_normal(2)  # batch noise: a loss constant to the digit is dead
+            log.scalars(i, G_loss=0.69 + e[0], D_loss=1.386 + e[1], D_x=0.5, D_G_z_before=0.5)
             if i % 40 == 0:
                 log.samples(i, rng.uniform(-1, 1, (16, 1, 8, 8)), nrow=4)
     if corrupt is not None:

@@ -141,3 +141,20 @@ def test_a_d_loss_flat_near_zero_is_d_winning_not_a_stalled_d(tmp_path):
     (tmp_path / "b").mkdir()
     rules = {f.rule for f in _run(tmp_path / "b", d * 3000, g).findings if f.severity != "info"}
     assert "d_stalled" in rules
+
+
+def test_a_d_loss_constant_to_its_last_digit_is_a_dead_d_a_rounded_print_is_not(tmp_path):
+    # hinge: D's output 5 for every input (a frozen D with a large bias): the D loss is
+    # 6.00146 at every point while the G loss moves; no clamp value, but no batch noise either
+    rng = np.random.default_rng(10)
+    d = np.r_[1.9 + 0.05 * rng.standard_normal(20), np.full(180, 6.00146)]
+    g = -5.0 + 0.3 * rng.standard_normal(200)
+    diag = _run(tmp_path, d, g)
+    f = next(f for f in diag.findings if f.rule == "d_clamped")
+    assert "D loss pinned at exactly 6.00146 for the last 180 of 200 points" in f.message
+    assert "D gives every input the same output" in f.message
+    assert f.action.startswith("Check that D still depends on its input")
+    # a D loss printed with 2 decimals ("0.69" at every point) is no evidence of that
+    (tmp_path / "p").mkdir()
+    diag = _run(tmp_path / "p", np.full(200, 0.69), g)
+    assert "d_clamped" not in {f.rule for f in diag.findings}

@@ -268,13 +268,22 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
             metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
             start = int(dg.index[len(dg) - tail]) if tail <= len(dg) else None
     pinned = _pinned_tail(ctx.raw("D_loss")) if len(ctx.raw("D_loss")) else None
+    clamp_seen = False
     if pinned is not None:
         tail, val = pinned
         clamp = _clamp_name(val)
+        clamp_seen = clamp is not None
         long_enough = tail >= max(MIN_PINNED_POINTS, th["sustain_fraction"] * n_total)
         # an exact constant is no training loss (batches differ); a clamp value or a
-        # saturated D says why. A loss pinned at 0 is D winning outright (d_overpowering).
-        if long_enough and abs(val) > 1e-6 and (clamp or parts):
+        # saturated D says why, and so does a value written precisely enough that any batch
+        # noise would show (a D constant over its inputs), where a rounded print ("%.4f")
+        # of a small loss is not. A loss pinned at 0 is D winning outright (d_overpowering),
+        # and so is one near 0 unless the loss is a critic's (no equilibrium).
+        wasserstein = ctx.eq is not None and ctx.eq.loss == "wasserstein"
+        near_zero = 1e-6 if wasserstein else th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
+        tail_vals = ctx.finite("D_loss").to_numpy(dtype=np.float64)[-tail:]
+        precise = abs(val) > near_zero and _resolution(tail_vals) <= 1e-3 * abs(val)
+        if long_enough and abs(val) > 1e-6 and (clamp or parts or precise):
             eq = ctx.eq
             ratio = (
                 f", {fmt_sig(val / eq.d_loss)}x its equilibrium {fmt_sig(eq.d_loss)}"
@@ -286,9 +295,20 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
                 eq_d = float(BCE_EQUILIBRIUM[red])
                 how = "summed" if red == "sum" else "averaged"
                 ratio = f", {fmt_sig(val / eq_d)}x its equilibrium {fmt_sig(eq_d)} under {how} BCE"
+            why = (
+                f" ({clamp})"
+                if clamp
+                else (
+                    " (the same value to the last digit written while the batches differ: "
+                    "D gives every input the same output)"
+                    if precise and not parts
+                    else ""
+                )
+            )
+            shown = fmt_sig(val) if clamp else f"{val:.6g}"
             parts.append(
-                f"{ctx.label('D_loss')} pinned at exactly {fmt_sig(val)} for the last {tail} of "
-                f"{n_total} points{ratio}" + (f" ({clamp})" if clamp else "")
+                f"{ctx.label('D_loss')} pinned at exactly {shown} for the last {tail} of "
+                f"{n_total} points{ratio}{why}"
             )
             nums.update(D_loss=val, pinned_points=tail)
             metrics.append(ctx.column("D_loss"))
@@ -308,9 +328,15 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
             title="Discriminator dead (saturated or clamped)",
             message="; ".join(parts) + ". No gradient reaches G from such a D: training has "
             f"stopped (judged from {n_total} points).",
-            action="Lower D's learning rate and compute "
-            "the loss from logits (BCEWithLogitsLoss) instead of sigmoid + BCELoss, which "
-            "saturates and clamps; check D's last layer and input scaling.",
+            action=(
+                "Lower D's learning rate and compute the loss from logits (BCEWithLogitsLoss) "
+                "instead of sigmoid + BCELoss, which saturates and clamps; check D's last layer "
+                "and input scaling."
+                if clamp_seen or "D_x" in nums
+                else "Check that D still depends on its input: dead ReLUs after a large update, "
+                "a frozen or detached D, a learning rate of zero, D's last layer and input "
+                "scaling."
+            ),
             start_step=start,
             end_step=int(ctx.steps[-1]) if len(ctx.steps) else start,
             numbers=nums,
