@@ -164,7 +164,7 @@ ZOO_LOADS = {
     "nyroro-wgangp-cifar10-keras-prefix": ("textlog", 350, "G_loss", "D_loss"),
     "pavas23-cyclegan-bce-real-only-d": ("textlog", 200, "Loss_G", "Loss_D"),
     "pavas23-dcgan-celeba-stdout-log": ("textlog", 260, "Loss_G", "Loss_D"),
-    "polarje-ralsgan-cartoon-pinned-prefix": ("cyclegan", 82, None, None),
+    "polarje-ralsgan-cartoon-pinned-prefix": ("cyclegan", 82, "gen", "disc"),
     "proj-cat-gan-epoch-stdout": ("textlog", 10, "loss_g", "loss_d"),
     "rckalil-gans-unet-100-epochs": ("keras", 100, None, None),
     "rckalil-gans-unet-sgd": ("keras", 35, None, None),
@@ -172,7 +172,7 @@ ZOO_LOADS = {
     "szczerku-rna-ganerator-wgangp-prefix": ("csv-rows", 101, "g_loss", "d_loss"),
     "vandanayadav-gan-initial-tensor-csv": ("csv-rows", 6, "losses_g", "losses_d"),
     "xbisatrouble-dcgan-tf-mnist-idle-prefix": ("textlog", 147, "g_loss", "d_loss"),
-    "yeonbum-stylegan2-celebvhq-stats-prefix": ("csv-rows", 8, "Loss/G/loss/mean", "Loss/D/loss/mean"),
+    "yeonbum-stylegan2-celebvhq-stats-prefix": ("stylegan", 8, "Loss/G/loss", "Loss/D/loss"),
     "yggyatsso-colorization-cgan-prefix": ("csv-rows", 400, "Generator", "discriminator"),
     "yskim0-dcgan-mnist-readme-excerpt": ("textlog", 23, "G_loss", "D_loss"),
 }
@@ -211,3 +211,24 @@ def test_a_table_beside_a_stdout_log_wins(tmp_path):
     (tmp_path / "metrics.csv").write_text("step,g_loss\n0,1.0\n1,0.9\n")
     assert detect_format(tmp_path) == "csv"
     assert detect_format(tmp_path / "train.log") == "textlog"
+
+
+def test_a_lone_stylegan_stats_jsonl_is_a_stylegan_run(tmp_path):
+    rec = {
+        "Progress/tick": {"num": 1, "mean": 0.0, "std": 0.0},
+        "Loss/G/loss": {"num": 64, "mean": 2.6, "std": 0.5},
+        "Loss/D/loss": {"num": 64, "mean": 0.6, "std": 0.1},
+        "Timing/total_sec": {"num": 1, "mean": 60.0, "std": 0.0},
+    }
+    lines = []
+    for t in range(3):
+        rec["Progress/tick"]["mean"] = float(t)
+        lines.append(json.dumps(rec))
+    (tmp_path / "stats.jsonl").write_text("\n".join(lines) + "\n")
+    r = load_run(tmp_path)
+    assert r.format == "stylegan" and len(r.scalars) == 3
+    assert (r.column("G_loss"), r.column("D_loss")) == ("Loss/G/loss", "Loss/D/loss")
+    # any other JSON lines alone stay a table
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "stats.jsonl").write_text('{"g_loss": 1.0, "d_loss": 0.5}\n' * 3)
+    assert load_run(tmp_path / "t").format != "stylegan"

@@ -147,3 +147,18 @@ def test_info_json_has_the_roles(tmp_path):
     assert data["roles"] == {"D_loss": {"column": "disc_loss", "how": "exact name"}}
     assert data["ambiguous"] == {"G_loss": ["G_loss", "gen_loss"]}
     assert data["unclaimed"] == []
+
+
+def test_a_cyclegan_loss_log_names_a_network_alone_for_its_loss(tmp_path):
+    # a loss_log.txt (every value a loss) whose trainer calls its terms `disc` and `gen`
+    lines = ["================ Training Loss (Mon Jan  1 00:00:00 2024) ================\n"]
+    for i in range(40):
+        lines.append(
+            f"(epoch: {i // 10 + 1}, iters: {(i % 10 + 1) * 100}, time: 0.100, data: 0.010) "
+            f"idt: 2.050 disc: {0.99 + 0.001 * i:.3f} z_style: 72.727 "
+            f"gen: {1.02 - 0.001 * i:.3f} \n"
+        )
+    (tmp_path / "loss_log.txt").write_text("".join(lines))
+    run = load_run(tmp_path)
+    assert run.format == "cyclegan"
+    assert (run.column("D_loss"), run.column("G_loss")) == ("disc", "gen")

@@ -84,18 +84,42 @@ FEATURES = {
 }
 
 
+STATS_HEAD = 1 << 20  # bytes of stats.jsonl read to see its first record
+
+
+def _stats_record(path: Path) -> bool:
+    """Whether the first line of `path` is a StyleGAN2-ADA/3 stats record: a JSON object
+    whose `Progress/...` or `Loss/...` keys hold {"num", "mean", ...} (a stats.jsonl
+    alone, without the files that usually sit beside it)."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline(STATS_HEAD)
+        rec = loads_json(line, path)
+    except (OSError, ValueError):
+        return False
+    return isinstance(rec, dict) and any(
+        isinstance(k, str)
+        and k.startswith(("Progress/", "Loss/"))
+        and isinstance(v, dict)
+        and "mean" in v
+        for k, v in rec.items()
+    )
+
+
 def detect(path: Path) -> bool:
     path = Path(path)
     if path.is_file():
         return path.name == "stats.jsonl"
+    stats = path / "stats.jsonl"
     return (
         path.is_dir()
-        and (path / "stats.jsonl").is_file()
+        and stats.is_file()
         and (
             (path / "training_options.json").is_file()
             or any(path.glob("metric-*.jsonl"))
             or (path / "log.txt").is_file()
             or any(path.glob("network-snapshot-*.pkl"))
+            or _stats_record(stats)
         )
     )
 

@@ -324,7 +324,8 @@ def run_roles(run) -> Resolution:
     if resolve("D_loss", cols) is None:
         reserved = layout_columns(cols)
     explicit = {r: v["column"] for r, v in mapping.items() if v.get("column") in cols}
-    context = Path(str(run.extra.get("table", ""))).name
+    # the file the columns came from: a table's, or a loss log's (CycleGAN's loss_log.txt)
+    context = Path(str(run.extra.get("table") or run.extra.get("log_file") or "")).name
     keep = [c for c in cols if c not in reserved or c in explicit.values()]
     res = resolve_roles(keep, explicit, context=context)
     for r in explicit:
