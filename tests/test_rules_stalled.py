@@ -158,3 +158,15 @@ def test_a_d_loss_constant_to_its_last_digit_is_a_dead_d_a_rounded_print_is_not(
     (tmp_path / "p").mkdir()
     diag = _run(tmp_path / "p", np.full(200, 0.69), g)
     assert "d_clamped" not in {f.rule for f in diag.findings}
+
+
+def test_a_flat_d_loss_creeping_on_a_clamp_value_names_the_clamp(tmp_path):
+    # averaged BCE with log(x + 1e-10): D's loss creeps 11.5159 -> 11.5130, just above the
+    # floor -log(1e-10) / 2 = 11.5129, while the G loss climbs (the zoo's genrisk run)
+    d = np.linspace(11.5159, 11.5130, 300)
+    g = np.linspace(1.2, 5.2, 300)
+    f = next(f for f in _run(tmp_path, d, g).findings if f.rule == "d_stalled")
+    assert f.message.endswith(
+        "That is the value of -log(1e-10) averaged over two terms: D's loss sits on that "
+        "floor, where no gradient flows."
+    )

@@ -62,6 +62,11 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         f"{ctx.label('G_loss')} moved between {fmt_sig(float(g[0]))} and "
         f"{fmt_sig(float(g[-1]))} (range {fmt_sig(g_move)})."
     )
+    floor = _clamp_name(d_val)
+    if floor:  # creeping along a clamp's value, not pinned at it exactly (d_clamped's)
+        msg += (
+            f" That is the value of {floor}: D's loss sits on that floor, where no gradient flows."
+        )
     return [
         Finding(
             rule="d_stalled",
