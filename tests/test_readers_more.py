@@ -161,7 +161,7 @@ ZOO_LOADS = {
     "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
     "hellonull-dcgan-mnist-smoothed-info-txt": ("textlog", 47, "G_loss", "D_loss"),
     "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),
-    "mdellaiera-cyclegan-lsgan-20-epochs": ("cyclegan", 279, None, None),
+    "mdellaiera-cyclegan-lsgan-20-epochs": ("cyclegan", 280, None, None),
     "michaelwjohnson-dcgan-modified-excerpt": ("csv", 141, "Generator Loss", "Discriminator Loss"),
     "mingxuanm-pix2pix-facades-bce-prefix": ("cyclegan", 142, "G_GAN", None),
     "mkumar-dcgan-mnist-bce-epoch-csv": ("keras", 50, "Generator_Loss", "Discriminator_Loss"),
@@ -237,3 +237,26 @@ def test_a_lone_stylegan_stats_jsonl_is_a_stylegan_run(tmp_path):
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "stats.jsonl").write_text('{"g_loss": 1.0, "d_loss": 0.5}\n' * 3)
     assert load_run(tmp_path / "t").format != "stylegan"
+
+
+def test_a_stray_cyclegan_line_is_read_at_its_epoch_or_left_out_never_over_a_real_one(tmp_path):
+    from gananalyze.importers.counters import stray_rows
+
+    # its iters fit between its neighbours of epoch 11: only the epoch is off
+    assert stray_rows([11, 1, 11], [100, 200, 300]) == {1: 11}
+    assert stray_rows([11, 1, 11], [100, 400, 300]) == {1: None}  # its place is unknown
+    assert stray_rows([5, 6, 1, 2, 3], [1, 1, 1, 1, 1]) == {}  # several lines back: a restart
+    assert stray_rows([2, 1, 2, 1, 2], [1, 2, 3, 4, 5]) == {}  # back and forth: interleaved runs
+    head = "================ Training Loss (Mon Jan  1 00:00:00 2024) ================\n"
+    line = "(epoch: {}, iters: {}, time: 0.1, data: 0.01) D_A: {} G_A: 0.5 D_B: 0.2 G_B: 0.5 \n"
+    rows = [(1, 100, 0.40), (1, 200, 0.43), (2, 100, 0.30), (1, 200, 0.11), (2, 300, 0.20)]
+    (tmp_path / "loss_log.txt").write_text(head + "".join(line.format(*r) for r in rows))
+    r = load_run(tmp_path)
+    d = r.scalars.set_index("step")["D_A"]
+    assert d.to_dict() == {100: 0.40, 200: 0.43, 400: 0.30, 500: 0.11, 600: 0.20}
+    assert r.damaged == [
+        (
+            str(tmp_path / "loss_log.txt:5"),
+            "epoch printed as 1 amid lines of a later epoch; read as epoch 2",
+        )
+    ]

@@ -7,6 +7,8 @@
   moves on is already global and is used as it is.
 - Resumes: rows are split into segments only where the step really goes back
   (`segments`); a later segment replaces the earlier rows at or after its first step.
+- One line going back between lines of the epoch so far is a garbled counter, not a
+  resume (`stray_rows`).
 """
 
 from __future__ import annotations
@@ -114,3 +116,28 @@ def segments(
         for a, b in zip(starts, ends, strict=True)
     ]
     return keep, sections, int((~keep).sum())
+
+
+def stray_rows(epochs: list[int], iters: list[int]) -> dict[int, int | None]:
+    """Rows whose epoch lies below the epochs printed so far for one line, the next line
+    back at them (a garbled counter: `(epoch: 1, iters: 200 ...)` in the middle of epoch
+    11): index -> the epoch to read it at, when its neighbours share that epoch and their
+    iters bracket its own (only its epoch is off), else None (its place is unknown). Placed
+    by its counters it would replace the real line at that step. Several lines going back
+    together are a restart, and more than one stray in a hundred lines are runs interleaved
+    in one log: neither is a stray."""
+    out: dict[int, int | None] = {}
+    top = None
+    prev = None  # the last row kept
+    for i, e in enumerate(epochs):
+        nxt = i + 1 if i + 1 < len(epochs) else None
+        if top is not None and e < top and nxt is not None and epochs[nxt] >= top:
+            inside = prev is not None and epochs[prev] == epochs[nxt] == top
+            inside = inside and iters[prev] < iters[i] < iters[nxt]
+            out[i] = top if inside else None
+            continue
+        prev = i
+        top = e if top is None else max(top, e)
+    # strays are rare: many lines going back and forth are runs interleaved in one log,
+    # which the resume rules place
+    return out if len(out) <= max(1, len(epochs) // 100) else {}

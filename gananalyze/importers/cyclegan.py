@@ -57,6 +57,7 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ..run import Run, SampleGrid
 from ._common import finish, located, pivot_wide, pivoted_run, warn_limit
+from .counters import stray_rows
 
 NAME = "cyclegan"
 LOG_NAME = "loss_log.txt"
@@ -243,6 +244,8 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                     bad.append(f"{log}:{line_no}: unreadable line skipped")
                 else:
                     skipped_other[cur["kind"]] += 1
+    for sec in sections:
+        sec["rows"] = _drop_strays(sec["rows"], log, bad)
     return {
         "sections": sections,
         "skipped_other": skipped_other,
@@ -250,6 +253,23 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
         "test_results": test_results,
         "model_saved": model_saved,
     }
+
+
+def _drop_strays(rows: list[dict], log: Path, bad: list[str]) -> list[dict]:
+    """A section's rows with its stray lines (counters.stray_rows) read at their epoch or
+    left out, each named as damaged."""
+    fix = stray_rows([r["epoch"] for r in rows], [r["iters"] for r in rows])
+    out = []
+    for i, r in enumerate(rows):
+        if i not in fix:
+            out.append(r)
+            continue
+        e = fix[i]
+        where = f"{log}:{r['line']}: epoch printed as {r['epoch']} amid lines of a later epoch"
+        bad.append(f"{where}; read as epoch {e}" if e is not None else f"{where}; skipped")
+        if e is not None:
+            out.append({**r, "epoch": e})
+    return out
 
 
 def _per_domain(rest: str) -> str:
