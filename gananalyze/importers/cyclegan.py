@@ -245,7 +245,7 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
                 else:
                     skipped_other[cur["kind"]] += 1
     for sec in sections:
-        sec["rows"] = _drop_strays(sec["rows"], log, bad)
+        sec["rows"] = _drop_strays(sec["rows"], log, bad, warnings)
     return {
         "sections": sections,
         "skipped_other": skipped_other,
@@ -255,9 +255,9 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
     }
 
 
-def _drop_strays(rows: list[dict], log: Path, bad: list[str]) -> list[dict]:
-    """A section's rows with its stray lines (counters.stray_rows) read at their epoch or
-    left out, each named as damaged."""
+def _drop_strays(rows: list[dict], log: Path, bad: list[str], warnings: list[str]) -> list[dict]:
+    """A section's rows with its stray lines (counters.stray_rows) read at their epoch (a
+    warning: nothing was lost) or left out (damaged data)."""
     fix = stray_rows([r["epoch"] for r in rows], [r["iters"] for r in rows])
     out = []
     for i, r in enumerate(rows):
@@ -266,9 +266,11 @@ def _drop_strays(rows: list[dict], log: Path, bad: list[str]) -> list[dict]:
             continue
         e = fix[i]
         where = f"{log}:{r['line']}: epoch printed as {r['epoch']} amid lines of a later epoch"
-        bad.append(f"{where}; read as epoch {e}" if e is not None else f"{where}; skipped")
-        if e is not None:
-            out.append({**r, "epoch": e})
+        if e is None:
+            bad.append(f"{where}; skipped")
+            continue
+        warnings.append(f"{where}; read as epoch {e}")
+        out.append({**r, "epoch": e})
     return out
 
 
