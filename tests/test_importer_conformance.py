@@ -123,6 +123,12 @@ def _textlog(d: Path) -> Path:
     return d / "train.log"
 
 
+def _split_files(d: Path) -> Path:
+    (d / "g_loss.txt").write_text("".join(f"1.{s}\n" for s in range(6)))
+    (d / "d_loss.txt").write_text("".join(f"0.5{s} 0.{s}\n" for s in range(6)))
+    return d / "d_loss.txt"
+
+
 FIXTURES = {
     "stylegan": _stylegan,
     "stylegan-log": _stylegan_log,
@@ -148,6 +154,7 @@ FIXTURES = {
     ),
     "keras": _table("epoch,loss,d_loss", [f"{e},1.{e},0.5" for e in range(6)], "training.log.csv"),
     "textlog": _textlog,
+    "split-files": _split_files,
     "csv-rows": _table("G,D", [f"1.{k},0.5" for k in range(6)], "losses.csv"),
     "csv": _table("step,G_loss,D_loss", [f"{10 * s},1.{s},0.5" for s in range(6)]),
 }

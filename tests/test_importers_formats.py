@@ -41,6 +41,7 @@ def test_registry_order():
         "epoch-iter",
         "keras",
         "textlog",
+        "split-files",
         "csv-rows",
         "csv",
     ]

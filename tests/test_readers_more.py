@@ -140,6 +140,7 @@ def _zoo() -> dict:
 
 # what each zoo log loads as: format, rows, G loss column, D loss column (None: by views)
 ZOO_LOADS = {
+    "arturua01-keras-gan-mnist-split-loss-txt": ("split-files", 101, "g_loss", "d_loss"),
     "aidiary-chainer-dcgan-mnist": ("chainer", 200, "gen/loss", "dis/loss"),
     "airi-genrisk-bce-d-floor-lightning": ("csv", 320, "train_gen_loss", "train_disc_loss"),
     "airi-genrisk-wgan-critic-nan-lightning": ("csv", 320, "train_gen_loss", "train_disc_loss"),

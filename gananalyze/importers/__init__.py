@@ -9,7 +9,8 @@ an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
 comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
 Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
 table by its column names before the generic table importer, which comes last.
-`textlog` (stdout logs of `key: value` lines) comes after every named log format.
+`textlog` (stdout logs of `key: value` lines) comes after every named log format;
+`split-files` (a folder of one-metric files, d_loss.txt and g_loss.txt) after it.
 `lightning` (a run root or lightning_logs/ with several loggers, or .ckpt files) comes
 before the loggers' own formats it dispatches to (tensorboard, mlflow, csv).
 """
@@ -27,6 +28,7 @@ from . import (
     lightning,
     mlflow,
     rowtable,
+    splitfiles,
     stylegan,
     stylegan_log,
     table,
@@ -48,6 +50,7 @@ REGISTRY: dict[str, ModuleType] = {
     "epoch-iter": epochiter,
     "keras": keras,
     "textlog": textlog,
+    "split-files": splitfiles,
     "csv-rows": rowtable,
     "csv": table,
 }
