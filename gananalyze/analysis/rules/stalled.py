@@ -24,6 +24,15 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
     return _d_loss_flat(ctx) or _g_loss_still(ctx)
 
 
+def _winning_below(ctx: RuleContext) -> float:
+    """The D-loss level under which a D loss is D winning outright, with nothing left to
+    learn (d_overpowering's, not a stopped D): `d_over_loss_frac` of the smallest
+    equilibrium of any convention; for a Wasserstein critic (no equilibrium) only 0."""
+    if ctx.eq is not None and ctx.eq.loss == "wasserstein":
+        return 1e-6
+    return ctx.th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
+
+
 def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
     """The D loss flat (within and between bins) for a sustained stretch while the G loss
     moves."""
@@ -39,9 +48,7 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         return []
     a, z, ongoing = pick
     d_val = float(np.nanmedian(med[a : z + 1]))
-    wasserstein = ctx.eq is not None and ctx.eq.loss == "wasserstein"
-    near_zero = th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
-    if not np.isfinite(d_val) or abs(d_val) < (1e-6 if wasserstein else near_zero):
+    if not np.isfinite(d_val) or abs(d_val) < _winning_below(ctx):
         # a D loss this near 0 (under d_over_loss_frac of the smallest equilibrium of any
         # convention) is D winning outright, with nothing left to learn: d_overpowering's
         return []
@@ -284,8 +291,7 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
         # noise would show (a D constant over its inputs), where a rounded print ("%.4f")
         # of a small loss is not. A loss pinned at 0 is D winning outright (d_overpowering),
         # and so is one near 0 unless the loss is a critic's (no equilibrium).
-        wasserstein = ctx.eq is not None and ctx.eq.loss == "wasserstein"
-        near_zero = 1e-6 if wasserstein else th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
+        near_zero = _winning_below(ctx)
         tail_vals = ctx.finite("D_loss").to_numpy(dtype=np.float64)[-tail:]
         precise = abs(val) > near_zero and _resolution(tail_vals) <= 1e-3 * abs(val)
         if long_enough and abs(val) > 1e-6 and (clamp or parts or precise):
