@@ -160,3 +160,13 @@ def test_run_roles_kept_on_the_run_until_its_map_changes(tmp_path):
     assert run.role_map == {"G_loss": {"column": "gen_loss", "source": "--map"}}
     assert run.column("G_loss") == "gen_loss" and run_roles(run).how["G_loss"] == "--map"
     assert set(vars(run)) == {f.name for f in dataclasses.fields(run)}  # no hidden attributes
+
+
+def test_a_regularizer_named_g_loss_is_a_weaker_candidate_than_the_adversarial_one():
+    from gananalyze.naming.roles import resolve_roles
+
+    # TimeMachiNet's CAAE: G_img_loss is the adversarial term, G_tv_loss a total variation
+    res = resolve_roles(["D_loss", "G_tv_loss", "G_img_loss", "EG_L1_loss"])
+    assert res.roles["G_loss"] == "G_img_loss" and "G_loss" not in res.ambiguous
+    # alone, a regularizer-named G loss is still the G loss
+    assert resolve_roles(["D_loss", "G_loss_cycle"]).roles["G_loss"] == "G_loss_cycle"

@@ -22,7 +22,9 @@ How a name is read
   scores (StyleGAN's plural), logit, logits; gradient: grad, gradient, norm,
   gnorm, grad_norm; acc, accuracy), and the data (real / x;
   fake / z with G). Words left over (`total`, `adv`, `l1`...) make a name a
-  weaker candidate: `g_loss` beats `g_loss_l1`; a lone `lossG_total` still wins.
+  weaker candidate: `g_loss` beats `g_loss_l1`; a lone `lossG_total` still wins. A word
+  naming a term beside the adversarial one (REG_WORDS: `tv`, `l1`, `cycle`, `vgg`...)
+  counts twice: `G_img_loss` beats `G_tv_loss`.
 
 Roles (ROLES): G_loss, D_loss, D_loss_real, D_loss_fake, D_x, D_G_z_before,
 D_G_z_after (D_G_z1 / D_G_z2 in the PyTorch DCGAN tutorial), D_x_logit,
@@ -91,6 +93,30 @@ SPLIT_WORDS = {
 }
 AGG_WORDS = {"step": "step", "epoch": "epoch"}
 _NEUTRAL = {"net", "model", "mean", "avg", "on", "of", "the"}
+# words naming a term beside the adversarial one (total variation, pixel and feature
+# losses, cycle and identity terms, penalties): such a column is a G loss only alone
+REG_WORDS = {
+    "tv",
+    "l1",
+    "l2",
+    "vgg",
+    "perceptual",
+    "feat",
+    "content",
+    "pixel",
+    "pix",
+    "cycle",
+    "idt",
+    "identity",
+    "recon",
+    "reconst",
+    "rec",
+    "kl",
+    "reg",
+    "penalty",
+    "gp",
+    "pl",
+}
 # words that make a name something other than a role (StyleGAN's `Loss/signs/real` is the
 # sign of D's scores, `lr_D` a learning rate)
 _VETO = {"sign", "signs", "lr", "rate", "time", "count"}
@@ -258,7 +284,9 @@ def resolve_roles(
             how = f"from words {', '.join(r.used)}"
             if r.extra:
                 how += f" (ignoring {', '.join(r.extra)})"
-            rank = (len(r.extra), 0)
+            # a word naming a regularizer (`G_tv_loss`, `G_l1`, `loss_G_cycle`) makes a weaker
+            # candidate than any other extra word: the rules read the adversarial term
+            rank = (len(r.extra) + sum(w in REG_WORDS for w in r.extra), 0)
         elif loss_file and _bare_net(c):
             role = _role_key(f"{_bare_net(c)}_loss", r.split)
             how, rank = f"column {c} in the loss file {context}", (0, 2)
