@@ -577,3 +577,19 @@ def test_a_log_opening_on_a_bracketed_word_is_no_json_and_a_bare_number_no_count
     # TensorFlow's printed variable table (`[112640, bytes: 450560]`) holds no counter
     sh = freetext.parse("generator/g_h0_lin/Matrix:0 (float32_ref 110x1024) [112640, bytes: 4]")
     assert sh.counters == {}
+
+
+def test_values_in_brackets_after_their_keys_are_read(tmp_path):
+    # an SRGAN-style print: `Epoch [0] Batch [n] Disc Loss [x] Gen Loss [y]`
+    lines = [
+        f"Epoch [0] Batch [{b}] Disc Loss [{1.47 - 0.002 * b:.4f}] "
+        f"Gen Loss [{0.53 - 0.002 * b:.4f}]"
+        for b in range(1, 31)
+    ]
+    (tmp_path / "losses.txt").write_text("\n".join(lines) + "\n")
+    r = load_run(tmp_path)
+    assert r.format == "textlog" and list(r.scalars["step"]) == list(range(1, 31))
+    assert (r.column("D_loss"), r.column("G_loss")) == ("Disc_Loss", "Gen_Loss")
+    assert r.scalars["Gen_Loss"].iloc[-1] == pytest.approx(0.47)
+    # a bracketed number after words that name no value stays what it was
+    assert freetext.parse("generator/x:0 (float32_ref 110x1024) [112640, bytes: 4]").counters == {}

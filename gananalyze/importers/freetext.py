@@ -5,6 +5,7 @@ A line is read as key/value pairs around its numbers:
     `key (qualifier): v`              `FID score (Step: 4000, Using test moments): 37.2` ->
                                       `FID_score (Using test moments)` = 37.2 at step 4000
     `key: a / b`                      two values, `key_1` and `key_2` (DCGAN's D(G(z)))
+    `key [v]`                         a value in brackets after its key (`Disc Loss [1.47]`)
     `12 [D loss: v] [G loss: v]`      a line opening on a bare integer before its pairs: the
                                       iteration (Keras-GAN's print)
     `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
@@ -192,21 +193,27 @@ def parse(line: str) -> Shape:
             k += 1
             continue
         last = None
+        in_brackets = None  # `Disc Loss [1.47]`: a value in brackets after its key
         if gap.rstrip().endswith("["):  # `Epoch [e/E]`, `[e/E]`, `Epoch:[ e/E]`
-            kind = _counter(_key_words(gap.rstrip()[:-1].rstrip().rstrip(":").rstrip()))
-            if kind and kind not in shape.counters:
-                shape.counters[kind] = (k, None)
-                last = ("counter", kind)
-            elif not kind:
-                bare.append((k, None))
-                last = ("bare", len(bare) - 1)
-            k += 1
-            continue
+            bw = _key_words(gap.rstrip()[:-1].rstrip().rstrip(":").rstrip())
+            kind = _counter(bw)
+            if kind or not bw or after != "]":
+                if kind and kind not in shape.counters:
+                    shape.counters[kind] = (k, None)
+                    last = ("counter", kind)
+                elif not kind:
+                    bare.append((k, None))
+                    last = ("bare", len(bare) - 1)
+                k += 1
+                continue
+            in_brackets = bw
         if in_call[k]:
             k += 1
             continue
         m = _ASSIGN_RE.search(gap)
-        if m:
+        if in_brackets is not None:
+            words, qual = in_brackets, None
+        elif m:
             head, qual = _split_qualifier(line[: a - len(m.group())])
             words = _key_words(head)
         elif gap[-1:].isspace() and gap.split():  # `key v`, `[Epoch 3/200]`, `root:Step 5`
