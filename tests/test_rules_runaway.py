@@ -256,10 +256,7 @@ def test_a_d_loss_well_below_the_line_is_not_far_out(tmp_path):
 
 
 def _critic_log(tmp_path, d_loss, g_loss):
-    df = pd.DataFrame({"step": np.arange(len(d_loss)) * 5, "d_loss": d_loss, "g_loss": g_loss})
-    (tmp_path / "r").mkdir()
-    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
-    return diagnose(load_run(tmp_path / "r"))
+    return diagnose(load_run(_csv(tmp_path / "r", d_loss, g_loss)))
 
 
 def test_g_climbing_a_fixed_critic_is_a_divergence(tmp_path):

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
-from ..naming.roles import read_name, words
+from ..naming.roles import resolve_roles
 from ..run import Run
 from ._common import finish, pivot_wide, pivoted_run
 from .freetext import NUM
@@ -41,16 +41,10 @@ _HEAD_LINES = 20
 
 
 def _role_of(stem: str) -> str | None:
-    """The role a file's stem names (`d_loss`, `g_loss`, `D`, `generator`)."""
-    r = read_name(stem)
-    if r.role is not None:
-        return r.role
-    ws = [w.lower() for w in words(stem)]
-    if len(ws) == 1 and ws[0] in ("g", "gen", "generator"):
-        return "G_loss"
-    if len(ws) == 1 and ws[0] in ("d", "dis", "disc", "discriminator", "critic"):
-        return "D_loss"
-    return None
+    """The role a file's stem names (`d_loss`, `errG`, `D`, `generator`), read as a column
+    of a loss file (naming/roles: a bare network's name is its loss)."""
+    roles = resolve_roles([stem], context="loss").roles
+    return next(iter(roles), None)
 
 
 def _numbers_only(p: Path) -> bool:

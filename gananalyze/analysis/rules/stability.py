@@ -269,20 +269,14 @@ def samples_out_of_range(ctx: RuleContext) -> list[Finding]:
     half-widths of the range from its centre or more (RunLog records both: the PNG clips
     them, so the picture shows a blank or saturated grid that says nothing of them)."""
     th = ctx.th
-    grids = [g for g in ctx.run.samples if g.reach is not None]
-    if not grids:
+    off = [g for g in ctx.run.samples if ran_off(g, th)]
+    if not off:
         return []
-    by_step: dict[int, tuple[float, float]] = {}
-    for g in grids:
-        o, r = by_step.get(int(g.step), (0.0, 0.0))
-        by_step[int(g.step)] = (max(o, float(g.outside)), max(r, float(g.reach or 0.0)))
-    last = max(int(g.step) for g in ctx.run.samples)
-    bad = sorted({int(g.step) for g in grids if ran_off(g, th)})
-    if not bad:
-        return []
-    first = bad[0]
+    bad = sorted({int(g.step) for g in off})
+    first, last = bad[0], max(int(g.step) for g in ctx.run.samples)
     ongoing = last in bad
-    o, r = by_step[bad[-1]]
+    at = [g for g in off if int(g.step) == bad[-1]]  # the grids (tags) that ran off there
+    o, r = max(g.outside for g in at), max(float(g.reach or 0.0) for g in at)
     msg = (
         f"G's image samples lie far outside the range their grid draws at {len(bad)} "
         f"checkpoint(s) from step {first}: at step {bad[-1]} {fmt_pct(o)} of the values are "
