@@ -86,6 +86,7 @@ def test_no_d_outputs_no_equilibrium_says_no_problems(tmp_path):
     d = diagnose(load_run(tmp_path / "r"))
     assert [f.rule for f in d.findings] == ["no_problems"]
     assert d.verdict.startswith("No problems found by the 5 checks that could run")
+    assert dict(d.skipped)["g_overpowering"].startswith("not applicable: a wasserstein critic")
     assert dict(d.skipped)["healthy_equilibrium"].startswith("not applicable")
     assert dict(d.skipped)["d_overpowering"].startswith("not applicable: a wasserstein loss")
 

@@ -60,10 +60,9 @@ def test_cyclegan_horse2zebra_both_gans_healthy():
     # both GANs' losses are healthy, but no samples were logged (issue 22)
     assert diag.status == "no_problems_found"
     assert diag.verdict.startswith("No problems found, D loss 0.")
-    assert {n for n, _ in diag.skipped} >= {
-        "g_overpowering",
-        "over_training",
-    }  # no D outputs, no FID
+    # no FID; no D outputs, but the losses say D is not fooled (g_overpowering ran on them)
+    assert "over_training" in {n for n, _ in diag.skipped}
+    assert "g_overpowering" not in {n for n, _ in diag.skipped}
     assert "d_overpowering" not in {n for n, _ in diag.skipped}
 
 

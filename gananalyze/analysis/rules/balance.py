@@ -12,7 +12,7 @@ from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import loss_type_known, run_d_equilibria
+from .conventions import fooled_everywhere, implied_fooling, loss_type_known, run_d_equilibria
 from .registry import rule
 
 _SOURCE_WORDS = {
@@ -245,9 +245,30 @@ def implied_dgz(ctx: RuleContext) -> tuple[pd.Series, str] | None:
     return pd.Series(p, index=g.index), name
 
 
-@rule("g_overpowering", needs=("D_G_z_prob",))
+_G_OVER_ACTION = (
+    "Strengthen D: raise its learning rate or take more D steps per G step, check that D is "
+    "not crippled (dropout, too small, wrong labels) and still updates, and look at the "
+    "samples: G may be exploiting a D blind spot (mode collapse)."
+)
+
+
+def _needs_outputs_or_implied(ctx: RuleContext) -> str | None:
+    if not ctx.has("D_G_z_prob") and ctx.eq is not None and ctx.eq.d_loss is None:
+        return f"not applicable: a {ctx.eq.loss} critic's losses imply no D(G(z)); needs D(G(z))"
+    return None
+
+
+@rule(
+    "g_overpowering",
+    needs=[("D_G_z_prob",), ("G_loss", "D_loss")],
+    applies=_needs_outputs_or_implied,
+)
 def g_overpowering(ctx: RuleContext) -> list[Finding]:
-    """G fools D: D(G(z)) sustained above 0.5 (D loss rising)."""
+    """G fools D: D(G(z)) sustained above g_over_dgz_min (D loss rising); without D's
+    outputs, as the losses imply it under every convention consistent with them
+    (`_fooled_by_losses`)."""
+    if not ctx.has("D_G_z_prob"):
+        return _fooled_by_losses(ctx)
     th = ctx.th
     bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"]
     pick = sustained_stretch(bg > th["g_over_dgz_min"], ctx.need_bins(), last_bin_with_data(bg))
@@ -291,13 +312,93 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
             severity="warning",
             title="Generator fools the discriminator",
             message=msg,
-            action="Strengthen D: raise its learning rate or take more D steps per G step, check "
-            "that D is not crippled (dropout, too small, wrong labels), and look at the "
-            "samples: G may be exploiting a D blind spot (mode collapse).",
+            action=_G_OVER_ACTION,
             start_step=int(b0),
             end_step=int(b1),
             numbers=nums,
             metrics=metrics,
+        )
+    ]
+
+
+def fooled_bins(ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin: whether D rates G's samples as real (D(G(z)) >= g_over_dgz_min), and that
+    D(G(z)): from D's outputs when logged, else the smallest the G loss implies under every
+    convention the paired losses fit (conventions.implied_fooling). All False without either."""
+    th = ctx.th
+    if ctx.has("D_G_z_prob"):
+        bg = ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"]
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(bg) & (bg > th["g_over_dgz_min"]), bg
+    none = np.zeros(ctx.nb, bool), np.full(ctx.nb, np.nan)
+    if not (ctx.has("G_loss") and ctx.has("D_loss")):
+        return none
+    conv = implied_fooling(ctx.eq, ctx.bins("G_loss")["med"], ctx.bins("D_loss")["med"])
+    return fooled_everywhere(conv, th["g_over_dgz_min"]) if conv else none
+
+
+def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
+    """G fools D as its losses imply (no D outputs logged): for a sustained stretch, the G loss
+    implies D(G(z)) >= g_over_dgz_min under every G-loss convention the paired G and D losses
+    fit (conventions.implied_fooling; one must fit), and the D loss rose above its level
+    before the stretch (a fooled D loses ground; a G loss shrunk by a weight alone would
+    not move it)."""
+    th = ctx.th
+    bg, bd = ctx.bins("G_loss")["med"], ctx.bins("D_loss")["med"]
+    conv = implied_fooling(ctx.eq, bg, bd)
+    if not conv:
+        return []
+    holds, low = fooled_bins(ctx)
+    pick = sustained_stretch(holds, ctx.need_bins(), last_bin_with_data(bg, bd))
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    if a == 0:
+        return []  # no level before the stretch to say D lost ground against
+    d_before = ctx.baseline(bd[:a])
+    d_during = float(np.nanmedian(bd[a : z + 1]))
+    g_before = ctx.baseline(bg[:a])
+    g_during = float(np.nanmedian(bg[a : z + 1]))
+    if not (np.isfinite(d_before) and d_during > d_before * (1 + th["g_over_d_rise"])):
+        return []
+    fits = sorted(
+        name for name, (f, _) in conv.items() if bool(f[a : z + 1][holds[a : z + 1]].any())
+    )
+    dg = float(np.nanmedian(low[a : z + 1]))
+    b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
+    frac = (z - a + 1) / ctx.nb
+    msg = (
+        f"D rates fakes as real from step {int(b0)}"
+        + (" to the end" if ongoing else f" to {int(b1)}")
+        + f" ({fmt_pct(frac)} of the run), as the losses imply (D's outputs were not logged): "
+        f"G loss fell from {fmt_sig(g_before)} to {fmt_sig(g_during)}, which implies D(G(z)) "
+        f"of about {fmt_sig(dg)} "
+        + (
+            f"under the one loss convention these numbers fit ({fits[0]})"
+            if len(fits) == 1
+            else "or more under every loss convention these numbers fit (" + ", ".join(fits) + ")"
+        )
+        + f"; D loss rose from {fmt_sig(d_before)} to {fmt_sig(d_during)}."
+    )
+    return [
+        Finding(
+            rule="g_overpowering",
+            severity="warning",
+            title="Generator fools the discriminator",
+            message=msg,
+            action=_G_OVER_ACTION,
+            start_step=int(b0),
+            end_step=int(b1),
+            numbers={
+                "D_G_z_implied": dg,
+                "conventions": fits,
+                "G_loss_before": g_before,
+                "G_loss_during": g_during,
+                "D_loss_before": d_before,
+                "D_loss_during": d_during,
+                "fraction_of_run": frac,
+            },
+            metrics=[ctx.column("G_loss"), ctx.column("D_loss")],
         )
     ]
 

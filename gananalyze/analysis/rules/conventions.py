@@ -269,3 +269,80 @@ def consistent_d_equilibria(
         for lo in losses
         for r in reds
     }
+
+
+# The G-loss conventions a logged G loss can follow, by loss type: (name, loss type)
+G_CONVENTIONS = (
+    ("non-saturating BCE -log D(G(z))", "bce"),
+    ("saturating BCE log(1 - D(G(z)))", "bce"),
+    ("LSGAN (D(G(z)) - 1)^2", "lsgan"),
+    ("LSGAN (D(G(z)) - 1)^2 / 2", "lsgan"),
+    ("hinge -D(G(z))", "hinge"),
+)
+
+
+def implied_fooling(
+    eq: Equilibrium | None, g: np.ndarray, d: np.ndarray, slack: float = 0.9
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per G-loss convention: where it fits the paired G and D losses `g`, `d` (a mask) and
+    the mean D(G(z)) the G loss implies under it (NaN for hinge: a raw score).
+
+    A convention fits a point when the G loss can have that sign and the D loss holds at
+    least `slack` x half the fake term that G loss implies (the D loss holds the same fake
+    term, halved when the terms are averaged; the real term adds to it):
+    - non-saturating BCE, G = mean -log p >= 0: mean p >= exp(-G) (Jensen), and the fake
+      term mean -log(1 - p) >= -log(1 - exp(-G)) (convex in -log p);
+    - saturating BCE, G = mean log(1 - p) <= 0: p ~ 1 - exp(G), the fake term is -G;
+    - LSGAN, G = c mean (p - 1)^2 with c 1 or 1/2: mean p >= 1 - sqrt(G / c), the fake term
+      c mean p^2 >= c (1 - sqrt(G / c))^2;
+    - hinge, G = -mean D(G(z)) (a raw score, no probability): fits when the D loss holds
+      (1 - G) / 2; its D(G(z)) is NaN (nothing to say as a probability).
+    A conclusion about D(G(z)) holds at a point when some convention fits it and every one
+    that fits agrees (`fooled_everywhere`).
+    The declared or inferred loss type limits the conventions to its own; an unknown one
+    (assumed BCE) leaves all. Wasserstein critics: {}.
+    """
+    if eq is not None and eq.d_loss is None:
+        return {}
+    g = np.asarray(g, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    types = {eq.loss} if eq is not None and loss_type_known(eq) else {"bce", "lsgan", "hinge"}
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for name, kind in G_CONVENTIONS:
+            if kind not in types:
+                continue
+            if name.startswith("non-saturating"):
+                ok = g >= 0
+                p = np.exp(-np.maximum(g, 0.0))
+                fake = -np.log1p(-np.minimum(p, 1 - 1e-12))
+            elif name.startswith("saturating"):
+                ok = g <= 0
+                p = 1.0 - np.exp(np.minimum(g, 0.0))
+                fake = -np.minimum(g, 0.0)
+            elif kind == "lsgan":
+                c = 0.5 if name.endswith("/ 2") else 1.0
+                ok = g >= 0
+                p = 1.0 - np.sqrt(np.maximum(g, 0.0) / c)
+                fake = c * np.maximum(p, 0.0) ** 2
+            else:  # hinge
+                ok = g <= 1
+                p = np.full_like(g, np.nan)
+                fake = 1.0 - g
+            out[name] = (ok & np.isfinite(g) & np.isfinite(d) & (d >= slack * 0.5 * fake), p)
+    return out
+
+
+def fooled_everywhere(
+    conv: dict[str, tuple[np.ndarray, np.ndarray]], at_least: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: whether D(G(z)) >= `at_least` under every convention of `implied_fooling`
+    that fits it (and one does), and the smallest such D(G(z)) (NaN where it does not hold)."""
+    if not conv:
+        return np.zeros(0, bool), np.zeros(0)
+    fits = np.array([f for f, _ in conv.values()])
+    ps = np.array([np.where(f, p, np.inf) for f, p in conv.values()])
+    with np.errstate(invalid="ignore"):
+        low = np.min(ps, axis=0)
+        holds = fits.any(axis=0) & np.isfinite(low) & (low >= at_least)
+    return holds, np.where(holds, low, np.nan)

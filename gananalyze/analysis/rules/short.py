@@ -9,6 +9,10 @@ with a D loss under d_over_implied_loss_frac of ln 2 in each row (D winning unde
 convention consistent with those numbers); or, without a G loss, a D loss under
 d_over_loss_frac of the smallest equilibrium of any convention (unless declared).
 
+G fooling D is an event too: every row from one on to the last, at least MIN_SHORT rows
+and half the log, D(G(z)) >= g_over_dgz_min (logged, or implied by the losses under every
+convention they fit, with the D loss risen over the rows before).
+
 G's samples running away (runaway.py) are an event too: judged when every row agrees, or
 every row from one on to the last, at least MIN_SHORT rows and half the log (`tail_agrees`).
 
@@ -28,7 +32,13 @@ import pandas as pd
 from ...textfmt import fmt_sig
 from ..findings import Finding
 from .context import RuleContext
-from .conventions import D_EQUILIBRIA, LN2, loss_type_known
+from .conventions import (
+    D_EQUILIBRIA,
+    LN2,
+    fooled_everywhere,
+    implied_fooling,
+    loss_type_known,
+)
 from .registry import not_this_kind, rule
 
 MIN_SHORT = 5
@@ -88,6 +98,94 @@ def _is_short(ctx: RuleContext) -> str | None:
 
 @rule("short_log_balance", needs=(), applies=_is_short)
 def short_log_balance(ctx: RuleContext) -> list[Finding]:
+    """The balance of D and G in a log too short for the trend rules (5-19 points): D wins in
+    every row (`_short_d_wins`), or G fools D in every row from one on to the last
+    (`_short_fooled`)."""
+    return _short_d_wins(ctx) or _short_fooled(ctx)
+
+
+def _short_fooled(ctx: RuleContext) -> list[Finding]:
+    """G fools D in every row from one on to the last, at least MIN_SHORT rows and half the log
+    (`tail_agrees`): D(G(z)) >= g_over_dgz_min by D's outputs, under runaway_dgz_min (a
+    sigmoid saturated on the fakes is a runaway's or a clamp's, not a fooled D); without
+    them, as the row's G loss implies it under every convention the row's G and D losses fit
+    (conventions.implied_fooling), those rows' D loss at least g_over_d_rise above its median
+    over the rows before (a fooled D loses ground). A g_overpowering warning that says how
+    many points it rests on."""
+    th = ctx.th
+    dg = ctx.prob("D_G_z")
+    if MIN_SHORT <= len(dg) < th["min_points"]:
+        v = dg.to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            agree = np.isfinite(v) & (v >= th["g_over_dgz_min"]) & (v < th["runaway_dgz_min"])
+        k = tail_agrees(agree)
+        if k < 0:
+            return []
+        steps = dg.index.to_numpy()
+        low = v[k:]
+        what = f"D(G(z)) >= {fmt_sig(float(low.min()))} in each"
+        nums: dict = {"D_G_z_min": float(low.min())}
+        metrics = [ctx.column("D_G_z")]
+    else:
+        dl, gl = _short(ctx, "D_loss"), ctx.finite("G_loss")
+        if dl is None or not len(gl):
+            return []
+        j = pd.concat([dl.rename("d"), gl.rename("g")], axis=1, join="inner").dropna()
+        if len(j) < MIN_SHORT:
+            return []
+        d, g = j["d"].to_numpy(np.float64), j["g"].to_numpy(np.float64)
+        conv = implied_fooling(ctx.eq, g, d)
+        if not conv:
+            return []
+        agree, low_all = fooled_everywhere(conv, th["g_over_dgz_min"])
+        with np.errstate(invalid="ignore"):
+            agree &= low_all < th["runaway_dgz_min"]
+        k = tail_agrees(agree)
+        if k <= 0:
+            return []  # no rows before to say D lost ground against
+        d_before, d_during = float(np.median(d[:k])), float(np.median(d[k:]))
+        if not d_during > d_before * (1 + th["g_over_d_rise"]):
+            return []
+        steps = j.index.to_numpy()
+        low = low_all[k:]
+        fits = sorted(n for n, (f, _) in conv.items() if bool(f[k:].any()))
+        what = (
+            f"{ctx.label('G_loss')} {fmt_sig(float(np.median(g[:k])))} -> "
+            f"{fmt_sig(float(np.median(g[k:])))}, implying D(G(z)) of about "
+            f"{fmt_sig(float(low.min()))} or more under every loss convention these numbers fit "
+            f"({', '.join(fits)}), and {ctx.label('D_loss')} {fmt_sig(d_before)} -> "
+            f"{fmt_sig(d_during)} (D's outputs were not logged), in each"
+        )
+        nums = {
+            "D_G_z_implied": float(low.min()),
+            "conventions": fits,
+            "D_loss_before": d_before,
+            "D_loss_during": d_during,
+        }
+        metrics = [ctx.column("G_loss"), ctx.column("D_loss")]
+    n, tail = len(steps), len(steps) - k
+    nums.update(points=n, agreeing=tail)
+    return [
+        Finding(
+            rule="g_overpowering",
+            severity="warning",
+            title="Generator fools the discriminator (short log)",
+            message=f"D rates fakes as real from step {int(steps[k])} to the end: {what} of "
+            f"the last {tail} of the {n} rows. Judged from {n} points, under the "
+            f"{th['min_points']} the trend rules need, because every row from step "
+            f"{int(steps[k])} on agrees, the last included.",
+            action="Strengthen D: raise its learning rate or take more D steps per G step, "
+            "check that D still updates, and look at the samples: G may be exploiting a D "
+            "blind spot (mode collapse); log more often to see when it began.",
+            start_step=int(steps[k]),
+            end_step=int(steps[-1]),
+            numbers=nums,
+            metrics=metrics,
+        )
+    ]
+
+
+def _short_d_wins(ctx: RuleContext) -> list[Finding]:
     """D wins in every row of a log too short for the trend rules (5-19 points)."""
     th = ctx.th
     dx, dg = ctx.prob("D_x"), ctx.prob("D_G_z")

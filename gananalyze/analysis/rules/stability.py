@@ -14,6 +14,7 @@ from ...errors import GanAnalyzeError
 from ...run import SampleGrid
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
+from .balance import fooled_bins
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
@@ -322,9 +323,14 @@ def _loss_scale(ctx: RuleContext, name: str, med: np.ndarray) -> tuple[float, st
 
 @rule("vanishing_gradients", needs=[("G_grad_norm",), ("D_grad_norm",)])
 def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
-    """Gradient norms fall to a tiny fraction of their early value and stay there."""
+    """Gradient norms fall to a tiny fraction of their early value and stay there. G's
+    gradients that vanish while D rates G's samples as real over most of that stretch
+    (balance.fooled_bins: D's outputs, or what the losses imply under every convention) are
+    G sitting where D scores highest, g_overpowering's finding, not a D that rejects every
+    fake."""
     out: list[Finding] = []
     th = ctx.th
+    fooled = fooled_bins(ctx)[0] if ctx.has("G_grad_norm") else None
     for name, who in (("G_grad_norm", "G"), ("D_grad_norm", "D")):
         if not ctx.has(name):
             continue
@@ -338,6 +344,8 @@ def vanishing_gradients(ctx: RuleContext) -> list[Finding]:
         if not pick:
             continue
         a, z, ongoing = pick
+        if who == "G" and fooled is not None and fooled[a : z + 1].mean() >= 0.5:
+            continue
         during = float(np.nanmedian(med[a : z + 1]))
         why = (
             "D rejects every fake and the saturating/non-saturating loss gives G no signal"

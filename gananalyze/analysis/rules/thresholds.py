@@ -46,6 +46,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "d_over_hold_gap": 0.7,
     # g_overpowering
     "g_over_dgz_min": 0.6,  # D(G(z)) sustained above this
+    # ... without D's outputs, as the G loss implies it, while the D loss rose by at least this
+    # fraction above its level before the stretch
+    "g_over_d_rise": 0.1,
     # mode_collapse
     "collapse_ratio": 0.5,  # grid diversity below this fraction of its earlier peak
     # ... or the run ending below this fraction of the real data's diversity
