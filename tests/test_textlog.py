@@ -559,6 +559,19 @@ def test_one_line_of_g_and_d_losses_is_a_log(tmp_path):
     other.mkdir()
     (other / "notes.txt").write_text("epoch: 3 lr: 0.01\n")
     assert textlog.find_log(other) is None
+    # the same one line after a preamble of single `key: value` config lines (the lab's
+    # 0111, a hinge run at learning rate 2 that was NaN at its first print)
+    pre = tmp_path / "pre"
+    pre.mkdir()
+    (pre / "log.txt").write_text(
+        "Loading configuration from configs/experiment.yaml\nConfiguration:\n"
+        '  dataset: "grid9"\n  batch_size: 128\n  lr_g: 2.0\nStart training\n'
+        "[2026-01-01 12:00:01] Step: 8 Progress: 0.3% Gen_loss: nan Dis_loss: nan\n"
+    )
+    assert textlog.value_lines(pre / "log.txt") == 1
+    _, d = analyze(pre)
+    f = next(f for f in d.findings if f.rule == "divergence")
+    assert f.severity == "error" and f.start_step == 8
 
 
 def test_a_log_opening_on_a_bracketed_word_is_no_json_and_a_bare_number_no_counter(tmp_path):

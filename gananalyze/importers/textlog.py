@@ -105,7 +105,8 @@ def one_gan_line(p: Path, limit: int = DETECT_BYTES) -> bool:
         return False
     for line in head.splitlines():
         sh = freetext.parse(line.strip())
-        if sh.values:
+        # the value line value_lines counted (a preamble's lone `batch_size: 128` is not one)
+        if sh.values and len(sh.values) + min(len(sh.counters), 1) >= 2:
             roles = resolve_roles([name for name, _ in sh.values]).roles
             return {"G_loss", "D_loss"} <= set(roles)
     return False
