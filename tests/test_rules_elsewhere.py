@@ -413,6 +413,47 @@ def test_a_vanishing_critic_gap_under_clipping_is_a_warning(tmp_path):
     assert "wgan_critic" not in {x.rule for x in healthy.findings}
 
 
+def test_a_critic_gap_g_never_closes_is_the_critic_winning(tmp_path):
+    # the lab's WGAN-GP "D too strong" shape: the gap 2.0 -> 1.75 over the run, from losses
+    # alone (no critic scores logged)
+    n = 300
+    rng = np.random.default_rng(11)
+    gap = np.linspace(2.0, 1.75, n)
+    (tmp_path / "held").mkdir()
+    pd.DataFrame(
+        {
+            "step": np.arange(n),
+            "critic_loss": -gap + rng.normal(0, 0.03, n),
+            "generator_loss": np.linspace(0.28, -0.25, n) + rng.normal(0, 0.03, n),
+        }
+    ).to_csv(tmp_path / "held" / "metrics.csv", index=False)
+    d = diagnose(load_run(tmp_path / "held"))
+    (f,) = [x for x in d.findings if x.rule == "d_overpowering"]
+    assert f.severity == "warning" and f.end_step == n - 1
+    assert f.title == "The critic keeps G's samples apart from the data"
+    assert f.numbers["held"] == pytest.approx(1.78 / 2.0, abs=0.03)
+    assert "judged against its own peak" in f.message
+    # the same log resumed at step 1000: it may begin after the critic's best, not judged
+    (tmp_path / "resumed").mkdir()
+    pd.read_csv(tmp_path / "held" / "metrics.csv").assign(step=np.arange(n) + 1000).to_csv(
+        tmp_path / "resumed" / "metrics.csv", index=False
+    )
+    resumed = diagnose(load_run(tmp_path / "resumed"))
+    assert "d_overpowering" not in {x.rule for x in resumed.findings}
+    # a gap that rises while the critic learns and then closes many-fold: G learning
+    close = np.r_[np.linspace(1.0, 3.0, n // 5), np.geomspace(3.0, 0.4, n - n // 5)]
+    ok = diagnose(load_run(_wgan(tmp_path / "ok", close)))
+    assert "d_overpowering" not in {x.rule for x in ok.findings}
+    # a gap of noise around 1e-5 (a clipped critic's last printed digit) holds nothing
+    noise = np.abs(rng.normal(1e-5, 1e-5, n))
+    quiet = diagnose(load_run(_wgan(tmp_path / "quiet", noise)))
+    assert "d_overpowering" not in {x.rule for x in quiet.findings}
+    # a gap negative over the run's start (the critic ranked fakes above data) is no win
+    flip = np.r_[np.full(n // 5, -2.0), np.full(n - n // 5, 2.0)]
+    mixed = diagnose(load_run(_wgan(tmp_path / "flip", flip)))
+    assert "d_overpowering" not in {x.rule for x in mixed.findings}
+
+
 # ------------------------------------------------------------- 7. wild from the first step
 
 

@@ -141,6 +141,11 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # wgan_critic
     "wgan_grow_ratio": 10.0,  # critic gap at the end this many times its early |value|, rising
     "wgan_gap_vanish_frac": 0.05,  # ... or (weights clipped) below this fraction of its scale
+    # the critic wins: its gap positive in this share of the bins and ending at this fraction
+    # of its peak or more (G never closed it)
+    "wgan_hold_positive": 0.9,
+    "wgan_hold_frac": 0.7,
+    "wgan_hold_snr": 3.0,  # ... its peak at least this many times its median in-bin spread
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
     # ... and at least this many evaluations after the best worse by the margin (one bad evaluation

@@ -1,15 +1,16 @@
 """WGAN readings: the critic gap (critic_real - critic_fake, logged by
 `RunLog.discriminator(..., critic=True)`, else -D loss under a Wasserstein loss) vanishing
-under weight clipping, and critic values growing without bound (divergence)."""
+under weight clipping, critic values growing without bound (divergence), and a gap G never
+closes (the critic wins: `_critic_holds`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ...textfmt import fmt_sig
+from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
-from .context import RuleContext, last_bin_with_data
+from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .registry import not_this_kind, rule
 
 _CLIP_KEYS = ("clip_value", "weight_clip", "clamp", "clip", "clamp_value")
@@ -53,6 +54,7 @@ def wgan_critic(ctx: RuleContext) -> list[Finding]:
     ok = med[: last + 1]
     early = ctx.baseline(np.abs(ok))
     tail = ctx.tail(ok)
+    disp = ctx.bins("__critic_gap", s)["disp"][: last + 1]
     out: list[Finding] = []
     k0 = max(1, int(np.ceil(th["tail_fraction"] * (last + 1))))
     start = int(ctx.bin_start[last + 1 - k0])
@@ -76,6 +78,8 @@ def wgan_critic(ctx: RuleContext) -> list[Finding]:
                 metrics=[ctx.column("critic_gap") if "critic_gap" in src else "D_loss"],
             )
         )
+    if not out:
+        out += _critic_holds(ctx, ok, disp, src)
     clipped = next((ctx.run.config[k] for k in _CLIP_KEYS if k in ctx.run.config), None)
     if clipped is not None and abs(tail) <= th["wgan_gap_vanish_frac"] * scale:
         out.append(
@@ -94,3 +98,53 @@ def wgan_critic(ctx: RuleContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _critic_holds(ctx: RuleContext, med: np.ndarray, disp: np.ndarray, src: str) -> list[Finding]:
+    """The critic wins: its gap (the Wasserstein estimate) positive in at least
+    `wgan_hold_positive` of the bins and at least `wgan_hold_frac` of its peak over a sustained
+    stretch to the end, the peak at least `wgan_hold_snr` x the gap's median spread within a
+    bin (a gap of noise, or of a print's last digit, holds nothing). G learning closes the
+    gap (the estimate falls, many-fold over a run that trains); a gap that holds is a critic
+    telling G's samples from the data as well as at its best. A gap has no equilibrium value,
+    so it is judged against its own peak (a warning, a d_overpowering finding); only in a log
+    that begins with the run (its first step within 5% of its last): one that begins later (a
+    resumed run) may start after the critic's best."""
+    th = ctx.th
+    if not len(ctx.steps) or ctx.steps[0] > 0.05 * ctx.steps[-1]:
+        return []
+    fin = np.isfinite(med)
+    if fin.sum() < 4 or (med[fin] > 0).mean() < th["wgan_hold_positive"]:
+        return []
+    p = int(np.nanargmax(med))
+    peak = float(med[p])
+    noise = float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0
+    if not peak > th["wgan_hold_snr"] * noise:
+        return []  # a gap within its own step-to-step noise (or a print's last digit) holds nothing
+    with np.errstate(invalid="ignore"):
+        held = fin & (med >= th["wgan_hold_frac"] * peak)
+    pick = sustained_stretch(held, ctx.need_bins(), len(med) - 1)
+    if not (peak > 0 and pick and pick[2]):
+        return []  # the gap must hold over a sustained stretch that reaches the end
+    tail = ctx.tail(med)
+    k0 = max(1, int(np.ceil(th["tail_fraction"] * len(med))))
+    col = ctx.column("critic_gap") if "critic_gap" in src else ctx.column("D_loss")
+    return [
+        Finding(
+            rule="d_overpowering",
+            severity="warning",
+            title="The critic keeps G's samples apart from the data",
+            message=f"The critic gap ({src}) was still {fmt_sig(tail)} over the last "
+            f"{fmt_pct(th['tail_fraction'])} of the run, {fmt_pct(tail / peak)} of its peak "
+            f"{fmt_sig(peak)} (step {int(ctx.bin_start[p])}); positive in "
+            f"{fmt_pct(float((med[fin] > 0).mean()))} of the run. G never closed the gap: the "
+            "critic tells its samples from the data as well as at its best. A Wasserstein gap "
+            "has no equilibrium value: judged against its own peak.",
+            action="Strengthen G or slow the critic: fewer critic steps per G step, a lower "
+            "critic learning rate, a larger G; check the samples.",
+            start_step=int(ctx.bin_start[len(med) - k0]),
+            end_step=int(ctx.bin_end[len(med) - 1]),
+            numbers={"gap_end": tail, "gap_peak": peak, "held": tail / peak},
+            metrics=[col],
+        )
+    ]
