@@ -138,7 +138,7 @@ def _critic_holds(ctx: RuleContext, med: np.ndarray, disp: np.ndarray, src: str)
             f"{fmt_pct(th['tail_fraction'])} of the run, {fmt_pct(tail / peak)} of its peak "
             f"{fmt_sig(peak)} (step {int(ctx.bin_start[p])}); positive in "
             f"{fmt_pct(float((med[fin] > 0).mean()))} of the run. G never closed the gap: the "
-            "critic tells its samples from the data as well as at its best. A Wasserstein gap "
+            "critic tells its samples from the data as well as at its best. A critic's gap "
             "has no equilibrium value: judged against its own peak.",
             action="Strengthen G or slow the critic: fewer critic steps per G step, a lower "
             "critic learning rate, a larger G; check the samples.",
