@@ -140,6 +140,13 @@ def _zoo() -> dict:
 
 # what each zoo log loads as: format, rows, G loss column, D loss column (None: by views)
 ZOO_LOADS = {
+    "krupa947-coursera-dcgan-mnist-bce-md-excerpt": (
+        "textlog", 46, "Generator_loss", "discriminator_loss"),
+    "krupa947-coursera-gan-mnist-bce-md-excerpt": (
+        "textlog", 119, "Generator_loss", "discriminator_loss"),
+    "krupa947-coursera-sngan-mnist-bce-md-excerpt": (
+        "textlog", 46, "Generator_loss", "discriminator_loss"),
+    "krupa947-coursera-wgangp-mnist-md-excerpt": ("textlog", 194, "Generator_loss", "critic_loss"),
     "arturua01-keras-gan-mnist-split-loss-txt": ("split-files", 101, "g_loss", "d_loss"),
     "aidiary-chainer-dcgan-mnist": ("chainer", 200, "gen/loss", "dis/loss"),
     "airi-genrisk-bce-d-floor-lightning": ("csv", 320, "train_gen_loss", "train_disc_loss"),

@@ -129,6 +129,12 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # d_stalled
     "stall_flat_rel": 0.005,  # D loss flat: bin medians and in-bin spread within 0.5% of its level
     "stall_other_move": 0.1,  # ... while the G loss moves by at least 10% of its level
+    # ... or the D loss above this multiple of the largest equilibrium of every convention
+    # consistent with the run (summed) over a stretch to the end that begins in the run's first
+    # chance_worse_start, ending under chance_plateau_ratio x its first half (not a climb)
+    "chance_worse_ratio": 1.1,
+    "chance_worse_start": 0.2,
+    "chance_plateau_ratio": 1.25,
     "g_still_rel": 1e-4,  # G loss still: its point-to-point change under this of its level
     "g_still_d_moves": 10.0,  # ... while the D loss moves this many times more, relatively
     # divergence: D loss + G loss (D's loss on the real data under Wasserstein, hinge and
