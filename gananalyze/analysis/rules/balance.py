@@ -275,7 +275,6 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
     if not pick:
         return []
     a, z, ongoing = pick
-    b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
     dg = float(np.nanmedian(bg[a : z + 1]))
     nums: dict[str, Any] = {"D_G_z": dg, "fraction_of_run": (z - a + 1) / ctx.nb}
     parts = [f"D(G(z)) {fmt_sig(dg)}"]
@@ -299,26 +298,31 @@ def g_overpowering(ctx: RuleContext) -> list[Finding]:
             f"{fmt_sig(early)} to {fmt_sig(during)}"
         )
         metrics.append(ctx.column("D_loss"))
-    msg = (
-        f"D rates fakes as real from step {int(b0)}"
-        + (" to the end" if ongoing else f" to {int(b1)}")
-        + f" ({fmt_pct(nums['fraction_of_run'])} of the run): "
-        + "; ".join(parts)
-        + "."
+    return [_fooled_finding(ctx, (a, z, ongoing), ": " + "; ".join(parts), nums, metrics)]
+
+
+def _fooled_finding(
+    ctx: RuleContext, pick: tuple[int, int, bool], what: str, nums: dict, metrics: list[str]
+) -> Finding:
+    """The g_overpowering finding over the stretch `pick` (first bin, last bin, ongoing):
+    its span, then `what` the evidence says."""
+    a, z, ongoing = pick
+    b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
+    nums["fraction_of_run"] = (z - a + 1) / ctx.nb
+    return Finding(
+        rule="g_overpowering",
+        severity="warning",
+        title="Generator fools the discriminator",
+        message=f"D rates fakes as real from step {b0}"
+        + (" to the end" if ongoing else f" to {b1}")
+        + f" ({fmt_pct(nums['fraction_of_run'])} of the run)"
+        + f"{what}.",
+        action=_G_OVER_ACTION,
+        start_step=b0,
+        end_step=b1,
+        numbers=nums,
+        metrics=metrics,
     )
-    return [
-        Finding(
-            rule="g_overpowering",
-            severity="warning",
-            title="Generator fools the discriminator",
-            message=msg,
-            action=_G_OVER_ACTION,
-            start_step=int(b0),
-            end_step=int(b1),
-            numbers=nums,
-            metrics=metrics,
-        )
-    ]
 
 
 def fooled_bins(ctx: RuleContext) -> tuple[np.ndarray, np.ndarray]:
@@ -365,12 +369,8 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
         name for name, (f, _) in conv.items() if bool(f[a : z + 1][holds[a : z + 1]].any())
     )
     dg = float(np.nanmedian(low[a : z + 1]))
-    b0, b1 = ctx.bin_start[a], ctx.bin_end[z]
-    frac = (z - a + 1) / ctx.nb
-    msg = (
-        f"D rates fakes as real from step {int(b0)}"
-        + (" to the end" if ongoing else f" to {int(b1)}")
-        + f" ({fmt_pct(frac)} of the run), as the losses imply (D's outputs were not logged): "
+    what = (
+        ", as the losses imply (D's outputs were not logged): "
         f"G loss fell from {fmt_sig(g_before)} to {fmt_sig(g_during)}, which implies D(G(z)) "
         f"of about {fmt_sig(dg)} "
         + (
@@ -378,29 +378,18 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
             if len(fits) == 1
             else "or more under every loss convention these numbers fit (" + ", ".join(fits) + ")"
         )
-        + f"; D loss rose from {fmt_sig(d_before)} to {fmt_sig(d_during)}."
+        + f"; D loss rose from {fmt_sig(d_before)} to {fmt_sig(d_during)}"
     )
-    return [
-        Finding(
-            rule="g_overpowering",
-            severity="warning",
-            title="Generator fools the discriminator",
-            message=msg,
-            action=_G_OVER_ACTION,
-            start_step=int(b0),
-            end_step=int(b1),
-            numbers={
-                "D_G_z_implied": dg,
-                "conventions": fits,
-                "G_loss_before": g_before,
-                "G_loss_during": g_during,
-                "D_loss_before": d_before,
-                "D_loss_during": d_during,
-                "fraction_of_run": frac,
-            },
-            metrics=[ctx.column("G_loss"), ctx.column("D_loss")],
-        )
-    ]
+    nums = {
+        "D_G_z_implied": dg,
+        "conventions": fits,
+        "G_loss_before": g_before,
+        "G_loss_during": g_during,
+        "D_loss_before": d_before,
+        "D_loss_during": d_during,
+    }
+    metrics = [ctx.column("G_loss"), ctx.column("D_loss")]
+    return [_fooled_finding(ctx, (a, z, ongoing), what, nums, metrics)]
 
 
 @rule(

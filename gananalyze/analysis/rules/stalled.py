@@ -1,7 +1,6 @@
 """Rules about a side that stopped learning: a D (or critic) loss flat for a sustained
 stretch while the G loss moves (a clamped log, a saturated sigmoid, a D that no longer
-updates), or a D loss worse than chance from the run's start to its end (a D that never
-learned)."""
+updates); a D judged against chance is chance.py's."""
 
 from __future__ import annotations
 
@@ -10,8 +9,9 @@ import pandas as pd
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
+from .chance import at_indifference, never_reached_chance
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import D_EQUILIBRIA, loss_type_known
+from .conventions import D_EQUILIBRIA
 from .registry import not_this_kind, rule
 
 
@@ -19,71 +19,13 @@ from .registry import not_this_kind, rule
 def d_stalled(ctx: RuleContext) -> list[Finding]:
     """D has stopped learning: its loss flat (within and between bins) for a sustained
     stretch while the G loss moves, the G loss still from one logged point to the next
-    (`_g_loss_still`), or D's loss worse than chance from the start (`_never_reached_chance`)."""
+    (`_g_loss_still`), or D's loss against chance (chance.py): worse than it from the start,
+    or sitting on it exactly with G's."""
     if not ctx.has("D_loss"):
         return _g_loss_still(ctx)
-    return _d_loss_flat(ctx) or _g_loss_still(ctx) or _never_reached_chance(ctx)
-
-
-def _never_reached_chance(ctx: RuleContext) -> list[Finding]:
-    """D worse than chance from the run's start to its end: its loss above `chance_worse_ratio`
-    x the largest equilibrium of every convention consistent with the run (the summed one:
-    the larger reduction) over a sustained stretch that begins in the run's first
-    `chance_worse_start` and reaches the end, level (its end under `chance_plateau_ratio` x
-    the stretch's first half: a climb is a runaway, divergence's) and never better than where
-    it began (a D that learns, an auxiliary classifier's loss falling, improves). A constant
-    output scores the equilibrium; a D that learns does at least that well. Not for a loss
-    far out (`loss_far_ratio`: divergence's) or at a clamp value (d_clamped's)."""
-    th = ctx.th
-    eq = ctx.eq
-    if eq is None or eq.d_loss is None:
-        return []
-    types = [eq.loss] if loss_type_known(eq) else ["bce", "hinge", "lsgan"]
-    top_type = max(types, key=lambda t: D_EQUILIBRIA[(t, "sum")])
-    top = D_EQUILIBRIA[(top_type, "sum")]
-    bd = ctx.bins("D_loss")["med"]
-    with np.errstate(invalid="ignore"):
-        worse = bd > th["chance_worse_ratio"] * top
-    pick = sustained_stretch(worse, ctx.need_bins(), last_bin_with_data(bd))
-    if not pick or not pick[2] or pick[0] > th["chance_worse_start"] * ctx.nb:
-        return []  # began after the run's start: D learned, then lost (g_overpowering's)
-    a, z, _ = pick
-    vals = bd[a : z + 1]
-    vals = vals[np.isfinite(vals)]
-    level, first = float(np.median(vals)), float(vals[0])
-    end = ctx.tail(bd[: z + 1])
-    if level >= th["loss_far_ratio"] * top or _clamp_name(level) is not None:
-        return []
-    if end > th["chance_plateau_ratio"] * float(np.median(vals[: max(1, len(vals) // 2)])):
-        return []  # still climbing: G running away from a D that does not follow
-    if end < 0.9 * first:
-        return []  # D's loss fell: it learns, however slowly
-    names = {"bce": "BCE", "hinge": "hinge", "lsgan": "LSGAN"}
-    conv = (
-        f"the {names[top_type]} equilibrium with the terms summed, {fmt_sig(top)}"
-        if len(types) == 1
-        else f"{fmt_sig(top)}, the largest equilibrium of every loss convention (hinge summed)"
+    return (
+        _d_loss_flat(ctx) or _g_loss_still(ctx) or never_reached_chance(ctx) or at_indifference(ctx)
     )
-    b0 = int(ctx.bin_start[a])
-    return [
-        Finding(
-            rule="d_stalled",
-            severity="warning",
-            title="Discriminator never reached chance",
-            message=f"{ctx.label('D_loss')} stayed worse than chance from step {b0} to the end: "
-            f"{fmt_sig(first)} at first, {fmt_sig(level)} over the stretch, {fmt_sig(end)} at the "
-            f"end, above {fmt_sig(th['chance_worse_ratio'])}x {conv}. A D that outputs a "
-            "constant scores the equilibrium; one that learns does better. This one's loss never "
-            "fell below where it began.",
-            action="Check that D's optimizer steps and its learning rate is not zero, that its "
-            "parameters require gradients and its loss is not detached, and that the labels of "
-            "real and fake are not swapped.",
-            start_step=b0,
-            end_step=int(ctx.bin_end[z]),
-            numbers={"D_loss": level, "D_loss_first": first, "D_loss_end": end, "chance": top},
-            metrics=[ctx.column("D_loss")],
-        )
-    ]
 
 
 def _winning_below(ctx: RuleContext) -> float:

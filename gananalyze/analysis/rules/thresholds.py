@@ -135,6 +135,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "chance_worse_ratio": 1.1,
     "chance_worse_start": 0.2,
     "chance_plateau_ratio": 1.25,
+    # ... or D and G losses on a convention's chance pair (a D that outputs one value for all
+    # inputs): bin medians and in-bin spread within this fraction of it, sustained
+    "indifference_tol": 0.002,
     "g_still_rel": 1e-4,  # G loss still: its point-to-point change under this of its level
     "g_still_d_moves": 10.0,  # ... while the D loss moves this many times more, relatively
     # divergence: D loss + G loss (D's loss on the real data under Wasserstein, hinge and
