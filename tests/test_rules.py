@@ -535,6 +535,28 @@ def test_equilibrium_per_loss_type(tmp_path):
     assert w.d_loss is None and w.g_loss is None
 
 
+def test_a_config_loss_name_is_read_by_its_words(tmp_path):
+    from gananalyze.analysis.rules.conventions import parse_loss_name
+
+    assert parse_loss_name("bce_ns_mean") == ("bce", "mean")
+    assert parse_loss_name("bce_sat_sum") == ("bce", "sum")
+    assert parse_loss_name("WGAN_GP") == ("wasserstein", None)
+    assert parse_loss_name("wgan-gp") == ("wasserstein", None)
+    assert parse_loss_name("lsgan") == ("lsgan", None)
+    assert parse_loss_name("perceptual") == (None, None)
+    assert parse_loss_name(0.5) == (None, None)
+    # a Lightning run's hparams.yaml naming its loss `bce_ns_mean`: BCE, terms averaged
+    run = tmp_path / "lit"
+    run.mkdir()
+    pd.DataFrame({"step": range(30), "d_loss": [1.2] * 30, "g_loss": [0.8] * 30}).to_csv(
+        run / "metrics.csv", index=False
+    )
+    (run / "hparams.yaml").write_text("gan_loss: bce_ns_mean\nlr: 0.001\n")
+    e = equilibrium(load_run(run))
+    assert (e.loss, e.source, e.reduction) == ("bce", "config", "mean")
+    assert "D loss reduction mean (from the config's loss name)" in e.notes
+
+
 def test_reduction_detected_from_data(synthetic_run):
     # D loss logged as the mean of the two BCE terms: half of -log D(x) - log(1 - D(G(z)))
     n = 200

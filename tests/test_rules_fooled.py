@@ -179,3 +179,18 @@ def test_short_log_saturated_outputs_are_not_a_fooled_d(tmp_path):
     ).to_csv(tmp_path / "r" / "metrics.csv", index=False)
     d = diagnose(load_run(tmp_path / "r"))
     assert "g_overpowering" not in {x.rule for x in d.findings}
+
+
+def test_a_d_loss_still_climbing_is_no_fooled_d(tmp_path):
+    # the lab's 0203 shape (averaged BCE, D frozen from the start): the G loss falls to 1e-3,
+    # the D loss climbs 0.9 -> 3.9 and is still climbing at the end: G's samples running away
+    # from a D that does not follow, the divergence rule's, not a D that G fools and that sits
+    n = 400
+    rng = np.random.default_rng(4)
+    d = np.r_[np.full(n // 10, 0.7), np.linspace(0.9, 3.9, n - n // 10)]
+    d = d * (1 + 0.01 * rng.standard_normal(n))
+    g = np.geomspace(0.7, 1.3e-3, n) * (1 + 0.05 * rng.standard_normal(n))
+    path = _csv(tmp_path / "r", d, g)
+    (path / "hparams.yaml").write_text("gan_loss: bce_ns_mean\n")
+    found = diagnose(load_run(path)).findings
+    assert "g_overpowering" not in {x.rule for x in found}

@@ -346,7 +346,9 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
     implies D(G(z)) >= g_over_dgz_min under every G-loss convention the paired G and D losses
     fit (conventions.implied_fooling; one must fit), and the D loss rose above its level
     before the stretch (a fooled D loses ground; a G loss shrunk by a weight alone would
-    not move it)."""
+    not move it) and levels off within it (its end under chance_plateau_ratio x the
+    stretch's first half: a D loss still climbing is G's samples running away, the
+    divergence rule's)."""
     th = ctx.th
     bg, bd = ctx.bins("G_loss")["med"], ctx.bins("D_loss")["med"]
     conv = implied_fooling(ctx.eq, bg, bd)
@@ -365,6 +367,11 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
     g_during = float(np.nanmedian(bg[a : z + 1]))
     if not (np.isfinite(d_before) and d_during > d_before * (1 + th["g_over_d_rise"])):
         return []
+    inside = bd[a : z + 1]
+    if ctx.tail(inside) > th["chance_plateau_ratio"] * float(
+        np.nanmedian(inside[: max(1, len(inside) // 2)])
+    ):
+        return []  # the D loss still climbing: G's samples running away (divergence's)
     fits = sorted(
         name for name, (f, _) in conv.items() if bool(f[a : z + 1][holds[a : z + 1]].any())
     )

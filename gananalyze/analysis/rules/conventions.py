@@ -66,6 +66,52 @@ _LOSS_NAMES = {
 }
 
 
+_LOSS_WORDS = (  # a loss name's words, first that appears wins
+    ("wasserstein", {"wgan", "wasserstein", "wgangp"}),
+    ("hinge", {"hinge"}),
+    ("lsgan", {"lsgan", "ls", "lse", "lsq", "leastsquares"}),
+    (
+        "bce",
+        {
+            "bce",
+            "gan",
+            "vanilla",
+            "dcgan",
+            "logistic",
+            "ns",
+            "nonsaturating",
+            "sat",
+            "saturating",
+            "bcewithlogits",
+            "minimax",
+        },
+    ),
+)
+_REDUCTION_WORDS = {
+    "mean": "mean",
+    "avg": "mean",
+    "average": "mean",
+    "averaged": "mean",
+    "sum": "sum",
+    "summed": "sum",
+}
+
+
+def parse_loss_name(value: object) -> tuple[str | None, str | None]:
+    """(loss type, D-loss reduction) a config's loss name states, each None where it does not:
+    the whole name when it is a known one ("wgan-gp", "vanilla"), else its words ("bce_ns_mean"
+    -> bce, mean; "WGAN_GP" -> wasserstein; "lsgan" -> lsgan)."""
+    if not isinstance(value, str) or not value.strip():
+        return None, None
+    v = value.strip().lower()
+    if v in _LOSS_NAMES:
+        return _LOSS_NAMES[v], None
+    words = [w for w in re.split(r"[^a-z0-9]+", v) if w]
+    loss = next((name for name, ws in _LOSS_WORDS if ws & set(words)), None)
+    red = next((_REDUCTION_WORDS[w] for w in words if w in _REDUCTION_WORDS), None)
+    return (loss, red) if loss is not None else (None, None)
+
+
 def equilibrium(
     run: Run, thresholds: dict[str, Any] | None = None, ctx: RuleContext | None = None
 ) -> Equilibrium:
@@ -84,15 +130,17 @@ def equilibrium(
     loss, source = None, "run"
     if run.loss:
         loss = _LOSS_NAMES.get(str(run.loss).lower(), None)
+    named_reduction = None  # a reduction the config's loss name states ("bce_ns_mean")
     if loss is None:
         for key in ("loss", "gan_mode", "gan_type", "loss_type", "gan_loss"):
-            v = run.config.get(key)
-            if isinstance(v, str) and v.lower() in _LOSS_NAMES:
-                loss, source = _LOSS_NAMES[v.lower()], "config"
+            parsed = parse_loss_name(run.config.get(key))
+            if parsed[0] is not None:
+                (loss, named_reduction), source = parsed, "config"
                 break
         hint = config_hints(run.config).get("loss")  # any spelling, at any depth
-        if loss is None and hint is not None and hint[0] in _LOSS_NAMES:
-            loss, source = _LOSS_NAMES[hint[0]], "config"
+        parsed = parse_loss_name(hint[0]) if hint is not None else (None, None)
+        if loss is None and parsed[0] is not None:
+            (loss, named_reduction), source = parsed, "config"
     if loss is None:  # signed D losses are evidence, stronger than a format's default
         neg = _negative_share(ctx.raw("D_loss"), th)
         if neg is not None and neg >= th["signed_loss_share"]:
@@ -126,6 +174,9 @@ def equilibrium(
         if isinstance(v, str) and v.lower() in ("sum", "mean"):
             reduction = v.lower()
             notes.append(f"D loss reduction {reduction} (from the config)")
+        elif named_reduction is not None:
+            reduction = named_reduction
+            notes.append(f"D loss reduction {reduction} (from the config's loss name)")
         elif view is not None and view.reduction and "D_loss" in view.columns:
             reduction = view.reduction
             notes.append(f"D loss reduction {reduction} ({view.source})")
