@@ -170,3 +170,18 @@ def test_a_flat_d_loss_creeping_on_a_clamp_value_names_the_clamp(tmp_path):
         "That is the value of -log(1e-10) averaged over two terms: D's loss sits on that "
         "floor, where no gradient flows."
     )
+
+
+def test_a_config_that_sets_d_learning_rate_to_zero_is_a_d_that_never_updates(tmp_path):
+    from gananalyze import RunLog
+
+    rng = np.random.default_rng(2)
+    for name, lr in (("zero", 0.0), ("live", 4e-4)):
+        with RunLog(tmp_path / name, loss="bce", config={"lr_D": lr, "lr_G": 1e-4}) as log:
+            for i in range(100):
+                log.scalars(i, D_loss=1.2 + 0.05 * rng.standard_normal(), G_loss=0.9)
+    f = next(x for x in diagnose(load_run(tmp_path / "zero")).findings if x.rule == "d_stalled")
+    assert f.title == "Discriminator's learning rate is 0"
+    assert f.message.startswith("The config sets lr_D = 0.0: with a learning rate of 0")
+    live = diagnose(load_run(tmp_path / "live")).findings
+    assert "Discriminator's learning rate is 0" not in {x.title for x in live}

@@ -15,7 +15,9 @@ per-epoch iteration/batch becomes one global step (iterations per epoch from the
 `/B` total, else inferred), unit "iteration"; only an epoch: unit "epoch"; no counter:
 the line's number among the value lines (unit "row"). A line without the counter
 (an evaluation line such as `FID: 37.2`) takes the step of the last line that printed
-it; lines before the first counter are the preamble and are ignored. Where the step
+it; lines before the first counter are the preamble: the options printed there (an
+argparse `Namespace(...)`, `key: value` lines) are the run's config (`preamble`), the rest
+is ignored. Where the step
 goes back on the main kind of line, a resume starts a new section that replaces the
 earlier rows from its first step on; evaluation lines printed with their own earlier
 step stay on that step.
@@ -37,6 +39,7 @@ from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
 from . import freetext
+from . import preamble as preamble_mod
 from ._common import warn_limit
 from .table import NOT_RUN_FILES, build_run, find_table
 
@@ -283,8 +286,23 @@ def load(path: Path) -> Run:
             f"{replaced} earlier row(s) at or after each restart point were replaced"
         )
     warn_limit(warnings, bad, "problems")
+    head = lines.slice(0, min(int(rows[0]), preamble_mod.MAX_LINES)).to_pylist()
+    config = preamble_mod.preamble_config([t for t in head if t])
+    if config:
+        notes.append(
+            f"{log.name}: {len(config)} option(s) read from the lines before the first step"
+        )
     run = build_run(
-        path, log, NAME, steps, cols, logged, warnings, unit=unit, index={"epoch": epoch}
+        path,
+        log,
+        NAME,
+        steps,
+        cols,
+        logged,
+        warnings,
+        unit=unit,
+        index={"epoch": epoch},
+        config=config,
     )
     run.duplicates_replaced += replaced
     if note:

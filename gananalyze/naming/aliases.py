@@ -154,6 +154,22 @@ CONFIG_HINTS: dict[str, list[str]] = {
     ],
     "g_loss": ["g_loss", "g_loss_type", "generator_loss", "gen_loss_type", "g_loss_mode"],
     "d_loss_reduction": ["d_loss_reduction", "d_reduction", "d_loss_reduce"],
+    "d_lr": [
+        "lr_d",
+        "d_lr",
+        "lrd",
+        "lr_dis",
+        "dis_lr",
+        "lr_disc",
+        "disc_lr",
+        "lr_discriminator",
+        "discriminator_lr",
+        "d_learning_rate",
+        "learning_rate_d",
+        "discriminator_learning_rate",
+        "lr_critic",
+        "critic_lr",
+    ],
 }
 
 # Boolean config keys that state a hint when true (`saturating_g_loss: true`):

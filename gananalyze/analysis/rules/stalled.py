@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .chance import at_indifference, never_reached_chance
@@ -19,13 +20,46 @@ from .registry import not_this_kind, rule
 def d_stalled(ctx: RuleContext) -> list[Finding]:
     """D has stopped learning: its loss flat (within and between bins) for a sustained
     stretch while the G loss moves, the G loss still from one logged point to the next
-    (`_g_loss_still`), or D's loss against chance (chance.py): worse than it from the start,
-    or sitting on it exactly with G's."""
+    (`_g_loss_still`), D's loss against chance (chance.py): worse than it from the start,
+    or sitting on it exactly with G's; or the config setting D's learning rate to 0."""
     if not ctx.has("D_loss"):
-        return _g_loss_still(ctx)
+        return _g_loss_still(ctx) or _d_lr_zero(ctx)
     return (
-        _d_loss_flat(ctx) or _g_loss_still(ctx) or never_reached_chance(ctx) or at_indifference(ctx)
+        _d_loss_flat(ctx)
+        or _g_loss_still(ctx)
+        or never_reached_chance(ctx)
+        or at_indifference(ctx)
+        or _d_lr_zero(ctx)
     )
+
+
+def _d_lr_zero(ctx: RuleContext) -> list[Finding]:
+    """The config sets D's learning rate (any spelling of `d_lr`, naming.aliases) to 0: D's
+    weights never change, whatever its loss does. Said as the config's, since a command line
+    or a schedule may have changed what ran."""
+    hint = config_hints(ctx.run.config).get("d_lr")
+    try:
+        lr = float(hint[0]) if hint is not None else None
+    except ValueError:
+        return []
+    if lr != 0.0 or not len(ctx.steps):
+        return []
+    return [
+        Finding(
+            rule="d_stalled",
+            severity="warning",
+            title="Discriminator's learning rate is 0",
+            message=f"The config sets {hint[1]} = {hint[0]}: with a learning rate of 0, D's "
+            "weights never change, whatever its loss does, and G trains against a fixed D "
+            "(if the run used that value: a command line or a schedule may have changed it).",
+            action="Set D's learning rate (a TTUR pair such as 1e-4 for G and 4e-4 for D is a "
+            "common start) and check that D's optimizer is stepped.",
+            start_step=int(ctx.steps[0]),
+            end_step=int(ctx.steps[-1]),
+            numbers={"D_lr": lr, "config_key": hint[1]},
+            metrics=[],
+        )
+    ]
 
 
 def _winning_below(ctx: RuleContext) -> float:

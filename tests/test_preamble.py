@@ -1,0 +1,74 @@
+"""importers/preamble.py: the options a text log prints before its first metric line become
+the run's config (argparse's Namespace, key: value lines), parsed without evaluating them."""
+
+from __future__ import annotations
+
+from gananalyze.importers.preamble import MAX_KEYS, preamble_config, value_of
+from gananalyze.loader import load_run
+
+
+def test_values_are_parsed_not_evaluated():
+    assert value_of("0.0002") == 0.0002 and value_of("64") == 64 and value_of("1e-4") == 1e-4
+    assert value_of("'lsgan'") == "lsgan" and value_of('"a, b"') == "a, b"
+    assert value_of("True") is True and value_of("none") is None
+    assert value_of("lsgan                         \t[default: vanilla]") == "lsgan"
+    assert value_of("__import__('os').system('x')") == "__import__('os').system('x')"
+
+
+def test_namespace_and_key_value_lines():
+    lines = [
+        "Namespace(batch_size=64, lr=0.0002, gan_mode='lsgan', beta1=0.5, gpu_ids=[0, 1])",
+        "Loading configuration from configs/experiment.yaml",
+        "Configuration:",
+        '  dataset: "digits"',
+        "  lr_d: 0.0",
+        "Generator(",
+        "  (0): Linear(in_features=16, out_features=64, bias=True)",
+        "Module summary 0: parameters counted",
+        "n_critic = 5",
+    ]
+    assert preamble_config(lines) == {
+        "batch_size": 64,
+        "lr": 0.0002,
+        "gan_mode": "lsgan",
+        "beta1": 0.5,
+        "dataset": "digits",
+        "lr_d": 0.0,
+        "n_critic": 5,
+    }
+
+
+def test_the_keys_read_are_bounded():
+    lines = [f"key{i}: {i}" for i in range(MAX_KEYS + 50)] + ["key3: 7"]
+    cfg = preamble_config(lines)
+    assert len(cfg) == MAX_KEYS and cfg["key3"] == 7  # a known key is still updated
+
+
+def test_a_text_log_takes_its_printed_options_as_config(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "train.log").write_text(
+        "Namespace(gan_mode='lsgan', lr_d=0.0, lr_g=0.0002)\n"
+        + "".join(f"Step: {i} Gen_loss: {0.3 - i * 1e-3:.5f} Dis_loss: 0.5\n" for i in range(30))
+    )
+    r = load_run(run)
+    assert r.config == {"gan_mode": "lsgan", "lr_d": 0.0, "lr_g": 0.0002}
+    assert r.extra["config_hints"]["loss"] == {"value": "lsgan", "key": "gan_mode"}
+    assert (
+        "train.log: 3 option(s) read from the lines before the first step"
+        in r.extra["source_notes"]
+    )
+
+
+def test_log_levels_and_messages_are_no_options():
+    lines = [
+        "WARNING: tensorflow: the name tf.global_variables_initializer is deprecated",
+        "name: GeForce RTX 2080 Ti major: 7 minor: 5 memoryClockRate(GHz): 1.545",
+        "note: training on 4 GPUs with a batch of 64",
+        'comment: "a quoted value of many words stays"',
+        "pciBusID: 0000:08:00.0",
+    ]
+    assert preamble_config(lines) == {
+        "comment": "a quoted value of many words stays",
+        "pciBusID": "0000:08:00.0",
+    }
