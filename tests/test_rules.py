@@ -557,6 +557,24 @@ def test_a_config_loss_name_is_read_by_its_words(tmp_path):
     assert "D loss reduction mean (from the config's loss name)" in e.notes
 
 
+def test_a_negative_bce_g_loss_is_the_saturating_one(tmp_path):
+    # log(1 - D(G(z))) is never positive: a BCE G loss negative at over 90% of its points
+    # has the saturating equilibrium -ln 2 (the pages draw it there, healthy_equilibrium
+    # compares with it); a declared non-saturating one stays
+    with RunLog(tmp_path / "sat", loss="bce") as log:
+        for i in range(40):
+            log.scalars(i, G_loss=-0.6 - 0.001 * i, D_loss=1.3)
+    e = equilibrium(load_run(tmp_path / "sat"))
+    assert e.g_loss == pytest.approx(-math.log(2))
+    assert "G loss saturating log(1 - D(G(z))) (inferred: negative at 100% of its points)" in (
+        e.notes
+    )
+    with RunLog(tmp_path / "ns", loss="bce") as log:
+        for i in range(40):
+            log.scalars(i, G_loss=0.8, D_loss=1.3)
+    assert equilibrium(load_run(tmp_path / "ns")).g_loss == pytest.approx(math.log(2))
+
+
 def test_reduction_detected_from_data(synthetic_run):
     # D loss logged as the mean of the two BCE terms: half of -log D(x) - log(1 - D(G(z)))
     n = 200

@@ -209,6 +209,14 @@ def equilibrium(
         notes.append("D loss reduction assumed sum (real and fake terms added)")
     s = 1.0 if reduction == "sum" else 0.5
     g_kind = str(run.config.get("g_loss", "")).lower()
+    if loss == "bce" and g_kind != "saturating":
+        neg = _negative_share(ctx.raw("G_loss"), th)
+        if neg is not None and neg > 0.9:  # log(1 - D(G(z))) is never positive
+            g_kind = "saturating"
+            notes.append(
+                f"G loss saturating log(1 - D(G(z))) (inferred: negative at {fmt_pct(neg)} of "
+                "its points)"
+            )
     if loss == "bce":
         d_eq, g_eq = 2 * LN2 * s, (-LN2 if g_kind == "saturating" else LN2)
         w = _g_loss_weight(ctx) if g_kind != "saturating" else None
