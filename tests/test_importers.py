@@ -420,6 +420,26 @@ def test_cyclegan_cut_lines(tmp_path):
     assert r.loss is None
 
 
+def test_cyclegan_distributed_lines_with_a_rank_tag_and_commas(tmp_path):
+    # the trainer's distributed version: `[Rank 0] (epoch: ...) , D_A: 0.306, G_A: 0.446`,
+    # a blank line after each (a real log of this form was "94 unreadable lines")
+    d = tmp_path / "maps"
+    d.mkdir()
+    text = "================ Training Loss (Tue Mar 10 23:43:13 2026) ================\n" + "".join(
+        f"[Rank 0] (epoch: {e}, iters: {i}, time: 0.109, data: 0.097) , "
+        f"D_A: {0.3 - 0.01 * i / 100:.3f}, G_A: 0.446, cycle_A: 2.065, D_B: 0.338, G_B: 0.404, "
+        "cycle_B: 0.661\n\n"
+        for e in (1, 2)
+        for i in (100, 200, 300)
+    )
+    (d / "loss_log.txt").write_text(text)
+    assert detect_format(d) == "cyclegan"
+    r = load_run(d)
+    assert list(r.scalars.columns[-6:]) == ["D_A", "G_A", "cycle_A", "D_B", "G_B", "cycle_B"]
+    assert len(r.scalars) == 6 and not r.damaged
+    assert r.series("D_A").tolist() == [0.29, 0.28, 0.27, 0.29, 0.28, 0.27]
+
+
 def test_cyclegan_continue_train_epoch_counter_reset(tmp_path):
     d = tmp_path / "p2p"
     d.mkdir()

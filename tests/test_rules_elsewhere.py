@@ -248,6 +248,22 @@ def _run_with_grids(path: Path, corrupt: int | None) -> Path:
     return path
 
 
+def test_damaged_lines_are_counted_under_their_file(tmp_path):
+    # 3 unreadable lines of one log: "3 damaged piece(s) of data in 1 file(s)", each named by
+    # its line (they were counted as 3 files)
+    d = tmp_path / "cg"
+    d.mkdir()
+    good = "".join(
+        f"(epoch: 1, iters: {i}, time: 0.1, data: 0.1) D_A: 0.3 G_A: 0.4\n" for i in range(1, 30)
+    )
+    (d / "loss_log.txt").write_text(good + "garbage one\ngarbage two\ngarbage three\n")
+    f = next(x for x in diagnose(load_run(d)).findings if x.rule == "damaged_data")
+    assert f.message.startswith(
+        f"3 damaged piece(s) of data in 1 file(s) were skipped: {d / 'loss_log.txt'}: line 30: "
+        "unreadable line skipped (and 2 more)."
+    )
+
+
 def test_a_damaged_sample_png_is_skipped_and_named_not_fatal(tmp_path):
     import json
 
@@ -278,7 +294,7 @@ def test_damaged_lines_of_a_log_are_a_finding(tmp_path):
     run = load_run(p)
     assert run.damaged
     f = next(f for f in diagnose(run).findings if f.rule == "damaged_data")
-    assert f.numbers["files"] == sorted({str(a) for a, _ in run.damaged})
+    assert f.numbers["files"] == [str(p / "loss_log.txt")]  # its lines, under their file
 
 
 # ------------------------------------------------------------- issue 11 messages

@@ -33,7 +33,9 @@ Lines that are not training points
   which repeat stale training values) are kept out and counted in a warning;
   `Test Result` and `Model Saved` sections (`psnr: 22.3(3.3)`, `max psnr: 20.1`)
   go to `run.extra["test_results"]` / `run.extra["model_saved"]`, not to the
-  scalars. A line cut mid-way keeps the values it has (file:line warning).
+  scalars. A line cut mid-way keeps the values it has (file:line warning). The line
+  grammar (a distributed run's `[Rank 0]` tag and comma-separated pairs included) is
+  `cyclegan_log`'s.
 
 Columns keep the log's names (D_A, G_A, cycle_A, G_GAN, G_L1, D_real ...), plus
 `iter_time` and `data_time` (seconds per image) from the line's prefix.
@@ -57,18 +59,10 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ..run import Run, SampleGrid
 from ._common import finish, located, pivot_wide, pivoted_run, warn_limit
-from .counters import stray_rows
+from .cyclegan_log import num, parse_log, untagged
 
 NAME = "cyclegan"
 LOG_NAME = "loss_log.txt"
-_HEADER_RE = re.compile(r"^=+\s*(.*?)\s*(?:\((.*)\))?\s*=+\s*$")
-_LINE_RE = re.compile(r"^\((?P<prefix>[^)]*)\)?\s*(?P<rest>.*)$")
-_PAIR_RE = re.compile(r"([^\s:]+):\s*(\S+)")
-_NUM_STD_RE = re.compile(
-    r"^\s*([^:]+?)\s*:\s*([-+0-9.eE]+|nan|inf|-inf)\s*"
-    r"(?:\(\s*([-+0-9.eE]+|nan|inf|-inf)\s*\))?\s*$",
-    re.I,
-)
 _IMG_RE = re.compile(r"^epoch(\d+)_(.+)\.(png|jpg)$")
 GAN_MODES = {"vanilla": "bce", "lsgan": "lsgan", "wgangp": "wasserstein", "hinge": "hinge"}
 
@@ -105,14 +99,7 @@ def detect(path: Path) -> bool:
         return True  # its name says CycleGAN; load() says why it is not read
     with open(log, encoding="utf-8", errors="replace") as f:
         head = [f.readline() for _ in range(20)]
-    return any(line.startswith("(epoch:") or "Training Loss" in line for line in head)
-
-
-def _num(s: str) -> float | None:
-    try:
-        return float(s)
-    except ValueError:
-        return None
+    return any(untagged(line).startswith("(epoch:") or "Training Loss" in line for line in head)
 
 
 def read_options(path: Path, warnings: list[str]) -> dict[str, Any]:
@@ -130,167 +117,11 @@ def read_options(path: Path, warnings: list[str]) -> dict[str, Any]:
             opts[key] = val == "True"
         elif re.fullmatch(r"-?\d+", val):
             opts[key] = int(val)
-        elif _num(val) is not None and re.fullmatch(r"[-+0-9.eE]+", val):
+        elif num(val) is not None and re.fullmatch(r"[-+0-9.eE]+", val):
             opts[key] = float(val)
         else:
             opts[key] = val
     return opts
-
-
-def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
-    """Lines of the log grouped into sections; nothing is resolved yet."""
-    sections: list[dict[str, Any]] = []
-    cur: dict[str, Any] | None = None
-    skipped_other: Counter = Counter()
-    bad: list[str] = []
-    test_results: list[dict] = []
-    model_saved: list[dict] = []
-    with open(log, encoding="utf-8", errors="replace") as f:
-        for line_no, raw in enumerate(f, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                continue
-            h = _HEADER_RE.match(line.strip())
-            if h and line.strip().startswith("="):
-                kind = h.group(1) or "?"
-                cur = {"kind": kind, "date": h.group(2), "line": line_no, "rows": []}
-                sections.append(cur)
-                if kind.lower().startswith("test"):
-                    test_results.append({"date": h.group(2), "line": line_no, "values": {}})
-                elif kind.lower().startswith("model saved"):
-                    model_saved.append({"date": h.group(2), "line": line_no, "values": {}})
-                continue
-            if cur is None:
-                cur = {"kind": "Training Loss", "date": None, "line": line_no, "rows": []}
-                sections.append(cur)
-            is_train = cur["kind"].lower().startswith("training")
-            if line.startswith("("):
-                if not is_train:
-                    skipped_other[cur["kind"]] += 1
-                    continue
-                m = _LINE_RE.match(line)
-                prefix = dict(_PAIR_RE.findall(m.group("prefix").replace(",", " "))) if m else {}
-                epoch, iters = _num(prefix.get("epoch", "")), _num(prefix.get("iters", ""))
-                if epoch is None or iters is None or ")" not in line:
-                    bad.append(f"{log}:{line_no}: line cut off before its epoch/iters, skipped")
-                    continue
-                values: dict[str, float] = {}
-                for k, v in (("iter_time", prefix.get("time")), ("data_time", prefix.get("data"))):
-                    if v is not None and _num(v) is not None:
-                        values[k] = float(v)
-                rest = line.split(")", 1)[1]
-                if "|" in rest:
-                    rest = _per_domain(rest)
-                tokens = rest.split()
-                cut = False
-                i = 0
-                while i < len(tokens):
-                    name = tokens[i]
-                    if (
-                        not name.endswith(":")
-                        or i + 1 >= len(tokens)
-                        or _num(tokens[i + 1]) is None
-                    ):
-                        cut = True
-                        break
-                    values[name[:-1]] = float(tokens[i + 1])
-                    i += 2
-                if (
-                    not raw.endswith("\n")
-                    and not line.endswith(" ")
-                    and not cut
-                    and len(values) > 2
-                ):
-                    values.pop(
-                        list(values)[-1]
-                    )  # last line of a file cut off: its last number may be partial
-                    cut = True
-                prev = cur["rows"][-1]["values"] if cur["rows"] else None
-                if (
-                    not cut
-                    and prev is not None
-                    and len(values) < len(prev)
-                    and set(values) < set(prev)
-                ):
-                    cut = True
-                row = {
-                    "epoch": int(epoch),
-                    "iters": int(iters),
-                    "line": line_no,
-                    "values": values,
-                    "cut": cut,
-                }
-                cur["rows"].append(row)
-                if cut:
-                    bad.append(
-                        f"{log}:{line_no}: line cut off or garbled after "
-                        f"{len([k for k in values if k not in ('iter_time', 'data_time')])} "
-                        "value(s); the readable values were used"
-                    )
-            else:
-                target = (
-                    test_results[-1]
-                    if test_results and cur["kind"].lower().startswith("test")
-                    else model_saved[-1]
-                    if model_saved and cur["kind"].lower().startswith("model saved")
-                    else None
-                )
-                m = _NUM_STD_RE.match(line)
-                if target is not None and m:
-                    target["values"][m.group(1)] = float(m.group(2))
-                    if m.group(3) is not None:
-                        target["values"][m.group(1) + "/std"] = float(m.group(3))
-                elif is_train:
-                    bad.append(f"{log}:{line_no}: unreadable line skipped")
-                else:
-                    skipped_other[cur["kind"]] += 1
-    for sec in sections:
-        sec["rows"] = _drop_strays(sec["rows"], log, bad, warnings)
-    return {
-        "sections": sections,
-        "skipped_other": skipped_other,
-        "bad": bad,
-        "test_results": test_results,
-        "model_saved": model_saved,
-    }
-
-
-def _drop_strays(rows: list[dict], log: Path, bad: list[str], warnings: list[str]) -> list[dict]:
-    """A section's rows with its stray lines (counters.stray_rows) read at their epoch (a
-    warning: nothing was lost) or left out (damaged data)."""
-    fix = stray_rows([r["epoch"] for r in rows], [r["iters"] for r in rows])
-    out = []
-    for i, r in enumerate(rows):
-        if i not in fix:
-            out.append(r)
-            continue
-        e = fix[i]
-        where = f"{log}:{r['line']}: epoch printed as {r['epoch']} amid lines of a later epoch"
-        if e is None:
-            bad.append(f"{where}; skipped")
-            continue
-        warnings.append(f"{where}; read as epoch {e}")
-        out.append({**r, "epoch": e})
-    return out
-
-
-def _per_domain(rest: str) -> str:
-    """ComboGAN's `D: a, b | G: c, d |` as `D_0: a D_1: b G_0: c G_1: d` (one name per value;
-    a part with one value keeps its name)."""
-    out: list[str] = []
-    for part in rest.split("|"):
-        name, sep, vals = part.partition(":")
-        name = name.strip()
-        if not sep or not name:
-            if part.strip():
-                out.append(part.strip())
-            continue
-        nums = [v.strip() for v in vals.split(",")]
-        if len(nums) == 1:
-            out.append(f"{name}: {nums[0]}")
-        else:
-            out.extend(f"{name}_{i}: {v}" for i, v in enumerate(nums) if v)
-    return " ".join(out)
 
 
 def _infer_epoch_size(rows: list[dict]) -> tuple[int, int]:

@@ -273,7 +273,7 @@ class _Builder(DynamicsSections, SampleSections):
             out.append(
                 ("wall-clock span", fmt_duration(float(wt.max() - wt.min()), missing="unknown"))
             )
-        out.append(("loss type", run.loss or "unknown"))
+        out.append(("loss type", _loss_text(self.diag)))
         for canon, level in self.ev.end_levels.items():
             out.append((f"{label_of(canon)}, last 10%", fmt_num(level)))
         if self.best:

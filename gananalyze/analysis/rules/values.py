@@ -58,6 +58,9 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
     ]
 
 
+_AT_LINE = re.compile(r"(.+):(\d+)")
+
+
 @rule("damaged_data", needs=())
 def damaged_data(ctx: RuleContext) -> list[Finding]:
     """Files or lines skipped as damaged: the run is incomplete, say which files."""
@@ -65,8 +68,10 @@ def damaged_data(ctx: RuleContext) -> list[Finding]:
     if not dmg:
         return []
     per: dict[str, list[str]] = {}
-    for file, problem in dmg:
-        per.setdefault(str(file), []).append(str(problem))
+    for file, problem in dmg:  # "path:line" for a damaged line: counted under its file
+        m = _AT_LINE.fullmatch(str(file))
+        key, what = (m.group(1), f"line {m.group(2)}: {problem}") if m else (str(file), problem)
+        per.setdefault(key, []).append(str(what))
     shown = "; ".join(
         f"{f}: {probs[0]}" + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else "")
         for f, probs in list(per.items())[:3]
