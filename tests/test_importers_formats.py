@@ -22,8 +22,8 @@ def info_format(path) -> str:
     res = CliRunner().invoke(main, ["info", str(path)])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    fmt = next(x for x in lines if x.startswith("format:"))[len("format:"):].strip()
-    loss = next(x for x in lines if x.startswith("loss type:"))[len("loss type:"):].strip()
+    fmt = next(x for x in lines if x.startswith("format:"))[len("format:") :].strip()
+    loss = next(x for x in lines if x.startswith("loss type:"))[len("loss type:") :].strip()
     return f"{fmt} | {loss}"
 
 
@@ -239,11 +239,7 @@ def test_keras_csvlogger(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,d_loss,g_loss\n0,0.69,0.7\n1,0.6,x\n2,0.5,0.9\n")
     assert detect_format(tmp_path / "history.csv") == "keras"
     r = load_run(tmp_path / "history.csv")
-    assert (
-        r.format == "keras"
-        and r.step_unit == "epoch"
-        and r.name == f"{tmp_path.name}/history"
-    )
+    assert r.format == "keras" and r.step_unit == "epoch" and r.name == f"{tmp_path.name}/history"
     assert r.steps.tolist() == [0, 1, 2] and r.series("g_loss").tolist() == [0.7, 0.9]
     assert r.series("d_loss").tolist() == [0.69, 0.6, 0.5]
     assert any("history.csv:3: g_loss = 'x' is not a number" in w for w in r.warnings)
@@ -335,6 +331,25 @@ def test_epoch_iter_csv_with_restarts(tmp_path):
     assert r.steps.tolist() == [25, 50, 75, 100, 125, 150, 175]
     assert r.series("G_loss").tolist() == [1.25, 1.5, 1.75, 2.0, 9.0, 9.5, 9.75]
     assert r.scalars["epoch"].tolist() == [1, 1, 1, 1, 2, 2, 2]
+
+
+def test_an_idx_column_that_restarts_every_epoch_is_the_iteration(tmp_path):
+    # a 3D CycleGAN's loss.csv: `idx` 0..9 within each epoch, the epoch column last; read
+    # as the epoch alone, 10 rows an epoch collapsed into 1 ("114 values replaced")
+    rows = ["idx,D_loss,G_loss,epoch"]
+    rows += [f"{i},{0.5 + 0.001 * (10 * e + i):.3f},5.8,{e}" for e in (0, 1) for i in range(10)]
+    f = tmp_path / "loss.csv"
+    f.write_text("\n".join(rows) + "\n")
+    r = load_run(f)
+    assert r.format == "epoch-iter" and r.steps.tolist() == list(range(20))
+    assert r.series("D_loss").iloc[-1] == 0.519 and r.duplicates_replaced == 0
+    # an idx that never goes back is already global
+    g = tmp_path / "g" / "loss.csv"
+    g.parent.mkdir()
+    g.write_text(
+        "idx,D_loss,G_loss,epoch\n" + "".join(f"{i},0.5,5.8,{i // 10}\n" for i in range(20))
+    )
+    assert load_run(g).steps.tolist() == list(range(20))
 
 
 # ------------------------------------------------------------------ any table file

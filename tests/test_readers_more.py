@@ -165,7 +165,7 @@ ZOO_LOADS = {
     "ee4115-cyclegan-frozen-first-run-prefix": ("cyclegan", 38, None, None),
     "ee4115-cyclegan-lsgan-d-ahead-end-window": ("cyclegan", 79, None, None),
     "floatbutterfly-bicyclegan-d-spikes-prefix": ("cyclegan", 100, "G_GAN", "D"),
-    "frederikravnborg-3d-cyclegan": ("keras", None, None, None),
+    "frederikravnborg-3d-cyclegan": ("epoch-iter", 22, "G_loss", "D_loss"),
     "gan1202-epoch-batch-csv": ("epoch-iter", 420, "Gen Loss", "Disc Loss"),
     "hellonull-dcgan-mnist-smoothed-info-txt": ("textlog", 47, "G_loss", "D_loss"),
     "homeservergan-cyclegan-2017-prefix": ("cyclegan", 148, None, None),

@@ -1,6 +1,6 @@
 """CSV logs that count the iteration within each epoch: `epoch,iter,<metric>...`
-(the iteration column may be `iter`, `iters`, `iteration`, `it`, `batch`,
-`batch_idx` or `i`), with no global step column.
+(the iteration column may be `iter`, `iters`, `iteration`, `it`, `batch`, `batch_index`,
+`batch_num`, `batch_idx`, `idx` or `i`), with no global step column.
 
 Step axis: `(epoch - first epoch) * N + iter`, N the iterations per epoch
 inferred from the rows that cross an epoch boundary (print interval p, the most
@@ -28,7 +28,18 @@ from . import counters as ctr
 from .table import Axis, Columns, Profile, epoch_column, keep_counted_rows, keep_rows
 
 NAME = "epoch-iter"
-ITER_COLUMNS = ("iter", "iters", "iteration", "it", "batch", "batch_idx", "i")
+ITER_COLUMNS = (
+    "iter",
+    "iters",
+    "iteration",
+    "it",
+    "batch",
+    "batch_idx",
+    "batch_index",
+    "batch_num",
+    "idx",
+    "i",
+)
 TOTAL_COLUMNS = (
     "total iterations",
     "total_iterations",
