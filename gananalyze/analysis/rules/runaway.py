@@ -36,7 +36,7 @@ from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import consistent_d_equilibria, loss_type_known
-from .short import MIN_ONE_OFF, MIN_SHORT, rows_agree, tail_agrees
+from .short import MIN_ONE_OFF, MIN_SHORT, judged_from, rows_agree, tail_agrees
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
 # of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
@@ -155,10 +155,7 @@ def samples_run_away(ctx: RuleContext) -> list[Finding]:
             k = nb - first
         else:
             why = "every row agrees" if k == nb else "all rows but one agree, the last included"
-        short_note = (
-            f" Judged from {nb} points, under the {th['min_points']} the trend rules need, "
-            f"because {why} ({k} of {nb})."
-        )
+        short_note = " " + judged_from(nb, f"{why} ({k} of {nb})", th)
         return _finding(
             ctx,
             first,

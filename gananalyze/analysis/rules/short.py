@@ -64,6 +64,13 @@ def tail_agrees(agree: np.ndarray) -> int:
     return k if tail >= max(MIN_SHORT, math.ceil(n / 2)) else -1
 
 
+def judged_from(n: int, why: str, th: dict) -> str:
+    """The sentence a short-log finding ends with: how many points it rests on, and why."""
+    return (
+        f"Judged from {n} points, under the {th['min_points']} the trend rules need, because {why}."
+    )
+
+
 def _rows(k: int, n: int, by_outputs: int | None = None) -> str:
     if k == n and (by_outputs is None or by_outputs == n):
         return f"every one of the {n} rows"
@@ -171,9 +178,10 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
             severity="warning",
             title="Generator fools the discriminator (short log)",
             message=f"D rates fakes as real from step {int(steps[k])} to the end: {what} of "
-            f"the last {tail} of the {n} rows. Judged from {n} points, under the "
-            f"{th['min_points']} the trend rules need, because every row from step "
-            f"{int(steps[k])} on agrees, the last included.",
+            f"the last {tail} of the {n} rows. "
+            + judged_from(
+                n, f"every row from step {int(steps[k])} on agrees, the last included", th
+            ),
             action="Strengthen D: raise its learning rate or take more D steps per G step, "
             "check that D still updates, and look at the samples: G may be exploiting a D "
             "blind spot (mode collapse); log more often to see when it began.",
@@ -268,8 +276,7 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
             severity="error" if k == n else "warning",
             title="Discriminator overpowers the generator (short log)",
             message=f"D wins in {'every logged row' if k == n else 'all logged rows but one'}: "
-            f"{what}. Judged from {n} points, under the {th['min_points']} the trend rules "
-            f"need, because {why}.",
+            f"{what}. " + judged_from(n, why, th),
             action="Weaken D or strengthen G: lower D's learning rate, fewer D steps per G "
             "step, label smoothing or instance noise; log more often to see when it began.",
             start_step=int(steps[0]) if len(steps) else None,
@@ -320,9 +327,10 @@ def short_log_explosion(ctx: RuleContext) -> list[Finding]:
                 message=f"|{ctx.label(name)}| rose from {fmt_sig(float(v[0]))} at step "
                 f"{int(steps[0])} to {fmt_sig(float(v[-1]))} at step {int(steps[-1])}: each of "
                 f"the last {tail} of the {n} rows is above {fmt_sig(th['loss_explode_ratio'])}x "
-                f"its scale {fmt_sig(scale)} ({what}). Judged from {n} points, under the "
-                f"{th['min_points']} the trend rules need, because every row from step "
-                f"{int(steps[k])} on agrees, the last included.",
+                f"its scale {fmt_sig(scale)} ({what}). "
+                + judged_from(
+                    n, f"every row from step {int(steps[k])} on agrees, the last included", th
+                ),
                 action="Lower the learning rate or resume from an earlier checkpoint; for "
                 "Wasserstein critics check the gradient penalty / weight clipping; log more "
                 "often to see when it began.",
