@@ -3,7 +3,7 @@ the run's config (argparse's Namespace, key: value lines), parsed without evalua
 
 from __future__ import annotations
 
-from gananalyze.importers.preamble import MAX_KEYS, preamble_config, value_of
+from gananalyze.importers.preamble import MAX_KEYS, preamble_config, preamble_options, value_of
 from gananalyze.loader import load_run
 
 
@@ -55,7 +55,7 @@ def test_a_text_log_takes_its_printed_options_as_config(tmp_path):
     assert r.config == {"gan_mode": "lsgan", "lr_d": 0.0, "lr_g": 0.0002}
     assert r.extra["config_hints"]["loss"] == {"value": "lsgan", "key": "gan_mode"}
     assert (
-        "train.log: 3 option(s) read from the lines before the first step"
+        "train.log: 3 option(s) read from 1 line(s) before the first step"
         in r.extra["source_notes"]
     )
 
@@ -72,3 +72,17 @@ def test_log_levels_and_messages_are_no_options():
         "comment": "a quoted value of many words stays",
         "pciBusID": "0000:08:00.0",
     }
+
+
+def test_the_option_lines_are_named_by_index_and_not_ignored(tmp_path):
+    lines = ["Configuration:", "  lr_d: 0.0", None, "", "Generator(", "  lr_g: 2e-4"]
+    assert preamble_options(lines) == ({"lr_d": 0.0, "lr_g": 2e-4}, [1, 5])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.txt").write_text(
+        "Configuration:\n  lr_d: 0.0\n  lr_g: 0.0002\n"
+        + "".join(f"Step: {i} Gen_loss: 0.3 Dis_loss: 0.5\n" for i in range(25))
+    )
+    info = load_run(run).extra["lines"]
+    assert (info["read"], info["ignored"]) == (25, 1)  # "Configuration:" alone is ignored
+    assert info["ignored_sample"] == [(1, "Configuration:")]

@@ -31,8 +31,9 @@ def test_long_preamble_is_read(tmp_path, preamble):
     assert r.steps.tolist() == [0, 100]
     assert r.series("Gen_loss").tolist() == [1.0, 1.1]
     assert r.extra["lines"]["read"] == 2
-    assert r.extra["lines"]["ignored"] == preamble
-    # the printed network holds no values; the config lines before the first step do
+    # the printed network is ignored; the config lines before the first step are options
+    assert r.extra["lines"]["ignored"] == min(preamble, 400)
+    assert r.config == {f"option_{i}": i * 0.25 for i in range(max(0, preamble - 400))}
     assert r.extra["lines"]["preamble"] == max(0, preamble - 400)
 
 

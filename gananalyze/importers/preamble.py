@@ -44,26 +44,39 @@ def value_of(text: str) -> object:
 
 
 def preamble_config(lines: list[str]) -> dict:
+    """The options printed in `lines` (`preamble_options`' config)."""
+    return preamble_options(lines)[0]
+
+
+def preamble_options(lines: list[str | None]) -> tuple[dict, list[int]]:
     """The options printed in `lines` (a log's preamble, in order): every `Namespace(...)`
     argument, and each `key: value` or `key = value` line; a later value of a key replaces
     an earlier one. A log level (`WARNING: ...`) is no option, nor is a value that reads as a
     message (`_prose`). Lines that hold more than one `key: value` pair are metrics, not
-    options, and are not given here."""
+    options, and are not given here. Returns the options and the indices of the lines they
+    were read from (None or empty lines are skipped)."""
     out: dict = {}
-    for raw in lines[:MAX_LINES]:
+    used: list[int] = []
+    for i, raw in enumerate(lines[:MAX_LINES]):
+        if not raw:
+            continue
         line = raw[:MAX_LINE]
         ns = _NAMESPACE.search(line)
         if ns:
-            for k, v in _ARG.findall(ns.group(1)):
+            args = _ARG.findall(ns.group(1))
+            for k, v in args:
                 if len(out) < MAX_KEYS or k in out:
                     out[k] = value_of(v)
+            if args:
+                used.append(i)
             continue
         m = _KEY_VALUE.match(line)
         if not m or m.group(1).lower() in _LOG_LEVELS or _prose(m.group(2)):
             continue
         if len(out) < MAX_KEYS or m.group(1) in out:
             out[m.group(1)] = value_of(m.group(2))
-    return out
+            used.append(i)
+    return out, used
 
 
 def _prose(text: str) -> bool:

@@ -275,23 +275,24 @@ def load(path: Path) -> Run:
     epoch = None
     if unit != "epoch" and "epoch" in ex.counters:
         epoch = ex.counters["epoch"][rows][keep]
-    info = _lines_info(lines, rows, preamble, ex.blank)
+    head = lines.slice(0, min(int(rows[0]), preamble_mod.MAX_LINES)).to_pylist()
+    config, option_lines = preamble_mod.preamble_options(head)
+    info = _lines_info(lines, rows, preamble, ex.blank, option_lines)
     notes.append(
         f"{log.name}: {info['read']} line(s) read, {info['ignored']} ignored"
         + (f" ({preamble} before the first step)" if preamble else "")
     )
+    if config:
+        notes.append(
+            f"{log.name}: {len(config)} option(s) read from {len(option_lines)} line(s) before "
+            "the first step"
+        )
     if replaced:
         warnings.append(
             f"{log}: training restarted inside the log ({len(sections)} sections); "
             f"{replaced} earlier row(s) at or after each restart point were replaced"
         )
     warn_limit(warnings, bad, "problems")
-    head = lines.slice(0, min(int(rows[0]), preamble_mod.MAX_LINES)).to_pylist()
-    config = preamble_mod.preamble_config([t for t in head if t])
-    if config:
-        notes.append(
-            f"{log.name}: {len(config)} option(s) read from the lines before the first step"
-        )
     run = build_run(
         path,
         log,
@@ -320,10 +321,14 @@ def load(path: Path) -> Run:
     return run
 
 
-def _lines_info(lines, rows: np.ndarray, preamble: int, blank: np.ndarray) -> dict:
-    """Lines read and ignored (blank lines not counted), with up to 3 samples of each."""
+def _lines_info(
+    lines, rows: np.ndarray, preamble: int, blank: np.ndarray, options: list[int]
+) -> dict:
+    """Lines read and ignored (blank lines and the preamble's option lines not counted as
+    ignored), with up to 3 samples of each."""
     other = ~blank
     other[rows] = False
+    other[np.asarray(options, dtype=np.int64)] = False
     ignored = np.flatnonzero(other)
     return {
         "read": len(rows),
