@@ -366,7 +366,7 @@ def implied_fooling(
     g = np.asarray(g, dtype=np.float64)
     d = np.asarray(d, dtype=np.float64)
     types = {eq.loss} if eq is not None and loss_type_known(eq) else {"bce", "lsgan", "hinge"}
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for name, kind in G_CONVENTIONS:
             if kind not in types:

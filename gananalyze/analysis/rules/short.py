@@ -71,6 +71,11 @@ def judged_from(n: int, why: str, th: dict) -> str:
     )
 
 
+def judged_from_tail(n: int, step: int, th: dict) -> str:
+    """`judged_from` for a finding whose rows agree from `step` on to the last."""
+    return judged_from(n, f"every row from step {step} on agrees, the last included", th)
+
+
 def _rows(k: int, n: int, by_outputs: int | None = None) -> str:
     if k == n and (by_outputs is None or by_outputs == n):
         return f"every one of the {n} rows"
@@ -178,10 +183,7 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
             severity="warning",
             title="Generator fools the discriminator (short log)",
             message=f"D rates fakes as real from step {int(steps[k])} to the end: {what} of "
-            f"the last {tail} of the {n} rows. "
-            + judged_from(
-                n, f"every row from step {int(steps[k])} on agrees, the last included", th
-            ),
+            f"the last {tail} of the {n} rows. " + judged_from_tail(n, int(steps[k]), th),
             action="Strengthen D: raise its learning rate or take more D steps per G step, "
             "check that D still updates, and look at the samples: G may be exploiting a D "
             "blind spot (mode collapse); log more often to see when it began.",
@@ -327,10 +329,7 @@ def short_log_explosion(ctx: RuleContext) -> list[Finding]:
                 message=f"|{ctx.label(name)}| rose from {fmt_sig(float(v[0]))} at step "
                 f"{int(steps[0])} to {fmt_sig(float(v[-1]))} at step {int(steps[-1])}: each of "
                 f"the last {tail} of the {n} rows is above {fmt_sig(th['loss_explode_ratio'])}x "
-                f"its scale {fmt_sig(scale)} ({what}). "
-                + judged_from(
-                    n, f"every row from step {int(steps[k])} on agrees, the last included", th
-                ),
+                f"its scale {fmt_sig(scale)} ({what}). " + judged_from_tail(n, int(steps[k]), th),
                 action="Lower the learning rate or resume from an earlier checkpoint; for "
                 "Wasserstein critics check the gradient penalty / weight clipping; log more "
                 "often to see when it began.",
