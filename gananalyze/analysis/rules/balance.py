@@ -354,7 +354,7 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
     conv = implied_fooling(ctx.eq, bg, bd)
     if not conv:
         return []
-    holds, low = fooled_bins(ctx)
+    holds, low = fooled_everywhere(conv, th["g_over_dgz_min"])
     pick = sustained_stretch(holds, ctx.need_bins(), last_bin_with_data(bg, bd))
     if not pick:
         return []
