@@ -575,6 +575,25 @@ def test_a_negative_bce_g_loss_is_the_saturating_one(tmp_path):
     assert equilibrium(load_run(tmp_path / "ns")).g_loss == pytest.approx(math.log(2))
 
 
+def test_began_is_its_own_loss_type_with_no_equilibrium(tmp_path):
+    # Chainer's BEGAN example logs loss_dis, loss_gen, kt and measure: autoencoder losses
+    # balanced by k_t, which a BCE equilibrium of 1.39 would misjudge
+    run = tmp_path / "began"
+    run.mkdir()
+    (run / "log.csv").write_text(
+        "iteration,loss_dis,loss_gen,kt,measure\n"
+        + "".join(f"{i * 100},0.11,0.06,0.002,0.09\n" for i in range(1, 40))
+    )
+    e = equilibrium(load_run(run))
+    assert (e.loss, e.source, e.d_loss, e.g_loss) == ("began", "data", None, None)
+    d = diagnose(load_run(run))
+    assert dict(d.skipped)["d_overpowering"].startswith("not applicable: a began loss")
+    assert "healthy_equilibrium" not in {f.rule for f in d.findings}
+    from gananalyze.analysis.rules.conventions import parse_loss_name
+
+    assert parse_loss_name("BEGAN") == ("began", None)
+
+
 def test_reduction_detected_from_data(synthetic_run):
     # D loss logged as the mean of the two BCE terms: half of -log D(x) - log(1 - D(G(z)))
     n = 200

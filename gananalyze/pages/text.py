@@ -38,6 +38,8 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
         )
         if eq["loss"] == "wasserstein":  # a critic's score gap: no terms to sum or average
             lines.append("loss:     wasserstein (critic loss E[D(G(z))] - E[D(x)]; no equilibrium)")
+        elif eq["loss"] == "began":  # autoencoder losses balanced by k_t
+            lines.append("loss:     began (autoencoder losses balanced by k_t; no equilibrium)")
         else:
             lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
     for g in (diag.context or {}).get("gans", []):

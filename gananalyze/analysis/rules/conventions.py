@@ -1,6 +1,6 @@
 """Loss conventions: the loss type, the D loss's reduction and the equilibrium values.
 
-BCE (D loss 2 ln 2 summed, ln 2 averaged), hinge, LSGAN and Wasserstein (no
+BCE (D loss 2 ln 2 summed, ln 2 averaged), hinge, LSGAN, Wasserstein and BEGAN (no
 equilibrium value); read from the run, its config, or inferred from the data.
 """
 
@@ -30,7 +30,7 @@ _DOMAIN = re.compile(r"D_\d+")  # ComboGAN: one D per domain, numbered
 class Equilibrium:
     """What the losses should look like at equilibrium for this run's loss type."""
 
-    loss: str  # bce | hinge | lsgan | wasserstein
+    loss: str  # bce | hinge | lsgan | wasserstein | began
     reduction: str  # sum | mean
     source: str  # where loss/reduction came from: "run", "config", "data", "assumed"
     d_loss: float | None
@@ -63,10 +63,16 @@ _LOSS_NAMES = {
     "wgan-gp": "wasserstein",
     "wgangp": "wasserstein",
     "wasserstein": "wasserstein",
+    "began": "began",
 }
+# BEGAN logs its equilibrium controller k_t and its convergence measure M_global beside
+# autoencoder losses, which have no equilibrium value
+_BEGAN_K = {"kt", "k_t"}
+_BEGAN_M = {"measure", "m_global", "convergence", "convergence_measure"}
 
 
 _LOSS_WORDS = (  # a loss name's words, first that appears wins
+    ("began", {"began"}),
     ("wasserstein", {"wgan", "wasserstein", "wgangp"}),
     ("hinge", {"hinge"}),
     ("lsgan", {"lsgan", "ls", "lse", "lsq", "leastsquares"}),
@@ -141,6 +147,14 @@ def equilibrium(
         parsed = parse_loss_name(hint[0]) if hint is not None else (None, None)
         if loss is None and parsed[0] is not None:
             (loss, named_reduction), source = parsed, "config"
+    if loss is None:
+        names = {str(m).split("/")[-1].lower() for m in run.metrics}
+        if names & _BEGAN_K and names & _BEGAN_M:
+            loss, source = "began", "data"
+            notes.append(
+                "loss type inferred: BEGAN (its k_t and convergence measure are logged); its "
+                "autoencoder losses have no equilibrium value"
+            )
     if loss is None:  # signed D losses are evidence, stronger than a format's default
         neg = _negative_share(ctx.raw("D_loss"), th)
         if neg is not None and neg >= th["signed_loss_share"]:
@@ -230,6 +244,9 @@ def equilibrium(
         d_eq, g_eq = 2.0 * s, 0.0
     elif loss == "lsgan":
         d_eq, g_eq = 0.5 * s, 0.25
+    elif loss == "began":
+        d_eq, g_eq = None, None
+        notes.append("BEGAN loss: no equilibrium value, only trends")
     else:
         d_eq, g_eq = None, None
         notes.append("Wasserstein loss: no equilibrium value, only trends")
