@@ -189,6 +189,9 @@ ZOO_LOADS = {
     "yeonbum-stylegan2-celebvhq-stats-prefix": ("stylegan", 8, "Loss/G/loss", "Loss/D/loss"),
     "yggyatsso-colorization-cgan-prefix": ("csv-rows", 400, "Generator", "discriminator"),
     "yskim0-dcgan-mnist-readme-excerpt": ("textlog", 23, "G_loss", "D_loss"),
+    "trinhquocnguyen-deblurgan-wgangp-restarts-prefix": (
+        "cyclegan", 46, "G_GAN", "D_real+fake"),
+    "lycutter-deblur-sr-wgangp-short-restarts": ("cyclegan", 13, "G_GAN", "D_real+fake"),
 }
 
 
