@@ -440,6 +440,34 @@ def test_cyclegan_distributed_lines_with_a_rank_tag_and_commas(tmp_path):
     assert r.series("D_A").tolist() == [0.29, 0.28, 0.27, 0.29, 0.28, 0.27]
 
 
+def test_deblurgan_opt_txt_is_read_as_the_options(tmp_path):
+    # DeblurGAN writes train_opt.txt's lines to opt.txt; its gan_type names the loss, and a
+    # short log whose D losses are all negative is a critic's, not a BCE D that wins
+    d = tmp_path / "deblur"
+    d.mkdir()
+    (d / "opt.txt").write_text(
+        "------------ Options -------------\ngan_type: wgan-gp\nlr: 0.0001\n"
+        "-------------- End ----------------\n"
+    )
+    (d / "loss_log.txt").write_text(
+        "================ Training Loss (Sun Aug 19 08:57:32 2018) ================\n"
+        + "".join(
+            f"(epoch: 1, iters: {i * 100}, time: 0.5) G_GAN: {9 + i:.3f} G_L1: 80.0 "
+            f"D_real+fake: {-12 - i:.3f}\n"
+            for i in range(1, 9)
+        )
+    )
+    r = load_run(d)
+    assert r.config["gan_type"] == "wgan-gp" and r.config["lr"] == 0.0001
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.analysis.rules.conventions import loss_convention
+
+    assert loss_convention(r).loss == "wasserstein"
+    assert "d_overpowering" not in {f.rule for f in diagnose(r).findings}
+    (d / "opt.txt").unlink()  # without it, 8 negative D losses still say a critic
+    assert loss_convention(load_run(d)).loss == "wasserstein"
+
+
 def test_cyclegan_continue_train_epoch_counter_reset(tmp_path):
     d = tmp_path / "p2p"
     d.mkdir()

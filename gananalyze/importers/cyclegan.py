@@ -1,4 +1,5 @@
-"""pytorch-CycleGAN-and-pix2pix `loss_log.txt` (and `train_opt.txt`).
+"""pytorch-CycleGAN-and-pix2pix `loss_log.txt` (and `train_opt.txt`, or the `opt.txt` that
+DeblurGAN and other forks write).
 
 The log holds one line per print interval,
     (epoch: E, iters: I, time: T, data: D) D_A: 0.123 G_A: 0.456 ...
@@ -152,7 +153,10 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{log}: not read: it is a link that resolves outside the run folder")
     parsed = parse_log(log, warnings)
     opts: dict[str, Any] = {}
-    opt_file = checked(root, log.parent / "train_opt.txt", warnings)
+    # train_opt.txt; DeblurGAN and other forks write the same lines to opt.txt
+    opt_file = checked(root, log.parent / "train_opt.txt", warnings) or checked(
+        root, log.parent / "opt.txt", warnings
+    )
     if opt_file is not None:
         opts = read_options(opt_file, warnings)
     train = [s for s in parsed["sections"] if s["kind"].lower().startswith("training")]

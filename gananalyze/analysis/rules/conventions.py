@@ -253,11 +253,15 @@ def equilibrium(
     return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
 
 
+SIGN_MIN_POINTS = 5  # a short log's signs are evidence too (the short-log rules read 5 rows)
+
+
 def _negative_share(s: pd.Series, th: dict[str, Any]) -> float | None:
-    """The share of a loss's finite points below zero, or None with too few points."""
+    """The share of a loss's finite points below zero, or None with fewer than
+    SIGN_MIN_POINTS (a sign needs no trend, so a short log's count)."""
     v = s.to_numpy(dtype=np.float64)
     v = v[np.isfinite(v)]
-    if v.size < th["min_points"]:
+    if v.size < SIGN_MIN_POINTS:
         return None
     return float((v < 0).mean())
 
