@@ -86,3 +86,24 @@ def test_the_option_lines_are_named_by_index_and_not_ignored(tmp_path):
     info = load_run(run).extra["lines"]
     assert (info["read"], info["ignored"]) == (25, 1)  # "Configuration:" alone is ignored
     assert info["ignored_sample"] == [(1, "Configuration:")]
+
+
+def test_printed_options_are_escaped_for_the_terminal_and_html(tmp_path):
+    from click.testing import CliRunner
+
+    from gananalyze.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.txt").write_text(
+        "lr_d: 0.0\x1b[31mRED\n"
+        'gan_mode: "<script>alert(1)</script>"\n'
+        + "".join(f"Step: {i} Gen_loss: 0.{i} Dis_loss: 0.5\n" for i in range(1, 26))
+    )
+    out = CliRunner().invoke(main, ["info", str(run)]).output
+    assert "config says: d_lr = 0.0\\x1b[31mred (key lr_d)" in out and "\x1b" not in out
+    page = tmp_path / "r.html"
+    CliRunner().invoke(main, ["report", str(run), "-o", str(page)])
+    html = page.read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
