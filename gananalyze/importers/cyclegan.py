@@ -60,7 +60,8 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, glob_inside, is_inside, keep_inside, root_of
 from ..run import Run, SampleGrid
 from ._common import finish, located, pivot_wide, pivoted_run, warn_limit
-from .cyclegan_log import num, parse_log, untagged
+from .cyclegan_log import parse_log, untagged
+from .preamble import value_of
 
 NAME = "cyclegan"
 LOG_NAME = "loss_log.txt"
@@ -110,18 +111,10 @@ def read_options(path: Path, warnings: list[str]) -> dict[str, Any]:
         if ":" not in line or line.strip().startswith("-"):
             continue
         key, _, val = line.partition(":")
-        val = val.split("\t[default:")[0].split("[default:")[0].strip()
         key = key.strip()
         if not key or " " in key:
             continue
-        if val in ("True", "False"):
-            opts[key] = val == "True"
-        elif re.fullmatch(r"-?\d+", val):
-            opts[key] = int(val)
-        elif num(val) is not None and re.fullmatch(r"[-+0-9.eE]+", val):
-            opts[key] = float(val)
-        else:
-            opts[key] = val
+        opts[key] = value_of(val)  # typed as a printed option is (preamble.value_of)
     return opts
 
 

@@ -6,16 +6,13 @@ findings (stalled.py calls them)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import D_EQUILIBRIA, loss_type_known
+from .conventions import D_EQUILIBRIA, LN2, loss_type_known
 
-LN2 = math.log(2.0)
 # (D loss, G loss) of a D that outputs one value for everything, per convention: BCE 0.5
 # (summed or averaged; a non-saturating or saturating G), LSGAN 0.5 (with or without the
 # factor 1/2), hinge 0, relativistic average LSGAN (D and G alike)
