@@ -192,6 +192,8 @@ ZOO_LOADS = {
     "trinhquocnguyen-deblurgan-wgangp-restarts-prefix": (
         "cyclegan", 46, "G_GAN", "D_real+fake"),
     "lycutter-deblur-sr-wgangp-short-restarts": ("cyclegan", 13, "G_GAN", "D_real+fake"),
+    # mmgen text log; loss_disc_fake_g is mmgen's G adversarial loss, D = real + fake by views
+    "leeguandong-mmgen-layoutganpp-two-iters": ("textlog", 2, "loss_disc_fake_g", None),
 }
 
 
