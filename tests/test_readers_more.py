@@ -194,6 +194,13 @@ ZOO_LOADS = {
     "lycutter-deblur-sr-wgangp-short-restarts": ("cyclegan", 13, "G_GAN", "D_real+fake"),
     # mmgen text log; loss_disc_fake_g is mmgen's G adversarial loss, D = real + fake by views
     "leeguandong-mmgen-layoutganpp-two-iters": ("textlog", 2, "loss_disc_fake_g", None),
+    # StudioGAN logs: what they SHOULD load as (today: 132 rows, a step-6000 row made from a
+    # 'Best FID score (Step: 6000, ...)' line, and the D key read as 'No_Discriminator_loss')
+    "studiogan-dcgan-tinyimagenet-d-ahead-end-window": (
+        "textlog", 131, "Generator_loss", "Discriminator_loss"),
+    "studiogan-wgan-wc-tinyimagenet-end-window": (
+        "textlog", 108, "Generator_loss", "Discriminator_loss"),
+    "kasaai-ctgan-iris-readme-excerpt": ("textlog", 20, "Loss_G", "Loss_D"),
 }
 
 
