@@ -201,6 +201,7 @@ ZOO_LOADS = {
     "studiogan-wgan-wc-tinyimagenet-end-window": (
         "textlog", 108, "Generator_loss", "Discriminator_loss"),
     "kasaai-ctgan-iris-readme-excerpt": ("textlog", 20, "Loss_G", "Loss_D"),
+    "shiweiliu-sparse-biggan-c10-fid-jsonl": ("csv", 17, None, None),
 }
 
 
