@@ -3,6 +3,7 @@ the run's config (argparse's Namespace, key: value lines), parsed without evalua
 
 from __future__ import annotations
 
+from gananalyze.analysis.rules.conventions import equilibrium
 from gananalyze.importers.preamble import MAX_KEYS, preamble_config, preamble_options, value_of
 from gananalyze.loader import load_run
 
@@ -107,3 +108,54 @@ def test_printed_options_are_escaped_for_the_terminal_and_html(tmp_path):
     html = page.read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+MMCV_CONFIG = """\
+2022-07-19 11:29:15,187 - mmgen - INFO - Config:
+model = dict(
+    type='StaticUnconditionalGAN',
+    gan_loss=dict(type='GANLoss', gan_type='wgan-logistic-ns'),
+    disc_auxiliary_loss=[
+        dict(type='R1GradientPenalty', loss_weight=-10.0 / 2, interval=16)
+    ])
+train_cfg = dict(use_ema=True)
+optimizer = dict(
+    generator=dict(type='Adam', lr=0.0016, betas=(0, 0.9919919678228657)),
+    discriminator=dict(type='Adam', lr=0.0018823529411764706))
+data_root = __import__('os').getcwd()
+total_iters = 800002
+"""
+
+
+def test_a_printed_python_config_becomes_nested_options():
+    cfg, used = preamble_options(MMCV_CONFIG.splitlines())
+    assert cfg["model"]["gan_loss"] == {"type": "GANLoss", "gan_type": "wgan-logistic-ns"}
+    # anything but dict(), literals, lists and tuples is kept as its text, never run
+    assert cfg["model"]["disc_auxiliary_loss"][0]["loss_weight"] == "-10.0 / 2"
+    assert cfg["optimizer"]["generator"]["betas"] == [0, 0.9919919678228657]
+    assert cfg["data_root"] == "__import__('os').getcwd()"
+    assert (cfg["train_cfg"], cfg["total_iters"]) == ({"use_ema": True}, 800002)
+    assert used == list(range(1, 13))  # every line of the dump, the logger's line not
+
+
+def test_a_printed_config_names_the_loss(tmp_path):
+    body = "".join(
+        f"2022-07-19 11:30:{i:02d},074 - mmgen - INFO - Iter [{i}/30000]\tlr_generator: 1.000e-05, "
+        f"eta: 12 days, 12:08:40, time: 36.0, loss_disc_fake: 0.53, loss_disc_real: 0.8, "
+        f"loss_disc_fake_g: 0.45\n"
+        for i in range(1, 4)
+    )
+    f = tmp_path / "20220719_112912.log"
+    f.write_text(MMCV_CONFIG + body)
+    r = load_run(f)
+    assert r.config["model"]["gan_loss"]["gan_type"] == "wgan-logistic-ns"
+    e = equilibrium(r)
+    assert (e.loss, e.source) == ("bce", "config")  # MMGeneration's logistic loss, not WGAN
+    assert r.column("G_loss") == "loss_disc_fake_g"
+    assert "eta" not in r.metrics
+
+
+def test_an_unclosed_printed_statement_is_read_line_by_line():
+    lines = ["model = dict(", "    type='GAN',", "lr = 0.0002"]
+    cfg, _ = preamble_options(lines)
+    assert cfg["lr"] == 0.0002 and "type" in cfg

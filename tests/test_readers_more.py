@@ -281,3 +281,35 @@ def test_a_stray_cyclegan_line_is_read_at_its_epoch_or_left_out_never_over_a_rea
         f"{tmp_path / 'loss_log.txt'}:5: epoch printed as 1 amid lines of a later epoch; read "
         "as epoch 2" in r.warnings
     )
+
+
+def test_mmcv_json_log_with_its_env_info_line(tmp_path):
+    # MMCV/MMGeneration `<timestamp>.log.json`: a first line of environment and seed, then one
+    # object per logged iteration; `iter` is the step even though line 1 lacks it
+    import json
+
+    d = tmp_path / "work_dirs" / "dcgan"
+    d.mkdir(parents=True)
+    lines = [json.dumps({"env_info": "sys.platform: linux", "seed": 2021, "exp_name": "dcgan"})]
+    for i in range(1, 31):
+        lines.append(
+            json.dumps(
+                {"mode": "train", "epoch": 1, "iter": i * 100, "lr": {"generator": 2e-4},
+                 "loss_disc_fake": 0.3, "loss_disc_real": 0.35, "loss_gen": 1.0 + i / 100}
+            )
+        )
+        if i % 10 == 0:  # an evaluation line at the same iteration
+            lines.append(
+                json.dumps({"mode": "val", "epoch": 1, "iter": i * 100, "FID": 40 - i,
+                            "loss_gen": 9.0})
+            )
+    (d / "20210801_100000.log.json").write_text("\n".join(lines) + "\n")
+    r = load_run(d)
+    assert r.steps.tolist() == list(range(100, 3001, 100))
+    assert r.step_unit == "iteration"
+    assert r.column("G_loss") == "loss_gen"
+    # a `val` line's losses are kept apart; its FID is the run's FID
+    assert r.column("fid") == "FID"
+    assert r.series("FID").dropna().tolist() == [30.0, 20.0, 10.0]
+    assert r.series("val/loss_gen").dropna().tolist() == [9.0, 9.0, 9.0]
+    assert r.series("loss_gen").to_numpy()[-1] == pytest.approx(1.3)

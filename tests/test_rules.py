@@ -543,6 +543,8 @@ def test_a_config_loss_name_is_read_by_its_words(tmp_path):
     assert parse_loss_name("WGAN_GP") == ("wasserstein", None)
     assert parse_loss_name("wgan-gp") == ("wasserstein", None)
     assert parse_loss_name("lsgan") == ("lsgan", None)
+    # MMGeneration's StyleGAN loss: softplus on D's logits, a logistic (BCE) loss despite `wgan`
+    assert parse_loss_name("wgan-logistic-ns") == ("bce", None)
     assert parse_loss_name("perceptual") == (None, None)
     assert parse_loss_name(0.5) == (None, None)
     # a Lightning run's hparams.yaml naming its loss `bce_ns_mean`: BCE, terms averaged

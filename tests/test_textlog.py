@@ -607,3 +607,62 @@ def test_values_in_brackets_after_their_keys_are_read(tmp_path):
     assert r.scalars["Gen_Loss"].iloc[-1] == pytest.approx(0.47)
     # a bracketed number after words that name no value stays what it was
     assert freetext.parse("generator/x:0 (float32_ref 110x1024) [112640, bytes: 4]").counters == {}
+
+
+def _basicsr_line(it: int, epoch: int, g: float, dr: float, df: float) -> str:
+    # BasicSR's MessageLogger: `iter:{current_iter:8,d}` prints thousands separators
+    return (
+        f"2021-08-01 10:00:00,000 INFO: [train..][epoch:{epoch:3d}, iter:{it:8,d}, "
+        f"lr:(1.000e-04,)] [eta: 5 days, 1:02:03, time (data): 0.512 (0.004)] "
+        f"l_g_pix: 1.2000e-02 l_g_percep: 3.1000e+00 l_g_gan: {g:.4e} l_d_real: {dr:.4e} "
+        f"out_d_real: 1.1000e+00 l_d_fake: {df:.4e} out_d_fake: -9.8000e-01 "
+    )
+
+
+def test_basicsr_log_counts_iterations_with_thousands_separators(tmp_path):
+    from gananalyze.naming.roles import gan_views
+
+    head = "2021-08-01 10:00:00,000 INFO: \n  gan_opt:[\n    type: GANLoss\n    gan_type: vanilla\n  ]\n"
+    its = list(range(500, 25_001, 500))  # 500 .. 25,000, an epoch every 5,000
+    body = [_basicsr_line(i, i // 5000, 0.07 + i * 1e-7, 0.5, 0.45) for i in its]
+    f = tmp_path / "train_RealESRGANx4plus_20210801_100000.log"
+    f.write_text(head + "\n".join(body) + "\n")
+    r = load_run(f)
+    assert (r.steps.tolist(), r.step_unit) == (its, "iteration")  # a global iteration count
+    assert r.series("l_g_gan").to_numpy()[-1] == pytest.approx(0.0725)
+    assert r.column("G_loss") == "l_g_gan"
+    # l_d_real / l_d_fake are the D loss's two BCE terms (not D(x)); out_d_* are D's logits
+    assert [v.columns for v in gan_views(r)] == [{"D_loss": ("l_d_real", "l_d_fake")}]
+    assert (r.column("D_x"), r.column("D_x_logit")) == (None, "out_d_real")
+
+
+@pytest.mark.parametrize(
+    "line, step, total",
+    [
+        ("Step 1,200/10,000 loss: 0.5", 1200, 10000),
+        ("Iter [12,345,678/20,000,000] loss_gen: 0.5", 12345678, 20000000),
+        ("iteration=1,000 loss: 0.5", 1000, None),
+    ],
+)
+def test_thousands_separators_in_counters(line, step, total):
+    assert freetext.ungroup(line).split(" loss")[0].count(",") == 0
+    shape = freetext.parse(line)
+    kind = next(iter(shape.counters))
+    arr = freetext.split_lines(line + "\n" + line.replace("0.5", "0.25") + "\n")
+    ex = freetext.extract(arr)
+    assert ex.counters[kind].tolist() == [step, step]
+    if total is not None:
+        assert ex.totals[kind].tolist() == [total, total]
+    assert ex.values[[n for n, _ in shape.values][0]].tolist() == [0.5, 0.25]
+
+
+def test_a_list_of_numbers_is_not_a_grouped_counter():
+    # only a counter's value (or a total after `/`) loses its commas
+    assert freetext.ungroup("shape: [64,128,128] loss: 1") == "shape: [64,128,128] loss: 1"
+    assert freetext.ungroup("lr: 1,000 loss: 1") == "lr: 1,000 loss: 1"
+
+
+def test_the_time_left_is_not_a_metric():
+    # MMCV: `eta: 12 days, 12:08:40`; BasicSR: `[eta: 5 days, 1:02:03, time (data): 0.512 ...]`
+    line = "Iter [1/30000]\tlr_generator: 1.000e-05, eta: 12 days, 12:08:40, time: 36.0, loss_gen: 0.45"
+    assert [n for n, _ in freetext.parse(line).values] == ["lr_generator", "time", "loss_gen"]

@@ -1,6 +1,7 @@
 """Reading a JSON table: an array of objects (a truncated array still yields every complete
 object), an object of columns, or JSON lines already split into objects, as numeric columns
 (`_csvread.Table`). Nested objects are flattened with "/" (`{"loss": {"G": 1}}` -> `loss/G`);
+an MMCV line with `"mode": "val"` keeps its training signals apart, as `val/<name>`;
 a NaN the file wrote (Python 2's json, `NaN`) is a logged value; text cells are left out
 with file:line lines.
 """
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..files.bounded import MAX_DEPTH, TooCostly, json_depth_ok, loads_json
+from ..naming.aliases import is_sample_metric
 from ._csvread import MAX_COLUMNS, Table
 
 
@@ -40,8 +42,26 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def from_objects(p: Path, objs: list[tuple[int, dict]], bad: list[str]) -> Table:
-    rows = [flatten(o) for _, o in objs]
+def _by_mode(row: dict[str, Any], counters: tuple[str, ...]) -> dict[str, Any]:
+    """An MMCV log line's training signals under its `mode`: `{"mode": "val", "loss_gen": 1}`
+    -> `val/loss_gen` (a training line, or one without a mode, as it is; counters and sample
+    metrics such as FID, an evaluation wherever it is logged, keep their names)."""
+    mode = row.get("mode")
+    if not isinstance(mode, str) or mode.strip().lower() in ("", "train"):
+        return row
+    keep = {"mode", *counters}
+    return {
+        (k if k.lower() in keep or is_sample_metric(k) else f"{mode.strip()}/{k}"): v
+        for k, v in row.items()
+    }
+
+
+def from_objects(
+    p: Path, objs: list[tuple[int, dict]], bad: list[str], counters: tuple[str, ...] = ()
+) -> Table:
+    """`objs` as numeric columns; `counters` (lower-case) are the step and epoch keys, which a
+    non-training line's metrics (`mode: val`) do not move off (`_by_mode`)."""
+    rows = [_by_mode(flatten(o), counters) for _, o in objs]
     df = pd.DataFrame(rows)
     out = Table(
         path=p,

@@ -11,10 +11,13 @@ A line is read as key/value pairs around its numbers:
     `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
                                       epoch, then batch; `Epoch: [ e/E] [ b/B]` too)
 Counters are the keys named like a step (step, global step, iter, itr, iteration, it, kimg,
-tick, epoch, batch); every other pair is a value. `key v` (no `:` or `=`) is a pair when the
-key is a counter, or when the line has no `:`/`=` pairs at all (`tick 3 kimg 12.0 ...`).
-Numbers glued to letters (`6m 31s`, `fid50k`) and arguments of printed calls
-(`BatchNorm2d(64, eps=1e-05)`, the network printed in a preamble) are not values.
+tick, epoch, batch); every other pair is a value. A counter printed with thousands
+separators (BasicSR's `iter:   1,000`, `Step 1,200/10,000`) is read as one number.
+`key v` (no `:` or `=`) is a pair when the key is a counter, or when the line has no
+`:`/`=` pairs at all (`tick 3 kimg 12.0 ...`). Numbers glued to letters (`6m 31s`,
+`fid50k`), arguments of printed calls (`BatchNorm2d(64, eps=1e-05)`, the network printed
+in a preamble), the time left (`eta: 5 days, 1:02:03`), clock times (`Elapsed: 14:59:13`)
+and a running best (`Best FID score (Step: 6000, ...)`) are not values.
 
 Speed: lines that differ only in their numbers share a template (numbers replaced by a
 mark, in pyarrow's C++ regex kernels); each template is parsed once here, and its lines'
@@ -46,6 +49,20 @@ _CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
 _LEAD_COUNT_RE = re.compile(r"\s*[0-9]+\s+\[[A-Za-z]")
 _VALUE_END = set(" \t,;:|)]}%/>\r")
 MAX_WORDS = 3
+NOT_VALUES = {"eta"}  # keys whose number is no measurement (the time left, `eta: 5 days`)
+# words printed as an option's value (`ada_p: No`), never the first word of the next key
+_WORD_VALUES = {"no", "yes", "none", "true", "false", "on", "off", "n/a", "na"}
+# a number that opens a clock time or a count of days (`Elapsed: 14:59:13`, `1 day, 0:01:03`)
+_CLOCK_RE = re.compile(r":[0-9]{2}\b|\s*days?\b")
+# a counter's value printed with thousands separators, and a total after it (`1,200/10,000`):
+# the same pattern in Python's re and RE2, rewritten without the commas before reading
+_GROUPED = r"([0-9]{1,3}),([0-9]{3})(?:,([0-9]{3}))?(?:,([0-9]{3}))?\b"
+_UNGROUP = (
+    r"(?i)(\b(?:global_step|total_step|iterations|iteration|steps|step|iters|iter|itr|it|"
+    r"batches|batch|epochs|epoch|kimg|tick)\s*[:=]?\s*\[?\s*|/\s*)" + _GROUPED
+)
+_UNGROUP_RE = re.compile(_UNGROUP)
+_UNGROUP_TO = r"\1\2\3\4\5"
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
 # counter kind of a (lower-case, "_"-joined) key
@@ -101,9 +118,20 @@ def _split_qualifier(head: str) -> tuple[str, str | None]:
 
 
 def _key_words(head: str) -> list[str]:
-    """The key in front of `:`/`=`/a number: up to MAX_WORDS trailing key-like words."""
+    """The key in front of `:`/`=`/a number: up to MAX_WORDS trailing key-like words (a
+    word such as `No` right after another key's `:` is that key's value: `ada_p: No
+    Discriminator_loss: 0.06` names `Discriminator_loss`)."""
     words: list[str] = []
-    for tok in reversed(head.split()):
+    toks = head.split()
+    for j in range(len(toks) - 1, -1, -1):
+        tok = toks[j]
+        if (
+            words
+            and tok.lower() in _WORD_VALUES
+            and j > 0
+            and toks[j - 1].endswith((":", "="))
+        ):
+            break
         stop = False
         for sep in (":", "=", "|", ",", ";"):
             if sep in tok:
@@ -156,10 +184,16 @@ def _in_calls(line: str, starts: list[int]) -> list[bool]:
     return out
 
 
+def ungroup(line: str) -> str:
+    """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)."""
+    return _UNGROUP_RE.sub(_UNGROUP_TO, line) if "," in line else line
+
+
 def parse(line: str) -> Shape:
-    """The shape of one line (module docstring)."""
+    """The shape of one line (module docstring), its slots those of `ungroup(line)`."""
     if len(line) > MAX_LINE:
         return Shape(slots=len(slots(line)))
+    line = ungroup(line)
     spans = slots(line)
     shape = Shape(slots=len(spans))
     in_call = _in_calls(line, [a for a, _ in spans])
@@ -239,6 +273,11 @@ def parse(line: str) -> Shape:
             k += 1
             continue
         name = "_".join(words)
+        if name.lower() in NOT_VALUES or words[0].lower() == "best" or _CLOCK_RE.match(line, b):
+            # the time left; a running best (`Best FID score (Step: 6000, ...)`, repeated at
+            # every evaluation, is no measurement at the step it names); a time of day
+            k += 1
+            continue
         if qual is not None:
             q = _clean_qualifier(qual)
             name = f"{name} ({q})" if q else name
@@ -410,6 +449,7 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     at most), which also pulls their numbers out. Lines no sampled template matches are
     templated one by one, each new template parsed once."""
     n = len(arr)
+    arr = pc.replace_substring_regex(arr, _UNGROUP, _UNGROUP_TO)
     out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
     out.blank = np.asarray(
         pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False), bool

@@ -89,7 +89,8 @@ def epoch_column(columns: list[str]) -> str | None:
 
 
 def columns_of(p: Path) -> list[str]:
-    """Column names of a table file, cheaply (first object / first line); [] if unreadable."""
+    """Column names of a table file, cheaply (header line; first object; keys of the first 50
+    JSON lines); [] if unreadable."""
     try:
         kind = sniff_text(p)
         if kind == "delimited":
@@ -100,15 +101,16 @@ def columns_of(p: Path) -> list[str]:
         raise
     except (GanAnalyzeError, OSError, UnicodeError):
         return []
-    if kind == "jsonl":
+    if kind == "jsonl":  # the keys of the first 50 objects (MMCV's first line holds env_info)
+        keys: dict[str, None] = {}
         for line in text.splitlines()[:50]:
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
-                return list(flatten(obj))
-        return []
+                keys.update(dict.fromkeys(flatten(obj)))
+        return list(keys)
     dec = json.JSONDecoder()
     s = text.lstrip()
     if s.startswith("["):
@@ -207,10 +209,11 @@ def detect(path: Path) -> bool:
 def read_columns(p: Path, warnings: list[str], bad: list[str]) -> Columns:
     """Any table file as numeric columns (JSON, JSON lines or delimited, by content)."""
     kind = sniff_text(p)
+    counters = STEP_COLUMNS + ("epoch",)
     if kind == "jsonl":
-        return from_objects(p, read_jsonl_objects(p, warnings), bad)
+        return from_objects(p, read_jsonl_objects(p, warnings), bad, counters)
     if kind == "json":
-        return from_objects(p, read_json_document(p, warnings), bad)
+        return from_objects(p, read_json_document(p, warnings), bad, counters)
     return read_table(p, warnings, forced_sep="\t" if p.suffix == ".tsv" else None, bad=bad)
 
 

@@ -19,6 +19,8 @@ ALIASES: dict[str, list[str]] = {
         "lossG",
         "G_GAN",
         "losses/l_g_gan",
+        "l_g_gan",
+        "loss_disc_fake_g",  # MMGeneration: D's verdict on fakes, scored as G's loss
         "train/G_loss",
         "gen_loss",
     ],

@@ -46,7 +46,8 @@ class GanView:
 
 
 # Layouts of other trainers, tried in order when the run has no D loss under a
-# canonical name or alias: (columns that must all be present, views).
+# canonical name or alias: (columns that must all be present, views). A name is found as
+# written or as the last part of a logger's tag (`losses/l_d_real` for `l_d_real`).
 GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
     # pytorch-CycleGAN-and-pix2pix CycleGAN: two GANs; D_A = 0.5 * (real + fake) term, G_A its G
     # loss
@@ -76,14 +77,14 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
             )
         ],
     ),
-    # Real-ESRGAN / BasicSR: losses/l_d_real + losses/l_d_fake (D(x), D(G(z)) come from out_d_*
-    # logits via the aliases)
+    # Real-ESRGAN / BasicSR: l_d_real + l_d_fake, `losses/` in front in its TensorBoard tags
+    # (D(x), D(G(z)) come from out_d_* logits via the aliases)
     (
-        ("losses/l_d_real", "losses/l_d_fake"),
+        ("l_d_real", "l_d_fake"),
         [
             GanView(
                 None,
-                {"D_loss": ("losses/l_d_real", "losses/l_d_fake")},
+                {"D_loss": ("l_d_real", "l_d_fake")},
                 "sum",
                 "BasicSR: D loss = l_d_real + l_d_fake",
             )
@@ -102,6 +103,29 @@ def source_name(src: str | tuple[str, ...]) -> str:
     return src if isinstance(src, str) else "+".join(src)
 
 
+def _column(name: str, cols: set[str]) -> str | None:
+    """The run's column for a layout's name: the name itself, else the shortest tag ending
+    `/name` (`losses/l_d_real` before another folder's `old_run/losses/l_d_real`; two
+    equally short ones are not guessed between)."""
+    if name in cols:
+        return name
+    tagged = sorted((c.count("/"), c) for c in cols if c.endswith("/" + name))
+    if not tagged or (len(tagged) > 1 and tagged[1][0] == tagged[0][0]):
+        return None
+    return tagged[0][1]
+
+
+def _bind(view: GanView, found: dict[str, str]) -> GanView:
+    """`view` with its layout names replaced by the run's columns."""
+    if all(k == v for k, v in found.items()):
+        return view
+    cols = {
+        role: found.get(src, src) if isinstance(src, str) else tuple(found.get(c, c) for c in src)
+        for role, src in view.columns.items()
+    }
+    return GanView(view.tag, cols, view.reduction, view.source)
+
+
 def layout_views(columns) -> list[GanView] | None:
     """The views of the first GAN_LAYOUTS entry whose columns are all present, when no column
     is a D loss by exact name or alias (then the run is read as is)."""
@@ -109,8 +133,9 @@ def layout_views(columns) -> list[GanView] | None:
     if resolve("D_loss", cols) is not None:
         return None
     for need, views in GAN_LAYOUTS:
-        if all(c in cols for c in need):
-            return views
+        found = {c: _column(c, cols) for c in need}
+        if all(found.values()):
+            return [_bind(v, found) for v in views]
     domains = sorted(
         int(m.group(1)) for c in cols if (m := _DOMAIN_RE.match(c)) and f"G_{m.group(1)}" in cols
     )

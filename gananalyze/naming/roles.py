@@ -149,8 +149,12 @@ def read_name(name: str) -> Reading:
     low = [w.lower() for w in ws]
     split, agg = "train", None
     rest: list[str] = []
+    # a printed qualifier (`FID score (Using valid moments)`) says no split
+    n_head = len(words(name[: name.index(" (")])) if name.endswith(")") and " (" in name else None
     for i, w in enumerate(low):
-        if w in SPLIT_WORDS and (i == 0 or i == len(low) - 1 or w != "test"):
+        if n_head is not None and i >= n_head:
+            rest.append(w)
+        elif w in SPLIT_WORDS and (i == 0 or i == len(low) - 1 or w != "test"):
             split = SPLIT_WORDS[w]
         elif w in AGG_WORDS and i == len(low) - 1 and i > 0:
             agg = AGG_WORDS[w]
@@ -185,6 +189,9 @@ def read_name(name: str) -> Reading:
             role = "D_acc" if net == "D" else None
         elif loss:
             role = f"{net}_loss"
+    if role is None and not nets and rest[:1] == ["fid"]:
+        role = "fid"  # `FID score`, `fid50k`: weaker than an exact `fid` by the words after it
+        known = known | {"fid"}
     extra = [w for w in rest if w not in known]
     if role is None:
         return Reading(name, None, split, agg, extra, [])

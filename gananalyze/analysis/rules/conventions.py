@@ -54,6 +54,7 @@ _LOSS_NAMES = {
     "vanilla": "bce",
     "dcgan": "bce",
     "logistic": "bce",
+    "wgan-logistic-ns": "bce",  # MMGeneration's name for StyleGAN's softplus (logistic) loss
     "ns": "bce",
     "non-saturating": "bce",
     "hinge": "hinge",

@@ -22,6 +22,18 @@ from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 
+# the roles that say training was logged: a loss convention applies to them
+_GAN_SIGNALS = (
+    "G_loss",
+    "D_loss",
+    "D_loss_real",
+    "D_loss_fake",
+    "D_x",
+    "D_G_z_before",
+    "D_G_z_after",
+    "D_x_logit",
+    "D_G_z_logit",
+)
 _PRIORITY = [
     "healthy_equilibrium",
     "no_problems",
@@ -191,8 +203,9 @@ def diagnose(
         )
     )
     context: dict[str, Any] = {"bins": ctx.nb, "select_metric": select_metric}
-    if len(run.scalars.columns.drop("step", errors="ignore")):
-        # a loss convention only where training was logged (not for a synthetic table alone)
+    if any(v.columns for v in views) or any(run.column(r) for r in _GAN_SIGNALS):
+        # a loss convention only where a loss or D's outputs were logged (not for a synthetic
+        # table alone, nor for a log of FIDs)
         context = {"equilibrium": ctx.eq.to_dict(), **context}
     other = {r: why for r, why in other_kind.items() if r not in ran_rules and r not in reasons}
     if other:  # --json keeps them; the text output does not list them as skipped
