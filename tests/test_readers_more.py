@@ -202,6 +202,12 @@ ZOO_LOADS = {
         "textlog", 108, "Generator_loss", "Discriminator_loss"),
     "kasaai-ctgan-iris-readme-excerpt": ("textlog", 20, "Loss_G", "Loss_D"),
     "shiweiliu-sparse-biggan-c10-fid-jsonl": ("csv", 17, None, None),
+    # BasicSR train logs: what they SHOULD load as (one row per print, step = the iter with its
+    # comma removed, G loss l_g_gan, D loss derived from l_d_real + l_d_fake); today's textlog
+    # reader reads 6, 8 and 14 rows and gives l_g_gan no role
+    "chhavipan23-realesrgan-finetune-start-prefix": ("textlog", 50, "l_g_gan", None),
+    "chhavipan23-realesrgan-finetune-320k-resume": ("textlog", 50, "l_g_gan", None),
+    "kevl0317-realesrgan-anime-fresh-d": ("textlog", 135, "l_g_gan", None),
 }
 
 
