@@ -666,3 +666,25 @@ def test_the_time_left_is_not_a_metric():
     # MMCV: `eta: 12 days, 12:08:40`; BasicSR: `[eta: 5 days, 1:02:03, time (data): 0.512 ...]`
     line = "Iter [1/30000]\tlr_generator: 1.000e-05, eta: 12 days, 12:08:40, time: 36.0, loss_gen: 0.45"
     assert [n for n, _ in freetext.parse(line).values] == ["lr_generator", "time", "loss_gen"]
+
+
+def test_one_off_lines_before_training_are_preamble(tmp_path):
+    # BasicSR prints totals, a resume and network sizes (with counters and numbers) before its
+    # first training line; an evaluation at step 0 that training's lines repeat is kept
+    head = [
+        "\tTotal epochs: 6350; iters: 400000.",
+        "INFO: Network: RRDBNet, with parameters: 16,697,987",
+        "INFO: Network: UNetDiscriminatorSN, with parameters: 4,376,897",
+        "INFO: Resuming training from epoch: 5158, iter: 320000.",
+        "INFO: Start training from epoch: 5158, iter: 320000",
+        "INFO: step: 320000 fid: 31.5",
+    ]
+    body = [f"INFO: step: {s} g_loss: 0.5 d_loss: 0.25" for s in range(320100, 321001, 100)]
+    body.insert(5, "INFO: step: 320500 fid: 30.25")
+    f = tmp_path / "train.log"
+    f.write_text("\n".join(head + body) + "\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [320000, *range(320100, 321001, 100)]
+    assert set(r.metrics) == {"g_loss", "d_loss", "fid"}
+    assert r.series("fid").dropna().to_dict() == {320000: 31.5, 320500: 30.25}
+    assert r.extra["lines"]["read"] == 12

@@ -251,7 +251,8 @@ def load(path: Path) -> Run:
         preamble = 0
     else:
         rows = np.flatnonzero(has_value & np.isfinite(step))
-        preamble = int((has_value & ~np.isfinite(step)).sum())
+        rows = _after_start(ex, rows, own)
+        preamble = int((has_value[: rows[0]]).sum()) if len(rows) else int(has_value.sum())
         steps = step[rows].astype(np.int64)
         own_rows = own[rows]
         sig = ex.signature[rows]
@@ -319,6 +320,27 @@ def load(path: Path) -> Run:
         + [f"  e.g. ignored line {n}: {t!r}" for n, t in info["ignored_sample"][:2]]
     )
     return run
+
+
+def _after_start(ex: freetext.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """`rows` without the lines before training starts that are not training's: before the
+    first line of the commonest kind of counted line, a line is a row when it prints its own
+    step and a key that training's lines print too (an evaluation at step 0); a line such as
+    BasicSR's `Total epochs: 6350; iters: 400000.`, `Resuming training from epoch: 5158,
+    iter: 320000.` or `Network: RRDBNet, with parameters: 16,697,987` is preamble."""
+    counted = rows[own[rows]]
+    if not len(counted):
+        return rows
+    sig = ex.signature[counted]
+    first = counted[np.flatnonzero(sig == np.bincount(sig).argmax())[0]]
+    if not (rows < first).any():
+        return rows
+    keep = np.zeros(ex.n, dtype=bool)
+    for parts in ex.points.values():
+        if any((r >= first).any() for r, _ in parts):  # a key training's lines print
+            for r, _ in parts:
+                keep[r[r < first]] = True
+    return rows[(rows >= first) | (keep[rows] & own[rows])]
 
 
 def _lines_info(
