@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from gananalyze.importers import freetext, textlog
+from gananalyze.importers import freetext, linetemplates, textlog
 from gananalyze.loader import detect_format, load_run
 from gananalyze.naming.aliases import is_sample_metric
 
@@ -315,7 +315,7 @@ def test_template_slots_match_between_python_and_re2():
     lines = ["a-3 1--2 -5-3 x.5 +-2 fid50k 12:00:01 1e-5, nan inf info", "[0/5][10/100] D(x): .5"]
     re2 = pc.replace_substring_regex(pa.array(lines), freetext.SLOT, "\\1" + freetext.MARK)
     assert re2.to_pylist() == [freetext.template(x) for x in lines]
-    assert np.isfinite(freetext.extract(pa.array(lines)).values["D(x)"][1])
+    assert np.isfinite(linetemplates.extract(pa.array(lines)).values["D(x)"][1])
 
 
 def test_tf_stylegan_snapshot_lines_alone(tmp_path):
@@ -503,7 +503,7 @@ def test_lightning_checkpoints_rebuild_the_generator_from_the_spec(tmp_path):
 def test_common_printed_shapes(tmp_path, line, step, values):
     f = tmp_path / "out.log"
     f.write_text(f"{line}\n{line}\n")
-    ex = freetext.extract(freetext.split_lines(f.read_text()))
+    ex = linetemplates.extract(linetemplates.split_lines(f.read_text()))
     counters = {k: v[0] for k, v in ex.counters.items()}
     totals = {k: v[0] for k, v in ex.totals.items()}
     if "batch" in counters:
@@ -517,7 +517,7 @@ def test_extracted_columns_keep_only_the_names_the_rows_printed():
     import pyarrow as pa
 
     lines = ["lr: 0.5", "beta1: 0.9", "Step: 1 G: 2.0 D: 3.0", "FID: 40.5", "Step: 2 G: 2.5 D: 3.5"]
-    ex = freetext.extract(pa.array(lines))
+    ex = linetemplates.extract(pa.array(lines))
     assert ex.value_counts().tolist() == [1, 1, 2, 1, 2]
     cols, logged = ex.columns(np.array([2, 3, 4]))
     assert list(cols) == ["G", "D", "FID"]
@@ -622,7 +622,10 @@ def _basicsr_line(it: int, epoch: int, g: float, dr: float, df: float) -> str:
 def test_basicsr_log_counts_iterations_with_thousands_separators(tmp_path):
     from gananalyze.naming.roles import gan_views
 
-    head = "2021-08-01 10:00:00,000 INFO: \n  gan_opt:[\n    type: GANLoss\n    gan_type: vanilla\n  ]\n"
+    head = (
+        "2021-08-01 10:00:00,000 INFO: \n"
+        "  gan_opt:[\n    type: GANLoss\n    gan_type: vanilla\n  ]\n"
+    )
     its = list(range(500, 25_001, 500))  # 500 .. 25,000, an epoch every 5,000
     body = [_basicsr_line(i, i // 5000, 0.07 + i * 1e-7, 0.5, 0.45) for i in its]
     f = tmp_path / "train_RealESRGANx4plus_20210801_100000.log"
@@ -648,8 +651,8 @@ def test_thousands_separators_in_counters(line, step, total):
     assert freetext.ungroup(line).split(" loss")[0].count(",") == 0
     shape = freetext.parse(line)
     kind = next(iter(shape.counters))
-    arr = freetext.split_lines(line + "\n" + line.replace("0.5", "0.25") + "\n")
-    ex = freetext.extract(arr)
+    arr = linetemplates.split_lines(line + "\n" + line.replace("0.5", "0.25") + "\n")
+    ex = linetemplates.extract(arr)
     assert ex.counters[kind].tolist() == [step, step]
     if total is not None:
         assert ex.totals[kind].tolist() == [total, total]
@@ -664,7 +667,10 @@ def test_a_list_of_numbers_is_not_a_grouped_counter():
 
 def test_the_time_left_is_not_a_metric():
     # MMCV: `eta: 12 days, 12:08:40`; BasicSR: `[eta: 5 days, 1:02:03, time (data): 0.512 ...]`
-    line = "Iter [1/30000]\tlr_generator: 1.000e-05, eta: 12 days, 12:08:40, time: 36.0, loss_gen: 0.45"
+    line = (
+        "Iter [1/30000]\tlr_generator: 1.000e-05, eta: 12 days, 12:08:40, time: 36.0, "
+        "loss_gen: 0.45"
+    )
     assert [n for n, _ in freetext.parse(line).values] == ["lr_generator", "time", "loss_gen"]
 
 

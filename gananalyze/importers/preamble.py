@@ -165,7 +165,8 @@ def _literal(node: ast.AST, depth: int) -> object:
         if isinstance(node, ast.Dict) and all(
             isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys
         ):
-            return {k.value: _literal(v, depth + 1) for k, v in zip(node.keys, node.values)}
+            pairs = zip(node.keys, node.values, strict=True)
+            return {k.value: _literal(v, depth + 1) for k, v in pairs}
         if isinstance(node, (ast.List, ast.Tuple)):
             return [_literal(e, depth + 1) for e in node.elts]
     return ast.unparse(node)[:200]

@@ -38,7 +38,7 @@ from ..files.runfiles import checked, keep_inside
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
-from . import freetext
+from . import freetext, linetemplates
 from . import preamble as preamble_mod
 from ._common import warn_limit
 from .table import NOT_RUN_FILES, build_run, find_table
@@ -184,10 +184,10 @@ def read_lines(log: Path, warnings: list[str]):
     text = data.decode("utf-8", errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    return freetext.split_lines(text), text.endswith("\n")
+    return linetemplates.split_lines(text), text.endswith("\n")
 
 
-def _step_axis(ex: freetext.Extracted, has_value: np.ndarray):
+def _step_axis(ex: linetemplates.Extracted, has_value: np.ndarray):
     """(step per line or NaN, own-step mask, unit, note) from the counters (module docstring)."""
     n = ex.n
     cands = [k for k in _STEP_KINDS if k in ex.counters]
@@ -240,7 +240,7 @@ def load(path: Path) -> Run:
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
     lines, ends = read_lines(log, warnings)
-    ex = freetext.extract(lines)
+    ex = linetemplates.extract(lines)
     nvals = ex.value_counts()
     has_value = nvals > 0
     step, own, unit, note = _step_axis(ex, has_value)
@@ -322,7 +322,7 @@ def load(path: Path) -> Run:
     return run
 
 
-def _after_start(ex: freetext.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
+def _after_start(ex: linetemplates.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
     """`rows` without the lines before training starts that are not training's: before the
     first line of the commonest kind of counted line, a line is a row when it prints its own
     step and a key that training's lines print too (an evaluation at step 0); a line such as

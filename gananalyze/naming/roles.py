@@ -29,7 +29,9 @@ How a name is read
 Roles (ROLES): G_loss, D_loss, D_loss_real, D_loss_fake, D_x, D_G_z_before,
 D_G_z_after (D_G_z1 / D_G_z2 in the PyTorch DCGAN tutorial), D_x_logit,
 D_G_z_logit (raw scores; StyleGAN's `Loss/scores/real`), D_acc, G_grad_norm,
-D_grad_norm, fid. The exact names in `aliases.ALIASES` keep resolving.
+D_grad_norm, fid (a name whose first word is `fid`: `FID score`, `fid50k_full`; a
+qualifier a log printed in parentheses, `FID score (Using valid moments)`, says no
+split). The exact names in `aliases.ALIASES` keep resolving.
 
 Ambiguity is reported, never guessed: two equally good candidates for a role
 (`G_loss` and `gen_loss`) leave the role unset and list both in `.ambiguous`;
