@@ -84,3 +84,15 @@ def test_native_load_reports_flags(synthetic_run):
     assert ("G_loss", 60) in got
     assert ("D_x", 40) not in got  # conftest clips D_x into [0, 1]
     assert all("scalars" in f.file for f in r.flags)
+
+
+def test_lsgan_hinge_and_wasserstein_d_outputs_are_scores(tmp_path):
+    # an LSGAN D's outputs aim at 1 and 0 but are unbounded: -0.01 is no logging bug there
+    from gananalyze import RunLog
+    from gananalyze.loader import load_run
+
+    for loss, flagged in (("lsgan", 0), ("hinge", 0), ("wasserstein", 0), ("bce", 1)):
+        with RunLog(tmp_path / loss, loss=loss) as log:
+            log.scalars(0, D_x=-0.0145, D_G_z_before=0.4, D_acc=0.5, G_loss=0.3, D_loss=0.5)
+        run = load_run(tmp_path / loss)
+        assert sum("a probability must lie" in f.reason for f in run.flags) == flagged, loss

@@ -159,3 +159,32 @@ def test_an_unclosed_printed_statement_is_read_line_by_line():
     lines = ["model = dict(", "    type='GAN',", "lr = 0.0002"]
     cfg, _ = preamble_options(lines)
     assert cfg["lr"] == 0.0002 and "type" in cfg
+
+
+def test_basicsr_option_blocks_nest():
+    # BasicSR's dict2str: `key:[` opens a block of options, `]` closes it
+    lines = [
+        "  name: train_RealESRGANx4plus",
+        "  train:[",
+        "    pixel_opt:[",
+        "      type: L1Loss",
+        "      loss_weight: 1.0",
+        "    ]",
+        "    gan_opt:[",
+        "      type: GANLoss",
+        "      gan_type: vanilla",
+        "      loss_weight: 0.1",
+        "    ]",
+        "  ]",
+        "  scale: 4",
+    ]
+    cfg, used = preamble_options(lines)
+    assert cfg == {
+        "name": "train_RealESRGANx4plus",
+        "train": {
+            "pixel_opt": {"type": "L1Loss", "loss_weight": 1.0},
+            "gan_opt": {"type": "GANLoss", "gan_type": "vanilla", "loss_weight": 0.1},
+        },
+        "scale": 4,
+    }
+    assert used == list(range(13))

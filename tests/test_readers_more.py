@@ -319,3 +319,22 @@ def test_mmcv_json_log_with_its_env_info_line(tmp_path):
     assert r.series("FID").dropna().tolist() == [30.0, 20.0, 10.0]
     assert r.series("val/loss_gen").dropna().tolist() == [9.0, 9.0, 9.0]
     assert r.series("loss_gen").to_numpy()[-1] == pytest.approx(1.3)
+
+
+def test_a_clock_column_must_run_forward(tmp_path):
+    # BigGAN-PyTorch's `_stamp` is the wall clock; MMCV's `time` (seconds per iteration) is not
+    import json
+
+    (tmp_path / "a").mkdir()
+    rows = [{"itr": i * 100, "_stamp": 1.6e9 + 30 * i, "FID": 50.0 - i} for i in range(1, 6)]
+    (tmp_path / "a" / "exp_log.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+    r = load_run(tmp_path / "a")
+    assert "_stamp" not in r.metrics and r.scalars["wall_time"].tolist() == [
+        1.6e9 + 30 * i for i in range(1, 6)
+    ]
+    (tmp_path / "b").mkdir()
+    times = [0.52, 0.49, 0.51, 0.5, 0.48]
+    rows = [{"iter": i * 100, "time": t, "loss_gen": 1.0} for i, t in enumerate(times, 1)]
+    (tmp_path / "b" / "x.log.json").write_text("\n".join(map(json.dumps, rows)) + "\n")
+    r = load_run(tmp_path / "b")
+    assert r.series("time").tolist() == times

@@ -280,3 +280,14 @@ def test_concurrent_starts_in_separate_processes_keep_every_session(tmp_path):
         sessions = json.loads((tmp_path / "run.json").read_text())["sessions"]
         assert len(sessions) == n * (k + 1)
         assert len({s["writer"] for s in sessions}) == n * (k + 1)
+
+
+def test_nan_outputs_give_no_accuracy(tmp_path):
+    # a diverged D's NaN outputs: D(x) is NaN, and no chance-level accuracy is made up from them
+    with RunLog(tmp_path / "r") as log:
+        log.discriminator(0, np.array([0.9, 0.8]), np.array([0.1, 0.2]))
+        log.discriminator(1, np.array([np.nan, np.nan]), np.array([np.nan, np.nan]))
+    run = load_run(tmp_path / "r")
+    row = run.scalars.set_index("step").loc[1]
+    assert math.isnan(row["D_x"]) and math.isnan(row["D_acc"]) and math.isnan(row["D_tp"])
+    assert run.counts["D_tp"] == 1 and run.scalars.set_index("step").loc[0, "D_acc"] == 1.0

@@ -79,3 +79,16 @@ def test_embed_reads_the_kept_embedding_instead_of_computing(tmp_path, monkeypat
     np.testing.assert_array_equal(again.fake[10], first.fake[10])
     tsne.embed(run, run.checkpoints, keep=False)
     assert calls == [1, 1]
+
+
+def test_identical_rows_are_embedded_once_and_share_their_point():
+    # a collapsed G's hundreds of copies of one row crashed sklearn's Barnes-Hut tree (SIGSEGV)
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(100, 2))
+    fakes = {0: rng.normal(size=(50, 2)), 100: np.full((400, 2), 0.25)}
+    out = tsne.embed_points(real, fakes, seed=0)
+    assert out.real.shape == (100, 2) and out.fake[100].shape == (400, 2)
+    assert np.isfinite(out.fake[100]).all() and np.ptp(out.fake[100], axis=0).max() == 0.0
+    # too few distinct points for t-SNE: laid out on a line, one point per distinct row
+    few = tsne.embed_points(np.zeros((3, 2)), {5: np.ones((200, 2))})
+    assert few.real.tolist() == [[0.0, 0.0]] * 3 and few.fake[5].tolist() == [[1.0, 0.0]] * 200

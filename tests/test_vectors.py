@@ -134,6 +134,26 @@ def test_check_calls_eight_modes_healthy_and_one_mode_collapsed_from_samples_alo
     assert "their spread fell to 0.0" in f["message"]
 
 
+def test_a_g_settling_on_tight_modes_is_no_collapse_without_the_real_rows(tmp_path):
+    """A README-written trainer's healthy ring GAN (8 modes of std 0.05, radius 2): its early
+    diffuse samples sit far apart, its final ones close together inside tight modes. Without
+    the real rows nothing says how tight the data's modes are, so closeness is no collapse
+    (near-duplicates were read against the widest checkpoint's spacing and called this an
+    error); a collapse to one mode is still seen by the spread falling."""
+    rng = np.random.default_rng(0)
+    angle = 2 * np.pi * rng.integers(0, 8, 512) / 8
+    tight = np.c_[2 * np.cos(angle), 2 * np.sin(angle)] + rng.normal(0, 0.05, (512, 2))
+    with RunLog(tmp_path / "r", name="r") as log:
+        for i in range(6):
+            log.scalars(i * 100, G_loss=0.7, D_loss=1.38)
+            x = rng.normal(0, 1.6, (512, 2)) if i < 2 else tight + rng.normal(0, 0.01, (512, 2))
+            log.samples(i * 100, x.astype(np.float32), columns=["x", "y"])
+    d = json.loads(cli("check", tmp_path / "r", "--json").output)
+    f = [f for f in d["findings"] if f["rule"] == "vector_collapse"][0]
+    assert (f["severity"], f["title"]) == ("info", "Vector samples keep their diversity")
+    assert "near_duplicates_last" not in f["numbers"]  # measured only against the real rows
+
+
 def blurred_run(path, blur, n=500):
     """Balanced losses; the samples at step 100*i are the ring blurred by N(0, blur[i]):
     a G still learning the data (diffuse samples around every mode), not a collapse."""

@@ -29,6 +29,7 @@ from ..run import Checkpoint, Run
 
 DIGITS_TARGETS = ("gananalyze.digits:Generator",)
 DEFAULT_N = 300
+MIN_DISTINCT = 5  # fewer distinct points than this are laid out on a line, not by t-SNE
 
 
 @dataclass
@@ -236,22 +237,29 @@ def embed_points(
     real: np.ndarray, fakes: dict[int, np.ndarray], source: str = "", seed: int = 0
 ) -> TsneResult:
     """The one t-SNE of images and rows alike: real (N, D) and fakes[step] (M, D), already
-    scaled, go through PCA to 50 dimensions (when wider) and ONE t-SNE, then are split back."""
+    scaled, go through PCA to 50 dimensions (when wider) and ONE t-SNE, then are split back.
+    Identical rows (a collapsed G's copies of one sample) are embedded once and share their
+    point: sklearn's Barnes-Hut tree crashes the process on hundreds of identical points."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
     X = np.vstack([real, *fakes.values()])
     dims = X.shape[1]
-    perplexity = float(min(30.0, (len(X) - 1) / 3))
     # One thread: sklearn's Barnes-Hut gradient otherwise starts an OpenMP thread per
     # core, which on a busy 2-core machine made it 5x slower (20 s instead of 4 s).
     with threadpool_limits(1):
         if dims > 50:
             X = PCA(n_components=50, random_state=seed).fit_transform(X)
-        Y = TSNE(
-            n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
-        ).fit_transform(X)
+        U, inv = np.unique(X, axis=0, return_inverse=True)
+        if len(U) < MIN_DISTINCT:  # too few distinct points to lay out: on a line, in order
+            Yu = np.column_stack([np.arange(len(U), dtype=np.float64), np.zeros(len(U))])
+        else:
+            perplexity = float(min(30.0, (len(U) - 1) / 3))
+            Yu = TSNE(
+                n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500
+            ).fit_transform(U if len(U) < len(X) else X)
+        Y = Yu[inv.reshape(-1)] if len(U) < len(X) else Yu
     out = TsneResult(real=Y[: len(real)], source=source, dims=dims)
     pos = len(real)
     for step, f in fakes.items():

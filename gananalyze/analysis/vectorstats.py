@@ -1,10 +1,13 @@
 """Statistics of vector/sequence samples at each checkpoint (no generator, no sweep).
 
-`vector_series(run)` gives one row per step with the samples' spread, their
-near-duplicates and, when a real table is attached (`run.real_table`,
-see `attach_tables`), coverage/recall against it and the number of columns
-under half the real spread. The collapse rule (rules/vectors.py) and the
-report's tabular sections read these plain numbers; nothing here prints.
+`vector_series(run)` gives one row per step with the samples' spread and, when a real table
+is attached (`run.real_table`, see `attach_tables`), their near-duplicates, coverage/recall
+against it and the number of columns under half the real spread. Without the real rows
+near-duplicates are not measured: whether samples lie "too close" depends on how tight the
+data's own modes are (a ring of 8 modes of std 0.05 puts most real rows within a tenth of
+a diffuse early G's neighbour distance), which only the data says. The collapse rule
+(rules/vectors.py) and the report's tabular sections read these plain numbers; nothing here
+prints.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ from ..files.datatable import DataTable, from_vectors, load_table, standardiser
 from ..run import Run, VectorSamples
 
 MAX_ROWS = 2000  # rows per side used for neighbour statistics (a fixed, seeded subset)
-# near-duplicate: nearest other sample closer than this fraction of the reference rows' median
-# nearest-neighbour distance (reference: the real rows, else the checkpoint of widest spread,
-# subsampled to the same number of rows so that the distances compare)
+# near-duplicate: nearest other sample closer than this fraction of the real rows' median
+# nearest-neighbour distance (as many real rows, so that the distances compare)
 DUP_FRACTION = 0.1
 
 
@@ -109,8 +111,9 @@ def near_duplicates(z: np.ndarray, ref: np.ndarray) -> float:
 
 def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
     """One row per step: step, n, spread (total std, in units of the reference), low_columns
-    (columns under half the reference spread), near_duplicates, and with a real table
-    coverage and recall (k = 5 and 3, standardised on the real rows)."""
+    (columns under half the reference spread), near_duplicates (NaN without a real table),
+    and with a real table coverage and recall (k = 5 and 3, standardised on the real
+    rows)."""
     data = data or vector_data(run)
     if data is None or not data.steps:
         return pd.DataFrame()
@@ -126,9 +129,6 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
         sds = np.array([a.std(axis=0) / sd for a in data.arrays])
         ref_sd = np.where(sds.max(axis=0) > 0, sds.max(axis=0), 1.0)
         real_z = None
-        widest = int(
-            np.argmax([(z**2).sum(1).mean() for z in [(a - mu) / sd for a in data.arrays]])
-        )
     rows = []
     for step, a in zip(data.steps, data.arrays, strict=False):
         z = (a - mu) / sd
@@ -139,9 +139,7 @@ def vector_series(run: Run, data: VectorData | None = None) -> pd.DataFrame:
             "spread": float(np.sqrt((col_sd**2).mean())),
             "low_columns": int((col_sd < 0.5).sum()),
             "columns": int(len(col_sd)),
-            "near_duplicates": near_duplicates(
-                z, real_z if real_z is not None else (data.arrays[widest] - mu) / sd
-            ),
+            "near_duplicates": near_duplicates(z, real_z) if real_z is not None else np.nan,
         }
         if real_z is not None and len(a) >= 6:
             zs = _subset(z)  # as many real rows as samples: PR/DC assume equal sizes

@@ -25,6 +25,8 @@ MAX_KEYS = 500
 MAX_BLOCK = 64 * 1024
 _PY_ASSIGN = re.compile(r"^([A-Za-z_]\w{0,63}) = ([\[({]|dict\()")
 _DEPTH = 20  # nesting read from a printed config; deeper parts are kept as text
+_OPEN_BLOCK = re.compile(r"^\s*([A-Za-z_][\w.\-]{0,63}):\[\s*$")
+_CLOSE_BLOCK = re.compile(r"^\s*\]\s*$")
 _NAMESPACE = re.compile(r"\bNamespace\((.*)\)\s*$")
 _ARG = re.compile(
     r"""(\w{1,64})=('(?:[^'\\]|\\.){0,200}'|"(?:[^"\\]|\\.){0,200}"|[^,()\[\]]{1,200})"""
@@ -61,12 +63,14 @@ def preamble_config(lines: list[str]) -> dict:
 
 def preamble_options(lines: list[str | None]) -> tuple[dict, list[int]]:
     """The options printed in `lines` (a log's preamble, in order): every `Namespace(...)`
-    argument, and each `key: value` or `key = value` line; a later value of a key replaces
-    an earlier one. A log level (`WARNING: ...`) is no option, nor is a value that reads as a
-    message (`_prose`). Lines that hold more than one `key: value` pair are metrics, not
-    options, and are not given here. Returns the options and the indices of the lines they
-    were read from (None or empty lines are skipped)."""
+    argument, and each `key: value` or `key = value` line, inside the `key:[` ... `]` blocks
+    BasicSR prints nested options in; a later value of a key replaces an earlier one. A log
+    level (`WARNING: ...`) is no option, nor is a value that reads as a message (`_prose`).
+    Lines that hold more than one `key: value` pair are metrics, not options, and are not
+    given here. Returns the options and the indices of the lines they were read from (None
+    or empty lines are skipped)."""
     out: dict = {}
+    blocks = [out]  # the option blocks open at this line, innermost last
     used: list[int] = []
     lines = lines[:MAX_LINES]
     skip_to = -1
@@ -92,11 +96,22 @@ def preamble_options(lines: list[str | None]) -> tuple[dict, list[int]]:
             if args:
                 used.append(i)
             continue
+        opened = _OPEN_BLOCK.match(line)
+        if opened and len(blocks) < _DEPTH:  # BasicSR's `  train:[`: its options nest
+            child: dict = {}
+            blocks[-1][opened.group(1)] = child
+            blocks.append(child)
+            used.append(i)
+            continue
+        if _CLOSE_BLOCK.match(line) and len(blocks) > 1:
+            blocks.pop()
+            used.append(i)
+            continue
         m = _KEY_VALUE.match(line)
         if not m or m.group(1).lower() in _LOG_LEVELS or _prose(m.group(2)):
             continue
         if len(out) < MAX_KEYS or m.group(1) in out:
-            out[m.group(1)] = value_of(m.group(2))
+            blocks[-1][m.group(1)] = value_of(m.group(2))
             used.append(i)
     return out, used
 

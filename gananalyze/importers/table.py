@@ -65,7 +65,9 @@ STEP_COLUMNS = (
     "steps",
     "n_iter",
 )
-WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "time")
+# a wall clock's names (BigGAN-PyTorch's `_stamp`); one that does not run forward (MMCV's
+# `time`, seconds per iteration) is a metric
+WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "_stamp", "time")
 SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
 _VERSION_RE = re.compile(r"version_(\d+)$")
 # texts that sit beside logs and are never a log or a table (by file name)
@@ -302,10 +304,21 @@ def build_run(
     return finish(run, file=str(table))
 
 
+def _runs_forward(v: np.ndarray) -> bool:
+    """Whether a column reads as a clock: its written values never go back by more than a
+    twentieth of their steps (a resume's clock may), and they move."""
+    f = v[np.isfinite(v)]
+    if len(f) < 2 or f[-1] <= f[0]:
+        return False
+    return float(np.mean(np.diff(f) < 0)) <= 0.05
+
+
 def split_columns(t: Columns, table: Path, warnings: list[str], skip: tuple[str, ...] = ()):
     """(epoch, wall, metric columns, logged) of a read table; `skip` columns left out."""
     low = {c.lower(): c for c in t.values}
-    wall_col = next((low[c] for c in WALL_COLUMNS if c in low), None)
+    wall_col = next(
+        (low[c] for c in WALL_COLUMNS if c in low and _runs_forward(t.values[low[c]])), None
+    )
     epoch = wall = None
     cols: dict[str, np.ndarray] = {}
     logged: dict[str, np.ndarray] = {}

@@ -3,7 +3,9 @@
 A FID below 0 or above 1e4, a loss that is NaN or infinite, and a probability
 (D(x), D(G(z)), D accuracy, precision, recall, coverage) outside [0, 1] are
 impossible for a healthy logger, so they point at a logging bug or a
-diverged run. Each becomes a `Flag` naming the file, the metric and the step;
+diverged run. A run that declares an LSGAN, hinge or Wasserstein loss logs D's outputs as
+scores (LSGAN's targets are 1 and 0, but nothing bounds them), so its D(x) and D(G(z)) are
+not held to [0, 1]. Each becomes a `Flag` naming the file, the metric and the step;
 the data itself is left as it was.
 
 Which column is which is decided from its name: the canonical names and their
@@ -29,6 +31,8 @@ from ..run import Flag, Run
 FID_MIN, FID_MAX = 0.0, 1e4
 PROBABILITY_CANONICAL = ("D_x", "D_G_z_before", "D_G_z_after", "D_acc")
 PROBABILITY_SAMPLE_METRICS = ("precision", "recall", "coverage")
+D_OUTPUTS = ("D_x", "D_G_z_before", "D_G_z_after")
+SCORE_LOSSES = ("lsgan", "hinge", "wasserstein")  # D's outputs are scores, not probabilities
 DEFAULT_LIMIT = 20
 
 
@@ -41,6 +45,7 @@ def _names(canonical: Iterable[str]) -> set[str]:
 
 
 _PROB_NAMES = _names(PROBABILITY_CANONICAL)
+_D_OUTPUT_NAMES = _names(D_OUTPUTS)
 _LOSS_NAMES = _names(("G_loss", "D_loss"))
 _FID_NAMES = _names(("fid",))
 
@@ -104,6 +109,7 @@ def check_frame(
     losses: Iterable[str] | None = None,
     limit: int = DEFAULT_LIMIT,
     nonfinite: pd.DataFrame | None = None,
+    d_scores: bool = False,
 ) -> list[Flag]:
     """Flags for the impossible values in a table with a `step` column.
 
@@ -111,7 +117,8 @@ def check_frame(
     column names to treat as losses on top of the name-based guess. In a
     per-step frame NaN also means "not logged at this step", so pass the
     run's `nonfinite` table (the NaN/Inf values actually logged) to take the
-    NaN/Inf losses from it; without it every NaN cell of a loss is flagged.
+    NaN/Inf losses from it; without it every NaN cell of a loss is flagged. `d_scores`: D's
+    outputs are scores (the module docstring), not held to [0, 1].
     """
     if frame is None or len(frame) == 0 or "step" not in frame.columns:
         return []
@@ -143,7 +150,7 @@ def check_frame(
                 flags += _flags_for(
                     file, col, steps, v, v > FID_MAX, "FID above 1e4 is implausible", limit
                 )
-        if is_probability(col):
+        if is_probability(col) and not (d_scores and col in _D_OUTPUT_NAMES):
             with np.errstate(invalid="ignore"):
                 flags += _flags_for(
                     file,
@@ -168,7 +175,14 @@ def check_run(
     `file` names where the scalars came from (defaults to the run's path).
     """
     where = file or str(run.path)
-    flags = check_frame(run.scalars, where, losses=losses, limit=limit, nonfinite=run.nonfinite)
+    flags = check_frame(
+        run.scalars,
+        where,
+        losses=losses,
+        limit=limit,
+        nonfinite=run.nonfinite,
+        d_scores=str(run.loss or "").lower() in SCORE_LOSSES,
+    )
     if len(run.sample_metrics):
         flags += check_frame(
             run.sample_metrics, run.extra.get("sample_metrics_file", where), limit=limit

@@ -210,7 +210,8 @@ class RunLog:
         before D's update; d_fake_after: D(G(z)) after D's update (what G trained
         against). Probabilities by default; pass logits=True for raw scores.
         Logs the means (D_x, D_G_z_before, D_G_z_after), D's accuracy and its
-        confusion counts at threshold 0.5 (real is the positive class).
+        confusion counts at threshold 0.5 (real is the positive class); outputs holding
+        NaN or Inf get a NaN accuracy and no counts.
 
         critic=True (WGAN, WGAN-GP): the raw, unbounded critic scores. Logs their means
         critic_real and critic_fake and the critic gap critic_real - critic_fake (the
@@ -240,10 +241,10 @@ class RunLog:
         if after is not None:
             vals["D_G_z_after"] = float(after.mean()) if after.size else math.nan
         total = tp + fn + fp + tn
-        vals.update(
-            D_acc=(tp + tn) / total if total else math.nan, D_tp=tp, D_fp=fp, D_fn=fn, D_tn=tn
-        )
-        self.scalars(step, epoch=epoch, **vals)
+        counts = dict(D_tp=tp, D_fp=fp, D_fn=fn, D_tn=tn)  # NaN outputs are no guesses:
+        finite = np.isfinite(real).all() and np.isfinite(fake).all()  # no accuracy from them
+        vals.update(D_acc=(tp + tn) / total if total and finite else math.nan)
+        self.scalars(step, epoch=epoch, **vals, **(counts if finite else {}))
 
     # ------------------------------------------------------------ flushing
     # The training thread only fills the buffer; a writer thread turns full

@@ -1,9 +1,9 @@
 """Mode collapse read from vector or sequence samples (tabular rows, time series, point
 sets) at each checkpoint, with no generator and no sweep: coverage of the real rows
-and per-column spread when a real table is attached, spread over time and
-near-duplicates when not. Also, with a real table, whether the last samples look like the
-data at all (`unlike_real`, reported by sample_quality). The numbers come from
-analysis/vectorstats.py."""
+and per-column spread and near-duplicates when a real table is attached, spread over time
+when not (near-duplicates need the data's own neighbour distances: `vectorstats`). Also,
+with a real table, whether the last samples look like the data at all (`unlike_real`,
+reported by sample_quality). The numbers come from analysis/vectorstats.py."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
     steps = s["step"].to_numpy()
     n_cols = s["columns"].to_numpy()
     low_cols = s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols
-    dups = s["near_duplicates"].to_numpy() >= th["collapse_dup_frac"]
+    dups = np.nan_to_num(s["near_duplicates"].to_numpy(float), nan=0.0) >= th["collapse_dup_frac"]
     cov = s["coverage"].to_numpy() if "coverage" in s else np.full(len(s), np.nan)
     low_cov = np.nan_to_num(cov, nan=1.0) < th["vec_coverage_min"]
     if "precision" in s:  # few real rows covered by samples that look like data: a collapse;
@@ -98,8 +98,9 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         "spread_last": float(spread[last]),
         "low_columns_last": int(s["low_columns"].iloc[last]),
         "columns": int(n_cols[last]),
-        "near_duplicates_last": float(s["near_duplicates"].iloc[last]),
     }
+    if real:
+        nums["near_duplicates_last"] = float(s["near_duplicates"].iloc[last])
     if real:
         nums["coverage_last"] = float(cov[last])
         if "recall" in s:
@@ -112,13 +113,14 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
             if real
             else f"spread {fmt_sig(spread[last])} of its peak"
         )
+        copies = f"; {fmt_pct(nums['near_duplicates_last'])} near-copies" if real else ""
         return [
             Finding(
                 RULE,
                 "info",
                 "Vector samples keep their diversity",
                 f"The vector samples at {len(s)} checkpoint(s) show no collapse ({what} at "
-                f"step {int(steps[last])}; {fmt_pct(nums['near_duplicates_last'])} near-copies).",
+                f"step {int(steps[last])}{copies}).",
                 "Nothing to fix.",
                 int(steps[0]),
                 int(steps[last]),
@@ -140,7 +142,7 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
             f"{int(s['low_columns'].iloc[k])} of {int(n_cols[k])} columns have under half "
             f"{ref} spread"
         )
-    if dups[k] or s["near_duplicates"].iloc[k] > 0:
+    if real and (dups[k] or s["near_duplicates"].iloc[k] > 0):
         why.append(
             f"{int(round(s['near_duplicates'].iloc[k] * min(n, 2000)))} of {min(n, 2000)} "
             "samples are near-duplicates"
