@@ -208,6 +208,14 @@ ZOO_LOADS = {
     "chhavipan23-realesrgan-finetune-start-prefix": ("textlog", 50, "l_g_gan", None),
     "chhavipan23-realesrgan-finetune-320k-resume": ("textlog", 50, "l_g_gan", None),
     "kevl0317-realesrgan-anime-fresh-d": ("textlog", 135, "l_g_gan", None),
+    # StarGAN (yunjey solver.py) print: the adversarial D loss is D/loss_real + D/loss_fake (+ GP),
+    # a sum the tool builds; today's textlog reader gives the D_loss role to D/loss_cls, the
+    # auxiliary attribute classifier (500 rows and G/loss_fake are read right)
+    "lkhup-stargan-celeba-wgangp-pytorch-5k": ("textlog", 500, "G/loss_fake", None),
+    # pix2pixHD stdout pasted in a note: what it SHOULD load as (one row per loss print, 176, step
+    # from epoch and iters); today's textlog reader keys rows by epoch (148 rows, the second print
+    # of an epoch overwrites the first) and makes rows of 'End of epoch' and 'saving' lines
+    "yhgon-pix2pixhd-cityscapes-16gpu-md-excerpt": ("textlog", 176, "G_GAN", None),
 }
 
 
