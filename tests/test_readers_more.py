@@ -212,6 +212,10 @@ ZOO_LOADS = {
     # a sum the tool builds; today's textlog reader gives the D_loss role to D/loss_cls, the
     # auxiliary attribute classifier (500 rows and G/loss_fake are read right)
     "lkhup-stargan-celeba-wgangp-pytorch-5k": ("textlog", 500, "G/loss_fake", None),
+    # Jittor StarGAN two-line records: the rows are right (164) but today the step is the row
+    # number (0 .. 163): the '[<time>] Iteration [i/3000]' header lines are ignored; they should
+    # give steps 5 .. 820; D_loss role again taken by D/loss_cls
+    "lkhup-stargan-jittor-celeba-wgangp-prefix": ("textlog", 164, "G/loss_fake", None),
     # pix2pixHD stdout pasted in a note: what it SHOULD load as (one row per loss print, 176, step
     # from epoch and iters); today's textlog reader keys rows by epoch (148 rows, the second print
     # of an epoch overwrites the first) and makes rows of 'End of epoch' and 'saving' lines
