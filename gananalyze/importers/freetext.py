@@ -35,11 +35,13 @@ SLOT = rf"(^|[^0-9A-Za-z_.])({NUM})"
 MARK = "\x01"
 _SLOT_RE = re.compile(rf"(?<![0-9A-Za-z_.]){NUM}")  # the same slots as SLOT, no group
 _NUM_RE = re.compile(NUM)
+_TAIL_KEY_RE = re.compile(r"[(\[{<]([A-Za-z_][\w./\-]*)$")
 _KEY_RE = re.compile(r"[A-Za-z_](?:[\w./\-]|\((?:[^()\s]|\([^()\s]*\))*\))*")
 _ASSIGN_RE = re.compile(r"\s*[:=]\s*$")
 # a `key: number` pair anywhere (linear: no nested repeats; `18:09` is a time, not a pair)
 _ANY_ASSIGN_RE = re.compile(r"[A-Za-z_)\]]\s*[:=]\s*[-+.]?[0-9]")
 _CALL_OPEN_RE = re.compile(r"[A-Za-z0-9_]\(")
+_COLON_PAIR_RE = re.compile(r"\s*[A-Za-z_][\w.]*\s*:\s*[-+.0-9]")  # a printed call's args use `=`
 # a line opening on a bare integer, then a bracketed part (Keras-GAN's print)
 _LEAD_COUNT_RE = re.compile(r"\s*[0-9]+\s+\[[A-Za-z]")
 _VALUE_END = set(" \t,;:|)]}%/>\r")
@@ -128,6 +130,11 @@ def _key_words(head: str) -> list[str]:
                 tok, stop = tok.rsplit(sep, 1)[1], True
         stripped = tok.strip("\"'").lstrip("([{<").strip("\"'")
         stop = stop or stripped != tok.strip("\"'")
+        if stripped and not _KEY_RE.fullmatch(stripped) and not words:
+            # junk glued before an opening bracket (pasted arrow keys: `^[[C^[[C(epoch: 16`):
+            # the key is what follows the bracket
+            tail = _TAIL_KEY_RE.search(stripped)
+            stripped, stop = (tail.group(1), True) if tail else (stripped, stop)
         if not stripped or not _KEY_RE.fullmatch(stripped) or _NUM_RE.fullmatch(stripped):
             break  # a value before the key (`Loss_D: nan Loss_G: nan`) is not part of it
         words.append(stripped)
@@ -164,7 +171,11 @@ def _in_calls(line: str, starts: list[int]) -> list[bool]:
         while pos < start:
             ch = line[pos]
             if ch == "(":
-                is_call = pos > 0 and _CALL_OPEN_RE.match(line, pos - 1) is not None
+                is_call = (
+                    pos > 0
+                    and _CALL_OPEN_RE.match(line, pos - 1) is not None
+                    and _COLON_PAIR_RE.match(line, pos + 1) is None  # `x(epoch: 16`: no call
+                )
                 opens.append(is_call)
                 calls += is_call
             elif ch == ")" and opens:

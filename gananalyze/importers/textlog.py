@@ -193,7 +193,15 @@ def _step_axis(ex: linetemplates.Extracted, has_value: np.ndarray):
     cands = [k for k in _STEP_KINDS if k in ex.counters]
     if not cands:
         return None, None, "row", "line number among the value lines"
-    count = {k: int((np.isfinite(ex.counters[k]) & has_value).sum()) for k in cands}
+    # counted on the commonest kind of value line (pix2pixHD's loss lines print epoch and
+    # iters; its `End of epoch 1 / 200 Time Taken: 261 sec` lines, the epoch alone)
+    sig = np.where(has_value, ex.signature, -1)
+    main = (
+        has_value & (sig == np.bincount(sig[has_value]).argmax()) if has_value.any() else has_value
+    )
+    count = {k: int((np.isfinite(ex.counters[k]) & main).sum()) for k in cands}
+    if not any(count.values()):
+        count = {k: int((np.isfinite(ex.counters[k]) & has_value).sum()) for k in cands}
     cands.sort(key=lambda k: (-count[k], _STEP_KINDS.index(k)))
     kind = ctr.pick_step([(k, ex.counters[k][has_value]) for k in cands])
     if kind is None:
@@ -216,6 +224,11 @@ def _step_axis(ex: linetemplates.Extracted, has_value: np.ndarray):
             ),
             None,
         )
+    if inner and ep is not None and (own & has_value).any():
+        # epoch + iteration counted on the value lines: a bookkeeping line (pix2pixHD's
+        # `saving the model at the end of epoch 10, iters 28800`, a global count) takes the
+        # step of the value line before it
+        own = own & has_value
     if inner and ep is not None and np.isfinite(ep[own]).all() and own.any():
         e0 = min(int(ep[own].min()), 1)
         g, per, note = ctr.global_steps(
@@ -243,6 +256,7 @@ def load(path: Path) -> Run:
     ex = linetemplates.extract(lines)
     nvals = ex.value_counts()
     has_value = nvals > 0
+    headers = _headed_records(ex, has_value)
     step, own, unit, note = _step_axis(ex, has_value)
     if step is None:  # no counter: rows are the lines with two or more values
         rows = np.flatnonzero(nvals >= (2 if nvals.max(initial=0) >= 2 else 1))
@@ -278,7 +292,7 @@ def load(path: Path) -> Run:
         epoch = ex.counters["epoch"][rows][keep]
     head = lines.slice(0, min(int(rows[0]), preamble_mod.MAX_LINES)).to_pylist()
     config, option_lines = preamble_mod.preamble_options(head)
-    info = _lines_info(lines, rows, preamble, ex.blank, option_lines)
+    info = _lines_info(lines, rows, preamble, ex.blank, option_lines + headers)
     notes.append(
         f"{log.name}: {info['read']} line(s) read, {info['ignored']} ignored"
         + (f" ({preamble} before the first step)" if preamble else "")
@@ -322,6 +336,33 @@ def load(path: Path) -> Run:
     return run
 
 
+def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[int]:
+    """Two-line records (`[time] Iteration [5/3000]`, then `D/loss_real: -0.02 | ...`): when
+    no value line prints a counter but counter lines each precede one value line (9 in 10),
+    each value line takes its header's counters (in place). Returns the header lines used."""
+    kinds = [k for k in _STEP_KINDS if k in ex.counters]
+    if not kinds or any((np.isfinite(ex.counters[k]) & has_value).any() for k in kinds):
+        return []
+    head = np.zeros(ex.n, dtype=bool)
+    for k in kinds:
+        head |= np.isfinite(ex.counters[k])
+    heads = np.flatnonzero(head)
+    values = np.flatnonzero(has_value)
+    if len(heads) < 2 or not len(values):
+        return []
+    last = np.maximum.accumulate(np.where(head, np.arange(ex.n), -1))  # last header so far
+    owner = last[values]
+    per_head = np.bincount(owner[owner >= 0], minlength=ex.n)[heads]
+    if (owner >= 0).mean() < 0.9 or (per_head == 1).mean() < 0.9:
+        return []
+    ok = values[owner >= 0]
+    for table in (ex.counters, ex.totals):
+        for k in kinds:
+            if k in table:
+                table[k][ok] = table[k][last[ok]]
+    return heads[per_head == 1].tolist()
+
+
 def _after_start(ex: linetemplates.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:
     """`rows` without the lines before training starts that are not training's: before the
     first line of the commonest kind of counted line, a line is a row when it prints its own
@@ -346,8 +387,8 @@ def _after_start(ex: linetemplates.Extracted, rows: np.ndarray, own: np.ndarray)
 def _lines_info(
     lines, rows: np.ndarray, preamble: int, blank: np.ndarray, options: list[int]
 ) -> dict:
-    """Lines read and ignored (blank lines and the preamble's option lines not counted as
-    ignored), with up to 3 samples of each."""
+    """Lines read and ignored (blank lines, the preamble's option lines and two-line records'
+    headers not counted as ignored), with up to 3 samples of each."""
     other = ~blank
     other[rows] = False
     other[np.asarray(options, dtype=np.int64)] = False

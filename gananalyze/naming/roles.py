@@ -118,6 +118,8 @@ REG_WORDS = {
     "penalty",
     "gp",
     "pl",
+    "cls",  # an auxiliary classifier's term (StarGAN's D/loss_cls, AC-GAN)
+    "aux",
 }
 # words that make a name something other than a role (StyleGAN's `Loss/signs/real` is the
 # sign of D's scores, `lr_D` a learning rate)
@@ -379,16 +381,23 @@ def gan_views(run) -> list[GanView]:
     A run that has a D loss under a canonical name or alias is read as is; so is one whose
     columns the roles (`roles.run_roles`: words, --map, the map file) resolve. A run with
     no D loss but its real and fake terms (`loss_D_real`, `loss_D_fake`) is judged on their
-    sum.
+    sum; so is one whose only D-loss candidate names a term beside the adversarial one
+    (StarGAN's `D/loss_cls` beside `D/loss_real` and `D/loss_fake`), unless the user mapped it.
     """
     views = layout_views(run.metrics)
     if views is not None and "D_loss" not in run.role_map:
         return views
     roles = run_roles(run).roles
-    if "D_loss" not in roles and "D_loss_real" in roles and "D_loss_fake" in roles:
+    side = "D_loss" in roles and "D_loss" not in run.role_map and _side_term(roles["D_loss"])
+    if ("D_loss" not in roles or side) and "D_loss_real" in roles and "D_loss_fake" in roles:
         terms = (roles["D_loss_real"], roles["D_loss_fake"])
         return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
     return [GanView(None, {})]
+
+
+def _side_term(column: str) -> bool:
+    """Whether a column's name says it is a term beside the adversarial loss (REG_WORDS)."""
+    return bool(set(read_name(column).extra) & REG_WORDS)
 
 
 def ambiguity_warnings(res: Resolution) -> list[str]:
