@@ -159,7 +159,7 @@ def test_info_summary_lists_everything(tmp_path):
     assert "loss type:   lsgan (declared by the run)" in out
     assert "steps:       10 logged, 0 .. 900" in out
     assert "checkpoints: 10 (steps 0 ... 900)" in out
-    assert "samples:     900" in out and "histograms:  1 steps" in out
+    assert "samples:     1 (step 900)" in out and "histograms:  1 steps" in out
     js = CliRunner().invoke(main, ["info", str(tmp_path / "r"), "--json"])
     import json
 

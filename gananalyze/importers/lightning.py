@@ -12,17 +12,14 @@ the notes) is read by its own importer (csv, tensorboard, mlflow) and the most c
 (the most logged points; ties: CSV, TensorBoard, MLflow) becomes the run;
 `run.extra["source_notes"]` lists them all and says which was read.
 
-Image grids logged at step = epoch (the tutorial's pattern) are moved to the last logged
-step of their epoch (`epoch_image_steps`); a run without an epoch column gets a warning.
-When the run read has no images, those of another logger of the same run are used.
-
-Checkpoints: `S` in `epoch=E-step=S.ckpt` counts optimizer steps (with two optimizers, G
-and D steps both count), not the logged step axis, so each checkpoint is placed at the last
-logged step of epoch E (the metrics' `epoch` column); without one it stays at S, with a
-warning. They are listed as Checkpoint(kind="lightning") with the epoch and optimizer step
-in `meta`. fid-sweep reads them with torch.load(weights_only=True) and rebuilds G from the
-generator spec in `gananalyze.yaml` at the run root (`generator: {target, kwargs,
-state_dict_prefix}`; importing the target follows the consent rules).
+Image grids logged at step = epoch (the tutorial's pattern) and the `.ckpt` files are
+placed at the end of their epoch on the metrics' step axis (`epochsteps`; each logger's
+reader does so for its own folder too). When the run read has no images, those of another
+logger of the same run are used. Checkpoints are listed as Checkpoint(kind="lightning")
+with the epoch and optimizer step in `meta`. fid-sweep reads them with
+torch.load(weights_only=True) and rebuilds G from the generator spec in `gananalyze.yaml`
+at the run root (`generator: {target, kwargs, state_dict_prefix}`; importing the target
+follows the consent rules).
 """
 
 from __future__ import annotations
@@ -30,19 +27,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..naming.roles import MAP_FILE
-from ..run import Checkpoint, Run
-from . import mlflow, table, tensorboard
+from ..run import Run
+from . import epochsteps, mlflow, table, tensorboard
 
 NAME = "lightning"
 MAX_LOGGERS = 8
 _VERSION_RE = re.compile(r"^version_(\d+)$")
-_CKPT_RE = re.compile(r"epoch=(\d+)[-_]step=(\d+)")
 _READERS = {"csv": table, "tensorboard": tensorboard, "mlflow": mlflow}
 _PREFER = ("csv", "tensorboard", "mlflow")
 
@@ -70,10 +64,13 @@ def loggers(path: Path) -> list[tuple[str, Path]]:
 
 def checkpoint_files(path: Path) -> list[Path]:
     """`.ckpt` files of ModelCheckpoint under the root (its loggers' folders included)."""
-    path = Path(path)
-    found = list(path.glob("checkpoints/*.ckpt")) + list(path.glob("*/checkpoints/*.ckpt"))
-    found += list(path.glob("lightning_logs/*/checkpoints/*.ckpt"))
-    return sorted(set(keep_inside(path, found)))
+    patterns = (
+        "checkpoints/*.ckpt",
+        "*/checkpoints/*.ckpt",
+        "lightning_logs/*/checkpoints/*.ckpt",
+        "mlruns/*/*/checkpoints/*.ckpt",
+    )
+    return epochsteps.checkpoint_files(path, patterns)
 
 
 def newest_per_kind(found: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
@@ -94,73 +91,6 @@ def detect(path: Path) -> bool:
 
 def _points(run: Run) -> int:
     return int(sum(run.counts.values()))
-
-
-def place_checkpoints(run: Run, files: list[Path], warnings: list[str]) -> list[Checkpoint]:
-    """Checkpoints on the metrics' step axis (module docstring)."""
-    sc = run.scalars
-    last_of_epoch: dict[int, int] = {}
-    if "epoch" in sc.columns and len(sc):
-        ep = sc[["step", "epoch"]].dropna()
-        for e, s in zip(ep["epoch"].astype(np.int64), ep["step"].astype(np.int64), strict=True):
-            last_of_epoch[int(e)] = max(int(s), last_of_epoch.get(int(e), -1))
-    out, unplaced = [], []
-    for f in files:
-        m = _CKPT_RE.search(f.name)
-        if m is None:
-            unplaced.append(f.name)
-            continue
-        epoch, opt_step = int(m.group(1)), int(m.group(2))
-        step = last_of_epoch.get(epoch)
-        meta = {"epoch": epoch, "optimizer_step": opt_step, "file_name": f.name}
-        if step is None:
-            step = opt_step
-            meta["placed"] = "at its optimizer step (no logged step for its epoch)"
-            warnings.append(
-                f"{f}: no logged step in epoch {epoch}; placed at its optimizer step "
-                f"{opt_step}, which may not be the metrics' step axis"
-            )
-        else:
-            meta["placed"] = f"at the last logged step of epoch {epoch}"
-        out.append(Checkpoint(step=int(step), path=f, kind="lightning", meta=meta))
-    if unplaced:
-        warnings.append(
-            f"{len(unplaced)} .ckpt file(s) not named epoch=E-step=S (not placed): "
-            + ", ".join(unplaced[:5])
-        )
-    return sorted(out, key=lambda c: (c.step, c.path.name))
-
-
-def epoch_image_steps(run: Run, warnings: list[str]) -> str | None:
-    """Image grids logged at step = epoch (the tutorial's `add_image(..., step=epoch)`) moved
-    to the last logged step of that epoch; without an epoch column, a warning. Returns a
-    note saying what was done, or None when the image steps look like the metrics' steps."""
-    steps = sorted({g.step for g in run.samples})
-    sc = run.scalars
-    if len(steps) < 2 or not len(sc):
-        return None
-    top = int(sc["step"].max())
-    lo, hi = steps[0], steps[-1]
-    if hi >= 0.5 * top:
-        return None
-    if "epoch" in sc.columns and sc["epoch"].notna().any():
-        ep = sc[["step", "epoch"]].dropna()
-        last = ep.groupby(ep["epoch"].astype(np.int64))["step"].max().astype(np.int64)
-        if hi <= int(last.index.max()):
-            moved = 0
-            for g in run.samples:
-                if g.step in last.index:
-                    g.step, moved = int(last[g.step]), moved + 1
-            run.samples.sort(key=lambda g: g.step)
-            return (
-                f"image steps {lo}..{hi} count epochs (the metrics reach step {top:,}); "
-                f"{moved} grid(s) placed at the last logged step of their epoch"
-            )
-    warnings.append(
-        f"{run.path}: image steps {lo}..{hi} look like epochs while the metrics reach step "
-        f"{top:,}; left where they are (no epoch column to map them)"
-    )
-    return None
 
 
 def generator_spec(path: Path, warnings: list[str]) -> dict | None:
@@ -228,12 +158,14 @@ def load(path: Path) -> Run:
             run.extra["source_notes"].append(
                 f"image grids from {Path(donor.path).relative_to(path)} ({donor.format})"
             )
-    note = epoch_image_steps(run, run.warnings)
+    note = epochsteps.place_epoch_images(run, run.warnings)
     if note:
         run.extra["source_notes"].append(note)
-    ckpts = place_checkpoints(run, checkpoint_files(path), run.warnings)
+    ckpts = epochsteps.place_checkpoints(run, checkpoint_files(path), run.warnings)
     if ckpts:
         run.checkpoints = sorted(run.checkpoints + ckpts, key=lambda c: c.step)
+    ckpts = [c for c in run.checkpoints if c.kind == "lightning"]
+    if ckpts:
         run.generator = run.generator or generator_spec(path, run.warnings)
         how = (
             "fid-sweep rebuilds G from gananalyze.yaml's generator spec"

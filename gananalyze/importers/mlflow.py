@@ -7,7 +7,9 @@
 Point gananalyze at a run folder, or at an experiment / `mlruns` folder (or the folder
 holding `mlruns/`) with exactly one run. Unit "iteration" (MLflow's step is whatever
 the code passed).
-The wall time is the latest timestamp at each step, in seconds.
+The wall time is the latest timestamp at each step, in seconds. Lightning's MLFlowLogger
+keeps ModelCheckpoint's `.ckpt` files in the run folder's `checkpoints/`: placed by epoch
+(`epochsteps`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
+from . import epochsteps
 from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
 NAME = "mlflow"
@@ -125,4 +128,5 @@ def load(path: Path) -> Run:
         path, name, NAME, pivoted, warnings, loss=loss_from_config(config), config=config
     )
     run.step_unit = "iteration"
+    epochsteps.attach_checkpoints(run, run_dir)  # Lightning's MLFlowLogger saves them there
     return finish(run, file=str(mdir))

@@ -43,6 +43,7 @@ from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
+from . import epochsteps
 from ._common import finish, located, pivot_wide, pivoted_run, read_jsonl_objects, warn_limit
 from ._csvread import Table, TooWide, header, read_table, sniff_text
 from ._jsonread import flatten, from_objects, read_json_document
@@ -479,5 +480,9 @@ PROFILE = Profile(NAME, has_step, _step_axis, config=read_hparams)
 
 
 def load(path: Path) -> Run:
-    """Read a CSV/TSV/JSON/JSONL table or a Lightning CSVLogger folder (module docstring)."""
-    return read_with(PROFILE, path)
+    """Read a CSV/TSV/JSON/JSONL table or a Lightning CSVLogger folder (module docstring);
+    the folder's `checkpoints/*.ckpt` (Lightning's ModelCheckpoint) are placed by epoch."""
+    run = read_with(PROFILE, path)
+    path = Path(path)
+    epochsteps.attach_checkpoints(run, path if path.is_dir() else path.parent)
+    return run

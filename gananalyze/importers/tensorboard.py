@@ -43,6 +43,10 @@ How files and folders are merged
 Images become `SampleGrid`s with the PNG bytes inline; histograms become rows
 of the `Run.histograms` long table (quantiles interpolated from the buckets,
 at TensorBoard's distribution percentiles `store.HIST_QUANTILES`).
+
+A PyTorch Lightning TensorBoardLogger folder: its `hparams.yaml` is the run's config, its
+`hp_metric` placeholder (-1 at step 0) is left out, image grids it logged at step = epoch
+and its `checkpoints/*.ckpt` are placed at the end of their epoch (`epochsteps`).
 """
 
 from __future__ import annotations
@@ -58,7 +62,9 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
 from ..runio import store
+from . import epochsteps
 from ._common import finish, pivot_points, pivoted_run
+from .table import loss_from_config, read_hparams
 from .tfevents import decode_simple, tag_ids
 from .tfrecord import crc32c_rows, frame_file, masked_crc
 
@@ -329,6 +335,13 @@ def load(path: Path) -> Run:
     walls = np.concatenate(out.walls) if out.walls else np.zeros(0)
     ids = np.concatenate(out.tag_ids) if out.tag_ids else np.zeros(0, np.int64)
     values = np.concatenate(out.values) if out.values else np.zeros(0)
+    # Lightning's TensorBoardLogger writes `hp_metric` = -1 at step 0 as a placeholder: no
+    # measurement, and it would open the step axis at 0
+    hp = [tags[k] for k in keys if k.split("\x00", 1)[1] == "hp_metric"]
+    placeholder = bool(hp) and bool(len(ids)) and (values[np.isin(ids, hp)] == -1).all()
+    if placeholder:
+        keep = ~np.isin(ids, hp)
+        steps, walls, ids, values = steps[keep], walls[keep], ids[keep], values[keep]
     latest: dict[str, float] = {}
     key_sub = np.array([k.split("\x00", 1)[0] for k in keys], dtype=object)
     if len(ids):
@@ -363,6 +376,9 @@ def load(path: Path) -> Run:
     frame, counts, nonfinite, dup_steps, replaced = pivot_points(
         steps, ids, values, names, order=walls, wall=walls
     )
+    if placeholder:
+        names = [n for n in names if n.rsplit("/", 1)[-1] != "hp_metric"]
+        counts = {k: v for k, v in counts.items() if k.rsplit("/", 1)[-1] != "hp_metric"}
     # the newest sub-run's (plain) columns first, other sub-runs' prefixed columns after
     frame = frame[
         [
@@ -405,9 +421,23 @@ def load(path: Path) -> Run:
         )
 
     pivoted = (frame, counts, nonfinite, dup_steps)
+    config = read_hparams(root / "events", warnings)  # Lightning's hparams.yaml beside them
     run = pivoted_run(
-        path, root.name, NAME, pivoted, warnings, samples=grids, histograms=hist, damaged=damaged
+        path,
+        root.name,
+        NAME,
+        pivoted,
+        warnings,
+        samples=grids,
+        histograms=hist,
+        damaged=damaged,
+        config=config,
+        loss=loss_from_config(config),
     )
+    note = epochsteps.place_epoch_images(run, warnings)
+    if note:
+        run.extra.setdefault("source_notes", []).append(note)
+    epochsteps.attach_checkpoints(run, root)
     run.extra["event_files"] = [str(f.relative_to(root)) for f in files]
     run.extra["empty_event_files"] = empty
     if empty and len(empty) == len(files):

@@ -241,8 +241,8 @@ def format_table(comp: Comparison, max_config_keys: int = 6) -> str:
 def _ranges(steps: list[int], limit: int = 6) -> str:
     if not steps:
         return "none"
-    if len(steps) <= limit:
-        return ", ".join(map(str, steps))
+    if len(steps) <= limit:  # `1 (step 2899)`, never a bare step that reads as a count
+        return f"{len(steps)} (step{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))})"
     return f"{len(steps)} (steps {steps[0]} ... {steps[-1]})"
 
 
