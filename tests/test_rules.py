@@ -777,3 +777,28 @@ def test_sample_run_d_overpowers():
         "G's gradients vanished",
         "D's gradients vanished",
     }
+
+
+@pytest.mark.parametrize("trained", ["lsgan", "bce_mean", "bce_sum"])
+def test_lsgan_inferred_from_d_outputs_and_d_loss(tmp_path, trained):
+    # an undeclared loss; D's sigmoid-free LSGAN outputs 0.7 / 0.3 with a D loss of ~0.1: no
+    # BCE logs that (its floor with these outputs is 0.36 averaged), LSGAN's floor is 0.09
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(100):
+        dx = np.clip(rng.normal(0.7, 0.15, 64), 0.01, 0.99)
+        dg = np.clip(rng.normal(0.3, 0.15, 64), 0.01, 0.99)
+        if trained == "lsgan":
+            d = (np.mean((dx - 1) ** 2) + np.mean(dg**2)) / 2
+        else:
+            d = np.mean(-np.log(dx)) + np.mean(-np.log(1 - dg))
+            d = d / 2 if trained == "bce_mean" else d
+        g = np.mean((dg - 1) ** 2) / 2
+        rows.append({"step": i, "D_loss": d, "G_loss": g, "D_x": dx.mean(), "D_G_z": dg.mean()})
+    pd.DataFrame(rows).to_csv(tmp_path / "metrics.csv", index=False)  # no loss declared
+    e = equilibrium(load_run(tmp_path))
+    if trained == "lsgan":
+        assert (e.loss, e.source) == ("lsgan", "data")
+        assert e.notes[0].startswith("loss type inferred: LSGAN (median D loss 0.1")
+    else:
+        assert (e.loss, e.source) == ("bce", "assumed")
