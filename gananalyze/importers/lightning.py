@@ -3,7 +3,7 @@ ModelCheckpoint's `.ckpt` files.
 
     <root>/lightning_logs/version_N/metrics.csv (+ hparams.yaml)   CSVLogger
     <root>/lightning_logs/version_N/events.out.tfevents.*          TensorBoardLogger
-    <root>/mlruns/<experiment>/<run>/                              MLFlowLogger
+    <root>/mlruns/<experiment>/<run>/  or  <root>/mlflow.db            MLFlowLogger
     .../checkpoints/epoch=E-step=S.ckpt                            ModelCheckpoint
 
 Claimed when a run root or `lightning_logs/` holds loggers of two or more kinds, or `.ckpt`
@@ -32,7 +32,7 @@ from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..naming.roles import MAP_FILE
 from ..run import Run
-from . import epochsteps, mlflow, table, tensorboard
+from . import epochsteps, mlflow, mlflow_db, table, tensorboard
 
 NAME = "lightning"
 MAX_LOGGERS = 8
@@ -59,6 +59,8 @@ def loggers(path: Path) -> list[tuple[str, Path]]:
                 out.append(("tensorboard", v))
     if (path / "mlruns").is_dir():
         out.append(("mlflow", path / "mlruns"))
+    elif mlflow_db.find_db(path) is not None:  # MLflow 3's database store beside the script
+        out.append(("mlflow", path))
     return out[:MAX_LOGGERS]
 
 

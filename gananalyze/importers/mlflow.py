@@ -5,8 +5,9 @@
     params/<name>   one value per file -> `run.config` (numbers parsed)
     meta.yaml       the run's name (`run_name`) when present
 Point gananalyze at a run folder, or at an experiment / `mlruns` folder (or the folder
-holding `mlruns/`) with exactly one run. Unit "iteration" (MLflow's step is whatever
-the code passed).
+holding `mlruns/`) with exactly one run. MLflow's database store (`mlflow.db`, which MLflow
+3 uses by default) is read by `mlflow_db`: point at the file or the folder holding it.
+Unit "iteration" (MLflow's step is whatever the code passed).
 The wall time is the latest timestamp at each step, in seconds. Lightning's MLFlowLogger
 keeps ModelCheckpoint's `.ckpt` files in the run folder's `checkpoints/`: placed by epoch
 (`epochsteps`).
@@ -22,7 +23,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
-from . import epochsteps
+from . import epochsteps, mlflow_db
 from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
 NAME = "mlflow"
@@ -51,9 +52,44 @@ def find_run(path: Path) -> Path | None:
 
 def detect(path: Path) -> bool:
     try:
-        return find_run(path) is not None
+        return find_run(path) is not None or mlflow_db.find_db(path) is not None
     except GanAnalyzeError:
         return True
+
+
+def _load_db(path: Path, db: Path) -> Run:
+    """A run of MLflow's database store (`mlflow_db`)."""
+    r = mlflow_db.read_db(db)
+    warnings: list[str] = []
+    frame, counts, nonfinite, dup_steps, replaced = pivot_points(
+        r.steps, r.ids, r.values, r.keys, wall=r.walls
+    )
+    if dup_steps:
+        warnings.append(
+            f"{db}: {dup_steps} step(s) logged more than once; the later value was "
+            f"kept ({replaced} value(s) replaced)"
+        )
+    config = {k: _number(v) for k, v in r.params.items()}
+    from .table import loss_from_config
+
+    name = f"{r.name} ({r.uuid[:8]})" if r.name else r.uuid
+    run = pivoted_run(
+        path,
+        name,
+        NAME,
+        (frame, counts, nonfinite, dup_steps),
+        warnings,
+        loss=loss_from_config(config),
+        config=config,
+    )
+    run.step_unit = "iteration"
+    run.extra["source_notes"] = [f"{db.name}: MLflow database, run {r.uuid}"] + (
+        [f"{len(r.others)} older run(s) left out: {', '.join(r.others[:6])}"] if r.others else []
+    )
+    # Lightning's MLFlowLogger keeps ModelCheckpoint's files in <save_dir>/<exp>/<run>/
+    for save_dir in (db.parent / "mlruns", db.parent):
+        epochsteps.attach_checkpoints(run, save_dir / r.experiment / r.uuid)
+    return finish(run, file=str(db))
 
 
 def _number(s: str):
@@ -66,6 +102,8 @@ def _number(s: str):
 
 def load(path: Path) -> Run:
     path = Path(path)
+    if find_run(path) is None and (db := mlflow_db.find_db(path)) is not None:
+        return _load_db(path, db)
     run_dir = located(path, find_run, "no MLflow run (a folder with metrics/ and meta.yaml)")
     warnings: list[str] = []
     bad: list[str] = []
