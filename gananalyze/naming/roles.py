@@ -57,7 +57,8 @@ from ..errors import GanAnalyzeError
 from .aliases import ALIASES, resolve
 from .layouts import GanView, layout_columns, layout_views
 
-ROLES = (
+# the roles a loss convention reads: the losses and D's outputs
+CONVENTION_ROLES = (
     "G_loss",
     "D_loss",
     "D_loss_real",
@@ -67,11 +68,8 @@ ROLES = (
     "D_G_z_after",
     "D_x_logit",
     "D_G_z_logit",
-    "D_acc",
-    "G_grad_norm",
-    "D_grad_norm",
-    "fid",
 )
+ROLES = (*CONVENTION_ROLES, "D_acc", "G_grad_norm", "D_grad_norm", "fid")
 MAP_FILE = "gananalyze.yaml"
 INDEX_COLUMNS = ("step", "epoch", "wall_time")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...naming.layouts import source_name
-from ...naming.roles import gan_views
+from ...naming.roles import CONVENTION_ROLES, gan_views
 from ...run import Run
 from ...textfmt import fmt_sig
 from ..diversity import infer_layouts, real_dataset
@@ -22,18 +22,6 @@ from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 
-# the roles that say training was logged: a loss convention applies to them
-_GAN_SIGNALS = (
-    "G_loss",
-    "D_loss",
-    "D_loss_real",
-    "D_loss_fake",
-    "D_x",
-    "D_G_z_before",
-    "D_G_z_after",
-    "D_x_logit",
-    "D_G_z_logit",
-)
 _PRIORITY = [
     "healthy_equilibrium",
     "no_problems",
@@ -203,7 +191,7 @@ def diagnose(
         )
     )
     context: dict[str, Any] = {"bins": ctx.nb, "select_metric": select_metric}
-    if any(v.columns for v in views) or any(run.column(r) for r in _GAN_SIGNALS):
+    if any(v.columns for v in views) or any(run.column(r) for r in CONVENTION_ROLES):
         # a loss convention only where a loss or D's outputs were logged (not for a synthetic
         # table alone, nor for a log of FIDs)
         context = {"equilibrium": ctx.eq.to_dict(), **context}
