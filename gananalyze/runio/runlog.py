@@ -103,7 +103,7 @@ class RunLog:
     def __init__(
         self,
         path: str | os.PathLike,
-        loss: str = "bce",
+        loss: str | None = None,
         config: dict[str, Any] | None = None,
         generator: dict[str, Any] | None = None,
         name: str | None = None,
@@ -111,7 +111,7 @@ class RunLog:
         flush_seconds: float = 10.0,
         durable: bool = False,
     ):
-        if loss not in LOSS_TYPES:
+        if loss is not None and loss not in LOSS_TYPES:
             raise GanAnalyzeError(f"loss must be one of {', '.join(LOSS_TYPES)}, not {loss!r}")
         if flush_rows < 1 or flush_seconds <= 0:
             raise GanAnalyzeError("flush_rows must be >= 1 and flush_seconds > 0")
