@@ -220,6 +220,14 @@ ZOO_LOADS = {
     # from epoch and iters); today's textlog reader keys rows by epoch (148 rows, the second print
     # of an epoch overwrites the first) and makes rows of 'End of epoch' and 'saving' lines
     "yhgon-pix2pixhd-cityscapes-16gpu-md-excerpt": ("textlog", 176, "G_GAN", None),
+    # keras.io examples' fit() progress output (Keras 2 '[====]' and Keras 3 '━━━━' bars), one
+    # row per epoch (the epoch's last print; a cut-off epoch's partial print is its row)
+    "keras-io-wgan-gp-fashion-mnist-md-excerpt": ("textlog", 20, "g_loss", "d_loss"),
+    "keras-io-dcgan-mnist-train-step-md-excerpt": ("textlog", 25, "g_loss", "d_loss"),
+    # d_loss/g_loss and discriminator_loss/generator_loss are the same Mean trackers printed
+    # twice (either pair is right); today's textlog reader leaves both roles ambiguous
+    "keras-io-conditional-gan-mnist-keras3-md-excerpt": ("textlog", 20, "g_loss", "d_loss"),
+    "keras-io-gan-ada-birds-kid-md-excerpt": ("textlog", 10, "g_loss", "d_loss"),
 }
 
 
