@@ -228,6 +228,10 @@ ZOO_LOADS = {
     # twice (either pair is right); today's textlog reader leaves both roles ambiguous
     "keras-io-conditional-gan-mnist-keras3-md-excerpt": ("textlog", 20, "g_loss", "d_loss"),
     "keras-io-gan-ada-birds-kid-md-excerpt": ("textlog", 10, "g_loss", "d_loss"),
+    # AI-GAN stdout redirected into a .md file, three-line epoch records ('epoch e:' then two
+    # value lines): SHOULD load as one row per epoch (137, step = epoch); today no reader tries
+    # the .md file (not loaded), and under a .log name textlog makes 274 rows keyed by row number
+    "congthanh96-aigan-cifar10-lsgan-d-ahead-prefix": ("textlog", 137, "loss_G_fake", "loss_D"),
 }
 
 
