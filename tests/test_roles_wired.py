@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -14,7 +15,7 @@ from gananalyze.analysis import analyze
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.loader import load_run
-from gananalyze.naming.roles import gan_views
+from gananalyze.naming.roles import gan_views, run_roles
 
 NEEDS_LOSSES = "needs G_loss"
 
@@ -162,3 +163,22 @@ def test_a_cyclegan_loss_log_names_a_network_alone_for_its_loss(tmp_path):
     run = load_run(tmp_path)
     assert run.format == "cyclegan"
     assert (run.column("D_loss"), run.column("G_loss")) == ("disc", "gen")
+
+
+def test_one_loss_printed_under_two_names_is_no_ambiguity(tmp_path):
+    # Keras 3 prints each loss twice (`d_loss`, `discriminator_loss`), from two trackers of
+    # one value; two different losses that merely share a role stay ambiguous
+    rng = np.random.default_rng(0)
+    d = 0.6 + 0.05 * rng.standard_normal(20)
+    frame = {
+        "epoch": range(1, 21),
+        "d_loss": d,
+        "discriminator_loss": d * 1.005,
+        "g_loss": 1.0 + d,
+        "generator_loss": 0.3 + d,
+    }
+    pd.DataFrame(frame).to_csv(tmp_path / "log.csv", index=False)
+    res = run_roles(load_run(tmp_path / "log.csv"))
+    assert res.roles["D_loss"] == "d_loss"
+    assert res.how["D_loss"] == "exact name; discriminator_loss tracks it (median difference 0.5%)"
+    assert res.ambiguous == {"G_loss": ["g_loss", "generator_loss"]}

@@ -536,12 +536,22 @@ def test_nan_values_do_not_leak_into_the_next_key(tmp_path):
     )
     r = load_run(f)
     assert [c for c in r.scalars.columns if c not in ("step", "epoch")] == [
-        "Loss_D", "Loss_G", "D(x)"]
+        "Loss_D",
+        "Loss_G",
+        "D(x)",
+    ]
     nf = r.nonfinite.sort_values(["step", "metric"])
     assert list(zip(nf["step"], nf["metric"], strict=True)) == [
-        (10, "D(x)"), (10, "Loss_D"), (10, "Loss_G"), (20, "Loss_D"), (20, "Loss_G")]
+        (10, "D(x)"),
+        (10, "Loss_D"),
+        (10, "Loss_G"),
+        (20, "Loss_D"),
+        (20, "Loss_G"),
+    ]
     assert freetext.parse("info nan_count: 3 loss: 0.5").values == [
-        ("info_nan_count", 2), ("loss", 3)]
+        ("info_nan_count", 2),
+        ("loss", 3),
+    ]
 
 
 def test_one_line_of_g_and_d_losses_is_a_log(tmp_path):
@@ -694,3 +704,34 @@ def test_one_off_lines_before_training_are_preamble(tmp_path):
     assert set(r.metrics) == {"g_loss", "d_loss", "fid"}
     assert r.series("fid").dropna().to_dict() == {320000: 31.5, 320500: 30.25}
     assert r.extra["lines"]["read"] == 12
+
+
+def test_records_of_several_lines_under_one_counter_line(tmp_path):
+    # stdout saved into a notes file (.md): `epoch 1:` heads two lines of different losses
+    lines = ["Starting training"]
+    for e in range(1, 31):
+        lines += [f"Start ep num  {e}", f"epoch {e}:"]
+        lines += [f"loss_D: {0.4 - e / 100:.3f}, loss_G_fake: {0.3 + e / 100:.3f},  ", ""]
+        lines += [f"loss_perturb: {6.8 - e / 10:.3f}, loss_adv: 7.296, ", ""]
+    f = tmp_path / "train_resnet56.md"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(tmp_path)
+    assert (r.steps.tolist(), r.step_unit) == (list(range(1, 31)), "epoch")
+    assert r.series("loss_perturb").tolist()[:2] == [6.7, 6.6]
+    assert r.column("D_loss") == "loss_D" and r.duplicates_replaced == 0
+    assert r.extra["lines"]["read"] == 60 and r.extra["lines"]["ignored"] == 31
+
+
+def test_a_record_printing_a_key_twice_is_no_record(tmp_path):
+    # a counter line then two lines of the same keys: two measurements, never merged into one
+    lines = []
+    for e in range(1, 21):
+        lines += [
+            f"epoch {e}:",
+            f"loss_D: 0.{e:02d} loss_G: 1.5",
+            f"loss_D: 0.{e + 50:02d} loss_G: 2",
+        ]
+    f = tmp_path / "log.txt"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(f)
+    assert r.step_unit == "row" and len(r.steps) == 40

@@ -44,12 +44,13 @@ from ._common import warn_limit
 from .table import NOT_RUN_FILES, build_run, find_table
 
 NAME = "textlog"
-SUFFIXES = (".txt", ".log", ".out", "")
+SUFFIXES = (".txt", ".log", ".out", ".md", "")  # .md: stdout redirected into a notes file
 DETECT_BYTES = 8 << 20
 MAX_BYTES = 2 << 30
 MAX_DEPTH = 3
 _CHUNK = 256 * 1024
 _STEP_KINDS = ("step", "iter", "tick", "kimg", "batch", "epoch")
+_RECORD_LINES = 4  # value lines a counter line may head as one record
 _UNITS = {
     "step": "iteration",
     "iter": "iteration",
@@ -337,9 +338,11 @@ def load(path: Path) -> Run:
 
 
 def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[int]:
-    """Two-line records (`[time] Iteration [5/3000]`, then `D/loss_real: -0.02 | ...`): when
-    no value line prints a counter but counter lines each precede one value line (9 in 10),
-    each value line takes its header's counters (in place). Returns the header lines used."""
+    """Records opened by a counter line (`[time] Iteration [5/3000]`, then `D/loss_real:
+    -0.02 | ...`; `epoch 1:`, then `loss_D: 0.405, ...` and `loss_perturb: 6.856, ...`):
+    when no value line prints a counter but counter lines each precede a few value lines
+    (9 in 10) that print no key twice, each value line takes its header's counters (in
+    place), so one record is one step. Returns the header lines used."""
     kinds = [k for k in _STEP_KINDS if k in ex.counters]
     if not kinds or any((np.isfinite(ex.counters[k]) & has_value).any() for k in kinds):
         return []
@@ -353,14 +356,25 @@ def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[
     last = np.maximum.accumulate(np.where(head, np.arange(ex.n), -1))  # last header so far
     owner = last[values]
     per_head = np.bincount(owner[owner >= 0], minlength=ex.n)[heads]
-    if (owner >= 0).mean() < 0.9 or (per_head == 1).mean() < 0.9:
+    if (owner >= 0).mean() < 0.9 or ((per_head >= 1) & (per_head <= _RECORD_LINES)).mean() < 0.9:
         return []
+    if per_head.max() > 1:  # a record's lines print different keys: one step, not several
+        keyed = np.zeros(ex.n, dtype=np.int64)  # key prints per (record header)
+        prints = np.zeros(ex.n, dtype=np.int64)
+        for parts in ex.points.values():
+            rows = np.concatenate([r for r, _ in parts])
+            heads_of = last[rows]
+            heads_of = heads_of[heads_of >= 0]
+            np.add.at(prints, heads_of, 1)
+            keyed[np.unique(heads_of)] += 1
+        if (prints[heads] > keyed[heads]).mean() > 0.1:
+            return []
     ok = values[owner >= 0]
     for table in (ex.counters, ex.totals):
         for k in kinds:
             if k in table:
                 table[k][ok] = table[k][last[ok]]
-    return heads[per_head == 1].tolist()
+    return heads[per_head >= 1].tolist()
 
 
 def _after_start(ex: linetemplates.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:

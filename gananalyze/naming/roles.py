@@ -37,7 +37,8 @@ Ambiguity is reported, never guessed: two equally good candidates for a role
 (`G_loss` and `gen_loss`) leave the role unset and list both in `.ambiguous`;
 the user settles it with `--map G_loss=gen_loss` or the map file. The same
 metric logged per step and per epoch (`g_loss_step`, `g_loss_epoch`) is not
-ambiguous: the per-step column is taken.
+ambiguous: the per-step column is taken; nor is one printed twice, an exact name beside
+columns whose values track it (Keras 3's `d_loss` and `discriminator_loss`, `run_roles`).
 
 Map file: `gananalyze.yaml` in the run folder, with a `roles:` mapping
     roles:
@@ -52,6 +53,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import GanAnalyzeError
 from .aliases import ALIASES, resolve
@@ -367,9 +370,44 @@ def run_roles(run) -> Resolution:
     res = resolve_roles(keep, explicit, context=context)
     for r in explicit:
         res.how[r] = mapping[r]["source"]
+    _settle_twins(run, res)
     res.reserved = sorted(reserved, key=cols.index)
     run.roles_cache = (key, res)
     return res
+
+
+TWIN_GAP = 0.02  # median relative difference under which two columns are one metric twice
+
+
+def _settle_twins(run, res: Resolution) -> None:
+    """An ambiguity between an exact name and columns that track it (Keras 3 prints each
+    loss twice, `d_loss` and `discriminator_loss`, from two trackers of one value: 0.6480
+    and 0.6469) is settled for the exact name, said in `how`. Tracking: a median relative
+    difference under TWIN_GAP over 5+ steps both logged."""
+    for role, cols in list(res.ambiguous.items()):
+        exact = [c for c in cols if _exact(c) is not None]
+        if len(exact) != 1:
+            continue
+        gaps = [_median_gap(run, exact[0], c) for c in cols if c != exact[0]]
+        if not all(g is not None and g < TWIN_GAP for g in gaps):
+            continue
+        res.roles[role] = exact[0]
+        others = ", ".join(c for c in cols if c != exact[0])
+        res.how[role] = f"exact name; {others} tracks it (median difference {max(gaps):.1%})"
+        del res.ambiguous[role]
+
+
+def _median_gap(run, a: str, b: str) -> float | None:
+    """The median relative difference of two columns where both are logged (5+ steps)."""
+    sc = getattr(run, "scalars", None)
+    if sc is None or a not in sc or b not in sc:
+        return None
+    x, y = sc[a].to_numpy(dtype=float), sc[b].to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 5:
+        return None
+    scale = np.maximum(np.maximum(np.abs(x[ok]), np.abs(y[ok])), 1e-12)
+    return float(np.median(np.abs(x[ok] - y[ok]) / scale))
 
 
 def gan_views(run) -> list[GanView]:
