@@ -417,7 +417,8 @@ def healthy_equilibrium(ctx: RuleContext) -> list[Finding]:
         dx = ctx.tail(ctx.bins("D_x_prob", ctx.prob("D_x"))["med"])
         dg = ctx.tail(ctx.bins("D_G_z_prob", ctx.prob("D_G_z"))["med"])
         nums.update(D_x=dx, D_G_z=dg)
-        checks.append(abs(dx - 0.5) <= th["eq_prob_tol"] and abs(dg - 0.5) <= th["eq_prob_tol"])
+        near = abs(dx - 0.5) <= th["eq_prob_tol"] and abs(dg - 0.5) <= th["eq_prob_tol"]
+        checks.append(near and dg <= dx + th["eq_order_tol"])  # not rating fakes over reals
         metrics += [ctx.column("D_x"), ctx.column("D_G_z")]
     if eq is not None and eq.d_loss is not None:
         for name, ref in (("D_loss", eq.d_loss), ("G_loss", eq.g_loss)):

@@ -177,6 +177,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "class_div_fine": 0.7,  # ... while the median class keeps at least this
     # healthy_equilibrium
     "eq_prob_tol": 0.2,  # D(x), D(G(z)) within 0.5 +- this at the end of the run
+    "eq_order_tol": 0.1,  # ... with D(G(z)) no more than this above D(x) (D not preferring fakes)
     # losses within a factor 3 of their equilibrium value (|diff| <= 2 x max(|eq|, 0.5) when eq <=
     # 0)
     "eq_loss_factor": 3.0,
