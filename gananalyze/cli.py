@@ -350,7 +350,10 @@ def check(
             loaded = Run(path=p.parent, name=p.name, format="table")
         else:
             loaded = load_run(run, format=fmt, roles=roles_of(role_map))
+        before = len(loaded.warnings)
         source = load_with_tables(loaded, fmt, real_table, samples_table)
+        for w in source.warnings[before:]:  # what the tables could not be used for
+            click.echo(term_safe(f"warning: {w}"), err=True)
     _, diag = analyze(
         source,
         format=fmt,

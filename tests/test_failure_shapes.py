@@ -127,27 +127,35 @@ def test_a_good_synthetic_table_alone_is_healthy(tables):
     assert "equilibrium" not in d["context"] and d["recommendation"] is None
 
 
+COPIED = ("Synthetic rows copied from the real table", "Drop rows copied from the training")
+REPEATED = ("Synthetic rows repeat each other", "Deduplicate the synthetic rows (a G that")
+
+
 @pytest.mark.parametrize(
-    "name, says",
+    "name, says, title_advice",
     [
         (
             "jitter",
             "51% of the synthetic rows lie closer to a real record than 95% of real rows do to "
             "each other (expected about 5%), 0% are exact copies of real rows.",
+            COPIED,
         ),
         (
             "duplicated",
             "50% of the synthetic rows repeat another synthetic row (the real table: 0%)",
+            REPEATED,
         ),
-        ("copied", "25% are exact copies of real rows."),
+        ("copied", "25% are exact copies of real rows.", COPIED),
     ],
 )
-def test_a_bad_synthetic_table_alone_is_an_error(tables, name, says):
+def test_a_bad_synthetic_table_alone_is_an_error(tables, name, says, title_advice):
     res = _check(tables, name, "--json")
     assert res.exit_code == 1
     d = json.loads(res.output)
     tab = next(f for f in d["findings"] if f["rule"] == "tabular_fidelity")
     assert tab["severity"] == "error" and says in tab["message"]
+    # the title and the advice name what failed (a table with no copies is told nothing of them)
+    assert tab["title"] == title_advice[0] and tab["action"].startswith(title_advice[1])
     assert d["status"] == "problems" and d["recommendation"] is None
     if name == "duplicated":
         assert "the correlation of mean radius and mean perimeter differs by" in tab["message"]

@@ -735,3 +735,32 @@ def test_a_record_printing_a_key_twice_is_no_record(tmp_path):
     f.write_text("\n".join(lines) + "\n")
     r = load_run(f)
     assert r.step_unit == "row" and len(r.steps) == 40
+
+
+def test_ctgan_progress_bar_redrawn_with_carriage_returns(tmp_path):
+    # ctgan >= 0.10 with verbose=True: a tqdm bar whose description holds the losses of the
+    # epoch just done, redrawn (\r) when the description changes and when the count moves
+    parts = ["  0%|          | 0/40 [00:00<?, ?it/s]"]
+    desc = "Gen. (+00.00) | Discrim. (+00.00)"
+    for e in range(1, 41):
+        parts.append(f"{desc}:   {e - 1:>2}%|          | {e - 1}/40 [00:00<00:05,  3.37it/s]")
+        desc = f"Gen. ({1.5 - e / 40:+06.2f}) | Discrim. ({-0.1 * e / 40:+06.2f})"
+        parts.append(f"{desc}:   {e - 1:>2}%|          | {e - 1}/40 [00:00<00:05,  3.37it/s]")
+        parts.append(f"{desc}:   {e:>2}%|▎         | {e}/40 [00:00<00:05,  3.37it/s]")
+    f = tmp_path / "stdout.txt"
+    f.write_text("\r".join(parts) + "\nfit took 12.5s\n")
+    r = load_run(f)
+    assert r.steps.tolist() == list(range(1, 41))  # count 0's placeholder left out
+    assert r.series("Gen.").tolist()[:2] == [1.48, 1.45]  # epoch 1's losses at count 1
+    assert (r.column("G_loss"), r.column("D_loss")) == ("Gen.", "Discrim.")
+    assert r.duplicates_replaced == 0 and "%" not in "".join(r.metrics)
+
+
+def test_a_value_in_parentheses_after_its_key():
+    assert [n for n, _ in freetext.parse("Gen. (+01.21) | Discrim. (-00.02)").values] == [
+        "Gen.",
+        "Discrim.",
+    ]
+    # a printed call's argument and a value's own spread in parentheses are not
+    assert freetext.parse("Conv2d(64, 128)").values == []
+    assert [n for n, _ in freetext.parse("time (data): 0.512 (0.004)").values] == ["time (data)"]

@@ -395,3 +395,15 @@ def test_chromium_renders_the_vector_report(vector_report, tmp_path):
     res = check_charts(vector_report)  # the t-SNE is an interactive chart
     assert res["charts"] == res["drawn"] >= 1 and res["errors"] == []
     assert res["clipped"] == []
+
+
+def test_real_rows_with_nothing_to_judge_say_so(tmp_path):
+    with RunLog(tmp_path / "r", name="r") as log:
+        for s in range(30):
+            log.scalars(s, G_loss=0.7, D_loss=1.38)
+    res = cli("check", tmp_path / "r", "--real", real_csv(tmp_path / "real.csv"))
+    assert res.exit_code == 0
+    assert (
+        f"warning: --real {tmp_path / 'real.csv'}: the run logged no vector samples (rows) and "
+        "no --samples was given, so the real rows judge nothing here" in res.stderr
+    )

@@ -184,6 +184,11 @@ def attach_tables(run: Run, real: str | None = None, samples: str | None = None)
     if real is not None:
         table = load_table(real)
         run.real_table = table
+        if samples is None and not run.vectors:
+            run.warnings.append(
+                f"--real {real}: the run logged no vector samples (rows) and no --samples was "
+                "given, so the real rows judge nothing here"
+            )
     if samples is not None:
         if table is None:
             raise GanAnalyzeError("--samples needs --real (the real table it is compared with)")

@@ -5,7 +5,8 @@ A line is read as key/value pairs around its numbers:
     `key (qualifier): v`              `FID score (Step: 4000, Using test moments): 37.2` ->
                                       `FID_score (Using test moments)` = 37.2 at step 4000
     `key: a / b`                      two values, `key_1` and `key_2` (DCGAN's D(G(z)))
-    `key [v]`                         a value in brackets after its key (`Disc Loss [1.47]`)
+    `key [v]`, `key (v)`              a value in brackets after its key (`Disc Loss [1.47]`,
+                                      CTGAN's tqdm description `Gen. (+01.21)`)
     `12 [D loss: v] [G loss: v]`      a line opening on a bare integer before its pairs: the
                                       iteration (Keras-GAN's print)
     `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
@@ -60,6 +61,12 @@ UNGROUP = (
 )
 _UNGROUP_RE = re.compile(UNGROUP)
 UNGROUP_TO = r"\1\2\3\4\5"
+# a tqdm bar after its description (`Gen. (+01.21) | Discrim. (+00.02):   3%|▎  | 49/1500
+# [00:09<03:43,  6.49it/s]`, CTGAN's): its count n/N is read as the step, its percentage and
+# timings are not values
+TQDM = r":?\s*[0-9]{1,3}%\|[^|]*\|\s*([0-9]+)/([0-9]+)\s*\[[^\]]*\]"
+TQDM_TO = r" step: \1/\2"
+_TQDM_RE = re.compile(TQDM)
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
 # counter kind of a (lower-case, "_"-joined) key
@@ -186,8 +193,10 @@ def _in_calls(line: str, starts: list[int]) -> list[bool]:
 
 
 def ungroup(line: str) -> str:
-    """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)."""
-    return _UNGROUP_RE.sub(UNGROUP_TO, line) if "," in line else line
+    """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)
+    and a tqdm bar read as its count (`...: 3%|▎ | 49/1500 [00:09<03:43]` -> ` step: 49/1500`)."""
+    line = _UNGROUP_RE.sub(UNGROUP_TO, line) if "," in line else line
+    return _TQDM_RE.sub(TQDM_TO, line) if "%|" in line else line
 
 
 def parse(line: str) -> Shape:
@@ -242,6 +251,11 @@ def parse(line: str) -> Shape:
                 k += 1
                 continue
             in_brackets = bw
+        elif gap.rstrip().endswith("(") and after == ")" and gap.rstrip()[-2:-1].isspace():
+            # `Gen. (+01.21)`: a value in parentheses after its key (a call has no space)
+            bw = _key_words(gap.rstrip()[:-1].rstrip())
+            if bw and not _counter(bw):
+                in_brackets = bw
         if in_call[k]:
             k += 1
             continue

@@ -13,7 +13,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .freetext import MARK, NUM, UNGROUP, UNGROUP_TO, Shape, parse, slots, template
+from .freetext import (
+    MARK,
+    NUM,
+    TQDM,
+    TQDM_TO,
+    UNGROUP,
+    UNGROUP_TO,
+    Shape,
+    parse,
+    slots,
+    template,
+)
 
 
 def _re2_escape(s: str) -> str:
@@ -158,6 +169,7 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     templated one by one, each new template parsed once."""
     n = len(arr)
     arr = pc.replace_substring_regex(arr, UNGROUP, UNGROUP_TO)
+    arr = pc.replace_substring_regex(arr, TQDM, TQDM_TO)
     out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
     out.blank = np.asarray(
         pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False), bool

@@ -32,6 +32,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
@@ -183,8 +185,8 @@ def read_lines(log: Path, warnings: list[str]):
         data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
     text = data.decode("utf-8", errors="replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
+    if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return linetemplates.split_lines(text), text.endswith("\n")
 
 
@@ -267,6 +269,7 @@ def load(path: Path) -> Run:
     else:
         rows = np.flatnonzero(has_value & np.isfinite(step))
         rows = _after_start(ex, rows, own)
+        rows = _tqdm_first(lines, rows, step)
         preamble = int((has_value[: rows[0]]).sum()) if len(rows) else int(has_value.sum())
         steps = step[rows].astype(np.int64)
         own_rows = own[rows]
@@ -375,6 +378,26 @@ def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[
             if k in table:
                 table[k][ok] = table[k][last[ok]]
     return heads[per_head >= 1].tolist()
+
+
+def _tqdm_first(lines, rows: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """`rows` of a tqdm-drawn log (most value lines a bar) keeping the first line of each
+    count: a bar is redrawn when its description changes (the losses of the unit just done)
+    and again when its count moves, so CTGAN's `Gen. (+01.21) ...| 1/1500` is epoch 1's
+    losses and the next redraw at count 1 already holds epoch 2's. Count 0 (no unit done yet)
+    holds only the description's placeholder (`Gen. (+00.00)`): left out."""
+    if not len(rows):
+        return rows
+    bars = np.asarray(
+        pc.match_substring_regex(lines.take(pa.array(rows)), freetext.TQDM).to_numpy(
+            zero_copy_only=False
+        ),
+        bool,
+    )
+    if bars.mean() < 0.5:
+        return rows
+    s = step[rows]
+    return rows[np.r_[True, s[1:] != s[:-1]] & (s != 0)]
 
 
 def _after_start(ex: linetemplates.Extracted, rows: np.ndarray, own: np.ndarray) -> np.ndarray:

@@ -21,10 +21,20 @@ ALIASES: dict[str, list[str]] = {
         "losses/l_g_gan",
         "l_g_gan",
         "loss_disc_fake_g",  # MMGeneration: D's verdict on fakes, scored as G's loss
+        "Gen.",  # CTGAN's progress bar: `Gen. (+01.21) | Discrim. (+00.02)`
         "train/G_loss",
         "gen_loss",
     ],
-    "D_loss": ["Loss/D/loss", "loss_D", "D_loss", "d_loss", "lossD", "train/D_loss", "disc_loss"],
+    "D_loss": [
+        "Loss/D/loss",
+        "loss_D",
+        "D_loss",
+        "d_loss",
+        "lossD",
+        "train/D_loss",
+        "disc_loss",
+        "Discrim.",
+    ],
     "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob"],
     "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake"],
     "D_G_z_after": ["D_G_z_after", "D_G_z2"],

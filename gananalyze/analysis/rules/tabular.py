@@ -168,15 +168,32 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
             )
         ]
     severe = bool(errors) or len(bad_cols) >= max(1, len(cs) / 2) or worst > 2 * corr_limit
+    # the title and the advice say what failed: copies, repeats, or the columns' shapes
+    title = (
+        "Synthetic rows copied from the real table"
+        if copy_bad
+        else "Synthetic rows repeat each other"
+        if dup_bad
+        else "Synthetic table differs from the real one"
+    )
+    advice = []
+    if copy_bad:
+        advice.append("drop rows copied from the training table before release")
+    if dup_bad:
+        advice.append("deduplicate the synthetic rows (a G that repeats itself: check for collapse)")
+    if parts:
+        advice.append(
+            "train longer or with a conditional/mode-specific normalisation for the failing "
+            "columns and pairs"
+        )
+    action = "; ".join(advice)
     return [
         Finding(
             RULE,
             "error" if severe else "warning",
-            "Synthetic table differs from the real one",
+            title,
             f"In {where} ({n} rows against {m} real): " + "; ".join(errors + parts) + ".",
-            "Deduplicate and drop rows copied from the training table before release; train "
-            "longer or with a conditional/mode-specific normalisation for the failing columns "
-            "and pairs.",
+            action[0].upper() + action[1:] + ".",
             int(step),
             int(step),
             nums,
