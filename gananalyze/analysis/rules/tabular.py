@@ -180,7 +180,7 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
     if copy_bad:
         advice.append("drop rows copied from the training table before release")
     if dup_bad:
-        advice.append("deduplicate the synthetic rows (a G that repeats itself: check for collapse)")
+        advice.append("deduplicate the synthetic rows (a G repeating itself: check for collapse)")
     if parts:
         advice.append(
             "train longer or with a conditional/mode-specific normalisation for the failing "
