@@ -128,7 +128,7 @@ def test_a_good_synthetic_table_alone_is_healthy(tables):
 
 
 COPIED = ("Synthetic rows copied from the real table", "Drop rows copied from the training")
-REPEATED = ("Synthetic rows repeat each other", "Deduplicate the synthetic rows (a G that")
+REPEATED = ("Synthetic rows repeat each other", "Deduplicate the synthetic rows (a G repeating")
 
 
 @pytest.mark.parametrize(
