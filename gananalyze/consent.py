@@ -13,8 +13,10 @@ Neither is loaded without the user's explicit consent, given one of two ways:
   import could run (`fingerprint`; the rule is stated in docs/consent.md):
   the generator spec; the content of EVERY file under each pythonpath entry,
   of any kind (.py, .pyc, __pycache__, .so, .zip, .pth, data), symlinks
-  resolved; and the content (SHA-256) of each listed pickle. When any byte
-  changes the fingerprint changes and the allow lapses.
+  resolved, except what gananalyze itself writes into the run in formats that never
+  run (its run.json, whose spec is fingerprinted on its own, and the metrics/ folder of
+  fid-sweep's parquet parts and the t-SNE cache); and the content (SHA-256) of each
+  listed pickle. When any byte changes the fingerprint changes and the allow lapses.
 
 A stored allow is refused, never truncated, when what it would cover cannot be
 hashed: a pythonpath entry or pickle outside the run that the user did not name
@@ -126,14 +128,18 @@ def _regular(path: Path, shown: str) -> os.stat_result:
     return st
 
 
-def _walk(entry: Path, shown: str, roots: list[Path]) -> list[Path]:
-    """Every file under `entry` (links followed, each resolved inside `roots`), sorted;
-    refuses a link leading out, a non-regular file, or a folder over the bounds."""
+def _walk(entry: Path, shown: str, roots: list[Path], skip: set[Path]) -> list[Path]:
+    """Every file under `entry` (links followed, each resolved inside `roots`), sorted,
+    less the resolved paths in `skip` (files, or folders with all they hold); refuses a link
+    leading out, a non-regular file, or a folder over the bounds."""
     files: list[Path] = []
     size = 0
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(entry, followlinks=True):
         here = Path(dirpath).resolve()
+        if here in skip:
+            dirnames[:] = []
+            continue
         if not _inside(here, roots):
             raise _Refused(f"{Path(dirpath)}: a link in pythonpath {shown!r} leads outside the run")
         st = os.stat(here)
@@ -145,6 +151,8 @@ def _walk(entry: Path, shown: str, roots: list[Path]) -> list[Path]:
         for name in sorted(filenames):
             f = Path(dirpath) / name
             real = f.resolve()
+            if real in skip:
+                continue
             if not _inside(real, roots):
                 raise _Refused(f"{f}: a link in pythonpath {shown!r} leads outside the run")
             size += _regular(real, str(f)).st_size
@@ -161,8 +169,13 @@ def _walk(entry: Path, shown: str, roots: list[Path]) -> list[Path]:
 def _code_files(run: Run, spec: dict[str, Any], code_paths: list[str]) -> list[Path]:
     """Every file an import from the spec could load: all files under each pythonpath
     entry (a file entry such as lib.zip is itself). Raises _Refused."""
+    from .runio.store import METRICS_DIR, RUN_JSON
+
     root = _root(run)
     named = [Path(c).resolve() for c in code_paths]
+    # what gananalyze writes into the run, in formats that never run (run.json, whose spec is
+    # fingerprinted itself; fid-sweep's parquet parts and the t-SNE cache in metrics/)
+    skip = {(root / RUN_JSON).resolve(), (root / METRICS_DIR).resolve()}
     files: list[Path] = []
     for entry in pythonpath(spec):
         p = Path(entry)
@@ -176,7 +189,7 @@ def _code_files(run: Run, spec: dict[str, Any], code_paths: list[str]) -> list[P
         if not real.exists():
             continue  # nothing to import there; its appearing later changes the fingerprint
         if real.is_dir():
-            files += _walk(p, entry, [root, *named])
+            files += _walk(p, entry, [root, *named], skip)
         else:
             _regular(real, entry)
             files.append(p)

@@ -136,3 +136,21 @@ def test_builtin_generators_need_no_consent_and_old_flag_still_works(tmp_path):
     assert res.output == f"{run}: names no code or pickles to load; nothing to allow\n"
     res = CliRunner().invoke(main, ["fid-sweep", "--help"])
     assert "--trust-code, --trust-pickles" in res.output
+
+
+def test_what_gananalyze_writes_into_the_run_keeps_the_allow(tmp_path, clean_imports):
+    # pythonpath ["."] (the run itself, as docs/logging.md shows): fid-sweep's parquet parts,
+    # the t-SNE cache and run.json's other fields are gananalyze's, never code
+    marker = tmp_path / "MARKER"
+    run = _run(tmp_path / "benign", {"target": "benign_c:Generator", "pythonpath": ["."]})
+    _module(run, "benign_c", marker)
+    consent.allow(load_run(run))
+    (run / "metrics").mkdir(exist_ok=True)
+    (run / "metrics" / "part-0.parquet").write_bytes(b"PAR1 not code")
+    (run / "metrics" / "tsne-abc.npz").write_bytes(b"arrays")
+    meta = json.loads((run / "run.json").read_text())
+    meta["sessions"] = [{"started": "now"}]
+    (run / "run.json").write_text(json.dumps(meta))
+    assert consent.is_allowed(load_run(run))
+    (run / "notes.txt").write_text("any other file under the pythonpath still counts\n")
+    assert not consent.is_allowed(load_run(run))

@@ -325,3 +325,13 @@ def test_fid_74_405_67_after_a_resume_is_a_transient_divergence(tmp_path):
         "FID went 74 (step 10000) -> 405 (step 10500, 5.47x) -> 67 (step 11000)"
     )
     assert (f.start_step, f.end_step) == (10000, 11000)
+
+
+def test_the_initial_weights_evaluation_is_no_best_to_stop_at(tmp_path):
+    # an untrained G's FID can beat a G that collapsed early and then recovered; "stop
+    # training earlier" would mean keeping the initial weights, which nothing recommends
+    fid = {0: 100.0, 500: 400.0, 1000: 300.0, 1500: 250.0, 2000: 240.0}
+    d = diagnose(_fid_run(tmp_path / "r", fid))
+    assert "over_training" not in fired(d)
+    info = next(f for f in d.findings if f.rule == "over_training")
+    assert (info.numbers["best_step"], info.numbers["evaluations"]) == (2000, 5)

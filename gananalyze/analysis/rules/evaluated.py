@@ -238,14 +238,20 @@ def sample_quality(ctx: RuleContext) -> list[Finding]:
 @rule("over_training", needs=("sample_metric",))
 def over_training(ctx: RuleContext) -> list[Finding]:
     """The best checkpoint by FID (or the selected metric) is earlier than the last, which is worse
-    by a margin.
+    by a margin. An evaluation of the initial weights (at the run's first step) is no best to
+    stop at, as the recommendation policy never keeps it.
     """
     th = ctx.th
     sm = ctx.sample_metric()
     v = sm.to_numpy()
     st = sm.index.to_numpy()
     lower = not higher_is_better(ctx.select_metric)
-    i_best = best_position(v, not lower)
+    first = int(ctx.run.steps[0]) if len(ctx.run.steps) else None
+    initial = first is not None and len(v) > 2 and int(st[0]) <= first
+    pick = v.astype(np.float64).copy()
+    if initial:  # the initial weights' evaluation can be no best to stop at
+        pick[0] = np.inf if lower else -np.inf
+    i_best = best_position(pick, not lower)
     best, last = float(v[i_best]), float(v[-1])
     worse = (last - best) / abs(best) if lower else (best - last) / abs(best)
     if best == 0:
