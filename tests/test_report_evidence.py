@@ -45,3 +45,17 @@ def test_compare_best_points_are_the_table_best():
     comp = comparison.compare_runs(runs, "fid")
     for rec in comparison.plain_records(comp.table):
         assert comp.best_points[rec["run"]] == (rec["fid_best"], rec["fid_best_step"])
+
+
+def test_a_run_that_went_nan_shows_no_level_from_before(tmp_path):
+    # finite for 2 steps, then NaN to the end: its last tenth holds no finite value
+    from gananalyze import RunLog
+
+    with RunLog(tmp_path / "r", loss="bce") as log:
+        for s in range(100):
+            g = 3.3 if s < 2 else float("nan")
+            log.scalars(s, G_loss=g, D_loss=1.4 if s < 2 else float("nan"))
+    run = load_run(tmp_path / "r")
+    levels = report_evidence._end_levels(run)
+    assert np.isnan(levels["G_loss"]) and np.isnan(levels["D_loss"])
+    assert "NaN/Inf only" in build_report_html(run)

@@ -145,16 +145,25 @@ def _diversity(run: Run, diagnosis: Diagnosis) -> tuple[pd.DataFrame, float | No
 
 
 def _end_levels(run: Run) -> dict[str, float]:
-    """Each training signal's mean over its last 1/END_SHARE of finite points."""
+    """Each training signal's mean over the finite values among its last 1/END_SHARE of
+    logged points (NaN/Inf written count as logged): NaN when those are all non-finite (a
+    run that diverged shows no level from before it)."""
     out = {}
+    nf = run.nonfinite
     for canon in END_SIGNALS:
         col = run.column(canon)
-        if col is None or not run.counts.get(col, 1) or not run.scalars[col].notna().any():
+        if col is None or not run.counts.get(col, 1):
             continue
-        v = run.scalars[col].to_numpy(dtype=np.float64)
+        s = run.scalars.set_index("step")[col]
+        steps = s.index[s.notna()].to_numpy()
+        if len(nf):
+            steps = np.union1d(steps, nf.loc[nf["metric"] == col, "step"].to_numpy())
+        if not len(steps):
+            continue
+        tail = steps[-max(1, len(steps) // END_SHARE) :]
+        v = s.reindex(tail).to_numpy(dtype=np.float64)
         v = v[np.isfinite(v)]
-        if v.size:
-            out[canon] = float(np.mean(v[-max(1, v.size // END_SHARE) :]))
+        out[canon] = float(np.mean(v)) if v.size else float("nan")
     return out
 
 

@@ -14,6 +14,7 @@ visible; smoothing is TensorBoard's EMA (`smoothing.tensorboard_ema`).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -275,7 +276,8 @@ class _Builder(DynamicsSections, SampleSections):
             )
         out.append(("loss type", _loss_text(self.diag)))
         for canon, level in self.ev.end_levels.items():
-            out.append((f"{label_of(canon)}, last 10%", fmt_num(level)))
+            shown = fmt_num(level) if math.isfinite(level) else "NaN/Inf only"
+            out.append((f"{label_of(canon)}, last 10%", shown))
         if self.best:
             b = self.best
             out.append(

@@ -22,6 +22,18 @@ from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 
+def _more_evidence(run: Run) -> str:
+    """What the run could add for the rules to judge more: what it did not log."""
+    missing = []
+    if run.column("D_x") is None and run.column("D_x_logit") is None:
+        missing.append("D's outputs")
+    if not run.samples and not run.vectors:
+        missing.append("sample grids")
+    if missing:
+        return "log " + " and ".join(missing)
+    return "evaluate the checkpoints (`gananalyze fid-sweep`)"
+
+
 _PRIORITY = [
     "healthy_equilibrium",
     "no_problems",
@@ -149,8 +161,8 @@ def diagnose(
                     severity="info",
                     title="No problems found",
                     message=msg,
-                    action="Nothing to fix; log "
-                    + ("what is missing" if weak else "D's outputs and sample grids")
+                    action="Nothing to fix; "
+                    + ("log what is missing" if weak else _more_evidence(run))
                     + " to let the rules judge more.",
                     start_step=int(ctx.steps[0]) if len(ctx.steps) else None,
                     end_step=int(ctx.steps[-1]) if len(ctx.steps) else None,
