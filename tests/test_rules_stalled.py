@@ -185,3 +185,14 @@ def test_a_config_that_sets_d_learning_rate_to_zero_is_a_d_that_never_updates(tm
     assert f.message.startswith("The config sets lr_D = 0.0: with a learning rate of 0")
     live = diagnose(load_run(tmp_path / "live")).findings
     assert "Discriminator's learning rate is 0" not in {x.title for x in live}
+
+
+def test_a_still_g_loss_with_a_config_d_learning_rate_of_zero_names_both(tmp_path):
+    d, g = _frozen_d_log(np.random.default_rng(2))
+    (tmp_path / "r").mkdir()
+    df = pd.DataFrame({"step": np.arange(len(d)) * 10, "d_loss": d, "g_loss": g})
+    df.to_csv(tmp_path / "r" / "metrics.csv", index=False)
+    (tmp_path / "r" / "hparams.yaml").write_text("lr_d: 0.0\n")
+    [f] = [x for x in diagnose(load_run(tmp_path / "r")).findings if x.rule == "d_stalled"]
+    assert f.title == "Discriminator stopped learning (G loss still)"
+    assert f.message.endswith("The config sets lr_d = 0, which would explain it.")

@@ -22,15 +22,21 @@ def d_stalled(ctx: RuleContext) -> list[Finding]:
     stretch while the G loss moves, the G loss still from one logged point to the next
     (`_g_loss_still`), D's loss against chance (chance.py): worse than it from the start,
     or sitting on it exactly with G's; or the config setting D's learning rate to 0."""
+    config = _d_lr_zero(ctx)
     if not ctx.has("D_loss"):
-        return _g_loss_still(ctx) or _d_lr_zero(ctx)
-    return (
-        _d_loss_flat(ctx)
-        or _g_loss_still(ctx)
-        or never_reached_chance(ctx)
-        or at_indifference(ctx)
-        or _d_lr_zero(ctx)
-    )
+        seen = _g_loss_still(ctx)
+    else:
+        seen = (
+            _d_loss_flat(ctx)
+            or _g_loss_still(ctx)
+            or never_reached_chance(ctx)
+            or at_indifference(ctx)
+        )
+    if seen and config:  # what the data show, and the config's reason for it
+        key, lr = config[0].numbers["config_key"], config[0].numbers["D_lr"]
+        seen[0].message += f" The config sets {key} = {lr:g}, which would explain it."
+        seen[0].numbers["config_D_lr"] = lr
+    return seen or config
 
 
 def _d_lr_zero(ctx: RuleContext) -> list[Finding]:
