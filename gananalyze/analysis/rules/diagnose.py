@@ -22,6 +22,7 @@ from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
 from .thresholds import validate_thresholds
 
+
 def _more_evidence(run: Run) -> str:
     """What the run could add for the rules to judge more: what it did not log."""
     missing = []
