@@ -61,11 +61,13 @@ UNGROUP = (
 )
 _UNGROUP_RE = re.compile(UNGROUP)
 UNGROUP_TO = r"\1\2\3\4\5"
+GROUPED_HINT = r"[0-9],[0-9]{3}"  # a cheap test for lines UNGROUP may change
 # a tqdm bar after its description (`Gen. (+01.21) | Discrim. (+00.02):   3%|▎  | 49/1500
 # [00:09<03:43,  6.49it/s]`, CTGAN's): its count n/N is read as the step, its percentage and
 # timings are not values
 TQDM = r":?\s*[0-9]{1,3}%\|[^|]*\|\s*([0-9]+)/([0-9]+)\s*\[[^\]]*\]"
 TQDM_TO = r" step: \1/\2"
+TQDM_HINT = "%|"  # a literal every tqdm bar holds: the cheap test before TQDM
 _TQDM_RE = re.compile(TQDM)
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
@@ -196,7 +198,7 @@ def ungroup(line: str) -> str:
     """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)
     and a tqdm bar read as its count (`...: 3%|▎ | 49/1500 [00:09<03:43]` -> ` step: 49/1500`)."""
     line = _UNGROUP_RE.sub(UNGROUP_TO, line) if "," in line else line
-    return _TQDM_RE.sub(TQDM_TO, line) if "%|" in line else line
+    return _TQDM_RE.sub(TQDM_TO, line) if TQDM_HINT in line else line
 
 
 def parse(line: str) -> Shape:

@@ -14,9 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .freetext import (
+    GROUPED_HINT,
     MARK,
     NUM,
     TQDM,
+    TQDM_HINT,
     TQDM_TO,
     UNGROUP,
     UNGROUP_TO,
@@ -168,8 +170,11 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     at most), which also pulls their numbers out. Lines no sampled template matches are
     templated one by one, each new template parsed once."""
     n = len(arr)
-    arr = pc.replace_substring_regex(arr, UNGROUP, UNGROUP_TO)
-    arr = pc.replace_substring_regex(arr, TQDM, TQDM_TO)
+    # rewritten only where a cheap test finds what they change (0.4 s for 1M lines each)
+    if pc.any(pc.match_substring_regex(arr, GROUPED_HINT)).as_py():
+        arr = pc.replace_substring_regex(arr, UNGROUP, UNGROUP_TO)
+    if pc.any(pc.match_substring(arr, TQDM_HINT)).as_py():
+        arr = pc.replace_substring_regex(arr, TQDM, TQDM_TO)
     out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
     out.blank = np.asarray(
         pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False), bool

@@ -389,7 +389,7 @@ def _tqdm_first(lines, rows: np.ndarray, step: np.ndarray) -> np.ndarray:
     if not len(rows):
         return rows
     bars = np.asarray(
-        pc.match_substring_regex(lines.take(pa.array(rows)), freetext.TQDM).to_numpy(
+        pc.match_substring(lines.take(pa.array(rows)), freetext.TQDM_HINT).to_numpy(
             zero_copy_only=False
         ),
         bool,
