@@ -12,6 +12,7 @@ the file.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def is_mlflow_db(p: Path) -> bool:
         with open(p, "rb") as f:
             if f.read(16) != _MAGIC:
                 return False
-        with _connect(p) as con:
+        with closing(_connect(p)) as con:
             names = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
         return _NEED <= names
     except (OSError, sqlite3.Error):
@@ -79,7 +80,7 @@ def read_db(db: Path) -> DbRun:
     if db.stat().st_size > MAX_BYTES:
         raise GanAnalyzeError(f"{db}: an MLflow database over {MAX_BYTES >> 30} GiB; not read")
     try:
-        with _connect(db) as con:
+        with closing(_connect(db)) as con:
             runs = con.execute(
                 "select run_uuid, coalesce(name, ''), experiment_id from runs "
                 "where coalesce(lifecycle_stage, 'active') != 'deleted' "
