@@ -232,6 +232,15 @@ ZOO_LOADS = {
     # value lines): SHOULD load as one row per epoch (137, step = epoch); today no reader tries
     # the .md file (not loaded), and under a .log name textlog makes 274 rows keyed by row number
     "congthanh96-aigan-cifar10-lsgan-d-ahead-prefix": ("textlog", 137, "loss_G_fake", "loss_D"),
+    # Udacity face-generation notebook (TF1 DCGAN) stdout, 'Epoch e/N... Discriminator Loss:
+    # d... Generator Loss: g': SHOULD load as one row per print (no step printed); today the
+    # D value followed by '...' is dropped and the 'Epoch e/N' counter keys the rows (2, 1, 1)
+    "guoquheweilai-dlnd-dcgan-tf1-mnist-md-excerpt": (
+        "textlog", 187, "Generator_Loss", "Discriminator_Loss"),
+    "guoquheweilai-dlnd-dcgan-tf1-celeba-md-excerpt": (
+        "textlog", 158, "Generator_Loss", "Discriminator_Loss"),
+    "guilherme-dlnd-dcgan-tf1-swapped-vars-md-excerpt": (
+        "textlog", 15, "Generator_Loss", "Discriminator_Loss"),
 }
 
 
