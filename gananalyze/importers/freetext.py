@@ -220,7 +220,9 @@ def parse(line: str) -> Shape:
         gap = line[prev_end:a]
         after = line[b : b + 1]
         prev_end = b
-        if after and after not in _VALUE_END:
+        ellipsis = line.startswith("...", b) or (line[b - 1] == "." and line.startswith("..", b))
+        if after and after not in _VALUE_END and not ellipsis:
+            # (an ellipsis ends a value: `Discriminator Loss: 0.8786... Generator Loss: 1.08`)
             last = None
             k += 1
             continue

@@ -239,6 +239,13 @@ def _step_axis(ex: linetemplates.Extracted, has_value: np.ndarray):
         )
         step[own] = g
         unit = "iteration"
+    elif kind == "epoch" and _prints_per_epoch(c, own & main):
+        # several prints an epoch and no batch counter (`Epoch 1/2... Discriminator Loss: ...`
+        # every 10 batches): the prints in order are the steps, the epoch its own column
+        own = own & main
+        step[own] = np.arange(int(own.sum()))
+        unit = "row"
+        note = "prints numbered in order: several an epoch and no batch counter"
     else:
         step[own] = np.round(c[own])
     # lines without the counter take the last printed step; before the first: preamble
@@ -338,6 +345,14 @@ def load(path: Path) -> Run:
         + [f"  e.g. ignored line {n}: {t!r}" for n, t in info["ignored_sample"][:2]]
     )
     return run
+
+
+def _prints_per_epoch(epoch: np.ndarray, lines: np.ndarray) -> bool:
+    """Whether the epoch counter repeats on most of the given lines (one kind of value line):
+    several prints an epoch, which keyed by the epoch would overwrite each other."""
+    e = epoch[lines]
+    e = e[np.isfinite(e)]
+    return len(e) >= 4 and float(np.mean(np.diff(e) == 0)) >= 0.5
 
 
 def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[int]:
