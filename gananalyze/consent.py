@@ -322,11 +322,27 @@ def refusal(run: Run, doing: str) -> str:
     """The one line for a run whose code was not loaded: what was skipped and how to allow it."""
     what = " and ".join(needs(run)) or "code"
     lapsed = _lapse(run)
+    outside = "".join(f" {CODE_PATH_FLAG} {p}" for p in _outside(run))
     return (
         f"{run.path}: {doing} skipped: run.json names {what}, and loading it runs that code "
         f"with your rights{lapsed}; if you trust this run, allow it once with `gananalyze allow "
-        f"{run.path}` or pass {FLAG}"
+        f"{run.path}{outside}` or pass {FLAG}"
     )
+
+
+def _outside(run: Run) -> list[Path]:
+    """The pythonpath folders outside the run, which an allow must name (`--code-path`)."""
+    spec = code_spec(run)
+    if not spec:
+        return []
+    root = _root(run)
+    out = []
+    for entry in pythonpath(spec):
+        p = Path(entry)
+        real = (p if p.is_absolute() else root / p).resolve()
+        if not _inside(real, [root]) and real not in out:
+            out.append(real)
+    return out
 
 
 def _lapse(run: Run) -> str:

@@ -60,7 +60,11 @@ def test_hostile_runs_run_nothing_without_consent(tmp_path, clean_imports):
         assert out.is_file()
         line = f"{run}: the t-SNE skipped: run.json names generator code "
         assert line in res.output
-        assert f"allow it once with `gananalyze allow {run}` or pass --trust-code" in res.output
+        # a pythonpath outside the run is named in the hint: the command works as printed
+        hint = f" --code-path {(tmp_path / 'outside').resolve()}" if run.name == "up" else ""
+        assert f"allow it once with `gananalyze allow {run}{hint}` or pass --trust-code" in (
+            res.output
+        )
         assert "t-SNE skipped" in out.read_text()
         res = CliRunner().invoke(
             main,
@@ -154,3 +158,18 @@ def test_what_gananalyze_writes_into_the_run_keeps_the_allow(tmp_path, clean_imp
     assert consent.is_allowed(load_run(run))
     (run / "notes.txt").write_text("any other file under the pythonpath still counts\n")
     assert not consent.is_allowed(load_run(run))
+
+
+def test_the_refusal_names_the_code_path_an_allow_needs(tmp_path, clean_imports):
+    # the model's folder beside the runs (the usual layout): the hint must be a command that
+    # works, so it names that folder with --code-path
+    code = tmp_path / "project"
+    run = _run(tmp_path / "runs" / "r", {"target": "benign_d:Generator", "pythonpath": [str(code)]})
+    _module(code, "benign_d", tmp_path / "MARKER")
+    msg = consent.refusal(load_run(run), "loading the generator")
+    assert msg.endswith(
+        f"allow it once with `gananalyze allow {run} --code-path {code.resolve()}` or pass "
+        "--trust-code"
+    )
+    consent.allow(load_run(run), [str(code)])  # that command's allow holds
+    assert consent.is_allowed(load_run(run))

@@ -407,3 +407,28 @@ def test_real_rows_with_nothing_to_judge_say_so(tmp_path):
         f"warning: --real {tmp_path / 'real.csv'}: the run logged no vector samples (rows) and "
         "no --samples was given, so the real rows judge nothing here" in res.stderr
     )
+
+
+def test_fid_sweep_on_rows_with_the_users_generator_code_and_trust_code(tmp_path):
+    # a tabular G in the user's own module, outside the run: --trust-code is the consent for
+    # every checkpoint the row sweep builds, not only the first check (each was refused)
+    from gananalyze.metrics.sweep import sweep
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "ringgen.py").write_text("from gananalyze.toyring import Generator  # noqa: F401\n")
+    torch.manual_seed(0)
+    spec = generator_spec(
+        "ringgen:Generator",
+        {"latent_dim": 2, "hidden": 16},
+        latent_shape=(2,),
+        noise_seed=3,
+        pythonpath=[str(code)],
+    )
+    with RunLog(tmp_path / "vg", generator=spec) as log:
+        for step in (0, 10):
+            log.scalars(step, G_loss=1.0)
+            log.checkpoint(step, Generator(latent_dim=2, hidden=16))
+    real = real_csv(tmp_path / "real.csv", n=300)
+    frame = sweep(tmp_path / "vg", real, metrics="fid", num_samples=100, trust_code=True)
+    assert frame["error"].isna().all() and frame["fid"].notna().all()

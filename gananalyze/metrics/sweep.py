@@ -232,7 +232,17 @@ def sweep(
             raise GanAnalyzeError("--features raw needs a real table (--real .csv/.parquet/.npy)")
         feats = "raw" if features in (None, "inception") else features
         return vector_sweep(
-            run, str(real), names, chosen, feats, num_samples, dev, force, progress, label_column
+            run,
+            str(real),
+            names,
+            chosen,
+            feats,
+            num_samples,
+            dev,
+            force,
+            progress,
+            label_column,
+            trust=trust_pickles,
         )
     if label_column is not None:
         raise GanAnalyzeError(

@@ -95,9 +95,11 @@ def vector_sweep(
     force: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
     label_column: str | None = None,
+    trust: bool = False,
 ) -> pd.DataFrame:
     """One row per chosen checkpoint (see sweep.sweep for the columns); features "raw".
-    label_column: the real table's class column (a conditional G's per-class metrics)."""
+    label_column: the real table's class column (a conditional G's per-class metrics);
+    trust: the user's consent to import the run's generator code, as sweep.sweep decided it."""
     dev = device or torch.device("cpu")
     table = load_table(real, label_column=label_column)
     feats = RowFeatures(table, features, dev)
@@ -135,7 +137,19 @@ def vector_sweep(
         progress({"done": 0, "total": len(todo), "step": None, "row": None})
     for i, ckpt in enumerate(todo, 1):
         row = _evaluate(
-            run, ckpt, noise, num_samples, table, feats, real_feats, names, ident, dev, cond, labels
+            run,
+            ckpt,
+            noise,
+            num_samples,
+            table,
+            feats,
+            real_feats,
+            names,
+            ident,
+            dev,
+            cond,
+            labels,
+            trust,
         )
         if row["error"] is None:
             append(run.path, row)
@@ -155,14 +169,26 @@ def vector_sweep(
 
 
 def _evaluate(
-    run, ckpt, noise, n, table, feats, real_feats, names, ident, dev, cond=None, labels=None
+    run,
+    ckpt,
+    noise,
+    n,
+    table,
+    feats,
+    real_feats,
+    names,
+    ident,
+    dev,
+    cond=None,
+    labels=None,
+    trust: bool = False,
 ) -> dict:
     """One checkpoint's row. cond: a conditional G's condition (sample i asks for class
     i % K); labels: (real labels, fake labels, K) for the per-class metrics."""
     t0 = time.perf_counter()
     row: dict[str, Any] = {"step": int(ckpt.step), **ident}
     try:
-        G = conditioned(build_generator(run, ckpt).to(dev), cond)
+        G = conditioned(build_generator(run, ckpt, trust=trust).to(dev), cond)
         parts = []
         with torch.inference_mode():
             for a in range(0, n, GEN_BATCH):
