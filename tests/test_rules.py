@@ -802,3 +802,19 @@ def test_lsgan_inferred_from_d_outputs_and_d_loss(tmp_path, trained):
         assert e.notes[0].startswith("loss type inferred: LSGAN (median D loss 0.1")
     else:
         assert (e.loss, e.source) == ("bce", "assumed")
+
+
+def test_a_g_gradient_that_grew_while_d_wins_is_not_called_smaller(tmp_path):
+    with RunLog(tmp_path / "r", loss="bce") as log:
+        for i in range(200):
+            won = i >= 50
+            log.scalars(
+                i,
+                D_x=0.99 if won else 0.5,
+                D_G_z_before=0.01 if won else 0.5,
+                D_loss=0.03 if won else 1.386,
+                G_loss=4.6 if won else 0.69,
+                G_grad_norm=27.4 if i < 50 else 28.9,
+            )
+    f = only(diagnose(load_run(tmp_path / "r")), "d_overpowering")
+    assert "G gradient norm 27.4 -> 28.9 (1.05x larger: G still gets a gradient)" in f.message

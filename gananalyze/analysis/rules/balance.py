@@ -129,11 +129,13 @@ def d_overpowering(ctx: RuleContext) -> list[Finding]:
                 G_grad_norm_during=during,
                 G_grad_shrink=early / max(during, 1e-30),
             )
-            parts.append(
-                f"G gradient norm {fmt_sig(early)} -> {fmt_sig(during)} ("
-                f"{fmt_sig(early / max(during, 1e-30))}x "
-                "smaller)"
+            ratio = early / max(during, 1e-30)
+            how = (
+                f"{fmt_sig(ratio)}x smaller"
+                if ratio >= 1
+                else f"{fmt_sig(during / early)}x larger: G still gets a gradient"
             )
+            parts.append(f"G gradient norm {fmt_sig(early)} -> {fmt_sig(during)} ({how})")
         metrics.append(ctx.column("G_grad_norm"))
     span = f"from step {int(b0)}" + (" to the end" if ongoing else f" to {int(b1)}")
     msg = (
