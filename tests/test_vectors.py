@@ -432,3 +432,22 @@ def test_fid_sweep_on_rows_with_the_users_generator_code_and_trust_code(tmp_path
     real = real_csv(tmp_path / "real.csv", n=300)
     frame = sweep(tmp_path / "vg", real, metrics="fid", num_samples=100, trust_code=True)
     assert frame["error"].isna().all() and frame["fid"].notna().all()
+
+
+def test_early_near_copies_that_spread_out_are_no_collapse_with_the_real_rows(tmp_path):
+    # a G still learning bunches its rows early (near-copies by the real rows' spacing), then
+    # covers the data: against the real rows only the final stretch counts, as for coverage
+    rng = np.random.default_rng(0)
+    with RunLog(tmp_path / "r", name="r") as log:
+        for i in range(5):
+            log.scalars(i * 100, G_loss=0.7, D_loss=1.38)
+            if i == 1:
+                x = (0.001 * rng.standard_normal((256, 2))).astype(np.float32)
+            else:
+                x = ring_points(256, seed=i)
+            log.samples(i * 100, x, columns=["x", "y"])
+    d = json.loads(
+        cli("check", tmp_path / "r", "--real", real_csv(tmp_path / "real.csv"), "--json").output
+    )
+    f = [f for f in d["findings"] if f["rule"] == "vector_collapse"][0]
+    assert f["severity"] == "info", f["message"]

@@ -88,6 +88,9 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
     if real:  # against the real rows, only the final stretch counts: early samples of a G
         # still learning cover little of the data without having collapsed
         low_cov, low_cols = _final_stretch(low_cov, cov), _final_stretch(low_cols, -spread)
+        # early near-copies too (a G still learning bunches its rows before it spreads them)
+        near = np.nan_to_num(s["near_duplicates"].to_numpy(float), nan=0.0)
+        dups = _final_stretch(dups, -near)
     collapsed = low_cov | low_cols | dups | fell
     if len(s) > 1:
         collapsed[0] = False  # the first samples (often an untrained G) are never a collapse
