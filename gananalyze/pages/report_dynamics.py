@@ -109,7 +109,7 @@ class DynamicsSections:
             figs.append(self.figure(fig, "chart-D-outputs", "D(x) and D(G(z)) over training"))
             if probs:
                 leads.append(
-                    "What D outputs on real images, D(x), and on generated ones, D(G(z)), before "
+                    "What D outputs on real samples, D(x), and on generated ones, D(G(z)), before "
                     "and after D's update; at equilibrium both sit near the 0.5 line, D(x) near "
                     "1 with D(G(z)) near 0 means D wins"
                 )
@@ -249,8 +249,8 @@ class DynamicsSections:
                 sec.confusions = self._confusions(steps, tp, fp, fn, tn)
                 leads.append(
                     "the confusion matrices count D's decisions at a few chosen steps (rows: "
-                    "what the image was; columns: what D said), and precision/recall track D's "
-                    "calls on real images over time"
+                    "what the sample was; columns: what D said), and precision/recall track D's "
+                    "calls on real samples over time"
                 )
         text = "; ".join(leads)
         sec.lead = text[:1].upper() + text[1:] + "."
