@@ -275,13 +275,14 @@ def test_tables_one_hot_encode_categories_and_say_so(tmp_path):
 # ---------------------------------------------------------------- fid-sweep on rows
 
 
-def _vector_generator_run(tmp_path):
+def _vector_generator_run(tmp_path, target="gananalyze.toyring:Generator", pythonpath=None):
     torch.manual_seed(0)
     spec = generator_spec(
-        "gananalyze.toyring:Generator",
+        target,
         {"latent_dim": 2, "hidden": 16},
         latent_shape=(2,),
         noise_seed=3,
+        **({"pythonpath": pythonpath} if pythonpath else {}),
     )
     with RunLog(tmp_path / "vg", generator=spec) as log:
         for step in (0, 10):
@@ -417,20 +418,9 @@ def test_fid_sweep_on_rows_with_the_users_generator_code_and_trust_code(tmp_path
     code = tmp_path / "code"
     code.mkdir()
     (code / "ringgen.py").write_text("from gananalyze.toyring import Generator  # noqa: F401\n")
-    torch.manual_seed(0)
-    spec = generator_spec(
-        "ringgen:Generator",
-        {"latent_dim": 2, "hidden": 16},
-        latent_shape=(2,),
-        noise_seed=3,
-        pythonpath=[str(code)],
-    )
-    with RunLog(tmp_path / "vg", generator=spec) as log:
-        for step in (0, 10):
-            log.scalars(step, G_loss=1.0)
-            log.checkpoint(step, Generator(latent_dim=2, hidden=16))
+    run_dir = _vector_generator_run(tmp_path, "ringgen:Generator", [str(code)])
     real = real_csv(tmp_path / "real.csv", n=300)
-    frame = sweep(tmp_path / "vg", real, metrics="fid", num_samples=100, trust_code=True)
+    frame = sweep(run_dir, real, metrics="fid", num_samples=100, trust_code=True)
     assert frame["error"].isna().all() and frame["fid"].notna().all()
 
 
