@@ -291,3 +291,14 @@ def test_nan_outputs_give_no_accuracy(tmp_path):
     row = run.scalars.set_index("step").loc[1]
     assert math.isnan(row["D_x"]) and math.isnan(row["D_acc"]) and math.isnan(row["D_tp"])
     assert run.counts["D_tp"] == 1 and run.scalars.set_index("step").loc[0, "D_acc"] == 1.0
+
+
+def test_a_resume_that_names_no_loss_keeps_the_declared_one(tmp_path):
+    with RunLog(tmp_path / "r", loss="lsgan") as log:
+        log.scalars(0, G_loss=0.3, D_loss=0.2)
+    with RunLog(tmp_path / "r") as log:  # resumed without loss=
+        log.scalars(1, G_loss=0.3, D_loss=0.2)
+    assert load_run(tmp_path / "r").loss == "lsgan"
+    with RunLog(tmp_path / "fresh") as log:
+        log.scalars(0, G_loss=0.3, D_loss=0.2)
+    assert load_run(tmp_path / "fresh").loss is None

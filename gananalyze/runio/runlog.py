@@ -158,7 +158,8 @@ class RunLog:
         elif not meta.get("name_given"):
             meta.pop("name", None)
         meta.setdefault("created", now)
-        meta["loss"] = loss
+        if loss is not None or "loss" not in meta:  # a resume that names no loss keeps it
+            meta["loss"] = loss
         if config is not None:
             meta["config"] = config
         meta.setdefault("config", {})
