@@ -9,9 +9,12 @@ given with --samples) against the real table (--real), on four counts:
 - duplicates: the share of synthetic rows that exactly repeat another synthetic row, failing
   when it exceeds the real table's own share by `tab_dup_excess`;
 - rows copied from the real table: each synthetic row's distance to the closest record of
-  one half of the real table (standardised), against the distances of the other real half
-  to that half; failing when more than `tab_copy_excess` beyond the expected 5% of synthetic
-  rows lie closer than the real rows' 5th percentile, or any is an exact copy.
+  one half of the real table (standardised), divided by that record's distance to its own
+  nearest neighbour (the data's spacing there), against the same ratio for the other real
+  half; failing when more than `tab_copy_excess` beyond the expected 5% of synthetic rows
+  fall under the real rows' 5th percentile, or any is an exact copy. Scaled by the local
+  spacing, rows bunched where the data is dense (an undertrained G near the mean) are no
+  copies.
 
 Duplicates and copies are errors (the table leaks or repeats rows); failing shapes or
 pairs are warnings, an error when half the columns fail or a pair's correlation differs by
@@ -49,19 +52,28 @@ def _rows(x: np.ndarray, seed: int) -> np.ndarray:
     return x[np.sort(np.random.default_rng(seed).choice(len(x), MAX_ROWS, replace=False))]
 
 
-def _closest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance of each row of a to its closest row of b."""
+def _closest(a: np.ndarray, b: np.ndarray, which: bool = False, skip_self: bool = False):
+    """Distance of each row of a to its closest row of b (and, with `which`, that row's index;
+    `skip_self`: a and b are the same rows, each row's own distance left out)."""
     out = np.empty(len(a))
+    arg = np.empty(len(a), dtype=np.int64)
     for i in range(0, len(a), 512):
         blk = a[i : i + 512]
         d2 = (blk * blk).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * blk @ b.T
+        if skip_self:
+            d2[np.arange(len(blk)), np.arange(i, i + len(blk))] = np.inf
+        arg[i : i + 512] = d2.argmin(1)
         out[i : i + 512] = np.sqrt(np.maximum(d2.min(1), 0))
-    return out
+    return (out, arg) if which else out
 
 
 def copy_check(real: np.ndarray, syn: np.ndarray) -> dict[str, float]:
-    """Distance to closest record: the share of synthetic rows closer to real half A than
-    the 5th percentile of real half B's distances to A, and the share of exact copies."""
+    """Distance to closest record, against the real rows' own spacing there: a synthetic row
+    whose distance to its closest row of real half A, divided by that real row's distance to
+    its own closest neighbour in A, is under the 5th percentile of the same ratio for real
+    half B is a copy. Scaled by the local spacing, rows bunched where the data is dense (an
+    undertrained G near the mean) are no copies; rows on top of real records are. Also the
+    share of exact copies."""
     rng = np.random.default_rng(7)
     idx = rng.permutation(len(real))
     half = len(real) // 2
@@ -69,12 +81,17 @@ def copy_check(real: np.ndarray, syn: np.ndarray) -> dict[str, float]:
     mu, sd = a.mean(0), a.std(0)
     sd = np.where(sd > 0, sd, 1.0)
     a, b, s = (a - mu) / sd, (_rows(b, 1) - mu) / sd, (_rows(syn, 2) - mu) / sd
-    ref = _closest(b, a)
+    ref, ref_at = _closest(b, a, which=True)
+    dcr, at = _closest(s, a, which=True)
+    spacing = _closest(a, a, skip_self=True)  # each real row's own closest neighbour
+    floor = max(float(np.median(spacing)) * 1e-3, 1e-12)
+    ratio_ref = ref / np.maximum(spacing[ref_at], floor)
+    ratio = dcr / np.maximum(spacing[at], floor)
     thr = float(np.percentile(ref, 5))
-    dcr = _closest(s, a)
+    rthr = float(np.percentile(ratio_ref, 5))
     exact = _closest(s, (real - mu) / sd) <= 1e-4 * float(np.median(ref))  # float32 rows
     return {
-        "copied_share": float((dcr < thr).mean()) if thr > 0 else float((dcr <= 0).mean()),
+        "copied_share": float((ratio < rthr).mean()) if rthr > 0 else float((dcr <= 0).mean()),
         "exact_copies": float(exact.mean()),
         "dcr_median": float(np.median(dcr)),
         "real_dcr_median": float(np.median(ref)),
@@ -133,8 +150,9 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
         )
     if copy_bad:
         errors.append(
-            f"{fmt_pct(cp['copied_share'])} of the synthetic rows lie closer to a real record "
-            f"than 95% of real rows do to each other (expected about 5%), "
+            f"{fmt_pct(cp['copied_share'])} of the synthetic rows lie closer to a real record, "
+            f"for the data's spacing there, than 95% of real rows do to each other (expected "
+            f"about 5%), "
             f"{fmt_pct(cp['exact_copies'])} are exact copies of real rows"
         )
     if bad_cols:
@@ -159,7 +177,8 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
                 f"In {where} ({n} rows against {m} real): every column's shape within its "
                 f"limit, largest correlation difference {fmt_sig(worst)}, "
                 f"{fmt_pct(syn_dup)} duplicated rows, {fmt_pct(cp['copied_share'])} of rows "
-                "closer to a real record than real rows are to each other (about 5% expected).",
+                "closer to a real record, for the data's spacing there, than real rows are to "
+                "each other (about 5% expected).",
                 "Nothing to fix.",
                 int(step),
                 int(step),
