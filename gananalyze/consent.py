@@ -166,6 +166,12 @@ def _walk(entry: Path, shown: str, roots: list[Path], skip: set[Path]) -> list[P
     return files
 
 
+def _entry(entry: str, root: Path) -> Path:
+    """A pythonpath entry as a path: relative entries resolve against the run folder."""
+    p = Path(entry)
+    return p if p.is_absolute() else root / p
+
+
 def _code_files(run: Run, spec: dict[str, Any], code_paths: list[str]) -> list[Path]:
     """Every file an import from the spec could load: all files under each pythonpath
     entry (a file entry such as lib.zip is itself). Raises _Refused."""
@@ -178,8 +184,7 @@ def _code_files(run: Run, spec: dict[str, Any], code_paths: list[str]) -> list[P
     skip = {(root / RUN_JSON).resolve(), (root / METRICS_DIR).resolve()}
     files: list[Path] = []
     for entry in pythonpath(spec):
-        p = Path(entry)
-        p = p if p.is_absolute() else root / p
+        p = _entry(entry, root)
         real = p.resolve()
         if not _inside(real, [root, *named]):
             raise _Refused(
@@ -338,8 +343,7 @@ def _outside(run: Run) -> list[Path]:
     root = _root(run)
     out = []
     for entry in pythonpath(spec):
-        p = Path(entry)
-        real = (p if p.is_absolute() else root / p).resolve()
+        real = _entry(entry, root).resolve()
         if not _inside(real, [root]) and real not in out:
             out.append(real)
     return out

@@ -658,7 +658,7 @@ def test_basicsr_log_counts_iterations_with_thousands_separators(tmp_path):
     ],
 )
 def test_thousands_separators_in_counters(line, step, total):
-    assert freetext.ungroup(line).split(" loss")[0].count(",") == 0
+    assert freetext.normalise(line).split(" loss")[0].count(",") == 0
     shape = freetext.parse(line)
     kind = next(iter(shape.counters))
     arr = linetemplates.split_lines(line + "\n" + line.replace("0.5", "0.25") + "\n")
@@ -671,8 +671,8 @@ def test_thousands_separators_in_counters(line, step, total):
 
 def test_a_list_of_numbers_is_not_a_grouped_counter():
     # only a counter's value (or a total after `/`) loses its commas
-    assert freetext.ungroup("shape: [64,128,128] loss: 1") == "shape: [64,128,128] loss: 1"
-    assert freetext.ungroup("lr: 1,000 loss: 1") == "lr: 1,000 loss: 1"
+    assert freetext.normalise("shape: [64,128,128] loss: 1") == "shape: [64,128,128] loss: 1"
+    assert freetext.normalise("lr: 1,000 loss: 1") == "lr: 1,000 loss: 1"
 
 
 def test_the_time_left_is_not_a_metric():

@@ -194,7 +194,7 @@ def _in_calls(line: str, starts: list[int]) -> list[bool]:
     return out
 
 
-def ungroup(line: str) -> str:
+def normalise(line: str) -> str:
     """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)
     and a tqdm bar read as its count (`...: 3%|▎ | 49/1500 [00:09<03:43]` -> ` step: 49/1500`)."""
     line = _UNGROUP_RE.sub(UNGROUP_TO, line) if "," in line else line
@@ -202,10 +202,10 @@ def ungroup(line: str) -> str:
 
 
 def parse(line: str) -> Shape:
-    """The shape of one line (module docstring), its slots those of `ungroup(line)`."""
+    """The shape of one line (module docstring), its slots those of `normalise(line)`."""
     if len(line) > MAX_LINE:
         return Shape(slots=len(slots(line)))
-    line = ungroup(line)
+    line = normalise(line)
     spans = slots(line)
     shape = Shape(slots=len(spans))
     in_call = _in_calls(line, [a for a, _ in spans])
