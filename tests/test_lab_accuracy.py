@@ -12,6 +12,7 @@ the fixtures are written again (`make lab`, then `python -m lab.fixtures`).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -63,3 +64,25 @@ def test_healthy_runs_gain_no_false_alarm(rescored):
     now = [n for n in healthy if rescored[n] == "wrong"]
     was = [n for n in healthy if runs[n]["outcome_at_publish"] == "wrong"]
     assert len(now) <= len(was), f"false alarms on healthy runs: {now}"
+
+
+def test_published_headline_agrees_with_its_tables():
+    """docs/accuracy.md's headline and per-class prose are the figures of its tables, so a
+    re-scoring cannot update one and leave the other stale."""
+    # prose lines joined (table rows stay rows)
+    doc = re.sub(r"\n(?![|\n])", " ", (ROOT / "docs" / "accuracy.md").read_text())
+    head = re.search(
+        r"\*\*Test half \((\d+) runs\): (\d+) right \(\d+%\), (\d+) wrong, (\d+) abstained; "
+        r"(\d+) false alarms on (\d+) healthy runs\.\*\*",
+        doc,
+    )
+    assert head, "docs/accuracy.md: the test half's headline is missing"
+    runs, right, wrong, abstained, alarms, healthy = map(int, head.groups())
+    per_class = doc[doc.index("#### Per truth class") :]
+    table = re.search(r"\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|", per_class)
+    assert table, "docs/accuracy.md: the per truth class table is missing"
+    assert tuple(map(int, table.groups())) == (runs, right, wrong, abstained)
+    assert f"False alarms on healthy runs: {alarms}/{healthy} " in doc
+    prose = doc[head.end() : head.end() + 600]
+    for cls, r, w, a in re.findall(r"\| (\w+) \| \d+ \| (\d+) \| (\d+) \| (\d+) \|", per_class)[:6]:
+        assert f"{cls} {r}/{w}/{a}" in prose, f"docs/accuracy.md: {cls} is {r}/{w}/{a} in the table"
