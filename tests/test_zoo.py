@@ -38,6 +38,11 @@ def judge(name: str, lab: dict) -> tuple[str, str]:
         run = load_run(ZOO / name)
     except GanAnalyzeError as e:
         return "not loaded", str(e)
+    return judge_run(run, lab)
+
+
+def judge_run(run, lab: dict) -> tuple[str, str]:
+    """judge() on a run already loaded (lab/robust.py judges thinned copies of it)."""
     d = diagnose(run)
     fired = {f.rule for f in d.findings if f.severity != "info" or f.rule == "healthy_equilibrium"}
     false = sorted(set(lab.get("must_not") or []) & fired)

@@ -288,7 +288,7 @@ def _collapse_from_metrics(ctx: RuleContext) -> list[Finding]:
         (z < -th["collapse_g_drop_z"]) & (-dG >= th["collapse_g_drop_min_frac"] * scale) & osc_near
     )
     warm = max(1, int(math.ceil(th["warmup_fraction"] * ctx.nb)))
-    hit[: max(0, warm - 1)] = False
+    hit[:warm] = False  # a drop between bins i and i + 1: both past the warm-up
     if not hit.any():
         return []
     idx = np.flatnonzero(hit) + 1  # bin after the drop

@@ -1,0 +1,124 @@
+"""Whether a verdict survives the same run logged less often: `python -m lab.robust`.
+
+The lab draws each run's logging interval from its seed, and the zoo's trainers log at
+whatever rate their authors chose; a rule tuned to one rate would change its mind when the
+same training is logged at another. Here every run of a lab half (and every zoo run) is
+loaded once, judged as `check` judges it, and judged again with its scalar log thinned to
+every k-th row (the samples, grids and evaluations are kept: only the loss log is
+thinned). The truth of a lab run is its samples', so it does not change.
+
+Printed per thinning: right / wrong / abstained, and the runs whose outcome moved, by
+direction. What matters is "right -> wrong" and "abstained -> wrong": a thinner log may
+lose a finding (fewer points than a rule needs: right -> abstained), but it should not
+turn into a wrong one. The zoo is read by its own judge (tests/test_zoo.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections import Counter
+
+from .score import PRED_RULES, ROOT, RUNS, TRAIN, outcome, truth_of
+from .specs import half_of
+
+
+def thinned(run, k: int):
+    """`run` with its scalar log cut to every k-th row (first row kept)."""
+    out = copy.copy(run)
+    out.scalars = run.scalars.iloc[::k].reset_index(drop=True)
+    return out
+
+
+def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
+    """(run id, [outcome at full rate, then at each k]) for the lab's written runs."""
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    from .verdicts import predict
+
+    rows = []
+    for meta_p in sorted(TRAIN.glob("*.json")):
+        meta = json.loads(meta_p.read_text())
+        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
+            continue
+        folder = RUNS / meta["id"]
+        if not (folder / ".done").is_file():
+            continue
+        truth = truth_of(meta)
+        try:
+            run = load_run(folder)
+        except GanAnalyzeError:
+            rows.append((meta["id"], ["abstained"] * (len(ks) + 1)))
+            continue
+        outs = [outcome(truth, predict(diagnose(thinned(run, k)), PRED_RULES)) for k in [1, *ks]]
+        rows.append((meta["id"], outs))
+    return rows
+
+
+def zoo_outcomes(ks: list[int]) -> list[tuple[str, list[str]]]:
+    """(zoo folder, [the zoo judge's outcome at full rate, then at each k])."""
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_zoo
+
+    rows = []
+    for name, lab in test_zoo.LABELS.items():
+        try:
+            run = load_run(test_zoo.ZOO / name)
+        except GanAnalyzeError:
+            continue
+        rows.append((name, [test_zoo.judge_run(thinned(run, k), lab)[0] for k in [1, *ks]]))
+    return rows
+
+
+def summarise(
+    name: str, rows: list[tuple[str, list[str]]], ks: list[int], verbose: bool = False
+) -> list[str]:
+    """The printed summary; each run that moved to a wrong outcome (with `verbose`: every
+    run that moved) on its own line."""
+    lines = [f"== {name}: {len(rows)} runs"]
+    full = Counter(o[0] for _, o in rows)
+    lines.append("  every row:    " + ", ".join(f"{v} {c}" for v, c in sorted(full.items())))
+    for i, k in enumerate(ks, start=1):
+        now = Counter(o[i] for _, o in rows)
+        moved = Counter(f"{o[0]} -> {o[i]}" for _, o in rows if o[i] != o[0])
+        lines.append(
+            f"  1 row in {k}:   "
+            + ", ".join(f"{v} {c}" for v, c in sorted(now.items()))
+            + (
+                "; moved: " + ", ".join(f"{m} {c}" for m, c in sorted(moved.items()))
+                if moved
+                else "; none moved"
+            )
+        )
+        for rid, o in rows:
+            if o[i] != o[0] and (verbose or o[i] in ("wrong", "false alarm")):
+                lines.append(f"    {rid}: {o[0]} -> {o[i]}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--half", choices=("test", "tune", "all"), default="test")
+    ap.add_argument("--every", type=int, nargs="+", default=[2, 4], help="thinning factors")
+    ap.add_argument("--no-zoo", action="store_true")
+    ap.add_argument("--no-lab", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every run that moved")
+    a = ap.parse_args(argv)
+    out = []
+    if not a.no_lab:
+        out += summarise(f"lab, {a.half} half", lab_outcomes(a.half, a.every), a.every, a.verbose)
+    if not a.no_zoo:
+        out += summarise("zoo", zoo_outcomes(a.every), a.every, a.verbose)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""lab/robust.py: the thinned log and the summary of how verdicts moved."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gananalyze.run import Run  # noqa: E402
+from lab.robust import summarise, thinned  # noqa: E402
+
+
+def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
+    df = pd.DataFrame({"step": np.arange(10), "G_loss": np.arange(10.0)})
+    run = Run(name="r", path=Path("r"), scalars=df)
+    out = thinned(run, 3)
+    assert out.scalars["step"].tolist() == [0, 3, 6, 9]
+    assert out.scalars.index.tolist() == [0, 1, 2, 3]
+    assert len(run.scalars) == 10  # the original is not thinned
+
+
+def test_summary_counts_and_names_the_runs_that_turned_wrong():
+    rows = [
+        ("a", ["right", "right", "abstained"]),
+        ("b", ["right", "wrong", "wrong"]),
+        ("c", ["abstained", "abstained", "abstained"]),
+    ]
+    assert summarise("lab", rows, [2, 4]) == [
+        "== lab: 3 runs",
+        "  every row:    abstained 1, right 2",
+        "  1 row in 2:   abstained 1, right 1, wrong 1; moved: right -> wrong 1",
+        "    b: right -> wrong",
+        "  1 row in 4:   abstained 2, wrong 1; moved: right -> abstained 1, right -> wrong 1",
+        "    b: right -> wrong",
+    ]
+    assert "    a: right -> abstained" in summarise("lab", rows, [2, 4], verbose=True)
