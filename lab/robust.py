@@ -1,4 +1,5 @@
-"""Whether a verdict survives the same run logged less often: `python -m lab.robust`.
+"""Whether a verdict survives the same run logged less often, or checked while it trains:
+`python -m lab.robust` (`--cut`: the second).
 
 The lab draws each run's logging interval from its seed, and the zoo's trainers log at
 whatever rate their authors chose; a rule tuned to one rate would change its mind when the
@@ -30,6 +31,69 @@ def thinned(run, k: int):
     out = copy.copy(run)
     out.scalars = run.scalars.iloc[::k].reset_index(drop=True)
     return out
+
+
+def cut(run, step: int):
+    """`run` as `check` would have read it at `step`, while it trained: the scalar log,
+    non-finite counts, samples, grids, checkpoints and evaluations up to that step."""
+    out = copy.copy(run)
+    out.scalars = run.scalars[run.scalars["step"] <= step].reset_index(drop=True)
+    if "step" in run.nonfinite:
+        out.nonfinite = run.nonfinite[run.nonfinite["step"] <= step]
+    if "step" in run.sample_metrics:
+        out.sample_metrics = run.sample_metrics[run.sample_metrics["step"] <= step]
+    out.samples = [s for s in run.samples if s.step <= step]
+    out.vectors = [v for v in run.vectors if v.step <= step]
+    out.checkpoints = [c for c in run.checkpoints if c.step <= step]
+    out.roles_cache = None
+    return out
+
+
+def cut_outcomes(half: str, at: list[int]) -> list[tuple[str, list[str]]]:
+    """(run id, [outcome of the whole run, then at each checkpoint index of `at`]) for the
+    lab's written runs: the run cut after that checkpoint, judged against the truth its
+    samples and D's outputs up to that checkpoint give (truth.classify on them)."""
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    from .specs import _kind
+    from .truth import classify
+    from .verdicts import predict
+
+    rows = []
+    for meta_p in sorted(TRAIN.glob("*.json")):
+        meta = json.loads(meta_p.read_text())
+        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
+            continue
+        folder = RUNS / meta["id"]
+        if not (folder / ".done").is_file():
+            continue
+        try:
+            run = load_run(folder)
+        except GanAnalyzeError:
+            rows.append((meta["id"], ["abstained"] * (len(at) + 1)))
+            continue
+        outs = [outcome(truth_of(meta), predict(diagnose(run), PRED_RULES))]
+        sp, steps = meta["spec"], meta["ckpt_steps"]
+        for k in at:
+            if k >= len(steps) - 1:  # a run with fewer checkpoints: it ended there
+                outs.append(outs[0])
+                continue
+            step = steps[k]
+            gone = meta["diverged_at"] is not None and meta["diverged_at"] <= step
+            truth = classify(
+                _kind(sp["data"]),
+                sp["loss"],
+                meta["scores"][: k + 1],
+                meta["d_eval"][: k + 1],
+                gone,
+            )
+            pred = predict(diagnose(cut(run, step)), PRED_RULES)
+            o = outcome(truth, pred)
+            outs.append("false alarm" if o == "wrong" and truth == "healthy" else o)
+        rows.append((meta["id"], outs))
+    return rows
 
 
 def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
@@ -78,7 +142,11 @@ def zoo_outcomes(ks: list[int]) -> list[tuple[str, list[str]]]:
 
 
 def summarise(
-    name: str, rows: list[tuple[str, list[str]]], ks: list[int], verbose: bool = False
+    name: str,
+    rows: list[tuple[str, list[str]]],
+    ks: list[int],
+    verbose: bool = False,
+    each: str = "1 row in",
 ) -> list[str]:
     """The printed summary; each run that moved to a wrong outcome (with `verbose`: every
     run that moved) on its own line."""
@@ -89,7 +157,7 @@ def summarise(
         now = Counter(o[i] for _, o in rows)
         moved = Counter(f"{o[0]} -> {o[i]}" for _, o in rows if o[i] != o[0])
         lines.append(
-            f"  1 row in {k}:   "
+            f"  {each} {k}:   "
             + ", ".join(f"{v} {c}" for v, c in sorted(now.items()))
             + (
                 "; moved: " + ", ".join(f"{m} {c}" for m, c in sorted(moved.items()))
@@ -110,8 +178,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-zoo", action="store_true")
     ap.add_argument("--no-lab", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every run that moved")
+    ap.add_argument(
+        "--cut",
+        type=int,
+        nargs="+",
+        help="instead of thinning: cut each lab run after these checkpoints (0-10)",
+    )
     a = ap.parse_args(argv)
     out = []
+    if a.cut:
+        rows = cut_outcomes(a.half, a.cut)
+        out += summarise(f"lab, {a.half} half, cut", rows, a.cut, a.verbose, "after checkpoint")
+        print("\n".join(out))
+        return 0
     if not a.no_lab:
         out += summarise(f"lab, {a.half} half", lab_outcomes(a.half, a.every), a.every, a.verbose)
     if not a.no_zoo:

@@ -10,7 +10,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gananalyze.run import Run  # noqa: E402
-from lab.robust import summarise, thinned  # noqa: E402
+from lab.robust import cut, summarise, thinned  # noqa: E402
 
 
 def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
@@ -37,3 +37,15 @@ def test_summary_counts_and_names_the_runs_that_turned_wrong():
         "    b: right -> wrong",
     ]
     assert "    a: right -> abstained" in summarise("lab", rows, [2, 4], verbose=True)
+
+
+def test_cut_is_the_run_as_it_stood_at_a_step():
+    from gananalyze.run import VectorSamples
+
+    df = pd.DataFrame({"step": np.arange(0, 100, 10), "G_loss": np.arange(10.0)})
+    vecs = [VectorSamples(step=s, data=np.zeros((4, 2), np.float32)) for s in (0, 50, 90)]
+    run = Run(name="r", path=Path("r"), scalars=df, vectors=vecs)
+    out = cut(run, 50)
+    assert out.scalars["step"].tolist() == [0, 10, 20, 30, 40, 50]
+    assert [v.step for v in out.vectors] == [0, 50]
+    assert len(run.scalars) == 10 and len(run.vectors) == 3
