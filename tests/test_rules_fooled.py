@@ -112,6 +112,21 @@ def test_fooled_from_the_first_bin_is_not_judged_from_the_losses(tmp_path):
     assert "g_overpowering" not in {x.rule for x in d.findings}
 
 
+def test_a_g_loss_at_a_fooled_level_from_the_start_is_a_weight_not_fooling(tmp_path):
+    # the lab's healthy LSGAN digits run 0270 with its G loss logged x 0.1 (Real-ESRGAN's
+    # adversarial weight): G loss 0.027 -> 0.021 implies D(G(z)) 0.77 -> 0.80 under LSGAN / 2
+    # while the D loss rises from its first steps (0.08 -> 0.19) as a healthy D's does. The G
+    # loss said "fooled" before the stretch too: no event, a loss on another scale
+    dl, gl = _late_fooling(at=0.05, d=(0.083, 0.188), g=(0.0265, 0.0205))
+    d = diagnose(load_run(_csv(tmp_path / "r", dl, gl)))
+    assert "g_overpowering" not in {x.rule for x in d.findings}
+    # the same run at its true scale (G loss x 10) says nothing of fooling either, and the
+    # lab's late fooling (D(G(z)) implied 0.37 before, 0.74 during) still fires
+    dl2, gl2 = _late_fooling()
+    d2 = diagnose(load_run(_csv(tmp_path / "r2", dl2, gl2)))
+    assert "g_overpowering" in {x.rule for x in d2.findings}
+
+
 def test_vanishing_g_gradients_beside_a_fooled_d_are_g_overpowering(tmp_path):
     dl, gl = _late_fooling()
     n = len(dl)
@@ -162,6 +177,16 @@ def test_short_log_fooled_from_the_losses(tmp_path):
         )
     )
     assert "g_overpowering" not in {x.rule for x in d3.findings}
+
+
+def test_short_log_g_loss_at_a_fooled_level_from_the_start_is_not_fooling(tmp_path):
+    # the 0038 shape with its G loss logged x 0.1: the rows before the stretch already imply
+    # D(G(z)) of 0.81 (LSGAN / 2), so the later rows' "fooled" is the G loss's scale
+    d_loss = [0.11, 0.245, 0.213, 0.188, 0.164, 0.163, 0.327, 0.339, 0.346, 0.345, 0.354, 0.345]
+    g_loss = [0.0259, 0.0145, 0.0153, 0.0178, 0.0211, 0.0214]
+    g_loss += [0.00425, 0.00327, 0.00367, 0.00345, 0.00313, 0.00338]
+    d = diagnose(load_run(_csv(tmp_path / "r", d_loss, g_loss)))
+    assert "g_overpowering" not in {x.rule for x in d.findings}
 
 
 def test_short_log_saturated_outputs_are_not_a_fooled_d(tmp_path):

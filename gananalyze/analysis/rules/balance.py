@@ -12,7 +12,13 @@ from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import fooled_everywhere, implied_fooling, loss_type_known, run_d_equilibria
+from .conventions import (
+    fooled_everywhere,
+    implied_before,
+    implied_fooling,
+    loss_type_known,
+    run_d_equilibria,
+)
 from .registry import rule
 
 _SOURCE_WORDS = {
@@ -350,7 +356,8 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
     before the stretch (a fooled D loses ground; a G loss shrunk by a weight alone would
     not move it) and levels off within it (its end under chance_plateau_ratio x the
     stretch's first half: a D loss still climbing is G's samples running away, the
-    divergence rule's)."""
+    divergence rule's), and the G loss before the stretch did not imply a fooled D already
+    (`implied_before`: a G loss on another scale, such as one logged after a weight)."""
     th = ctx.th
     bg, bd = ctx.bins("G_loss")["med"], ctx.bins("D_loss")["med"]
     conv = implied_fooling(ctx.eq, bg, bd)
@@ -377,6 +384,8 @@ def _fooled_by_losses(ctx: RuleContext) -> list[Finding]:
     fits = sorted(
         name for name, (f, _) in conv.items() if bool(f[a : z + 1][holds[a : z + 1]].any())
     )
+    if implied_before(ctx.eq, g_before, fits) >= th["g_over_dgz_min"]:
+        return []  # the G loss said "fooled" before the stretch too: no event, a scale
     dg = float(np.nanmedian(low[a : z + 1]))
     what = (
         ", as the losses imply (D's outputs were not logged): "

@@ -455,6 +455,17 @@ def implied_fooling(
     return out
 
 
+def implied_before(eq: Equilibrium | None, g: float, names: list[str]) -> float:
+    """The smallest mean D(G(z)) a G loss `g` implies under the conventions `names` (those a
+    fooled stretch fits), whatever the D loss; NaN where none gives a probability (hinge).
+    A G loss that already implies a fooled D before the stretch sits at that level from the
+    start: a loss on another scale (a weight), not G winning."""
+    conv = implied_fooling(eq, np.array([g]), np.array([np.finfo(np.float64).max]))
+    ps = [float(conv[n][1][0]) for n in names if n in conv and bool(conv[n][0][0])]
+    ps = [p for p in ps if np.isfinite(p)]
+    return min(ps) if ps else float("nan")
+
+
 def fooled_everywhere(
     conv: dict[str, tuple[np.ndarray, np.ndarray]], at_least: float
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from .conventions import (
     D_EQUILIBRIA,
     LN2,
     fooled_everywhere,
+    implied_before,
     implied_fooling,
     loss_type_known,
 )
@@ -161,6 +162,8 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
         steps = j.index.to_numpy()
         low = low_all[k:]
         fits = sorted(n for n, (f, _) in conv.items() if bool(f[k:].any()))
+        if implied_before(ctx.eq, float(np.median(g[:k])), fits) >= th["g_over_dgz_min"]:
+            return []  # "fooled" in the rows before too: a G loss on another scale
         what = (
             f"{ctx.label('G_loss')} {fmt_sig(float(np.median(g[:k])))} -> "
             f"{fmt_sig(float(np.median(g[k:])))}, implying D(G(z)) of about "
