@@ -1,5 +1,5 @@
-"""Whether a verdict survives the same run logged less often, or checked while it trains:
-`python -m lab.robust` (`--cut`: the second).
+"""Whether a verdict survives the same run logged less often, checked while it trains, or
+logged with a weighted G loss: `python -m lab.robust` (`--cut`, `--g-weight`).
 
 The lab draws each run's logging interval from its seed, and the zoo's trainers log at
 whatever rate their authors chose; a rule tuned to one rate would change its mind when the
@@ -96,6 +96,53 @@ def cut_outcomes(half: str, at: list[int]) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def weighted(run, w: float):
+    """`run` with its G loss logged after a weight `w` (an adversarial loss weight the log
+    does not declare), or None without a G loss."""
+    from gananalyze.naming.roles import run_roles
+
+    g = run_roles(run).roles.get("G_loss")
+    if g is None:
+        return None
+    out = copy.copy(run)
+    out.scalars = run.scalars.copy()
+    out.scalars[g] = out.scalars[g] * w
+    out.roles_cache = None
+    return out
+
+
+def weight_outcomes(half: str, ws: list[float]) -> list[tuple[str, list[str]]]:
+    """(run id, [outcome as logged, then with the G loss x each w]) for the lab's written
+    runs that log a G loss; a wrong outcome on a healthy run is "false alarm"."""
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    from .verdicts import predict
+
+    rows = []
+    for meta_p in sorted(TRAIN.glob("*.json")):
+        meta = json.loads(meta_p.read_text())
+        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
+            continue
+        folder = RUNS / meta["id"]
+        if not (folder / ".done").is_file():
+            continue
+        try:
+            run = load_run(folder)
+        except GanAnalyzeError:
+            continue
+        if weighted(run, 1.0) is None:
+            continue
+        truth = truth_of(meta)
+        outs = []
+        for w in [1.0, *ws]:
+            o = outcome(truth, predict(diagnose(weighted(run, w)), PRED_RULES))
+            outs.append("false alarm" if o == "wrong" and truth == "healthy" else o)
+        rows.append((meta["id"], outs))
+    return rows
+
+
 def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
     """(run id, [outcome at full rate, then at each k]) for the lab's written runs."""
     from gananalyze.analysis.rules import diagnose
@@ -179,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-lab", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every run that moved")
     ap.add_argument(
+        "--g-weight",
+        type=float,
+        nargs="+",
+        help="instead of thinning: log each lab run's G loss after these weights",
+    )
+    ap.add_argument(
         "--cut",
         type=int,
         nargs="+",
@@ -186,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = ap.parse_args(argv)
     out = []
+    if a.g_weight:
+        rows = weight_outcomes(a.half, a.g_weight)
+        out += summarise(f"lab, {a.half} half", rows, a.g_weight, a.verbose, "G loss x")
+        print("\n".join(out))
+        return 0
     if a.cut:
         rows = cut_outcomes(a.half, a.cut)
         out += summarise(f"lab, {a.half} half, cut", rows, a.cut, a.verbose, "after checkpoint")
