@@ -543,6 +543,32 @@ def test_lightning_metrics_csv(tmp_path):
     assert any(w.startswith(f"{v / 'metrics.csv'}:8:") for w in r.warnings)
 
 
+def test_a_table_one_folder_down_is_read_with_a_note(tmp_path):
+    # SRGAN writes statistics/srf_4_train_results.csv inside the repository folder
+    (tmp_path / "statistics").mkdir()
+    (tmp_path / "statistics" / "srf_4_train_results.csv").write_text(
+        "Epoch,Loss_D,Loss_G,Score_D,Score_G\n1,0.9,0.015,0.67,0.57\n2,1.0,0.010,1.0,1.0\n"
+    )
+    (tmp_path / "README.md").write_text("SRGAN\n")
+    r = load_run(tmp_path)
+    assert r.steps.tolist() == [1, 2]
+    assert r.column("D_G_z_before") == "Score_G"
+    assert f"{tmp_path}: read statistics/srf_4_train_results.csv, the only table found" in (
+        r.warnings
+    )
+    # two tables one folder down: named, never guessed
+    (tmp_path / "statistics" / "srf_2_train_results.csv").write_text("Epoch,Loss_D\n1,0.5\n")
+    with pytest.raises(GanAnalyzeError) as e:
+        load_run(tmp_path)
+    assert str(e.value) == (
+        f"{tmp_path}: several tables (statistics/srf_2_train_results.csv, "
+        "statistics/srf_4_train_results.csv); point gananalyze at one file"
+    )
+    # a table at the top wins over one below
+    (tmp_path / "metrics.csv").write_text("step,g_loss\n0,1.0\n")
+    assert load_run(tmp_path).steps.tolist() == [0]
+
+
 def test_jsonl_table_with_garbage_line(tmp_path):
     f = tmp_path / "log.jsonl"
     f.write_text(

@@ -241,6 +241,11 @@ ZOO_LOADS = {
         "textlog", 158, "Generator_Loss", "Discriminator_Loss"),
     "guilherme-dlnd-dcgan-tf1-swapped-vars-md-excerpt": (
         "textlog", 15, "Generator_Loss", "Discriminator_Loss"),
+    # SRGAN's statistics/srf_4_train_results.csv one folder down (Epoch column, keras reader)
+    "shahinur-srgan-d-saturated-real": ("keras", 100, "Loss_G", "Loss_D"),
+    "zzy50-srgan-d-saturated-fake": ("keras", 100, "Loss_G", "Loss_D"),
+    "liwanjunit-asrgan-d-overpowers": ("keras", 40, "Loss_G", "Loss_D"),
+    "hwr9912-brainct-srgan-lr-decayed-flat": ("keras", 50, "Loss_G", "Loss_D"),
 }
 
 

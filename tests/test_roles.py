@@ -111,6 +111,18 @@ def test_exact_aliases_still_resolve():
         assert len(res.roles) == 1 and res.how[next(iter(res.roles))] == "exact name", name
 
 
+def test_srgan_statistics_scores_are_d_outputs():
+    # leftthomas/SRGAN's statistics CSV: Score_D = mean D(x), Score_G = mean D(G(z))
+    res = resolve_roles(["Loss_D", "Loss_G", "Score_D", "Score_G", "PSNR", "SSIM"])
+    assert res.roles == {
+        "D_loss": "Loss_D",
+        "G_loss": "Loss_G",
+        "D_x": "Score_D",
+        "D_G_z_before": "Score_G",
+    }
+    assert res.how["D_x"] == "exact name" and res.unclaimed == ["PSNR", "SSIM"]
+
+
 def test_parse_map_errors():
     assert parse_map(["G_loss=a b", " D_loss = c "]) == {"G_loss": "a b", "D_loss": "c"}
     with pytest.raises(GanAnalyzeError, match=r"--map 'G_loss': expected ROLE=COLUMN"):

@@ -20,10 +20,11 @@ row (a restart appending to the same file) is dropped and named in a warning.
 
 Pointed at a folder: `metrics.csv` there, or the newest
 `lightning_logs/version_N/metrics.csv` below it (older versions are named in a
-warning), or the only table file with a step column. `hparams.yaml` next to the
-table becomes the config. The run is named after the table's folder (and the
-file's stem when the file is not `metrics.csv`); `run.step_unit` says
-what the step counts ("iteration" here).
+warning), or the only table file with a step column there, or, with no table there, the
+only one a folder down (SRGAN's `statistics/srf_4_train_results.csv`, named in a note).
+`hparams.yaml` next to the table becomes the config. The run is named after the
+table's folder (and the file's stem when the file is not `metrics.csv`);
+`run.step_unit` says what the step counts ("iteration" here).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ STEP_COLUMNS = (
 # `time`, seconds per iteration) is a metric
 WALL_COLUMNS = ("wall_time", "walltime", "timestamp", "_timestamp", "_stamp", "time")
 SUFFIXES = (".csv", ".tsv", ".txt", ".log", ".json", ".jsonl", ".ndjson")
+_TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson")  # tables only, no texts
 _VERSION_RE = re.compile(r"version_(\d+)$")
 # texts that sit beside logs and are never a log or a table (by file name)
 NOT_RUN_FILES = re.compile(
@@ -152,15 +154,16 @@ def table_detector(accept):
     def detect(path: Path) -> bool:
         try:
             return find_table(path, accept)[0] is not None
-        except GanAnalyzeError:
-            return False
+        except GanAnalyzeError:  # several tables: claimed, so the load names them
+            return True
 
     return detect
 
 
-def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
+def find_table(path: Path, accept=has_step, nested: bool = True) -> tuple[Path | None, list[str]]:
     """(the table to read, notes about other candidates) for `path`. `accept`
-    judges a file by its column names."""
+    judges a file by its column names; `nested`: with no table at the top of a
+    folder, look one folder down (`statistics/srf_4_train_results.csv`)."""
     path = Path(path)
     notes: list[str] = []
     if path.is_file():
@@ -187,10 +190,18 @@ def find_table(path: Path, accept=has_step) -> tuple[Path | None, list[str]]:
         return versions[-1], notes
     files = keep_inside(path, sorted(path.iterdir()), notes)
     cands = [p for p in files if _is_table_file(p, accept)]
+    own = any(p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES for p in files)
+    if not own and nested:  # a folder with no table of its own: one a folder down
+        for sub in (p for p in files if p.is_dir() and not p.name.startswith(".")):
+            cands += [
+                p for p in keep_inside(path, sorted(sub.iterdir())) if _is_table_file(p, accept)
+            ]
+        if len(cands) == 1:
+            notes.append(f"{path}: read {cands[0].relative_to(path)}, the only table found")
     if len(cands) == 1:
         return cands[0], notes
     if len(cands) > 1:
-        names = ", ".join(p.name for p in cands[:6])
+        names = ", ".join(str(p.relative_to(path)) for p in cands[:6])
         raise GanAnalyzeError(f"{path}: several tables ({names}); point gananalyze at one file")
     return None, notes
 

@@ -142,7 +142,7 @@ def find_logs(path: Path) -> tuple[Path | None, list[str]]:
     if not found:
         return None, []
     try:  # a folder with a metrics table (Lightning's metrics.csv beside a captured stdout)
-        if find_table(path)[0] is not None:
+        if find_table(path, nested=False)[0] is not None:
             return None, []
     except GanAnalyzeError:
         return None, []

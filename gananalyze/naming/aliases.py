@@ -35,8 +35,10 @@ ALIASES: dict[str, list[str]] = {
         "disc_loss",
         "Discrim.",
     ],
-    "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob"],
-    "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake"],
+    # SRGAN's statistics CSV (leftthomas/SRGAN): Score_D / Score_G are D's mean sigmoid
+    # output on real / generated images (its progress bar prints them as D(x) / D(G(z)))
+    "D_x": ["D_x", "D(x)", "d_real", "out_d_real_prob", "Score_D"],
+    "D_G_z_before": ["D_G_z_before", "D_G_z1", "D(G(z))", "d_fake", "Score_G"],
     "D_G_z_after": ["D_G_z_after", "D_G_z2"],
     "D_x_logit": [
         "D_x_logit",
