@@ -40,6 +40,7 @@ def test_registry_order():
         "ctgan",
         "epoch-iter",
         "keras",
+        "vits-log",
         "textlog",
         "split-files",
         "csv-rows",

@@ -246,6 +246,9 @@ ZOO_LOADS = {
     "zzy50-srgan-d-saturated-fake": ("keras", 100, "Loss_G", "Loss_D"),
     "liwanjunit-asrgan-d-overpowers": ("keras", 40, "Loss_G", "Loss_D"),
     "hwr9912-brainct-srgan-lr-decayed-flat": ("keras", 50, "Loss_G", "Loss_D"),
+    # so-vits-svc train.log: 'Train Epoch: E [P%]' then an unnamed list of 5 losses + step + lr
+    "austingdong-sovits-svc-32k-ayaka-prefix": ("vits-log", 57, "loss_gen", "loss_disc"),
+    "skwths-sovits-svc-32k-dodo-prefix": ("vits-log", 26, "loss_gen", "loss_disc"),
 }
 
 

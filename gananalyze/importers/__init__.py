@@ -9,7 +9,8 @@ an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
 comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
 Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
 table by its column names before the generic table importer, which comes last.
-`textlog` (stdout logs of `key: value` lines) comes after every named log format;
+`vits-log` (VITS-family train.log: unnamed loss lists) comes before `textlog` (stdout
+logs of `key: value` lines), which comes after every named log format;
 `split-files` (a folder of one-metric files, d_loss.txt and g_loss.txt) after it.
 `lightning` (a run root or lightning_logs/ with several loggers, or .ckpt files) comes
 before the loggers' own formats it dispatches to (tensorboard, mlflow, csv).
@@ -34,6 +35,7 @@ from . import (
     table,
     tensorboard,
     textlog,
+    vitslog,
     wandb,
 )
 
@@ -49,6 +51,7 @@ REGISTRY: dict[str, ModuleType] = {
     "ctgan": ctgan,
     "epoch-iter": epochiter,
     "keras": keras,
+    "vits-log": vitslog,
     "textlog": textlog,
     "split-files": splitfiles,
     "csv-rows": rowtable,

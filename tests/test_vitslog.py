@@ -1,0 +1,148 @@
+"""The VITS-family train.log reader (importers/vitslog.py): unnamed loss lists named by
+their length from the trainers' train.py, on small synthetic logs in the trainers' shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gananalyze.errors import GanAnalyzeError
+from gananalyze.importers import vitslog
+from gananalyze.loader import detect_format, load_run
+
+PRE = "2023-02-18 17:41:42,594\t32k\tINFO\t"
+CFG = (
+    "{'train': {'log_interval': 200, 'learning_rate': 0.0001, 'batch_size': 12, 'c_mel': 45}, "
+    "'data': {'sampling_rate': 32000}, 'model_dir': './logs\\\\32k'}"
+)
+
+
+def _so_vits(n: int = 3, every: int = 200) -> str:
+    out = [PRE + CFG, PRE + "Loaded checkpoint './logs/32k/G_0.pth' (iteration 1)"]
+    for i in range(n):
+        d, g = 2.4 + 0.01 * i, 2.3 - 0.01 * i
+        out += [
+            PRE + f"Train Epoch: {1 + 4 * i} [0%]",
+            PRE + f"[{d}, {g}, 5.5, {20.0 - i}, 1.0, {every * i}, 9.99e-05]",
+            PRE + f"====> Epoch: {1 + 4 * i}",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def test_so_vits_list_is_named_from_the_trainer(tmp_path):
+    (tmp_path / "logs" / "32k").mkdir(parents=True)
+    (tmp_path / "logs" / "32k" / "train.log").write_text(_so_vits(), encoding="utf-8")
+    assert detect_format(tmp_path) == "vits-log"
+    r = load_run(tmp_path)
+    assert r.format == "vits-log"
+    assert r.scalars["step"].tolist() == [0, 200, 400]
+    assert r.scalars["epoch"].tolist() == [1.0, 5.0, 9.0]
+    assert r.metrics == ["loss_disc", "loss_gen", "loss_fm", "loss_mel", "loss_kl", "lr"]
+    assert r.scalars["loss_mel"].tolist() == [20.0, 19.0, 18.0]
+    assert r.column("D_loss") == "loss_disc" and r.column("G_loss") == "loss_gen"
+    assert r.loss == "lsgan"
+    assert r.config["train"]["c_mel"] == 45
+    assert "3 loss list(s) read (layout: 3 so-vits-svc)" in r.extra["source_notes"][0]
+
+
+def test_vits_list_of_eight_has_a_duration_loss(tmp_path):
+    lines = [
+        "INFO:ljs_base:Train Epoch: 1 [0%]",
+        "INFO:ljs_base:[2.6, 2.3, 5.1, 30.2, 1.9, 4.1, 0, 0.0002]",
+    ]
+    lines += [
+        "INFO:ljs_base:Train Epoch: 2 [50%]",
+        "INFO:ljs_base:[2.5, 2.4, 6.0, 25.0, 1.5, 2.2, 200, 0.0002]",
+    ]
+    p = tmp_path / "train.log"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = load_run(p)
+    assert r.metrics == [
+        "loss_disc",
+        "loss_gen",
+        "loss_fm",
+        "loss_mel",
+        "loss_dur",
+        "loss_kl",
+        "lr",
+    ]
+    assert r.scalars["step"].tolist() == [0, 200]
+    assert r.scalars["loss_dur"].tolist() == [1.9, 1.5]
+
+
+def test_named_step_and_lr_after_the_losses(tmp_path):
+    """so-vits-svc 4.x: `Losses: [5 numbers], step: N, lr: x, reference_loss: y`."""
+    body = (
+        PRE
+        + "Train Epoch: 3 [40%]\n"
+        + PRE
+        + "Losses: [2.41, 2.28, 9.5, 18.25, 1.1], step: 400, lr: 9.99e-05, reference_loss: 33.54\n"
+    )
+    p = tmp_path / "train.log"
+    p.write_text(body, encoding="utf-8")
+    r = load_run(p)
+    assert r.scalars["step"].tolist() == [400]
+    assert r.scalars["loss_gen"].tolist() == [2.28]
+    assert r.scalars["reference_loss"].tolist() == [33.54]
+
+
+def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
+    lines = []
+    for k, (step, d) in enumerate([(0, 4.107), (10, 3.9), (20, 3.5)]):
+        lines += [
+            f"INFO:robg:Train Epoch: {k + 1} [0%]",
+            f"INFO:robg:[{step}, 0.0001]",
+            f"INFO:robg:loss_disc={d}, loss_gen=4.434, loss_fm=10.796,"
+            "loss_mel=26.703, loss_kl=9.000",
+        ]
+    p = tmp_path / "train.log"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = load_run(p)
+    assert r.scalars["step"].tolist() == [0, 10, 20]
+    assert r.scalars["loss_disc"].tolist() == [4.107, 3.9, 3.5]
+    assert r.scalars["loss_mel"].tolist() == [26.703] * 3
+    assert "layout: 3 RVC" in r.extra["source_notes"][0]
+
+
+def test_unknown_length_keeps_step_and_says_so(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text(
+        PRE + "Train Epoch: 1 [0%]\n" + PRE + "[1.5, 2.5, 3.5, 100, 0.0001]\n", encoding="utf-8"
+    )
+    r = load_run(p)
+    assert r.scalars["step"].tolist() == [100]
+    assert r.metrics == ["value_1", "value_2", "value_3", "lr"]
+    assert any("1 loss list(s) of a length no VITS trainer prints" in w for w in r.warnings)
+
+
+def test_resumed_session_replaces_the_rows_it_repeats(tmp_path):
+    text = _so_vits(3) + _so_vits(2)  # a second session from step 0 again
+    p = tmp_path / "train.log"
+    p.write_text(text, encoding="utf-8")
+    r = load_run(p)
+    assert r.scalars["step"].tolist() == [0, 200]  # the 2nd session's rows, from its step 0 on
+    assert np.isclose(r.scalars["loss_disc"].iloc[1], 2.41)
+    assert any(
+        "training restarted inside the log (2 sections); 3 earlier row(s)" in w for w in r.warnings
+    )
+
+
+def test_header_without_a_list_is_named(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text(
+        _so_vits(2) + PRE + "Train Epoch: 9 [0%]\n" + PRE + "Saving model\n", encoding="utf-8"
+    )
+    r = load_run(p)
+    assert len(r.scalars) == 2
+    assert any(
+        w.endswith("train.log:9: 'Train Epoch' line with no list of losses after it")
+        for w in r.warnings
+    )
+
+
+def test_plain_logs_are_not_vits(tmp_path):
+    p = tmp_path / "log.txt"
+    p.write_text("[Epoch 1/5] [D loss: 0.5] [G loss: 1.2]\nTrain Epoch: 1 [0%] loss: 0.3\n")
+    assert not vitslog.detect(p)
+    with pytest.raises(GanAnalyzeError, match="no VITS train.log"):
+        vitslog.load(p)
