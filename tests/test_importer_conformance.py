@@ -123,6 +123,18 @@ def _textlog(d: Path) -> Path:
     return d / "train.log"
 
 
+def _vits_log(d: Path) -> Path:
+    pre = "2023-02-18 17:41:42,594\t32k\tINFO\t"
+    (d / "train.log").write_text(
+        "".join(
+            f"{pre}Train Epoch: {s + 1} [0%]\n"
+            f"{pre}[2.4, 2.{s}, 5.5, 20.{s}, 1.0, {200 * s}, 1e-4]\n"
+            for s in range(6)
+        )
+    )
+    return d / "train.log"
+
+
 def _split_files(d: Path) -> Path:
     (d / "g_loss.txt").write_text("".join(f"1.{s}\n" for s in range(6)))
     (d / "d_loss.txt").write_text("".join(f"0.5{s} 0.{s}\n" for s in range(6)))
@@ -153,6 +165,7 @@ FIXTURES = {
         "log.csv",
     ),
     "keras": _table("epoch,loss,d_loss", [f"{e},1.{e},0.5" for e in range(6)], "training.log.csv"),
+    "vits-log": _vits_log,
     "textlog": _textlog,
     "split-files": _split_files,
     "csv-rows": _table("G,D", [f"1.{k},0.5" for k in range(6)], "losses.csv"),

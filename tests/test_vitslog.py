@@ -146,3 +146,17 @@ def test_plain_logs_are_not_vits(tmp_path):
     assert not vitslog.detect(p)
     with pytest.raises(GanAnalyzeError, match="no VITS train.log"):
         vitslog.load(p)
+
+
+def test_bytes_that_are_not_text_are_named(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_bytes(_so_vits(2).encode() + b"\x00\xff garbage\n")
+    r = load_run(p)
+    assert len(r.scalars) == 2
+    assert any(
+        w.endswith(
+            "train.log: 1 line(s) hold bytes that are not text (first: line 9); "
+            "read as far as they parse"
+        )
+        for w in r.warnings
+    )

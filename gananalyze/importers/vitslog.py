@@ -163,6 +163,12 @@ def load(path: Path) -> Run:
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
     lines = data.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
     msgs = [_message(x) for x in lines]
+    garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
+    if garbled:
+        warnings.append(
+            f"{log}: {len(garbled)} line(s) hold bytes that are not text (first: line "
+            f"{garbled[0]}); read as far as they parse"
+        )
     steps: list[float] = []
     epochs: list[float] = []
     rows: list[dict[str, float]] = []
