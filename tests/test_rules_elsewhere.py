@@ -582,11 +582,44 @@ def test_critic_scores_under_a_wasserstein_loss_are_not_impossible_probabilities
     rng = np.random.default_rng(9)
     n = 100
     real, fake = 10 + rng.normal(0, 1, n), 5 + rng.normal(0, 1, n)
-    wgan = diagnose(load_run(_csv(tmp_path / "w", D_loss=fake - real, G_loss=-fake,
-                                  d_real=real, d_fake=fake)))
+    wgan = diagnose(
+        load_run(_csv(tmp_path / "w", D_loss=fake - real, G_loss=-fake, d_real=real, d_fake=fake))
+    )
     assert wgan.context["equilibrium"]["loss"] == "wasserstein"
     assert "implausible_values" not in _rules(wgan)
-    bce = diagnose(load_run(_csv(tmp_path / "b", D_loss=1.3 + rng.normal(0, 0.02, n),
-                                 G_loss=0.7 + rng.normal(0, 0.02, n), d_real=real, d_fake=fake)))
+    bce = diagnose(
+        load_run(
+            _csv(
+                tmp_path / "b",
+                D_loss=1.3 + rng.normal(0, 0.02, n),
+                G_loss=0.7 + rng.normal(0, 0.02, n),
+                d_real=real,
+                d_fake=fake,
+            )
+        )
+    )
     f = next(f for f in bce.findings if f.rule == "implausible_values")
     assert "a probability must lie in [0, 1]" in f.message
+
+
+def test_a_config_naming_summed_discriminators_divides_the_losses(synthetic_run):
+    # pix2pixHD-style: LSGAN losses summed over 2 scales' discriminators. D at chance on each
+    # scores 0.5 (terms summed), so the logged D loss is 1.0 and G's 0.5; read against one
+    # D they are 2x its equilibrium. `summed_discriminators: 2` in the config divides them
+    n = 300
+    rng = np.random.default_rng(0)
+    dl = 1.0 + 0.02 * rng.standard_normal(n)
+    gl = 0.5 + 0.02 * rng.standard_normal(n)
+    cfg = {"summed_discriminators": 2}
+    run = load_run(synthetic_run("k", steps=n, loss="lsgan", d_loss=dl, g_loss=gl, config=cfg))
+    eq = loss_convention(run)
+    assert (eq.loss, eq.d_loss, eq.summed) == ("lsgan", 0.5, 2)
+    assert eq.notes[0] == (
+        "D and G losses read per discriminator: the logged ones add up 2 discriminators' "
+        "losses (config summed_discriminators), so they are divided by 2"
+    )
+    (f,) = [f for f in diagnose(run).findings if f.rule == "healthy_equilibrium"]
+    assert "D loss (D_loss / 2) 0.5" in f.message
+    # the same losses without the key: one D's 0.5, and the D loss reads as never at chance
+    plain = load_run(synthetic_run("p", steps=n, loss="lsgan", d_loss=dl, g_loss=gl))
+    assert "d_stalled" in {f.rule for f in diagnose(plain).findings}

@@ -43,6 +43,8 @@ def test_so_vits_list_is_named_from_the_trainer(tmp_path):
     assert r.loss == "lsgan"
     assert r.config["train"]["c_mel"] == 45
     assert "3 loss list(s) read (layout: 3 so-vits-svc)" in r.extra["source_notes"][0]
+    assert r.extra["summed_discriminators"] == 6
+    assert r.extra["source_notes"][0].endswith("(6: the rules read them divided by 6)")
 
 
 def test_vits_list_of_eight_has_a_duration_loss(tmp_path):
@@ -102,6 +104,9 @@ def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
     assert r.scalars["loss_disc"].tolist() == [4.107, 3.9, 3.5]
     assert r.scalars["loss_mel"].tolist() == [26.703] * 3
     assert "layout: 3 RVC" in r.extra["source_notes"][0]
+    # RVC v1 has VITS's 6 sub-discriminators, v2 9: without its version the count is unsaid
+    assert "summed_discriminators" not in r.extra
+    assert r.extra["source_notes"][0].endswith("(their number unknown)")
 
 
 def test_unknown_length_keeps_step_and_says_so(tmp_path):
@@ -160,3 +165,28 @@ def test_bytes_that_are_not_text_are_named(tmp_path):
         )
         for w in r.warnings
     )
+
+
+def test_a_healthy_vits_d_is_judged_per_discriminator(tmp_path):
+    # 30 prints of a D a little ahead of chance: loss_disc 2.4 of the 3.0 six sub-Ds score at
+    # chance, loss_gen 2.3 (1.5 at chance). Against one D's 0.5 it looked worse than chance
+    rng = np.random.default_rng(0)
+    out = [PRE + CFG]
+    for i in range(30):
+        d, g = 2.4 + 0.05 * rng.standard_normal(), 2.3 + 0.05 * rng.standard_normal()
+        out += [
+            PRE + f"Train Epoch: {i + 1} [0%]",
+            PRE + f"[{d}, {g}, 5.5, 20.0, 1.0, {200 * i}, 1e-4]",
+        ]
+    (tmp_path / "train.log").write_text("\n".join(out) + "\n", encoding="utf-8")
+    from gananalyze.analysis.rules import diagnose
+
+    d = diagnose(load_run(tmp_path))
+    assert not [f.rule for f in d.findings if f.severity != "info"]
+    assert d.context["equilibrium"]["summed"] == 6
+    assert d.context["equilibrium"]["notes"][0] == (
+        "D and G losses read per discriminator: the logged ones add up 6 discriminators' "
+        "losses (vits-log log), so they are divided by 6"
+    )
+    (f,) = [f for f in d.findings if f.rule == "healthy_equilibrium"]
+    assert "D loss (loss_disc / 6) 0.4" in f.message

@@ -168,6 +168,8 @@ CONFIG_HINTS: dict[str, list[str]] = {
     ],
     "g_loss": ["g_loss", "g_loss_type", "generator_loss", "gen_loss_type", "g_loss_mode"],
     "d_loss_reduction": ["d_loss_reduction", "d_reduction", "d_loss_reduce"],
+    # how many discriminators' losses the logged D and G losses add up (VITS: 6 sub-Ds)
+    "summed_discriminators": ["summed_discriminators", "discriminators_summed"],
     "d_lr": [
         "lr_d",
         "d_lr",

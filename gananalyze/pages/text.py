@@ -41,7 +41,12 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
         elif eq["loss"] == "began":  # autoencoder losses balanced by k_t
             lines.append("loss:     began (autoencoder losses balanced by k_t; no equilibrium)")
         else:
-            lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at})")
+            per = (
+                f"; per discriminator: the logged losses add up {eq['summed']}"
+                if eq.get("summed", 1) > 1
+                else ""
+            )
+            lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at}{per})")
     for g in (diag.context or {}).get("gans", []):
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())
         lines.append(f"{'GAN ' + g['tag'] + ':' if g['tag'] else 'read as:':<9} {cols}")

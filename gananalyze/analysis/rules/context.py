@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...naming.aliases import LABELS
+from ...naming.aliases import LABELS, config_hints
 from ...naming.layouts import GanView, source_name
 from ...run import Run
 from ..evaluations import finite_series
@@ -62,6 +62,29 @@ def joined(*series: pd.Series) -> tuple[np.ndarray, ...]:
     return tuple(v if ok.all() else v[ok] for v in vals)
 
 
+SUMMED_ROLES = ("D_loss", "G_loss", "D_loss_real", "D_loss_fake")
+
+
+def summed_discriminators(run: Run) -> tuple[int, str]:
+    """(K, where it was said) when the logged adversarial losses add up K discriminators'
+    losses (VITS's 6 sub-discriminators, pix2pixHD's num_D scales): a reader that knows its
+    trainer sets `run.extra["summed_discriminators"]`; a config says it with the key
+    `summed_discriminators`. (1, "") otherwise. The rules read those losses divided by K, so
+    every equilibrium and the D(G(z)) a G loss implies are one discriminator's."""
+    k = run.extra.get("summed_discriminators")
+    if k is not None:
+        return int(k), f"{run.format} log"
+    hint = config_hints(run.config).get("summed_discriminators")
+    if hint is not None:
+        try:
+            n = int(float(hint[0]))
+        except ValueError:
+            return 1, ""
+        if 1 < n <= 64:
+            return n, f"config {hint[1]}"
+    return 1, ""
+
+
 class RuleContext:
     """What the rules share: the run, thresholds, aligned bins and cached series."""
 
@@ -98,6 +121,7 @@ class RuleContext:
         else:
             self.bin_start = self.bin_end = np.zeros(0, np.int64)
         self.eq: Any = None  # conventions.Equilibrium, set by the conventions step
+        self.summed, self.summed_source = summed_discriminators(run)
         self.diversity: pd.DataFrame | None = None
 
     # -- raw series
@@ -105,9 +129,10 @@ class RuleContext:
         """A metric's logged points (Inf kept), or an empty series."""
         if name not in self._series:
             src = self.view.columns.get(name) if self.view else None
-            self._series[name] = (
-                self.run.series(name) if src is None else view_series(self.run, src)
-            )
+            s = self.run.series(name) if src is None else view_series(self.run, src)
+            if self.summed > 1 and name in SUMMED_ROLES and len(s):
+                s = s / self.summed  # one discriminator's share (summed_discriminators)
+            self._series[name] = s
         return self._series[name]
 
     def finite(self, name: str) -> pd.Series:
@@ -166,8 +191,11 @@ class RuleContext:
 
     def label(self, name: str) -> str:
         src = self.view.columns.get(name) if self.view else None
+        per = f" / {self.summed}" if self.summed > 1 and name in SUMMED_ROLES else ""
         if src is not None:
-            return f"{LABELS.get(name, name)} ({source_name(src)})"
+            return f"{LABELS.get(name, name)} ({source_name(src)}{per})"
+        if per:
+            return f"{LABELS.get(name, name)} ({self.column(name)}{per})"
         return LABELS.get(name, name)
 
     def column(self, name: str) -> str:

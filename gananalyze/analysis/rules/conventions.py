@@ -36,9 +36,10 @@ class Equilibrium:
     d_loss: float | None
     g_loss: float | None
     notes: list[str] = field(default_factory=list)
+    summed: int = 1  # discriminators the logged losses add up (the rules divide by it)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "loss": self.loss,
             "reduction": self.reduction,
             "source": self.source,
@@ -46,6 +47,9 @@ class Equilibrium:
             "G_loss": self.g_loss,
             "notes": list(self.notes),
         }
+        if self.summed > 1:  # said only where it applies (the JSON of other runs unchanged)
+            out["summed"] = self.summed
+        return out
 
 
 _LOSS_NAMES = {
@@ -134,6 +138,11 @@ def equilibrium(
     th = thresholds or DEFAULT_THRESHOLDS
     ctx = ctx or RuleContext(run, th)
     notes: list[str] = []
+    if ctx.summed > 1:
+        notes.append(
+            f"D and G losses read per discriminator: the logged ones add up {ctx.summed} "
+            f"discriminators' losses ({ctx.summed_source}), so they are divided by {ctx.summed}"
+        )
     loss, source = None, "run"
     if run.loss:
         loss = _LOSS_NAMES.get(str(run.loss).lower(), None)
@@ -256,7 +265,7 @@ def equilibrium(
     else:
         d_eq, g_eq = None, None
         notes.append("Wasserstein loss: no equilibrium value, only trends")
-    return Equilibrium(loss, reduction, source, d_eq, g_eq, notes)
+    return Equilibrium(loss, reduction, source, d_eq, g_eq, notes, ctx.summed)
 
 
 SIGN_MIN_POINTS = 5  # a short log's signs are evidence too (the short-log rules read 5 rows)
