@@ -16,9 +16,10 @@ from conftest import write_synthetic_run
 from gananalyze import RunLog, generator_spec, load_run
 from gananalyze.analysis.evaluations import best_checkpoint
 from gananalyze.analysis.findings import Diagnosis, Finding
+from gananalyze.analysis.rules import diagnose
 from gananalyze.cli import main
 from gananalyze.pages.report import build_report_html, render_report
-from gananalyze.pages.sections import equilibrium
+from gananalyze.pages.sections import equilibrium, equilibrium_loss
 from gananalyze.runio.store import append_sample_metrics
 
 XSS = "<script>alert(1)</script>"
@@ -247,6 +248,11 @@ def test_equilibrium_lines_follow_the_diagnosis(synthetic_run):
     assert equilibrium(run, wass) == {}
     eq = equilibrium(run)  # rules.equilibrium: the synthetic D loss sums both BCE terms
     assert eq["D_loss"] == pytest.approx(2 * np.log(2), rel=1e-3)
+    # losses that add up 6 discriminators' (VITS): the lines are where the logged losses
+    # balance, 6 x one discriminator's
+    run6 = load_run(synthetic_run("k", steps=60, loss="lsgan", config={"summed_discriminators": 6}))
+    assert equilibrium(run6) == {"D_loss": 3.0, "G_loss": 1.5}
+    assert equilibrium_loss(run6, diagnose(run6)) == "lsgan, 6 discriminators summed"
 
 
 def test_best_checkpoint_lower_or_higher_is_better(tmp_path):

@@ -62,7 +62,7 @@ class DynamicsSections:
             self.shows(fid, "losses", [(canon, col)])
         if not figs:
             return None
-        if loss == "wasserstein":
+        if loss.split(",")[0] == "wasserstein":
             eqs = (
                 "a Wasserstein loss has no fixed equilibrium value, so only trends and the "
                 "gap between the critic's scores matter"

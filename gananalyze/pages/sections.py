@@ -149,12 +149,20 @@ def equilibrium(run: Run, diagnosis: Diagnosis | None = None) -> dict[str, float
         eq = rules_equilibrium(
             run, diagnosis.thresholds if diagnosis is not None and diagnosis.thresholds else None
         ).to_dict()
-    return {k: float(eq[k]) for k in ("D_loss", "G_loss") if eq.get(k) is not None}
+    # the losses as logged: K discriminators' summed where the run says so (eq "summed")
+    return {
+        k: float(eq.get(f"{k}_logged", eq[k]))
+        for k in ("D_loss", "G_loss")
+        if eq.get(k) is not None
+    }
 
 
 def equilibrium_loss(run: Run, diagnosis: Diagnosis | None = None) -> str:
+    """The loss type's name as the charts say it ("lsgan, 6 discriminators summed")."""
     eq = (diagnosis.context or {}).get("equilibrium") if diagnosis is not None else None
-    return str((eq or {}).get("loss") or run.loss or "unknown")
+    name = str((eq or {}).get("loss") or run.loss or "unknown")
+    k = (eq or {}).get("summed", 1)
+    return f"{name}, {k} discriminators summed" if k > 1 else name
 
 
 def pivot_by_key(

@@ -49,6 +49,9 @@ class Equilibrium:
         }
         if self.summed > 1:  # said only where it applies (the JSON of other runs unchanged)
             out["summed"] = self.summed
+            for k, v in (("D_loss", self.d_loss), ("G_loss", self.g_loss)):
+                if v is not None:  # where the losses as logged (K discriminators') balance
+                    out[f"{k}_logged"] = v * self.summed
         return out
 
 
