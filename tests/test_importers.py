@@ -556,6 +556,12 @@ def test_a_table_one_folder_down_is_read_with_a_note(tmp_path):
     assert f"{tmp_path}: read statistics/srf_4_train_results.csv, the only table found" in (
         r.warnings
     )
+    # named after the folder pointed at (every SRGAN run was "statistics/srf_4_train_results",
+    # so `compare` could not tell them apart); pointed at the file, after its own folder
+    assert r.name == f"{tmp_path.name}/srf_4_train_results"
+    assert load_run(tmp_path / "statistics" / "srf_4_train_results.csv").name == (
+        "statistics/srf_4_train_results"
+    )
     # two tables one folder down: named, never guessed
     (tmp_path / "statistics" / "srf_2_train_results.csv").write_text("Epoch,Loss_D\n1,0.5\n")
     with pytest.raises(GanAnalyzeError) as e:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from .table import WALL_COLUMNS, Axis, Columns, Profile, epoch_column, keep_counted_rows
+from .table import WALL_COLUMNS, Axis, Columns, Profile, keep_counted_rows
+from .tablefiles import epoch_column
 
 NAME = "ctgan"
 _NEEDED = {"epoch", "generator loss", "discriminator loss"}

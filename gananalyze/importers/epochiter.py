@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from . import counters as ctr
-from .table import Axis, Columns, Profile, epoch_column, keep_counted_rows, keep_rows
+from .table import Axis, Columns, Profile, keep_counted_rows, keep_rows
+from .tablefiles import epoch_column
 
 NAME = "epoch-iter"
 ITER_COLUMNS = (

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import GanAnalyzeError
 from . import ctgan
-from .table import Axis, Columns, Profile, counted, epoch_column, step_column
+from .table import Axis, Columns, Profile, counted
+from .tablefiles import epoch_column, step_column
 
 NAME = "keras"
 

@@ -20,7 +20,8 @@ import numpy as np
 from ..errors import GanAnalyzeError
 from ..run import Run
 from . import ctgan, epochiter, wandb
-from .table import Axis, Columns, Profile, epoch_column, step_column
+from .table import Axis, Columns, Profile
+from .tablefiles import epoch_column, step_column
 
 NAME = "csv-rows"
 

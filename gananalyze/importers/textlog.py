@@ -43,7 +43,8 @@ from . import counters as ctr
 from . import freetext, linetemplates
 from . import preamble as preamble_mod
 from ._common import warn_limit
-from .table import NOT_RUN_FILES, build_run, find_table
+from .table import build_run
+from .tablefiles import NOT_RUN_FILES, find_table
 
 NAME = "textlog"
 SUFFIXES = (".txt", ".log", ".out", ".md", "")  # .md: stdout redirected into a notes file

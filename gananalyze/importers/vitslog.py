@@ -40,7 +40,8 @@ from ..files.runfiles import checked, keep_inside
 from ..run import Run
 from . import counters as ctr
 from .freetext import NUM
-from .table import NOT_RUN_FILES, build_run
+from .table import build_run
+from .tablefiles import NOT_RUN_FILES
 
 NAME = "vits-log"
 SUFFIXES = (".log", ".txt", ".out", "")
