@@ -764,3 +764,20 @@ def test_a_value_in_parentheses_after_its_key():
     # a printed call's argument and a value's own spread in parentheses are not
     assert freetext.parse("Conv2d(64, 128)").values == []
     assert [n for n, _ in freetext.parse("time (data): 0.512 (0.004)").values] == ["time (data)"]
+
+
+def test_a_new_key_on_every_line_is_bounded_and_named(tmp_path, monkeypatch):
+    # keys x lines dense values: 900,000 keys over 30,000 lines asked for 24 GB; the names
+    # printed most often are kept within the bound, the rest named in one warning
+    monkeypatch.setattr(linetemplates, "MAX_EMPTY", 300)
+    f = tmp_path / "train.log"
+    lines = [f"Step [{i}/100] loss_g: 1.5, loss_d: 0.5, m_{i}: 7\n" for i in range(100)]
+    f.write_text("".join(lines))
+    r = load_run(f)
+    assert list(r.scalars.columns) == ["step", "loss_g", "loss_d", "m_0", "m_1", "m_2"]
+    assert r.series("loss_g").tolist() == [1.5] * 100
+    assert (
+        f"{f}: 102 different value names over 100 rows, more than can be held (at most "
+        "10,000 names and 300 values missing from their lines); the 97 printed least often "
+        "are left out"
+    ) in r.warnings

@@ -28,6 +28,14 @@ from .freetext import (
     template,
 )
 
+# Bounds on the dense value columns of one log (a log printing a new key on every line
+# would otherwise ask for keys x lines values, 900,000 x 30,000 for a 40 MB log): at most
+# MAX_NAMES names (as a table's columns, _csvread.MAX_COLUMNS) and MAX_EMPTY values held
+# that no line printed (the NaN a column holds where its name was not printed; a log that
+# prints its keys on every line holds none).
+MAX_NAMES = 10_000
+MAX_EMPTY = 50_000_000
+
 
 def _re2_escape(s: str) -> str:
     out = []
@@ -116,14 +124,33 @@ class Extracted:
         rows = np.concatenate([r for parts in self.points.values() for r, _ in parts])
         return np.bincount(rows, minlength=self.n).astype(np.int64)
 
+    def kept_names(self, nrows: int) -> list[str]:
+        """The names whose dense columns over `nrows` rows fit the bounds: at most MAX_NAMES
+        names, and at most MAX_EMPTY values held that no line printed. Every name when they
+        fit, else the names printed most often (first printed first among equals), in
+        first-printed order."""
+        names = list(self.points)
+        counts = [sum(len(r) for r, _ in self.points[k]) for k in names]
+        if len(names) <= MAX_NAMES and len(names) * nrows - sum(counts) <= MAX_EMPTY:
+            return names
+        kept, empty = [], 0
+        for i in sorted(range(len(names)), key=lambda i: -counts[i]):
+            empty += max(nrows - counts[i], 0)
+            if len(kept) == MAX_NAMES or empty > MAX_EMPTY:
+                break
+            kept.append(i)
+        return [names[i] for i in sorted(kept)]
+
     def columns(self, rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(values, logged) over the lines `rows` (ascending), in first-printed order; names
-        no line of `rows` printed are left out."""
+        no line of `rows` printed are left out, and so are the names over the bounds
+        (`kept_names`)."""
         pos = np.full(self.n, -1, dtype=np.int64)
         pos[rows] = np.arange(len(rows))
         cols: dict[str, np.ndarray] = {}
         logged: dict[str, np.ndarray] = {}
-        for name, parts in self.points.items():
+        for name in self.kept_names(len(rows)):
+            parts = self.points[name]
             col = mask = None
             for r, v in parts:
                 p = pos[r]

@@ -286,6 +286,14 @@ def load(path: Path) -> Run:
         keep, sections, replaced = ctr.segments(steps, own_rows & (sig == main_sig))
     bad: list[str] = []
     cols, logged = ex.columns(rows)
+    left_out = len(ex.points) - len(ex.kept_names(len(rows)))
+    if left_out:
+        warnings.append(
+            f"{log}: {len(ex.points):,} different value names over {len(rows):,} rows, more "
+            f"than can be held (at most {linetemplates.MAX_NAMES:,} names and "
+            f"{linetemplates.MAX_EMPTY:,} values missing from their lines); the "
+            f"{left_out:,} printed least often are left out"
+        )
     last_line = lines[len(lines) - 1].as_py() if len(lines) else ""
     if len(rows) and not ends and rows[-1] == len(lines) - 1 and _cut_short(last_line):
         shape = freetext.parse(last_line)
