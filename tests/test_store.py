@@ -165,3 +165,26 @@ def test_info_summary_lists_everything(tmp_path):
 
     data = json.loads(js.output)
     assert data["metrics"] == {"G_loss": 10, "D_loss": 10} and data["checkpoints"][-1] == 900
+
+
+def test_a_part_of_the_wrong_schema_is_skipped_and_named(tmp_path):
+    # string steps and list/struct metrics (another tool's Parquet in scalars/) used to
+    # stop the run with ArrowInvalid; histograms without their keys with a KeyError
+    r = tmp_path / "r"
+    _part(r, 0, step=np.arange(3, dtype=np.int64), G_loss=[1.0, 2.0, 3.0])
+    _part(r, 1, step=["a", "b"], G_loss=[4.0, 5.0])
+    _part(r, 2, step=np.array([3], np.int64), G_loss=[[1, 2]])
+    parts.write_part(r / "histograms", pa.table({"step": [1], "layer": [1.5]}), 0)
+    run = load_run(r)
+    assert run.series("G_loss").tolist() == [1.0, 2.0, 3.0]
+    assert run.histograms.empty
+    s, h = r / "scalars", r / "histograms"
+    skipped = [w for w in run.warnings if "Parquet part skipped" in w]
+    assert skipped == [
+        f"{next(s.glob('part-000001-*'))}: Parquet part skipped: column 'step' holds string, "
+        "not integers; all other parts used",
+        f"{next(s.glob('part-000002-*'))}: Parquet part skipped: column 'G_loss' holds "
+        "list<element: int64>, not numbers; all other parts used",
+        f"{next(h.glob('part-000000-*'))}: Parquet part skipped: no 'model' column; all other "
+        "parts used",
+    ]

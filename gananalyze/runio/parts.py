@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -173,14 +174,59 @@ def _check_footer(md: pq.FileMetaData, schema: pa.Schema) -> None:
         raise ValueError("footer column names differ from those written")
 
 
+def _is_number(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_null(t)
+    )
+
+
+def schema_problem(
+    schema: pa.Schema, keys: tuple[str, ...] = (), numbers: bool = True
+) -> str | None:
+    """Why a part of this schema cannot be used (None when it can): its `step` must be
+    integers, each of `keys` present and text, and (with `numbers`) every other column
+    numbers (or booleans, or all null)."""
+    for name in ("step", *keys):
+        if name not in schema.names:
+            return f"no {name!r} column"
+    for f in schema:
+        t = f.type
+        if f.name == "step":
+            ok, want = pa.types.is_integer(t), "integers"
+        elif f.name in keys:
+            ok, want = pa.types.is_string(t) or pa.types.is_large_string(t), "text"
+        else:
+            ok, want = (not numbers or _is_number(t)), "numbers"
+        if not ok:
+            return f"column {f.name!r} holds {t}, not {want}"
+    return None
+
+
+def scalars_schema_problem(schema: pa.Schema) -> str | None:
+    """A scalars part: integer steps, every other column numbers."""
+    return schema_problem(schema)
+
+
+def histograms_schema_problem(schema: pa.Schema) -> str | None:
+    """A histograms part: integer steps, text model, param and kind, numbers else."""
+    return schema_problem(schema, ("model", "param", "kind"))
+
+
 def read_parts(
-    directory: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
+    directory: Path,
+    warnings: list[str],
+    damaged: list[tuple[str, str]] | None = None,
+    schema_problem: Callable[[pa.Schema], str | None] | None = None,
 ) -> list[pa.Table]:
     """Every readable part in `directory`, in part order.
 
     Parts that share one schema (the usual case) are read together, in
     parallel; any failure falls back to reading file by file so that one
-    damaged part never costs the others.
+    damaged part never costs the others. A part whose schema `schema_problem`
+    objects to is skipped the same way, its warning naming the problem.
     """
     good: list[Path] = []
     schemas: list[pa.Schema] = []
@@ -190,6 +236,12 @@ def read_parts(
                 md = pf.metadata
             schema = md.schema.to_arrow_schema()
             _check_footer(md, schema)
+            problem = schema_problem(schema) if schema_problem is not None else None
+            if problem is not None:
+                warnings.append(f"{p}: Parquet part skipped: {problem}; all other parts used")
+                if damaged is not None:
+                    damaged.append((str(p), f"Parquet part of the wrong schema ({problem})"))
+                continue
             schemas.append(schema)
             good.append(p)
         except Exception as e:
@@ -229,12 +281,7 @@ def concat_parts(tables: list[pa.Table], index_cols: dict[str, pa.DataType]) -> 
         for name, col in zip(t.column_names, t.columns, strict=False):
             want = index_cols.get(name)
             if want is None:
-                if (
-                    pa.types.is_integer(col.type)
-                    or pa.types.is_floating(col.type)
-                    or pa.types.is_boolean(col.type)
-                    or pa.types.is_null(col.type)
-                ):
+                if _is_number(col.type):
                     want = pa.float64()
                 else:
                     want = col.type

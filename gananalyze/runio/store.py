@@ -33,7 +33,16 @@ from ..files.bounded import loads_json
 from ..files.runfiles import FolderIndex, checked, indexed_folder, keep_inside
 from ..run import Checkpoint, Run, SampleGrid, empty_nonfinite, empty_scalars
 from .labels import run_classes, valid_labels
-from .parts import concat_parts, merge_scalars, part_writers, read_parts, write_part
+from .parts import (
+    concat_parts,
+    histograms_schema_problem,
+    merge_scalars,
+    part_writers,
+    read_parts,
+    scalars_schema_problem,
+    schema_problem,
+    write_part,
+)
 from .vectorfiles import list_vectors
 
 FORMAT_VERSION = 1
@@ -76,13 +85,7 @@ def is_native_run(path: Path) -> bool:
 def read_scalars(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame, int]:
-    tables = read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged)
-    for t in [t for t in tables if "step" not in t.column_names]:
-        warnings.append(
-            f"{run_dir}: a scalars part has no 'step' column "
-            f"({', '.join(t.column_names[:5])}...), skipped"
-        )
-    tables = [t for t in tables if "step" in t.column_names]
+    tables = read_parts(Path(run_dir) / SCALARS_DIR, warnings, damaged, scalars_schema_problem)
     if not tables:
         return empty_scalars(), {}, empty_nonfinite(), 0
     index = {"step": pa.int64(), "epoch": pa.float64(), "wall_time": pa.float64()}
@@ -103,9 +106,11 @@ def _latest_rows(
     warnings: list[str],
     damaged: list[tuple[str, str]] | None,
     keys: Callable[[pd.DataFrame], list[str]],
+    problem: Callable[[pa.Schema], str | None],
 ) -> pd.DataFrame:
-    """The parts in `folder` as one frame: the last write of each `keys(frame)` row, sorted."""
-    tables = read_parts(folder, warnings, damaged)
+    """The parts in `folder` as one frame: the last write of each `keys(frame)` row, sorted
+    (parts of a schema `problem` objects to are skipped with a warning)."""
+    tables = read_parts(folder, warnings, damaged, problem)
     if not tables:
         return pd.DataFrame()
     df = pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -121,7 +126,11 @@ def read_histograms(
     run_dir: Path, warnings: list[str], damaged: list[tuple[str, str]] | None = None
 ) -> pd.DataFrame:
     return _latest_rows(
-        Path(run_dir) / HIST_DIR, warnings, damaged, lambda df: ["step", "model", "param", "kind"]
+        Path(run_dir) / HIST_DIR,
+        warnings,
+        damaged,
+        lambda df: ["step", "model", "param", "kind"],
+        histograms_schema_problem,
     )
 
 
@@ -133,6 +142,9 @@ def read_sample_metrics(
         warnings,
         damaged,
         lambda df: ["step", "features"] if "features" in df.columns else ["step"],
+        lambda schema: schema_problem(
+            schema, ("features",) if "features" in schema.names else (), numbers=False
+        ),
     )
 
 
@@ -166,8 +178,7 @@ def _layout(rec: dict) -> dict[str, Any] | None:
         and type(outside) in (int, float)
         and 0 <= outside <= 1
         and (reach is None or (type(reach) in (int, float) and 0 <= reach < float("inf")))
-        and
-        all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
+        and all(count(rec.get(k)) for k in ("nrow", "ncol", "count"))
         and type(padding) is int
         and 0 <= padding < 1 << 16
         and (
