@@ -59,3 +59,24 @@ def test_a_run_that_went_nan_shows_no_level_from_before(tmp_path):
     levels = report_evidence._end_levels(run)
     assert np.isnan(levels["G_loss"]) and np.isnan(levels["D_loss"])
     assert "NaN/Inf only" in build_report_html(run)
+
+
+def test_a_report_whose_vector_samples_are_all_unreadable(tmp_path):
+    # an object-dtype .npy (a pickle) as the only vector samples: the report stopped with
+    # IndexError; now it is written, the file named in the warnings
+    from gananalyze import RunLog
+
+    r = tmp_path / "r"
+    with RunLog(r, loss="bce") as log:
+        for s in range(3):
+            log.scalars(s, G_loss=1.0, D_loss=1.0)
+    (r / "samples").mkdir(exist_ok=True)
+    np.save(r / "samples" / "step-000000002.npy", np.array([{"a": 1}], dtype=object))
+    (r / "samples" / "vectors.jsonl").write_text(
+        '{"step": 2, "file": "step-000000002.npy", "kind": "rows"}\n'
+    )
+    run = load_run(r)
+    ev = report_evidence.gather(run, tsne=False)
+    assert ev.vectors is None
+    npy = r / "samples" / "step-000000002.npy"
+    assert f"{npy}: .npy array of Python objects (loading it unpickles); not read" in run.warnings

@@ -219,7 +219,7 @@ def _vectors(run: Run, best: dict[str, Any] | None, tsne: bool) -> VectorEvidenc
     from .vectorstats import vector_data
 
     data = vector_data(run)
-    if data is None:
+    if data is None or not data.steps:  # none readable: their warnings name them
         return None
     last = data.steps[-1]
     shown = []
