@@ -635,3 +635,14 @@ def test_cli_import_then_info(tmp_path):
     assert res.exit_code == 3 and "not empty" in res.output
     res = runner.invoke(main, ["info", str(tmp_path / "native")])
     assert "format:      native" in res.output
+
+
+def test_a_table_with_only_its_header_is_one_clear_line(tmp_path):
+    # a trainer that crashed before its first log: KeyError: None before
+    f = tmp_path / "metrics.csv"
+    f.write_text("step,G_loss,D_loss\n")
+    with pytest.raises(GanAnalyzeError) as e:
+        load_run(tmp_path)
+    assert str(e.value) == (
+        f"{f}: no row holds a number in its step column 'step' (no rows below the header)"
+    )

@@ -323,6 +323,12 @@ def _step_axis(t: Columns, table: Path, bad: list[str]) -> Axis:
         )
     ep = epoch_column(names)
     col = pick_step([(c, t.values[c]) for c in cands])
+    if col is None:
+        rows = len(t.values[cands[0]])
+        raise GanAnalyzeError(
+            f"{table}: no row holds a number in its step column {cands[0]!r}"
+            + (" (no rows below the header)" if rows == 0 else f" ({rows:,} rows)")
+        )
     if not varies(t.values[col]) and ep is not None and varies(t.values[ep]):
         steps = counted(t, table, bad, ep, "an epoch")
         note = f"{table}: the step column {col!r} never changes; the epoch is the step"
