@@ -450,3 +450,12 @@ def test_links_leading_out_of_the_run_are_not_read(tmp_path):
     r = load_run(run)
     assert "leak" not in r.metrics
     assert "metrics/leak: not read: it is a link that resolves outside the run folder" in r.warnings
+
+
+def test_mlflow_step_past_64_bits_is_a_damaged_line(tmp_path):
+    run = write_mlflow(tmp_path)
+    g = run / "metrics" / "loss" / "G"
+    g.write_text(g.read_text() + f"1700000005000 9.0 {2**70}\n")
+    r = load_run(run)
+    assert r.steps.tolist() == [0, 10] and r.series("loss/G").tolist() == [2.5, 2.0]
+    assert f"{g}:3: step {2**70} does not fit 64 bits, line skipped" in r.warnings

@@ -71,3 +71,19 @@ def test_other_sqlite_files_are_no_mlflow_store(tmp_path):
     _db(tmp_path / "empty.db", [])
     with pytest.raises(GanAnalyzeError, match="empty.db: an MLflow database with no runs"):
         load_run(tmp_path / "empty.db")
+
+
+def test_rows_whose_value_or_step_is_not_a_number_are_left_out_and_counted(tmp_path):
+    # SQLite keeps any type in any column: a text step stopped the run with ValueError
+    db = _db(tmp_path / "mlflow.db", [("c" * 32, "r", 1, {"g_loss": [(0, 1.0), (1, 2.0)]}, {})])
+    con = sqlite3.connect(db)
+    con.execute("insert into metrics values ('g_loss', 3.0, 1, ?, 'x', 0)", ("c" * 32,))
+    con.execute("insert into metrics values ('g_loss', 'abc', 1, ?, 2, 0)", ("c" * 32,))
+    con.commit()
+    con.close()
+    r = load_run(tmp_path)
+    assert r.steps.tolist() == [0, 1] and r.series("g_loss").tolist() == [1.0, 2.0]
+    assert r.warnings == [
+        f"{db}: 2 metric row(s) of run {'c' * 32} whose value, step or time is not a number "
+        "were left out"
+    ]

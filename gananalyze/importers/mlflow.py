@@ -23,6 +23,7 @@ from ..errors import GanAnalyzeError
 from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
+from ..runio.parts import INT64_MAX, INT64_MIN
 from . import epochsteps, mlflow_db
 from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
@@ -61,6 +62,11 @@ def _load_db(path: Path, db: Path) -> Run:
     """A run of MLflow's database store (`mlflow_db`)."""
     r = mlflow_db.read_db(db)
     warnings: list[str] = []
+    if r.bad:
+        warnings.append(
+            f"{db}: {r.bad:,} metric row(s) of run {r.uuid} whose value, step or time is not a "
+            "number were left out"
+        )
     frame, counts, nonfinite, dup_steps, replaced = pivot_points(
         r.steps, r.ids, r.values, r.keys, wall=r.walls
     )
@@ -121,6 +127,9 @@ def load(path: Path) -> Run:
                 st = int(parts[2]) if len(parts) > 2 else 0
             except (ValueError, IndexError):
                 bad.append(f"{f}:{i}: not '<timestamp> <value> <step>', line skipped")
+                continue
+            if not INT64_MIN <= st <= INT64_MAX:
+                bad.append(f"{f}:{i}: step {parts[2][:30]} does not fit 64 bits, line skipped")
                 continue
             steps.append(st)
             ids.append(j)

@@ -42,6 +42,7 @@ class DbRun:
     walls: np.ndarray
     params: dict[str, str]
     others: list[str] = field(default_factory=list)  # the database's other runs (name (id))
+    bad: int = 0  # metric rows whose value, step or time is not a number (left out)
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -112,12 +113,20 @@ def read_db(db: Path) -> DbRun:
     steps = np.empty(len(rows), np.int64)
     values = np.empty(len(rows), np.float64)
     walls = np.empty(len(rows), np.float64)
+    ok = np.ones(len(rows), bool)
     for i, (key, value, ts, step, is_nan) in enumerate(rows):
+        try:
+            steps[i] = int(step or 0)  # OverflowError past 64 bits
+            values[i] = np.nan if is_nan else float(value)
+            walls[i] = float(ts or 0) / 1000.0
+        except (TypeError, ValueError, OverflowError):
+            ok[i] = False  # a value, step or time that is not a number
+            continue
         ids[i] = index.setdefault(str(key), len(index))
-        steps[i] = int(step or 0)
-        values[i] = np.nan if is_nan else float(value)
-        walls[i] = float(ts or 0) / 1000.0
     keys = list(index)
+    bad = int((~ok).sum())
+    if bad:
+        ids, steps, values, walls = ids[ok], steps[ok], values[ok], walls[ok]
     others = [f"{nm or '(unnamed)'} ({u[:8]})" for u, nm, _ in runs[1:]]
     return DbRun(
         str(uuid),
@@ -130,4 +139,5 @@ def read_db(db: Path) -> DbRun:
         walls,
         {str(k): str(v) for k, v in params.items()},
         others,
+        bad,
     )
