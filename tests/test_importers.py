@@ -646,3 +646,12 @@ def test_a_table_with_only_its_header_is_one_clear_line(tmp_path):
     assert str(e.value) == (
         f"{f}: no row holds a number in its step column 'step' (no rows below the header)"
     )
+
+
+def test_a_table_step_past_64_bits_is_skipped_and_counted(tmp_path):
+    # 1e23 and inf became -2**63: the first step of the run
+    f = tmp_path / "metrics.csv"
+    f.write_text("step,G_loss,D_loss\n0,1,2\n1e23,3,4\ninf,5,6\n2,7,8\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [0, 2] and r.series("G_loss").tolist() == [1.0, 7.0]
+    assert f"{f}: 2 row(s) with a step that does not fit 64 bits skipped" in r.warnings

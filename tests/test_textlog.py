@@ -781,3 +781,16 @@ def test_a_new_key_on_every_line_is_bounded_and_named(tmp_path, monkeypatch):
         "10,000 names and 300 values missing from their lines); the 97 printed least often "
         "are left out"
     ) in r.warnings
+
+
+def test_a_step_past_64_bits_is_skipped_not_a_restart_at_minus_2_63(tmp_path):
+    # the step became -2**63 and, as a restart, replaced every earlier row
+    f = tmp_path / "train.log"
+    steps = [0, 10, 20, 99999999999999999999999, 30]
+    f.write_text(
+        "".join(f"Step [{s}/100] loss_g: {i}.5, loss_d: 0.5\n" for i, s in enumerate(steps))
+    )
+    r = load_run(f)
+    assert r.steps.tolist() == [0, 10, 20, 30]
+    assert r.series("loss_g").tolist() == [0.5, 1.5, 2.5, 4.5]
+    assert r.warnings == [f"{f}: 1 line(s) whose step does not fit 64 bits skipped (line 4 first)"]

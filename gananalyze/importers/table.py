@@ -214,14 +214,23 @@ def load_table(path: Path, accept=has_step) -> tuple[Path, Columns, list[str], l
 def keep_counted_rows(
     t: Columns, cols: tuple[str, ...], table: Path, bad: list[str], what: str
 ) -> None:
-    """Keep the rows where every column of `cols` (the step counters) holds a number;
-    the others are dropped and counted in one `bad` line naming `what` they lack."""
+    """Keep the rows where every column of `cols` (the step counters) holds a number that
+    fits a 64-bit step; the others are dropped and counted in one `bad` line naming `what`
+    they lack (a step of 1e23 or inf would otherwise become -2**63)."""
     ok = np.ones(len(t.values[cols[0]]), dtype=bool)
+    fits = np.ones(len(ok), dtype=bool)
     for c in cols:
         ok &= t.logged[c] & ~np.isnan(t.values[c])
+        with np.errstate(invalid="ignore"):
+            fits &= np.abs(t.values[c]) < 2.0**63
     if (~ok).any():
         bad.append(f"{table}: {int((~ok).sum())} row(s) without {what} skipped")
-    keep_rows(t, ok)
+    if (ok & ~fits).any():
+        bad.append(
+            f"{table}: {int((ok & ~fits).sum())} row(s) with {what} that does not fit 64 bits "
+            "skipped"
+        )
+    keep_rows(t, ok & fits)
 
 
 def keep_rows(t: Columns, ok: np.ndarray) -> None:

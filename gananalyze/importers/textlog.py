@@ -275,7 +275,14 @@ def load(path: Path) -> Run:
         keep, sections, replaced = np.ones(len(rows), bool), [], 0
         preamble = 0
     else:
-        rows = np.flatnonzero(has_value & np.isfinite(step))
+        with np.errstate(invalid="ignore"):
+            huge = has_value & np.isfinite(step) & (np.abs(step) >= 2.0**63)
+        if huge.any():  # a step of 1e23 would become -2**63 and restart the log there
+            warnings.append(
+                f"{log}: {int(huge.sum())} line(s) whose step does not fit 64 bits skipped "
+                f"(line {int(np.flatnonzero(huge)[0]) + 1} first)"
+            )
+        rows = np.flatnonzero(has_value & np.isfinite(step) & ~huge)
         rows = _after_start(ex, rows, own)
         rows = _tqdm_first(lines, rows, step)
         preamble = int((has_value[: rows[0]]).sum()) if len(rows) else int(has_value.sum())
