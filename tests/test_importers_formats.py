@@ -459,3 +459,14 @@ def test_mlflow_step_past_64_bits_is_a_damaged_line(tmp_path):
     r = load_run(run)
     assert r.steps.tolist() == [0, 10] and r.series("loss/G").tolist() == [2.5, 2.0]
     assert f"{g}:3: step {2**70} does not fit 64 bits, line skipped" in r.warnings
+
+
+def test_a_csv_row_longer_than_pyarrows_block_costs_only_its_cell(tmp_path):
+    # one 2 MB cell failed the whole table: "straddling object straddles two block boundaries"
+    f = tmp_path / "metrics.csv"
+    rows = "".join(f"{i},{i}.5,1\n" for i in range(5))
+    f.write_text("step,G_loss,D_loss\n" + rows + "5," + "x" * (2 << 20) + ",1\n6,6.5,1\n")
+    r = load_run(f)
+    assert r.steps.tolist() == list(range(7))
+    assert r.series("G_loss").dropna().tolist() == [0.5, 1.5, 2.5, 3.5, 4.5, 6.5]
+    assert r.warnings == [f"{f}:7: G_loss = {'x' * 30!r} is not a number, left out"]

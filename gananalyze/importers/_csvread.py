@@ -192,9 +192,11 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return vals, w & ok, w & ~ok
 
 
-def _options(names: list[str], sep: str, strings: bool, handler=None):
+def _options(names: list[str], sep: str, strings: bool, handler=None, block: int | None = None):
     # row numbers for bad rows are only known single-threaded
     ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=handler is None)
+    if block is not None:
+        ro.block_size = block
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
     co = pcsv.ConvertOptions(
         null_values=[""],
@@ -283,6 +285,13 @@ def _utf8_source(p: Path):
         return pa.py_buffer(raw.decode("utf-8", errors="replace").encode("utf-8"))
 
 
+def _longest_line(p: Path) -> int:
+    """The length in bytes of the longest line of `p`."""
+    raw = np.frombuffer(p.read_bytes(), dtype=np.uint8)
+    ends = np.concatenate([[-1], np.flatnonzero(raw == 10), [len(raw)]])
+    return int(np.diff(ends).max())
+
+
 def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
     """The forgiving read: every cell as text, bad rows skipped (file:line),
     rows repeating the header dropped and remembered as restarts."""
@@ -301,8 +310,12 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
         try:  # every row has the right number of fields: read in parallel
             ro, po, co = _options(names, sep, strings=True)
             tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
-        except pa.ArrowInvalid:
-            ro, po, co = _options(names, sep, strings=True, handler=handler)
+        except pa.ArrowInvalid as e:
+            # a row longer than pyarrow's block (1 MiB; "straddling object straddles two
+            # block boundaries") fails the whole read: read it with a block that holds the
+            # longest line, so that only its cells are left out
+            block = _longest_line(p) + 2 if "straddl" in str(e) else None
+            ro, po, co = _options(names, sep, strings=True, handler=handler, block=block)
             tab = pcsv.read_csv(
                 _utf8_source(p), read_options=ro, parse_options=po, convert_options=co
             )
