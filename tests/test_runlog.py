@@ -251,9 +251,18 @@ def test_unloadable_checkpoint_is_a_plain_error(tmp_path):
             return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
 
     torch.save({"generator": Evil()}, tmp_path / "evil.pt", pickle_module=pickle)
-    with pytest.raises(GanAnalyzeError, match="cannot be loaded safely"):
+    with pytest.raises(GanAnalyzeError) as e:
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
+    # the refusal says what the file holds and never passes on torch's advice to load it
+    # with weights_only=False (which would run the payload)
+    assert str(e.value) == (
+        f"{tmp_path / 'evil.pt'}: checkpoint cannot be loaded safely: it holds Python objects "
+        f"beyond tensors and plain containers ({os.system.__module__}.system), which "
+        "unpickling could run as code; gananalyze loads weights only, so save the state_dict: "
+        "torch.save(G.state_dict(), path)"
+    )
+    assert "weights_only" not in str(e.value)
 
 
 def _start_session(path: str, barrier) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,29 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except GanAnalyzeError:
         raise
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GanAnalyzeError(f"{path}: checkpoint cannot be loaded safely ({first})") from None
+        raise GanAnalyzeError(f"{path}: checkpoint cannot be loaded safely: {_why(e)}") from None
     if not isinstance(obj, dict):
         raise GanAnalyzeError(f"{path}: expected a dict of state_dicts, found {type(obj).__name__}")
     return obj
+
+
+_GLOBAL = re.compile(r"(?:unsupported|Unsupported global:)\s*GLOBAL\s+([\w.]+)")
+
+
+def _why(e: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, in gananalyze's words: torch's own
+    text advises re-running with weights_only=False, which would run the pickle's code, and
+    gananalyze never does that."""
+    text = str(e)
+    if "Weights only load failed" in text:
+        m = _GLOBAL.search(text)
+        what = f" ({m.group(1)})" if m else ""
+        return (
+            f"it holds Python objects beyond tensors and plain containers{what}, which "
+            "unpickling could run as code; gananalyze loads weights only, so save the "
+            "state_dict: torch.save(G.state_dict(), path)"
+        )
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
 def generator_state(obj: dict[str, Any], path: str | Path = "checkpoint") -> dict[str, Any]:
