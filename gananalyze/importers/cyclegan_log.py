@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..files.textenc import file_encoding
 from .counters import stray_rows
 
 _HEADER_RE = re.compile(r"^=+\s*(.*?)\s*(?:\((.*)\))?\s*=+\s*$")
@@ -51,7 +52,7 @@ def parse_log(log: Path, warnings: list[str]) -> dict[str, Any]:
     bad: list[str] = []
     test_results: list[dict] = []
     model_saved: list[dict] = []
-    with open(log, encoding="utf-8", errors="replace") as f:
+    with open(log, encoding=file_encoding(log), errors="replace") as f:
         for line_no, raw in enumerate(f, 1):
             line = untagged(raw.rstrip("\n"))
             if not line.strip():

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
+from ..files.textenc import file_encoding
 from ..naming.roles import resolve_roles
 from ..run import Run
 from ._common import finish, pivot_wide, pivoted_run
@@ -51,7 +52,7 @@ def _numbers_only(p: Path) -> bool:
     """Whether the first lines of `p` are numbers only (1 to MAX_VALUES per line), one
     damaged line among them allowed when three or more are numbers."""
     try:
-        with open(p, encoding="utf-8", errors="replace") as f:
+        with open(p, encoding=file_encoding(p), errors="replace") as f:
             head = [ln for ln in (f.readline() for _ in range(_HEAD_LINES)) if ln.strip()]
     except OSError:
         return False
@@ -89,7 +90,7 @@ def _read(p: Path, bad: list[str]) -> list[list[float]]:
     """The numbers of each non-empty line of `p` ([] for a line that is not numbers, named
     in `bad`)."""
     rows: list[list[float]] = []
-    with open(p, encoding="utf-8", errors="replace") as f:
+    with open(p, encoding=file_encoding(p), errors="replace") as f:
         for line_no, line in enumerate(f, 1):
             s = line.strip()
             if not s:

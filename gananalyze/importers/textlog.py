@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
+from ..files.textenc import decode, file_encoding
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
@@ -69,7 +70,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
     cache: dict[str, bool] = {}
     found = seen = 0
     try:
-        with open(p, encoding="utf-8", errors="replace") as f:
+        with open(p, encoding=file_encoding(p), errors="replace") as f:
             first = True
             while seen < limit:
                 chunk = f.readlines(_CHUNK)
@@ -106,7 +107,7 @@ def one_gan_line(p: Path, limit: int = DETECT_BYTES) -> bool:
     (diverged, or was killed) after its first print is a log, where one line of other
     `key: value` text is not."""
     try:
-        with open(p, encoding="utf-8", errors="replace") as f:
+        with open(p, encoding=file_encoding(p), errors="replace") as f:
             head = f.read(limit)
     except OSError:
         return False
@@ -185,7 +186,7 @@ def read_lines(log: Path, warnings: list[str]):
     if len(data) > MAX_BYTES:
         data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
-    text = data.decode("utf-8", errors="replace")
+    text = decode(data)  # UTF-8, or UTF-16 by its byte-order mark (PowerShell's `>`)
     if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return linetemplates.split_lines(text), text.endswith("\n")

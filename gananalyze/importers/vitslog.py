@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
+from ..files.textenc import decode, file_encoding
 from ..run import Run
 from . import counters as ctr
 from .freetext import NUM
@@ -82,7 +83,7 @@ def _list_line(msg: str) -> tuple[list[float], dict[str, float]] | None:
 def is_vits_log(p: Path, limit: int = DETECT_BYTES) -> bool:
     """Whether a `Train Epoch: E [P%]` line in the head of `p` is followed by a list."""
     try:
-        with open(p, encoding="utf-8", errors="replace") as f:
+        with open(p, encoding=file_encoding(p), errors="replace") as f:
             head = f.read(limit).splitlines()
     except OSError:
         return False
@@ -175,7 +176,7 @@ def load(path: Path) -> Run:
     if len(data) > MAX_BYTES:
         data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
-    lines = data.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    lines = decode(data).replace("\r\n", "\n").split("\n")
     msgs = [_message(x) for x in lines]
     garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
     if garbled:
