@@ -29,12 +29,7 @@ def root_of(path: str | Path) -> Path:
 
 def is_inside(root: str | Path, path: str | Path) -> bool:
     """True when `path`, with every symlink resolved, lies inside `root`."""
-    try:
-        resolved = Path(path).resolve()
-    except (OSError, RuntimeError):  # a symlink loop
-        return False
-    r = Path(root).resolve()
-    return resolved == r or r in resolved.parents
+    return _resolves_inside(Path(root).resolve(), Path(path))
 
 
 def outside_warning(root: str | Path, path: str | Path) -> str:
@@ -58,16 +53,41 @@ def keep_inside(
     one warning per path left out (a FIFO, device or socket is never opened: reading a
     FIFO blocks until something writes to it)."""
     kept = []
+    r = Path(root).resolve()
+    parents: dict[Path, bool] = {}  # folder -> whether it resolves inside (a listing shares one)
     for p in paths:
-        if not is_inside(root, p):
+        p = Path(p)
+        try:
+            mode = p.lstat().st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISLNK(mode):
+            # not a link: inside exactly when its folder is, resolved once per folder
+            if p.parent not in parents:
+                parents[p.parent] = _resolves_inside(r, p.parent)
+            inside = parents[p.parent]
+            openable = stat.S_ISDIR(mode) or stat.S_ISREG(mode)
+        else:
+            inside = _resolves_inside(r, p)
+            openable = not inside or _openable(p)
+        if not inside:
             if warnings is not None:
                 warnings.append(outside_warning(root, p))
-        elif not _openable(p):
+        elif not openable:
             if warnings is not None:
                 warnings.append(special_warning(root, p))
         else:
-            kept.append(Path(p))
+            kept.append(p)
     return kept
+
+
+def _resolves_inside(r: Path, path: Path) -> bool:
+    """is_inside with the root already resolved."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    return resolved == r or r in resolved.parents
 
 
 def _openable(p: str | Path) -> bool:
