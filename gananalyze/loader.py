@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import remote
 from .errors import GanAnalyzeError
+from .files.runfiles import unreadable_logs
 from .run import Run
 from .runio import store
 from .runio.convert import save_run
@@ -79,9 +80,10 @@ def _load_local(p: Path, format: str | None, roles: dict[str, str] | None, shown
         format = detect_format(p)
         if format is None:
             what = "directory" if p.is_dir() else "file"
+            why = unreadable_logs(p)
             raise GanAnalyzeError(
                 f"{p}: not a training run: no format recognised this {what} "
-                f"(tried: {', '.join(formats())})"
+                f"(tried: {', '.join(formats())})" + (f"; {'; '.join(why)}" if why else "")
             )
     if format == "native":
         if not p.is_dir():

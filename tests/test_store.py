@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from gananalyze import GanAnalyzeError, RunLog, load_run
 from gananalyze.cli import main
+from gananalyze.loader import formats
 from gananalyze.runio import parts
 
 
@@ -99,6 +101,31 @@ def test_empty_run_loads_and_says_so(tmp_path):
     assert any("no scalars yet" in w for w in run.warnings)
     result = CliRunner().invoke(main, ["info", str(tmp_path / "r")])
     assert result.exit_code == 0 and "steps:       none logged" in result.output
+
+
+def test_not_a_run_names_the_log_files_it_could_not_read(tmp_path):
+    # the folder's error says why each file that looks like a log was not one
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "a" / "metrics.csv").write_bytes(b"")
+    (tmp_path / "b" / "mlflow.db").write_text("hello")
+    (tmp_path / "secret.csv").write_text("step,loss\n0,1\n")
+    os.symlink(tmp_path / "secret.csv", tmp_path / "c" / "metrics.csv")
+    tried = ", ".join(formats())
+    for name, why in (
+        ("a", "metrics.csv is empty (0 bytes)"),
+        ("b", "mlflow.db is not an SQLite database"),
+        ("c", "metrics.csv is a link that resolves outside the run folder"),
+    ):
+        with pytest.raises(GanAnalyzeError) as e:
+            load_run(tmp_path / name)
+        assert str(e.value) == (
+            f"{tmp_path / name}: not a training run: no format recognised this directory "
+            f"(tried: {tried}); {why}"
+        )
+    # an empty CSV named on the command line: its own one line
+    with pytest.raises(GanAnalyzeError, match=r"metrics.csv: empty \(no header line, no rows\)$"):
+        load_run(tmp_path / "a" / "metrics.csv")
 
 
 def test_not_a_run_is_one_plain_error(tmp_path):

@@ -104,6 +104,36 @@ def special_warning(root: str | Path, path: str | Path) -> str:
     return f"{_shown(root, path)}: not read: not a regular file (a FIFO, device or socket)"
 
 
+_LOG_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".txt", ".log", ".out", ".db", ".yaml"}
+
+
+def unreadable_logs(path: str | Path, limit: int = 5) -> list[str]:
+    """Why the files of `path` (a folder's top level, or the file itself) that look like logs
+    (LOG_SUFFIXES, event files) could not be read, one phrase each, at most `limit`: empty,
+    a link leaving the run, not a regular file, a `.db` that is not SQLite. What a "not a
+    training run" error adds, so the user hears about the file, not only the folder."""
+    p = Path(path)
+    root = root_of(p)
+    files = [p] if not p.is_dir() else sorted(p.iterdir())[:10_000]
+    out = []
+    for f in files:
+        if f.suffix.lower() not in _LOG_SUFFIXES and "tfevents" not in f.name:
+            continue
+        if f.is_symlink() and not is_inside(root, f):
+            out.append(f"{f.name} is a link that resolves outside the run folder")
+        elif not _openable(f) or (f.exists() and not f.is_file()):
+            out.append(f"{f.name} is not a regular file")
+        elif f.is_file() and f.stat().st_size == 0:
+            out.append(f"{f.name} is empty (0 bytes)")
+        elif f.suffix.lower() == ".db" and f.is_file():
+            with open(f, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    out.append(f"{f.name} is not an SQLite database")
+        if len(out) >= limit:
+            break
+    return out
+
+
 def checked(root: str | Path, path: str | Path, warnings: list[str] | None = None) -> Path | None:
     """`path` when it resolves inside `root` and is a file; otherwise None (with a
     warning when it exists but leads outside)."""

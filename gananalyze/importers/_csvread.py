@@ -137,6 +137,8 @@ def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str
 def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
     """(raw column names, delimiter) from the first line of `p`."""
     head_b, body_b, _ = _first_lines(p)
+    if not head_b.strip() and not body_b:
+        raise GanAnalyzeError(f"{p}: empty (no header line, no rows)")
     head = head_b.decode("utf-8", errors="replace")
     body = [x.decode("utf-8", errors="replace") for x in body_b]
     sep = sniff(p, head, body, forced_sep)
