@@ -219,6 +219,14 @@ def test_mlflow_file_store(tmp_path):
     assert r.scalars["wall_time"].tolist() == [1700000000.0, 1700000003.0]
     assert any("loss/D:2: not '<timestamp> <value> <step>'" in w for w in r.warnings)
     assert info_format(run).startswith("mlflow (detected) | hinge")
+    # a parameter file far over MLflow's 6,000 characters: left out, named, the rest kept
+    (run / "params" / "blob").write_bytes(b"x" * (70 << 10))
+    r = load_run(tmp_path / "mlruns")
+    assert r.config == {"lr": 0.0002, "gan_mode": "hinge"}
+    assert (
+        f"{run / 'params' / 'blob'}: a parameter over 64 KiB (MLflow keeps 6,000 "
+        "characters); left out of the config" in r.warnings
+    )
 
 
 def test_mlflow_two_runs_is_one_clear_error(tmp_path):

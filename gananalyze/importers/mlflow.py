@@ -28,6 +28,7 @@ from . import epochsteps, mlflow_db
 from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
 NAME = "mlflow"
+PARAM_BYTES = 64 << 10  # the most of one parameter file read into the config
 
 
 def _is_run(p: Path) -> bool:
@@ -148,9 +149,16 @@ def load(path: Path) -> Run:
     if pdir.is_dir():
         for p in keep_inside(run_dir, sorted(pdir.rglob("*")), warnings):
             if p.is_file():
-                config[p.relative_to(pdir).as_posix()] = _number(
-                    p.read_text(errors="replace").strip()
-                )
+                with open(p, "rb") as fh:  # MLflow keeps a param to 6,000 characters
+                    raw = fh.read(PARAM_BYTES + 1)
+                if len(raw) > PARAM_BYTES:
+                    warnings.append(
+                        f"{p}: a parameter over {PARAM_BYTES >> 10} KiB (MLflow keeps 6,000 "
+                        "characters); left out of the config"
+                    )
+                    continue
+                value = raw.decode("utf-8", errors="replace").strip()
+                config[p.relative_to(pdir).as_posix()] = _number(value)
     name = run_dir.name
     meta = checked(run_dir, run_dir / "meta.yaml", warnings)
     import yaml
