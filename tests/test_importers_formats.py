@@ -96,6 +96,21 @@ def test_chainer_log_cut_off_mid_write(tmp_path):
     )
 
 
+def test_chainer_log_damaged_record_costs_itself_only(tmp_path):
+    # a NUL byte in the second record (a torn write): that record is left out and named,
+    # the array is read on past it (only the first record was read before)
+    text = json.dumps(CHAINER, indent=4).replace('"gen/loss": 2.0', '"gen/loss": 2\x00.0')
+    (tmp_path / "log").write_text(text)
+    r = load_run(tmp_path)
+    assert r.steps.tolist() == [100, 300] and r.series("gen/loss").tolist() == [2.5, 1.5]
+    line = text[: text.index("\x00")].rfind("{")
+    line = text.count("\n", 0, line) + 1
+    assert (
+        f"{tmp_path / 'log'}: 1 damaged record(s) of the JSON array left out (line {line}); "
+        "the 2 others were read"
+    ) in r.warnings
+
+
 # ------------------------------------------------------------------ StyleGAN log.txt
 
 TF_LOG = """dnnlib: Running training.training_loop.training_loop() on localhost...

@@ -9,6 +9,7 @@ with file:line lines.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,10 @@ def from_objects(
     return out
 
 
+# where the next record of an array of objects starts: a "}" ending one, a comma, a "{"
+_NEXT_RECORD = re.compile(r"\}\s*,\s*\{")
+
+
 def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     """(line, object) for each complete object of a JSON array (a truncated array
     still yields every complete object), or the rows of an object of columns."""
@@ -120,6 +125,7 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
     out: list[tuple[int, dict]] = []
     pos = len(text) - len(s) + 1
     skipped = 0
+    damaged: list[int] = []  # lines of records left out, the array read on past them
     deep = not json_depth_ok(text)  # then each record is checked before it is used
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
@@ -137,6 +143,12 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
                 raise RecursionError
         except (ValueError, RecursionError) as e:
             line = text.count("\n", 0, pos) + 1
+            nxt = _NEXT_RECORD.search(text, pos + 1)
+            if nxt is not None and not isinstance(e, RecursionError):
+                # a damaged record (a NUL byte, a torn write): left out, the rest read
+                damaged.append(line)
+                pos = nxt.end() - 1
+                continue
             what = "is cut off or damaged"
             if isinstance(e, RecursionError):
                 what = f"has a record nested more than {MAX_DEPTH} levels deep"
@@ -152,4 +164,10 @@ def read_json_document(p: Path, warnings: list[str]) -> list[tuple[int, dict]]:
         pos = end
     if skipped:
         warnings.append(f"{p}: {skipped} array item(s) that are not objects left out")
+    if damaged:
+        lines = ", ".join(map(str, damaged[:5])) + (" ..." if len(damaged) > 5 else "")
+        warnings.append(
+            f"{p}: {len(damaged)} damaged record(s) of the JSON array left out (line "
+            f"{lines}); the {len(out)} others were read"
+        )
     return out
