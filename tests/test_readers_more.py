@@ -249,6 +249,8 @@ ZOO_LOADS = {
     # so-vits-svc train.log: 'Train Epoch: E [P%]' then an unnamed list of 5 losses + step + lr
     "austingdong-sovits-svc-32k-ayaka-prefix": ("vits-log", 57, "loss_gen", "loss_disc"),
     "skwths-sovits-svc-32k-dodo-prefix": ("vits-log", 26, "loss_gen", "loss_disc"),
+    # coqui trainer_0_log.txt: a GLOBAL_STEP header over one value a line, eval blocks as val/
+    "jofrems-coqui-vits-finetune-prefix": ("coqui-log", 40, "loss_gen", "loss_disc"),
 }
 
 

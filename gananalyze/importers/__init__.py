@@ -9,7 +9,8 @@ an event file; `stylegan-log` (log.txt / metric-*.jsonl without stats.jsonl)
 comes after it. The table-shaped formats (W&B export, CTGAN, epoch/iter CSV,
 Keras, and `csv-rows` for a table with no step or epoch column at all) claim a
 table by its column names before the generic table importer, which comes last.
-`vits-log` (VITS-family train.log: unnamed loss lists) comes before `textlog` (stdout
+`coqui-log` (coqui trainer's trainer_0_log.txt: a GLOBAL_STEP header over one value a
+line) and `vits-log` (VITS-family train.log: unnamed loss lists) comes before `textlog` (stdout
 logs of `key: value` lines), which comes after every named log format;
 `split-files` (a folder of one-metric files, d_loss.txt and g_loss.txt) after it.
 `lightning` (a run root or lightning_logs/ with several loggers, or .ckpt files) comes
@@ -22,6 +23,7 @@ from types import ModuleType
 
 from . import (
     chainer,
+    coquilog,
     ctgan,
     cyclegan,
     epochiter,
@@ -51,6 +53,7 @@ REGISTRY: dict[str, ModuleType] = {
     "ctgan": ctgan,
     "epoch-iter": epochiter,
     "keras": keras,
+    "coqui-log": coquilog,
     "vits-log": vitslog,
     "textlog": textlog,
     "split-files": splitfiles,
