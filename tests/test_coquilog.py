@@ -194,9 +194,7 @@ def test_value_line_without_a_number_is_named(tmp_path):
     p.write_text(text, encoding="utf-8")
     r = load_run(p)
     assert r.scalars["loss_mel"].isna().sum() >= 1
-    assert any(
-        "1 value line(s) inside a record hold no number; left out" in w for w in r.warnings
-    )
+    assert any("1 value line(s) inside a record hold no number; left out" in w for w in r.warnings)
 
 
 def test_plain_logs_are_not_coqui(tmp_path):

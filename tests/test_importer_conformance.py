@@ -135,6 +135,17 @@ def _vits_log(d: Path) -> Path:
     return d / "train.log"
 
 
+def _coqui_log(d: Path) -> Path:
+    (d / "trainer_0_log.txt").write_text(
+        "".join(
+            f"\n > EPOCH: {s}/10\n\n   --> STEP: 5/10 -- GLOBAL_STEP: {10 * s + 5}\n"
+            f"     | > loss_disc: 2.{s}  (2.5)\n     | > loss_gen: 1.{s}  (1.5)\n"
+            for s in range(6)
+        )
+    )
+    return d / "trainer_0_log.txt"
+
+
 def _split_files(d: Path) -> Path:
     (d / "g_loss.txt").write_text("".join(f"1.{s}\n" for s in range(6)))
     (d / "d_loss.txt").write_text("".join(f"0.5{s} 0.{s}\n" for s in range(6)))
@@ -165,6 +176,7 @@ FIXTURES = {
         "log.csv",
     ),
     "keras": _table("epoch,loss,d_loss", [f"{e},1.{e},0.5" for e in range(6)], "training.log.csv"),
+    "coqui-log": _coqui_log,
     "vits-log": _vits_log,
     "textlog": _textlog,
     "split-files": _split_files,

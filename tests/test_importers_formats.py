@@ -40,6 +40,7 @@ def test_registry_order():
         "ctgan",
         "epoch-iter",
         "keras",
+        "coqui-log",
         "vits-log",
         "textlog",
         "split-files",

@@ -207,7 +207,14 @@ def load(path: Path) -> Run:
         data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
         warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
     text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    records, skipped = _parse(text.split("\n"))
+    lines = text.split("\n")
+    garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
+    if garbled:
+        warnings.append(
+            f"{log}: {len(garbled)} line(s) hold bytes that are not text (first: line "
+            f"{garbled[0]}); read as far as they parse"
+        )
+    records, skipped = _parse(lines)
     if not any(r[0] == "train" for r in records):
         raise GanAnalyzeError(
             f"{log}: no GLOBAL_STEP header is followed by '| > name: value' lines"
