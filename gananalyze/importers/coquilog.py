@@ -51,7 +51,8 @@ from ..files.runfiles import checked, keep_inside
 from ..run import Run
 from . import counters as ctr
 from .freetext import NUM
-from .table import NOT_RUN_FILES, build_run
+from .table import build_run
+from .tablefiles import NOT_RUN_FILES
 
 NAME = "coqui-log"
 SUFFIXES = (".txt", ".log", ".out", "")
