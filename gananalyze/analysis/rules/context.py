@@ -62,7 +62,7 @@ def joined(*series: pd.Series) -> tuple[np.ndarray, ...]:
     return tuple(v if ok.all() else v[ok] for v in vals)
 
 
-SUMMED_ROLES = ("D_loss", "G_loss", "D_loss_real", "D_loss_fake")
+SUMMED_ROLES = ("D_loss", "G_loss")  # a view's D loss summed from its terms is divided too
 
 
 def summed_discriminators(run: Run) -> tuple[int, str]:
