@@ -14,9 +14,11 @@ import pandas as pd
 
 from ..errors import GanAnalyzeError
 from ..files.bounded import loads_json
+from ..files.runfiles import keep_inside
 from ..naming.aliases import config_hints
 from ..run import Run, empty_nonfinite
 from ..runio.plausibility import check_run
+from .tablefiles import NOT_RUN_FILES
 
 Damaged = list[tuple[str, str]]
 
@@ -211,3 +213,28 @@ def read_jsonl_objects(
             out.append((i, obj))
     warn_limit(warnings, bad, "unreadable lines")
     return out
+
+
+def first_log(
+    path: Path, is_log: Callable[[Path], bool], suffixes: Sequence[str], depth: int = 3
+) -> Path | None:
+    """`path` itself when it is a log `is_log` accepts, else the first such file (by sorted
+    name) in a folder or up to `depth` levels below it, links leaving the run left out;
+    files named like texts beside logs (README, LICENSE...) and other suffixes skipped."""
+    path = Path(path)
+
+    def ok(p: Path) -> bool:
+        return p.suffix.lower() in suffixes and not NOT_RUN_FILES.match(p.name)
+
+    if path.is_file():
+        return path if ok(path) and is_log(path) else None
+    if not path.is_dir():
+        return None
+    try:
+        for d in range(depth):
+            for p in keep_inside(path, sorted(path.glob("/".join(["*"] * (d + 1))))):
+                if p.is_file() and ok(p) and is_log(p):
+                    return p
+    except OSError:
+        return None
+    return None

@@ -47,12 +47,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanAnalyzeError
-from ..files.runfiles import checked, keep_inside
+from ..files.runfiles import checked
 from ..run import Run
 from . import counters as ctr
+from ._common import first_log
 from .freetext import NUM
 from .table import build_run
-from .tablefiles import NOT_RUN_FILES
 
 NAME = "coqui-log"
 SUFFIXES = (".txt", ".log", ".out", "")
@@ -92,21 +92,7 @@ def is_coqui_log(p: Path, limit: int = DETECT_BYTES) -> bool:
 
 
 def find_log(path: Path) -> Path | None:
-    path = Path(path)
-    ok = lambda p: p.suffix.lower() in SUFFIXES and not NOT_RUN_FILES.match(p.name)  # noqa: E731
-    if path.is_file():
-        return path if ok(path) and is_coqui_log(path) else None
-    if not path.is_dir():
-        return None
-    try:
-        for depth in range(MAX_DEPTH):
-            pattern = "/".join(["*"] * (depth + 1))
-            for p in keep_inside(path, sorted(path.glob(pattern))):
-                if p.is_file() and ok(p) and is_coqui_log(p):
-                    return p
-    except OSError:
-        return None
-    return None
+    return first_log(path, is_coqui_log, SUFFIXES, MAX_DEPTH)
 
 
 def detect(path: Path) -> bool:
