@@ -33,6 +33,25 @@ def thinned(run, k: int):
     return out
 
 
+def lab_runs(half: str):
+    """(build record, the run loaded as `check` loads it, or None when it does not load)
+    for each written lab run of `half`."""
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    for meta_p in sorted(TRAIN.glob("*.json")):
+        meta = json.loads(meta_p.read_text())
+        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
+            continue
+        folder = RUNS / meta["id"]
+        if not (folder / ".done").is_file():
+            continue
+        try:
+            yield meta, load_run(folder)
+        except GanAnalyzeError:
+            yield meta, None
+
+
 def cut(run, step: int):
     """`run` as `check` would have read it at `step`, while it trained: the scalar log,
     non-finite counts, samples, grids, checkpoints and evaluations up to that step."""
@@ -54,24 +73,14 @@ def cut_outcomes(half: str, at: list[int]) -> list[tuple[str, list[str]]]:
     lab's written runs: the run cut after that checkpoint, judged against the truth its
     samples and D's outputs up to that checkpoint give (truth.classify on them)."""
     from gananalyze.analysis.rules import diagnose
-    from gananalyze.errors import GanAnalyzeError
-    from gananalyze.loader import load_run
 
     from .specs import _kind
     from .truth import classify
     from .verdicts import predict
 
     rows = []
-    for meta_p in sorted(TRAIN.glob("*.json")):
-        meta = json.loads(meta_p.read_text())
-        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
-            continue
-        folder = RUNS / meta["id"]
-        if not (folder / ".done").is_file():
-            continue
-        try:
-            run = load_run(folder)
-        except GanAnalyzeError:
+    for meta, run in lab_runs(half):
+        if run is None:
             rows.append((meta["id"], ["abstained"] * (len(at) + 1)))
             continue
         outs = [outcome(truth_of(meta), predict(diagnose(run), PRED_RULES))]
@@ -115,24 +124,12 @@ def weight_outcomes(half: str, ws: list[float]) -> list[tuple[str, list[str]]]:
     """(run id, [outcome as logged, then with the G loss x each w]) for the lab's written
     runs that log a G loss; a wrong outcome on a healthy run is "false alarm"."""
     from gananalyze.analysis.rules import diagnose
-    from gananalyze.errors import GanAnalyzeError
-    from gananalyze.loader import load_run
 
     from .verdicts import predict
 
     rows = []
-    for meta_p in sorted(TRAIN.glob("*.json")):
-        meta = json.loads(meta_p.read_text())
-        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
-            continue
-        folder = RUNS / meta["id"]
-        if not (folder / ".done").is_file():
-            continue
-        try:
-            run = load_run(folder)
-        except GanAnalyzeError:
-            continue
-        if weighted(run, 1.0) is None:
+    for meta, run in lab_runs(half):
+        if run is None or weighted(run, 1.0) is None:
             continue
         truth = truth_of(meta)
         outs = []
@@ -146,25 +143,15 @@ def weight_outcomes(half: str, ws: list[float]) -> list[tuple[str, list[str]]]:
 def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
     """(run id, [outcome at full rate, then at each k]) for the lab's written runs."""
     from gananalyze.analysis.rules import diagnose
-    from gananalyze.errors import GanAnalyzeError
-    from gananalyze.loader import load_run
 
     from .verdicts import predict
 
     rows = []
-    for meta_p in sorted(TRAIN.glob("*.json")):
-        meta = json.loads(meta_p.read_text())
-        if half != "all" and half_of(int(meta["spec"]["seed"])) != half:
-            continue
-        folder = RUNS / meta["id"]
-        if not (folder / ".done").is_file():
-            continue
-        truth = truth_of(meta)
-        try:
-            run = load_run(folder)
-        except GanAnalyzeError:
+    for meta, run in lab_runs(half):
+        if run is None:
             rows.append((meta["id"], ["abstained"] * (len(ks) + 1)))
             continue
+        truth = truth_of(meta)
         outs = [outcome(truth, predict(diagnose(thinned(run, k)), PRED_RULES)) for k in [1, *ks]]
         rows.append((meta["id"], outs))
     return rows

@@ -38,3 +38,14 @@ def decode(data: bytes) -> str:
     if enc == "utf-16" and len(data) % 2:
         data = data[:-1]
     return data.decode(enc, errors="replace")
+
+
+def read_log_text(path: Path, max_bytes: int, warnings: list[str]) -> str:
+    """A text log's first `max_bytes` (cut at a line end, a warning naming the cut), decoded
+    by its byte-order mark."""
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        data = data[: data.rfind(b"\n", 0, max_bytes) + 1]
+        warnings.append(f"{path}: larger than {max_bytes >> 20} MiB; only the first part was read")
+    return decode(data)

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked, keep_inside
-from ..files.textenc import decode, file_encoding
+from ..files.textenc import file_encoding, read_log_text
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
@@ -181,12 +181,7 @@ def _cut_short(line: str) -> bool:
 def read_lines(log: Path, warnings: list[str]):
     """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
     names the cut)."""
-    with open(log, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
-        warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
-    text = decode(data)  # UTF-8, or UTF-16 by its byte-order mark (PowerShell's `>`)
+    text = read_log_text(log, MAX_BYTES, warnings)  # UTF-8, or UTF-16 by its byte-order mark
     if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return linetemplates.split_lines(text), text.endswith("\n")

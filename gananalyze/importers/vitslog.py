@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked
-from ..files.textenc import decode, file_encoding
+from ..files.textenc import file_encoding, read_log_text
 from ..run import Run
 from . import counters as ctr
 from ._common import first_log
@@ -157,12 +157,7 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{path}: no VITS train.log ('Train Epoch: E [P%]' and a list)")
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
-    with open(log, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        data = data[: data.rfind(b"\n", 0, MAX_BYTES) + 1]
-        warnings.append(f"{log}: larger than {MAX_BYTES >> 20} MiB; only the first part was read")
-    lines = decode(data).replace("\r\n", "\n").split("\n")
+    lines = read_log_text(log, MAX_BYTES, warnings).replace("\r\n", "\n").split("\n")
     msgs = [_message(x) for x in lines]
     garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
     if garbled:
