@@ -182,3 +182,19 @@ def test_a_regularizer_named_g_loss_is_a_weaker_candidate_than_the_adversarial_o
     assert res.roles["G_loss"] == "G_img_loss" and "G_loss" not in res.ambiguous
     # alone, a regularizer-named G loss is still the G loss
     assert resolve_roles(["D_loss", "G_loss_cycle"]).roles["G_loss"] == "G_loss_cycle"
+
+
+def test_a_bare_g_and_d_printed_side_by_side_are_the_networks_losses():
+    # `print(f"Epoch {e} | D: {d:.3f} | G: {g:.3f}")`: the two values named only by their network
+    res = resolve_roles(["D", "G"])
+    assert res.roles == {"G_loss": "G", "D_loss": "D"} and res.unclaimed == []
+    assert res.how["G_loss"] == "columns G and D printed side by side: the networks' losses"
+    assert resolve_roles(["netD", "netG", "D(x)"]).roles == {
+        "D_x": "D(x)",
+        "G_loss": "netG",
+        "D_loss": "netD",
+    }
+    # a named loss wins: the bare names are then no losses; one bare name alone is none either
+    assert resolve_roles(["errD", "errG", "D", "G"]).roles == {"D_loss": "errD", "G_loss": "errG"}
+    assert resolve_roles(["G", "D_x"]).roles == {"D_x": "D_x"}
+    assert resolve_roles(["G", "D", "generator"]).roles == {}  # two bare G names: no guess

@@ -305,6 +305,7 @@ def resolve_roles(
         else:
             continue
         cands.setdefault(role, []).append((rank, r, how))
+    _bare_pair(cols, taken, cands)
     claimed: set[str] = set(taken)
     for role, group in cands.items():
         if role in res.roles:
@@ -327,6 +328,26 @@ def resolve_roles(
         claimed.add(top[0][1].column)
     res.unclaimed = [c for c in cols if c not in claimed]
     return res
+
+
+def _bare_pair(cols: list[str], taken: set[str], cands: dict[str, list]) -> None:
+    """`Epoch 3 | D: 0.61 | G: 2.30`: a log or table that prints one value named only `G` and
+    one named only `D` (`netG`, `generator`, ...), and no other G or D loss, prints the two
+    networks' losses side by side; they get those roles (D's outputs are printed under their
+    own names, `D(x)`, `D(G(z))`). Adds the two candidates to `cands` in place."""
+    if {"G_loss", "D_loss"} & set(cands) or {"G_loss", "D_loss"} & taken:
+        return
+    bare: dict[str, list[str]] = {}
+    for c in cols:
+        net = _bare_net(c) if c not in taken else None
+        if net is not None and read_name(c).split == "train":
+            bare.setdefault(net, []).append(c)
+    if sorted(bare) != ["D", "G"] or any(len(v) != 1 for v in bare.values()):
+        return
+    g, d = bare["G"][0], bare["D"][0]
+    for net, c in (("G", g), ("D", d)):
+        how = f"columns {g} and {d} printed side by side: the networks' losses"
+        cands[f"{net}_loss"] = [((9, 0), read_name(c), how)]
 
 
 def set_map(run, explicit: dict[str, str], source: str) -> None:
