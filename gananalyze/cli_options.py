@@ -192,7 +192,7 @@ MAP_OPTION = click.option(
 def roles_of(items: tuple[str, ...]) -> dict[str, str] | None:
     """The --map ROLE=COLUMN pairs as a dict (None when none were given); a malformed
     pair is a usage error (exit code 2)."""
-    from .naming.roles import parse_map
+    from .naming.rolemap import parse_map
 
     try:
         return parse_map(items) or None

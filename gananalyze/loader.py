@@ -97,9 +97,10 @@ def _load_local(p: Path, format: str | None, roles: dict[str, str] | None, shown
 def _with_roles(run: Run, p: Path, roles: dict[str, str] | None, shown: str = "") -> Run:
     """Record the map file's and --map's roles on `run`; say which roles are ambiguous."""
     from .naming import roles as rl
+    from .naming.rolemap import read_map_file
 
     base = p if p.is_dir() else p.parent
-    from_file = rl.read_map_file(base, run.warnings)
+    from_file = read_map_file(base, run.warnings)
     if from_file:
         where = f"{shown}/{rl.MAP_FILE}" if shown and p.is_dir() else str(base / rl.MAP_FILE)
         rl.set_map(run, from_file, where)
