@@ -37,6 +37,10 @@ def view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
     return j.sum(axis=1, skipna=False).rename(source_name(src))
 
 
+LOGIT_FIT = 0.1  # a D loss within 10% of the bound its mean logits set is a BCE D's on logits
+FLOOR_FIT = 0.8  # a D loss under this share of a convention's floor cannot be that convention
+
+
 def joined(*series: pd.Series) -> tuple[np.ndarray, ...]:
     """The values of several step-indexed series at the steps all of them have, as float arrays
     with the rows where any is NaN dropped (`pd.concat(..., join="inner").dropna()`).
@@ -170,6 +174,12 @@ class RuleContext:
                 if v.min() >= -1e-6 and v.max() <= 1 + 1e-6:
                     out = pd.Series(np.clip(v, 0.0, 1.0), index=s.index, name=s.name)
                     break
+        if len(out) and self.outputs_are_logits():
+            out = pd.Series([], dtype="float64")  # logits that happen to lie in [0, 1]
+        if not len(out) and self.outputs_are_logits():
+            s = self.finite(names[0]) if len(self.finite(names[0])) else self.finite(names[-1])
+            z = np.clip(s.to_numpy(dtype=np.float64), -60, 60)
+            out = pd.Series(1.0 / (1.0 + np.exp(-z)), index=s.index, name=s.name)
         if not len(out):
             s = self.finite(which + "_logit")
             if len(s):
@@ -177,6 +187,47 @@ class RuleContext:
                 out = pd.Series(1.0 / (1.0 + np.exp(-z)), index=s.index, name=s.name)
         self._series[key] = out
         return out
+
+    def outputs_are_logits(self) -> bool:
+        """Whether D's logged outputs (D_x, D_G_z_before / _after) are BCE logits logged under
+        a probability's name (`D/real_score`, `D/fake_score`: the mean of D's raw outputs).
+
+        D's mean logits bound a BCE-with-logits D loss from below (Jensen: softplus is convex),
+        softplus(-D(x)) + softplus(D(G(z))) with the terms summed, half of it averaged, and a
+        D near chance (logits near 0) meets the bound closely. The outputs are read as logits
+        when the run's loss is not declared LSGAN, hinge or Wasserstein, and the logged D
+        loss's median is within LOGIT_FIT of either bound; when they also lie in [0, 1], as
+        probabilities would, only when the bound is met so closely that probabilities could
+        not give it: under BCE the D loss of such probabilities is -log D(x) - log(1 -
+        D(G(z))) or more, and it lies under FLOOR_FIT of that (min_points rows joined)."""
+        key = "__outputs_are_logits"
+        if key in self._series:
+            return bool(self._series[key])
+        ans = False
+        declared = str(self.run.loss or "").lower()
+        dl, dx = self.raw("D_loss"), self.finite("D_x")
+        dg = self.finite("D_G_z_before")
+        dg = dg if len(dg) else self.finite("D_G_z_after")
+        need = self.th["min_points"]
+        if (
+            declared not in ("lsgan", "hinge", "wasserstein")
+            and min(len(dl), len(dx), len(dg)) >= need
+        ):
+            jl, jx, jg = joined(dl, dx, dg)
+            fin = np.isfinite(jl) & np.isfinite(jx) & np.isfinite(jg)
+            jl, jx, jg = jl[fin], jx[fin], jg[fin]
+            if len(jl) >= need:
+                floor = float(np.median(np.logaddexp(0, -jx) + np.logaddexp(0, jg)))
+                logged = float(np.median(jl))
+                fits = any(abs(logged - b) <= LOGIT_FIT * max(b, 0.05) for b in (floor, floor / 2))
+                in_range = jx.min() >= 0 and jg.min() >= 0 and max(jx.max(), jg.max()) <= 1
+                if fits and in_range:
+                    px, pg = np.clip(jx, 1e-6, 1 - 1e-6), np.clip(jg, 1e-6, 1 - 1e-6)
+                    bce = float(np.median((-np.log(px) - np.log(1 - pg)) / 2))
+                    fits = logged < FLOOR_FIT * bce
+                ans = fits
+        self._series[key] = ans
+        return ans
 
     def sample_metric(self) -> pd.Series:
         """The selected sample metric (FID by default) per evaluated step (analysis.evaluations)."""

@@ -18,7 +18,7 @@ from ...naming.aliases import config_hints
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_dec, fmt_pct, fmt_sig
-from .context import RuleContext, joined
+from .context import FLOOR_FIT, RuleContext, joined
 from .thresholds import DEFAULT_THRESHOLDS, validate_thresholds
 
 LN2 = math.log(2.0)
@@ -272,7 +272,6 @@ def equilibrium(
 
 
 SIGN_MIN_POINTS = 5  # a short log's signs are evidence too (the short-log rules read 5 rows)
-FLOOR_FIT = 0.8  # a D loss under this share of a convention's floor cannot be that convention
 
 
 def _lsgan_from_outputs(ctx: RuleContext, th: dict[str, Any]) -> str | None:
@@ -285,6 +284,8 @@ def _lsgan_from_outputs(ctx: RuleContext, th: dict[str, Any]) -> str | None:
     the BCE floor fits no BCE (summed or averaged); when it reaches the LSGAN floor, LSGAN is
     the convention the data leave. Needs the outputs as logged (not logits) and
     `min_points` points of each."""
+    if ctx.outputs_are_logits():
+        return None  # a BCE D's mean logits, no LSGAN D's outputs
     dl = ctx.raw("D_loss")
     dx = ctx.finite("D_x")
     dg = ctx.finite("D_G_z_before")
