@@ -270,6 +270,43 @@ def test_healthy_losses_without_samples_do_not_rule_out_collapse(tmp_path):
     assert "healthy_equilibrium" in {f.rule for f in d.findings}  # the losses' own finding
 
 
+def test_images_without_a_grid_layout_are_named_not_called_missing(tmp_path):
+    # TensorBoard's add_images of 64 8x8 digits: one 64x64 image, the tiles touching, so no
+    # layout can be read from it; the verdict names the logged images instead of saying that
+    # none were logged
+    import io
+
+    from PIL import Image
+
+    from gananalyze.run import SampleGrid
+
+    rng = np.random.default_rng(8)
+    with RunLog(tmp_path / "r", loss="bce", flush_rows=10_000) as log:
+        for i in range(400):
+            log.scalars(
+                i,
+                D_x=0.6 + 0.01 * rng.normal(),
+                D_G_z_before=0.4 + 0.01 * rng.normal(),
+                D_loss=1.15 + 0.02 * rng.normal(),
+                G_loss=1.0 + 0.02 * rng.normal(),
+            )
+    run = load_run(tmp_path / "r")
+    imgs, _ = _digits()
+    tiled = imgs[:64].reshape(8, 8, 8, 8).transpose(0, 2, 1, 3).reshape(64, 64)
+    buf = io.BytesIO()
+    Image.fromarray(((tiled + 1) * 127.5).astype(np.uint8)).save(buf, format="PNG")
+    run.samples = [SampleGrid(step=s, png=buf.getvalue(), tag="fixed") for s in (0, 200, 399)]
+    d = diagnose(run)
+    assert d.status == "no_problems_found"
+    assert d.verdict.endswith(
+        "not called healthy: the 3 logged sample image(s) show no grid layout (no padding "
+        "between the tiles, as TensorBoard's add_images draws a batch), so the samples could "
+        "not be judged and mode collapse cannot be ruled out."
+    )
+    nop = next(f for f in d.findings if f.rule == "no_problems")
+    assert "(torchvision's make_grid, then add_image) or with RunLog.samples" in nop.action
+
+
 def _fid_run(path, fid: dict[int, float], vectors=None, num_samples=None):
     rng = np.random.default_rng(9)
     last = max(fid)

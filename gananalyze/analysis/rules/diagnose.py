@@ -134,6 +134,9 @@ def diagnose(
                 action="Nothing to fix; "
                 + (
                     "log fixed-noise samples or a sample metric (FID)"
+                    if not sampled and not run.samples
+                    else "log the fixed-noise samples as a grid with padding between the tiles "
+                    "(torchvision's make_grid, then add_image) or with RunLog.samples"
                     if not sampled
                     else "log a sample metric (FID, precision/recall) or pass the real rows "
                     "(--real) for vector samples"
@@ -217,7 +220,12 @@ def diagnose(
         ]
     context["sample_evidence"] = sampled
     diag = Diagnosis(
-        run.name, _verdict(findings, ran, skipped, sampled), findings, skipped, th, context
+        run.name,
+        _verdict(findings, ran, skipped, sampled, no_samples(run)),
+        findings,
+        skipped,
+        th,
+        context,
     )
     diag.recommendation = recommend(run, findings, select_metric)
     div = next((c.diversity for c in ctxs if getattr(c, "diversity", None) is not None), None)
@@ -249,6 +257,21 @@ NO_SAMPLES = (
     "no samples or sample metrics were logged, so mode collapse cannot be ruled out "
     "(balanced losses do not show it)"
 )
+
+
+def no_samples(run: Run) -> str:
+    """Why no samples could be judged: none were logged, or the logged images show no grid
+    layout (TensorBoard's add_images tiles a batch with no padding between the tiles)."""
+    n = len(run.samples)
+    if not n:
+        return NO_SAMPLES
+    return (
+        f"the {n} logged sample image(s) show no grid layout (no padding between the tiles, "
+        "as TensorBoard's add_images draws a batch), so the samples could not be judged and "
+        "mode collapse cannot be ruled out"
+    )
+
+
 NOT_COMPARED = (
     "the samples were not compared with the real data (no sample metric such as FID, "
     "no real rows given with --real), so whether they look like the data is unknown"
@@ -265,7 +288,7 @@ def _samples_unjudged(run: Run, ctxs: list[RuleContext], sampled: bool) -> str:
     learnt the data.
     """
     if not sampled:
-        return NO_SAMPLES
+        return no_samples(run)
     if run.vectors and run.real_table is not None:
         return ""
     if any(available(c, n) for c in ctxs for n in ("sample_metric", "sample_recall")):
@@ -276,7 +299,11 @@ def _samples_unjudged(run: Run, ctxs: list[RuleContext], sampled: bool) -> str:
 
 
 def _verdict(
-    findings: list[Finding], ran: int, skipped: list[tuple[str, str]], sampled: bool = True
+    findings: list[Finding],
+    ran: int,
+    skipped: list[tuple[str, str]],
+    sampled: bool = True,
+    unsampled: str = NO_SAMPLES,
 ) -> str:
     problems = [f for f in findings if f.severity != "info"]
     if not problems:
@@ -306,7 +333,7 @@ def _verdict(
         return (
             f"No problems found by the {ran} checks that could run"
             + (f" ({len(skipped)} skipped)" if skipped else "")
-            + ("" if sampled else f"; {NO_SAMPLES}")
+            + ("" if sampled else f"; {unsampled}")
             + "."
         )
     main = problems[0]
