@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 
+from gananalyze.errors import GanAnalyzeError
 from gananalyze.importers import freetext, linetemplates, textlog
 from gananalyze.loader import detect_format, load_run
 from gananalyze.naming.aliases import is_sample_metric
@@ -794,3 +795,29 @@ def test_a_step_past_64_bits_is_skipped_not_a_restart_at_minus_2_63(tmp_path):
     assert r.steps.tolist() == [0, 10, 20, 30]
     assert r.series("loss_g").tolist() == [0.5, 1.5, 2.5, 4.5]
     assert r.warnings == [f"{f}: 1 line(s) whose step does not fit 64 bits skipped (line 4 first)"]
+
+
+def test_a_folder_of_runs_each_with_its_own_log_is_named_not_guessed(tmp_path):
+    # a sweep folder (one run a subfolder): which run `check` judged was a guess (the log
+    # with most value lines); now the runs are named, and `compare` takes them all
+    lines = "\n".join(
+        f"it={i * 50} lossD={0.6 + i / 1000:.3f} lossG={1.1 - i / 1000:.3f}" for i in range(60)
+    )
+    for run in ("healthy", "collapse"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "training.log").write_text(lines + "\n")
+    with pytest.raises(GanAnalyzeError) as e:
+        load_run(tmp_path)
+    assert str(e.value) == (
+        f"{tmp_path}: 2 runs here, each with its own text log (collapse/training.log, "
+        "healthy/training.log); point gananalyze at one of them, or compare them: "
+        f"gananalyze compare {tmp_path}/*"
+    )
+    assert load_run(tmp_path / "healthy").scalars["step"].iloc[-1] == 2950
+    # a run's own log beside one in a subfolder: still one run, its log with most lines read
+    (tmp_path / "collapse" / "eval").mkdir()
+    (tmp_path / "collapse" / "eval" / "eval.log").write_text(
+        "it=0 lossD=0.7 lossG=0.7\nit=50 lossD=0.7 lossG=0.7\n"
+    )
+    r = load_run(tmp_path / "collapse")
+    assert len(r.scalars) == 60

@@ -148,6 +148,14 @@ def find_logs(path: Path) -> tuple[Path | None, list[str]]:
             return None, []
     except GanAnalyzeError:
         return None, []
+    runs = sorted({p.relative_to(path).parts[0] for _, p in found if p.parent != path})
+    if len(runs) > 1 and all(p.parent != path for _, p in found):
+        # each log in its own subfolder: a folder of runs (a sweep), not one run's logs
+        names = ", ".join(str(p.relative_to(path)) for _, p in sorted(found, key=lambda x: x[1]))
+        raise GanAnalyzeError(
+            f"{path}: {len(runs)} runs here, each with its own text log ({names}); point "
+            f"gananalyze at one of them, or compare them: gananalyze compare {path}/*"
+        )
     found.sort(key=lambda x: (-x[0], len(x[1].parts), str(x[1])))
     best = found[0][1]
     notes = []
@@ -168,7 +176,10 @@ def find_log(path: Path) -> Path | None:
 
 
 def detect(path: Path) -> bool:
-    return find_log(path) is not None
+    try:
+        return find_log(path) is not None
+    except GanAnalyzeError:  # a folder of runs: claimed, so the load names them
+        return True
 
 
 def _cut_short(line: str) -> bool:
