@@ -236,8 +236,10 @@ def test_a_d_loss_far_above_every_equilibrium_from_the_start_is_a_divergence(tmp
     assert f.severity == "error" and f.title == "D loss far above every equilibrium"
     head = f"D loss median {f.numbers['median']:.3g} from step 24 to 1499 (the end), "
     assert f.message.startswith(head)
-    assert "the largest D-loss equilibrium of the loss conventions consistent with the run " \
+    assert (
+        "the largest D-loss equilibrium of the loss conventions consistent with the run "
         "(BCE summed 1.39, LSGAN summed 0.5, hinge summed 2)" in f.message
+    )
     assert f.numbers["ratio"] == pytest.approx(f.numbers["median"] / 2)
     # D(G(z)) 0.62 is a mean of saturated outputs: not "the generator fools D"
     assert "g_overpowering" not in {x.rule for x in d.findings if x.severity != "info"}
@@ -322,3 +324,29 @@ def test_a_g_converging_under_an_anchored_critic_is_no_climb(tmp_path):
     real = 0.0 + 0.005 * rng.standard_normal(n)
     diag = _critic_log(tmp_path, fake - real + 0.3, -fake)
     assert not any(f.title.startswith("G's samples climb") for f in diag.findings)
+
+
+def test_a_g_loss_beyond_any_d_output_is_a_divergence(tmp_path):
+    # a user's BCE-with-logits trainer at learning rate 1.0: from its first epochs the D loss
+    # prints 0.000 and the G loss 9682.996, constant (D's logit on G's samples about -9683:
+    # its weights blew up, the samples saturated into one image). It was "D overpowers"
+    n = 150
+    d = diagnose(load_run(_csv(tmp_path / "r", np.zeros(n), np.full(n, 9682.996))))
+    (f,) = _divergence(d)
+    assert (f.severity, f.title, f.start_step, f.end_step) == (
+        "error",
+        "G loss beyond what any D output gives",
+        0,
+        149,
+    )
+    assert f.numbers == {"G_loss": 9682.996, "D_loss": 0.0}
+    assert d.verdict.startswith("G loss beyond what any D output gives from step 0 (error)")
+    # a G loss of 150 beside a D loss at chance is not one: a G total with other terms in it
+    rng = np.random.default_rng(0)
+    d2 = diagnose(
+        load_run(_csv(tmp_path / "t", 1.386 + 0.05 * rng.standard_normal(n), np.full(n, 150.0)))
+    )
+    assert not _divergence(d2)
+    # D winning with an ordinary G loss (-log D(G(z)) of 8-10) stays D winning
+    d3 = diagnose(load_run(_csv(tmp_path / "w", np.full(n, 0.007), np.linspace(9.97, 8.24, n))))
+    assert not _divergence(d3) and "d_overpowering" in {x.rule for x in d3.findings}

@@ -196,3 +196,25 @@ def test_a_still_g_loss_with_a_config_d_learning_rate_of_zero_names_both(tmp_pat
     [f] = [x for x in diagnose(load_run(tmp_path / "r")).findings if x.rule == "d_stalled"]
     assert f.title == "Discriminator stopped learning (G loss still)"
     assert f.message.endswith("The config sets lr_d = 0, which would explain it.")
+
+
+def test_a_flat_d_loss_is_a_stopped_d_only_while_d_x_stands_still(tmp_path):
+    # D loss flat at 1.0 (0.2% batch noise) while G's loss climbs 1.1 -> 5: a stopped D when
+    # D's logged mean score on the real data keeps its level (a frozen D, the real data the
+    # same at every step); not when that score drifts 0.2 -> 0.6, twenty times its batch
+    # noise: D's weights move, holding the gap as G moves (a hinge D in its linear range)
+    rng = np.random.default_rng(2)
+    n = 300
+    d = 1.0 + 0.002 * rng.standard_normal(n)
+    g = np.linspace(1.1, 5.0, n) + 0.02 * rng.standard_normal(n)
+    for name, dx, stopped in (
+        ("still", 0.4 + 0.004 * rng.standard_normal(n), True),
+        ("moving", np.linspace(0.2, 0.6, n) + 0.004 * rng.standard_normal(n), False),
+    ):
+        (tmp_path / name).mkdir()
+        df = pd.DataFrame({"step": np.arange(n), "d_loss": d, "g_loss": g, "D_x": dx})
+        df.to_csv(tmp_path / name / "metrics.csv", index=False)
+        fired = [
+            f.title for f in diagnose(load_run(tmp_path / name)).findings if f.rule == "d_stalled"
+        ]
+        assert ("Discriminator stopped learning (loss flat)" in fired) is stopped, (name, fired)

@@ -162,6 +162,8 @@ class RuleContext:
         From logged probabilities when they lie in [0, 1], else the sigmoid of
         logged logits (D_x_logit / D_G_z_logit), else empty.
         """
+        if self.eq is not None and self.eq.loss in ("hinge", "wasserstein"):
+            return pd.Series([], dtype="float64")  # raw scores, no probability to read
         key = f"__prob_{which}"
         if key in self._series:
             return self._series[key]

@@ -18,7 +18,8 @@ from ...naming.aliases import config_hints
 from ...naming.roles import gan_views
 from ...run import Run
 from ...textfmt import fmt_dec, fmt_pct, fmt_sig
-from .context import FLOOR_FIT, RuleContext, joined
+from .context import RuleContext, joined
+from .outputfit import lsgan_from_outputs, scores_from_outputs
 from .thresholds import DEFAULT_THRESHOLDS, validate_thresholds
 
 LN2 = math.log(2.0)
@@ -188,11 +189,11 @@ def equilibrium(
         notes.append(
             f"no gan_mode in train_opt.txt: assumed {loss} ({tool} default for this model)"
         )
-    if loss is None:  # D's outputs against its loss: a D loss no BCE could log
-        fit = _lsgan_from_outputs(ctx, th)
+    if loss is None:  # D's outputs against its losses: hinge / critic scores, or LSGAN
+        fit = scores_from_outputs(ctx, th) or lsgan_from_outputs(ctx, th)
         if fit is not None:
-            loss, source = "lsgan", "data"
-            notes.append(fit)
+            (loss, note), source = fit, "data"
+            notes.append(note)
     if loss is None:
         loss, source = "bce", "assumed"
         notes.append("loss type unknown: assumed BCE")
@@ -272,43 +273,6 @@ def equilibrium(
 
 
 SIGN_MIN_POINTS = 5  # a short log's signs are evidence too (the short-log rules read 5 rows)
-
-
-def _lsgan_from_outputs(ctx: RuleContext, th: dict[str, Any]) -> str | None:
-    """A note inferring LSGAN, or None, from D's logged mean outputs and its loss.
-
-    D's mean outputs bound its loss from below under each convention (Jensen: -log and the
-    square are convex, so a batch's mean loss is at least the loss of its mean output). The
-    averaged BCE D loss is at least (-log D(x) - log(1 - D(G(z)))) / 2, the averaged LSGAN
-    one ((1 - D(x))^2 + D(G(z))^2) / 2. A logged D loss whose median is under FLOOR_FIT of
-    the BCE floor fits no BCE (summed or averaged); when it reaches the LSGAN floor, LSGAN is
-    the convention the data leave. Needs the outputs as logged (not logits) and
-    `min_points` points of each."""
-    if ctx.outputs_are_logits():
-        return None  # a BCE D's mean logits, no LSGAN D's outputs
-    dl = ctx.raw("D_loss")
-    dx = ctx.finite("D_x")
-    dg = ctx.finite("D_G_z_before")
-    dg = dg if len(dg) else ctx.finite("D_G_z_after")
-    need = th["min_points"]
-    if min(len(dl), len(dx), len(dg)) < need:
-        return None
-    jl, jx, jg = joined(dl, dx, dg)
-    fin = np.isfinite(jl) & np.isfinite(jx) & np.isfinite(jg)
-    jl, jx, jg = jl[fin], jx[fin], jg[fin]
-    if len(jl) < need or np.abs(np.r_[jx, jg] - 0.5).max() > 1.0:
-        return None  # unbounded scores (a critic's, a hinge D's): no floor to read
-    px, pg = np.clip(jx, 1e-6, 1 - 1e-6), np.clip(jg, 1e-6, 1 - 1e-6)
-    bce = float(np.median((-np.log(px) - np.log(1 - pg)) / 2))
-    ls = float(np.median(((1 - jx) ** 2 + jg**2) / 2))
-    logged = float(np.median(jl))
-    if not (bce > 0 and ls > 0) or logged >= FLOOR_FIT * bce or logged < FLOOR_FIT * ls:
-        return None
-    return (
-        f"loss type inferred: LSGAN (median D loss {fmt_sig(logged)} is under the "
-        f"{fmt_sig(bce)} any BCE D loss reaches with these D(x), D(G(z)) and over LSGAN's "
-        f"{fmt_sig(ls)})"
-    )
 
 
 def _negative_share(s: pd.Series, th: dict[str, Any]) -> float | None:

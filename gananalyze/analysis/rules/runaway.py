@@ -35,7 +35,7 @@ from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .balance import implied_dgz
 from .context import RuleContext, last_bin_with_data, sustained_stretch
-from .conventions import consistent_d_equilibria, loss_type_known
+from .conventions import D_EQUILIBRIA, consistent_d_equilibria, loss_type_known
 from .short import MIN_ONE_OFF, MIN_SHORT, judged_from, rows_agree, tail_agrees
 
 # a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
@@ -371,5 +371,62 @@ def climbs_fixed_critic(ctx: RuleContext) -> list[Finding]:
             end_step=b1,
             numbers=nums,
             metrics=[ctx.column("D_loss"), ctx.column("G_loss")],
+        )
+    ]
+
+
+G_BEYOND = 100.0  # BCELoss clamps log at -100; -log sigmoid(z) passes 100 only for z < -100
+
+
+def g_loss_beyond_outputs(ctx: RuleContext) -> list[Finding]:
+    """A G loss at G_BEYOND or more over a sustained stretch (2 bins, as d_loss_far_out)
+    while the D loss, when logged, says D wins outright (under `d_over_loss_frac` of the
+    smallest D equilibrium): D's outputs on G's samples are far out under every convention
+    with one (BCE: -log D(G(z)) that high needs a logit under -G, a float32 sigmoid underflows
+    below -104 and BCELoss clamps its log at -100; LSGAN: an output sqrt(G) from its target;
+    hinge: a score under -G). D's weights have blown up and G gets no gradient: a
+    divergence, whatever D winning says. Not for a Wasserstein critic (scores of any size)."""
+    if not ctx.has("G_loss") or (ctx.eq is not None and ctx.eq.loss == "wasserstein"):
+        return []
+    b = ctx.bins("G_loss")
+    med = b["med"]
+    with np.errstate(invalid="ignore"):
+        pick = sustained_stretch(med >= G_BEYOND, 2, last_bin_with_data(med))
+    if not pick:
+        return []
+    a, z, ongoing = pick
+    g_val = float(np.nanmedian(med[a : z + 1]))
+    nums: dict[str, Any] = {"G_loss": g_val}
+    d_part = ""
+    if ctx.has("D_loss"):
+        d_val = float(np.nanmedian(ctx.bins("D_loss")["med"][a : z + 1]))
+        if not d_val <= ctx.th["d_over_loss_frac"] * min(D_EQUILIBRIA.values()):
+            return []  # D not winning outright: a G loss with other terms in it, perhaps
+        nums["D_loss"] = d_val
+        d_part = f" while {ctx.label('D_loss')} is {fmt_sig(d_val)}"
+    start, end = int(b["start"][a]), int(b["end"][z])
+    msg = (
+        f"{ctx.label('G_loss')} median {fmt_sig(g_val)} from step {start} to {end}"
+        f"{' (the end)' if ongoing else ''}{d_part}: a G loss this high needs D's outputs on "
+        f"G's samples far out under every convention with an equilibrium (BCE: a logit under "
+        f"-{fmt_sig(g_val)}, where a float32 sigmoid underflows below -104 and BCELoss clamps "
+        f"at 100; LSGAN: an output {fmt_sig(math.sqrt(g_val))} from its target; hinge: a score "
+        f"under -{fmt_sig(g_val)}). D's weights have blown up and G gets no gradient from it."
+    )
+    action = (
+        "Lower the learning rates (D's first), clip gradients, and compute BCE from logits; "
+        "restart from a checkpoint before the first logged row of this stretch."
+    )
+    return [
+        Finding(
+            "divergence",
+            "error" if ongoing else "warning",
+            f"{ctx.label('G_loss')} beyond what any D output gives",
+            msg,
+            action,
+            start,
+            end,
+            nums,
+            [ctx.column("G_loss")] + ([ctx.column("D_loss")] if "D_loss" in nums else []),
         )
     ]

@@ -18,7 +18,7 @@ from .balance import fooled_bins
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
-from .runaway import alike_clamp, climbs_fixed_critic, samples_run_away
+from .runaway import alike_clamp, climbs_fixed_critic, g_loss_beyond_outputs, samples_run_away
 from .short import short_log_explosion
 from .stalled import blown_into_clamp
 from .wild import wild_losses
@@ -146,6 +146,7 @@ def divergence(ctx: RuleContext) -> list[Finding]:
         out += [f] if f else []
     exploded = ctx.has("D_loss") and any(f.metrics == [ctx.column("D_loss")] for f in out)
     out += [] if exploded else d_loss_far_out(ctx) + blown_into_clamp(ctx)
+    out += [] if out else g_loss_beyond_outputs(ctx)
     runaway = samples_run_away(ctx)
     if not runaway and not out:  # a loss explosion already says it diverged
         runaway = climbs_fixed_critic(ctx)

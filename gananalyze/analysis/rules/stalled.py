@@ -15,6 +15,8 @@ from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import D_EQUILIBRIA
 from .registry import not_this_kind, rule
 
+STALL_NOISE = 5.0  # D(x) moving by this many batch-noise spreads is a D that learns
+
 
 @rule("d_stalled", needs=("G_loss",))
 def d_stalled(ctx: RuleContext) -> list[Finding]:
@@ -77,6 +79,22 @@ def _winning_below(ctx: RuleContext) -> float:
     return ctx.th["d_over_loss_frac"] * min(D_EQUILIBRIA.values())
 
 
+def _real_scores_move(ctx: RuleContext, a: int, z: int) -> bool:
+    """Whether D's logged mean output on the real data (D(x), as logged: a probability or a
+    raw score) moves over bins a..z beyond its batch noise (its bin medians' range over
+    STALL_NOISE x their median point-to-point spread). The real data do not change, so a D
+    whose weights stand still keeps D(x) where it is, up to the noise of its batches; a flat
+    hinge D loss (2 - D(x) + D(G(z)) while the scores stay within +-1) with D(x) and D(G(z))
+    moving together is a D holding its gap as G moves, not a stopped one."""
+    bx = ctx.bins("D_x")
+    med, disp = bx["med"][a : z + 1], bx["disp"][a : z + 1]
+    med = med[np.isfinite(med)]
+    if med.size < 2 or not ctx.has("D_x"):
+        return False
+    noise = float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0
+    return float(med.max() - med.min()) > STALL_NOISE * max(noise, 1e-9)
+
+
 def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
     """The D loss flat (within and between bins) for a sustained stretch while the G loss
     moves."""
@@ -104,6 +122,8 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
     g_level = max(float(np.median(np.abs(g))), 1e-3)
     if g_move < th["stall_other_move"] * g_level:
         return []  # both sides flat: a converged or idle run, not a stalled D
+    if _real_scores_move(ctx, a, z):
+        return []  # D's mean output on the real data moves: its weights do
     b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
     frac = (z - a + 1) / ctx.nb
     span = f"from step {b0}" + (" to the end" if ongoing else f" to {b1}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+from ...runio.plausibility import SCORE_LOSSES
 from ..findings import Finding
 from .context import RuleContext
 from .registry import rule
@@ -28,9 +29,10 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
             )
         )
     ]
-    if ctx.eq is not None and ctx.eq.loss == "wasserstein":
-        # a critic's scores (d_real, d_fake) take any value; they are not out-of-range
-        # probabilities (the rules read no probability from them either)
+    if ctx.eq is not None and ctx.eq.loss in SCORE_LOSSES:
+        # a critic's, a hinge or an LSGAN D's outputs (d_real, D(x)) are scores that take
+        # any value, whether the run declared its loss (the loaders then flag nothing) or the
+        # data showed it: not out-of-range probabilities
         flags = [f for f in flags if "a probability must lie in [0, 1]" not in f.reason]
     if not flags:
         return []
