@@ -41,7 +41,7 @@ from ..files.textenc import file_encoding, read_log_text
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
-from . import freetext, linetemplates
+from . import freetext, linetemplates, mdcode
 from . import preamble as preamble_mod
 from ._common import warn_limit
 from .table import build_run
@@ -69,11 +69,16 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
     """How many value lines the head of `p` holds (stops at `enough`; 0 for JSON)."""
     cache: dict[str, bool] = {}
     found = seen = 0
+    doc = False  # a Markdown document: its code blocks only, and lines that print a loss
     try:
         with open(p, encoding=file_encoding(p), errors="replace") as f:
             first = True
             while seen < limit:
-                chunk = f.readlines(_CHUNK)
+                chunk = f.readlines(_CHUNK) if p.suffix.lower() != ".md" else None
+                if chunk is None:  # (mdcode: documentation quotes commands' output too)
+                    text = f.read(limit)
+                    doc, seen = mdcode.is_markdown(text), limit
+                    chunk = (mdcode.code_only(text) if doc else text).splitlines(True)
                 if not chunk:
                     break
                 for line in chunk:
@@ -91,8 +96,10 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
                     hit = cache.get(key)
                     if hit is None:
                         sh = freetext.parse(s)
-                        hit = cache[key] = bool(sh.values) and (
-                            len(sh.values) + min(len(sh.counters), 1) >= 2
+                        hit = cache[key] = (
+                            bool(sh.values)
+                            and len(sh.values) + min(len(sh.counters), 1) >= 2
+                            and (not doc or any("loss" in n.lower() for n, _ in sh.values))
                         )
                     found += hit
                     if found >= enough:
@@ -108,7 +115,7 @@ def one_gan_line(p: Path, limit: int = DETECT_BYTES) -> bool:
     `key: value` text is not."""
     try:
         with open(p, encoding=file_encoding(p), errors="replace") as f:
-            head = f.read(limit)
+            head = mdcode.log_view(p.name, f.read(limit))
     except OSError:
         return False
     for line in head.splitlines():
@@ -192,7 +199,8 @@ def _cut_short(line: str) -> bool:
 def read_lines(log: Path, warnings: list[str]):
     """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
     names the cut)."""
-    text = read_log_text(log, MAX_BYTES, warnings)  # UTF-8, or UTF-16 by its byte-order mark
+    # UTF-8, or UTF-16 by its byte-order mark; a Markdown document's code blocks only
+    text = mdcode.log_view(log.name, read_log_text(log, MAX_BYTES, warnings))
     if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return linetemplates.split_lines(text), text.endswith("\n")
