@@ -821,3 +821,26 @@ def test_a_folder_of_runs_each_with_its_own_log_is_named_not_guessed(tmp_path):
     )
     r = load_run(tmp_path / "collapse")
     assert len(r.scalars) == 60
+
+
+def test_sample_grids_saved_beside_the_log_are_attached_by_their_step(tmp_path):
+    """A user's trainer printing `step N` lines and saving `samples/step_%06d.png` grids: the
+    grids are the run's samples at their steps, and `info`'s notes say where they came from."""
+    from PIL import Image
+
+    (tmp_path / "samples").mkdir()
+    lines = [f"step {s} d_loss: 0.6{s % 7} g_loss: 1.{s % 9}" for s in range(0, 3001, 100)]
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    for s in (1000, 2000, 3000):
+        Image.new("RGB", (34, 34)).save(tmp_path / "samples" / f"step_{s:06d}.png")
+    run = load_run(tmp_path)
+    assert run.format == "textlog"
+    assert [(g.step, g.tag) for g in run.samples] == [
+        (1000, "samples/step_#.png"),
+        (2000, "samples/step_#.png"),
+        (3000, "samples/step_#.png"),
+    ]
+    assert run.extra["source_notes"][-1] == (
+        f"3 sample grid(s) attached from {tmp_path.name}/samples/step_#.png, numbered "
+        "1000..3000: the number is the step (by the name)"
+    )

@@ -25,7 +25,7 @@ from ..run import Checkpoint, Run
 _CKPT_RE = re.compile(r"epoch=(\d+)[-_]step=(\d+)")
 
 
-def _epoch_ends(run: Run) -> tuple[np.ndarray, np.ndarray] | None:
+def epoch_ends(run: Run) -> tuple[np.ndarray, np.ndarray] | None:
     """(epochs, the last logged step of each) from the metrics' epoch column, or None."""
     sc = run.scalars
     if "epoch" not in sc.columns or not len(sc) or not sc["epoch"].notna().any():
@@ -65,7 +65,7 @@ def place_epoch_images(run: Run, warnings: list[str]) -> str | None:
     lo, hi = steps[0], steps[-1]
     if hi >= 0.5 * top:
         return None
-    ends = _epoch_ends(run)
+    ends = epoch_ends(run)
     if ends is None or hi > int(ends[0].max()) + 1:
         warnings.append(
             f"{run.path}: image steps {lo}..{hi} look like epochs while the metrics reach "
@@ -101,7 +101,7 @@ def place_checkpoints(run: Run, files: list[Path], warnings: list[str]) -> list[
     """Checkpoints on the metrics' step axis (module docstring); files already listed in
     `run.checkpoints` are left out."""
     have = {Path(c.path) for c in run.checkpoints}
-    ends = _epoch_ends(run)
+    ends = epoch_ends(run)
     top = int(run.scalars["step"].max()) if len(run.scalars) else 0
     out, unplaced = [], []
     for f in files:

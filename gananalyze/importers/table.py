@@ -39,7 +39,7 @@ from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked
 from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
-from . import epochsteps
+from . import epochsteps, samplefiles
 from ._common import finish, located, pivot_wide, pivoted_run, read_jsonl_objects, warn_limit
 from ._csvread import Table, read_table, sniff_text
 from ._jsonread import from_objects, read_json_document
@@ -311,6 +311,7 @@ def read_with(profile: Profile, path: Path) -> Run:
     )
     run.duplicates_replaced += ax.replaced
     run.extra.update(ax.extra)
+    samplefiles.attach(run, path)  # sample grids saved as image files beside the table
     return run
 
 

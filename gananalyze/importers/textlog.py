@@ -41,7 +41,7 @@ from ..files.textenc import file_encoding, read_log_text
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
-from . import freetext, linetemplates, mdcode
+from . import freetext, linetemplates, mdcode, samplefiles
 from . import preamble as preamble_mod
 from ._common import warn_limit
 from .table import build_run
@@ -375,6 +375,7 @@ def load(path: Path) -> Run:
         + [f"  e.g. read line {n}: {t!r}" for n, t in info["read_sample"][:2]]
         + [f"  e.g. ignored line {n}: {t!r}" for n, t in info["ignored_sample"][:2]]
     )
+    samplefiles.attach(run, path)  # sample grids saved as image files beside the log
     return run
 
 

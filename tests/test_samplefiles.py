@@ -1,0 +1,196 @@
+"""Sample grids saved as image files beside a text or table log (importers/samplefiles.py):
+found, grouped by name, their number read as an epoch or a step, placed on the step axis,
+and judged by the collapse rule like any other grid."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torchvision.utils import save_image
+
+from gananalyze.analysis.rules import diagnose
+from gananalyze.importers import samplefiles
+from gananalyze.loader import load_run
+
+
+def _grid(seed: int, collapsed: bool = False) -> torch.Tensor:
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+    return x[:1].repeat(16, 1, 1, 1) if collapsed else x
+
+
+def dcgan_run(d: Path, epochs: int = 6, collapse_from: int | None = None) -> Path:
+    """The PyTorch DCGAN example's stdout (`[e/N][i/M] Loss_D: ...`), epochs from 0, and its
+    `fake_samples_epoch_%03d.png` (save_image of 16 fixed-noise samples) beside
+    `real_samples.png`."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    lines = []
+    for e in range(epochs):
+        for i in range(0, 50, 10):
+            dx, dgz = 0.5 + 0.05 * rng.random(), 0.45 + 0.05 * rng.random()
+            lines.append(
+                f"[{e}/{epochs}][{i}/50] Loss_D: {1.3 + 0.1 * rng.random():.4f} "
+                f"Loss_G: {0.75 + 0.1 * rng.random():.4f} D(x): {dx:.4f} "
+                f"D(G(z)): {dgz:.4f} / {dgz + 0.01:.4f}"
+            )
+    (d / "train.log").write_text("\n".join(lines) + "\n")
+    for e in range(epochs):
+        bad = collapse_from is not None and e >= collapse_from
+        save_image(_grid(e, bad), d / f"fake_samples_epoch_{e:03d}.png", nrow=4)
+    save_image(_grid(99), d / "real_samples.png", nrow=4)
+    return d
+
+
+def test_dcgan_example_grids_are_placed_at_the_end_of_their_epoch(tmp_path):
+    run = load_run(dcgan_run(tmp_path / "run"))
+    assert [g.step for g in run.samples] == [40, 90, 140, 190, 240, 290]
+    assert {g.tag for g in run.samples} == {"fake_samples_epoch_#.png"}
+    assert [g.path.name for g in run.samples][0] == "fake_samples_epoch_000.png"
+    assert run.extra["source_notes"][-1] == (
+        "6 sample grid(s) attached from run/fake_samples_epoch_#.png, numbered 0..5: the "
+        "number is the epoch (by the name; epochs counted as the log's (from 0))"
+    )
+    assert all(g.nrow is None for g in run.samples)  # the diagnosis reads the padding
+
+
+def test_a_collapse_in_the_grids_is_found_and_a_healthy_run_has_none(tmp_path):
+    sick = diagnose(load_run(dcgan_run(tmp_path / "sick", collapse_from=3)))
+    found = [f for f in sick.findings if f.rule == "mode_collapse"]
+    assert found and found[0].severity == "error" and found[0].start_step == 190
+    well = diagnose(load_run(dcgan_run(tmp_path / "well")))
+    assert not [f for f in well.findings if f.rule == "mode_collapse"]
+
+
+def test_pytorch_gan_images_numbered_by_batches_done_are_steps(tmp_path):
+    d = tmp_path / "pg"
+    (d / "images").mkdir(parents=True)
+    lines = [
+        f"[Epoch {e}/3] [Batch {b}/100] [D loss: 0.6{b % 7}] [G loss: 0.9{b % 5}]"
+        for e in range(3)
+        for b in range(0, 100, 20)
+    ]
+    (d / "train.log").write_text("\n".join(lines) + "\n")
+    for s in (0, 80, 160, 240):
+        save_image(_grid(s), d / "images" / f"{s}.png", nrow=4)
+    run = load_run(d)
+    assert [g.step for g in run.samples] == [0, 80, 160, 240]
+    assert run.samples[0].tag == "images/#.png"
+    assert run.extra["source_notes"][-1].endswith(
+        "numbered 0..240: the number is the step (by their range)"
+    )
+
+
+def test_keras_images_counted_from_1_beside_a_csvlogger_counting_from_0(tmp_path):
+    d = tmp_path / "k"
+    d.mkdir()
+    rows = "\n".join(f"{e},{0.6 + 0.01 * e:.3f},{1.1 - 0.01 * e:.3f}" for e in range(5))
+    (d / "training.csv").write_text("epoch,d_loss,g_loss\n" + rows + "\n")
+    for e in range(1, 6):
+        save_image(_grid(e), d / f"image_at_epoch_{e:04d}.png", nrow=4)
+    run = load_run(d)
+    assert run.format == "keras"
+    assert [g.step for g in run.samples] == [0, 1, 2, 3, 4]
+    assert run.extra["source_notes"][-1] == (
+        "5 sample grid(s) attached from k/image_at_epoch_#.png, numbered 1..5: the number is "
+        "the epoch (by the name; epochs counted from 1 (the log's from 0): epoch N ends at "
+        "the log's N-1)"
+    )
+
+
+def test_one_sample_a_file_is_tiled_into_one_grid_per_epoch(tmp_path):
+    d = tmp_path / "kio"
+    d.mkdir()
+    rows = "\n".join(f"{e},{0.6:.3f},{1.1:.3f}" for e in range(4))
+    (d / "log.csv").write_text("epoch,d_loss,g_loss\n" + rows + "\n")
+    for e in range(4):
+        for i, tile in enumerate(_grid(e)[:3]):
+            save_image(tile, d / f"generated_img_{e:03d}_{i}.png")
+    run = load_run(d)
+    assert [g.step for g in run.samples] == [0, 1, 2, 3]
+    g = run.samples[0]
+    assert (g.tag, g.nrow, g.ncol, g.tile, g.padding, g.count) == (
+        "generated_img_#_*.png",
+        2,
+        2,
+        (8, 8),
+        2,
+        3,
+    )
+    assert g.tiles().shape == (3, 8, 8, 3)
+    assert "(one sample a file, tiled by number)" in run.extra["source_notes"][-1]
+
+
+def test_numbers_that_fit_no_range_are_not_attached_with_one_warning(tmp_path):
+    d = dcgan_run(tmp_path / "odd", epochs=4)
+    for f in d.glob("fake_samples_*.png"):
+        f.unlink()
+    for n in (5000, 6000, 7000):
+        save_image(_grid(n), d / f"sample_{n}.png", nrow=4)
+    run = load_run(d)
+    assert run.samples == []
+    assert (
+        f"{d}: 3 images named sample_#.png not attached as samples: numbers 5000..7000 are "
+        "neither the log's epochs 0..3, steps 0..190" in run.warnings
+    )
+
+
+def test_links_out_of_the_run_are_not_followed(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for e in range(6, 9):
+        save_image(_grid(e), outside / f"fake_samples_epoch_{e:03d}.png", nrow=4)
+    d = dcgan_run(tmp_path / "run")
+    os.symlink(outside / "fake_samples_epoch_006.png", d / "fake_samples_epoch_006.png")
+    os.symlink(outside, d / "more")  # a folder that is a link: not entered
+    run = load_run(d)
+    assert [g.path.name for g in run.samples][-1] == "fake_samples_epoch_005.png"
+    assert len(run.samples) == 6
+    assert (
+        "fake_samples_epoch_006.png: not read: it is a link that resolves outside the run folder"
+        in run.warnings
+    )
+
+
+def test_a_folder_of_10001_files_is_looked_at_only_in_part(tmp_path):
+    d = dcgan_run(tmp_path / "big")
+    junk = d / "data"
+    junk.mkdir()
+    for i in range(10_001):
+        (junk / f"x{i:05d}.bin").touch()
+    run = load_run(d)
+    assert len(run.samples) == 6  # the top level is looked at first
+    assert (
+        f"{d}: more than 10,000 files and folders; sample images were looked for among "
+        "the first 10,000 only" in run.warnings
+    )
+
+
+def test_at_most_max_images_are_attached_evenly_spread(tmp_path, monkeypatch):
+    monkeypatch.setattr(samplefiles, "MAX_IMAGES", 3)
+    run = load_run(dcgan_run(tmp_path / "run"))
+    assert [g.step for g in run.samples] == [40, 140, 290]
+    assert (
+        f"{tmp_path / 'run'}: 6 numbers of images named fake_samples_epoch_#.png; 3 left out, "
+        "evenly spread (at most 3 images attached)" in run.warnings
+    )
+
+
+@pytest.mark.parametrize(
+    "name, unit",
+    [
+        ("fake_samples_epoch_#.png", "epoch"),
+        ("image_at_epoch_#.png", "epoch"),
+        ("samples/ep#.png", "epoch"),
+        ("samples/step_#.png", "step"),
+        ("outputs/iter_#.jpg", "step"),
+        ("images/batches_done_#.png", "step"),
+        ("images/#.png", None),
+        ("generated_img_#_*.png", None),
+    ],
+)
+def test_the_words_of_a_pattern(name, unit):
+    assert samplefiles._unit_by_words(name) == unit
