@@ -194,3 +194,17 @@ def test_at_most_max_images_are_attached_evenly_spread(tmp_path, monkeypatch):
 )
 def test_the_words_of_a_pattern(name, unit):
     assert samplefiles._unit_by_words(name) == unit
+
+
+def test_steps_far_beyond_the_log_are_not_attached(tmp_path):
+    d = dcgan_run(tmp_path / "far", epochs=4)
+    for f in d.glob("fake_samples_*.png"):
+        f.unlink()
+    for n in (1000, 2000, 3000):
+        save_image(_grid(n), d / f"step_{n}.png", nrow=4)
+    run = load_run(d)
+    assert run.samples == []
+    assert (
+        f"{d}: 3 images named step_#.png not attached as samples: steps 1000..3000 reach far "
+        "beyond the log's last step 190" in run.warnings
+    )

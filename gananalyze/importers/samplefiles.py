@@ -196,6 +196,8 @@ def _placement(run: Run, nums: np.ndarray, pattern: str):
     if unit == "step":
         if run.step_unit in ("epoch", "row"):
             return None, f"they count steps; the log counts {run.step_unit}s"
+        if hi > 2 * top + 1:
+            return None, f"steps {lo}..{hi} reach far beyond the log's last step {top}"
         return nums.copy(), f"the number is the step ({how})"
     if run.step_unit == "epoch":  # the log's step is the epoch
         ends = (steps, steps)
