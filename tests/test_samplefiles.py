@@ -208,3 +208,17 @@ def test_steps_far_beyond_the_log_are_not_attached(tmp_path):
         f"{d}: 3 images named step_#.png not attached as samples: steps 1000..3000 reach far "
         "beyond the log's last step 190" in run.warnings
     )
+
+
+def test_charts_of_the_run_are_not_samples(tmp_path):
+    # loss curves saved each epoch (loss_plot_epoch_3.png) beside the log are the run's
+    # charts: never attached as G's samples, beside which the real grids still are
+    d = dcgan_run(tmp_path / "run")
+    for e in range(6):
+        save_image(_grid(50 + e), d / f"loss_plot_epoch_{e}.png", nrow=4)
+        save_image(_grid(60 + e), d / f"D_hist_{e:03d}.png", nrow=4)
+    run = load_run(d)
+    assert {g.tag for g in run.samples} == {"fake_samples_epoch_#.png"}
+    for p in d.glob("fake_samples_*.png"):
+        p.unlink()
+    assert load_run(d).samples == []

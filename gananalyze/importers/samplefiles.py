@@ -49,6 +49,12 @@ STEP_WORDS = frozenset(
 )  # fmt: skip
 
 
+# words that name a chart of the run, never G's samples (loss_plot_epoch_5.png)
+_NOT_SAMPLES = re.compile(
+    r"(?<![a-z])(losse?s?|plots?|curves?|charts?|graphs?|hist|histograms?|metrics?|lr)(?![a-z])"
+)
+
+
 def find_images(folder: Path, warnings: list[str]) -> list[Path]:
     """Image files in `folder` and one folder down (module docstring), sorted."""
     looked, found, todo = 0, [], [(folder, 0)]
@@ -91,6 +97,8 @@ def _groups(folder: Path, files: list[Path]) -> list[Group]:
     bare: dict[str, list[tuple[str, list[re.Match]]]] = defaultdict(list)
     for f in files:
         rel = f.relative_to(folder).as_posix()
+        if _NOT_SAMPLES.search(rel.lower()):
+            continue  # a chart of the run (loss curves, histograms), not G's samples
         bare[_NUM.sub("#", rel)].append((rel, list(_NUM.finditer(rel))))
     out = []
     for template, items in bare.items():
