@@ -222,3 +222,77 @@ def test_charts_of_the_run_are_not_samples(tmp_path):
     for p in d.glob("fake_samples_*.png"):
         p.unlink()
     assert load_run(d).samples == []
+
+
+def _figure(seed: int, collapsed: bool = False, cells: int = 16) -> np.ndarray:
+    """A 400x400 figure of 4x4 subplots on white, as the TensorFlow DCGAN tutorial's
+    `plt.subplot(4, 4, i + 1); plt.imshow(...); plt.axis("off")` draws them: 8x8 samples
+    drawn 64 pixels wide, 14 pixels apart, the figure's margins around them."""
+    tiles = _grid(seed, collapsed)[:, 0].numpy()
+    fig = np.full((400, 400, 3), 255, dtype=np.uint8)
+    for k in range(cells):
+        i, j = divmod(k, 4)
+        big = np.kron((tiles[k] * 254).astype(np.uint8), np.ones((8, 8), dtype=np.uint8))
+        fig[44 + 78 * i : 108 + 78 * i, 50 + 78 * j : 114 + 78 * j] = big[:, :, None]
+    return fig
+
+
+def test_a_figure_of_subplots_is_cut_into_its_subplots():
+    from gananalyze.importers.figuregrid import figure_cells, subplot_cells
+    from gananalyze.runio.imagegrid import infer_layout, make_grid
+
+    fig = _figure(3)
+    cells = figure_cells(fig)
+    assert len(cells) == 16 and cells[0].shape == (64, 64, 3)
+    assert (cells[5] == fig[122:186, 128:192]).all()
+    assert len(subplot_cells(_figure(3, cells=14))) == 14  # empty trailing subplots left out
+    # a make_grid grid is read by its padding, never as subplots
+    tiled, _ = make_grid(_grid(3).numpy(), value_range=(0.0, 1.0))
+    assert infer_layout(tiled)["count"] == 16 and figure_cells(tiled) is None
+
+
+def test_the_tutorial_figure_is_no_2x2_grid_of_its_quarters(tmp_path):
+    """matplotlib's figure, white between subplots, passed for a make_grid grid of 2x2 tiles
+    of 197 pixels (padding 2): the collapse rule compared quarters of the figure, and a G
+    drawing one digit 16 times was "no problems found"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gananalyze.runio.imagegrid import infer_layout
+
+    def save(x, path):
+        fig = plt.figure(figsize=(4, 4))
+        for i in range(16):
+            plt.subplot(4, 4, i + 1)
+            plt.imshow(x[i, 0].numpy() * 255, cmap="gray", vmin=0, vmax=255)
+            plt.axis("off")
+        plt.savefig(path)
+        plt.close(fig)
+
+    for name, collapse_from in (("well", None), ("sick", 4)):
+        d = tmp_path / name
+        d.mkdir(parents=True)
+        rows = "\n".join(f"{e},{0.6 + 0.01 * e:.3f},{1.1 - 0.01 * e:.3f}" for e in range(8))
+        (d / "training.log").write_text("epoch,d_loss,g_loss\n" + rows + "\n")
+        for e in range(1, 9):
+            bad = collapse_from is not None and e > collapse_from
+            save(_grid(e, bad), d / f"image_at_epoch_{e:04d}.png")
+    from PIL import Image
+
+    first = np.asarray(Image.open(tmp_path / "sick" / "image_at_epoch_0001.png").convert("RGB"))
+    assert infer_layout(first) == {"nrow": 2, "ncol": 2, "tile": [197, 197], "padding": 2,
+                                   "count": 4}  # fmt: skip
+    sick = load_run(tmp_path / "sick")
+    assert sick.extra["source_notes"][-1] == (
+        "8 sample grid(s) attached from sick/image_at_epoch_#.png (figures of subplots: each "
+        "subplot cut out and tiled), numbered 1..8: the number is the epoch (by the name; "
+        "epochs counted from 1 (the log's from 0): epoch N ends at the log's N-1)"
+    )
+    g = sick.samples[0]
+    assert (g.nrow, g.ncol, g.tile, g.padding, g.count) == (4, 4, (67, 67), 2, 16)
+    found = [f for f in diagnose(sick).findings if f.rule == "mode_collapse"]
+    assert found and found[0].severity == "error" and found[0].start_step == 4
+    well = diagnose(load_run(tmp_path / "well"))
+    assert not [f for f in well.findings if f.rule == "mode_collapse"]

@@ -36,6 +36,7 @@ from ..files.bounded import TooCostly, open_image
 from ..files.runfiles import keep_inside, root_of
 from ..run import Run, SampleGrid
 from .epochsteps import epoch_ends, epoch_step
+from .figuregrid import retiled
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_LOOKED = 10_000
@@ -166,6 +167,15 @@ def _tiled(files: list[Path], where: str) -> tuple[bytes, dict]:
     return buf.getvalue(), layout
 
 
+def _is_figure(path: Path) -> bool:
+    """Whether the image file is a figure of subplots (importers.figuregrid), judged once for
+    its pattern by its last image; an unreadable one is not."""
+    try:
+        return retiled(path.read_bytes(), str(path)) is not None
+    except (OSError, ValueError, TooCostly):
+        return False
+
+
 def _epoch_shift(nums: np.ndarray, ends) -> tuple[int, str]:
     """(what to add to an image's epoch to get the log's, the note's words)."""
     e0, e1 = int(ends[0].min()), int(ends[0].max())
@@ -242,15 +252,19 @@ def attach(run: Run, path: str | Path) -> int:
             f"{len(nums) - len(keep):,} left out, evenly spread (at most {MAX_IMAGES:,} "
             "images attached)"
         )
-    grids = []
+    grids, figures = [], _is_figure(by_num[int(nums[keep[-1]])][0]) and not per_file
     for i in keep:
         items = by_num[int(nums[i])]
         first = items[0]
-        if not per_file:
+        if not per_file and not figures:
             grids.append(SampleGrid(step=int(steps[i]), path=first, tag=pattern))
             continue
         try:
-            png, lay = _tiled(items, str(first))
+            got = retiled(first.read_bytes(), str(first)) if figures else None
+            if figures and got is None:  # this one is no figure of subplots: one picture
+                grids.append(SampleGrid(step=int(steps[i]), path=first, tag=pattern))
+                continue
+            png, lay = got or _tiled(items, str(first))
         except (OSError, ValueError, TooCostly) as e:
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
             run.warnings.append(f"{first}: sample images left out ({detail})")
@@ -272,6 +286,8 @@ def attach(run: Run, path: str | Path) -> int:
     run.samples = sorted(grids, key=lambda g: g.step)
     rel = folder.name or str(folder)
     each = " (one sample a file, tiled by number)" if per_file else ""
+    if figures:
+        each = " (figures of subplots: each subplot cut out and tiled)"
     run.extra.setdefault("source_notes", []).append(
         f"{len(grids)} sample grid(s) attached from {rel}/{pattern}{each}, numbered "
         f"{nums[0]}..{nums[-1]}: {how}"
