@@ -246,6 +246,11 @@ def test_a_figure_of_subplots_is_cut_into_its_subplots():
     assert len(cells) == 16 and cells[0].shape == (64, 64, 3)
     assert (cells[5] == fig[122:186, 128:192]).all()
     assert len(subplot_cells(_figure(3, cells=14))) == 14  # empty trailing subplots left out
+    titled = _figure(3)
+    titled[20:32, 100:300] = 0  # a suptitle across the gaps between the subplots' columns
+    titled[50:100, 30:40] = 0  # and a tick label beside the first one, in its rows
+    assert [c.shape for c in subplot_cells(titled)] == [(64, 64, 3)] * 16
+    assert (subplot_cells(titled)[5] == cells[5]).all()
     # a make_grid grid is read by its padding, never as subplots
     tiled, _ = make_grid(_grid(3).numpy(), value_range=(0.0, 1.0))
     assert infer_layout(tiled)["count"] == 16 and figure_cells(tiled) is None

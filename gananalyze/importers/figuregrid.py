@@ -41,6 +41,14 @@ def _bands(content: np.ndarray) -> list[tuple[int, int]] | None:
     return keep
 
 
+def _inside(bands: list[tuple[int, int]], size: int) -> np.ndarray:
+    """A mask of the lines inside the bands."""
+    mask = np.zeros(size, dtype=bool)
+    for a, b in bands:
+        mask[a:b] = True
+    return mask
+
+
 def subplot_cells(img: np.ndarray) -> list[np.ndarray] | None:
     """The subplots of an (H, W, C) uint8 figure, row-major, each cropped to one size
     (trailing cells that are background alone left out); None when it is no such figure."""
@@ -51,8 +59,16 @@ def subplot_cells(img: np.ndarray) -> list[np.ndarray] | None:
         return None
     bg = a[0, 0].astype(np.int16)
     is_bg = (np.abs(a.astype(np.int16) - bg[None, None, :]) <= TOLERANCE).all(axis=2)
-    rows, cols = _bands(~is_bg.all(axis=1)), _bands(~is_bg.all(axis=0))
-    if rows is None or cols is None or len(rows) * len(cols) < 2:
+    rows = _bands(~is_bg.all(axis=1))
+    if rows is None:
+        return None
+    # columns seen through the subplots' rows only, then rows through their columns: a title
+    # above the subplots, or text beside them, spans the gaps between them
+    cols = _bands(~is_bg[_inside(rows, len(is_bg))].all(axis=0))
+    if cols is None:
+        return None
+    rows = _bands(~is_bg[:, _inside(cols, is_bg.shape[1])].all(axis=1))
+    if rows is None or len(rows) * len(cols) < 2:
         return None
     h = min(b - a for a, b in rows)
     w = min(b - a for a, b in cols)
