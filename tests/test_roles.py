@@ -9,6 +9,8 @@ from gananalyze.naming.roles import resolve_roles, words
 
 # names seen in public trainers -> the role they hold
 SEEN = {
+    "dloss": "D_loss",  # one glued word (anoGAN issue thread: `dloss: 6.7e-06`)
+    "gloss": "G_loss",
     "errD": "D_loss",
     "errG": "G_loss",
     "Loss_D": "D_loss",

@@ -757,6 +757,22 @@ def test_ctgan_progress_bar_redrawn_with_carriage_returns(tmp_path):
     assert r.duplicates_replaced == 0 and "%" not in "".join(r.metrics)
 
 
+def test_a_key_printed_right_after_a_tqdm_bar(tmp_path):
+    # a Keras notebook's epoch loop printing its losses glued to the tqdm bar (anoGAN issue):
+    # the bar's closing bracket ends the bar, so `dloss` is a key, not the bar's tail
+    lines = [
+        f"  0%|          | {e}/3000 [00:{e + 10}<13:40:35, 16.42s/it]dloss: {1e-4 / e!r}\t"
+        "g_loss: 16.11809539794922"
+        for e in range(1, 6)
+    ]
+    f = tmp_path / "train_log.txt"
+    f.write_text("\n".join(lines) + "\n")
+    r = load_run(f)
+    assert r.steps.tolist() == [1, 2, 3, 4, 5]
+    assert (r.column("G_loss"), r.column("D_loss")) == ("g_loss", "dloss")
+    assert r.series("dloss").tolist() == [1e-4, 5e-5, 1e-4 / 3, 2.5e-5, 2e-5]
+
+
 def test_a_value_in_parentheses_after_its_key():
     assert [n for n, _ in freetext.parse("Gen. (+01.21) | Discrim. (-00.02)").values] == [
         "Gen.",

@@ -63,10 +63,10 @@ _UNGROUP_RE = re.compile(UNGROUP)
 UNGROUP_TO = r"\1\2\3\4\5"
 GROUPED_HINT = r"[0-9],[0-9]{3}"  # a cheap test for lines UNGROUP may change
 # a tqdm bar after its description (`Gen. (+01.21) | Discrim. (+00.02):   3%|▎  | 49/1500
-# [00:09<03:43,  6.49it/s]`, CTGAN's): its count n/N is read as the step, its percentage and
-# timings are not values
+# [00:09<03:43,  6.49it/s]`, CTGAN's) or with values glued after it (`16.42s/it]dloss: 0.1`):
+# its count n/N is read as the step, its percentage and timings are not values
 TQDM = r":?\s*[0-9]{1,3}%\|[^|]*\|\s*([0-9]+)/([0-9]+)\s*\[[^\]]*\]"
-TQDM_TO = r" step: \1/\2"
+TQDM_TO = r" step: \1/\2 "  # the space: a key printed right after the bar (`s/it]dloss: 0.1`)
 TQDM_HINT = "%|"  # a literal every tqdm bar holds: the cheap test before TQDM
 _TQDM_RE = re.compile(TQDM)
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values

@@ -24,6 +24,7 @@ ALIASES: dict[str, list[str]] = {
         "Gen.",  # CTGAN's progress bar: `Gen. (+01.21) | Discrim. (+00.02)`
         "train/G_loss",
         "gen_loss",
+        "gloss",
     ],
     "D_loss": [
         "Loss/D/loss",
@@ -34,6 +35,7 @@ ALIASES: dict[str, list[str]] = {
         "train/D_loss",
         "disc_loss",
         "Discrim.",
+        "dloss",  # one glued word, no separator or case change to split on (anoGAN's print)
     ],
     # SRGAN's statistics CSV (leftthomas/SRGAN): Score_D / Score_G are D's mean sigmoid
     # output on real / generated images (its progress bar prints them as D(x) / D(G(z)))
