@@ -251,6 +251,11 @@ ZOO_LOADS = {
     "skwths-sovits-svc-32k-dodo-prefix": ("vits-log", 26, "loss_gen", "loss_disc"),
     # coqui trainer_0_log.txt: a GLOBAL_STEP header over one value a line, eval blocks as val/
     "jofrems-coqui-vits-finetune-prefix": ("coqui-log", 40, "loss_gen", "loss_disc"),
+    # logs pasted into GitHub issue threads (the outcome from what the thread says of samples)
+    "zhangxiann-pytorch-practice-dcgan-noise-issue-excerpt": ("textlog", 8, "Loss_G", "Loss_D"),
+    "robbiebarrat-art-dcgan-celeba-noise-issue-excerpt": ("textlog", 13, "Err_G", "Err_D"),
+    # tqdm bar with the losses glued after it ('16.42s/it]dloss: ...')
+    "yjucho1-anogan-g-frozen-issue-excerpt": ("textlog", 10, "g_loss", "dloss"),
 }
 
 
