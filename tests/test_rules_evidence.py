@@ -91,11 +91,13 @@ def test_d_loss_depending_on_the_convention_says_so(tmp_path):
 def _loss_csv(path, d_loss, g_loss, n=300):
     rng = np.random.default_rng(1)
     path.mkdir()
-    pd.DataFrame({
-        "epoch": np.arange(n),
-        "d_loss": np.abs(d_loss + 0.1 * d_loss * rng.standard_normal(n)),
-        "g_loss": g_loss + 0.02 * abs(g_loss) * rng.standard_normal(n),
-    }).to_csv(path / "log.csv", index=False)
+    pd.DataFrame(
+        {
+            "epoch": np.arange(n),
+            "d_loss": np.abs(d_loss + 0.1 * d_loss * rng.standard_normal(n)),
+            "g_loss": g_loss + 0.02 * abs(g_loss) * rng.standard_normal(n),
+        }
+    ).to_csv(path / "log.csv", index=False)
     return load_run(path)
 
 
@@ -215,6 +217,27 @@ def test_short_log_whose_last_row_disagrees_is_not_judged(tmp_path):
     rows[6], rows[7] = rows[7], rows[6]  # the last row is now the dissenting one
     rows[6][0], rows[7][0] = 6, 7
     assert "d_overpowering" not in fired(diagnose(_tb_rows(tmp_path / "r", rows)))
+
+
+def test_short_log_where_d_takes_over_after_the_start_up_is_judged_from_then(tmp_path):
+    # a DCGAN log pasted into an issue (its samples "have always been noise"): 2 start-up
+    # prints, then D(x) 0.97-1.0 and D(G(z)) 0.0000 in the last 6 of 8: D winning is an event
+    # judged from the row it starts, as G fooling D and a runaway are (a warning)
+    rows = [[0, 1.80, 2.1, 0.61, 0.36], [1, 7.53, 0.01, 0.99, 0.996]]
+    rows += [[i, 0.25 - 0.02 * i, 56.7 + 0.2 * i, 0.973 + 0.003 * i, 0.0] for i in range(2, 8)]
+    f = fired(diagnose(_tb_rows(tmp_path / "r", rows)))["d_overpowering"]
+    assert (f.severity, f.start_step, f.end_step) == ("warning", 2, 7)
+    assert f.message.startswith(
+        "D wins in every row from step 2 on (the last 6 of 8): D(x) >= 0.979 and D(G(z)) <= 0 "
+        "in every one of the 6 rows. Judged from 8 points, under the 20 the trend rules need, "
+        "because every row from step 2 on agrees, the last included."
+    )
+    assert (f.numbers["from_row"], f.numbers["points"], f.numbers["agreeing"]) == (2, 8, 6)
+    # D winning only in the last 3 of 8 rows (under half the log): not judged
+    late = [r[:] for r in rows]
+    for r in late[2:5]:
+        r[1:] = [1.3, 0.7, 0.6, 0.4]
+    assert "d_overpowering" not in fired(diagnose(_tb_rows(tmp_path / "s", late)))
 
 
 def _tables(tmp_path, n=800, seed=0):

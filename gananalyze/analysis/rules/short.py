@@ -217,9 +217,11 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
         lo = lo.reindex(j.index)
         by_loss = (lo["gl"] >= g_min) & (lo["d"] <= limit)
         agree = (by_out | by_loss.fillna(False)).to_numpy()
-        if not rows_agree(agree):
+        k0 = _from_row(agree)
+        if k0 is None:
             return []
-        n, k = len(j), int(agree.sum())
+        j, by_out, agree = j.iloc[k0:], by_out.iloc[k0:], agree[k0:]
+        n, k, first = len(j), int(agree.sum()), int(j.index[0])
         ok = j[by_out.to_numpy()]
         what = (
             f"D(x) >= {fmt_sig(float(ok['x'].min()))} and D(G(z)) <= "
@@ -240,9 +242,11 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
             # equilibrium ln 2, the smallest of BCE's and hinge's
             d2 = dl.reindex(g.index)
             agree = ((g >= g_min) & (d2 <= limit)).to_numpy()
-            if not rows_agree(agree):
+            k0 = _from_row(agree)
+            if k0 is None:
                 return []
-            n, k = len(g), int(agree.sum())
+            g, d2, agree = g.iloc[k0:], d2.iloc[k0:], agree[k0:]
+            n, k, first = len(g), int(agree.sum()), int(g.index[0])
             what = (
                 f"{ctx.label('D_loss')} <= {fmt_sig(float(d2[agree].max()))} (under "
                 f"{fmt_sig(limit)}, {fmt_sig(100 * th['d_over_implied_loss_frac'])}% of the "
@@ -260,6 +264,7 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
             )
             metrics = [ctx.column("D_loss"), ctx.column("G_loss")]
         else:
+            k0 = 0
             ref, ref_name = _smallest_equilibrium(ctx)
             limit = th["d_over_loss_frac"] * ref
             if not (dl <= limit).all():
@@ -274,22 +279,41 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
     else:
         return []
     steps = ctx.steps
-    why = "every row agrees" if k == n else "all rows but one agree, the last included"
+    if k0:  # D took over from a row on: an event, as G fooling D or a runaway is
+        start = first
+        said = f"every row from step {start} on (the last {n} of {n + k0})"
+        ending = judged_from_tail(n + k0, start, th)
+        severity = "warning"
+        nums.update(points=n + k0, from_row=k0)
+    else:
+        start = int(steps[0]) if len(steps) else None
+        said = "every logged row" if k == n else "all logged rows but one"
+        why = "every row agrees" if k == n else "all rows but one agree, the last included"
+        ending, severity = judged_from(n, why, th), "error" if k == n else "warning"
     return [
         Finding(
             rule="d_overpowering",
-            severity="error" if k == n else "warning",
+            severity=severity,
             title="Discriminator overpowers the generator (short log)",
-            message=f"D wins in {'every logged row' if k == n else 'all logged rows but one'}: "
-            f"{what}. " + judged_from(n, why, th),
+            message=f"D wins in {said}: {what}. " + ending,
             action="Weaken D or strengthen G: lower D's learning rate, fewer D steps per G "
             "step, label smoothing or instance noise; log more often to see when it began.",
-            start_step=int(steps[0]) if len(steps) else None,
+            start_step=start,
             end_step=int(steps[-1]) if len(steps) else None,
             numbers=nums,
             metrics=metrics,
         )
     ]
+
+
+def _from_row(agree: np.ndarray) -> int | None:
+    """0 when every row agrees (rows_agree), else the row from which every row to the last
+    does (tail_agrees: at least MIN_SHORT rows and half the log: D took over then), else
+    None."""
+    if rows_agree(agree):
+        return 0
+    k = tail_agrees(agree)
+    return k if k > 0 else None
 
 
 def short_log_explosion(ctx: RuleContext) -> list[Finding]:
