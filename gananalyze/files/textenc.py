@@ -49,3 +49,17 @@ def read_log_text(path: Path, max_bytes: int, warnings: list[str]) -> str:
         data = data[: data.rfind(b"\n", 0, max_bytes) + 1]
         warnings.append(f"{path}: larger than {max_bytes >> 20} MiB; only the first part was read")
     return decode(data)
+
+
+def read_log_lines(path: Path, max_bytes: int, warnings: list[str]) -> list[str]:
+    """read_log_text split into lines (\r\n and a bare \r end a line too), with one warning
+    naming the lines that hold bytes that are not text; they are read as far as they parse."""
+    text = read_log_text(path, max_bytes, warnings).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
+    if garbled:
+        warnings.append(
+            f"{path}: {len(garbled)} line(s) hold bytes that are not text (first: line "
+            f"{garbled[0]}); read as far as they parse"
+        )
+    return lines

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked
-from ..files.textenc import read_log_text
+from ..files.textenc import read_log_lines
 from ..run import Run
 from . import counters as ctr
 from ._common import first_log
@@ -189,14 +189,7 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{path}: no coqui trainer log ('--> STEP: s/S -- GLOBAL_STEP: g')")
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
-    text = read_log_text(log, MAX_BYTES, warnings).replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
-    if garbled:
-        warnings.append(
-            f"{log}: {len(garbled)} line(s) hold bytes that are not text (first: line "
-            f"{garbled[0]}); read as far as they parse"
-        )
+    lines = read_log_lines(log, MAX_BYTES, warnings)
     records, skipped = _parse(lines)
     if not any(r[0] == "train" for r in records):
         raise GanAnalyzeError(

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import GanAnalyzeError
 from ..files.runfiles import checked
-from ..files.textenc import file_encoding, read_log_text
+from ..files.textenc import file_encoding, read_log_lines
 from ..run import Run
 from . import counters as ctr
 from ._common import first_log
@@ -157,14 +157,8 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{path}: no VITS train.log ('Train Epoch: E [P%]' and a list)")
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
-    lines = read_log_text(log, MAX_BYTES, warnings).replace("\r\n", "\n").split("\n")
+    lines = read_log_lines(log, MAX_BYTES, warnings)
     msgs = [_message(x) for x in lines]
-    garbled = [i + 1 for i, x in enumerate(lines) if "\ufffd" in x or "\x00" in x]
-    if garbled:
-        warnings.append(
-            f"{log}: {len(garbled)} line(s) hold bytes that are not text (first: line "
-            f"{garbled[0]}); read as far as they parse"
-        )
     steps: list[float] = []
     epochs: list[float] = []
     rows: list[dict[str, float]] = []

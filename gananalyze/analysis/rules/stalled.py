@@ -86,10 +86,12 @@ def _real_scores_move(ctx: RuleContext, a: int, z: int) -> bool:
     whose weights stand still keeps D(x) where it is, up to the noise of its batches; a flat
     hinge D loss (2 - D(x) + D(G(z)) while the scores stay within +-1) with D(x) and D(G(z))
     moving together is a D holding its gap as G moves, not a stopped one."""
+    if not ctx.has("D_x"):
+        return False
     bx = ctx.bins("D_x")
     med, disp = bx["med"][a : z + 1], bx["disp"][a : z + 1]
     med = med[np.isfinite(med)]
-    if med.size < 2 or not ctx.has("D_x"):
+    if med.size < 2:
         return False
     noise = float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0
     return float(med.max() - med.min()) > STALL_NOISE * max(noise, 1e-9)
