@@ -464,6 +464,15 @@ def test_a_critic_gap_g_never_closes_is_the_critic_winning(tmp_path):
     noise = np.abs(rng.normal(1e-5, 1e-5, n))
     quiet = diagnose(load_run(_wgan(tmp_path / "quiet", noise)))
     assert "d_overpowering" not in {x.rule for x in quiet.findings}
+    # a gap that peaked late (at 60% of the log: a WGAN-GP read soon after its critic's best,
+    # as a healthy StarGAN's is at a quarter and a half of its run) holds nothing yet ...
+    late = np.r_[np.linspace(0.5, 2.0, 3 * n // 5), np.linspace(2.0, 1.8, n - 3 * n // 5)]
+    early = diagnose(load_run(_wgan(tmp_path / "late", late)))
+    assert "d_overpowering" not in {x.rule for x in early.findings}
+    # ... and the same gap that peaked at 20% and held is the critic winning
+    held = np.r_[np.linspace(0.5, 2.0, n // 5), np.linspace(2.0, 1.8, n - n // 5)]
+    won = diagnose(load_run(_wgan(tmp_path / "held_early", held)))
+    assert "d_overpowering" in {x.rule for x in won.findings}
     # a gap negative over the run's start (the critic ranked fakes above data) is no win
     flip = np.r_[np.full(n // 5, -2.0), np.full(n - n // 5, 2.0)]
     mixed = diagnose(load_run(_wgan(tmp_path / "flip", flip)))

@@ -108,7 +108,10 @@ def _critic_holds(ctx: RuleContext, med: np.ndarray, disp: np.ndarray, src: str)
     """The critic wins: its gap (the Wasserstein estimate) positive in at least
     `wgan_hold_positive` of the bins and at least `wgan_hold_frac` of its peak over a sustained
     stretch to the end, the peak at least `wgan_hold_snr` x the gap's median spread within a
-    bin (a gap of noise, or of a print's last digit, holds nothing). G learning closes the
+    bin (a gap of noise, or of a print's last digit, holds nothing), and the peak reached within
+    `wgan_hold_peak_by` of the run: G has had at least twice the critic's time to its peak to
+    close the gap (a log read while the critic still climbs, or soon after its peak, holds
+    nothing yet: a healthy WGAN-GP's gap peaks and then falls slowly). G learning closes the
     gap (the estimate falls, many-fold over a run that trains); a gap that holds is a critic
     telling G's samples from the data as well as at its best. A gap has no equilibrium value,
     so it is judged against its own peak (a warning, a d_overpowering finding); only in a log
@@ -122,6 +125,8 @@ def _critic_holds(ctx: RuleContext, med: np.ndarray, disp: np.ndarray, src: str)
         return []
     p = int(np.nanargmax(med))
     peak = float(med[p])
+    if p > th["wgan_hold_peak_by"] * (len(med) - 1):
+        return []  # the critic's best is recent: G has not yet had the time to close its gap
     noise = float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0
     if not peak > th["wgan_hold_snr"] * noise:
         return []  # a gap within its own step-to-step noise (or a print's last digit) holds nothing
