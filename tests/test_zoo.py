@@ -85,7 +85,9 @@ def test_zoo_verdict_matches_label(name: str, lab: dict):
     assert outcome in ("right", "not judged"), f"{name} ({lab['label']}): {outcome}: {details}"
 
 
-HEALTHY = [n for n, lab in LABELS.items() if lab["label"] == "healthy" and not lab.get("tool_disagrees")]
+HEALTHY = [
+    n for n, lab in LABELS.items() if lab["label"] == "healthy" and not lab.get("tool_disagrees")
+]
 
 
 @pytest.mark.parametrize("name", HEALTHY)
