@@ -33,6 +33,28 @@ def thinned(run, k: int):
     return out
 
 
+KEEP_AS_IS = ("step", "epoch", "wall_time")
+
+
+def averaged(run, k: int):
+    """`run` logged as trainers that print an average do (Keras' CSVLogger per epoch,
+    StyleGAN per tick, an AverageMeter per print): one row per k rows, each value the mean of
+    those k rows (NaN if any was: the trainer's average would be), at the block's last step."""
+    import numpy as np
+
+    sc = run.scalars
+    block = np.arange(len(sc)) // k
+    num = [c for c in sc.columns if c not in KEEP_AS_IS and sc[c].dtype.kind in "fiu"]
+    means = sc[num].groupby(block).agg(lambda v: v.mean(skipna=False))
+    last = sc.groupby(block).last()
+    for c in num:
+        last[c] = means[c]
+    out = copy.copy(run)
+    out.scalars = last.reset_index(drop=True)
+    out.roles_cache = None
+    return out
+
+
 def lab_runs(half: str):
     """(build record, the run loaded as `check` loads it, or None when it does not load)
     for each written lab run of `half`."""
@@ -140,8 +162,10 @@ def weight_outcomes(half: str, ws: list[float]) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
-    """(run id, [outcome at full rate, then at each k]) for the lab's written runs."""
+def lab_outcomes(half: str, ks: list[int], log=None) -> list[tuple[str, list[str]]]:
+    """(run id, [outcome at full rate, then at each k]) for the lab's written runs, each
+    logged by `log(run, k)` (`thinned` unless told)."""
+    log = log or thinned
     from gananalyze.analysis.rules import diagnose
 
     from .verdicts import predict
@@ -152,13 +176,15 @@ def lab_outcomes(half: str, ks: list[int]) -> list[tuple[str, list[str]]]:
             rows.append((meta["id"], ["abstained"] * (len(ks) + 1)))
             continue
         truth = truth_of(meta)
-        outs = [outcome(truth, predict(diagnose(thinned(run, k)), PRED_RULES)) for k in [1, *ks]]
+        outs = [outcome(truth, predict(diagnose(log(run, k)), PRED_RULES)) for k in [1, *ks]]
         rows.append((meta["id"], outs))
     return rows
 
 
-def zoo_outcomes(ks: list[int]) -> list[tuple[str, list[str]]]:
-    """(zoo folder, [the zoo judge's outcome at full rate, then at each k])."""
+def zoo_outcomes(ks: list[int], log=None) -> list[tuple[str, list[str]]]:
+    """(zoo folder, [the zoo judge's outcome at full rate, then at each k]), each run logged
+    by `log(run, k)` (`thinned` unless told)."""
+    log = log or thinned
     from gananalyze.errors import GanAnalyzeError
     from gananalyze.loader import load_run
 
@@ -171,7 +197,7 @@ def zoo_outcomes(ks: list[int]) -> list[tuple[str, list[str]]]:
             run = load_run(test_zoo.ZOO / name)
         except GanAnalyzeError:
             continue
-        rows.append((name, [test_zoo.judge_run(thinned(run, k), lab)[0] for k in [1, *ks]]))
+        rows.append((name, [test_zoo.judge_run(log(run, k), lab)[0] for k in [1, *ks]]))
     return rows
 
 
@@ -209,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--half", choices=("test", "tune", "all"), default="test")
     ap.add_argument("--every", type=int, nargs="+", default=[2, 4], help="thinning factors")
+    ap.add_argument(
+        "--mean-of",
+        action="store_true",
+        help="instead of keeping every k-th row, log the mean of each k rows (an epoch's average)",
+    )
     ap.add_argument("--no-zoo", action="store_true")
     ap.add_argument("--no-lab", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every run that moved")
@@ -236,10 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         out += summarise(f"lab, {a.half} half, cut", rows, a.cut, a.verbose, "after checkpoint")
         print("\n".join(out))
         return 0
+    log, each = (averaged, "mean of") if a.mean_of else (thinned, "1 row in")
     if not a.no_lab:
-        out += summarise(f"lab, {a.half} half", lab_outcomes(a.half, a.every), a.every, a.verbose)
+        rows = lab_outcomes(a.half, a.every, log)
+        out += summarise(f"lab, {a.half} half", rows, a.every, a.verbose, each)
     if not a.no_zoo:
-        out += summarise("zoo", zoo_outcomes(a.every), a.every, a.verbose)
+        out += summarise("zoo", zoo_outcomes(a.every, log), a.every, a.verbose, each)
     print("\n".join(out))
     return 0
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gananalyze.run import Run  # noqa: E402
-from lab.robust import cut, summarise, thinned  # noqa: E402
+from lab.robust import averaged, cut, summarise, thinned  # noqa: E402
 
 
 def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
@@ -20,6 +20,16 @@ def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
     assert out.scalars["step"].tolist() == [0, 3, 6, 9]
     assert out.scalars.index.tolist() == [0, 1, 2, 3]
     assert len(run.scalars) == 10  # the original is not thinned
+
+
+def test_averaged_logs_the_mean_of_each_k_rows_at_the_blocks_last_step():
+    g = np.array([1.0, 3.0, 5.0, np.nan, 2.0, 4.0, 6.0])
+    df = pd.DataFrame({"step": np.arange(7) * 10, "epoch": [0, 0, 0, 0, 1, 1, 1], "G_loss": g})
+    out = averaged(Run(name="r", path=Path("r"), scalars=df), 2).scalars
+    assert out["step"].tolist() == [10, 30, 50, 60]
+    assert out["epoch"].tolist() == [0, 0, 1, 1]  # counters are not averaged
+    # a block holding a NaN averages to NaN, as the trainer's own mean would
+    np.testing.assert_array_equal(out["G_loss"].to_numpy(), [2.0, np.nan, 3.0, 6.0])
 
 
 def test_summary_counts_and_names_the_runs_that_turned_wrong():

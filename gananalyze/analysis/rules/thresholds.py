@@ -153,9 +153,9 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # the critic wins: its gap positive in this share of the bins and ending at this fraction
     # of its peak or more (G never closed it)
     "wgan_hold_positive": 0.9,
-    "wgan_hold_frac": 0.7,
-    "wgan_hold_snr": 3.0,  # ... its peak at least this many times its median in-bin spread
-    "wgan_hold_peak_by": 1 / 3,  # ... reached within this share of the run (G had twice as long)
+    "wgan_hold_frac": 0.75,
+    "wgan_hold_snr": 10.0,  # ... its peak at least this many times its median in-bin spread
+    "wgan_hold_peak_by": 0.33,  # ... reached within this share of the run (G had twice as long)
     # over_training
     "overtrain_margin": 0.05,  # the last evaluation worse than the best by more than 5% (relative)
     # ... and at least this many evaluations after the best worse by the margin (one bad evaluation
