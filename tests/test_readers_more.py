@@ -256,6 +256,13 @@ ZOO_LOADS = {
     "robbiebarrat-art-dcgan-celeba-noise-issue-excerpt": ("textlog", 13, "Err_G", "Err_D"),
     # tqdm bar with the losses glued after it ('16.42s/it]dloss: ...')
     "yjucho1-anogan-g-frozen-issue-excerpt": ("textlog", 10, "g_loss", "dloss"),
+    # failed runs pasted into issue threads: NaN mid-run (printed negated / with numpy warnings),
+    # unnamed '<step>: <d> <g>' lines (inf / nan from step 0), a frozen StudioGAN, G fooling D
+    "golbin-tf-tutorials-gan-nan-issue-excerpt": ("textlog", 8, "G_loss", "D_loss"),
+    "eriklindernoren-mlfromscratch-dcgan-nan-issue-excerpt": ("textlog", 8, "G_loss", "D_loss"),
+    "aylien-gan-intro-minibatch-nan-issue-excerpt": ("textlog", 21, None, None),
+    "studiogan-dcgan-tinyimagenet-frozen-issue-excerpt": ("textlog", 5, "Gen_loss", "Dis_loss"),
+    "carpedm20-dcgan-tf-g-fools-d-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
 }
 
 
@@ -263,7 +270,22 @@ def test_zoo_table_covers_the_labels():
     assert set(ZOO_LOADS) == set(_zoo())
 
 
-@pytest.mark.parametrize("name", sorted(ZOO_LOADS))
+# Folders no reader loads yet (LABELS.yaml says why under tool_disagrees): strict expected
+# failures, so a reader that starts loading them is noticed.
+ZOO_NOT_LOADED = {
+    "aylien-gan-intro-minibatch-nan-issue-excerpt": "unnamed '<step>: <d> <g>' lines not read",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=ZOO_NOT_LOADED[n]))
+        if n in ZOO_NOT_LOADED
+        else n
+        for n in sorted(ZOO_LOADS)
+    ],
+)
 def test_zoo_log_loads(name):
     fmt, rows, g, d = ZOO_LOADS[name]
     r = load_run(ZOO / name)
