@@ -122,6 +122,18 @@ def test_d_loss_pinned_at_a_clamp_of_both_terms_is_not_a_runaway(tmp_path):
     assert "d_clamped" in {f.rule for f in d.findings}
 
 
+def test_d_loss_at_an_epsilon_cap_beside_a_g_loss_at_0_is_not_a_runaway(tmp_path):
+    # PyTorch-StudioGAN issue #112's 5 prints: Dis_loss 13.82 (-ln 1e-6, an epsilon-guarded
+    # fake term with the real term 0) and Gen_loss -0.0 in every row: D says 1.0 to both
+    d = diagnose(load_run(_csv(tmp_path / "r", np.full(5, 13.8155), np.full(5, -0.0))))
+    assert not [f for f in _divergence(d) if "run away" in f.title]
+    assert d.verdict == "Discriminator dead from step 0 (error)."
+    # a D loss above the cap (the real term no longer 0: D(x) below 1) is still read as one
+    moving = 13.8155 + np.array([1.0, 1.3, 0.8, 1.4, 1.1])
+    d = diagnose(load_run(_csv(tmp_path / "m", moving, np.full(5, 1e-5))))
+    assert [f for f in _divergence(d) if "run away" in f.title]
+
+
 def test_loss_exploding_early_is_judged_against_the_first_bin(tmp_path):
     # a hinge-like D loss growing from 1.5 to 3.5e5 between steps 20 and 60 (its
     # median over the first 20% is already ~1e5, so 100x that would never be reached)

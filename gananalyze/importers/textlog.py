@@ -41,7 +41,7 @@ from ..files.textenc import file_encoding, read_log_text
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
-from . import freetext, linetemplates, mdcode, samplefiles
+from . import freetext, linetemplates, mdcode, pymessages, samplefiles
 from . import preamble as preamble_mod
 from ._common import warn_limit
 from .table import build_run
@@ -196,13 +196,16 @@ def _cut_short(line: str) -> bool:
     return bool(decimals) and len(decimals) > 1 and decimals[-1] < min(decimals[:-1])
 
 
-def read_lines(log: Path, warnings: list[str]):
+def read_lines(log: Path, warnings: list[str], notes: list[str]):
     """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
-    names the cut)."""
+    names the cut); Python's own warnings and tracebacks blanked (a note counts them)."""
     # UTF-8, or UTF-16 by its byte-order mark; a Markdown document's code blocks only
     text = mdcode.log_view(log.name, read_log_text(log, MAX_BYTES, warnings))
     if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text, blanked = pymessages.blank_python_messages(text)
+    if blanked:
+        notes.append(f"{log.name}: {blanked} line(s) of Python warnings or tracebacks not read")
     return linetemplates.split_lines(text), text.endswith("\n")
 
 
@@ -278,7 +281,7 @@ def load(path: Path) -> Run:
         raise GanAnalyzeError(f"{path}: no text log with key: value lines here")
     warnings: list[str] = []
     log = checked(log.parent, log, warnings) or log
-    lines, ends = read_lines(log, warnings)
+    lines, ends = read_lines(log, warnings, notes)
     ex = linetemplates.extract(lines)
     nvals = ex.value_counts()
     has_value = nvals > 0

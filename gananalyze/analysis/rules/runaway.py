@@ -16,8 +16,9 @@ so: D ranks the fakes above the data. Read from every signal logged:
   log(1 - D(G(z))) when negative) with a D loss >= `runaway_d_loss_ratio` x the largest
   equilibrium of every loss convention consistent with the run (so under BCE, hinge and
   LSGAN alike D does worse than chance while G's loss says its fakes pass). A D loss pinned
-  exactly at a BCE clamp of both terms (100, 50, 200: the real term is 0, D(x) = 1) is a D
-  saturated alike, not this.
+  exactly at a BCE clamp of both terms (100, 50, 200: the real term is 0, D(x) = 1), or at
+  the cap -ln(eps) of an epsilon-guarded fake term (13.82 for 1e-6, 18.42 for 1e-8, ...; half
+  of it averaged), is a D saturated alike, not this.
 
 The finding is a `divergence` one (the divergence rule calls `samples_run_away`), with its
 steps, numbers and the conventions it was tested under.
@@ -38,9 +39,12 @@ from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import D_EQUILIBRIA, consistent_d_equilibria, loss_type_known
 from .short import MIN_ONE_OFF, MIN_SHORT, judged_from, rows_agree, tail_agrees
 
-# a D loss pinned at one of these is BCELoss's -100 clamp on the fake term with a real term
-# of 0 (D(x) = 1): both terms saturated alike, d_clamped's business
-ALIKE_CLAMPS = (50.0, 100.0, 200.0)
+# a D loss pinned at one of these is a capped fake term with a real term of 0 (D(x) = 1):
+# both terms saturated alike, d_clamped's business. BCELoss clamps its log at -100 (summed
+# 100, averaged 50, 200 where the real term is clamped too); a hand-written BCE guards its log
+# with an epsilon, -log(1 - D(G(z)) + eps) <= -ln eps (summed, or halved when averaged).
+EPSILON_CAPS = tuple(-math.log(e) * f for e in (1e-6, 1e-7, 1e-8, 1e-10, 1e-12) for f in (1, 0.5))
+ALIKE_CLAMPS = (50.0, 100.0, 200.0, *EPSILON_CAPS)
 
 
 def _candidate(ctx: RuleContext) -> bool:
