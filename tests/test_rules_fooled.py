@@ -189,6 +189,28 @@ def test_short_log_g_loss_at_a_fooled_level_from_the_start_is_not_fooling(tmp_pa
     assert "g_overpowering" not in {x.rule for x in d.findings}
 
 
+def test_short_log_fooled_by_bce_numbers_with_d_worse_than_chance_by_the_fake_term(tmp_path):
+    # a TF1 DCGAN notebook whose optimizers trained the wrong variables (zoo): 15 prints, D
+    # fooled from the second print; hinge fits these numbers too (its raw score is no
+    # probability), and the G loss implies D(G(z)) >= 0.77 under -log D(G(z)) from print 2 on,
+    # so the "fooled before" guard would read a weight, but the summed D loss rises to 5.18,
+    # worse than chance by the fake term -log(1 - e^-G) alone: a weight leaves D alone
+    d_loss = [0.8801, 1.662, 2.3263, 3.0429, 3.3801, 3.7462, 3.9864, 4.184, 4.3356, 4.4865]
+    d_loss += [4.6795, 4.9405, 4.8725, 5.1662, 5.1825]
+    g_loss = [2.662, 0.2558, 0.1166, 0.0552, 0.0394, 0.0267, 0.0211, 0.0172, 0.015, 0.0126]
+    g_loss += [0.0102, 0.0078, 0.0084, 0.0062, 0.0061]
+    d = diagnose(load_run(_csv(tmp_path / "r", d_loss, g_loss)))
+    (f,) = [x for x in d.findings if x.rule == "g_overpowering"]
+    assert (f.start_step, f.end_step) == (30, 140)
+    assert "under every probability loss convention these numbers fit" in f.message
+    assert "not read as hinge's, whose G loss is D's raw score on the fakes" in f.message
+    assert "worse than chance under every convention (above 2)" in f.message
+    assert f.numbers["D_G_z_implied"] == pytest.approx(1 - np.sqrt(2 * 0.0552), abs=1e-3)
+    # the same G loss beside a D loss at its equilibrium is a G loss logged after a weight
+    flat = diagnose(load_run(_csv(tmp_path / "w", [1.39] * 15, g_loss)))
+    assert "g_overpowering" not in {x.rule for x in flat.findings}
+
+
 def test_short_log_saturated_outputs_are_not_a_fooled_d(tmp_path):
     # D says 1.0 to real and fake alike in every row (a clamp): d_clamped's, not G fooling D
     n = 12

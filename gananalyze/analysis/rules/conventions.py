@@ -444,12 +444,16 @@ def implied_before(eq: Equilibrium | None, g: float, names: list[str]) -> float:
 
 
 def fooled_everywhere(
-    conv: dict[str, tuple[np.ndarray, np.ndarray]], at_least: float
+    conv: dict[str, tuple[np.ndarray, np.ndarray]], at_least: float, probabilities: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per point: whether D(G(z)) >= `at_least` under every convention of `implied_fooling`
-    that fits it (and one does), and the smallest such D(G(z)) (NaN where it does not hold)."""
+    that fits it (and one does), and the smallest such D(G(z)) (NaN where it does not hold).
+    With `probabilities`, hinge's raw score is left out where a probability convention fits
+    too (the finding then names hinge as the convention it does not hold under)."""
     if not conv:
         return np.zeros(0, bool), np.zeros(0)
+    if probabilities and len(conv) > 1:
+        conv = {n: v for n, v in conv.items() if not n.startswith("hinge")}
     fits = np.array([f for f, _ in conv.values()])
     ps = np.array([np.where(f, p, np.inf) for f, p in conv.values()])
     with np.errstate(invalid="ignore"):

@@ -35,6 +35,7 @@ from .context import RuleContext
 from .conventions import (
     D_EQUILIBRIA,
     LN2,
+    consistent_d_equilibria,
     fooled_everywhere,
     implied_before,
     implied_fooling,
@@ -150,7 +151,12 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
         conv = implied_fooling(ctx.eq, g, d)
         if not conv:
             return []
+        # a non-negative G loss read as a probability's (-log D(G(z)), LSGAN) where one fits,
+        # hinge's raw score named as the exception; a negative one (saturating BCE, or a raw
+        # score as hinge's and a critic's are) under every convention
         agree, low_all = fooled_everywhere(conv, th["g_over_dgz_min"])
+        p_agree, p_low = fooled_everywhere(conv, th["g_over_dgz_min"], probabilities=True)
+        agree, low_all = np.where(g >= 0, p_agree, agree), np.where(g >= 0, p_low, low_all)
         with np.errstate(invalid="ignore"):
             agree &= low_all < th["runaway_dgz_min"]
         k = tail_agrees(agree)
@@ -162,14 +168,39 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
         steps = j.index.to_numpy()
         low = low_all[k:]
         fits = sorted(n for n, (f, _) in conv.items() if bool(f[k:].any()))
-        if implied_before(ctx.eq, float(np.median(g[:k])), fits) >= th["g_over_dgz_min"]:
-            return []  # "fooled" in the rows before too: a G loss on another scale
+        probs = [n for n in fits if not n.startswith("hinge")]
+        g_during = float(np.median(g[k:]))
+        cands = consistent_d_equilibria(ctx.eq, d_during, g_during)
+        worse = bool(cands) and d_during >= max(cands.values()) and g_during > 0
+        if worse:  # ... by the fake term: D(x) still no worse than chance
+            worse = d_during + math.log(-math.expm1(-g_during)) <= max(cands.values())
+        if (
+            not worse
+            and implied_before(ctx.eq, float(np.median(g[:k])), fits) >= th["g_over_dgz_min"]
+        ):
+            # "fooled" in the rows before too: a G loss on another scale (a weight), unless
+            # D now does worse than chance by the fake term that G loss implies as -log
+            # D(G(z)) (a weight leaves the D loss at its equilibrium)
+            return []
         what = (
             f"{ctx.label('G_loss')} {fmt_sig(float(np.median(g[:k])))} -> "
             f"{fmt_sig(float(np.median(g[k:])))}, implying D(G(z)) of about "
-            f"{fmt_sig(float(low.min()))} or more under every loss convention these numbers fit "
-            f"({', '.join(fits)}), and {ctx.label('D_loss')} {fmt_sig(d_before)} -> "
-            f"{fmt_sig(d_during)} (D's outputs were not logged), in each"
+            f"{fmt_sig(float(low.min()))} or more under every "
+            + ("probability " if len(probs) < len(fits) else "")
+            + f"loss convention these numbers fit ({', '.join(probs)}"
+            + (
+                "; not read as hinge's, whose G loss is D's raw score on the fakes, no probability"
+                if len(probs) < len(fits)
+                else ""
+            )
+            + f"), and {ctx.label('D_loss')} {fmt_sig(d_before)} -> {fmt_sig(d_during)}"
+            + (
+                f", worse than chance under every convention (above {fmt_sig(max(cands.values()))})"
+                " by the fake term that G loss implies as -log D(G(z))"
+                if worse
+                else ""
+            )
+            + "; D's outputs were not logged; in each"
         )
         nums = {
             "D_G_z_implied": float(low.min()),
