@@ -7,7 +7,10 @@
 Point gananalyze at a run folder, or at an experiment / `mlruns` folder (or the folder
 holding `mlruns/`) with exactly one run. MLflow's database store (`mlflow.db`, which MLflow
 3 uses by default) is read by `mlflow_db`: point at the file or the folder holding it.
-Unit "iteration" (MLflow's step is whatever the code passed).
+Unit "iteration" (MLflow's step is whatever the code passed). Images logged with
+`mlflow.log_image(image, key=, step=)` are the run's samples (`mlflowimages`): the file
+store's `<run>/artifacts/images/`, the database store's `mlruns/<experiment>/<run>/artifacts/`
+beside `mlflow.db` (MLflow 3's default artifact root).
 The wall time is the latest timestamp at each step, in seconds. Lightning's MLFlowLogger
 keeps ModelCheckpoint's `.ckpt` files in the run folder's `checkpoints/`: placed by epoch
 (`epochsteps`).
@@ -24,7 +27,7 @@ from ..files.bounded import TooCostly, load_yaml
 from ..files.runfiles import checked, keep_inside
 from ..run import Run
 from ..runio.parts import INT64_MAX, INT64_MIN
-from . import epochsteps, mlflow_db
+from . import epochsteps, mlflow_db, mlflowimages
 from ._common import finish, located, pivot_points, pivoted_run, warn_limit
 
 NAME = "mlflow"
@@ -96,6 +99,7 @@ def _load_db(path: Path, db: Path) -> Run:
     # Lightning's MLFlowLogger keeps ModelCheckpoint's files in <save_dir>/<exp>/<run>/
     for save_dir in (db.parent / "mlruns", db.parent):
         epochsteps.attach_checkpoints(run, save_dir / r.experiment / r.uuid)
+        mlflowimages.attach(run, save_dir / r.experiment / r.uuid / "artifacts")
     return finish(run, file=str(db))
 
 
@@ -184,4 +188,5 @@ def load(path: Path) -> Run:
     )
     run.step_unit = "iteration"
     epochsteps.attach_checkpoints(run, run_dir)  # Lightning's MLFlowLogger saves them there
+    mlflowimages.attach(run, run_dir / "artifacts")  # mlflow.log_image(..., key=, step=)
     return finish(run, file=str(mdir))
