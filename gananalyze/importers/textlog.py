@@ -44,6 +44,8 @@ from . import counters as ctr
 from . import freetext, linetemplates, mdcode, pymessages, samplefiles
 from . import preamble as preamble_mod
 from ._common import warn_limit
+from .hydraconfig import CONFIG as HYDRA_CONFIG
+from .hydraconfig import hydra_config
 from .table import build_run
 from .tablefiles import NOT_RUN_FILES, find_table
 
@@ -347,6 +349,10 @@ def load(path: Path) -> Run:
             f"{log.name}: {len(config)} option(s) read from {len(option_lines)} line(s) before "
             "the first step"
         )
+    hydra = hydra_config(log, warnings)
+    if hydra:
+        notes.append(f"{HYDRA_CONFIG}: {len(hydra)} option(s) read (Hydra's saved config)")
+        config = {**hydra, **config}
     if replaced:
         warnings.append(
             f"{log}: training restarted inside the log ({len(sections)} sections); "
