@@ -46,6 +46,8 @@ def check_text(diag: Diagnosis, color: bool = False) -> str:
                 if eq.get("summed", 1) > 1
                 else ""
             )
+            if eq.get("summed_over") == "batch":
+                per = f"; per sample: the logged losses add up a batch of {eq['summed']}"
             lines.append(f"loss:     {eq['loss']} (real and fake D terms {red}; {at}{per})")
     for g in (diag.context or {}).get("gans", []):
         cols = ", ".join(f"{k} = {v}" for k, v in g["columns"].items())

@@ -21,6 +21,7 @@ from ...naming.aliases import LABELS, config_hints
 from ...naming.layouts import GanView, source_name
 from ...run import Run
 from ..evaluations import finite_series
+from .batchsum import batch_summed
 
 
 def view_series(run: Run, src: str | tuple[str, ...]) -> pd.Series:
@@ -126,6 +127,10 @@ class RuleContext:
             self.bin_start = self.bin_end = np.zeros(0, np.int64)
         self.eq: Any = None  # conventions.Equilibrium, set by the conventions step
         self.summed, self.summed_source = summed_discriminators(run)
+        self.summed_over = "discriminators"  # or "batch": losses summed over the batch
+        if self.summed == 1:
+            self.summed, self.summed_source = batch_summed(run)
+            self.summed_over = "batch" if self.summed > 1 else self.summed_over
         self.diversity: pd.DataFrame | None = None
 
     # -- raw series

@@ -38,6 +38,7 @@ class Equilibrium:
     g_loss: float | None
     notes: list[str] = field(default_factory=list)
     summed: int = 1  # discriminators the logged losses add up (the rules divide by it)
+    summed_over: str = "discriminators"  # or "batch": the losses are a batch's total
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -50,6 +51,8 @@ class Equilibrium:
         }
         if self.summed > 1:  # said only where it applies (the JSON of other runs unchanged)
             out["summed"] = self.summed
+            if self.summed_over != "discriminators":
+                out["summed_over"] = self.summed_over
             for k, v in (("D_loss", self.d_loss), ("G_loss", self.g_loss)):
                 if v is not None:  # where the losses as logged (K discriminators') balance
                     out[f"{k}_logged"] = v * self.summed
@@ -142,7 +145,12 @@ def equilibrium(
     th = thresholds or DEFAULT_THRESHOLDS
     ctx = ctx or RuleContext(run, th)
     notes: list[str] = []
-    if ctx.summed > 1:
+    if ctx.summed > 1 and ctx.summed_over == "batch":
+        notes.append(
+            f"D and G losses read per sample: the logged ones are summed over the batch "
+            f"({ctx.summed_source}), so they are divided by {ctx.summed}"
+        )
+    elif ctx.summed > 1:
         notes.append(
             f"D and G losses read per discriminator: the logged ones add up {ctx.summed} "
             f"discriminators' losses ({ctx.summed_source}), so they are divided by {ctx.summed}"
@@ -269,7 +277,7 @@ def equilibrium(
     else:
         d_eq, g_eq = None, None
         notes.append("Wasserstein loss: no equilibrium value, only trends")
-    return Equilibrium(loss, reduction, source, d_eq, g_eq, notes, ctx.summed)
+    return Equilibrium(loss, reduction, source, d_eq, g_eq, notes, ctx.summed, ctx.summed_over)
 
 
 SIGN_MIN_POINTS = 5  # a short log's signs are evidence too (the short-log rules read 5 rows)
