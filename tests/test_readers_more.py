@@ -408,3 +408,35 @@ def test_a_clock_column_must_run_forward(tmp_path):
     (tmp_path / "b" / "x.log.json").write_text("\n".join(map(json.dumps, rows)) + "\n")
     r = load_run(tmp_path / "b")
     assert r.series("time").tolist() == times
+
+
+def _tqdm_losses(n: int) -> list[str]:
+    """QuantGAN-style tqdm lines: the losses as the bar's description, the count after it."""
+    return [
+        f"Discriminator Loss: {1.0 + i / 100:.8f} Generator Loss: {2.0 - i / 100:.8f}: "
+        f"{100 * i // n:3d}%|#| {i}/{n} [00:{i:02d}<00:10,  3.14s/it]"
+        for i in range(1, n + 1)
+    ]
+
+
+def test_a_tqdm_bar_last_written_without_a_newline_is_whole(tmp_path):
+    # tqdm writes no newline after its last redraw: the line ends in 's/it]', not mid-number
+    (tmp_path / "output.log").write_text("\r".join(_tqdm_losses(30)))
+    r = load_run(tmp_path)
+    assert r.warnings == []
+    assert len(r.series("Generator_Loss")) == 30
+    assert r.series("Generator_Loss").iloc[-1] == pytest.approx(1.7)
+
+
+def test_a_wandb_run_folder_is_read_from_its_stdout_not_its_summary(tmp_path):
+    # wandb/run-<date>-<id>/files: output.log is the run's stdout (its history is the binary
+    # .wandb file); wandb-summary.json holds one row of last values, no history
+    files = tmp_path / "run-20240525_110243-ef6y0znc" / "files"
+    files.mkdir(parents=True)
+    (files / "output.log").write_text("\r".join(_tqdm_losses(30)))
+    summary = {"_step": 799, "_runtime": 1256.5, "_timestamp": 1.7e9, "Generator Loss": 1.7}
+    (files / "wandb-summary.json").write_text(json.dumps(summary))
+    r = load_run(tmp_path / "run-20240525_110243-ef6y0znc")
+    assert r.format == "textlog"
+    assert r.steps.tolist() == list(range(1, 31))
+    assert r.column("G_loss") == "Generator_Loss"

@@ -35,7 +35,10 @@ _VERSION_RE = re.compile(r"version_(\d+)$")
 # texts that sit beside logs and are never a log or a table (by file name)
 NOT_RUN_FILES = re.compile(
     r"^(readme|source|license|licence|copying|notice|authors|changelog|changes|history|"
-    r"contributing|requirements|install|todo|citation)(\.(md|txt|rst|markdown|cff))?$",
+    r"contributing|requirements|install|todo|citation)(\.(md|txt|rst|markdown|cff))?$"
+    # a W&B run folder's last values and host facts, not its history (files/output.log,
+    # the run's stdout, is; the history itself is the binary .wandb file)
+    r"|^wandb-(summary|metadata)\.json$",
     re.IGNORECASE,
 )
 

@@ -194,6 +194,8 @@ def detect(path: Path) -> bool:
 def _cut_short(line: str) -> bool:
     """Whether the last number of a line (the file's last, with no newline) has fewer
     decimals than the line's other numbers: the write was cut off mid-number."""
+    if not line.rstrip()[-1:].isdigit():  # ends in a bracket, a unit, a word: written whole
+        return False
     decimals = [len(d) for d in re.findall(r"\d\.(\d+)", line)]
     return bool(decimals) and len(decimals) > 1 and decimals[-1] < min(decimals[:-1])
 
