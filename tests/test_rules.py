@@ -406,7 +406,7 @@ def test_mode_collapse_from_metrics(synthetic_run):
     found = [f for f in d.findings if f.rule == "mode_collapse"]
     assert len(found) == 1
     f = found[0]
-    assert f.severity == "warning" and f.start_step == 250
+    assert f.severity == "info" and f.start_step == 250  # a hint: the lab never confirmed it
     assert f.numbers["dgz_dispersion_ratio"] > 3
 
 
