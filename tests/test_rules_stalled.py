@@ -218,3 +218,25 @@ def test_a_flat_d_loss_is_a_stopped_d_only_while_d_x_stands_still(tmp_path):
             f.title for f in diagnose(load_run(tmp_path / name)).findings if f.rule == "d_stalled"
         ]
         assert ("Discriminator stopped learning (loss flat)" in fired) is stopped, (name, fired)
+
+
+def test_a_flat_critic_loss_beside_a_moving_g_loss_is_a_critic_holding_its_gap(tmp_path):
+    # WGAN-GP's D loss is minus the critic's gap: flat at -1.99 (0.2% noise, as a log of
+    # averaged prints is) while the G loss moves 0.09 -> -0.015. A frozen critic's loss would
+    # move as G moves its samples over the fixed landscape; a flat one is a critic re-fitting
+    # to hold its gap. The same numbers under BCE (no Wasserstein sign) stay a stopped D
+    rng = np.random.default_rng(4)
+    n = 300
+    d = -1.99 + 0.004 * rng.standard_normal(n)
+    g = np.linspace(0.09, -0.015, n) + 0.002 * rng.standard_normal(n)
+    for name, loss, stopped in (("wgan", "wgan_gp", False), ("bce", "bce_ns_mean", True)):
+        (tmp_path / name).mkdir()
+        bce = name == "bce"
+        df = pd.DataFrame({"step": np.arange(n), "d_loss": d + 2.99 if bce else d})
+        df["g_loss"] = np.linspace(1.1, 2.5, n) if bce else g
+        df.to_csv(tmp_path / name / "metrics.csv", index=False)
+        (tmp_path / name / "hparams.yaml").write_text(f"gan_loss: {loss}\n")
+        fired = [
+            f.title for f in diagnose(load_run(tmp_path / name)).findings if f.rule == "d_stalled"
+        ]
+        assert ("Discriminator stopped learning (loss flat)" in fired) is stopped, (name, fired)

@@ -101,6 +101,11 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
     """The D loss flat (within and between bins) for a sustained stretch while the G loss
     moves."""
     th = ctx.th
+    if ctx.eq is not None and ctx.eq.loss == "wasserstein":
+        # a critic's loss is minus its gap (plus a penalty): a frozen critic's moves as G
+        # moves its samples over the fixed landscape (climbs_fixed_critic reads that), so a
+        # flat one beside a moving G loss is a critic re-fitting to hold its gap, not stopped
+        return []
     bd = ctx.bins("D_loss")
     med, disp = bd["med"], bd["disp"]
     level = np.maximum(np.abs(med), 1e-3)
