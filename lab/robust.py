@@ -1,5 +1,6 @@
 """Whether a verdict survives the same run logged less often, checked while it trains, or
-logged with a weighted G loss: `python -m lab.robust` (`--cut`, `--g-weight`).
+logged with a weighted G loss: `python -m lab.robust` (`--cut`, `--g-weight`, `--mean-of`,
+`--ema`).
 
 The lab draws each run's logging interval from its seed, and the zoo's trainers log at
 whatever rate their authors chose; a rule tuned to one rate would change its mind when the
@@ -36,6 +37,18 @@ def thinned(run, k: int):
 KEEP_AS_IS = ("step", "epoch", "wall_time")
 
 
+def averaged_columns(sc) -> list[str]:
+    """The columns a trainer averages over its batches: every numeric one but the counters,
+    the clock and the sample metrics (a FID is computed once per evaluation, not per batch)."""
+    from gananalyze.naming.aliases import is_sample_metric
+
+    return [
+        c
+        for c in sc.columns
+        if c not in KEEP_AS_IS and sc[c].dtype.kind in "fiu" and not is_sample_metric(str(c))
+    ]
+
+
 def averaged(run, k: int):
     """`run` logged as trainers that print an average do (Keras' CSVLogger per epoch,
     StyleGAN per tick, an AverageMeter per print): one row per k rows, each value the mean of
@@ -44,7 +57,7 @@ def averaged(run, k: int):
 
     sc = run.scalars
     block = np.arange(len(sc)) // k
-    num = [c for c in sc.columns if c not in KEEP_AS_IS and sc[c].dtype.kind in "fiu"]
+    num = averaged_columns(sc)
     means = sc[num].groupby(block).agg(lambda v: v.mean(skipna=False))
     last = sc.groupby(block).last()
     for c in num:
@@ -53,6 +66,32 @@ def averaged(run, k: int):
     out.scalars = last.reset_index(drop=True)
     out.roles_cache = None
     return out
+
+
+def smoothed(run, alpha: float):
+    """`run` logged as trainers that print a running loss do (fastai's smooth_loss, a meter
+    with momentum `alpha`): every value the exponential moving average of the values so far,
+    debiased as fastai's is; a NaN stays NaN from there on, as it would in the trainer's
+    average."""
+    import numpy as np
+
+    sc = run.scalars.copy()
+    for c in averaged_columns(sc):
+        v = sc[c].to_numpy(np.float64)
+        out = np.full(len(v), np.nan)
+        m, k, bad = 0.0, 0, False
+        for i, x in enumerate(v):
+            if np.isnan(x):
+                continue  # not logged at this row
+            bad = bad or not np.isfinite(x)
+            k += 1
+            m = alpha * m + (1 - alpha) * x
+            out[i] = np.nan if bad else m / (1 - alpha**k)
+        sc[c] = out
+    out_run = copy.copy(run)
+    out_run.scalars = sc
+    out_run.roles_cache = None
+    return out_run
 
 
 def lab_runs(half: str):
@@ -176,7 +215,8 @@ def lab_outcomes(half: str, ks: list[int], log=None) -> list[tuple[str, list[str
             rows.append((meta["id"], ["abstained"] * (len(ks) + 1)))
             continue
         truth = truth_of(meta)
-        outs = [outcome(truth, predict(diagnose(log(run, k)), PRED_RULES)) for k in [1, *ks]]
+        logs = [run] + [log(run, k) for k in ks]
+        outs = [outcome(truth, predict(diagnose(r), PRED_RULES)) for r in logs]
         rows.append((meta["id"], outs))
     return rows
 
@@ -197,7 +237,8 @@ def zoo_outcomes(ks: list[int], log=None) -> list[tuple[str, list[str]]]:
             run = load_run(test_zoo.ZOO / name)
         except GanAnalyzeError:
             continue
-        rows.append((name, [test_zoo.judge_run(log(run, k), lab)[0] for k in [1, *ks]]))
+        logs = [run] + [log(run, k) for k in ks]
+        rows.append((name, [test_zoo.judge_run(r, lab)[0] for r in logs]))
     return rows
 
 
@@ -240,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="instead of keeping every k-th row, log the mean of each k rows (an epoch's average)",
     )
+    ap.add_argument(
+        "--ema",
+        type=float,
+        nargs="+",
+        help="instead of thinning: log each run's running average with these momenta (0.9 0.98)",
+    )
     ap.add_argument("--no-zoo", action="store_true")
     ap.add_argument("--no-lab", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every run that moved")
@@ -268,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(out))
         return 0
     log, each = (averaged, "mean of") if a.mean_of else (thinned, "1 row in")
+    if a.ema:
+        log, each, a.every = smoothed, "running mean, momentum", a.ema
     if not a.no_lab:
         rows = lab_outcomes(a.half, a.every, log)
         out += summarise(f"lab, {a.half} half", rows, a.every, a.verbose, each)

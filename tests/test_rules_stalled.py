@@ -137,10 +137,19 @@ def test_a_d_loss_flat_near_zero_is_d_winning_not_a_stalled_d(tmp_path):
     g = np.linspace(9, 14, 300) + 0.05 * rng.standard_normal(300)
     rules = {f.rule for f in _run(tmp_path, d, g).findings if f.severity != "info"}
     assert "d_stalled" not in rules and "d_overpowering" in rules
-    # the same flat D loss at 0.3, above that line: a stalled D
+    # the same flat D loss at 0.3, above that line, beside D(x) standing still: a stalled D
     (tmp_path / "b").mkdir()
-    rules = {f.rule for f in _run(tmp_path / "b", d * 3000, g).findings if f.severity != "info"}
+    dx = 0.7 + 0.001 * rng.standard_normal(300)
+    df = pd.DataFrame({"step": np.arange(300) * 10, "d_loss": d * 3000, "g_loss": g, "D_x": dx})
+    df.to_csv(tmp_path / "b" / "metrics.csv", index=False)
+    rules = {f.rule for f in diagnose(load_run(tmp_path / "b")).findings if f.severity != "info"}
     assert "d_stalled" in rules
+    # ... and without D's outputs, a flat D loss alone says nothing of D's weights: a frozen
+    # D's loss moves as G moves its samples, and running means are flat wherever training
+    # settles (a healthy hinge run logged as a running mean drew this)
+    (tmp_path / "c").mkdir()
+    rules = {f.rule for f in _run(tmp_path / "c", d * 3000, g).findings if f.severity != "info"}
+    assert "d_stalled" not in rules
 
 
 def test_a_d_loss_constant_to_its_last_digit_is_a_dead_d_a_rounded_print_is_not(tmp_path):
@@ -234,6 +243,7 @@ def test_a_flat_critic_loss_beside_a_moving_g_loss_is_a_critic_holding_its_gap(t
         bce = name == "bce"
         df = pd.DataFrame({"step": np.arange(n), "d_loss": d + 2.99 if bce else d})
         df["g_loss"] = np.linspace(1.1, 2.5, n) if bce else g
+        df["D_x"] = 0.6 + 0.001 * rng.standard_normal(n)  # D(x) standing still
         df.to_csv(tmp_path / name / "metrics.csv", index=False)
         (tmp_path / name / "hparams.yaml").write_text(f"gan_loss: {loss}\n")
         fired = [

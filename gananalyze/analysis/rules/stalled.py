@@ -131,6 +131,13 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         return []  # both sides flat: a converged or idle run, not a stalled D
     if _real_scores_move(ctx, a, z):
         return []  # D's mean output on the real data moves: its weights do
+    floor = _clamp_name(d_val)
+    if floor is None and not ctx.has("D_x"):
+        # flat alone is no stopped D: a frozen D's loss moves as G moves its samples, and a
+        # log of running means (or of epoch averages) is flat to 0.5% wherever training
+        # settles; it takes D's logged output on the real data standing still, or a
+        # clamp's floor, to say D's weights no longer change
+        return []
     b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
     frac = (z - a + 1) / ctx.nb
     span = f"from step {b0}" + (" to the end" if ongoing else f" to {b1}")
@@ -140,7 +147,6 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         f"{ctx.label('G_loss')} moved between {fmt_sig(float(g[0]))} and "
         f"{fmt_sig(float(g[-1]))} (range {fmt_sig(g_move)})."
     )
-    floor = _clamp_name(d_val)
     if floor:  # creeping along a clamp's value, not pinned at it exactly (d_clamped's)
         msg += (
             f" That is the value of {floor}: D's loss sits on that floor, where no gradient flows."
