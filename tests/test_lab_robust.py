@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gananalyze.run import Run  # noqa: E402
-from lab.robust import averaged, cut, summarise, thinned  # noqa: E402
+from lab.robust import averaged, cut, smoothed, summarise, thinned  # noqa: E402
 
 
 def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
@@ -30,6 +31,21 @@ def test_averaged_logs_the_mean_of_each_k_rows_at_the_blocks_last_step():
     assert out["epoch"].tolist() == [0, 0, 1, 1]  # counters are not averaged
     # a block holding a NaN averages to NaN, as the trainer's own mean would
     np.testing.assert_array_equal(out["G_loss"].to_numpy(), [2.0, np.nan, 3.0, 6.0])
+
+
+def test_smoothed_logs_a_debiased_running_mean_and_leaves_evaluations_alone():
+    df = pd.DataFrame(
+        {
+            "step": [0, 10, 20, 30],
+            "G_loss": [1.0, 3.0, np.inf, 2.0],
+            "fid": [50.0, np.nan, 40.0, np.nan],
+        }
+    )
+    out = smoothed(Run(name="r", path=Path("r"), scalars=df), 0.5).scalars
+    # m1 = 0.5, m2 = 0.25 + 1.5 = 1.75; debiased by 1 - 0.5^k: 1.0, 1.75 / 0.75
+    assert out["G_loss"].iloc[0] == 1.0 and out["G_loss"].iloc[1] == pytest.approx(7 / 3)
+    assert np.isnan(out["G_loss"].iloc[2]) and np.isnan(out["G_loss"].iloc[3])  # inf stays
+    np.testing.assert_array_equal(out["fid"].to_numpy(), df["fid"].to_numpy())  # per evaluation
 
 
 def test_summary_counts_and_names_the_runs_that_turned_wrong():
