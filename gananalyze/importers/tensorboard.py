@@ -29,7 +29,9 @@ How files and folders are merged
   one run written in pieces (a resumed trainer appends a new file): their
   points share one step axis, and when a (step, tag) is written more than once
   the later write (by event wall time) wins; `run.duplicates_replaced` counts
-  the steps that had a value replaced.
+  the steps that had a value replaced. A later file going back to an earlier
+  step drops the earlier points from that step on, as TensorBoard does; for
+  this, add_scalars folders and tags without a step see `tbmerge.py`.
   Different folders ("sub-runs", e.g. `add_scalars` children, train/val
   folders, or BasicSR's `<name>_archived_<time>` folder, which is an earlier
   attempt started from scratch, not a resume) are separate runs in
@@ -62,7 +64,7 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
 from ..runio import store
-from . import epochsteps
+from . import epochsteps, tbmerge
 from ._common import finish, pivot_points, pivoted_run
 from .table import loss_from_config, read_hparams
 from .tfevents import decode_simple, tag_ids
@@ -224,9 +226,13 @@ def event_files(path: Path, warnings: list[str] | None = None) -> list[Path]:
         return [path] if path.name.startswith("events.out.tfevents.") else []
     files = [p for p in keep_inside(path, path.rglob(PATTERN), warnings) if p.is_file()]
 
-    def key(p: Path) -> tuple:
+    def key(p: Path) -> tuple:  # numbers in the name compared as numbers (writer uid 10 > 9)
         m = _TS_RE.search(p.name)
-        return (float(m.group(1)) if m else 0.0, str(p))
+        parts = re.split(r"(\d+)", str(p))
+        return (
+            float(m.group(1)) if m else 0.0,
+            [(len(x), x) if x.isdigit() else (0, x) for x in parts],
+        )
 
     return sorted(files, key=key)
 
@@ -318,15 +324,21 @@ def load(path: Path) -> Run:
     tags: dict[str, int] = {}  # "<sub>\0<tag>" -> id
     out = _Collected()
     empty: list[str] = []
-    for f in files:
+    file_of: list[np.ndarray] = []  # the index of the file each scalar point came from
+    image_file: list[int] = []  # and each image
+    for i, f in enumerate(files):
         sub = str(f.parent.relative_to(root)) if f.parent != root else ""
         n_before = sum(len(v) for v in out.steps) + len(out.images) + len(out.hists)
+        n_points = sum(len(v) for v in out.steps)
         _read_file(f, sub, tags, out, warnings, damaged)
+        file_of.append(np.full(sum(len(v) for v in out.steps) - n_points, i, dtype=np.int64))
+        image_file += [i] * (len(out.images) - len(image_file))
         if sum(len(v) for v in out.steps) + len(out.images) + len(out.hists) == n_before:
             empty.append(str(f.relative_to(root)))
 
     # names: a tag logged by several sub-runs keeps its plain name only in the newest sub-run
-    keys = sorted(tags, key=tags.get)
+    scalars_notes: list[str] = []
+    keys = tbmerge.scalars_children(sorted(tags, key=tags.get), scalars_notes)
     subs_of: dict[str, list[str]] = {}
     for k in keys:
         sub, tag = k.split("\x00", 1)
@@ -335,6 +347,7 @@ def load(path: Path) -> Run:
     walls = np.concatenate(out.walls) if out.walls else np.zeros(0)
     ids = np.concatenate(out.tag_ids) if out.tag_ids else np.zeros(0, np.int64)
     values = np.concatenate(out.values) if out.values else np.zeros(0)
+    fidx = np.concatenate(file_of) if file_of else np.zeros(0, np.int64)
     # Lightning's TensorBoardLogger writes `hp_metric` = -1 at step 0 as a placeholder: no
     # measurement, and it would open the step axis at 0
     hp = [tags[k] for k in keys if k.split("\x00", 1)[1] == "hp_metric"]
@@ -342,6 +355,20 @@ def load(path: Path) -> Run:
     if placeholder:
         keep = ~np.isin(ids, hp)
         steps, walls, ids, values = steps[keep], walls[keep], ids[keep], values[keep]
+        fidx = fidx[keep]
+    shown = [k.replace("\x00", "/").lstrip("/") for k in keys]
+    steps, unstepped = tbmerge.number_unstepped(steps, ids, shown)
+    if unstepped:
+        warnings.append(unstepped)
+    keep, purged = tbmerge.purge_restarts(steps, ids, fidx, shown)
+    rewritten = 0  # steps of the purged points that the later attempt wrote again
+    if purged:
+        rewritten = len(np.intersect1d(np.unique(steps[~keep]), steps[keep]))
+        steps, walls, ids, values = steps[keep], walls[keep], ids[keep], values[keep]
+        warnings.append(purged)
+    same = tbmerge.repeats(ids, steps, values)
+    if same.any():
+        steps, walls, ids, values = steps[~same], walls[~same], ids[~same], values[~same]
     latest: dict[str, float] = {}
     key_sub = np.array([k.split("\x00", 1)[0] for k in keys], dtype=object)
     if len(ids):
@@ -401,6 +428,16 @@ def load(path: Path) -> Run:
 
     # images and histograms: later write wins per (tag, step); other sub-runs' tags get their folder
     samples: dict[tuple[str, int], bytes] = {}
+    if out.images:  # a restart drops the earlier attempt's images too
+        im_keys = [f"{sub}/{tag}" for _, _, sub, tag, _ in out.images]
+        im_ids = {k: j for j, k in enumerate(dict.fromkeys(im_keys))}
+        keep_im, _ = tbmerge.purge_restarts(
+            np.array([im[1] for im in out.images], dtype=np.int64),
+            np.array([im_ids[k] for k in im_keys], dtype=np.int64),
+            np.asarray(image_file, dtype=np.int64),
+            list(im_ids),
+        )
+        out.images = [im for im, k in zip(out.images, keep_im, strict=True) if k]
     for _, step, sub, tag, png in sorted(out.images, key=lambda x: x[0]):
         samples[(f"{sub}/{tag}" if sub else tag, int(step))] = png
     grids = [
@@ -420,7 +457,7 @@ def load(path: Path) -> Run:
             .reset_index(drop=True)
         )
 
-    pivoted = (frame, counts, nonfinite, dup_steps)
+    pivoted = (frame, counts, nonfinite, dup_steps + rewritten)
     config = read_hparams(root / "events", warnings)  # Lightning's hparams.yaml beside them
     run = pivoted_run(
         path,
@@ -434,6 +471,7 @@ def load(path: Path) -> Run:
         config=config,
         loss=loss_from_config(config),
     )
+    run.extra.setdefault("source_notes", []).extend(scalars_notes)
     note = epochsteps.place_epoch_images(run, warnings)
     if note:
         run.extra.setdefault("source_notes", []).append(note)
