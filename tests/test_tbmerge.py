@@ -1,11 +1,12 @@
 """TensorBoard habits of SummaryWriter users: add_scalars folders, a trainer restarted in the
-same folder, add_scalar without a step."""
+same folder, add_scalar without a step, a runs/ folder of several runs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from gananalyze.analysis.runset import _expand
 from gananalyze.loader import load_run
 
 torch = pytest.importorskip("torch")
@@ -117,3 +118,23 @@ def test_the_same_value_written_twice_at_a_step_replaces_nothing(tmp_path):
     w.add_scalar("d_loss_epoch", 0.5, 2)
     w.close()
     assert load_run(tmp_path / "r").warnings == []
+
+
+def test_a_runs_folder_of_summarywriter_runs(tmp_path):
+    runs = tmp_path / "runs"
+    for name, v in (("Dec05_21-00-00_host", 1.0), ("Dec05_21-05-00_hostlr0.1", 2.0)):
+        w = _writer(runs / name)
+        for s in range(3):
+            w.add_scalar("Loss/D", v, s)
+        w.close()
+    r = load_run(runs)
+    assert r.name == "Dec05_21-05-00_hostlr0.1" and set(r.series("Loss/D")) == {2.0}
+    assert r.warnings[0] == (
+        f"{runs}: holds 2 runs written by SummaryWriter; read the newest, "
+        "Dec05_21-05-00_hostlr0.1, alone (the others: Dec05_21-00-00_host); point at one run "
+        f"folder, or compare them with `gananalyze compare {runs}`"
+    )
+    assert _expand([runs]) == [
+        (str(runs), [runs / "Dec05_21-00-00_host", runs / "Dec05_21-05-00_hostlr0.1"])
+    ]
+    assert _expand([runs / "Dec05_21-00-00_host"])[0][1] == [runs / "Dec05_21-00-00_host"]

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
+from ..importers.tbmerge import writer_runs
 from ..run import Run
 
 PARALLEL_MIN_BYTES = 24 << 20  # below this much run data, worker processes cost more than they save
@@ -47,8 +48,8 @@ def _expand(paths_or_globs: Iterable[str | Path]) -> list[tuple[str, list[Any]]]
             out.append((s, remote.expand(s) if glob.has_magic(s) else [s]))
         elif glob.has_magic(s):
             out.append((s, [Path(p) for p in sorted(glob.glob(s)) if Path(p).is_dir()]))
-        else:
-            out.append((s, [Path(s)]))
+        else:  # a SummaryWriter runs/ folder: each run in it
+            out.append((s, writer_runs(Path(s)) or [Path(s)]))
     return out
 
 

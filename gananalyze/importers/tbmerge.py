@@ -10,9 +10,14 @@ Two habits of `SummaryWriter` users that TensorBoard itself resolves:
   at or after the first step the new file logs for it ("orphaned data"), so that the run shows
   the new attempt, not its head glued onto the old attempt's tail (`purge_restarts`).
 - `add_scalar(tag, value)` with no global_step: every point at step 0 (`number_unstepped`).
+- `SummaryWriter()` with no log_dir: one folder per run under `runs/` (`writer_runs`); the
+  `runs/` folder given as a run is its newest run, and `compare runs/` compares them all.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,3 +125,29 @@ def number_unstepped(
         f"{len(hit)} tag(s) logged every point at one step (no global_step given): points "
         f"numbered by write order instead ({', '.join(hit[:4])}{', ...' if len(hit) > 4 else ''})"
     )
+
+
+# SummaryWriter() with no log_dir writes to runs/<Mon><DD>_<HH-MM-SS>_<host><comment>
+WRITER_RUN_RE = re.compile(r"^[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_\S+$")
+
+
+def writer_runs(path: Path) -> list[Path]:
+    """The run folders of a `runs/` folder that SummaryWriter filled with one folder per
+    run (`runs/Dec05_21-00-00_host/`), oldest first by their newest event file; empty unless
+    at least two such folders hold event files and `path` itself holds none (a folder with
+    its own event files is one run whose sub-folders are parts of it)."""
+    path = Path(path)
+    if not path.is_dir() or next(iter(path.glob("events.out.tfevents.*")), None) is not None:
+        return []
+    found: list[tuple[float, str, Path]] = []
+    for d in sorted(path.iterdir()):
+        if not d.is_dir() or d.is_symlink() or not WRITER_RUN_RE.match(d.name):
+            continue
+        stamps = [
+            float(m.group(1))
+            for f in d.rglob("events.out.tfevents.*")
+            if (m := re.search(r"tfevents\.(\d+(?:\.\d+)?)", f.name))
+        ]
+        if stamps:
+            found.append((max(stamps), d.name, d))
+    return [d for _, _, d in sorted(found)] if len(found) >= 2 else []

@@ -31,7 +31,8 @@ How files and folders are merged
   the later write (by event wall time) wins; `run.duplicates_replaced` counts
   the steps that had a value replaced. A later file going back to an earlier
   step drops the earlier points from that step on, as TensorBoard does; for
-  this, add_scalars folders and tags without a step see `tbmerge.py`.
+  this, add_scalars folders, tags without a step and a runs/ folder of several
+  runs see `tbmerge.py`.
   Different folders ("sub-runs", e.g. `add_scalars` children, train/val
   folders, or BasicSR's `<name>_archived_<time>` folder, which is an earlier
   attempt started from scratch, not a resume) are separate runs in
@@ -312,6 +313,18 @@ def _read_file(
 def load(path: Path) -> Run:
     """Read every event file below `path` into one Run (see the module docstring)."""
     path = Path(path)
+    several = tbmerge.writer_runs(path)
+    if several:  # runs/ with one SummaryWriter folder per run: the newest run, said so
+        run = load(several[-1])
+        older = [d.name for d in several[:-1]]
+        run.warnings.insert(
+            0,
+            f"{path}: holds {len(several)} runs written by SummaryWriter; read the newest, "
+            f"{several[-1].name}, alone (the others: {', '.join(older[:4])}"
+            f"{', ...' if len(older) > 4 else ''}); point at one run folder, or compare them "
+            f"with `gananalyze compare {path}`",
+        )
+        return run
     warnings: list[str] = []
     damaged: list[tuple[str, str]] = []
     files = event_files(path, warnings)
