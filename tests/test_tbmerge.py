@@ -1,5 +1,5 @@
 """TensorBoard habits of SummaryWriter users: add_scalars folders, a trainer restarted in the
-same folder, add_scalar without a step, a runs/ folder of several runs."""
+same folder, add_scalar without a step, a runs/ folder of several runs, add_figure grids."""
 
 from __future__ import annotations
 
@@ -138,3 +138,28 @@ def test_a_runs_folder_of_summarywriter_runs(tmp_path):
         (str(runs), [runs / "Dec05_21-00-00_host", runs / "Dec05_21-05-00_hostlr0.1"])
     ]
     assert _expand([runs / "Dec05_21-00-00_host"])[0][1] == [runs / "Dec05_21-00-00_host"]
+
+
+def test_add_figure_of_subplots_is_cut_into_its_samples(tmp_path):
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    w = _writer(tmp_path / "r")
+    for s in (0, 10):
+        fig, axs = plt.subplots(4, 4, figsize=(4, 4))
+        for ax in axs.flat:
+            ax.imshow(rng.random((8, 8)), cmap="gray", vmin=0, vmax=1)
+            ax.axis("off")
+        w.add_figure("generated", fig, s)
+        w.add_scalar("loss", 1.0, s)
+    w.close()
+    r = load_run(tmp_path / "r")
+    assert [(g.step, g.nrow, g.ncol, g.count, g.padding) for g in r.samples] == [
+        (0, 4, 4, 16, 2),
+        (10, 4, 4, 16, 2),
+    ]
+    assert r.extra["source_notes"][0] == (
+        "images 'generated' are figures of subplots: each subplot cut out and tiled (2 image(s))"
+    )

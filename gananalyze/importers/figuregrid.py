@@ -115,3 +115,54 @@ def retiled(data: bytes, where: str) -> tuple[bytes, dict] | None:
     buf = io.BytesIO()
     Image.fromarray(grid).save(buf, format="PNG")
     return buf.getvalue(), layout
+
+
+def retile_figures(grids: list, where: str) -> tuple[list, list[str]]:
+    """Inline images (`SampleGrid.png`, e.g. TensorBoard's) of each tag that is a figure of
+    subplots (`writer.add_figure` of a matplotlib grid of samples; judged by the tag's last
+    image) replaced by make_grid tilings of their cells with the layout set; returns the grids
+    and a note per tag retiled. Images of a tag that are no such figure are left as they were."""
+    from dataclasses import replace
+
+    last: dict[str, object] = {}
+    for g in grids:
+        if g.png is not None:
+            last[g.tag] = g
+    figures = set()
+    for tag, g in last.items():
+        try:
+            if retiled(g.png, f"{where} ({tag})") is not None:
+                figures.add(tag)
+        except (OSError, ValueError):
+            continue
+    if not figures:
+        return grids, []
+    out, done = [], dict.fromkeys(sorted(figures), 0)
+    for g in grids:
+        got = None
+        if g.tag in figures and g.png is not None:
+            try:
+                got = retiled(g.png, f"{where} ({g.tag}, step {g.step})")
+            except (OSError, ValueError):
+                got = None
+        if got is None:
+            out.append(g)
+            continue
+        png, lay = got
+        done[g.tag] += 1
+        out.append(
+            replace(
+                g,
+                png=png,
+                nrow=lay["nrow"],
+                ncol=lay["ncol"],
+                tile=tuple(lay["tile"]),
+                padding=lay["padding"],
+                count=lay["count"],
+            )
+        )
+    notes = [
+        f"images '{t}' are figures of subplots: each subplot cut out and tiled ({n} image(s))"
+        for t, n in done.items()
+    ]
+    return out, notes

@@ -65,7 +65,7 @@ from ..errors import GanAnalyzeError
 from ..files.runfiles import keep_inside
 from ..run import Run, SampleGrid
 from ..runio import store
-from . import epochsteps, tbmerge
+from . import epochsteps, figuregrid, tbmerge
 from ._common import finish, pivot_points, pivoted_run
 from .table import loss_from_config, read_hparams
 from .tfevents import decode_simple, tag_ids
@@ -457,6 +457,7 @@ def load(path: Path) -> Run:
         SampleGrid(step=s, png=png, tag=t)
         for (t, s), png in sorted(samples.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     ]
+    grids, figure_notes = figuregrid.retile_figures(grids, str(path))  # add_figure grids
     hist = pd.DataFrame()
     if out.hists:
         rows = [
@@ -484,7 +485,7 @@ def load(path: Path) -> Run:
         config=config,
         loss=loss_from_config(config),
     )
-    run.extra.setdefault("source_notes", []).extend(scalars_notes)
+    run.extra.setdefault("source_notes", []).extend(scalars_notes + figure_notes)
     note = epochsteps.place_epoch_images(run, warnings)
     if note:
         run.extra.setdefault("source_notes", []).append(note)
