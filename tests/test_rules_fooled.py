@@ -204,6 +204,7 @@ def test_short_log_fooled_by_bce_numbers_with_d_worse_than_chance_by_the_fake_te
     assert (f.start_step, f.end_step) == (30, 140)
     assert "under every probability loss convention these numbers fit" in f.message
     assert "not read as hinge's, whose G loss is D's raw score on the fakes" in f.message
+    assert not [c for c in f.numbers["conventions"] if c.startswith("hinge")]
     assert "worse than chance under every convention (above 2)" in f.message
     assert f.numbers["D_G_z_implied"] == pytest.approx(1 - np.sqrt(2 * 0.0552), abs=1e-3)
     # the same G loss beside a D loss at its equilibrium is a G loss logged after a weight

@@ -204,7 +204,7 @@ def _short_fooled(ctx: RuleContext) -> list[Finding]:
         )
         nums = {
             "D_G_z_implied": float(low.min()),
-            "conventions": fits,
+            "conventions": probs,
             "D_loss_before": d_before,
             "D_loss_during": d_during,
         }
