@@ -35,16 +35,10 @@ import pandas as pd
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .balance import implied_dgz
+from .clamps import at_clamp
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import D_EQUILIBRIA, consistent_d_equilibria, loss_type_known
 from .short import MIN_ONE_OFF, MIN_SHORT, judged_from, rows_agree, tail_agrees
-
-# a D loss pinned at one of these is a capped fake term with a real term of 0 (D(x) = 1):
-# both terms saturated alike, d_clamped's business. BCELoss clamps its log at -100 (summed
-# 100, averaged 50, 200 where the real term is clamped too); a hand-written BCE guards its log
-# with an epsilon, -log(1 - D(G(z)) + eps) <= -ln eps (summed, or halved when averaged).
-EPSILON_CAPS = tuple(-math.log(e) * f for e in (1e-6, 1e-7, 1e-8, 1e-10, 1e-12) for f in (1, 0.5))
-ALIKE_CLAMPS = (50.0, 100.0, 200.0, *EPSILON_CAPS)
 
 
 def _candidate(ctx: RuleContext) -> bool:
@@ -60,11 +54,6 @@ def _candidate(ctx: RuleContext) -> bool:
         return False  # no equilibrium to be worse than (wgan_critic reads critic growth)
     g = ctx.finite("G_loss").to_numpy()
     return bool((((g >= 0) & (g <= -math.log(dgz_min))) | (g <= math.log(1 - dgz_min))).any())
-
-
-def alike_clamp(v: np.ndarray) -> np.ndarray:
-    """Where a D loss sits at one of ALIKE_CLAMPS (to 0.1%)."""
-    return np.any([np.abs(v - c) <= 1e-3 * c for c in ALIKE_CLAMPS], axis=0)
 
 
 def _short_rows(ctx: RuleContext) -> pd.DataFrame | None:
@@ -105,7 +94,7 @@ def _masks(
     g_ns = -math.log(dgz_min)  # -log D(G(z)) at D(G(z)) = dgz_min
     g_sat = math.log(1.0 - dgz_min)  # log(1 - D(G(z))) at D(G(z)) = dgz_min
     g_pass = ((bgl >= 0) & (bgl <= g_ns)) | (bgl <= g_sat)
-    return g_pass & (bd >= d_need) & ~alike_clamp(bd), False
+    return g_pass & (bd >= d_need) & ~at_clamp(bd), False
 
 
 def samples_run_away(ctx: RuleContext) -> list[Finding]:

@@ -15,10 +15,11 @@ from ...run import SampleGrid
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .balance import fooled_bins
+from .clamps import at_clamp
 from .context import RuleContext, last_bin_with_data, robust_center, sustained_stretch
 from .conventions import D_EQUILIBRIA, run_d_equilibria
 from .registry import rule
-from .runaway import alike_clamp, climbs_fixed_critic, g_loss_beyond_outputs, samples_run_away
+from .runaway import climbs_fixed_critic, g_loss_beyond_outputs, samples_run_away
 from .short import short_log_explosion
 from .stalled import blown_into_clamp
 from .wild import wild_losses
@@ -176,7 +177,7 @@ def d_loss_far_out(ctx: RuleContext) -> list[Finding]:
     start, end = int(b["start"][a]), int(b["end"][z])
     steps = d.index.to_numpy()
     v = d.to_numpy()[(steps >= start) & (steps <= end)]
-    if not v.size or float(alike_clamp(v).mean()) >= 0.5:
+    if not v.size or float(at_clamp(v).mean()) >= 0.5:
         return []
     q25, q50, q75 = np.percentile(v, [25, 50, 75])
     if q75 - q25 < 1e-3 * abs(q50):

@@ -11,6 +11,7 @@ from ...naming.aliases import config_hints
 from ...textfmt import fmt_pct, fmt_sig
 from ..findings import Finding
 from .chance import at_indifference, never_reached_chance
+from .clamps import CLAMP_REDUCTION, clamp_name
 from .context import RuleContext, last_bin_with_data, sustained_stretch
 from .conventions import D_EQUILIBRIA
 from .registry import not_this_kind, rule
@@ -131,7 +132,7 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
         return []  # both sides flat: a converged or idle run, not a stalled D
     if _real_scores_move(ctx, a, z):
         return []  # D's mean output on the real data moves: its weights do
-    floor = _clamp_name(d_val)
+    floor = clamp_name(d_val)
     if floor is None and not ctx.has("D_x"):
         # flat alone is no stopped D: a frozen D's loss moves as G moves its samples, and a
         # log of running means (or of epoch averages) is flat to 0.5% wherever training
@@ -214,7 +215,7 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     inside = (steps >= b0) & (steps <= b1)
     vals = v[inside]
     g_val = float(np.median(vals))
-    if g_val == 0 or _clamp_name(abs(g_val)) is not None:
+    if g_val == 0 or clamp_name(abs(g_val)) is not None:
         return []
     res = _resolution(vals)
     if res > 0.1 * rel * abs(g_val):
@@ -267,35 +268,8 @@ def _g_loss_still(ctx: RuleContext) -> list[Finding]:
     ]
 
 
-# Values a pinned D loss takes when a log is clamped (PyTorch's BCELoss clamps log at -100;
-# `log(sigmoid + eps)` pins at -log(eps)): value -> what it means
-CLAMP_VALUES = {
-    100.0: "BCELoss's log clamp (-100) on one term, or both terms averaged with 2 x 100",
-    50.0: "BCELoss's log clamp (-100) on one of two averaged terms",
-    200.0: "BCELoss's log clamp (-100) on both summed terms",
-    -np.log(1e-8): "-log(1e-8), a log(x + 1e-8) clamp",
-    -np.log(1e-8) / 2: "-log(1e-8) averaged over two terms",
-    -np.log(1e-10): "-log(1e-10), a log(x + 1e-10) clamp",
-    -np.log(1e-10) / 2: "-log(1e-10) averaged over two terms",
-    -np.log(1e-12): "-log(1e-12), a log(x + 1e-12) clamp",
-}
-# Clamp values only one reduction of BCE's two terms can give (50: one clamped term of two
-# averaged): the pinned loss is compared with that reduction's equilibrium, not an assumed one
-CLAMP_REDUCTION = {
-    50.0: "mean",
-    200.0: "sum",
-    -np.log(1e-8) / 2: "mean",
-    -np.log(1e-10) / 2: "mean",
-}
 BCE_EQUILIBRIUM = {"sum": 2 * np.log(2), "mean": np.log(2)}
 MIN_PINNED_POINTS = 5
-
-
-def _clamp_name(v: float, table: dict = CLAMP_VALUES) -> str | None:
-    for ref, what in table.items():
-        if abs(v - ref) <= 1e-3 * ref:
-            return what
-    return None
 
 
 def _pinned_tail(s) -> tuple[int, float] | None:
@@ -360,7 +334,7 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
     clamp_seen = False
     if pinned is not None:
         tail, val = pinned
-        clamp = _clamp_name(val)
+        clamp = clamp_name(val)
         clamp_seen = clamp is not None
         long_enough = tail >= max(MIN_PINNED_POINTS, th["sustain_fraction"] * n_total)
         # an exact constant is no training loss (batches differ); a clamp value or a
@@ -378,7 +352,7 @@ def d_clamped(ctx: RuleContext) -> list[Finding]:
                 if eq is not None and eq.d_loss
                 else ""
             )
-            red = _clamp_name(val, CLAMP_REDUCTION)
+            red = clamp_name(val, CLAMP_REDUCTION)
             if red is not None:  # the clamp says how the terms were reduced
                 eq_d = float(BCE_EQUILIBRIUM[red])
                 how = "summed" if red == "sum" else "averaged"
@@ -445,7 +419,7 @@ def blown_into_clamp(ctx: RuleContext) -> list[Finding]:
     if pinned is None:
         return []
     tail, val = pinned
-    clamp = _clamp_name(val)
+    clamp = clamp_name(val)
     need = max(MIN_PINNED_POINTS, ctx.th["sustain_fraction"] * len(d))
     if clamp is None or val <= 0 or tail < need:
         return []
