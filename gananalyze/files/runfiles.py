@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import GanAnalyzeError
-from .bounded import loads_json
+from .bounded import TooCostly, load_yaml, loads_json
 
 
 def root_of(path: str | Path) -> Path:
@@ -288,3 +288,24 @@ def check_replaceable(dest: str | Path, keep: Iterable[str | Path] = ()) -> None
             raise GanAnalyzeError(
                 f"{d}: contains or is the source run {k}; choose another destination"
             )
+
+
+def yaml_mapping(root: str | Path, path: str | Path, warnings: list[str], unread: str) -> dict:
+    """The YAML mapping in a run's config file (a Lightning `hparams.yaml`, a Hydra job's
+    `.hydra/config.yaml`): only inside `root` (`checked`), within the YAML bounds
+    (`load_yaml`: no aliases bomb, no tags that build objects); {} when it is absent, and {}
+    with one warning ending in `unread` when it cannot be read."""
+    p = checked(root, path, warnings)
+    if p is None:
+        return {}
+    import yaml
+
+    try:
+        loaded = load_yaml(p.read_text(errors="replace"), p)
+    except TooCostly as e:
+        warnings.append(f"{e}; {unread}")
+        return {}
+    except yaml.YAMLError as e:
+        warnings.append(f"{p}: not readable as plain YAML ({str(e).splitlines()[0]}); {unread}")
+        return {}
+    return loaded if isinstance(loaded, dict) else {}

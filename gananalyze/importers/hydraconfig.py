@@ -13,27 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..files.bounded import TooCostly, load_yaml
-from ..files.runfiles import checked
+from ..files.runfiles import yaml_mapping
 
 CONFIG = Path(".hydra") / "config.yaml"
 
 
 def hydra_config(log: Path, warnings: list[str]) -> dict[str, Any]:
     """The composed config Hydra saved beside `log` (`.hydra/config.yaml`), or {}."""
-    path = checked(log.parent, log.parent / CONFIG, warnings)
-    if path is None:
-        return {}
-    import yaml
-
-    try:
-        loaded = load_yaml(path.read_text(errors="replace"), path)
-    except TooCostly as e:
-        warnings.append(f"{e}; Hydra config not read")
-        return {}
-    except yaml.YAMLError as e:
-        warnings.append(
-            f"{path}: not readable as plain YAML ({str(e).splitlines()[0]}); Hydra config not read"
-        )
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+    return yaml_mapping(log.parent, log.parent / CONFIG, warnings, "Hydra config not read")

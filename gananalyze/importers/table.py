@@ -35,8 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GanAnalyzeError
-from ..files.bounded import TooCostly, load_yaml
-from ..files.runfiles import checked
+from ..files.runfiles import yaml_mapping
 from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
 from . import epochsteps, samplefiles
@@ -102,22 +101,7 @@ def loss_from_config(config: dict[str, Any]) -> str | None:
 
 
 def read_hparams(table: Path, warnings: list[str]) -> dict[str, Any]:
-    hp = checked(table.parent, table.parent / "hparams.yaml", warnings)
-    if hp is None:
-        return {}
-    import yaml
-
-    try:
-        loaded = load_yaml(hp.read_text(errors="replace"), hp)
-        return loaded if isinstance(loaded, dict) else {}
-    except TooCostly as e:
-        warnings.append(f"{e}; config unknown")
-        return {}
-    except yaml.YAMLError as e:
-        warnings.append(
-            f"{hp}: not readable as plain YAML ({str(e).splitlines()[0]}); config unknown"
-        )
-        return {}
+    return yaml_mapping(table.parent, table.parent / "hparams.yaml", warnings, "config unknown")
 
 
 def build_run(
