@@ -109,7 +109,10 @@ def fid_jumps(ctx: RuleContext, sm: pd.Series) -> list[Finding]:
     if recovered and back is not None and int(hit.sum()) == 1:
         # one spike, up and back down beyond the noise and no other: G diverged for a while
         # and came back (a bad resume, a learning-rate spike); repeated jumps are a G hopping
-        # between modes (below)
+        # between modes (below). One rise under fid_transient_ratio that came back is within
+        # the checkpoint-to-checkpoint swing of a healthy GAN's FID: no finding
+        if v[i] / v[i - 1] < th["fid_transient_ratio"]:
+            return []
         nums.update(recovered_value=float(v[back]), recovered_step=int(st[back]))
         msg = (
             f"{nm} went {fmt_sig(v[i - 1])} (step {int(st[i - 1])}) -> {fmt_sig(v[i])} (step "

@@ -89,6 +89,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "poor_recall_max": 0.1,
     "poor_pr_max": 0.15,
     "fid_jump_ratio": 1.5,  # a sample metric (FID) worse by this factor than the evaluation before
+    "fid_transient_ratio": 2.0,  # ... one such rise that recovers: a transient from this factor
     # vector_collapse (vector/sequence samples)
     # tabular_fidelity (synthetic rows against the real table)
     "tab_column_max": 0.15,  # a column fails above this KS / total-variation distance ...
