@@ -263,6 +263,11 @@ ZOO_LOADS = {
     "aylien-gan-intro-minibatch-nan-issue-excerpt": ("textlog", 21, None, None),
     "studiogan-dcgan-tinyimagenet-frozen-issue-excerpt": ("textlog", 5, "Gen_loss", "Dis_loss"),
     "carpedm20-dcgan-tf-g-fools-d-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
+    # failed runs, second batch: a Keras ACGAN per-epoch loss table (one row per component),
+    # a carpedm20 DCGAN print with the author's 'in train ' lines between
+    "keras-mnist-acgan-d-ahead-issue-excerpt": (
+        "textlog", 3, "generator (train)/generation_loss", "discriminator (train)/generation_loss"),
+    "carpedm20-dcgan-tf-g-loss-zero-issue-excerpt": ("textlog", 13, "g_loss", "d_loss"),
 }
 
 
@@ -274,6 +279,8 @@ def test_zoo_table_covers_the_labels():
 # failures, so a reader that starts loading them is noticed.
 ZOO_NOT_LOADED = {
     "aylien-gan-intro-minibatch-nan-issue-excerpt": "unnamed '<step>: <d> <g>' lines not read",
+    "keras-mnist-acgan-d-ahead-issue-excerpt": (
+        "Keras ACGAN loss table not read; 'Epoch e of 50' headers read as a metric 'of'"),
 }
 
 
