@@ -182,3 +182,90 @@ def test_one_loss_printed_under_two_names_is_no_ambiguity(tmp_path):
     assert res.roles["D_loss"] == "d_loss"
     assert res.how["D_loss"] == "exact name; discriminator_loss tracks it (median difference 0.5%)"
     assert res.ambiguous == {"G_loss": ["g_loss", "generator_loss"]}
+
+
+def _terms_frame(scale: float, real: np.ndarray, fake: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "step": range(20, 20 * (len(real) + 1), 20),
+            "d_loss": scale * (real + fake),
+            "g_loss": 4.0 + real,
+            "d_real": real,
+            "d_fake": fake,
+        }
+    )
+
+
+def test_d_real_and_d_fake_that_add_up_to_the_d_loss_are_its_terms(tmp_path):
+    # `d_real` / `d_fake` are D's outputs by their aliases, but a trainer that logs d_loss as
+    # their sum (BCE of the real batch with a smoothed label 0.9, floor 0.325, and of the fakes)
+    # logs loss terms: D(x) 0.35 and D(G(z)) 0.02 would be a D that lost
+    rng = np.random.default_rng(0)
+    real = 0.33 + 0.05 * rng.random(40)
+    fake = 0.01 + 0.05 * rng.random(40)
+    _terms_frame(1.0, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
+    run = load_run(tmp_path)
+    res = run_roles(run)
+    assert {r: res.roles.get(r) for r in ("D_x", "D_G_z_before", "D_loss_real", "D_loss_fake")} == {
+        "D_x": None,
+        "D_G_z_before": None,
+        "D_loss_real": "d_real",
+        "D_loss_fake": "d_fake",
+    }
+    assert res.how["D_loss_real"] == (
+        "a term of d_loss: d_loss = d_real + d_fake (median difference 0.0%), so not D's output"
+    )
+    assert res.d_terms == "sum"
+    (view,) = gan_views(run)
+    assert (view.columns, view.reduction) == ({"D_loss": "d_loss"}, "sum")
+    assert view.source == "d_loss = d_real + d_fake, its logged terms"
+    out = CliRunner().invoke(main, ["check", str(tmp_path)]).output
+    assert "loss:     bce (real and fake D terms summed; equilibrium D loss 1.39)" in out
+
+
+def test_d_loss_the_mean_of_its_terms(tmp_path):
+    rng = np.random.default_rng(1)
+    real = 0.6 + 0.2 * rng.random(30)
+    fake = 0.5 + 0.3 * rng.random(30)
+    _terms_frame(0.5, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
+    run = load_run(tmp_path)
+    res = run_roles(run)
+    assert (res.roles["D_loss_real"], res.roles["D_loss_fake"], res.d_terms) == (
+        "d_real",
+        "d_fake",
+        "mean",
+    )
+    assert res.how["D_loss_fake"].startswith("a term of d_loss: d_loss = (d_real + d_fake) / 2")
+    assert gan_views(run)[0].reduction == "mean"
+
+
+def test_outputs_whose_mean_meets_a_flat_d_loss_stay_outputs(tmp_path):
+    # SRGAN's d_loss = 1 - D(x) + D(G(z)) with D saturated at 1: the outputs' mean is the
+    # loss at every step, a coincidence of a flat loss, not a sum of terms; nor are outputs
+    # that do not add up to a moving loss
+    n = 30
+    flat = _terms_frame(0.5, np.ones(n), np.ones(n))
+    flat.to_csv(tmp_path / "metrics.csv", index=False)
+    res = run_roles(load_run(tmp_path))
+    assert (res.roles["D_x"], res.roles["D_G_z_before"], res.d_terms) == ("d_real", "d_fake", None)
+    rng = np.random.default_rng(2)
+    dx, dgz = 0.7 + 0.1 * rng.random(n), 0.3 + 0.1 * rng.random(n)
+    outs = _terms_frame(1.0, dx, dgz).assign(d_loss=-np.log(dx) - np.log(1 - dgz))
+    outs.to_csv(tmp_path / "metrics.csv", index=False)
+    res = run_roles(load_run(tmp_path))
+    assert (res.roles["D_x"], res.roles["D_G_z_before"], res.d_terms) == ("d_real", "d_fake", None)
+    assert "D_loss_real" not in res.roles
+
+
+def test_flat_hinge_terms_above_one_are_terms(tmp_path):
+    # a frozen hinge D: relu(1 - D(x)) 1.08 and relu(1 + D(G(z))) 0.98, flat; above 1 no
+    # column is a sigmoid output, so a flat sum is evidence enough
+    n = 30
+    real, fake = np.full(n, 1.08), np.full(n, 0.98)
+    _terms_frame(1.0, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
+    res = run_roles(load_run(tmp_path))
+    assert (res.roles["D_loss_real"], res.roles["D_loss_fake"], res.d_terms) == (
+        "d_real",
+        "d_fake",
+        "sum",
+    )

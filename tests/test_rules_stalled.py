@@ -250,3 +250,49 @@ def test_a_flat_critic_loss_beside_a_moving_g_loss_is_a_critic_holding_its_gap(t
             f.title for f in diagnose(load_run(tmp_path / name)).findings if f.rule == "d_stalled"
         ]
         assert ("Discriminator stopped learning (loss flat)" in fired) is stopped, (name, fired)
+
+
+def _hinge_terms_run(tmp_path, real: np.ndarray, fake: np.ndarray, g: np.ndarray):
+    df = pd.DataFrame(
+        {
+            "step": np.arange(len(real)) * 20,
+            "d_loss": real + fake,
+            "g_loss": g,
+            "d_real": real,
+            "d_fake": fake,
+        }
+    )
+    (tmp_path / "h").mkdir()
+    df.to_csv(tmp_path / "h" / "metrics.csv", index=False)
+    return diagnose(load_run(tmp_path / "h"))
+
+
+def test_a_frozen_hinge_d_whose_real_term_stands_still_stopped_learning(tmp_path):
+    # d_loss = d_real + d_fake, the hinge terms relu(1 - D(x)) and relu(1 + D(G(z))) of a D
+    # whose learning rate is 0: its real term stands still (the real data do not change), the
+    # fake term barely moves, G's loss climbs a fixed landscape. d_real 1.08 is no D(x)
+    # above 1 (no implausible value) and the flat D loss says a stopped D
+    rng = np.random.default_rng(0)
+    n = 150
+    real = 1.08 + 0.001 * rng.standard_normal(n)
+    fake = 0.98 + 0.001 * rng.standard_normal(n)
+    g = np.linspace(0.05, 0.02, n) + 0.002 * rng.standard_normal(n)
+    diag = _hinge_terms_run(tmp_path, real, fake, g)
+    rules = sorted(f.rule for f in diag.findings if f.severity != "info")
+    assert rules == ["d_stalled"]
+    f = diag.findings[0]
+    assert f.title == "Discriminator stopped learning (loss flat)"
+    assert (f.start_step, f.end_step) == (0, 2980)
+    assert f.numbers["D_loss"] == pytest.approx(2.06, abs=0.002)
+
+
+def test_a_hinge_d_whose_real_term_moves_has_not_stopped(tmp_path):
+    # the same flat D loss, but the real term moves from 1.2 to 0.9 (and the fake term the
+    # other way): D's weights move as it holds its gap
+    rng = np.random.default_rng(1)
+    n = 150
+    real = np.linspace(1.2, 0.9, n) + 0.001 * rng.standard_normal(n)
+    fake = 2.06 - real + 0.001 * rng.standard_normal(n)
+    g = np.linspace(0.05, 0.02, n) + 0.002 * rng.standard_normal(n)
+    diag = _hinge_terms_run(tmp_path, real, fake, g)
+    assert [f.rule for f in diag.findings if f.severity != "info"] == []

@@ -54,11 +54,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import GanAnalyzeError
-from .aliases import ALIASES, resolve
+from .aliases import resolve
 from .layouts import GanView, layout_columns, layout_views
+from .settle import exact_role, settle_terms, settle_twins
 
 # the roles a loss convention reads: the losses and D's outputs
 CONVENTION_ROLES = (
@@ -213,6 +212,7 @@ class Resolution:
     unclaimed: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)  # role -> how it was found
     reserved: list[str] = field(default_factory=list)  # claimed by a known trainer layout
+    d_terms: str | None = None  # "sum" / "mean": D_loss_real and D_loss_fake add up to D_loss
 
     def to_dict(self) -> dict:
         """Plain data for `info --json`: role -> {column, how}, ambiguous, layout, unclaimed."""
@@ -242,10 +242,7 @@ def _role_key(role: str, split: str) -> str:
 
 
 def _exact(column: str) -> str | None:
-    for canon, names in ALIASES.items():
-        if column == canon or column in names:
-            return canon
-    return None
+    return exact_role(column)
 
 
 def _bare_net(name: str) -> str | None:
@@ -391,44 +388,11 @@ def run_roles(run) -> Resolution:
     res = resolve_roles(keep, explicit, context=context)
     for r in explicit:
         res.how[r] = mapping[r]["source"]
-    _settle_twins(run, res)
+    settle_twins(run, res)
+    settle_terms(run, res, set(explicit))
     res.reserved = sorted(reserved, key=cols.index)
     run.roles_cache = (key, res)
     return res
-
-
-TWIN_GAP = 0.02  # median relative difference under which two columns are one metric twice
-
-
-def _settle_twins(run, res: Resolution) -> None:
-    """An ambiguity between an exact name and columns that track it (Keras 3 prints each
-    loss twice, `d_loss` and `discriminator_loss`, from two trackers of one value: 0.6480
-    and 0.6469) is settled for the exact name, said in `how`. Tracking: a median relative
-    difference under TWIN_GAP over 5+ steps both logged."""
-    for role, cols in list(res.ambiguous.items()):
-        exact = [c for c in cols if _exact(c) is not None]
-        if len(exact) != 1:
-            continue
-        gaps = [_median_gap(run, exact[0], c) for c in cols if c != exact[0]]
-        if not all(g is not None and g < TWIN_GAP for g in gaps):
-            continue
-        res.roles[role] = exact[0]
-        others = ", ".join(c for c in cols if c != exact[0])
-        res.how[role] = f"exact name; {others} tracks it (median difference {max(gaps):.1%})"
-        del res.ambiguous[role]
-
-
-def _median_gap(run, a: str, b: str) -> float | None:
-    """The median relative difference of two columns where both are logged (5+ steps)."""
-    sc = getattr(run, "scalars", None)
-    if sc is None or a not in sc or b not in sc:
-        return None
-    x, y = sc[a].to_numpy(dtype=float), sc[b].to_numpy(dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 5:
-        return None
-    scale = np.maximum(np.maximum(np.abs(x[ok]), np.abs(y[ok])), 1e-12)
-    return float(np.median(np.abs(x[ok] - y[ok]) / scale))
 
 
 def gan_views(run) -> list[GanView]:
@@ -449,6 +413,12 @@ def gan_views(run) -> list[GanView]:
     if ("D_loss" not in roles or side) and "D_loss_real" in roles and "D_loss_fake" in roles:
         terms = (roles["D_loss_real"], roles["D_loss_fake"])
         return [GanView(None, {"D_loss": terms}, "sum", f"D loss = {' + '.join(terms)}")]
+    res = run_roles(run)
+    if res.d_terms is not None and "D_loss" in roles:  # the D loss beside its logged terms
+        terms = f"{roles['D_loss_real']} + {roles['D_loss_fake']}"
+        how = terms if res.d_terms == "sum" else f"({terms}) / 2"
+        src = f"{roles['D_loss']} = {how}, its logged terms"
+        return [GanView(None, {"D_loss": roles["D_loss"]}, res.d_terms, src)]
     return [GanView(None, {})]
 
 

@@ -86,16 +86,26 @@ def _real_scores_move(ctx: RuleContext, a: int, z: int) -> bool:
     STALL_NOISE x their median point-to-point spread). The real data do not change, so a D
     whose weights stand still keeps D(x) where it is, up to the noise of its batches; a flat
     hinge D loss (2 - D(x) + D(G(z)) while the scores stay within +-1) with D(x) and D(G(z))
-    moving together is a D holding its gap as G moves, not a stopped one."""
-    if not ctx.has("D_x"):
+    moving together is a D holding its gap as G moves, not a stopped one. Without D(x), the
+    real term of D's loss (D_loss_real: a function of D's outputs on the real data alone)."""
+    real = _real_evidence(ctx)
+    if real is None:
         return False
-    bx = ctx.bins("D_x")
+    bx = ctx.bins(real)
     med, disp = bx["med"][a : z + 1], bx["disp"][a : z + 1]
     med = med[np.isfinite(med)]
     if med.size < 2:
         return False
     noise = float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0
     return float(med.max() - med.min()) > STALL_NOISE * max(noise, 1e-9)
+
+
+def _real_evidence(ctx: RuleContext) -> str | None:
+    """What the log says of D's outputs on the real data: "D_x", else the real term of its
+    loss ("D_loss_real", beside a logged D loss), else None."""
+    if ctx.has("D_x"):
+        return "D_x"
+    return "D_loss_real" if ctx.has("D_loss_real") else None
 
 
 def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
@@ -133,11 +143,11 @@ def _d_loss_flat(ctx: RuleContext) -> list[Finding]:
     if _real_scores_move(ctx, a, z):
         return []  # D's mean output on the real data moves: its weights do
     floor = clamp_name(d_val)
-    if floor is None and not ctx.has("D_x"):
+    if floor is None and _real_evidence(ctx) is None:
         # flat alone is no stopped D: a frozen D's loss moves as G moves its samples, and a
         # log of running means (or of epoch averages) is flat to 0.5% wherever training
-        # settles; it takes D's logged output on the real data standing still, or a
-        # clamp's floor, to say D's weights no longer change
+        # settles; it takes D's logged output on the real data (or its loss's real term)
+        # standing still, or a clamp's floor, to say D's weights no longer change
         return []
     b0, b1 = int(ctx.bin_start[a]), int(ctx.bin_end[z])
     frac = (z - a + 1) / ctx.nb
