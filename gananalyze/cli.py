@@ -271,8 +271,8 @@ def import_cmd(src: str, dest: str, fmt: str | None, overwrite: bool) -> None:
             f"evaluate them: gananalyze fid-sweep {out} --trust-code --real DATA (with "
             "the StyleGAN source tree on PYTHONPATH)"
         )
-    if r.flags:
-        click.echo(f"implausible values: {len(r.flags)} (see `gananalyze info {dest}`)")
+    if r.value_flags():
+        click.echo(f"implausible values: {len(r.value_flags())} (see `gananalyze info {dest}`)")
     for w in r.warnings[:10]:
         click.echo(term_safe(f"warning: {w}"))
     if len(r.warnings) > 10:

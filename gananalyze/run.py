@@ -327,6 +327,18 @@ class Run:
     def steps(self) -> np.ndarray:
         return self.scalars["step"].to_numpy()
 
+    def value_flags(self) -> list:
+        """The loaders' implausible-value flags, less "a probability must lie in [0, 1]" on
+        the columns the roles read as the D loss's real and fake terms (`d_real` and `d_fake`
+        beside a d_loss that is their sum: naming.settle.settle_terms): a hinge D's real term
+        of 1.02 is a loss, not an impossible D(x)."""
+        roles = run_roles(self).roles
+        terms = {roles.get("D_loss_real"), roles.get("D_loss_fake")} - {None}
+        if not terms:
+            return list(self.flags)
+        why = "a probability must lie in [0, 1]"
+        return [f for f in self.flags if not (f.metric in terms and why in f.reason)]
+
     def summary(self) -> dict[str, Any]:
         """Plain-data summary used by `gananalyze info` (and its --json)."""
         sc = self.scalars
@@ -362,7 +374,7 @@ class Run:
             "writers": self.writers,
             "damaged": [list(d) for d in self.damaged],
             "warnings": list(self.warnings),
-            "flags": [str(f) for f in self.flags],
+            "flags": [str(f) for f in self.value_flags()],
         }
         if self.vectors:  # only for runs that have them: image runs' summaries stay as they were
             out["vector_samples"] = [v.step for v in self.vectors]

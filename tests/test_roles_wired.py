@@ -263,9 +263,16 @@ def test_flat_hinge_terms_above_one_are_terms(tmp_path):
     n = 30
     real, fake = np.full(n, 1.08), np.full(n, 0.98)
     _terms_frame(1.0, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
-    res = run_roles(load_run(tmp_path))
+    run = load_run(tmp_path)
+    res = run_roles(run)
     assert (res.roles["D_loss_real"], res.roles["D_loss_fake"], res.d_terms) == (
         "d_real",
         "d_fake",
         "sum",
     )
+    # the loader flagged d_real's 1.08 as a probability above 1 (it reads names only); as a
+    # loss term it is no implausible value, in info or in check
+    assert len(run.flags) == 21 and run.value_flags() == []  # 20 listed, 1 "10 more"
+    for cmd in ("info", "check"):
+        out = CliRunner().invoke(main, [cmd, str(tmp_path)]).output
+        assert "mplausible" not in out, cmd

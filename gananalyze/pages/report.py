@@ -182,7 +182,8 @@ class _Builder(DynamicsSections, SampleSections):
         run = self.run
         items = [str(w) for w in run.warnings]
         tables = []
-        if run.flags:
+        flags = run.value_flags()
+        if flags:
             tables.append(
                 PageTable(
                     "Implausible values",
@@ -195,7 +196,7 @@ class _Builder(DynamicsSections, SampleSections):
                             fmt_num(f.value),
                             f.reason,
                         ]
-                        for f in run.flags
+                        for f in flags
                     ],
                     "flags",
                 )

@@ -20,7 +20,7 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
     # NaN/Inf flags of metrics listed in run.nonfinite are the divergence rule's business
     flags = [
         f
-        for f in ctx.run.flags
+        for f in ctx.run.value_flags()
         if not (
             f.metric in nf_metrics
             and (
@@ -34,15 +34,6 @@ def implausible_values(ctx: RuleContext) -> list[Finding]:
         # any value, whether the run declared its loss (the loaders then flag nothing) or the
         # data showed it: not out-of-range probabilities
         flags = [f for f in flags if "a probability must lie in [0, 1]" not in f.reason]
-    # a column named as D's output that the roles read as a term of the D loss (`d_real` in a
-    # log where d_loss = d_real + d_fake: naming.roles._settle_terms) is a loss, not a
-    # probability
-    terms = {ctx.column(r) for r in ("D_loss_real", "D_loss_fake") if ctx.has(r)}
-    flags = [
-        f
-        for f in flags
-        if not (f.metric in terms and "a probability must lie in [0, 1]" in f.reason)
-    ]
     if not flags:
         return []
     steps = [f.step for f in flags if f.step is not None]
