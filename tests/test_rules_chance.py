@@ -74,6 +74,11 @@ def test_losses_on_ln2_to_the_fourth_decimal_are_a_d_at_indifference(tmp_path):
     assert f.start_step == 0 and f.end_step == 39 * 500
     assert f.numbers["convention"] == "BCE averaged, non-saturating G"
     assert "within 0.2% of 0.69315 and 0.69315" in f.message
+    assert f.message.endswith(
+        "G gets no signal from it. The losses alone cannot tell this from a G whose samples "
+        "already match the data (a D at the equilibrium scores them alike too; a strong R1 or "
+        "gradient penalty holds D there): the samples can."
+    )
     # a converged D near chance whose G loss keeps its batch spread (Jensen lifts it) is not
     live = diagnose(
         _csv(tmp_path, "live", ln2 + rng.normal(0, 0.01, n), 0.72 + rng.normal(0, 0.02, n))

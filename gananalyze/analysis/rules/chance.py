@@ -137,7 +137,10 @@ def at_indifference(ctx: RuleContext) -> list[Finding]:
                 f"{fmt_sig(100 * tol)}% of {fmt_sig(d0, 5)} and {fmt_sig(g0, 5)}, the losses of "
                 f"a D that outputs one value for every input ({name}). A D that tells real from "
                 "fake at all spreads its outputs and lifts the G loss off that value; this one "
-                "scores real and generated samples alike, and G gets no signal from it.",
+                "scores real and generated samples alike, and G gets no signal from it. The "
+                "losses alone cannot tell this from a G whose samples already match the data "
+                "(a D at the equilibrium scores them alike too; a strong R1 or gradient "
+                "penalty holds D there): the samples can.",
                 action="Check D's capacity and normalisation (spectral norm or a too-strong "
                 "penalty can flatten D), its learning rate and optimizer step, and whether "
                 "its last layer or activations died; look at the samples of that stretch.",
