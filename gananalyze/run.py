@@ -97,6 +97,18 @@ class SampleGrid:
     outside: float = 0.0
     reach: float | None = None
 
+    @staticmethod
+    def layout_fields(lay: dict) -> dict[str, Any]:
+        """The layout fields of a grid from a make_grid / infer_layout layout dict (nrow,
+        ncol, tile, padding, count): the one reading of that dict."""
+        return {
+            "nrow": lay["nrow"],
+            "ncol": lay["ncol"],
+            "tile": tuple(lay["tile"]),
+            "padding": lay["padding"],
+            "count": lay["count"],
+        }
+
     def read_bytes(self) -> bytes:
         """The PNG/JPEG bytes of the image."""
         if self.png is not None:

@@ -63,8 +63,8 @@ def infer_layouts(run: Run) -> int:
         lay = known[key]
         if lay is None:
             continue
-        g.nrow, g.ncol, g.tile = lay["nrow"], lay["ncol"], tuple(lay["tile"])
-        g.padding, g.count = lay["padding"], lay["count"]
+        for k, v in SampleGrid.layout_fields(lay).items():
+            setattr(g, k, v)
         done += 1
     return done
 

@@ -150,17 +150,7 @@ def retile_figures(grids: list, where: str) -> tuple[list, list[str]]:
             continue
         png, lay = got
         done[g.tag] += 1
-        out.append(
-            replace(
-                g,
-                png=png,
-                nrow=lay["nrow"],
-                ncol=lay["ncol"],
-                tile=tuple(lay["tile"]),
-                padding=lay["padding"],
-                count=lay["count"],
-            )
-        )
+        out.append(replace(g, png=png, **type(g).layout_fields(lay)))
     notes = [
         f"images '{t}' are figures of subplots: each subplot cut out and tiled ({n} image(s))"
         for t, n in done.items()

@@ -276,11 +276,7 @@ def attach(run: Run, path: str | Path) -> int:
                 path=first,
                 png=png,
                 tag=pattern,
-                nrow=lay["nrow"],
-                ncol=lay["ncol"],
-                tile=tuple(lay["tile"]),
-                padding=lay["padding"],
-                count=lay["count"],
+                **SampleGrid.layout_fields(lay),
             )
         )
     run.samples = sorted(grids, key=lambda g: g.step)
