@@ -860,3 +860,15 @@ def test_sample_grids_saved_beside_the_log_are_attached_by_their_step(tmp_path):
         f"3 sample grid(s) attached from {tmp_path.name}/samples/step_#.png, numbered "
         "1000..3000: the number is the step (by the name)"
     )
+
+
+def test_a_counter_with_its_total_in_words_is_a_counter_not_a_value(tmp_path):
+    # Keras' ACGAN example prints `Epoch 2 of 50` above each epoch's losses: `of` is no metric
+    lines = []
+    for e in range(1, 4):
+        lines += [f"Epoch {e} of 50", f"d_loss: {0.8 - e / 10:.1f} g_loss: {0.7 + e / 10:.1f}"]
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    run = load_run(tmp_path)
+    assert "of" not in run.scalars.columns
+    assert run.steps.tolist() == [1, 2, 3] and run.step_unit == "epoch"
+    assert run.series("d_loss").tolist() == [0.7, 0.6, 0.5]

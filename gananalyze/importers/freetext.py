@@ -69,6 +69,14 @@ TQDM = r":?\s*[0-9]{1,3}%\|[^|]*\|\s*([0-9]+)/([0-9]+)\s*\[[^\]]*\]"
 TQDM_TO = r" step: \1/\2 "  # the space: a key printed right after the bar (`s/it]dloss: 0.1`)
 TQDM_HINT = "%|"  # a literal every tqdm bar holds: the cheap test before TQDM
 _TQDM_RE = re.compile(TQDM)
+# a counter printed with its total in words (`Epoch 2 of 50`, Keras' ACGAN example): read as
+# `Epoch 2/50`, not as a value named `of`
+OF_TOTAL = (
+    r"(?i)\b(epochs?|iterations?|iters?|steps?|batch(?:es)?)\s*:?\s+([0-9]+)\s+of\s+([0-9]+)\b"
+)
+OF_TOTAL_TO = r"\1 \2/\3"
+OF_TOTAL_HINT = " of "  # the cheap test before OF_TOTAL
+_OF_TOTAL_RE = re.compile(OF_TOTAL)
 MAX_LINE = 10_000  # longer lines (a printed tensor, binary garbage) are not read for values
 
 # counter kind of a (lower-case, "_"-joined) key
@@ -196,8 +204,10 @@ def _in_calls(line: str, starts: list[int]) -> list[bool]:
 
 def normalise(line: str) -> str:
     """A line with its counters' thousands separators removed (`iter: 1,000` -> `iter: 1000`)
-    and a tqdm bar read as its count (`...: 3%|▎ | 49/1500 [00:09<03:43]` -> ` step: 49/1500`)."""
+    a total in words read as one (`Epoch 2 of 50` -> `Epoch 2/50`) and a tqdm bar read as its
+    count (`...: 3%|▎ | 49/1500 [00:09<03:43]` -> ` step: 49/1500`)."""
     line = _UNGROUP_RE.sub(UNGROUP_TO, line) if "," in line else line
+    line = _OF_TOTAL_RE.sub(OF_TOTAL_TO, line) if OF_TOTAL_HINT in line else line
     return _TQDM_RE.sub(TQDM_TO, line) if TQDM_HINT in line else line
 
 

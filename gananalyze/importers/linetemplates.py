@@ -17,6 +17,9 @@ from .freetext import (
     GROUPED_HINT,
     MARK,
     NUM,
+    OF_TOTAL,
+    OF_TOTAL_HINT,
+    OF_TOTAL_TO,
     TQDM,
     TQDM_HINT,
     TQDM_TO,
@@ -200,6 +203,8 @@ def extract(arr: pa.Array, threads: int = 2, passes: int = 64) -> Extracted:
     # rewritten only where a cheap test finds what they change (0.4 s for 1M lines each)
     if pc.any(pc.match_substring_regex(arr, GROUPED_HINT)).as_py():
         arr = pc.replace_substring_regex(arr, UNGROUP, UNGROUP_TO)
+    if pc.any(pc.match_substring(arr, OF_TOTAL_HINT)).as_py():
+        arr = pc.replace_substring_regex(arr, OF_TOTAL, OF_TOTAL_TO)
     if pc.any(pc.match_substring(arr, TQDM_HINT)).as_py():
         arr = pc.replace_substring_regex(arr, TQDM, TQDM_TO)
     out = Extracted(n=n, signature=np.full(n, -1, dtype=np.int64))
