@@ -163,3 +163,19 @@ def test_add_figure_of_subplots_is_cut_into_its_samples(tmp_path):
     assert r.extra["source_notes"][0] == (
         "images 'generated' are figures of subplots: each subplot cut out and tiled (2 image(s))"
     )
+
+
+def test_hparams_markers_are_no_skipped_summaries(tmp_path):
+    # Lightning's TensorBoardLogger writes hparams' three plugin markers (no value) into every
+    # run: they hold no data, and a warning about them on every run would be noise
+    from torch.utils.tensorboard.summary import hparams
+
+    w = _writer(tmp_path / "r")
+    for s in range(3):
+        w.add_scalar("loss/D", 0.7, s)
+    for summary in hparams({"lr": 0.0002}, {"hp_metric": 0.0}):
+        w.file_writer.add_summary(summary)
+    w.close()
+    r = load_run(tmp_path / "r")
+    assert not [x for x in r.warnings if "other kinds" in x]
+    assert r.series("loss/D").round(6).tolist() == [0.7, 0.7, 0.7]  # float32 as written

@@ -55,6 +55,7 @@ and its `checkpoints/*.ckpt` are placed at the end of their epoch (`epochsteps`)
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,7 @@ class _Collected:
     values: list = field(default_factory=list)
     images: list = field(default_factory=list)  # (wall, step, tag, png)
     hists: list = field(default_factory=list)  # (wall, row)
-    skipped_plugins: dict = field(default_factory=dict)
+    skipped_plugins: Counter = field(default_factory=Counter)
 
 
 def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) -> None:
@@ -186,9 +187,7 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
             try:
                 arr = tensor_util.make_ndarray(t)
             except Exception:
-                out.skipped_plugins[plugin or "unknown tensor"] = (
-                    out.skipped_plugins.get(plugin or "unknown tensor", 0) + 1
-                )
+                out.skipped_plugins[plugin or "unknown tensor"] += 1
                 continue
             if plugin == "histograms" and arr.ndim == 2 and arr.shape[1] == 3:
                 a = arr.astype(float)
@@ -209,11 +208,9 @@ def _parse_event(raw: bytes, sub: str, tags: dict[str, int], out: _Collected) ->
                 out.tag_ids.append(tags.setdefault(key, len(tags)))
                 out.values.append(float(arr.reshape(())))
             else:
-                out.skipped_plugins[plugin or "non-scalar tensor"] = (
-                    out.skipped_plugins.get(plugin or "non-scalar tensor", 0) + 1
-                )
-        else:
-            out.skipped_plugins[kind or "empty"] = out.skipped_plugins.get(kind or "empty", 0) + 1
+                out.skipped_plugins[plugin or "non-scalar tensor"] += 1
+        elif plugin != "hparams":  # hparams' markers (Lightning writes three): no data
+            out.skipped_plugins[kind or "empty"] += 1
 
 
 # ------------------------------------------------------------------ files and sub-runs
@@ -306,8 +303,7 @@ def _read_file(
                 out.values.append(np.asarray(sub_out.values, dtype=np.float64))
             out.images += sub_out.images
             out.hists += sub_out.hists
-            for k, v in sub_out.skipped_plugins.items():
-                out.skipped_plugins[k] = out.skipped_plugins.get(k, 0) + v
+            out.skipped_plugins.update(sub_out.skipped_plugins)
 
 
 def load(path: Path) -> Run:
