@@ -1,6 +1,7 @@
 """Whether a verdict survives the same run logged less often, checked while it trains, or
 logged with a weighted G loss: `python -m lab.robust` (`--cut`, `--g-weight`, `--mean-of`,
-`--ema`).
+`--ema`); and what it would be had the trainer also saved its fixed-noise samples
+(`--samples`, with `--real` the data's rows too).
 
 The lab draws each run's logging interval from its seed, and the zoo's trainers log at
 whatever rate their authors chose; a rule tuned to one rate would change its mind when the
@@ -92,6 +93,84 @@ def smoothed(run, alpha: float):
     out_run.scalars = sc
     out_run.roles_cache = None
     return out_run
+
+
+def with_samples(run, data: str, z, folder):
+    """`run` as it would read had its trainer also saved its fixed-noise samples at every
+    checkpoint (as the DCGAN example's `fake_samples_epoch_*.png` or a RunLog do): the
+    samples of `z` (the build's record: ckpt_steps, samples) of dataset `data`, written by
+    RunLog into `folder` and read back, beside the run's own log. A run that logged samples
+    is returned as it is."""
+    from gananalyze import RunLog
+    from gananalyze.loader import load_run
+
+    from .writers import log_samples
+
+    if run.samples or run.vectors:
+        return run
+    with RunLog(folder) as log:
+        log_samples(log, data, z)
+    saved = load_run(folder)
+    out = copy.copy(run)
+    out.samples, out.vectors = saved.samples, saved.vectors
+    out.roles_cache = None
+    return out
+
+
+def samples_outcomes(half: str, real: bool = False) -> list[tuple[str, str, list[str]]]:
+    """(run id, truth, [outcome as logged, with its fixed-noise samples (`with_samples`),
+    and with `real` also with the data's rows as `check --real` reads them]) for the lab's
+    written runs; a wrong outcome on a healthy run is "false alarm"."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from gananalyze.analysis.rules import diagnose
+    from gananalyze.analysis.vectorstats import attach_tables
+
+    from .score import real_tables
+    from .verdicts import predict
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = real_tables(Path(tmp)) if real else {}
+        for meta, run in lab_runs(half):
+            truth = truth_of(meta)
+            if run is None:
+                rows.append((meta["id"], truth, ["abstained"] * (3 if real else 2)))
+                continue
+            z = np.load(TRAIN / (meta["id"] + ".npz"))
+            logs = [run, with_samples(run, meta["spec"]["data"], z, Path(tmp) / meta["id"])]
+            if real:
+                r = copy.copy(logs[1])
+                if r.vectors and meta["spec"]["data"] in tables:
+                    attach_tables(r, real=str(tables[meta["spec"]["data"]]))
+                logs.append(r)
+            outs = []
+            for r in logs:
+                o = outcome(truth, predict(diagnose(r), PRED_RULES))
+                outs.append("false alarm" if o == "wrong" and truth == "healthy" else o)
+            rows.append((meta["id"], truth, outs))
+    return rows
+
+
+def per_class(name: str, rows, heads: list[str], verbose: bool = False) -> list[str]:
+    """right/wrong/abstained per truth class for each way of logging (`heads`), and the
+    runs that moved to a wrong outcome (with `verbose`: every run that moved)."""
+    lines = [f"== {name}: {len(rows)} runs; right/wrong/abstained per truth class"]
+    lines.append("  " + " | ".join(["class".ljust(10), *(h.ljust(14) for h in heads)]))
+    for cls in sorted({t for _, t, _ in rows}) + ["all"]:
+        cells = []
+        for i in range(len(heads)):
+            c = Counter(o[i] for _, t, o in rows if cls in ("all", t))
+            cells.append(f"{c['right']}/{c['wrong'] + c['false alarm']}/{c['abstained']}")
+        lines.append("  " + " | ".join([cls.ljust(10), *(x.ljust(14) for x in cells)]))
+    for rid, _, o in rows:
+        for i in range(1, len(heads)):
+            if o[i] != o[0] and (verbose or o[i] in ("wrong", "false alarm")):
+                lines.append(f"    {rid}: {heads[0]} {o[0]} -> {heads[i]} {o[i]}")
+    return lines
 
 
 def lab_runs(half: str):
@@ -302,8 +381,20 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="instead of thinning: cut each lab run after these checkpoints (0-10)",
     )
+    ap.add_argument(
+        "--samples",
+        action="store_true",
+        help="instead of thinning: judge each lab run as if it had saved its fixed-noise samples",
+    )
+    ap.add_argument("--real", action="store_true", help="with --samples: also with the data's rows")
     a = ap.parse_args(argv)
     out = []
+    if a.samples:
+        heads = ["as logged", "+ samples"] + (["+ real rows"] if a.real else [])
+        rows = samples_outcomes(a.half, a.real)
+        out += per_class(f"lab, {a.half} half", rows, heads, a.verbose)
+        print("\n".join(out))
+        return 0
     if a.g_weight:
         rows = weight_outcomes(a.half, a.g_weight)
         out += summarise(f"lab, {a.half} half", rows, a.g_weight, a.verbose, "G loss x")

@@ -135,17 +135,22 @@ def _runlog(sp, meta, z, steps, v, out: Path) -> None:
                 log.discriminator(
                     int(s), np.array([v["D_real"][i]]), np.array([v["D_fake"][i]]), critic=True
                 )
-        samples = z["samples"]
-        for s, x in zip(z["ckpt_steps"], samples, strict=False):
-            # non-finite samples are logged as a user's RunLog would (vectors keep NaN/Inf,
-            # a grid records their share); the TensorBoard and Lightning grids skip them.
-            # The cache holds float16: an Inf there is a value past 65,504 that the user's
-            # float32 samples held as a finite number, so it is logged as the largest float16
-            x = np.where(np.isinf(x), np.sign(x) * np.finfo(np.float16).max, x)
-            if sp.data == "digits":
-                log.samples(int(s), _digit_images(x, clip=False), nrow=10, value_range=(-1.0, 1.0))
-            else:
-                log.samples(int(s), x[:500].astype(np.float32), kind="vectors")
+        log_samples(log, sp.data, z)
+
+
+def log_samples(log, data: str, z) -> None:
+    """The run's fixed-noise samples at every checkpoint, logged to RunLog `log` as a user
+    would: digits as image grids, the rest as vectors (500 rows)."""
+    for s, x in zip(z["ckpt_steps"], z["samples"], strict=False):
+        # non-finite samples are logged as a user's RunLog would (vectors keep NaN/Inf,
+        # a grid records their share); the TensorBoard and Lightning grids skip them.
+        # The cache holds float16: an Inf there is a value past 65,504 that the user's
+        # float32 samples held as a finite number, so it is logged as the largest float16
+        x = np.where(np.isinf(x), np.sign(x) * np.finfo(np.float16).max, x)
+        if data == "digits":
+            log.samples(int(s), _digit_images(x, clip=False), nrow=10, value_range=(-1.0, 1.0))
+        else:
+            log.samples(int(s), x[:500].astype(np.float32), kind="vectors")
 
 
 def _tensorboard(sp, meta, z, steps, v, out: Path) -> None:

@@ -11,7 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gananalyze.run import Run  # noqa: E402
-from lab.robust import averaged, cut, smoothed, summarise, thinned  # noqa: E402
+from lab.robust import (  # noqa: E402
+    averaged,
+    cut,
+    per_class,
+    smoothed,
+    summarise,
+    thinned,
+    with_samples,
+)
 
 
 def test_thinned_keeps_every_kth_row_and_leaves_the_run_alone():
@@ -75,3 +83,39 @@ def test_cut_is_the_run_as_it_stood_at_a_step():
     assert out.scalars["step"].tolist() == [0, 10, 20, 30, 40, 50]
     assert [v.step for v in out.vectors] == [0, 50]
     assert len(run.scalars) == 10 and len(run.vectors) == 3
+
+
+def test_with_samples_reads_the_saved_samples_beside_the_log(tmp_path):
+    from gananalyze.run import VectorSamples
+
+    df = pd.DataFrame({"step": [10, 20], "G_loss": [1.0, 2.0]})
+    run = Run(name="r", path=Path("r"), scalars=df)
+    x = np.random.default_rng(0).normal(size=(2, 600, 2)).astype(np.float16)
+    z = {"ckpt_steps": np.array([10, 20]), "samples": x}
+    out = with_samples(run, "ring8", z, tmp_path / "vec")
+    assert [v.step for v in out.vectors] == [10, 20]
+    assert out.vectors[0].array().shape == (500, 2)  # as the lab's RunLog style logs them
+    np.testing.assert_array_equal(out.vectors[1].array(), x[1, :500].astype(np.float32))
+    assert out.scalars is run.scalars and run.vectors == []  # the log itself is as it was
+    digits = {"ckpt_steps": np.array([5]), "samples": np.zeros((1, 100, 64), np.float16)}
+    grids = with_samples(run, "digits", digits, tmp_path / "img").samples
+    assert [g.step for g in grids] == [5]
+    logged = Run(name="r", path=Path("r"), scalars=df, vectors=[VectorSamples(1, data=x[0])])
+    assert with_samples(logged, "ring8", z, tmp_path / "again") is logged
+
+
+def test_per_class_counts_each_logging_and_names_the_runs_that_turned_wrong():
+    rows = [
+        ("a", "collapse", ["abstained", "right", "right"]),
+        ("b", "healthy", ["abstained", "abstained", "false alarm"]),
+        ("c", "collapse", ["wrong", "wrong", "right"]),
+    ]
+    heads = ["as logged", "+ samples", "+ real rows"]
+    assert per_class("lab", rows, heads) == [
+        "== lab: 3 runs; right/wrong/abstained per truth class",
+        "  class      | as logged      | + samples      | + real rows   ",
+        "  collapse   | 0/1/1          | 1/1/0          | 2/0/0         ",
+        "  healthy    | 0/0/1          | 0/0/1          | 0/1/0         ",
+        "  all        | 0/1/2          | 1/1/1          | 2/1/0         ",
+        "    b: as logged abstained -> + real rows false alarm",
+    ]

@@ -300,3 +300,36 @@ def test_rows_copied_from_the_real_table_are_an_error(tmp_path):
     assert f["severity"] == "error"
     assert "are exact copies of real rows" in f["message"]
     assert f["numbers"]["exact_copies"] == 0.25
+
+
+def _normal_table(r: list[list[float]], n: int, seed: int, shift_c: float = 0.0) -> pd.DataFrame:
+    x = np.random.default_rng(seed).multivariate_normal([0.0, 0.0, shift_c], r, size=n)
+    return pd.DataFrame(x, columns=["a", "b", "c"])
+
+
+R_REAL = [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]
+
+
+def test_one_column_a_little_off_in_a_table_right_on_average_is_info(tmp_path):
+    # the table is judged as a whole (SDMetrics' averaged scores): c shifted by half its
+    # spread (KS about 0.2) while a and b match is said, with its number, and not flagged
+    _normal_table(R_REAL, 2000, 0).to_csv(tmp_path / "real.csv", index=False)
+    d = _check_tables(tmp_path, _normal_table(R_REAL, 800, 1, shift_c=0.5))
+    f = {x["rule"]: x for x in d["findings"]}["tabular_fidelity"]
+    assert (
+        f["severity"] == "info" and f["title"] == "Synthetic table matches the real one on average"
+    )
+    assert f["numbers"]["failing_columns"] == 1 and f["numbers"]["mean_column_distance"] < 0.15
+    assert "1 of 3 columns differ in shape (c 0.2" in f["message"]
+    assert f["message"].startswith("In the synthetic table (800 rows against 2000 real): mean ")
+
+
+def test_every_pair_a_little_off_is_a_table_whose_trends_differ(tmp_path):
+    # no pair past its own limit (0.3), every pair 0.2 off: the mean over pairs is past 0.15
+    _normal_table(R_REAL, 2000, 0).to_csv(tmp_path / "real.csv", index=False)
+    r_syn = [[1.0, 0.3, 0.2], [0.3, 1.0, 0.2], [0.2, 0.2, 1.0]]
+    d = _check_tables(tmp_path, _normal_table(r_syn, 2000, 1))
+    f = {x["rule"]: x for x in d["findings"]}["tabular_fidelity"]
+    assert f["severity"] == "warning", f["message"]
+    assert f["numbers"]["max_corr_diff"] < 0.3 and f["numbers"]["mean_corr_diff"] > 0.15
+    assert f["message"].endswith("mean correlation difference 0.196 (limit 0.15).")

@@ -441,3 +441,21 @@ def test_early_near_copies_that_spread_out_are_no_collapse_with_the_real_rows(tm
     )
     f = [f for f in d["findings"] if f["rule"] == "vector_collapse"][0]
     assert f["severity"] == "info", f["message"]
+
+
+@pytest.mark.parametrize("n_modes, collapsed", [(3, True), (6, False)])
+def test_samples_stuck_on_under_half_the_modes_are_a_collapse_with_the_real_rows(
+    tmp_path, n_modes, collapsed
+):
+    # issue 22's partial coverage: G sits on 3 of 8 modes from its first checkpoint to its
+    # last, each sample realistic. Its coverage of the real rows is flat (no new best to read
+    # as a G still improving) and under half: a collapse. On 6 of 8 modes it is none.
+    run = ring_run(tmp_path / "r", [list(range(n_modes))] * 5)
+    d = json.loads(cli("check", run, "--real", real_csv(tmp_path / "real.csv"), "--json").output)
+    f = [f for f in d["findings"] if f["rule"] == "vector_collapse" and f["severity"] != "info"]
+    if collapsed:
+        cov = f[0]["numbers"]["coverage_last"]
+        assert cov < 0.5 and f[0]["severity"] == "error", f[0]["message"]
+        assert f"they cover {round(100 * cov)}% of the real rows" in f[0]["message"]
+    else:  # (its marginals differ from the ring's: the table check says so)
+        assert f == []

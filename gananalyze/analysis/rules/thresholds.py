@@ -94,9 +94,13 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     # tabular_fidelity (synthetic rows against the real table)
     "tab_column_max": 0.15,  # a column fails above this KS / total-variation distance ...
     "tab_corr_diff_max": 0.3,  # a pair fails above this |correlation difference|
+    # the table is flagged when its mean column distance exceeds tab_column_max, or its mean
+    # |correlation difference| over pairs this (SDMetrics' averaged scores), or when half its
+    # columns or one pair by twice its limit fail; a minority of failing columns is info
+    "tab_corr_mean_max": 0.15,
     "tab_dup_excess": 0.05,  # duplicated rows beyond the real table's share by this
     "tab_copy_excess": 0.1,  # rows nearer a real record than real rows' 5th pct., beyond 5%
-    "vec_coverage_min": 0.25,  # coverage of the real rows below this is collapse
+    "vec_coverage_min": 0.5,  # coverage of the real rows below this is collapse
     "vec_low_columns_frac": 0.5,  # ... or this fraction of columns under half the real spread
     # sample_quality on vector samples with --real: precision or recall under this fraction
     # of the real rows' own (as many real rows against other real rows): not yet like the data

@@ -26,11 +26,12 @@ def _applies(ctx: RuleContext) -> str | None:
     return None
 
 
-def _final_stretch(mask: np.ndarray, score: np.ndarray) -> np.ndarray:
+def _final_stretch(mask: np.ndarray, score: np.ndarray, noise: float = 0.0) -> np.ndarray:
     """mask kept only on its final run of True values, and only when the last value is not
-    a new best of `score` (a G still improving)."""
+    a new best of `score` by more than `noise` (a G still improving; a score flat at its
+    best is a G stuck there)."""
     out = np.zeros(len(mask), dtype=bool)
-    if not mask[-1] or (len(mask) >= 2 and score[-1] >= np.nanmax(score[:-1])):
+    if not mask[-1] or (len(mask) >= 2 and score[-1] > np.nanmax(score[:-1]) + noise):
         return out
     k = len(mask) - 1
     while k - 1 >= 0 and mask[k - 1]:
@@ -87,7 +88,11 @@ def vector_collapse(ctx: RuleContext) -> list[Finding]:
         low_cols |= fell & (s["low_columns"].to_numpy() >= th["vec_low_columns_frac"] * n_cols)
     if real:  # against the real rows, only the final stretch counts: early samples of a G
         # still learning cover little of the data without having collapsed
-        low_cov, low_cols = _final_stretch(low_cov, cov), _final_stretch(low_cols, -spread)
+        # a coverage is a share of the real rows: twice its binomial standard error is noise
+        n_last = float(s["n"].iloc[-1])
+        cov_noise = 2 * np.sqrt(max(cov[-1] * (1 - cov[-1]), 0.0) / max(n_last, 1.0))
+        low_cov = _final_stretch(low_cov, cov, float(np.nan_to_num(cov_noise)))
+        low_cols = _final_stretch(low_cols, -spread)
         # early near-copies too (a G still learning bunches its rows before it spreads them)
         near = np.nan_to_num(s["near_duplicates"].to_numpy(float), nan=0.0)
         dups = _final_stretch(dups, -near)
