@@ -15,6 +15,10 @@ scoreboard of `gananalyze check`'s verdicts on them (issue 22).
   build.py    `make lab`: trains the grid into lab/.cache (skips runs already there)
   score.py    `make verdicts`: runs the rules on the cached runs and the zoo; right, wrong
               and abstained per failure type, evidence level, loss type and logging style
+  robust.py   whether verdicts survive the same training logged another way (thinned,
+              averaged, smoothed, cut while training, a weighted G loss) or with its
+              fixed-noise samples saved (`--samples`, `--real`)
+  separable.py how far any rule reading the losses alone could go on collapse
   fixtures.py copies a stratified subset of the test half into tests/data/lab
   conditional.py  the conditional runs: digits cGANs (healthy, label input cut, class
               dropped), labelled from their samples, swept per class at build time and
