@@ -268,6 +268,11 @@ ZOO_LOADS = {
     "keras-mnist-acgan-d-ahead-issue-excerpt": (
         "textlog", 3, "generator (train)/generation_loss", "discriminator (train)/generation_loss"),
     "carpedm20-dcgan-tf-g-loss-zero-issue-excerpt": ("textlog", 13, "g_loss", "d_loss"),
+    # failed runs, third batch: BMSG-GAN's relativistic hinge D loss at its floor 0 (two
+    # threads), a CT-GAN run retyped by the poster as a ' | ' table with no step column
+    "akanimax-bmsg-gan-rahinge-d-zero-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
+    "akanimax-bmsg-gan-rahinge-long-run-issue-window": ("textlog", 18, "g_loss", "d_loss"),
+    "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": ("csv-rows", 6, "G_loss", "D_loss"),
 }
 
 
@@ -281,6 +286,8 @@ ZOO_NOT_LOADED = {
     "aylien-gan-intro-minibatch-nan-issue-excerpt": "unnamed '<step>: <d> <g>' lines not read",
     "keras-mnist-acgan-d-ahead-issue-excerpt": (
         "Keras ACGAN loss table not read; 'Epoch e of 50' headers read as a metric 'of'"),
+    "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": (
+        "' | '-separated rows under a space-separated header line not read"),
 }
 
 
