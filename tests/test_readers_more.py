@@ -273,6 +273,9 @@ ZOO_LOADS = {
     "akanimax-bmsg-gan-rahinge-d-zero-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
     "akanimax-bmsg-gan-rahinge-long-run-issue-window": ("textlog", 18, "g_loss", "d_loss"),
     "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": ("csv-rows", 6, "G_loss", "D_loss"),
+    # Social GAN's logger: 't = i / N' then one '[D] name: v' line per loss
+    "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
+        "textlog", 5, "G_discriminator_loss", "D_data_loss"),
 }
 
 
@@ -288,6 +291,8 @@ ZOO_NOT_LOADED = {
         "Keras ACGAN loss table not read; 'Epoch e of 50' headers read as a metric 'of'"),
     "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": (
         "' | '-separated rows under a space-separated header line not read"),
+    "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
+        "'t = i / N' counter not read: steps from 'Starting epoch e', 5 records read as 1 row"),
 }
 
 
