@@ -278,14 +278,15 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
                 return []
             g, d2, agree = g.iloc[k0:], d2.iloc[k0:], agree[k0:]
             n, k, first = len(g), int(agree.sum()), int(g.index[0])
+            g_lo = float(g[agree].min())
             what = (
-                f"{ctx.label('D_loss')} <= {fmt_sig(float(d2[agree].max()))} (under "
+                f"{ctx.label('D_loss')} at most {fmt_sig(float(d2[agree].max()))} (under "
                 f"{fmt_sig(limit)}, {fmt_sig(100 * th['d_over_implied_loss_frac'])}% of the "
-                f"averaged BCE equilibrium ln 2) and {ctx.label('G_loss')} >= "
-                f"{fmt_sig(float(g[agree].min()))} (D(G(z)) <= "
-                f"{fmt_sig(float(np.exp(-g[agree].min())))} as -log D(G(z))) in "
-                f"{_rows(k, n)}; this holds under every loss convention consistent with these "
-                "numbers"
+                f"averaged BCE equilibrium ln 2) and {ctx.label('G_loss')} at least "
+                f"{fmt_sig(g_lo)} in {_rows(k, n)}: under BCE D(G(z)) <= "
+                f"{fmt_sig(float(np.exp(-g_lo)))} as -log D(G(z)), under hinge D scores G's "
+                f"samples {fmt_sig(g_lo)} below zero; D wins under every loss convention "
+                "consistent with these numbers"
             )
             nums.update(
                 points=n,
@@ -302,7 +303,7 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
                 return []
             n = k = len(dl)
             what = (
-                f"{ctx.label('D_loss')} <= {fmt_sig(float(dl.max()))} in every one of the {n} "
+                f"{ctx.label('D_loss')} at most {fmt_sig(float(dl.max()))} in every one of the {n} "
                 f"rows (under {fmt_sig(th['d_over_loss_frac'] * 100)}% of {ref_name})"
             )
             nums.update(points=n, agreeing=k, D_loss_max=float(dl.max()))
