@@ -276,6 +276,10 @@ ZOO_LOADS = {
     # Social GAN's logger: 't = i / N' then one '[D] name: v' line per loss
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
         "textlog", 5, "G_discriminator_loss", "D_data_loss"),
+    # WGAN family: a weight-clipped WGAN's nohup stdout ('Starting epoch N' lines between the
+    # value lines), a WGAN-GP README excerpt with padded 'Epoch [    1/  100]' counters
+    "xuhpan2028-wgan-clip-mnist-flat-emd-prefix": ("textlog", 160, "Loss_Generator", "Loss_Critic"),
+    "kimmatthew-gan-style-wgangp-art-readme-excerpt": ("textlog", 15, "g_loss", "d_loss"),
 }
 
 
