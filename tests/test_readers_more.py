@@ -280,6 +280,8 @@ ZOO_LOADS = {
     # value lines), a WGAN-GP README excerpt with padded 'Epoch [    1/  100]' counters
     "xuhpan2028-wgan-clip-mnist-flat-emd-prefix": ("textlog", 160, "Loss_Generator", "Loss_Critic"),
     "kimmatthew-gan-style-wgangp-art-readme-excerpt": ("textlog", 15, "g_loss", "d_loss"),
+    # least-squares batch: an LSGAN per-epoch log.txt (values 468/128 x the mean batch loss)
+    "seiichiinoue-lsgan-mnist-scaled-epoch-log": ("textlog", 30, "loss_g", "loss_d"),
 }
 
 
