@@ -68,6 +68,7 @@ def test_log_levels_and_messages_are_no_options():
         "note: training on 4 GPUs with a batch of 64",
         'comment: "a quoted value of many words stays"',
         "pciBusID: 0000:08:00.0",
+        "nohup: ignoring input",  # the shell's notice atop a `nohup python train.py &` log
     ]
     assert preamble_config(lines) == {
         "comment": "a quoted value of many words stays",

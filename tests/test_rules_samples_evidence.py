@@ -270,6 +270,32 @@ def test_healthy_losses_without_samples_do_not_rule_out_collapse(tmp_path):
     assert "healthy_equilibrium" in {f.rule for f in d.findings}  # the losses' own finding
 
 
+def test_sample_metrics_the_rules_did_not_judge_by_are_named(tmp_path):
+    # a toy GAN that logs its samples' EMD and MMD to the data but no FID: the verdict does
+    # not say that no sample metric was logged; it names them, and how to choose one
+    rng = np.random.default_rng(8)
+    with RunLog(tmp_path / "r", loss="bce", flush_rows=10_000) as log:
+        for i in range(400):
+            log.scalars(
+                i,
+                D_x=0.6 + 0.01 * rng.normal(),
+                D_G_z_before=0.4 + 0.01 * rng.normal(),
+                D_loss=1.15 + 0.02 * rng.normal(),
+                G_loss=1.0 + 0.02 * rng.normal(),
+                **({"EMD": 0.2 - 1e-4 * i, "MMD": 0.05} if i % 40 == 0 else {}),
+            )
+    d = diagnose(load_run(tmp_path / "r"))
+    assert d.verdict.endswith(
+        "not called healthy: no samples were logged and the rules judged none of its sample "
+        "metrics (EMD, MMD: choose one with --metric), so mode collapse cannot be ruled out "
+        "(balanced losses do not show it)."
+    )
+    chosen = diagnose(load_run(tmp_path / "r"), select_metric="EMD")
+    assert "choose one" not in chosen.verdict and "over_training" in {
+        f.rule for f in chosen.findings
+    }
+
+
 def test_images_without_a_grid_layout_are_named_not_called_missing(tmp_path):
     # TensorBoard's add_images of 64 8x8 digits: one 64x64 image, the tiles touching, so no
     # layout can be read from it; the verdict names the logged images instead of saying that

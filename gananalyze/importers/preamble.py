@@ -33,6 +33,8 @@ _ARG = re.compile(
 )
 _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w.\-]{0,63})\s*(?::|=)\s*(\S.{0,199}?)\s*$")
 _LOG_LEVELS = {"warning", "warn", "info", "error", "debug", "critical", "fatal", "note", "hint"}
+# the shell's own notices at the top of a redirected log (`nohup: ignoring input`)
+_SHELL_NOTICES = {"nohup"}
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -65,7 +67,8 @@ def preamble_options(lines: list[str | None]) -> tuple[dict, list[int]]:
     """The options printed in `lines` (a log's preamble, in order): every `Namespace(...)`
     argument, and each `key: value` or `key = value` line, inside the `key:[` ... `]` blocks
     BasicSR prints nested options in; a later value of a key replaces an earlier one. A log
-    level (`WARNING: ...`) is no option, nor is a value that reads as a message (`_prose`).
+    level (`WARNING: ...`) or a shell's notice (`nohup: ignoring input`) is no option, nor is
+    a value that reads as a message (`_prose`).
     Lines that hold more than one `key: value` pair are metrics, not options, and are not
     given here. Returns the options and the indices of the lines they were read from (None
     or empty lines are skipped)."""
@@ -108,7 +111,7 @@ def preamble_options(lines: list[str | None]) -> tuple[dict, list[int]]:
             used.append(i)
             continue
         m = _KEY_VALUE.match(line)
-        if not m or m.group(1).lower() in _LOG_LEVELS or _prose(m.group(2)):
+        if not m or m.group(1).lower() in _LOG_LEVELS | _SHELL_NOTICES or _prose(m.group(2)):
             continue
         if len(out) < MAX_KEYS or m.group(1) in out:
             blocks[-1][m.group(1)] = value_of(m.group(2))

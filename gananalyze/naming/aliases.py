@@ -82,6 +82,8 @@ SAMPLE_METRICS = _HIGHER_SAMPLE_SCORES | {
     "ppl",
     "lpips",
     "swd",
+    "emd",  # earth mover's distance between samples and data (toy and 2-D GANs)
+    "mmd",  # maximum mean discrepancy between samples and data (not MMD-GAN's mmd2 loss)
     "prdc",
     "fid50k_full",
     "fid50k",

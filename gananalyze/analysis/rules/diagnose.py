@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...naming.aliases import is_sample_metric
 from ...naming.layouts import source_name
 from ...naming.roles import CONVENTION_ROLES, gan_views
 from ...run import Run
@@ -259,10 +260,28 @@ NO_SAMPLES = (
 )
 
 
+def unread_sample_metrics(run: Run) -> list[str]:
+    """The sample metrics a run logs (EMD, KID, IS, ... in its scalars or metric files):
+    when none was the one the rules judge by (FID unless chosen), named so the user can
+    choose one."""
+    sm = run.sample_metrics
+    cols = list(run.metrics) + [c for c in getattr(sm, "columns", []) if c not in run.metrics]
+    return [str(c) for c in cols if is_sample_metric(str(c))]
+
+
 def no_samples(run: Run) -> str:
     """Why no samples could be judged: none were logged, or the logged images show no grid
-    layout (TensorBoard's add_images tiles a batch with no padding between the tiles)."""
+    layout (TensorBoard's add_images tiles a batch with no padding between the tiles); with
+    the sample metrics the run logs that the rules did not judge by, named."""
     n = len(run.samples)
+    unread = unread_sample_metrics(run)
+    if not n and unread:
+        more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+        return (
+            f"no samples were logged and the rules judged none of its sample metrics "
+            f"({', '.join(unread[:3])}{more}: choose one with --metric), so mode collapse "
+            "cannot be ruled out (balanced losses do not show it)"
+        )
     if not n:
         return NO_SAMPLES
     return (
