@@ -298,7 +298,7 @@ ZOO_NOT_LOADED = {
     "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": (
         "' | '-separated rows under a space-separated header line not read"),
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
-        "'t = i / N' counter not read: steps from 'Starting epoch e', 5 records read as 1 row"),
+        "'t = i / N' counter not read: the headers read as values t_1/t_2, the records ignored"),
 }
 
 

@@ -685,6 +685,17 @@ def test_the_time_left_is_not_a_metric():
     assert [n for n, _ in freetext.parse(line).values] == ["lr_generator", "time", "loss_gen"]
 
 
+def test_a_loggers_source_line_is_not_a_metric():
+    # absl / glog (TensorFlow, JAX): `I1205 10:00:00.123456 140245 train.py:245] ...`; a
+    # Python logging format with `%(filename)s: %(lineno)4d`: `[INFO: train.py:  278]: ...`
+    absl = "I1205 10:00:00.123456 140245 train.py:245] Step 100: d_loss=1.2421, g_loss=0.9259"
+    shape = freetext.parse(absl)
+    assert [n for n, _ in shape.values] == ["d_loss", "g_loss"] and "step" in shape.counters
+    line = "[INFO: train.py:  280]:   [D] D_data_loss: 1.386"
+    assert [n for n, _ in freetext.parse(line).values] == ["D_data_loss"]
+    assert [n for n, _ in freetext.parse("model.cc:12 loss: 0.5 step: 3").values] == ["loss"]
+
+
 def test_one_off_lines_before_training_are_preamble(tmp_path):
     # BasicSR prints totals, a resume and network sizes (with counters and numbers) before its
     # first training line; an evaluation at step 0 that training's lines repeat is kept

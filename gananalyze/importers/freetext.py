@@ -18,7 +18,8 @@ separators (BasicSR's `iter:   1,000`, `Step 1,200/10,000`) is read as one numbe
 `:`/`=` pairs at all (`tick 3 kimg 12.0 ...`). Numbers glued to letters (`6m 31s`,
 `fid50k`), arguments of printed calls (`BatchNorm2d(64, eps=1e-05)`, the network printed
 in a preamble), the time left (`eta: 5 days, 1:02:03`), clock times (`Elapsed: 14:59:13`)
-and a running best (`Best FID score (Step: 6000, ...)`) are not values.
+a running best (`Best FID score (Step: 6000, ...)`) and a logger's source line
+(`train.py:245]`, absl's and glog's prefix) are not values.
 
 Lines that differ only in their numbers share a template (`template`: numbers replaced by
 MARK); `linetemplates` parses each template once with `parse` and reads every line of it
@@ -48,6 +49,9 @@ _LEAD_COUNT_RE = re.compile(r"\s*[0-9]+\s+\[[A-Za-z]")
 _VALUE_END = set(" \t,;:|)]}%/>\r")
 MAX_WORDS = 3
 NOT_VALUES = {"eta"}  # keys whose number is no measurement (the time left, `eta: 5 days`)
+# a source file and line a logger prints before its message (absl/glog's `train.py:245]`,
+# `[INFO: train.py:  278]:`): a line number, never a value
+_SOURCE_FILE_RE = re.compile(r"(?i).\.(?:py|pyx|c|cc|cpp|cu|h|hpp|js|ts|lua|java|rs|go)$")
 # words printed as an option's value (`ada_p: No`), never the first word of the next key
 _WORD_VALUES = {"no", "yes", "none", "true", "false", "on", "off", "n/a", "na"}
 # a number that opens a clock time or a count of days (`Elapsed: 14:59:13`, `1 day, 0:01:03`)
@@ -302,9 +306,15 @@ def parse(line: str) -> Shape:
             k += 1
             continue
         name = "_".join(words)
-        if name.lower() in NOT_VALUES or words[0].lower() == "best" or _CLOCK_RE.match(line, b):
+        if (
+            name.lower() in NOT_VALUES
+            or words[0].lower() == "best"
+            or _CLOCK_RE.match(line, b)
+            or _SOURCE_FILE_RE.search(words[-1])
+        ):
             # the time left; a running best (`Best FID score (Step: 6000, ...)`, repeated at
-            # every evaluation, is no measurement at the step it names); a time of day
+            # every evaluation, is no measurement at the step it names); a time of day; a
+            # logger's source line (`train.py:245]`)
             k += 1
             continue
         if qual is not None:
