@@ -447,6 +447,13 @@ def test_over_training_names_checkpoint_and_stop_step(synthetic_run):
         "better after it."
     )
     assert f.numbers["last_worse_by"] == pytest.approx(58 / 45 - 1)
+    # 6 evaluations, no fid_std: no noise estimate, and the message says the margin alone
+    # decided instead of "noise +-0"
+    assert f.message == (
+        "Best FID 45 at step 120; 2 of the 2 later evaluation(s) are worse by more than the "
+        "margin, the last (58 at step 200) by 29% (margin 5%; no noise estimate: under 10 "
+        "evaluations for the run's own scatter and no split-half std logged)."
+    )
 
 
 def test_small_late_rise_is_not_over_training(synthetic_run):

@@ -206,8 +206,8 @@ def test_short_log_with_one_dissenting_row_reads_every_signal(tmp_path):
     f = fired(d)["d_overpowering"]
     assert f.severity == "warning"
     assert f.message.startswith(
-        "D wins in all logged rows but one: D(x) >= 1 and D(G(z)) <= 6.80e-04 in 6 of the 8 "
-        "rows, and D wins by its losses in 1 more (7 of 8). Judged from 8 points"
+        "D wins in all logged rows but one: D(x) at least 1 and D(G(z)) at most 6.80e-04 in 6 "
+        "of the 8 rows, and D wins by its losses in 1 more (7 of 8). Judged from 8 points"
     )
     assert f.numbers["agreeing"] == 7 and f.numbers["points"] == 8
 
@@ -228,9 +228,9 @@ def test_short_log_where_d_takes_over_after_the_start_up_is_judged_from_then(tmp
     f = fired(diagnose(_tb_rows(tmp_path / "r", rows)))["d_overpowering"]
     assert (f.severity, f.start_step, f.end_step) == ("warning", 2, 7)
     assert f.message.startswith(
-        "D wins in every row from step 2 on (the last 6 of 8): D(x) >= 0.979 and D(G(z)) <= 0 "
-        "in every one of the 6 rows. Judged from 8 points, under the 20 the trend rules need, "
-        "because every row from step 2 on agrees, the last included."
+        "D wins in every row from step 2 on (the last 6 of 8): D(x) at least 0.979 and "
+        "D(G(z)) at most 0 in every one of the 6 rows. Judged from 8 points, under the 20 "
+        "the trend rules need, because every row from step 2 on agrees, the last included."
     )
     assert (f.numbers["from_row"], f.numbers["points"], f.numbers["agreeing"]) == (2, 8, 6)
     # D winning only in the last 3 of 8 rows (under half the log): not judged

@@ -62,6 +62,18 @@ def test_d_saturated_on_the_fakes_only_is_a_divergence(tmp_path):
     assert d.findings[0].rule == "divergence"  # it leads the verdict
 
 
+def test_a_g_loss_printed_as_zero_says_d_of_g_is_one_to_the_printed_digits(tmp_path):
+    # carpedm20's DCGAN printed g_loss 0.00000000 beside a D loss far above chance: D(G(z))
+    # is 1 as far as the log can tell, not "1 - 0"
+    n = 300
+    rng = np.random.default_rng(4)
+    k = np.clip((np.arange(n) / n - 0.2) * 10, 0, 1)
+    g = np.where(k >= 1, 0.0, 0.69 * (1 - k))
+    run = load_run(_csv(tmp_path / "r", 1.39 + (9.3 - 1.39) * k + 0.02 * rng.normal(size=n), g))
+    (f,) = [f for f in _divergence(diagnose(run)) if "run away" in f.title]
+    assert "G loss 0 (D(G(z)) = 1 to the printed digits, as -log D(G(z)))" in f.message
+
+
 def test_outputs_contradicted_by_the_d_loss_are_not_a_runaway(tmp_path):
     # the same outputs, but a D loss at the averaged equilibrium: the signals disagree
     d = diagnose(_runaway_outputs(tmp_path / "r", 0.7))

@@ -300,10 +300,18 @@ def over_training(ctx: RuleContext) -> list[Finding]:
     ):
         msg = (
             f"Best {nm} {fmt_sig(best)} at step {bstep}; {n_worse} of the {len(v) - 1 - i_best} "
-            f"later evaluation(s) are worse by more than the margin and the noise, the last "
-            f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
-            f"{fmt_pct(th['overtrain_margin'])}, noise +-{fmt_sig(float(noise[-1]))} from "
-            f"{noise_src})."
+            + (
+                f"later evaluation(s) are worse by more than the margin and the noise, the last "
+                f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
+                f"{fmt_pct(th['overtrain_margin'])}, noise +-{fmt_sig(float(noise[-1]))} from "
+                f"{noise_src})."
+                if noise[-1] > 0
+                else f"later evaluation(s) are worse by more than the margin, the last "
+                f"({fmt_sig(last)} at step {int(st[-1])}) by {fmt_pct(worse)} (margin "
+                f"{fmt_pct(th['overtrain_margin'])}; no noise estimate: under "
+                f"{th['noise_min_evaluations']} evaluations for the run's own scatter and no "
+                "split-half std logged)."
+            )
         )
         return [
             Finding(

@@ -246,8 +246,12 @@ def _finding(
         what = ""
         if not use_probs:
             what = (
-                f" (D(G(z)) = 1 - {fmt_sig(-math.expm1(-gl))} as -log D(G(z)), >= "
-                f"{fmt_sig(dgz_min)})"
+                (
+                    f" (D(G(z)) = 1 - {fmt_sig(-math.expm1(-gl))} as -log D(G(z)), >= "
+                    f"{fmt_sig(dgz_min)})"
+                    if gl > 0
+                    else " (D(G(z)) = 1 to the printed digits, as -log D(G(z)))"
+                )
                 if gl >= 0
                 else f" (D(G(z)) = 1 - e^{fmt_sig(gl)} as log(1 - D(G(z))), >= "
                 f"{fmt_sig(dgz_min)}; as hinge's -D(G(z)), a score of {fmt_sig(-gl)} on the "

@@ -255,7 +255,7 @@ def _short_d_wins(ctx: RuleContext) -> list[Finding]:
         n, k, first = len(j), int(agree.sum()), int(j.index[0])
         ok = j[by_out.to_numpy()]
         what = (
-            f"D(x) >= {fmt_sig(float(ok['x'].min()))} and D(G(z)) <= "
+            f"D(x) at least {fmt_sig(float(ok['x'].min()))} and D(G(z)) at most "
             f"{fmt_sig(float(ok['g'].max()))} in {_rows(k, n, int(by_out.sum()))}"
         )
         nums.update(
