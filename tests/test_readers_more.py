@@ -282,6 +282,9 @@ ZOO_LOADS = {
     "kimmatthew-gan-style-wgangp-art-readme-excerpt": ("textlog", 15, "g_loss", "d_loss"),
     # least-squares batch: an LSGAN per-epoch log.txt (values 468/128 x the mean batch loss)
     "seiichiinoue-lsgan-mnist-scaled-epoch-log": ("textlog", 30, "loss_g", "loss_d"),
+    "chan030609-pytorch-gan-mnist-last-epoch-md-excerpt": ("textlog", 331, "G_loss", "D_loss"),
+    # two processes append to one dcgan.log: every loss line is a row (41), whatever the step
+    "ykl7-celeba-dcgan-tf-one-step-epochs": ("textlog", 41, "gen_loss", "dis_loss"),
 }
 
 
