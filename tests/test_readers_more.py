@@ -284,7 +284,9 @@ ZOO_LOADS = {
     "seiichiinoue-lsgan-mnist-scaled-epoch-log": ("textlog", 30, "loss_g", "loss_d"),
     "chan030609-pytorch-gan-mnist-last-epoch-md-excerpt": ("textlog", 331, "G_loss", "D_loss"),
     # two processes append to one dcgan.log: every loss line is a row (41), whatever the step
-    "ykl7-celeba-dcgan-tf-one-step-epochs": ("textlog", 41, "gen_loss", "dis_loss"),
+    # two processes interleaved in one file: read by its epoch counter (the later lines at each
+    # epoch kept, with a warning that the log mixes two trainings)
+    "ykl7-celeba-dcgan-tf-one-step-epochs": ("textlog", 17, "gen_loss", "dis_loss"),
 }
 
 

@@ -696,6 +696,13 @@ def test_a_loggers_source_line_is_not_a_metric():
     assert [n for n, _ in freetext.parse("model.cc:12 loss: 0.5 step: 3").values] == ["loss"]
 
 
+def test_a_twelve_hour_clocks_mark_is_not_part_of_a_key():
+    # Python logging's `datefmt='%m/%d/%Y %I:%M:%S %p'`: the counter after PM is the epoch
+    line = "20/06/2017 02:23:29 PM Epoch: [ 3] [3164/3165] time: 1273.0494, dis_loss: 0.0712"
+    shape = freetext.parse(line)
+    assert "epoch" in shape.counters and [n for n, _ in shape.values] == ["time", "dis_loss"]
+
+
 def test_one_off_lines_before_training_are_preamble(tmp_path):
     # BasicSR prints totals, a resume and network sizes (with counters and numbers) before its
     # first training line; an evaluation at step 0 that training's lines repeat is kept
@@ -883,3 +890,25 @@ def test_a_counter_with_its_total_in_words_is_a_counter_not_a_value(tmp_path):
     assert "of" not in run.scalars.columns
     assert run.steps.tolist() == [1, 2, 3] and run.step_unit == "epoch"
     assert run.series("d_loss").tolist() == [0.7, 0.6, 0.5]
+
+
+def test_two_trainings_writing_one_log_at_once_are_named(tmp_path):
+    # two processes restored from one checkpoint append to one file, their lines alternating:
+    # the epoch goes back at every other line, which no resume does
+    lines = []
+    for e in range(12):
+        lines.append(f"Epoch: [{e:2d}] [99/100] d_loss: {0.5 + e / 100:.4f}, g_loss: 1.5")
+        if e < 8:
+            lines.append(f"Epoch: [{e // 2:2d}] [99/100] d_loss: 0.0100, g_loss: 9.5")
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    run = load_run(tmp_path)
+    (w,) = [w for w in run.warnings if "restarted inside the log" in w]
+    assert w.endswith(
+        "The step went back 7 times in 20 rows: two or more trainings seem to write this log "
+        "at once (interleaved lines), so what is read mixes them"
+    )
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "train.log").write_text("\n".join(lines[:16:2] + lines[:16:2][3:]) + "\n")
+    (w,) = [w for w in load_run(one).warnings if "restarted inside the log" in w]
+    assert "trainings seem to write" not in w  # one resume is a resume

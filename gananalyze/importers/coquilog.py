@@ -203,10 +203,7 @@ def load(path: Path) -> Run:
     train = np.array([r[0] == "train" for r in records])
     keep, sections, replaced = ctr.segments(steps, train)
     if replaced:
-        warnings.append(
-            f"{log}: training restarted inside the log ({len(sections)} sections); "
-            f"{replaced} earlier row(s) at or after each restart point were replaced"
-        )
+        warnings.append(ctr.restart_warning(log, sections, replaced, len(steps)))
     rows = [_named(kind, vals) for kind, _, _, vals in records]
     names = list(dict.fromkeys(k for r in rows for k in r))
     cols = {k: np.array([r.get(k, np.nan) for r in rows], dtype=float)[keep] for k in names}

@@ -76,6 +76,23 @@ def global_steps(
     return ((epoch - e0) * n + it).astype(np.int64), n, note
 
 
+def restart_warning(log, sections: list, replaced: int, rows: int) -> str:
+    """The one message for a log whose step went back (`segments`' sections and replaced
+    rows, of `rows` read). A step that goes back at every few rows is no resume: two
+    trainings writing one file at once (two processes sharing a log), named as such."""
+    said = (
+        f"{log}: training restarted inside the log ({len(sections)} sections); "
+        f"{replaced} earlier row(s) at or after each restart point were replaced"
+    )
+    if len(sections) >= 4 and len(sections) * 4 >= rows:
+        said += (
+            f". The step went back {len(sections) - 1} times in {rows} rows: two or more "
+            "trainings seem to write this log at once (interleaved lines), so what is read "
+            "mixes them"
+        )
+    return said
+
+
 def segments(
     steps: np.ndarray, main: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[dict], int]:

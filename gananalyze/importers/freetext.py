@@ -158,6 +158,8 @@ def _key_words(head: str) -> list[str]:
             stripped, stop = (tail.group(1), True) if tail else (stripped, stop)
         if not stripped or not _KEY_RE.fullmatch(stripped) or _NUM_RE.fullmatch(stripped):
             break  # a value before the key (`Loss_D: nan Loss_G: nan`) is not part of it
+        if words and stripped in ("AM", "PM"):
+            break  # a 12-hour clock's mark (`02:23:29 PM Epoch: [ 0]`, logging's `%p`)
         words.append(stripped)
         if stop or len(words) == MAX_WORDS:
             break

@@ -356,10 +356,7 @@ def load(path: Path) -> Run:
         notes.append(f"{HYDRA_CONFIG}: {len(hydra)} option(s) read (Hydra's saved config)")
         config = {**hydra, **config}
     if replaced:
-        warnings.append(
-            f"{log}: training restarted inside the log ({len(sections)} sections); "
-            f"{replaced} earlier row(s) at or after each restart point were replaced"
-        )
+        warnings.append(ctr.restart_warning(log, sections, replaced, len(keep)))
     warn_limit(warnings, bad, "problems")
     run = build_run(
         path,

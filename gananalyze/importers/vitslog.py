@@ -198,10 +198,7 @@ def load(path: Path) -> Run:
     st = np.asarray(steps, dtype=np.int64)
     keep, sections, replaced = ctr.segments(st, np.ones(len(st), bool))
     if replaced:
-        warnings.append(
-            f"{log}: training restarted inside the log ({len(sections)} sections); "
-            f"{replaced} earlier row(s) at or after each restart point were replaced"
-        )
+        warnings.append(ctr.restart_warning(log, sections, replaced, len(st)))
     names = list(dict.fromkeys(k for r in rows for k in r))
     cols = {k: np.array([r.get(k, np.nan) for r in rows], dtype=float)[keep] for k in names}
     logged = {k: np.array([k in r for r in rows])[keep] for k in names}
