@@ -272,6 +272,10 @@ ZOO_LOADS = {
     # threads), a CT-GAN run retyped by the poster as a ' | ' table with no step column
     "akanimax-bmsg-gan-rahinge-d-zero-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
     "akanimax-bmsg-gan-rahinge-long-run-issue-window": ("textlog", 18, "g_loss", "d_loss"),
+    "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
+        "textlog", 2, "train_adversarial_loss", "train_dis_loss"),
+    "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
+        "textlog", 2, "train_adversarial_loss", "train_dis_loss"),
     "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": ("csv-rows", 6, "G_loss", "D_loss"),
     # Social GAN's logger: 't = i / N' then one '[D] name: v' line per loss
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
@@ -304,6 +308,10 @@ ZOO_NOT_LOADED = {
         "' | '-separated rows under a space-separated header line not read"),
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
         "'t = i / N' counter not read: the headers read as values t_1/t_2, the records ignored"),
+    "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
+        "'(Step: N) train_x = v.' lines not read: the full stop after each value"),
+    "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
+        "'(Step: N) train_x = v.' lines not read: the full stop after each value"),
 }
 
 
