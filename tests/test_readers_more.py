@@ -287,7 +287,6 @@ ZOO_LOADS = {
     # least-squares batch: an LSGAN per-epoch log.txt (values 468/128 x the mean batch loss)
     "seiichiinoue-lsgan-mnist-scaled-epoch-log": ("textlog", 30, "loss_g", "loss_d"),
     "chan030609-pytorch-gan-mnist-last-epoch-md-excerpt": ("textlog", 331, "G_loss", "D_loss"),
-    # two processes append to one dcgan.log: every loss line is a row (41), whatever the step
     # two processes interleaved in one file: read by its epoch counter (the later lines at each
     # epoch kept, with a warning that the log mixes two trainings)
     "ykl7-celeba-dcgan-tf-one-step-epochs": ("textlog", 17, "gen_loss", "dis_loss"),
@@ -298,8 +297,8 @@ def test_zoo_table_covers_the_labels():
     assert set(ZOO_LOADS) == set(_zoo())
 
 
-# Folders no reader loads yet (LABELS.yaml says why under tool_disagrees): strict expected
-# failures, so a reader that starts loading them is noticed.
+# Folders no reader loads yet, or not as they should (LABELS.yaml says why): strict expected
+# failures, so a reader that starts loading them right is noticed.
 ZOO_NOT_LOADED = {
     "aylien-gan-intro-minibatch-nan-issue-excerpt": "unnamed '<step>: <d> <g>' lines not read",
     "keras-mnist-acgan-d-ahead-issue-excerpt": (
@@ -309,9 +308,11 @@ ZOO_NOT_LOADED = {
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
         "'t = i / N' counter not read: the headers read as values t_1/t_2, the records ignored"),
     "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
-        "'(Step: N) train_x = v.' lines not read: the full stop after each value"),
+        "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
+        " adversarial) is read as the G loss"),
     "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
-        "'(Step: N) train_x = v.' lines not read: the full stop after each value"),
+        "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
+        " adversarial) is read as the G loss"),
 }
 
 

@@ -696,6 +696,16 @@ def test_a_loggers_source_line_is_not_a_metric():
     assert [n for n, _ in freetext.parse("model.cc:12 loss: 0.5 step: 3").values] == ["loss"]
 
 
+def test_a_sentences_full_stop_ends_a_value():
+    # TensorFlowTTS logs one metric a line, each a sentence
+    line = "[WARNING] (Step: 1200) train_adversarial_loss = 0.7722."
+    shape = freetext.parse(line)
+    assert [n for n, _ in shape.values] == ["train_adversarial_loss"] and "step" in shape.counters
+    # a dot inside a version is not a full stop
+    shape = freetext.parse("torch 1.13.1 | step: 3 | loss: 0.5")
+    assert [n for n, _ in shape.values] == ["loss"]
+
+
 def test_a_twelve_hour_clocks_mark_is_not_part_of_a_key():
     # Python logging's `datefmt='%m/%d/%Y %I:%M:%S %p'`: the counter after PM is the epoch
     line = "20/06/2017 02:23:29 PM Epoch: [ 3] [3164/3165] time: 1273.0494, dis_loss: 0.0712"

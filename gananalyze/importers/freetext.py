@@ -237,7 +237,9 @@ def parse(line: str) -> Shape:
         after = line[b : b + 1]
         prev_end = b
         ellipsis = line.startswith("...", b) or (line[b - 1] == "." and line.startswith("..", b))
-        if after and after not in _VALUE_END and not ellipsis:
+        # a sentence's full stop ends a value (TensorFlowTTS: `train_dis_loss = 0.2162.`)
+        full_stop = after == "." and line[b + 1 : b + 2] in ("", " ", "\t", "\r")
+        if after and after not in _VALUE_END and not ellipsis and not full_stop:
             # (an ellipsis ends a value: `Discriminator Loss: 0.8786... Generator Loss: 1.08`)
             last = None
             k += 1
