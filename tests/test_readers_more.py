@@ -290,6 +290,15 @@ ZOO_LOADS = {
     # two processes interleaved in one file: read by its epoch counter (the later lines at each
     # epoch kept, with a warning that the log mixes two trainings)
     "ykl7-celeba-dcgan-tf-one-step-epochs": ("textlog", 17, "gen_loss", "dis_loss"),
+    # image-to-image batch: a GANILLA CycleGAN-style loss_log.txt whose second start resumes
+    # the first (both starts are one run: 43 + 54 prints), two UGATIT prints pasted in issues
+    # (PyTorch/Paddle '[  i/N] time: ...' and TensorFlow 'Epoch: [ e] [ i/N] ...'), SPADE's
+    # print (G's hinge loss is 'GAN'; 'D_Fake' and 'D_real' are D's loss terms, not outputs)
+    "arnaud58-ganilla-witness-lsgan-d-ahead-prefix": ("cyclegan", 97, None, None),
+    "paddle-ugatit-repro-lsgan-d-ahead-issue-excerpt": ("textlog", 16, "g_loss", "d_loss"),
+    "taki0112-ugatit-128px-d-flat-issue-excerpt": ("textlog", 12, "g_loss", "d_loss"),
+    # SPADE: read through its layout (D loss D_Fake + D_real, G loss GAN), no role columns
+    "nvlabs-spade-cocostuff-hinge-issue-excerpt": ("textlog", 8, None, None),
 }
 
 
@@ -307,6 +316,9 @@ ZOO_NOT_LOADED = {
         "' | '-separated rows under a space-separated header line not read"),
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
         "'t = i / N' counter not read: the headers read as values t_1/t_2, the records ignored"),
+    "arnaud58-ganilla-witness-lsgan-d-ahead-prefix": (
+        "a second start that resumes the first's weights with its epoch counter back at 1 is"
+        " read as a restart: 54 of 97 prints kept"),
     "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
         "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
         " adversarial) is read as the G loss"),

@@ -91,6 +91,17 @@ def test_pix2pix_d_real_is_a_loss_term_not_d_x(tmp_path):
     assert "no role: G_L1" in out
 
 
+def test_spade_d_fake_and_d_real_are_hinge_terms_and_gan_is_g(tmp_path):
+    # SPADE prints `GAN: 1.110 GAN_Feat: 14.514 VGG: 9.875 D_Fake: 0.514 D_real: 0.383`:
+    # D's two loss terms (hinge by default), not its outputs; G's adversarial loss is GAN
+    rows = [[i, 0.2, 1.1, 14.5, 9.9, 0.5, 0.4] for i in range(30)]
+    run = load_run(_csv(tmp_path / "s", "step,KLD,GAN,GAN_Feat,VGG,D_Fake,D_real", rows))
+    assert run.column("D_x") is None and run.column("D_G_z_before") is None
+    [view] = gan_views(run)
+    assert view.columns == {"D_loss": ("D_Fake", "D_real"), "G_loss": "GAN"}
+    assert view.reduction == "sum"
+
+
 def test_real_and_fake_terms_are_summed(tmp_path):
     rows = [[i, 0.9, 0.4, 0.3] for i in range(40)]
     run = load_run(_csv(tmp_path / "r", "step,loss_G,loss_D_real,loss_D_fake", rows))

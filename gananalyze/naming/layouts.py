@@ -77,6 +77,19 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
             )
         ],
     ),
+    # SPADE / GauGAN (NVlabs): D_Fake and D_real are D's two (hinge, by default) loss terms,
+    # GAN is G's adversarial loss beside GAN_Feat and VGG
+    (
+        ("GAN", "GAN_Feat", "D_Fake", "D_real"),
+        [
+            GanView(
+                None,
+                {"D_loss": ("D_Fake", "D_real"), "G_loss": "GAN"},
+                "sum",
+                "SPADE: D loss = D_Fake + D_real, G loss GAN",
+            )
+        ],
+    ),
     # Real-ESRGAN / BasicSR: l_d_real + l_d_fake, `losses/` in front in its TensorBoard tags
     # (D(x), D(G(z)) come from out_d_* logits via the aliases)
     (
