@@ -80,3 +80,35 @@ def test_a_report_whose_vector_samples_are_all_unreadable(tmp_path):
     assert ev.vectors is None
     npy = r / "samples" / "step-000000002.npy"
     assert f"{npy}: .npy array of Python objects (loading it unpickles); not read" in run.warnings
+
+
+def test_losses_read_through_a_trainers_layout_are_drawn_as_the_rules_read_them(tmp_path):
+    # a CycleGAN log has no G/D loss role (D_A, G_A, D_B, G_B); pix2pix's D loss is the sum
+    # of its D_real and D_fake terms: the report drew neither under "Losses"
+    steps = np.arange(0, 400, 10)
+    cg = tmp_path / "cg"
+    cg.mkdir()
+    rows = [f"{s},{0.2 + s / 4000:.4f},{0.5:.4f},{0.21:.4f},{0.6:.4f}" for s in steps]
+    (cg / "losses.csv").write_text("step,D_A,G_A,D_B,G_B\n" + "\n".join(rows) + "\n")
+    ev = report_evidence.gather(load_run(cg), tsne=False)
+    assert [(g.tag, g.canon, g.name) for g in ev.gan_losses] == [
+        ("A", "G_loss", "G_A"),
+        ("A", "D_loss", "D_A"),
+        ("B", "G_loss", "G_B"),
+        ("B", "D_loss", "D_B"),
+    ]
+    assert ev.gan_losses[1].series.iloc[-1] == pytest.approx(0.2 + 390 / 4000)
+    html = build_report_html(ev)
+    # the charts' titles, as the page's JSON spec holds them
+    assert "GAN A: D loss  \\u00b7  column D_A" in html
+    assert "GAN B: G loss  \\u00b7  column G_B" in html
+    p2p = tmp_path / "p2p"
+    p2p.mkdir()
+    rows = [f"{s},0.9,12.0,0.35,0.3" for s in steps]
+    (p2p / "losses.csv").write_text("step,G_GAN,G_L1,D_real,D_fake\n" + "\n".join(rows) + "\n")
+    ev = report_evidence.gather(load_run(p2p), tsne=False)
+    (d,) = ev.gan_losses  # G's loss has its own role (G_GAN), drawn as before
+    assert (d.canon, d.name, d.columns) == ("D_loss", "D_real+D_fake", ["D_real", "D_fake"])
+    assert d.series.iloc[0] == pytest.approx(0.65)
+    assert d.equilibrium == pytest.approx(2 * np.log(2), rel=1e-3)  # pix2pix: summed terms
+    assert "D loss  \\u00b7  columns D_real+D_fake" in build_report_html(ev)

@@ -65,6 +65,21 @@ class VectorEvidence:
 
 
 @dataclass
+class GanLoss:
+    """One loss of a GAN the rules read through a trainer's layout (CycleGAN's D_A, pix2pix's
+    D_real + D_fake): tag ("A"/"B" or None), canonical role (G_loss/D_loss), the name the
+    findings use (`D_real+D_fake`), the run's columns it comes from, its series by step (a
+    sum where it is one), and where it sits at equilibrium (None: no fixed value)."""
+
+    tag: str | None
+    canon: str
+    name: str
+    columns: list[str]
+    series: pd.Series
+    equilibrium: float | None
+
+
+@dataclass
 class ReportEvidence:
     """One run's report model (see the module docstring)."""
 
@@ -77,6 +92,8 @@ class ReportEvidence:
     vectors: VectorEvidence | None = None
     tsne: TsneEvidence | None = None
     classes: ClassEvidence | None = None  # a conditional run's per-class section
+    # the losses of the GAN(s) read through a trainer's layout (no G/D loss role of their own)
+    gan_losses: list[GanLoss] = field(default_factory=list)
 
     @property
     def recommendation(self) -> Any:
@@ -121,6 +138,7 @@ def gather(
     div, real_div = _diversity(run, diagnosis)
     ev = ReportEvidence(run, diagnosis, best, div, real_div, _end_levels(run))
     ev.classes = class_evidence(run)
+    ev.gan_losses = _gan_losses(run, diagnosis)
     if run.vectors:
         stage("vector statistics")
         ev.vectors = _vectors(run, best, tsne)
@@ -142,6 +160,43 @@ def _diversity(run: Run, diagnosis: Diagnosis) -> tuple[pd.DataFrame, float | No
     df = df[np.isfinite(df["diversity"].to_numpy(dtype=np.float64))] if len(df) else df
     real = real_diversity(run, side=int(df["side"].iloc[0])) if len(df) >= 2 else None
     return df, (real if real is not None and np.isfinite(real) else None)
+
+
+def _gan_losses(run: Run, diagnosis: Diagnosis) -> list[GanLoss]:
+    """The G and D losses of each GAN the rules read through a layout (the diagnosis'
+    `gans`), as the rules read them (`view_series`), with the equilibrium they were judged
+    against; a loss the run has a role for is drawn from that role instead."""
+    from ..naming.layouts import source_name
+    from ..naming.roles import gan_views
+    from .rules.context import view_series
+
+    gans = (diagnosis.context or {}).get("gans") or []
+    views = gan_views(run)
+    if len(gans) != len(views):
+        return []
+    out = []
+    for view, g in zip(views, gans, strict=True):
+        eq = g.get("equilibrium") or {}
+        for canon in ("G_loss", "D_loss"):
+            src = view.columns.get(canon)
+            if src is None or (view.tag is None and run.column(canon) is not None):
+                continue
+            s = view_series(run, src).dropna()
+            if not len(s):
+                continue
+            level = eq.get(f"{canon}_logged", eq.get(canon))
+            cols = [src] if isinstance(src, str) else list(src)
+            out.append(
+                GanLoss(
+                    view.tag,
+                    canon,
+                    source_name(src),
+                    cols,
+                    s,
+                    None if level is None else float(level),
+                )
+            )
+    return out
 
 
 def _end_levels(run: Run) -> dict[str, float]:

@@ -60,6 +60,7 @@ class DynamicsSections:
             fid = f"chart-{slug(canon)}"
             figs.append(self.figure(fig, fid, f"{label_of(canon)} over training"))
             self.shows(fid, "losses", [(canon, col)])
+        figs += self.layout_losses()
         if not figs:
             return None
         if loss.split(",")[0] == "wasserstein":
@@ -79,6 +80,40 @@ class DynamicsSections:
             f"min–max per bin, the line TensorBoard's EMA (weight {fmt_cfg(self.w)}); {eqs}."
         )
         return Section("losses", "Losses", lead, figures=figs)
+
+    def layout_losses(self) -> list:
+        """The G and D losses of the GAN(s) read through a trainer's layout (CycleGAN's
+        D_A and G_A, pix2pix's D_real + D_fake: `ReportEvidence.gan_losses`), one chart each,
+        with the equilibrium they were judged against."""
+        figs = []
+        for i, gl in enumerate(self.ev.gan_losses):
+            label = (f"GAN {gl.tag}: " if gl.tag else "") + label_of(gl.canon)
+            hl = (
+                [plots.HLine(gl.equilibrium, f"equilibrium {fmt_sig(gl.equilibrium)}")]
+                if gl.equilibrium is not None
+                else []
+            )
+            curve = plots.Curve(
+                f"{label} (smoothed)",
+                gl.series.index.to_numpy(),
+                gl.series.to_numpy(dtype=np.float64),
+                color=plots.PALETTE[0] if gl.canon == "G_loss" else plots.PALETTE[1],
+                smooth=self.w > 0,
+            )
+            fig = self.chart(
+                [curve],
+                title=f"{label}  ·  {'columns' if len(gl.columns) > 1 else 'column'} {gl.name}",
+                ylabel="loss",
+                hlines=hl,
+                spans=self.spans_for(gl.columns + [gl.name]),
+                marks=self.nonfinite_steps(gl.columns),
+            )
+            fid = f"chart-gan-{i}-{slug(gl.canon)}"
+            figs.append(self.figure(fig, fid, f"{label} over training"))
+            # a single column is drawn here only; a sum's terms keep their own charts below
+            self.shows(fid, "losses", [(gl.canon, c) for c in gl.columns if len(gl.columns) == 1])
+            self.register(fid, "losses", [gl.name])
+        return figs
 
     def discriminator(self) -> Section | None:
         cols = [(c, self.col(c)) for c in ("D_x", "D_G_z_before", "D_G_z_after")]
@@ -382,9 +417,7 @@ class DynamicsSections:
                     for j in range(k // 2)
                 ]
                 curves.append(plots.Curve("median", x, q[:, k // 2], color=color, band=False))
-                spec = self.chart(
-                    curves, title=f"{layer[0]} · {layer[1]}", ylabel=kind, height=240
-                )
+                spec = self.chart(curves, title=f"{layer[0]} · {layer[1]}", ylabel=kind, height=240)
                 fid = f"chart-dist-{slug(kind)}"
                 if i:
                     fid += f"-{slug(layer[0] + '-' + layer[1])}"
