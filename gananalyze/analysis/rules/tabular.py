@@ -137,6 +137,11 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
     )
     shape_limit = max(th["tab_column_max"], ks_crit)
     pair_mean_limit = max(th["tab_corr_mean_max"], corr_limit / 2)
+    means = (
+        f"mean column shape distance {fmt_sig(mean_shape)} (limit {fmt_sig(shape_limit)}), "
+        f"mean correlation difference {fmt_sig(mean_pair)} (limit {fmt_sig(pair_mean_limit)})"
+    )
+    off_on_average = mean_shape > shape_limit or mean_pair > pair_mean_limit
     syn_dup = float(decoded(data, x).duplicated().mean())
     real_dup = float(data.real.frame.duplicated().mean())
     dup_bad = syn_dup > real_dup + th["tab_dup_excess"]
@@ -183,7 +188,7 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
         )
     where = f"the synthetic rows at step {step}" if ctx.run.scalars.size else "the synthetic table"
     severe = bool(errors) or len(bad_cols) >= max(2, len(cs) / 2) or worst > 2 * corr_limit
-    whole = severe or mean_shape > shape_limit or mean_pair > pair_mean_limit
+    whole = severe or off_on_average
     if parts and not whole:  # a few columns or a pair off, the table within its limits on
         # average: said, not flagged (a minority of columns a little off is where a healthy
         # tabular GAN ends; the table is judged as a whole)
@@ -192,11 +197,7 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
                 RULE,
                 "info",
                 "Synthetic table matches the real one on average",
-                f"In {where} ({n} rows against {m} real): mean column shape distance "
-                f"{fmt_sig(mean_shape)} (limit {fmt_sig(shape_limit)}), mean correlation "
-                f"difference {fmt_sig(mean_pair)} (limit {fmt_sig(pair_mean_limit)}); "
-                + "; ".join(parts)
-                + ".",
+                f"In {where} ({n} rows against {m} real): {means}; " + "; ".join(parts) + ".",
                 "Check the named columns and pairs if they matter downstream.",
                 int(step),
                 int(step),
@@ -204,7 +205,7 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
                 [],
             )
         ]
-    if not parts and not errors and not whole:
+    if not parts and not whole:
         return [
             Finding(
                 RULE,
@@ -222,13 +223,8 @@ def tabular_fidelity(ctx: RuleContext) -> list[Finding]:
                 [],
             )
         ]
-    if not parts and (mean_shape > shape_limit or mean_pair > pair_mean_limit):
-        # the whole table off on average while no single column or pair is past its limit
-        parts.append(
-            f"mean column shape distance {fmt_sig(mean_shape)} (limit {fmt_sig(shape_limit)}), "
-            f"mean correlation difference {fmt_sig(mean_pair)} (limit "
-            f"{fmt_sig(pair_mean_limit)})"
-        )
+    if not parts and off_on_average:  # off on average, no single column or pair past its limit
+        parts.append(means)
     # the title and the advice say what failed: copies, repeats, or the columns' shapes
     title = (
         "Synthetic rows copied from the real table"
