@@ -111,4 +111,5 @@ def test_losses_read_through_a_trainers_layout_are_drawn_as_the_rules_read_them(
     assert (d.canon, d.name, d.columns) == ("D_loss", "D_real+D_fake", ["D_real", "D_fake"])
     assert d.series.iloc[0] == pytest.approx(0.65)
     assert d.equilibrium == pytest.approx(2 * np.log(2), rel=1e-3)  # pix2pix: summed terms
+    assert d.loss == "bce"
     assert "D loss  \\u00b7  columns D_real+D_fake" in build_report_html(ev)

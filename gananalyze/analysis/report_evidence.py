@@ -77,6 +77,7 @@ class GanLoss:
     columns: list[str]
     series: pd.Series
     equilibrium: float | None
+    loss: str | None = None  # the loss type it was judged under (bce, lsgan, ...)
 
 
 @dataclass
@@ -194,6 +195,7 @@ def _gan_losses(run: Run, diagnosis: Diagnosis) -> list[GanLoss]:
                     cols,
                     s,
                     None if level is None else float(level),
+                    eq.get("loss"),
                 )
             )
     return out

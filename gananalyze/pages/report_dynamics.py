@@ -89,7 +89,14 @@ class DynamicsSections:
         for i, gl in enumerate(self.ev.gan_losses):
             label = (f"GAN {gl.tag}: " if gl.tag else "") + label_of(gl.canon)
             hl = (
-                [plots.HLine(gl.equilibrium, f"equilibrium {fmt_sig(gl.equilibrium)}")]
+                [
+                    plots.HLine(
+                        gl.equilibrium,
+                        f"equilibrium ({gl.loss}) {fmt_sig(gl.equilibrium)}"
+                        if gl.loss
+                        else f"equilibrium {fmt_sig(gl.equilibrium)}",
+                    )
+                ]
                 if gl.equilibrium is not None
                 else []
             )
