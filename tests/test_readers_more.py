@@ -297,6 +297,11 @@ ZOO_LOADS = {
     "arnaud58-ganilla-witness-lsgan-d-ahead-prefix": ("cyclegan", 97, None, None),
     "paddle-ugatit-repro-lsgan-d-ahead-issue-excerpt": ("textlog", 16, "g_loss", "d_loss"),
     "taki0112-ugatit-128px-d-flat-issue-excerpt": ("textlog", 12, "g_loss", "d_loss"),
+    "aymericdamien-tf2-dcgan-mnist-d-ahead-ipynb-excerpt": ("textlog", 41, "gen_loss", "disc_loss"),
+    "aymericdamien-tf1-dcgan-mnist-d-ahead-ipynb-excerpt": (
+        "textlog", 21, "Generator_Loss", "Discriminator_Loss"),
+    "haroldstyven-keras-gan-fashion-frozen-d-md-excerpt": ("textlog", 6, "G_loss", "D_loss"),
+    "haroldstyven-keras-dcgan-mnist-frozen-d-md-excerpt": ("textlog", 6, "G_loss", "D_loss"),
     # SPADE: read through its layout (D loss D_Fake + D_real, G loss GAN), no role columns
     "nvlabs-spade-cocostuff-hinge-issue-excerpt": ("textlog", 8, None, None),
 }
@@ -325,6 +330,9 @@ ZOO_NOT_LOADED = {
     "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
         "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
         " adversarial) is read as the G loss"),
+    "aymericdamien-tf2-dcgan-mnist-d-ahead-ipynb-excerpt": (
+        "the first line 'initial: gen_loss: g, disc_loss: d' (the untrained nets at step 0) is"
+        " ignored as before the first step: 40 of 41 rows"),
 }
 
 
