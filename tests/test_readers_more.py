@@ -302,6 +302,13 @@ ZOO_LOADS = {
         "textlog", 21, "Generator_Loss", "Discriminator_Loss"),
     "haroldstyven-keras-gan-fashion-frozen-d-md-excerpt": ("textlog", 6, "G_loss", "D_loss"),
     "haroldstyven-keras-dcgan-mnist-frozen-d-md-excerpt": ("textlog", 6, "G_loss", "D_loss"),
+    # CTGAN / CopulaGAN (SDV) verbose prints parsed into a pandas CSV by the repository's
+    # script, nested where the repository writes it (step = Epoch, the index column left out)
+    "mareped-stdg-copulagan-cardio-250-epochs": (
+        "ctgan", 250, "Generator Loss", "Discriminator Loss"),
+    "mareped-stdg-copulagan-lower-back-pain-500-epochs": (
+        "ctgan", 500, "Generator Loss", "Discriminator Loss"),
+    "mareped-stdg-ctgan-cardio-300-epochs": ("ctgan", 300, "Generator Loss", "Discriminator Loss"),
     # SPADE: read through its layout (D loss D_Fake + D_real, G loss GAN), no role columns
     "nvlabs-spade-cocostuff-hinge-issue-excerpt": ("textlog", 8, None, None),
 }
