@@ -202,6 +202,11 @@ ZOO_LOADS = {
         "textlog", 108, "Generator_loss", "Discriminator_loss"),
     "kasaai-ctgan-iris-readme-excerpt": ("textlog", 20, "Loss_G", "Loss_D"),
     "shiweiliu-sparse-biggan-c10-fid-jsonl": ("csv", 17, None, None),
+    "ifeelbloated-stylegan2ada-fid-jsonl": ("stylegan-log", 0, None, None),
+    # StudioGAN v0.3 windows: one row per print plus one for the best checkpoint re-evaluated
+    # after 'End training!' (its own step, 170000 / 970000, before the window's first print)
+    "studiogan-stylegan2-cifar10-end-window": ("textlog", 148, "Gen_loss", "Dis_loss"),
+    "studiogan-stylegan2-ada-cifar10-end-window": ("textlog", 49, "Gen_loss", "Dis_loss"),
     # BasicSR train logs: what they SHOULD load as (one row per print, step = the iter with its
     # comma removed, G loss l_g_gan, D loss derived from l_d_real + l_d_fake); today's textlog
     # reader reads 6, 8 and 14 rows and gives l_g_gan no role
