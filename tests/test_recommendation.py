@@ -163,3 +163,30 @@ def test_still_improving_and_direction(tmp_path, higher):
     rec = recommend(load_run(p), [], metric=col)
     assert (rec.keep_step, rec.still_improving, rec.stop_step) == (300, True, 300)
     assert rec.text.endswith("was still improving at the last evaluation: train longer.")
+
+
+def test_a_window_of_a_long_log_shows_no_untrained_weights(tmp_path):
+    # StudioGAN re-evaluates its best checkpoint (step 170000) after training: in the last
+    # window of its log that row comes first. It is a trained checkpoint, not the initial
+    # weights: over_training and the keep line name the same best evaluation.
+    with RunLog(tmp_path / "w", name="w") as log:
+        for s in range(185_400, 200_001, 100):
+            log.scalars(s, D_loss=0.27, G_loss=3.5)
+    fid = {170_000: 3.81, 190_000: 3.93, 200_000: 3.89}
+    store.append_sample_metrics(
+        tmp_path / "w", pd.DataFrame({"step": list(fid), "fid": list(fid.values())})
+    )
+    run, diag = analyze(load_run(tmp_path / "w"))
+    ot = next(f for f in diag.findings if f.rule == "over_training")
+    assert ot.numbers["best_step"] == 170_000 == diag.recommendation.best_step
+    assert ot.message.startswith("Best FID 3.81 at step 170000 of 3 evaluations")
+    # a run that starts at step 0 still shows its untrained weights, never the best
+    with RunLog(tmp_path / "z", name="z") as log:
+        for s in range(0, 401, 100):
+            log.scalars(s, D_loss=1.3, G_loss=0.8)
+    store.append_sample_metrics(
+        tmp_path / "z", pd.DataFrame({"step": [0, 200, 400], "fid": [3.0, 90.0, 120.0]})
+    )
+    run, diag = analyze(load_run(tmp_path / "z"))
+    ot = next(f for f in diag.findings if f.rule == "over_training")
+    assert ot.numbers["best_step"] == 200

@@ -119,6 +119,22 @@ def best_of(s: pd.Series, higher: bool) -> tuple[float, int] | None:
     return float(v[i]), int(s.index.to_numpy()[keep][i])
 
 
+def initial_step(run: Run) -> int | None:
+    """The step of the untrained weights, where the run shows them: the earliest step of its
+    record (the logged steps, checkpoints, sample metrics) when that is 0 or 1, the start of
+    training. A log that starts later (a window of a long log, a resumed run) shows no
+    untrained weights: None. Neither the best evaluation to stop at nor a checkpoint to keep
+    is ever the untrained weights' (over_training and the recommendation both ask here)."""
+    steps = [int(run.steps[0])] if len(run.steps) else []
+    steps += [int(c.step) for c in run.checkpoints]
+    sm = run.sample_metrics
+    if sm is not None and len(sm) and "step" in sm.columns:
+        st = pd.to_numeric(sm["step"], errors="coerce").dropna()
+        steps += [int(st.min())] if len(st) else []
+    first = min(steps) if steps else None
+    return first if first is not None and first <= 1 else None
+
+
 def best_checkpoint(run: Run, metric: str = "fid") -> dict[str, Any] | None:
     """The best evaluated step of `run` by `metric`, or None when it was never evaluated.
 

@@ -4,8 +4,8 @@ One policy, computed once per diagnosis (rules.diagnose attaches it to the Diagn
 that `check`, `check --json`, `report`, `compare` and `fid-sweep` all print as it is:
 
 1. Candidates are the saved checkpoints (run.checkpoints, or the sample metrics'
-   snapshot column) after the run's first step: a checkpoint of the initial weights
-   is never a keeper.
+   snapshot column) after the untrained weights' step (`evaluations.initial_step`: 0 or 1
+   where the run starts there): a checkpoint of the initial weights is never a keeper.
 2. An error finding that starts at step S makes every checkpoint at or after S
    suspect: only candidates before the earliest such S are kept. When none is left,
    nothing is recommended and the text says why (the best evaluation inside the error
@@ -33,7 +33,7 @@ import pandas as pd
 from ..naming.aliases import higher_is_better
 from ..run import Run
 from ..textfmt import fmt_pct, fmt_sig
-from .evaluations import best_position, checkpoint_name, finite_series
+from .evaluations import best_position, checkpoint_name, finite_series, initial_step
 from .findings import Finding
 
 TOLERANCE = 0.02  # "within 2% of the best": where training could have stopped
@@ -96,7 +96,7 @@ def recommend(
 ) -> Recommendation | None:
     """The run's one recommendation (see the module docstring), or None when there is
     nothing to choose (no evaluations, no error)."""
-    first = int(run.steps[0]) if len(run.steps) else None
+    first = initial_step(run)
     errors = [f for f in findings if f.severity == "error" and f.start_step is not None]
     cut = min(errors, key=lambda f: f.start_step) if errors else None
     s = finite_series(run, metric)

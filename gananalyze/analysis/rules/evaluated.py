@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...naming.aliases import higher_is_better
 from ...textfmt import fmt_pct, fmt_sig
-from ..evaluations import best_position, checkpoint_name
+from ..evaluations import best_position, checkpoint_name, initial_step
 from ..findings import Finding
 from .context import RuleContext
 from .metricnoise import beyond_noise, metric_noise
@@ -241,15 +241,15 @@ def sample_quality(ctx: RuleContext) -> list[Finding]:
 @rule("over_training", needs=("sample_metric",))
 def over_training(ctx: RuleContext) -> list[Finding]:
     """The best checkpoint by FID (or the selected metric) is earlier than the last, which is worse
-    by a margin. An evaluation of the initial weights (at the run's first step) is no best to
-    stop at, as the recommendation policy never keeps it.
+    by a margin. An evaluation of the untrained weights (`evaluations.initial_step`) is no best
+    to stop at, as the recommendation policy never keeps it.
     """
     th = ctx.th
     sm = ctx.sample_metric()
     v = sm.to_numpy()
     st = sm.index.to_numpy()
     lower = not higher_is_better(ctx.select_metric)
-    first = int(ctx.run.steps[0]) if len(ctx.run.steps) else None
+    first = initial_step(ctx.run)
     initial = first is not None and len(v) > 2 and int(st[0]) <= first
     pick = v.astype(np.float64).copy()
     if initial:  # the initial weights' evaluation can be no best to stop at
