@@ -38,27 +38,14 @@ class DynamicsSections:
             col = self.col(canon)
             if col is None:
                 continue
-            hl = (
-                [plots.HLine(eq[canon], f"equilibrium ({loss}) {fmt_sig(eq[canon])}")]
-                if canon in eq
-                else []
-            )
-            fig = self.chart(
-                [
-                    self.curve(
-                        col,
-                        f"{label_of(canon)} (smoothed)",
-                        plots.PALETTE[0] if canon == "G_loss" else plots.PALETTE[1],
-                    )
-                ],
-                title=f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon),
-                ylabel="loss",
-                hlines=hl,
-                spans=self.spans_for([col]),
-                marks=self.nonfinite_steps([col]),
-            )
+            x, v = self.arrays(col)
+            title = f"{label_of(canon)}  ·  column {col}" if col != canon else label_of(canon)
             fid = f"chart-{slug(canon)}"
-            figs.append(self.figure(fig, fid, f"{label_of(canon)} over training"))
+            figs.append(
+                self.loss_figure(
+                    canon, label_of(canon), x, v, title, eq.get(canon), loss, [col], fid
+                )
+            )
             self.shows(fid, "losses", [(canon, col)])
         figs += self.layout_losses()
         if not figs:
@@ -81,6 +68,46 @@ class DynamicsSections:
         )
         return Section("losses", "Losses", lead, figures=figs)
 
+    def loss_figure(
+        self,
+        canon: str,
+        label: str,
+        x: np.ndarray,
+        v: np.ndarray,
+        title: str,
+        level: float | None,
+        loss: str | None,
+        cols: list[str],
+        fid: str,
+    ):
+        """One loss's chart: the curve (G's colour or D's), the equilibrium it was judged
+        against (`loss`: the loss type it names) and the findings' spans and NaN/Inf marks of
+        the metrics named `cols` (a column, or a sum and its terms)."""
+        hl = []
+        if level is not None:
+            said = (
+                f"equilibrium ({loss}) {fmt_sig(level)}"
+                if loss
+                else f"equilibrium {fmt_sig(level)}"
+            )
+            hl = [plots.HLine(level, said)]
+        curve = plots.Curve(
+            f"{label} (smoothed)",
+            x,
+            v,
+            color=plots.PALETTE[0] if canon == "G_loss" else plots.PALETTE[1],
+            smooth=self.w > 0,
+        )
+        fig = self.chart(
+            [curve],
+            title=title,
+            ylabel="loss",
+            hlines=hl,
+            spans=self.spans_for(cols),
+            marks=self.nonfinite_steps(cols),
+        )
+        return self.figure(fig, fid, f"{label} over training")
+
     def layout_losses(self) -> list:
         """The G and D losses of the GAN(s) read through a trainer's layout (CycleGAN's
         D_A and G_A, pix2pix's D_real + D_fake: `ReportEvidence.gan_losses`), one chart each,
@@ -88,35 +115,22 @@ class DynamicsSections:
         figs = []
         for i, gl in enumerate(self.ev.gan_losses):
             label = (f"GAN {gl.tag}: " if gl.tag else "") + label_of(gl.canon)
-            hl = (
-                [
-                    plots.HLine(
-                        gl.equilibrium,
-                        f"equilibrium ({gl.loss}) {fmt_sig(gl.equilibrium)}"
-                        if gl.loss
-                        else f"equilibrium {fmt_sig(gl.equilibrium)}",
-                    )
-                ]
-                if gl.equilibrium is not None
-                else []
-            )
-            curve = plots.Curve(
-                f"{label} (smoothed)",
-                gl.series.index.to_numpy(),
-                gl.series.to_numpy(dtype=np.float64),
-                color=plots.PALETTE[0] if gl.canon == "G_loss" else plots.PALETTE[1],
-                smooth=self.w > 0,
-            )
-            fig = self.chart(
-                [curve],
-                title=f"{label}  ·  {'columns' if len(gl.columns) > 1 else 'column'} {gl.name}",
-                ylabel="loss",
-                hlines=hl,
-                spans=self.spans_for(gl.columns + [gl.name]),
-                marks=self.nonfinite_steps(gl.columns),
-            )
+            title = f"{label}  ·  {'columns' if len(gl.columns) > 1 else 'column'} {gl.name}"
             fid = f"chart-gan-{i}-{slug(gl.canon)}"
-            figs.append(self.figure(fig, fid, f"{label} over training"))
+            x, v = gl.series.index.to_numpy(), gl.series.to_numpy(dtype=np.float64)
+            figs.append(
+                self.loss_figure(
+                    gl.canon,
+                    label,
+                    x,
+                    v,
+                    title,
+                    gl.equilibrium,
+                    gl.loss,
+                    [*gl.columns, gl.name],
+                    fid,
+                )
+            )
             # a single column is drawn here only; a sum's terms keep their own charts below
             self.shows(fid, "losses", [(gl.canon, c) for c in gl.columns if len(gl.columns) == 1])
             self.register(fid, "losses", [gl.name])
