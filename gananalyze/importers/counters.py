@@ -9,13 +9,21 @@
   (`segments`); a later segment replaces the earlier rows at or after its first step.
 - One line going back between lines of the epoch so far is a garbled counter, not a
   resume (`stray_rows`).
+- Records opened by a counter line give their value lines its counters
+  (`headed_records`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .linetemplates import Extracted
+
+RECORD_LINES = 4  # value lines a counter line may head as one record
 
 
 def varies(v: np.ndarray) -> bool:
@@ -158,3 +166,45 @@ def stray_rows(epochs: list[int], iters: list[int]) -> dict[int, int | None]:
     # strays are rare: many lines going back and forth are runs interleaved in one log,
     # which the resume rules place
     return out if len(out) <= max(1, len(epochs) // 100) else {}
+
+
+def headed_records(ex: Extracted, has_value: np.ndarray, kinds: tuple[str, ...]) -> list[int]:
+    """Records opened by a counter line (`[time] Iteration [5/3000]`, then `D/loss_real:
+    -0.02 | ...`; `epoch 1:`, then `loss_D: 0.405, ...` and `loss_perturb: 6.856, ...`):
+    when no value line prints a counter but counter lines each precede a few value lines
+    (9 in 10 of those that head any: `Epoch 2 of 50` right before `Testing for epoch 2:`
+    heads nothing) that print no key twice, each value line takes its header's counters
+    (in place), so one record is one step. Returns the header lines used."""
+    kinds = tuple(k for k in kinds if k in ex.counters)
+    if not kinds or any((np.isfinite(ex.counters[k]) & has_value).any() for k in kinds):
+        return []
+    head = np.zeros(ex.n, dtype=bool)
+    for k in kinds:
+        head |= np.isfinite(ex.counters[k])
+    heads = np.flatnonzero(head)
+    values = np.flatnonzero(has_value)
+    if len(heads) < 2 or not len(values):
+        return []
+    last = np.maximum.accumulate(np.where(head, np.arange(ex.n), -1))  # last header so far
+    owner = last[values]
+    per_head = np.bincount(owner[owner >= 0], minlength=ex.n)[heads]
+    owns = per_head >= 1  # a header right before another (`Epoch 2 of 50`) heads nothing
+    if (owner >= 0).mean() < 0.9 or owns.sum() < 2 or (per_head[owns] <= RECORD_LINES).mean() < 0.9:
+        return []
+    if per_head.max() > 1:  # a record's lines print different keys: one step, not several
+        keyed = np.zeros(ex.n, dtype=np.int64)  # key prints per (record header)
+        prints = np.zeros(ex.n, dtype=np.int64)
+        for parts in ex.points.values():
+            rows = np.concatenate([r for r, _ in parts])
+            heads_of = last[rows]
+            heads_of = heads_of[heads_of >= 0]
+            np.add.at(prints, heads_of, 1)
+            keyed[np.unique(heads_of)] += 1
+        if (prints[heads] > keyed[heads]).mean() > 0.1:
+            return []
+    ok = values[owner >= 0]
+    for table in (ex.counters, ex.totals):
+        for k in kinds:
+            if k in table:
+                table[k][ok] = table[k][last[ok]]
+    return heads[per_head >= 1].tolist()

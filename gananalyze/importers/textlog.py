@@ -1,5 +1,6 @@
 """Training logs printed to stdout and saved as text, read by the one free-text grammar
-(`freetext`): `key: v`, `key=v`, `key v`, multi-word keys with qualifiers, `[e/E][b/B]`.
+(`freetext`): `key: v`, `key=v`, `key v`, multi-word keys with qualifiers, `[e/E][b/B]`;
+a table printed with pipes is read row by row (`pipetables`).
 
 Recognised when a `.txt` / `.log` / `.out` file (or one without a suffix) holds at
 least two value lines (a counter and a value, or two values) anywhere in its first
@@ -41,7 +42,7 @@ from ..files.textenc import file_encoding, read_log_text
 from ..naming.roles import resolve_roles
 from ..run import Run
 from . import counters as ctr
-from . import freetext, linetemplates, mdcode, pymessages, samplefiles
+from . import freetext, linetemplates, mdcode, pipetables, pymessages, samplefiles
 from . import preamble as preamble_mod
 from ._common import warn_limit
 from .hydraconfig import CONFIG as HYDRA_CONFIG
@@ -56,7 +57,6 @@ MAX_BYTES = 2 << 30
 MAX_DEPTH = 3
 _CHUNK = 256 * 1024
 _STEP_KINDS = ("step", "iter", "tick", "kimg", "batch", "epoch")
-_RECORD_LINES = 4  # value lines a counter line may head as one record
 _UNITS = {
     "step": "iteration",
     "iter": "iteration",
@@ -72,6 +72,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
     cache: dict[str, bool] = {}
     found = seen = 0
     doc = False  # a Markdown document: its code blocks only, and lines that print a loss
+    tables = pipetables.PipeTables()  # a table's rows read as `name: value` lines
     try:
         with open(p, encoding=file_encoding(p), errors="replace") as f:
             first = True
@@ -85,7 +86,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
                     break
                 for line in chunk:
                     seen += len(line)
-                    s = line.strip()
+                    s = tables.line(line).strip()
                     if not s:
                         continue
                     if first:
@@ -117,7 +118,7 @@ def one_gan_line(p: Path, limit: int = DETECT_BYTES) -> bool:
     `key: value` text is not."""
     try:
         with open(p, encoding=file_encoding(p), errors="replace") as f:
-            head = mdcode.log_view(p.name, f.read(limit))
+            head = pipetables.view(mdcode.log_view(p.name, f.read(limit)))
     except OSError:
         return False
     for line in head.splitlines():
@@ -204,7 +205,7 @@ def read_lines(log: Path, warnings: list[str], notes: list[str]):
     """(lines as a pyarrow array, file ends with a newline), at most MAX_BYTES (a warning
     names the cut); Python's own warnings and tracebacks blanked (a note counts them)."""
     # UTF-8, or UTF-16 by its byte-order mark; a Markdown document's code blocks only
-    text = mdcode.log_view(log.name, read_log_text(log, MAX_BYTES, warnings))
+    text = pipetables.view(mdcode.log_view(log.name, read_log_text(log, MAX_BYTES, warnings)))
     if "\r" in text:  # Windows line ends; a bare \r redraws a progress bar: a line each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text, blanked = pymessages.blank_python_messages(text)
@@ -289,7 +290,7 @@ def load(path: Path) -> Run:
     ex = linetemplates.extract(lines)
     nvals = ex.value_counts()
     has_value = nvals > 0
-    headers = _headed_records(ex, has_value)
+    headers = ctr.headed_records(ex, has_value, _STEP_KINDS)
     step, own, unit, note = _step_axis(ex, has_value)
     if step is None:  # no counter: rows are the lines with two or more values
         rows = np.flatnonzero(nvals >= (2 if nvals.max(initial=0) >= 2 else 1))
@@ -393,46 +394,6 @@ def _prints_per_epoch(epoch: np.ndarray, lines: np.ndarray) -> bool:
     e = epoch[lines]
     e = e[np.isfinite(e)]
     return len(e) >= 4 and float(np.mean(np.diff(e) == 0)) >= 0.5
-
-
-def _headed_records(ex: linetemplates.Extracted, has_value: np.ndarray) -> list[int]:
-    """Records opened by a counter line (`[time] Iteration [5/3000]`, then `D/loss_real:
-    -0.02 | ...`; `epoch 1:`, then `loss_D: 0.405, ...` and `loss_perturb: 6.856, ...`):
-    when no value line prints a counter but counter lines each precede a few value lines
-    (9 in 10) that print no key twice, each value line takes its header's counters (in
-    place), so one record is one step. Returns the header lines used."""
-    kinds = [k for k in _STEP_KINDS if k in ex.counters]
-    if not kinds or any((np.isfinite(ex.counters[k]) & has_value).any() for k in kinds):
-        return []
-    head = np.zeros(ex.n, dtype=bool)
-    for k in kinds:
-        head |= np.isfinite(ex.counters[k])
-    heads = np.flatnonzero(head)
-    values = np.flatnonzero(has_value)
-    if len(heads) < 2 or not len(values):
-        return []
-    last = np.maximum.accumulate(np.where(head, np.arange(ex.n), -1))  # last header so far
-    owner = last[values]
-    per_head = np.bincount(owner[owner >= 0], minlength=ex.n)[heads]
-    if (owner >= 0).mean() < 0.9 or ((per_head >= 1) & (per_head <= _RECORD_LINES)).mean() < 0.9:
-        return []
-    if per_head.max() > 1:  # a record's lines print different keys: one step, not several
-        keyed = np.zeros(ex.n, dtype=np.int64)  # key prints per (record header)
-        prints = np.zeros(ex.n, dtype=np.int64)
-        for parts in ex.points.values():
-            rows = np.concatenate([r for r, _ in parts])
-            heads_of = last[rows]
-            heads_of = heads_of[heads_of >= 0]
-            np.add.at(prints, heads_of, 1)
-            keyed[np.unique(heads_of)] += 1
-        if (prints[heads] > keyed[heads]).mean() > 0.1:
-            return []
-    ok = values[owner >= 0]
-    for table in (ex.counters, ex.totals):
-        for k in kinds:
-            if k in table:
-                table[k][ok] = table[k][last[ok]]
-    return heads[per_head >= 1].tolist()
 
 
 def _tqdm_first(lines, rows: np.ndarray, step: np.ndarray) -> np.ndarray:

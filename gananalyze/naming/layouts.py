@@ -29,12 +29,15 @@ class GanView:
     rules only; the run's columns are never renamed. tag: "A" / "B" for the two
     GANs of a CycleGAN run (prefixed to the findings' titles), else None.
     reduction: how the D loss combines its real and fake terms ("sum" | "mean").
+    terms: the trainer's other loss columns (totals, auxiliary terms): claimed with the
+    view's own, so the roles read none of them as the G or D loss.
     """
 
     tag: str | None
     columns: dict[str, str | tuple[str, ...]]
     reduction: str | None = None
     source: str = ""
+    terms: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,30 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
             )
         ],
     ),
+    # Keras' ACGAN example (mnist_acgan.py), its per-epoch table read by `pipetables`: per
+    # component, loss = generation_loss (BCE, real and fake averaged) + auxiliary_loss (the
+    # class term); the train rows are the run's, the test rows one evaluation
+    (
+        ("generator_train_generation_loss", "discriminator_train_generation_loss"),
+        [
+            GanView(
+                None,
+                {
+                    "D_loss": "discriminator_train_generation_loss",
+                    "G_loss": "generator_train_generation_loss",
+                },
+                "mean",
+                "Keras ACGAN: the generation_loss of the train rows",
+                tuple(
+                    f"{net}_{rows}_{col}"
+                    for net in ("generator", "discriminator")
+                    for rows in ("train", "test")
+                    for col in ("loss", "generation_loss", "auxiliary_loss")
+                    if (rows, col) != ("train", "generation_loss")
+                ),
+            )
+        ],
+    ),
     # Real-ESRGAN / BasicSR: l_d_real + l_d_fake, `losses/` in front in its TensorBoard tags
     # (D(x), D(G(z)) come from out_d_* logits via the aliases)
     (
@@ -136,7 +163,7 @@ def _bind(view: GanView, found: dict[str, str]) -> GanView:
         role: found.get(src, src) if isinstance(src, str) else tuple(found.get(c, c) for c in src)
         for role, src in view.columns.items()
     }
-    return GanView(view.tag, cols, view.reduction, view.source)
+    return GanView(view.tag, cols, view.reduction, view.source, view.terms)
 
 
 def layout_views(columns) -> list[GanView] | None:
@@ -166,8 +193,10 @@ def layout_columns(columns) -> set[str]:
     """The columns a matching trainer layout reads as loss terms (roles leave them alone:
     pix2pix's D_real is a D loss term, not D(x))."""
     views = layout_views(columns) or []
+    cols = set(columns)
     out: set[str] = set()
     for v in views:
         for src in v.columns.values():
             out.update([src] if isinstance(src, str) else src)
+        out.update(c for t in v.terms if (c := _column(t, cols)))
     return out

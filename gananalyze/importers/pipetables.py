@@ -1,0 +1,163 @@
+"""Tables printed with pipes in a text log, read as `name: value` lines.
+
+Some trainers print a small table instead of `key: value` pairs. Keras' ACGAN example
+prints one every epoch:
+
+    component              | loss | generation_loss | auxiliary_loss
+    -----------------------------------------------------------------
+    generator (train)      | 8.35 | 6.03            | 2.32
+    discriminator (train)  | 1.32 | 0.01            | 1.31
+
+and people retype a run's values as rows under a header of names (`D_loss  acc  G_loss`
+over `0.004051 | 100 | 6.248324 | 2 days, 12:04:16`). A row is a line of cells between `|`
+with at least one number, under a header: the line just before the table's first row
+(separator lines of dashes aside) whose cells, between `|` or two or more spaces, are all
+names (no word of them a number), at least two of them. Each cell takes the header's name
+at its place; a row that opens on a label instead of a number (`generator (train)`) puts
+the label before its names (`generator_train_generation_loss: 6.03`); cells that are no
+number (an elapsed time) and cells past the header's names are not values. A table ends
+at the first line that is no row of it (its next print repeats the header).
+
+The view is line for line: a row becomes one line of `name: value` pairs that the one
+free-text grammar (`freetext`) reads; every other line passes unchanged, so line numbers
+stay the file's. A line with `|` and numbers but no header above it (`Epoch 1 | D loss
+0.5`) is left to the grammar as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)%?", re.I)
+_NAME = re.compile(r"[A-Za-z][\w.()/ -]{0,47}")  # a column name: starts with a letter, short
+_SEPARATOR = re.compile(r"[\s|:+=-]*-{3,}[\s|:+=-]*")  # ----- or |---|---|
+_LONE_NUMBER = re.compile(r"(?<![\w.])[-+]?\.?\d")  # a word that opens on a digit
+MAX_NAMES = 32  # a header names at most this many columns
+MAX_SEPARATORS = 3  # separator lines between a header and its first row
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of a `|` row, without the empty ones a leading or closing `|` makes."""
+    cells = [c.strip() for c in line.split("|")]
+    if cells and not cells[0]:
+        cells = cells[1:]
+    if cells and not cells[-1]:
+        cells = cells[:-1]
+    return cells
+
+
+def _number(cell: str) -> str | None:
+    """The number a cell holds (a percent sign dropped), else None."""
+    return cell.rstrip("%").strip() if _NUMBER.fullmatch(cell) else None
+
+
+def _header(line: str) -> list[str] | None:
+    """The column names a header line gives (between `|`, else two or more spaces or tabs),
+    or None when it is no header: fewer than two names, or a cell that is no name."""
+    s = line.strip()
+    if not s or ":" in s or "=" in s or _LONE_NUMBER.search(s):
+        return None  # (a quick no: a line's values, not names)
+    cells = _cells(s) if "|" in s else re.split(r"\s{2,}|\t+", s)
+    if not 2 <= len(cells) <= MAX_NAMES or not all(_is_name(c) for c in cells):
+        return None
+    return cells
+
+
+def _is_name(cell: str) -> bool:
+    """A column name: starts with a letter, short, and no word of it a number (`Epoch 1`
+    and `D loss 0.5` are a line's values, not names)."""
+    return bool(_NAME.fullmatch(cell)) and not any(
+        _NUMBER.fullmatch(w.strip("()")) for w in cell.split()
+    )
+
+
+def _key(text: str) -> str:
+    """A label or name as one word of the grammar: `generator (train)` -> generator_train."""
+    return re.sub(r"\W+", "_", text).strip("_")
+
+
+def _row(line: str, names: list[str]) -> str | None:
+    """The `name: value` line of a table row under `names`, or None when `line` is no row."""
+    if "|" not in line:
+        return None
+    cells = _cells(line)
+    if len(cells) < 2:
+        return None
+    label = "" if _number(cells[0]) is not None else _key(cells[0])
+    pairs = []
+    for i, cell in enumerate(cells[: len(names)]):
+        v = _number(cell) if (i or not label) else None
+        if v is not None:
+            name = _key(names[i])
+            pairs.append(f"{label}_{name}: {v}" if label else f"{name}: {v}")
+    return ", ".join(pairs) if pairs else None
+
+
+class PipeTables:
+    """The view of a log's lines one at a time (module docstring): `line(s)` returns what
+    the grammar reads in place of `s`."""
+
+    def __init__(self) -> None:
+        self.candidate: list[str] | None = None  # the last line, if it could be a header
+        self.names: list[str] | None = None  # the header of the table being read
+
+    def line(self, s: str) -> str:
+        if self.names is not None:
+            if _is_separator(s):
+                return s
+            row = _row(s, self.names)
+            if row is not None:
+                return row
+            self.names = None
+        if self.candidate is not None and "|" in s:
+            row = _row(s, self.candidate)
+            if row is not None:
+                self.names, self.candidate = self.candidate, None
+                return row
+        if _is_separator(s) and self.candidate is not None:
+            return s  # between the header and the first row
+        self.candidate = _header(s)
+        return s
+
+
+def _is_separator(s: str) -> bool:
+    return bool(_SEPARATOR.fullmatch(s.strip() or "x"))
+
+
+def _header_above(lines: list[str], i: int) -> list[str] | None:
+    """The header of a table whose first row is line `i`: the line before it, separator
+    lines between them passed over."""
+    j = i - 1
+    while j >= 0 and i - j <= MAX_SEPARATORS and _is_separator(lines[j]):
+        j -= 1
+    return _header(lines[j]) if j >= 0 and not _is_separator(lines[j]) else None
+
+
+def view(text: str) -> str:
+    """`text` with its tables' rows as `name: value` lines (line for line). Only the lines
+    holding a `|` and the lines just above them are looked at (a log of a million lines
+    without tables costs one scan)."""
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    names: list[str] | None = None
+    last = -1  # the table's last row or separator
+    for i in [i for i, s in enumerate(lines) if "|" in s]:
+        if names is not None and not all(_is_separator(s) for s in lines[last + 1 : i]):
+            names = None  # a line between that is no row of the table ended it
+        if names is None:
+            above = lines[i - 1] if i else ""
+            if "--" not in above and _LONE_NUMBER.search(above):
+                continue  # the line above holds values: neither a header nor a separator
+            names = _header_above(lines, i)
+            if names is None:
+                continue
+        if _is_separator(lines[i]):
+            last = i
+            continue
+        row = _row(lines[i], names)
+        if row is None:
+            names = None
+            continue
+        lines[i], last = row, i
+    return "\n".join(lines)
