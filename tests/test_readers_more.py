@@ -316,6 +316,12 @@ ZOO_LOADS = {
     "mareped-stdg-ctgan-cardio-300-epochs": ("ctgan", 300, "Generator Loss", "Discriminator Loss"),
     # SPADE: read through its layout (D loss D_Fake + D_real, G loss GAN), no role columns
     "nvlabs-spade-cocostuff-hinge-issue-excerpt": ("textlog", 8, None, None),
+    # text / molecule GANs. SeqGAN's G loss is a policy-gradient (REINFORCE) loss, not a loss
+    # against a label: no G_loss column expected for the table (pg_loss); TextGAN-PyTorch's log
+    # should load as its 26 adversarial epochs (the [MLE-GEN] pretraining is another phase)
+    "frensiz-seqgan-oracle-slow-d-seed10": ("keras", 50, None, "d_loss"),
+    "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": ("textlog", 26, "g_loss", "d_loss"),
+    "keras-io-wgan-graphs-qm9-molecules-md-excerpt": ("textlog", 10, "loss_gen", "loss_dis"),
 }
 
 
@@ -341,6 +347,9 @@ ZOO_NOT_LOADED = {
     "aymericdamien-tf2-dcgan-mnist-d-ahead-ipynb-excerpt": (
         "the first line 'initial: gen_loss: g, disc_loss: d' (the untrained nets at step 0) is"
         " ignored as before the first step: 40 of 41 rows"),
+    "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": (
+        "MLE pretraining epochs (0 .. 119) and adversarial epochs (0 .. 25) share one step axis:"
+        " 36 rows, 27 steps written twice, 4 [ADV-DIS] prints per epoch collapsed to the last"),
 }
 
 
