@@ -508,6 +508,19 @@ def test_empty_run_gets_no_verdict_not_healthy(tmp_path):
     assert d.verdict == "No verdict: the run has no logged metrics."
 
 
+def test_too_few_loss_points_asks_to_log_more_often(tmp_path):
+    with RunLog(tmp_path / "r", loss="bce") as log:
+        for i in range(3):
+            log.scalars(i, G_loss=6.0 + i, D_loss=0.01)
+    d = diagnose(load_run(tmp_path / "r"))
+    (f,) = d.findings
+    assert f.rule == "no_data"
+    assert f.action == (
+        "Log more often: the losses were logged at 3 point(s); the trend rules need 20, and a "
+        "shorter log is judged from 5 rows when every row agrees."
+    )
+
+
 def test_rules_without_data_are_skipped_with_reason(tmp_path):
     with RunLog(tmp_path / "r", loss="bce") as log:
         for i in range(50):

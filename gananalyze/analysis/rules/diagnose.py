@@ -21,6 +21,7 @@ from ..recommendation import recommend
 from .context import RuleContext
 from .conventions import equilibrium, loss_type_known
 from .registry import available, is_not_this_kind, missing_reason, rules_in_order
+from .short import MIN_SHORT
 from .thresholds import validate_thresholds
 
 
@@ -190,9 +191,7 @@ def diagnose(
                     severity="info",
                     title="Not enough data to judge",
                     message=f"No verdict: {what}; {len(skipped)} rule(s) skipped.",
-                    action="Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; "
-                    "see docs/rules.md "
-                    "for what each rule needs.",
+                    action=_no_data_action(ctxs),
                     start_step=None,
                     end_step=None,
                     numbers={"rules_ran": ran, "rules_skipped": len(skipped)},
@@ -233,6 +232,23 @@ def diagnose(
     if div is not None:
         diag.evidence["diversity"] = div  # the report shows the series the rule judged
     return diag
+
+
+def _no_data_action(ctxs: list[RuleContext]) -> str:
+    """What to log for a verdict: more often, when the losses are there but too few to judge
+    (the trend rules need min_points, a short log MIN_SHORT rows that all agree)."""
+    th = ctxs[0].th
+    n = max(len(c.finite(m)) for c in ctxs for m in ("G_loss", "D_loss"))
+    if 0 < n < th["min_points"]:
+        return (
+            f"Log more often: the losses were logged at {n} point(s); the trend rules need "
+            f"{th['min_points']}, and a shorter log is judged from {MIN_SHORT} rows when "
+            "every row agrees."
+        )
+    return (
+        "Log G_loss, D_loss and D's outputs (D_x, D_G_z) or sample grids; see docs/rules.md "
+        "for what each rule needs."
+    )
 
 
 def _weak_evidence(ctx: RuleContext, findings: list[Finding], ran: set[str]) -> str:
