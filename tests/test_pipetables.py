@@ -115,3 +115,13 @@ def test_line_by_line_view_agrees_with_the_whole_text_view():
     for text in texts:
         tables = pipetables.PipeTables()
         assert "\n".join(tables.line(s) for s in text.split("\n")) == pipetables.view(text)
+
+
+def test_a_table_of_words_is_no_table_of_values():
+    summary = (
+        "  | Name          | Type          | Params\n"
+        "------------------------------------------------\n"
+        "0 | generator     | Generator     | 1.5 M \n"
+        "1 | discriminator | Discriminator | 1.2 M \n"
+    )
+    assert pipetables.view(summary) == summary  # Lightning's model summary

@@ -9,14 +9,16 @@ prints one every epoch:
     discriminator (train)  | 1.32 | 0.01            | 1.31
 
 and people retype a run's values as rows under a header of names (`D_loss  acc  G_loss`
-over `0.004051 | 100 | 6.248324 | 2 days, 12:04:16`). A row is a line of cells between `|`
-with at least one number, under a header: the line just before the table's first row
-(separator lines of dashes aside) whose cells, between `|` or two or more spaces, are all
-names (no word of them a number), at least two of them. Each cell takes the header's name
-at its place; a row that opens on a label instead of a number (`generator (train)`) puts
-the label before its names (`generator_train_generation_loss: 6.03`); cells that are no
-number (an elapsed time) and cells past the header's names are not values. A table ends
-at the first line that is no row of it (its next print repeats the header).
+over `0.004051 | 100 | 6.248324 | 2 days, 12:04:16`). A row is a line of cells between
+`|`, numbers in at least half of those the header names (a printed model summary, `0 |
+generator | Generator | 1.5 M`, is no row), under a header: the line just before the
+table's first row (separator lines of dashes aside) whose cells, between `|` or two or
+more spaces, are all names (no word of them a number), at least two of them. Each cell
+takes the header's name at its place; a row that opens on a label instead of a number
+(`generator (train)`) puts the label before its names (`generator_train_generation_loss:
+6.03`); cells that are no number (an elapsed time) and cells past the header's names are
+not values. A table ends at the first line that is no row of it (its next print repeats
+the header).
 
 The view is line for line: a row becomes one line of `name: value` pairs that the one
 free-text grammar (`freetext`) reads; every other line passes unchanged, so line numbers
@@ -85,12 +87,14 @@ def _row(line: str, names: list[str]) -> str | None:
         return None
     label = "" if _number(cells[0]) is not None else _key(cells[0])
     pairs = []
+    under = cells[1 if label else 0 : len(names)]  # the cells the header names
     for i, cell in enumerate(cells[: len(names)]):
         v = _number(cell) if (i or not label) else None
         if v is not None:
             name = _key(names[i])
             pairs.append(f"{label}_{name}: {v}" if label else f"{name}: {v}")
-    return ", ".join(pairs) if pairs else None
+    # numbers in at least half the named cells (a model summary is a table of words)
+    return ", ".join(pairs) if pairs and 2 * len(pairs) >= len(under) else None
 
 
 class PipeTables:
