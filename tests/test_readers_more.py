@@ -322,6 +322,14 @@ ZOO_LOADS = {
     "frensiz-seqgan-oracle-slow-d-seed10": ("keras", 50, None, "d_loss"),
     "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": ("textlog", 26, "g_loss", "d_loss"),
     "keras-io-wgan-graphs-qm9-molecules-md-excerpt": ("textlog", 10, "loss_gen", "loss_dis"),
+    # Less common frameworks: a PaddlePaddle notebook's two-line records (one row a record,
+    # 300, since `Epoch ID` / `Batch ID` are counters; the iterations per epoch inferred from
+    # the printed batches, 2700, where the data gives 1875), a PaddleGAN
+    # trainer log (two GANs, read through the layout), a MindSpore SPADE print repeated by
+    # the data-parallel workers for one iteration (one step)
+    "zilipeng-paddle-lsgan-mnist-d-ahead-md-excerpt": ("textlog", 300, "G-Loss", "D-Loss"),
+    "paddlegan-psgan-makeup-doc-log-excerpt": ("textlog", 11, None, None),
+    "mindspore-spade-ade20k-8gpu-readme-excerpt": ("textlog", 1, "Loss_G", "Loss_D"),
 }
 
 

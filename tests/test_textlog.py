@@ -751,6 +751,20 @@ def test_records_of_several_lines_under_one_counter_line(tmp_path):
     assert r.extra["lines"]["read"] == 60 and r.extra["lines"]["ignored"] == 31
 
 
+def test_a_counter_named_with_its_numbers_word_heads_its_record(tmp_path):
+    # a PaddlePaddle notebook: `Epoch ID=e, Batch ID=b ` / blank / ` D-Loss=d, G-Loss=g`
+    lines = []
+    for e in range(4):
+        for b in (0, 900, 1800):
+            lines += [f"Epoch ID={e}, Batch ID={b} ", "", f" D-Loss={0.5 - e / 10}, G-Loss=3.9"]
+    (tmp_path / "training_output.txt").write_text("\n".join(lines) + "\n")
+    r = load_run(tmp_path)
+    assert r.step_unit == "iteration" and len(r.steps) == 12
+    assert r.steps.tolist()[:4] == [0, 900, 1800, 2700]  # 2700 a epoch, from the batches
+    assert r.series("D_loss").tolist()[::3] == [0.5, 0.4, 0.3, 0.2]
+    assert freetext.parse("iter_num: 5 loss_d: 0.3").counters == {"iter": (0, None)}
+
+
 def test_a_record_printing_a_key_twice_is_no_record(tmp_path):
     # a counter line then two lines of the same keys: two measurements, never merged into one
     lines = []

@@ -12,7 +12,8 @@ A line is read as key/value pairs around its numbers:
     `Epoch [e/E]`, `[e/E][b/B]`       counters with their totals (bare brackets with a total:
                                       epoch, then batch; `Epoch: [ e/E] [ b/B]` too)
 Counters are the keys named like a step (step, global step, iter, itr, iteration, it, kimg,
-tick, epoch, batch); every other pair is a value. A counter printed with thousands
+tick, epoch, batch), also with their number's word (`Epoch ID=0`, `iter_num`); every other
+pair is a value. A counter printed with thousands
 separators (BasicSR's `iter:   1,000`, `Step 1,200/10,000`) is read as one number.
 `key v` (no `:` or `=`) is a pair when the key is a counter, or when the line has no
 `:`/`=` pairs at all (`tick 3 kimg 12.0 ...`). Numbers glued to letters (`6m 31s`,
@@ -166,8 +167,16 @@ def _key_words(head: str) -> list[str]:
     return words[::-1]
 
 
+# a counter named with its number's word (`Epoch ID=0, Batch ID=900`, `iter_num`, `step no`)
+_NUMBERED = re.compile(r"(.+?)_(?:id|idx|index|no|num|number|nr)")
+
+
 def _counter(words: list[str]) -> str | None:
-    return COUNTERS.get("_".join(words).lower()) if words else None
+    if not words:
+        return None
+    key = "_".join(words).lower()
+    numbered = _NUMBERED.fullmatch(key)
+    return COUNTERS.get(key) or (COUNTERS.get(numbered.group(1)) if numbered else None)
 
 
 def _clean_qualifier(q: str) -> str:
