@@ -330,6 +330,13 @@ ZOO_LOADS = {
     "zilipeng-paddle-lsgan-mnist-d-ahead-md-excerpt": ("textlog", 300, "G-Loss", "D-Loss"),
     "paddlegan-psgan-makeup-doc-log-excerpt": ("textlog", 11, None, None),
     "mindspore-spade-ade20k-8gpu-readme-excerpt": ("textlog", 1, "Loss_G", "Loss_D"),
+    # RGAN (recurrent time-series GAN) traces experiments/traces/<id>.trace.txt: a
+    # space-separated epoch table ('epoch time D_loss G_loss mmd2 that pdf real_pdf'), nested
+    # where the trainer writes it; what the same table loads as with tabs for the spaces
+    "etapiahe-rgan-d-ahead-g-climbs-trace": ("keras", 100, "G_loss", "D_loss"),
+    "niloofarsharifi-rgan-sine-mmd-falls-trace": ("keras", 100, "G_loss", "D_loss"),
+    "niloofarsharifi-rgan-sine-sgd01-d-ahead-trace": ("keras", 100, "G_loss", "D_loss"),
+    "niloofarsharifi-rgan-sine-d-saturated-partial-trace": ("keras", 67, "G_loss", "D_loss"),
 }
 
 
@@ -358,6 +365,18 @@ ZOO_NOT_LOADED = {
     "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": (
         "MLE pretraining epochs (0 .. 119) and adversarial epochs (0 .. 25) share one step axis:"
         " 36 rows, 27 steps written twice, 4 [ADV-DIS] prints per epoch collapsed to the last"),
+    "etapiahe-rgan-d-ahead-g-climbs-trace": (
+        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
+        " down, and no reader splits a single-space table"),
+    "niloofarsharifi-rgan-sine-mmd-falls-trace": (
+        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
+        " down, and no reader splits a single-space table"),
+    "niloofarsharifi-rgan-sine-sgd01-d-ahead-trace": (
+        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
+        " down, and no reader splits a single-space table"),
+    "niloofarsharifi-rgan-sine-d-saturated-partial-trace": (
+        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
+        " down, and no reader splits a single-space table"),
 }
 
 
