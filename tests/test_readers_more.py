@@ -172,6 +172,8 @@ ZOO_LOADS = {
     "mdellaiera-cyclegan-lsgan-20-epochs": ("cyclegan", 280, None, None),
     "michaelwjohnson-dcgan-modified-excerpt": ("csv", 141, "Generator Loss", "Discriminator Loss"),
     "mingxuanm-pix2pix-facades-bce-prefix": ("cyclegan", 142, "G_GAN", None),
+    "luckysimarda-pix2pix-nuclei-d-at-chance": ("cyclegan", 96, "G_GAN", None),
+    "juanki0396-cyclegan-ultrasound-lsgan-prefix": ("cyclegan", 212, None, None),
     "mie324-timemachinet-caae-img-d-ahead-tensor-csv": ("keras", 150, "G_img_loss", "D_loss"),
     "mkumar-dcgan-mnist-bce-epoch-csv": ("keras", 50, "Generator_Loss", "Discriminator_Loss"),
     "mkumar-sngan-mnist-bce-epoch-csv": ("keras", 50, "Generator_Loss", "Discriminator_Loss"),
