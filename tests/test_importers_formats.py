@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from gananalyze.cli import main
 from gananalyze.errors import GanAnalyzeError
-from gananalyze.importers import REGISTRY, table
+from gananalyze.importers import REGISTRY, _csvread, table
 from gananalyze.importers._csvread import MAX_COLUMNS
 from gananalyze.loader import detect_format, load_run
 
@@ -401,6 +401,33 @@ def test_any_file_name_bom_and_sniffed_delimiter(tmp_path):
     h = d / "h.json"
     h.write_text(json.dumps([{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.0}]))
     assert load_run(h).series("loss").tolist() == [2.0, 1.0]
+
+
+def test_a_table_between_spaces(tmp_path):
+    # RGAN's experiments/traces/NAME.trace.txt: a header of names over rows of numbers, one
+    # space between (np.savetxt's default); aligned columns have runs of spaces
+    traces = tmp_path / "experiments" / "traces"
+    traces.mkdir(parents=True)
+    rows = [f"{e} {19.7 + e:.1f}  {0.09 / (e + 1):.4f} {7.8 + e} 0.7 NA NA" for e in range(5)]
+    (traces / "test.trace.txt").write_text(
+        "epoch time D_loss G_loss mmd2 pdf real_pdf\n" + "\n".join(rows) + "\n"
+    )
+    warnings: list[str] = []
+    tab = _csvread.read_table(traces / "test.trace.txt", warnings)
+    assert tab.sep == " " and tab.values["G_loss"].tolist() == [7.8, 8.8, 9.8, 10.8, 11.8]
+    assert tab.text_columns == ["pdf", "real_pdf"]
+    r = load_run(tmp_path)  # two folders down, the only table
+    assert (r.format, r.step_unit, r.steps.tolist()) == ("keras", "epoch", [0, 1, 2, 3, 4])
+    assert r.series("D_loss").tolist() == [0.09, 0.045, 0.03, 0.0225, 0.018]
+    assert (
+        r.warnings[0] == f"{tmp_path}: read experiments/traces/test.trace.txt, the only table found"
+    )
+    # words over words are no table
+    (traces / "test.trace.txt").write_text(
+        "epoch time loss\nstarting the run now\nmore words here\n"
+    )
+    with pytest.raises(GanAnalyzeError, match="nor names over rows of numbers, between spaces"):
+        _csvread.read_table(traces / "test.trace.txt", [])
 
 
 def test_no_delimiter_is_named(tmp_path):

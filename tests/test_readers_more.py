@@ -194,8 +194,9 @@ ZOO_LOADS = {
     "trinhquocnguyen-deblurgan-wgangp-restarts-prefix": (
         "cyclegan", 46, "G_GAN", "D_real+fake"),
     "lycutter-deblur-sr-wgangp-short-restarts": ("cyclegan", 13, "G_GAN", "D_real+fake"),
-    # mmgen text log; loss_disc_fake_g is mmgen's G adversarial loss, D = real + fake by views
-    "leeguandong-mmgen-layoutganpp-two-iters": ("textlog", 2, "loss_disc_fake_g", None),
+    # mmgen's JSON log (its text twin sits beside it; tables two folders down are searched
+    # before text logs); loss_disc_fake_g is mmgen's G adversarial loss, D = real + fake
+    "leeguandong-mmgen-layoutganpp-two-iters": ("epoch-iter", 2, "loss_disc_fake_g", None),
     # StudioGAN logs: what they SHOULD load as (today: 132 rows, a step-6000 row made from a
     # 'Best FID score (Step: 6000, ...)' line, and the D key read as 'No_Discriminator_loss')
     "studiogan-dcgan-tinyimagenet-d-ahead-end-window": (
@@ -335,6 +336,7 @@ ZOO_LOADS = {
     # RGAN (recurrent time-series GAN) traces experiments/traces/<id>.trace.txt: a
     # space-separated epoch table ('epoch time D_loss G_loss mmd2 that pdf real_pdf'), nested
     # where the trainer writes it; what the same table loads as with tabs for the spaces
+    # RGAN traces: a table between spaces two folders down (experiments/traces/)
     "etapiahe-rgan-d-ahead-g-climbs-trace": ("keras", 100, "G_loss", "D_loss"),
     "niloofarsharifi-rgan-sine-mmd-falls-trace": ("keras", 100, "G_loss", "D_loss"),
     "niloofarsharifi-rgan-sine-sgd01-d-ahead-trace": ("keras", 100, "G_loss", "D_loss"),
@@ -367,18 +369,6 @@ ZOO_NOT_LOADED = {
     "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": (
         "MLE pretraining epochs (0 .. 119) and adversarial epochs (0 .. 25) share one step axis:"
         " 36 rows, 27 steps written twice, 4 [ADV-DIS] prints per epoch collapsed to the last"),
-    "etapiahe-rgan-d-ahead-g-climbs-trace": (
-        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
-        " down, and no reader splits a single-space table"),
-    "niloofarsharifi-rgan-sine-mmd-falls-trace": (
-        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
-        " down, and no reader splits a single-space table"),
-    "niloofarsharifi-rgan-sine-sgd01-d-ahead-trace": (
-        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
-        " down, and no reader splits a single-space table"),
-    "niloofarsharifi-rgan-sine-d-saturated-partial-trace": (
-        "RGAN's space-separated trace experiments/traces/test.trace.txt not read: two folders"
-        " down, and no reader splits a single-space table"),
 }
 
 

@@ -3,7 +3,8 @@ every table-shaped importer (plain tables, Keras, CTGAN, W&B, epoch/iter logs) u
 
 - The header is read on its own, in bounded chunks: a first line with more than
   MAX_COLUMNS fields is refused with one line (a 10 MB header must not take minutes).
-- The delimiter is sniffed from the header and the next lines (`,` tab `;` `|`);
+- The delimiter is sniffed from the header and the next lines (`,` tab `;` `|`; with
+  none of them, runs of spaces under a header of names over rows of numbers, read as tabs);
   a UTF-8 byte-order mark is dropped; duplicate column names become `name.1`,
   `name.2` with a warning; an unnamed first column (a saved pandas index) is left out.
 - The body is read by `pyarrow.csv` (multi-threaded, as float64). Only when that strict
@@ -21,6 +22,7 @@ is a logged value), the physical line number of every row, and what was left out
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +36,13 @@ from ..files.bounded import MAX_FIELD_CHARS, TooCostly, split_fields
 
 MAX_COLUMNS = 10_000
 SEPARATORS = (",", "\t", ";", "|")
+SPACES = " "  # fields between runs of spaces or tabs: read as tabs (`_spaced_source`)
 _SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 _NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|inf|infinity)\s*$"
+_NUMBER = re.compile(_NUMBER_RE, re.IGNORECASE)
+_NAME = re.compile(r"[A-Za-z_][\w.\-/()%]*")  # a column name in a header between spaces
 
 
 class TooWide(GanAnalyzeError):
@@ -126,12 +131,30 @@ def sniff(p: Path, head: str, body: list[str], forced: str | None = None) -> str
         s = (agree, width)
         if width > 1 and s > score:
             best, score = sep, s
+    if best is None and _spaced(head, body):
+        best = SPACES
     if best is None:
         names = ", ".join(_SEP_NAMES[s] for s in SEPARATORS)
         raise GanAnalyzeError(
             f"{p}: could not tell the delimiter: the first line has no {names} between fields"
+            " (nor names over rows of numbers, between spaces)"
         )
     return best
+
+
+def _spaced(head: str, body: list[str]) -> bool:
+    """Whether the first lines are a table between spaces (`np.savetxt`'s default, RGAN's
+    `epoch time D_loss G_loss mmd2` traces): a header of two or more names over at least
+    two lines, 9 in 10 of them as many fields as names, half their fields numbers."""
+    names = head.split()
+    if not 2 <= len(names) <= MAX_COLUMNS or not all(_NAME.fullmatch(n) for n in names):
+        return False
+    rows = [x.split() for x in body if x.strip()]
+    same = [r for r in rows if len(r) == len(names)]
+    if len(rows) < 2 or 10 * len(same) < 9 * len(rows):
+        return False
+    cells = [c for r in same for c in r]
+    return 2 * sum(bool(_NUMBER.fullmatch(c)) for c in cells) >= len(cells)
 
 
 def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
@@ -142,7 +165,7 @@ def header(p: Path, forced_sep: str | None = None) -> tuple[list[str], str]:
     head = head_b.decode("utf-8", errors="replace")
     body = [x.decode("utf-8", errors="replace") for x in body_b]
     sep = sniff(p, head, body, forced_sep)
-    names = [c.strip().strip('"') for c in _split(head, sep, p)]
+    names = head.split() if sep == SPACES else [c.strip().strip('"') for c in _split(head, sep, p)]
     if len(names) > MAX_COLUMNS:
         raise TooWide(
             f"{p}: {len(names):,} columns in the first line (limit {MAX_COLUMNS:,}); "
@@ -221,15 +244,16 @@ def read_table(
     drop_index = bool(names) and names[0] == ""
     if drop_index:
         names[0] = "\x00index"
+    src, arrow_sep = (_spaced_source(p), "\t") if sep == SPACES else (p, sep)
     try:
-        ro, po, co = _options(names, sep, strings=False)
-        tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+        ro, po, co = _options(names, arrow_sep, strings=False)
+        tab = pcsv.read_csv(src, read_options=ro, parse_options=po, convert_options=co)
         lines = np.arange(2, tab.num_rows + 2, dtype=np.int64)
         restarts: list[int] = []
         if any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in tab.schema.types):
             raise pa.ArrowInvalid("text cells: read again row by row")  # e.g. a repeated header
     except pa.ArrowInvalid:
-        tab, lines, restarts = _read_text(p, names, sep, bad)
+        tab, lines, restarts = _read_text(p, names, arrow_sep, bad, src)
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
     out = Table(
@@ -294,9 +318,29 @@ def _longest_line(p: Path) -> int:
     return int(np.diff(ends).max())
 
 
-def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
+def _spaced_source(p: Path) -> pa.BufferReader:
+    """A table between spaces as the same table between tabs: each line's runs of spaces
+    and tabs one tab, its ends trimmed (line for line, in pyarrow's C++ kernels)."""
+    text = p.read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    lines = pc.replace_substring_regex(pc.utf8_trim(lines, " \t\r"), r"[ \t]+", "\t")
+    one = pa.LargeListArray.from_arrays([0, len(lines)], lines)
+    joined = pc.binary_join(one, pa.scalar("\n", pa.large_string()))
+    return pa.BufferReader(joined[0].as_buffer())
+
+
+def _again(src) -> pa.BufferReader | None:
+    """A table's text held in memory (`_spaced_source`), from its start; None for a file."""
+    if isinstance(src, pa.BufferReader):
+        src.seek(0)
+        return src
+    return None
+
+
+def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None):
     """The forgiving read: every cell as text, bad rows skipped (file:line),
-    rows repeating the header dropped and remembered as restarts."""
+    rows repeating the header dropped and remembered as restarts. `src`: what to read in
+    place of `p` (a table between spaces, as tabs)."""
     skipped: list[int] = []
 
     def handler(row) -> str:
@@ -311,7 +355,9 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
     try:
         try:  # every row has the right number of fields: read in parallel
             ro, po, co = _options(names, sep, strings=True)
-            tab = pcsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co)
+            tab = pcsv.read_csv(
+                _again(src) or p, read_options=ro, parse_options=po, convert_options=co
+            )
         except pa.ArrowInvalid as e:
             # a row longer than pyarrow's block (1 MiB; "straddling object straddles two
             # block boundaries") fails the whole read: read it with a block that holds the
@@ -319,7 +365,10 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str]):
             block = _longest_line(p) + 2 if "straddl" in str(e) else None
             ro, po, co = _options(names, sep, strings=True, handler=handler, block=block)
             tab = pcsv.read_csv(
-                _utf8_source(p), read_options=ro, parse_options=po, convert_options=co
+                _again(src) or _utf8_source(p),
+                read_options=ro,
+                parse_options=po,
+                convert_options=co,
             )
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None

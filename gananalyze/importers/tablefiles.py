@@ -1,7 +1,8 @@
 """Which file of a folder is its table, and what the run is called: the step columns that
 make a table a log (STEP_COLUMNS), a table file's column names read cheaply, the folder
 search (`metrics.csv`, the newest Lightning `version_N`, the only table with a step column,
-or, with no table at the top, the only one a folder down) and the run's name from where the
+or, with no table at the top, the only one a folder down, else two: RGAN's
+`experiments/traces/NAME.trace.txt`) and the run's name from where the
 table was found. `table.py` reads what this finds."""
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def table_detector(accept):
 def find_table(path: Path, accept=has_step, nested: bool = True) -> tuple[Path | None, list[str]]:
     """(the table to read, notes about other candidates) for `path`. `accept`
     judges a file by its column names; `nested`: with no table at the top of a
-    folder, look one folder down (`statistics/srf_4_train_results.csv`)."""
+    folder, look one folder down (`statistics/srf_4_train_results.csv`), else two."""
     path = Path(path)
     notes: list[str] = []
     if path.is_file():
@@ -153,11 +154,11 @@ def find_table(path: Path, accept=has_step, nested: bool = True) -> tuple[Path |
     files = keep_inside(path, sorted(path.iterdir()), notes)
     cands = [p for p in files if _is_table_file(p, accept)]
     own = any(p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES for p in files)
-    if not own and nested:  # a folder with no table of its own: one a folder down
-        for sub in (p for p in files if p.is_dir() and not p.name.startswith(".")):
-            cands += [
-                p for p in keep_inside(path, sorted(sub.iterdir())) if _is_table_file(p, accept)
-            ]
+    if not own and nested:  # a folder with no table of its own: one a folder or two down
+        for pattern in ("[!.]*/*", "[!.]*/[!.]*/*"):  # the nearest level that holds one
+            if not cands:
+                found = keep_inside(path, sorted(path.glob(pattern)), notes)
+                cands = [p for p in found if _is_table_file(p, accept)]
         if len(cands) == 1:
             notes.append(f"{path}: read {cands[0].relative_to(path)}, the only table found")
     if len(cands) == 1:
