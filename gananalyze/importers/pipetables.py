@@ -30,10 +30,15 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)%?", re.I)
 _NAME = re.compile(r"[A-Za-z][\w.()/ -]{0,47}")  # a column name: starts with a letter, short
 _SEPARATOR = re.compile(r"[\s|:+=-]*-{3,}[\s|:+=-]*")  # ----- or |---|---|
 _LONE_NUMBER = re.compile(r"(?<![\w.])[-+]?\.?\d")  # a word that opens on a digit
+_VALUE_RE2 = r"(^|[^\w.])[-+]?\.?\d"  # the same for RE2 (no look-behind)
 MAX_NAMES = 32  # a header names at most this many columns
 MAX_SEPARATORS = 3  # separator lines between a header and its first row
 
@@ -138,30 +143,35 @@ def _header_above(lines: list[str], i: int) -> list[str] | None:
 
 
 def view(text: str) -> str:
-    """`text` with its tables' rows as `name: value` lines (line for line). Only the lines
-    holding a `|` and the lines just above them are looked at (a log of a million lines
-    without tables costs one scan)."""
+    """`text` with its tables' rows as `name: value` lines (line for line). A table can start
+    only at a line with a `|` under a line without values (a header or a separator): those
+    are found for every line at once in pyarrow's kernels, and only from them on is a line
+    looked at in Python (a million lines of progress bars cost one scan)."""
     if "|" not in text:
         return text
+    arr = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    pipe = _mask(pc.match_substring(arr, "|"))
+    above = ~_mask(pc.match_substring_regex(arr, _VALUE_RE2)) | _mask(pc.match_substring(arr, "--"))
+    starts = np.flatnonzero(pipe[1:] & above[:-1]) + 1
+    if not len(starts):
+        return text
     lines = text.split("\n")
-    names: list[str] | None = None
-    last = -1  # the table's last row or separator
-    for i in [i for i, s in enumerate(lines) if "|" in s]:
-        if names is not None and not all(_is_separator(s) for s in lines[last + 1 : i]):
-            names = None  # a line between that is no row of the table ended it
+    done = -1  # the last line of the table read so far
+    for s in starts.tolist():
+        names = _header_above(lines, s) if s > done else None
         if names is None:
-            above = lines[i - 1] if i else ""
-            if "--" not in above and _LONE_NUMBER.search(above):
-                continue  # the line above holds values: neither a header nor a separator
-            names = _header_above(lines, i)
-            if names is None:
-                continue
-        if _is_separator(lines[i]):
-            last = i
             continue
-        row = _row(lines[i], names)
-        if row is None:
-            names = None
-            continue
-        lines[i], last = row, i
+        i = s
+        while i < len(lines):
+            if not _is_separator(lines[i]):
+                row = _row(lines[i], names)
+                if row is None:
+                    break
+                lines[i] = row
+            i += 1
+        done = i - 1
     return "\n".join(lines)
+
+
+def _mask(a: pa.Array) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False), dtype=bool)
