@@ -257,6 +257,10 @@ ZOO_LOADS = {
     # so-vits-svc train.log: 'Train Epoch: E [P%]' then an unnamed list of 5 losses + step + lr
     "austingdong-sovits-svc-32k-ayaka-prefix": ("vits-log", 57, "loss_gen", "loss_disc"),
     "skwths-sovits-svc-32k-dodo-prefix": ("vits-log", 26, "loss_gen", "loss_disc"),
+    # an end window of a so-vits-svc train.log (no config line, starts mid-session)
+    "wsy979-sovits-svc-32k-late-window": ("vits-log", 34, "loss_gen", "loss_disc"),
+    # RVC console output 'INFO:<exp>:[step, lr]' + 'loss_disc=d, loss_gen=g, ...' (README block)
+    "gabrysiewicz-rvc-v2-kamyk-readme-excerpt": ("vits-log", 14, "loss_gen", "loss_disc"),
     # coqui trainer_0_log.txt: a GLOBAL_STEP header over one value a line, eval blocks as val/
     "jofrems-coqui-vits-finetune-prefix": ("coqui-log", 40, "loss_gen", "loss_disc"),
     # logs pasted into GitHub issue threads (the outcome from what the thread says of samples)
