@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gananalyze.analysis.rules import diagnose
 from gananalyze.errors import GanAnalyzeError
 from gananalyze.importers import vitslog
 from gananalyze.loader import detect_format, load_run
@@ -104,9 +105,33 @@ def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
     assert r.scalars["loss_disc"].tolist() == [4.107, 3.9, 3.5]
     assert r.scalars["loss_mel"].tolist() == [26.703] * 3
     assert "layout: 3 RVC" in r.extra["source_notes"][0]
-    # RVC v1 has VITS's 6 sub-discriminators, v2 9: without its version the count is unsaid
-    assert "summed_discriminators" not in r.extra
-    assert r.extra["source_notes"][0].endswith("(their number unknown)")
+    # RVC v1 has VITS's 6 sub-discriminators, v2 9: without its version, v2 (RVC's default)
+    # is assumed and said (read as one discriminator, a D at RVC v2's chance 4.5 would be 9x
+    # the 0.5 of least squares: "never reached chance")
+    assert r.extra["summed_discriminators"] == 9
+    assert r.extra["source_notes"][0].endswith(
+        "(9: the rules read them divided by 9); RVC v2 assumed: the log prints no version"
+    )
+
+
+def test_rvc_without_a_version_is_read_per_discriminator_as_v2(tmp_path):
+    lines = []
+    for k in range(30):
+        lines += [
+            f"INFO:robg:Train Epoch: {k + 1} [0%]",
+            f"INFO:robg:[{100 * k}, 0.0001]",
+            f"INFO:robg:loss_disc={4.0 + 0.3 * (k % 3 - 1)}, loss_gen={3.5 - 0.2 * (k % 2)},"
+            "loss_fm=10.796,loss_mel=22.1, loss_kl=1.5",
+        ]
+    p = tmp_path / "train.log"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    d = diagnose(load_run(p))
+    assert d.context["equilibrium"]["summed"] == 9
+    assert any(
+        "add up 9 discriminators' losses (RVC v2 assumed: the log prints no version)" in n
+        for n in d.context["equilibrium"]["notes"]
+    )
+    assert not [f for f in d.findings if f.severity != "info"]
 
 
 def test_unknown_length_keeps_step_and_says_so(tmp_path):

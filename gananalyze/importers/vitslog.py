@@ -127,17 +127,20 @@ def _record(
     return step, lr, out, layout
 
 
-def _summed(layouts: dict[str, int], config: dict) -> int | None:
-    """How many sub-discriminators loss_disc and loss_gen add up: VITS, Bert-VITS2 and
-    so-vits-svc's multi-period D is one scale D and periods 2, 3, 5, 7, 11 (6); RVC's v1 is
-    that, its v2 adds periods 17, 23, 37 (9), told by the config's `version`. None when the
-    log does not say (RVC without a version, or lists of unknown length)."""
+def _summed(layouts: dict[str, int], config: dict) -> tuple[int | None, str]:
+    """(how many sub-discriminators loss_disc and loss_gen add up, where that was said):
+    VITS, Bert-VITS2 and so-vits-svc's multi-period D is one scale D and periods 2, 3, 5, 7,
+    11 (6); RVC's v1 is that, its v2 adds periods 17, 23, 37 (9), told by the config's
+    `version`; an RVC log that prints none is taken as v2, the version RVC trains by default
+    (said: the rules' findings name it). None for lists of unknown length."""
     if layouts.get("unknown"):
-        return None
+        return None, ""
     if set(layouts) <= {LAYOUT_NAMES[5], LAYOUT_NAMES[6]}:
-        return 6
+        return 6, ""
     version = str(config.get("version", "")).lower()
-    return {"v1": 6, "v2": 9}.get(version)
+    if version in ("v1", "v2"):
+        return {"v1": 6, "v2": 9}[version], ""
+    return 9, "RVC v2 assumed: the log prints no version"
 
 
 def _config(msg: str) -> dict:
@@ -216,14 +219,17 @@ def load(path: Path) -> Run:
         loss="lsgan",
     )
     run.duplicates_replaced += replaced
-    k = _summed(layouts, config)
+    k, assumed = _summed(layouts, config)
     if k:
         run.extra["summed_discriminators"] = k
+    if assumed:
+        run.extra["summed_discriminators_assumed"] = assumed
     known = ", ".join(f"{n} {k}" for k, n in layouts.items())
     run.extra["source_notes"] = [
         f"{log.name}: {len(rows)} loss list(s) read (layout: {known}); the adversarial terms "
         "are loss_disc (D) and loss_gen (G's adversarial term; G also minimises the "
         "feature-matching, mel and KL terms), least squares summed over the sub-discriminators"
         + (f" ({k}: the rules read them divided by {k})" if k else " (their number unknown)")
+        + (f"; {assumed}" if assumed else "")
     ]
     return run

@@ -78,7 +78,7 @@ def summed_discriminators(run: Run) -> tuple[int, str]:
     every equilibrium and the D(G(z)) a G loss implies are one discriminator's."""
     k = run.extra.get("summed_discriminators")
     if k is not None:
-        return int(k), f"{run.format} log"
+        return int(k), run.extra.get("summed_discriminators_assumed") or f"{run.format} log"
     hint = config_hints(run.config).get("summed_discriminators")
     if hint is not None:
         try:
