@@ -152,6 +152,13 @@ def _split_files(d: Path) -> Path:
     return d / "d_loss.txt"
 
 
+def _edgeconnect(d: Path) -> Path:
+    (d / "checkpoints").mkdir()
+    rows = [f"1 {10 * k} 0.6{k} 0.7{k} 1.2 0.{k} 0.{k}" for k in range(1, 7)]
+    (d / "checkpoints" / "log_edge.dat").write_text("\n".join(rows) + "\n")
+    return d / "checkpoints" / "log_edge.dat"
+
+
 FIXTURES = {
     "stylegan": _stylegan,
     "stylegan-log": _stylegan_log,
@@ -159,6 +166,7 @@ FIXTURES = {
     "lightning": _lightning,
     "tensorboard": _tensorboard,
     "chainer": _chainer,
+    "edgeconnect": _edgeconnect,
     "mlflow": _mlflow,
     "wandb": _table(
         "_step,_runtime,_timestamp,G_loss,D_loss",

@@ -84,8 +84,8 @@ def test_unrecognised_directory_lists_formats(tmp_path):
     with pytest.raises(
         GanAnalyzeError,
         match="tried: native, stylegan, stylegan-log, cyclegan, lightning, tensorboard, chainer, "
-        "mlflow, wandb, ctgan, epoch-iter, keras, coqui-log, vits-log, textlog, split-files, "
-        "csv-rows, csv",
+        "edgeconnect, mlflow, wandb, ctgan, epoch-iter, keras, coqui-log, vits-log, textlog, "
+        "split-files, csv-rows, csv",
     ):
         load_run(tmp_path)
 

@@ -35,6 +35,7 @@ def test_registry_order():
         "lightning",
         "tensorboard",
         "chainer",
+        "edgeconnect",
         "mlflow",
         "wandb",
         "ctgan",

@@ -347,13 +347,14 @@ ZOO_LOADS = {
     "niloofarsharifi-rgan-sine-d-saturated-partial-trace": ("keras", 67, "G_loss", "D_loss"),
     # EdgeConnect checkpoints/log_<model>.dat: headerless 'epoch iteration <logs> <metrics>'
     # lines whose names are only in the trainer's code (edge model: l_d1 l_g1 l_fm precision
-    # recall; inpaint model: l_d2 l_g2 l_l1 l_per l_sty psnr mae, l_g2 logged x 0.1); the
-    # reader name is a proposal. The end window holds a resume (epoch 9 -> 1, iteration
-    # 82340 -> 82010): 113 first-start rows before iteration 82010 + 7 resumed rows. HINT's
-    # columns are gLoss (G's total loss, not adversarial) and dLoss: no G loss column.
-    "othman-vram-edgeconnect-edge-nsgan-prefix": ("edgeconnect", 156, "l_g1", "l_d1"),
-    "othman-vram-edgeconnect-edge-d-ahead-end-window": ("edgeconnect", 120, "l_g1", "l_d1"),
-    "othman-vram-edgeconnect-inpaint-nsgan-prefix": ("edgeconnect", 113, "l_g2", "l_d2"),
+    # recall; inpaint model: l_d2 l_g2 l_l1 l_per l_sty psnr mae, l_g2 logged x 0.1), read by
+    # the edgeconnect reader, G and D losses through its layouts (no roles). The end window
+    # holds a resume (epoch 9 -> 1, iteration 82340 -> 82010): 113 first-start rows before
+    # iteration 82010 + 7 resumed rows. HINT's columns are gLoss (G's total loss, not
+    # adversarial) and dLoss: no G loss column.
+    "othman-vram-edgeconnect-edge-nsgan-prefix": ("edgeconnect", 156, None, None),
+    "othman-vram-edgeconnect-edge-d-ahead-end-window": ("edgeconnect", 120, None, None),
+    "othman-vram-edgeconnect-inpaint-nsgan-prefix": ("edgeconnect", 113, None, None),
     "anjanak31-hint-inpaint-lsgan-d-at-chance-prefix": ("edgeconnect", 154, None, None),
 }
 
@@ -383,15 +384,6 @@ ZOO_NOT_LOADED = {
     "yuizh0u-textgan-seqgan-covid-d-saturated-prefix": (
         "MLE pretraining epochs (0 .. 119) and adversarial epochs (0 .. 25) share one step axis:"
         " 36 rows, 27 steps written twice, 4 [ADV-DIS] prints per epoch collapsed to the last"),
-    "othman-vram-edgeconnect-edge-nsgan-prefix": (
-        "EdgeConnect's headerless log_<model>.dat has no reader"),
-    "othman-vram-edgeconnect-edge-d-ahead-end-window": (
-        "EdgeConnect's headerless log_<model>.dat has no reader; with a header the resume (epoch"
-        " 9 -> 1) drops all 147 first-start rows: 7 of 120 kept"),
-    "othman-vram-edgeconnect-inpaint-nsgan-prefix": (
-        "EdgeConnect's headerless log_<model>.dat has no reader"),
-    "anjanak31-hint-inpaint-lsgan-d-at-chance-prefix": (
-        "EdgeConnect's headerless log_<model>.dat has no reader"),
 }
 
 

@@ -89,3 +89,13 @@ def test_the_readme_python_block_runs(workdir, monkeypatch):
     ns: dict = {}
     exec(compile(code, "README.md", "exec"), ns)
     assert ns["diagnosis"].worst() == "error" and len(ns["diagnosis"].to_frame()) == 5
+
+
+def test_the_docs_folder_is_no_training_run():
+    # docs/commands.md shows `gananalyze info docs` failing: the logs the docs quote (indented
+    # examples, tables printed with pipes) must not make the folder a run
+    from gananalyze.errors import GanAnalyzeError
+    from gananalyze.loader import load_run
+
+    with pytest.raises(GanAnalyzeError, match="not a training run: no format recognised"):
+        load_run(ROOT / "docs")

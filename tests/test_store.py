@@ -138,8 +138,8 @@ def test_not_a_run_is_one_plain_error(tmp_path):
         result.output
         == f"Error: {tmp_path}: not a training run: no format recognised this directory "
         "(tried: native, stylegan, stylegan-log, cyclegan, lightning, tensorboard, chainer, "
-        "mlflow, wandb, ctgan, epoch-iter, keras, coqui-log, vits-log, textlog, split-files, "
-        "csv-rows, csv)\n"
+        "edgeconnect, mlflow, wandb, ctgan, epoch-iter, keras, coqui-log, vits-log, textlog, "
+        "split-files, csv-rows, csv)\n"
     )
     assert "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["info", str(tmp_path / "nope")])

@@ -14,7 +14,8 @@ line) and `vits-log` (VITS-family train.log: unnamed loss lists) comes before `t
 logs of `key: value` lines), which comes after every named log format;
 `split-files` (a folder of one-metric files, d_loss.txt and g_loss.txt) after it.
 `lightning` (a run root or lightning_logs/ with several loggers, or .ckpt files) comes
-before the loggers' own formats it dispatches to (tensorboard, mlflow, csv).
+before the loggers' own formats it dispatches to (tensorboard, mlflow, csv). `edgeconnect`
+(EdgeConnect's headerless `log_<model>.dat`) is claimed by its file name.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import (
     coquilog,
     ctgan,
     cyclegan,
+    edgeconnect,
     epochiter,
     keras,
     lightning,
@@ -48,6 +50,7 @@ REGISTRY: dict[str, ModuleType] = {
     "lightning": lightning,
     "tensorboard": tensorboard,
     "chainer": chainer,
+    "edgeconnect": edgeconnect,
     "mlflow": mlflow,
     "wandb": wandb,
     "ctgan": ctgan,

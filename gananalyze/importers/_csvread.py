@@ -217,9 +217,11 @@ def _numeric_text(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return vals, w & ok, w & ~ok
 
 
-def _options(names: list[str], sep: str, strings: bool, handler=None, block: int | None = None):
+def _options(
+    names: list[str], sep: str, strings: bool, handler=None, block: int | None = None, skip=1
+):
     # row numbers for bad rows are only known single-threaded
-    ro = pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=handler is None)
+    ro = pcsv.ReadOptions(column_names=names, skip_rows=skip, use_threads=handler is None)
     if block is not None:
         ro.block_size = block
     po = pcsv.ParseOptions(delimiter=sep, invalid_row_handler=handler)
@@ -234,26 +236,36 @@ def _options(names: list[str], sep: str, strings: bool, handler=None, block: int
 
 
 def read_table(
-    p: Path, warnings: list[str], forced_sep: str | None = None, bad: list[str] | None = None
+    p: Path,
+    warnings: list[str],
+    forced_sep: str | None = None,
+    bad: list[str] | None = None,
+    names: list[str] | None = None,
 ) -> Table:
     """Read the delimited table `p` (see the module docstring). Malformed rows and
-    cells go to `bad` (file:line lines), everything else to `warnings`."""
+    cells go to `bad` (file:line lines), everything else to `warnings`. `names`: a file
+    with no header line, its columns named by the trainer that writes it (`forced_sep`)."""
     bad = bad if bad is not None else warnings
-    raw, sep = header(p, forced_sep)
-    names = unique_names(p, raw, warnings)
+    headed = names is None
+    if names is None:
+        raw, sep = header(p, forced_sep)
+        names = unique_names(p, raw, warnings)
+    else:
+        names, sep = list(names), forced_sep or ","
     drop_index = bool(names) and names[0] == ""
     if drop_index:
         names[0] = "\x00index"
     src, arrow_sep = (_spaced_source(p), "\t") if sep == SPACES else (p, sep)
+    skip = int(headed)  # the first data line: 2 under a header, else 1
     try:
-        ro, po, co = _options(names, arrow_sep, strings=False)
+        ro, po, co = _options(names, arrow_sep, strings=False, skip=skip)
         tab = pcsv.read_csv(src, read_options=ro, parse_options=po, convert_options=co)
-        lines = np.arange(2, tab.num_rows + 2, dtype=np.int64)
+        lines = np.arange(1 + skip, tab.num_rows + 1 + skip, dtype=np.int64)
         restarts: list[int] = []
         if any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in tab.schema.types):
             raise pa.ArrowInvalid("text cells: read again row by row")  # e.g. a repeated header
     except pa.ArrowInvalid:
-        tab, lines, restarts = _read_text(p, names, arrow_sep, bad, src)
+        tab, lines, restarts = _read_text(p, names, arrow_sep, bad, src, skip)
     except (pa.ArrowException, OSError) as e:
         raise GanAnalyzeError(f"{p}: not a readable table ({str(e).splitlines()[0]})") from None
     out = Table(
@@ -337,7 +349,7 @@ def _again(src) -> pa.BufferReader | None:
     return None
 
 
-def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None):
+def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None, skip: int = 1):
     """The forgiving read: every cell as text, bad rows skipped (file:line),
     rows repeating the header dropped and remembered as restarts. `src`: what to read in
     place of `p` (a table between spaces, as tabs)."""
@@ -354,7 +366,7 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None):
 
     try:
         try:  # every row has the right number of fields: read in parallel
-            ro, po, co = _options(names, sep, strings=True)
+            ro, po, co = _options(names, sep, strings=True, skip=skip)
             tab = pcsv.read_csv(
                 _again(src) or p, read_options=ro, parse_options=po, convert_options=co
             )
@@ -363,7 +375,7 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None):
             # block boundaries") fails the whole read: read it with a block that holds the
             # longest line, so that only its cells are left out
             block = _longest_line(p) + 2 if "straddl" in str(e) else None
-            ro, po, co = _options(names, sep, strings=True, handler=handler, block=block)
+            ro, po, co = _options(names, sep, strings=True, handler=handler, block=block, skip=skip)
             tab = pcsv.read_csv(
                 _again(src) or _utf8_source(p),
                 read_options=ro,
@@ -375,7 +387,7 @@ def _read_text(p: Path, names: list[str], sep: str, bad: list[str], src=None):
     # physical line of each kept row: rows are numbered from 2, skipped ones removed
     n = tab.num_rows
     sk = np.sort(np.asarray([s for s in skipped if s > 0], dtype=np.int64))
-    lines = np.arange(2, n + len(sk) + 2, dtype=np.int64)
+    lines = np.arange(1 + skip, n + len(sk) + 1 + skip, dtype=np.int64)
     if len(sk):
         lines = lines[~np.isin(lines, sk)][:n]
     # rows repeating the header (a restart that wrote the header again)

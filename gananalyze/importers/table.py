@@ -40,7 +40,7 @@ from ..naming.aliases import config_hints
 from ..run import LOSS_TYPES, Run
 from . import epochsteps, samplefiles
 from ._common import finish, located, pivot_wide, pivoted_run, read_jsonl_objects, warn_limit
-from ._csvread import Table, read_table, sniff_text
+from ._csvread import SPACES, Table, read_table, sniff_text
 from ._jsonread import from_objects, read_json_document
 from .counters import pick_step, varies
 from .tablefiles import (
@@ -256,6 +256,8 @@ class Profile:
     config: Callable[[Path, list[str]], dict] | None = None  # (table file, warnings) -> config
     find: Callable[[Path], Path | None] | None = None  # default: find_table(path, accept)
     run_name: Callable[[Path, Path], str | None] | None = None  # (path given, table file)
+    # a file with no header line: its column names (the file's, as `find` located it)
+    names: Callable[[Path], list[str]] | None = None
 
     def detect(self, path: Path) -> bool:
         """The registry's detect(path): a table here whose header this format accepts."""
@@ -274,7 +276,10 @@ def read_with(profile: Profile, path: Path) -> Run:
     else:
         table = located(path, profile.find, f"no {profile.name} table here")
         warnings, bad = [], []
-        t = read_columns(table, warnings, bad)
+        if profile.names is None:
+            t = read_columns(table, warnings, bad)
+        else:
+            t = read_table(table, warnings, SPACES, bad, names=profile.names(table))
     ax = profile.axis(t, table, bad)
     epoch, wall, cols, logged = split_columns(t, table, warnings, skip=ax.skip)
     warnings.extend(ax.notes)
@@ -306,7 +311,7 @@ def counted(t: Columns, table: Path, bad: list[str], col: str, what: str) -> np.
     return t.values[col].astype(np.int64)
 
 
-def _step_axis(t: Columns, table: Path, bad: list[str]) -> Axis:
+def step_axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     """The first step column (STEP_COLUMNS order) that varies; a constant one is passed
     over while another step column or the epoch increases."""
     names = list(t.values)
@@ -330,7 +335,7 @@ def _step_axis(t: Columns, table: Path, bad: list[str]) -> Axis:
     return Axis(counted(t, table, bad, col, "a step"), "iteration", skip=(col,))
 
 
-PROFILE = Profile(NAME, has_step, _step_axis, config=read_hparams)
+PROFILE = Profile(NAME, has_step, step_axis, config=read_hparams)
 
 
 def load(path: Path) -> Run:

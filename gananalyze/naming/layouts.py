@@ -117,6 +117,29 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
             )
         ],
     ),
+    # EdgeConnect's log_<model>.dat (importers/edgeconnect.py): D averages its real and fake
+    # BCE terms; the inpaint model logs G's adversarial loss after its weight
+    # (INPAINT_ADV_LOSS_WEIGHT, 0.1 by default), so l_g2 is no G loss to read D's output from
+    (
+        ("l_d1", "l_g1", "l_d2", "l_g2"),
+        [
+            GanView("edge", {"D_loss": "l_d1", "G_loss": "l_g1"}, "mean", "EdgeConnect edge"),
+            GanView("inpaint", {"D_loss": "l_d2"}, "mean", "EdgeConnect inpaint", ("l_g2",)),
+        ],
+    ),
+    (
+        ("l_d1", "l_g1", "l_fm"),
+        [GanView(None, {"D_loss": "l_d1", "G_loss": "l_g1"}, "mean", "EdgeConnect edge model")],
+    ),
+    (
+        ("l_d2", "l_g2", "l_l1"),
+        [GanView(None, {"D_loss": "l_d2"}, "mean", "EdgeConnect inpaint model", ("l_g2",))],
+    ),
+    # HINT (on EdgeConnect): dLoss averages D's terms; gLoss is G's total loss, mostly L1
+    (
+        ("gLoss", "dLoss", "l_loss"),
+        [GanView(None, {"D_loss": "dLoss"}, "mean", "HINT: D loss dLoss", ("gLoss",))],
+    ),
     # Real-ESRGAN / BasicSR: l_d_real + l_d_fake, `losses/` in front in its TensorBoard tags
     # (D(x), D(G(z)) come from out_d_* logits via the aliases)
     (

@@ -67,6 +67,7 @@ _LOSS_NAMES = {
     "logistic": "bce",
     "wgan-logistic-ns": "bce",  # MMGeneration's name for StyleGAN's softplus (logistic) loss
     "ns": "bce",
+    "nsgan": "bce",  # EdgeConnect's GAN_LOSS
     "non-saturating": "bce",
     "hinge": "hinge",
     "lsgan": "lsgan",
