@@ -356,6 +356,8 @@ ZOO_LOADS = {
     "othman-vram-edgeconnect-edge-d-ahead-end-window": ("edgeconnect", 120, None, None),
     "othman-vram-edgeconnect-inpaint-nsgan-prefix": ("edgeconnect", 113, None, None),
     "anjanak31-hint-inpaint-lsgan-d-at-chance-prefix": ("edgeconnect", 154, None, None),
+    # chainer-gan-lib LogReport result/log one folder down, with command.txt beside it
+    "natchan-chainer-sndcgan-celeba64-stdgan-log": ("chainer", 1000, "loss_gen", "loss_dis"),
 }
 
 
