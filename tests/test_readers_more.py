@@ -358,6 +358,7 @@ ZOO_LOADS = {
     "anjanak31-hint-inpaint-lsgan-d-at-chance-prefix": ("edgeconnect", 154, None, None),
     # chainer-gan-lib LogReport result/log one folder down, with command.txt beside it
     "natchan-chainer-sndcgan-celeba64-stdgan-log": ("chainer", 1000, "loss_gen", "loss_dis"),
+    "natchan-chainer-began-cifar10-partial-log": ("chainer", 99, "loss_gen", "loss_dis"),
 }
 
 
