@@ -359,6 +359,7 @@ ZOO_LOADS = {
     # chainer-gan-lib LogReport result/log one folder down, with command.txt beside it
     "natchan-chainer-sndcgan-celeba64-stdgan-log": ("chainer", 1000, "loss_gen", "loss_dis"),
     "natchan-chainer-began-cifar10-partial-log": ("chainer", 99, "loss_gen", "loss_dis"),
+    "natchan-chainer-dcgan-celeba64-d-ahead-prefix": ("chainer", 349, "loss_gen", "loss_dis"),
 }
 
 
