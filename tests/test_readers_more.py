@@ -284,10 +284,9 @@ ZOO_LOADS = {
     # threads), a CT-GAN run retyped by the poster as a ' | ' table with no step column
     "akanimax-bmsg-gan-rahinge-d-zero-issue-excerpt": ("textlog", 6, "g_loss", "d_loss"),
     "akanimax-bmsg-gan-rahinge-long-run-issue-window": ("textlog", 18, "g_loss", "d_loss"),
-    "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
-        "textlog", 2, "train_adversarial_loss", "train_dis_loss"),
-    "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
-        "textlog", 2, "train_adversarial_loss", "train_dis_loss"),
+    # (G's train_adversarial_loss and D's train_dis_loss through the TensorFlowTTS layout)
+    "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": ("textlog", 2, None, None),
+    "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": ("textlog", 2, None, None),
     "ymirsky-ctgan-lsgan-d-ahead-issue-excerpt": ("textlog", 6, "G_loss", "D_loss"),
     # Social GAN's logger: 't = i / N' then one '[D] name: v' line per loss
     "agrimgupta92-sgan-d-relu-dead-issue-excerpt": (
@@ -376,12 +375,6 @@ ZOO_NOT_LOADED = {
     "arnaud58-ganilla-witness-lsgan-d-ahead-prefix": (
         "a second start that resumes the first's weights with its epoch counter back at 1 is"
         " read as a restart: 54 of 97 prints kept"),
-    "tensorspeech-tftts-mbmelgan-adv-explodes-issue-excerpt": (
-        "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
-        " adversarial) is read as the G loss"),
-    "tensorspeech-tftts-mbmelgan-adv-spike-at-d-start-issue-excerpt": (
-        "G's adversarial loss train_adversarial_loss has no role: train_gen_loss (STFT + 2.5 x"
-        " adversarial) is read as the G loss"),
     "aymericdamien-tf2-dcgan-mnist-d-ahead-ipynb-excerpt": (
         "the first line 'initial: gen_loss: g, disc_loss: d' (the untrained nets at step 0) is"
         " ignored as before the first step: 40 of 41 rows"),

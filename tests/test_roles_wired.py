@@ -102,6 +102,16 @@ def test_spade_d_fake_and_d_real_are_hinge_terms_and_gan_is_g(tmp_path):
     assert view.reduction == "sum"
 
 
+def test_tensorflowtts_melgan_reads_the_adversarial_term_not_gen_loss(tmp_path):
+    # TensorFlowTTS logs train_gen_loss = STFT loss + 2.5 x train_adversarial_loss
+    cols = "step,train_adversarial_loss,train_gen_loss,train_real_loss,train_fake_loss,"
+    rows = [[i, 0.3, 5.2, 0.2, 0.3, 0.5] for i in range(30)]
+    run = load_run(_csv(tmp_path / "t", cols + "train_dis_loss", rows))
+    [view] = gan_views(run)
+    assert view.columns == {"D_loss": "train_dis_loss", "G_loss": "train_adversarial_loss"}
+    assert run.column("G_loss") is None  # train_gen_loss is claimed, read by no role
+
+
 def test_real_and_fake_terms_are_summed(tmp_path):
     rows = [[i, 0.9, 0.4, 0.3] for i in range(40)]
     run = load_run(_csv(tmp_path / "r", "step,loss_G,loss_D_real,loss_D_fake", rows))

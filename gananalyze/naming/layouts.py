@@ -140,6 +140,21 @@ GAN_LAYOUTS: list[tuple[tuple[str, ...], list[GanView]]] = [
         ("gLoss", "dLoss", "l_loss"),
         [GanView(None, {"D_loss": "dLoss"}, "mean", "HINT: D loss dLoss", ("gLoss",))],
     ),
+    # TensorFlowTTS's (Multi-band) MelGAN trainer: adversarial_loss is G's least-squares term
+    # (averaged over the discriminator's scales), gen_loss the STFT loss + 2.5 x it, dis_loss
+    # = real_loss + fake_loss
+    (
+        ("train_adversarial_loss", "train_dis_loss", "train_gen_loss"),
+        [
+            GanView(
+                None,
+                {"D_loss": "train_dis_loss", "G_loss": "train_adversarial_loss"},
+                "sum",
+                "TensorFlowTTS MelGAN: G loss adversarial_loss, D loss dis_loss",
+                ("train_gen_loss", "train_real_loss", "train_fake_loss"),
+            )
+        ],
+    ),
     # Real-ESRGAN / BasicSR: l_d_real + l_d_fake, `losses/` in front in its TensorBoard tags
     # (D(x), D(G(z)) come from out_d_* logits via the aliases)
     (
