@@ -360,6 +360,11 @@ ZOO_LOADS = {
     "natchan-chainer-sndcgan-celeba64-stdgan-log": ("chainer", 1000, "loss_gen", "loss_dis"),
     "natchan-chainer-began-cifar10-partial-log": ("chainer", 99, "loss_gen", "loss_dis"),
     "natchan-chainer-dcgan-celeba64-d-ahead-prefix": ("chainer", 349, "loss_gen", "loss_dis"),
+    # StyleGAN2-ADA stats.jsonl alone (a prefix and an end window): steps are ticks
+    "hexanol777-stylegan2ada-sprites-d-ahead-stats-prefix": (
+        "stylegan", 16, "Loss/G/loss", "Loss/D/loss"),
+    "bluelionlabs-stylegan2ada-phytoplankton-stats-end-window": (
+        "stylegan", 7, "Loss/G/loss", "Loss/D/loss"),
 }
 
 
