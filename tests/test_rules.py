@@ -521,6 +521,24 @@ def test_too_few_loss_points_asks_to_log_more_often(tmp_path):
     )
 
 
+def test_a_metric_logged_too_few_times_says_how_many(tmp_path):
+    with RunLog(tmp_path / "r", loss="bce") as log:
+        for i in range(16):
+            log.scalars(i, D_x=0.97, D_G_z_before=0.03, D_loss=0.2, G_loss=4.0)
+    skipped = dict(diagnose(load_run(tmp_path / "r")).skipped)
+    assert skipped["oscillation"] == (
+        "not enough data: needs G_loss (>= 20 points; 16 logged), or D_loss (>= 20 points; "
+        "16 logged)"
+    )
+    assert skipped["healthy_equilibrium"].startswith(
+        "not enough data: needs D(x) (D_x or its logits: >= 20 points; 16 logged) and D(G(z)) "
+        "(D_G_z_before/after or logits: >= 20 points; 16 logged)"
+    )
+    assert skipped["vanishing_gradients"] == (
+        "not enough data: needs G_grad_norm (>= 20 points), or D_grad_norm (>= 20 points)"
+    )  # not logged at all: no count
+
+
 def test_rules_without_data_are_skipped_with_reason(tmp_path):
     with RunLog(tmp_path / "r", loss="bce") as log:
         for i in range(50):

@@ -138,6 +138,13 @@ _NEED_WORDS = {
 }
 
 
+def _too_few(ctx: RuleContext, n: str) -> str:
+    """ "; K logged" for a metric logged at 1 to min_points - 1 points (it is there, too short),
+    else ""."""
+    k = len(ctx.prob(n[:-5])) if n in ("D_x_prob", "D_G_z_prob") else len(ctx.finite(n))
+    return f"; {k} logged" if 0 < k < ctx.th["min_points"] else ""
+
+
 def missing_reason(ctx: RuleContext, alts: list[tuple[str, ...]]) -> str | None:
     """None when one alternative of `alts` is available, else what is missing, in words."""
     if any(all(available(ctx, n) for n in alt) for alt in alts):
@@ -159,7 +166,9 @@ def missing_reason(ctx: RuleContext, alts: list[tuple[str, ...]]) -> str | None:
                 if bad:
                     w += f" ({bad} implausible evaluation(s) left out)"
             elif n not in _NEED_WORDS:
-                w = f"{n} (>= {ctx.th['min_points']} points)"
+                w = f"{n} (>= {ctx.th['min_points']} points{_too_few(ctx, n)})"
+            elif n in ("D_x_prob", "D_G_z_prob") and _too_few(ctx, n):
+                w = f"{w[:-1]}: >= {ctx.th['min_points']} points{_too_few(ctx, n)})"
             words.append(w)
         parts.append(" and ".join(words))
     return "not enough data: needs " + ", or ".join(parts)
