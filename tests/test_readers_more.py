@@ -365,6 +365,11 @@ ZOO_LOADS = {
         "stylegan", 16, "Loss/G/loss", "Loss/D/loss"),
     "bluelionlabs-stylegan2ada-phytoplankton-stats-end-window": (
         "stylegan", 7, "Loss/G/loss", "Loss/D/loss"),
+    # Kaggle/Colab notebook output: Keras fit() epochs (a cut-off last epoch kept as a row)
+    # and PyTorch DCGAN tutorial prints pasted in a README (4 rows each)
+    "alimomeni2000-keras-dcgan-fashion-mnist-ipynb-excerpt": ("textlog", 98, "g_loss", "d_loss"),
+    "p1neapplechoco-dcgan-pokemon-d-saturated-readme-excerpt": ("textlog", 4, "Loss_G", "Loss_D"),
+    "p1neapplechoco-dcgan-pokemon-2k-d-ahead-readme-excerpt": ("textlog", 4, "Loss_G", "Loss_D"),
 }
 
 
