@@ -366,10 +366,11 @@ ZOO_LOADS = {
     "bluelionlabs-stylegan2ada-phytoplankton-stats-end-window": (
         "stylegan", 7, "Loss/G/loss", "Loss/D/loss"),
     # Kaggle/Colab notebook output: Keras fit() epochs (a cut-off last epoch kept as a row)
-    # and PyTorch DCGAN tutorial prints pasted in a README (4 rows each)
+    # PyTorch DCGAN tutorial prints pasted in a README (4 rows each), a cGAN's '|'-separated prints
     "alimomeni2000-keras-dcgan-fashion-mnist-ipynb-excerpt": ("textlog", 98, "g_loss", "d_loss"),
     "p1neapplechoco-dcgan-pokemon-d-saturated-readme-excerpt": ("textlog", 4, "Loss_G", "Loss_D"),
     "p1neapplechoco-dcgan-pokemon-2k-d-ahead-readme-excerpt": ("textlog", 4, "Loss_G", "Loss_D"),
+    "thegith45-tf-cgan-unsw-nb15-tabular-ipynb-excerpt": ("textlog", 31, "G_Loss", "D_Loss"),
 }
 
 
