@@ -275,6 +275,23 @@ def test_tiny_swings_of_a_vanished_loss_are_not_oscillation(tmp_path):
     assert not any(f.rule == "oscillation" for f in d.findings)
 
 
+def test_two_lone_bumps_are_not_oscillation(synthetic_run):
+    # a Keras fit() log of epoch means: the G loss steps up for one epoch and back, twice,
+    # twelve epochs apart (bins of 5: two bumped bins with a quiet one between). Three
+    # bumped bins in a row still are an oscillation
+    n = 100
+    rng = np.random.default_rng(3)
+
+    def run(name, at):
+        g = 2.0 + rng.normal(0, 0.01, n)
+        g[at] += 0.5
+        return diagnose(load_run(synthetic_run(name, steps=n, g_loss=g, noise=0.0)))
+
+    assert not any(f.rule == "oscillation" for f in run("two", [76, 88]).findings)
+    f = only(run("three", [72, 77, 82]), "oscillation")
+    assert (f.start_step, f.end_step) == (70, 84)
+
+
 def test_slow_trend_is_not_oscillation(synthetic_run):
     n = 400
     g = np.linspace(0.7, 3.0, n)  # a trend, not a swing: point-to-point noise stays the same

@@ -414,8 +414,8 @@ def oscillation(ctx: RuleContext) -> list[Finding]:
             # settling in (a longer warm-up), not an oscillation
             mask[:settle] = False
         pick = sustained_stretch(mask, th["sustain_min_bins"], last_bin_with_data(disp))
-        if not pick:
-            continue
+        if not pick or mask[pick[0] : pick[1] + 1].sum() < th["sustain_min_bins"]:
+            continue  # two lone bumps with a quiet bin between are no oscillation
         a, zb, ongoing = pick
         peak = float(np.nanmax(disp[a : zb + 1]))
         out.append(
