@@ -89,17 +89,22 @@ def test_named_step_and_lr_after_the_losses(tmp_path):
     assert r.scalars["reference_loss"].tolist() == [33.54]
 
 
-def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
+def _rvc_log(path, prints: list[tuple[int, float, float]], mel: float = 26.703):
+    """An RVC train.log: per print (step, loss_disc, loss_gen), the losses named on the line
+    after `[global_step, lr]`."""
     lines = []
-    for k, (step, d) in enumerate([(0, 4.107), (10, 3.9), (20, 3.5)]):
+    for k, (step, d, g) in enumerate(prints):
         lines += [
             f"INFO:robg:Train Epoch: {k + 1} [0%]",
             f"INFO:robg:[{step}, 0.0001]",
-            f"INFO:robg:loss_disc={d}, loss_gen=4.434, loss_fm=10.796,"
-            "loss_mel=26.703, loss_kl=9.000",
+            f"INFO:robg:loss_disc={d}, loss_gen={g}, loss_fm=10.796,loss_mel={mel}, loss_kl=9.000",
         ]
-    p = tmp_path / "train.log"
-    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
+    p = _rvc_log(tmp_path / "train.log", [(0, 4.107, 4.434), (10, 3.9, 4.434), (20, 3.5, 4.434)])
     r = load_run(p)
     assert r.scalars["step"].tolist() == [0, 10, 20]
     assert r.scalars["loss_disc"].tolist() == [4.107, 3.9, 3.5]
@@ -115,17 +120,8 @@ def test_rvc_losses_named_on_the_line_after_step_and_lr(tmp_path):
 
 
 def test_rvc_without_a_version_is_read_per_discriminator_as_v2(tmp_path):
-    lines = []
-    for k in range(30):
-        lines += [
-            f"INFO:robg:Train Epoch: {k + 1} [0%]",
-            f"INFO:robg:[{100 * k}, 0.0001]",
-            f"INFO:robg:loss_disc={4.0 + 0.3 * (k % 3 - 1)}, loss_gen={3.5 - 0.2 * (k % 2)},"
-            "loss_fm=10.796,loss_mel=22.1, loss_kl=1.5",
-        ]
-    p = tmp_path / "train.log"
-    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    d = diagnose(load_run(p))
+    prints = [(100 * k, 4.0 + 0.3 * (k % 3 - 1), 3.5 - 0.2 * (k % 2)) for k in range(30)]
+    d = diagnose(load_run(_rvc_log(tmp_path / "train.log", prints, mel=22.1)))
     assert d.context["equilibrium"]["summed"] == 9
     assert any(
         "add up 9 discriminators' losses (RVC v2 assumed: the log prints no version)" in n
