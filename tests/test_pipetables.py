@@ -104,17 +104,21 @@ def test_acgan_table_read_as_a_run(tmp_path):
     assert "Judged from 6 points" in f.message
 
 
-def test_line_by_line_view_agrees_with_the_whole_text_view():
-    """Detection reads a log's head a line at a time (`PipeTables`), loading reads it whole
-    (`view`): both must see the same rows."""
+def test_a_chunk_read_with_the_lines_above_it_sees_what_the_whole_text_view_sees():
+    """Detection reads a log's head a chunk at a time (`view_lines`, with the ABOVE lines
+    before the chunk), loading reads it whole (`view`): both must see the same rows, wherever
+    the chunk starts in a table shorter than ABOVE."""
     texts = [
         acgan_log([(6.0, 0.01), (6.5, 0.0)]),
         "D_loss       acc     G_loss\n0.004 | 100 | 6.2 | 2 days, 12:04:16\n\n0.5 | 1 | 2\n",
         "| step | d_loss |\n|---|---|\n| 1 | 0.5 |\nx  y\n| 2 | 0.4 |\n100%|####| 600/600\n",
     ]
     for text in texts:
-        tables = pipetables.PipeTables()
-        assert "\n".join(tables.line(s) for s in text.split("\n")) == pipetables.view(text)
+        whole = pipetables.view(text).split("\n")
+        lines = text.split("\n")
+        for cut in range(1, len(lines)):
+            got = pipetables.view_lines(lines[cut:], lines[max(0, cut - pipetables.ABOVE) : cut])
+            assert got == whole[cut:], (text, cut)
 
 
 def test_a_table_of_words_is_no_table_of_values():

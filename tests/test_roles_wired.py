@@ -217,6 +217,13 @@ def _terms_frame(scale: float, real: np.ndarray, fake: np.ndarray) -> pd.DataFra
     )
 
 
+def _terms_run(path: Path, scale: float, real: np.ndarray, fake: np.ndarray):
+    """The run of `_terms_frame` written as `path`/metrics.csv, and its roles."""
+    _terms_frame(scale, real, fake).to_csv(path / "metrics.csv", index=False)
+    run = load_run(path)
+    return run, run_roles(run)
+
+
 def test_d_real_and_d_fake_that_add_up_to_the_d_loss_are_its_terms(tmp_path):
     # `d_real` / `d_fake` are D's outputs by their aliases, but a trainer that logs d_loss as
     # their sum (BCE of the real batch with a smoothed label 0.9, floor 0.325, and of the fakes)
@@ -224,9 +231,7 @@ def test_d_real_and_d_fake_that_add_up_to_the_d_loss_are_its_terms(tmp_path):
     rng = np.random.default_rng(0)
     real = 0.33 + 0.05 * rng.random(40)
     fake = 0.01 + 0.05 * rng.random(40)
-    _terms_frame(1.0, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
-    run = load_run(tmp_path)
-    res = run_roles(run)
+    run, res = _terms_run(tmp_path, 1.0, real, fake)
     assert {r: res.roles.get(r) for r in ("D_x", "D_G_z_before", "D_loss_real", "D_loss_fake")} == {
         "D_x": None,
         "D_G_z_before": None,
@@ -248,9 +253,7 @@ def test_d_loss_the_mean_of_its_terms(tmp_path):
     rng = np.random.default_rng(1)
     real = 0.6 + 0.2 * rng.random(30)
     fake = 0.5 + 0.3 * rng.random(30)
-    _terms_frame(0.5, real, fake).to_csv(tmp_path / "metrics.csv", index=False)
-    run = load_run(tmp_path)
-    res = run_roles(run)
+    run, res = _terms_run(tmp_path, 0.5, real, fake)
     assert (res.roles["D_loss_real"], res.roles["D_loss_fake"], res.d_terms) == (
         "d_real",
         "d_fake",

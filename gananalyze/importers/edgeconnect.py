@@ -63,12 +63,13 @@ def _width(p: Path) -> int:
 
 def columns(p: Path) -> list[str]:
     """The column names of the log `p` (by its name and its first line's length)."""
-    cols = COLUMNS.get((p.name, _width(p)))
+    width = _width(p)
+    cols = COLUMNS.get((p.name, width))
     if cols is None:
         widths = sorted({n for name, n in COLUMNS if name == p.name}) or [7, 9, 14]
         raise GanAnalyzeError(
             f"{p}: an EdgeConnect log line holds {' or '.join(map(str, widths))} numbers; "
-            f"its first line holds {_width(p)}"
+            f"its first line holds {width}"
         )
     return list(cols)
 

@@ -41,6 +41,7 @@ _LONE_NUMBER = re.compile(r"(?<![\w.])[-+]?\.?\d")  # a word that opens on a dig
 _VALUE_RE2 = r"(^|[^\w.])[-+]?\.?\d"  # the same for RE2 (no look-behind)
 MAX_NAMES = 32  # a header names at most this many columns
 MAX_SEPARATORS = 3  # separator lines between a header and its first row
+ABOVE = 64  # lines a chunked reader keeps from the chunk before (`view_lines`)
 
 
 def _cells(line: str) -> list[str]:
@@ -102,33 +103,6 @@ def _row(line: str, names: list[str]) -> str | None:
     return ", ".join(pairs) if pairs and 2 * len(pairs) >= len(under) else None
 
 
-class PipeTables:
-    """The view of a log's lines one at a time (module docstring): `line(s)` returns what
-    the grammar reads in place of `s`."""
-
-    def __init__(self) -> None:
-        self.candidate: list[str] | None = None  # the last line, if it could be a header
-        self.names: list[str] | None = None  # the header of the table being read
-
-    def line(self, s: str) -> str:
-        if self.names is not None:
-            if _is_separator(s):
-                return s
-            row = _row(s, self.names)
-            if row is not None:
-                return row
-            self.names = None
-        if self.candidate is not None and "|" in s:
-            row = _row(s, self.candidate)
-            if row is not None:
-                self.names, self.candidate = self.candidate, None
-                return row
-        if _is_separator(s) and self.candidate is not None:
-            return s  # between the header and the first row
-        self.candidate = _header(s)
-        return s
-
-
 def _is_separator(s: str) -> bool:
     return bool(_SEPARATOR.fullmatch(s.strip() or "x"))
 
@@ -175,3 +149,10 @@ def view(text: str) -> str:
 
 def _mask(a: pa.Array) -> np.ndarray:
     return np.asarray(a.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def view_lines(lines: list[str], above: list[str]) -> list[str]:
+    """`lines` (without line ends) as `view` shows them, `above` the lines just before them
+    (a table that starts there goes on into `lines`): a log read a chunk at a time
+    (detection). A table whose header is further up than `above` reaches is not seen."""
+    return view("\n".join([*above, *lines])).split("\n")[len(above) :]

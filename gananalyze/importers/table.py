@@ -256,7 +256,8 @@ class Profile:
     config: Callable[[Path, list[str]], dict] | None = None  # (table file, warnings) -> config
     find: Callable[[Path], Path | None] | None = None  # default: find_table(path, accept)
     run_name: Callable[[Path, Path], str | None] | None = None  # (path given, table file)
-    # a file with no header line: its column names (the file's, as `find` located it)
+    # a file with no header line, its numbers between spaces: its column names (the file's,
+    # as `find` located it)
     names: Callable[[Path], list[str]] | None = None
 
     def detect(self, path: Path) -> bool:

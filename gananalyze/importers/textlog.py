@@ -72,7 +72,7 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
     cache: dict[str, bool] = {}
     found = seen = 0
     doc = False  # a Markdown document: its code blocks only, and lines that print a loss
-    tables = pipetables.PipeTables()  # a table's rows read as `name: value` lines
+    above: list[str] = []  # the lines before the chunk: a table's header may be there
     try:
         with open(p, encoding=file_encoding(p), errors="replace") as f:
             first = True
@@ -84,9 +84,12 @@ def value_lines(p: Path, limit: int = DETECT_BYTES, enough: int = 50) -> int:
                     chunk = (mdcode.code_only(text) if doc else text).splitlines(True)
                 if not chunk:
                     break
-                for line in chunk:
+                raw = [x.rstrip("\r\n") for x in chunk]
+                viewed = pipetables.view_lines(raw, above)  # table rows as `name: value`
+                above = [*above, *raw][-pipetables.ABOVE :]
+                for line, s in zip(chunk, viewed, strict=True):
                     seen += len(line)
-                    s = tables.line(line).strip()
+                    s = s.strip()
                     if not s:
                         continue
                     if first:
